@@ -1,0 +1,58 @@
+"""Findings: what validation (and later stages) say about a workbook, each located to an Excel cell.
+
+A finding with a `cell` names the exact spot a field team must fix (`datapoints!D7`); one without names
+the sheet or file. Errors stop an import before anything is sent; warnings do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from openpyxl.utils import get_column_letter
+
+Severity = Literal["error", "warning"]
+
+
+def cell_name(row: int | None, col_index: int | None) -> str | None:
+    """A1-style name of a cell from its 1-based Excel row and column (None when either is unknown)."""
+    if row is None or col_index is None:
+        return None
+    return f"{get_column_letter(col_index)}{row}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str  # stable, machine-readable: "unknown_ref", "required", "bad_unit", ...
+    message: str  # plain words, says what was found and what was expected
+    sheet: str | None = None
+    row: int | None = None  # Excel row number
+    column: str | None = None  # header name as in the format
+    cell: str | None = None  # A1 form, e.g. "D7"
+    value: Any = None  # what was found (JSON-safe)
+
+    @property
+    def location(self) -> str:
+        """`datapoints!D7`, `datapoints row 7`, `datapoints`, or the empty string."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        if self.sheet and self.row:
+            return f"{self.sheet} row {self.row}"
+        return self.sheet or ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("severity")
+        value = data["value"]
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            data["value"] = str(value)
+        return data
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]
+
+
+def warnings(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "warning"]

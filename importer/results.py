@@ -1,0 +1,151 @@
+"""What a plan or a run produced, object by object: the single input of every output format (console
+table, `--json`, the HTML result report, the CSV of failed rows).
+
+Statuses:
+- plan: ``create``, ``update``, ``unchanged``, ``conflict``, ``blocked``
+- run: ``created``, ``updated``, ``unchanged``, ``failed``, ``blocked``, ``conflict``
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = (
+    "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution",
+    "ghg_statement",
+)
+RUN_STATUSES = ("created", "updated", "unchanged", "failed", "blocked", "conflict")
+PLAN_STATUSES = ("create", "update", "unchanged", "conflict", "blocked")
+BAD_STATUSES = frozenset({"failed", "blocked", "conflict"})
+
+
+@dataclass
+class ObjectOutcome:
+    sheet: str  # workbook sheet the object comes from ("project" for the statement)
+    row: int | None  # Excel row
+    ref: str | None
+    kind: str  # one of KINDS
+    supplier_reference_id: str | None
+    id: str | None = None  # Isometric ID once known
+    status: str = "create"
+    error: str | None = None  # the API's message or the planner's reason
+    blocked_by: str | None = None  # "datapoints row 7 (ref x)" for blocked rows
+    changes: list[str] = field(default_factory=list)  # fields that differ, for updates/conflicts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sheet": self.sheet, "row": self.row, "ref": self.ref, "kind": self.kind,
+            "supplier_reference_id": self.supplier_reference_id, "id": self.id,
+            "status": self.status, "error": self.error,
+        }
+
+
+@dataclass
+class SourceLineage:
+    ref: str | None
+    id: str | None
+    display_name: str | None
+    file_name: str | None
+    sha256: str | None
+
+
+@dataclass
+class DatapointLineage:
+    ref: str | None
+    id: str | None
+    display_name: str | None
+    magnitude: float | None
+    unit: str | None
+    sources: list[SourceLineage] = field(default_factory=list)
+
+
+@dataclass
+class InputLineage:
+    input_key: str
+    kind: str  # "fixed" | "monitored"
+    datapoints: list[DatapointLineage] = field(default_factory=list)
+
+
+@dataclass
+class ComponentLineage:
+    display_name: str
+    blueprint_key: str
+    group: str | None
+    origin: str  # "template" | "extra" | "removed"
+    attribution_factor: float | None = None
+    inputs: list[InputLineage] = field(default_factory=list)
+
+
+@dataclass
+class EntryLineage:
+    ref: str
+    id: str | None
+    status: str
+    template_id: str | None
+    template_name: str | None
+    started_on: str | None
+    completed_on: str | None
+    co2e_net_removed_kg: float | None = None
+    components: list[ComponentLineage] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    mode: str  # "plan" | "run"
+    workbook_path: str
+    workbook_sha256: str
+    tool_version: str
+    api_url: str
+    environment: str  # "local sandbox", "Isometric sandbox", "Isometric production", "custom"
+    embedded_sandbox: bool
+    operator: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    objects: list[ObjectOutcome] = field(default_factory=list)
+    lineage: list[EntryLineage] = field(default_factory=list)
+    statement: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_json() of validation warnings
+    messages: list[str] = field(default_factory=list)  # run-level notes (interrupted, lock, gap...)
+    report_path: str | None = None
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and not any(o.status in BAD_STATUSES for o in self.objects)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        statuses = PLAN_STATUSES if self.mode == "plan" else RUN_STATUSES
+        table = {kind: dict.fromkeys(statuses, 0) for kind in KINDS}
+        for obj in self.objects:
+            table[obj.kind][obj.status] = table[obj.kind].get(obj.status, 0) + 1
+        return table
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "workbook": self.workbook_path,
+            "workbook_sha256": self.workbook_sha256,
+            "api": {"url": self.api_url, "embedded_sandbox": self.embedded_sandbox,
+                    "environment": self.environment},
+            "counts": self.counts(),
+            "objects": [o.to_json() for o in self.objects],
+            "statement": self.statement,
+            "lineage": [asdict(e) for e in self.lineage],
+            "warnings": self.warnings,
+            "messages": self.messages,
+            "interrupted": self.interrupted,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "report": self.report_path,
+        }

@@ -1,0 +1,134 @@
+"""The validated content of a workbook, as typed rows.
+
+This is what validation hands to the planner: every value parsed (dates are dates, units are checked,
+files are hashed), every row carrying its Excel row number so later stages can still point at it. Refs are
+kept as written: a ref names a row of another sheet, or is an existing Isometric ID (`src_...`); resolving
+them to IDs is the planner's job, because only it knows what the registry holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    project_id: str
+    statement_end_on: dt.date | None = None
+    submit_statement: bool = False
+    ghg_statement_report_url: str | None = None
+    supplier_reference_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    row: int
+    ref: str
+    display_name: str
+    file: Path  # resolved absolute path, inside the workbook's folder
+    file_name: str  # as sent to the API (the file's base name)
+    published_at: dt.date
+    description: str | None
+    is_public: bool
+    supplier_reference_id: str | None
+    content_type: str
+    content_length: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DatapointRow:
+    row: int
+    ref: str
+    display_name: str
+    description: str
+    type: str
+    magnitude: float
+    unit: str
+    standard_deviation: float | None
+    measured_at: dt.datetime | None  # UTC
+    source_refs: tuple[str, ...]  # refs of the sources sheet or src_ IDs
+    uncertainty_justification: str | None
+    supplier_reference_id: str | None
+
+
+@dataclass(frozen=True)
+class FeedstockTypeRow:
+    row: int
+    ref: str
+    name: str
+    supplier_reference_id: str | None
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    row: int
+    ref: str
+    template: str  # rvt_ ID or display name
+    started_on: dt.date
+    completed_on: dt.date
+    feedstock_type: str | None  # ref of feedstock_types or ftt_ ID
+    supplier_reference_id: str | None
+
+
+@dataclass(frozen=True)
+class EntryInputRow:
+    row: int
+    entry_ref: str
+    template_component: str  # rtc_ ID, display name or blueprint key
+    input_key: str
+    datapoint_refs: tuple[str, ...]  # refs of datapoints or dtp_ IDs
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    row: int
+    ref: str
+    entry_ref: str
+    action: str  # "add" | "remove"
+    blueprint_key: str | None
+    display_name: str | None
+    description: str | None
+    activity_started_at: dt.datetime | None
+    activity_completed_at: dt.datetime | None
+    group: str | None
+    attribution_factor: float
+    template_component: str | None  # for "remove"
+    supplier_reference_id: str | None
+
+
+@dataclass(frozen=True)
+class ComponentInputRow:
+    row: int
+    component_ref: str
+    input_key: str
+    datapoint_refs: tuple[str, ...]
+
+
+@dataclass
+class Workbook:
+    """A workbook that passed offline validation (no errors; warnings allowed)."""
+
+    path: Path
+    sha256: str
+    project: ProjectSettings
+    sources: list[SourceRow] = field(default_factory=list)
+    datapoints: list[DatapointRow] = field(default_factory=list)
+    feedstock_types: list[FeedstockTypeRow] = field(default_factory=list)
+    entries: list[EntryRow] = field(default_factory=list)
+    entry_inputs: list[EntryInputRow] = field(default_factory=list)
+    components: list[ComponentRow] = field(default_factory=list)
+    component_inputs: list[ComponentInputRow] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "sources": len(self.sources),
+            "datapoints": len(self.datapoints),
+            "feedstock_types": len(self.feedstock_types),
+            "entries": len(self.entries),
+            "entry_inputs": len(self.entry_inputs),
+            "components": len(self.components),
+            "component_inputs": len(self.component_inputs),
+        }

@@ -1,0 +1,228 @@
+"""The workbook format, declared once.
+
+The validator enforces it, `docs/workbook-format.md` describes it, and the `template` command writes
+headers, comments and dropdowns from it. Change a column here and all three follow.
+
+Column types:
+- ``str``: text, stripped; ``max_length`` applies.
+- ``ref``: a ref of a row of ``ref_sheet`` or an existing Isometric ID of kind ``id_kind``.
+- ``refs``: a comma-separated list of such refs/IDs.
+- ``enum``: one of ``choices`` (matched case-insensitively, stored upper/lower as listed).
+- ``number``: a finite float (numbers stored as text are accepted when unambiguous).
+- ``date``: an Excel date, a serial number or ISO ``YYYY-MM-DD`` text.
+- ``datetime``: like ``date`` with an optional time; stored as UTC.
+- ``bool``: TRUE/FALSE (also yes/no, 1/0).
+- ``unit``: a unit pint can parse (see `importer.units`).
+- ``file``: a path relative to the workbook's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DATAPOINT_TYPES = ("CONSTANT", "STANDARD_PUBLISHED_VALUE", "REPORTED", "ASSUMPTION", "DERIVED")
+COMPONENT_ACTIONS = ("add", "remove")
+
+#: Source file types the API accepts (API-NOTES.md, "Sources"): extension -> Content-Type.
+CONTENT_TYPES: dict[str, str] = {
+    ".txt": "text/plain",
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword",
+    ".jpeg": "image/jpeg",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".heic": "image/heic",
+    ".csv": "text/csv",
+    ".parquet": "application/vnd.apache.parquet",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+MAX_SOURCE_BYTES = 50_000_000
+NAME_MAX = 100  # display_name, supplier_reference_id, feedstock type name
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+    example: str = ""
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    ref_sheet: str | None = None
+    id_kind: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    required: bool = True
+    key_value: bool = False  # the `project` sheet: one setting per row (key, value)
+    has_ref: bool = True
+    unique: tuple[str, ...] = field(default=("ref", "supplier_reference_id"))
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+def _srid() -> Column:
+    return Column(
+        "supplier_reference_id", "str", max_length=NAME_MAX,
+        description="Your own unique key for this object in Isometric. Leave empty to have one derived "
+        "from the prefix, sheet and ref (stable across runs).",
+        example="acme-2026-10-dp-moisture",
+    )
+
+
+PROJECT = Sheet(
+    "project",
+    "Key/value settings of this import: column A the key, column B the value.",
+    (
+        Column("project_id", "ref", required=True, id_kind="project", example="prj_1SBXBIOCHAR00001",
+               description="The Isometric project everything is created in."),
+        Column("statement_end_on", "date", example="2026-10-31",
+               description="Inclusive end date of the GHG statement to create; empty: no statement."),
+        Column("submit_statement", "bool", default=False, example="FALSE",
+               description="Submit the statement for verification after creating it."),
+        Column("ghg_statement_report_url", "str", example="https://example.org/reports/2026-10.pdf",
+               description="URL of the GHG statement report, reachable by the verifier; required when "
+               "submitting."),
+        Column("supplier_reference_prefix", "str", max_length=40, example="acme-2026-10",
+               description="Prefix of derived supplier reference IDs; default: the project ID."),
+    ),
+    key_value=True, has_ref=False, unique=(),
+)
+
+SOURCES = Sheet(
+    "sources",
+    "Evidence documents. Each file is uploaded to Isometric and cited by datapoints.",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="weighbridge-oct",
+               description="Your short name for this row, unique in the sheet; other sheets cite it."),
+        Column("display_name", "str", required=True, max_length=NAME_MAX, example="Weighbridge tickets Oct"),
+        Column("file", "file", required=True, example="evidence/weighbridge-oct.pdf",
+               description="Path relative to the workbook's folder."),
+        Column("published_at", "date", required=True, example="2026-10-31"),
+        Column("description", "str", example="Scanned weighbridge tickets"),
+        Column("is_public", "bool", default=False, example="FALSE"),
+        _srid(),
+    ),
+)
+
+DATAPOINTS = Sheet(
+    "datapoints",
+    "Measured or reported values, each citing its evidence.",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="biochar-mass-b1"),
+        Column("display_name", "str", required=True, max_length=NAME_MAX, example="Biochar mass batch 1"),
+        Column("description", "str", required=True, example="Dry mass of biochar produced, batch 1"),
+        Column("type", "enum", required=True, choices=DATAPOINT_TYPES, example="REPORTED"),
+        Column("magnitude", "number", required=True, example="12.5"),
+        Column("unit", "unit", required=True, example="t"),
+        Column("standard_deviation", "number", minimum=0, example="0.2"),
+        Column("measured_at", "datetime", example="2026-10-15"),
+        Column("source_refs", "refs", ref_sheet="sources", id_kind="source",
+               example="weighbridge-oct, src_1EBBF4M7X1S06G1Y",
+               description="Comma-separated refs of the sources sheet or existing src_ IDs."),
+        Column("uncertainty_justification", "str", example="Scale calibrated to +/-1%"),
+        _srid(),
+    ),
+)
+
+FEEDSTOCK_TYPES = Sheet(
+    "feedstock_types",
+    "Feedstock types to create (optional sheet).",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="sawmill-offcuts"),
+        Column("name", "str", required=True, max_length=NAME_MAX, example="Sawmill offcuts"),
+        _srid(),
+    ),
+    required=False,
+)
+
+ENTRIES = Sheet(
+    "entries",
+    "GHG entries, each made from one of the project's GHG entry templates.",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="batch-2026-10-01"),
+        Column("template", "str", required=True, example="Monthly production batch",
+               description="A rvt_ ID or the template's display name."),
+        Column("started_on", "date", required=True, example="2026-10-01"),
+        Column("completed_on", "date", required=True, example="2026-10-15",
+               description="On or after started_on."),
+        Column("feedstock_type", "ref", ref_sheet="feedstock_types", id_kind="feedstock_type",
+               example="sawmill-offcuts"),
+        _srid(),
+    ),
+)
+
+ENTRY_INPUTS = Sheet(
+    "entry_inputs",
+    "The monitored inputs of each GHG entry: which datapoints feed which template component input.",
+    (
+        Column("entry_ref", "ref", required=True, ref_sheet="entries", example="batch-2026-10-01"),
+        Column("template_component", "str", required=True, example="Biochar sequestration",
+               description="A rtc_ ID, or the template component's display name or blueprint key."),
+        Column("input_key", "str", required=True, max_length=100, example="biochar_mass"),
+        Column("datapoint_refs", "refs", required=True, ref_sheet="datapoints", id_kind="datapoint",
+               example="biochar-mass-b1",
+               description="One datapoint for a scalar input, one or more (comma-separated) for a list input."),
+    ),
+    has_ref=False, unique=(),
+)
+
+COMPONENTS = Sheet(
+    "components",
+    "Extra components attached to (or template components removed from) GHG entries (optional sheet).",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="generator-diesel-oct"),
+        Column("entry_ref", "ref", required=True, ref_sheet="entries", example="batch-2026-10-01"),
+        Column("action", "enum", choices=COMPONENT_ACTIONS, default="add", example="add"),
+        Column("blueprint_key", "str", example="fuel-combustion",
+               description="Blueprint to create the component from (action add)."),
+        Column("display_name", "str", max_length=NAME_MAX, example="Site generator diesel"),
+        Column("description", "str", example="Diesel burnt by the site generator in October"),
+        Column("activity_started_at", "datetime", example="2026-10-01"),
+        Column("activity_completed_at", "datetime", example="2026-10-31"),
+        Column("group", "str", example="energy-use", description="The template's component group key."),
+        Column("attribution_factor", "number", minimum=0, maximum=1, exclusive_minimum=True, default=1.0,
+               example="0.5"),
+        Column("template_component", "str", example="Pyrolysis electricity",
+               description="For action remove: the entry's template component to drop (rtc_ ID, display "
+               "name or blueprint key)."),
+        _srid(),
+    ),
+    required=False,
+)
+
+COMPONENT_INPUTS = Sheet(
+    "component_inputs",
+    "Inputs of the extra components (optional sheet).",
+    (
+        Column("component_ref", "ref", required=True, ref_sheet="components", example="generator-diesel-oct"),
+        Column("input_key", "str", required=True, max_length=100, example="fuel_volume"),
+        Column("datapoint_refs", "refs", required=True, ref_sheet="datapoints", id_kind="datapoint",
+               example="generator-diesel-litres"),
+    ),
+    required=False, has_ref=False, unique=(),
+)
+
+SHEETS: tuple[Sheet, ...] = (
+    PROJECT, SOURCES, DATAPOINTS, FEEDSTOCK_TYPES, ENTRIES, ENTRY_INPUTS, COMPONENTS, COMPONENT_INPUTS,
+)
+SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
+
+
+def normalise_header(text: object) -> str:
+    """Header matching ignores case, surrounding spaces, and spaces vs underscores."""
+    return " ".join(str(text).strip().lower().replace("_", " ").split()).replace(" ", "_")
