@@ -121,6 +121,15 @@ class Workbook:
     entry_inputs: list[EntryInputRow] = field(default_factory=list)
     components: list[ComponentRow] = field(default_factory=list)
     component_inputs: list[ComponentInputRow] = field(default_factory=list)
+    #: sheet -> column name -> 1-based Excel column index, as found in this workbook's header row, so
+    #: later stages (online checks, the planner) can still name the exact cell of a problem.
+    columns: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def cell(self, sheet: str, row: int, column: str) -> str | None:
+        """A1 name of `column` in Excel `row` of `sheet` (None when the column is absent)."""
+        from importer.findings import cell_name
+
+        return cell_name(row, self.columns.get(sheet, {}).get(column))
 
     def counts(self) -> dict[str, int]:
         return {
