@@ -1,0 +1,81 @@
+"""What the importer needs to know about the live project before planning: its GHG entry templates and the
+component blueprints they use, with the look-ups the workbook's human-friendly names need.
+
+A workbook may name a template by `rvt_` ID or display name, and a template component by `rtc_` ID,
+display name or blueprint key; resolving those names is done here, once, for every later stage.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.ids import has_id_prefix
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.strip().lower().split())
+
+
+@dataclass
+class ProjectContext:
+    project_id: str
+    templates: list[Any]  # api.models.GhgEntryTemplate
+    blueprints: dict[str, Any]  # key -> api.models.ComponentBlueprint
+    _by_name: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for template in self.templates:
+            self._by_name.setdefault(_norm(template.display_name), template)
+
+    def resolve_template(self, text: str) -> Any | None:
+        """A template by `rvt_` ID or (case-insensitive) display name."""
+        text = text.strip()
+        if has_id_prefix(text):
+            return next((t for t in self.templates if t.id == text), None)
+        return self._by_name.get(_norm(text))
+
+    def template_suggestion(self, text: str) -> str | None:
+        names = [t.display_name for t in self.templates]
+        close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+    @staticmethod
+    def template_components(template: Any) -> list[tuple[Any, Any]]:
+        """(group, component) pairs of a template, in template order."""
+        return [(group, comp) for group in template.groups for comp in group.components]
+
+    def resolve_template_component(self, template: Any, text: str) -> tuple[Any, Any] | None:
+        """(group, component) of `template` named by `rtc_` ID, display name or blueprint key. A blueprint key
+        used by two components of the template is ambiguous and resolves to nothing."""
+        text = text.strip()
+        pairs = self.template_components(template)
+        if has_id_prefix(text):
+            return next(((g, c) for g, c in pairs if c.id == text), None)
+        by_name = [(g, c) for g, c in pairs if _norm(c.display_name) == _norm(text)]
+        if len(by_name) == 1:
+            return by_name[0]
+        by_key = [(g, c) for g, c in pairs if c.blueprint_key == text.strip()]
+        return by_key[0] if len(by_key) == 1 else None
+
+    def component_suggestion(self, template: Any, text: str) -> str | None:
+        names = [c.display_name for _, c in self.template_components(template)]
+        close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+    def blueprint_input(self, blueprint_key: str, input_key: str) -> Any | None:
+        blueprint = self.blueprints.get(blueprint_key)
+        if blueprint is None:
+            return None
+        return next((i for i in blueprint.inputs if i.input_key == input_key), None)
+
+    def group_keys(self, template: Any) -> list[str]:
+        return [g.key for g in template.groups]
+
+
+def load_context(client: Any, project_id: str) -> ProjectContext:
+    """Fetch the project's templates and every blueprint they (or extra components) may use."""
+    templates = client.list_ghg_entry_templates(project_id)
+    blueprints = {b.key: b for b in client.list_component_blueprints()}
+    return ProjectContext(project_id=project_id, templates=templates, blueprints=blueprints)

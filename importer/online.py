@@ -1,0 +1,171 @@
+"""Checks that need the live project (`validate --online`, and the first step of `plan` and `run`):
+templates exist, every monitored input of each entry's template is bound, no unknown or fixed input keys,
+scalar vs list shape, units convertible to the blueprint input's `compatible_unit`, extra components match
+their blueprint and the template's groups.
+
+Pure functions over a validated `Workbook` and a `ProjectContext`: no HTTP here, every finding located to
+the workbook cell a field team must fix.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from importer.context import ProjectContext
+from importer.findings import Finding
+from importer.ids import has_id_prefix
+from importer.units import is_convertible
+from importer.workbook.model import Workbook
+
+
+def _finding(wb: Workbook, sheet: str, row: int, column: str, code: str, message: str,
+             value: Any = None, severity: str = "error") -> Finding:
+    return Finding(severity, code, message, sheet=sheet, row=row, column=column,  # type: ignore[arg-type]
+                   cell=wb.cell(sheet, row, column), value=value)
+
+
+def _check_bindings(
+    wb: Workbook, ctx: ProjectContext, sheet: str, row: int, blueprint_key: str, input_key: str,
+    refs: tuple[str, ...], units: dict[str, str],
+) -> list[Finding]:
+    """Shape and unit checks of one bound input (an entry_inputs or component_inputs row)."""
+    out: list[Finding] = []
+    spec = ctx.blueprint_input(blueprint_key, input_key)
+    if spec is None:
+        return out
+    shape = str(getattr(spec, "data_shape", "SCALAR")).upper()
+    if shape.endswith("SCALAR") and len(refs) != 1:
+        out.append(_finding(
+            wb, sheet, row, "datapoint_refs", "input_shape",
+            f"input '{input_key}' of blueprint '{blueprint_key}' is a scalar input: give exactly one "
+            f"datapoint, found {len(refs)}", ", ".join(refs)))
+    for ref in refs:
+        unit = units.get(ref)
+        if unit is not None and not is_convertible(unit, spec.compatible_unit):
+            out.append(_finding(
+                wb, sheet, row, "datapoint_refs", "unit_incompatible",
+                f"datapoint '{ref}' is in '{unit}', which cannot be converted to '{spec.compatible_unit}' "
+                f"expected by input '{input_key}' of blueprint '{blueprint_key}'", ref))
+    return out
+
+
+def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
+    """Every online finding of a workbook against its live project."""
+    out: list[Finding] = []
+    units = {d.ref: d.unit for d in wb.datapoints}
+    templates: dict[str, Any] = {}  # entry ref -> template
+
+    for entry in wb.entries:
+        template = ctx.resolve_template(entry.template)
+        if template is None:
+            hint = ctx.template_suggestion(entry.template)
+            known = ", ".join(repr(t.display_name) for t in ctx.templates) or "none"
+            out.append(_finding(
+                wb, "entries", entry.row, "template", "unknown_template",
+                f"no GHG entry template {entry.template!r} in project {ctx.project_id}"
+                + (f"; did you mean {hint!r}?" if hint else f"; the project has: {known}"), entry.template))
+        else:
+            templates[entry.ref] = template
+
+    bound: dict[tuple[str, str, str], int] = {}  # (entry ref, rtc id, input key) -> row
+    for item in wb.entry_inputs:
+        template = templates.get(item.entry_ref)
+        if template is None:
+            continue  # the entry's own finding says why
+        pair = ctx.resolve_template_component(template, item.template_component)
+        if pair is None:
+            hint = ctx.component_suggestion(template, item.template_component)
+            out.append(_finding(
+                wb, "entry_inputs", item.row, "template_component", "unknown_template_component",
+                f"template {template.display_name!r} has no component {item.template_component!r}"
+                + (f"; did you mean {hint!r}?" if hint else ""), item.template_component))
+            continue
+        _, comp = pair
+        spec = next((i for i in comp.inputs if i.input_key == item.input_key), None)
+        if spec is None:
+            keys = ", ".join(i.input_key for i in comp.inputs)
+            out.append(_finding(
+                wb, "entry_inputs", item.row, "input_key", "unknown_input_key",
+                f"component {comp.display_name!r} has no input {item.input_key!r}; its inputs are: {keys}",
+                item.input_key))
+            continue
+        if str(spec.type).lower().endswith("fixed"):
+            out.append(_finding(
+                wb, "entry_inputs", item.row, "input_key", "fixed_input",
+                f"input {item.input_key!r} of {comp.display_name!r} is fixed by the template; only monitored "
+                "inputs are sent, remove this row", item.input_key))
+            continue
+        key = (item.entry_ref, comp.id, item.input_key)
+        if key in bound:
+            out.append(_finding(
+                wb, "entry_inputs", item.row, "input_key", "duplicate_binding",
+                f"input {item.input_key!r} of {comp.display_name!r} for entry {item.entry_ref!r} is already "
+                f"bound on row {bound[key]}", item.input_key))
+            continue
+        bound[key] = item.row
+        out.extend(_check_bindings(wb, ctx, "entry_inputs", item.row, comp.blueprint_key, item.input_key,
+                                   item.datapoint_refs, units))
+
+    for entry in wb.entries:
+        template = templates.get(entry.ref)
+        if template is None:
+            continue
+        for _, comp in ctx.template_components(template):
+            for spec in comp.inputs:
+                monitored = str(spec.type).lower().endswith("monitored")
+                if monitored and (entry.ref, comp.id, spec.input_key) not in bound:
+                    out.append(_finding(
+                        wb, "entries", entry.row, "ref", "missing_monitored_input",
+                        f"entry {entry.ref!r}: monitored input {spec.input_key!r} of "
+                        f"{comp.display_name!r} has no datapoint; add a row to entry_inputs", entry.ref))
+
+    comp_inputs: dict[str, list[Any]] = defaultdict(list)
+    for ci in wb.component_inputs:
+        comp_inputs[ci.component_ref].append(ci)
+    for comp_row in wb.components:
+        template = templates.get(comp_row.entry_ref)
+        if comp_row.action == "remove":
+            if template is not None and comp_row.template_component and ctx.resolve_template_component(
+                template, comp_row.template_component
+            ) is None:
+                out.append(_finding(
+                    wb, "components", comp_row.row, "template_component", "unknown_template_component",
+                    f"template {template.display_name!r} has no component {comp_row.template_component!r} "
+                    "to remove", comp_row.template_component))
+            continue
+        key = comp_row.blueprint_key or ""
+        blueprint = ctx.blueprints.get(key)
+        if blueprint is None:
+            out.append(_finding(
+                wb, "components", comp_row.row, "blueprint_key", "unknown_blueprint",
+                f"no component blueprint {key!r}; known: {', '.join(sorted(ctx.blueprints))}", key))
+            continue
+        if template is not None and comp_row.group and comp_row.group not in ctx.group_keys(template):
+            out.append(_finding(
+                wb, "components", comp_row.row, "group", "unknown_group",
+                f"template {template.display_name!r} has no component group {comp_row.group!r}; "
+                f"its groups are: {', '.join(ctx.group_keys(template))}", comp_row.group))
+        given = {ci.input_key: ci for ci in comp_inputs.get(comp_row.ref, [])}
+        expected = {i.input_key for i in blueprint.inputs}
+        for input_key, ci in given.items():
+            if input_key not in expected:
+                out.append(_finding(
+                    wb, "component_inputs", ci.row, "input_key", "unknown_input_key",
+                    f"blueprint {key!r} has no input {input_key!r}; "
+                    f"its inputs are: {', '.join(sorted(expected))}",
+                    input_key))
+            else:
+                out.extend(_check_bindings(wb, ctx, "component_inputs", ci.row, key, input_key,
+                                           ci.datapoint_refs, units))
+        for missing in sorted(expected - set(given)):
+            out.append(_finding(
+                wb, "components", comp_row.row, "blueprint_key", "missing_component_input",
+                f"component {comp_row.ref!r}: input {missing!r} of blueprint {key!r} has no datapoint; add a "
+                "row to component_inputs", key))
+    return out
+
+
+def is_existing_id(value: str) -> bool:
+    """A ref that names an object already in the registry rather than a row of the workbook."""
+    return has_id_prefix(value)
