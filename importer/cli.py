@@ -9,6 +9,8 @@ Exit codes: 0 success (warnings allowed); 1 the workbook has errors or a row fai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from importer import __version__
@@ -40,6 +42,315 @@ def _root(
     ),
 ) -> None:
     """Validate, plan and upload Isometric Certify workbooks."""
+
+
+def _workbooks(paths: list[Path]) -> list[Path]:
+    """Expand folders into their workbooks, in a stable (sorted) order; duplicates removed."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.iterdir()
+                          if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
+        else:
+            out.append(path)
+    seen: set[Path] = set()
+    return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
+
+
+def _import_command(
+    paths: list[Path], *, mode: str, api_url: str | None, submit: bool, json_out: bool, report: Path | None,
+    concurrency: int, quiet: bool,
+) -> int:
+    """`plan` and `run` over one or several workbooks (batch): validate all, then plan/run each in order."""
+    import json
+    import signal
+    import sys
+    import threading
+
+    from importer.output import console, print_result, sandbox_banner
+    from importer.redaction import redact
+    from importer.runner import ImportAborted, ImportOptions, api_session, history_path, import_workbook, lock_folder
+    from importer.settings import SettingsError, api_target
+
+    out = console(sys.stderr if json_out else sys.stdout)
+    workbooks = _workbooks(paths)
+    if not workbooks:
+        out.print("no workbook given (a folder must hold .xlsx files)")
+        return EXIT_USAGE
+    try:
+        target = api_target(api_url)
+        validations = _validate_all(workbooks, out, json_out)
+    except SettingsError as exc:
+        out.print(f"error: {exc}", markup=False)
+        return EXIT_USAGE
+    except _Stop as stop:
+        return stop.code
+    cancel = threading.Event()
+
+    def _on_sigint(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\ninterrupt: finishing the requests in flight, then stopping (Ctrl-C again to abort at once)",
+              file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    results = []
+    worst = EXIT_OK
+    try:
+        from importer.api import ApiError
+
+        with api_session(target) as session:
+            if session.embedded and not json_out:
+                sandbox_banner(out, session.sandbox_db)
+            from importer.history import History
+            from importer.locking import LockedByAnotherRun, project_lock
+            from importer.progress import make_progress
+
+            history = History(history_path()) if mode == "run" else None
+            for validation in validations:
+                wb = validation.workbook
+                progress = make_progress(quiet=quiet or json_out)
+                options = ImportOptions(mode=mode, submit=submit, concurrency=concurrency, cancel=cancel)
+                try:
+                    if mode == "run":
+                        with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
+                            result = import_workbook(validation, session, options, progress=progress,
+                                                     history=history)
+                    else:
+                        result = import_workbook(validation, session, options, progress=progress)
+                except (ImportAborted, LockedByAnotherRun) as exc:
+                    _print_findings(out, getattr(exc, "findings", []))
+                    out.print(f"error: {exc.message}", markup=False)
+                    worst = max(worst, getattr(exc, "exit_code", EXIT_USAGE))
+                    continue
+                finally:
+                    if hasattr(progress, "close"):
+                        progress.close()
+                results.append(result)
+                if result.interrupted:
+                    worst = EXIT_INTERRUPTED
+                    break
+                if not result.ok:
+                    worst = max(worst, EXIT_FAILED)
+    except ApiError as exc:
+        out.print(f"error: the API at {redact(str(api_url or 'the embedded sandbox'))} could not be used: "
+                  f"{redact(exc.message)}", markup=False)
+        return EXIT_USAGE
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if results:
+        _write_reports(results, report, mode)
+    if json_out:
+        payload = results[0].to_json() if len(results) == 1 else {
+            "ok": worst == EXIT_OK, "workbooks": [r.to_json() for r in results]}
+        print(redact(json.dumps(payload, indent=2, default=str)))
+    else:
+        for result in results:
+            print_result(out, result)
+    return worst
+
+
+class _Stop(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-arg]
+    for f in findings:
+        out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)  # type: ignore[attr-defined]
+
+
+def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  # type: ignore[type-arg]
+    """Validate every workbook first: any error stops the batch before anything is sent."""
+    import json
+
+    from importer.identity import workbook_references
+    from importer.workbook.validate import WorkbookUnreadable, validate_workbook
+
+    results = []
+    for path in workbooks:
+        try:
+            results.append(validate_workbook(path))
+        except WorkbookUnreadable as exc:
+            out.print(f"error: {exc.message}", markup=False)  # type: ignore[attr-defined]
+            raise _Stop(EXIT_USAGE) from exc
+    bad = [r for r in results if not r.ok]
+    if bad:
+        for r in bad:
+            out.print(f"{r.path}: {len(r.errors())} error(s); nothing was sent", markup=False)  # type: ignore[attr-defined]
+            _print_findings(out, r.findings)
+        if json_out:
+            print(json.dumps({"ok": False, "workbooks": [r.to_json() for r in results]}, indent=2, default=str))
+        raise _Stop(EXIT_FAILED)
+    seen: dict[str, str] = {}
+    clashes = []
+    for r in results:
+        for sheet, row, srid in workbook_references(r.workbook):
+            where = f"{r.path.name} {sheet} row {row}"
+            if srid in seen and not seen[srid].startswith(r.path.name + " "):
+                clashes.append(f"supplier_reference_id {srid!r} is used by {seen[srid]} and {where}")
+            seen.setdefault(srid, where)
+    if clashes:
+        for clash in clashes:
+            out.print(f"  error   {clash}", markup=False)  # type: ignore[attr-defined]
+        out.print("error: supplier_reference_id must be unique across the workbooks of a batch; nothing was sent",
+                  markup=False)  # type: ignore[attr-defined]
+        raise _Stop(EXIT_FAILED)
+    return results
+
+
+def _write_reports(results: list, report: Path | None, mode: str) -> None:  # type: ignore[type-arg]
+    from importer.report.csv_export import write_failed_csv
+    from importer.report.paths import default_report_path
+    from importer.report.run_html import write_batch_report, write_run_report
+
+    first = results[0]
+    path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
+    if len(results) == 1:
+        write_run_report(first, path)
+    else:
+        write_batch_report(results, path)
+    for result in results:
+        result.report_path = str(path)
+    if mode == "run" and any(not r.ok for r in results):
+        for result in results:
+            if not result.ok:
+                name = f"{Path(result.workbook_path).stem}-{result.run_id}-failed.csv"
+                write_failed_csv(result, path.with_name(name))
+
+
+_API_URL_HELP = "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: " \
+    "the embedded local sandbox). Credentials come only from $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN."
+
+
+@app.command("plan")
+def plan_command(
+    workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks."),
+    api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    submit: bool = typer.Option(False, "--submit", help="Plan the statement's submission too."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    report: Path | None = typer.Option(None, "--report", help="Write the HTML plan report here."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel look-ups."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Validate, then show what a run would create, update or leave alone. Nothing is written.
+
+    Example: isometric-import plan sample_workbooks/biochar-2026-10.xlsx
+    """
+    raise typer.Exit(_import_command(workbooks, mode="plan", api_url=api_url, submit=submit, json_out=json_out,
+                                     report=report, concurrency=concurrency, quiet=quiet))
+
+
+@app.command("run")
+def run_command(
+    workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks (processed in order)."),
+    api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    submit: bool = typer.Option(False, "--submit", help="Submit the GHG statement for verification."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests within a level."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Validate, reconcile with the registry, and upload what is new or changed, in dependency order.
+
+    Safe to re-run: objects are found again by their supplier_reference_id, never duplicated.
+    Exit codes: 0 all created/updated/unchanged; 1 a row failed, was blocked or conflicts; 2 usage or API
+    unreachable; 130 interrupted.
+
+    Example: isometric-import run sample_workbooks/biochar-2026-10.xlsx
+    """
+    raise typer.Exit(_import_command(workbooks, mode="run", api_url=api_url, submit=submit, json_out=json_out,
+                                     report=report, concurrency=concurrency, quiet=quiet))
+
+
+@app.command("history")
+def history_command(
+    json_out: bool = typer.Option(False, "--json", help="JSON on stdout."),
+) -> None:
+    """List recorded runs (run id, workbook hash, where, outcome, objects created).
+
+    Example: isometric-import history
+    """
+    import json
+    import sys
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from importer.history import History
+    from importer.output import console
+    from importer.runner import history_path
+
+    runs = History(history_path()).runs()
+    if json_out:
+        print(json.dumps([asdict(r) for r in runs], indent=2))
+        return
+    out = console(sys.stdout)
+    if not runs:
+        out.print("no runs recorded yet")
+        return
+    table = Table(show_edge=False)
+    for col in ("run id", "started", "workbook", "sha256", "api", "outcome", "created"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.run_id, r.started_at[:19], Path(r.workbook).name, r.workbook_sha256[:12],
+                      ("sandbox (local) " if r.embedded_sandbox else "") + r.api_url, r.outcome or "unfinished",
+                      str(r.created))
+    out.print(table)
+
+
+@app.command("rollback")
+def rollback_command(
+    run_id: str = typer.Argument(..., help="A run id from `isometric-import history`."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be deleted; delete nothing."),
+    api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+) -> None:
+    """Delete, in reverse dependency order, the objects a run created (refused if any is in a submitted
+    GHG statement).
+
+    Example: isometric-import rollback 20261124T101500Z-1a2b3c --dry-run
+    """
+    import sys
+
+    from importer.history import History
+    from importer.output import console
+    from importer.rollback import RollbackRefused, execute_rollback, plan_rollback
+    from importer.runner import api_session, history_path
+    from importer.settings import SettingsError, api_target
+
+    out = console(sys.stdout)
+    history = History(history_path())
+    record = history.run(run_id)
+    if record is None:
+        out.print(f"error: no run {run_id!r} in the history; `isometric-import history` lists the runs", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        target = api_target(api_url) if not record.embedded_sandbox else api_target(api_url)
+    except SettingsError as exc:
+        out.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    with api_session(target) as session:
+        if session.url != record.api_url and not (session.embedded and record.embedded_sandbox):
+            out.print(f"error: run {run_id} went to {record.api_url}, not {session.url}; pass --api-url "
+                      f"{record.api_url}", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        try:
+            items = plan_rollback(history, run_id, session.client)
+        except RollbackRefused as exc:
+            out.print(f"refused: {exc.message}", markup=False)
+            raise typer.Exit(EXIT_FAILED) from exc
+        if not dry_run:
+            items = execute_rollback(history, run_id, session.client, items)
+    verb = "would delete" if dry_run else "rollback"
+    for item in items:
+        status = "pending" if dry_run and item.status == "pending" else item.status
+        out.print(f"  {verb}: {item.obj.kind:<15} {item.obj.object_id}  {status}"
+                  + (f"  ({item.message})" if item.message else ""), markup=False)
+    if not items:
+        out.print("nothing to roll back: the run created nothing that still exists")
+    failed = [i for i in items if i.status == "failed"]
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 def main() -> None:

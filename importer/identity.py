@@ -18,6 +18,10 @@ Nothing here depends on time, machine or run: the same workbook gives the same I
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importer.workbook.model import Workbook
 
 MAX_LENGTH = 100
 
@@ -44,3 +48,19 @@ def reference_for(
     if own:
         return own
     return derived_reference(prefix, sheet, ref, file_sha256=file_sha256)
+
+
+def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
+    """(sheet, Excel row, supplier_reference_id) of every object a workbook defines, by the rule above."""
+    prefix = wb.project.supplier_reference_prefix or wb.project.project_id
+    out: list[tuple[str, int, str]] = []
+    out += [("sources", r.row, reference_for(r.supplier_reference_id, prefix, "sources", r.ref, file_sha256=r.sha256))
+            for r in wb.sources]
+    out += [("datapoints", r.row, reference_for(r.supplier_reference_id, prefix, "datapoints", r.ref))
+            for r in wb.datapoints]
+    out += [("feedstock_types", r.row, reference_for(r.supplier_reference_id, prefix, "feedstock_types", r.ref))
+            for r in wb.feedstock_types]
+    out += [("entries", r.row, reference_for(r.supplier_reference_id, prefix, "entries", r.ref)) for r in wb.entries]
+    out += [("components", r.row, reference_for(r.supplier_reference_id, prefix, "components", r.ref))
+            for r in wb.components if r.action == "add"]
+    return out
