@@ -177,6 +177,12 @@ ENTRY_INPUTS = Sheet(
         Column("datapoint_refs", "refs", required=True, ref_sheet="datapoints", id_kind="datapoint",
                example="biochar-mass-b1",
                description="One datapoint for a scalar input, one or more (comma-separated) for a list input."),
+        Column("expected_unit", "str", example="t",
+               description="Informational, filled by `isometric-import template`: the unit the blueprint input "
+               "expects (any convertible unit is accepted). Ignored on import."),
+        Column("shape", "str", example="scalar",
+               description="Informational, filled by `isometric-import template`: scalar (one datapoint) or list "
+               "(one or more). Ignored on import."),
     ),
     has_ref=False, unique=(),
 )
