@@ -353,6 +353,67 @@ def rollback_command(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
+@app.command("template")
+def template_command(
+    out_path: Path = typer.Argument(..., help="Where to write the workbook (.xlsx)."),
+    project_id: str | None = typer.Option(None, "--project-id", help="Project to read templates from "
+                                          "(default: the only project the credentials see)."),
+    templates: list[str] = typer.Option([], "--template", help="A template's name or rvt_ ID (repeatable; "
+                                        "default: all of the project's templates)."),
+    api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+) -> None:
+    """Generate the workbook a field team fills in: every sheet and header, explanations, dropdowns, and the
+    monitored inputs of the project's templates pre-listed.
+
+    Example: isometric-import template october.xlsx --template "Monthly production batch"
+    """
+    import sys
+
+    from importer.api import ApiError
+    from importer.context import load_context
+    from importer.output import console, sandbox_banner
+    from importer.runner import api_session
+    from importer.settings import SettingsError, api_target
+    from importer.workbook.template import build_template
+
+    out = console(sys.stdout)
+    try:
+        target = api_target(api_url)
+    except SettingsError as exc:
+        out.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    try:
+        with api_session(target) as session:
+            if session.embedded:
+                sandbox_banner(out, session.sandbox_db)
+            if project_id is None:
+                projects = session.client.list_projects()
+                if len(projects) != 1:
+                    names = ", ".join(f"{p.id} ({p.name})" for p in projects)
+                    out.print(f"error: the credentials see {len(projects)} projects; choose one with --project-id: "
+                              f"{names}", markup=False)
+                    raise typer.Exit(EXIT_USAGE)
+                project_id = projects[0].id
+            ctx = load_context(session.client, project_id)
+    except ApiError as exc:
+        out.print(f"error: could not read project {project_id}: {exc.message}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from exc
+    chosen = ctx.templates
+    if templates:
+        chosen = []
+        for name in templates:
+            found = ctx.resolve_template(name)
+            if found is None:
+                hint = ctx.template_suggestion(name)
+                out.print(f"error: project {project_id} has no template {name!r}"
+                          + (f"; did you mean {hint!r}?" if hint else ""), markup=False)
+                raise typer.Exit(EXIT_USAGE)
+            chosen.append(found)
+    build_template(out_path, project_id=project_id, templates=chosen, blueprints=ctx.blueprints)
+    out.print(f"wrote {out_path} for project {project_id} with {len(chosen)} template(s): "
+              + ", ".join(t.display_name for t in chosen), markup=False)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,201 @@
+"""Generate the workbook a field team fills in, from the live project's templates and blueprints.
+
+Everything comes from `spec.py` (sheets, headers, comments explaining each column) plus the project: Excel
+dropdowns for enums, for template / template component / input key names, and for refs (lists pointing at
+the ref column of the other sheet); an `entry_inputs` block pre-listed with one row per monitored input of
+each chosen template (expected unit and shape from the blueprint), ready to receive datapoint refs; frozen
+header rows, column widths, date formats; and a README sheet in plain words.
+
+It receives plain objects (templates, blueprints) and speaks no HTTP; the CLI fetches them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook as XlWorkbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from importer.workbook import spec
+
+MAX_ROWS = 5000  # validations and ref lists cover this many data rows
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+INFO_FILL = PatternFill("solid", fgColor="EDEDED")
+LISTS_SHEET = "_lists"
+
+README_TEXT = [
+    ("How to fill in this workbook", True),
+    ("This workbook is read by `isometric-import` and turned into Isometric Certify records. Fill one row per "
+     "object; row 1 of each sheet is the header. Hover a header to read what the column wants.", False),
+    ("", False),
+    ("1. project: the project ID is filled in. Set statement_end_on (the last day of the reporting period) if "
+     "this import closes a GHG statement, and submit_statement TRUE only when the report URL is final.", False),
+    ("2. sources: one row per evidence document (PDF, CSV, photo...). Put the files in this folder (or a "
+     "subfolder) and write the path in the file column, e.g. evidence/weighbridge.pdf.", False),
+    ("3. datapoints: one row per measured or reported value: magnitude, unit (t, kg, kWh, L, km, %, "
+     "kgCO2e/kWh...), and the refs of the sources that prove it (comma-separated).", False),
+    ("4. feedstock_types: only if you need a new feedstock type; otherwise use an existing ftt_ ID.", False),
+    ("5. entries: one row per GHG entry (a batch, an application). The template column names the GHG entry "
+     "template; started_on and completed_on are dates.", False),
+    ("6. entry_inputs: already lists every monitored input of each template. Put the ref of your entry in "
+     "entry_ref and the datapoint ref(s) in datapoint_refs. Grey columns are for information only.", False),
+    ("7. components / component_inputs: only for extra components (e.g. a site generator) or to remove a "
+     "template component from an entry.", False),
+    ("", False),
+    ("Every ref is your own short name, unique in its sheet. Wherever a ref is expected you may instead give an "
+     "existing Isometric ID (src_..., dtp_..., ftt_...).", False),
+    ("Before sending anything, the analyst runs `isometric-import validate`: every problem is reported with its "
+     "cell (for example datapoints!E7), and `--annotate` returns a copy of this file with those cells marked.",
+     False),
+]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "entry"
+
+
+def _shape(blueprints: dict[str, Any], blueprint_key: str, input_key: str) -> tuple[str, str]:
+    blueprint = blueprints.get(blueprint_key)
+    spec_input = next((i for i in blueprint.inputs if i.input_key == input_key), None) if blueprint else None
+    if spec_input is None:
+        return "", ""
+    shape = str(getattr(spec_input.data_shape, "value", spec_input.data_shape)).lower()
+    return spec_input.compatible_unit, "list" if shape.endswith("list") else "scalar"
+
+
+def _header_comment(col: spec.Column) -> Comment:
+    parts = [col.description or col.name, f"Type: {col.type}" + (" (required)" if col.required else " (optional)")]
+    if col.choices:
+        parts.append("One of: " + ", ".join(col.choices))
+    if col.max_length:
+        parts.append(f"At most {col.max_length} characters.")
+    if col.example:
+        parts.append(f"Example: {col.example}")
+    comment = Comment("\n".join(parts), "isometric-import")
+    comment.width, comment.height = 320, 160
+    return comment
+
+
+def _list_validation(formula: str, *, strict: bool, prompt: str) -> DataValidation:
+    dv = DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False)
+    dv.showErrorMessage = True
+    dv.errorStyle = "stop" if strict else "warning"  # multi-value ref cells ("a, b") must stay allowed
+    dv.error = prompt
+    dv.errorTitle = "Value not in the list"
+    return dv
+
+
+def build_template(path: Path, *, project_id: str, templates: list[Any], blueprints: dict[str, Any]) -> Path:
+    """Write the fill-in workbook for `templates` of `project_id` to `path`."""
+    book = XlWorkbook()
+    readme = book.active
+    readme.title = "README"
+    for i, (text, bold) in enumerate(README_TEXT, start=1):
+        cell = readme.cell(row=i, column=1, value=text)
+        cell.font = Font(bold=bold, size=14 if bold else 11)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    readme.column_dimensions["A"].width = 120
+
+    lists = book.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+    list_columns: dict[str, str] = {}
+
+    def add_list(name: str, values: list[str]) -> str:
+        col = len(list_columns) + 1
+        lists.cell(row=1, column=col, value=name)
+        for r, value in enumerate(values, start=2):
+            lists.cell(row=r, column=col, value=value)
+        letter = get_column_letter(col)
+        ref = f"{quote_sheetname(LISTS_SHEET)}!${letter}$2:${letter}${max(2, len(values) + 1)}"
+        list_columns[name] = ref
+        return ref
+
+    add_list("datapoint_type", list(spec.DATAPOINT_TYPES))
+    add_list("bool", ["TRUE", "FALSE"])
+    add_list("action", list(spec.COMPONENT_ACTIONS))
+    add_list("template", [t.display_name for t in templates])
+    components = sorted({c.display_name for t in templates for g in t.groups for c in g.components})
+    add_list("template_component", components)
+    input_keys = sorted({i.input_key for t in templates for g in t.groups for c in g.components for i in c.inputs
+                         if str(getattr(i.type, "value", i.type)).endswith("monitored")})
+    add_list("input_key", input_keys)
+    add_list("group", sorted({g.key for t in templates for g in t.groups}))
+    add_list("blueprint_key", sorted(blueprints))
+
+    ref_column = {s.name: f"{quote_sheetname(s.name)}!$A$2:$A${MAX_ROWS}" for s in spec.SHEETS if s.has_ref}
+    enum_lists = {("datapoints", "type"): ("datapoint_type", True), ("sources", "is_public"): ("bool", True),
+                  ("components", "action"): ("action", True), ("entries", "template"): ("template", False),
+                  ("entry_inputs", "template_component"): ("template_component", False),
+                  ("entry_inputs", "input_key"): ("input_key", True), ("components", "group"): ("group", False),
+                  ("components", "template_component"): ("template_component", False),
+                  ("components", "blueprint_key"): ("blueprint_key", True)}
+
+    for sheet in spec.SHEETS:
+        ws = book.create_sheet(sheet.name)
+        if sheet.key_value:
+            ws.append(["key", "value"])
+            values = {"project_id": project_id, "submit_statement": "FALSE"}
+            for col in sheet.columns:
+                ws.append([col.name, values.get(col.name)])
+                ws.cell(row=ws.max_row, column=1).comment = _header_comment(col)
+            ws.column_dimensions["A"].width = 30
+            ws.column_dimensions["B"].width = 50
+            for cell in ws[1]:
+                cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+            ws.freeze_panes = "A2"
+            dv = _list_validation(list_columns["bool"], strict=True, prompt="TRUE or FALSE")
+            ws.add_data_validation(dv)
+            dv.add(f"B{[c.name for c in sheet.columns].index('submit_statement') + 2}")
+            continue
+        for index, col in enumerate(sheet.columns, start=1):
+            cell = ws.cell(row=1, column=index, value=col.name)
+            cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+            cell.comment = _header_comment(col)
+            letter = get_column_letter(index)
+            ws.column_dimensions[letter].width = max(14, min(45, len(col.name) + 6, len(col.example) + 6))
+            data_range = f"{letter}2:{letter}{MAX_ROWS}"
+            if col.type in ("date", "datetime"):
+                for row in range(2, 202):  # format the first rows so typed dates show as dates
+                    ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
+            if (sheet.name, col.name) in enum_lists:
+                name, strict = enum_lists[(sheet.name, col.name)]
+                dv = _list_validation(list_columns[name], strict=strict, prompt=f"Choose a {col.name} from the list")
+            elif col.type in ("ref", "refs") and col.ref_sheet in ref_column:
+                dv = _list_validation(ref_column[col.ref_sheet], strict=False,
+                                      prompt=f"Not a ref of the {col.ref_sheet} sheet (an existing ID is fine)")
+            else:
+                continue
+            ws.add_data_validation(dv)
+            dv.add(data_range)
+        ws.freeze_panes = "A2"
+
+    entries = book["entries"]
+    entry_inputs = book["entry_inputs"]
+    names = [c.name for c in spec.ENTRY_INPUTS.columns]
+    for template in templates:
+        entry_ref = f"{_slug(template.display_name)}-1"
+        entries.append([entry_ref, template.display_name])
+        for group in template.groups:
+            for comp in group.components:
+                for item in comp.inputs:
+                    if not str(getattr(item.type, "value", item.type)).endswith("monitored"):
+                        continue
+                    unit, shape = _shape(blueprints, comp.blueprint_key, item.input_key)
+                    values = {"entry_ref": entry_ref, "template_component": comp.display_name,
+                              "input_key": item.input_key, "expected_unit": unit, "shape": shape}
+                    entry_inputs.append([values.get(n) for n in names])
+    for name in ("expected_unit", "shape"):
+        letter = get_column_letter(names.index(name) + 1)
+        for row in range(1, entry_inputs.max_row + 1):
+            if row > 1:
+                entry_inputs[f"{letter}{row}"].fill = INFO_FILL
+    book.move_sheet(LISTS_SHEET, offset=len(book.sheetnames))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
