@@ -1,0 +1,98 @@
+"""Helpers for end-to-end tests: run the real CLI as a subprocess against a SandboxServer over loopback,
+with isolated local state, and count what the server holds through the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_workbooks"
+SAMPLE = SAMPLES / "biochar-2026-10.xlsx"
+KINDS = ("source", "datapoint", "feedstock_type", "ghg_entry", "component", "ghg_statement")
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.stdout)
+
+
+def copy_samples(dest: Path) -> Path:
+    """A private copy of the sample folder (workbook + evidence), returning the workbook path."""
+    target = dest / "samples"
+    shutil.copytree(SAMPLES, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return target / SAMPLE.name
+
+
+def cli_env(sandbox: Any, home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOMETRIC_")}
+    env.update({
+        "ISOMETRIC_API_URL": sandbox.base_url,
+        "ISOMETRIC_CLIENT_SECRET": sandbox.client_secret,
+        "ISOMETRIC_ACCESS_TOKEN": sandbox.access_token,
+        "ISOMETRIC_IMPORTER_HOME": str(home),
+        "NO_COLOR": "1",
+        "COLUMNS": "160",
+    })
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 240) -> CliResult:
+    proc = subprocess.run([sys.executable, "-m", "importer.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+SHEET_KIND = {"sources": "source", "datapoints": "datapoint", "feedstock_types": "feedstock_type",
+              "entries": "ghg_entry", "components": "component"}
+
+
+def expected_references(workbook: Path) -> dict[str, set[str]]:
+    """kind -> the supplier_reference_ids the workbook defines (by the importer's own identity rule)."""
+    from importer.identity import workbook_references
+    from importer.workbook.validate import validate_workbook
+
+    result = validate_workbook(workbook)
+    assert result.ok, [f.message for f in result.errors()]
+    out: dict[str, set[str]] = {kind: set() for kind in SHEET_KIND.values()}
+    for sheet, _row, srid in workbook_references(result.workbook):
+        out[SHEET_KIND[sheet]].add(srid)
+    return out
+
+
+def server_references(sandbox: Any) -> dict[str, dict[str, int]]:
+    """kind -> supplier_reference_id -> how many objects of that kind carry it (seed objects excluded)."""
+    out: dict[str, dict[str, int]] = {}
+    for kind in SHEET_KIND.values():
+        seen: dict[str, int] = {}
+        for obj in sandbox.store.list(kind):
+            srid = obj.get("supplier_reference_id")
+            if srid and not str(srid).startswith("seed"):
+                seen[srid] = seen.get(srid, 0) + 1
+        out[kind] = seen
+    return out
+
+
+def assert_exactly(sandbox: Any, workbook: Path) -> None:
+    """The server holds exactly what the workbook defines: none missing, none duplicated, nothing extra."""
+    expected = expected_references(workbook)
+    held = server_references(sandbox)
+    for kind, srids in expected.items():
+        missing = sorted(srids - set(held[kind]))
+        extra = sorted(set(held[kind]) - srids)
+        dups = sorted(s for s, n in held[kind].items() if n > 1)
+        assert not missing, f"{kind}: missing {missing}"
+        assert not extra, f"{kind}: unexpected {extra}"
+        assert not dups, f"{kind}: duplicated {dups}"
