@@ -194,8 +194,9 @@ class Planner:
             else:
                 step.existing = existing
                 step.outcome.id = existing.id
-                url_info = getattr(existing, "url_info", None)
-                uploaded = bool(getattr(url_info, "is_accessible", True)) or hasattr(url_info, "url")
+                # the API says whether the document arrived (url_info); when it does not say, we ask for a
+                # fresh upload URL at run time and a 409 tells us it is there (a crash between POST and PUT).
+                uploaded = getattr(existing, "uploaded", True) is True
                 patch: dict[str, Any] = {}
                 if (existing.display_name or "") != row.display_name:
                     patch["display_name"] = row.display_name

@@ -1,0 +1,31 @@
+"""Every path and header name the client uses, in one place (API-NOTES.md asks for this: the post-rename
+field names are partly inferred and may need correcting). Paths are relative to the base URL
+(`https://api.isometric.com/mrv/v0`)."""
+
+from __future__ import annotations
+
+HEADER_CLIENT_SECRET = "X-Client-Secret"
+HEADER_AUTHORIZATION = "Authorization"
+
+PAGE_SIZE = 50  # the documented maximum of `first`
+
+PROJECTS = "/projects"
+GHG_ENTRY_TEMPLATES = "/projects/{project_id}/ghg_entry_templates"
+COMPONENT_BLUEPRINTS = "/component_blueprints"
+SIGNED_UPLOAD_URL = "/sources/{id}/signed_upload_url"
+GHG_ENTRY_ATTRIBUTIONS = "/ghg_entries/{id}/component_attributions"
+GHG_STATEMENT_SUBMIT = "/ghg_statements/{id}/submit"
+
+#: kind -> collection path; the item path is `<collection>/{id}`
+COLLECTIONS: dict[str, str] = {
+    "source": "/sources",
+    "datapoint": "/datapoints",
+    "feedstock_type": "/feedstock_types",
+    "ghg_entry": "/ghg_entries",
+    "component": "/components",
+    "ghg_statement": "/ghg_statements",
+}
+
+
+def item(kind: str, id_: str) -> str:
+    return f"{COLLECTIONS[kind]}/{id_}"

@@ -1,0 +1,109 @@
+"""API failures as exceptions that carry what an analyst needs: the HTTP status, the API's own `detail`,
+and the request that caused them (method and URL; never a header, so never a credential). Text is redacted
+on the way out in any case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from importer.redaction import redact
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, *, status: int | None = None, detail: Any = None, method: str = "",
+                 url: str = "") -> None:
+        self.message = redact(message)
+        self.status = status
+        self.detail = detail
+        self.method = method
+        self.url = redact(url)
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}: " if self.method else ""
+        status = f"HTTP {self.status}: " if self.status else ""
+        return redact(f"{where}{status}{self.message}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class AuthError(ApiError):
+    """401/403: the client secret or access token is missing, wrong or expired."""
+
+
+class NotFound(ApiError):
+    """404: no object with that ID (or not visible to this organisation)."""
+
+
+class Conflict(ApiError):
+    """409: e.g. a signed URL asked for a document that is already uploaded."""
+
+
+class ValidationFailed(ApiError):
+    """422: the API refused the body; `detail` is the HTTPValidationError list."""
+
+    def lines(self) -> list[str]:
+        return validation_lines(self.detail)
+
+
+class RateLimited(ApiError):
+    """429 after every retry."""
+
+
+class ServerError(ApiError):
+    """5xx after every retry."""
+
+
+class Unreachable(ApiError):
+    """No answer: connection refused/dropped or timed out, after every retry."""
+
+
+class UnsafeUploadUrl(ApiError):
+    """A signed upload URL we will not send a document to (not HTTPS to an allowlisted storage host)."""
+
+
+class UploadUrlExpired(ApiError):
+    """The storage refused the upload as expired or no longer valid: ask for a fresh signed URL."""
+
+
+class InsecureApiUrl(ApiError):
+    """Plain HTTP to anything but loopback."""
+
+
+def validation_lines(detail: Any) -> list[str]:
+    """`detail[]` of an HTTPValidationError as "loc: msg" lines."""
+    if not isinstance(detail, list):
+        return [str(detail)] if detail else []
+    out = []
+    for item in detail:
+        if isinstance(item, dict):
+            loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+            out.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+        else:
+            out.append(str(item))
+    return out
+
+
+def error_for(status: int, detail: Any, *, method: str, url: str) -> ApiError:
+    if isinstance(detail, list):
+        message = "; ".join(validation_lines(detail)) or f"HTTP {status}"
+    elif isinstance(detail, str) and detail:
+        message = detail
+    else:
+        message = f"HTTP {status}"
+    cls: type[ApiError] = ApiError
+    if status in (401, 403):
+        cls = AuthError
+        message = f"{message} (check ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN)"
+    elif status == 404:
+        cls = NotFound
+    elif status == 409:
+        cls = Conflict
+    elif status == 422:
+        cls = ValidationFailed
+    elif status == 429:
+        cls = RateLimited
+    elif status >= 500:
+        cls = ServerError
+    return cls(message, status=status, detail=detail, method=method, url=url)

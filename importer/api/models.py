@@ -1,0 +1,331 @@
+"""Typed request and response bodies of the endpoints the importer uses, after the published document
+(`mrv.openapi.json`, post-rename). Responses ignore unknown fields (the API's compatibility promise: new
+response properties may appear at any time); requests carry exactly the documented fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class PatchRequest(Request):
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+# -- responses ---------------------------------------------------------------------------------------
+
+class PageInfo(Response):
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None = None
+    end_cursor: str | None = None
+
+
+class Project(Response):
+    id: str
+    name: str
+    country_code: str | None = None
+    process_key: str | None = None
+    description: str | None = None
+
+
+class UrlInfo(Response):
+    typename: str | None = Field(None, alias="__typename")
+    url: str | None = None
+    is_accessible: bool | None = None
+
+
+class Source(Response):
+    id: str
+    supplier_reference_id: str | None = None
+    display_name: str | None = None
+    original_filename: str | None = None
+    type: str | None = None
+    published_at: dt.date | None = None
+    url_info: UrlInfo | None = None
+    is_public: bool = False
+    project_id: str | None = None
+
+    @property
+    def uploaded(self) -> bool | None:
+        """True/False when the API says whether the document is there; None when it does not say."""
+        if self.url_info is None:
+            return None
+        if self.url_info.url:
+            return True
+        return self.url_info.is_accessible
+
+
+class CreateSourceResponse(Response):
+    source: Source
+    signed_upload_url: str | None = None
+
+
+class Quantity(Response):
+    magnitude: float
+    unit: str | None = None
+    standard_deviation: float | None = None
+
+
+class Datapoint(Response):
+    id: str
+    supplier_reference_id: str | None = None
+    display_name: str
+    type: str
+    quantity: Quantity
+    description: str | None = None
+    source_ids: list[str] = []
+    measured_at: dt.datetime | None = None
+    project_id: str | None = None
+    locked_status: str = "not_locked"
+    uncertainty_justification: str | None = None
+
+
+class FeedstockType(Response):
+    id: str
+    supplier_reference_id: str | None = None
+    name: str
+
+
+class TemplateInput(Response):
+    input_key: str
+    display_name: str | None = None
+    type: str  # fixed | monitored
+    datapoint_id: str | None = None
+    quantity_kind: str | None = None
+
+
+class TemplateComponent(Response):
+    id: str
+    display_name: str
+    description: str | None = None
+    blueprint_key: str
+    inputs: list[TemplateInput] = []
+
+
+class TemplateGroup(Response):
+    id: str
+    key: str
+    display_name: str
+    description: str | None = None
+    components: list[TemplateComponent] = []
+
+
+class GhgEntryTemplate(Response):
+    id: str
+    display_name: str
+    project_id: str
+    supplier_reference_id: str | None = None
+    credit_type: str | None = None
+    groups: list[TemplateGroup] = []
+
+
+class BlueprintInput(Response):
+    input_key: str
+    description: str | None = None
+    data_shape: str  # SCALAR | LIST
+    quantity_kind: str | None = None
+    compatible_unit: str
+
+
+class BlueprintExpression(Response):
+    key: str
+    template: str
+    inputs: list[dict[str, Any]] = []
+
+
+class ComponentBlueprint(Response):
+    key: str
+    display_name: str
+    description: str | None = None
+    type: str
+    inputs: list[BlueprintInput] = []
+    expressions: list[BlueprintExpression] = []
+
+
+class ComponentInput(Response):
+    typename: str | None = Field(None, alias="__typename")
+    input_key: str
+    datapoint_id: str | None = None
+    datapoint_ids: list[str] | None = None
+
+
+class Component(Response):
+    id: str
+    supplier_reference_id: str | None = None
+    type: str | None = None
+    scope: str | None = None
+    display_name: str
+    description: str | None = None
+    activity_started_at: dt.datetime | None = None
+    activity_completed_at: dt.datetime | None = None
+    blueprint_key: str
+    removal_template_component_id: str | None = None
+    inputs: list[ComponentInput] = []
+
+
+class ComponentAttribution(Response):
+    id: str
+    component_id: str
+    component_group_key: str
+    attribution_factor: float
+    removal_id: str | None = None
+    ghg_entry_id: str | None = None
+    removal_template_component_id: str | None = None
+
+
+class GhgEntry(Response):
+    id: str
+    supplier_reference_id: str | None = None
+    started_on: dt.date
+    completed_on: dt.date
+    co2e_net_removed_kg: float | None = None
+    co2e_net_removed_without_discount_kg: float | None = None
+    co2e_net_removed_standard_deviation_kg: float | None = None
+    ghg_statement_id: str | None = None
+    feedstock_type_id: str | None = None
+    credit_type: str | None = None
+
+
+class GhgStatement(Response):
+    id: str
+    project_id: str
+    status: str
+    reporting_period_start_at: dt.date
+    reporting_period_end_at: dt.date
+    ghg_entry_ids: list[str] = []
+    removal_ids: list[str] = []
+    submitted_at: dt.datetime | None = None
+    credits_issued_at: dt.datetime | None = None
+    verifier: str | None = None
+    ghg_statement_report_url: str | None = None
+    pending_total_co2e_removed_kg: float | None = None
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+DatapointType = Literal["CONSTANT", "STANDARD_PUBLISHED_VALUE", "REPORTED", "ASSUMPTION", "DERIVED"]
+
+
+class CreateSourceRequest(Request):
+    typename: Literal["CreateDocumentSourceRequest"] = Field("CreateDocumentSourceRequest", alias="__typename")
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    display_name: str = Field(min_length=1, max_length=100)
+    published_at: dt.date
+    file_name: str
+    content_type: str
+    content_length: int = Field(le=50_000_000)
+    project_id: str
+    is_public: bool = False
+    description: str | None = None
+
+
+class QuantityInput(Request):
+    magnitude: float
+    unit: str | None
+    standard_deviation: float | None = None
+
+    def body(self) -> dict[str, Any]:  # pragma: no cover - serialised through the parent
+        return self.model_dump(mode="json")
+
+
+class CreateDatapointRequest(Request):
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    display_name: str = Field(min_length=1, max_length=100)
+    description: str
+    type: DatapointType
+    quantity: QuantityInput
+    source_ids: list[str]
+    project_id: str
+    measured_at: dt.datetime | None = None
+    uncertainty_justification: str | None = None
+
+
+class PatchDatapointRequest(PatchRequest):
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = None
+    type: DatapointType | None = None
+    quantity: QuantityInput | None = None
+    source_ids: list[str] | None = None
+    uncertainty_justification: str | None = None
+
+
+class CreateFeedstockTypeRequest(Request):
+    name: str = Field(min_length=1, max_length=100)
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+
+
+class ScalarInput(Request):
+    typename: Literal["CreateComponentScalarInput"] = Field("CreateComponentScalarInput", alias="__typename")
+    input_key: str = Field(max_length=100)
+    datapoint_id: str
+
+
+class ListInput(Request):
+    typename: Literal["CreateComponentListInput"] = Field("CreateComponentListInput", alias="__typename")
+    input_key: str = Field(max_length=100)
+    datapoint_ids: list[str]
+
+
+ComponentInputBody = Annotated[ScalarInput | ListInput, Field(discriminator="typename")]
+
+
+class TemplateComponentInputs(Request):
+    ghg_entry_template_component_id: str
+    inputs: list[ComponentInputBody]
+
+
+class CreateGhgEntryRequest(Request):
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    project_id: str
+    started_on: dt.date
+    completed_on: dt.date
+    ghg_entry_template_id: str
+    feedstock_type_id: str | None = None
+    ghg_entry_template_components: list[TemplateComponentInputs] = []
+
+
+class CreateComponentRequest(Request):
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    project_id: str
+    component_blueprint_key: str
+    display_name: str = Field(min_length=1, max_length=100)
+    description: str | None = None
+    activity_started_at: dt.datetime
+    activity_completed_at: dt.datetime
+    inputs: list[ComponentInputBody]
+
+
+class ComponentToAttribute(Request):
+    component_id: str
+    component_group_key: str
+    attribution_factor: float = Field(1.0, gt=0, le=1)
+
+
+class PatchComponentAttributionsRequest(PatchRequest):
+    components_to_add: list[ComponentToAttribute] | None = None
+    components_to_remove: list[str] | None = None
+
+
+class CreateGhgStatementRequest(Request):
+    project_id: str
+    end_on: dt.date
+
+
+class SubmitGhgStatementRequest(Request):
+    ghg_statement_report_url: str
+    summary_of_changes: str | None = None
