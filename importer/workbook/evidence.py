@@ -1,0 +1,101 @@
+"""Evidence files named by the `sources` sheet: where they may be, what they must be.
+
+A file must resolve inside the workbook's folder (no absolute path, no `..` escape, no symlink pointing
+out), exist, be non-empty and at most 50,000,000 bytes, have an extension the API accepts, and hold what
+its extension claims (PDF, PNG, JPEG, HEIC, ZIP-based Office files, Parquet and OLE .doc by their magic
+bytes; text and CSV must decode). Its size, Content-Type and SHA-256 are recorded for the upload and the
+audit report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from importer.workbook.spec import CONTENT_TYPES, MAX_SOURCE_BYTES
+
+
+@dataclass(frozen=True)
+class Evidence:
+    path: Path
+    file_name: str
+    content_type: str
+    content_length: int
+    sha256: str
+
+
+class EvidenceError(ValueError):
+    """Why a file cannot be used as evidence (a plain sentence)."""
+
+
+def _looks_like(ext: str, head: bytes, path: Path) -> bool:
+    if ext == ".pdf":
+        return head.startswith(b"%PDF")
+    if ext == ".png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if ext in (".jpg", ".jpeg"):
+        return head.startswith(b"\xff\xd8\xff")
+    if ext == ".heic":
+        return head[4:8] == b"ftyp"
+    if ext in (".docx", ".xlsx"):
+        return head.startswith(b"PK\x03\x04")
+    if ext == ".doc":
+        return head.startswith(b"\xd0\xcf\x11\xe0")
+    if ext == ".parquet":
+        return head.startswith(b"PAR1")
+    if ext in (".txt", ".csv"):
+        if b"\x00" in head:
+            return False
+        try:
+            with path.open("rb") as handle:
+                handle.read(1 << 20).decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                head.decode("latin-1")
+            except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
+                return False
+        return True
+    return False
+
+
+def check_evidence(folder: Path, written: str) -> Evidence:
+    """Resolve and vet the file a `file` cell names, relative to the workbook's folder."""
+    text = written.strip()
+    if not text:
+        raise EvidenceError("no file given")
+    if PurePosixPath(text).is_absolute() or PureWindowsPath(text).is_absolute() or PureWindowsPath(text).drive:
+        raise EvidenceError(f"{text!r} is an absolute path; give the path relative to the workbook's folder")
+    parts = PurePosixPath(text.replace("\\", "/")).parts
+    if ".." in parts:
+        raise EvidenceError(f"{text!r} leaves the workbook's folder (..); keep evidence inside it")
+    root = folder.resolve()
+    candidate = root.joinpath(*parts)
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(root):
+        raise EvidenceError(f"{text!r} is a link pointing outside the workbook's folder ({resolved}); copy the file "
+                            "into the folder instead")
+    if not resolved.exists():
+        raise EvidenceError(f"file {text!r} not found in {root}")
+    if not resolved.is_file():
+        raise EvidenceError(f"{text!r} is not a regular file")
+    ext = resolved.suffix.lower()
+    if ext not in CONTENT_TYPES:
+        raise EvidenceError(f"{text!r}: files of type {ext or '(no extension)'} are not accepted by Isometric; use one "
+                            f"of {', '.join(sorted(CONTENT_TYPES))}")
+    size = resolved.stat().st_size
+    if size == 0:
+        raise EvidenceError(f"{text!r} is empty (0 bytes)")
+    if size > MAX_SOURCE_BYTES:
+        raise EvidenceError(f"{text!r} is {size:,} bytes; the API accepts at most {MAX_SOURCE_BYTES:,}")
+    digest = hashlib.sha256()
+    with resolved.open("rb") as handle:
+        head = handle.read(16)
+        digest.update(head)
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if not _looks_like(ext, head, resolved):
+        raise EvidenceError(f"{text!r} does not hold what its extension {ext} says (its first bytes are "
+                            f"{head[:8]!r}); export it again in the right format")
+    return Evidence(path=resolved, file_name=resolved.name, content_type=CONTENT_TYPES[ext], content_length=size,
+                    sha256=digest.hexdigest())

@@ -1,0 +1,540 @@
+"""Offline validation of a workbook: every problem in one pass, each located to its Excel cell.
+
+Order of work: read (calamine) -> find sheets and headers -> per cell: formula errors, then parse to the
+column's type (`coerce`) -> pandera per sheet (required, lengths, enums, ranges, unique refs, date order) ->
+cross-sheet references (hash look-ups, "did you mean") -> units (each distinct unit parsed once) ->
+evidence files -> supplier_reference_id uniqueness across sheets -> typed rows (`model.Workbook`).
+
+A cell that already failed to parse is not reported again by later checks (one finding per mistake).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.errors as pa_errors
+
+from importer.findings import Finding, cell_name
+from importer.identity import workbook_references
+from importer.ids import has_id_prefix, id_kind
+from importer.units import UnitError, parse_unit
+from importer.workbook import coerce, spec
+from importer.workbook.evidence import EvidenceError, check_evidence
+from importer.workbook.model import (
+    ComponentInputRow,
+    ComponentRow,
+    DatapointRow,
+    EntryInputRow,
+    EntryRow,
+    FeedstockTypeRow,
+    ProjectSettings,
+    SourceRow,
+    Workbook,
+)
+from importer.workbook.reader import EXCEL_ERRORS, RawBook, RawSheet, WorkbookUnreadable, read_workbook
+from importer.workbook.schemas import schema_for
+
+IGNORED_SHEETS = {"readme", "_lists"}
+SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
+
+
+@dataclass
+class ValidationResult:
+    path: Path
+    sha256: str | None
+    findings: list[Finding]
+    counts: dict[str, int]
+    workbook: Workbook | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors()
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "workbook": str(self.path), "sha256": self.sha256,
+                "errors": [f.to_json() for f in self.errors()], "warnings": [f.to_json() for f in self.warnings()],
+                "counts": self.counts}
+
+
+@dataclass
+class _Sheet:
+    spec: spec.Sheet
+    title: str
+    columns: dict[str, int]  # column -> 1-based index
+    frame: pd.DataFrame  # typed values, index = Excel row
+
+
+class _Validator:
+    def __init__(self, raw: RawBook) -> None:
+        self.raw = raw
+        self.folder = raw.path.resolve().parent
+        self.findings: list[Finding] = list(raw.findings)
+        self.bad_cells: set[tuple[str, int, str]] = set()
+        self.sheets: dict[str, _Sheet] = {}
+        self.project: dict[str, Any] = {}
+        self.project_rows: dict[str, int] = {}
+        self.evidence: dict[int, Any] = {}
+
+    # -- findings ---------------------------------------------------------------------------------------
+    def add(self, severity: str, code: str, message: str, sheet: str | None = None, row: int | None = None,
+            column: str | None = None, value: Any = None) -> None:
+        cell = None
+        if sheet in self.sheets and row is not None and column is not None:
+            cell = cell_name(row, self.sheets[sheet].columns.get(column))
+        elif sheet == "project" and row is not None:
+            cell = f"B{row}"
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            value = str(value)
+        self.findings.append(Finding(severity, code, message, sheet=sheet, row=row, column=column,  # type: ignore[arg-type]
+                                     cell=cell, value=value))
+        if severity == "error" and sheet and row is not None and column:
+            self.bad_cells.add((sheet, row, column))
+
+    def error(self, code: str, message: str, **where: Any) -> None:
+        self.add("error", code, message, **where)
+
+    def warn(self, code: str, message: str, **where: Any) -> None:
+        self.add("warning", code, message, **where)
+
+    # -- sheets and headers -----------------------------------------------------------------------------
+    def find_sheets(self) -> dict[str, RawSheet]:
+        by_norm: dict[str, RawSheet] = {}
+        for title, sheet in self.raw.sheets.items():
+            norm = spec.normalise_header(title)
+            if norm in spec.SHEETS_BY_NAME:
+                if norm in by_norm:
+                    self.error("duplicate_sheet", f"two sheets are named {spec.SHEETS_BY_NAME[norm].name!r} "
+                               f"({by_norm[norm].title!r} and {title!r}); keep one", sheet=title)
+                    continue
+                by_norm[norm] = sheet
+                if sheet.hidden:
+                    self.warn("hidden_sheet", f"sheet {title!r} is hidden; it was read like the others", sheet=title)
+            elif norm not in IGNORED_SHEETS:
+                close = difflib.get_close_matches(norm, list(spec.SHEETS_BY_NAME), n=1, cutoff=0.75)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.warn("unknown_sheet", f"sheet {title!r} is not part of the workbook format and was ignored{hint}",
+                          sheet=title)
+        for sheet_spec in spec.SHEETS:
+            if sheet_spec.required and sheet_spec.name not in by_norm:
+                self.error("missing_sheet", f"the workbook has no {sheet_spec.name!r} sheet; it is required "
+                           f"(sheets found: {', '.join(self.raw.sheets) or 'none'})", sheet=sheet_spec.name)
+        return by_norm
+
+    def read_project(self, sheet: RawSheet) -> None:
+        known = {c.name: c for c in spec.PROJECT.columns}
+        for index, row in enumerate(sheet.rows, start=1):
+            key = coerce.as_text(row[0] if row else None)
+            if key is None or (index == 1 and spec.normalise_header(key) == "key"):
+                continue
+            norm = spec.normalise_header(key)
+            value = row[1] if len(row) > 1 else None
+            if f"B{index}" in sheet.uncached_formulas:
+                self.error("formula_without_value", "this formula has no cached value; open and save the workbook "
+                           "in Excel or LibreOffice so its result is stored", sheet="project", row=index, column=norm)
+                continue
+            if norm not in known:
+                self.warn("unknown_setting", f"unknown setting {key!r} ignored (known: {', '.join(known)})",
+                          sheet="project", row=index, column=norm, value=key)
+                continue
+            if norm in self.project:
+                self.error("duplicate_setting", f"setting {norm!r} appears twice (first on row "
+                           f"{self.project_rows[norm]})", sheet="project", row=index, column=norm)
+                continue
+            col = known[norm]
+            self.project_rows[norm] = index
+            if coerce.as_text(value) is None:
+                self.project[norm] = col.default
+                continue
+            try:
+                if col.type == "date":
+                    self.project[norm] = coerce.as_date(value)
+                elif col.type == "bool":
+                    self.project[norm] = coerce.as_bool(value)
+                else:
+                    self.project[norm] = coerce.as_text(value)
+            except coerce.CellError as exc:
+                self.error(exc.code, exc.message, sheet="project", row=index, column=norm, value=coerce.as_text(value))
+        pid = self.project.get("project_id")
+        if not pid:
+            self.error("required", "the project sheet needs a project_id row (key project_id, value prj_...)",
+                       sheet="project")
+        elif id_kind(pid) != "project":
+            self.error("bad_id", f"project_id {pid!r} is not a project ID (prj_ followed by 16+ characters)",
+                       sheet="project", row=self.project_rows["project_id"], column="project_id", value=pid)
+        prefix = self.project.get("supplier_reference_prefix")
+        if prefix and len(prefix) > 40:
+            self.error("too_long", f"supplier_reference_prefix is {len(prefix)} characters; at most 40",
+                       sheet="project", row=self.project_rows["supplier_reference_prefix"],
+                       column="supplier_reference_prefix")
+        url = self.project.get("ghg_statement_report_url")
+        if self.project.get("submit_statement"):
+            if not url:
+                self.error("required", "submit_statement is TRUE, so ghg_statement_report_url is required (the "
+                           "verifier must be able to open the report)", sheet="project",
+                           row=self.project_rows.get("submit_statement"), column="submit_statement")
+            if not self.project.get("statement_end_on"):
+                self.error("required", "submit_statement is TRUE, so statement_end_on is required", sheet="project",
+                           row=self.project_rows.get("submit_statement"), column="submit_statement")
+        if url and not str(url).startswith("https://"):
+            self.error("bad_url", f"ghg_statement_report_url must be an https:// URL, found {url!r}",
+                       sheet="project", row=self.project_rows["ghg_statement_report_url"],
+                       column="ghg_statement_report_url", value=url)
+
+    def read_sheet(self, sheet_spec: spec.Sheet, raw: RawSheet) -> _Sheet | None:
+        name = sheet_spec.name
+        rows = raw.rows
+        header = rows[0] if rows else []
+        columns: dict[str, int] = {}
+        self.sheets[name] = _Sheet(sheet_spec, raw.title, columns, pd.DataFrame())
+        known = {c.name for c in sheet_spec.columns}
+        for r0, c0, r1, c1 in raw.merged:
+            span = f"{cell_name(r0, c0)}:{cell_name(r1, c1)}"
+            if r0 == 1:
+                self.error("merged_header", f"header cells {span} are merged; unmerge them so each column has its "
+                           "own header", sheet=name, row=1)
+            else:
+                self.findings.append(Finding("error", "merged_cells", f"cells {span} are merged across data; unmerge "
+                                             "them and give each cell its own value", sheet=name, row=r0,
+                                             cell=cell_name(r0, c0)))
+        for index, title in enumerate(header, start=1):
+            text = coerce.as_text(title)
+            if text is None:
+                continue
+            norm = spec.normalise_header(text)
+            if norm in columns:
+                self.findings.append(Finding("error", "duplicate_header", f"column {norm!r} appears twice (also in "
+                                             f"{cell_name(1, columns[norm])}); keep one", sheet=name, row=1,
+                                             column=norm, cell=cell_name(1, index), value=text))
+            elif norm in known:
+                columns[norm] = index
+            else:
+                close = difflib.get_close_matches(norm, sorted(known), n=1, cutoff=0.75)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.findings.append(Finding("warning", "unknown_column", f"column {text!r} is not part of the "
+                                             f"{name} sheet and was ignored{hint}", sheet=name, row=1,
+                                             column=norm, cell=cell_name(1, index), value=text))
+        missing = [c.name for c in sheet_spec.columns if c.required and c.name not in columns]
+        if missing:
+            self.error("missing_column", f"the {name} sheet has no {', '.join(repr(m) for m in missing)} column "
+                       f"(row 1 must hold the headers; found: {', '.join(str(h) for h in header if h) or 'none'})",
+                       sheet=name, row=1)
+            return None
+        records: dict[str, list[Any]] = {c.name: [] for c in sheet_spec.columns}
+        index_rows: list[int] = []
+        for offset, values in enumerate(rows[1:], start=2):
+            if not any(v not in ("", None) for v in values):
+                continue  # blank rows are allowed anywhere
+            index_rows.append(offset)
+            for col in sheet_spec.columns:
+                position = columns.get(col.name)
+                raw_value = values[position - 1] if position and position <= len(values) else None
+                records[col.name].append(self.parse(name, offset, col, raw_value, raw))
+        frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in records.items()})
+        frame.index = pd.Index(index_rows, dtype="int64")
+        self.sheets[name].frame = frame
+        return self.sheets[name]
+
+    def parse(self, sheet: str, row: int, col: spec.Column, value: Any, raw: RawSheet) -> Any:
+        position = self.sheets[sheet].columns.get(col.name)
+        if position and cell_name(row, position) in raw.uncached_formulas:
+            self.error("formula_without_value", "this formula has no cached value; open and save the workbook in "
+                       "Excel or LibreOffice so its result is stored", sheet=sheet, row=row, column=col.name)
+            return None
+        if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
+            self.error("formula_error", f"the cell holds the formula error {value.strip()}; fix the formula",
+                       sheet=sheet, row=row, column=col.name, value=value.strip())
+            return None
+        if type(value).__name__ == "CalamineError" or (value is not None and "Error" in type(value).__name__):
+            self.error("formula_error", f"the cell holds a formula error ({value}); fix the formula", sheet=sheet,
+                       row=row, column=col.name, value=str(value))
+            return None
+        text = coerce.as_text(value)
+        if text is None:
+            return col.default if col.default is not None else None
+        try:
+            if col.type == "number":
+                return coerce.as_number(value)
+            if col.type == "date":
+                return coerce.as_date(value)
+            if col.type == "datetime":
+                return coerce.as_datetime(value)
+            if col.type == "bool":
+                return coerce.as_bool(value)
+            if col.type == "enum":
+                return text.upper() if col.choices and col.choices[0].isupper() else text.lower()
+            if col.type == "refs":
+                return coerce.split_refs(text) or None
+            return text
+        except coerce.CellError as exc:
+            self.error(exc.code, exc.message, sheet=sheet, row=row, column=col.name, value=text)
+            return None
+
+    # -- pandera ----------------------------------------------------------------------------------------
+    def run_schema(self, sheet: _Sheet) -> None:
+        name = sheet.spec.name
+        if sheet.frame.empty:
+            return
+        try:
+            schema_for(name).validate(sheet.frame, lazy=True)
+        except pa_errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+            for case in cases.itertuples(index=False):
+                self.schema_finding(sheet, case)
+
+    def schema_finding(self, sheet: _Sheet, case: Any) -> None:
+        name = sheet.spec.name
+        check = str(case.check)
+        column = case.column if isinstance(case.column, str) and case.column in sheet.columns else None
+        row = int(case.index) if case.index is not None and not pd.isna(case.index) else None
+        value = case.failure_case
+        if check.startswith("order:"):
+            _, first, second = check.split(":")
+            frame = sheet.frame
+            if row is not None and row in frame.index:
+                self.error("date_order", f"{second} ({frame.at[row, second]}) is before {first} "
+                           f"({frame.at[row, first]})", sheet=name, row=row, column=second)
+            return
+        if column is None or row is None or (name, row, column) in self.bad_cells:
+            return
+        col = sheet.spec.column(column)
+        if check == "not_nullable":
+            self.error("required", f"{column} is required", sheet=name, row=row, column=column)
+        elif check.startswith("max_length:"):
+            self.error("too_long", f"{column} is {len(str(value))} characters long; at most {col.max_length} allowed",
+                       sheet=name, row=row, column=column, value=value)
+        elif check == "choices":
+            close = difflib.get_close_matches(str(value), list(col.choices), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.error("bad_choice", f"{value!r} is not one of {', '.join(col.choices)}{hint}", sheet=name, row=row,
+                       column=column, value=value)
+        elif check == "field_uniqueness":
+            others = [int(r) for r in sheet.frame.index[sheet.frame[column] == value] if int(r) != row]
+            self.error("duplicate_ref", f"{column} {value!r} is used more than once (also on row "
+                       f"{', '.join(map(str, others))}); each row needs its own", sheet=name, row=row, column=column,
+                       value=value)
+        elif check.startswith(("ge:", "gt:", "le:")):
+            op, bound = check.split(":")
+            words = {"ge": "at least", "gt": "greater than", "le": "at most"}[op]
+            self.error("out_of_range", f"{column} must be {words} {bound}, found {value}", sheet=name, row=row,
+                       column=column, value=value)
+        else:
+            self.error("invalid", f"{column}: failed check {check} with {value!r}", sheet=name, row=row, column=column,
+                       value=value)
+
+    # -- cross-sheet --------------------------------------------------------------------------------------
+    def refs_of(self, sheet: str) -> set[str]:
+        frame = self.sheets[sheet].frame if sheet in self.sheets else pd.DataFrame()
+        if frame.empty or "ref" not in frame:
+            return set()
+        return {r for r in frame["ref"] if isinstance(r, str)}
+
+    def check_references(self) -> dict[str, set[str]]:
+        """Every ref resolves to the right sheet (or is an ID of the right kind); returns used refs per sheet."""
+        all_refs = {name: self.refs_of(name) for name in self.sheets}
+        used: dict[str, set[str]] = defaultdict(set)
+        for name, sheet in self.sheets.items():
+            for col in sheet.spec.columns:
+                if col.type not in ("ref", "refs") or col.name not in sheet.columns or not col.ref_sheet:
+                    continue
+                targets = all_refs.get(col.ref_sheet, set())
+                for row, value in sheet.frame[col.name].items():
+                    if value is None or (name, int(row), col.name) in self.bad_cells:
+                        continue
+                    for ref in (value if isinstance(value, tuple) else (value,)):
+                        self.check_ref(name, int(row), col, ref, targets, all_refs)
+                        used[col.ref_sheet].add(ref)
+        return used
+
+    def check_ref(self, sheet: str, row: int, col: spec.Column, ref: str, targets: set[str],
+                  all_refs: dict[str, set[str]]) -> None:
+        if has_id_prefix(ref):
+            kind = id_kind(ref)
+            if col.id_kind is None:
+                self.error("bad_ref", f"{ref!r} looks like an Isometric ID, but {col.name} takes a ref of the "
+                           f"{col.ref_sheet} sheet", sheet=sheet, row=row, column=col.name, value=ref)
+            elif kind is None:
+                self.error("bad_id", f"{ref!r} is not a well-formed Isometric ID (prefix plus 16-33 characters)",
+                           sheet=sheet, row=row, column=col.name, value=ref)
+            elif kind != col.id_kind:
+                self.error("wrong_id_kind", f"{ref!r} is a {kind.replace('_', ' ')} ID; {col.name} needs a "
+                           f"{col.id_kind.replace('_', ' ')} ID or a ref of the {col.ref_sheet} sheet", sheet=sheet,
+                           row=row, column=col.name, value=ref)
+            return
+        if ref in targets:
+            return
+        elsewhere = [s for s, refs in all_refs.items() if ref in refs and s != col.ref_sheet]
+        if elsewhere:
+            self.error("wrong_sheet_ref", f"{ref!r} is a row of the {elsewhere[0]} sheet; {col.name} needs a ref of "
+                       f"the {col.ref_sheet} sheet", sheet=sheet, row=row, column=col.name, value=ref)
+            return
+        close = difflib.get_close_matches(ref, list(targets), n=1, cutoff=0.6) if len(targets) < 20000 else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        self.error("unknown_ref", f"no row {ref!r} in the {col.ref_sheet} sheet{hint}", sheet=sheet, row=row,
+                   column=col.name, value=ref)
+
+    def check_units(self) -> None:
+        sheet = self.sheets.get("datapoints")
+        if sheet is None or sheet.frame.empty:
+            return
+        bad: dict[str, str] = {}
+        for unit in {u for u in sheet.frame["unit"] if isinstance(u, str)}:
+            try:
+                parse_unit(unit)
+            except UnitError:
+                bad[unit] = unit
+        if not bad:
+            return
+        for row, unit in sheet.frame["unit"].items():
+            if unit in bad:
+                self.error("bad_unit", f"unknown unit {unit!r}; use units such as t, kg, kWh, MJ, km, L, m3, %, "
+                           "kgCO2e/kWh", sheet="datapoints", row=int(row), column="unit", value=unit)
+
+    def check_evidence(self) -> None:
+        sheet = self.sheets.get("sources")
+        if sheet is None or sheet.frame.empty:
+            return
+        for row, written in sheet.frame["file"].items():
+            if not isinstance(written, str):
+                continue
+            try:
+                self.evidence[int(row)] = check_evidence(self.folder, written)
+            except EvidenceError as exc:
+                self.error("bad_file", str(exc), sheet="sources", row=int(row), column="file", value=written)
+
+    def check_components(self) -> None:
+        sheet = self.sheets.get("components")
+        if sheet is None or sheet.frame.empty:
+            return
+        for row, rec in sheet.frame.iterrows():
+            action = rec["action"] or "add"
+            needed = (("template_component",) if action == "remove" else
+                      ("blueprint_key", "display_name", "activity_started_at", "activity_completed_at", "group"))
+            for column in needed:
+                if rec[column] is None and (sheet.spec.name, int(row), column) not in self.bad_cells:
+                    self.error("required", f"{column} is required for action {action!r}", sheet="components",
+                               row=int(row), column=column)
+        removed = {r for r, a in zip(sheet.frame["ref"], sheet.frame["action"], strict=True) if a == "remove"}
+        inputs = self.sheets.get("component_inputs")
+        if inputs is not None and not inputs.frame.empty:
+            for row, ref in inputs.frame["component_ref"].items():
+                if ref in removed:
+                    self.error("bad_ref", f"component {ref!r} has action remove; it takes no inputs",
+                               sheet="component_inputs", row=int(row), column="component_ref", value=ref)
+
+    def warn_unused(self, used: dict[str, set[str]]) -> None:
+        for name, label in (("sources", "source"), ("datapoints", "datapoint")):
+            sheet = self.sheets.get(name)
+            if sheet is None or sheet.frame.empty:
+                continue
+            for row, ref in sheet.frame["ref"].items():
+                if isinstance(ref, str) and ref not in used.get(name, set()):
+                    self.warn("unused", f"{label} {ref!r} is not used by any other row", sheet=name, row=int(row),
+                              column="ref", value=ref)
+
+    # -- model ------------------------------------------------------------------------------------------
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        sheet = self.sheets.get(name)
+        if sheet is None or sheet.frame.empty:
+            return []
+        frame = sheet.frame
+        return [{"row": int(r), **dict(zip(frame.columns, values, strict=True))}
+                for r, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True)]
+
+    def build(self) -> Workbook:
+        def pick(rec: dict[str, Any], cls: type) -> Any:
+            names = cls.__dataclass_fields__
+            return cls(**{k: v for k, v in rec.items() if k in names})
+
+        sources = []
+        for rec in self.rows("sources"):
+            ev = self.evidence[rec["row"]]
+            sources.append(SourceRow(row=rec["row"], ref=rec["ref"], display_name=rec["display_name"], file=ev.path,
+                                     file_name=ev.file_name, published_at=rec["published_at"],
+                                     description=rec["description"], is_public=bool(rec["is_public"]),
+                                     supplier_reference_id=rec["supplier_reference_id"], content_type=ev.content_type,
+                                     content_length=ev.content_length, sha256=ev.sha256))
+        datapoints = [pick({**r, "source_refs": r["source_refs"] or ()}, DatapointRow) for r in self.rows("datapoints")]
+        components = [pick({**r, "action": r["action"] or "add", "attribution_factor": float(r["attribution_factor"]
+                                                                                            or 1.0)}, ComponentRow)
+                      for r in self.rows("components")]
+        return Workbook(
+            path=self.raw.path, sha256=self.raw.sha256,
+            project=ProjectSettings(
+                project_id=self.project["project_id"], statement_end_on=self.project.get("statement_end_on"),
+                submit_statement=bool(self.project.get("submit_statement")),
+                ghg_statement_report_url=self.project.get("ghg_statement_report_url"),
+                supplier_reference_prefix=self.project.get("supplier_reference_prefix")),
+            sources=sources, datapoints=datapoints,
+            feedstock_types=[pick(r, FeedstockTypeRow) for r in self.rows("feedstock_types")],
+            entries=[pick(r, EntryRow) for r in self.rows("entries")],
+            entry_inputs=[pick(r, EntryInputRow) for r in self.rows("entry_inputs")],
+            components=components,
+            component_inputs=[pick(r, ComponentInputRow) for r in self.rows("component_inputs")],
+            columns={name: dict(s.columns) for name, s in self.sheets.items()},
+        )
+
+    def check_supplier_references(self, wb: Workbook) -> None:
+        seen: dict[str, tuple[str, int]] = {}
+        for sheet, row, srid in workbook_references(wb):
+            if srid in seen:
+                first_sheet, first_row = seen[srid]
+                column = "supplier_reference_id" if self.sheets[sheet].columns.get("supplier_reference_id") else "ref"
+                self.error("duplicate_supplier_reference_id", f"supplier_reference_id {srid!r} is also used by "
+                           f"{first_sheet} row {first_row}; it must be unique for every object", sheet=sheet, row=row,
+                           column=column, value=srid)
+            else:
+                seen[srid] = (sheet, row)
+
+    # -- all ----------------------------------------------------------------------------------------------
+    def run(self) -> ValidationResult:
+        found = self.find_sheets()
+        if "project" in found:
+            self.read_project(found["project"])
+        for sheet_spec in spec.SHEETS:
+            if sheet_spec.key_value or sheet_spec.name not in found:
+                continue
+            sheet = self.read_sheet(sheet_spec, found[sheet_spec.name])
+            if sheet is not None:
+                self.run_schema(sheet)
+        for sheet_spec in spec.SHEETS:  # optional sheets that are absent are empty
+            if sheet_spec.name not in self.sheets and not sheet_spec.key_value:
+                self.sheets[sheet_spec.name] = _Sheet(sheet_spec, sheet_spec.name, {}, pd.DataFrame())
+        used = self.check_references()
+        self.check_units()
+        self.check_evidence()
+        self.check_components()
+        self.warn_unused(used)
+        counts = {name: len(s.frame) for name, s in self.sheets.items()}
+        workbook = None
+        if not any(f.severity == "error" for f in self.findings):
+            workbook = self.build()
+            self.check_supplier_references(workbook)
+            if any(f.severity == "error" for f in self.findings):
+                workbook = None
+        self.findings.sort(key=lambda f: (f.severity != "error", SHEET_ORDER.get(f.sheet or "", 99), f.row or 0,
+                                          self._column_index(f)))
+        return ValidationResult(path=self.raw.path, sha256=self.raw.sha256, findings=self.findings, counts=counts,
+                                workbook=workbook)
+
+    def _column_index(self, finding: Finding) -> int:
+        sheet = self.sheets.get(finding.sheet or "")
+        return sheet.columns.get(finding.column or "", 0) if sheet else 0
+
+
+def validate_workbook(path: Path) -> ValidationResult:
+    """Validate a workbook offline. Raises WorkbookUnreadable when the file cannot be read at all."""
+    return _Validator(read_workbook(Path(path))).run()
+
+
+__all__ = ["ValidationResult", "WorkbookUnreadable", "validate_workbook"]
