@@ -1,0 +1,160 @@
+"""Fault injection for tests and benchmarks, as a pure ASGI middleware in front of the sandbox app.
+
+Modes (each a rate in [0, 1], drawn from one seeded random stream, so a sequential run is reproducible):
+per-request latency; 429 with Retry-After; 500; 503; a dropped connection (headers sent, then the
+connection is cut before the body: the client sees an incomplete response, as after a network fault); a
+slow answer (sleeps past a client's timeout, then answers); a lost response (the write is carried out and
+committed, then the connection is cut: the case that duplicates in naive clients); and a per-endpoint
+budget of requests per second answering 429 beyond it. `fault_rate` spreads a total rate over all modes.
+Only `/mrv/v0` API calls and the `/_storage` upload URL are affected, never `/_sandbox` admin calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+@dataclass
+class FaultConfig:
+    seed: int | None = None
+    latency_ms: float = 0
+    fault_rate: float = 0.0
+    rate_429: float = 0.0
+    retry_after_seconds: float = 1.0
+    rate_500: float = 0.0
+    rate_503: float = 0.0
+    rate_drop: float = 0.0
+    rate_slow: float = 0.0
+    slow_seconds: float = 35.0
+    rate_lost_response: float = 0.0
+    upload_url_ttl_seconds: float = 3600.0
+    budget_per_second: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def rates(self) -> dict[str, float]:
+        share = self.fault_rate / 6 if self.fault_rate else 0.0
+        return {"429": self.rate_429 + share, "500": self.rate_500 + share, "503": self.rate_503 + share,
+                "drop": self.rate_drop + share, "slow": self.rate_slow + share,
+                "lost": self.rate_lost_response + share}
+
+
+class ConnectionCut(Exception):
+    """Raised after response headers to make the server drop the connection mid-response."""
+
+
+class FaultInjector:
+    def __init__(self, app: Any, config: FaultConfig | None = None) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.set(config or FaultConfig())
+
+    def set(self, config: FaultConfig) -> None:
+        with self.lock:
+            self.config = config
+            self.rng = random.Random(config.seed)
+            self.windows: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+            self.stats: dict[str, int] = defaultdict(int)
+
+    def _draw(self, method: str) -> str | None:
+        with self.lock:
+            roll = self.rng.random()
+        acc = 0.0
+        for mode, rate in self.config.rates().items():
+            if mode == "lost" and method not in WRITE_METHODS:
+                continue
+            acc += rate
+            if roll < acc:
+                return mode
+        return None
+
+    def _over_budget(self, key: str) -> bool:
+        budget = self.config.budget_per_second
+        if not budget:
+            return False
+        with self.lock:
+            second = int(time.monotonic())
+            window, count = self.windows[key]
+            if window != second:
+                window, count = second, 0
+            count += 1
+            self.windows[key] = (window, count)
+            return count > budget
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(("/mrv/v0", "/_storage")):
+            await self.app(scope, receive, send)
+            return
+        config = self.config
+        if config.latency_ms:
+            await asyncio.sleep(config.latency_ms / 1000)
+        method = scope["method"]
+        route = _route_key(method, path)
+        if self._over_budget(route):
+            self._count("budget_429")
+            await _json(send, 429, {"detail": "Rate limit exceeded"}, retry_after=1)
+            return
+        mode = self._draw(method)
+        if mode:
+            self._count(mode)
+        if mode in ("429", "500", "503"):
+            status = int(mode)
+            body = {"detail": {429: "Too many requests", 500: "Internal server error",
+                               503: "Service unavailable"}[status]}
+            await _json(send, status, body, retry_after=config.retry_after_seconds if status == 429 else None)
+            return
+        if mode == "drop":
+            await _cut(send)
+            return
+        if mode == "slow":
+            await asyncio.sleep(config.slow_seconds)
+        if mode == "lost":
+            async def swallow(message: dict[str, Any]) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)  # the write happens and is committed ...
+            await _cut(send)  # ... but the answer never arrives
+            return
+        await self.app(scope, receive, send)
+
+    def _count(self, mode: str) -> None:
+        with self.lock:
+            self.stats[mode] += 1
+
+
+def _route_key(method: str, path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    shape = "/".join("{id}" if len(p) >= 20 and p[3:4] == "_" else p for p in parts)
+    return f"{method} /{shape}"
+
+
+async def _json(send: Any, status: int, body: Any, *, retry_after: float | None = None) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(max(0, round(retry_after, 3))).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _cut(send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+    await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})
+    raise ConnectionCut("fault injection: connection dropped")

@@ -1,0 +1,134 @@
+"""The sandbox's seed: a realistic biochar project with fixed IDs, which the sample workbooks are written
+against. Two GHG entry templates ("Monthly production batch", "Field application") whose groups hold
+feedstock transport, electricity, fuel, counterfactual and sequestration components; fixed inputs carry
+locked library datapoints; five component blueprints; one feedstock type; and a second project for
+cross-project checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROJECT_ID = "prj_1SBXBIOCHAR00001"
+OTHER_PROJECT_ID = "prj_1SBXOTHERPROJ001"
+TEMPLATE_PRODUCTION = "rvt_1SBXPRODBATCH001"
+TEMPLATE_APPLICATION = "rvt_1SBXFIELDAPPL001"
+FEEDSTOCK_TYPE_ID = "ftt_1SBXFORESTRES001"
+
+PROJECTS = [
+    {"id": PROJECT_ID, "name": "Demo Biochar Project", "country_code": "SWE", "process_key": "biochar",
+     "description": "Local sandbox project: slow pyrolysis of forestry residues, biochar applied to fields.",
+     "short_description": "Demo biochar (local sandbox)", "risk_of_reversal": "low"},
+    {"id": OTHER_PROJECT_ID, "name": "Other Project", "country_code": "NOR", "process_key": "biochar",
+     "description": "A second project, to check cross-project references.", "short_description": None,
+     "risk_of_reversal": None},
+]
+
+
+def _input(key: str, shape: str, unit: str, kind: str, description: str) -> dict[str, Any]:
+    return {"input_key": key, "data_shape": shape, "compatible_unit": unit, "quantity_kind": kind,
+            "description": description}
+
+
+BLUEPRINTS: list[dict[str, Any]] = [
+    {"key": "road-transport", "display_name": "Road transport", "type": "ACTIVITY",
+     "description": "Emissions of moving a mass over a distance by road.",
+     "inputs": [_input("distance", "SCALAR", "km", "distance", "Distance driven"),
+                _input("mass", "SCALAR", "t", "mass", "Mass transported"),
+                _input("emission_factor", "SCALAR", "kgCO2e/t/km", "mass_distance_carbon_emission_factor",
+                       "Emission factor per tonne-kilometre")],
+     "expression": "distance * mass * emission_factor"},
+    {"key": "grid-electricity", "display_name": "Grid electricity", "type": "ACTIVITY",
+     "description": "Emissions of electricity drawn from the grid.",
+     "inputs": [_input("electricity_used", "LIST", "kWh", "energy", "Metered electricity"),
+                _input("grid_emission_factor", "SCALAR", "kgCO2e/kWh", "energy_carbon_emission_factor",
+                       "Grid emission factor")],
+     "expression": "sum(electricity_used) * grid_emission_factor"},
+    {"key": "fuel-combustion", "display_name": "Fuel combustion", "type": "ACTIVITY",
+     "description": "Emissions of burning liquid fuel.",
+     "inputs": [_input("fuel_volume", "SCALAR", "L", "volume", "Fuel burnt"),
+                _input("fuel_emission_factor", "SCALAR", "kgCO2e/L", "volume_carbon_emission_factor",
+                       "Fuel emission factor")],
+     "expression": "fuel_volume * fuel_emission_factor"},
+    {"key": "biomass-decay-counterfactual", "display_name": "Biomass decay counterfactual",
+     "type": "REMOVAL_COUNTERFACTUAL", "description": "Carbon the feedstock would have stored anyway.",
+     "inputs": [_input("feedstock_mass", "SCALAR", "t", "mass", "Feedstock mass"),
+                _input("carbon_fraction", "SCALAR", "dimensionless", "mass_fraction", "Carbon fraction"),
+                _input("decay_fraction", "SCALAR", "dimensionless", "dimensionless_ratio", "Fraction not decayed")],
+     "expression": "feedstock_mass * 1000 * carbon_fraction * decay_fraction * 44 / 12"},
+    {"key": "biochar-sequestration", "display_name": "Biochar sequestration", "type": "SEQUESTRATION",
+     "description": "Durable carbon in biochar.",
+     "inputs": [_input("biochar_mass", "SCALAR", "t", "mass", "Dry biochar mass"),
+                _input("organic_carbon_fraction", "SCALAR", "dimensionless", "mass_fraction", "Organic carbon"),
+                _input("permanence_factor", "SCALAR", "dimensionless", "dimensionless_ratio", "Permanence")],
+     "expression": "biochar_mass * 1000 * organic_carbon_fraction * permanence_factor * 44 / 12"},
+]
+
+# fixed (library) datapoints the templates carry: id, name, magnitude, unit
+FIXED_DATAPOINTS = [
+    ("dtp_1SBXFIXEDROADEF01", "Road freight emission factor", 0.107, "kgCO2e/t/km"),
+    ("dtp_1SBXFIXEDGRIDEF01", "Swedish grid emission factor", 0.045, "kgCO2e/kWh"),
+    ("dtp_1SBXFIXEDCARBON01", "Feedstock carbon fraction", 0.5, "dimensionless"),
+    ("dtp_1SBXFIXEDDECAY001", "Counterfactual decay fraction", 0.1, "dimensionless"),
+    ("dtp_1SBXFIXEDPERMAN01", "Biochar permanence factor", 0.8, "dimensionless"),
+    ("dtp_1SBXFIXEDDIESEL01", "Diesel emission factor", 2.68, "kgCO2e/L"),
+]
+
+
+def _monitored(key: str, name: str, kind: str) -> dict[str, Any]:
+    return {"input_key": key, "display_name": name, "type": "monitored", "datapoint_id": None, "quantity_kind": kind}
+
+
+def _fixed(key: str, name: str, kind: str, datapoint_id: str) -> dict[str, Any]:
+    return {"input_key": key, "display_name": name, "type": "fixed", "datapoint_id": datapoint_id,
+            "quantity_kind": kind}
+
+
+def _component(cid: str, name: str, blueprint: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": cid, "display_name": name, "description": None, "blueprint_key": blueprint, "inputs": inputs}
+
+
+ROAD = _fixed("emission_factor", "Emission factor", "mass_distance_carbon_emission_factor", "dtp_1SBXFIXEDROADEF01")
+TEMPLATES: list[dict[str, Any]] = [
+    {"id": TEMPLATE_PRODUCTION, "display_name": "Monthly production batch", "project_id": PROJECT_ID,
+     "supplier_reference_id": "seed-template-production", "credit_type": "REMOVAL", "groups": [
+         {"id": "rtg_1SBXGROUPFEEDTR01", "key": "feedstock-transport", "display_name": "Feedstock transport",
+          "description": "Moving feedstock to the plant", "components": [
+              _component("rtc_1SBXCOMPFEEDTR01", "Feedstock road transport", "road-transport", [
+                  _monitored("distance", "Distance", "distance"), _monitored("mass", "Mass", "mass"), ROAD])]},
+         {"id": "rtg_1SBXGROUPENERGY01", "key": "energy-use", "display_name": "Energy use",
+          "description": "Energy used by the plant", "components": [
+              _component("rtc_1SBXCOMPELECTR01", "Pyrolysis electricity", "grid-electricity", [
+                  _monitored("electricity_used", "Electricity used", "energy"),
+                  _fixed("grid_emission_factor", "Grid emission factor", "energy_carbon_emission_factor",
+                         "dtp_1SBXFIXEDGRIDEF01")])]},
+         {"id": "rtg_1SBXGROUPCOUNTF01", "key": "counterfactual", "display_name": "Counterfactual",
+          "description": "What would have happened anyway", "components": [
+              _component("rtc_1SBXCOMPCOUNTF01", "Biomass decay counterfactual", "biomass-decay-counterfactual", [
+                  _monitored("feedstock_mass", "Feedstock mass", "mass"),
+                  _fixed("carbon_fraction", "Carbon fraction", "mass_fraction", "dtp_1SBXFIXEDCARBON01"),
+                  _fixed("decay_fraction", "Decay fraction", "dimensionless_ratio", "dtp_1SBXFIXEDDECAY001")])]},
+         {"id": "rtg_1SBXGROUPSEQUES01", "key": "sequestration", "display_name": "Sequestration",
+          "description": "Carbon stored in biochar", "components": [
+              _component("rtc_1SBXCOMPSEQUES01", "Biochar sequestration", "biochar-sequestration", [
+                  _monitored("biochar_mass", "Biochar mass", "mass"),
+                  _monitored("organic_carbon_fraction", "Organic carbon fraction", "mass_fraction"),
+                  _fixed("permanence_factor", "Permanence factor", "dimensionless_ratio",
+                         "dtp_1SBXFIXEDPERMAN01")])]},
+     ]},
+    {"id": TEMPLATE_APPLICATION, "display_name": "Field application", "project_id": PROJECT_ID,
+     "supplier_reference_id": "seed-template-application", "credit_type": "REMOVAL", "groups": [
+         {"id": "rtg_1SBXGROUPAPPLTR01", "key": "application-transport", "display_name": "Application transport",
+          "description": "Delivering biochar to the field", "components": [
+              _component("rtc_1SBXCOMPDELIVR01", "Biochar delivery transport", "road-transport", [
+                  _monitored("distance", "Distance", "distance"), _monitored("mass", "Mass", "mass"), ROAD])]},
+         {"id": "rtg_1SBXGROUPAPENER01", "key": "energy-use", "display_name": "Energy use",
+          "description": "Fuel used to spread biochar", "components": [
+              _component("rtc_1SBXCOMPSPREAD01", "Spreader fuel", "fuel-combustion", [
+                  _monitored("fuel_volume", "Fuel volume", "volume"),
+                  _fixed("fuel_emission_factor", "Fuel emission factor", "volume_carbon_emission_factor",
+                         "dtp_1SBXFIXEDDIESEL01")])]},
+     ]},
+]
+
+FEEDSTOCK_TYPES = [{"id": FEEDSTOCK_TYPE_ID, "supplier_reference_id": "seed-forestry-residues",
+                    "name": "Forestry residues"}]

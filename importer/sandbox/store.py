@@ -1,0 +1,176 @@
+"""The sandbox's state: every object as its API JSON, in memory for fast filtering and paging, written
+through to SQLite (a real database file) so state survives a restart. Insertion order (a sequence number)
+is the listing order and the basis of the Relay cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from importer.sandbox import seed
+
+KINDS = ("project", "template", "blueprint", "source", "datapoint", "feedstock_type", "ghg_entry", "component",
+         "component_attribution", "ghg_statement")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (token TEXT PRIMARY KEY, source_id TEXT NOT NULL, content_length INTEGER NOT NULL,
+    content_type TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS files (source_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+    content_type TEXT NOT NULL);
+"""
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return int(text.removeprefix("seq:")) if text.startswith("seq:") else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class SandboxStore:
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = db_path
+        self.lock = threading.RLock()
+        self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
+        if str(db_path) != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+        self._seq: dict[str, int] = {}
+        self.next_seq = 1
+        self.request_log: list[tuple[str, str, int]] = []
+        for kind, id_, seq, data in self._db.execute("SELECT kind, id, seq, data FROM objects ORDER BY seq"):
+            self.objects[kind][id_] = json.loads(data)
+            self._seq[id_] = seq
+            self.next_seq = max(self.next_seq, seq + 1)
+        if not self.objects["project"]:
+            self._seed()
+
+    def _seed(self) -> None:
+        for project in seed.PROJECTS:
+            self.put("project", project)
+        for blueprint in seed.BLUEPRINTS:
+            data = dict(blueprint)
+            expression = data.pop("expression")
+            data["expressions"] = [{"key": "co2e", "template": expression, "inputs": [
+                {"template_key": i["input_key"], "input_key": i["input_key"], "type": "DATAPOINT",
+                 "data_shape": i["data_shape"]} for i in data["inputs"]]}]
+            self.put("blueprint", data, id_=data["key"])
+        for id_, name, magnitude, unit in seed.FIXED_DATAPOINTS:
+            self.put("datapoint", {
+                "id": id_, "supplier_reference_id": None, "display_name": name, "type": "STANDARD_PUBLISHED_VALUE",
+                "quantity": {"magnitude": magnitude, "unit": unit, "standard_deviation": None},
+                "description": f"{name} (library value)", "source_ids": [], "measured_at": None,
+                "project_id": seed.PROJECT_ID, "locked_status": "locked_library_datapoint",
+                "uncertainty_justification": None})
+        for template in seed.TEMPLATES:
+            self.put("template", template)
+        for feedstock in seed.FEEDSTOCK_TYPES:
+            self.put("feedstock_type", feedstock)
+
+    # -- objects ------------------------------------------------------------------------------------
+    def put(self, kind: str, data: dict[str, Any], *, id_: str | None = None) -> dict[str, Any]:
+        key = id_ or data["id"]
+        with self.lock:
+            seq = self._seq.get(key)
+            if seq is None:
+                seq = self.next_seq
+                self.next_seq += 1
+                self._seq[key] = seq
+            self.objects[kind][key] = data
+            self._db.execute("INSERT OR REPLACE INTO objects (kind, id, seq, data) VALUES (?,?,?,?)",
+                             (kind, key, seq, json.dumps(data)))
+        return data
+
+    def delete(self, kind: str, id_: str) -> None:
+        with self.lock:
+            self.objects[kind].pop(id_, None)
+            self._seq.pop(id_, None)
+            self._db.execute("DELETE FROM objects WHERE id = ?", (id_,))
+
+    def get(self, kind: str, id_: str) -> dict[str, Any] | None:
+        return self.objects[kind].get(id_)
+
+    def seq(self, id_: str) -> int:
+        return self._seq[id_]
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.objects[kind].values())
+
+    # -- uploads ------------------------------------------------------------------------------------
+    def add_upload(self, token: str, source_id: str, content_length: int, content_type: str, expires_at: float) -> None:
+        with self.lock:
+            self._db.execute("INSERT INTO uploads (token, source_id, content_length, content_type, expires_at) "
+                             "VALUES (?,?,?,?,?)", (token, source_id, content_length, content_type, expires_at))
+
+    def upload(self, token: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT token, source_id, content_length, content_type, expires_at, used FROM uploads "
+                               "WHERE token = ?", (token,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("token", "source_id", "content_length", "content_type", "expires_at", "used"), row,
+                        strict=True))
+
+    def finish_upload(self, token: str, source_id: str, sha256: str, size: int, content_type: str) -> None:
+        with self.lock:
+            self._db.execute("UPDATE uploads SET used = 1 WHERE token = ?", (token,))
+            self._db.execute("INSERT OR REPLACE INTO files (source_id, sha256, size, content_type) VALUES (?,?,?,?)",
+                             (source_id, sha256, size, content_type))
+
+    def stored_file_sha256(self, source_id: str) -> str | None:
+        row = self._db.execute("SELECT sha256 FROM files WHERE source_id = ?", (source_id,)).fetchone()
+        return row[0] if row else None
+
+    # -- for tests ----------------------------------------------------------------------------------
+    def count(self, kind: str, project_id: str | None = None) -> int:
+        return len([o for o in self.list(kind) if project_id is None or o.get("project_id") == project_id])
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        """The API JSON of every object of a kind (computed fields included)."""
+        from importer.sandbox.logic import render
+
+        with self.lock:
+            return [render(self, kind, o) for o in self.all(kind)]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def paginate(store: SandboxStore, items: list[dict[str, Any]], *, first: int | None, after: str | None,
+             last: int | None, before: str | None) -> dict[str, Any]:
+    """A Relay page over `items` (already filtered, in store order)."""
+    seqs = [store.seq(i["id"] if "id" in i else i["key"]) for i in items]
+    lo, hi = 0, len(items)
+    if after:
+        cut = decode_cursor(after)
+        lo = next((n for n, s in enumerate(seqs) if cut is not None and s > cut), len(items))
+    if before:
+        cut = decode_cursor(before)
+        hi = next((n for n, s in enumerate(seqs) if cut is not None and s >= cut), len(items))
+    window = list(range(lo, max(lo, hi)))
+    if last is not None and first is None:
+        chosen = window[-last:] if last else []
+    else:
+        chosen = window[: first if first is not None else 10]
+    nodes = [items[n] for n in chosen]
+    return {
+        "nodes": nodes, "total_count": len(items),
+        "page_info": {
+            "has_previous_page": bool(chosen) and chosen[0] > 0,
+            "has_next_page": bool(chosen) and chosen[-1] < len(items) - 1,
+            "start_cursor": encode_cursor(seqs[chosen[0]]) if chosen else None,
+            "end_cursor": encode_cursor(seqs[chosen[-1]]) if chosen else None,
+        },
+    }
