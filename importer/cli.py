@@ -44,6 +44,107 @@ def _root(
     """Validate, plan and upload Isometric Certify workbooks."""
 
 
+@app.command("validate")
+def validate_command(
+    workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    report: Path | None = typer.Option(None, "--report", help="Write a self-contained HTML validation report."),
+    annotate: Path | None = typer.Option(None, "--annotate", help="Write a copy of the workbook with error cells red "
+                                         "and warnings amber, each with a comment (the original is never changed)."),
+    online: bool = typer.Option(False, "--online", help="Also check against the live project: templates, monitored "
+                                "inputs, shapes and units (starts the local sandbox when no API is configured)."),
+    api_url: str | None = typer.Option(None, "--api-url", help="API base URL for --online (default: "
+                                       "$ISOMETRIC_API_URL; none: the embedded local sandbox)."),
+) -> None:
+    """Check a workbook before anything is sent: every problem, located to its cell (e.g. datapoints!D7).
+
+    Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 unreadable file or misuse.
+
+    Example: isometric-import validate sample_workbooks/biochar-2026-10.xlsx --annotate marked.xlsx
+    """
+    import json
+    import sys
+
+    from importer.output import console, print_validation
+    from importer.workbook.validate import WorkbookUnreadable, validate_workbook
+
+    out = console(sys.stderr if json_out else sys.stdout)
+    paths = _workbooks(workbooks)
+    if not paths:
+        out.print("error: no workbook given (a folder must hold .xlsx files)")
+        raise typer.Exit(EXIT_USAGE)
+    if (report or annotate) and len(paths) > 1:
+        out.print("error: --report and --annotate take one workbook at a time")
+        raise typer.Exit(EXIT_USAGE)
+    results = []
+    for path in paths:
+        try:
+            results.append(validate_workbook(path))
+        except WorkbookUnreadable as exc:
+            if json_out:
+                print(json.dumps({"ok": False, "workbook": str(path), "unreadable": exc.message}))
+            out.print(f"error: {exc.message}", markup=False)
+            raise typer.Exit(EXIT_USAGE) from exc
+    if online:
+        code = _online_checks(results, api_url, out)
+        if code is not None:
+            raise typer.Exit(code)
+    if report:
+        from importer.report.validation_html import write_validation_report
+
+        write_validation_report(results[0], report)
+    if annotate:
+        from importer.workbook.annotate import annotate_workbook
+
+        annotate_workbook(results[0].path, results[0].findings, annotate)
+    if json_out:
+        payload = results[0].to_json() if len(results) == 1 else {
+            "ok": all(r.ok for r in results), "workbooks": [r.to_json() for r in results]}
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        for result in results:
+            print_validation(out, result)
+        if report:
+            out.print(f"report: {report}", markup=False)
+        if annotate:
+            out.print(f"annotated copy: {annotate}", markup=False)
+    raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+def _online_checks(results: list, api_url: str | None, out: object) -> int | None:  # type: ignore[type-arg]
+    """Add the live project's findings to each result (in place); an exit code when the API cannot be used."""
+    from importer.api import ApiError
+    from importer.context import load_context
+    from importer.online import check_against_project
+    from importer.output import sandbox_banner
+    from importer.runner import api_session
+    from importer.settings import SettingsError, api_target
+
+    try:
+        target = api_target(api_url)
+        with api_session(target) as session:
+            if session.embedded:
+                sandbox_banner(out, session.sandbox_db)  # type: ignore[arg-type]
+            contexts: dict[str, object] = {}
+            for result in results:
+                if result.workbook is None:
+                    continue
+                pid = result.workbook.project.project_id
+                if pid not in contexts:
+                    contexts[pid] = load_context(session.client, pid)
+                extra = check_against_project(result.workbook, contexts[pid])  # type: ignore[arg-type]
+                result.findings = sorted(result.findings + extra, key=lambda f: f.severity != "error")
+                if any(f.severity == "error" for f in extra):
+                    result.workbook = None
+    except SettingsError as exc:
+        out.print(f"error: {exc}", markup=False)  # type: ignore[attr-defined]
+        return EXIT_USAGE
+    except ApiError as exc:
+        out.print(f"error: the API could not be used for --online: {exc.message}", markup=False)  # type: ignore[attr-defined]
+        return EXIT_USAGE
+    return None
+
+
 def _workbooks(paths: list[Path]) -> list[Path]:
     """Expand folders into their workbooks, in a stable (sorted) order; duplicates removed."""
     out: list[Path] = []
@@ -412,6 +513,39 @@ def template_command(
     build_template(out_path, project_id=project_id, templates=chosen, blueprints=ctx.blueprints)
     out.print(f"wrote {out_path} for project {project_id} with {len(chosen)} template(s): "
               + ", ".join(t.display_name for t in chosen), markup=False)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (keep it on loopback)."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    db: Path | None = typer.Option(None, "--db", help="SQLite file holding the sandbox's state "
+                                   "(default: the importer's data folder)."),
+    latency_ms: float = typer.Option(0, "--latency-ms", min=0, help="Delay added to every API request."),
+    fault_rate: float = typer.Option(0.0, "--fault-rate", min=0.0, max=1.0, help="Share of requests that fail: "
+                                     "429, 500, 503, dropped, slow or lost-response, mixed."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the fault draws (reproducible runs)."),
+    upload_ttl: float = typer.Option(3600, "--upload-ttl", help="Seconds a signed upload URL stays valid."),
+    budget: float | None = typer.Option(None, "--budget", help="Requests per second per endpoint before 429."),
+) -> None:
+    """Serve the local Isometric sandbox in the foreground (Ctrl-C to stop).
+
+    Example: isometric-import sandbox --port 8765 --latency-ms 50 --fault-rate 0.1 --seed 1
+    """
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, FaultConfig, serve
+    from importer.settings import sandbox_db_path
+
+    path = db or sandbox_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    faults = FaultConfig(seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, upload_url_ttl_seconds=upload_ttl,
+                         budget_per_second=budget)
+    typer.echo(f"Isometric local sandbox: http://{host}:{port}/mrv/v0")
+    typer.echo(f"database: {path}")
+    typer.echo(f"client secret: {DEMO_CLIENT_SECRET}")
+    typer.echo(f"access token: {DEMO_ACCESS_TOKEN}")
+    typer.echo("(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
+               "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)", err=True)
+    serve(host, port, path, faults)
 
 
 def main() -> None:
