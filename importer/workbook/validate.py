@@ -301,7 +301,7 @@ class _Validator:
         if check.startswith("order:"):
             _, first, second = check.split(":")
             frame = sheet.frame
-            if row is not None and row in frame.index:
+            if row is not None and row in frame.index and (name, row, second) not in self.bad_cells:
                 self.error("date_order", f"{second} ({frame.at[row, second]}) is before {first} "
                            f"({frame.at[row, first]})", sheet=name, row=row, column=second)
             return
@@ -310,10 +310,10 @@ class _Validator:
         col = sheet.spec.column(column)
         if check == "not_nullable":
             self.error("required", f"{column} is required", sheet=name, row=row, column=column)
-        elif check.startswith("max_length:"):
+        elif check.startswith(("max_length:", "str_length")):
             self.error("too_long", f"{column} is {len(str(value))} characters long; at most {col.max_length} allowed",
                        sheet=name, row=row, column=column, value=value)
-        elif check == "choices":
+        elif check == "choices" or check.startswith("isin"):
             close = difflib.get_close_matches(str(value), list(col.choices), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             self.error("bad_choice", f"{value!r} is not one of {', '.join(col.choices)}{hint}", sheet=name, row=row,
@@ -323,9 +323,10 @@ class _Validator:
             self.error("duplicate_ref", f"{column} {value!r} is used more than once (also on row "
                        f"{', '.join(map(str, others))}); each row needs its own", sheet=name, row=row, column=column,
                        value=value)
-        elif check.startswith(("ge:", "gt:", "le:")):
-            op, bound = check.split(":")
-            words = {"ge": "at least", "gt": "greater than", "le": "at most"}[op]
+        elif check.startswith(("ge:", "gt:", "le:", "greater_than", "less_than")):
+            words = ("at least" if check.startswith(("ge:", "greater_than_or_equal")) else "greater than"
+                     if check.startswith(("gt:", "greater_than")) else "at most")
+            bound = f"{col.minimum:g}" if words != "at most" else f"{col.maximum:g}"
             self.error("out_of_range", f"{column} must be {words} {bound}, found {value}", sheet=name, row=row,
                        column=column, value=value)
         else:
