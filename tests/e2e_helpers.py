@@ -37,6 +37,7 @@ def copy_samples(dest: Path) -> Path:
 
 def cli_env(sandbox: Any, home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOMETRIC_")}
+    env["ISOMETRIC_REPORTS_DIR"] = str(home / "reports")
     env.update({
         "ISOMETRIC_API_URL": sandbox.base_url,
         "ISOMETRIC_CLIENT_SECRET": sandbox.client_secret,

@@ -14,15 +14,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
-def sandbox(tmp_path: Path):
-    """A fresh sandbox per test: these tests count what the server holds."""
-    from importer.sandbox import SandboxServer
-
-    with SandboxServer(db_path=tmp_path / "sandbox.sqlite3") as server:
-        yield server
-
-
-@pytest.fixture()
 def workbook(tmp_path: Path) -> Path:
     return copy_samples(tmp_path)
 
