@@ -6,11 +6,11 @@ import dataclasses
 import datetime as dt
 from types import SimpleNamespace as NS
 
-from fakes import PROJECT, context, workbook
-
 from importer.identity import derived_reference, reference_for, workbook_references
 from importer.online import check_against_project
 from importer.plan import Planner, RegistryState
+
+from fakes import PROJECT, context, workbook
 
 
 def _state(**kwargs) -> RegistryState:

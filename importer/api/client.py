@@ -158,7 +158,8 @@ class IsometricClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.retry_after is not None:
             return min(exc.retry_after, self.config.retry_after_cap)
-        backoff = tenacity.wait_exponential_jitter(initial=self.config.backoff_initial, max=self.config.backoff_max)
+        backoff = tenacity.wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max,
+                                                   jitter=self.config.backoff_initial)
         return backoff(state)
 
     def _retrying(self) -> tenacity.Retrying:

@@ -45,8 +45,12 @@ class Sandbox:
         self.faults = faults
 
     @property
+    def config(self) -> FaultConfig:
+        return self.injector.config if self.injector else self.faults
+
+    @property
     def ttl(self) -> float:
-        return (self.injector.config if self.injector else self.faults).upload_url_ttl_seconds
+        return self.config.upload_url_ttl_seconds
 
 
 def _auth_problem(sandbox: Sandbox, request: Request) -> JSONResponse | None:
@@ -196,7 +200,8 @@ def build_app(sandbox: Sandbox) -> Any:
     async def create_source(request: Request) -> Any:
         body, _ = await _body(request, s.CreateDocumentSource)
         with store.lock:
-            return logic.create_source(store, body, base(request), sandbox.ttl)
+            ttl = -1.0 if sandbox.config.expire_first_upload_url else sandbox.ttl
+            return logic.create_source(store, body, base(request), ttl)
 
     async def new_upload_url(request: Request) -> Any:
         body, _ = await _body(request, s.SignedUploadUrl)

@@ -4,7 +4,9 @@ Modes (each a rate in [0, 1], drawn from one seeded random stream, so a sequenti
 per-request latency; 429 with Retry-After; 500; 503; a dropped connection (headers sent, then the
 connection is cut before the body: the client sees an incomplete response, as after a network fault); a
 slow answer (sleeps past a client's timeout, then answers); a lost response (the write is carried out and
-committed, then the connection is cut: the case that duplicates in naive clients); and a per-endpoint
+committed, then the connection is cut: the case that duplicates in naive clients); signed upload URLs that
+expire (a short TTL, or the first URL of each source issued already expired, as when an import resumes
+hours later); and a per-endpoint
 budget of requests per second answering 429 beyond it. `fault_rate` spreads a total rate over all modes.
 Only `/mrv/v0` API calls and the `/_storage` upload URL are affected, never `/_sandbox` admin calls.
 """
@@ -37,7 +39,9 @@ class FaultConfig:
     slow_seconds: float = 35.0
     rate_lost_response: float = 0.0
     upload_url_ttl_seconds: float = 3600.0
+    expire_first_upload_url: bool = False  # the URL returned by POST /sources is already expired
     budget_per_second: float | None = None
+    methods: list[str] | None = None  # draw faults only for these HTTP methods (None: all)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultConfig:
@@ -110,7 +114,7 @@ class FaultInjector:
             self._count("budget_429")
             await _json(send, 429, {"detail": "Rate limit exceeded"}, retry_after=1)
             return
-        mode = self._draw(method)
+        mode = self._draw(method) if not config.methods or method in config.methods else None
         if mode:
             self._count(mode)
         if mode in ("429", "500", "503"):
