@@ -74,10 +74,9 @@ def bench_validate(sizes: list[int]) -> list[dict[str, float]]:
 
 
 def _import(workbook: Path, sandbox: object, concurrency: int) -> tuple[float, int, object]:
-    from importer.workbook.validate import validate_workbook
-
     from importer.api import ClientConfig, IsometricClient
     from importer.runner import ApiSession, ImportOptions, import_workbook
+    from importer.workbook.validate import validate_workbook
 
     validation = validate_workbook(workbook)
     assert validation.ok, [f.message for f in validation.errors()][:5]

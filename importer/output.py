@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from importer.results import BAD_STATUSES, KINDS, RunResult
@@ -26,6 +27,30 @@ def sandbox_banner(out: Console, db: Any) -> None:
     out.print(f"[bold yellow]*** {REHEARSAL} ***[/bold yellow]")
     if db:
         out.print(f"    sandbox state: {db}  (set ISOMETRIC_API_URL and credentials to import for real)")
+
+
+def print_findings(out: Console, findings: list[Any], *, title: str | None = None) -> None:
+    """A table of findings (errors first, as given): sheet, cell, code, message."""
+    if not findings:
+        return
+    table = Table(title=title, show_edge=False, expand=False)
+    for col in ("", "where", "code", "message"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        mark = "[red]error[/red]" if f.severity == "error" else "[yellow]warning[/yellow]"
+        table.add_row(mark, f.location or "-", f.code, escape(f.message))
+    out.print(table)
+
+
+def print_validation(out: Console, result: Any) -> None:
+    errors, warnings = result.errors(), result.warnings()
+    counts = ", ".join(f"{n} {sheet}" for sheet, n in result.counts.items() if n)
+    verdict = "[bold green]valid[/bold green]" if not errors else "[bold red]not valid[/bold red]"
+    out.print(f"{escape(str(result.path))}: {verdict}: {len(errors)} error(s), {len(warnings)} warning(s)"
+              + (f"; rows read: {counts}" if counts else ""))
+    print_findings(out, result.findings)
+    if errors:
+        out.print("Nothing was sent. `--annotate fixed.xlsx` writes a copy with these cells marked.")
 
 
 def print_result(out: Console, result: RunResult) -> None:
