@@ -440,7 +440,9 @@ def create_ghg_entry(store: SandboxStore, body: Any) -> dict[str, Any]:
             raise invalid(["ghg_entry_template_components", n, "ghg_entry_template_component_id"],
                           f"template component {rtc_id} is not part of template {template_id}", rtc_id)
     entry_id = new_id("ghg_entry")
-    for rtc_id, (group, comp) in template_comps.items():
+    # what was sent is checked before what is missing: its problems are the more specific ones
+    ordered = sorted(template_comps.items(), key=lambda item: item[0] not in given)
+    for rtc_id, (group, comp) in ordered:
         monitored = {i["input_key"] for i in comp["inputs"] if i["type"] == "monitored"}
         fixed = {i["input_key"]: i["datapoint_id"] for i in comp["inputs"] if i["type"] == "fixed"}
         n, provided = given.get(rtc_id, (len(given), None))

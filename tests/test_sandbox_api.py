@@ -1,0 +1,423 @@
+"""The local sandbox's behaviour over real HTTP (issue #3 proof): auth, pagination, signed uploads, statements,
+locking, CO2e arithmetic, fault modes, persistence, aliases, and the `sandbox` command."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from importer.sandbox import FaultConfig, SandboxServer
+
+from e2e_helpers import REPO
+
+PROJECT = "prj_1SBXBIOCHAR00001"
+OTHER = "prj_1SBXOTHERPROJ001"
+
+
+def client_for(sandbox, **kwargs) -> httpx.Client:
+    headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}
+    return httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=kwargs.pop("timeout", 10), **kwargs)
+
+
+@pytest.fixture()
+def api(sandbox):
+    with client_for(sandbox) as client:
+        yield client
+
+
+def dp(api, srid, magnitude=1.0, unit="t", project=PROJECT, sources=()):
+    response = api.post(
+        "/datapoints",
+        json={
+            "supplier_reference_id": srid,
+            "display_name": srid,
+            "type": "REPORTED",
+            "description": "d",
+            "quantity": {"magnitude": magnitude, "unit": unit},
+            "source_ids": list(sources),
+            "project_id": project,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def source(api, srid="s", data=b"hello", content_type="text/plain", name="a.txt"):
+    response = api.post(
+        "/sources",
+        json={
+            "__typename": "CreateDocumentSourceRequest",
+            "supplier_reference_id": srid,
+            "display_name": srid,
+            "published_at": "2026-10-31",
+            "file_name": name,
+            "content_type": content_type,
+            "content_length": len(data),
+            "project_id": PROJECT,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def production_entry(api, srid, values, *, started="2026-10-01", completed="2026-10-15", dp_prefix=None):
+    """An entry of the production template; `values`: input_key -> (magnitude, unit) or list of them."""
+    ids = {}
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        ids[key] = [dp(api, f"{dp_prefix or srid}-{key}-{n}", m, u)["id"] for n, (m, u) in enumerate(items)]
+    template = api.get(f"/projects/{PROJECT}/ghg_entry_templates/rvt_1SBXPRODBATCH001").json()
+    components = []
+    for group in template["groups"]:
+        for comp in group["components"]:
+            inputs = []
+            for item in comp["inputs"]:
+                if item["type"] == "monitored":
+                    key = item["input_key"]
+                    inputs.append(
+                        {"__typename": "CreateComponentListInput", "input_key": key, "datapoint_ids": ids[key]}
+                        if key == "electricity_used"
+                        else {"__typename": "CreateComponentScalarInput", "input_key": key, "datapoint_id": ids[key][0]}
+                    )
+            components.append({"ghg_entry_template_component_id": comp["id"], "inputs": inputs})
+    return api.post(
+        "/ghg_entries",
+        json={
+            "supplier_reference_id": srid,
+            "project_id": PROJECT,
+            "started_on": started,
+            "completed_on": completed,
+            "ghg_entry_template_id": "rvt_1SBXPRODBATCH001",
+            "ghg_entry_template_components": components,
+        },
+    )
+
+
+VALUES = {
+    "distance": (50, "km"),
+    "mass": (2000, "kg"),
+    "electricity_used": [(100, "kWh"), (0.2, "MWh")],
+    "feedstock_mass": (10, "t"),
+    "biochar_mass": (3, "t"),
+    "organic_carbon_fraction": (80, "%"),
+}
+
+
+def test_auth_missing_or_wrong_credentials(sandbox):
+    base = sandbox.base_url + "/projects"
+    assert httpx.get(base).status_code == 401
+    assert httpx.get(base, headers={"X-Client-Secret": sandbox.client_secret}).status_code == 401
+    wrong = httpx.get(base, headers={"X-Client-Secret": "nope", "Authorization": f"Bearer {sandbox.access_token}"})
+    assert wrong.status_code == 403 and "detail" in wrong.json()
+    bad_token = httpx.get(base, headers={"X-Client-Secret": sandbox.client_secret, "Authorization": "Bearer x"})
+    assert bad_token.status_code == 403
+
+
+def test_pagination_forwards_and_backwards_over_more_than_50(api):
+    made = [dp(api, f"p-{n:03d}")["id"] for n in range(57)]
+    first = api.get("/datapoints", params={"project_id": PROJECT}).json()
+    assert len(first["nodes"]) == 10 and first["page_info"]["has_next_page"] is True
+    total = first["total_count"]
+    seen, cursor = [], None
+    while True:
+        page = api.get(
+            "/datapoints",
+            params={"first": 50, "after": cursor, "project_id": PROJECT}
+            if cursor
+            else {"first": 50, "project_id": PROJECT},
+        ).json()
+        assert len(page["nodes"]) <= 50
+        seen += [n["id"] for n in page["nodes"]]
+        if not page["page_info"]["has_next_page"]:
+            break
+        cursor = page["page_info"]["end_cursor"]
+    assert len(seen) == total == len(set(seen)) and set(made) <= set(seen)
+    back = api.get(
+        "/datapoints", params={"last": 5, "before": page["page_info"]["end_cursor"], "project_id": PROJECT}
+    ).json()
+    assert [n["id"] for n in back["nodes"]] == seen[-6:-1]
+    assert back["page_info"]["has_previous_page"] is True
+    assert api.get("/datapoints", params={"first": 51}).status_code == 422
+    assert api.get("/datapoints", params={"first": 0}).status_code == 422
+    only = api.get("/datapoints", params={"supplier_reference_id": "p-007"}).json()
+    assert only["total_count"] == 1 and only["nodes"][0]["id"] == made[7]
+
+
+def test_signed_upload_rules(sandbox, api):
+    data = b"evidence bytes"
+    created = source(api, data=data)
+    url, source_id = created["signed_upload_url"], created["source"]["id"]
+    assert httpx.put(url, content=data + b"!", headers={"Content-Type": "text/plain"}).status_code == 400
+    assert httpx.put(url, content=data, headers={"Content-Type": "text/csv"}).status_code == 403
+    assert httpx.put(url, content=data, headers={"Content-Type": "text/plain"}).status_code == 200
+    assert httpx.put(url, content=data, headers={"Content-Type": "text/plain"}).status_code == 403  # second PUT
+    assert sandbox.store.stored_file_sha256(source_id) == hashlib.sha256(data).hexdigest()
+    again = api.post(
+        f"/sources/{source_id}/signed_upload_url", json={"content_length": len(data), "content_type": "text/plain"}
+    )
+    assert again.status_code == 409
+    assert api.get(f"/sources/{source_id}").json()["url_info"]["is_accessible"] is True
+
+
+def test_expired_upload_url_and_a_fresh_one(sandbox, api):
+    sandbox.set_faults(FaultConfig(upload_url_ttl_seconds=0.05))
+    created = source(api, "exp")
+    time.sleep(0.1)
+    expired = httpx.put(created["signed_upload_url"], content=b"hello", headers={"Content-Type": "text/plain"})
+    assert expired.status_code == 403 and "expired" in expired.text.lower()
+    sandbox.set_faults(FaultConfig())
+    fresh = api.post(
+        f"/sources/{created['source']['id']}/signed_upload_url",
+        json={"content_length": 5, "content_type": "text/plain"},
+    ).json()
+    assert httpx.put(fresh, content=b"hello", headers={"Content-Type": "text/plain"}).status_code == 200
+
+
+def test_co2e_arithmetic_matches_a_hand_computation(api):
+    entry = production_entry(api, "co2e", VALUES)
+    assert entry.status_code == 200, entry.text
+    # by hand, with the seed's fixed values (road 0.107 kgCO2e/t/km, grid 0.045 kgCO2e/kWh, carbon 0.5,
+    # decay 0.1, permanence 0.8) and unit conversion (2000 kg = 2 t, 0.2 MWh = 200 kWh, 80 % = 0.8):
+    transport = 50 * 2 * 0.107
+    electricity = (100 + 200) * 0.045
+    counterfactual = 10 * 1000 * 0.5 * 0.1 * 44 / 12
+    sequestration = 3 * 1000 * 0.8 * 0.8 * 44 / 12
+    expected = sequestration - counterfactual - transport - electricity
+    assert entry.json()["co2e_net_removed_kg"] == pytest.approx(expected)
+    # an extra component attributed at half weighs half
+    diesel, factor = dp(api, "diesel", 100, "L"), dp(api, "factor", 2.68, "kgCO2e/L")
+    comp = api.post(
+        "/components",
+        json={
+            "supplier_reference_id": "gen",
+            "project_id": PROJECT,
+            "component_blueprint_key": "fuel-combustion",
+            "display_name": "Generator",
+            "activity_started_at": "2026-10-01T00:00:00Z",
+            "activity_completed_at": "2026-10-31T00:00:00Z",
+            "inputs": [
+                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": diesel["id"]},
+                {
+                    "__typename": "CreateComponentScalarInput",
+                    "input_key": "fuel_emission_factor",
+                    "datapoint_id": factor["id"],
+                },
+            ],
+        },
+    ).json()
+    patched = api.patch(
+        f"/ghg_entries/{entry.json()['id']}/component_attributions",
+        json={
+            "components_to_add": [
+                {"component_id": comp["id"], "component_group_key": "energy-use", "attribution_factor": 0.5}
+            ]
+        },
+    )
+    assert patched.json()["co2e_net_removed_kg"] == pytest.approx(expected - 100 * 2.68 * 0.5)
+
+
+def test_entry_rules_are_enforced(api):
+    bad = dict(VALUES)
+    bad["mass"] = (5, "kWh")  # not a mass
+    response = production_entry(api, "u", bad)
+    assert response.status_code == 422 and "cannot be converted" in response.text
+    missing = {k: v for k, v in VALUES.items() if k != "biochar_mass"}
+    missing["biochar_mass"] = None
+    template = api.get(f"/projects/{PROJECT}/ghg_entry_templates/rvt_1SBXPRODBATCH001").json()
+    rtc = template["groups"][3]["components"][0]["id"]
+    d = dp(api, "only-oc", 80, "%")
+    response = api.post(
+        "/ghg_entries",
+        json={
+            "supplier_reference_id": "m",
+            "project_id": PROJECT,
+            "started_on": "2026-10-01",
+            "completed_on": "2026-10-02",
+            "ghg_entry_template_id": "rvt_1SBXPRODBATCH001",
+            "ghg_entry_template_components": [
+                {
+                    "ghg_entry_template_component_id": rtc,
+                    "inputs": [
+                        {
+                            "__typename": "CreateComponentScalarInput",
+                            "input_key": "organic_carbon_fraction",
+                            "datapoint_id": d["id"],
+                        },
+                        {
+                            "__typename": "CreateComponentScalarInput",
+                            "input_key": "permanence_factor",
+                            "datapoint_id": d["id"],
+                        },
+                    ],
+                }
+            ],
+        },
+    )
+    assert response.status_code == 422 and "fixed" in response.text
+    other = dp(api, "other-project", 1, "t", project=OTHER)
+    unit_ok = dict(VALUES)
+    first = production_entry(api, "dup", unit_ok)
+    assert first.status_code == 200
+    again = production_entry(api, "dup", unit_ok, dp_prefix="dup-again")
+    assert again.status_code == 422 and "supplier_reference_id" in again.text
+    cross = api.post(
+        "/components",
+        json={
+            "supplier_reference_id": "x",
+            "project_id": PROJECT,
+            "component_blueprint_key": "road-transport",
+            "display_name": "X",
+            "activity_started_at": "2026-10-01T00:00:00Z",
+            "activity_completed_at": "2026-10-02T00:00:00Z",
+            "inputs": [
+                {"__typename": "CreateComponentScalarInput", "input_key": k, "datapoint_id": other["id"]}
+                for k in ("distance", "mass", "emission_factor")
+            ],
+        },
+    )
+    assert cross.status_code == 422 and "another project" in cross.text
+    scalar_as_list = api.post(
+        "/components",
+        json={
+            "supplier_reference_id": "y",
+            "project_id": PROJECT,
+            "component_blueprint_key": "fuel-combustion",
+            "display_name": "Y",
+            "activity_started_at": "2026-10-01T00:00:00Z",
+            "activity_completed_at": "2026-10-02T00:00:00Z",
+            "inputs": [
+                {"__typename": "CreateComponentListInput", "input_key": "fuel_volume", "datapoint_ids": [other["id"]]}
+            ],
+        },
+    )
+    assert scalar_as_list.status_code == 422
+
+
+def test_statement_inference_contiguity_and_locking(api):
+    first = production_entry(api, "e1", VALUES, started="2026-09-03", completed="2026-09-20").json()
+    second = production_entry(api, "e2", VALUES, started="2026-10-02", completed="2026-10-20").json()
+    s1 = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-09-30"}).json()
+    assert s1["reporting_period_start_at"] == "2026-09-03" and s1["ghg_entry_ids"] == [first["id"]]
+    overlap = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-09-15"})
+    assert overlap.status_code == 422 and "overlap" in overlap.text
+    s2 = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
+    assert s2["reporting_period_start_at"] == "2026-10-01" and s2["ghg_entry_ids"] == [second["id"]]
+    submitted = api.post(
+        f"/ghg_statements/{s1['id']}/submit", json={"ghg_statement_report_url": "https://example.org/r.pdf"}
+    ).json()
+    assert submitted["status"] == "AWAITING_VERIFICATION" and submitted["submitted_at"]
+    assert api.patch(f"/ghg_entries/{first['id']}", json={"completed_on": "2026-09-21"}).status_code == 422
+    assert api.delete(f"/ghg_entries/{first['id']}").status_code == 422
+    locked_dp = api.get("/datapoints", params={"supplier_reference_id": "e1-biochar_mass-0"}).json()["nodes"][0]
+    assert locked_dp["locked_status"] != "not_locked"
+    patch = api.patch(f"/datapoints/{locked_dp['id']}", json={"quantity": {"magnitude": 9, "unit": "t"}})
+    assert patch.status_code == 422 and "locked" in patch.text
+    assert api.delete(f"/ghg_entries/{second['id']}").status_code == 204  # draft: still allowed
+
+
+@pytest.mark.parametrize(
+    "mode,config",
+    [
+        ("429", FaultConfig(seed=1, rate_429=1.0, retry_after_seconds=2)),
+        ("500", FaultConfig(seed=1, rate_500=1.0)),
+        ("503", FaultConfig(seed=1, rate_503=1.0)),
+    ],
+)
+def test_error_fault_modes(sandbox, api, mode, config):
+    sandbox.set_faults(config)
+    response = api.get("/projects")
+    assert response.status_code == int(mode)
+    if mode == "429":
+        assert float(response.headers["Retry-After"]) == 2
+    sandbox.set_faults(FaultConfig())
+    assert api.get("/projects").status_code == 200
+
+
+def test_dropped_connection_and_slow_response(sandbox):
+    sandbox.set_faults(FaultConfig(seed=1, rate_drop=1.0))
+    with client_for(sandbox) as api, pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        api.get("/projects")
+    sandbox.set_faults(FaultConfig(seed=1, rate_slow=1.0, slow_seconds=1.0))
+    with client_for(sandbox, timeout=0.3) as api, pytest.raises(httpx.ReadTimeout):
+        api.get("/projects")
+
+
+def test_lost_response_commits_the_write(sandbox):
+    sandbox.set_faults(FaultConfig(seed=1, rate_lost_response=1.0))
+    with client_for(sandbox) as api, pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        dp(api, "lost-one")
+    sandbox.set_faults(FaultConfig())
+    with client_for(sandbox) as api:
+        assert api.get("/datapoints", params={"supplier_reference_id": "lost-one"}).json()["total_count"] == 1
+
+
+def test_budget_per_second_and_reproducible_draws(sandbox, api):
+    sandbox.set_faults(FaultConfig(budget_per_second=3))
+    statuses = [api.get("/projects").status_code for _ in range(8)]
+    assert statuses.count(429) >= 4 and statuses[:3] == [200, 200, 200]
+    runs = []
+    for _ in range(2):
+        sandbox.set_faults(FaultConfig(seed=42, fault_rate=0.5, slow_seconds=0.01, retry_after_seconds=0))
+        codes = []
+        for _ in range(20):
+            try:
+                codes.append(api.get("/projects").status_code)
+            except httpx.HTTPError as exc:
+                codes.append(type(exc).__name__)
+        runs.append(codes)
+    assert runs[0] == runs[1] and len(set(map(str, runs[0]))) > 1
+
+
+def test_state_persists_across_a_restart(tmp_path):
+    db = tmp_path / "state.sqlite3"
+    with SandboxServer(db_path=db) as first, client_for(first) as api:
+        made = dp(api, "persist", 7.5, "t")
+    with SandboxServer(db_path=db) as second, client_for(second) as api:
+        again = api.get(f"/datapoints/{made['id']}").json()
+        assert again["quantity"]["magnitude"] == 7.5
+        assert api.get("/projects").json()["total_count"] == 2  # seeded once, not twice
+
+
+def test_removal_aliases_answer_the_same_data(api):
+    entry = production_entry(api, "alias", VALUES).json()
+    assert api.get(f"/removals/{entry['id']}").json() == api.get(f"/ghg_entries/{entry['id']}").json()
+    old = api.get(f"/projects/{PROJECT}/removal_templates").json()["nodes"]
+    new = api.get(f"/projects/{PROJECT}/ghg_entry_templates").json()["nodes"]
+    assert [t["id"] for t in old] == [t["id"] for t in new]
+
+
+def test_sandbox_command_prints_url_and_credentials(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "importer.cli", "sandbox", "--port", str(port), "--db", str(tmp_path / "cli.sqlite3")],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(4)]
+        secret = next(line.split(": ", 1)[1] for line in lines if line.startswith("client secret: "))
+        token = next(line.split(": ", 1)[1] for line in lines if line.startswith("access token: "))
+        url = f"http://127.0.0.1:{port}/mrv/v0"
+        assert url in lines[0]
+        for _ in range(100):
+            try:
+                response = httpx.get(
+                    url + "/projects", headers={"X-Client-Secret": secret, "Authorization": f"Bearer {token}"}
+                )
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        assert response.status_code == 200 and response.json()["total_count"] == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
