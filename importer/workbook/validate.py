@@ -345,6 +345,8 @@ class _Validator:
         all_refs = {name: self.refs_of(name) for name in self.sheets}
         used: dict[str, set[str]] = defaultdict(set)
         for name, sheet in self.sheets.items():
+            if sheet.frame.empty:
+                continue  # absent, empty, or unreadable (its own findings say why)
             for col in sheet.spec.columns:
                 if col.type not in ("ref", "refs") or col.name not in sheet.columns or not col.ref_sheet:
                     continue
