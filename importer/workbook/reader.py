@@ -29,7 +29,8 @@ EXCEL_ERRORS = frozenset({"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM
                           "#GETTING_DATA"})
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
-_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
 
 
 class WorkbookUnreadable(Exception):
@@ -47,6 +48,7 @@ class RawSheet:
     hidden: bool = False
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based r0, c0, r1, c1
     uncached_formulas: set[str] = field(default_factory=set)  # A1 names of formula cells without a value
+    error_cells: dict[str, str] = field(default_factory=dict)  # A1 name -> cached error value ("#REF!")
 
 
 @dataclass
@@ -130,15 +132,21 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _uncached_formulas(xml: bytes) -> set[str]:
-    if b"<f" not in xml:
-        return set()
-    out = set()
+def _formula_detail(xml: bytes) -> tuple[set[str], dict[str, str]]:
+    """Formula cells without a cached value, and cells holding a cached error value, from the sheet XML.
+    Only sheets that have formulas or error cells at all are scanned."""
+    if b"<f" not in xml and b't="e"' not in xml:
+        return set(), {}
+    uncached, errors = set(), {}
     for match in _CELL.finditer(xml):
-        body = match.group(2) or b""
-        if b"<f" in body and (b"<v>" not in body or b"<v></v>" in body):
-            out.add(match.group(1).decode())
-    return out
+        attrs, body = match.group(2) or b"", match.group(3) or b""
+        name = match.group(1).decode()
+        if b't="e"' in attrs:
+            value = _VALUE.search(body)
+            errors[name] = value.group(1).decode(errors="replace") if value else "#ERROR"
+        elif b"<f" in body and (b"<v>" not in body or b"<v></v>" in body):
+            uncached.add(name)
+    return uncached, errors
 
 
 def read_workbook(path: Path) -> RawBook:
@@ -156,7 +164,7 @@ def read_workbook(path: Path) -> RawBook:
         details = {}
         for title, part in parts.items():
             xml = archive.read(part) if part in names else b""
-            details[title] = _uncached_formulas(xml)
+            details[title] = _formula_detail(xml)
     finally:
         archive.close()
 
@@ -171,7 +179,8 @@ def read_workbook(path: Path) -> RawBook:
             sheets[meta.name] = RawSheet(
                 title=meta.name, rows=sheet.to_python(skip_empty_area=False),
                 hidden=not str(meta.visible).lower().endswith(".visible"), merged=merged,
-                uncached_formulas=details.get(meta.name, set()))
+                uncached_formulas=details.get(meta.name, (set(), {}))[0],
+                error_cells=details.get(meta.name, (set(), {}))[1])
     except (CalamineError, ValueError, OSError) as exc:
         raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
     raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros)

@@ -251,6 +251,11 @@ class _Validator:
             self.error("formula_without_value", "this formula has no cached value; open and save the workbook in "
                        "Excel or LibreOffice so its result is stored", sheet=sheet, row=row, column=col.name)
             return None
+        if position and cell_name(row, position) in raw.error_cells:
+            error = raw.error_cells[cell_name(row, position) or ""]
+            self.error("formula_error", f"the cell holds the formula error {error}; fix the formula", sheet=sheet,
+                       row=row, column=col.name, value=error)
+            return None
         if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
             self.error("formula_error", f"the cell holds the formula error {value.strip()}; fix the formula",
                        sheet=sheet, row=row, column=col.name, value=value.strip())

@@ -1,0 +1,106 @@
+"""The `validate` command: JSON contract, exit codes, HTML report, annotated copy; the LibreOffice workbook; the
+format documentation covering every column of the spec."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import openpyxl
+from workbooks import REPO, row, write
+
+from importer.workbook import spec
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "importer.cli", "validate", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_json_contract_and_exit_codes(tmp_path):
+    ok = run(str(REPO / "sample_workbooks" / "biochar-2026-10.xlsx"), "--json")
+    assert ok.returncode == 0
+    data = json.loads(ok.stdout)
+    assert set(data) >= {"ok", "workbook", "errors", "warnings", "counts"} and data["ok"] is True
+    broken = run(str(REPO / "sample_workbooks" / "biochar-2026-10-broken.xlsx"), "--json")
+    assert broken.returncode == 1
+    data = json.loads(broken.stdout)
+    assert data["ok"] is False and data["errors"]
+    for finding in data["errors"]:
+        assert set(finding) == {"sheet", "row", "column", "cell", "code", "message", "value"}
+    unit = next(e for e in data["errors"] if e["code"] == "bad_unit")
+    assert (unit["sheet"], unit["row"], unit["column"], unit["cell"], unit["value"]) == (
+        "datapoints",
+        3,
+        "unit",
+        "F3",
+        "tonnes metric",
+    )
+    assert run(str(tmp_path / "missing.xlsx")).returncode == 2
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "importer.cli", "validate"], cwd=REPO, capture_output=True, text=True
+        ).returncode
+        == 2
+    )
+
+
+def test_human_output_lists_cells_errors_first(tmp_path):
+    out = run(str(REPO / "sample_workbooks" / "biochar-2026-10-broken.xlsx"))
+    assert out.returncode == 1
+    assert "datapoints!F3" in out.stdout and "did you mean 'meter-readings'" in out.stdout
+    assert "Nothing was sent" in out.stdout
+
+
+def test_report_and_annotated_copy(tmp_path):
+    path = write(
+        tmp_path,
+        lambda s, p: (
+            row(s, "datapoints", "biochar-mass-t").update(unit="<script>alert(1)</script>"),
+            s["datapoints"].append(
+                {
+                    "ref": "spare",
+                    "display_name": "Spare",
+                    "description": "unused",
+                    "type": "REPORTED",
+                    "magnitude": 1,
+                    "unit": "t",
+                }
+            ),
+        ),
+    )
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    report, marked = tmp_path / "report.html", tmp_path / "marked.xlsx"
+    result = run(str(path), "--report", str(report), "--annotate", str(marked))
+    assert result.returncode == 1
+    html = report.read_text()
+    assert "datapoints!F8" in html and hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert before in html  # the workbook's SHA-256 is stamped
+    book = openpyxl.load_workbook(marked)
+    error_cell = book["datapoints"]["F8"]
+    assert error_cell.fill.fgColor.rgb.endswith("FFC7CE") and "unknown unit" in error_cell.comment.text
+    warning_cell = book["datapoints"]["A15"]
+    assert warning_cell.fill.fgColor.rgb.endswith("FFEB9C") and "not used" in warning_cell.comment.text
+    assert book["datapoints"]["B8"].comment is None
+
+
+def test_a_workbook_saved_by_libreoffice_validates_like_the_sample():
+    from importer.workbook.validate import validate_workbook
+
+    original = validate_workbook(REPO / "sample_workbooks" / "biochar-2026-10.xlsx")
+    converted = validate_workbook(REPO / "tests" / "fixtures" / "libreoffice" / "biochar-2026-10.xlsx")
+    assert converted.ok and converted.counts == original.counts
+    assert [d.magnitude for d in converted.workbook.datapoints] == [d.magnitude for d in original.workbook.datapoints]
+    assert [e.started_on for e in converted.workbook.entries] == [e.started_on for e in original.workbook.entries]
+
+
+def test_every_sheet_and_column_is_documented():
+    doc = (REPO / "docs" / "workbook-format.md").read_text()
+    for sheet in spec.SHEETS:
+        assert f"## `{sheet.name}`" in doc
+        for col in sheet.columns:
+            assert f"| `{col.name}` |" in doc, (sheet.name, col.name)
