@@ -21,7 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
 )
+_STATE = {"debug": False}
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,8 +42,22 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(False, "--debug", help="Log every request and show full tracebacks (secrets are "
+                               "still redacted)."),
 ) -> None:
-    """Validate, plan and upload Isometric Certify workbooks."""
+    """Validate, plan and upload Isometric Certify workbooks.
+
+    Start with `isometric-import validate WORKBOOK`, then `plan`, then `run`. With no ISOMETRIC_API_URL set,
+    everything runs against the embedded local sandbox (a rehearsal).
+    """
+    import logging
+
+    from importer.redaction import install_logging_filter
+
+    _STATE["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_logging_filter()
 
 
 @app.command("validate")
@@ -549,7 +565,25 @@ def sandbox_command(
 
 
 def main() -> None:
-    app()
+    """Entry point: no command ever ends in a raw traceback; `--debug` shows one, redacted."""
+    import sys
+    import traceback
+
+    from importer.redaction import redact
+
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # the last line of defence: say what happened, in plain words
+        if _STATE["debug"]:
+            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr)
+        print(redact(f"internal error: {type(exc).__name__}: {exc}") + " (run again with --debug for the "
+              "traceback, and report it)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":

@@ -160,9 +160,8 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
             letter = get_column_letter(index)
             ws.column_dimensions[letter].width = max(14, min(45, len(col.name) + 6, len(col.example) + 6))
             data_range = f"{letter}2:{letter}{MAX_ROWS}"
-            if col.type in ("date", "datetime"):
-                for row in range(2, 202):  # format the first rows so typed dates show as dates
-                    ws.cell(row=row, column=index).number_format = "yyyy-mm-dd"
+            if col.type in ("date", "datetime"):  # a column style: typed dates show as dates, no rows are made
+                ws.column_dimensions[letter].number_format = "yyyy-mm-dd"
             if (sheet.name, col.name) in enum_lists:
                 name, strict = enum_lists[(sheet.name, col.name)]
                 dv = _list_validation(list_columns[name], strict=strict, prompt=f"Choose a {col.name} from the list")
