@@ -21,7 +21,16 @@ kgCO2 = kgCO2e
 tCO2 = tCO2e
 """.strip().splitlines()
 
-registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+def _registry() -> pint.UnitRegistry:
+    """pint's parsed-definitions cache (the user cache folder) makes start-up ~10x faster after the first run;
+    where that folder is not writable, build the registry from scratch."""
+    try:
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+    except (OSError, ValueError, ImportError):  # pragma: no cover - depends on the machine
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+
+registry = _registry()
 for _line in _DEFINITIONS:
     registry.define(_line)
 # pint has `tonne` and `t` (metric ton) already; `percent` exists in recent pint, define it otherwise.

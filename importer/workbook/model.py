@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProjectSettings:
     project_id: str
     statement_end_on: dt.date | None = None
@@ -22,7 +22,7 @@ class ProjectSettings:
     supplier_reference_prefix: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SourceRow:
     row: int
     ref: str
@@ -38,7 +38,7 @@ class SourceRow:
     sha256: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class DatapointRow:
     row: int
     ref: str
@@ -54,7 +54,7 @@ class DatapointRow:
     supplier_reference_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FeedstockTypeRow:
     row: int
     ref: str
@@ -62,7 +62,7 @@ class FeedstockTypeRow:
     supplier_reference_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EntryRow:
     row: int
     ref: str
@@ -73,7 +73,7 @@ class EntryRow:
     supplier_reference_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EntryInputRow:
     row: int
     entry_ref: str
@@ -82,7 +82,7 @@ class EntryInputRow:
     datapoint_refs: tuple[str, ...]  # refs of datapoints or dtp_ IDs
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ComponentRow:
     row: int
     ref: str
@@ -99,7 +99,7 @@ class ComponentRow:
     supplier_reference_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ComponentInputRow:
     row: int
     component_ref: str
