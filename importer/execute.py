@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from importer.plan import Key, Plan, Step, describe
+from importer.progress import QuietProgress
 from importer.redaction import redact
 from importer.results import BAD_STATUSES, ObjectOutcome
 
@@ -38,17 +39,6 @@ class Progress(Protocol):
     def level_started(self, level: str, total: int) -> None: ...
     def object_done(self, outcome: ObjectOutcome) -> None: ...
     def level_finished(self, level: str) -> None: ...
-
-
-class _NoProgress:
-    def level_started(self, level: str, total: int) -> None:
-        pass
-
-    def object_done(self, outcome: ObjectOutcome) -> None:
-        pass
-
-    def level_finished(self, level: str) -> None:
-        pass
 
 
 def _iso_z(value: Any) -> str | None:
@@ -80,7 +70,7 @@ class Executor:
         self.client = client
         self.plan = plan
         self.concurrency = max(1, concurrency)
-        self.progress = progress or _NoProgress()
+        self.progress = progress or QuietProgress()
         self.cancel = cancel or threading.Event()
         self.on_created = on_created or (lambda kind, id_, srid: None)
         self.ids: dict[Key, str] = {}

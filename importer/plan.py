@@ -162,6 +162,13 @@ class Planner:
     def _outcome(self, sheet: str, row: int | None, ref: str | None, kind: str, srid: str | None) -> ObjectOutcome:
         return ObjectOutcome(sheet=sheet, row=row, ref=ref, kind=kind, supplier_reference_id=srid)
 
+    def _step(self, kind: str, sheet: str, row: Any, *, depends_on: tuple[Key, ...] = (),
+              file_sha256: str | None = None) -> Step:
+        """A Step for a workbook row, with its supplier_reference_id derived and remembered."""
+        srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)
+        self.srids[(kind, row.ref)] = srid
+        return Step((kind, row.ref), self._outcome(sheet, row.row, row.ref, kind, srid), row, depends_on=depends_on)
+
     def existing_id(self, kind: str, ref: str) -> str | None:
         """The registry ID a ref stands for, when it is known before the run (an ID, or an existing object)."""
         if has_id_prefix(ref):
@@ -185,10 +192,8 @@ class Planner:
     # -- per kind ------------------------------------------------------------------------------------
     def plan_sources(self) -> None:
         for row in self.wb.sources:
-            srid = reference_for(row.supplier_reference_id, self.prefix, "sources", row.ref, file_sha256=row.sha256)
-            self.srids[("source", row.ref)] = srid
-            step = Step(("source", row.ref), self._outcome("sources", row.row, row.ref, "source", srid), row)
-            existing = self.state.sources.get(srid)
+            step = self._step("source", "sources", row, file_sha256=row.sha256)
+            existing = self.state.sources.get(step.outcome.supplier_reference_id or "")
             if existing is None:
                 step.outcome.status = "create"
             else:
@@ -218,11 +223,8 @@ class Planner:
 
     def plan_datapoints(self) -> None:
         for row in self.wb.datapoints:
-            srid = reference_for(row.supplier_reference_id, self.prefix, "datapoints", row.ref)
-            self.srids[("datapoint", row.ref)] = srid
-            step = Step(("datapoint", row.ref), self._outcome("datapoints", row.row, row.ref, "datapoint", srid), row,
-                        depends_on=self._deps("source", row.source_refs))
-            existing = self.state.datapoints.get(srid)
+            step = self._step("datapoint", "datapoints", row, depends_on=self._deps("source", row.source_refs))
+            existing = self.state.datapoints.get(step.outcome.supplier_reference_id or "")
             if existing is None:
                 step.outcome.status = "create"
                 self.steps.append(step)
@@ -275,11 +277,8 @@ class Planner:
 
     def plan_feedstock_types(self) -> None:
         for row in self.wb.feedstock_types:
-            srid = reference_for(row.supplier_reference_id, self.prefix, "feedstock_types", row.ref)
-            self.srids[("feedstock_type", row.ref)] = srid
-            step = Step(("feedstock_type", row.ref),
-                        self._outcome("feedstock_types", row.row, row.ref, "feedstock_type", srid), row)
-            existing = self.state.feedstock_types.get(srid)
+            step = self._step("feedstock_type", "feedstock_types", row)
+            existing = self.state.feedstock_types.get(step.outcome.supplier_reference_id or "")
             if existing is None:
                 step.outcome.status = "create"
             else:
@@ -309,15 +308,13 @@ class Planner:
         bindings = self._entry_bindings()
         statements = {s.id: s for s in self.state.statements}
         for row in self.wb.entries:
-            srid = reference_for(row.supplier_reference_id, self.prefix, "entries", row.ref)
-            self.srids[("ghg_entry", row.ref)] = srid
             template = self.ctx.resolve_template(row.template)
             refs = [r for comp in bindings.get(row.ref, {}).values() for rs in comp.values() for r in rs]
             deps = self._deps("datapoint", refs)
             if row.feedstock_type:
                 deps += self._deps("feedstock_type", [row.feedstock_type])
-            step = Step(("ghg_entry", row.ref), self._outcome("entries", row.row, row.ref, "ghg_entry", srid), row,
-                        depends_on=deps)
+            step = self._step("ghg_entry", "entries", row, depends_on=deps)
+            srid = step.outcome.supplier_reference_id or ""
             step.detail["template"] = template
             step.detail["bindings"] = bindings.get(row.ref, {})
             existing = self.state.ghg_entries.get(srid)
@@ -375,13 +372,10 @@ class Planner:
                 self._outcome("components", row.row, row.ref, "component_attribution", None), row,
             )
             if row.action == "add":
-                srid = reference_for(row.supplier_reference_id, self.prefix, "components", row.ref)
-                self.srids[("component", row.ref)] = srid
                 given = inputs_by_component.get(row.ref, [])
                 dp_refs = [r for ci in given for r in ci.datapoint_refs]
-                comp_step = Step(("component", row.ref),
-                                 self._outcome("components", row.row, row.ref, "component", srid), row,
-                                 depends_on=self._deps("datapoint", dp_refs))
+                comp_step = self._step("component", "components", row, depends_on=self._deps("datapoint", dp_refs))
+                srid = comp_step.outcome.supplier_reference_id or ""
                 comp_step.detail["inputs"] = given
                 existing = self.state.components.get(srid)
                 if existing is None:
