@@ -64,7 +64,9 @@ def _root(
 def validate_command(
     workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
-    report: Path | None = typer.Option(None, "--report", help="Write a self-contained HTML validation report."),
+    report: Path | None = typer.Option(None, "--report", help="Where to write the self-contained HTML validation "
+                                       "report (default: reports/<workbook>-<time>-validation.html)."),
+    no_report: bool = typer.Option(False, "--no-report", help="Write no HTML report."),
     annotate: Path | None = typer.Option(None, "--annotate", help="Write a copy of the workbook with error cells red "
                                          "and warnings amber, each with a comment (the original is never changed)."),
     online: bool = typer.Option(False, "--online", help="Also check against the live project: templates, monitored "
@@ -92,6 +94,9 @@ def validate_command(
     if (report or annotate) and len(paths) > 1:
         out.print("error: --report and --annotate take one workbook at a time")
         raise typer.Exit(EXIT_USAGE)
+    import datetime as dt
+
+    from importer.report.paths import default_report_path
     results = []
     for path in paths:
         try:
@@ -105,10 +110,14 @@ def validate_command(
         code = _online_checks(results, api_url, out)
         if code is not None:
             raise typer.Exit(code)
-    if report:
+    reports: list[Path] = []
+    if not no_report:
         from importer.report.validation_html import write_validation_report
 
-        write_validation_report(results[0], report)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        for result in results:
+            target = report or default_report_path("validation", result.path, stamp)
+            reports.append(write_validation_report(result, target))
     if annotate:
         from importer.workbook.annotate import annotate_workbook
 
@@ -120,8 +129,8 @@ def validate_command(
     else:
         for result in results:
             print_validation(out, result)
-        if report:
-            out.print(f"report: {report}", markup=False)
+        for written in reports:
+            out.print(f"report: {written}", markup=False)
         if annotate:
             out.print(f"annotated copy: {annotate}", markup=False)
     raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)

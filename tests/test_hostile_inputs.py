@@ -4,6 +4,7 @@ exit code 1 or 2, and never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -207,3 +208,10 @@ def test_a_dde_formula_typed_into_a_cell_is_an_error_not_text(tmp_path):
     path = write(tmp_path, lambda s, p: row(s, "datapoints", "diesel-ef").update(description="=cmd|' /C calc'!A0"))
     code, data, _ = validate(path)
     assert code == 1 and ("formula_without_value", "datapoints", "C14") in codes(data)
+
+
+def test_a_50_mb_workbook_is_refused_before_it_is_parsed(tmp_path):
+    path = write(tmp_path)
+    rewrite_member(path, "xl/workbook.xml", lambda xml: xml, extra={"xl/media/scan.bin": os.urandom(50 * 2**20)})
+    code, _data, output = validate(path)
+    assert code == 2 and "MiB" in output and "split the import" in output

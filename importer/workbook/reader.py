@@ -24,7 +24,7 @@ from importer.findings import Finding, cell_name
 
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is no monthly workbook
 MAX_RATIO = 200  # a member expanding more than 200x (with > 10 MiB) is a bomb
-MAX_FILE = 200 * 1024 * 1024
+MAX_FILE = 40 * 1024 * 1024  # 100k datapoint rows take about 6 MiB; a monthly import fitting 40 MiB is plenty
 EXCEL_ERRORS = frozenset({"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
                           "#GETTING_DATA"})
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
