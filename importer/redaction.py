@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "[REDACTED]"
+MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that `redact` hides it. Very short values are ignored (they would mask noise)."""
-    if value and len(value) >= 6:
-        with _lock:
-            _secrets.add(value)
+    """Remember a secret so that `redact` hides it, also in its URL-encoded forms (a server or proxy may echo
+    it inside a URL). Very short values are ignored (they would mask noise)."""
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    with _lock:
+        _secrets.update({value, quote(value, safe=""), quote_plus(value)})
+
+
+def register_secrets(*values: str | None) -> None:
+    for value in values:
+        register_secret(value)
 
 
 def redact(text: str) -> str:
+    """`text` with every registered secret replaced by the mask."""
     if not text:
         return text
     with _lock:
@@ -34,16 +45,35 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_data(value: Any) -> Any:
+    """A JSON-like value (an API error `detail`, say) with every string in it redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_data(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_data(v) for v in value)
+    return value
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts the formatted message (and any traceback text) of every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not hide the record, nor leak its arguments
+            message = f"{record.msg} (unformattable arguments)"
+        record.msg = redact(str(message))
         record.args = ()
         if record.exc_info:
             formatted = logging.Formatter().formatException(record.exc_info)
             record.exc_text = redact(formatted)
             record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

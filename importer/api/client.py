@@ -20,7 +20,7 @@ import email.utils
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -44,14 +44,18 @@ from importer.api.safety import DEFAULT_UPLOAD_HOSTS, api_url_problem, is_loopba
 from importer.redaction import redact, register_secret
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: answers that say the server did not act on the request (so a re-send cannot duplicate anything)
+NOT_APPLIED_STATUSES = frozenset({408, 425, 429})
+#: transport failures raised before a single byte of the request left this machine
+NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class ClientConfig:
     base_url: str
-    client_secret: str
-    access_token: str
+    client_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
     timeout: float = 30.0
     max_attempts: int = 6
     backoff_initial: float = 0.5
@@ -65,12 +69,14 @@ class ClientConfig:
 
 
 class _Transient(Exception):
-    """One attempt failed in a way worth retrying."""
+    """One attempt failed in a way worth retrying. `may_have_applied` is False only when the server certainly
+    did not act on it (never sent, or refused as 408/425/429): then a re-send needs no look-up first."""
 
-    def __init__(self, error: ApiError, retry_after: float | None = None) -> None:
+    def __init__(self, error: ApiError, retry_after: float | None = None, *, may_have_applied: bool = True) -> None:
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.may_have_applied = may_have_applied
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -84,6 +90,8 @@ def _retry_after(response: httpx.Response) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
+        if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are UTC
+            when = when.replace(tzinfo=dt.UTC)
         return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
@@ -105,7 +113,26 @@ def _is_duplicate(exc: ApiError) -> bool:
     return False
 
 
+def _storage_error(exc: ApiError, url: str) -> ApiError:
+    """What a refused upload means: object storage speaks its own dialect, not the API's."""
+    status = exc.status or 0
+    said = exc.detail if isinstance(exc.detail, str) and exc.detail else exc.message  # no API-credential hint
+    if 300 <= status < 400:
+        return UnsafeUploadUrl("the storage answered with a redirect, which is not followed", status=status,
+                               method="PUT", url=url)
+    if status in (403, 410) or (status == 400 and "expire" in said.lower()):
+        # S3 says 403 "Request has expired", GCS 400 "ExpiredToken"; a 403 for any other reason (a used or
+        # revoked URL) has the same cure: a fresh signed URL
+        return UploadUrlExpired(f"the storage refused the signed upload URL: {said}", status=status,
+                                detail=exc.detail, method="PUT", url=url)
+    return ApiError(f"the storage refused the upload: {said}", status=status or None, detail=exc.detail,
+                    method="PUT", url=url)
+
+
 class IsometricClient:
+    """The API client. Thread-safe: share one instance between the threads of a pool (the caller bounds the
+    concurrency); `request_count` counts every request sent, retries included."""
+
     def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
         problem = api_url_problem(config.base_url)
         if problem:
@@ -177,49 +204,68 @@ class IsometricClient:
         try:
             response = http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            raise _Transient(Unreachable(f"timed out ({type(exc).__name__})", method=method, url=shown)) from None
+            raise _Transient(Unreachable(f"timed out ({type(exc).__name__})", method=method, url=shown),
+                             may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
         except httpx.TransportError as exc:
             raise _Transient(Unreachable(f"connection failed ({type(exc).__name__}: {redact(str(exc))})",
-                                         method=method, url=shown)) from None
+                                         method=method, url=shown),
+                             may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
             if response.status_code == 429:
                 self._hold_all(min(retry_after if retry_after is not None else self.config.backoff_initial,
                                    self.config.retry_after_cap))
             raise _Transient(error_for(response.status_code, _detail(response), method=method, url=shown),
-                             retry_after)
+                             retry_after, may_have_applied=response.status_code not in NOT_APPLIED_STATUSES)
         if response.status_code >= 300:
             raise error_for(response.status_code, _detail(response), method=method, url=shown)
         return response
 
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                 json: Any = None, before_retry: Callable[[], Any] | None = None) -> Any:
-        """A request with retries. `before_retry` runs before every re-send and may return a result that makes
-        the re-send unnecessary (the write already happened)."""
+                 json: Any = None, before_retry: Callable[[], Any] | None = None,
+                 gone_is_done: bool = False) -> Any:
+        """A request with retries.
+
+        Once an attempt may have reached the server (response lost, timeout, 5xx), `before_retry` runs before
+        every re-send and may return a result that makes the re-send unnecessary (the write already happened).
+        With `gone_is_done` (DELETE), a 404 on such a re-send means the earlier attempt did the work."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
+        maybe_applied = False
         try:
             for attempt in self._retrying():
                 with attempt:
-                    if attempt.retry_state.attempt_number > 1 and before_retry is not None:
+                    if maybe_applied and before_retry is not None:
                         found = before_retry()
                         if found is not None:
                             return found
-                    response = self._once(self._http, method, path, params=clean or None, json=json)
+                    try:
+                        response = self._once(self._http, method, path, params=clean or None, json=json)
+                    except _Transient as exc:
+                        maybe_applied = maybe_applied or exc.may_have_applied
+                        raise
+                    except NotFound:
+                        if gone_is_done and maybe_applied:
+                            return None
+                        raise
                     return None if response.status_code == 204 or not response.content else response.json()
         except _Transient as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _paginate(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every node of a Relay-paginated list: pages of `first=50`, following `end_cursor` while
+        `has_next_page` (and never looping on a cursor the server repeats)."""
         nodes: list[dict[str, Any]] = []
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
             page = self._request("GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor})
-            nodes += page.get("nodes", [])
-            info = page.get("page_info") or {}
-            if not info.get("has_next_page") or not info.get("end_cursor"):
+            nodes += page.get(ep.PAGE_NODES) or []
+            info = page.get(ep.PAGE_INFO) or {}
+            cursor = info.get(ep.PAGE_END_CURSOR)
+            if not info.get(ep.PAGE_HAS_NEXT) or not cursor or cursor in seen:
                 return nodes
-            cursor = info["end_cursor"]
+            seen.add(cursor)
 
     def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None]) -> dict[str, Any] | Any:
         """POST a create; before any re-send, and when the API says it already exists, look it up instead."""
@@ -274,26 +320,26 @@ class IsometricClient:
     def list_ghg_statements(self) -> list[m.GhgStatement]:
         return [m.GhgStatement.model_validate(n) for n in self._paginate(ep.COLLECTIONS["ghg_statement"])]
 
-    def _get(self, kind: str, id_: str) -> dict[str, Any]:
-        return self._request("GET", ep.item(kind, id_))
+    def _get(self, kind: str, id: str) -> dict[str, Any]:
+        return self._request("GET", ep.item(kind, id))
 
-    def get_source(self, id_: str) -> m.Source:
-        return m.Source.model_validate(self._get("source", id_))
+    def get_source(self, id: str) -> m.Source:
+        return m.Source.model_validate(self._get("source", id))
 
-    def get_datapoint(self, id_: str) -> m.Datapoint:
-        return m.Datapoint.model_validate(self._get("datapoint", id_))
+    def get_datapoint(self, id: str) -> m.Datapoint:
+        return m.Datapoint.model_validate(self._get("datapoint", id))
 
-    def get_feedstock_type(self, id_: str) -> m.FeedstockType:
-        return m.FeedstockType.model_validate(self._get("feedstock_type", id_))
+    def get_feedstock_type(self, id: str) -> m.FeedstockType:
+        return m.FeedstockType.model_validate(self._get("feedstock_type", id))
 
-    def get_ghg_entry(self, id_: str) -> m.GhgEntry:
-        return m.GhgEntry.model_validate(self._get("ghg_entry", id_))
+    def get_ghg_entry(self, id: str) -> m.GhgEntry:
+        return m.GhgEntry.model_validate(self._get("ghg_entry", id))
 
-    def get_component(self, id_: str) -> m.Component:
-        return m.Component.model_validate(self._get("component", id_))
+    def get_component(self, id: str) -> m.Component:
+        return m.Component.model_validate(self._get("component", id))
 
-    def get_ghg_statement(self, id_: str) -> m.GhgStatement:
-        return m.GhgStatement.model_validate(self._get("ghg_statement", id_))
+    def get_ghg_statement(self, id: str) -> m.GhgStatement:
+        return m.GhgStatement.model_validate(self._get("ghg_statement", id))
 
     # -- writes -------------------------------------------------------------------------------------
     def _first(self, items: list[T]) -> T | None:
@@ -311,10 +357,16 @@ class IsometricClient:
         return str(self._request("POST", ep.SIGNED_UPLOAD_URL.format(id=source_id), json=body))
 
     def upload_to_signed_url(self, url: str, data: bytes, content_type: str) -> None:
+        """PUT a document to its signed URL: exact Content-Type and Content-Length (a bytes body, never chunked),
+        no redirect followed, no API credential sent, and only to an allowlisted HTTPS storage host (or
+        loopback when the API itself is local). PUT is idempotent, so 5xx and connection failures are retried.
+        Raises UnsafeUploadUrl before sending anything to a refused URL, UploadUrlExpired when the storage no
+        longer accepts the URL (ask for a fresh one)."""
+        shown = url.split("?")[0]  # the query string is the signature
         problem = upload_url_problem(url, allowed_hosts=self.config.upload_hosts,
                                      api_is_loopback=self._api_is_loopback)
         if problem:
-            raise UnsafeUploadUrl(problem, method="PUT", url=url.split("?")[0])
+            raise UnsafeUploadUrl(problem, method="PUT", url=shown)
         headers = {"Content-Type": content_type, "Content-Length": str(len(data))}
         try:
             for attempt in self._retrying():
@@ -322,13 +374,7 @@ class IsometricClient:
                     try:
                         self._once(self._storage, "PUT", url, content=data, headers=headers)
                     except ApiError as exc:
-                        if exc.status in (403, 410) or (exc.status == 400 and "expire" in exc.message.lower()):
-                            raise UploadUrlExpired(exc.message, status=exc.status, method="PUT",
-                                                   url=url.split("?")[0]) from None
-                        if exc.status is not None and 300 <= exc.status < 400:
-                            raise UnsafeUploadUrl("the storage answered with a redirect, which is not followed",
-                                                  status=exc.status, method="PUT", url=url.split("?")[0]) from None
-                        raise
+                        raise _storage_error(exc, shown) from None
         except _Transient as exc:
             raise exc.error from None
 
@@ -339,11 +385,12 @@ class IsometricClient:
 
         return m.Datapoint.model_validate(self._create("datapoint", req.body(), find))
 
-    def patch_datapoint(self, id_: str, req: m.PatchDatapointRequest) -> m.Datapoint:
-        return m.Datapoint.model_validate(self._request("PATCH", ep.item("datapoint", id_), json=req.body()))
+    def patch_datapoint(self, id: str, req: m.PatchDatapointRequest) -> m.Datapoint:
+        return m.Datapoint.model_validate(self._request("PATCH", ep.item("datapoint", id), json=req.body()))
 
-    def patch_source(self, id_: str, body: dict[str, Any]) -> m.Source:
-        return m.Source.model_validate(self._request("PATCH", ep.item("source", id_), json=body))
+    def patch_source(self, id: str, body: dict[str, Any]) -> m.Source:
+        """PATCH is a plain overwrite of the given fields, so repeating it is harmless."""
+        return m.Source.model_validate(self._request("PATCH", ep.item("source", id), json=body))
 
     def create_feedstock_type(self, req: m.CreateFeedstockTypeRequest) -> m.FeedstockType:
         def find() -> dict[str, Any] | None:
@@ -352,8 +399,8 @@ class IsometricClient:
 
         return m.FeedstockType.model_validate(self._create("feedstock_type", req.body(), find))
 
-    def patch_feedstock_type(self, id_: str, body: dict[str, Any]) -> m.FeedstockType:
-        return m.FeedstockType.model_validate(self._request("PATCH", ep.item("feedstock_type", id_), json=body))
+    def patch_feedstock_type(self, id: str, body: dict[str, Any]) -> m.FeedstockType:
+        return m.FeedstockType.model_validate(self._request("PATCH", ep.item("feedstock_type", id), json=body))
 
     def create_ghg_entry(self, req: m.CreateGhgEntryRequest) -> m.GhgEntry:
         def find() -> dict[str, Any] | None:
@@ -362,8 +409,8 @@ class IsometricClient:
 
         return m.GhgEntry.model_validate(self._create("ghg_entry", req.body(), find))
 
-    def patch_ghg_entry(self, id_: str, body: dict[str, Any]) -> m.GhgEntry:
-        return m.GhgEntry.model_validate(self._request("PATCH", ep.item("ghg_entry", id_), json=body))
+    def patch_ghg_entry(self, id: str, body: dict[str, Any]) -> m.GhgEntry:
+        return m.GhgEntry.model_validate(self._request("PATCH", ep.item("ghg_entry", id), json=body))
 
     def create_component(self, req: m.CreateComponentRequest) -> m.Component:
         def find() -> dict[str, Any] | None:
@@ -372,8 +419,8 @@ class IsometricClient:
 
         return m.Component.model_validate(self._create("component", req.body(), find))
 
-    def patch_component(self, id_: str, body: dict[str, Any]) -> m.Component:
-        return m.Component.model_validate(self._request("PATCH", ep.item("component", id_), json=body))
+    def patch_component(self, id: str, body: dict[str, Any]) -> m.Component:
+        return m.Component.model_validate(self._request("PATCH", ep.item("component", id), json=body))
 
     def patch_component_attributions(self, ghg_entry_id: str, req: m.PatchComponentAttributionsRequest) -> m.GhgEntry:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)
@@ -400,16 +447,20 @@ class IsometricClient:
 
         return m.GhgStatement.model_validate(self._create("ghg_statement", req.body(), find))
 
-    def submit_ghg_statement(self, id_: str, req: m.SubmitGhgStatementRequest) -> m.GhgStatement:
+    def submit_ghg_statement(self, id: str, req: m.SubmitGhgStatementRequest) -> m.GhgStatement:
         def already() -> dict[str, Any] | None:
-            statement = self.get_ghg_statement(id_)
+            statement = self.get_ghg_statement(id)
             return statement.model_dump(by_alias=True) if statement.status != "DRAFT" else None
 
-        path = ep.GHG_STATEMENT_SUBMIT.format(id=id_)
+        path = ep.GHG_STATEMENT_SUBMIT.format(id=id)
         return m.GhgStatement.model_validate(self._request("POST", path, json=req.body(), before_retry=already))
 
-    def delete(self, kind: str, id_: str) -> None:
-        self._request("DELETE", ep.item(kind, id_))
+    def delete(self, kind: str, id: str) -> None:
+        """Delete one object; NotFound when it does not exist (but not when an earlier attempt of this very call,
+        whose answer was lost, already deleted it)."""
+        if kind not in ep.DELETABLE:
+            raise ValueError(f"cannot delete a {kind!r}; deletable: {', '.join(ep.DELETABLE)}")
+        self._request("DELETE", ep.item(kind, id), gone_is_done=True)
 
 
 __all__ = ["ClientConfig", "IsometricClient", "NotFound", "ServerError"]

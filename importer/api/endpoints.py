@@ -8,6 +8,11 @@ HEADER_CLIENT_SECRET = "X-Client-Secret"
 HEADER_AUTHORIZATION = "Authorization"
 
 PAGE_SIZE = 50  # the documented maximum of `first`
+# Relay page shape: {"nodes": [...], "total_count": N, "page_info": {"has_next_page", "end_cursor", ...}}
+PAGE_NODES = "nodes"
+PAGE_INFO = "page_info"
+PAGE_HAS_NEXT = "has_next_page"
+PAGE_END_CURSOR = "end_cursor"
 
 PROJECTS = "/projects"
 GHG_ENTRY_TEMPLATES = "/projects/{project_id}/ghg_entry_templates"
@@ -25,6 +30,9 @@ COLLECTIONS: dict[str, str] = {
     "component": "/components",
     "ghg_statement": "/ghg_statements",
 }
+
+#: kinds `IsometricClient.delete` accepts (statements are never deleted through the API)
+DELETABLE: tuple[str, ...] = ("source", "datapoint", "feedstock_type", "ghg_entry", "component")
 
 
 def item(kind: str, id_: str) -> str:

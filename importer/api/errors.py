@@ -6,15 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from importer.redaction import redact
+from importer.redaction import redact, redact_data
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class ApiError(Exception):
+    """Base of every API failure. `message` is a one-line summary in the API's own words; `detail` is the API's
+    `detail` as sent (redacted: a server may echo a header back); `method` and `url` name the request."""
+
     def __init__(self, message: str, *, status: int | None = None, detail: Any = None, method: str = "",
                  url: str = "") -> None:
-        self.message = redact(message)
+        self.message = one_line(redact(message))
         self.status = status
-        self.detail = detail
+        self.detail = redact_data(detail)
         self.method = method
         self.url = redact(url)
         super().__init__(self.message)
@@ -90,6 +97,8 @@ def error_for(status: int, detail: Any, *, method: str, url: str) -> ApiError:
         message = "; ".join(validation_lines(detail)) or f"HTTP {status}"
     elif isinstance(detail, str) and detail:
         message = detail
+    elif isinstance(detail, dict) and isinstance(detail.get("msg") or detail.get("message"), str):
+        message = detail.get("msg") or detail.get("message")
     else:
         message = f"HTTP {status}"
     cls: type[ApiError] = ApiError

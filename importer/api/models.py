@@ -41,6 +41,7 @@ class Project(Response):
     country_code: str | None = None
     process_key: str | None = None
     description: str | None = None
+    short_description: str | None = None
 
 
 class UrlInfo(Response):
@@ -175,7 +176,13 @@ class Component(Response):
     activity_completed_at: dt.datetime | None = None
     blueprint_key: str
     removal_template_component_id: str | None = None
+    ghg_entry_template_component_id: str | None = None  # the post-rename name (inferred), should it appear
     inputs: list[ComponentInput] = []
+
+    @property
+    def template_component_id(self) -> str | None:
+        """The template component this component fills, whichever name the API uses."""
+        return self.ghg_entry_template_component_id or self.removal_template_component_id
 
 
 class ComponentAttribution(Response):
@@ -184,8 +191,14 @@ class ComponentAttribution(Response):
     component_group_key: str
     attribution_factor: float
     removal_id: str | None = None
-    ghg_entry_id: str | None = None
+    ghg_entry_id: str | None = None  # inferred post-rename name
     removal_template_component_id: str | None = None
+    ghg_entry_template_component_id: str | None = None  # inferred post-rename name
+
+
+class CreditAllocation(Response):
+    buffer_pool_contribution_kg: float | None = None
+    supplier_allocation_kg: float | None = None
 
 
 class GhgEntry(Response):
@@ -199,6 +212,8 @@ class GhgEntry(Response):
     ghg_statement_id: str | None = None
     feedstock_type_id: str | None = None
     credit_type: str | None = None
+    risk_of_reversal_percentage: float | None = None
+    credit_allocation: CreditAllocation | None = None
 
 
 class GhgStatement(Response):
