@@ -267,12 +267,15 @@ class IsometricClient:
                 return nodes
             seen.add(cursor)
 
-    def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None]) -> dict[str, Any] | Any:
-        """POST a create; before any re-send, and when the API says it already exists, look it up instead."""
+    def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None], *,
+                lookup_on_refusal: bool = False) -> dict[str, Any] | Any:
+        """POST a create; before a re-send that might duplicate, and when the API says it already exists, look it
+        up instead. `lookup_on_refusal`: any 409/422 may mean "exists" (statements refuse an overlap, not a
+        duplicate supplier_reference_id), so look before giving up."""
         try:
             return self._request("POST", ep.COLLECTIONS[kind], json=body, before_retry=find)
         except ApiError as exc:
-            if _is_duplicate(exc):
+            if _is_duplicate(exc) or (lookup_on_refusal and isinstance(exc, Conflict | ValidationFailed)):
                 found = find()
                 if found is not None:
                     return found
@@ -445,7 +448,7 @@ class IsometricClient:
                     return statement.model_dump(by_alias=True)
             return None
 
-        return m.GhgStatement.model_validate(self._create("ghg_statement", req.body(), find))
+        return m.GhgStatement.model_validate(self._create("ghg_statement", req.body(), find, lookup_on_refusal=True))
 
     def submit_ghg_statement(self, id: str, req: m.SubmitGhgStatementRequest) -> m.GhgStatement:
         def already() -> dict[str, Any] | None:
