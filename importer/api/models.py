@@ -22,8 +22,12 @@ class Request(BaseModel):
 
 
 class PatchRequest(Request):
+    """A PATCH changes only the fields it names: unset fields are left out, and so are top-level nulls (no
+    patchable field accepts null). Nested nulls stay: `quantity.standard_deviation: null` clears it."""
+
     def body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        dumped = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return {key: value for key, value in dumped.items() if value is not None}
 
 
 # -- responses ---------------------------------------------------------------------------------------
@@ -250,11 +254,13 @@ class CreateSourceRequest(Request):
 
 
 class QuantityInput(Request):
+    """`unit` is required by the API but may be null (a dimensionless quantity), so it is always sent."""
+
     magnitude: float
     unit: str | None
     standard_deviation: float | None = None
 
-    def body(self) -> dict[str, Any]:  # pragma: no cover - serialised through the parent
+    def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
@@ -268,6 +274,11 @@ class CreateDatapointRequest(Request):
     project_id: str
     measured_at: dt.datetime | None = None
     uncertainty_justification: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body = super().body()
+        body["quantity"]["unit"] = self.quantity.unit  # null is meaningful here: exclude_none dropped it
+        return body
 
 
 class PatchDatapointRequest(PatchRequest):
