@@ -410,3 +410,31 @@ def test_storage_5xx_is_retried_because_put_is_idempotent():
 def test_responses_ignore_fields_the_api_adds_later():
     dp = make(lambda r: httpx.Response(200, json=datapoint("dp-9"))).get_datapoint("dtp_1AAAAAAAAAAAAAAAAA")
     assert dp.quantity.magnitude == 2.0 and not hasattr(dp, "a_field_added_next_year")
+
+
+def test_the_logging_filter_redacts_every_part_of_a_record():
+    import io
+    import logging
+
+    from importer.redaction import RedactingFilter, redact, register_secrets
+
+    register_secrets("log-secret-AAAA1111", None, "tiny")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.api.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("two args %s %s", "log-secret-AAAA1111")  # a broken call must not leak its text
+        logger.warning("url %s", f"https://x.example/?t={quote('log-secret-AAAA1111')}", stack_info=True)
+        try:
+            raise RuntimeError("failed with log-secret-AAAA1111")
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    logged = stream.getvalue()
+    assert "log-secret-AAAA1111" not in logged and quote("log-secret-AAAA1111") not in logged
+    assert logged.count("[REDACTED]") >= 3 and "RuntimeError" in logged
+    assert redact("tiny words stay") == "tiny words stay"  # too short to be registered as a secret
