@@ -54,9 +54,7 @@ class SandboxServer:
         self._sandbox.injector.set(faults)
 
     def start(self) -> SandboxServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock = listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="critical", access_log=False, lifespan="off",
                                 timeout_keep_alive=30, limit_concurrency=1000)
@@ -87,12 +85,24 @@ class SandboxServer:
         self.stop()
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for uvicorn. Answers go out as headers then body: without TCP_NODELAY (inherited by
+    accepted connections on Linux) Nagle holds the body until the client's delayed ACK, adding ~40 ms to every
+    request on loopback (measured: 44 ms -> 0.4 ms per request)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
+
+
 def serve(host: str, port: int, db_path: Path, faults: FaultConfig) -> None:
     """Run the sandbox in the foreground until interrupted (for the CLI)."""
     store = SandboxStore(db_path)
     app = build_app(Sandbox(store, faults))
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
     finally:
         store.close()
