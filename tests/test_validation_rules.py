@@ -324,3 +324,13 @@ def test_a_remove_component_needs_its_template_component_and_takes_no_inputs(tmp
     assert found == [("required", "components", "K2"), ("bad_ref", "component_inputs", "A2"),
                      ("bad_ref", "component_inputs", "A3")]
     assert "template_component is required for action 'remove'" in result.errors()[0].message
+
+
+def test_an_optional_sheet_with_only_its_header_is_empty_not_an_error(tmp_path):
+    def mutate(s, p):
+        s["feedstock_types"] = []
+        s["entries"][0]["feedstock_type"] = None
+
+    result = validate_workbook(write(tmp_path, mutate))
+    assert result.ok, [f.message for f in result.errors()]
+    assert result.counts["feedstock_types"] == 0 and result.workbook.feedstock_types == []

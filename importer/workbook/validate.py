@@ -248,7 +248,6 @@ class _Validator:
             index_rows = [i + 2 for i in keep]
         else:
             index_rows = list(range(2, len(body) + 2))
-
         special = self.special_cells(name, raw, columns, set(index_rows))
         records: dict[str, list[Any]] = {}
         for col in sheet_spec.columns:
@@ -256,8 +255,8 @@ class _Validator:
             if position is None:
                 records[col.name] = [col.default] * len(index_rows)
                 continue
-            records[col.name] = self.parse_column(name, col, index_rows, list(by_position[position - 1]), raw,
-                                                  special.get(col.name, set()))
+            cells = list(by_position[position - 1]) if position <= len(by_position) else [None] * len(index_rows)
+            records[col.name] = self.parse_column(name, col, index_rows, cells, raw, special.get(col.name, set()))
         frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in records.items()})
         frame.index = pd.Index(index_rows, dtype="int64")
         self.sheets[name].frame = frame
