@@ -131,18 +131,23 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryS
     )
 
 
-def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4) -> None:
-    """Components and attributions of the existing entries the workbook names (one listing each)."""
+def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,
+                        with_attributions: set[str] | frozenset[str] = frozenset()) -> None:
+    """Components of the existing entries the workbook names (one listing each: the API offers no batched way
+    to tell which template component belongs to which entry), and the attributions of those whose extra
+    components the workbook attaches or removes."""
     if not entry_ids:
         return
 
-    def fetch(entry_id: str) -> tuple[str, list[Any], list[Any]]:
-        return entry_id, client.list_components(ghg_entry_id=entry_id), client.list_component_attributions(entry_id)
+    def fetch(entry_id: str) -> tuple[str, list[Any], list[Any] | None]:
+        attributions = client.list_component_attributions(entry_id) if entry_id in with_attributions else None
+        return entry_id, client.list_components(ghg_entry_id=entry_id), attributions
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for entry_id, comps, attrs in pool.map(fetch, entry_ids):
             state.entry_components[entry_id] = comps
-            state.entry_attributions[entry_id] = attrs
+            if attrs is not None:
+                state.entry_attributions[entry_id] = attrs
 
 
 class Planner:
@@ -155,6 +160,7 @@ class Planner:
         self.submit = submit
         self.prefix = wb.project.supplier_reference_prefix or wb.project.project_id
         self.steps: list[Step] = []
+        self._by_key: dict[Key, Step] = {}
         self.srids: dict[Key, str] = {}
         self.messages: list[str] = []
 
@@ -167,7 +173,9 @@ class Planner:
         """A Step for a workbook row, with its supplier_reference_id derived and remembered."""
         srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)
         self.srids[(kind, row.ref)] = srid
-        return Step((kind, row.ref), self._outcome(sheet, row.row, row.ref, kind, srid), row, depends_on=depends_on)
+        step = Step((kind, row.ref), self._outcome(sheet, row.row, row.ref, kind, srid), row, depends_on=depends_on)
+        self._by_key[step.key] = step
+        return step
 
     def existing_id(self, kind: str, ref: str) -> str | None:
         """The registry ID a ref stands for, when it is known before the run (an ID, or an existing object)."""
@@ -179,7 +187,7 @@ class Planner:
             "feedstock_type": self.state.feedstock_types, "ghg_entry": self.state.ghg_entries,
             "component": self.state.components,
         }[kind]
-        step = next((s for s in self.steps if s.key == (kind, ref)), None)
+        step = self._by_key.get((kind, ref))
         if step is not None and step.outcome.status == "create":
             return None  # will get a new ID
         obj = table.get(srid or "")
@@ -295,8 +303,9 @@ class Planner:
     def _entry_bindings(self) -> dict[str, dict[str, dict[str, tuple[str, ...]]]]:
         """entry ref -> template component id -> input key -> datapoint refs."""
         out: dict[str, dict[str, dict[str, tuple[str, ...]]]] = defaultdict(lambda: defaultdict(dict))
+        entries = {e.ref: e for e in self.wb.entries}
         for item in self.wb.entry_inputs:
-            entry = next((e for e in self.wb.entries if e.ref == item.entry_ref), None)
+            entry = entries.get(item.entry_ref)
             template = self.ctx.resolve_template(entry.template) if entry else None
             pair = self.ctx.resolve_template_component(template, item.template_component) if template else None
             if pair is None:
@@ -511,7 +520,7 @@ class Planner:
         self.steps.append(step)
 
     def step_of(self, key: Key) -> Step | None:
-        return next((s for s in self.steps if s.key == key), None)
+        return self._by_key.get(key)
 
     def block_dependants(self) -> None:
         """A conflict blocks everything that depends on it, transitively."""
@@ -577,10 +586,13 @@ def make_plan(client: Any, wb: Workbook, ctx: ProjectContext, *, submit: bool, c
     """Snapshot the registry and build the plan."""
     state = fetch_state(client, wb, concurrency=concurrency)
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    entry_ids = []
+    entry_ids, with_attributions = [], set()
+    attached = {c.entry_ref for c in wb.components}
     for entry in wb.entries:
         srid = reference_for(entry.supplier_reference_id, prefix, "entries", entry.ref)
         if srid in state.ghg_entries:
             entry_ids.append(state.ghg_entries[srid].id)
-    fetch_entry_details(client, state, entry_ids, concurrency=concurrency)
+            if entry.ref in attached:
+                with_attributions.add(state.ghg_entries[srid].id)
+    fetch_entry_details(client, state, entry_ids, concurrency=concurrency, with_attributions=with_attributions)
     return Planner(wb, ctx, state, submit=submit).build()

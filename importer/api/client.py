@@ -63,6 +63,8 @@ class ClientConfig:
     retry_after_cap: float = 30.0
     upload_hosts: tuple[str, ...] = DEFAULT_UPLOAD_HOSTS
     upload_timeout: float = 300.0
+    max_in_flight: int = 64  # ceiling of the adaptive in-flight limit (the caller's pool is usually smaller)
+    max_rate_limited_attempts: int = 20  # attempts of a request answered 429 (each one waits its Retry-After)
 
     def __repr__(self) -> str:  # never show the credentials
         return f"ClientConfig(base_url={self.base_url!r}, timeout={self.timeout}, max_attempts={self.max_attempts})"
@@ -154,6 +156,11 @@ class IsometricClient:
         self._lock = threading.Lock()
         self._not_before = 0.0
         self.request_count = 0
+        self.throttled_count = 0
+        self._gate = threading.Condition()
+        self._in_flight = 0
+        self._limit = float(max(1, config.max_in_flight))
+        self._last_decrease = 0.0
 
     # -- plumbing -----------------------------------------------------------------------------------
     def close(self) -> None:
@@ -177,6 +184,30 @@ class IsometricClient:
                 return
             time.sleep(min(delay, 1.0))
 
+    def _enter(self) -> None:
+        """Wait for a free place under the adaptive in-flight limit."""
+        with self._gate:
+            while self._in_flight >= max(1, int(self._limit)):
+                self._gate.wait()
+            self._in_flight += 1
+
+    def _leave(self, throttled: bool) -> None:
+        """AIMD: a 429 halves the in-flight limit (at most once a second, so a burst of 429s from one volley
+        counts once); each answered request grows it by 1/limit, i.e. by one per window of successes. With a
+        server budget below what the caller's pool could send, the limit settles where the budget is met:
+        the client paces itself instead of collecting 429s."""
+        with self._gate:
+            self._in_flight -= 1
+            now = time.monotonic()
+            if throttled:
+                self.throttled_count += 1
+                if now - self._last_decrease >= 1.0:
+                    self._limit = max(1.0, min(self._limit, self._in_flight + 1.0) / 2)
+                    self._last_decrease = now
+            else:
+                self._limit = min(float(self.config.max_in_flight), self._limit + 1.0 / max(1.0, self._limit))
+            self._gate.notify_all()
+
     def _hold_all(self, seconds: float) -> None:
         with self._lock:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
@@ -189,11 +220,18 @@ class IsometricClient:
                                                    jitter=self.config.backoff_initial)
         return backoff(state)
 
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        """Bounded attempts. A 429 says the server did nothing and asks to come back later, so rate-limited
+        attempts have their own, larger bound: under a tight budget a request may wait its turn several
+        seconds running without anything being wrong."""
+        exc = state.outcome.exception() if state.outcome else None
+        limited = isinstance(exc, _Transient) and exc.error.status == 429
+        bound = self.config.max_rate_limited_attempts if limited else self.config.max_attempts
+        return state.attempt_number >= max(1, bound)
+
     def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max(1, self.config.max_attempts)), wait=self._wait,
-            retry=tenacity.retry_if_exception_type(_Transient), reraise=True,
-        )
+        return tenacity.Retrying(stop=self._stop, wait=self._wait, retry=tenacity.retry_if_exception_type(_Transient),
+                                 reraise=True)
 
     def _once(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One attempt; transient failures raise _Transient, other errors their ApiError."""
@@ -201,8 +239,11 @@ class IsometricClient:
         with self._lock:
             self.request_count += 1
         shown = redact(str(http.base_url.join(url)) if http is self._http else url.split("?")[0])
+        self._enter()
+        throttled = False
         try:
             response = http.request(method, url, **kwargs)
+            throttled = response.status_code == 429
         except httpx.TimeoutException as exc:
             raise _Transient(Unreachable(f"timed out ({type(exc).__name__})", method=method, url=shown),
                              may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
@@ -210,6 +251,8 @@ class IsometricClient:
             raise _Transient(Unreachable(f"connection failed ({type(exc).__name__}: {redact(str(exc))})",
                                          method=method, url=shown),
                              may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
+        finally:
+            self._leave(throttled)
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
             if response.status_code == 429:

@@ -129,6 +129,7 @@ def build_app(sandbox: Sandbox) -> Any:
             args = _page_args(request)
             srid = request.query_params.get("supplier_reference_id")
             with store.lock:
+                request.state.attributed = attributed_components(request)
                 items = [o for o in store.all(kind)
                          if (not srid or o.get("supplier_reference_id") == srid)
                          and (filters is None or filters(request, o))]
@@ -148,10 +149,16 @@ def build_app(sandbox: Sandbox) -> Any:
         pid = request.query_params.get("project_id")
         return not pid or obj.get("project_id", obj.get("_project_id")) == pid
 
-    def component_filter(request: Request, obj: dict[str, Any]) -> bool:
+    def attributed_components(request: Request) -> set[str] | None:
+        """IDs of the components attributed to the entry a listing filters on (computed once per request)."""
         entry_id = request.query_params.get("ghg_entry_id") or request.query_params.get("removal_id")
-        if entry_id and not any(a["component_id"] == obj["id"] and a["ghg_entry_id"] == entry_id
-                                for a in store.all("component_attribution")):
+        if not entry_id:
+            return None
+        return {a["component_id"] for a in store.all("component_attribution") if a["ghg_entry_id"] == entry_id}
+
+    def component_filter(request: Request, obj: dict[str, Any]) -> bool:
+        attributed = request.state.attributed
+        if attributed is not None and obj["id"] not in attributed:
             return False
         return project_filter(request, obj)
 
