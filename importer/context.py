@@ -8,6 +8,7 @@ display name or blueprint key; resolving those names is done here, once, for eve
 from __future__ import annotations
 
 import difflib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +76,9 @@ class ProjectContext:
 
 
 def load_context(client: Any, project_id: str) -> ProjectContext:
-    """Fetch the project's templates and every blueprint they (or extra components) may use."""
-    templates = client.list_ghg_entry_templates(project_id)
-    blueprints = {b.key: b for b in client.list_component_blueprints()}
-    return ProjectContext(project_id=project_id, templates=templates, blueprints=blueprints)
+    """Fetch the project's templates and every blueprint they (or extra components) may use (both at once)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        templates = pool.submit(client.list_ghg_entry_templates, project_id)
+        blueprints = pool.submit(client.list_component_blueprints)
+        return ProjectContext(project_id=project_id, templates=templates.result(),
+                              blueprints={b.key: b for b in blueprints.result()})
