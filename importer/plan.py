@@ -260,27 +260,11 @@ class Planner:
             wanted_sources = [self.existing_id("source", r) for r in row.source_refs]
             if None in wanted_sources or sorted(wanted_sources) != sorted(existing.source_ids):  # type: ignore[type-var]
                 patch["source_ids"] = "resolved at run time"
-            unpatchable = []
-            if not _same_instant(existing.measured_at, row.measured_at):
-                unpatchable.append("measured_at")
+            unpatchable = [] if _same_instant(existing.measured_at, row.measured_at) else ["measured_at"]
             locked = _enum(existing.locked_status) != "not_locked"
-            step.patch = patch
-            changes = sorted(patch) + unpatchable
-            step.outcome.changes = changes
-            if not changes:
-                step.outcome.status = "unchanged"
-            elif locked:
-                step.outcome.status = "conflict"
-                step.outcome.error = (
-                    f"datapoint {existing.id} is locked ({_enum(existing.locked_status)}) and cannot change "
-                    f"({', '.join(changes)}); give the row a new ref to create a new datapoint")
-            elif unpatchable:
-                step.outcome.status = "conflict"
-                step.outcome.error = (
-                    f"datapoint {existing.id}: {', '.join(unpatchable)} cannot be changed through the API; "
-                    "give the row a new ref to create a new datapoint")
-            else:
-                step.outcome.status = "update"
+            frozen = f"datapoint {existing.id} is locked ({_enum(existing.locked_status)})" if locked else None
+            _classify(step, patch, unpatchable=unpatchable, frozen=frozen, noun="datapoint", ident=existing.id,
+                      frozen_hint="; give the row a new ref to create a new datapoint")
             self.steps.append(step)
 
     def plan_feedstock_types(self) -> None:
@@ -356,18 +340,10 @@ class Planner:
             step.detail["input_patches"] = input_patches
             statement = statements.get(existing.ghg_statement_id or "")
             submitted = statement is not None and _enum(statement.status) in SUBMITTED_STATUSES
-            changes = sorted(patch) + (["inputs"] if input_patches else [])
-            step.patch = patch
-            step.outcome.changes = changes
-            if not changes:
-                step.outcome.status = "unchanged"
-            elif submitted:
-                step.outcome.status = "conflict"
-                step.outcome.error = (
-                    f"GHG entry {existing.id} is in submitted statement {statement.id} ({_enum(statement.status)}) "
-                    f"and cannot change ({', '.join(changes)})")
-            else:
-                step.outcome.status = "update"
+            frozen = (f"GHG entry {existing.id} is in submitted statement {statement.id} ({_enum(statement.status)})"
+                      if submitted and statement is not None else None)
+            _classify(step, patch, extra=["inputs"] if input_patches else [], frozen=frozen, noun="GHG entry",
+                      ident=existing.id)
             self.steps.append(step)
 
     def plan_components(self) -> None:
@@ -419,15 +395,7 @@ class Planner:
             unpatchable.append("activity_started_at")
         if not _same_instant(existing.activity_completed_at, row.activity_completed_at):
             unpatchable.append("activity_completed_at")
-        step.patch = patch
-        step.outcome.changes = sorted(patch) + unpatchable
-        if unpatchable:
-            step.outcome.status = "conflict"
-            step.outcome.error = (
-                f"component {existing.id}: {', '.join(unpatchable)} cannot be changed through the API; give the "
-                "row a new ref to create a new component")
-        else:
-            step.outcome.status = "update" if patch else "unchanged"
+        _classify(step, patch, unpatchable=unpatchable, noun="component", ident=existing.id)
 
     def _plan_attribution(self, step: Step, row: Any) -> None:
         entry_id = self.existing_id("ghg_entry", row.entry_ref)
@@ -545,6 +513,27 @@ class Planner:
         self.steps.sort(key=lambda s: order[s.kind])  # stable: workbook order within a level
         self.block_dependants()
         return Plan(self.wb, self.ctx, self.prefix, self.steps, self.submit, self.messages)
+
+
+def _classify(step: Step, patch: dict[str, Any], *, extra: list[str] | tuple[str, ...] = (),
+              unpatchable: list[str] | tuple[str, ...] = (), frozen: str | None = None, noun: str, ident: str,
+              frozen_hint: str = "") -> None:
+    """unchanged, update or conflict, from what differs (`patch`, `extra`), what the API cannot PATCH
+    (`unpatchable`) and whether the object may change at all (`frozen` says why not)."""
+    step.patch = patch
+    changes = sorted(patch) + list(extra) + list(unpatchable)
+    step.outcome.changes = changes
+    if not changes:
+        step.outcome.status = "unchanged"
+    elif frozen:
+        step.outcome.status = "conflict"
+        step.outcome.error = f"{frozen} and cannot change ({', '.join(changes)}){frozen_hint}"
+    elif unpatchable:
+        step.outcome.status = "conflict"
+        step.outcome.error = (f"{noun} {ident}: {', '.join(unpatchable)} cannot be changed through the API; give the "
+                              f"row a new ref to create a new {noun}")
+    else:
+        step.outcome.status = "update"
 
 
 def describe(step: Step) -> str:
