@@ -8,7 +8,9 @@ import copy
 
 import httpx
 import pytest
+
 from contract import component, errors_of, request_schema, response_schema
+from sandbox_requests import datapoint, production_entry_body
 
 PROJECT = "prj_1SBXBIOCHAR00001"
 TEMPLATE = "rvt_1SBXPRODBATCH001"
@@ -50,67 +52,13 @@ def _source(api, srid="c-src"):
 
 
 def _datapoint(api, srid, magnitude, unit, source_ids=()):
-    return check(
-        api,
-        "POST",
-        "/datapoints",
-        "/datapoints",
-        json={
-            "supplier_reference_id": srid,
-            "display_name": srid,
-            "type": "REPORTED",
-            "description": "d",
-            "quantity": {"magnitude": magnitude, "unit": unit, "standard_deviation": 0.1},
-            "source_ids": list(source_ids),
-            "project_id": PROJECT,
-        },
-    )
+    made = datapoint(api, srid, magnitude, unit, sources=source_ids)
+    assert not errors_of(response_schema("POST", "/datapoints"), made)
+    return made
 
 
 def _entry_body(api, srid="c-entry"):
-    values = {
-        "distance": (40, "km"),
-        "mass": (18, "t"),
-        "electricity_used": (900, "kWh"),
-        "feedstock_mass": (15, "t"),
-        "biochar_mass": (4, "t"),
-        "organic_carbon_fraction": (78, "%"),
-    }
-    template = api.get(f"/projects/{PROJECT}/ghg_entry_templates/{TEMPLATE}").json()
-    components = []
-    for group in template["groups"]:
-        for comp in group["components"]:
-            inputs = []
-            for item in comp["inputs"]:
-                if item["type"] != "monitored":
-                    continue
-                magnitude, unit = values[item["input_key"]]
-                dp = _datapoint(api, f"{srid}-{item['input_key']}", magnitude, unit)
-                if item["input_key"] == "electricity_used":
-                    inputs.append(
-                        {
-                            "__typename": "CreateComponentListInput",
-                            "input_key": item["input_key"],
-                            "datapoint_ids": [dp["id"]],
-                        }
-                    )
-                else:
-                    inputs.append(
-                        {
-                            "__typename": "CreateComponentScalarInput",
-                            "input_key": item["input_key"],
-                            "datapoint_id": dp["id"],
-                        }
-                    )
-            components.append({"ghg_entry_template_component_id": comp["id"], "inputs": inputs})
-    return {
-        "supplier_reference_id": srid,
-        "project_id": PROJECT,
-        "started_on": "2026-10-01",
-        "completed_on": "2026-10-15",
-        "ghg_entry_template_id": TEMPLATE,
-        "ghg_entry_template_components": components,
-    }
+    return production_entry_body(api, srid)
 
 
 def test_every_importer_endpoint_answers_with_the_published_shape(api):

@@ -15,6 +15,7 @@ import pytest
 from importer.sandbox import FaultConfig, SandboxServer
 
 from e2e_helpers import REPO
+from sandbox_requests import VALUES, datapoint, production_entry_body
 
 PROJECT = "prj_1SBXBIOCHAR00001"
 OTHER = "prj_1SBXOTHERPROJ001"
@@ -32,20 +33,7 @@ def api(sandbox):
 
 
 def dp(api, srid, magnitude=1.0, unit="t", project=PROJECT, sources=()):
-    response = api.post(
-        "/datapoints",
-        json={
-            "supplier_reference_id": srid,
-            "display_name": srid,
-            "type": "REPORTED",
-            "description": "d",
-            "quantity": {"magnitude": magnitude, "unit": unit},
-            "source_ids": list(sources),
-            "project_id": project,
-        },
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    return datapoint(api, srid, magnitude, unit, project=project, sources=sources)
 
 
 def source(api, srid="s", data=b"hello", content_type="text/plain", name="a.txt"):
@@ -67,46 +55,8 @@ def source(api, srid="s", data=b"hello", content_type="text/plain", name="a.txt"
 
 
 def production_entry(api, srid, values, *, started="2026-10-01", completed="2026-10-15", dp_prefix=None):
-    """An entry of the production template; `values`: input_key -> (magnitude, unit) or list of them."""
-    ids = {}
-    for key, value in values.items():
-        items = value if isinstance(value, list) else [value]
-        ids[key] = [dp(api, f"{dp_prefix or srid}-{key}-{n}", m, u)["id"] for n, (m, u) in enumerate(items)]
-    template = api.get(f"/projects/{PROJECT}/ghg_entry_templates/rvt_1SBXPRODBATCH001").json()
-    components = []
-    for group in template["groups"]:
-        for comp in group["components"]:
-            inputs = []
-            for item in comp["inputs"]:
-                if item["type"] == "monitored":
-                    key = item["input_key"]
-                    inputs.append(
-                        {"__typename": "CreateComponentListInput", "input_key": key, "datapoint_ids": ids[key]}
-                        if key == "electricity_used"
-                        else {"__typename": "CreateComponentScalarInput", "input_key": key, "datapoint_id": ids[key][0]}
-                    )
-            components.append({"ghg_entry_template_component_id": comp["id"], "inputs": inputs})
-    return api.post(
-        "/ghg_entries",
-        json={
-            "supplier_reference_id": srid,
-            "project_id": PROJECT,
-            "started_on": started,
-            "completed_on": completed,
-            "ghg_entry_template_id": "rvt_1SBXPRODBATCH001",
-            "ghg_entry_template_components": components,
-        },
-    )
-
-
-VALUES = {
-    "distance": (50, "km"),
-    "mass": (2000, "kg"),
-    "electricity_used": [(100, "kWh"), (0.2, "MWh")],
-    "feedstock_mass": (10, "t"),
-    "biochar_mass": (3, "t"),
-    "organic_carbon_fraction": (80, "%"),
-}
+    body = production_entry_body(api, srid, values, started=started, completed=completed, dp_prefix=dp_prefix)
+    return api.post("/ghg_entries", json=body)
 
 
 def test_auth_missing_or_wrong_credentials(sandbox):
