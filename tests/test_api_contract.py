@@ -8,10 +8,11 @@ import json
 
 import httpx
 import pytest
-from contract import errors_of, request_schema
 
 from importer.api import ClientConfig, IsometricClient, ServerError
 from importer.api import models as m
+
+from contract import errors_of, request_schema
 
 PROJECT = "prj_1SBXBIOCHAR00001"
 DP = "dtp_1AAAAAAAAAAAAAAAAA"

@@ -9,9 +9,10 @@ import subprocess
 import sys
 
 import openpyxl
-from workbooks import REPO, row, write
 
 from importer.workbook import spec
+
+from workbooks import REPO, row, write
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,6 @@ import logging
 
 import httpx
 import pytest
-from contract import errors_of, request_schema
 
 from importer.api import (
     ApiError,
@@ -27,6 +26,8 @@ from importer.api import (
 )
 from importer.api import models as m
 from importer.redaction import RedactingFilter
+
+from contract import errors_of, request_schema
 
 SECRET = "client-secret-ABCDEF-123456"
 TOKEN = "eyJtoken.TOPSECRET-payload.signature-987654"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from workbooks import REPO, row, write
 
 SAMPLE = REPO / "sample_workbooks" / "biochar-2026-10.xlsx"

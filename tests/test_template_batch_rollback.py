@@ -8,9 +8,9 @@ import shutil
 
 import openpyxl
 import pytest
-from workbooks import row, write
 
 from e2e_helpers import cli_env, copy_samples, run_cli
+from workbooks import row, write
 
 pytestmark = pytest.mark.slow
 

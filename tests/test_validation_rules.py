@@ -7,9 +7,10 @@ import os
 
 import openpyxl
 import pytest
-from workbooks import REPO, row, write
 
 from importer.workbook.validate import validate_workbook
+
+from workbooks import REPO, row, write
 
 
 def findings(path, severity="error"):
