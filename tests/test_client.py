@@ -103,8 +103,11 @@ def test_connection_errors_are_retried_then_reported_as_unreachable():
 def test_bounded_attempts_end_in_the_right_exception():
     with pytest.raises(ServerError):
         make(lambda r: httpx.Response(503, json={"detail": "down"}), max_attempts=2).list_projects()
+    limited = []
     with pytest.raises(RateLimited):
-        make(lambda r: httpx.Response(429, json={"detail": "slow down"}), max_attempts=2).list_projects()
+        make(lambda r: limited.append(r) or httpx.Response(429, json={"detail": "slow down"}), max_attempts=2,
+             max_rate_limited_attempts=3).list_projects()
+    assert len(limited) == 3  # a 429 has its own bound
 
 
 def test_retry_after_is_honoured_and_capped(monkeypatch):

@@ -15,6 +15,7 @@ What it guarantees:
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import email.utils
 import threading
@@ -63,7 +64,6 @@ class ClientConfig:
     retry_after_cap: float = 30.0
     upload_hosts: tuple[str, ...] = DEFAULT_UPLOAD_HOSTS
     upload_timeout: float = 300.0
-    max_in_flight: int = 64  # ceiling of the adaptive in-flight limit (the caller's pool is usually smaller)
     max_rate_limited_attempts: int = 20  # attempts of a request answered 429 (each one waits its Retry-After)
 
     def __repr__(self) -> str:  # never show the credentials
@@ -157,9 +157,9 @@ class IsometricClient:
         self._not_before = 0.0
         self.request_count = 0
         self.throttled_count = 0
-        self._gate = threading.Condition()
-        self._in_flight = 0
-        self._limit = float(max(1, config.max_in_flight))
+        self._rate: float | None = None  # requests per second, learned from 429s
+        self._next_slot = 0.0
+        self._answered: collections.deque[float] = collections.deque()
         self._last_decrease = 0.0
 
     # -- plumbing -----------------------------------------------------------------------------------
@@ -184,29 +184,39 @@ class IsometricClient:
                 return
             time.sleep(min(delay, 1.0))
 
-    def _enter(self) -> None:
-        """Wait for a free place under the adaptive in-flight limit."""
-        with self._gate:
-            while self._in_flight >= max(1, int(self._limit)):
-                self._gate.wait()
-            self._in_flight += 1
-
-    def _leave(self, throttled: bool) -> None:
-        """AIMD: a 429 halves the in-flight limit (at most once a second, so a burst of 429s from one volley
-        counts once); each answered request grows it by 1/limit, i.e. by one per window of successes. With a
-        server budget below what the caller's pool could send, the limit settles where the budget is met:
-        the client paces itself instead of collecting 429s."""
-        with self._gate:
-            self._in_flight -= 1
+    def _pace(self) -> None:
+        """Space requests out at the rate learned from 429s (no-op until the server has said "too many")."""
+        with self._lock:
+            if self._rate is None:
+                return
             now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self._rate
+        if slot > now:
+            time.sleep(slot - now)
+
+    def _observe(self, throttled: bool) -> None:
+        """Learn the server's rate limit from its answers. On a 429 (at most once a second, so one volley counts
+        once) the pace becomes 90% of the rate that was succeeding in the last second; every answered request
+        then raises it by 1/rate, about one request per second per second, until the next 429. With a
+        per-second budget below what the caller's pool could send, the client paces itself at the budget
+        instead of collecting 429s."""
+        now = time.monotonic()
+        with self._lock:
             if throttled:
                 self.throttled_count += 1
-                if now - self._last_decrease >= 1.0:
-                    self._limit = max(1.0, min(self._limit, self._in_flight + 1.0) / 2)
+                while self._answered and self._answered[0] < now - 1.0:
+                    self._answered.popleft()
+                if self._answered and now - self._last_decrease >= 1.0:  # no evidence yet: Retry-After alone
+                    learned = max(1.0, 0.9 * len(self._answered))
+                    self._rate = learned if self._rate is None else min(self._rate, learned)
                     self._last_decrease = now
             else:
-                self._limit = min(float(self.config.max_in_flight), self._limit + 1.0 / max(1.0, self._limit))
-            self._gate.notify_all()
+                self._answered.append(now)
+                if len(self._answered) > 4096:
+                    self._answered.popleft()
+                if self._rate is not None:
+                    self._rate += 1.0 / self._rate
 
     def _hold_all(self, seconds: float) -> None:
         with self._lock:
@@ -239,7 +249,7 @@ class IsometricClient:
         with self._lock:
             self.request_count += 1
         shown = redact(str(http.base_url.join(url)) if http is self._http else url.split("?")[0])
-        self._enter()
+        self._pace()
         throttled = False
         try:
             response = http.request(method, url, **kwargs)
@@ -252,7 +262,7 @@ class IsometricClient:
                                          method=method, url=shown),
                              may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
         finally:
-            self._leave(throttled)
+            self._observe(throttled)
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
             if response.status_code == 429:
