@@ -327,23 +327,39 @@ def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  
 
 
 def _write_reports(results: list, report: Path | None, mode: str) -> None:  # type: ignore[type-arg]
+    """The HTML report (and the CSV of failed rows). By now the import has happened: a report that cannot be
+    written (read-only or full folder, anything else) is a warning on stderr, never a lost summary or exit code."""
+    import logging
+
     from importer.report.csv_export import write_failed_csv
     from importer.report.paths import default_report_path
+    from importer.report.render import strict_writes, warn_not_written
     from importer.report.run_html import write_batch_report, write_run_report
 
+    consequence = f"; the {mode} itself is unaffected"
     first = results[0]
     path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
-    if len(results) == 1:
-        write_run_report(first, path)
-    else:
-        write_batch_report(results, path)
+    try:
+        with strict_writes():
+            if len(results) == 1:
+                write_run_report(first, path)
+            else:
+                write_batch_report(results, path)
+    except Exception as exc:  # whatever broke, the summary must still be printed
+        logging.getLogger(__name__).debug("report %s not written", path, exc_info=True)
+        warn_not_written(path, exc, consequence)
+        return
     for result in results:
         result.report_path = str(path)
     if mode == "run" and any(not r.ok for r in results):
         for result in results:
             if not result.ok:
-                name = f"{Path(result.workbook_path).stem}-{result.run_id}-failed.csv"
-                write_failed_csv(result, path.with_name(name))
+                csv_path = path.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}-failed.csv")
+                try:
+                    write_failed_csv(result, csv_path)
+                except Exception as exc:  # likewise
+                    logging.getLogger(__name__).debug("CSV %s not written", csv_path, exc_info=True)
+                    warn_not_written(csv_path, exc, consequence)
 
 
 _API_URL_HELP = "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: " \

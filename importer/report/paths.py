@@ -1,5 +1,6 @@
-"""Where reports go by default: the repository's `reports/` folder (kept in git, contents ignored), or
-`ISOMETRIC_REPORTS_DIR` when set."""
+"""Where reports go by default: `./reports/` of the current folder, or `ISOMETRIC_REPORTS_DIR` when set (a
+`--report` path beats both). Nothing here creates a folder: the writer does, so a read-only current folder
+only matters when a report is actually written."""
 
 from __future__ import annotations
 
@@ -7,16 +8,9 @@ import os
 import re
 from pathlib import Path
 
-import importer
-
-REPO = Path(importer.__file__).resolve().parent.parent
-TEMPLATES = REPO / "templates"
-
 
 def reports_dir() -> Path:
-    folder = Path(os.environ.get("ISOMETRIC_REPORTS_DIR") or REPO / "reports")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return Path(os.environ.get("ISOMETRIC_REPORTS_DIR") or Path.cwd() / "reports")
 
 
 def default_report_path(kind: str, workbook: Path, run_id: str) -> Path:

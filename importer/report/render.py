@@ -1,18 +1,30 @@
-"""One jinja2 environment for every report: templates from the repository's `templates/` folder, autoescape
-on for everything (cell text is untrusted), and every printed value passed through `redact` on its way out."""
+"""One jinja2 environment for every report: templates shipped in the package as `importer._templates` (the
+repository's top-level `templates/` folder, mapped by `package-dir` in pyproject.toml), autoescape on for
+everything (cell text is untrusted), and every printed value passed through `redact` on its way out."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+import importlib.util
+import sys
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+import importer
 from importer import __version__
 from importer.redaction import redact
-from importer.report.paths import TEMPLATES
+
+TEMPLATE_PACKAGE = "importer._templates"
+# A source checkout run without (re)installing: the top-level folder the package is built from.
+SOURCE_TEMPLATES = Path(importer.__file__).resolve().parent.parent / "templates"
+
+_strict: contextvars.ContextVar[bool] = contextvars.ContextVar("report_writes_strict", default=False)
 
 
 def _finalize(value: Any) -> Any:
@@ -26,17 +38,51 @@ def _kg(value: Any) -> str:
         return ""
 
 
+def template_loader() -> jinja2.BaseLoader:
+    """The installed package's templates (wheel or editable install); the checkout's folder otherwise."""
+    try:
+        found = importlib.util.find_spec(TEMPLATE_PACKAGE) is not None
+    except ImportError:
+        found = False
+    if found:
+        return jinja2.PackageLoader(TEMPLATE_PACKAGE, ".")
+    return jinja2.FileSystemLoader(str(SOURCE_TEMPLATES))
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, finalize=_finalize,
+    env = jinja2.Environment(loader=template_loader(), autoescape=True, finalize=_finalize,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["kg"] = _kg
     return env
 
 
+@contextlib.contextmanager
+def strict_writes() -> Iterator[None]:
+    """Inside this block `render_to` raises when the file cannot be written (the caller handles it)."""
+    token = _strict.set(True)
+    try:
+        yield
+    finally:
+        _strict.reset(token)
+
+
+def warn_not_written(path: Path, exc: BaseException, consequence: str = "") -> None:
+    """One line on stderr: the report is lost, whatever it was reporting on is not."""
+    reason = redact(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+    print(f"warning: report not written to {redact(str(path))}: {reason}{consequence}", file=sys.stderr, flush=True)
+
+
 def render_to(path: Path, template: str, **context: Any) -> Path:
+    """Render and write. A file that cannot be written (read-only or full folder) is a warning on stderr, not
+    an error: a report must never hide the outcome it describes. Within `strict_writes()` it raises."""
     html = environment().get_template(template).render(
         version=__version__, generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), **context)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact(html), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(redact(html), encoding="utf-8")
+    except OSError as exc:
+        if _strict.get():
+            raise
+        warn_not_written(path, exc)
     return path
