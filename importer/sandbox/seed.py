@@ -1,8 +1,11 @@
 """The sandbox's seed: a realistic biochar project with fixed IDs, which the sample workbooks are written
 against. Two GHG entry templates ("Monthly production batch", "Field application") whose groups hold
 feedstock transport, electricity, fuel, counterfactual and sequestration components; fixed inputs carry
-locked library datapoints; five component blueprints; one feedstock type; and a second project for
-cross-project checks."""
+locked library datapoints; five component blueprints; one feedstock type.
+
+A second project (enhanced weathering) has its own template ("Basalt spreading": a sequestration component with
+monitored rock mass and weathered fraction, and a grinding-energy component with a monitored list input), its own
+two blueprints and its own fixed datapoints, so tests can cover two projects and cross-project refusals."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ PROJECT_ID = "prj_1SBXBIOCHAR00001"
 OTHER_PROJECT_ID = "prj_1SBXOTHERPROJ001"
 TEMPLATE_PRODUCTION = "rvt_1SBXPRODBATCH001"
 TEMPLATE_APPLICATION = "rvt_1SBXFIELDAPPL001"
+TEMPLATE_WEATHERING = "rvt_1SBXWEATHERING01"
 FEEDSTOCK_TYPE_ID = "ftt_1SBXFORESTRES001"
 
 PROJECTS = [
@@ -63,7 +67,24 @@ BLUEPRINTS: list[dict[str, Any]] = [
      "expression": "biochar_mass * 1000 * organic_carbon_fraction * permanence_factor * 44 / 12"},
 ]
 
-# fixed (library) datapoints the templates carry: id, name, magnitude, unit
+# the second project's blueprints
+BLUEPRINTS += [
+    {"key": "basalt-weathering", "display_name": "Basalt weathering", "type": "SEQUESTRATION",
+     "description": "CO2 drawn down by crushed basalt weathering in soil.",
+     "inputs": [_input("rock_mass", "SCALAR", "t", "mass", "Rock spread"),
+                _input("cdr_potential", "SCALAR", "kgCO2e/t", "mass_cdr_potential", "CDR potential of the rock"),
+                _input("weathered_fraction", "SCALAR", "dimensionless", "dimensionless_ratio",
+                       "Fraction weathered in the period")],
+     "expression": "rock_mass * cdr_potential * weathered_fraction"},
+    {"key": "rock-grinding", "display_name": "Rock grinding", "type": "ACTIVITY",
+     "description": "Emissions of the electricity used to grind rock.",
+     "inputs": [_input("grinding_energy", "LIST", "kWh", "energy", "Metered grinding electricity"),
+                _input("grinding_emission_factor", "SCALAR", "kgCO2e/kWh", "energy_carbon_emission_factor",
+                       "Grid emission factor")],
+     "expression": "sum(grinding_energy) * grinding_emission_factor"},
+]
+
+# fixed (library) datapoints the templates carry: id, name, magnitude, unit (first project)
 FIXED_DATAPOINTS = [
     ("dtp_1SBXFIXEDROADEF01", "Road freight emission factor", 0.107, "kgCO2e/t/km"),
     ("dtp_1SBXFIXEDGRIDEF01", "Swedish grid emission factor", 0.045, "kgCO2e/kWh"),
@@ -71,6 +92,13 @@ FIXED_DATAPOINTS = [
     ("dtp_1SBXFIXEDDECAY001", "Counterfactual decay fraction", 0.1, "dimensionless"),
     ("dtp_1SBXFIXEDPERMAN01", "Biochar permanence factor", 0.8, "dimensionless"),
     ("dtp_1SBXFIXEDDIESEL01", "Diesel emission factor", 2.68, "kgCO2e/L"),
+]
+
+
+# the second project's fixed datapoints
+OTHER_FIXED_DATAPOINTS = [
+    ("dtp_1SBXOTHERCDRPOT1", "Basalt CDR potential", 300.0, "kgCO2e/t"),
+    ("dtp_1SBXOTHERGRIDEF1", "Norwegian grid emission factor", 0.019, "kgCO2e/kWh"),
 ]
 
 
@@ -129,6 +157,23 @@ TEMPLATES: list[dict[str, Any]] = [
                          "dtp_1SBXFIXEDDIESEL01")])]},
      ]},
 ]
+
+TEMPLATES.append(
+    {"id": TEMPLATE_WEATHERING, "display_name": "Basalt spreading", "project_id": OTHER_PROJECT_ID,
+     "supplier_reference_id": "seed-template-weathering", "credit_type": "REMOVAL", "groups": [
+         {"id": "rtg_1SBXGROUPROCKAP1", "key": "rock-application", "display_name": "Rock application",
+          "description": "Crushed basalt spread on fields", "components": [
+              _component("rtc_1SBXCOMPBASALT01", "Basalt weathering", "basalt-weathering", [
+                  _monitored("rock_mass", "Rock mass", "mass"),
+                  _fixed("cdr_potential", "CDR potential", "mass_cdr_potential", "dtp_1SBXOTHERCDRPOT1"),
+                  _monitored("weathered_fraction", "Weathered fraction", "dimensionless_ratio")])]},
+         {"id": "rtg_1SBXGROUPGRIND01", "key": "energy-use", "display_name": "Energy use",
+          "description": "Electricity used to grind the rock", "components": [
+              _component("rtc_1SBXCOMPGRIND001", "Rock grinding", "rock-grinding", [
+                  _monitored("grinding_energy", "Grinding energy", "energy"),
+                  _fixed("grinding_emission_factor", "Grid emission factor", "energy_carbon_emission_factor",
+                         "dtp_1SBXOTHERGRIDEF1")])]},
+     ]})
 
 FEEDSTOCK_TYPES = [{"id": FEEDSTOCK_TYPE_ID, "supplier_reference_id": "seed-forestry-residues",
                     "name": "Forestry residues"}]

@@ -67,12 +67,14 @@ class SandboxStore:
                 {"template_key": i["input_key"], "input_key": i["input_key"], "type": "DATAPOINT",
                  "data_shape": i["data_shape"]} for i in data["inputs"]]}]
             self.put("blueprint", data, id_=data["key"])
-        for id_, name, magnitude, unit in seed.FIXED_DATAPOINTS:
+        fixed = [(seed.PROJECT_ID, *d) for d in seed.FIXED_DATAPOINTS]
+        fixed += [(seed.OTHER_PROJECT_ID, *d) for d in seed.OTHER_FIXED_DATAPOINTS]
+        for project_id, id_, name, magnitude, unit in fixed:
             self.put("datapoint", {
                 "id": id_, "supplier_reference_id": None, "display_name": name, "type": "STANDARD_PUBLISHED_VALUE",
                 "quantity": {"magnitude": magnitude, "unit": unit, "standard_deviation": None},
                 "description": f"{name} (library value)", "source_ids": [], "measured_at": None,
-                "project_id": seed.PROJECT_ID, "locked_status": "locked_library_datapoint",
+                "project_id": project_id, "locked_status": "locked_library_datapoint",
                 "uncertainty_justification": None})
         for template in seed.TEMPLATES:
             self.put("template", template)
