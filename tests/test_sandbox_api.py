@@ -371,3 +371,218 @@ def test_sandbox_command_prints_url_and_credentials(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- the contract, exactly: what it refuses, what it accepts --------------------------------------------------
+def test_the_sandbox_imports_nothing_from_the_importer_outside_itself():
+    import ast
+
+    offenders = []
+    for path in sorted((REPO / "importer" / "sandbox").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                names = ["importer.sandbox"] if node.level == 1 else ["importer." + (node.module or "")]
+            for name in names:
+                if (name == "importer" or name.startswith("importer.")) and not (
+                    name == "importer.sandbox" or name.startswith("importer.sandbox.")
+                ):
+                    offenders.append(f"{path.name}:{node.lineno} imports {name}")
+    assert not offenders, offenders
+
+
+def test_null_is_refused_in_patch_bodies_where_the_document_does_not_allow_it(api):
+    made = source(api, "nul-src")["source"]["id"]
+    point = dp(api, "nul-dp")["id"]
+    ftt = api.post("/feedstock_types", json={"name": "N", "supplier_reference_id": "nul-ftt"}).json()["id"]
+    entry = production_entry(api, "nul-entry", VALUES).json()["id"]
+    diesel, factor = dp(api, "nul-diesel", 1, "L"), dp(api, "nul-factor", 2.68, "kgCO2e/L")
+    comp = api.post("/components", json=_fuel_component("nul-comp", diesel["id"], factor["id"])).json()["id"]
+    cases = {
+        f"/datapoints/{point}": ["display_name", "description", "type", "quantity", "source_ids",
+                                 "uncertainty_justification"],
+        f"/sources/{made}": ["display_name", "is_public", "published_at", "supplier_reference_id"],
+        f"/feedstock_types/{ftt}": ["name", "supplier_reference_id"],
+        f"/components/{comp}": ["display_name", "description", "inputs", "allocation_strategy"],
+        f"/ghg_entries/{entry}": ["feedstock_type_id", "add_components", "delete_component_ids"],
+        f"/ghg_entries/{entry}/component_attributions": ["components_to_add", "components_to_remove"],
+    }
+    for url, fields in cases.items():
+        for field in fields:
+            response = api.patch(url, json={field: None})
+            assert response.status_code == 422, (url, field, response.text)
+            assert response.json()["detail"][0]["loc"][:2] == ["body", field], response.json()
+    # nullable in the document (PatchGhgEntryRequest.started_on / completed_on): null leaves the date alone
+    same = api.patch(f"/ghg_entries/{entry}", json={"started_on": None, "completed_on": None})
+    assert same.status_code == 200 and same.json()["started_on"] == "2026-10-01"
+
+
+def test_the_undefined_placeholder_leaves_a_field_unchanged(api):
+    undefined = {"__typename": "Undefined"}
+    point = dp(api, "und-dp", 4, "t")
+    patched = api.patch(f"/datapoints/{point['id']}", json={"display_name": "renamed", "quantity": undefined,
+                                                            "source_ids": undefined, "description": {}})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["display_name"] == "renamed" and patched.json()["quantity"] == point["quantity"]
+    assert patched.json()["description"] == point["description"]
+    made = source(api, "und-src")["source"]
+    assert api.patch(f"/sources/{made['id']}", json={"display_name": undefined}).json()["display_name"] == "und-src"
+    entry = production_entry(api, "und-entry", VALUES).json()
+    same = api.patch(f"/ghg_entries/{entry['id']}", json={"feedstock_type_id": undefined})
+    assert same.status_code == 200 and same.json()["feedstock_type_id"] is None
+    nothing = api.patch(f"/ghg_entries/{entry['id']}/component_attributions",
+                        json={"components_to_add": undefined, "components_to_remove": undefined})
+    assert nothing.status_code == 200, nothing.text
+    # the placeholder allows no other property (the document's Undefined: additionalProperties false)
+    extra = api.patch(f"/datapoints/{point['id']}", json={"display_name": {"__typename": "Undefined", "x": 1}})
+    assert extra.status_code == 422
+
+
+def test_list_filters_are_checked_against_the_document(api):
+    dp(api, "flt-1")
+    for params in ({"supplier_reference_id": ""}, {"supplier_reference_id": "x" * 101}, {"after": ""},
+                   {"before": ""}, {"project_id": "prj_short"}, {"first": ""}, {"quantity_kind": "weight"},
+                   {"used_in_scope": "EVERYWHERE"}):
+        response = api.get("/datapoints", params=params)
+        assert response.status_code == 422, (params, response.text)
+        assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))], response.json()
+    for url in ("/sources", "/components", "/ghg_entries", "/removals", "/feedstock_types"):
+        assert api.get(url, params={"supplier_reference_id": ""}).status_code == 422, url
+        assert api.get(url, params={"after": ""}).status_code == 422, url
+    assert api.get("/components", params={"scope": "GLOBAL"}).status_code == 422
+    assert api.get("/datapoints", params={"supplier_reference_id": "x" * 100}).json()["total_count"] == 0
+    assert api.get("/datapoints", params={"quantity_kind": "mass", "project_id": PROJECT}).json()["total_count"] >= 1
+    assert api.get("/datapoints/dtp_short").status_code == 422  # path IDs are 20-37 characters
+
+
+def test_a_dimensionless_datapoint_answers_with_the_unit_dimensionless(api):
+    from contract import errors_of, response_schema
+
+    for n, unit in enumerate((None, "")):
+        response = api.post("/datapoints", json={
+            "supplier_reference_id": f"dimless-{n}", "display_name": "Ratio", "type": "REPORTED", "description": "d",
+            "quantity": {"magnitude": 0.4, "unit": unit}, "source_ids": [], "project_id": PROJECT})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["quantity"]["unit"] == "dimensionless"
+        assert not errors_of(response_schema("POST", "/datapoints"), body)
+        patched = api.patch(f"/datapoints/{body['id']}", json={"quantity": {"magnitude": 0.5, "unit": unit}})
+        assert patched.json()["quantity"] == {"magnitude": 0.5, "unit": "dimensionless", "standard_deviation": None}
+
+
+def test_deprecated_removals_alias_refuses_malformed_components_with_422(api):
+    base = {"supplier_reference_id": "old", "project_id": PROJECT, "started_on": "2026-10-01",
+            "completed_on": "2026-10-02", "removal_template_id": "rvt_1SBXPRODBATCH001"}
+    for components in ([1], "x", [{"inputs": "no"}], [{"removal_template_component_id": None, "inputs": []}],
+                       [{"removal_template_component_id": "rtc_1SBXCOMPFEEDTR01", "inputs": [{"input_key": 1}]}]):
+        response = api.post("/removals", json={**base, "removal_template_components": components})
+        assert response.status_code == 422, (components, response.text)
+        assert response.json()["detail"][0]["loc"][:2] == ["body", "removal_template_components"]
+    body = production_entry_body(api, "old-ok")
+    renamed = {**{k: v for k, v in body.items() if not k.startswith("ghg_entry_template")},
+               "removal_template_id": body["ghg_entry_template_id"],
+               "removal_template_components": [
+                   {"removal_template_component_id": c["ghg_entry_template_component_id"], "inputs": c["inputs"]}
+                   for c in body["ghg_entry_template_components"]]}
+    assert api.post("/removals", json=renamed).status_code == 200
+
+
+def test_what_the_document_allows_is_accepted(api):
+    # component inputs without __typename (it has a default in the document)
+    body = production_entry_body(api, "no-typename")
+    for comp in body["ghg_entry_template_components"]:
+        for item in comp["inputs"]:
+            item.pop("__typename")
+    entry = api.post("/ghg_entries", json=body)
+    assert entry.status_code == 200, entry.text
+    # ...but an input matching both shapes (no __typename, both keys) matches neither exactly: oneOf
+    ambiguous = _fuel_component("amb", "dtp_" + "A" * 16, "dtp_" + "B" * 16)
+    ambiguous["inputs"][0] = {"input_key": "fuel_volume", "datapoint_id": "dtp_" + "A" * 16,
+                              "datapoint_ids": ["dtp_" + "A" * 16]}
+    assert api.post("/components", json=ambiguous).status_code == 422
+    # a negative standard deviation: the document sets no bound
+    negative = api.post("/datapoints", json={
+        "supplier_reference_id": "neg-sd", "display_name": "N", "type": "REPORTED", "description": "d",
+        "quantity": {"magnitude": 1, "unit": "t", "standard_deviation": -0.5}, "source_ids": [], "project_id": PROJECT})
+    assert negative.status_code == 200 and negative.json()["quantity"]["standard_deviation"] == -0.5
+    # an empty feedstock-type name on PATCH (PatchFeedstockType.name has no length limit)...
+    ftt = api.post("/feedstock_types", json={"name": "F", "supplier_reference_id": "empty-name"}).json()
+    assert api.patch(f"/feedstock_types/{ftt['id']}", json={"name": ""}).json()["name"] == ""
+    # ...while CreateFeedstockTypeRequest.name is 1-100 characters
+    assert api.post("/feedstock_types", json={"name": "", "supplier_reference_id": "empty-2"}).status_code == 422
+    # an empty report URL on submit (SubmitGhgStatementRequest.ghg_statement_report_url: any string)
+    statement = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
+    submitted = api.post(f"/ghg_statements/{statement['id']}/submit", json={"ghg_statement_report_url": ""})
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["status"] == "AWAITING_VERIFICATION"
+    # strict JSON types: a number where a date or a string is due is refused
+    assert api.patch(f"/ghg_entries/{entry.json()['id']}", json={"started_on": 20261001}).status_code == 422
+    assert api.patch(f"/datapoints/{negative.json()['id']}", json={"display_name": 5}).status_code == 422
+
+
+def test_is_accessible_means_visible_and_upload_state_shows_as_409(api):
+    created = source(api, "vis", data=b"hello")
+    source_id = created["source"]["id"]
+    assert created["source"]["url_info"] == {"__typename": "SourcePrivateUrlInfo", "is_accessible": True}
+    assert api.get(f"/sources/{source_id}").json()["url_info"]["is_accessible"] is True  # not uploaded yet
+    request = {"content_length": 5, "content_type": "text/plain"}
+    fresh = api.post(f"/sources/{source_id}/signed_upload_url", json=request)
+    assert fresh.status_code == 200
+    assert httpx.put(fresh.json(), content=b"hello", headers={"Content-Type": "text/plain"}).status_code == 200
+    again = api.post(f"/sources/{source_id}/signed_upload_url", json=request)
+    assert again.status_code == 409
+    assert api.get(f"/sources/{source_id}").json()["url_info"]["is_accessible"] is True
+
+
+def test_the_second_project_has_its_own_templates_and_blueprints(api):
+    from importer.sandbox.seed import TEMPLATE_WEATHERING
+
+    mine = api.get(f"/projects/{PROJECT}/ghg_entry_templates").json()
+    theirs = api.get(f"/projects/{OTHER}/ghg_entry_templates").json()
+    assert {t["id"] for t in theirs["nodes"]} == {TEMPLATE_WEATHERING}
+    assert TEMPLATE_WEATHERING not in {t["id"] for t in mine["nodes"]} and mine["total_count"] == 2
+    assert api.get(f"/projects/{PROJECT}/ghg_entry_templates/{TEMPLATE_WEATHERING}").status_code == 404
+    template = api.get(f"/projects/{OTHER}/ghg_entry_templates/{TEMPLATE_WEATHERING}").json()
+    keys = {c["blueprint_key"] for g in template["groups"] for c in g["components"]}
+    assert keys == {"basalt-weathering", "rock-grinding"}
+    for key in keys:
+        assert api.get(f"/component_blueprints/{key}").status_code == 200
+    rock, fraction = dp(api, "ew-rock", 100, "t", project=OTHER), dp(api, "ew-frac", 5, "%", project=OTHER)
+    energy = [dp(api, f"ew-kwh-{n}", 50, "kWh", project=OTHER)["id"] for n in range(2)]
+    body = {"supplier_reference_id": "ew-1", "project_id": OTHER, "started_on": "2026-10-01",
+            "completed_on": "2026-10-31", "ghg_entry_template_id": TEMPLATE_WEATHERING,
+            "ghg_entry_template_components": [
+                {"ghg_entry_template_component_id": "rtc_1SBXCOMPBASALT01", "inputs": [
+                    {"input_key": "rock_mass", "datapoint_id": rock["id"]},
+                    {"input_key": "weathered_fraction", "datapoint_id": fraction["id"]}]},
+                {"ghg_entry_template_component_id": "rtc_1SBXCOMPGRIND001", "inputs": [
+                    {"input_key": "grinding_energy", "datapoint_ids": energy}]}]}
+    entry = api.post("/ghg_entries", json=body)
+    assert entry.status_code == 200, entry.text
+    assert entry.json()["co2e_net_removed_kg"] == pytest.approx(100 * 300 * 0.05 - 100 * 0.019)
+    # the other project's template is not the first project's, nor its datapoints
+    wrong = api.post("/ghg_entries", json={**body, "supplier_reference_id": "ew-2", "project_id": PROJECT})
+    assert wrong.status_code == 422 and "does not exist in project" in wrong.text
+    # listings that take project_id scope to it
+    for url in ("/datapoints", "/components", "/sources"):
+        for project in (PROJECT, OTHER):
+            nodes = api.get(url, params={"project_id": project, "first": 50}).json()["nodes"]
+            assert all(n["project_id"] == project for n in nodes), url
+    other_points = api.get("/datapoints", params={"project_id": OTHER, "first": 50}).json()
+    assert {"dtp_1SBXOTHERCDRPOT1", "ew-rock"} <= {n["id"] if n["supplier_reference_id"] is None else
+                                                  n["supplier_reference_id"] for n in other_points["nodes"]}
+    assert api.get("/components", params={"project_id": OTHER}).json()["total_count"] == 2
+    assert api.get("/components", params={"project_id": PROJECT}).json()["total_count"] == 0
+
+
+def _fuel_component(srid: str, fuel: str, factor: str) -> dict:
+    return {"supplier_reference_id": srid, "project_id": PROJECT, "component_blueprint_key": "fuel-combustion",
+            "display_name": "Generator", "activity_started_at": "2026-10-01T00:00:00Z",
+            "activity_completed_at": "2026-10-31T00:00:00Z", "inputs": [
+                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel},
+                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor",
+                 "datapoint_id": factor}]}

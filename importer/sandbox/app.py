@@ -70,51 +70,43 @@ def _auth_problem(sandbox: Sandbox, request: Request) -> JSONResponse | None:
 
 
 async def _body(request: Request, model: type[BaseModel]) -> tuple[Any, set[str]]:
+    """The JSON body as `model` (strictly typed, as JSON Schema types it), and the fields it sets (for a PATCH:
+    given and not the `Undefined` placeholder)."""
     raw = await request.body()
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise Problem(422, [{"type": "json_invalid", "loc": ["body", 0], "msg": f"JSON decode error: {exc}",
-                             "input": {}}]) from None
-    if data is None:
+    if not raw.strip() or raw.strip() == b"null":
         raise Problem(422, [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
     try:
-        parsed = model.model_validate(data)
+        parsed = model.model_validate_json(raw)
     except ValidationError as exc:
         raise Problem(422, s.error_detail(exc)) from None
-    return parsed, set(parsed.model_fields_set)
+    return parsed, s.changed(parsed)
 
 
-def _page_args(request: Request) -> dict[str, Any]:
-    args: dict[str, Any] = {"first": None, "last": None, "after": request.query_params.get("after"),
-                            "before": request.query_params.get("before")}
-    for name in ("first", "last"):
-        value = request.query_params.get(name)
-        if value is None:
-            continue
-        try:
-            number = int(value)
-        except ValueError:
-            raise Problem(422, [{"type": "int_parsing", "loc": ["query", name], "msg": "Input should be a valid "
-                                 "integer, unable to parse string as an integer", "input": value}]) from None
-        if not 0 < number <= 50:
-            raise Problem(422, [{"type": "less_than_equal" if number > 50 else "greater_than", "loc": ["query", name],
-                                 "msg": "Input should be less than or equal to 50" if number > 50 else
-                                 "Input should be greater than 0", "input": value,
-                                 "ctx": {"le": 50} if number > 50 else {"gt": 0}}])
-        args[name] = number
-    return args
+def _params(model: type[BaseModel], values: Any, where: str) -> Any:
+    """Query or path parameters as `model`: 422 with `loc` ["query"|"path", name] when they break the document's
+    constraints (lengths, enums, integer ranges)."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise Problem(422, s.error_detail(exc, where)) from None
+
+
+def _page_args(query: Any) -> dict[str, Any]:
+    return {"first": query.first, "last": query.last, "after": query.after, "before": query.before}
 
 
 def build_app(sandbox: Sandbox) -> Any:
     store = sandbox.store
 
-    def api(fn: Callable[[Request], Awaitable[Any]], *, status: int = 200) -> Handler:
+    def api(fn: Callable[[Request], Awaitable[Any]], *, status: int = 200,
+            path: type[BaseModel] | None = s.IdPath) -> Handler:
         async def handler(request: Request) -> Response:
             problem = _auth_problem(sandbox, request)
             if problem is not None:
                 return problem
             try:
+                if path is not None:
+                    _params(path, request.path_params, "path")
                 result = await fn(request)
             except Problem as exc:
                 return JSONResponse({"detail": exc.detail}, status_code=exc.status)
@@ -124,47 +116,47 @@ def build_app(sandbox: Sandbox) -> Any:
 
         return handler
 
-    def listing(kind: str, filters: Callable[[Request, dict[str, Any]], bool] | None = None) -> Handler:
+    def listing(kind: str, query_model: type[s.Query] = s.SridQuery,
+                filters: Callable[[Any], Callable[[dict[str, Any]], bool]] | None = None) -> Handler:
         async def fn(request: Request) -> Any:
-            args = _page_args(request)
-            srid = request.query_params.get("supplier_reference_id")
+            query = _params(query_model, request.query_params, "query")
+            srid = getattr(query, "supplier_reference_id", None)
             with store.lock:
-                request.state.attributed = attributed_components(request)
+                keep = filters(query) if filters is not None else None
                 items = [o for o in store.all(kind)
-                         if (not srid or o.get("supplier_reference_id") == srid)
-                         and (filters is None or filters(request, o))]
-                page = paginate(store, items, **args)
+                         if (srid is None or o.get("supplier_reference_id") == srid) and (keep is None or keep(o))]
+                page = paginate(store, items, **_page_args(query))
                 page["nodes"] = [render(store, kind, o) for o in page["nodes"]]
             return page
 
-        return api(fn)
+        return api(fn, path=None)
 
-    def getter(kind: str, label: str) -> Handler:
+    def getter(kind: str) -> Handler:
         async def fn(request: Request) -> Any:
             return render(store, kind, need(store, kind, request.path_params["id"]))
 
         return api(fn)
 
-    def project_filter(request: Request, obj: dict[str, Any]) -> bool:
-        pid = request.query_params.get("project_id")
-        return not pid or obj.get("project_id", obj.get("_project_id")) == pid
+    def in_project(query: Any) -> Callable[[dict[str, Any]], bool]:
+        pid = query.project_id
+        return lambda o: pid is None or o.get("project_id", o.get("_project_id")) == pid
 
-    def attributed_components(request: Request) -> set[str] | None:
-        """IDs of the components attributed to the entry a listing filters on (computed once per request)."""
-        entry_id = request.query_params.get("ghg_entry_id") or request.query_params.get("removal_id")
-        if not entry_id:
-            return None
-        return {a["component_id"] for a in store.all("component_attribution") if a["ghg_entry_id"] == entry_id}
+    def component_filter(query: Any) -> Callable[[dict[str, Any]], bool]:
+        project_ok = in_project(query)
+        entry_id = query.ghg_entry_id or query.removal_id
+        attributed = logic.attributed_components(store, entry_id) if entry_id else None
+        in_statement = logic.statement_components(store, query.ghg_statement_id) if query.ghg_statement_id else None
+        return lambda o: (project_ok(o) and (attributed is None or o["id"] in attributed)
+                          and (in_statement is None or o["id"] in in_statement)
+                          and (query.scope is None or o.get("scope") == query.scope))
 
-    def component_filter(request: Request, obj: dict[str, Any]) -> bool:
-        attributed = request.state.attributed
-        if attributed is not None and obj["id"] not in attributed:
-            return False
-        return project_filter(request, obj)
-
-    def datapoint_filter(request: Request, obj: dict[str, Any]) -> bool:
-        contains = request.query_params.get("display_name_contains")
-        return project_filter(request, obj) and (not contains or contains.lower() in obj["display_name"].lower())
+    def datapoint_filter(query: Any) -> Callable[[dict[str, Any]], bool]:
+        project_ok = in_project(query)
+        contains = (query.display_name_contains or "").lower()
+        used = logic.datapoints_used(store, query)
+        return lambda o: (project_ok(o) and (not contains or contains in o["display_name"].lower())
+                          and (used is None or o["id"] in used)
+                          and (query.quantity_kind is None or logic.has_quantity_kind(o, query.quantity_kind)))
 
     # -- templates and blueprints ----------------------------------------------------------------------
     def template_json(template: dict[str, Any]) -> dict[str, Any]:
@@ -177,11 +169,12 @@ def build_app(sandbox: Sandbox) -> Any:
         return out
 
     async def list_templates(request: Request) -> Any:
+        query = _params(s.Query, request.query_params, "query")
         pid = request.path_params["project_id"]
         if store.get("project", pid) is None:
             raise Problem(404, f"project {pid} not found")
         items = [t for t in store.all("template") if t["project_id"] == pid]
-        page = paginate(store, items, **_page_args(request))
+        page = paginate(store, items, **_page_args(query))
         page["nodes"] = [template_json(t) for t in page["nodes"]]
         return page
 
@@ -192,13 +185,13 @@ def build_app(sandbox: Sandbox) -> Any:
         return template_json(template)
 
     async def list_blueprints(request: Request) -> Any:
-        return paginate(store, store.all("blueprint"), **_page_args(request))
+        return paginate(store, store.all("blueprint"), **_page_args(_params(s.Query, request.query_params, "query")))
 
     async def get_blueprint(request: Request) -> Any:
         return need(store, "blueprint", request.path_params["key"])
 
     async def list_projects(request: Request) -> Any:
-        return paginate(store, store.all("project"), **_page_args(request))
+        return paginate(store, store.all("project"), **_page_args(_params(s.Query, request.query_params, "query")))
 
     # -- sources ---------------------------------------------------------------------------------------
     def base(request: Request) -> str:
@@ -223,8 +216,7 @@ def build_app(sandbox: Sandbox) -> Any:
                 logic.unique_srid(store, "source", body.supplier_reference_id, except_id=source["id"])
             for name in fields:
                 value = getattr(body, name)
-                if value is not None:
-                    source[name] = value.isoformat() if name == "published_at" else value
+                source[name] = value.isoformat() if name == "published_at" else value
             return render(store, "source", store.put("source", source))
 
     async def delete_source(request: Request) -> Any:
@@ -279,8 +271,7 @@ def build_app(sandbox: Sandbox) -> Any:
             if "supplier_reference_id" in fields:
                 logic.unique_srid(store, "feedstock_type", body.supplier_reference_id, except_id=item["id"])
             for name in fields:
-                if getattr(body, name) is not None:
-                    item[name] = getattr(body, name)
+                item[name] = getattr(body, name)
             return store.put("feedstock_type", item)
 
     async def delete_feedstock_type(request: Request) -> Any:
@@ -292,20 +283,11 @@ def build_app(sandbox: Sandbox) -> Any:
 
     # -- GHG entries, components, attributions -------------------------------------------------------------
     async def create_entry(request: Request) -> Any:
-        raw = await request.body()
-        if request.url.path.endswith("/removals"):  # the deprecated names
-            try:
-                data = json.loads(raw or b"null")
-            except ValueError:
-                data = None
-            if isinstance(data, dict):
-                data.setdefault("ghg_entry_template_id", data.pop("removal_template_id", None))
-                comps = data.pop("removal_template_components", None)
-                if comps is not None:
-                    data["ghg_entry_template_components"] = [
-                        {**c, "ghg_entry_template_component_id": c.get("removal_template_component_id")} for c in comps]
-                request._body = json.dumps(data).encode()  # noqa: SLF001 - re-read below
-        body, _ = await _body(request, s.CreateGhgEntry)
+        if request.url.path.endswith("/removals"):  # the deprecated names (CreateRemovalRequest)
+            removal, _ = await _body(request, s.CreateRemoval)
+            body = removal.as_ghg_entry()
+        else:
+            body, _ = await _body(request, s.CreateGhgEntry)
         with store.lock:
             return render(store, "ghg_entry", logic.create_ghg_entry(store, body))
 
@@ -319,15 +301,18 @@ def build_app(sandbox: Sandbox) -> Any:
             logic.delete_ghg_entry(store, request.path_params["id"])
 
     async def list_attributions(request: Request) -> Any:
+        query = _params(s.Query, request.query_params, "query")
         with store.lock:
             entry = need(store, "ghg_entry", request.path_params["id"])
             items = [a for a in store.all("component_attribution") if a["ghg_entry_id"] == entry["id"]]
-            return paginate(store, items, **_page_args(request))
+            return paginate(store, items, **_page_args(query))
 
     async def patch_attributions(request: Request) -> Any:
-        body, _ = await _body(request, s.PatchAttributions)
+        body, fields = await _body(request, s.PatchAttributions)
         with store.lock:
-            return logic.patch_attributions(store, request.path_params["id"], body)
+            return logic.patch_attributions(store, request.path_params["id"],
+                                            body.components_to_add if "components_to_add" in fields else [],
+                                            body.components_to_remove if "components_to_remove" in fields else [])
 
     async def create_component(request: Request) -> Any:
         body, _ = await _body(request, s.CreateComponent)
@@ -374,46 +359,46 @@ def build_app(sandbox: Sandbox) -> Any:
         return [Route(PREFIX + path, handler, methods=methods), Route(PREFIX + old, handler, methods=methods)]
 
     routes = [
-        Route(PREFIX + "/projects", api(list_projects), methods=["GET"]),
+        Route(PREFIX + "/projects", api(list_projects, path=None), methods=["GET"]),
         *both("/projects/{project_id}/ghg_entry_templates", "/projects/{project_id}/removal_templates",
-              api(list_templates), ["GET"]),
+              api(list_templates, path=s.ProjectPath), ["GET"]),
         *both("/projects/{project_id}/ghg_entry_templates/{id}", "/projects/{project_id}/removal_templates/{id}",
-              api(get_template), ["GET"]),
-        Route(PREFIX + "/component_blueprints", api(list_blueprints), methods=["GET"]),
-        Route(PREFIX + "/component_blueprints/{key}", api(get_blueprint), methods=["GET"]),
-        Route(PREFIX + "/sources", listing("source", project_filter), methods=["GET"]),
-        Route(PREFIX + "/sources", api(create_source), methods=["POST"]),
-        Route(PREFIX + "/sources/{id}", getter("source", "source"), methods=["GET"]),
+              api(get_template, path=s.TemplatePath), ["GET"]),
+        Route(PREFIX + "/component_blueprints", api(list_blueprints, path=None), methods=["GET"]),
+        Route(PREFIX + "/component_blueprints/{key}", api(get_blueprint, path=None), methods=["GET"]),
+        Route(PREFIX + "/sources", listing("source", s.SourceQuery, in_project), methods=["GET"]),
+        Route(PREFIX + "/sources", api(create_source, path=None), methods=["POST"]),
+        Route(PREFIX + "/sources/{id}", getter("source"), methods=["GET"]),
         Route(PREFIX + "/sources/{id}", api(patch_source), methods=["PATCH"]),
         Route(PREFIX + "/sources/{id}", api(delete_source, status=204), methods=["DELETE"]),
         Route(PREFIX + "/sources/{id}/signed_upload_url", api(new_upload_url), methods=["POST"]),
-        Route(PREFIX + "/datapoints", listing("datapoint", datapoint_filter), methods=["GET"]),
-        Route(PREFIX + "/datapoints", api(create_datapoint), methods=["POST"]),
-        Route(PREFIX + "/datapoints/{id}", getter("datapoint", "datapoint"), methods=["GET"]),
+        Route(PREFIX + "/datapoints", listing("datapoint", s.DatapointQuery, datapoint_filter), methods=["GET"]),
+        Route(PREFIX + "/datapoints", api(create_datapoint, path=None), methods=["POST"]),
+        Route(PREFIX + "/datapoints/{id}", getter("datapoint"), methods=["GET"]),
         Route(PREFIX + "/datapoints/{id}", api(patch_datapoint), methods=["PATCH"]),
         Route(PREFIX + "/datapoints/{id}", api(delete_datapoint, status=204), methods=["DELETE"]),
         Route(PREFIX + "/feedstock_types", listing("feedstock_type"), methods=["GET"]),
-        Route(PREFIX + "/feedstock_types", api(create_feedstock_type), methods=["POST"]),
-        Route(PREFIX + "/feedstock_types/{id}", getter("feedstock_type", "feedstock type"), methods=["GET"]),
+        Route(PREFIX + "/feedstock_types", api(create_feedstock_type, path=None), methods=["POST"]),
+        Route(PREFIX + "/feedstock_types/{id}", getter("feedstock_type"), methods=["GET"]),
         Route(PREFIX + "/feedstock_types/{id}", api(patch_feedstock_type), methods=["PATCH"]),
         Route(PREFIX + "/feedstock_types/{id}", api(delete_feedstock_type, status=204), methods=["DELETE"]),
         *both("/ghg_entries", "/removals", listing("ghg_entry"), ["GET"]),
-        *both("/ghg_entries", "/removals", api(create_entry), ["POST"]),
-        *both("/ghg_entries/{id}", "/removals/{id}", getter("ghg_entry", "GHG entry"), ["GET"]),
+        *both("/ghg_entries", "/removals", api(create_entry, path=None), ["POST"]),
+        *both("/ghg_entries/{id}", "/removals/{id}", getter("ghg_entry"), ["GET"]),
         *both("/ghg_entries/{id}", "/removals/{id}", api(patch_entry), ["PATCH"]),
         *both("/ghg_entries/{id}", "/removals/{id}", api(delete_entry, status=204), ["DELETE"]),
         *both("/ghg_entries/{id}/component_attributions", "/removals/{id}/component_attributions",
               api(list_attributions), ["GET"]),
         *both("/ghg_entries/{id}/component_attributions", "/removals/{id}/component_attributions",
               api(patch_attributions), ["PATCH"]),
-        Route(PREFIX + "/components", listing("component", component_filter), methods=["GET"]),
-        Route(PREFIX + "/components", api(create_component), methods=["POST"]),
-        Route(PREFIX + "/components/{id}", getter("component", "component"), methods=["GET"]),
+        Route(PREFIX + "/components", listing("component", s.ComponentQuery, component_filter), methods=["GET"]),
+        Route(PREFIX + "/components", api(create_component, path=None), methods=["POST"]),
+        Route(PREFIX + "/components/{id}", getter("component"), methods=["GET"]),
         Route(PREFIX + "/components/{id}", api(patch_component), methods=["PATCH"]),
         Route(PREFIX + "/components/{id}", api(delete_component, status=204), methods=["DELETE"]),
-        Route(PREFIX + "/ghg_statements", listing("ghg_statement", project_filter), methods=["GET"]),
-        Route(PREFIX + "/ghg_statements", api(create_statement), methods=["POST"]),
-        Route(PREFIX + "/ghg_statements/{id}", getter("ghg_statement", "GHG statement"), methods=["GET"]),
+        Route(PREFIX + "/ghg_statements", listing("ghg_statement", s.StatementQuery, in_project), methods=["GET"]),
+        Route(PREFIX + "/ghg_statements", api(create_statement, path=None), methods=["POST"]),
+        Route(PREFIX + "/ghg_statements/{id}", getter("ghg_statement"), methods=["GET"]),
         Route(PREFIX + "/ghg_statements/{id}/submit", api(submit_statement), methods=["POST"]),
         Route("/_storage/upload/{token}", upload, methods=["PUT"]),
         Route("/_sandbox/faults", faults, methods=["GET", "PUT"]),

@@ -3,7 +3,7 @@
 A blueprint expression such as ``distance * mass * emission_factor`` or ``sum(electricity_used) *
 grid_emission_factor`` is parsed with `ast` and walked: numbers, input names, + - * / ** and unary minus,
 and `sum()` over a list input. Every datapoint is first converted to its blueprint input's
-`compatible_unit` (pint, `importer.units`), so a mass given in kg feeds a tonne input correctly. The result
+`compatible_unit` (pint, `importer.sandbox.units`), so a mass given in kg feeds a tonne input correctly. The result
 is kilograms of CO2e.
 
 An entry's net removal: for each attributed component, its CO2e times its attribution factor, counted

@@ -14,11 +14,13 @@ import secrets
 import time
 from typing import Any
 
-from importer.ids import new_id
-from importer.sandbox import co2e
+from importer.sandbox import co2e, units
+from importer.sandbox.ids import new_id
 from importer.sandbox.schemas import issue
 from importer.sandbox.store import SandboxStore
-from importer.units import UnitError, conversion_factor, parse_unit
+from importer.sandbox.units import UnitError
+
+__all__ = ["Problem", "invalid", "need", "new_id", "render"]
 
 SUPPORTED_TYPES = {
     ".txt": "text/plain", ".pdf": "application/pdf",
@@ -116,7 +118,7 @@ def datapoint_magnitude(store: SandboxStore, dp_id: str, unit: str) -> float:
     if dp is None:
         return 0.0
     quantity = dp["quantity"]
-    return float(quantity["magnitude"]) * conversion_factor(quantity.get("unit") or "dimensionless", unit)
+    return float(quantity["magnitude"]) * units.factor(units.canonical(quantity.get("unit")), unit)
 
 
 def component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
@@ -151,7 +153,10 @@ def entry_co2e(store: SandboxStore, entry: dict[str, Any]) -> float:
 def render(store: SandboxStore, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
     public = {k: v for k, v in obj.items() if not k.startswith("_")}
     if kind == "source":
-        public["url_info"] = {"__typename": "SourcePrivateUrlInfo", "is_accessible": bool(obj.get("_uploaded"))}
+        # SourcePrivateUrlInfo.is_accessible: "whether or not a private source [is] visible to the caller". Every
+        # source here is the caller's own, so it is visible whether or not its file has arrived; upload state shows
+        # only as 409 from POST /sources/{id}/signed_upload_url.
+        public["url_info"] = {"__typename": "SourcePrivateUrlInfo", "is_accessible": True}
     elif kind == "ghg_entry":
         statement = _entry_statement(store, obj)
         value = entry_co2e(store, obj)
@@ -200,13 +205,15 @@ def create_source(store: SandboxStore, body: Any, base: str, ttl: float) -> dict
     if SUPPORTED_TYPES[ext] != body.content_type:
         raise invalid(["content_type"], f"content_type {body.content_type!r} does not match {ext} "
                       f"({SUPPORTED_TYPES[ext]})", body.content_type)
-    if body.content_length <= 0:
-        raise invalid(["content_length"], "content_length must be positive", body.content_length)
+    if body.content_length < 0:  # "The size (in bytes) of the file" (the document's description): never negative
+        raise invalid(["content_length"], "content_length is a size in bytes and cannot be negative",
+                      body.content_length)
     source = store.put("source", {
         "id": new_id("source"), "supplier_reference_id": body.supplier_reference_id,
         "display_name": body.display_name, "original_filename": body.file_name, "type": "DOCUMENT",
         "published_at": body.published_at.isoformat(), "is_public": body.is_public, "project_id": body.project_id,
-        "description": body.description, "_uploaded": False, "_content_type": body.content_type,
+        "description": body.description if isinstance(body.description, str) else None, "_uploaded": False,
+        "_content_type": body.content_type,
         "_content_length": body.content_length})
     url = signed_url(store, source, body.content_length, body.content_type, base, ttl)
     return {"source": render(store, "source", source), "signed_upload_url": url}
@@ -223,6 +230,9 @@ def new_signed_url(store: SandboxStore, source_id: str, body: Any, base: str, tt
     source = need(store, "source", source_id)
     if source.get("_uploaded"):
         raise Problem(409, "The document for this source has already been uploaded")
+    if body.content_length < 0:  # "The size (in bytes) of the file" (the document's description): never negative
+        raise invalid(["content_length"], "content_length is a size in bytes and cannot be negative",
+                      body.content_length)
     if SUPPORTED_TYPES.get("." + str(source["original_filename"]).rsplit(".", 1)[-1].lower()) != body.content_type:
         raise invalid(["content_type"], "content_type does not match the source's file", body.content_type)
     source["_content_length"] = body.content_length
@@ -257,14 +267,17 @@ def receive_upload(store: SandboxStore, token: str, data: bytes, content_type: s
 
 
 # -- datapoints -----------------------------------------------------------------------------------------
-def _check_quantity(quantity: Any, loc: list[Any]) -> None:
-    if quantity.unit:
-        try:
-            parse_unit(quantity.unit)
-        except UnitError:
-            raise invalid([*loc, "unit"], f"unknown unit {quantity.unit!r}", quantity.unit) from None
+def _quantity(quantity: Any, loc: list[Any]) -> dict[str, Any]:
+    """The stored (and answered) quantity: a null or empty unit is "dimensionless", since the response's
+    `ScalarQuantity.unit` is a required string of at least one character."""
+    unit = units.canonical(quantity.unit)
+    try:
+        units.parse(unit)
+    except UnitError:
+        raise invalid([*loc, "unit"], f"unknown unit {quantity.unit!r}", quantity.unit) from None
     if not math.isfinite(quantity.magnitude):
         raise invalid([*loc, "magnitude"], "magnitude must be finite", quantity.magnitude)
+    return {"magnitude": quantity.magnitude, "unit": unit, "standard_deviation": quantity.standard_deviation}
 
 
 def _check_sources(store: SandboxStore, ids: list[str], project_id: str | None) -> None:
@@ -275,12 +288,12 @@ def _check_sources(store: SandboxStore, ids: list[str], project_id: str | None) 
 def create_datapoint(store: SandboxStore, body: Any) -> dict[str, Any]:
     project(store, body.project_id, ["project_id"])
     unique_srid(store, "datapoint", body.supplier_reference_id)
-    _check_quantity(body.quantity, ["quantity"])
+    quantity = _quantity(body.quantity, ["quantity"])
     _check_sources(store, body.source_ids, body.project_id)
     measured = body.measured_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if body.measured_at else None
     return store.put("datapoint", {
         "id": new_id("datapoint"), "supplier_reference_id": body.supplier_reference_id,
-        "display_name": body.display_name, "type": body.type, "quantity": body.quantity.model_dump(),
+        "display_name": body.display_name, "type": body.type, "quantity": quantity,
         "description": body.description, "source_ids": list(body.source_ids), "measured_at": measured,
         "project_id": body.project_id, "locked_status": "not_locked",
         "uncertainty_justification": body.uncertainty_justification})
@@ -292,14 +305,13 @@ def patch_datapoint(store: SandboxStore, dp_id: str, body: Any, fields: set[str]
     if status != "not_locked":
         raise Problem(422, [issue([], f"datapoint {dp_id} is locked ({status}) and cannot be changed; create a new "
                                   "datapoint instead", kind="value_error.locked")])
-    if "quantity" in fields and body.quantity is not None:
-        _check_quantity(body.quantity, ["quantity"])
-        dp["quantity"] = body.quantity.model_dump()
-    if "source_ids" in fields and body.source_ids is not None:
+    if "quantity" in fields:
+        dp["quantity"] = _quantity(body.quantity, ["quantity"])
+    if "source_ids" in fields:
         _check_sources(store, body.source_ids, dp["project_id"])
         dp["source_ids"] = list(body.source_ids)
     for name in ("display_name", "description", "type", "uncertainty_justification"):
-        if name in fields and getattr(body, name) is not None:
+        if name in fields:
             dp[name] = getattr(body, name)
     return store.put("datapoint", dp)
 
@@ -340,9 +352,9 @@ def check_inputs(store: SandboxStore, blueprint: dict[str, Any], inputs: list[An
         for m, dp_id in enumerate(ids):
             dp_loc = [*here, "datapoint_ids", m] if is_list else [*here, "datapoint_id"]
             dp = ref(store, "datapoint", dp_id, dp_loc, project_id)
-            unit = dp["quantity"].get("unit") or "dimensionless"
+            unit = units.canonical(dp["quantity"].get("unit"))
             try:
-                conversion_factor(unit, spec[key]["compatible_unit"])
+                units.factor(unit, spec[key]["compatible_unit"])
             except UnitError:
                 raise invalid(dp_loc, f"datapoint {dp_id} is in {unit!r}, which cannot be converted to "
                               f"{spec[key]['compatible_unit']!r} required by input {key!r}", dp_id) from None
@@ -391,11 +403,15 @@ def patch_component(store: SandboxStore, component_id: str, body: Any, fields: s
     if _component_locked(store, component_id):
         raise Problem(422, [issue([], "the component is used by a GHG entry in a submitted statement and cannot change",
                                   kind="value_error.locked")])
-    if "inputs" in fields and body.inputs is not None:
+    if "allocation_strategy" in fields and component.get("scope") != "PROJECT":
+        # PatchComponentRequest.allocation_strategy: "This can only be set on project-scoped components."
+        raise invalid(["allocation_strategy"], "the allocation strategy can only be set on project-scoped components",
+                      body.allocation_strategy)
+    if "inputs" in fields:
         blueprint = need(store, "blueprint", component["blueprint_key"])
         component["inputs"] = check_inputs(store, blueprint, body.inputs, ["inputs"], component.get("project_id"))
-    for name in ("display_name", "description"):
-        if name in fields and getattr(body, name) is not None:
+    for name in ("display_name", "description", "allocation_strategy"):
+        if name in fields:
             component[name] = getattr(body, name)
     return store.put("component", component)
 
@@ -416,7 +432,9 @@ def create_ghg_entry(store: SandboxStore, body: Any) -> dict[str, Any]:
     unique_srid(store, "ghg_entry", body.supplier_reference_id)
     template_id = body.ghg_entry_template_id
     if not template_id:
-        raise invalid(["ghg_entry_template_id"], "a GHG entry template is required")
+        # the document: ghg_entry_template_id "will become required once the deprecated `process_key` field is
+        # removed"; the sandbox has no processes (GET /processes is deprecated), so it needs a template
+        raise invalid(["ghg_entry_template_id"], "a GHG entry template is required (the sandbox has no processes)")
     template = store.get("template", template_id)
     if template is None or template["project_id"] != body.project_id:
         raise invalid(["ghg_entry_template_id"], f"GHG entry template {template_id} does not exist in project "
@@ -482,22 +500,58 @@ def _attribution(entry_id: str, component_id: str, group: str, factor: float, rt
 
 
 def patch_ghg_entry(store: SandboxStore, entry_id: str, body: Any, fields: set[str]) -> dict[str, Any]:
+    """PatchGhgEntryRequest: dates (null leaves a date as it is), the feedstock type (an ID; the document allows
+    no null), and the deprecated `add_components` / `delete_component_ids` (attributions by another name)."""
     entry = need(store, "ghg_entry", entry_id)
     if entry_locked(store, entry):
         raise Problem(422, [issue([], "the GHG entry is in a submitted statement and cannot change",
                                   kind="value_error.locked")])
-    started = body.started_on.isoformat() if "started_on" in fields and body.started_on else entry["started_on"]
-    completed = entry["completed_on"]
-    if "completed_on" in fields and body.completed_on:
-        completed = body.completed_on.isoformat()
+    started = body.started_on.isoformat() if body.started_on else entry["started_on"]
+    completed = body.completed_on.isoformat() if body.completed_on else entry["completed_on"]
     if completed < started:
         raise invalid(["completed_on"], "completed_on is before started_on", completed)
     if "feedstock_type_id" in fields:
-        if body.feedstock_type_id:
-            ref(store, "feedstock_type", body.feedstock_type_id, ["feedstock_type_id"], None)
+        ref(store, "feedstock_type", body.feedstock_type_id, ["feedstock_type_id"], None)
+    to_add: list[tuple[str, str, float, list[Any]]] = []
+    if "add_components" in fields:
+        template = store.get("template", entry["_template_id"]) or {"groups": []}
+        groups = {g["id"]: g["key"] for g in template["groups"]}
+        for n, item in enumerate(body.add_components):
+            loc = ["add_components", n]
+            group_id = item.ghg_entry_template_group_id or item.removal_template_group_id
+            if group_id:
+                if group_id not in groups:
+                    raise invalid([*loc, "ghg_entry_template_group_id"], f"group {group_id} is not part of the "
+                                  "entry's template", group_id)
+                group_key = groups[group_id]
+            elif item.process_step_key in groups.values():
+                group_key = item.process_step_key
+            else:
+                raise invalid(loc, "name the group: ghg_entry_template_group_id (or the deprecated process_step_key)")
+            factor = 1.0  # "A null input will default to 1."
+            if item.attribution_factor_datapoint_id:
+                dp = ref(store, "datapoint", item.attribution_factor_datapoint_id,
+                         [*loc, "attribution_factor_datapoint_id"], entry["_project_id"])
+                factor = datapoint_magnitude(store, dp["id"], units.DIMENSIONLESS) if _dimensionless(dp) else -1.0
+                if not 0 < factor <= 1:
+                    raise invalid([*loc, "attribution_factor_datapoint_id"], "the attribution factor datapoint must "
+                                  "be a dimensionless number in (0, 1]", item.attribution_factor_datapoint_id)
+            to_add.append((item.component_id, group_key, factor, [*loc, "component_id"]))
+    to_remove = list(body.delete_component_ids) if "delete_component_ids" in fields else []
+    if to_add or to_remove:
+        _attribute(store, entry, to_add, to_remove, "delete_component_ids")
+    if "feedstock_type_id" in fields:
         entry["feedstock_type_id"] = body.feedstock_type_id
     entry["started_on"], entry["completed_on"] = started, completed
     return store.put("ghg_entry", entry)
+
+
+def _dimensionless(dp: dict[str, Any]) -> bool:
+    try:
+        units.factor(units.canonical(dp["quantity"].get("unit")), units.DIMENSIONLESS)
+    except UnitError:
+        return False
+    return True
 
 
 def delete_ghg_entry(store: SandboxStore, entry_id: str) -> None:
@@ -513,33 +567,100 @@ def delete_ghg_entry(store: SandboxStore, entry_id: str) -> None:
     store.delete("ghg_entry", entry_id)
 
 
-def patch_attributions(store: SandboxStore, entry_id: str, body: Any) -> dict[str, Any]:
+def patch_attributions(store: SandboxStore, entry_id: str, to_add: list[Any], to_remove: list[str]) -> dict[str, Any]:
     entry = need(store, "ghg_entry", entry_id)
-    if entry_locked(store, entry):
-        raise Problem(422, [issue([], "the GHG entry is in a submitted statement; its components cannot change",
-                                  kind="value_error.locked")])
     template = store.get("template", entry["_template_id"]) or {"groups": []}
     groups = {g["key"] for g in template["groups"]}
-    current = {a["component_id"]: a for a in store.all("component_attribution") if a["ghg_entry_id"] == entry_id}
-    for n, component_id in enumerate(body.components_to_remove):
-        if component_id not in current:
-            raise invalid(["components_to_remove", n], f"component {component_id} is not attributed to this entry",
-                          component_id)
-    for n, item in enumerate(body.components_to_add):
-        ref(store, "component", item.component_id, ["components_to_add", n, "component_id"], entry["_project_id"])
+    additions = []
+    for n, item in enumerate(to_add):
         if item.component_group_key not in groups:
             raise invalid(["components_to_add", n, "component_group_key"], f"unknown component group "
                           f"{item.component_group_key!r}; the template's groups are {', '.join(sorted(groups))}",
                           item.component_group_key)
-        if item.component_id in current and item.component_id not in body.components_to_remove:
-            raise invalid(["components_to_add", n, "component_id"], "the component is already attributed to this "
-                          "entry", item.component_id)
-    for component_id in body.components_to_remove:
-        store.delete("component_attribution", current[component_id]["id"])
-    for item in body.components_to_add:
-        store.put("component_attribution", _attribution(entry_id, item.component_id, item.component_group_key,
-                                                        item.attribution_factor, None))
+        additions.append((item.component_id, item.component_group_key, item.attribution_factor,
+                          ["components_to_add", n, "component_id"]))
+    _attribute(store, entry, additions, to_remove, "components_to_remove")
     return render(store, "ghg_entry", entry)
+
+
+def _attribute(store: SandboxStore, entry: dict[str, Any], to_add: list[tuple[str, str, float, list[Any]]],
+               to_remove: list[str], remove_field: str) -> None:
+    """Attribute components to an entry and take others off it, after checking every change."""
+    if entry_locked(store, entry):
+        raise Problem(422, [issue([], "the GHG entry is in a submitted statement; its components cannot change",
+                                  kind="value_error.locked")])
+    current = {a["component_id"]: a for a in store.all("component_attribution") if a["ghg_entry_id"] == entry["id"]}
+    for n, component_id in enumerate(to_remove):
+        if component_id not in current:
+            raise invalid([remove_field, n], f"component {component_id} is not attributed to this entry",
+                          component_id)
+    for component_id, _group, _factor, loc in to_add:
+        ref(store, "component", component_id, loc, entry["_project_id"])
+        if component_id in current and component_id not in to_remove:
+            raise invalid(loc, "the component is already attributed to this entry", component_id)
+    for component_id in dict.fromkeys(to_remove):
+        store.delete("component_attribution", current[component_id]["id"])
+    for component_id, group, factor, _loc in to_add:
+        store.put("component_attribution", _attribution(entry["id"], component_id, group, factor, None))
+
+
+def attributed_components(store: SandboxStore, entry_id: str) -> set[str]:
+    """IDs of the components attributed to an entry."""
+    return {a["component_id"] for a in store.all("component_attribution") if a["ghg_entry_id"] == entry_id}
+
+
+def statement_components(store: SandboxStore, statement_id: str) -> set[str]:
+    """IDs of the components attributed to the entries of a statement."""
+    statement = store.get("ghg_statement", statement_id)
+    entries = {e["id"] for e in statement_entries(store, statement)} if statement else set()
+    return {a["component_id"] for a in store.all("component_attribution") if a["ghg_entry_id"] in entries}
+
+
+def _component_datapoints(components: list[dict[str, Any]]) -> set[str]:
+    out: set[str] = set()
+    for component in components:
+        for item in component["inputs"]:
+            out.update(item.get("datapoint_ids") or [item["datapoint_id"]])
+    return out
+
+
+def datapoints_used(store: SandboxStore, query: Any) -> set[str] | None:
+    """The `used_in_*` and `measurement_sample_id` filters of GET /datapoints: the IDs they allow (None: no
+    such filter). The sandbox has no measurement samples, so that filter matches nothing."""
+    allowed: set[str] | None = None
+
+    def narrow(ids: set[str]) -> None:
+        nonlocal allowed
+        allowed = ids if allowed is None else allowed & ids
+
+    if query.measurement_sample_id:
+        narrow(set())
+    if query.used_in_removal:
+        ids = attributed_components(store, query.used_in_removal)
+        narrow(_component_datapoints([c for c in store.all("component") if c["id"] in ids]))
+    if query.used_in_ghg_statement:
+        ids = statement_components(store, query.used_in_ghg_statement)
+        narrow(_component_datapoints([c for c in store.all("component") if c["id"] in ids]))
+    if query.used_in_removal_template:
+        template = store.get("template", query.used_in_removal_template) or {"groups": []}
+        narrow({i["datapoint_id"] for g in template["groups"] for c in g["components"] for i in c["inputs"]
+                if i.get("datapoint_id")})
+    if query.used_in_scope:
+        narrow(_component_datapoints([c for c in store.all("component") if c.get("scope") == query.used_in_scope]))
+    return allowed
+
+
+def has_quantity_kind(datapoint: dict[str, Any], kind: str) -> bool:
+    """Whether a datapoint's unit has the dimension of a quantity kind (kinds the sandbox cannot tell by
+    dimension alone match nothing)."""
+    reference = units.KIND_UNITS.get(kind)
+    if reference is None:
+        return False
+    try:
+        units.factor(units.canonical(datapoint["quantity"].get("unit")), reference)
+    except UnitError:
+        return False
+    return True
 
 
 # -- statements -------------------------------------------------------------------------------------------
@@ -573,11 +694,9 @@ def submit_statement(store: SandboxStore, statement_id: str, body: Any) -> dict[
     if statement["status"] != "DRAFT" and not resubmission:
         raise Problem(422, [issue([], f"statement {statement_id} is {statement['status']}; only a draft can be "
                                   "submitted")])
-    if resubmission and not body.summary_of_changes:
+    if resubmission and not isinstance(body.summary_of_changes, str):
+        # ResubmitGhgStatementRequest requires summary_of_changes (API-NOTES, "Submit": a resubmission sends it)
         raise invalid(["summary_of_changes"], "a resubmission needs summary_of_changes")
-    if not body.ghg_statement_report_url.startswith(("https://", "http://")):
-        raise invalid(["ghg_statement_report_url"], "must be a URL the verifier can open",
-                      body.ghg_statement_report_url)
     entries = statement_entries(store, statement)
     if not entries:
         raise Problem(422, [issue([], "the statement has no GHG entries")])
