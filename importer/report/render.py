@@ -1,6 +1,6 @@
-"""One jinja2 environment for every report: templates shipped in the package as `importer._templates` (the
-repository's top-level `templates/` folder, mapped by `package-dir` in pyproject.toml), autoescape on for
-everything (cell text is untrusted), and every printed value passed through `redact` on its way out."""
+"""One jinja2 environment for every report: the repository's top-level `templates/` folder, which the wheel
+carries as `importer._templates` (`package-dir` in pyproject.toml); autoescape on for everything (cell text is
+untrusted), and every printed value passed through `redact` on its way out."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from importer import __version__
 from importer.redaction import redact
 
 TEMPLATE_PACKAGE = "importer._templates"
-# A source checkout run without (re)installing: the top-level folder the package is built from.
+# The folder the wheel's templates are built from. Used from a checkout: an editable install (setuptools' editable
+# finder cannot import a mapped folder without __init__.py) or no install at all.
 SOURCE_TEMPLATES = Path(importer.__file__).resolve().parent.parent / "templates"
 
 _strict: contextvars.ContextVar[bool] = contextvars.ContextVar("report_writes_strict", default=False)
@@ -39,7 +40,7 @@ def _kg(value: Any) -> str:
 
 
 def template_loader() -> jinja2.BaseLoader:
-    """The installed package's templates (wheel or editable install); the checkout's folder otherwise."""
+    """The installed wheel's templates when there are any; the checkout's `templates/` folder otherwise."""
     try:
         found = importlib.util.find_spec(TEMPLATE_PACKAGE) is not None
     except ImportError:
