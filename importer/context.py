@@ -24,6 +24,7 @@ class ProjectContext:
     project_id: str
     templates: list[Any]  # api.models.GhgEntryTemplate
     blueprints: dict[str, Any]  # key -> api.models.ComponentBlueprint
+    statements: list[Any] = field(default_factory=list)  # the project's GHG statements (api.models.GhgStatement)
     _by_name: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,9 +77,13 @@ class ProjectContext:
 
 
 def load_context(client: Any, project_id: str) -> ProjectContext:
-    """Fetch the project's templates and every blueprint they (or extra components) may use (both at once)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    """Fetch the project's templates, every blueprint they (or extra components) may use, and the project's
+    GHG statements (for the statement checks before anything is sent), all at once."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
         templates = pool.submit(client.list_ghg_entry_templates, project_id)
         blueprints = pool.submit(client.list_component_blueprints)
+        statements = pool.submit(client.list_ghg_statements)
         return ProjectContext(project_id=project_id, templates=templates.result(),
-                              blueprints={b.key: b for b in blueprints.result()})
+                              blueprints={b.key: b for b in blueprints.result()},
+                              statements=sorted((s for s in statements.result() if s.project_id == project_id),
+                                                key=lambda s: s.reporting_period_end_at))

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from openpyxl.utils import get_column_letter
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]  # a note says how a value was read
 
 
 def cell_name(row: int | None, col_index: int | None) -> str | None:

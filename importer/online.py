@@ -9,6 +9,7 @@ the workbook cell a field team must fix.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
@@ -27,7 +28,7 @@ def _finding(wb: Workbook, sheet: str, row: int, column: str, code: str, message
 
 def _check_bindings(
     wb: Workbook, ctx: ProjectContext, sheet: str, row: int, blueprint_key: str, input_key: str,
-    refs: tuple[str, ...], units: dict[str, str],
+    refs: tuple[str, ...], units: dict[str, str], rows: dict[str, int],
 ) -> list[Finding]:
     """Shape and unit checks of one bound input (an entry_inputs or component_inputs row)."""
     out: list[Finding] = []
@@ -43,10 +44,14 @@ def _check_bindings(
     for ref in refs:
         unit = units.get(ref)
         if unit is not None and not is_convertible(unit, spec.compatible_unit):
-            out.append(_finding(
-                wb, sheet, row, "datapoint_refs", "unit_incompatible",
-                f"datapoint '{ref}' is in '{unit}', which cannot be converted to '{spec.compatible_unit}' "
-                f"expected by input '{input_key}' of blueprint '{blueprint_key}'", ref))
+            message = (f"datapoint '{ref}' is in '{unit}', which cannot be converted to '{spec.compatible_unit}' "
+                       f"expected by input '{input_key}' of blueprint '{blueprint_key}'")
+            out.append(_finding(wb, sheet, row, "datapoint_refs", "unit_incompatible", message, ref))
+            where = rows.get(ref)
+            if where is not None:  # the unit cell is where the mistake usually is
+                out.append(_finding(wb, "datapoints", where, "unit", "unit_incompatible",
+                                    f"{message} (bound on {sheet} row {row}, cell "
+                                    f"{sheet}!{wb.cell(sheet, row, 'datapoint_refs')})", unit))
     return out
 
 
@@ -54,6 +59,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
     """Every online finding of a workbook against its live project."""
     out: list[Finding] = []
     units = {d.ref: d.unit for d in wb.datapoints}
+    rows = {d.ref: d.row for d in wb.datapoints}
     templates: dict[str, Any] = {}  # entry ref -> template
 
     for entry in wb.entries:
@@ -105,7 +111,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
             continue
         bound[key] = item.row
         out.extend(_check_bindings(wb, ctx, "entry_inputs", item.row, comp.blueprint_key, item.input_key,
-                                   item.datapoint_refs, units))
+                                   item.datapoint_refs, units, rows))
 
     for entry in wb.entries:
         template = templates.get(entry.ref)
@@ -157,15 +163,92 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
                     input_key))
             else:
                 out.extend(_check_bindings(wb, ctx, "component_inputs", ci.row, key, input_key,
-                                           ci.datapoint_refs, units))
+                                           ci.datapoint_refs, units, rows))
         for missing in sorted(expected - set(given)):
             out.append(_finding(
                 wb, "components", comp_row.row, "blueprint_key", "missing_component_input",
                 f"component {comp_row.ref!r}: input {missing!r} of blueprint {key!r} has no datapoint; add a "
                 "row to component_inputs", key))
+    out.extend(check_statement(wb, ctx.statements))
     return out
 
 
 def is_existing_id(value: str) -> bool:
     """A ref that names an object already in the registry rather than a row of the workbook."""
     return has_id_prefix(value)
+
+
+def _month_name(year: int, month: int) -> str:
+    return dt.date(year, month, 1).strftime("%B %Y")
+
+
+def _whole_months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+    """Calendar months lying wholly inside [start, end]."""
+    out = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        first = dt.date(year, month, 1)
+        last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        if first >= start and last <= end:
+            out.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def inferred_statement_start(end_on: dt.date, statements: list[Any], earliest_entry: dt.date | None) -> dt.date | None:
+    """The start Isometric infers for a statement ending on `end_on`: that statement's own start if it exists,
+    else the day after the latest earlier statement of the project, else the project's earliest entry."""
+    for st in statements:
+        if st.reporting_period_end_at == end_on:
+            return st.reporting_period_start_at
+    earlier = [st.reporting_period_end_at for st in statements if st.reporting_period_end_at < end_on]
+    if earlier:
+        return max(earlier) + dt.timedelta(days=1)
+    return earliest_entry
+
+
+def check_statement(wb: Workbook, statements: list[Any],
+                    registry_completed: list[dt.date] | None = None) -> list[Finding]:
+    """Statement sanity before anything is sent (validate --online, plan and run): an end date the statement
+    cannot have, entries that will fall outside it, and whole months of the period without any GHG entry.
+
+    `statements` are the project's statements in the registry; `registry_completed` the completion dates of
+    the project's entries already in the registry (the API's entries carry no project, so the caller passes
+    those it can attribute)."""
+    end_on = wb.project.statement_end_on
+    if end_on is None or not wb.entries:
+        return []
+    out: list[Finding] = []
+    row = wb.project_rows.get("statement_end_on") if wb.project_rows else None
+
+    def at_end(code: str, message: str, severity: str = "error") -> Finding:
+        return Finding(severity, code, message, sheet="project", row=row, column="statement_end_on",  # type: ignore[arg-type]
+                       cell=f"B{row}" if row else None, value=end_on.isoformat())
+
+    completed = [e.completed_on for e in wb.entries]
+    everything = completed + list(registry_completed or [])
+    start = inferred_statement_start(end_on, statements, min(everything) if everything else None)
+    if all(day > end_on for day in completed):
+        out.append(at_end("statement_before_entries", f"statement_end_on {end_on} is before every entry of this "
+                          f"workbook (the earliest completes on {min(completed)}): the statement would hold none "
+                          "of them; set it to the last day of the period the entries belong to"))
+    if start is not None and end_on < start:
+        earlier = [st for st in statements if st.reporting_period_end_at < end_on]
+        why = (f"the day after the project's statement ending {max(st.reporting_period_end_at for st in earlier)}"
+               if earlier else "the project's earliest GHG entry")
+        out.append(at_end("statement_before_start", f"statement_end_on {end_on} is before {start}, the start "
+                          f"Isometric would infer ({why}); a statement cannot end before it starts"))
+    for entry in wb.entries:
+        if entry.completed_on > end_on:
+            out.append(_finding(wb, "entries", entry.row, "completed_on", "entry_after_statement",
+                                f"entry {entry.ref!r} completes on {entry.completed_on}, after statement_end_on "
+                                f"{end_on}: it will not be in this statement", entry.completed_on.isoformat(),
+                                severity="warning"))
+    if start is not None and start <= end_on:
+        covered = {(d.year, d.month) for d in everything if start <= d <= end_on}
+        empty = [m for m in _whole_months(start, end_on) if m not in covered]
+        if empty:
+            out.append(at_end("statement_empty_months", f"the statement period {start} to {end_on} has no GHG entry "
+                              f"completing in {', '.join(_month_name(*m) for m in empty)}, in this workbook or the "
+                              "registry; check the end date and that no month's workbook is missing", "warning"))
+    return out

@@ -1,13 +1,21 @@
-"""One pint registry for the whole importer: the workbook validator, the sandbox's unit checks and its CO2e
-arithmetic all parse units here, so "kgCO2e/kWh" means the same thing everywhere.
+"""The importer's one unit vocabulary: which spellings a workbook may use, the one canonical spelling sent to
+the API for each, and the spellings refused because people and libraries read them differently.
 
-pint knows SI and common units; what it lacks for carbon accounting (CO2-equivalent mass, tonne spellings,
-percent) is defined once below. Parsing is cached per distinct unit string: a 100k-row sheet has a handful
-of distinct units, so each is parsed once.
+Why a vocabulary and not "whatever pint parses": pint reads `mt` as millitonne where a field team means a
+metric ton, `kt` as a knot, `T` as a tesla and `ton` as a short ton; each parses cleanly and lands a number
+a thousand (or 0.907) times off. So a unit is accepted only when every factor of it is a spelling listed
+here; ambiguous spellings are refused at the unit cell with a suggestion, and accepted spellings are
+rewritten to their canonical form (`tonnes -> t`), which the plan shows.
+
+pint still does the arithmetic (conversion factors, dimension checks); carbon-accounting units it lacks
+(CO2-equivalent masses) are defined once below. Parsing is cached per distinct unit string: a 100k-row sheet
+has a handful of distinct units.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pint
@@ -20,6 +28,186 @@ MtCO2e = 1e9 * kgCO2e
 kgCO2 = kgCO2e
 tCO2 = tCO2e
 """.strip().splitlines()
+
+DIMENSIONLESS = "dimensionless"
+PERCENT = "%"
+
+#: canonical spelling -> the spellings (besides itself) accepted for it. Word spellings also match in any
+#: letter case ("Tonnes", "LITRES"); symbols match exactly (mg is not Mg).
+CANONICAL: dict[str, tuple[str, ...]] = {
+    # mass
+    "mg": ("milligram", "milligrams", "milligramme", "milligrammes"),
+    "g": ("gram", "grams", "gramme", "grammes", "gr"),
+    "kg": ("kgs", "KG", "Kg", "kilogram", "kilograms", "kilogramme", "kilogrammes", "kilo", "kilos"),
+    "t": ("tonne", "tonnes", "metric ton", "metric tons", "metric tonne", "metric tonnes", "tonnes (metric)"),
+    "kilotonne": ("kilotonnes",),
+    "short_ton": ("short ton", "short tons", "US ton", "US tons"),
+    "lb": ("lbs", "pound", "pounds"),
+    # CO2-equivalent mass
+    "gCO2e": ("g CO2e", "gCO2eq", "g CO2eq", "g CO2-e", "gCO2-e"),
+    "kgCO2e": ("kg CO2e", "kgCO2eq", "kg CO2eq", "kg CO2-e", "kgCO2-e", "kg_CO2e"),
+    "tCO2e": ("t CO2e", "tCO2eq", "t CO2eq", "t CO2-e", "tCO2-e", "tonneCO2e", "tonnes CO2e", "tonne CO2e",
+              "tonnes CO2eq"),
+    "MtCO2e": (),
+    "kgCO2": ("kg CO2",),
+    "tCO2": ("t CO2", "tonnes CO2", "tonne CO2"),
+    # energy and power
+    "J": ("joule", "joules"),
+    "kJ": ("kilojoule", "kilojoules"),
+    "MJ": ("megajoule", "megajoules"),
+    "GJ": ("gigajoule", "gigajoules"),
+    "TJ": ("terajoule", "terajoules"),
+    "Wh": ("watt hour", "watt hours", "watt-hour", "watt-hours"),
+    "kWh": ("kwh", "KWH", "KWh", "kW h", "kW·h", "kilowatt hour", "kilowatt hours", "kilowatt-hour",
+            "kilowatt-hours"),
+    "MWh": ("MWH", "megawatt hour", "megawatt hours", "megawatt-hour", "megawatt-hours"),
+    "GWh": ("GWH", "gigawatt hour", "gigawatt hours", "gigawatt-hour", "gigawatt-hours"),
+    "kcal": ("kilocalorie", "kilocalories"),
+    "MMBtu": ("MMBTU", "mmbtu"),
+    "W": ("watt", "watts"),
+    "kW": ("kilowatt", "kilowatts"),
+    "MW": ("megawatt", "megawatts"),
+    # volume
+    "mL": ("ml", "millilitre", "millilitres", "milliliter", "milliliters"),
+    "L": ("l", "ltr", "litre", "litres", "liter", "liters"),
+    "m3": ("m³", "m^3", "m**3", "cubic metre", "cubic metres", "cubic meter", "cubic meters", "cbm"),
+    "cm3": ("cm³", "cm^3", "cc"),
+    # length and area
+    "mm": ("millimetre", "millimetres", "millimeter", "millimeters"),
+    "cm": ("centimetre", "centimetres", "centimeter", "centimeters"),
+    "m": ("metre", "metres", "meter", "meters"),
+    "km": ("KM", "Km", "kilometre", "kilometres", "kilometer", "kilometers"),
+    "mi": ("mile", "miles"),
+    "m2": ("m²", "m^2", "m**2", "square metre", "square metres", "square meter", "square meters", "sqm"),
+    "km2": ("km²", "km^2", "square kilometre", "square kilometres"),
+    "ha": ("hectare", "hectares"),
+    # time
+    "s": ("sec", "second", "seconds"),
+    "min": ("minute", "minutes"),
+    "h": ("hr", "hrs", "hour", "hours"),
+    "day": ("days", "d"),
+    "week": ("weeks",),
+    "year": ("years", "yr", "yrs"),
+    # temperature, pressure
+    "degC": ("°C", "℃", "deg C", "celsius", "Celsius"),
+    "K": ("kelvin",),
+    "bar": ("bars",),
+    "kPa": ("kilopascal", "kilopascals"),
+    "Pa": ("pascal", "pascals"),
+    # ratios
+    PERCENT: ("percent", "per cent", "Percent"),
+    DIMENSIONLESS: ("1", "-", "fraction", "ratio", "unitless", "none", "Dimensionless"),
+}
+
+#: spellings refused as ambiguous: spelling -> what it could mean and what to write instead
+AMBIGUOUS: dict[str, str] = {
+    "mt": "is a millitonne to unit libraries but a metric ton to most people; write t (tonnes) or kg",
+    "MT": "is read as a metric ton or as a megatonne; write t (tonnes), or kilotonne / MtCO2e if you mean more",
+    "Mt": "is a megatonne to unit libraries but often a metric ton; write t (tonnes), or 1000000 t",
+    "MTs": "is read as metric tons or megatonnes; write t (tonnes)",
+    "ton": "is a short ton (907 kg) in the US, a long ton (1016 kg) in the UK, a tonne elsewhere; write t for "
+           "tonnes or short_ton",
+    "tons": "is short tons (907 kg) in the US, long tons (1016 kg) in the UK, tonnes elsewhere; write t for "
+            "tonnes or short_ton",
+    "kt": "is a knot (a speed) to unit libraries and a kilotonne to people; write kilotonne, or the value in t",
+    "KT": "is a knot or a kilotonne; write kilotonne, or the value in t",
+    "T": "is a tesla to unit libraries and a tonne to some people; write t (tonnes)",
+    "pct": "is not a unit every tool knows (pint reads it as something else); write %",
+    "gal": "is a US gallon (3.785 L) or an imperial gallon (4.546 L); write L",
+    "gallon": "is a US gallon (3.785 L) or an imperial gallon (4.546 L); write L",
+    "gallons": "is US gallons (3.785 L) or imperial gallons (4.546 L); write L",
+    "bbl": "is an oil barrel (159 L) or another barrel; write L or m3",
+    "cal": "is a small calorie or a food Calorie (1000 cal); write kcal or kJ",
+    "Cal": "is a food Calorie (kcal) or a small calorie; write kcal or kJ",
+    "mwh": "is a milliwatt-hour or a megawatt-hour; write MWh",
+    "Mwh": "is a milliwatt-hour or a megawatt-hour; write MWh",
+    "M": "is mega, molar or a thousand (MMBtu); write the unit in full",
+}
+_AMBIGUOUS_ANY_CASE = {"ton", "tons", "pct", "gal", "gallon", "gallons", "bbl"}
+
+
+def _build_lookup() -> tuple[dict[str, str], dict[str, str]]:
+    exact: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for canonical, spellings in CANONICAL.items():
+        for spelling in (canonical, *spellings):
+            exact[spelling] = canonical
+            if len(spelling) > 3 and spelling.replace(" ", "").replace("-", "").isalpha():
+                folded[spelling.lower()] = canonical
+    return exact, folded
+
+
+_EXACT, _FOLDED = _build_lookup()
+
+
+class UnitError(ValueError):
+    """A unit string that is unknown, ambiguous, or not convertible to another unit."""
+
+    def __init__(self, message: str, *, code: str = "bad_unit", suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.suggestion = suggestion
+
+
+@dataclass(frozen=True)
+class CanonicalUnit:
+    written: str  # as in the workbook (stripped)
+    canonical: str  # as sent to the API
+
+    @property
+    def rewritten(self) -> bool:
+        return self.written != self.canonical
+
+
+def _atom(text: str) -> str:
+    """Canonical spelling of one factor (`tonnes`, `m³`, `km^2`); UnitError when ambiguous or unknown."""
+    word = text.strip()
+    if word in AMBIGUOUS or word.lower() in _AMBIGUOUS_ANY_CASE:
+        reason = AMBIGUOUS.get(word) or AMBIGUOUS[word.lower()]
+        raise UnitError(f"unit {word!r} is ambiguous: it {reason}", code="ambiguous_unit")
+    found = _EXACT.get(word) or _FOLDED.get(word.lower())
+    if found is not None:
+        return found
+    squashed = word.replace(" ", "")
+    if squashed != word and squashed in _EXACT:
+        return _EXACT[squashed]
+    power = re.fullmatch(r"(.+?)(?:\^|\*\*)?(-?[23])", word)
+    if power and power[1] in _EXACT and _EXACT[power[1]] not in (PERCENT, DIMENSIONLESS):
+        return f"{_EXACT[power[1]]}{power[2]}" if power[2] in ("2", "3") else f"{_EXACT[power[1]]}^{power[2]}"
+    raise UnitError(f"unknown unit {word!r}")
+
+
+@lru_cache(maxsize=4096)
+def canonical_unit(text: str) -> CanonicalUnit:
+    """The canonical spelling of a workbook unit, factor by factor (`kg CO2e / tonne / km` ->
+    `kgCO2e/t/km`). Raises UnitError (code `ambiguous_unit` or `bad_unit`) with a sentence saying why."""
+    written = " ".join(str(text).split())
+    if not written:
+        raise UnitError("the unit is empty; write dimensionless for a pure number")
+    whole = _EXACT.get(written) or _FOLDED.get(written.lower())
+    if whole is None and (written in AMBIGUOUS or written.lower() in _AMBIGUOUS_ANY_CASE):
+        _atom(written)  # raises the ambiguity
+    if whole is not None:
+        canonical = whole
+    else:
+        parts = re.split(r"\s*([/*·⋅])\s*", written)
+        out = []
+        for index, part in enumerate(parts):
+            if index % 2:
+                out.append("/" if part == "/" else "*")
+                continue
+            if not part:
+                raise UnitError(f"unit {written!r} has an empty factor")
+            atom = _atom(part)
+            if atom in (PERCENT, DIMENSIONLESS) and len(parts) > 1:
+                raise UnitError(f"unit {written!r} combines {part!r} with other units; write a plain %, or "
+                                "dimensionless")
+            out.append(atom)
+        canonical = "".join(out)
+    parse_unit(canonical)  # every canonical spelling must be one pint understands
+    return CanonicalUnit(written, canonical)
+
 
 def _registry() -> pint.UnitRegistry:
     """pint's parsed-definitions cache (the user cache folder) makes start-up ~10x faster after the first run;
@@ -39,37 +227,24 @@ try:
 except pint.UndefinedUnitError:  # pragma: no cover - depends on pint version
     registry.define("percent = 0.01 = %")
 
-_ALIASES = {
-    "%": "percent",
-    "m3": "meter**3",
-    "m³": "meter**3",
-    "l": "liter",
-    "L": "liter",
-    "tonnes": "tonne",
-    "tonne": "tonne",
-    "dimensionless": "dimensionless",
-    "": "dimensionless",
-    "1": "dimensionless",
-}
+#: canonical spellings pint spells differently
+_PINT_NAMES = {PERCENT: "percent", DIMENSIONLESS: "dimensionless", "L": "liter", "mL": "milliliter",
+               "m3": "meter**3", "cm3": "centimeter**3", "m2": "meter**2", "km2": "kilometer**2",
+               "MMBtu": "1e6 * Btu", "short_ton": "short_ton", "kilotonne": "kilotonne", "1": "dimensionless"}
 
 
-class UnitError(ValueError):
-    """A unit string pint cannot parse, or two units that cannot be converted into each other."""
-
-
-def _normalise(text: str) -> str:
-    text = text.strip()
-    if text in _ALIASES:
-        return _ALIASES[text]
-    # kgCO2e/t/km style and "m3" powers inside compound units
-    return text.replace("m3", "meter**3").replace("m³", "meter**3").replace("%", "percent")
+def _pint_text(canonical: str) -> str:
+    if canonical in _PINT_NAMES:
+        return _PINT_NAMES[canonical]
+    parts = re.split(r"([/*])", canonical)
+    return "".join(_PINT_NAMES.get(p, p) if i % 2 == 0 else p for i, p in enumerate(parts))
 
 
 @lru_cache(maxsize=4096)
 def parse_unit(text: str) -> pint.Unit:
-    """Parse a unit string (`"kg"`, `"kgCO2e/kWh"`, `"%"`, `"m3"`), raising UnitError when unknown."""
+    """The pint unit of a canonical spelling (`"kg"`, `"kgCO2e/kWh"`, `"%"`, `"m3"`); UnitError when unknown."""
     try:
-        parsed = registry.parse_units(_normalise(text))
+        parsed = registry.parse_units(_pint_text(text.strip()))
     except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, AttributeError, TypeError,
             ValueError, SyntaxError, AssertionError, KeyError) as exc:
         raise UnitError(f"unknown unit {text!r}") from exc
@@ -78,7 +253,7 @@ def parse_unit(text: str) -> pint.Unit:
 
 def is_known_unit(text: str) -> bool:
     try:
-        parse_unit(text)
+        canonical_unit(text)
     except UnitError:
         return False
     return True
@@ -86,11 +261,14 @@ def is_known_unit(text: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def conversion_factor(from_unit: str, to_unit: str) -> float:
-    """Multiplier taking a magnitude in `from_unit` to `to_unit`; UnitError when dimensions differ."""
+    """Multiplier taking a magnitude in `from_unit` to `to_unit` (canonical spellings, or blueprint units);
+    UnitError when dimensions differ."""
     try:
         return float(registry.Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
     except pint.DimensionalityError as exc:
         raise UnitError(f"{from_unit!r} cannot be converted to {to_unit!r}") from exc
+    except pint.errors.OffsetUnitCalculusError as exc:  # pragma: no cover - degC products
+        raise UnitError(f"{from_unit!r} cannot be converted to {to_unit!r}: {exc}") from exc
 
 
 def is_convertible(from_unit: str, to_unit: str) -> bool:

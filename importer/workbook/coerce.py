@@ -42,6 +42,32 @@ def as_text(value: Any) -> str | None:
     return text or None
 
 
+_PERCENT_TEXT = re.compile(r"^(.*?)\s*%$")
+
+
+def percent_text(value: Any) -> float | None:
+    """Typed text such as `81.2 %` is the number a percent-formatted cell would store (0.812), following the
+    number rules (`81,2 %` is refused like `81,2`); None when the text is not a percentage."""
+    if not isinstance(value, str):
+        return None
+    match = _PERCENT_TEXT.match(value.strip().replace("\u00a0", " "))
+    if not match or not match.group(1):
+        return None
+    return shown_to_stored(as_number(match.group(1)), 100.0)
+
+
+def shown_to_stored(shown: float, scale: float) -> float:
+    """The stored value behind a shown one (81.2 shown at scale 100 is 0.812), to 15 significant digits as
+    Excel keeps them."""
+    return float(f"{shown / scale:.15g}")
+
+
+def stored_to_shown(stored: float, scale: float) -> float:
+    """What a cell shows for a stored value under a scaling format (0.812 at 100 shows 81.2), to 15
+    significant digits, so 0.8120000000000001 lands as 81.2, not 81.20000000000002."""
+    return float(f"{stored * scale:.15g}")
+
+
 def as_number(value: Any) -> float:
     if isinstance(value, bool):
         raise CellError("bad_number", f"expected a number, found the boolean {value}")
@@ -65,42 +91,92 @@ def as_number(value: Any) -> float:
     return number
 
 
+#: Excel serial numbers taken as dates: 1990-01-01 to 2100-12-31. Outside that window a number in a date
+#: column is almost always something else typed into it (a year, a day of the month, a quantity).
+SERIAL_MIN = (dt.date(1990, 1, 1) - EXCEL_EPOCH).days
+SERIAL_MAX = (dt.date(2100, 12, 31) - EXCEL_EPOCH).days
+EARLIEST = dt.date(1900, 1, 1)
+
+
+def _serial_date(value: float) -> dt.date:
+    """An Excel serial number as a date, refused when it cannot be the date a person meant."""
+    if math.isnan(value) or math.isinf(value):
+        raise CellError("bad_date", f"expected a date, found the number {value!r}")
+    if SERIAL_MIN <= value <= SERIAL_MAX + 1:
+        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+    raise CellError("bad_date", _serial_date_message(value))
+
+
+#: a date cell holding a small whole number shows a date in 1900-1905: 2026 typed into a date-formatted cell
+#: shows 1905-07-18. Dates up to this one are read back as the number typed (ECMA-376's 1900 date system).
+SMALL_SERIAL_END = EXCEL_EPOCH + dt.timedelta(days=2101)
+
+
+def _check_year(day: dt.date, written: Any, *, native: bool = False) -> dt.date:
+    if native and EXCEL_EPOCH < day < SMALL_SERIAL_END:  # an Excel date made from a small number
+        serial = (day - EXCEL_EPOCH).days if day >= dt.date(1900, 3, 1) else (day - dt.date(1899, 12, 31)).days
+        raise CellError("bad_date", _serial_date_message(float(serial)).replace(
+            "found the number", f"found {day.isoformat()}, made from the number"))
+    if day < EARLIEST:
+        raise CellError("bad_date", f"found {written}, a date before 1900; check the year")
+    return day
+
+
+def _serial_date_message(value: float) -> str:
+    shown = f"{value:g}"
+    if float(value).is_integer() and 1900 <= value <= 2100:
+        return f"found the number {shown}, which looks like a year, not a date; type the whole date (YYYY-MM-DD)"
+    if float(value).is_integer() and 1 <= value <= 31:
+        return (f"found the number {shown}, which looks like a day of the month, not a date; type the whole date "
+                "(YYYY-MM-DD)")
+    return f"found the number {shown}, which is not a date between 1990 and 2100; type the date as YYYY-MM-DD"
+
+
 def as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _check_year(value.date(), value.date().isoformat(), native=True)
     if isinstance(value, dt.date):
-        return value
+        return _check_year(value, value.isoformat(), native=True)
+    if isinstance(value, dt.time):
+        raise CellError("bad_date", f"found the time {value.isoformat()}, not a date: the cell holds 0 or a date "
+                        "before 1900; type the date as YYYY-MM-DD")
     if isinstance(value, bool):
         raise CellError("bad_date", f"expected a date, found the boolean {value}")
     if isinstance(value, (int, float)):
-        if math.isnan(value) or not 1 <= value < 2958466:
-            raise CellError("bad_date", f"expected a date, found the number {value!r}")
-        return EXCEL_EPOCH + dt.timedelta(days=int(value))
+        return _serial_date(float(value))
     text = str(value).strip()
     match = _ISO_DATE.match(text)
     if match:
         try:
-            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             raise CellError("bad_date", f"{text!r} is not a real date") from None
+        return _check_year(day, repr(text))
     if "T" in text or " " in text:
         try:
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+            stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            pass
+            stamp = None
+        if stamp is not None:
+            return _check_year(stamp.date(), repr(text))
+    if _PLAIN_NUMBER.match(text):
+        return _serial_date(float(text))
     raise CellError("bad_date", f"expected a date (YYYY-MM-DD or an Excel date), found {text!r}")
 
 
 def as_datetime(value: Any) -> dt.datetime:
     """A date-time in UTC; a plain date means midnight UTC; naive times are taken as UTC."""
     if isinstance(value, dt.datetime):
+        _check_year(value.date(), value.isoformat(), native=True)
         result = value
     elif isinstance(value, dt.date):
-        result = dt.datetime.combine(value, dt.time())
+        result = dt.datetime.combine(as_date(value), dt.time())
+    elif isinstance(value, dt.time):
+        as_date(value)  # raises: a bare time of day is no date
+        raise AssertionError("unreachable")  # pragma: no cover
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if math.isnan(value) or not 1 <= value < 2958466:
-            raise CellError("bad_date", f"expected a date-time, found the number {value!r}")
-        result = dt.datetime.combine(EXCEL_EPOCH, dt.time()) + dt.timedelta(days=float(value))
+        day = _serial_date(float(value))
+        result = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=float(value) - int(value))
     else:
         text = str(value).strip()
         try:
@@ -108,9 +184,13 @@ def as_datetime(value: Any) -> dt.datetime:
         except ValueError:
             try:
                 result = dt.datetime.combine(as_date(text), dt.time())
-            except CellError:
+            except CellError as exc:
+                if "looks like" in exc.message or "before 1900" in exc.message or "between 1990" in exc.message:
+                    raise
                 raise CellError("bad_date", f"expected a date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM, or an Excel date),"
                                 f" found {text!r}") from None
+        else:
+            _check_year(result.date(), repr(text))
     if result.tzinfo is None:
         result = result.replace(tzinfo=dt.UTC)
     return result.astimezone(dt.UTC)
@@ -131,3 +211,31 @@ def as_bool(value: Any) -> bool:
 
 def split_refs(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in re.split(r"[,;\n]", text) if part.strip())
+
+
+def enum_value(choices: tuple[str, ...], text: str) -> str:
+    """An enum cell in the case its choices are listed in (`Add` -> `add`, `reported` -> `REPORTED`)."""
+    return text.upper() if choices and choices[0].isupper() else text.lower()
+
+
+def parse_cell(kind: str, value: Any, *, choices: tuple[str, ...] = (), default: Any = None) -> Any:
+    """The one parser of a cell for a column type of the workbook format (`importer.workbook.spec`): both the
+    cell-by-cell path and the whole-column fast path of the validator must give what this gives (a property
+    test holds them to it). Blank cells give `default`; a value that does not fit raises CellError."""
+    text = as_text(value)
+    if text is None:
+        return default
+    if kind == "number":
+        percent = percent_text(value)
+        return percent if percent is not None else as_number(value)
+    if kind == "date":
+        return as_date(value)
+    if kind == "datetime":
+        return as_datetime(value)
+    if kind == "bool":
+        return as_bool(value)
+    if kind == "enum":
+        return enum_value(choices, text)
+    if kind == "refs":
+        return split_refs(text) or default
+    return text

@@ -10,6 +10,7 @@ audit report.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -59,6 +60,28 @@ def _looks_like(ext: str, head: bytes, path: Path) -> bool:
     return False
 
 
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _near_miss(root: Path, parts: tuple[str, ...]) -> str | None:
+    """The path, relative to root, of a file whose name matches `parts` but for letter case or Unicode
+    normalisation (NFC vs NFD), or None."""
+    here = root
+    found: list[str] = []
+    for part in parts:
+        try:
+            entries = {_fold(p.name): p for p in here.iterdir()}
+        except OSError:
+            return None
+        match = entries.get(_fold(part))
+        if match is None:
+            return None
+        found.append(match.name)
+        here = match
+    return "/".join(found)
+
+
 def check_evidence(folder: Path, written: str) -> Evidence:
     """Resolve and vet the file a `file` cell names, relative to the workbook's folder."""
     text = written.strip()
@@ -76,7 +99,10 @@ def check_evidence(folder: Path, written: str) -> Evidence:
         raise EvidenceError(f"{text!r} is a link pointing outside the workbook's folder ({resolved}); copy the file "
                             "into the folder instead")
     if not resolved.exists():
-        raise EvidenceError(f"file {text!r} not found in {root}")
+        near = _near_miss(root, parts)
+        hint = (f"; the folder has {near!r}, which differs only in letter case or in how accented letters are "
+                "encoded (a name copied from a Mac): write the name exactly as the file has it") if near else ""
+        raise EvidenceError(f"file {text!r} not found in {root}{hint}")
     if not resolved.is_file():
         raise EvidenceError(f"{text!r} is not a regular file")
     ext = resolved.suffix.lower()

@@ -124,6 +124,8 @@ class Workbook:
     #: sheet -> column name -> 1-based Excel column index, as found in this workbook's header row, so
     #: later stages (online checks, the planner) can still name the exact cell of a problem.
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: project-sheet setting -> its Excel row (the value is in column B)
+    project_rows: dict[str, int] = field(default_factory=dict)
 
     def cell(self, sheet: str, row: int, column: str) -> str | None:
         """A1 name of `column` in Excel `row` of `sheet` (None when the column is absent)."""

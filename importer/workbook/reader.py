@@ -31,6 +31,95 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
+_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v></v>")
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """A cell's number format where it changes what the stored number means to a reader: a percentage
+    (stored 0.812, shown 81.2%) or a scaled format (`#,##0,` shows 1234000 as 1,234)."""
+
+    code: str  # the format code as stored, e.g. "0.0%"
+    kind: str  # "percent" or "scaled"
+    scale: float = 1.0  # what the stored value is multiplied by on screen (100 for percent, 0.001 for `#,##0,`)
+
+
+_BUILTIN_FORMATS = {9: "0%", 10: "0.00%"}  # ECMA-376 18.8.30: the built-in percent formats
+_QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+_SCALING_COMMAS = re.compile(r"[0#?](,+)(?=[^0#?,]|$)")
+
+
+def classify_number_format(code: str) -> NumberFormat | None:
+    """Percent or scaling formats (first section, quoted text and escapes ignored); None for the others."""
+    section = _QUOTED.sub("", code.split(";")[0])
+    if "%" in section:
+        return NumberFormat(code, "percent", 100.0 ** section.count("%"))
+    match = _SCALING_COMMAS.search(section)
+    if match:
+        return NumberFormat(code, "scaled", 1000.0 ** -len(match.group(1)))
+    return None
+
+
+def _meaningful_styles(archive: zipfile.ZipFile, names: set[str]) -> dict[int, NumberFormat]:
+    """cellXfs index -> its format, for the styles whose format is percent or scaled (usually none)."""
+    if "xl/styles.xml" not in names:
+        return {}
+    root = _parse_xml(archive, "xl/styles.xml")
+    custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "")
+              for f in root.iter(f"{{{_NS['m']}}}numFmt")}
+    codes = {**_BUILTIN_FORMATS, **custom}
+    out: dict[int, NumberFormat] = {}
+    xfs = root.find(f"{{{_NS['m']}}}cellXfs")
+    for index, xf in enumerate(xfs if xfs is not None else []):
+        code = codes.get(int(xf.get("numFmtId", 0) or 0))
+        found = classify_number_format(code) if code else None
+        if found is not None:
+            out[index] = found
+    return out
+
+
+def _styled_cells(xml: bytes, styles: dict[int, NumberFormat]) -> dict[str, NumberFormat]:
+    """A1 name -> format of the cells carrying one of `styles`, found by a substring search per style (the
+    sheet is not parsed cell by cell: a sheet without such cells costs one `find` per style)."""
+    out: dict[str, NumberFormat] = {}
+    for index, fmt in styles.items():
+        needle = b' s="%d"' % index
+        pos = xml.find(needle)
+        while pos != -1:
+            start = xml.rfind(b"<c ", 0, pos)
+            end = xml.find(b">", pos)
+            if start != -1 and b">" not in xml[start:pos]:
+                ref = re.search(rb'\br="([A-Z]+[0-9]+)"', xml[start:end])
+                if ref:
+                    out[ref.group(1).decode()] = fmt
+            pos = xml.find(needle, pos + 1)
+    return out
+
+
+_HIDDEN_COL = re.compile(rb'<col\b[^>]*>')
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
+_ROW_NUMBER = re.compile(rb'\br="([0-9]+)"')
+
+
+def _hidden_parts(xml: bytes) -> tuple[set[int], set[int], bool]:
+    """Hidden columns (1-based), hidden rows, and whether the sheet has a filter (autoFilter or a table)."""
+    head = xml[: xml.find(b"<sheetData")] if b"<sheetData" in xml else b""
+    columns: set[int] = set()
+    for match in _HIDDEN_COL.finditer(head):
+        tag = match.group(0)
+        if re.search(rb'\bhidden="(?:1|true)"', tag):
+            low = re.search(rb'\bmin="([0-9]+)"', tag)
+            high = re.search(rb'\bmax="([0-9]+)"', tag)
+            if low and high:
+                columns.update(range(int(low.group(1)), min(int(high.group(1)), 16384) + 1))
+    rows: set[int] = set()
+    if b'hidden="1"' in xml or b'hidden="true"' in xml:
+        for match in _HIDDEN_ROW.finditer(xml):
+            number = _ROW_NUMBER.search(match.group(0))
+            if number:
+                rows.add(int(number.group(1)))
+    filtered = b"<autoFilter" in xml or b"<tablePart" in xml
+    return columns, rows, filtered
 
 
 class WorkbookUnreadable(Exception):
@@ -49,6 +138,11 @@ class RawSheet:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based r0, c0, r1, c1
     uncached_formulas: set[str] = field(default_factory=set)  # A1 names of formula cells without a value
     error_cells: dict[str, str] = field(default_factory=dict)  # A1 name -> cached error value ("#REF!")
+    number_formats: dict[str, NumberFormat] = field(default_factory=dict)  # A1 name -> a format that changes
+    # what a number means on screen (percent, scaled); cells with ordinary formats are not listed
+    hidden_columns: set[int] = field(default_factory=set)  # 1-based column indexes
+    hidden_rows: set[int] = field(default_factory=set)  # Excel row numbers hidden by hand
+    filtered_rows: set[int] = field(default_factory=set)  # Excel row numbers hidden by a filter
 
 
 @dataclass
@@ -57,6 +151,7 @@ class RawBook:
     sha256: str
     sheets: dict[str, RawSheet]  # by title
     has_macros: bool = False
+    application: str = ""  # the program that last saved it (docProps/app.xml), e.g. "LibreOffice/7.4..."
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -94,7 +189,12 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
         raise WorkbookUnreadable(f"{path.name} is corrupt: {exc}") from None
     names = set(archive.namelist())
     if "xl/workbook.xml" not in names:
+        mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
         archive.close()
+        if b"opendocument" in mimetype or path.suffix.lower() in (".ods", ".fods"):
+            raise WorkbookUnreadable(f"{path.name} is an OpenDocument spreadsheet (.ods), not an Excel workbook; "
+                                     "open it in LibreOffice and save it as .xlsx (File > Save As > Excel "
+                                     "2007-365)")
         raise WorkbookUnreadable(f"{path.name} is a ZIP archive but not an Excel workbook (no xl/workbook.xml)")
     total = 0
     for info in archive.infolist():
@@ -144,9 +244,19 @@ def _formula_detail(xml: bytes) -> tuple[set[str], dict[str, str]]:
         if b't="e"' in attrs:
             value = _VALUE.search(body)
             errors[name] = value.group(1).decode(errors="replace") if value else "#ERROR"
-        elif b"<f" in body and (b"<v>" not in body or b"<v></v>" in body):
+        elif b"<f" in body and (b"<v" not in body or (b't="str"' not in attrs and _EMPTY_VALUE.search(body))):
+            # a string result cached as `<v></v>` (t="str", as Excel and LibreOffice store "") is a blank cell;
+            # an empty value of any other type (openpyxl's `<v />`) is no result at all
             uncached.add(name)
     return uncached, errors
+
+
+def _application(archive: zipfile.ZipFile, names: set[str]) -> str:
+    if "docProps/app.xml" not in names:
+        return ""
+    found = _parse_xml(archive, "docProps/app.xml").find(
+        "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Application")
+    return (found.text or "").strip() if found is not None else ""
 
 
 def read_workbook(path: Path) -> RawBook:
@@ -162,10 +272,12 @@ def read_workbook(path: Path) -> RawBook:
                     raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; refusing it")
         parts = _sheet_parts(archive)
         has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
+        styles = _meaningful_styles(archive, names)
+        application = _application(archive, names)
         details = {}
         for title, part in parts.items():
             xml = archive.read(part) if part in names else b""
-            details[title] = _formula_detail(xml)
+            details[title] = (_formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml))
     finally:
         archive.close()
 
@@ -177,14 +289,17 @@ def read_workbook(path: Path) -> RawBook:
         for meta in book.sheets_metadata:
             sheet = book.get_sheet_by_name(meta.name)
             merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
+            (uncached, errors), formats, (hidden_columns, hidden_rows, filtered) = details.get(
+                meta.name, ((set(), {}), {}, (set(), set(), False)))
             sheets[meta.name] = RawSheet(
                 title=meta.name, rows=sheet.to_python(skip_empty_area=False),
                 hidden=not str(meta.visible).lower().endswith(".visible"), merged=merged,
-                uncached_formulas=details.get(meta.name, (set(), {}))[0],
-                error_cells=details.get(meta.name, (set(), {}))[1])
+                uncached_formulas=uncached, error_cells=errors, number_formats=formats,
+                hidden_columns=hidden_columns, hidden_rows=set() if filtered else hidden_rows,
+                filtered_rows=hidden_rows if filtered else set())
     except (CalamineError, ValueError, OSError) as exc:
         raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
-    raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros)
+    raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros, application=application)
     if has_macros:
         raw.findings.append(Finding("warning", "macros_ignored",
                                     f"{path.name} contains macros (VBA); they were not run, only the cell values "
@@ -192,4 +307,4 @@ def read_workbook(path: Path) -> RawBook:
     return raw
 
 
-__all__ = ["EXCEL_ERRORS", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "read_workbook"]
+__all__ = ["EXCEL_ERRORS", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "read_workbook"]

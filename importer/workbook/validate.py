@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
-from openpyxl.utils import column_index_from_string
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from importer.findings import Finding, cell_name
 from importer.identity import workbook_references
 from importer.ids import has_id_prefix, id_kind
-from importer.units import UnitError, parse_unit
+from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit
 from importer.workbook import coerce, spec
 from importer.workbook.evidence import EvidenceError, check_evidence
 from importer.workbook.model import (
@@ -46,6 +46,9 @@ from importer.workbook.schemas import schema_for
 
 IGNORED_SHEETS = {"readme", "_lists"}
 SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
+#: hidden data is named before everything else: a reviewer must know the workbook holds more than it shows
+SHOWN_FIRST = frozenset({"hidden_column", "hidden_row", "filtered_row", "hidden_sheet"})
 
 @dataclass
 class ValidationResult:
@@ -65,10 +68,14 @@ class ValidationResult:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "warning"]
 
+    def notes(self) -> list[Finding]:
+        """How values were read where that differs from what the cells store (percentages, unit rewrites)."""
+        return [f for f in self.findings if f.severity == "note"]
+
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "workbook": str(self.path), "sha256": self.sha256,
                 "errors": [f.to_json() for f in self.errors()], "warnings": [f.to_json() for f in self.warnings()],
-                "counts": self.counts}
+                "notes": [f.to_json() for f in self.notes()], "counts": self.counts}
 
 @dataclass
 class _Sheet:
@@ -78,6 +85,8 @@ class _Sheet:
     frame: pd.DataFrame  # typed values, index = Excel row
     records: dict[str, list[Any]] = field(default_factory=dict)  # the same values, column lists
     rows: list[int] = field(default_factory=list)  # Excel row of each record
+    raw: RawSheet | None = None
+    headers: dict[int, str] = field(default_factory=dict)  # 1-based column -> header text as written
 
 class _Validator:
     def __init__(self, raw: RawBook) -> None:
@@ -89,6 +98,7 @@ class _Validator:
         self.project: dict[str, Any] = {}
         self.project_rows: dict[str, int] = {}
         self.evidence: dict[int, Any] = {}
+        self.typed_percent: set[tuple[str, int, str]] = set()  # number cells typed as text with a % sign
 
     # -- findings ---------------------------------------------------------------------------------------
     def add(self, severity: str, code: str, message: str, sheet: str | None = None, row: int | None = None,
@@ -104,6 +114,10 @@ class _Validator:
                                      cell=cell, value=value))
         if severity == "error" and sheet and row is not None and column:
             self.bad_cells.add((sheet, row, column))
+
+    def note(self, code: str, message: str, **where: Any) -> None:
+        """How a value was read where that differs from what the cell stores (a percentage, a unit rewrite)."""
+        self.add("note", code, message, **where)
 
     def error(self, code: str, message: str, **where: Any) -> None:
         self.add("error", code, message, **where)
@@ -144,8 +158,7 @@ class _Validator:
             norm = spec.normalise_header(key)
             value = row[1] if len(row) > 1 else None
             if f"B{index}" in sheet.uncached_formulas:
-                self.error("formula_without_value", "this formula has no cached value; open and save the workbook "
-                           "in Excel or LibreOffice so its result is stored", sheet="project", row=index, column=norm)
+                self.error("formula_without_value", self.uncached_advice(), sheet="project", row=index, column=norm)
                 continue
             if norm not in known:
                 self.warn("unknown_setting", f"unknown setting {key!r} ignored (known: {', '.join(known)})",
@@ -200,7 +213,7 @@ class _Validator:
         rows = raw.rows
         header = rows[0] if rows else []
         columns: dict[str, int] = {}
-        self.sheets[name] = _Sheet(sheet_spec, raw.title, columns, pd.DataFrame())
+        self.sheets[name] = _Sheet(sheet_spec, raw.title, columns, pd.DataFrame(), raw=raw)
         known = {c.name for c in sheet_spec.columns}
         for r0, c0, r1, c1 in raw.merged:
             span = f"{cell_name(r0, c0)}:{cell_name(r1, c1)}"
@@ -216,6 +229,7 @@ class _Validator:
             if text is None:
                 continue
             norm = spec.normalise_header(text)
+            self.sheets[name].headers[index] = text
             if norm in columns:
                 self.findings.append(Finding("error", "duplicate_header", f"column {norm!r} appears twice (also in "
                                              f"{cell_name(1, columns[norm])}); keep one", sheet=name, row=1,
@@ -248,6 +262,7 @@ class _Validator:
             index_rows = [i + 2 for i in keep]
         else:
             index_rows = list(range(2, len(body) + 2))
+        self.check_hidden(name, raw, by_position, index_rows)
         special = self.special_cells(name, raw, columns, set(index_rows))
         records: dict[str, list[Any]] = {}
         for col in sheet_spec.columns:
@@ -257,12 +272,169 @@ class _Validator:
                 continue
             cells = list(by_position[position - 1]) if position <= len(by_position) else [None] * len(index_rows)
             records[col.name] = self.parse_column(name, col, index_rows, cells, raw, special.get(col.name, set()))
+        self.honour_formats(name, records, index_rows, raw)
         frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in records.items()})
         frame.index = pd.Index(index_rows, dtype="int64")
         self.sheets[name].frame = frame
         self.sheets[name].records = records
         self.sheets[name].rows = index_rows
         return self.sheets[name]
+
+    def uncached_advice(self) -> str:
+        """What to do about a formula saved without its result, for the program that saved the workbook."""
+        app = self.raw.application.lower()
+        if "libreoffice" in app or "openoffice" in app:
+            return ("this formula has no stored result although LibreOffice saved the file: in LibreOffice set Tools >"
+                    " Options > LibreOffice Calc > Formula > 'Recalculation on file load' to Always, press "
+                    "Ctrl+Shift+F9 (Data > Calculate > Recalculate Hard), then save as .xlsx again; or replace the "
+                    "formula by its value")
+        if "openpyxl" in app or "xlsxwriter" in app or not app:
+            return ("this formula has no stored result: the file was written by a program that does not calculate "
+                    "formulas; open it in Excel or LibreOffice and save it, so each result is stored, or replace the "
+                    "formula by its value")
+        return ("this formula has no stored result: open the workbook in Excel (with calculation set to Automatic) "
+                "and save it, so each result is stored, or replace the formula by its value")
+
+    def check_hidden(self, name: str, raw: RawSheet, by_position: list[Any], rows: list[int]) -> None:
+        """Hidden columns and hidden or filtered-out rows that hold data are read like the others, and each is
+        named in a warning shown first; a hidden recognised column beside a visible look-alike is an error."""
+        if not (raw.hidden_columns or raw.hidden_rows or raw.filtered_rows):
+            return
+        sheet = self.sheets[name]
+        names = {index: col for col, index in sheet.columns.items()}
+        for index in sorted(raw.hidden_columns):
+            if index > len(by_position) or all(v is None or v == "" for v in by_position[index - 1]):
+                continue
+            letter = get_column_letter(index)
+            header = sheet.headers.get(index, "")
+            column = names.get(index)
+            self.findings.append(Finding(
+                "warning", "hidden_column", f"column {letter} ({header or 'no header'}) is hidden but holds data; "
+                "it was read like the others", sheet=name, row=1, column=column, cell=f"{letter}1", value=header))
+            if column is None:
+                continue
+            for other, text in sheet.headers.items():
+                if other in raw.hidden_columns or other == index:
+                    continue
+                norm = spec.normalise_header(text)
+                if norm != column and (norm.startswith(column) or column in norm.split("_")
+                                       or difflib.SequenceMatcher(None, norm, column).ratio() >= 0.75):
+                    self.findings.append(Finding(
+                        "error", "hidden_column_conflict", f"column {letter} ({column}) is hidden while the visible "
+                        f"column {get_column_letter(other)} is headed {text!r}: the importer reads {column} and cannot "
+                        f"know which one you meant; delete the one you do not mean, or unhide {letter}",
+                        sheet=name, row=1, column=column, cell=f"{letter}1", value=text))
+        kept = set(rows)
+        for code, hidden, how in (("hidden_row", raw.hidden_rows, "hidden"),
+                                  ("filtered_row", raw.filtered_rows, "filtered out (by a filter)")):
+            for row in sorted(hidden & kept):
+                self.findings.append(Finding(
+                    "warning", code, f"row {row} is {how} but holds data; it was read like the others",
+                    sheet=name, row=row, cell=f"A{row}"))
+
+    def honour_formats(self, name: str, records: dict[str, list[Any]], rows: list[int], raw: RawSheet) -> None:
+        """What lands is what the cell shows. Number formats that change a number's meaning on screen are
+        honoured (a percentage) or refused (a scaled format such as `#,##0,`), and units are rewritten to their
+        canonical spelling, refusing ambiguous ones. Every reading that differs from the stored value is a note."""
+        sheet = self.sheets[name]
+        numbers = {sheet.columns[c.name]: c.name for c in sheet.spec.columns
+                   if c.type == "number" and c.name in sheet.columns}
+        position: dict[int, int] | None = None
+        percent: dict[tuple[int, str], str] = {}  # (row, column) -> how the cell says it is a percentage
+        if raw.number_formats and numbers:
+            position = {row: i for i, row in enumerate(rows)}
+            for a1, fmt in raw.number_formats.items():
+                letters = a1.rstrip("0123456789")
+                column = numbers.get(column_index_from_string(letters))
+                row = int(a1[len(letters):])
+                if column is None or row not in position or records[column][position[row]] is None:
+                    continue
+                value = records[column][position[row]]
+                if fmt.kind == "scaled":
+                    shown = coerce.stored_to_shown(value, fmt.scale)
+                    self.error("scaled_number_format", f"the cell's number format {fmt.code!r} shows the value divided "
+                               f"by {1 / fmt.scale:,.0f} (it shows {shown:,g} for the stored {value:,g}); give the "
+                               "cell a plain number format and type the value in the unit of the unit column",
+                               sheet=name, row=row, column=column, value=value)
+                    records[column][position[row]] = None
+                else:
+                    percent[(row, column)] = f"number format {fmt.code!r}"
+        for sheet_name, row, column in self.typed_percent:
+            if sheet_name == name:
+                percent[(row, column)] = "typed with a % sign"
+        if name == "datapoints":
+            self.canonical_units(records, rows)
+        if not percent:
+            return
+        position = position or {row: i for i, row in enumerate(rows)}
+        for (row, column), how in sorted(percent.items()):
+            i = position[row]
+            value = records[column][i]
+            shown = coerce.stored_to_shown(value, 100.0)
+            if name != "datapoints":  # a fraction column (attribution_factor): 50% is 0.5
+                self.note("read_percent", f"shows {shown:g}% ({how}); read as the fraction {value:g}", sheet=name,
+                          row=row, column=column, value=value)
+                continue
+            unit = records["unit"][i]
+            if (name, row, "unit") in self.bad_cells or unit is None:
+                continue
+            if unit == PERCENT:
+                records[column][i] = shown
+                self.note("read_percent", f"shows {shown:g}% ({how}; stored {value:g}); sent as {shown:g} %",
+                          sheet=name, row=row, column=column, value=shown)
+            elif unit == DIMENSIONLESS:
+                self.note("read_percent", f"shows {shown:g}% ({how}); unit dimensionless, so sent as the fraction "
+                          f"{value:g}", sheet=name, row=row, column=column, value=value)
+            else:
+                self.error("percent_unit_mismatch", f"the cell shows {shown:g}% ({how}) but the unit is {unit!r}: a "
+                           f"percentage needs the unit % (sent as {shown:g}) or dimensionless (sent as the fraction "
+                           f"{value:g}); fix the unit, or the cell's number format", sheet=name, row=row,
+                           column=column, value=f"{shown:g}%")
+                records[column][i] = None
+
+    def canonical_units(self, records: dict[str, list[Any]], rows: list[int]) -> None:
+        """Each distinct unit spelling is looked up once; refused ones are errors at their cells, accepted ones
+        are rewritten to the canonical spelling sent to the API, with one note per rewrite."""
+        units = records.get("unit", [])
+        outcome: dict[str, CanonicalUnit | UnitError] = {}
+        for unit in {u for u in units if isinstance(u, str)}:
+            try:
+                outcome[unit] = canonical_unit(unit)
+            except UnitError as exc:
+                outcome[unit] = exc
+        first: dict[str, tuple[int, int]] = {}
+        for i, (row, unit) in enumerate(zip(rows, units, strict=True)):
+            found = outcome.get(unit) if isinstance(unit, str) else None
+            if found is None:
+                continue
+            if isinstance(found, UnitError):
+                hint = "" if found.code == "ambiguous_unit" else ("; use units such as t, kg, kWh, MJ, km, L, m3, %, "
+                                                                  "dimensionless, kgCO2e/kWh")
+                self.error(found.code, found.message + hint, sheet="datapoints", row=row, column="unit", value=unit)
+                continue
+            units[i] = found.canonical
+            if found.rewritten:
+                seen = first.setdefault(unit, (row, 0))
+                first[unit] = (seen[0], seen[1] + 1)
+        for unit, (row, count) in first.items():
+            canonical = outcome[unit].canonical  # type: ignore[union-attr]
+            more = f" ({count} cells, the first shown here)" if count > 1 else ""
+            self.note("unit_rewritten", f"unit {unit!r} is sent as {canonical!r}{more}", sheet="datapoints", row=row,
+                      column="unit", value=f"{unit} -> {canonical}")
+
+    def check_list_duplicates(self) -> None:
+        """The same datapoint twice in one input would be counted twice."""
+        for name in ("entry_inputs", "component_inputs"):
+            sheet = self.sheets.get(name)
+            if sheet is None or not sheet.rows:
+                continue
+            for row, refs in zip(sheet.rows, sheet.records.get("datapoint_refs", []), strict=True):
+                if not isinstance(refs, tuple) or len(refs) == len(set(refs)):
+                    continue
+                twice = sorted({r for r in refs if refs.count(r) > 1})
+                self.error("duplicate_list_datapoint", f"{', '.join(map(repr, twice))} appears more than once in this "
+                           "list; each datapoint would be counted once per mention: list it once", sheet=name, row=row,
+                           column="datapoint_refs", value=", ".join(refs))
 
     def special_cells(self, sheet: str, raw: RawSheet, columns: dict[str, int], rows: set[int]) -> dict[str, set[int]]:
         """Formula cells without a cached value and cells with a cached error, by column: reported here, once,
@@ -279,8 +451,7 @@ class _Validator:
                 continue
             out[column].add(row)
             if error is None:
-                self.error("formula_without_value", "this formula has no cached value; open and save the workbook in "
-                           "Excel or LibreOffice so its result is stored", sheet=sheet, row=row, column=column)
+                self.error("formula_without_value", self.uncached_advice(), sheet=sheet, row=row, column=column)
             else:
                 self.error("formula_error", f"the cell holds the formula error {error}; fix the formula", sheet=sheet,
                            row=row, column=column, value=error)
@@ -296,7 +467,7 @@ class _Validator:
         text_like = col.type in ("str", "ref", "file", "unit")
         number = col.type == "number"
         refs = col.type == "refs"
-        upper = col.type == "enum" and bool(col.choices) and col.choices[0].isupper()
+        enum = col.type == "enum"
         native = dt.date if col.type == "date" else dt.datetime if col.type == "datetime" else None
         out: list[Any] = []
         append = out.append
@@ -315,13 +486,13 @@ class _Validator:
                     if refs and "," not in text and ";" not in text and "\n" not in text:
                         append((text,))
                         continue
-                    if upper:
-                        append(text.upper())
+                    if enum:
+                        append(coerce.enum_value(col.choices, text))
                         continue
                 elif not text:
                     append(default)
                     continue
-            elif kind is dt.date and native is not None:
+            elif kind is dt.date and native is not None and value >= coerce.SMALL_SERIAL_END:
                 if native is dt.date:
                     append(value)
                 else:  # a plain date in a date-time column: midnight UTC, computed once per distinct date
@@ -352,15 +523,15 @@ class _Validator:
                 odd = [i for i, v in enumerate(out) if not v or v[0] == "#"]
             if col.type == "refs":
                 out = [(v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v) for v in out]
-            elif col.type == "enum" and col.choices and col.choices[0].isupper():
-                out = list(map(str.upper, out))
+            elif col.type == "enum":
+                out = [coerce.enum_value(col.choices, v) for v in out]
             for i in odd:
                 out[i] = self.parse(sheet, rows[i], col, values[i], raw) if values[i].strip() else col.default
         elif col.type == "number" and types and types <= {float, int}:
             if not np.isfinite(np.asarray(values, dtype=float)).all():
                 return None
             out = [float(v) for v in values] if int in types else list(values)
-        elif col.type in ("date", "datetime") and types == {dt.date}:
+        elif col.type in ("date", "datetime") and types == {dt.date} and min(values) >= coerce.SMALL_SERIAL_END:
             if col.type == "date":
                 out = list(values)
             else:
@@ -383,26 +554,14 @@ class _Validator:
             self.error("formula_error", f"the cell holds a formula error ({value}); fix the formula", sheet=sheet,
                        row=row, column=col.name, value=str(value))
             return None
-        text = coerce.as_text(value)
-        if text is None:
-            return col.default if col.default is not None else None
         try:
-            if col.type == "number":
-                return coerce.as_number(value)
-            if col.type == "date":
-                return coerce.as_date(value)
-            if col.type == "datetime":
-                return coerce.as_datetime(value)
-            if col.type == "bool":
-                return coerce.as_bool(value)
-            if col.type == "enum":
-                return text.upper() if col.choices and col.choices[0].isupper() else text.lower()
-            if col.type == "refs":
-                return coerce.split_refs(text) or None
-            return text
+            parsed = coerce.parse_cell(col.type, value, choices=col.choices, default=col.default)
         except coerce.CellError as exc:
-            self.error(exc.code, exc.message, sheet=sheet, row=row, column=col.name, value=text)
+            self.error(exc.code, exc.message, sheet=sheet, row=row, column=col.name, value=coerce.as_text(value))
             return None
+        if col.type == "number" and isinstance(value, str) and value.strip().endswith("%"):
+            self.typed_percent.add((sheet, row, col.name))
+        return parsed
 
     # -- pandera ----------------------------------------------------------------------------------------
     def run_schema(self, sheet: _Sheet) -> None:
@@ -510,23 +669,6 @@ class _Validator:
         self.error("unknown_ref", f"no row {ref!r} in the {col.ref_sheet} sheet{hint}", sheet=sheet, row=row,
                    column=col.name, value=ref)
 
-    def check_units(self) -> None:
-        sheet = self.sheets.get("datapoints")
-        if sheet is None or sheet.frame.empty:
-            return
-        bad: dict[str, str] = {}
-        for unit in {u for u in sheet.frame["unit"] if isinstance(u, str)}:
-            try:
-                parse_unit(unit)
-            except UnitError:
-                bad[unit] = unit
-        if not bad:
-            return
-        for row, unit in sheet.frame["unit"].items():
-            if unit in bad:
-                self.error("bad_unit", f"unknown unit {unit!r}; use units such as t, kg, kWh, MJ, km, L, m3, %, "
-                           "kgCO2e/kWh", sheet="datapoints", row=int(row), column="unit", value=unit)
-
     def check_evidence(self) -> None:
         sheet = self.sheets.get("sources")
         if sheet is None or sheet.frame.empty:
@@ -617,6 +759,7 @@ class _Validator:
                 attribution_factor=[float(f or 1.0) for f in components.get("attribution_factor", [])]),
             component_inputs=self.typed("component_inputs", ComponentInputRow),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
+            project_rows=dict(self.project_rows),
         )
 
     def check_supplier_references(self, wb: Workbook) -> None:
@@ -646,7 +789,7 @@ class _Validator:
             if sheet_spec.name not in self.sheets and not sheet_spec.key_value:
                 self.sheets[sheet_spec.name] = _Sheet(sheet_spec, sheet_spec.name, {}, pd.DataFrame())
         used = self.check_references()
-        self.check_units()
+        self.check_list_duplicates()
         self.check_evidence()
         self.check_components()
         self.warn_unused(used)
@@ -657,8 +800,8 @@ class _Validator:
             self.check_supplier_references(workbook)
             if any(f.severity == "error" for f in self.findings):
                 workbook = None
-        self.findings.sort(key=lambda f: (f.severity != "error", SHEET_ORDER.get(f.sheet or "", 99), f.row or 0,
-                                          self._column_index(f)))
+        self.findings.sort(key=lambda f: (f.code not in SHOWN_FIRST, SEVERITY_ORDER[f.severity],
+                                          SHEET_ORDER.get(f.sheet or "", 99), f.row or 0, self._column_index(f)))
         return ValidationResult(path=self.raw.path, sha256=self.raw.sha256, findings=self.findings, counts=counts,
                                 workbook=workbook)
 
