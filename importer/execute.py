@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-from importer.plan import Key, Plan, Step, describe
+from importer.plan import RESUME_UPLOAD, Key, Plan, Step, describe, template_component_of
 from importer.progress import QuietProgress
 from importer.redaction import redact
 from importer.results import BAD_STATUSES, ObjectOutcome
@@ -111,48 +111,69 @@ class Executor:
         self.on_created(step.kind, obj_id, step.outcome.supplier_reference_id)
 
     # -- per kind -----------------------------------------------------------------------------------
-    def do_source(self, step: Step) -> None:
+    def do_source(self, step: Step) -> str | None:
+        """Create the source (or PATCH its fields) and make sure its document is uploaded. Upload state comes
+        only from what the contract guarantees: `POST /sources/{id}/signed_upload_url` answers 409 once the
+        document is there, a fresh URL while it is not. An existing source is therefore asked for a URL: a 409
+        leaves it as it is, a URL resumes the upload. After every PUT a fresh request must answer 409 before
+        the source counts as done."""
         row = step.row
         data = row.file.read_bytes()
         if hashlib.sha256(data).hexdigest() != row.sha256 or len(data) != row.content_length:
             raise StepFailed(f"{row.file.name} changed since it was validated; validate and run again")
-        url: str | None = None
-        needs_upload = True
         if step.existing is None:
+            # CreateDocumentSourceRequest declares no description: the workbook's text stays in the run result
             req = self.models.CreateSourceRequest.model_validate({
                 "__typename": "CreateDocumentSourceRequest",
                 "supplier_reference_id": step.outcome.supplier_reference_id,
                 "display_name": row.display_name, "published_at": row.published_at.isoformat(),
                 "file_name": row.file_name, "content_type": row.content_type,
                 "content_length": row.content_length, "project_id": self.plan.workbook.project.project_id,
-                "is_public": row.is_public, "description": row.description,
+                "is_public": row.is_public,
             })
             created = self.client.create_source(req)
             self._created(step, created.source.id)
             self.entities[step.key] = created.source
-            url = created.signed_upload_url
-        else:
-            needs_upload = bool(step.detail.get("needs_upload"))
-            if step.patch:
-                self.entities[step.key] = self.client.patch_source(step.existing.id, dict(step.patch))
-        if needs_upload:
-            self._upload(self.ids[step.key], url, data, row)
+            # a create answered from a look-up (lost response, duplicate) carries no URL: ask for one
+            self._upload(created.source.id, created.signed_upload_url, data, row)
+            return None
+        if step.patch:
+            req = self.models.PatchSourceRequest.model_validate(step.patch)
+            self.entities[step.key] = self.client.patch_source(step.existing.id, req)
+        if not step.detail.get("resume_upload"):
+            return None
+        uploaded = self._upload(step.existing.id, None, data, row)
+        if uploaded:
+            step.outcome.changes = [c for c in step.outcome.changes if c != RESUME_UPLOAD] + ["file uploaded"]
+            return "updated"
+        step.outcome.changes = [c for c in step.outcome.changes if c != RESUME_UPLOAD]
+        return "updated" if step.patch else "unchanged"
 
-    def _upload(self, source_id: str, url: str | None, data: bytes, row: Any) -> None:
-        from importer.api import Conflict, UploadUrlExpired
+    def _upload(self, source_id: str, url: str | None, data: bytes, row: Any) -> bool:
+        """PUT the document unless the API says it is already there; True when this call uploaded it. Done only
+        when a fresh signed-URL request answers 409 (the upload took)."""
+        from importer.api import UploadUrlExpired
 
+        put = False
         for _attempt in range(3):
             if url is None:
-                try:
-                    url = self.client.new_signed_upload_url(
-                        source_id, content_length=row.content_length, content_type=row.content_type)
-                except Conflict:
-                    return  # the document is already uploaded
+                url = self.client.upload_url_unless_uploaded(
+                    source_id, content_length=row.content_length, content_type=row.content_type)
+                if url is None:
+                    return put  # 409: the document is there
             try:
                 self.client.upload_to_signed_url(url, data, row.content_type)
-                return
+                put = True
             except UploadUrlExpired:
-                url = None
+                pass
+            url = None  # confirm (or retry with a fresh URL)
+        if put:
+            confirmed = self.client.upload_url_unless_uploaded(
+                source_id, content_length=row.content_length, content_type=row.content_type) is None
+            if confirmed:
+                return True
+            raise StepFailed(f"{row.file_name} was sent but the API still offers an upload URL for source "
+                             f"{source_id} (the upload did not take); run again to resume")
         raise StepFailed(f"the signed upload URL for {row.file_name} kept expiring; run again to resume")
 
     def do_datapoint(self, step: Step) -> None:
@@ -183,7 +204,8 @@ class Executor:
 
         row = step.row
         if step.existing is not None:
-            self.entities[step.key] = self.client.patch_feedstock_type(step.existing.id, dict(step.patch))
+            req = self.models.PatchFeedstockTypeRequest.model_validate(step.patch)
+            self.entities[step.key] = self.client.patch_feedstock_type(step.existing.id, req)
             return
         req = self.models.CreateFeedstockTypeRequest.model_validate(
             {"name": row.name, "supplier_reference_id": step.outcome.supplier_reference_id})
@@ -224,16 +246,22 @@ class Executor:
             return
         patch = dict(step.patch)
         if "feedstock_type_id" in patch:
+            if feedstock_id is None:  # the planner refuses this as a conflict; never send a null
+                raise StepFailed("the API cannot clear a GHG entry's feedstock type")
             patch["feedstock_type_id"] = feedstock_id
         if patch:
-            self.entities[step.key] = self.client.patch_ghg_entry(step.existing.id, patch)
+            req = self.models.PatchGhgEntryRequest.model_validate(patch)
+            self.entities[step.key] = self.client.patch_ghg_entry(step.existing.id, req)
         for comp in step.detail.get("input_patches", {}).values():
-            rtc_id = comp.removal_template_component_id
-            merged = {i.input_key: i.model_dump(mode="json", by_alias=True) for i in comp.inputs}
-            for key, refs in bindings.get(rtc_id, {}).items():
+            # PatchComponentRequest.inputs overwrites every input: keep the held ones (fixed inputs too) and
+            # replace those the workbook binds
+            rtc_id = template_component_of(comp)
+            merged = {i.input_key: _as_create_input(i.model_dump(mode="json", by_alias=True, exclude_none=True))
+                      for i in comp.inputs}
+            for key, refs in bindings.get(rtc_id or "", {}).items():
                 merged[key] = self._input(comp.blueprint_key, key, refs)
-            inputs = [_as_create_input(v) for v in merged.values()]
-            self.client.patch_component(comp.id, {"inputs": inputs})
+            req = self.models.PatchComponentRequest.model_validate({"inputs": list(merged.values())})
+            self.client.patch_component(comp.id, req)
 
     def do_component(self, step: Step) -> None:
         row = step.row
@@ -255,7 +283,8 @@ class Executor:
         patch = dict(step.patch)
         if "inputs" in patch:
             patch["inputs"] = inputs
-        self.entities[step.key] = self.client.patch_component(step.existing.id, patch)
+        req = self.models.PatchComponentRequest.model_validate(patch)
+        self.entities[step.key] = self.client.patch_component(step.existing.id, req)
 
     def do_attributions(self, entry_ref: str, steps: list[Step]) -> None:
         """All attribution changes of one GHG entry: removals first, then additions (one PATCH each)."""
@@ -277,7 +306,7 @@ class Executor:
                     template = self.plan.context.resolve_template(entry_row.template)
                 pair = self.plan.context.resolve_template_component(template, row.template_component or "")
                 comps = self.client.list_components(ghg_entry_id=entry_id)
-                comp = next((c for c in comps if pair and c.removal_template_component_id == pair[1].id), None)
+                comp = next((c for c in comps if pair and template_component_of(c) == pair[1].id), None)
                 if comp is None:
                     raise StepFailed(f"entry {entry_ref!r} has no component {row.template_component!r} to remove")
                 to_remove.append(comp.id)
@@ -306,7 +335,7 @@ class Executor:
         self.statement = statement
 
     # -- the run ------------------------------------------------------------------------------------
-    def _guarded(self, steps: list[Step], fn: Callable[[], None]) -> None:
+    def _guarded(self, steps: list[Step], fn: Callable[[], str | None]) -> None:
         """Run `fn` for `steps` (one row, or the rows one request serves): they succeed or fail together."""
         if self.cancel.is_set():
             for step in steps:
@@ -314,14 +343,15 @@ class Executor:
                 step.outcome.blocked_by = INTERRUPTED
             return
         error: str | None = None
+        decided: str | None = None  # a handler may say how it ended (a source found already uploaded: unchanged)
         try:
-            fn()
+            decided = fn()
         except Exception as exc:  # an API error, a file error, or a bug: the rows fail, the run goes on
             error = _error_text(exc)
             log.debug("row failed: %s", describe(steps[0]), exc_info=True)
         for step in steps:
             if error is None:
-                step.outcome.status = "created" if step.outcome.status == "create" else "updated"
+                step.outcome.status = decided or ("created" if step.outcome.status == "create" else "updated")
             else:
                 step.outcome.status = "failed"
                 step.outcome.error = error
@@ -337,7 +367,7 @@ class Executor:
 
     def run(self) -> list[ObjectOutcome]:
         outcomes: dict[Key, ObjectOutcome] = {s.key: s.outcome for s in self.plan.steps}
-        handlers: dict[str, Callable[[Step], None]] = {
+        handlers: dict[str, Callable[[Step], str | None]] = {
             "source": self.do_source, "datapoint": self.do_datapoint, "feedstock_type": self.do_feedstock_type,
             "ghg_entry": self.do_ghg_entry, "component": self.do_component, "ghg_statement": self.do_statement,
         }
@@ -346,7 +376,8 @@ class Executor:
                 self.progress.level_started(level, len(steps))
                 runnable: list[Step] = []
                 for step in steps:
-                    if step.outcome.status in ("unchanged", "conflict", "blocked"):
+                    pending_upload = step.outcome.status == "unchanged" and step.detail.get("resume_upload")
+                    if step.outcome.status in ("unchanged", "conflict", "blocked") and not pending_upload:
                         self.progress.object_done(step.outcome)
                         continue
                     culprit = self._blocked_by(step, outcomes)

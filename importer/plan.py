@@ -7,12 +7,14 @@ matched locally by `supplier_reference_id`. A no-op re-run therefore costs a han
 per object. Nothing here writes: `plan` shows it, `run` hands it to `importer.execute`.
 
 Rules (issue #4):
-- create: no object with the row's supplier_reference_id exists yet (or a source exists but its file never
-  arrived: the upload is resumed).
+- create: no object with the row's supplier_reference_id exists yet. An existing source is marked "resume upload
+  unless already present": the executor asks for a fresh signed URL and uploads only if the API gives one
+  (a 409 means the document is there).
 - update: the object exists, is not locked and differs in a field the API lets us PATCH.
 - unchanged: the object exists and matches.
 - conflict: the object exists and differs, but is locked, in a submitted statement, or the differing field
-  cannot be PATCHed. Reported, never touched; what depends on it is blocked.
+  cannot be PATCHed (or cleared: no PATCH body of the API accepts null, e.g. a GHG entry's feedstock type
+  cannot be removed). Reported, never touched; what depends on it is blocked.
 - blocked: depends on a row that conflicts or (during the run) failed.
 """
 
@@ -40,6 +42,7 @@ LEVELS: tuple[str, ...] = (
 )
 SUBMITTED_STATUSES = frozenset({"AWAITING_VERIFICATION", "VERIFIED", "CREDITS_ISSUED", "FAILED_VERIFICATION"})
 STATEMENT_KEY: Key = ("ghg_statement", "statement")
+RESUME_UPLOAD = "resume upload unless already present"
 
 
 def _enum(value: Any) -> str:
@@ -207,9 +210,6 @@ class Planner:
             else:
                 step.existing = existing
                 step.outcome.id = existing.id
-                # the API says whether the document arrived (url_info); when it does not say, we ask for a
-                # fresh upload URL at run time and a 409 tells us it is there (a crash between POST and PUT).
-                uploaded = getattr(existing, "uploaded", True) is True
                 patch: dict[str, Any] = {}
                 if (existing.display_name or "") != row.display_name:
                     patch["display_name"] = row.display_name
@@ -218,15 +218,12 @@ class Planner:
                 if bool(existing.is_public) != row.is_public:
                     patch["is_public"] = row.is_public
                 step.patch = patch
-                step.detail["needs_upload"] = not uploaded
-                if not uploaded:
-                    step.outcome.status = "create"
-                    step.outcome.changes = ["file not uploaded yet: resume upload"] + sorted(patch)
-                elif patch:
-                    step.outcome.status = "update"
-                    step.outcome.changes = sorted(patch)
-                else:
-                    step.outcome.status = "unchanged"
+                # Whether the file arrived is not in the Source (`url_info.is_accessible` means "visible to the
+                # caller"): the executor asks for a fresh signed URL, a 409 says the document is there, a URL
+                # that it never arrived (a crash between POST and PUT), and the upload is resumed.
+                step.detail["resume_upload"] = True
+                step.outcome.status = "update" if patch else "unchanged"
+                step.outcome.changes = sorted(patch) + [RESUME_UPLOAD]
             self.steps.append(step)
 
     def plan_datapoints(self) -> None:
@@ -323,27 +320,33 @@ class Planner:
             if str(existing.completed_on) != row.completed_on.isoformat():
                 patch["completed_on"] = row.completed_on.isoformat()
             wanted_ftt = self.existing_id("feedstock_type", row.feedstock_type) if row.feedstock_type else None
-            ftt_differs = (existing.feedstock_type_id or None) != wanted_ftt
-            if ftt_differs and (row.feedstock_type or existing.feedstock_type_id):
-                patch["feedstock_type_id"] = "resolved at run time"
+            uncleared: list[str] = []
+            if row.feedstock_type:
+                if (existing.feedstock_type_id or None) != wanted_ftt:
+                    patch["feedstock_type_id"] = "resolved at run time"
+            elif existing.feedstock_type_id:
+                # PatchGhgEntryRequest.feedstock_type_id takes an ID or Undefined, never null
+                uncleared.append("feedstock_type_id")
             # monitored inputs of the entry's template components, compared with what the registry holds
-            input_patches: dict[str, list[dict[str, Any]]] = {}
+            input_patches: dict[str, Any] = {}  # component id -> the component as held (inputs rebuilt at run time)
             comps = self.state.entry_components.get(existing.id, [])
             for rtc_id, inputs in step.detail["bindings"].items():
-                comp = next((c for c in comps if getattr(c, "removal_template_component_id", None) == rtc_id), None)
+                comp = next((c for c in comps if template_component_of(c) == rtc_id), None)
                 if comp is None:
                     continue
                 held = {i.input_key: _input_ids(i) for i in comp.inputs}
                 wanted = {k: [self.existing_id("datapoint", r) for r in v] for k, v in inputs.items()}
                 if any(None in ids or sorted(ids) != sorted(held.get(k, [])) for k, ids in wanted.items()):  # type: ignore[type-var]
-                    input_patches[comp.id] = []  # rebuilt at run time with fresh IDs
+                    input_patches[comp.id] = comp
             step.detail["input_patches"] = input_patches
             statement = statements.get(existing.ghg_statement_id or "")
             submitted = statement is not None and _enum(statement.status) in SUBMITTED_STATUSES
             frozen = (f"GHG entry {existing.id} is in submitted statement {statement.id} ({_enum(statement.status)})"
                       if submitted and statement is not None else None)
-            _classify(step, patch, extra=["inputs"] if input_patches else [], frozen=frozen, noun="GHG entry",
-                      ident=existing.id)
+            _classify(step, patch, extra=["inputs"] if input_patches else [], unclearable=uncleared, frozen=frozen,
+                      noun="GHG entry", ident=existing.id,
+                      clear_hint="give the entry a new ref (a new GHG entry) or remove its feedstock type in the "
+                                 "Certify UI")
             self.steps.append(step)
 
     def plan_components(self) -> None:
@@ -379,10 +382,10 @@ class Planner:
 
     def _compare_component(self, step: Step, existing: Any, row: Any, given: list[Any]) -> None:
         patch: dict[str, Any] = {}
-        if existing.display_name != row.display_name:
+        if row.display_name and existing.display_name != row.display_name:
             patch["display_name"] = row.display_name
         if (existing.description or None) != (row.description or None):
-            patch["description"] = row.description or ""
+            patch["description"] = row.description or ""  # PatchComponentRequest: a string, never null
         held = {i.input_key: _input_ids(i) for i in existing.inputs}
         for ci in given:
             ids = [self.existing_id("datapoint", r) for r in ci.datapoint_refs]
@@ -424,7 +427,7 @@ class Planner:
             template = self.ctx.resolve_template(next(e.template for e in self.wb.entries if e.ref == row.entry_ref))
             pair = self.ctx.resolve_template_component(template, row.template_component or "") if template else None
             comps = self.state.entry_components.get(entry_id, [])
-            comp = next((c for c in comps if pair and c.removal_template_component_id == pair[1].id), None)
+            comp = next((c for c in comps if pair and template_component_of(c) == pair[1].id), None)
             attached = comp is not None and any(a.component_id == comp.id for a in attributions)
             step.outcome.status = "update" if attached else "unchanged"
             if attached:
@@ -516,24 +519,38 @@ class Planner:
 
 
 def _classify(step: Step, patch: dict[str, Any], *, extra: list[str] | tuple[str, ...] = (),
-              unpatchable: list[str] | tuple[str, ...] = (), frozen: str | None = None, noun: str, ident: str,
-              frozen_hint: str = "") -> None:
+              unpatchable: list[str] | tuple[str, ...] = (), unclearable: list[str] | tuple[str, ...] = (),
+              frozen: str | None = None, noun: str, ident: str, frozen_hint: str = "", clear_hint: str = "") -> None:
     """unchanged, update or conflict, from what differs (`patch`, `extra`), what the API cannot PATCH
-    (`unpatchable`) and whether the object may change at all (`frozen` says why not)."""
+    (`unpatchable`) or cannot clear (`unclearable`: the workbook empties a field no PATCH body lets be null) and
+    whether the object may change at all (`frozen` says why not)."""
     step.patch = patch
-    changes = sorted(patch) + list(extra) + list(unpatchable)
+    changes = sorted(patch) + list(extra) + list(unpatchable) + list(unclearable)
     step.outcome.changes = changes
     if not changes:
         step.outcome.status = "unchanged"
     elif frozen:
         step.outcome.status = "conflict"
         step.outcome.error = f"{frozen} and cannot change ({', '.join(changes)}){frozen_hint}"
-    elif unpatchable:
+    elif unpatchable or unclearable:
         step.outcome.status = "conflict"
-        step.outcome.error = (f"{noun} {ident}: {', '.join(unpatchable)} cannot be changed through the API; give the "
-                              f"row a new ref to create a new {noun}")
+        reasons = []
+        if unpatchable:
+            reasons.append(f"{', '.join(unpatchable)} cannot be changed through the API; give the row a new ref to "
+                           f"create a new {noun}")
+        if unclearable:
+            fields = ", ".join(f.removesuffix("_id").replace("_", " ") for f in unclearable)
+            reasons.append(f"the API cannot clear a {noun}'s {fields} (the workbook leaves it empty, the {noun} has "
+                           f"one); {clear_hint or f'give the row a new ref to create a new {noun}'}")
+        step.outcome.error = f"{noun} {ident}: " + "; ".join(reasons)
     else:
         step.outcome.status = "update"
+
+
+def template_component_of(component: Any) -> str | None:
+    """The template component (rtc_) a component fills, whichever name the API uses."""
+    return (getattr(component, "ghg_entry_template_component_id", None)
+            or getattr(component, "removal_template_component_id", None))
 
 
 def describe(step: Step) -> str:

@@ -53,12 +53,103 @@ def test_a_dimensionless_datapoint_sends_its_null_unit(sent):
 def test_a_datapoint_patch_names_only_what_changes(sent):
     client, bodies = sent
     req = m.PatchDatapointRequest.model_validate({
-        "quantity": {"magnitude": 19.0, "unit": "t", "standard_deviation": None}, "source_ids": [],
-        "display_name": None})
+        "quantity": {"magnitude": 19.0, "unit": "t", "standard_deviation": None}, "source_ids": []})
     with pytest.raises(ServerError):
         client.patch_datapoint(DP, req)
     body = only_body(bodies, "PATCH", "/datapoints/{id}")
     assert body == {"quantity": {"magnitude": 19.0, "unit": "t", "standard_deviation": None}, "source_ids": []}
+
+
+# every PATCH the client builds: (client method, the document's path, a body naming every field it may send)
+PATCHES = [
+    ("patch_datapoint", "/datapoints/{id}", DP, {
+        "display_name": "Mass", "description": "d", "type": "REPORTED", "source_ids": ["src_1AAAAAAAAAAAAAAAAA"],
+        "quantity": {"magnitude": 1.0, "unit": None, "standard_deviation": None}, "uncertainty_justification": ""}),
+    ("patch_source", "/sources/{id}", "src_1AAAAAAAAAAAAAAAAA", {
+        "display_name": "Ticket", "published_at": "2026-10-31", "is_public": True}),
+    ("patch_feedstock_type", "/feedstock_types/{id}", "ftt_1AAAAAAAAAAAAAAAAA", {"name": "Sawdust"}),
+    ("patch_ghg_entry", "/ghg_entries/{id}", "rmv_1AAAAAAAAAAAAAAAAA", {
+        "started_on": "2026-10-01", "completed_on": "2026-10-31", "feedstock_type_id": "ftt_1AAAAAAAAAAAAAAAAA"}),
+    ("patch_component", "/components/{id}", "cmp_1AAAAAAAAAAAAAAAAA", {
+        "display_name": "Generator", "description": "", "inputs": [
+            {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": DP},
+            {"__typename": "CreateComponentListInput", "input_key": "kwh", "datapoint_ids": [DP]}]}),
+]
+
+
+@pytest.mark.parametrize(("method", "template", "ident", "fields"), PATCHES, ids=[p[0] for p in PATCHES])
+def test_every_patch_body_fits_the_document(sent, method, template, ident, fields):
+    client, bodies = sent
+    with pytest.raises(ServerError):
+        getattr(client, method)(ident, fields)
+    assert only_body(bodies, "PATCH", template) == fields
+
+
+@pytest.mark.parametrize(("method", "template", "ident", "fields"), PATCHES, ids=[p[0] for p in PATCHES])
+def test_no_patch_sends_a_null_to_clear_a_field(sent, method, template, ident, fields):
+    """No PATCH body of the document lets a top-level field be null (a value, or the Undefined placeholder):
+    asking to clear one is refused before anything is sent, never turned into `null` nor silently dropped."""
+    client, bodies = sent
+    for name in fields:
+        with pytest.raises(ValueError, match="cannot clear"):
+            getattr(client, method)(ident, {name: None})
+        refused = bool(errors_of(request_schema("PATCH", template), {name: None}))
+        # PatchGhgEntryRequest types the two dates "date or null" (they are required on every entry: a null
+        # cannot clear them); every other PATCH field takes a value or Undefined
+        assert refused == (name not in ("started_on", "completed_on")), (template, name)
+    assert bodies == []
+
+
+def test_a_ghg_entry_feedstock_type_cannot_be_cleared(sent):
+    client, bodies = sent
+    with pytest.raises(ValueError, match="feedstock_type_id: the API cannot clear"):
+        client.patch_ghg_entry("rmv_1AAAAAAAAAAAAAAAAA", {"feedstock_type_id": None})
+    assert bodies == []
+    assert errors_of(request_schema("PATCH", "/ghg_entries/{id}"), {"feedstock_type_id": None})
+
+
+def test_a_source_create_carries_no_description(sent):
+    """CreateDocumentSourceRequest declares no description: the model refuses one, the body has none."""
+    client, bodies = sent
+    fields = {"supplier_reference_id": "s", "display_name": "S", "published_at": "2026-10-31", "file_name": "a.pdf",
+              "content_type": "application/pdf", "content_length": 10, "project_id": PROJECT}
+    with pytest.raises(ValueError):
+        m.CreateSourceRequest.model_validate({**fields, "description": "scanned"})
+    with pytest.raises(ServerError):
+        client.create_source(m.CreateSourceRequest.model_validate(fields))
+    body = only_body(bodies, "POST", "/sources")
+    assert "description" not in body
+
+
+# request model -> the document's schema it stands for
+MODELS = {
+    m.CreateSourceRequest: "CreateDocumentSourceRequest", m.PatchSourceRequest: "PatchSourceRequest",
+    m.SignedUploadUrlRequest: "SignedUploadUrlRequest", m.QuantityInput: "DatapointQuantityInput",
+    m.CreateDatapointRequest: "CreateDatapointRequest", m.PatchDatapointRequest: "PatchDatapointRequest",
+    m.CreateFeedstockTypeRequest: "CreateFeedstockTypeRequest", m.PatchFeedstockTypeRequest: "PatchFeedstockType",
+    m.ScalarInput: "CreateComponentScalarInput", m.ListInput: "CreateComponentListInput",
+    m.TemplateComponentInputs: "GhgEntryTemplateComponentInputs", m.CreateGhgEntryRequest: "CreateGhgEntryRequest",
+    m.PatchGhgEntryRequest: "PatchGhgEntryRequest", m.CreateComponentRequest: "CreateComponentRequest",
+    m.PatchComponentRequest: "PatchComponentRequest", m.ComponentToAttribute: "ComponentToAttribute",
+    m.PatchComponentAttributionsRequest: "PatchGhgEntryComponentAttributionsRequest",
+    m.CreateGhgStatementRequest: "CreateGhgStatementRequest",
+    m.SubmitGhgStatementRequest: "ResubmitGhgStatementRequest",
+}
+
+
+@pytest.mark.parametrize("model", list(MODELS), ids=[c.__name__ for c in MODELS])
+def test_request_models_declare_only_what_the_document_declares(model):
+    from contract import document
+
+    schema = document()["components"]["schemas"][MODELS[model]]
+    declared = set(schema["properties"])
+    fields = {f.alias or name: f for name, f in model.model_fields.items()}
+    assert set(fields) <= declared, f"{model.__name__} has fields {sorted(set(fields) - declared)} the document lacks"
+    for name in schema.get("required", []):
+        if name in fields and name != "__typename":
+            assert fields[name].is_required() or model is m.SubmitGhgStatementRequest, (model.__name__, name)
+    missing = [n for n in schema.get("required", []) if n not in fields]
+    assert not missing or model is m.CreateGhgEntryRequest, (model.__name__, missing)
 
 
 def test_a_fresh_signed_url_request(sent):

@@ -409,8 +409,17 @@ class IsometricClient:
         return m.CreateSourceResponse.model_validate(self._create("source", req.body(), find))
 
     def new_signed_upload_url(self, source_id: str, *, content_length: int, content_type: str) -> str:
-        body = {"content_length": content_length, "content_type": content_type}
+        """A fresh signed URL; raises Conflict (409) when the source's document is already uploaded."""
+        body = m.SignedUploadUrlRequest(content_length=content_length, content_type=content_type).body()
         return str(self._request("POST", ep.SIGNED_UPLOAD_URL.format(id=source_id), json=body))
+
+    def upload_url_unless_uploaded(self, source_id: str, *, content_length: int, content_type: str) -> str | None:
+        """The contract's only upload signal: a fresh signed URL when the document never arrived, None when the
+        API answers 409 (the document is there). `url_info.is_accessible` means visibility, not upload."""
+        try:
+            return self.new_signed_upload_url(source_id, content_length=content_length, content_type=content_type)
+        except Conflict:
+            return None
 
     def upload_to_signed_url(self, url: str, data: bytes, content_type: str) -> None:
         """PUT a document to its signed URL: exact Content-Type and Content-Length (a bytes body, never chunked),
@@ -441,11 +450,13 @@ class IsometricClient:
 
         return m.Datapoint.model_validate(self._create("datapoint", req.body(), find))
 
-    def patch_datapoint(self, id: str, req: m.PatchDatapointRequest) -> m.Datapoint:
-        return m.Datapoint.model_validate(self._request("PATCH", ep.item("datapoint", id), json=req.body()))
+    def patch_datapoint(self, id: str, req: m.PatchDatapointRequest | dict[str, Any]) -> m.Datapoint:
+        body = m.PatchDatapointRequest.model_validate(req).body()
+        return m.Datapoint.model_validate(self._request("PATCH", ep.item("datapoint", id), json=body))
 
-    def patch_source(self, id: str, body: dict[str, Any]) -> m.Source:
+    def patch_source(self, id: str, req: m.PatchSourceRequest | dict[str, Any]) -> m.Source:
         """PATCH is a plain overwrite of the given fields, so repeating it is harmless."""
+        body = m.PatchSourceRequest.model_validate(req).body()
         return m.Source.model_validate(self._request("PATCH", ep.item("source", id), json=body))
 
     def create_feedstock_type(self, req: m.CreateFeedstockTypeRequest) -> m.FeedstockType:
@@ -455,7 +466,8 @@ class IsometricClient:
 
         return m.FeedstockType.model_validate(self._create("feedstock_type", req.body(), find))
 
-    def patch_feedstock_type(self, id: str, body: dict[str, Any]) -> m.FeedstockType:
+    def patch_feedstock_type(self, id: str, req: m.PatchFeedstockTypeRequest | dict[str, Any]) -> m.FeedstockType:
+        body = m.PatchFeedstockTypeRequest.model_validate(req).body()
         return m.FeedstockType.model_validate(self._request("PATCH", ep.item("feedstock_type", id), json=body))
 
     def create_ghg_entry(self, req: m.CreateGhgEntryRequest) -> m.GhgEntry:
@@ -465,7 +477,10 @@ class IsometricClient:
 
         return m.GhgEntry.model_validate(self._create("ghg_entry", req.body(), find))
 
-    def patch_ghg_entry(self, id: str, body: dict[str, Any]) -> m.GhgEntry:
+    def patch_ghg_entry(self, id: str, req: m.PatchGhgEntryRequest | dict[str, Any]) -> m.GhgEntry:
+        """Raises ValueError before sending when asked to clear a field (e.g. feedstock_type_id: None): the API
+        cannot."""
+        body = m.PatchGhgEntryRequest.model_validate(req).body()
         return m.GhgEntry.model_validate(self._request("PATCH", ep.item("ghg_entry", id), json=body))
 
     def create_component(self, req: m.CreateComponentRequest) -> m.Component:
@@ -475,7 +490,8 @@ class IsometricClient:
 
         return m.Component.model_validate(self._create("component", req.body(), find))
 
-    def patch_component(self, id: str, body: dict[str, Any]) -> m.Component:
+    def patch_component(self, id: str, req: m.PatchComponentRequest | dict[str, Any]) -> m.Component:
+        body = m.PatchComponentRequest.model_validate(req).body()
         return m.Component.model_validate(self._request("PATCH", ep.item("component", id), json=body))
 
     def patch_component_attributions(self, ghg_entry_id: str, req: m.PatchComponentAttributionsRequest) -> m.GhgEntry:

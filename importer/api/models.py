@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Response(BaseModel):
@@ -22,12 +22,22 @@ class Request(BaseModel):
 
 
 class PatchRequest(Request):
-    """A PATCH changes only the fields it names: unset fields are left out, and so are top-level nulls (no
-    patchable field accepts null). Nested nulls stay: `quantity.standard_deviation: null` clears it."""
+    """A PATCH changes only the fields it names: unset fields are left out. None of the PATCH bodies the
+    document declares lets a top-level field be null (they take a value or the `Undefined` placeholder, which
+    means "leave as is"), so no field can be cleared through the API: a field set to None is refused here,
+    never silently dropped, and the planner reports such a change as a conflict before anything is sent.
+    Nested nulls stay where the document allows them: `quantity.standard_deviation: null` clears it."""
+
+    @model_validator(mode="after")
+    def _no_clearing(self) -> PatchRequest:
+        cleared = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)}: the API cannot clear this field (the document accepts a value "
+                             "or leaves it unchanged, never null)")
+        return self
 
     def body(self) -> dict[str, Any]:
-        dumped = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        return {key: value for key, value in dumped.items() if value is not None}
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 # -- responses ---------------------------------------------------------------------------------------
@@ -65,14 +75,9 @@ class Source(Response):
     is_public: bool = False
     project_id: str | None = None
 
-    @property
-    def uploaded(self) -> bool | None:
-        """True/False when the API says whether the document is there; None when it does not say."""
-        if self.url_info is None:
-            return None
-        if self.url_info.url:
-            return True
-        return self.url_info.is_accessible
+    # `url_info.is_accessible` says whether a private source is visible to the caller (true for one's own
+    # sources even before the file arrives), not whether it was uploaded: the only upload signal the
+    # contract gives is `POST /sources/{id}/signed_upload_url` answering 409.
 
 
 class CreateSourceResponse(Response):
@@ -250,7 +255,19 @@ class CreateSourceRequest(Request):
     content_length: int = Field(le=50_000_000)
     project_id: str
     is_public: bool = False
-    description: str | None = None
+    # no `description`: CreateDocumentSourceRequest declares none (the workbook's text stays in the run result)
+
+
+class PatchSourceRequest(PatchRequest):
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    published_at: dt.date | None = None
+    is_public: bool | None = None
+    supplier_reference_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class SignedUploadUrlRequest(Request):
+    content_length: int = Field(le=50_000_000)
+    content_type: str
 
 
 class QuantityInput(Request):
@@ -295,6 +312,11 @@ class CreateFeedstockTypeRequest(Request):
     supplier_reference_id: str = Field(min_length=1, max_length=100)
 
 
+class PatchFeedstockTypeRequest(PatchRequest):
+    name: str | None = None
+    supplier_reference_id: str | None = Field(None, min_length=1, max_length=100)
+
+
 class ScalarInput(Request):
     typename: Literal["CreateComponentScalarInput"] = Field("CreateComponentScalarInput", alias="__typename")
     input_key: str = Field(max_length=100)
@@ -325,6 +347,14 @@ class CreateGhgEntryRequest(Request):
     ghg_entry_template_components: list[TemplateComponentInputs] = []
 
 
+class PatchGhgEntryRequest(PatchRequest):
+    """`feedstock_type_id` takes an ID or is left out: the API offers no way to clear it."""
+
+    started_on: dt.date | None = None
+    completed_on: dt.date | None = None
+    feedstock_type_id: str | None = None
+
+
 class CreateComponentRequest(Request):
     supplier_reference_id: str = Field(min_length=1, max_length=100)
     project_id: str
@@ -334,6 +364,14 @@ class CreateComponentRequest(Request):
     activity_started_at: dt.datetime
     activity_completed_at: dt.datetime
     inputs: list[ComponentInputBody]
+
+
+class PatchComponentRequest(PatchRequest):
+    """`inputs` replaces the component's inputs; the activity dates and the blueprint cannot change."""
+
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = None
+    inputs: list[ComponentInputBody] | None = None
 
 
 class ComponentToAttribute(Request):
