@@ -51,7 +51,8 @@ class LineageBuilder:
             return SourceLineage(ref=None, id=ref, display_name=None, file_name=None, sha256=None)
         row = self.sources.get(ref)
         return SourceLineage(ref=ref, id=self.ids.get(("source", ref)), display_name=row.display_name if row else None,
-                             file_name=row.file_name if row else None, sha256=row.sha256 if row else None)
+                             file_name=row.file_name if row else None, sha256=row.sha256 if row else None,
+                             description=row.description if row else None)
 
     def datapoint(self, ref: str) -> DatapointLineage:
         if has_id_prefix(ref):

@@ -49,6 +49,7 @@ class SourceLineage:
     display_name: str | None
     file_name: str | None
     sha256: str | None
+    description: str | None = None  # the workbook's text; kept for the report, never sent (the API has no field)
 
 
 @dataclass
@@ -111,6 +112,8 @@ class RunResult:
     messages: list[str] = field(default_factory=list)  # run-level notes (interrupted, lock, gap...)
     report_path: str | None = None
     interrupted: bool = False
+    #: sources sheet ref -> description: not sent (CreateDocumentSourceRequest declares no description)
+    source_descriptions: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -144,6 +147,7 @@ class RunResult:
             "lineage": [asdict(e) for e in self.lineage],
             "warnings": self.warnings,
             "messages": self.messages,
+            "source_descriptions": self.source_descriptions,
             "interrupted": self.interrupted,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,

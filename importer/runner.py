@@ -132,6 +132,9 @@ def import_workbook(validation: Any, session: ApiSession, options: ImportOptions
         code = 2 if exc.status in (None, 401, 403) else 1
         raise ImportAborted(f"the API refused the project look-up: {exc.message}", exit_code=code) from exc
     result.messages += plan.messages
+    # the API has no field for a source's description (CreateDocumentSourceRequest declares none): it is not
+    # sent, but stays in the result for the report
+    result.source_descriptions = {s.ref: s.description for s in wb.sources if s.description}
     statement_step = plan.step(("ghg_statement", "statement"))
     if options.mode == "plan":
         result.objects = [s.outcome for s in plan.steps]
@@ -158,12 +161,27 @@ def import_workbook(validation: Any, session: ApiSession, options: ImportOptions
     result.lineage = LineageBuilder(plan, executor.ids, session.client).build()
     statement = executor.statement or (statement_step.existing if statement_step else None)
     if statement is not None:
-        result.statement = statement.model_dump(mode="json")
+        result.statement = _statement_after_run(session.client, statement, result)
     result.finished_at = dt.datetime.now(dt.UTC)
     if history is not None:
         outcome = "interrupted" if result.interrupted else ("ok" if result.ok else "failed")
         history.finish_run(result.run_id, outcome=outcome, counts=result.counts(), finished_at=result.finished_at)
     return result
+
+
+def _statement_after_run(client: Any, statement: Any, result: RunResult) -> dict[str, Any]:
+    """The statement as the server holds it after the last write: its pending total changes with every entry
+    and datapoint the run touched, so the figure read at plan time (or returned mid-run) is never reported."""
+    try:
+        return client.get_ghg_statement(statement.id).model_dump(mode="json")
+    except Exception as exc:  # report no figure rather than a stale one
+        from importer.redaction import redact
+
+        result.messages.append(f"could not re-read GHG statement {statement.id} after the run "
+                               f"({redact(str(getattr(exc, 'message', exc)))}): its total is not shown")
+        stale = statement.model_dump(mode="json")
+        stale["pending_total_co2e_removed_kg"] = None
+        return stale
 
 
 def lock_folder() -> Path:
