@@ -112,12 +112,17 @@ def validate_command(
             raise typer.Exit(code)
     reports: list[Path] = []
     if not no_report:
+        from importer.report.render import strict_writes, warn_not_written
         from importer.report.validation_html import write_validation_report
 
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         for result in results:
             target = report or default_report_path("validation", result.path, stamp)
-            reports.append(write_validation_report(result, target))
+            try:
+                with strict_writes():
+                    reports.append(write_validation_report(result, target))
+            except OSError as exc:
+                warn_not_written(target, exc, "; the validation itself is unaffected")
     if annotate:
         from importer.workbook.annotate import annotate_workbook
 
@@ -222,6 +227,7 @@ def _import_command(
 
     previous = signal.signal(signal.SIGINT, _on_sigint)
     results = []
+    stopped: list[dict[str, object]] = []  # workbooks that stopped before planning, with their findings
     worst = EXIT_OK
     try:
         from importer.api import ApiError
@@ -246,9 +252,13 @@ def _import_command(
                     else:
                         result = import_workbook(validation, session, options, progress=progress)
                 except (ImportAborted, LockedByAnotherRun) as exc:
-                    _print_findings(out, getattr(exc, "findings", []))
+                    found = getattr(exc, "findings", [])
+                    _print_findings(out, found)
                     out.print(f"error: {exc.message}", markup=False)
                     worst = max(worst, getattr(exc, "exit_code", EXIT_USAGE))
+                    stopped.append({"ok": False, "workbook": str(wb.path), "stopped": exc.message,
+                                    "errors": [f.to_json() for f in found if f.severity == "error"],
+                                    "warnings": [f.to_json() for f in found if f.severity == "warning"]})
                     continue
                 finally:
                     if hasattr(progress, "close"):
@@ -268,8 +278,8 @@ def _import_command(
     if results:
         _write_reports(results, report, mode)
     if json_out:
-        payload = results[0].to_json() if len(results) == 1 else {
-            "ok": worst == EXIT_OK, "workbooks": [r.to_json() for r in results]}
+        payload = results[0].to_json() if len(results) == 1 and not stopped else {
+            "ok": worst == EXIT_OK, "workbooks": [r.to_json() for r in results] + stopped}
         print(redact(json.dumps(payload, indent=2, default=str)))
     else:
         for result in results:
@@ -309,6 +319,22 @@ def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  
         if json_out:
             print(json.dumps({"ok": False, "workbooks": [r.to_json() for r in results]}, indent=2, default=str))
         raise _Stop(EXIT_FAILED)
+    results = order_batch(results)
+    order_problems = batch_statement_problems(results)
+    if len(results) > 1:
+        out.print("batch order (by statement period, then name): " + ", ".join(  # type: ignore[attr-defined]
+            f"{r.path.name} (statement to {r.workbook.project.statement_end_on or 'none'})" for r in results),
+            markup=False)
+    if order_problems:
+        for problem in order_problems:
+            out.print(f"  error   {problem}", markup=False)  # type: ignore[attr-defined]
+        out.print("error: the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "  # type: ignore[attr-defined]
+                  "them separately if that is meant)", markup=False)
+        if json_out:
+            print(json.dumps({"ok": False, "stopped": "batch statements overlap or leave a gap",
+                              "problems": order_problems, "workbooks": [r.to_json() for r in results]},
+                             indent=2, default=str))
+        raise _Stop(EXIT_FAILED)
     seen: dict[str, str] = {}
     clashes = []
     for r in results:
@@ -322,8 +348,58 @@ def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  
             out.print(f"  error   {clash}", markup=False)  # type: ignore[attr-defined]
         out.print("error: supplier_reference_id must be unique across the workbooks of a batch; nothing was sent",
                   markup=False)  # type: ignore[attr-defined]
+        if json_out:
+            print(json.dumps({"ok": False, "stopped": "supplier_reference_id used by two workbooks",
+                              "problems": clashes, "workbooks": [r.to_json() for r in results]},
+                             indent=2, default=str))
         raise _Stop(EXIT_FAILED)
     return results
+
+
+def order_batch(results: list) -> list:  # type: ignore[type-arg]
+    """Monthly workbooks in the order their statements must be created: by statement end, then name
+    (workbooks without a statement last). A folder lists `november.xlsx` before `october.xlsx`."""
+    import datetime as dt
+
+    return sorted(results, key=lambda r: (r.workbook.project.statement_end_on or dt.date.max, r.path.name))
+
+
+def batch_statement_problems(results: list) -> list[str]:  # type: ignore[type-arg]
+    """Per project, consecutive workbooks' statements must neither overlap (the same end, or an entry completing
+    inside the previous workbook's period) nor leave whole months without a workbook between them."""
+    import datetime as dt
+
+    from importer.online import _month_name, _whole_months
+
+    problems: list[str] = []
+    by_project: dict[str, list] = {}  # type: ignore[type-arg]
+    for r in results:
+        if r.workbook.project.statement_end_on is not None:
+            by_project.setdefault(r.workbook.project.project_id, []).append(r)
+    for group in by_project.values():
+        for previous, current in zip(group, group[1:], strict=False):
+            prev_end = previous.workbook.project.statement_end_on
+            end = current.workbook.project.statement_end_on
+            if end == prev_end:
+                problems.append(f"{previous.path.name} and {current.path.name} both end their GHG statement on "
+                                f"{end}: their periods overlap")
+                continue
+            inside = [e for e in current.workbook.entries if e.completed_on <= prev_end]
+            for entry in inside:
+                problems.append(f"{current.path.name} entries row {entry.row} ({entry.ref}) completes on "
+                                f"{entry.completed_on}, inside the period of {previous.path.name} (to {prev_end}): "
+                                "it would land in the earlier statement")
+            completions = [e.completed_on for e in current.workbook.entries if e.completed_on > prev_end]
+            if completions:
+                start = prev_end + dt.timedelta(days=1)
+                first = min(completions)
+                gap = _whole_months(start, dt.date(first.year, first.month, 1) - dt.timedelta(days=1))
+                if gap:
+                    problems.append(f"between {previous.path.name} (statement to {prev_end}) and {current.path.name} "
+                                    f"(first entry completes {first}) no workbook covers "
+                                    f"{', '.join(_month_name(*m) for m in gap)}: {current.path.name}'s statement "
+                                    f"would start on {start} and hold those months empty")
+    return problems
 
 
 def _write_reports(results: list, report: Path | None, mode: str) -> None:  # type: ignore[type-arg]

@@ -29,6 +29,9 @@ def sandbox_banner(out: Console, db: Any) -> None:
         out.print(f"    sandbox state: {db}  (set ISOMETRIC_API_URL and credentials to import for real)")
 
 
+MARKS = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "note": "[cyan]read as[/cyan]"}
+
+
 def print_findings(out: Console, findings: list[Any], *, title: str | None = None) -> None:
     """A table of findings (errors first, as given): sheet, cell, code, message."""
     if not findings:
@@ -37,16 +40,17 @@ def print_findings(out: Console, findings: list[Any], *, title: str | None = Non
     for col in ("", "where", "code", "message"):
         table.add_column(col, overflow="fold")
     for f in findings:
-        mark = "[red]error[/red]" if f.severity == "error" else "[yellow]warning[/yellow]"
+        mark = MARKS.get(f.severity, "[cyan]read as[/cyan]")
         table.add_row(mark, f.location or "-", f.code, escape(f.message))
     out.print(table)
 
 
 def print_validation(out: Console, result: Any) -> None:
-    errors, warnings = result.errors(), result.warnings()
+    errors, warnings, notes = result.errors(), result.warnings(), result.notes()
     counts = ", ".join(f"{n} {sheet}" for sheet, n in result.counts.items() if n)
     verdict = "[bold green]valid[/bold green]" if not errors else "[bold red]not valid[/bold red]"
     out.print(f"{escape(str(result.path))}: {verdict}: {len(errors)} error(s), {len(warnings)} warning(s)"
+              + (f", {len(notes)} value(s) read differently from how they are stored" if notes else "")
               + (f"; rows read: {counts}" if counts else ""))
     print_findings(out, result.findings)
     if errors:

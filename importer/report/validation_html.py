@@ -11,8 +11,10 @@ from importer.report.render import render_to
 
 
 def write_validation_report(result: Any, path: Path) -> Path:
-    findings = sorted(result.findings, key=lambda f: (f.sheet or "", f.severity != "error", f.row or 0))
+    rank = {"error": 0, "warning": 1, "note": 2}
+    findings = sorted(result.findings, key=lambda f: (f.sheet or "", rank.get(f.severity, 3), f.row or 0))
     grouped = [(sheet, list(items)) for sheet, items in groupby(findings, key=lambda f: f.sheet or "")]
     return render_to(path, "validation_report.html.j2", name=Path(result.path).name, workbook_path=str(result.path),
                      sha256=result.sha256, counts=result.counts, errors=result.errors(), warnings=result.warnings(),
+                     notes=result.notes(),
                      grouped=grouped)

@@ -13,8 +13,11 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 
 from importer.findings import Finding
+from importer.workbook.spec import normalise_header
 
-FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C")}
+FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C"),
+         "note": PatternFill("solid", fgColor="DDEBF7")}
+LABELS = {"error": "ERROR", "warning": "WARNING", "note": "READ AS"}
 
 
 def annotate_workbook(source: Path, findings: list[Finding], dest: Path) -> Path:
@@ -24,7 +27,7 @@ def annotate_workbook(source: Path, findings: list[Finding], dest: Path) -> Path
         copy = Path(tmp) / source.name
         shutil.copyfile(source, copy)  # openpyxl reads a copy: the original is never opened for writing
         book = openpyxl.load_workbook(copy, keep_vba=False)
-    titles = {t.strip().lower().replace(" ", "_"): t for t in book.sheetnames}
+    titles = {normalise_header(t): t for t in book.sheetnames}  # the validator's own sheet-matching rule
     notes: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
         title = titles.get((finding.sheet or "").lower())
@@ -37,9 +40,9 @@ def annotate_workbook(source: Path, findings: list[Finding], dest: Path) -> Path
         target = ws[cell]
         if type(target).__name__ == "MergedCell":
             target = ws.cell(row=target.row, column=1)
-        severity = "error" if any(f.severity == "error" for f in items) else "warning"
+        severity = min((f.severity for f in items), key=list(FILLS).index)
         target.fill = FILLS[severity]
-        text = "\n".join(f"{f.severity.upper()}: {f.message}" for f in items)
+        text = "\n".join(f"{LABELS.get(f.severity, f.severity.upper())}: {f.message}" for f in items)
         comment = Comment(text[:30000], "isometric-import validate")
         comment.width, comment.height = 360, min(400, 60 + 18 * len(items))
         target.comment = comment

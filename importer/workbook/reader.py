@@ -14,6 +14,7 @@ import hashlib
 import re
 import zipfile
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,13 @@ class NumberFormat:
     code: str  # the format code as stored, e.g. "0.0%"
     kind: str  # "percent" or "scaled"
     scale: float = 1.0  # what the stored value is multiplied by on screen (100 for percent, 0.001 for `#,##0,`)
+    decimals: int = 0  # digits shown after the decimal mark
+
+    def display(self, stored: float) -> str:
+        """The text the cell shows for `stored` (thousands grouped, rounded as the format rounds)."""
+        shown = Decimal(repr(stored)) * Decimal(repr(self.scale))  # Excel rounds half away from zero
+        rounded = shown.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP)
+        return f"{rounded:,}" + ("%" if self.kind == "percent" else "")
 
 
 _BUILTIN_FORMATS = {9: "0%", 10: "0.00%"}  # ECMA-376 18.8.30: the built-in percent formats
@@ -52,11 +60,12 @@ _SCALING_COMMAS = re.compile(r"[0#?](,+)(?=[^0#?,]|$)")
 def classify_number_format(code: str) -> NumberFormat | None:
     """Percent or scaling formats (first section, quoted text and escapes ignored); None for the others."""
     section = _QUOTED.sub("", code.split(";")[0])
+    decimals = len(re.findall(r"[0#?]", section.split(".", 1)[1])) if "." in section else 0
     if "%" in section:
-        return NumberFormat(code, "percent", 100.0 ** section.count("%"))
+        return NumberFormat(code, "percent", 100.0 ** section.count("%"), decimals)
     match = _SCALING_COMMAS.search(section)
     if match:
-        return NumberFormat(code, "scaled", 1000.0 ** -len(match.group(1)))
+        return NumberFormat(code, "scaled", 1000.0 ** -len(match.group(1)), decimals)
     return None
 
 

@@ -351,11 +351,11 @@ class _Validator:
                     continue
                 value = records[column][position[row]]
                 if fmt.kind == "scaled":
-                    shown = coerce.stored_to_shown(value, fmt.scale)
                     self.error("scaled_number_format", f"the cell's number format {fmt.code!r} shows the value divided "
-                               f"by {1 / fmt.scale:,.0f} (it shows {shown:,g} for the stored {value:,g}); give the "
-                               "cell a plain number format and type the value in the unit of the unit column",
-                               sheet=name, row=row, column=column, value=value)
+                               f"by {1 / fmt.scale:,.0f} (it shows {fmt.display(value)} for the stored {value:,}); "
+                               "the importer would send the stored value, not what you see: give the cell a plain "
+                               "number format and type the value in the unit of the unit column",
+                               sheet=name, row=row, column=column, value=fmt.display(value))
                     records[column][position[row]] = None
                 else:
                     percent[(row, column)] = f"number format {fmt.code!r}"
