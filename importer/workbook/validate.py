@@ -44,7 +44,7 @@ from importer.workbook.model import (
 from importer.workbook.reader import EXCEL_ERRORS, RawBook, RawSheet, WorkbookUnreadable, read_workbook
 from importer.workbook.schemas import schema_for
 
-IGNORED_SHEETS = {"readme", "_lists"}
+IGNORED_SHEETS = {"readme", "_lists"}  # the template's own README and hidden dropdown-lists sheets, as titled
 SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 #: hidden data is named before everything else: a reviewer must know the workbook holds more than it shows
@@ -138,7 +138,7 @@ class _Validator:
                 by_norm[norm] = sheet
                 if sheet.hidden:
                     self.warn("hidden_sheet", f"sheet {title!r} is hidden; it was read like the others", sheet=title)
-            elif norm not in IGNORED_SHEETS:
+            elif norm not in IGNORED_SHEETS and title.strip().lower() not in IGNORED_SHEETS:
                 close = difflib.get_close_matches(norm, list(spec.SHEETS_BY_NAME), n=1, cutoff=0.75)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 self.warn("unknown_sheet", f"sheet {title!r} is not part of the workbook format and was ignored{hint}",
