@@ -97,3 +97,33 @@ def assert_exactly(sandbox: Any, workbook: Path) -> None:
         assert not missing, f"{kind}: missing {missing}"
         assert not extra, f"{kind}: unexpected {extra}"
         assert not dups, f"{kind}: duplicated {dups}"
+
+
+def api_nodes(sandbox: Any, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every node of a listing, read over HTTP with the sandbox's credentials (what the server says, not what
+    the importer reported)."""
+    import httpx
+
+    headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}
+    nodes: list[dict[str, Any]] = []
+    after = None
+    with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=30) as http:
+        while True:
+            query = {**params, "first": 50, **({"after": after} if after else {})}
+            page = http.get(path, params=query)
+            page.raise_for_status()
+            data = page.json()
+            nodes += data["nodes"]
+            if not data["page_info"]["has_next_page"]:
+                return nodes
+            after = data["page_info"]["end_cursor"]
+
+
+def api_get(sandbox: Any, path: str) -> Any:
+    import httpx
+
+    headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}
+    with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=30) as http:
+        response = http.get(path)
+        response.raise_for_status()
+        return response.json()

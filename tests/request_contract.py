@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -286,13 +286,14 @@ class ContractMiddleware:
 
 
 @contextmanager
-def checked_sandbox(db_path: Path) -> Iterator[Any]:
-    """A SandboxServer whose every request goes through the contract check (`server.contract`)."""
+def checked_sandbox(db_path: Path, *, inner: Callable[[Any], Any] | None = None) -> Iterator[Any]:
+    """A SandboxServer whose every request goes through the contract check (`server.contract`); `inner` may
+    wrap the sandbox's app first (a test's own ASGI stand-in, e.g. storage refusing uploads)."""
     from importer.sandbox import SandboxServer
 
     server = SandboxServer(db_path=db_path)
     contract = RequestContract()
-    server.app = ContractMiddleware(server.app, contract)
+    server.app = ContractMiddleware(inner(server.app) if inner else server.app, contract)
     server.contract = contract  # type: ignore[attr-defined]
     with server:
         yield server

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
+from request_contract import checked_sandbox
 
-from e2e_helpers import assert_exactly, cli_env, copy_samples, expected_references, run_cli
+from e2e_helpers import api_get, api_nodes, assert_exactly, cli_env, copy_samples, expected_references, run_cli
 
 pytestmark = pytest.mark.slow
+PROJECT = "prj_1SBXBIOCHAR00001"
+
+
+@pytest.fixture()
+def sandbox(tmp_path: Path) -> Iterator[Any]:
+    """The local sandbox with every request checked against the published document: a test whose importer
+    sends anything the document does not declare fails (listing the violations and the operations seen)."""
+    with checked_sandbox(tmp_path / "sandbox.sqlite3") as server:
+        yield server
+        server.contract.assert_clean()
 
 
 @pytest.fixture()
@@ -26,7 +40,7 @@ def _set_cell(workbook: Path, sheet: str, ref: str, column: str, value: object) 
     col = headers.index(column) + 1
     for row in ws.iter_rows(min_row=2):
         if row[0].value == ref:
-            ws.cell(row=row[0].row, column=col, value=value)
+            ws.cell(row=row[0].row, column=col).value = value  # cell(value=None) would leave the cell as it was
             break
     else:
         raise AssertionError(f"no row {ref!r} in {sheet}")
@@ -183,6 +197,8 @@ def test_no_secret_in_any_output(sandbox, workbook, tmp_path):
     for text in outputs:
         assert sandbox.client_secret not in text
         assert sandbox.access_token not in text
+    # the third run's API URL is wrong on purpose: its requests are outside the document by design
+    sandbox.contract.violations[:] = [v for v in sandbox.contract.violations if " /mrv/v0/nope/" not in v]
 
 
 def test_validation_errors_send_nothing(sandbox, tmp_path):
@@ -194,3 +210,227 @@ def test_validation_errors_send_nothing(sandbox, tmp_path):
     data = json.loads(result.stdout)
     assert data["ok"] is False
     assert {k: len(sandbox.store.list(k)) for k in ("source", "datapoint", "ghg_entry")} == before
+
+
+# -- re-bound monitored inputs, read back over HTTP ---------------------------------------------------------
+
+def _rows(workbook: Path, sheet: str) -> list[dict[str, Any]]:
+    book = openpyxl.load_workbook(workbook, read_only=True)
+    rows = list(book[sheet].iter_rows(values_only=True))
+    book.close()
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:] if r[0] is not None]
+
+
+def _set_input(workbook: Path, entry_ref: str, input_key: str, refs: list[str]) -> None:
+    book = openpyxl.load_workbook(workbook)
+    ws = book["entry_inputs"]
+    headers = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[headers.index("entry_ref")].value == entry_ref and row[headers.index("input_key")].value == input_key:
+            row[headers.index("datapoint_refs")].value = ", ".join(refs)
+            break
+    else:
+        raise AssertionError(f"no input {input_key} of {entry_ref}")
+    book.save(workbook)
+
+
+def _expected_inputs(workbook: Path, entry_ref: str) -> dict[str, dict[str, list[str]]]:
+    """template component name -> input key -> datapoint display names, as the workbook now says."""
+    names = {r["ref"]: r["display_name"] for r in _rows(workbook, "datapoints")}
+    out: dict[str, dict[str, list[str]]] = {}
+    for r in _rows(workbook, "entry_inputs"):
+        if r["entry_ref"] == entry_ref:
+            refs = [x.strip() for x in str(r["datapoint_refs"]).split(",")]
+            out.setdefault(r["template_component"], {})[r["input_key"]] = [names[x] for x in refs]
+    return out
+
+
+def _assert_server_inputs(sandbox: Any, workbook: Path, entry_ref: str) -> None:
+    """GET the entry's components over HTTP and compare each monitored input's datapoint IDs with the IDs of
+    the datapoints the workbook names (found by display name, over HTTP)."""
+    entries = {r["ref"]: r for r in _rows(workbook, "entries")}
+    row = entries[entry_ref]
+    entry = next(e for e in api_nodes(sandbox, "/ghg_entries")
+                 if e["started_on"] == row["started_on"].date().isoformat()
+                 and e["completed_on"] == row["completed_on"].date().isoformat())
+    template = next(t for t in api_nodes(sandbox, f"/projects/{PROJECT}/ghg_entry_templates")
+                    if t["display_name"] == row["template"])
+    rtc = {c["display_name"]: c["id"] for g in template["groups"] for c in g["components"]}
+    by_name: dict[str, list[str]] = {}
+    for dp in api_nodes(sandbox, "/datapoints", project_id=PROJECT):
+        by_name.setdefault(dp["display_name"], []).append(dp["id"])
+    components = api_nodes(sandbox, "/components", ghg_entry_id=entry["id"])
+    for comp_name, inputs in _expected_inputs(workbook, entry_ref).items():
+        comp = next(c for c in components if c["removal_template_component_id"] == rtc[comp_name])
+        held = {i["input_key"]: i.get("datapoint_ids") or [i["datapoint_id"]] for i in comp["inputs"]}
+        for key, display_names in inputs.items():
+            wanted = []
+            for name in display_names:
+                assert len(by_name[name]) == 1, f"{name!r} names {by_name[name]}"
+                wanted += by_name[name]
+            assert sorted(held[key]) == sorted(wanted), (comp_name, key, held[key], display_names)
+
+
+def test_rebound_inputs_are_patched_and_read_back(sandbox, workbook, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home")
+    entry = "batch-2026-10-a"
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    _assert_server_inputs(sandbox, workbook, entry)
+
+    def run_and_check(what: str) -> dict:
+        result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+        assert result.code == 0, what + "\n" + result.stdout + result.stderr
+        data = result.json()
+        outcome = next(o for o in data["objects"] if o["kind"] == "ghg_entry" and o["ref"] == entry)
+        assert outcome["status"] == "updated", (what, outcome)
+        _assert_server_inputs(sandbox, workbook, entry)
+        again = run_cli(["plan", str(workbook), "--json", "--quiet"], env)
+        held = next(o for o in again.json()["objects"] if o["kind"] == "ghg_entry" and o["ref"] == entry)
+        assert held["status"] == "unchanged", (what, held)  # the server now holds what the workbook says
+        return data
+
+    # a scalar input re-bound to another datapoint
+    _set_input(workbook, entry, "mass", ["feedstock-dry-t"])
+    run_and_check("scalar re-bound")
+    # a list input shrunk
+    _set_input(workbook, entry, "electricity_used", ["kwh-period-1", "kwh-period-3"])
+    run_and_check("list shrunk")
+    # a list input extended, with a datapoint new to the workbook
+    book = openpyxl.load_workbook(workbook)
+    book["datapoints"].append(["kwh-period-4", "Pyrolysis electricity 16-20 Oct", "Sub-meter PYRO-A", "REPORTED",
+                               1250, "kWh", None, None, "meter-readings", None, None])
+    book.save(workbook)
+    _set_input(workbook, entry, "electricity_used", ["kwh-period-1", "kwh-period-2", "kwh-period-3", "kwh-period-4"])
+    run_and_check("list extended")
+    # an input pointed at a renamed datapoint (a new ref and display name: a new datapoint on the server)
+    book = openpyxl.load_workbook(workbook)
+    ws = book["datapoints"]
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "biochar-mass-t":
+            row[0].value, row[1].value = "biochar-mass-reweighed-t", "Biochar produced (dry, reweighed)"
+    book.save(workbook)
+    _set_input(workbook, entry, "biochar_mass", ["biochar-mass-reweighed-t"])
+    data = run_and_check("renamed datapoint")
+    # the figures reported are the server's after the last write
+    held = api_get(sandbox, f"/ghg_statements/{data['statement']['id']}")["pending_total_co2e_removed_kg"]
+    assert data["statement"]["pending_total_co2e_removed_kg"] == pytest.approx(held)
+    server_entry = next(e for e in api_nodes(sandbox, "/ghg_entries") if e["id"] == data["lineage"][0]["id"])
+    assert data["lineage"][0]["co2e_net_removed_kg"] == pytest.approx(server_entry["co2e_net_removed_kg"])
+
+
+# -- figures, feedstock types, uploads -------------------------------------------------------------------
+
+def test_reported_statement_total_is_read_after_the_last_write(sandbox, workbook, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home")
+    first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    before = first.json()["statement"]["pending_total_co2e_removed_kg"]
+    _set_cell(workbook, "datapoints", "biochar-mass-t", "magnitude", 6.5)
+    result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert result.code == 0, result.stdout + result.stderr
+    data = result.json()
+    held = api_get(sandbox, f"/ghg_statements/{data['statement']['id']}")["pending_total_co2e_removed_kg"]
+    assert held != pytest.approx(before)  # the change moved the total...
+    assert data["statement"]["pending_total_co2e_removed_kg"] == pytest.approx(held)  # ...and the report says so
+    assert data["source_descriptions"]["weighbridge"] == "Scanned weighbridge tickets of feedstock and biochar"
+
+
+def test_a_cleared_feedstock_type_is_a_planned_conflict_and_nothing_is_sent(sandbox, workbook, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    held = {e["id"]: e["feedstock_type_id"] for e in api_nodes(sandbox, "/ghg_entries")}
+    assert any(held.values())
+    _set_cell(workbook, "entries", "batch-2026-10-a", "feedstock_type", None)
+    plan = run_cli(["plan", str(workbook), "--json", "--quiet"], env)
+    entry = next(o for o in plan.json()["objects"] if o["kind"] == "ghg_entry" and o["ref"] == "batch-2026-10-a")
+    assert entry["status"] == "conflict"
+    assert "cannot clear a GHG entry's feedstock type" in entry["error"] and "new ref" in entry["error"]
+    patches = sandbox.contract.seen["PATCH /ghg_entries/{id}"]
+    result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert result.code == 1
+    assert sandbox.contract.seen["PATCH /ghg_entries/{id}"] == patches  # nothing sent for the entry
+    assert {e["id"]: e["feedstock_type_id"] for e in api_nodes(sandbox, "/ghg_entries")} == held
+
+
+def _accessible(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node.get("__typename") == "SourcePrivateUrlInfo":
+            return {**node, "is_accessible": True}
+        return {k: _accessible(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_accessible(v) for v in node]
+    return node
+
+
+class _RefuseUploads:
+    """Object storage refusing every signed URL (as S3 does an expired one) while `refusing` is set; and
+    sources described as the document defines `url_info.is_accessible` (a private source visible to the caller:
+    true for one's own, uploaded or not), whatever the sandbox says."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.refusing = True
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.refusing and scope["path"].startswith("/_storage/upload/"):
+            await send({"type": "http.response.start", "status": 403,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"detail": "AccessDenied: Request has expired"}'})
+            return
+        if scope["type"] != "http" or not scope["path"].startswith("/mrv/v0/sources"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            with contextlib.suppress(ValueError):
+                body = json.dumps(_accessible(json.loads(body))).encode()
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+
+def test_an_interrupted_upload_is_resumed_from_the_signed_url_answer_alone(workbook, tmp_path):
+    """Sources created but never uploaded are found again; whether their file is there is decided only by a
+    fresh signed-URL request (a URL: PUT it, then a 409 confirms), never by `url_info.is_accessible`."""
+    storage: list[_RefuseUploads] = []
+
+    def refusing(app: Any) -> Any:
+        storage.append(_RefuseUploads(app))
+        return storage[0]
+
+    with checked_sandbox(tmp_path / "sandbox.sqlite3", inner=refusing) as sandbox:
+        env = cli_env(sandbox, tmp_path / "home")
+        first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+        assert first.code == 1
+        sources = [o for o in first.json()["objects"] if o["kind"] == "source"]
+        assert sources and all(o["status"] == "failed" and o["id"] for o in sources)
+        assert all(sandbox.store.stored_file_sha256(o["id"]) is None for o in sources)
+        assert all(src["url_info"]["is_accessible"] for src in api_nodes(sandbox, "/sources", project_id=PROJECT))
+
+        storage[0].refusing = False
+        second = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+        assert second.code == 0, second.stdout + second.stderr
+        resumed = {o["ref"]: o for o in second.json()["objects"] if o["kind"] == "source"}
+        assert {o["status"] for o in resumed.values()} == {"updated"}
+        for o in resumed.values():
+            assert o["id"] == next(s["id"] for s in sources if s["ref"] == o["ref"])  # the same source, not a new one
+            assert sandbox.store.stored_file_sha256(o["id"]) is not None
+        assert_exactly(sandbox, workbook)
+
+        puts = sum(sandbox.contract.skipped.values())
+        third = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+        assert third.code == 0
+        assert {o["status"] for o in third.json()["objects"] if o["kind"] == "source"} == {"unchanged"}
+        assert sum(sandbox.contract.skipped.values()) == puts  # already there: nothing uploaded again
+        sandbox.contract.assert_clean()
