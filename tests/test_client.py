@@ -471,3 +471,65 @@ def test_lost_responses_against_the_real_sandbox_create_exactly_once(sandbox):
     assert sorted(srids) == sorted(f"lost-{n}" for n in range(10))
     lost = [s for s in sandbox.store.request_log if s[2] == 200 and s[0] == "POST"]
     assert len(lost) >= 10
+
+
+def test_upload_state_comes_from_the_signed_url_answer_alone():
+    """409 on a fresh signed-URL request: the document is there (None); a URL: it never arrived."""
+    answers = iter([httpx.Response(409, json={"detail": "The document has already been uploaded"}),
+                    httpx.Response(200, json="https://storage.googleapis.com/bucket/obj?sig=1")])
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, json.loads(request.content)))
+        return next(answers)
+
+    client = make(handler)
+    ask = {"content_length": 5, "content_type": "text/plain"}
+    assert client.upload_url_unless_uploaded("src_1AAAAAAAAAAAAAAAAA", **ask) is None
+    url = client.upload_url_unless_uploaded("src_1AAAAAAAAAAAAAAAAA", **ask)
+    assert url == "https://storage.googleapis.com/bucket/obj?sig=1"
+    assert seen[0] == ("POST", "/mrv/v0/sources/src_1AAAAAAAAAAAAAAAAA/signed_upload_url",
+                       {"content_length": 5, "content_type": "text/plain"})
+
+
+class _UploadClient:
+    """Stands in for the API client: the signed-URL answers are scripted; PUTs are counted."""
+
+    def __init__(self, answers: list[str | None]) -> None:
+        self.answers = list(answers)
+        self.puts: list[str] = []
+
+    def upload_url_unless_uploaded(self, source_id: str, *, content_length: int, content_type: str) -> str | None:
+        return self.answers.pop(0)
+
+    def upload_to_signed_url(self, url: str, data: bytes, content_type: str) -> None:
+        self.puts.append(url)
+
+
+def _executor(client: _UploadClient):
+    from types import SimpleNamespace
+
+    from importer.execute import Executor
+
+    return Executor(client, SimpleNamespace(steps=[]))
+
+
+ROW = type("Row", (), {"content_length": 4, "content_type": "text/plain", "file_name": "a.txt"})()
+
+
+def test_a_source_counts_as_uploaded_only_once_the_api_answers_409():
+    from importer.execute import StepFailed
+
+    done = _UploadClient([None])  # already there: nothing sent
+    assert _executor(done)._upload("src_1", None, b"data", ROW) is False and done.puts == []
+
+    resumed = _UploadClient(["https://s/u1", None])  # never arrived: PUT, then the 409 confirms
+    assert _executor(resumed)._upload("src_1", None, b"data", ROW) is True and resumed.puts == ["https://s/u1"]
+
+    retried = _UploadClient(["https://s/u2", None])  # the create's URL was PUT but did not take: PUT again
+    assert _executor(retried)._upload("src_1", "https://s/u1", b"data", ROW) is True
+    assert retried.puts == ["https://s/u1", "https://s/u2"]
+
+    never = _UploadClient(["https://s/u2", "https://s/u3", "https://s/u4"])  # the API never sees the file
+    with pytest.raises(StepFailed, match="did not take"):
+        _executor(never)._upload("src_1", "https://s/u1", b"data", ROW)
