@@ -319,22 +319,6 @@ def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  
         if json_out:
             print(json.dumps({"ok": False, "workbooks": [r.to_json() for r in results]}, indent=2, default=str))
         raise _Stop(EXIT_FAILED)
-    results = order_batch(results)
-    order_problems = batch_statement_problems(results)
-    if len(results) > 1:
-        out.print("batch order (by statement period, then name): " + ", ".join(  # type: ignore[attr-defined]
-            f"{r.path.name} (statement to {r.workbook.project.statement_end_on or 'none'})" for r in results),
-            markup=False)
-    if order_problems:
-        for problem in order_problems:
-            out.print(f"  error   {problem}", markup=False)  # type: ignore[attr-defined]
-        out.print("error: the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "  # type: ignore[attr-defined]
-                  "them separately if that is meant)", markup=False)
-        if json_out:
-            print(json.dumps({"ok": False, "stopped": "batch statements overlap or leave a gap",
-                              "problems": order_problems, "workbooks": [r.to_json() for r in results]},
-                             indent=2, default=str))
-        raise _Stop(EXIT_FAILED)
     seen: dict[str, str] = {}
     clashes = []
     for r in results:
@@ -351,6 +335,22 @@ def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  
         if json_out:
             print(json.dumps({"ok": False, "stopped": "supplier_reference_id used by two workbooks",
                               "problems": clashes, "workbooks": [r.to_json() for r in results]},
+                             indent=2, default=str))
+        raise _Stop(EXIT_FAILED)
+    results = order_batch(results)
+    order_problems = batch_statement_problems(results)
+    if len(results) > 1:
+        out.print("batch order (by statement period, then name): " + ", ".join(  # type: ignore[attr-defined]
+            f"{r.path.name} (statement to {r.workbook.project.statement_end_on or 'none'})" for r in results),
+            markup=False)
+    if order_problems:
+        for problem in order_problems:
+            out.print(f"  error   {problem}", markup=False)  # type: ignore[attr-defined]
+        out.print("error: the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "  # type: ignore[attr-defined]
+                  "them separately if that is meant)", markup=False)
+        if json_out:
+            print(json.dumps({"ok": False, "stopped": "batch statements overlap or leave a gap",
+                              "problems": order_problems, "workbooks": [r.to_json() for r in results]},
                              indent=2, default=str))
         raise _Stop(EXIT_FAILED)
     return results
