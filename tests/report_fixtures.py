@@ -4,6 +4,7 @@ text in refs, errors and names, for report tests."""
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 
 from importer.results import (
     ComponentLineage,
@@ -66,3 +67,140 @@ def hostile_result(*, embedded: bool = True) -> RunResult:
                    "ghg_entry_ids": ["rmv_1AAAAAAAAAAAAAAA", "rmv_1BBBBBBBBBBBBBBB"]},
         messages=[f"note with {IMG}"],
     )
+
+
+# -- the three runs the browser proof screenshots, and a big one -------------------------------------------------
+# Only today's RunResult fields, except where a fixture says it sets a field requested from importer/results.py
+# (set with setattr: the report reads those with getattr and shows them when present).
+
+T0 = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+PREFIX = "acme-biochar"
+
+
+def _src(i: int) -> SourceLineage:
+    return SourceLineage(f"meter-log-{i}", f"src_1SRC{i:011d}", f"Meter log {i}", f"meter-log-{i}.pdf",
+                         f"{i:02x}" * 32, description="Weighbridge tickets, October")
+
+
+def _entry(n: int, status: str, co2e: float | None, *, template: str = "Monthly production batch",
+           day: int = 1, month: int = 10, distance: float = 46.0) -> EntryLineage:
+    ref = f"batch-{n:04d}"
+    dps = [
+        ("Feedstock road transport", "distance", f"{ref}-distance", distance, "km"),
+        ("Feedstock road transport", "mass", f"{ref}-feedstock-delivered", 18.2, "t"),
+        ("Biochar sequestration", "biochar_mass", f"{ref}-biochar-mass", 4.21, "t"),
+        ("Biochar sequestration", "organic_carbon_fraction", f"{ref}-organic-carbon", 0.78, "dimensionless"),
+    ]
+    comps: dict[str, ComponentLineage] = {}
+    for comp, key, dp_ref, value, unit in dps:
+        c = comps.setdefault(comp, ComponentLineage(comp, comp.lower().replace(" ", "-"), "production", "template",
+                                                    1.0))
+        c.inputs.append(InputLineage(key, "monitored", [DatapointLineage(
+            dp_ref, f"dtp_1D{n:05d}{len(c.inputs):02d}{zlib.crc32(dp_ref.encode()) % 10**7:07d}",
+            dp_ref.replace("-", " "), value, unit, [_src(n % 3)])]))
+    return EntryLineage(ref, f"rmv_1E{n:014d}" if status not in ("failed", "blocked") else None, status,
+                        "rvt_1SBXPRODBATCH001", template, f"2026-{month:02d}-{day:02d}",
+                        f"2026-{month:02d}-{min(day + 14, 28):02d}", co2e, components=list(comps.values()))
+
+
+def _objects_for(entries: list[EntryLineage], statuses: dict[str, str] | None = None) -> list[ObjectOutcome]:
+    statuses = statuses or {}
+    objects: list[ObjectOutcome] = []
+    for i in range(3):
+        s = _src(i)
+        objects.append(ObjectOutcome("sources", 2 + i, s.ref, "source", f"{PREFIX}:sources:{s.ref}", s.id,
+                                     statuses.get(s.ref or "", "created")))
+    row = 2
+    for e in entries:
+        for c in e.components:
+            for inp in c.inputs:
+                for d in inp.datapoints:
+                    objects.append(ObjectOutcome("datapoints", row, d.ref, "datapoint",
+                                                 f"{PREFIX}:datapoints:{d.ref}", d.id,
+                                                 statuses.get(d.ref or "", "created")))
+                    row += 1
+    for n, e in enumerate(entries):
+        objects.append(ObjectOutcome("entries", 2 + n, e.ref, "ghg_entry", f"{PREFIX}:entries:{e.ref}", e.id,
+                                     e.status))
+    objects.append(ObjectOutcome("project", None, "statement_end_on", "ghg_statement", None, "ggs_1STATEMENT000001",
+                                 "created"))
+    return objects
+
+
+def _statement(total: float, n: int) -> dict:
+    return {"id": "ggs_1STATEMENT000001", "status": "DRAFT", "reporting_period_start_at": "2026-10-01",
+            "reporting_period_end_at": "2026-10-31", "pending_total_co2e_removed_kg": total,
+            "ghg_entry_ids": [f"rmv_1E{i:014d}" for i in range(n)]}
+
+
+def _run(objects, lineage, statement, **kw) -> RunResult:
+    return RunResult(
+        run_id="20261124T100000Z-c1ea70", mode="run", workbook_path="/data/acme-biochar-2026-10.xlsx",
+        workbook_sha256="9f" * 32, tool_version="0.1.0", api_url="https://api.sandbox.isometric.com/mrv/v0",
+        environment="Isometric sandbox", embedded_sandbox=False, operator="analyst", started_at=T0,
+        finished_at=T0 + dt.timedelta(seconds=41), objects=objects, lineage=lineage, statement=statement, **kw)
+
+
+def clean_result() -> RunResult:
+    """Everything created. Sets two fields requested from results.py on the entries: the API's standard
+    deviation and the template's credit type (a reduction entry with a negative net figure)."""
+    entries = [_entry(0, "created", 6532.4), _entry(1, "created", 5210.9, day=15),
+               _entry(2, "created", -183.8, template="Field application", day=20)]
+    for e, sd, credit in zip(entries, (412.0, 365.5, 21.3), ("REMOVAL", "REMOVAL", "REDUCTION"), strict=True):
+        e.co2e_net_removed_standard_deviation_kg = sd  # type: ignore[attr-defined]
+        e.credit_type = credit  # type: ignore[attr-defined]
+    return _run(_objects_for(entries), entries, _statement(18940.0, 5))
+
+
+def updates_result() -> RunResult:
+    """A re-run after the field team corrected a distance: one datapoint updated, the rest unchanged. Today's
+    fields only: the new value comes from the lineage, the previous value is not recorded."""
+    entries = [_entry(0, "unchanged", 6498.1, distance=52.5), _entry(1, "unchanged", 5210.9, day=15)]
+    objects = _objects_for(entries, {})
+    for o in objects:
+        o.status = "unchanged" if o.status == "created" else o.status
+    dist = next(o for o in objects if o.ref == "batch-0000-distance")
+    dist.status, dist.changes = "updated", ["quantity"]
+    note = next(o for o in objects if o.ref == "meter-log-1")
+    note.status, note.changes = "updated", ["display_name"]
+    return _run(objects, entries, _statement(11709.0, 2))
+
+
+def failures_result() -> RunResult:
+    """Seven rows need attention: a source refused (422) blocking its datapoint, entry and the entry's component
+    chain; a datapoint failed on a transient 503; a locked datapoint in conflict."""
+    entries = [_entry(0, "created", 6532.4), _entry(1, "blocked", None, day=15), _entry(2, "created", 5102.7, day=20)]
+    objects = _objects_for(entries)
+    src = next(o for o in objects if o.ref == "meter-log-1")
+    src.status, src.id = "failed", None
+    src.error = "HTTP 422: display_name: must be at most 100 characters (request id: req_7f3a9c21e4)"
+    blocked_dp = next(o for o in objects if o.ref == "batch-0001-distance")
+    blocked_dp.status, blocked_dp.id, blocked_dp.blocked_by = "blocked", None, "sources row 3 (meter-log-1)"
+    blocked_dp2 = next(o for o in objects if o.ref == "batch-0001-feedstock-delivered")
+    blocked_dp2.status, blocked_dp2.id, blocked_dp2.blocked_by = "blocked", None, "sources row 3 (meter-log-1)"
+    entry = next(o for o in objects if o.ref == "batch-0001")
+    entry.status, entry.blocked_by = "blocked", "datapoints row 6 (batch-0001-distance)"
+    flaky = next(o for o in objects if o.ref == "batch-0002-biochar-mass")
+    flaky.status, flaky.id = "failed", None
+    flaky.error = "HTTP 503: Service Unavailable: the server did not answer after 6 attempts"
+    locked = next(o for o in objects if o.ref == "batch-0000-organic-carbon")
+    locked.status = "conflict"
+    locked.changes = ["quantity"]
+    locked.error = ("datapoint is locked (locked_used_in_verified_removal) and cannot change (quantity): "
+                    "keep 0.78 in datapoints!E5 or ask Isometric to unlock it")
+    comp = ObjectOutcome("components", 4, "batch-0001/Biochar sequestration", "component",
+                         f"{PREFIX}:components:batch-0001-seq", None, "blocked",
+                         blocked_by="entries row 3 (batch-0001)")
+    objects.insert(-1, comp)
+    return _run(objects, entries, _statement(11635.1, 2),
+                messages=["2 entries of the statement period were not touched by this workbook"])
+
+
+def big_result(n_objects: int = 2000) -> RunResult:
+    """About `n_objects` rows: 4 datapoints per entry, 3 sources; a few failures, many months."""
+    n_entries = max(1, (n_objects - 4) // 5)
+    entries = [_entry(i, "created", 900.0 + (i * 37) % 500 - (300 if i % 17 == 0 else 0), day=1 + i % 14,
+                      month=1 + i % 12) for i in range(n_entries)]
+    objects = _objects_for(entries)
+    objects[10].status, objects[10].error = "failed", "HTTP 504: Gateway Timeout"
+    return _run(objects, entries, _statement(sum(e.co2e_net_removed_kg or 0 for e in entries), n_entries))

@@ -19,6 +19,12 @@ def neutralise_csv_cell(text: object) -> str:
     return "'" + value if value.startswith(DANGEROUS_START) else value
 
 
+def failed_csv_path(result: RunResult, report_path: Path) -> Path:
+    """Where the CSV of failed rows goes: beside the HTML report, named after the workbook and the run (the report
+    links to it by this name, the terminal summary prints it)."""
+    return report_path.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}-failed.csv")
+
+
 def write_failed_csv(result: RunResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:

@@ -1,18 +1,99 @@
-"""The HTML result report of a plan or a run (or of a batch of workbooks): audit stamp, totals, a table per
-sheet, the lineage of every GHG entry with CO2e as the API reported it, and a status filter. One
-self-contained file: inline CSS and a little inline JS, no external URL, every value escaped."""
+"""The HTML result report of a plan or a run (or of a batch of workbooks). One self-contained file: inline CSS,
+inline SVG and a little inline JS, no external URL, every value escaped.
+
+What an auditor asks first comes first: a verdict box (outcome, counts, the CO2e this import covers beside the
+statement's total), the problems grouped by cause with what to do, the per-entry table, the changes made, then
+the evidence files, every row by sheet, the lineage both ways and the audit stamp. Everything is computed here
+from the `RunResult` alone; fields the result may gain later (`ObjectOutcome.before/after/http_status/
+attempts/elapsed_seconds/request_id`, `EntryLineage.co2e_net_removed_standard_deviation_kg/credit_type`,
+`SourceLineage.size_bytes`, `RunResult.retries`) are read with `getattr` and shown when present.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from importer.report.csv_export import failed_csv_path
 from importer.report.render import render_to
-from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, RunResult
+from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, ObjectOutcome, RunResult
 
-SHEET_ORDER = ("sources", "datapoints", "feedstock_types", "entries", "components", "project")
+SHEET_ORDER = ("project", "sources", "datapoints", "feedstock_types", "entries", "components")
+
+KIND_LABELS = {
+    "source": "evidence source", "datapoint": "datapoint", "feedstock_type": "feedstock type",
+    "ghg_entry": "GHG entry", "component": "component", "component_attribution": "component attribution",
+    "ghg_statement": "GHG statement",
+}
+KIND_PLURALS = {
+    "source": "Evidence sources", "datapoint": "Datapoints", "feedstock_type": "Feedstock types",
+    "ghg_entry": "GHG entries", "component": "Components", "component_attribution": "Component attributions",
+    "ghg_statement": "GHG statement",
+}
+SHEET_LABELS = {
+    "project": "Project sheet", "sources": "Sources sheet", "datapoints": "Datapoints sheet",
+    "feedstock_types": "Feedstock types sheet", "entries": "Entries sheet", "entry_inputs": "Entry inputs sheet",
+    "components": "Components sheet", "component_inputs": "Component inputs sheet",
+}
+#: how internal field and setting names read to people
+FIELD_LABELS = {
+    "statement_end_on": "statement end date", "statement_start_on": "statement start date",
+    "quantity": "value", "magnitude": "value", "standard_deviation": "standard deviation",
+    "component_group_key": "component group", "attribution_factor": "attribution factor",
+    "display_name": "name", "supplier_reference_id": "supplier reference", "source_ids": "evidence sources",
+    "source_refs": "evidence sources", "datapoint_ids": "datapoints", "feedstock_type_id": "feedstock type",
+    "started_on": "start date", "completed_on": "end date", "measured_at": "measured on",
+    "published_at": "published on", "file uploaded": "file uploaded", "resume upload": "file upload resumed",
+    "submit for verification": "submitted for verification", "removed": "removed", "name": "name",
+}
+#: status -> (label, icon): the icon carries the meaning without colour
+STATUS_META = {
+    "created": ("created", "\u2713"), "create": ("to create", "+"),
+    "updated": ("updated", "\u270e"), "update": ("to update", "\u270e"),
+    "unchanged": ("unchanged", "="), "failed": ("failed", "\u2717"),
+    "blocked": ("blocked", "\u2298"), "conflict": ("conflict", "\u26a0"),
+}
+PROBLEM_ORDER = {"failed": 0, "conflict": 1, "blocked": 2}
+TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+TRANSIENT_WORDS = ("timed out", "timeout", "unreachable", "connection", "temporarily", "try again", "rate limit",
+                   "service unavailable", "bad gateway", "gateway timeout", "server error")
+CHART_MAX_BARS = 25
+EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest are counted
+BIG_RUN = 300  # objects above which the per-sheet tables start folded and print defaults to the summary
+
+
+def humanize(name: str | None) -> str:
+    if not name:
+        return ""
+    return FIELD_LABELS.get(name, name.replace("_", " "))
+
+
+def fmt_kg(value: float | None) -> str:
+    return "" if value is None else f"{value:,.1f}"
+
+
+def fmt_co2e(value: float | None, *, unit_of: float | None = None) -> str:
+    """`183.8 kg CO2e` or `6.53 t CO2e` (t from 1,000 kg; `unit_of` picks the unit from another figure)."""
+    if value is None:
+        return "not reported"
+    scale = abs(unit_of if unit_of is not None else value)
+    if scale >= 1000:
+        return f"{value / 1000:,.2f} t CO2e"
+    return f"{value:,.1f} kg CO2e"
+
+
+def fmt_bytes(size: Any) -> str:
+    if not isinstance(size, (int, float)):
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return ""
 
 
 def _duration(result: RunResult) -> str:
@@ -22,23 +103,461 @@ def _duration(result: RunResult) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def where(o: ObjectOutcome) -> str:
+    if o.sheet == "project":
+        return "Project sheet"
+    return f"{o.sheet} row {o.row}" if o.row else o.sheet
+
+
+def describe(o: ObjectOutcome) -> str:
+    """As importer.plan.describe names a culprit in `blocked_by`: `datapoints row 7 (ref)`."""
+    loc = f"{o.sheet} row {o.row}" if o.row else o.sheet
+    return f"{loc} ({o.ref})" if o.ref else loc
+
+
+def row_anchor(prefix: str, o: ObjectOutcome) -> str:
+    return f"{prefix}row-{o.sheet}-{o.row or 0}-{o.kind}"
+
+
+def _slug(text: str | None) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text or "")[:80]
+
+
+# -- CO2e ------------------------------------------------------------------------------------------------------
+
+def _entry_sd(entry: Any) -> float | None:
+    value = getattr(entry, "co2e_net_removed_standard_deviation_kg", None)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _credit_type(entry: Any) -> str | None:
+    value = getattr(entry, "credit_type", None)
+    return str(value).upper() if value else None
+
+
+def _co2e_summary(result: RunResult) -> dict[str, Any]:
+    with_value = [e for e in result.lineage if e.co2e_net_removed_kg is not None]
+    total = sum(e.co2e_net_removed_kg for e in with_value) if with_value else None  # type: ignore[misc]
+    sds = [_entry_sd(e) for e in with_value]
+    known = [s for s in sds if s is not None]
+    sd = math.sqrt(sum(s * s for s in known)) if known else None
+    st = result.statement or {}
+    st_total = st.get("pending_total_co2e_removed_kg")
+    st_total = st_total if isinstance(st_total, (int, float)) else None
+    share = (total / st_total * 100) if (total is not None and st_total) else None
+    return {
+        "total": total, "total_display": fmt_co2e(total), "kg_display": fmt_kg(total),
+        "sd": sd, "sd_display": fmt_co2e(sd, unit_of=total) if sd is not None else None,
+        "sd_missing": len(sds) - len(known), "entries": len(result.lineage), "counted": len(with_value),
+        "uncounted": len(result.lineage) - len(with_value),
+        "statement_total": st_total, "statement_total_display": fmt_co2e(st_total) if st_total is not None else None,
+        "share": f"{share:,.0f}%" if share is not None and 0 <= share <= 1000 else None,
+    }
+
+
+def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
+    """Horizontal bars of net CO2e, per entry, or per month / per template on a big run (inline SVG)."""
+    items = [e for e in result.lineage if e.co2e_net_removed_kg is not None]
+    if not items:
+        return None
+    if len(items) <= CHART_MAX_BARS:
+        by = "entry"
+        pairs = [(e.ref, float(e.co2e_net_removed_kg), f"{e.template_name or ''} {e.started_on or ''}") for e in items]
+    else:
+        months: dict[str, float] = defaultdict(float)
+        templates: dict[str, float] = defaultdict(float)
+        counts_m: dict[str, int] = defaultdict(int)
+        counts_t: dict[str, int] = defaultdict(int)
+        for e in items:
+            month = (e.started_on or "")[:7] or "no date"
+            months[month] += float(e.co2e_net_removed_kg)  # type: ignore[arg-type]
+            counts_m[month] += 1
+            name = e.template_name or e.template_id or "no template"
+            templates[name] += float(e.co2e_net_removed_kg)  # type: ignore[arg-type]
+            counts_t[name] += 1
+        if 1 < len(months) <= CHART_MAX_BARS:
+            by = "month"
+            pairs = [(m, v, f"{counts_m[m]} entries") for m, v in sorted(months.items())]
+        else:
+            by = "template"
+            ranked = sorted(templates.items(), key=lambda kv: -abs(kv[1]))
+            pairs = [(t, v, f"{counts_t[t]} entries") for t, v in ranked[:CHART_MAX_BARS - 1]]
+            rest = ranked[CHART_MAX_BARS - 1:]
+            if rest:
+                pairs.append((f"{len(rest)} other templates", sum(v for _, v in rest), ""))
+    label_w, value_w, plot_w, row_h = 120, 92, 300, 22
+    lo = min(0.0, min(v for _, v, _ in pairs))
+    hi = max(0.0, max(v for _, v, _ in pairs))
+    span = (hi - lo) or 1.0
+    zero_x = label_w + (-lo / span) * plot_w
+    scale_of = max(abs(lo), abs(hi))
+    bars = []
+    for i, (label, value, hint) in enumerate(pairs):
+        x1 = label_w + ((min(value, 0.0) - lo) / span) * plot_w
+        x2 = label_w + ((max(value, 0.0) - lo) / span) * plot_w
+        bars.append({
+            "label": label if len(label) <= 18 else label[:17] + "\u2026", "full": label, "hint": hint.strip(),
+            "value": fmt_co2e(value, unit_of=scale_of), "negative": value < 0,
+            "x": round(x1, 1), "w": round(max(x2 - x1, 1.0), 1), "y": 6 + i * row_h, "h": row_h - 8,
+            "ty": 6 + i * row_h + row_h / 2 - 1,
+        })
+    height = 12 + len(pairs) * row_h
+    return {"by": by, "bars": bars, "width": label_w + plot_w + value_w, "height": height,
+            "zero_x": round(zero_x, 1), "label_w": label_w, "value_x": label_w + plot_w + 6,
+            "pattern": f"{prefix}hatch", "any_negative": any(b["negative"] for b in bars)}
+
+
+def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
+    rows = []
+    for e in result.lineage:
+        value = e.co2e_net_removed_kg
+        credit = _credit_type(e)
+        sense = None
+        if value is not None:
+            sense = "net removal" if value >= 0 else "net emission"
+        rows.append({
+            "ref": e.ref, "id": e.id, "status": e.status, "template": e.template_name or e.template_id or "",
+            "period": _period(e.started_on, e.completed_on), "net": fmt_kg(value), "negative": (value or 0) < 0,
+            "sd": fmt_kg(_entry_sd(e)), "credit": credit, "sense": sense,
+            "anchor": f"{prefix}entry-{_slug(e.ref)}",
+        })
+    return rows
+
+
+def _period(start: Any, end: Any) -> str:
+    if start and end:
+        return f"{start} \u2013 {end}"
+    return str(start or end or "")
+
+
+# -- problems --------------------------------------------------------------------------------------------------
+
+def _http_status(o: ObjectOutcome) -> int | None:
+    status = getattr(o, "http_status", None)
+    if isinstance(status, int):
+        return status
+    found = re.search(r"\bHTTP (\d{3})\b", o.error or "")
+    return int(found.group(1)) if found else None
+
+
+def _request_id(o: ObjectOutcome) -> str | None:
+    value = getattr(o, "request_id", None)
+    if value:
+        return str(value)
+    found = re.search(r"request[ _-]?id[:= ]+([A-Za-z0-9_.:-]{6,})", o.error or "", re.IGNORECASE)
+    return found.group(1) if found else None
+
+
+def _field_of(o: ObjectOutcome) -> str | None:
+    """`HTTP 422: display_name: too long` names the field the API refused."""
+    text = re.sub(r"^(HTTP \d{3}:\s*)", "", o.error or "")
+    found = re.match(r"([a-z][a-z0-9_.]*)\s*:", text)
+    return found.group(1).split(".")[-1] if found else None
+
+
+def _advice(o: ObjectOutcome, http: int | None) -> tuple[str, str]:
+    """(kind, what to do): "transient", "interrupted", "credentials", "registry" or "workbook"."""
+    text = (o.error or "").lower()
+    if o.blocked_by and "interrupted" in o.blocked_by:
+        return "interrupted", "The run was interrupted before this row: run the same command again to finish."
+    if http in TRANSIENT_STATUSES or (http is None and o.status == "failed"
+                                      and any(w in text for w in TRANSIENT_WORDS)):
+        return "transient", ("Transient: the API or the network did not answer in time. Run the same command again; "
+                             "what was created is found again, never duplicated.")
+    if http in (401, 403):
+        return "credentials", "Check $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN, then run again."
+    if o.status == "conflict":
+        return "registry", ("The registry holds a different, unchangeable value: change the workbook to match it "
+                            "(or ask Isometric to unlock the object), then run again.")
+    field = _field_of(o)
+    loc = where(o)
+    if field:
+        return "workbook", f"Fix the {humanize(field)} cell ({field}) of {loc} in the workbook, then run again."
+    return "workbook", f"Fix {loc} in the workbook, then run again."
+
+
+def _problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
+    by_name = {describe(o): o for o in result.objects}
+    by_where = {where(o): o for o in result.objects if o.row}
+
+    def culprit(o: ObjectOutcome) -> ObjectOutcome | None:
+        name = o.blocked_by or ""
+        return by_name.get(name) or by_where.get(re.sub(r"\s*\(.*\)$", "", name))
+
+    def root(o: ObjectOutcome) -> tuple[ObjectOutcome | None, list[ObjectOutcome]]:
+        seen: list[ObjectOutcome] = []
+        current = o
+        while current.status == "blocked":
+            nxt = culprit(current)
+            if nxt is None or nxt in seen or nxt is current:
+                return None, seen
+            seen.append(nxt)
+            current = nxt
+        return current, seen
+
+    causes: dict[int | str, dict[str, Any]] = {}
+    order: list[int | str] = []
+    for o in result.objects:
+        if o.status not in BAD_STATUSES:
+            continue
+        cause_obj, chain = (o, []) if o.status != "blocked" else root(o)
+        key: int | str = id(cause_obj) if cause_obj is not None else f"text:{o.blocked_by}"
+        if key not in causes:
+            order.append(key)
+            if cause_obj is not None:
+                http = _http_status(cause_obj)
+                kind, todo = _advice(cause_obj, http)
+                causes[key] = {
+                    "status": cause_obj.status, "where": where(cause_obj), "kind": KIND_LABELS.get(cause_obj.kind,
+                                                                                           cause_obj.kind),
+                    "ref": cause_obj.ref, "id": cause_obj.id, "error": cause_obj.error or "",
+                    "anchor": row_anchor(prefix, cause_obj), "http": http,
+                    "attempts": getattr(cause_obj, "attempts", None),
+                    "elapsed": getattr(cause_obj, "elapsed_seconds", None),
+                    "request_id": _request_id(cause_obj), "advice_kind": kind, "advice": todo,
+                    "changes": [humanize(c) for c in cause_obj.changes], "rows": [], "blocked": [],
+                }
+            else:
+                text = o.blocked_by or "an earlier row"
+                kind, todo = _advice(o, None)
+                causes[key] = {
+                    "status": "blocked", "where": text, "kind": "", "ref": None, "id": None, "error": "",
+                    "anchor": None, "http": None, "attempts": None, "elapsed": None, "request_id": None,
+                    "advice_kind": kind, "advice": todo if kind == "interrupted" else
+                    f"Blocked by {text}, which is not a row of this run: check it, then run again.",
+                    "changes": [], "rows": [], "blocked": [],
+                }
+        entry = {"where": where(o), "kind": KIND_LABELS.get(o.kind, o.kind), "ref": o.ref, "status": o.status,
+                 "anchor": row_anchor(prefix, o), "via": [describe(c) for c in chain[:-1]]}
+        if o is cause_obj:
+            causes[key]["rows"].append(entry)
+        else:
+            causes[key]["blocked"].append(entry)
+    groups = [causes[k] for k in order]
+    groups.sort(key=lambda g: (PROBLEM_ORDER.get(g["status"], 3), -len(g["blocked"])))
+    for n, group in enumerate(groups, 1):
+        group["n"] = n
+    return groups
+
+
+# -- changes ---------------------------------------------------------------------------------------------------
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, dict):
+        magnitude, unit = value.get("magnitude"), value.get("unit")
+        if magnitude is not None:
+            return f"{_num(magnitude)} {unit or ''}".strip()
+        return ", ".join(f"{humanize(k)} {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float):
+        return _num(value)
+    return "" if value is None else str(value)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:,.6f}".rstrip("0").rstrip(".")
+        return text or "0"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _uses(result: RunResult) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """datapoint ref/id -> entry refs, source ref/id/file -> datapoint refs/ids (from the lineage)."""
+    dp_entries: dict[str, set[str]] = defaultdict(set)
+    src_dps: dict[str, set[str]] = defaultdict(set)
+    for e in result.lineage:
+        for c in e.components:
+            for i in c.inputs:
+                for d in i.datapoints:
+                    name = d.ref or d.id or ""
+                    dp_entries[name].add(e.ref)
+                    for s in d.sources:
+                        src_dps[s.ref or s.id or s.file_name or ""].add(name)
+    return dp_entries, src_dps
+
+
+def _changes(result: RunResult, prefix: str) -> list[dict[str, Any]]:
+    dp_entries, _ = _uses(result)
+    dp_values = {}
+    for e in result.lineage:
+        for c in e.components:
+            for i in c.inputs:
+                for d in i.datapoints:
+                    if d.ref:
+                        dp_values[d.ref] = d
+    entry_co2e = {e.ref: e.co2e_net_removed_kg for e in result.lineage}
+    rows = []
+    for o in result.objects:
+        if o.status not in ("updated", "update"):
+            continue
+        before = getattr(o, "before", None) or {}
+        after = getattr(o, "after", None) or {}
+        names = list(dict.fromkeys(list(o.changes) + [k for k in after if k not in o.changes]))
+        fields = []
+        for name in names:
+            b = before.get(name) if isinstance(before, dict) else None
+            a = after.get(name) if isinstance(after, dict) else None
+            if a is None and o.kind == "datapoint" and name in ("quantity", "magnitude", "unit") and o.ref in dp_values:
+                d = dp_values[o.ref]
+                a = f"{_num(d.magnitude)} {d.unit or ''}".strip() if d.magnitude is not None else None
+            fields.append({"name": humanize(name), "raw": name, "before": _value_text(b) if b is not None else None,
+                           "after": _value_text(a) if a is not None else None})
+        affected = []
+        if o.kind == "datapoint":
+            refs = dp_entries.get(o.ref or "", set()) | dp_entries.get(o.id or "", set())
+            affected = sorted(refs)
+        elif o.kind in ("ghg_entry", "component", "component_attribution") and o.ref in entry_co2e:
+            affected = [o.ref]  # type: ignore[list-item]
+        co2e_before = getattr(o, "co2e_before_kg", None)
+        rows.append({
+            "where": where(o), "kind": KIND_LABELS.get(o.kind, o.kind), "ref": o.ref, "id": o.id,
+            "anchor": row_anchor(prefix, o), "fields": fields, "has_values": any(f["before"] for f in fields),
+            "affected": [{"ref": r, "co2e": fmt_co2e(entry_co2e.get(r)) if entry_co2e.get(r) is not None else
+                          "not reported", "anchor": f"{prefix}entry-{_slug(r)}"} for r in affected],
+            "co2e_before": fmt_co2e(co2e_before) if isinstance(co2e_before, (int, float)) else None,
+        })
+    return rows
+
+
+# -- evidence and reverse lineage ------------------------------------------------------------------------------
+
+def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
+    dp_entries, src_dps = _uses(result)
+    seen: dict[str, dict[str, Any]] = {}
+    for e in result.lineage:
+        for c in e.components:
+            for i in c.inputs:
+                for d in i.datapoints:
+                    for s in d.sources:
+                        key = s.ref or s.id or s.file_name or ""
+                        if key in seen:
+                            continue
+                        dps = sorted(src_dps.get(key, set()))
+                        entries = sorted({r for dp in dps for r in dp_entries.get(dp, set())})
+                        seen[key] = {
+                            "ref": s.ref, "id": s.id, "file": s.file_name or s.display_name or s.id or "",
+                            "name": s.display_name, "sha256": s.sha256,
+                            "size": fmt_bytes(getattr(s, "size_bytes", None)),
+                            "description": s.description or result.source_descriptions.get(s.ref or "", ""),
+                            "status": status_of.get(("source", s.ref), "") if s.ref else "",
+                            "datapoints": [{"name": dp, "anchor": f"{prefix}dp-{_slug(dp)}",
+                                            "status": status_of.get(("datapoint", dp), "")}
+                                           for dp in dps[:EVIDENCE_LIST_MAX]],
+                            "more_datapoints": max(0, len(dps) - EVIDENCE_LIST_MAX),
+                            "entries": [{"ref": r, "anchor": f"{prefix}entry-{_slug(r)}"}
+                                        for r in entries[:EVIDENCE_LIST_MAX]],
+                            "more_entries": max(0, len(entries) - EVIDENCE_LIST_MAX),
+                        }
+    # sources of the run that no lineage reaches (e.g. failed before any datapoint used them)
+    for o in result.objects:
+        if o.kind == "source" and (o.ref or o.id) not in seen:
+            seen[o.ref or o.id or ""] = {
+                "ref": o.ref, "id": o.id, "file": o.ref or "", "name": None, "sha256": None, "size": "",
+                "description": result.source_descriptions.get(o.ref or "", ""), "status": o.status,
+                "datapoints": [], "entries": [], "more_datapoints": 0, "more_entries": 0,
+            }
+    return list(seen.values())
+
+
+def _datapoint_uses(result: RunResult, prefix: str,
+                    status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
+    """Lineage the other way: each datapoint -> the entries (component, input) using it."""
+    uses: dict[str, dict[str, Any]] = {}
+    for e in result.lineage:
+        for c in e.components:
+            for i in c.inputs:
+                for d in i.datapoints:
+                    name = d.ref or d.id or ""
+                    item = uses.setdefault(name, {
+                        "name": name, "id": d.id, "display": d.display_name, "anchor": f"{prefix}dp-{_slug(name)}",
+                        "value": f"{_num(d.magnitude)} {d.unit or ''}".strip() if d.magnitude is not None else "",
+                        "status": status_of.get(("datapoint", d.ref), "") if d.ref else "",
+                        "sources": [s.file_name or s.display_name or s.id or "" for s in d.sources], "used_by": []})
+                    item["used_by"].append({"entry": e.ref, "anchor": f"{prefix}entry-{_slug(e.ref)}",
+                                            "component": c.display_name, "input": i.input_key,
+                                            "entry_status": e.status})
+    return sorted(uses.values(), key=lambda u: u["name"])
+
+
+# -- the view --------------------------------------------------------------------------------------------------
+
 def _statement(result: RunResult) -> dict[str, Any] | None:
     st = result.statement
     if not st:
         return None
-    return {"id": st.get("id"), "status": st.get("status"),
-            "start": st.get("reporting_period_start_at") or st.get("start_on"),
-            "end": st.get("reporting_period_end_at") or st.get("end_on"),
-            "total": st.get("pending_total_co2e_removed_kg"), "entries": st.get("ghg_entry_ids") or []}
+    total = st.get("pending_total_co2e_removed_kg")
+    start = st.get("reporting_period_start_at") or st.get("start_on")
+    end = st.get("reporting_period_end_at") or st.get("end_on")
+    return {"id": st.get("id"), "status": st.get("status"), "start": start, "end": end,
+            "period": _period(start, end),
+            "total": total, "total_display": fmt_co2e(total) if isinstance(total, (int, float)) else None,
+            "entries": st.get("ghg_entry_ids") or []}
 
 
-def _view(result: RunResult) -> dict[str, Any]:
+def _verdict(result: RunResult, problems: int) -> dict[str, str]:
+    plan = result.mode == "plan"
+    if result.interrupted:
+        return {"state": "interrupted", "icon": "\u23f8", "title": "Interrupted: the import did not finish",
+                "text": "Run the same command again to finish: what was created is found again, not duplicated."}
+    if problems:
+        noun = "row needs" if problems == 1 else "rows need"
+        if plan:
+            return {"state": "bad", "icon": "\u2717", "title": f"Plan: {problems} {noun} attention before a run",
+                    "text": "Nothing was written. The problems below would stop these rows."}
+        return {"state": "bad", "icon": "\u2717", "title": f"Finished with problems: {problems} {noun} attention",
+                "text": "Everything else was imported. Fix the causes below and run the same command again."}
+    if plan:
+        return {"state": "good", "icon": "\u2713", "title": "Plan ready: nothing was written yet",
+                "text": "Every row can be imported as planned."}
+    return {"state": "good", "icon": "\u2713", "title": "Import succeeded",
+            "text": "Every row was imported or already up to date."}
+
+
+def _counts_line(result: RunResult, statuses: list[str]) -> list[dict[str, Any]]:
+    totals = dict.fromkeys(statuses, 0)
+    for o in result.objects:
+        totals[o.status] = totals.get(o.status, 0) + 1
+    return [{"status": s, "n": n} for s, n in totals.items() if n]
+
+
+def _view(result: RunResult, index: int, report_path: Path | None, statuses: list[str]) -> dict[str, Any]:
+    prefix = f"w{index}-"
+    status_of = {(o.kind, o.ref): o.status for o in result.objects}
     sheets: dict[str, list[Any]] = defaultdict(list)
     for obj in result.objects:
         sheets[obj.sheet].append(obj)
     ordered = [(s, sheets[s]) for s in SHEET_ORDER if s in sheets] + [
         (s, rows) for s, rows in sheets.items() if s not in SHEET_ORDER]
+    problems = _problems(result, prefix)
+    problem_count = sum(o.status in BAD_STATUSES for o in result.objects)
+    csv_name = None
+    if report_path is not None and result.mode == "run" and problem_count:
+        csv_name = failed_csv_path(result, report_path).name
+    lineage = []
+    for e in result.lineage:
+        comps = []
+        for c in e.components:
+            inputs = []
+            for i in c.inputs:
+                dps = [{"name": d.ref or d.id or "", "display": d.display_name, "id": d.id,
+                        "value": _num(d.magnitude) if d.magnitude is not None else "", "unit": d.unit or "",
+                        "status": status_of.get(("datapoint", d.ref), "") if d.ref else "",
+                        "anchor": f"{prefix}dp-{_slug(d.ref or d.id)}",
+                        "sources": [{"file": s.file_name or s.display_name or "", "id": s.id, "sha256": s.sha256,
+                                     "status": status_of.get(("source", s.ref), "") if s.ref else ""}
+                                    for s in d.sources]} for d in i.datapoints]
+                inputs.append({"key": i.input_key, "kind": i.kind, "datapoints": dps})
+            comps.append({"name": c.display_name, "key": c.blueprint_key, "group": c.group, "origin": c.origin,
+                          "factor": _num(c.attribution_factor) if c.attribution_factor is not None else "",
+                          "inputs": inputs})
+        lineage.append({"ref": e.ref, "id": e.id, "status": e.status, "template": e.template_name or "",
+                        "template_id": e.template_id, "period": _period(e.started_on, e.completed_on),
+                        "co2e": fmt_kg(e.co2e_net_removed_kg), "negative": (e.co2e_net_removed_kg or 0) < 0,
+                        "anchor": f"{prefix}entry-{_slug(e.ref)}", "components": comps})
+    retries = getattr(result, "retries", None)
     return {
+        "prefix": prefix, "index": index,
         "workbook_name": Path(result.workbook_path).name, "workbook_path": result.workbook_path,
         "workbook_sha256": result.workbook_sha256, "run_id": result.run_id, "mode": result.mode,
         "api_url": result.api_url, "environment": result.environment, "embedded_sandbox": result.embedded_sandbox,
@@ -46,8 +565,17 @@ def _view(result: RunResult) -> dict[str, Any]:
         "started_at": result.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "finished_at": result.finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") if result.finished_at else None,
         "duration": _duration(result), "counts": result.counts(), "ok": result.ok, "interrupted": result.interrupted,
-        "problem_count": sum(o.status in BAD_STATUSES for o in result.objects), "sheets": ordered,
-        "lineage": [asdict(e) for e in result.lineage], "statement": _statement(result), "messages": result.messages,
+        "object_count": len(result.objects), "count_line": _counts_line(result, statuses),
+        "problem_count": problem_count, "problems": problems, "csv_name": csv_name,
+        "csv_href": quote(csv_name) if csv_name else None,
+        "verdict": _verdict(result, problem_count), "co2e": _co2e_summary(result), "chart": _chart(result, prefix),
+        "entries": _entries(result, prefix, status_of), "changes": _changes(result, prefix),
+        "evidence": _evidence(result, prefix, status_of), "dp_uses": _datapoint_uses(result, prefix, status_of),
+        "sheets": ordered, "fold_sheets": len(result.objects) > BIG_RUN,
+        "lineage": lineage, "statement": _statement(result), "messages": result.messages,
+        "retries": retries if isinstance(retries, list) else None,
+        "has_credit_types": any(_credit_type(e) for e in result.lineage),
+        "has_sd": any(_entry_sd(e) is not None for e in result.lineage),
     }
 
 
@@ -59,15 +587,23 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
         for kind, row in result.counts().items():
             for status, n in row.items():
                 grand[kind][status] = grand[kind].get(status, 0) + n
-    return render_to(path, "run_report.html.j2", title=title, subtitle=subtitle, results=[_view(r) for r in results],
-                     statuses=statuses, grand_totals=grand, any_rehearsal=any(r.embedded_sandbox for r in results))
+    # the columns people look for first come first (and stay visible on a phone)
+    bad_first = [s for s in ("failed", "blocked", "conflict") if s in statuses] + [
+        s for s in statuses if s not in ("failed", "blocked", "conflict")]
+    views = [_view(r, i, path, statuses) for i, r in enumerate(results, 1)]
+    total_objects = sum(len(r.objects) for r in results)
+    return render_to(path, "run_report.html.j2", title=title, subtitle=subtitle, results=views,
+                     statuses=statuses, columns=bad_first, grand_totals=grand,
+                     any_rehearsal=any(r.embedded_sandbox for r in results), kind_labels=KIND_PLURALS,
+                     kind_names=KIND_LABELS,
+                     sheet_labels=SHEET_LABELS, status_meta=STATUS_META, humanize=humanize,
+                     summary_print_default=total_objects > BIG_RUN, batch=len(results) > 1)
 
 
 def write_run_report(result: RunResult, path: Path) -> Path:
     verb = "Import plan" if result.mode == "plan" else "Import report"
-    state = "OK" if result.ok else ("interrupted" if result.interrupted else "needs attention")
     return _render([result], path, title=f"{verb}: {Path(result.workbook_path).name}",
-                   subtitle=f"{state} - {result.environment} - run {result.run_id}")
+                   subtitle=f"{result.environment} \u00b7 run {result.run_id}")
 
 
 def write_batch_report(results: list[RunResult], path: Path) -> Path:
