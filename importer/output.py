@@ -45,60 +45,146 @@ def print_findings(out: Console, findings: list[Any], *, title: str | None = Non
     out.print(table)
 
 
-def print_validation(out: Console, result: Any) -> None:
+FINDINGS_PER_CODE = 3  # on the terminal; the report, --json and --annotate carry every finding
+FULL_LIST_UP_TO = 40  # up to this many findings, all are printed
+
+
+def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO) -> None:
+    """The verdict, then the findings: all of them when there are few, else the first few per code (errors'
+    codes first) with counts, and where the rest are."""
     errors, warnings, notes = result.errors(), result.warnings(), result.notes()
     counts = ", ".join(f"{n} {sheet}" for sheet, n in result.counts.items() if n)
     verdict = "[bold green]valid[/bold green]" if not errors else "[bold red]not valid[/bold red]"
     out.print(f"{escape(str(result.path))}: {verdict}: {len(errors)} error(s), {len(warnings)} warning(s)"
               + (f", {len(notes)} value(s) read differently from how they are stored" if notes else "")
               + (f"; rows read: {counts}" if counts else ""))
-    print_findings(out, result.findings)
+    findings = list(result.findings)
+    if len(findings) <= limit:
+        print_findings(out, findings)
+    else:
+        rank = {"error": 0, "warning": 1, "note": 2}
+        by_code: dict[tuple[str, str], list[Any]] = {}
+        for f in findings:
+            by_code.setdefault((f.severity, f.code), []).append(f)
+        shown: list[Any] = []
+        for (_, _code), items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))):
+            shown += items[:FINDINGS_PER_CODE]
+        print_findings(out, shown)
+        summary = "; ".join(f"{code}: {len(items):,}" for (_, code), items in
+                            sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))))
+        out.print(f"{len(findings):,} findings in all, the first {FINDINGS_PER_CODE} of each kind shown above "
+                  f"({escape(summary)}). Every one, with its cell, is in the HTML report, in `--json` and in "
+                  "the copy `--annotate marked.xlsx` writes.")
     if errors:
         out.print("Nothing was sent. `--annotate fixed.xlsx` writes a copy with these cells marked.")
 
 
-def print_result(out: Console, result: RunResult) -> None:
+def _co2e_text(kg: float) -> str:
+    text = f"{kg:,.1f} kg CO2e"
+    return text + (f" ({kg / 1000:,.2f} t)" if abs(kg) >= 1000 else "")
+
+
+def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
+    """The end of a run in at most ten plain lines: rehearsal, verdict, counts, this import's CO2e beside the
+    statement, the problems by cause (the first `max_causes`), what to do, the report and the CSV."""
+    from pathlib import Path
+
+    from importer.report.csv_export import failed_csv_path
+    from importer.report.run_html import _co2e_summary, _problems
+
+    lines: list[str] = []
     if result.embedded_sandbox:
-        out.print(f"[bold yellow]*** {REHEARSAL} ***[/bold yellow]")
+        lines.append(f"*** {REHEARSAL} ***")
     verb = "Plan" if result.mode == "plan" else "Run"
-    out.print(f"{verb} {result.run_id} of {result.workbook_path} against {result.api_url} ({result.environment})")
-    counts = result.counts()
-    statuses = list(next(iter(counts.values())).keys())
-    table = Table(title=None, show_edge=False)
-    table.add_column("kind")
-    for status in statuses:
-        table.add_column(status, justify="right")
-    for kind in KINDS:
-        row = counts[kind]
-        if any(row.values()):
-            table.add_row(kind, *[str(row[s]) if row[s] else "." for s in statuses])
-    out.print(table)
+    name = Path(result.workbook_path).name
+    bad = sum(o.status in BAD_STATUSES for o in result.objects)
+    if result.interrupted:
+        verdict = f"INTERRUPTED: {verb.lower()} {result.run_id} of {name} did not finish"
+    elif bad:
+        noun = "row needs" if bad == 1 else "rows need"
+        verdict = f"PROBLEMS: {verb.lower()} {result.run_id} of {name}: {bad:,} {noun} attention"
+    else:
+        verdict = f"OK: {verb.lower()} {result.run_id} of {name}" + (
+            ": every row imported or up to date" if result.mode == "run" else ": every row can be imported")
+    lines.append(f"{verdict} ({result.environment}, {result.api_url})")
+    totals: dict[str, int] = {}
+    for o in result.objects:
+        totals[o.status] = totals.get(o.status, 0) + 1
+    lines.append(f"{len(result.objects):,} rows: " + (", ".join(f"{n:,} {s}" for s, n in totals.items()) or "none"))
+    co2e = _co2e_summary(result)
+    parts = []
+    if co2e["total"] is not None:
+        sd = f" \u00b1 {co2e['sd']:,.1f} kg" if co2e["sd"] is not None else ""
+        parts.append(f"this import {_co2e_text(co2e['total'])}{sd} over {co2e['counted']} GHG entr"
+                     + ("y" if co2e["counted"] == 1 else "ies"))
+    st = result.statement
+    if st:
+        start = st.get("reporting_period_start_at") or st.get("start_on")
+        end = st.get("reporting_period_end_at") or st.get("end_on")
+        total = st.get("pending_total_co2e_removed_kg")
+        parts.append(f"GHG statement {st.get('id') or '(new)'} {start} to {end}, {st.get('status')}"
+                     + (f", total {_co2e_text(total)}" if isinstance(total, (int, float)) else ""))
+    if parts:
+        lines.append("CO2e: " + "; ".join(parts))
+    causes = _problems(result, "")
+    for cause in causes[:max_causes]:
+        blocked = f"; blocks {len(cause['blocked'])} row(s)" if cause["blocked"] else ""
+        what = f"{cause['where']} ({cause['ref']})" if cause["ref"] else cause["where"]
+        error = cause["error"] if len(cause["error"]) <= 110 else cause["error"][:107] + "..."
+        lines.append(f"  {cause['status']}: {what}: {error or cause['advice']}{blocked}")
+    if len(causes) > max_causes:
+        lines.append(f"  ... and {len(causes) - max_causes} more cause(s), {bad:,} row(s) in all: see the report")
+    notes = f" ({len(result.messages)} note(s) in the report)" if result.messages else ""
+    if result.interrupted:
+        lines.append("Interrupted: run the same command again to finish; objects already created are found by "
+                     "their supplier_reference_id, not duplicated." + notes)
+    elif result.mode == "run" and not result.ok:
+        kinds = {c["advice_kind"] for c in causes}
+        lead = "Transient failures: run the same command again." if kinds == {"transient"} else \
+            "Fix the causes above and run the same command again"
+        lines.append(lead + ("" if lead.endswith(".") else ": what was created stays and is not duplicated.")
+                     + notes)
+    elif notes:
+        lines.append(notes.strip(" ()").capitalize() + ".")
+    if result.report_path:
+        lines.append(f"report: {result.report_path}")
+        csv_path = failed_csv_path(result, Path(result.report_path))
+        if bad and csv_path.exists():
+            lines.append(f"failed rows (CSV): {csv_path}")
+    return lines
+
+
+def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> None:
+    """A summary of at most ten lines (see `summary_lines`); with `verbose`, every problem row, the notes and
+    a line per GHG entry too."""
+    lines = summary_lines(result)
+    for n, line in enumerate(lines):
+        if n == 0 and result.embedded_sandbox:
+            out.print(f"[bold yellow]{escape(line)}[/bold yellow]")
+        elif line.startswith(("OK:", "PROBLEMS:", "INTERRUPTED:")):
+            color = "green" if line.startswith("OK:") else ("red" if line.startswith("PROBLEMS:") else "yellow")
+            head, _, rest = line.partition(":")
+            out.print(f"[bold {color}]{head}[/bold {color}]:{escape(rest)}")
+        else:
+            out.print(line, markup=False)
+    if not verbose:
+        return
     problems = [o for o in result.objects if o.status in BAD_STATUSES]
     if problems:
-        out.print(f"[bold red]{len(problems)} row(s) need attention:[/bold red]")
+        out.print(f"{len(problems)} row(s) need attention:", markup=False)
         for o in problems:
             where = f"{o.sheet} row {o.row}" if o.row else o.sheet
             why = o.error or (f"blocked by {o.blocked_by}" if o.blocked_by else "")
             out.print(f"  {o.status:<9} {where} ({o.kind} {o.ref}): {why}", markup=False)
     for message in result.messages:
         out.print(f"note: {message}", markup=False)
-    if result.statement:
-        st = result.statement
-        start = st.get("reporting_period_start_at") or st.get("start_on")
-        end = st.get("reporting_period_end_at") or st.get("end_on")
-        total = st.get("pending_total_co2e_removed_kg")
-        out.print(f"GHG statement {st.get('id') or '(new)'}: {start} to {end}, status {st.get('status')}"
-                  + (f", pending total {total:,.1f} kg CO2e" if isinstance(total, (int, float)) else ""),
-                  markup=False)
+    counts = result.counts()
+    for kind in KINDS:
+        row = {s: n for s, n in counts[kind].items() if n}
+        if row:
+            out.print(f"  {kind}: " + ", ".join(f"{n} {s}" for s, n in row.items()), markup=False)
     for entry in result.lineage:
         if entry.co2e_net_removed_kg is not None:
-            out.print(f"  entry {entry.ref} ({entry.id}): net {entry.co2e_net_removed_kg:,.1f} kg CO2e removed",
+            sense = "net removal" if entry.co2e_net_removed_kg >= 0 else "net emission"
+            out.print(f"  entry {entry.ref} ({entry.id}): {entry.co2e_net_removed_kg:,.1f} kg CO2e {sense}",
                       markup=False)
-    if result.interrupted:
-        out.print("[bold]Interrupted.[/bold] What was done is listed above; run the same command again to "
-                  "finish: objects already created are found by their supplier_reference_id, not duplicated.")
-    elif result.mode == "run" and not result.ok:
-        out.print("Fix the rows above and run the same command again: what was created stays and is not "
-                  "duplicated.")
-    if result.report_path:
-        out.print(f"report: {result.report_path}", markup=False)
