@@ -3,6 +3,10 @@
 - API: `--api-url` or `ISOMETRIC_API_URL`; credentials only from `ISOMETRIC_CLIENT_SECRET` and
   `ISOMETRIC_ACCESS_TOKEN` (never a flag, so they never land in shell history or process listings).
   With no API URL at all, the embedded local sandbox is started: a rehearsal, said loudly everywhere.
+  A URL carrying `user:password@` is refused (httpx would send Basic auth in place of the Bearer token, and
+  the URL is printed in places): the error names the variables to use and never echoes the password.
+- Signed-upload hosts: `ISOMETRIC_UPLOAD_HOSTS` (comma-separated host names or `*.suffix` patterns) replaces
+  the default allowlist (see importer.api.safety); `api_target` refuses an unusable value up front.
 - Local state (run history, locks, the embedded sandbox's database): `ISOMETRIC_IMPORTER_HOME`, else the
   user's data directory (platformdirs). `ISOMETRIC_SANDBOX_DB` overrides the sandbox database file.
 """
@@ -15,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import platformdirs
+
+from importer.api.safety import configured_upload_hosts, has_userinfo, without_userinfo
 
 APP_NAME = "isometric-importer"
 KNOWN_HOSTS = {
@@ -62,13 +68,30 @@ def environment_label(url: str, *, embedded: bool) -> str:
     return "custom"
 
 
+def url_credentials_problem(url: str) -> str | None:
+    """Why an API URL with `user:password@` in it is refused (the message shows the URL without them)."""
+    if not has_userinfo(url):
+        return None
+    return (f"the API URL {without_userinfo(url)!r} has credentials in it (user:password@...): remove them from "
+            "the URL and put the credentials in ISOMETRIC_ACCESS_TOKEN and ISOMETRIC_CLIENT_SECRET instead (a "
+            "password in a URL is sent as Basic auth in place of the access token, and ends up in logs)")
+
+
 def api_target(api_url: str | None) -> ApiTarget:
-    """Resolve where to send requests. Credentials are required for any URL given explicitly."""
+    """Resolve where to send requests. Credentials are required for any URL given explicitly; a URL with
+    `user:password@` is refused, as is an unusable ISOMETRIC_UPLOAD_HOSTS (SettingsError, exit code 2)."""
     url = api_url or os.environ.get("ISOMETRIC_API_URL") or None
     secret = os.environ.get("ISOMETRIC_CLIENT_SECRET") or None
     token = os.environ.get("ISOMETRIC_ACCESS_TOKEN") or None
+    try:
+        configured_upload_hosts()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     if url is not None:
-        url = url.rstrip("/")
+        url = url.strip().rstrip("/")
+        problem = url_credentials_problem(url)
+        if problem:
+            raise SettingsError(problem)
         missing = [name for name, value in (("ISOMETRIC_CLIENT_SECRET", secret), ("ISOMETRIC_ACCESS_TOKEN", token))
                    if not value]
         if missing:

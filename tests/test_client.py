@@ -22,6 +22,7 @@ from importer.api import (
     ServerError,
     Unreachable,
     UnsafeUploadUrl,
+    UploadNotConfirmed,
     ValidationFailed,
 )
 from importer.api import models as m
@@ -112,7 +113,7 @@ def test_bounded_attempts_end_in_the_right_exception():
 
 def test_retry_after_is_honoured_and_capped(monkeypatch):
     sleeps = []
-    monkeypatch.setattr("tenacity.nap.time.sleep", lambda s: sleeps.append(s))
+    monkeypatch.setattr(IsometricClient, "_retry_sleep", lambda self, s: sleeps.append(s))
     calls = []
 
     def handler(request):
@@ -299,12 +300,13 @@ def test_uploads_go_to_allowlisted_storage_with_exact_length_and_no_redirects():
         return httpx.Response(200)
 
     client = make(handler)
-    client.upload_to_signed_url("https://bucket.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=1", b"12345", "text/csv")
+    client.upload_to_signed_url("https://isometric-sources.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=1", b"12345",
+                                "text/csv")
     assert sent[0].method == "PUT" and sent[0].headers["Content-Length"] == "5"
     assert sent[0].headers["Content-Type"] == "text/csv" and "X-Client-Secret" not in sent[0].headers
     redirect = make(lambda r: httpx.Response(307, headers={"Location": "https://evil.example.com/"}))
     with pytest.raises(UnsafeUploadUrl):
-        redirect.upload_to_signed_url("https://storage.googleapis.com/b/k", b"12345", "text/csv")
+        redirect.upload_to_signed_url("https://storage.googleapis.com/isometric-uploads/k", b"12345", "text/csv")
 
 
 def test_plain_http_is_refused_except_to_loopback():
@@ -492,44 +494,38 @@ def test_upload_state_comes_from_the_signed_url_answer_alone():
                        {"content_length": 5, "content_type": "text/plain"})
 
 
-class _UploadClient:
-    """Stands in for the API client: the signed-URL answers are scripted; PUTs are counted."""
+def _upload_client(answers: list[str | None]):
+    """A client whose signed-URL answers are scripted (a URL, or None for 409) and whose PUTs are counted."""
+    answers = list(answers)
+    puts: list[str] = []
 
-    def __init__(self, answers: list[str | None]) -> None:
-        self.answers = list(answers)
-        self.puts: list[str] = []
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            puts.append(str(request.url))
+            return httpx.Response(200)
+        answer = answers.pop(0)
+        if answer is None:
+            return httpx.Response(409, json={"detail": "The document has already been uploaded"})
+        return httpx.Response(200, json=answer)
 
-    def upload_url_unless_uploaded(self, source_id: str, *, content_length: int, content_type: str) -> str | None:
-        return self.answers.pop(0)
-
-    def upload_to_signed_url(self, url: str, data: bytes, content_type: str) -> None:
-        self.puts.append(url)
-
-
-def _executor(client: _UploadClient):
-    from types import SimpleNamespace
-
-    from importer.execute import Executor
-
-    return Executor(client, SimpleNamespace(steps=[]))
+    return make(handler), puts
 
 
-ROW = type("Row", (), {"content_length": 4, "content_type": "text/plain", "file_name": "a.txt"})()
+U = "https://storage.googleapis.com/isometric-uploads/u"
 
 
 def test_a_source_counts_as_uploaded_only_once_the_api_answers_409():
-    from importer.execute import StepFailed
+    """`upload_and_confirm` (the executor's PUT-then-confirm loop, in the client)."""
+    done, puts = _upload_client([None])  # already there: nothing sent
+    assert done.upload_and_confirm("src_1", None, b"data", "text/plain") is False and puts == []
 
-    done = _UploadClient([None])  # already there: nothing sent
-    assert _executor(done)._upload("src_1", None, b"data", ROW) is False and done.puts == []
+    resumed, puts = _upload_client([f"{U}1", None])  # never arrived: PUT, then the 409 confirms
+    assert resumed.upload_and_confirm("src_1", None, b"data", "text/plain") is True and puts == [f"{U}1"]
 
-    resumed = _UploadClient(["https://s/u1", None])  # never arrived: PUT, then the 409 confirms
-    assert _executor(resumed)._upload("src_1", None, b"data", ROW) is True and resumed.puts == ["https://s/u1"]
+    retried, puts = _upload_client([f"{U}2", None])  # the create's URL was PUT but did not take: PUT again
+    assert retried.upload_and_confirm("src_1", f"{U}1", b"data", "text/plain") is True
+    assert puts == [f"{U}1", f"{U}2"]
 
-    retried = _UploadClient(["https://s/u2", None])  # the create's URL was PUT but did not take: PUT again
-    assert _executor(retried)._upload("src_1", "https://s/u1", b"data", ROW) is True
-    assert retried.puts == ["https://s/u1", "https://s/u2"]
-
-    never = _UploadClient(["https://s/u2", "https://s/u3", "https://s/u4"])  # the API never sees the file
-    with pytest.raises(StepFailed, match="did not take"):
-        _executor(never)._upload("src_1", "https://s/u1", b"data", ROW)
+    never, puts = _upload_client([f"{U}2", f"{U}3", f"{U}4"])  # the API never sees the file
+    with pytest.raises(UploadNotConfirmed, match="did not take"):
+        never.upload_and_confirm("src_1", f"{U}1", b"data", "text/plain")

@@ -1,23 +1,34 @@
-"""The Isometric Certify API client. It knows the API's contract and nothing of workbooks."""
+"""The Isometric Certify API client. It knows the API's contract and nothing of workbooks.
+
+Stopping errors (catch them before ApiError: they end the run, not a row): CredentialsRefused (the API's first
+401/403; the client sends nothing more, exit 2) and Cancelled (`client.cancel()` / the cancel event).
+"""
 
 from importer.api.client import ClientConfig, IsometricClient
 from importer.api.errors import (
     ApiError,
     AuthError,
+    Cancelled,
     Conflict,
+    CredentialsRefused,
     InsecureApiUrl,
     NotFound,
     RateLimited,
     ServerError,
     Unreachable,
     UnsafeUploadUrl,
+    UploadNotConfirmed,
     UploadUrlExpired,
     ValidationFailed,
 )
-from importer.api.safety import DEFAULT_UPLOAD_HOSTS, is_loopback_url
+from importer.api.safety import DEFAULT_UPLOAD_HOSTS, UPLOAD_HOSTS_ENV, configured_upload_hosts, is_loopback_url
+
+#: errors that stop the whole run (not one row): catch these first and stop scheduling
+STOPS_THE_RUN: tuple[type[ApiError], ...] = (CredentialsRefused, Cancelled)
 
 __all__ = [
-    "DEFAULT_UPLOAD_HOSTS", "ApiError", "AuthError", "ClientConfig", "Conflict", "InsecureApiUrl",
-    "IsometricClient", "NotFound", "RateLimited", "ServerError", "Unreachable", "UnsafeUploadUrl",
-    "UploadUrlExpired", "ValidationFailed", "is_loopback_url",
+    "DEFAULT_UPLOAD_HOSTS", "STOPS_THE_RUN", "UPLOAD_HOSTS_ENV", "ApiError", "AuthError", "Cancelled",
+    "ClientConfig", "Conflict", "CredentialsRefused", "InsecureApiUrl", "IsometricClient", "NotFound",
+    "RateLimited", "ServerError", "Unreachable", "UnsafeUploadUrl", "UploadNotConfirmed", "UploadUrlExpired",
+    "ValidationFailed", "configured_upload_hosts", "is_loopback_url",
 ]

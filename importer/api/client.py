@@ -10,7 +10,10 @@ What it guarantees:
   as a duplicate is answered with the existing object. Statements (no supplier_reference_id) are looked up
   by project and end date; attribution PATCHes and submissions re-read the current state before a re-send.
 - Evidence files go only over HTTPS to allowlisted storage hosts (or loopback for the local sandbox), with an
-  exact Content-Length and no redirects.
+  exact Content-Length and no redirects (`ISOMETRIC_UPLOAD_HOSTS` replaces the default list, see safety.py).
+- Failing safely: the API's first 401/403 raises CredentialsRefused and the client sends nothing more (every
+  later call raises it at once). `cancel()` (or the `cancel` event given to the constructor) ends every retry
+  wait at once and starts no new request (Cancelled); `in_flight()` says what is still on the wire.
 """
 
 from __future__ import annotations
@@ -31,17 +34,21 @@ from importer.api import endpoints as ep
 from importer.api import models as m
 from importer.api.errors import (
     ApiError,
+    Cancelled,
     Conflict,
+    CredentialsRefused,
     InsecureApiUrl,
     NotFound,
     ServerError,
     Unreachable,
     UnsafeUploadUrl,
+    UploadNotConfirmed,
     UploadUrlExpired,
     ValidationFailed,
+    credentials_refused,
     error_for,
 )
-from importer.api.safety import DEFAULT_UPLOAD_HOSTS, api_url_problem, is_loopback_url, upload_url_problem
+from importer.api.safety import api_url_problem, configured_upload_hosts, is_loopback_url, upload_url_problem
 from importer.redaction import redact, register_secret
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -62,7 +69,8 @@ class ClientConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
     retry_after_cap: float = 30.0
-    upload_hosts: tuple[str, ...] = DEFAULT_UPLOAD_HOSTS
+    #: signed-upload hosts; default: ISOMETRIC_UPLOAD_HOSTS when set, else safety.DEFAULT_UPLOAD_HOSTS
+    upload_hosts: tuple[str, ...] = field(default_factory=configured_upload_hosts)
     upload_timeout: float = 300.0
     max_rate_limited_attempts: int = 20  # attempts of a request answered 429 (each one waits its Retry-After)
 
@@ -133,9 +141,20 @@ def _storage_error(exc: ApiError, url: str) -> ApiError:
 
 class IsometricClient:
     """The API client. Thread-safe: share one instance between the threads of a pool (the caller bounds the
-    concurrency); `request_count` counts every request sent, retries included."""
+    concurrency); `request_count` counts every request sent, retries included.
 
-    def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+    Stopping (for the executor):
+    - Credentials refused: the API's first 401/403 raises `CredentialsRefused`; from then on every call raises
+      a CredentialsRefused with the same message without sending anything (`refused` holds the first one).
+      The caller catches it before `ApiError`, stops scheduling, and exits 2 with `str(exc)`.
+    - Ctrl-C: pass the run's event (`IsometricClient(config, cancel=options.cancel)`) or call `client.cancel()`
+      from the signal handler. Retry and rate-limit waits end within ~0.05 s and no new request starts: the
+      call raises `Cancelled`. A request already on the wire is not torn down: it ends at the latest at its
+      timeout (`config.timeout`, `config.upload_timeout` for a PUT); `in_flight()` lists them so the caller can
+      say what it waits for."""
+
+    def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None,
+                 cancel: threading.Event | None = None) -> None:
         problem = api_url_problem(config.base_url)
         if problem:
             raise InsecureApiUrl(problem)
@@ -154,6 +173,10 @@ class IsometricClient:
         self._storage = httpx.Client(transport=transport, limits=limits, follow_redirects=False, verify=True,
                                      timeout=httpx.Timeout(config.upload_timeout, connect=config.timeout))
         self._lock = threading.Lock()
+        self._cancel = cancel if cancel is not None else threading.Event()
+        self._refused: CredentialsRefused | None = None
+        self._in_flight: dict[int, tuple[str, str, float]] = {}
+        self._flight_seq = 0
         self._not_before = 0.0
         self.request_count = 0
         self.throttled_count = 0
@@ -176,13 +199,58 @@ class IsometricClient:
     def __repr__(self) -> str:
         return f"IsometricClient({self.config.base_url!r})"
 
+    # -- stopping -----------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop: every retry or rate-limit wait ends at once and no new request starts (calls raise Cancelled).
+        Requests already sent finish or time out. Irreversible for this client. Safe from a signal handler."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def refused(self) -> CredentialsRefused | None:
+        """The API's first 401/403 (CredentialsRefused), or None: once set, the client sends nothing more."""
+        return self._refused
+
+    def in_flight(self) -> list[str]:
+        """What is on the wire right now, e.g. ["PUT https://storage.../key (12 s)"], to say what a stop waits
+        for."""
+        now = time.monotonic()
+        with self._lock:
+            return [f"{method} {url} ({now - started:.0f} s)" for method, url, started in self._in_flight.values()]
+
+    def _check_stop(self) -> None:
+        """Raise when no request may start: credentials refused, or cancelled."""
+        refused = self._refused
+        if refused is not None:
+            raise CredentialsRefused(refused.message, status=refused.status, detail=refused.detail,
+                                     method=refused.method, url=refused.url)
+        if self._cancel.is_set():
+            raise Cancelled("cancelled: no further request was started")
+
+    def _sleep(self, seconds: float) -> None:
+        """An interruptible sleep: ends early (raising) on cancel() or once the credentials are refused."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while True:
+            self._check_stop()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._cancel.wait(min(remaining, 0.05))
+
+    def _retry_sleep(self, seconds: float) -> None:
+        """The wait between attempts of one request (tenacity's sleep): interruptible like every wait."""
+        self._sleep(seconds)
+
     def _pause(self) -> None:
         while True:
             with self._lock:
                 delay = self._not_before - time.monotonic()
             if delay <= 0:
                 return
-            time.sleep(min(delay, 1.0))
+            self._sleep(min(delay, 1.0))
 
     def _pace(self) -> None:
         """Space requests out at the rate learned from 429s (no-op until the server has said "too many")."""
@@ -193,7 +261,7 @@ class IsometricClient:
             slot = max(now, self._next_slot)
             self._next_slot = slot + 1.0 / self._rate
         if slot > now:
-            time.sleep(slot - now)
+            self._sleep(slot - now)
 
     def _observe(self, throttled: bool) -> None:
         """Learn the server's rate limit from its answers. On a 429 (at most once a second, so one volley counts
@@ -241,15 +309,20 @@ class IsometricClient:
 
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(stop=self._stop, wait=self._wait, retry=tenacity.retry_if_exception_type(_Transient),
-                                 reraise=True)
+                                 reraise=True, sleep=self._retry_sleep)
 
     def _once(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One attempt; transient failures raise _Transient, other errors their ApiError."""
         self._pause()
-        with self._lock:
-            self.request_count += 1
-        shown = redact(str(http.base_url.join(url)) if http is self._http else url.split("?")[0])
         self._pace()
+        shown = redact(str(http.base_url).rstrip("/") + "/" + url.lstrip("/") if http is self._http
+                       else url.split("?")[0])
+        with self._lock:
+            self._check_stop()  # under the lock: after the first 401/403 is recorded, nothing more starts
+            self.request_count += 1
+            self._flight_seq += 1
+            flight = self._flight_seq
+            self._in_flight[flight] = (method, shown, time.monotonic())
         throttled = False
         try:
             response = http.request(method, url, **kwargs)
@@ -262,7 +335,15 @@ class IsometricClient:
                                          method=method, url=shown),
                              may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
         finally:
+            with self._lock:
+                self._in_flight.pop(flight, None)
             self._observe(throttled)
+        if http is self._http and response.status_code in (401, 403):
+            refused = credentials_refused(response.status_code, _detail(response), method=method, url=shown)
+            with self._lock:
+                if self._refused is None:
+                    self._refused = refused
+            raise refused
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
             if response.status_code == 429:
@@ -438,10 +519,40 @@ class IsometricClient:
                 with attempt:
                     try:
                         self._once(self._storage, "PUT", url, content=data, headers=headers)
+                    except (CredentialsRefused, Cancelled):
+                        raise  # nothing was sent: the client is stopped
                     except ApiError as exc:
                         raise _storage_error(exc, shown) from None
         except _Transient as exc:
             raise exc.error from None
+
+    def upload_and_confirm(self, source_id: str, url: str | None, data: bytes, content_type: str, *,
+                           attempts: int = 3) -> bool:
+        """Make sure the source's document is uploaded, and *confirmed*: True when this call PUT it, False when
+        the API already had it (a signed-URL request answered 409). `url` is the signed URL a create returned,
+        or None to ask for one. An expired URL is replaced by a fresh one (up to `attempts` PUTs). After a PUT, a
+        fresh signed-URL request must answer 409 before the document counts as there; otherwise
+        UploadNotConfirmed. Caller: `uploaded = client.upload_and_confirm(source.id, created.signed_upload_url,
+        data, row.content_type)` in place of the PUT/confirm loop (then record the source as done)."""
+        length = len(data)
+        put = False
+        for _attempt in range(max(1, attempts)):
+            if url is None:
+                url = self.upload_url_unless_uploaded(source_id, content_length=length, content_type=content_type)
+                if url is None:
+                    return put  # 409: the document is there
+            try:
+                self.upload_to_signed_url(url, data, content_type)
+                put = True
+            except UploadUrlExpired:
+                pass
+            url = None  # confirm (or retry with a fresh URL)
+        if put:
+            if self.upload_url_unless_uploaded(source_id, content_length=length, content_type=content_type) is None:
+                return True
+            raise UploadNotConfirmed(f"the document was sent but the API still offers an upload URL for source "
+                                     f"{source_id} (the upload did not take); run again to resume")
+        raise UploadUrlExpired(f"the signed upload URL for source {source_id} kept expiring; run again to resume")
 
     def create_datapoint(self, req: m.CreateDatapointRequest) -> m.Datapoint:
         def find() -> dict[str, Any] | None:

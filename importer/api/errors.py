@@ -39,6 +39,23 @@ class AuthError(ApiError):
     """401/403: the client secret or access token is missing, wrong or expired."""
 
 
+class CredentialsRefused(AuthError):
+    """The API refused the credentials (its first 401/403): wrong, expired or revoked. Raised once by the request
+    that got the answer, and then by every later call of the same client *without sending anything* (the client
+    is done: a run stops here, exit code 2). Requests already in flight on other threads may still complete.
+    Never raised for signed-upload storage, whose 403 means an expired URL (UploadUrlExpired)."""
+
+
+class Cancelled(ApiError):
+    """The client was cancelled (`IsometricClient.cancel()`, or the `cancel` event it was given was set): a retry
+    wait ended at once and no new request was started. Not an API failure: the caller is stopping."""
+
+
+class UploadNotConfirmed(ApiError):
+    """A document was PUT to its signed URL but a fresh signed-URL request still does not answer 409: the upload
+    did not take. Running again resumes it."""
+
+
 class NotFound(ApiError):
     """404: no object with that ID (or not visible to this organisation)."""
 
@@ -90,6 +107,18 @@ def validation_lines(detail: Any) -> list[str]:
         else:
             out.append(str(item))
     return out
+
+
+def credentials_refused(status: int, detail: Any, *, method: str, url: str) -> CredentialsRefused:
+    """The error of the API's first 401/403: what happened, which variables hold the credentials, and that the
+    client sent nothing more (no secret in it: only the API's own words, redacted, and variable names)."""
+    said = error_for(status, detail, method=method, url=url).message
+    said = said.removesuffix(" (check ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN)")
+    message = (f"the API refused the credentials: they are wrong, expired or revoked (the API said: {said}). "
+               "Check ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN (the access token is the one that expires "
+               "or is revoked) and run again. Nothing more was sent after this answer; what was created before it "
+               "is found again, not duplicated")
+    return CredentialsRefused(message, status=status, detail=detail, method=method, url=url)
 
 
 def error_for(status: int, detail: Any, *, method: str, url: str) -> ApiError:
