@@ -1,20 +1,163 @@
-"""The HTML validation report: workbook name and SHA-256, time, rows per sheet, findings grouped by sheet
-with their cells, every cell value escaped."""
+"""The HTML validation report: workbook name and SHA-256, time, rows per sheet, the checks that ran (and which
+passed), then the findings in the workbook's sheet order (project, sources, datapoints, ... as
+`importer.workbook.spec.SHEETS`), row by row, grouped by code within each sheet. Every finding keeps its own
+line with its cell and what was found; a group's shared wording is printed once, so 100,000 findings of one kind
+stay a readable, small file. Every cell value escaped."""
 
 from __future__ import annotations
 
-from itertools import groupby
+import os
 from pathlib import Path
 from typing import Any
 
 from importer.report.render import render_to
 
+SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
+FOLD_OVER = 200  # findings in a group above which the group starts folded
+AFFIX_OVER = 20  # findings in a group above which their shared wording is printed once
+BOUNDARIES = " '\"(:;,"  # a shared wording is cut only at one of these
+
+#: the checks validation runs, by the finding codes they produce (a check passed when none of its codes is found)
+CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Every sheet present once, none unknown or hidden", ("missing_sheet", "duplicate_sheet", "unknown_sheet",
+                                                          "hidden_sheet")),
+    ("Headers: every column present once, none merged or unknown", ("missing_column", "duplicate_header",
+                                                                     "merged_header", "unknown_column")),
+    ("No merged cells, hidden or filtered rows and columns in the data", (
+        "merged_cells", "hidden_row", "filtered_row", "hidden_column", "hidden_column_conflict")),
+    ("Formulas have a value and no error", ("formula_error", "formula_without_value")),
+    ("Required cells filled", ("required",)),
+    ("Numbers, dates, yes/no and choices readable", ("bad_number", "bad_date", "bad_bool", "bad_choice",
+                                                     "scaled_number_format", "read_percent",
+                                                     "percent_unit_mismatch")),
+    ("Values in range, texts not too long, dates in order", ("out_of_range", "too_long", "date_order")),
+    ("Units known and compatible", ("bad_unit", "ambiguous_unit", "unit_incompatible", "unit_rewritten")),
+    ("References: unique refs, every ref and ID found and of the right kind", (
+        "duplicate_ref", "unknown_ref", "bad_ref", "bad_id", "wrong_id_kind", "wrong_sheet_ref",
+        "duplicate_supplier_reference_id", "duplicate_binding", "duplicate_list_datapoint")),
+    ("Templates, components, groups and inputs exist and are all bound", (
+        "unknown_template", "unknown_template_component", "unknown_blueprint", "unknown_group",
+        "unknown_input_key", "missing_monitored_input", "missing_component_input")),
+    ("Evidence files present and readable, URLs valid", ("bad_file", "bad_url")),
+    ("Project settings known and set once", ("unknown_setting", "duplicate_setting")),
+    ("GHG statement dates plausible", ("statement_before_entries", "statement_before_start",
+                                       "statement_empty_months")),
+    ("Every row used by another row", ("unused",)),
+    ("Macros ignored", ("macros_ignored",)),
+)
+
+
+def _sheet_order() -> dict[str, int]:
+    from importer.workbook.spec import SHEETS
+
+    return {s.name: n for n, s in enumerate(SHEETS, 1)}
+
+
+def _found(f: Any) -> str:
+    """What the cell held, never blank in the report."""
+    if f.value is not None:
+        text = str(f.value)
+        return text if text.strip() else "(blank)"
+    if f.code == "required" or f.cell:
+        return "(empty)"
+    if f.row:
+        return "(whole row)"
+    return "(whole sheet)" if f.sheet else "(whole workbook)"
+
+
+def _affixes(messages: list[str]) -> tuple[str, str]:
+    """The longest common prefix and suffix of a group's messages (not overlapping in the shortest)."""
+    if len(messages) < 2:
+        return "", ""
+    prefix = os.path.commonprefix(messages)
+    suffix = os.path.commonprefix([m[::-1] for m in messages])[::-1]
+    shortest = min(len(m) for m in messages)
+    if len(prefix) + len(suffix) > shortest:
+        suffix = suffix[len(prefix) + len(suffix) - shortest:]
+    # never cut inside a word or a quoted value: back off to the last separator
+    if prefix and prefix != messages[0]:
+        prefix = prefix[:max(prefix.rfind(c) for c in BOUNDARIES) + 1]
+    if suffix:
+        cut = [i for i in (suffix.find(c) for c in BOUNDARIES) if i >= 0]
+        suffix = suffix[min(cut):] if cut else ""
+    return prefix, suffix
+
+
+def _template(f: Any) -> str | None:
+    """The message with what was found replaced by a marker, when the message quotes it."""
+    if f.value is None or str(f.value) == "":
+        return None
+    for text in (repr(f.value), repr(str(f.value)), str(f.value)):
+        if text in f.message:
+            return f.message.replace(text, "‹found›")
+    return None
+
+
+def _groups(findings: list[Any]) -> list[dict[str, Any]]:
+    order = _sheet_order()
+
+    def sheet_key(sheet: str | None) -> tuple[int, str]:
+        if not sheet:
+            return (0, "")
+        return (order.get(sheet, len(order) + 1), sheet)
+
+    by_sheet: dict[str | None, list[Any]] = {}
+    for f in findings:
+        by_sheet.setdefault(f.sheet, []).append(f)
+    sheets = []
+    for sheet in sorted(by_sheet, key=sheet_key):
+        items = by_sheet[sheet]
+        by_code: dict[tuple[str, str], list[Any]] = {}
+        for f in sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3))):
+            by_code.setdefault((f.severity, f.code), []).append(f)
+        groups = []
+        for (severity, code), group in sorted(by_code.items(),
+                                              key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)):
+            messages = [f.message for f in group]
+            templates = {_template(f) for f in group}
+            rows = []
+            if len(set(messages)) == 1:
+                shared = messages[0]
+                rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
+            elif len(templates) == 1 and None not in templates:
+                shared = templates.pop()  # type: ignore[assignment]
+                rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
+            else:
+                # small groups keep whole messages; big ones print the shared wording once
+                prefix, suffix = _affixes(messages) if len(group) > AFFIX_OVER else ("", "")
+                shared = (prefix + "\u2026" + suffix) if (prefix or suffix) else ""
+                for f, message in zip(group, messages, strict=True):
+                    found = _found(f)
+                    middle = message[len(prefix):len(message) - len(suffix)] if shared else message
+                    if middle.strip(" '\"") in (found, "") or middle == repr(found):
+                        middle = ""
+                    rows.append((f.location or "-", f.column or "", found, middle))
+            groups.append({"severity": severity, "code": code, "count": len(group), "shared": shared,
+                           "rows": rows, "fold": len(group) > FOLD_OVER, "has_middle": any(r[3] for r in rows),
+                           "anchor": f"g-{sheet or 'workbook'}-{code}"})
+        counts = {s: sum(f.severity == s for f in items) for s in ("error", "warning", "note")}
+        sheets.append({"sheet": sheet, "label": sheet or "workbook", "count": len(items), "counts": counts,
+                       "groups": groups, "anchor": f"s-{sheet or 'workbook'}"})
+    return sheets
+
+
+def _checks(findings: list[Any]) -> list[dict[str, Any]]:
+    found: dict[str, int] = {}
+    for f in findings:
+        found[f.code] = found.get(f.code, 0) + 1
+    known = {code for _, codes in CHECKS for code in codes}
+    out = []
+    for title, codes in CHECKS:
+        n = sum(found.get(c, 0) for c in codes)
+        out.append({"title": title, "passed": n == 0, "count": n, "codes": [c for c in codes if found.get(c)]})
+    other = {c: n for c, n in found.items() if c not in known}
+    if other:
+        out.append({"title": "Other checks", "passed": False, "count": sum(other.values()), "codes": sorted(other)})
+    return out
+
 
 def write_validation_report(result: Any, path: Path) -> Path:
-    rank = {"error": 0, "warning": 1, "note": 2}
-    findings = sorted(result.findings, key=lambda f: (f.sheet or "", rank.get(f.severity, 3), f.row or 0))
-    grouped = [(sheet, list(items)) for sheet, items in groupby(findings, key=lambda f: f.sheet or "")]
+    findings = list(result.findings)
     return render_to(path, "validation_report.html.j2", name=Path(result.path).name, workbook_path=str(result.path),
                      sha256=result.sha256, counts=result.counts, errors=result.errors(), warnings=result.warnings(),
-                     notes=result.notes(),
-                     grouped=grouped)
+                     notes=result.notes(), total=len(findings), sheets=_groups(findings), checks=_checks(findings))
