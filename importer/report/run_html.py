@@ -262,8 +262,8 @@ def _advice(o: ObjectOutcome, http: int | None) -> tuple[str, str]:
         return "interrupted", "The run was interrupted before this row: run the same command again to finish."
     if http in TRANSIENT_STATUSES or (http is None and o.status == "failed"
                                       and any(w in text for w in TRANSIENT_WORDS)):
-        return "transient", ("Transient: the API or the network did not answer in time. Run the same command again; "
-                             "what was created is found again, never duplicated.")
+        return "transient", ("Transient: run the same command again (the API or the network did not answer in "
+                             "time; what was created is found again, never duplicated).")
     if http in (401, 403):
         return "credentials", "Check $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN, then run again."
     if o.status == "conflict":
