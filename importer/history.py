@@ -2,17 +2,35 @@
 
 Created IDs are written the moment the API returns them (one short SQLite transaction each), so even a
 run killed mid-way leaves an exact list for `rollback`. `history` lists the runs.
+
+Failing safely (for the caller, the plan/apply layer):
+- Before each create is sent: `seq = history.record_intended(run_id, kind, supplier_reference_id)`. If the
+  answer is lost (crash, kill, Ctrl-C), rollback still finds the object by its supplier_reference_id.
+- When the API answers: `history.record_created(run_id, kind, id, supplier_reference_id)` for an object this
+  run created, `adopted=True` for one it found (existing at plan time, or created concurrently by someone
+  else and returned by the client's duplicate look-up). Rollback deletes only `adopted=False` objects.
+- Every method that touches the database raises `LocalStateError` (path, message) on a SQLite or OS error
+  (disk full, read-only file or folder, corrupt file), construction included. After the first one, every
+  later call raises it again without touching the file. The caller stops the run before its next write,
+  prints `exc.message` and exits 2: the problem is this machine's, not the import's.
+
+The schema is migration-safe: a database written by an earlier version opens (new columns are added with
+defaults, new tables created), and an earlier version can still read a migrated one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import functools
 import json
+import shlex
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -38,7 +56,74 @@ CREATE TABLE IF NOT EXISTS created (
     deleted_at TEXT,
     PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE IF NOT EXISTS intended (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    supplier_reference_id TEXT NOT NULL,
+    intended_at TEXT NOT NULL,
+    resolved_at TEXT,
+    object_id TEXT,
+    PRIMARY KEY (run_id, seq)
+);
 """
+#: columns added after the first version: (table, column, declaration); added with ALTER TABLE when missing
+_ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"),)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LocalStateError(Exception):
+    """Local state (the run history, a lock file) cannot be written or read: disk full, read-only, corrupt.
+    `path` is the file, `message` says what happened and how to move the file aside. A problem of this machine,
+    not of the import: the caller stops before its next write and exits 2."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    if "full" in text or code in (errno.ENOSPC, errno.EDQUOT):
+        return "database or disk is full"
+    if ("readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text
+            or code in (errno.EROFS, errno.EACCES, errno.EPERM)):
+        return "read-only"
+    if "not a database" in text or "malformed" in text or "corrupt" in text or (
+            isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)):
+        return "corrupt"
+    return "not writable"
+
+
+def local_state_error(path: Path, exc: BaseException, *, what: str = "the run history",
+                      afterwards: str = "objects already created are found again, not duplicated") -> LocalStateError:
+    """The LocalStateError for `exc` met while writing `path` (no secret can be in it: a path and an OS or SQLite
+    message)."""
+    shown = shlex.quote(str(path))
+    aside = shlex.quote(f"{path}.bak")
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return LocalStateError(path, (
+        f"{what} at {path} cannot be written ({_reason(exc)}: {detail}); this is a problem of this machine, not of "
+        f"the import: free space or move the file aside (mv {shown} {aside}) and run again; {afterwards}"))
+
+
+def _guarded(method: F) -> F:
+    """Turn SQLite/OS errors into LocalStateError, and refuse every call once one happened."""
+
+    @functools.wraps(method)
+    def wrapper(self: History, *args: Any, **kwargs: Any) -> Any:
+        self._raise_if_broken()
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            error = local_state_error(self.path, exc)
+            self._broken = error
+            raise error from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -65,52 +150,166 @@ class CreatedObject:
     object_id: str
     supplier_reference_id: str | None
     deleted_at: str | None
+    adopted: bool = False  # found by this run (existing, or made by someone else), not created: never rolled back
+
+
+@dataclass(frozen=True)
+class IntendedCreate:
+    """A create recorded before it was sent and not (yet) confirmed by record_created."""
+    seq: int
+    kind: str
+    supplier_reference_id: str
+    intended_at: str
 
 
 class History:
+    """The run history database (SQLite, WAL). Thread-safe. Raises LocalStateError (see the module docstring)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._broken: LocalStateError | None = None
+        self._db: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+            (check,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
+        except (sqlite3.Error, OSError) as exc:
+            if self._db is not None:
+                self._db.close()
+            raise local_state_error(path, exc) from exc
+
+    def _migrate(self) -> None:
+        assert self._db is not None
+        for table, column, declaration in _ADDED_COLUMNS:
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+    def _raise_if_broken(self) -> None:
+        if self._broken is not None:
+            raise LocalStateError(self._broken.path, self._broken.message)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None
+        return self._db
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
+    def check_writable(self) -> None:
+        """Preflight before anything is sent: writes the file's header in a transaction and rolls it back
+        (LocalStateError when the file is read-only or corrupt; a full disk shows at the first real write)."""
+        self._raise_if_broken()
+        try:
+            with self._lock:
+                (version,) = self.db.execute("PRAGMA user_version").fetchone()
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    self.db.execute(f"PRAGMA user_version = {int(version)}")  # a real write, then undone
+                finally:
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as exc:
+            self._broken = local_state_error(self.path, exc)
+            raise LocalStateError(self.path, self._broken.message) from exc
+
+    @_guarded
     def start_run(self, *, run_id: str, mode: str, workbook: str, workbook_sha256: str, api_url: str,
                   embedded_sandbox: bool, project_id: str, operator: str, started_at: dt.datetime) -> None:
         with self._lock:
-            self._db.execute(
+            self.db.execute(
                 "INSERT INTO runs (run_id, mode, workbook, workbook_sha256, api_url, embedded_sandbox, project_id,"
                 " operator, started_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (run_id, mode, workbook, workbook_sha256, api_url, int(embedded_sandbox), project_id, operator,
                  started_at.isoformat()))
 
-    def record_created(self, run_id: str, kind: str, object_id: str, supplier_reference_id: str | None) -> None:
-        with self._lock:
-            (seq,) = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM created WHERE run_id = ?", (run_id,)).fetchone()
-            self._db.execute(
-                "INSERT INTO created (run_id, seq, kind, object_id, supplier_reference_id) VALUES (?,?,?,?,?)",
-                (run_id, seq, kind, object_id, supplier_reference_id))
+    def _transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """`work` in one write transaction (rolled back on any error). Call with self._lock held."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(self.db)
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return result
 
+    @_guarded
+    def record_intended(self, run_id: str, kind: str, supplier_reference_id: str) -> int:
+        """Record a create about to be sent (call it BEFORE the request; do not send when it raises). Returns its
+        seq. record_created for the same (run, kind, supplier_reference_id) confirms it; one left unconfirmed is
+        looked up by supplier_reference_id at rollback."""
+        def work(db: sqlite3.Connection) -> int:
+            (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM intended WHERE run_id = ?", (run_id,)).fetchone()
+            db.execute("INSERT INTO intended (run_id, seq, kind, supplier_reference_id, intended_at)"
+                       " VALUES (?,?,?,?,?)", (run_id, seq, kind, supplier_reference_id, _now()))
+            return int(seq)
+
+        with self._lock:
+            return int(self._transaction(work))
+
+    @_guarded
+    def record_created(self, run_id: str, kind: str, id: str, supplier_reference_id: str | None, *,
+                       adopted: bool = False) -> None:
+        """Record an object the moment the API returns it: `adopted=False` (default) when this run created it,
+        True when it was found (existing at plan time, or created concurrently by someone else). Confirms the
+        matching record_intended."""
+        def work(db: sqlite3.Connection) -> None:
+            (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM created WHERE run_id = ?", (run_id,)).fetchone()
+            db.execute("INSERT INTO created (run_id, seq, kind, object_id, supplier_reference_id, adopted)"
+                       " VALUES (?,?,?,?,?,?)", (run_id, seq, kind, id, supplier_reference_id, int(adopted)))
+            if supplier_reference_id is not None:
+                db.execute("UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND kind = ? AND "
+                           "supplier_reference_id = ? AND resolved_at IS NULL",
+                           (_now(), id, run_id, kind, supplier_reference_id))
+
+        with self._lock:
+            self._transaction(work)
+
+    @_guarded
+    def intended(self, run_id: str) -> list[IntendedCreate]:
+        """Creates recorded as intended and never confirmed (a crash or lost answer): rollback looks them up."""
+        rows = self.db.execute(
+            "SELECT seq, kind, supplier_reference_id, intended_at FROM intended WHERE run_id = ? AND resolved_at IS "
+            "NULL ORDER BY seq", (run_id,)).fetchall()
+        return [IntendedCreate(*r) for r in rows]
+
+    @_guarded
+    def resolve_intended(self, run_id: str, seq: int, *, object_id: str | None = None) -> None:
+        """Close an unconfirmed intended create (rollback deleted what it found, or found nothing)."""
+        with self._lock:
+            self.db.execute("UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND seq = ?",
+                            (_now(), object_id, run_id, seq))
+
+    @_guarded
     def finish_run(self, run_id: str, *, outcome: str, counts: dict[str, Any], finished_at: dt.datetime) -> None:
         with self._lock:
-            self._db.execute(
+            self.db.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE run_id = ?",
                 (finished_at.isoformat(), outcome, json.dumps(counts), run_id))
 
+    @_guarded
     def mark_deleted(self, run_id: str, seq: int) -> None:
         with self._lock:
-            self._db.execute(
-                "UPDATE created SET deleted_at = ? WHERE run_id = ? AND seq = ?",
-                (dt.datetime.now(dt.UTC).isoformat(), run_id, seq))
+            self.db.execute(
+                "UPDATE created SET deleted_at = ? WHERE run_id = ? AND seq = ?", (_now(), run_id, seq))
 
+    @_guarded
     def runs(self) -> list[RunRecord]:
-        rows = self._db.execute(
-            "SELECT r.*, (SELECT COUNT(*) FROM created c WHERE c.run_id = r.run_id) FROM runs r "
+        """Every run, newest first; `created` counts the objects the run created (not those it adopted)."""
+        rows = self.db.execute(
+            "SELECT r.run_id, r.mode, r.workbook, r.workbook_sha256, r.api_url, r.embedded_sandbox, r.project_id, "
+            "r.operator, r.started_at, r.finished_at, r.outcome, r.counts, "
+            "(SELECT COUNT(*) FROM created c WHERE c.run_id = r.run_id AND c.adopted = 0) FROM runs r "
             "ORDER BY r.started_at DESC").fetchall()
         return [RunRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10],
                           json.loads(r[11]) if r[11] else {}, r[12]) for r in rows]
@@ -118,8 +317,14 @@ class History:
     def run(self, run_id: str) -> RunRecord | None:
         return next((r for r in self.runs() if r.run_id == run_id), None)
 
+    @_guarded
     def created(self, run_id: str) -> list[CreatedObject]:
-        rows = self._db.execute(
-            "SELECT seq, kind, object_id, supplier_reference_id, deleted_at FROM created WHERE run_id = ? "
+        """Every object recorded for the run, created and adopted (`adopted` tells them apart), in order."""
+        rows = self.db.execute(
+            "SELECT seq, kind, object_id, supplier_reference_id, deleted_at, adopted FROM created WHERE run_id = ? "
             "ORDER BY seq", (run_id,)).fetchall()
-        return [CreatedObject(*r) for r in rows]
+        return [CreatedObject(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()

@@ -363,5 +363,245 @@ def test_loopback_storage_only_for_the_local_sandbox():
     assert upload_url_problem(url, allowed_hosts=DEFAULT_UPLOAD_HOSTS, api_is_loopback=False) is not None
 
 
-# keep imports used by later sections
-_ = (os, sqlite3, Path)
+
+# -- local state ----------------------------------------------------------------------------------------
+def _history(path: Path):
+    from importer.history import History
+
+    return History(path)
+
+
+def _start(history, run_id: str = "run-1") -> None:
+    history.start_run(run_id=run_id, mode="run", workbook="w.xlsx", workbook_sha256="0" * 64,
+                      api_url="http://127.0.0.1/mrv/v0", embedded_sandbox=True, project_id=PROJECT_ID,
+                      operator="analyst", started_at=dt.datetime.now(dt.UTC))
+
+
+def _assert_local(error, path: Path, reason: str) -> None:
+    from importer.history import LocalStateError
+
+    assert isinstance(error, LocalStateError) and error.path == path
+    text = str(error)
+    assert f"the run history at {path} cannot be written ({reason}" in text
+    assert "problem of this machine, not of the import" in text and f"mv {path} {path}.bak" in text
+    assert "found again, not duplicated" in text
+
+
+def test_a_full_disk_stops_the_history_with_a_local_diagnosis(tmp_path):
+    from importer.history import LocalStateError
+
+    path = tmp_path / "history.sqlite3"
+    history = _history(path)
+    _start(history)
+    history.record_created("run-1", "datapoint", "dtp_1", "dp-1")
+    (pages,) = history.db.execute("PRAGMA page_count").fetchone()
+    history.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL, as on a full disk
+    with pytest.raises(LocalStateError) as info:
+        for n in range(10_000):
+            history.record_intended("run-1", "datapoint", f"dp-{n:05d}-" + "x" * 80)
+    _assert_local(info.value, path, "database or disk is full")
+    for call in (lambda: history.record_created("run-1", "datapoint", "dtp_2", "dp-2"), history.runs,
+                 lambda: history.finish_run("run-1", outcome="failed", counts={}, finished_at=dt.datetime.now(dt.UTC))):
+        with pytest.raises(LocalStateError) as again:  # nothing more is attempted: the run stops
+            call()
+        assert again.value.message == info.value.message
+
+
+def test_a_read_only_history_file_is_a_local_problem(tmp_path, monkeypatch):
+    from importer.history import LocalStateError
+
+    path = tmp_path / "history.sqlite3"
+    history = _history(path)
+    _start(history)
+    history.close()
+    connect = sqlite3.connect  # open it read-only, as SQLite does for a file it may not write
+    monkeypatch.setattr("importer.history.sqlite3.connect",
+                        lambda name, **kw: connect(f"file:{name}?mode=ro", uri=True, **kw))
+    history = _history(path)
+    assert [r.run_id for r in history.runs()] == ["run-1"]  # reading works
+    with pytest.raises(LocalStateError) as info:
+        history.check_writable()
+    _assert_local(info.value, path, "read-only")
+    history = _history(path)
+    with pytest.raises(LocalStateError) as info:
+        history.record_intended("run-1", "datapoint", "dp-1")
+    _assert_local(info.value, path, "read-only")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+def test_a_chmod_read_only_history_file_and_folder(tmp_path):
+    from importer.history import LocalStateError
+
+    path = tmp_path / "state" / "history.sqlite3"
+    history = _history(path)
+    _start(history)
+    history.close()
+    path.chmod(0o444)
+    try:
+        with pytest.raises(LocalStateError) as info:
+            history = _history(path)
+            history.record_intended("run-1", "datapoint", "dp-1")
+        _assert_local(info.value, path, "read-only")
+    finally:
+        path.chmod(0o644)
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(LocalStateError) as info:
+            _history(folder / "history.sqlite3")
+        assert info.value.path == folder / "history.sqlite3"
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_history_folder_that_cannot_be_made_is_a_local_problem(tmp_path):
+    from importer.history import LocalStateError
+
+    (tmp_path / "home").write_text("a file where the folder should be")
+    path = tmp_path / "home" / "history.sqlite3"
+    with pytest.raises(LocalStateError) as info:
+        _history(path)
+    assert info.value.path == path and f"the run history at {path} cannot be written" in str(info.value)
+
+
+def test_a_corrupt_history_file_is_a_local_problem(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(os.urandom(8192))
+    with pytest.raises(Exception) as info:
+        _history(path)
+    _assert_local(info.value, path, "corrupt")
+
+    damaged = tmp_path / "damaged.sqlite3"  # a real database whose pages were overwritten
+    history = _history(damaged)
+    _start(history)
+    for n in range(200):
+        history.record_created("run-1", "datapoint", f"dtp_{n}", f"dp-{n}")
+    history.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    history.close()
+    data = bytearray(damaged.read_bytes())
+    data[4096:12288] = os.urandom(8192)
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(Exception) as info:
+        _history(damaged)
+        _history(damaged).created("run-1")
+    _assert_local(info.value, damaged, "corrupt")
+
+
+OLD_SCHEMA = """
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, mode TEXT NOT NULL, workbook TEXT NOT NULL,
+    workbook_sha256 TEXT NOT NULL, api_url TEXT NOT NULL, embedded_sandbox INTEGER NOT NULL,
+    project_id TEXT NOT NULL, operator TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT,
+    counts TEXT);
+CREATE TABLE created (run_id TEXT NOT NULL REFERENCES runs(run_id), seq INTEGER NOT NULL, kind TEXT NOT NULL,
+    object_id TEXT NOT NULL, supplier_reference_id TEXT, deleted_at TEXT, PRIMARY KEY (run_id, seq));
+"""
+
+
+def test_a_history_of_the_previous_version_still_opens(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    old.execute("INSERT INTO runs VALUES ('old-run','run','w.xlsx','00','http://x',1,'prj','me',"
+                "'2026-01-01T00:00:00+00:00','2026-01-01T00:01:00+00:00','ok','{\"created\": 1}')")
+    old.execute("INSERT INTO created VALUES ('old-run', 1, 'datapoint', 'dtp_old', 'dp-old', NULL)")
+    old.commit()
+    old.close()
+    history = _history(path)
+    assert [(r.run_id, r.created, r.counts) for r in history.runs()] == [("old-run", 1, {"created": 1})]
+    [obj] = history.created("old-run")
+    assert (obj.object_id, obj.adopted) == ("dtp_old", False)
+    history.record_intended("old-run", "datapoint", "dp-new")
+    history.record_created("old-run", "datapoint", "dtp_new", "dp-new", adopted=True)
+    assert history.intended("old-run") == []
+    history.close()
+    again = sqlite3.connect(path)  # the previous version's queries still read it
+    assert again.execute("SELECT seq, kind, object_id, supplier_reference_id, deleted_at FROM created "
+                         "WHERE run_id = 'old-run' ORDER BY seq").fetchall()[1][2] == "dtp_new"
+    again.close()
+
+
+def test_a_lock_folder_that_cannot_be_written_is_a_local_problem(tmp_path):
+    from importer.history import LocalStateError
+    from importer.locking import project_lock
+
+    (tmp_path / "locks").write_text("not a folder")
+    with pytest.raises(LocalStateError) as info, project_lock(tmp_path / "locks", PROJECT_ID, workbook="w.xlsx"):
+        pass
+    assert info.value.path == tmp_path / "locks"
+    assert "the project lock at" in str(info.value) and "nothing was sent by this run" in str(info.value)
+
+
+# -- rollback: created, adopted, intended ---------------------------------------------------------------
+def test_rollback_deletes_only_what_the_run_created_and_finds_unconfirmed_creates(sandbox, tmp_path):
+    from importer.rollback import execute_rollback, plan_rollback
+
+    history = _history(tmp_path / "history.sqlite3")
+    _start(history, "run-2")
+    with sandbox_client(sandbox) as client:
+        existing = client.create_datapoint(datapoint_request("rb-existing"))  # someone else's, found at plan time
+        history.record_created("run-2", "datapoint", existing.id, "rb-existing", adopted=True)
+
+        history.record_intended("run-2", "datapoint", "rb-created")
+        created = client.create_datapoint(datapoint_request("rb-created"))
+        history.record_created("run-2", "datapoint", created.id, "rb-created")
+
+        history.record_intended("run-2", "datapoint", "rb-lost")  # sent, answer lost: the run crashed
+        lost = client.create_datapoint(datapoint_request("rb-lost"))
+
+        history.record_intended("run-2", "datapoint", "rb-never")  # recorded, then the run died before sending
+
+        assert [i.supplier_reference_id for i in history.intended("run-2")] == ["rb-lost", "rb-never"]
+        items = plan_rollback(history, "run-2", client)
+        planned = {(i.obj.supplier_reference_id, i.status) for i in items}
+        assert planned == {("rb-created", "pending"), ("rb-lost", "pending"), ("rb-existing", "kept"),
+                           ("rb-never", "never created")}
+        done = execute_rollback(history, "run-2", client, items)
+        assert {(i.obj.object_id, i.status) for i in done if i.status == "deleted"} == {
+            (created.id, "deleted"), (lost.id, "deleted")}
+        remaining = {d.supplier_reference_id for d in client.list_datapoints(project_id=PROJECT_ID)}
+        assert "rb-existing" in remaining and not remaining & {"rb-created", "rb-lost"}
+        assert history.intended("run-2") == []  # every intent closed
+        again = plan_rollback(history, "run-2", client)
+        assert [(i.obj.supplier_reference_id, i.status) for i in again] == [("rb-existing", "kept")]
+    assert [r.created for r in history.runs()] == [1]  # the adopted one does not count as created
+
+
+# -- evidence -------------------------------------------------------------------------------------------
+def test_a_fifo_swapped_in_for_evidence_fails_at_once(tmp_path):
+    import hashlib
+
+    from importer.workbook.evidence import EvidenceError, read_evidence
+
+    path = tmp_path / "ticket.pdf"
+    data = b"%PDF-1.4 weighbridge\n"
+    path.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    assert read_evidence(path, expected_size=len(data), expected_sha256=digest) == data
+    path.unlink()
+    os.mkfifo(path)  # no writer will ever come: a blocking open would hang
+    started = time.monotonic()
+    with pytest.raises(EvidenceError, match="not a regular file"):
+        read_evidence(path, expected_size=len(data), expected_sha256=digest)
+    assert time.monotonic() - started < 1
+
+
+def test_evidence_changed_since_validation_is_refused(tmp_path):
+    import hashlib
+
+    from importer.workbook.evidence import EvidenceError, read_evidence
+
+    path = tmp_path / "ticket.txt"
+    path.write_bytes(b"18.4 t\n")
+    digest = hashlib.sha256(b"18.4 t\n").hexdigest()
+    path.write_bytes(b"18.4 t\nand more\n")
+    with pytest.raises(EvidenceError, match="changed since it was validated; validate and run again"):
+        read_evidence(path, expected_size=7, expected_sha256=digest)
+    path.write_bytes(b"81.4 t\n")  # same size, other content
+    with pytest.raises(EvidenceError, match="changed since it was validated"):
+        read_evidence(path, expected_size=7, expected_sha256=digest)
+    path.unlink()
+    (tmp_path / "elsewhere.txt").write_bytes(b"18.4 t\n")
+    path.symlink_to(tmp_path / "elsewhere.txt")  # a link swapped in: not followed
+    with pytest.raises(EvidenceError, match="cannot be opened"):
+        read_evidence(path, expected_size=7, expected_sha256=digest)

@@ -10,6 +10,8 @@ audit report.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -125,3 +127,47 @@ def check_evidence(folder: Path, written: str) -> Evidence:
                             f"{head[:8]!r}); export it again in the right format")
     return Evidence(path=resolved, file_name=resolved.name, content_type=CONTENT_TYPES[ext], content_length=size,
                     sha256=digest.hexdigest())
+
+
+def read_evidence(path: Path, *, expected_size: int, expected_sha256: str) -> bytes:
+    """The bytes of a validated evidence file, for the upload, read so that nothing swapped in since validation
+    can hang or fool the run: opened non-blocking (a FIFO put in its place does not wait for a writer) and
+    without following a final symlink where the OS allows, checked to be a regular file through the open handle
+    (not the path, which may change in between), read at most `expected_size + 1` bytes (a device cannot
+    stream forever), and compared by size and SHA-256 with what validation recorded. Raises EvidenceError.
+
+    Caller: `data = read_evidence(row.file, expected_size=row.content_length, expected_sha256=row.sha256)` in
+    place of `row.file.read_bytes()` and the hash comparison (an EvidenceError fails that row only)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise EvidenceError(f"{path} cannot be opened ({exc.strerror or exc}); it was there at validation: check "
+                            "it was not moved, replaced by a link or made unreadable, then validate and run "
+                            "again") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EvidenceError(f"{path} is not a regular file (a pipe or device was put in its place); put the "
+                                "evidence file back, then validate and run again")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # a regular file: ordinary reads from here
+        chunks: list[bytes] = []
+        remaining = expected_size + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        raise EvidenceError(f"{path} cannot be read ({exc.strerror or exc}); validate and run again") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) != expected_size or hashlib.sha256(data).hexdigest() != expected_sha256:
+        now = "more" if len(data) > expected_size else f"{len(data):,}"
+        detail = (f"{expected_size:,} bytes then, {now} now" if len(data) != expected_size
+                  else "same size, other content")
+        raise EvidenceError(f"{path} changed since it was validated; validate and run again ({detail})")
+    return data
