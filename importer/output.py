@@ -98,7 +98,10 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     verb = "Plan" if result.mode == "plan" else "Run"
     name = Path(result.workbook_path).name
     bad = sum(o.status in BAD_STATUSES for o in result.objects)
-    if result.interrupted:
+    stopped = getattr(result, "stopped", None)
+    if stopped:
+        verdict = f"INTERRUPTED: {verb.lower()} {result.run_id} of {name} stopped early: {stopped}"
+    elif result.interrupted:
         verdict = f"INTERRUPTED: {verb.lower()} {result.run_id} of {name} did not finish"
     elif bad:
         noun = "row needs" if bad == 1 else "rows need"

@@ -55,6 +55,7 @@ STATUS_META = {
     "created": ("created", "\u2713"), "create": ("to create", "+"),
     "updated": ("updated", "\u270e"), "update": ("to update", "\u270e"),
     "unchanged": ("unchanged", "="), "failed": ("failed", "\u2717"),
+    "deleted": ("deleted", "\u2212"), "delete": ("to delete", "\u2212"),
     "blocked": ("blocked", "\u2298"), "conflict": ("conflict", "\u26a0"),
 }
 PROBLEM_ORDER = {"failed": 0, "conflict": 1, "blocked": 2}
@@ -497,6 +498,10 @@ def _statement(result: RunResult) -> dict[str, Any] | None:
 
 def _verdict(result: RunResult, problems: int) -> dict[str, str]:
     plan = result.mode == "plan"
+    stopped = getattr(result, "stopped", None)
+    if stopped:
+        return {"state": "interrupted", "icon": "\u23f8", "title": "Stopped early: the import did not finish",
+                "text": f"{stopped}. Fix that and run the same command again: what was created is found again."}
     if result.interrupted:
         return {"state": "interrupted", "icon": "\u23f8", "title": "Interrupted: the import did not finish",
                 "text": "Run the same command again to finish: what was created is found again, not duplicated."}
@@ -574,6 +579,11 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
         "sheets": ordered, "fold_sheets": len(result.objects) > BIG_RUN,
         "lineage": lineage, "statement": _statement(result), "messages": result.messages,
         "retries": retries if isinstance(retries, list) else None,
+        "orphans": [{"kind": KIND_LABELS.get(str(x.get("kind")), x.get("kind")), "id": x.get("id"),
+                     "srid": x.get("supplier_reference_id"), "co2e": fmt_kg(x.get("co2e_net_removed_kg")),
+                     "deletable": x.get("deletable"), "why_not": x.get("why_not")}
+                    for x in (getattr(result, "orphans", None) or []) if isinstance(x, dict)],
+        "readings": [x for x in (getattr(result, "readings", None) or []) if isinstance(x, dict)],
         "has_credit_types": any(_credit_type(e) for e in result.lineage),
         "has_sd": any(_entry_sd(e) is not None for e in result.lineage),
     }
