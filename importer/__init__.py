@@ -1,8 +1,51 @@
 """Isometric workbook importer: a standardized Excel workbook in, Isometric Certify API objects out.
 
-Data flows one way: read workbook -> validate -> resolve references -> plan -> execute -> report.
-The API client (`importer.api`) knows nothing of workbooks, and the workbook layer (`importer.workbook`)
-knows nothing of HTTP.
+Data flows one way: read workbook -> validate -> resolve against the project -> plan -> apply -> report.
+The API client (`importer.api`) knows nothing of workbooks, the workbook layer (`importer.workbook`) knows
+nothing of HTTP, and the local sandbox (`importer.sandbox`) imports nothing of the importer.
+
+The library API (lazily imported, so the CLI starts fast):
+
+- `validate(path)` -> `ValidationResult`: offline, every finding located to its cell;
+- `plan(paths, ...)` -> `BatchOutcome` whose `.plans` are immutable `Plan` values;
+- `apply(saved_plan_path, ...)` -> `BatchOutcome`: exactly a saved plan, refused if anything changed since;
+- `run(paths, ...)` -> `BatchOutcome`: plan and apply in one step;
+- `target(api_url, client_secret=..., access_token=...)`: where requests go (default: the environment, else
+  the embedded local sandbox).
+
+Locking, the run history and the batch checks happen inside these functions.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+if TYPE_CHECKING:
+    from importer.library import BatchOutcome, Stopped, apply, plan, run, target, validate
+    from importer.planning.model import Action, Plan
+    from importer.results import RunResult
+    from importer.workbook.validate import ValidationResult
+
+_LAZY = {
+    "validate": "importer.library", "plan": "importer.library", "apply": "importer.library",
+    "run": "importer.library", "target": "importer.library", "BatchOutcome": "importer.library",
+    "Stopped": "importer.library", "Plan": "importer.planning.model", "Action": "importer.planning.model",
+    "RunResult": "importer.results", "ValidationResult": "importer.workbook.validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'importer' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["Action", "BatchOutcome", "Plan", "RunResult", "Stopped", "ValidationResult", "__version__", "apply",
+           "plan", "run", "target", "validate"]

@@ -87,7 +87,9 @@ def validate_command(
     from importer.workbook.validate import WorkbookUnreadable, validate_workbook
 
     out = console(sys.stderr if json_out else sys.stdout)
-    paths = _workbooks(workbooks)
+    from importer.library import expand
+
+    paths = expand(workbooks)
     if not paths:
         out.print("error: no workbook given (a folder must hold .xlsx files)")
         raise typer.Exit(EXIT_USAGE)
@@ -175,47 +177,32 @@ def _online_checks(results: list, api_url: str | None, out: object) -> int | Non
     return None
 
 
-def _workbooks(paths: list[Path]) -> list[Path]:
-    """Expand folders into their workbooks, in a stable (sorted) order; duplicates removed."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out += sorted(p for p in path.iterdir()
-                          if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
-        else:
-            out.append(path)
-    seen: set[Path] = set()
-    return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]  # type: ignore[func-returns-value]
-
-
 def _import_command(
     paths: list[Path], *, mode: str, api_url: str | None, submit: bool, json_out: bool, report: Path | None,
-    concurrency: int, quiet: bool,
+    concurrency: int, quiet: bool, verbose: bool = False, out_path: Path | None = None, prune: bool = False,
+    keep_orphans: bool = False, update_only: bool = False, saved: Path | None = None,
 ) -> int:
-    """`plan` and `run` over one or several workbooks (batch): validate all, then plan/run each in order."""
+    """`plan`, `run` and `apply` over one or several workbooks: the library does the work (batch checks, lock,
+    history, saved plans); this parses, installs the Ctrl-C handler, and prints."""
     import json
     import signal
     import sys
     import threading
 
+    from importer import library
     from importer.output import console, print_result, sandbox_banner
+    from importer.progress import make_progress
     from importer.redaction import redact
-    from importer.runner import ImportAborted, ImportOptions, api_session, history_path, import_workbook, lock_folder
-    from importer.settings import SettingsError, api_target
+    from importer.settings import SettingsError, sandbox_db_path
 
     out = console(sys.stderr if json_out else sys.stdout)
-    workbooks = _workbooks(paths)
-    if not workbooks:
-        out.print("no workbook given (a folder must hold .xlsx files)")
-        return EXIT_USAGE
     try:
-        target = api_target(api_url)
-        validations = _validate_all(workbooks, out, json_out)
+        where = library.target(api_url)
     except SettingsError as exc:
         out.print(f"error: {exc}", markup=False)
         return EXIT_USAGE
-    except _Stop as stop:
-        return stop.code
+    if where.embedded and not json_out:
+        sandbox_banner(out, sandbox_db_path())
     cancel = threading.Event()
 
     def _on_sigint(signum: int, frame: object) -> None:
@@ -226,65 +213,42 @@ def _import_command(
               file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, _on_sigint)
-    results = []
-    stopped: list[dict[str, object]] = []  # workbooks that stopped before planning, with their findings
-    worst = EXIT_OK
+    meter = (lambda: make_progress(quiet=quiet or json_out))  # noqa: E731 - one progress display per workbook
     try:
-        from importer.api import ApiError
-
-        with api_session(target) as session:
-            if session.embedded and not json_out:
-                sandbox_banner(out, session.sandbox_db)
-            from importer.history import History
-            from importer.locking import LockedByAnotherRun, project_lock
-            from importer.progress import make_progress
-
-            history = History(history_path()) if mode == "run" else None
-            for validation in validations:
-                wb = validation.workbook
-                progress = make_progress(quiet=quiet or json_out)
-                options = ImportOptions(mode=mode, submit=submit, concurrency=concurrency, cancel=cancel)
-                try:
-                    if mode == "run":
-                        with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
-                            result = import_workbook(validation, session, options, progress=progress,
-                                                     history=history)
-                    else:
-                        result = import_workbook(validation, session, options, progress=progress)
-                except (ImportAborted, LockedByAnotherRun) as exc:
-                    found = getattr(exc, "findings", [])
-                    _print_findings(out, found)
-                    out.print(f"error: {exc.message}", markup=False)
-                    worst = max(worst, getattr(exc, "exit_code", EXIT_USAGE))
-                    stopped.append({"ok": False, "workbook": str(wb.path), "stopped": exc.message,
-                                    "errors": [f.to_json() for f in found if f.severity == "error"],
-                                    "warnings": [f.to_json() for f in found if f.severity == "warning"]})
-                    continue
-                finally:
-                    if hasattr(progress, "close"):
-                        progress.close()
-                results.append(result)
-                if result.interrupted:
-                    worst = EXIT_INTERRUPTED
-                    break
-                if not result.ok:
-                    worst = max(worst, EXIT_FAILED)
-    except ApiError as exc:
-        out.print(f"error: the API at {redact(str(api_url or 'the embedded sandbox'))} could not be used: "
-                  f"{redact(exc.message)}", markup=False)
-        return EXIT_USAGE
+        if saved is not None:
+            outcome = library.apply(saved, where=where, keep_orphans=keep_orphans, update_only=update_only,
+                                    concurrency=concurrency, cancel=cancel, progress=meter)
+        elif mode == "plan":
+            outcome = library.plan(paths, where=where, submit=submit, prune=prune, concurrency=concurrency,
+                                   progress=meter)
+        else:
+            outcome = library.run(paths, where=where, submit=submit, prune=prune, keep_orphans=keep_orphans,
+                                  update_only=update_only, concurrency=concurrency, cancel=cancel, progress=meter)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if results:
-        _write_reports(results, report, mode)
+    if len(outcome.validations) > 1 and not json_out:
+        out.print("batch order (by statement period, then name): " + ", ".join(
+            f"{v.path.name} (statement to {v.workbook.project.statement_end_on or 'none'})"
+            for v in outcome.validations if v.workbook is not None), markup=False)
+    for stop in outcome.stopped:
+        _print_findings(out, stop.findings)
+        out.print(f"error: {stop.workbook}: {stop.message}", markup=False)
+    for index, problem in enumerate(outcome.problems):
+        out.print(f"error: {problem}" if index == 0 else f"  error   {problem}", markup=False)
+    if outcome.results:
+        _write_reports(outcome.results, report, "plan" if mode == "plan" else "run")
+    if out_path is not None and outcome.plans:
+        from importer.planning import saved as saved_plans
+
+        saved_plans.save(outcome.plans, out_path, api_url=outcome.results[0].api_url)
+        out.print(f"plan saved to {out_path}: `isometric-import apply {out_path}` carries out exactly this plan "
+                  "(refused if the workbook, its evidence or the registry change meanwhile)", markup=False)
     if json_out:
-        payload = results[0].to_json() if len(results) == 1 and not stopped else {
-            "ok": worst == EXIT_OK, "workbooks": [r.to_json() for r in results] + stopped}
-        print(redact(json.dumps(payload, indent=2, default=str)))
+        print(redact(json.dumps(outcome.to_json(), indent=2, default=str)))
     else:
-        for result in results:
-            print_result(out, result)
-    return worst
+        for result in outcome.results:
+            print_result(out, result, verbose=verbose)
+    return outcome.exit_code
 
 
 class _Stop(Exception):
@@ -295,111 +259,6 @@ class _Stop(Exception):
 def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-arg]
     for f in findings:
         out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)  # type: ignore[attr-defined]
-
-
-def _validate_all(workbooks: list[Path], out: object, json_out: bool) -> list:  # type: ignore[type-arg]
-    """Validate every workbook first: any error stops the batch before anything is sent."""
-    import json
-
-    from importer.identity import workbook_references
-    from importer.workbook.validate import WorkbookUnreadable, validate_workbook
-
-    results = []
-    for path in workbooks:
-        try:
-            results.append(validate_workbook(path))
-        except WorkbookUnreadable as exc:
-            out.print(f"error: {exc.message}", markup=False)  # type: ignore[attr-defined]
-            raise _Stop(EXIT_USAGE) from exc
-    bad = [r for r in results if not r.ok]
-    if bad:
-        for r in bad:
-            out.print(f"{r.path}: {len(r.errors())} error(s); nothing was sent", markup=False)  # type: ignore[attr-defined]
-            _print_findings(out, r.findings)
-        if json_out:
-            print(json.dumps({"ok": False, "workbooks": [r.to_json() for r in results]}, indent=2, default=str))
-        raise _Stop(EXIT_FAILED)
-    seen: dict[str, str] = {}
-    clashes = []
-    for r in results:
-        for sheet, row, srid in workbook_references(r.workbook):
-            where = f"{r.path.name} {sheet} row {row}"
-            if srid in seen and not seen[srid].startswith(r.path.name + " "):
-                clashes.append(f"supplier_reference_id {srid!r} is used by {seen[srid]} and {where}")
-            seen.setdefault(srid, where)
-    if clashes:
-        for clash in clashes:
-            out.print(f"  error   {clash}", markup=False)  # type: ignore[attr-defined]
-        out.print("error: supplier_reference_id must be unique across the workbooks of a batch; nothing was sent",
-                  markup=False)  # type: ignore[attr-defined]
-        if json_out:
-            print(json.dumps({"ok": False, "stopped": "supplier_reference_id used by two workbooks",
-                              "problems": clashes, "workbooks": [r.to_json() for r in results]},
-                             indent=2, default=str))
-        raise _Stop(EXIT_FAILED)
-    results = order_batch(results)
-    order_problems = batch_statement_problems(results)
-    if len(results) > 1:
-        out.print("batch order (by statement period, then name): " + ", ".join(  # type: ignore[attr-defined]
-            f"{r.path.name} (statement to {r.workbook.project.statement_end_on or 'none'})" for r in results),
-            markup=False)
-    if order_problems:
-        for problem in order_problems:
-            out.print(f"  error   {problem}", markup=False)  # type: ignore[attr-defined]
-        out.print("error: the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "  # type: ignore[attr-defined]
-                  "them separately if that is meant)", markup=False)
-        if json_out:
-            print(json.dumps({"ok": False, "stopped": "batch statements overlap or leave a gap",
-                              "problems": order_problems, "workbooks": [r.to_json() for r in results]},
-                             indent=2, default=str))
-        raise _Stop(EXIT_FAILED)
-    return results
-
-
-def order_batch(results: list) -> list:  # type: ignore[type-arg]
-    """Monthly workbooks in the order their statements must be created: by statement end, then name
-    (workbooks without a statement last). A folder lists `november.xlsx` before `october.xlsx`."""
-    import datetime as dt
-
-    return sorted(results, key=lambda r: (r.workbook.project.statement_end_on or dt.date.max, r.path.name))
-
-
-def batch_statement_problems(results: list) -> list[str]:  # type: ignore[type-arg]
-    """Per project, consecutive workbooks' statements must neither overlap (the same end, or an entry completing
-    inside the previous workbook's period) nor leave whole months without a workbook between them."""
-    import datetime as dt
-
-    from importer.online import _month_name, _whole_months
-
-    problems: list[str] = []
-    by_project: dict[str, list] = {}  # type: ignore[type-arg]
-    for r in results:
-        if r.workbook.project.statement_end_on is not None:
-            by_project.setdefault(r.workbook.project.project_id, []).append(r)
-    for group in by_project.values():
-        for previous, current in zip(group, group[1:], strict=False):
-            prev_end = previous.workbook.project.statement_end_on
-            end = current.workbook.project.statement_end_on
-            if end == prev_end:
-                problems.append(f"{previous.path.name} and {current.path.name} both end their GHG statement on "
-                                f"{end}: their periods overlap")
-                continue
-            inside = [e for e in current.workbook.entries if e.completed_on <= prev_end]
-            for entry in inside:
-                problems.append(f"{current.path.name} entries row {entry.row} ({entry.ref}) completes on "
-                                f"{entry.completed_on}, inside the period of {previous.path.name} (to {prev_end}): "
-                                "it would land in the earlier statement")
-            completions = [e.completed_on for e in current.workbook.entries if e.completed_on > prev_end]
-            if completions:
-                start = prev_end + dt.timedelta(days=1)
-                first = min(completions)
-                gap = _whole_months(start, dt.date(first.year, first.month, 1) - dt.timedelta(days=1))
-                if gap:
-                    problems.append(f"between {previous.path.name} (statement to {prev_end}) and {current.path.name} "
-                                    f"(first entry completes {first}) no workbook covers "
-                                    f"{', '.join(_month_name(*m) for m in gap)}: {current.path.name}'s statement "
-                                    f"would start on {start} and hold those months empty")
-    return problems
 
 
 def _write_reports(results: list, report: Path | None, mode: str) -> None:  # type: ignore[type-arg]
@@ -451,13 +310,19 @@ def plan_command(
     report: Path | None = typer.Option(None, "--report", help="Write the HTML plan report here."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel look-ups."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    out_path: Path | None = typer.Option(None, "--out", help="Save the plan (with fingerprints of the workbook, "
+                                         "its evidence and the registry) for `isometric-import apply`."),
+    prune: bool = typer.Option(False, "--prune", help="Plan to delete the objects under this workbook's "
+                               "supplier-reference prefix that it no longer defines."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary."),
 ) -> None:
     """Validate, then show what a run would create, update or leave alone. Nothing is written.
 
-    Example: isometric-import plan sample_workbooks/biochar-2026-10.xlsx
+    Example: isometric-import plan sample_workbooks/biochar-2026-10.xlsx --out plan.json
     """
     raise typer.Exit(_import_command(workbooks, mode="plan", api_url=api_url, submit=submit, json_out=json_out,
-                                     report=report, concurrency=concurrency, quiet=quiet))
+                                     report=report, concurrency=concurrency, quiet=quiet, verbose=verbose,
+                                     out_path=out_path, prune=prune))
 
 
 @app.command("run")
@@ -467,8 +332,15 @@ def run_command(
     submit: bool = typer.Option(False, "--submit", help="Submit the GHG statement for verification."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests within a level."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    prune: bool = typer.Option(False, "--prune", help="Delete the objects under this workbook's supplier-reference "
+                               "prefix that it no longer defines (those that can be deleted)."),
+    keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Submit although GHG entries this workbook no "
+                                      "longer defines lie in the statement period (they are meant)."),
+    update_only: bool = typer.Option(False, "--update-only", help="Never create: refuse, sending nothing, when the "
+                                     "plan would create anything (corrections after submission)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary."),
 ) -> None:
     """Validate, reconcile with the registry, and upload what is new or changed, in dependency order.
 
@@ -479,7 +351,31 @@ def run_command(
     Example: isometric-import run sample_workbooks/biochar-2026-10.xlsx
     """
     raise typer.Exit(_import_command(workbooks, mode="run", api_url=api_url, submit=submit, json_out=json_out,
-                                     report=report, concurrency=concurrency, quiet=quiet))
+                                     report=report, concurrency=concurrency, quiet=quiet, verbose=verbose,
+                                     prune=prune, keep_orphans=keep_orphans, update_only=update_only))
+
+
+@app.command("apply")
+def apply_command(
+    saved: Path = typer.Argument(..., help="A plan saved by `isometric-import plan ... --out plan.json`."),
+    api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Submit although GHG entries the workbook no "
+                                      "longer defines lie in the statement period."),
+    update_only: bool = typer.Option(False, "--update-only", help="Refuse when the plan creates anything."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary."),
+) -> None:
+    """Carry out exactly a saved plan; refused, nothing sent, when the workbook, its evidence files, the
+    project's templates or the registry changed since the plan was made (it says what changed).
+
+    Example: isometric-import apply plan.json
+    """
+    raise typer.Exit(_import_command([], mode="run", api_url=api_url, submit=False, json_out=json_out, report=report,
+                                     concurrency=concurrency, quiet=quiet, verbose=verbose, saved=saved,
+                                     keep_orphans=keep_orphans, update_only=update_only))
 
 
 @app.command("history")

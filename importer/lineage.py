@@ -1,9 +1,11 @@
 """The lineage of each GHG entry, for auditors: template -> components -> inputs -> datapoints (value, unit)
--> sources (file name, SHA-256), with the CO2e the API reported.
+-> sources (file name, SHA-256), with the CO2e the API reported. Each kind's module says how its own objects
+appear (`importer.planning.sources.lineage`, `...datapoints.lineage`, `...ghg_entries.lineage`); this module
+puts them together.
 
-Built after a run (or for a plan) from the plan, the IDs the run obtained and a few reads: each entry once
-(for its current CO2e) and each fixed template datapoint once (for its value). Reads that fail leave a gap
-in the lineage, never a failed run.
+Built after a run (or for a plan) from the plan, the IDs the run obtained and a few reads: the entries' CO2e
+(one batched listing) and each fixed template datapoint once. Reads that fail leave a gap in the lineage,
+never a failed run.
 """
 
 from __future__ import annotations
@@ -12,121 +14,61 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from importer.ids import has_id_prefix
-from importer.plan import Plan
-from importer.results import (
-    ComponentLineage,
-    DatapointLineage,
-    EntryLineage,
-    InputLineage,
-    SourceLineage,
-)
+from importer.context import ProjectContext
+from importer.planning import datapoints, ghg_entries
+from importer.planning.model import Key, Plan
+from importer.results import DatapointLineage, EntryLineage
+from importer.workbook.model import Workbook
 
 log = logging.getLogger("importer.lineage")
 
 
 class LineageBuilder:
-    def __init__(self, plan: Plan, ids: dict[tuple[str, str], str], client: Any | None) -> None:
+    def __init__(self, plan: Plan, wb: Workbook, ctx: ProjectContext, ids: dict[Key, str],
+                 statuses: dict[Key, str], client: Any | None) -> None:
         self.plan = plan
+        self.wb = wb
+        self.ctx = ctx
         self.ids = ids
+        self.statuses = statuses
         self.client = client
-        wb = plan.workbook
-        self.sources = {s.ref: s for s in wb.sources}
-        self.datapoints = {d.ref: d for d in wb.datapoints}
+        self.datapoint_actions = {a.ref: a for a in plan.of_kind("datapoint")}
+        self.source_actions = {a.ref: a for a in plan.of_kind("source")}
         self._fetched: dict[str, Any] = {}
 
-    def _fetch_datapoint(self, dp_id: str) -> Any | None:
-        if self.client is None:
-            return None
-        if dp_id not in self._fetched:
-            try:
-                self._fetched[dp_id] = self.client.get_datapoint(dp_id)
-            except Exception:  # a gap in the lineage, not a failure
-                log.debug("could not read datapoint %s", dp_id, exc_info=True)
-                self._fetched[dp_id] = None
-        return self._fetched[dp_id]
-
-    def source(self, ref: str) -> SourceLineage:
-        if has_id_prefix(ref):
-            return SourceLineage(ref=None, id=ref, display_name=None, file_name=None, sha256=None)
-        row = self.sources.get(ref)
-        return SourceLineage(ref=ref, id=self.ids.get(("source", ref)), display_name=row.display_name if row else None,
-                             file_name=row.file_name if row else None, sha256=row.sha256 if row else None,
-                             description=row.description if row else None)
+    def _fetch_datapoint(self, dp_id: str) -> None:
+        if self.client is None or dp_id in self._fetched:
+            return
+        try:
+            self._fetched[dp_id] = self.client.get_datapoint(dp_id)
+        except Exception:  # a gap in the lineage, not a failure
+            log.debug("could not read datapoint %s", dp_id, exc_info=True)
+            self._fetched[dp_id] = None
 
     def datapoint(self, ref: str) -> DatapointLineage:
-        if has_id_prefix(ref):
-            fetched = self._fetch_datapoint(ref)
-            if fetched is None:
-                return DatapointLineage(ref=None, id=ref, display_name=None, magnitude=None, unit=None)
-            return DatapointLineage(
-                ref=None, id=ref, display_name=fetched.display_name, magnitude=fetched.quantity.magnitude,
-                unit=fetched.quantity.unit,
-                sources=[SourceLineage(None, s, None, None, None) for s in fetched.source_ids])
-        row = self.datapoints.get(ref)
-        if row is None:
-            return DatapointLineage(ref=ref, id=None, display_name=None, magnitude=None, unit=None)
-        return DatapointLineage(
-            ref=ref, id=self.ids.get(("datapoint", ref)), display_name=row.display_name, magnitude=row.magnitude,
-            unit=row.unit, sources=[self.source(s) for s in row.source_refs])
+        if ref.startswith("dtp_") and ref not in self._fetched:
+            self._fetch_datapoint(ref)
+        return datapoints.lineage(ref, self.datapoint_actions, self.source_actions, self.ids, self._fetched)
 
-    def entry(self, step: Any, co2e: float | None) -> EntryLineage:
-        row = step.row
-        template = step.detail.get("template")
-        lineage = EntryLineage(
-            ref=row.ref, id=self.ids.get(step.key), status=step.outcome.status,
-            template_id=template.id if template else None, template_name=template.display_name if template else None,
-            started_on=row.started_on.isoformat(), completed_on=row.completed_on.isoformat(), co2e_net_removed_kg=co2e)
-        bindings = step.detail.get("bindings", {})
-        removed = {c.template_component for c in self.plan.workbook.components
-                   if c.entry_ref == row.ref and c.action == "remove"}
-        if template is not None:
-            for group, comp in self.plan.context.template_components(template):
-                names = {comp.id, comp.display_name, comp.blueprint_key}
-                origin = "removed" if names & {r for r in removed if r} else "template"
-                inputs = []
-                for spec in comp.inputs:
-                    kind = "fixed" if str(getattr(spec.type, "value", spec.type)).endswith("fixed") else "monitored"
-                    if kind == "fixed" and spec.datapoint_id:
-                        dps = [self.datapoint(spec.datapoint_id)]
-                    else:
-                        dps = [self.datapoint(r) for r in bindings.get(comp.id, {}).get(spec.input_key, ())]
-                    inputs.append(InputLineage(input_key=spec.input_key, kind=kind, datapoints=dps))
-                lineage.components.append(ComponentLineage(
-                    display_name=comp.display_name, blueprint_key=comp.blueprint_key, group=group.key,
-                    origin=origin, attribution_factor=None if origin == "removed" else 1.0, inputs=inputs))
-        extra_inputs: dict[str, list[Any]] = {}
-        for ci in self.plan.workbook.component_inputs:
-            extra_inputs.setdefault(ci.component_ref, []).append(ci)
-        for comp_row in self.plan.workbook.components:
-            if comp_row.entry_ref != row.ref or comp_row.action != "add":
-                continue
-            lineage.components.append(ComponentLineage(
-                display_name=comp_row.display_name or comp_row.ref, blueprint_key=comp_row.blueprint_key or "",
-                group=comp_row.group, origin="extra", attribution_factor=comp_row.attribution_factor,
-                inputs=[InputLineage(input_key=ci.input_key, kind="monitored",
-                                     datapoints=[self.datapoint(r) for r in ci.datapoint_refs])
-                        for ci in extra_inputs.get(comp_row.ref, [])]))
-        return lineage
-
-    def _co2e(self, entry_ids: list[str]) -> dict[str, float | None]:
-        """Current CO2e of the entries: one read for a few, one batched listing (50 a page) for many."""
+    def _entries(self, entry_ids: list[str]) -> dict[str, Any]:
+        """The entries as the API now holds them (CO2e, its standard deviation, credit type): one read for a few,
+        one batched listing (50 a page) for many."""
         if self.client is None or not entry_ids:
             return {}
         try:
             if len(entry_ids) <= 3:
-                return {i: self.client.get_ghg_entry(i).co2e_net_removed_kg for i in entry_ids}
+                return {i: self.client.get_ghg_entry(i) for i in entry_ids}
             wanted = set(entry_ids)
-            return {e.id: e.co2e_net_removed_kg for e in self.client.list_ghg_entries() if e.id in wanted}
+            return {e.id: e for e in self.client.list_ghg_entries() if e.id in wanted}
         except Exception:  # a gap in the lineage, not a failure
             log.debug("could not read the entries' CO2e", exc_info=True)
             return {}
 
-    def _prefetch_fixed(self, steps: list[Any]) -> None:
+    def _prefetch_fixed(self) -> None:
         """The templates' fixed datapoints, read at once (a handful, each once)."""
-        ids = {i.datapoint_id for s in steps if s.detail.get("template") is not None
-               for _, c in self.plan.context.template_components(s.detail["template"]) for i in c.inputs
-               if i.datapoint_id}
+        used = {a.payload.template_id for a in self.plan.of_kind("ghg_entry")}
+        ids = {i.datapoint_id for t in self.ctx.templates if t.id in used
+               for _, c in self.ctx.template_components(t) for i in c.inputs if i.datapoint_id}
         ids -= set(self._fetched)
         if self.client is None or not ids:
             return
@@ -134,7 +76,19 @@ class LineageBuilder:
             list(pool.map(self._fetch_datapoint, sorted(ids)))
 
     def build(self) -> list[EntryLineage]:
-        steps = [s for s in self.plan.steps if s.kind == "ghg_entry"]
-        self._prefetch_fixed(steps)
-        co2e = self._co2e([self.ids[s.key] for s in steps if self.ids.get(s.key)])
-        return [self.entry(step, co2e.get(self.ids.get(step.key) or "")) for step in steps]
+        entries = self.plan.of_kind("ghg_entry")
+        self._prefetch_fixed()
+        held = self._entries([self.ids[a.key] for a in entries if self.ids.get(a.key)])
+        out = []
+        for action in entries:
+            entry = held.get(self.ids.get(action.key) or "")
+            lineage = ghg_entries.lineage(action, self.ctx, self.wb.components, self.wb.component_inputs,
+                                          self.datapoint, self.ids.get(action.key),
+                                          self.statuses.get(action.key, action.op),
+                                          getattr(entry, "co2e_net_removed_kg", None))
+            lineage.co2e_net_removed_standard_deviation_kg = getattr(entry, "co2e_net_removed_standard_deviation_kg",
+                                                                     None)
+            credit = getattr(entry, "credit_type", None)
+            lineage.credit_type = str(getattr(credit, "value", credit)) if credit is not None else None
+            out.append(lineage)
+        return out

@@ -178,11 +178,11 @@ def is_existing_id(value: str) -> bool:
     return has_id_prefix(value)
 
 
-def _month_name(year: int, month: int) -> str:
+def month_name(year: int, month: int) -> str:
     return dt.date(year, month, 1).strftime("%B %Y")
 
 
-def _whole_months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
+def whole_months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
     """Calendar months lying wholly inside [start, end]."""
     out = []
     year, month = start.year, start.month
@@ -246,9 +246,9 @@ def check_statement(wb: Workbook, statements: list[Any],
                                 severity="warning"))
     if start is not None and start <= end_on:
         covered = {(d.year, d.month) for d in everything if start <= d <= end_on}
-        empty = [m for m in _whole_months(start, end_on) if m not in covered]
+        empty = [m for m in whole_months(start, end_on) if m not in covered]
         if empty:
             out.append(at_end("statement_empty_months", f"the statement period {start} to {end_on} has no GHG entry "
-                              f"completing in {', '.join(_month_name(*m) for m in empty)}, in this workbook or the "
+                              f"completing in {', '.join(month_name(*m) for m in empty)}, in this workbook or the "
                               "registry; check the end date and that no month's workbook is missing", "warning"))
     return out

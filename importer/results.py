@@ -16,8 +16,8 @@ KINDS = (
     "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution",
     "ghg_statement",
 )
-RUN_STATUSES = ("created", "updated", "unchanged", "failed", "blocked", "conflict")
-PLAN_STATUSES = ("create", "update", "unchanged", "conflict", "blocked")
+RUN_STATUSES = ("created", "updated", "deleted", "unchanged", "failed", "blocked", "conflict")
+PLAN_STATUSES = ("create", "update", "delete", "unchanged", "conflict", "blocked")
 BAD_STATUSES = frozenset({"failed", "blocked", "conflict"})
 
 
@@ -33,13 +33,21 @@ class ObjectOutcome:
     error: str | None = None  # the API's message or the planner's reason
     blocked_by: str | None = None  # "datapoints row 7 (ref x)" for blocked rows
     changes: list[str] = field(default_factory=list)  # fields that differ, for updates/conflicts
+    before: dict[str, Any] = field(default_factory=dict)  # field -> what the registry held (as shown to people)
+    after: dict[str, Any] = field(default_factory=dict)  # field -> what the workbook wants
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sheet": self.sheet, "row": self.row, "ref": self.ref, "kind": self.kind,
             "supplier_reference_id": self.supplier_reference_id, "id": self.id,
             "status": self.status, "error": self.error,
         }
+        if self.blocked_by:
+            out["blocked_by"] = self.blocked_by
+        if self.changes:
+            out["changes"] = [{"field": name, "before": self.before.get(name), "after": self.after.get(name)}
+                              for name in self.changes]
+        return out
 
 
 @dataclass
@@ -50,6 +58,7 @@ class SourceLineage:
     file_name: str | None
     sha256: str | None
     description: str | None = None  # the workbook's text; kept for the report, never sent (the API has no field)
+    size_bytes: int | None = None
 
 
 @dataclass
@@ -90,6 +99,8 @@ class EntryLineage:
     completed_on: str | None
     co2e_net_removed_kg: float | None = None
     components: list[ComponentLineage] = field(default_factory=list)
+    co2e_net_removed_standard_deviation_kg: float | None = None
+    credit_type: str | None = None  # REMOVAL | REDUCTION, as the API reports it
 
 
 @dataclass
@@ -114,10 +125,18 @@ class RunResult:
     interrupted: bool = False
     #: sources sheet ref -> description: not sent (CreateDocumentSourceRequest declares no description)
     source_descriptions: dict[str, str] = field(default_factory=dict)
+    #: how values were read where that differs from what the cells store (Finding.to_json() of notes)
+    readings: list[dict[str, Any]] = field(default_factory=list)
+    #: objects under this workbook's prefix that it no longer defines: kind, id, supplier_reference_id,
+    #: co2e_net_removed_kg, deletable, why_not
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    #: the batch position ("2 of 12") and the stop reason when the run stopped early (credentials, disk)
+    stopped: str | None = None
+    plan: Any = field(default=None, repr=False)  # the Plan (importer.planning.model) behind this result
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and not any(o.status in BAD_STATUSES for o in self.objects)
+        return not self.interrupted and not self.stopped and not any(o.status in BAD_STATUSES for o in self.objects)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -148,6 +167,9 @@ class RunResult:
             "warnings": self.warnings,
             "messages": self.messages,
             "source_descriptions": self.source_descriptions,
+            "readings": self.readings,
+            "orphans": self.orphans,
+            "stopped": self.stopped,
             "interrupted": self.interrupted,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,

@@ -7,6 +7,7 @@ rehearsal; `RunResult.embedded_sandbox` makes every output say so).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import getpass
 import threading
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from importer import __version__
+from importer.context import ProjectContext
 from importer.findings import Finding
+from importer.planning.model import STATEMENT_KEY, Plan
 from importer.results import RunResult
 from importer.settings import ApiTarget, environment_label, home, sandbox_db_path
 
@@ -46,7 +49,8 @@ class ApiSession:
 
 
 @contextmanager
-def api_session(target: ApiTarget, *, timeout: float = 30.0, max_attempts: int = 6) -> Iterator[ApiSession]:
+def api_session(target: ApiTarget, *, timeout: float = 30.0, max_attempts: int = 6,
+                cancel: threading.Event | None = None) -> Iterator[ApiSession]:
     """An open API client; starts (and finally stops) the embedded sandbox when no URL is configured."""
     from importer.api import ClientConfig, IsometricClient
 
@@ -63,7 +67,7 @@ def api_session(target: ApiTarget, *, timeout: float = 30.0, max_attempts: int =
             url, secret, token, db = target.url, target.client_secret, target.access_token, None
         config = ClientConfig(base_url=url, client_secret=secret, access_token=token, timeout=timeout,
                               max_attempts=max_attempts)
-        client = stack.enter_context(IsometricClient(config))
+        client = stack.enter_context(IsometricClient(config, cancel=cancel))
         yield ApiSession(client=client, url=url, embedded=target.embedded,
                          environment=environment_label(url, embedded=target.embedded), sandbox_db=db)
 
@@ -74,6 +78,9 @@ class ImportOptions:
     submit: bool = False
     concurrency: int = 8
     cancel: threading.Event = field(default_factory=threading.Event)
+    prune: bool = False  # delete the orphans of this workbook's prefix that can be deleted
+    keep_orphans: bool = False  # submit although orphans of this workbook's prefix lie in the period
+    update_only: bool = False  # never create: refuse a plan with creates before anything is sent
 
 
 def _operator() -> str:
@@ -96,23 +103,30 @@ def validated(path: Path) -> Any:
     return result
 
 
-def import_workbook(validation: Any, session: ApiSession, options: ImportOptions, *, progress: Any = None,
-                    history: Any = None) -> RunResult:
-    """Plan (and in run mode execute) one validated workbook."""
-    from importer.api import ApiError
-    from importer.context import load_context
-    from importer.lineage import LineageBuilder
-    from importer.online import check_against_project
-    from importer.plan import make_plan
-
+def new_result(validation: Any, session: ApiSession, mode: str) -> RunResult:
     wb = validation.workbook
     started = dt.datetime.now(dt.UTC)
-    result = RunResult(
-        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6], mode=options.mode,
+    return RunResult(
+        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6], mode=mode,
         workbook_path=str(wb.path), workbook_sha256=wb.sha256, tool_version=__version__, api_url=session.url,
         environment=session.environment, embedded_sandbox=session.embedded, operator=_operator(),
         started_at=started, warnings=[f.to_json() for f in validation.warnings()],
+        readings=[f.to_json() for f in validation.notes()],
+        # the API has no field for a source's description (CreateDocumentSourceRequest declares none): it is
+        # not sent, but stays in the result for the report
+        source_descriptions={s.ref: s.description for s in wb.sources if s.description},
     )
+
+
+def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions) -> tuple[Plan, ProjectContext,
+                                                                                        list[Finding]]:
+    """Check the workbook against the live project and compute its plan (nothing is written)."""
+    from importer.api import ApiError
+    from importer.context import load_context
+    from importer.online import check_against_project
+    from importer.planning import make_plan
+
+    wb = validation.workbook
     submit = options.submit or wb.project.submit_statement
     if submit and wb.project.statement_end_on is None:
         raise ImportAborted("submitting needs statement_end_on on the project sheet", exit_code=1)
@@ -126,42 +140,99 @@ def import_workbook(validation: Any, session: ApiSession, options: ImportOptions
                 f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
                 f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
                 exit_code=1, findings=online, validation=validation)
-        result.warnings += [f.to_json() for f in online]
-        plan = make_plan(session.client, wb, ctx, submit=submit, concurrency=options.concurrency)
+        plan = make_plan(session.client, wb, ctx, submit=submit, concurrency=options.concurrency,
+                         prune=options.prune)
     except ApiError as exc:
         code = 2 if exc.status in (None, 401, 403) else 1
         raise ImportAborted(f"the API refused the project look-up: {exc.message}", exit_code=code) from exc
-    result.messages += plan.messages
-    # the API has no field for a source's description (CreateDocumentSourceRequest declares none): it is not
-    # sent, but stays in the result for the report
-    result.source_descriptions = {s.ref: s.description for s in wb.sources if s.description}
-    statement_step = plan.step(("ghg_statement", "statement"))
+    return plan, ctx, online
+
+
+def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
+    """Refusals before anything is sent: `--update-only` with creates, and submitting a statement whose
+    period holds orphans of this workbook's prefix (unless pruned or declared meant)."""
+    if options.update_only:
+        creates = [a for a in plan.actions if a.op == "create" and a.kind != "component_attribution"]
+        if creates:
+            listed = "; ".join(f"{a.where}: {a.kind.replace('_', ' ')}" for a in creates[:20])
+            more = f" (and {len(creates) - 20} more)" if len(creates) > 20 else ""
+            raise ImportAborted(f"--update-only: the plan would create {len(creates)} object(s), nothing was sent: "
+                                f"{listed}{more}", exit_code=1)
+    statement = plan.action(STATEMENT_KEY)
+    if statement is None or not plan.submit or options.prune or options.keep_orphans:
+        return
+    start = statement.payload.start_on or "0000-01-01"
+    end = statement.payload.end_on
+    inside = [o for o in plan.orphans if o.kind == "ghg_entry" and _entry_in(o, start, end)]
+    if inside:
+        listed = ", ".join(f"{o.id} ({o.supplier_reference_id}, {o.co2e_net_removed_kg or 0:,.1f} kg CO2e)"
+                           for o in inside)
+        raise ImportAborted(
+            f"submitting is refused, nothing was sent: GHG entries of this workbook's prefix that the workbook no "
+            f"longer defines lie in the statement period {start} to {end}: {listed}. Run with --prune to delete "
+            "them first, or --keep-orphans if they are meant to be submitted", exit_code=1)
+
+
+def _entry_in(orphan: Any, start: str, end: str) -> bool:
+    return orphan.completed_on is None or start <= orphan.completed_on <= end
+
+
+def import_workbook(validation: Any, session: ApiSession, options: ImportOptions, *, progress: Any = None,
+                    history: Any = None) -> RunResult:
+    """Plan (and in run mode apply) one validated workbook."""
+    result = new_result(validation, session, options.mode)
+    if progress is not None and hasattr(progress, "phase"):
+        progress.phase("reading the project and the registry")
+    plan, ctx, online = plan_workbook(validation, session, options)
+    result.warnings += [f.to_json() for f in online]
+    result.plan = plan
+    return finish_import(result, plan, ctx, validation.workbook, session, options, progress=progress,
+                         history=history)
+
+
+def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, session: ApiSession,
+                  options: ImportOptions, *, progress: Any = None, history: Any = None) -> RunResult:
+    """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode)."""
+    from importer.applying import apply_plan, outcome_of
+    from importer.lineage import LineageBuilder
+
+    result.messages += list(plan.messages)
+    result.orphans = [dataclasses.asdict(o) for o in plan.orphans]
+    statement = plan.action(STATEMENT_KEY)
     if options.mode == "plan":
-        result.objects = [s.outcome for s in plan.steps]
-        result.lineage = LineageBuilder(plan, {s.key: s.outcome.id for s in plan.steps if s.outcome.id},
-                                        None).build()
-        if statement_step is not None:
-            result.statement = {"id": statement_step.outcome.id, "status": statement_step.outcome.status,
-                                "start_on": statement_step.detail.get("start_on"),
-                                "end_on": str(statement_step.detail.get("end_on")), "submit": submit}
+        result.objects = [outcome_of(a) for a in plan.actions]
+        ids = {a.key: a.existing_id for a in plan.actions if a.existing_id}
+        result.lineage = LineageBuilder(plan, wb, ctx, ids, {a.key: a.op for a in plan.actions}, None).build()
+        if statement is not None:
+            result.statement = {"id": statement.existing_id, "status": statement.op,
+                                "start_on": statement.payload.start_on, "end_on": statement.payload.end_on,
+                                "submit": plan.submit}
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
-
-    from importer.execute import Executor
-
+    check_plan_is_safe(plan, options)
+    recorder = HistoryRecorder(history, result.run_id) if history is not None else None
     if history is not None:
         history.start_run(run_id=result.run_id, mode="run", workbook=str(wb.path), workbook_sha256=wb.sha256,
                           api_url=session.url, embedded_sandbox=session.embedded,
-                          project_id=wb.project.project_id, operator=result.operator, started_at=started)
-    on_created = (lambda kind, id_, srid: history.record_created(result.run_id, kind, id_, srid)) if history else None
-    executor = Executor(session.client, plan, concurrency=options.concurrency, progress=progress,
-                        cancel=options.cancel, on_created=on_created)
-    result.objects = executor.run()
-    result.interrupted = options.cancel.is_set()
-    result.lineage = LineageBuilder(plan, executor.ids, session.client).build()
-    statement = executor.statement or (statement_step.existing if statement_step else None)
-    if statement is not None:
-        result.statement = _statement_after_run(session.client, statement, result)
+                          project_id=wb.project.project_id, operator=result.operator, started_at=result.started_at)
+    run_log = apply_plan(plan, session.client, concurrency=options.concurrency, progress=progress,
+                         cancel=options.cancel, recorder=recorder)
+    result.objects = run_log.outcome_list(plan)
+    adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
+    if adopted:
+        result.messages.append(f"{len(adopted)} object(s) were created by another run while this one ran (their "
+                               "creates were refused as duplicates and the objects adopted, not duplicated): another "
+                               f"import of project {plan.project_id} seems to be running")
+    result.interrupted = run_log.interrupted
+    result.stopped = run_log.stopped
+    if run_log.stopped:
+        result.messages.append(f"the run stopped: {run_log.stopped}")
+    statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}
+    if not run_log.stopped:
+        result.lineage = LineageBuilder(plan, wb, ctx, run_log.ids, statuses, session.client).build()
+    held = run_log.ids.get(STATEMENT_KEY) or (statement.existing_id if statement is not None else None)
+    if held is not None and not run_log.stopped:
+        result.statement = _statement_after_run(session.client, held, result)
     result.finished_at = dt.datetime.now(dt.UTC)
     if history is not None:
         outcome = "interrupted" if result.interrupted else ("ok" if result.ok else "failed")
@@ -169,19 +240,38 @@ def import_workbook(validation: Any, session: ApiSession, options: ImportOptions
     return result
 
 
-def _statement_after_run(client: Any, statement: Any, result: RunResult) -> dict[str, Any]:
+class HistoryRecorder:
+    """The run history as the apply step's recorder: an intended create is written before it is sent (a
+    rollback after a crash with lost responses finds it by supplier_reference_id), a created object as soon
+    as its ID is known, marked adopted when someone else had created it meanwhile."""
+
+    def __init__(self, history: Any, run_id: str) -> None:
+        self.history = history
+        self.run_id = run_id
+
+    def intended(self, kind: str, supplier_reference_id: str | None) -> None:
+        if supplier_reference_id and hasattr(self.history, "record_intended"):
+            self.history.record_intended(self.run_id, kind, supplier_reference_id)
+
+    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool) -> None:
+        try:
+            self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id, adopted=adopted)
+        except TypeError:  # a history without the adopted flag
+            self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id)
+
+
+def _statement_after_run(client: Any, statement_id: str, result: RunResult) -> dict[str, Any]:
     """The statement as the server holds it after the last write: its pending total changes with every entry
     and datapoint the run touched, so the figure read at plan time (or returned mid-run) is never reported."""
     try:
-        return client.get_ghg_statement(statement.id).model_dump(mode="json")
+        held: dict[str, Any] = client.get_ghg_statement(statement_id).model_dump(mode="json")
+        return held
     except Exception as exc:  # report no figure rather than a stale one
         from importer.redaction import redact
 
-        result.messages.append(f"could not re-read GHG statement {statement.id} after the run "
+        result.messages.append(f"could not re-read GHG statement {statement_id} after the run "
                                f"({redact(str(getattr(exc, 'message', exc)))}): its total is not shown")
-        stale = statement.model_dump(mode="json")
-        stale["pending_total_co2e_removed_kg"] = None
-        return stale
+        return {"id": statement_id, "pending_total_co2e_removed_kg": None}
 
 
 def lock_folder() -> Path:

@@ -8,7 +8,7 @@ from types import SimpleNamespace as NS
 
 from importer.identity import derived_reference, reference_for, workbook_references
 from importer.online import check_against_project
-from importer.plan import Planner, RegistryState
+from importer.planning import RegistryState, build_plan
 
 from fakes import PROJECT, context, workbook
 
@@ -60,16 +60,16 @@ def test_scalar_input_with_two_datapoints_is_refused(tmp_path):
 
 def test_plan_for_an_empty_registry_creates_everything_in_dependency_order(tmp_path):
     wb = workbook(tmp_path)
-    plan = Planner(wb, context(), _state(), submit=False).build()
-    kinds = [s.kind for s in plan.steps]
+    plan = build_plan(wb, context(), _state(), submit=False)
+    kinds = [a.kind for a in plan.actions]
     assert kinds == sorted(kinds, key=["source", "datapoint", "feedstock_type", "ghg_entry", "component",
                                        "component_attribution", "ghg_statement"].index)
-    assert {s.outcome.status for s in plan.steps} == {"create"}
-    entry = plan.step(("ghg_entry", "batch-1"))
+    assert {a.op for a in plan.actions} == {"create"}
+    entry = plan.action(("ghg_entry", "batch-1"))
     assert set(entry.depends_on) == {("datapoint", r) for r in ("distance", "mass", "kwh-a", "kwh-b")}
-    assert plan.step(("ghg_statement", "statement")).detail["start_on"] == "2026-10-01"
+    assert plan.action(("ghg_statement", "statement")).payload.start_on == "2026-10-01"
     srids = {srid for _, _, srid in workbook_references(wb)}
-    assert {s.outcome.supplier_reference_id for s in plan.steps if s.kind in ("source", "datapoint")} <= srids
+    assert {a.supplier_reference_id for a in plan.actions if a.kind in ("source", "datapoint")} <= srids
 
 
 def _existing_dp(row, *, magnitude=None, locked="not_locked", source_ids=("src_1EXISTING0000000",)):
@@ -96,17 +96,19 @@ def test_plan_classifies_unchanged_update_and_locked_conflict(tmp_path):
             dps[srid] = _existing_dp(row, magnitude=17.0, locked="locked_used_in_verified_removal")  # -> conflict
         else:
             dps[srid] = _existing_dp(row)  # identical -> unchanged
-    plan = Planner(wb, context(), _state(sources={src_srid: source}, datapoints=dps), submit=False).build()
-    status = {s.key: s.outcome.status for s in plan.steps}
+    plan = build_plan(wb, context(), _state(sources={src_srid: source}, datapoints=dps), submit=False)
+    status = {a.key: a.op for a in plan.actions}
     assert status[("source", "ticket")] == "unchanged"
     assert status[("datapoint", "distance")] == "update"
-    assert plan.step(("datapoint", "distance")).patch["quantity"]["magnitude"] == 42.0
+    distance = plan.action(("datapoint", "distance"))
+    assert distance.payload.magnitude == 42.0
+    assert [c.describe() for c in distance.changes] == ["quantity: 41 km -> 42 km"]  # before -> after
     assert status[("datapoint", "mass")] == "conflict"
-    assert "locked" in plan.step(("datapoint", "mass")).outcome.error
+    assert "locked" in plan.action(("datapoint", "mass")).reason
     assert status[("datapoint", "kwh-a")] == "unchanged"
     # the entry uses the conflicting datapoint: blocked, and the statement waiting for it too
     assert status[("ghg_entry", "batch-1")] == "blocked"
-    assert "datapoints row 3 (mass)" in plan.step(("ghg_entry", "batch-1")).outcome.blocked_by
+    assert "datapoints row 3 (mass)" in plan.action(("ghg_entry", "batch-1")).blocked_by
     assert status[("ghg_statement", "statement")] == "blocked"
     # the extra component does not depend on the entry's datapoints: still planned
     assert status[("component", "generator")] == "create"
@@ -116,13 +118,13 @@ def test_statement_overlap_and_closed_period_are_refused(tmp_path):
     wb = workbook(tmp_path)
     later = NS(id="ggs_1LATER0000000000", project_id=PROJECT, status="DRAFT",
                reporting_period_start_at="2026-10-01", reporting_period_end_at="2026-11-30")
-    plan = Planner(wb, context(), _state(statements=[later]), submit=False).build()
-    step = plan.step(("ghg_statement", "statement"))
-    assert step.outcome.status == "conflict" and "overlap" in step.outcome.error
+    plan = build_plan(wb, context(), _state(statements=[later]), submit=False)
+    step = plan.action(("ghg_statement", "statement"))
+    assert step.op == "conflict" and "overlap" in step.reason
 
     earlier = NS(id="ggs_1EARLY0000000000", project_id=PROJECT, status="AWAITING_VERIFICATION",
                  reporting_period_start_at="2026-09-01", reporting_period_end_at="2026-10-20")
-    plan = Planner(wb, context(), _state(statements=[earlier]), submit=False).build()
-    assert plan.step(("ghg_statement", "statement")).detail["start_on"] == "2026-10-21"
-    entry = plan.step(("ghg_entry", "batch-1"))
-    assert entry.outcome.status == "conflict" and "closed period" in entry.outcome.error
+    plan = build_plan(wb, context(), _state(statements=[earlier]), submit=False)
+    assert plan.action(("ghg_statement", "statement")).payload.start_on == "2026-10-21"
+    entry = plan.action(("ghg_entry", "batch-1"))
+    assert entry.op == "conflict" and "closed period" in entry.reason

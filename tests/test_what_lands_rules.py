@@ -19,7 +19,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from importer.cli import app, batch_statement_problems, order_batch
+from importer.cli import app
+from importer.library import batch_statement_problems, order_batch
 from importer.online import check_against_project, check_statement
 from importer.units import UnitError, canonical_unit
 from importer.workbook.annotate import annotate_workbook

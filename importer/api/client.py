@@ -175,6 +175,7 @@ class IsometricClient:
         self._lock = threading.Lock()
         self._cancel = cancel if cancel is not None else threading.Event()
         self._refused: CredentialsRefused | None = None
+        self._adopted = threading.local()  # per thread: was the last create answered by a look-up?
         self._in_flight: dict[int, tuple[str, str, float]] = {}
         self._flight_seq = 0
         self._not_before = 0.0
@@ -406,14 +407,22 @@ class IsometricClient:
         """POST a create; before a re-send that might duplicate, and when the API says it already exists, look it
         up instead. `lookup_on_refusal`: any 409/422 may mean "exists" (statements refuse an overlap, not a
         duplicate supplier_reference_id), so look before giving up."""
+        self._adopted.flag = False
         try:
             return self._request("POST", ep.COLLECTIONS[kind], json=body, before_retry=find)
         except ApiError as exc:
             if _is_duplicate(exc) or (lookup_on_refusal and isinstance(exc, Conflict | ValidationFailed)):
                 found = find()
                 if found is not None:
+                    # refused as a duplicate with no earlier attempt of ours on the wire: someone else made it
+                    self._adopted.flag = _is_duplicate(exc)
                     return found
             raise
+
+    def last_create_adopted(self) -> bool:
+        """Whether this thread's last create was answered with an object that already existed (the API refused
+        it as a duplicate): created by another run meanwhile, not by this one."""
+        return bool(getattr(self._adopted, "flag", False))
 
     # -- reads --------------------------------------------------------------------------------------
     def list_projects(self) -> list[m.Project]:

@@ -111,7 +111,7 @@ def where(o: ObjectOutcome) -> str:
 
 
 def describe(o: ObjectOutcome) -> str:
-    """As importer.plan.describe names a culprit in `blocked_by`: `datapoints row 7 (ref)`."""
+    """As importer.planning.describe names a culprit in `blocked_by`: `datapoints row 7 (ref)`."""
     loc = f"{o.sheet} row {o.row}" if o.row else o.sheet
     return f"{loc} ({o.ref})" if o.ref else loc
 

@@ -1,0 +1,283 @@
+"""Applying a plan: every action that needs the API goes out as soon as the objects it needs exist, within a
+concurrency bound (a dependency graph, not level-by-level barriers: a GHG entry starts when its own
+datapoints are answered, not when the workbook's last datapoint is). A failed action blocks only what depends
+on it; everything else goes on. The plan is never changed: what happened is the returned `RunLog`.
+
+Every create carries its supplier_reference_id and the client de-duplicates retried creates, so a run that
+crashes or is interrupted can be run again: the next plan finds what was made and finishes the rest. Ctrl-C
+(the `cancel` event) stops scheduling: requests in flight finish, actions not started are reported as
+blocked by the interruption.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from importer.applying.env import Applied, StepFailed
+from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
+from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
+from importer.redaction import redact
+from importer.results import BAD_STATUSES, ObjectOutcome
+
+log = logging.getLogger("importer.applying")
+
+INTERRUPTED = "not started: the run was interrupted"
+APPLY: dict[str, Callable[[Action, Any], Applied]] = {
+    "source": sources.apply, "datapoint": datapoints.apply, "feedstock_type": feedstock_types.apply,
+    "ghg_entry": ghg_entries.apply, "component": components.apply, "ghg_statement": statements.apply,
+}
+
+
+class Progress(Protocol):
+    def level_started(self, level: str, total: int) -> None: ...
+    def object_done(self, outcome: ObjectOutcome) -> None: ...
+    def level_finished(self, level: str) -> None: ...
+
+
+class Recorder(Protocol):
+    """Where a run records what it is about to create and what it created (the run history)."""
+
+    def intended(self, kind: str, supplier_reference_id: str | None) -> None: ...
+    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool) -> None: ...
+
+
+class _NoRecorder:
+    def intended(self, kind: str, supplier_reference_id: str | None) -> None:
+        pass
+
+    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool) -> None:
+        pass
+
+
+@dataclass
+class RunLog:
+    """What applying a plan did, action by action (the plan itself is unchanged)."""
+
+    outcomes: dict[Key, ObjectOutcome] = field(default_factory=dict)
+    ids: dict[Key, str] = field(default_factory=dict)  # every object's ID once known
+    entities: dict[Key, Any] = field(default_factory=dict)  # API objects returned, for the report
+    statement: Any = None
+    interrupted: bool = False
+    stopped: str | None = None  # why the run stopped early (credentials refused, local state unwritable)
+
+    def outcome_list(self, plan: Plan) -> list[ObjectOutcome]:
+        return [self.outcomes[a.key] for a in plan.actions]
+
+
+def outcome_of(action: Action) -> ObjectOutcome:
+    """The outcome as planned (a fresh object: the plan's actions are never touched)."""
+    return ObjectOutcome(
+        sheet=action.sheet, row=action.row, ref=action.ref, kind=action.kind,
+        supplier_reference_id=action.supplier_reference_id, id=action.existing_id, status=action.op,
+        error=action.reason, blocked_by=action.blocked_by,
+        changes=[c.field for c in action.changes] + list(action.notes),
+        before={c.field: c.before for c in action.changes if c.before is not None},
+        after={c.field: c.after for c in action.changes if c.after is not None})
+
+
+class _Env:
+    """The ApplyEnv the kinds' apply functions get."""
+
+    def __init__(self, client: Any, project_id: str, log_: RunLog, recorder: Recorder) -> None:
+        from importer.api import models
+
+        self.client = client
+        self.models = models
+        self.project_id = project_id
+        self._log = log_
+        self._recorder = recorder
+        self._lock = threading.Lock()
+
+    def resolve(self, ref: Ref) -> str:
+        if isinstance(ref, IdRef):
+            return ref.id
+        assert isinstance(ref, NewRef)
+        with self._lock:
+            found = self._log.ids.get(ref.key)
+        if found is None:
+            raise StepFailed(f"{ref.key[0]} {ref.key[1]!r} has no ID (its row did not complete)")
+        return found
+
+    def intend(self, action: Action) -> None:
+        self._recorder.intended(action.kind, action.supplier_reference_id)
+
+    def created(self, action: Action, obj_id: str, *, adopted: bool = False) -> None:
+        with self._lock:
+            self._log.ids[action.key] = obj_id
+        self._recorder.created(action.kind, obj_id, action.supplier_reference_id, adopted=adopted)
+
+
+@dataclass
+class _Unit:
+    """Actions that succeed or fail together (one action; or one entry's attributions: one PATCH)."""
+
+    actions: list[Action]
+    run: Callable[[], dict[Key, Applied]]
+    deps: set[Key]
+
+
+def _error_text(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return redact(str(message))
+
+
+def _fatal(exc: BaseException) -> str | None:
+    """Errors after which nothing more may be sent: refused credentials, local state that cannot be written."""
+    name = type(exc).__name__
+    if name in ("CredentialsRefused", "LocalStateError"):
+        return _error_text(exc)
+    return None
+
+
+def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progress | None = None,
+               cancel: threading.Event | None = None, recorder: Recorder | None = None) -> RunLog:
+    """Carry out `plan` against the API; returns the run log. Never raises for a failed action."""
+    from importer.progress import QuietProgress
+
+    progress = progress or QuietProgress()
+    cancel = cancel or threading.Event()
+    run_log = RunLog()
+    env = _Env(client, plan.project_id, run_log, recorder or _NoRecorder())
+    for action in plan.actions:
+        run_log.outcomes[action.key] = outcome_of(action)
+        if action.existing_id:
+            run_log.ids[action.key] = action.existing_id
+    units = _units(plan, env)
+    remaining = defaultdict(int)
+    for action in plan.actions:
+        remaining[action.kind] += 1
+    for kind, total in remaining.items():
+        progress.level_started(kind, total)
+    lock = threading.Lock()
+
+    def finish(action: Action) -> None:
+        progress.object_done(run_log.outcomes[action.key])
+        remaining[action.kind] -= 1
+        if remaining[action.kind] == 0:
+            progress.level_finished(action.kind)
+
+    for action in plan.actions:  # nothing to send: final as planned
+        if not action.needs_applying or action.op in ("conflict", "blocked"):
+            finish(action)
+    final = {a.key for a in plan.actions if not a.needs_applying or a.op in ("conflict", "blocked")}
+    pending = [u for u in units]
+
+    def culprit_of(unit: _Unit) -> str | None:
+        for dep in unit.deps:
+            outcome = run_log.outcomes.get(dep)
+            if outcome is not None and outcome.status in BAD_STATUSES:
+                action = plan.action(dep)
+                return action.where if action else f"{dep[0]} {dep[1]}"
+        return None
+
+    def execute(unit: _Unit) -> None:
+        try:
+            applied = unit.run()
+        except Exception as exc:  # an API error, a file error, or a bug: the unit fails, the run goes on
+            if type(exc).__name__ == "Cancelled":  # Ctrl-C ended a retry wait: not a failure of the row
+                for action in unit.actions:
+                    outcome = run_log.outcomes[action.key]
+                    outcome.status, outcome.blocked_by = "blocked", INTERRUPTED
+                    outcome.id = run_log.ids.get(action.key, outcome.id)
+                return
+            fatal = _fatal(exc)
+            if fatal:
+                with lock:
+                    run_log.stopped = run_log.stopped or fatal
+                cancel.set()
+            error = _error_text(exc)
+            log.debug("failed: %s", unit.actions[0].where, exc_info=True)
+            for action in unit.actions:
+                outcome = run_log.outcomes[action.key]
+                outcome.status, outcome.error = "failed", error
+                outcome.id = run_log.ids.get(action.key, outcome.id)  # created, then failed (e.g. its upload)
+            return
+        for action in unit.actions:
+            done = applied.get(action.key, Applied())
+            outcome = run_log.outcomes[action.key]
+            default = {"create": "created", "update": "updated", "delete": "deleted"}.get(action.op, "unchanged")
+            outcome.status = done.status or default
+            if done.id:
+                outcome.id = done.id
+                with lock:
+                    run_log.ids.setdefault(action.key, done.id)
+            if done.entity is not None:
+                run_log.entities[action.key] = done.entity
+                if action.kind == "ghg_statement":
+                    run_log.statement = done.entity
+            outcome.changes = [c for c in outcome.changes if c != sources.RESUME_UPLOAD] + list(done.notes)
+            if done.adopted:
+                outcome.changes.append("created by another run meanwhile; adopted")
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="import") as pool:
+        running: dict[Future[None], _Unit] = {}
+        while pending or running:
+            still: list[_Unit] = []
+            for unit in pending:
+                if not unit.deps <= final:
+                    still.append(unit)
+                    continue
+                if cancel.is_set():
+                    culprit: str | None = f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
+                else:
+                    culprit = culprit_of(unit)
+                if culprit is not None:
+                    for action in unit.actions:
+                        outcome = run_log.outcomes[action.key]
+                        outcome.status, outcome.blocked_by = "blocked", culprit
+                        final.add(action.key)
+                        finish(action)
+                    continue
+                running[pool.submit(execute, unit)] = unit
+            pending = still
+            if not running:
+                if pending:  # a dependency that can never be met (not in the plan): block what waits on it
+                    for unit in pending:
+                        unit.deps &= final
+                continue
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                unit = running.pop(future)
+                future.result()
+                for action in unit.actions:
+                    final.add(action.key)
+                    finish(action)
+    run_log.interrupted = cancel.is_set() and run_log.stopped is None
+    return run_log
+
+
+def _units(plan: Plan, env: _Env) -> list[_Unit]:
+    units: list[_Unit] = []
+    per_entry: dict[str, list[Action]] = defaultdict(list)
+    for action in plan.actions:
+        if not action.needs_applying or action.op in ("conflict", "blocked"):
+            continue
+        if action.kind == "component_attribution":
+            per_entry[action.payload.entry_ref].append(action)
+            continue
+        if action.op == "delete":
+            units.append(_Unit([action], lambda a=action: {a.key: _delete(a, env)}, set(action.depends_on)))
+            continue
+        handler = APPLY[action.kind]
+        units.append(_Unit([action], lambda a=action, h=handler: {a.key: h(a, env)},
+                           set(action.depends_on) - {action.key}))
+    for group in per_entry.values():
+        deps = set().union(*(a.depends_on for a in group)) - {a.key for a in group}
+        units.append(_Unit(group, lambda g=group: attributions.apply_entry(g, env), deps))
+    return units
+
+
+def _delete(action: Action, env: _Env) -> Applied:
+    """Delete an orphan (`--prune`); one already gone counts as deleted."""
+    assert action.existing_id is not None
+    env.client.delete(action.kind, action.existing_id)
+    return Applied(id=action.existing_id, status="deleted")
+
+
+__all__ = ["INTERRUPTED", "Applied", "RunLog", "StepFailed", "apply_plan", "outcome_of"]

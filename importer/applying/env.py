@@ -1,0 +1,40 @@
+"""What a kind's `apply` function gets to do its work: the API client and models, the project, the IDs of
+objects created so far (a `NewRef` resolves once its action has been applied), and the hook that records a
+create before and after it is sent (the run history). Kinds never see the scheduler or each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from importer.planning.model import Action, Ref
+
+
+class StepFailed(Exception):
+    """An action could not be carried out for a reason of ours (not the API's), e.g. its file changed."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """How an applied action ended: `status` overrides the default (created/updated), `entity` is the API
+    object returned (for the report), `notes` what happened beyond the plan ("file uploaded")."""
+
+    id: str | None = None
+    status: str | None = None
+    entity: Any = None
+    notes: tuple[str, ...] = ()
+    adopted: bool = False  # the create was answered by an object someone else created meanwhile
+
+
+class ApplyEnv(Protocol):
+    client: Any
+    models: Any
+    project_id: str
+
+    def resolve(self, ref: Ref) -> str: ...
+
+    def intend(self, action: Action) -> None:
+        """Record an intended create before it is sent (so a rollback can find it after a crash)."""
+
+    def created(self, action: Action, obj_id: str, *, adopted: bool = False) -> None:
+        """Record a created object as soon as its ID is known (dependants may start)."""

@@ -1,0 +1,383 @@
+"""The importer as a library: `validate`, `plan`, `apply` and `run` (plan + apply in one step), with the API
+target and credentials passable in code. Everything that makes an import safe happens here, not in the CLI:
+the batch checks (unique supplier references, statement periods in order without overlap or gap), the
+per-project lock, the run history, saved plans and their fingerprints. The CLI only parses, calls and prints.
+
+    import importer
+
+    outcome = importer.run(["october.xlsx"])            # the embedded sandbox unless a URL is given
+    for result in outcome.results:
+        print(result.ok, result.counts()["ghg_entry"])
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from importer.findings import Finding
+from importer.planning.model import Plan
+from importer.results import RunResult
+from importer.settings import ApiTarget, SettingsError, api_target, url_credentials_problem
+from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+@dataclass
+class Stopped:
+    """A workbook (or the whole batch) that stopped before anything was sent, and why."""
+
+    workbook: str
+    message: str
+    exit_code: int
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": False, "workbook": self.workbook, "stopped": self.message,
+                "errors": [f.to_json() for f in self.findings if f.severity == "error"],
+                "warnings": [f.to_json() for f in self.findings if f.severity == "warning"]}
+
+
+@dataclass
+class BatchOutcome:
+    """What `plan`, `apply` or `run` did for each workbook, in batch order."""
+
+    mode: str
+    validations: list[ValidationResult] = field(default_factory=list)
+    results: list[RunResult] = field(default_factory=list)
+    stopped: list[Stopped] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # batch-level refusals (nothing was sent)
+    exit_code: int = EXIT_OK
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    @property
+    def plans(self) -> list[Plan]:
+        return [r.plan for r in self.results if r.plan is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        if len(self.results) == 1 and not self.stopped and not self.problems:
+            return self.results[0].to_json()
+        out: dict[str, Any] = {"ok": self.ok, "workbooks": [r.to_json() for r in self.results]
+                               + [s.to_json() for s in self.stopped]}
+        if self.problems:  # the first says what was refused, the others why
+            out["stopped"] = self.problems[0]
+            out["problems"] = self.problems[1:] or self.problems[:1]
+        return out
+
+
+def target(api_url: str | None = None, *, client_secret: str | None = None,
+           access_token: str | None = None) -> ApiTarget:
+    """Where to send requests: given in code, else the environment (ISOMETRIC_API_URL and credentials), else
+    the embedded local sandbox. Raises SettingsError when a URL lacks credentials or carries `user:pass@`."""
+    if client_secret or access_token:
+        if not (api_url and client_secret and access_token):
+            raise SettingsError("give api_url, client_secret and access_token together")
+        problem = url_credentials_problem(api_url)
+        if problem:
+            raise SettingsError(problem)
+        return ApiTarget(url=api_url.strip().rstrip("/"), client_secret=client_secret, access_token=access_token)
+    return api_target(api_url)
+
+
+def validate(path: str | Path) -> ValidationResult:
+    """Offline validation of one workbook, every finding located to its cell. Raises WorkbookUnreadable."""
+    return validate_workbook(Path(path))
+
+
+def expand(paths: Sequence[str | Path]) -> list[Path]:
+    """Folders become their workbooks (sorted); duplicates removed."""
+    out: list[Path] = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            out += sorted(p for p in item.iterdir()
+                          if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
+        else:
+            out.append(item)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
+    return unique
+
+
+# -- batch checks ------------------------------------------------------------------------------------------
+
+
+def reference_clashes(validations: list[ValidationResult]) -> list[str]:
+    """supplier_reference_id must be unique across the workbooks of a batch."""
+    from importer.identity import workbook_references
+
+    seen: dict[str, str] = {}
+    clashes = []
+    for r in validations:
+        assert r.workbook is not None
+        for sheet, row, srid in workbook_references(r.workbook):
+            where = f"{r.path.name} {sheet} row {row}"
+            if srid in seen and not seen[srid].startswith(r.path.name + " "):
+                clashes.append(f"supplier_reference_id {srid!r} is used by {seen[srid]} and {where}")
+            seen.setdefault(srid, where)
+    return clashes
+
+
+def order_batch(results: list[ValidationResult]) -> list[ValidationResult]:
+    """Monthly workbooks in the order their statements must be created: by statement end, then name
+    (workbooks without a statement last). A folder lists `november.xlsx` before `october.xlsx`."""
+    import datetime as dt
+
+    return sorted(results, key=lambda r: (r.workbook.project.statement_end_on or dt.date.max,  # type: ignore[union-attr]
+                                          r.path.name))
+
+
+def batch_statement_problems(results: list[ValidationResult]) -> list[str]:
+    """Per project, consecutive workbooks' statements must neither overlap (the same end, or an entry
+    completing inside the previous workbook's period) nor leave whole months without a workbook between them."""
+    import datetime as dt
+
+    from importer.online import month_name, whole_months
+
+    problems: list[str] = []
+    by_project: dict[str, list[ValidationResult]] = {}
+    for r in results:
+        assert r.workbook is not None
+        if r.workbook.project.statement_end_on is not None:
+            by_project.setdefault(r.workbook.project.project_id, []).append(r)
+    for group in by_project.values():
+        for previous, current in zip(group, group[1:], strict=False):
+            assert previous.workbook is not None and current.workbook is not None
+            prev_end = previous.workbook.project.statement_end_on
+            end = current.workbook.project.statement_end_on
+            assert prev_end is not None and end is not None
+            if end == prev_end:
+                problems.append(f"{previous.path.name} and {current.path.name} both end their GHG statement on "
+                                f"{end}: their periods overlap")
+                continue
+            for entry in current.workbook.entries:
+                if entry.completed_on <= prev_end:
+                    problems.append(f"{current.path.name} entries row {entry.row} ({entry.ref}) completes on "
+                                    f"{entry.completed_on}, inside the period of {previous.path.name} (to "
+                                    f"{prev_end}): it would land in the earlier statement")
+            completions = [e.completed_on for e in current.workbook.entries if e.completed_on > prev_end]
+            if completions:
+                start = prev_end + dt.timedelta(days=1)
+                first = min(completions)
+                gap = whole_months(start, dt.date(first.year, first.month, 1) - dt.timedelta(days=1))
+                if gap:
+                    problems.append(f"between {previous.path.name} (statement to {prev_end}) and {current.path.name} "
+                                    f"(first entry completes {first}) no workbook covers "
+                                    f"{', '.join(month_name(*m) for m in gap)}: {current.path.name}'s statement "
+                                    f"would start on {start} and hold those months empty")
+    return problems
+
+
+def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[ValidationResult] | None:
+    """Validate every workbook, then the batch checks; None (with `outcome` saying why) when anything stops
+    the batch before a request is sent."""
+    workbooks = expand(paths)
+    if not workbooks:
+        outcome.problems.append("no workbook given (a folder must hold .xlsx files)")
+        outcome.exit_code = EXIT_USAGE
+        return None
+    for path in workbooks:
+        try:
+            outcome.validations.append(validate_workbook(path))
+        except WorkbookUnreadable as exc:
+            outcome.stopped.append(Stopped(str(path), exc.message, EXIT_USAGE))
+            outcome.exit_code = EXIT_USAGE
+            return None
+    bad = [r for r in outcome.validations if not r.ok]
+    if bad:
+        for r in bad:
+            outcome.stopped.append(Stopped(str(r.path), f"{len(r.errors())} error(s); nothing was sent",
+                                           EXIT_FAILED, r.findings))
+        outcome.exit_code = EXIT_FAILED
+        return None
+    clashes = reference_clashes(outcome.validations)
+    if clashes:
+        outcome.problems = ["supplier_reference_id must be unique across the workbooks of a batch; nothing was "
+                            "sent", *clashes]
+        outcome.exit_code = EXIT_FAILED
+        return None
+    ordered = order_batch(outcome.validations)
+    problems = batch_statement_problems(ordered)
+    if problems:
+        outcome.problems = ["the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "
+                            "them separately if that is meant)", *problems]
+        outcome.exit_code = EXIT_FAILED
+        return None
+    outcome.validations = ordered
+    return ordered
+
+
+# -- plan, apply, run ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _session(where: ApiTarget | None, cancel: threading.Event | None = None) -> Iterator[Any]:
+    from importer.runner import api_session
+
+    with api_session(where or api_target(None), cancel=cancel) as session:
+        yield session
+
+
+def _import(mode: str, paths: Sequence[str | Path], *, where: ApiTarget | None, submit: bool, prune: bool,
+            keep_orphans: bool, update_only: bool, concurrency: int, cancel: threading.Event | None,
+            progress: Callable[[], Any] | None, session: Any = None) -> BatchOutcome:
+    from importer.api import ApiError
+    from importer.runner import ImportOptions
+
+    outcome = BatchOutcome(mode=mode)
+    validations = validate_batch(paths, outcome)
+    if validations is None:
+        return outcome
+    options = ImportOptions(mode=mode, submit=submit, concurrency=concurrency, cancel=cancel or threading.Event(),
+                            prune=prune, keep_orphans=keep_orphans, update_only=update_only)
+    try:
+        if session is not None:
+            _each(validations, session, options, outcome, progress)
+        else:
+            with _session(where, options.cancel) as opened:
+                _each(validations, opened, options, outcome, progress)
+    except ApiError as exc:
+        outcome.problems.append(f"the API could not be used: {exc.message}")
+        outcome.exit_code = EXIT_USAGE
+    return outcome
+
+
+def _each(validations: list[ValidationResult], session: Any, options: Any, outcome: BatchOutcome,
+          progress: Callable[[], Any] | None, plans: list[Plan] | None = None) -> None:
+    """Plan (and apply) each workbook in batch order, under the project's lock, recorded in the history."""
+    from importer.history import History, LocalStateError
+    from importer.locking import LockedByAnotherRun, project_lock
+    from importer.runner import ImportAborted, history_path, import_workbook, lock_folder
+
+    try:
+        history = History(history_path()) if options.mode == "run" else None
+    except LocalStateError as exc:
+        outcome.stopped.append(Stopped("(all)", str(exc), EXIT_USAGE))
+        outcome.exit_code = EXIT_USAGE
+        return
+    for index, validation in enumerate(validations):
+        wb = validation.workbook
+        meter = progress() if progress else None
+        try:
+            if options.mode == "run":
+                with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
+                    result = (import_workbook(validation, session, options, progress=meter, history=history)
+                              if plans is None else _apply_saved(plans[index], validation, session, options,
+                                                                 meter, history))
+            else:
+                result = import_workbook(validation, session, options, progress=meter)
+        except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            code = getattr(exc, "exit_code", EXIT_USAGE)
+            outcome.stopped.append(Stopped(str(wb.path), message, code, list(getattr(exc, "findings", []))))
+            outcome.exit_code = max(outcome.exit_code, code)
+            if isinstance(exc, LocalStateError):
+                return
+            continue
+        finally:
+            if meter is not None and hasattr(meter, "close"):
+                meter.close()
+        outcome.results.append(result)
+        if result.interrupted:
+            outcome.exit_code = EXIT_INTERRUPTED
+            return
+        if result.stopped:
+            outcome.exit_code = EXIT_USAGE
+            return
+        if not result.ok:
+            outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
+
+
+def plan(paths: Sequence[str | Path], *, where: ApiTarget | None = None, submit: bool = False, prune: bool = False,
+         concurrency: int = 8, progress: Callable[[], Any] | None = None) -> BatchOutcome:
+    """What a run would do, workbook by workbook; nothing is written. `outcome.plans` are the Plan values
+    (save them with `importer.planning.saved.save`)."""
+    return _import("plan", paths, where=where, submit=submit, prune=prune, keep_orphans=False, update_only=False,
+                   concurrency=concurrency, cancel=None, progress=progress)
+
+
+def run(paths: Sequence[str | Path], *, where: ApiTarget | None = None, submit: bool = False, prune: bool = False,
+        keep_orphans: bool = False, update_only: bool = False, concurrency: int = 8,
+        cancel: threading.Event | None = None, progress: Callable[[], Any] | None = None) -> BatchOutcome:
+    """Plan and apply in one step, workbook by workbook (safe to re-run: objects are found again by their
+    supplier_reference_id, never duplicated)."""
+    return _import("run", paths, where=where, submit=submit, prune=prune, keep_orphans=keep_orphans,
+                   update_only=update_only, concurrency=concurrency, cancel=cancel, progress=progress)
+
+
+def apply(saved: str | Path, *, where: ApiTarget | None = None, keep_orphans: bool = False,
+          update_only: bool = False, concurrency: int = 8, cancel: threading.Event | None = None,
+          progress: Callable[[], Any] | None = None) -> BatchOutcome:
+    """Carry out exactly the plans saved by `plan --out`, refusing (nothing sent) when a workbook, an
+    evidence file, the project's templates or the registry changed since: `outcome.problems` says what."""
+    from importer.planning import saved as saved_plans
+    from importer.runner import ImportOptions
+
+    outcome = BatchOutcome(mode="run")
+    try:
+        bundle = saved_plans.load(Path(saved))
+    except saved_plans.SavedPlanError as exc:
+        outcome.problems.append(str(exc))
+        outcome.exit_code = EXIT_USAGE
+        return outcome
+    changed = saved_plans.local_changes(bundle.plans)
+    validations = validate_batch([p.workbook_path for p in bundle.plans], outcome) if not changed else None
+    if changed or validations is None:
+        outcome.problems = (["the saved plan no longer matches: nothing was sent; run `plan` again", *changed]
+                            if changed else outcome.problems)
+        outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
+        return outcome
+    by_path = {str(p.workbook_path): p for p in bundle.plans}
+    plans = [by_path[str(v.path)] for v in validations]
+    options = ImportOptions(mode="run", submit=any(p.submit for p in plans), concurrency=concurrency,
+                            cancel=cancel or threading.Event(), keep_orphans=keep_orphans, update_only=update_only,
+                            prune=any(a.op == "delete" for p in plans for a in p.actions))
+    with _session(where, options.cancel) as session:
+        _each(validations, session, options, outcome, progress, plans=plans)
+    return outcome
+
+
+def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any,
+                 history: Any) -> RunResult:
+    """Re-read the registry and the project: refuse when they differ from what the plan was computed against;
+    otherwise apply the saved plan itself (not a recomputed one)."""
+    from importer.context import load_context
+    from importer.planning import build_plan, context_fingerprint, snapshot
+    from importer.planning import saved as saved_plans
+    from importer.runner import ImportAborted, finish_import, new_result
+
+    wb = validation.workbook
+    assert wb is not None
+    ctx = load_context(session.client, wb.project.project_id)
+    state = snapshot(session.client, wb, concurrency=options.concurrency)
+    differences = saved_plans.registry_changes(plan_value, state.fingerprint())
+    if context_fingerprint(ctx) != plan_value.context_fingerprint:
+        differences.insert(0, "the project's GHG entry templates or component blueprints changed")
+    if differences:
+        raise ImportAborted("the registry changed since the plan was made; nothing was sent. Run `plan` again "
+                            "and have it approved: " + "; ".join(differences[:20])
+                            + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
+                            exit_code=EXIT_FAILED)
+    result = new_result(validation, session, "run")
+    result.plan = plan_value
+    # the same inputs give the same plan: a guard that the saved actions are the ones this code would compute
+    recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=options.prune)
+    if [a.key for a in recomputed.actions] != [a.key for a in plan_value.actions]:
+        raise ImportAborted("the saved plan does not match this workbook's plan; nothing was sent. Run `plan` "
+                            "again", exit_code=EXIT_FAILED)
+    return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history)
+
+
+__all__ = ["BatchOutcome", "Stopped", "apply", "batch_statement_problems", "order_batch", "plan", "run", "target",
+           "validate"]

@@ -1,0 +1,180 @@
+"""Planning: what a run would do, as an immutable `Plan` of typed actions (see `importer.planning.model`).
+
+One module per kind of object owns its desired state (built from the workbook's rows), its diff against the
+registry, how its actions are applied and its lineage: `sources`, `datapoints`, `feedstock_types`,
+`ghg_entries`, `components`, `attributions`, `statements`. This module runs them in dependency order, blocks
+what depends on a conflict, and lists the orphans: objects under the workbook's supplier-reference prefix that
+the workbook no longer defines (with `prune`, planned for deletion in reverse dependency order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from importer.context import ProjectContext
+from importer.identity import reference_for
+from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
+from importer.planning.common import Planning, enum_text
+from importer.planning.model import (
+    KINDS,
+    STATEMENT_KEY,
+    SUBMITTED_STATUSES,
+    Action,
+    EvidenceFingerprint,
+    Key,
+    Orphan,
+    Plan,
+)
+from importer.planning.registry import RegistryState, fetch_entry_details, fetch_state
+from importer.workbook.model import Workbook
+
+#: orphans are deleted in this order (what uses an object goes first)
+PRUNE_ORDER: tuple[str, ...] = ("component", "ghg_entry", "feedstock_type", "datapoint", "source")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeletePayload:
+    """An orphan to delete (`--prune`)."""
+
+    co2e_net_removed_kg: float | None = None
+
+
+def context_fingerprint(ctx: ProjectContext) -> str:
+    def plain(value: Any) -> Any:
+        return value.model_dump(mode="json") if hasattr(value, "model_dump") else str(value)
+
+    text = json.dumps({"templates": [plain(t) for t in ctx.templates],
+                       "blueprints": {k: plain(v) for k, v in sorted(ctx.blueprints.items())}},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def block_dependants(actions: list[Action]) -> list[Action]:
+    """A conflict blocks everything that depends on it, transitively (actions are in dependency order)."""
+    bad: dict[Key, Action] = {}
+    out = []
+    for action in actions:
+        if action.op in ("conflict", "blocked"):
+            bad[action.key] = action
+            out.append(action)
+            continue
+        culprit = next((bad[d] for d in action.depends_on if d in bad), None)
+        if culprit is not None:
+            action = dataclasses.replace(action, op="blocked", blocked_by=culprit.where)
+            bad[action.key] = action
+        out.append(action)
+    return out
+
+
+def find_orphans(p: Planning) -> list[Orphan]:
+    """Objects under this workbook's prefix (`<prefix>:`) the workbook no longer defines."""
+    defined = set(p.srids.values())
+    marker = f"{p.prefix}:"
+    submitted = {s.id for s in p.state.statements if enum_text(s.status) in SUBMITTED_STATUSES}
+    out: list[Orphan] = []
+    tables = (("source", p.state.sources), ("datapoint", p.state.datapoints),
+              ("feedstock_type", p.state.feedstock_types), ("ghg_entry", p.state.ghg_entries),
+              ("component", p.state.components))
+    for kind, table in tables:
+        for srid, obj in sorted(table.items()):
+            if not srid.startswith(marker) or srid in defined:
+                continue
+            why = None
+            if kind == "datapoint" and enum_text(getattr(obj, "locked_status", "not_locked")) != "not_locked":
+                why = f"locked ({enum_text(obj.locked_status)})"
+            if kind == "ghg_entry" and getattr(obj, "ghg_statement_id", None) in submitted:
+                why = f"in submitted statement {obj.ghg_statement_id}"
+            out.append(Orphan(kind=kind, id=obj.id, supplier_reference_id=srid,
+                              co2e_net_removed_kg=getattr(obj, "co2e_net_removed_kg", None),
+                              completed_on=str(obj.completed_on) if getattr(obj, "completed_on", None) else None,
+                              deletable=why is None, why_not=why))
+    return out
+
+
+def _prune_actions(orphans: list[Orphan], planned: list[Action]) -> list[Action]:
+    """Delete actions for the deletable orphans, after every planned update of entries and components (a
+    re-bound input may free an orphan datapoint) and in reverse dependency order among themselves."""
+    after = tuple(a.key for a in planned if a.kind in ("ghg_entry", "component", "component_attribution"))
+    out: list[Action] = []
+    previous: tuple[Key, ...] = ()
+    for kind in PRUNE_ORDER:
+        these = [o for o in orphans if o.kind == kind and o.deletable]
+        keys = []
+        for orphan in these:
+            action = Action(kind=kind, ref=orphan.supplier_reference_id, sheet="(orphan)", row=None,
+                            op="delete", payload=DeletePayload(orphan.co2e_net_removed_kg),  # type: ignore[arg-type]
+                            supplier_reference_id=orphan.supplier_reference_id, existing_id=orphan.id,
+                            depends_on=after + previous)
+            out.append(action)
+            keys.append(action.key)
+        previous += tuple(keys)
+    return out
+
+
+def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool,
+               prune: bool = False) -> Plan:
+    """The plan of a validated workbook against a registry snapshot: pure, no HTTP."""
+    prefix = wb.project.supplier_reference_prefix or wb.project.project_id
+    p = Planning(wb=wb, ctx=ctx, state=state, submit=submit, prefix=prefix)
+    actions: list[Action] = []
+    actions += sources.plan(p)
+    actions += datapoints.plan(p)
+    actions += feedstock_types.plan(p)
+    entry_actions = ghg_entries.plan(p)
+    statement_actions, entry_actions = statements.plan(p, entry_actions)
+    actions += entry_actions
+    comps = components.plan(p)
+    actions += comps
+    actions += attributions.plan(p)
+    orphans = find_orphans(p)
+    deletes = _prune_actions(orphans, actions) if prune else []
+    actions += deletes
+    if statement_actions:
+        statement = statement_actions[0]
+        entry_deletes = tuple(a.key for a in deletes if a.kind == "ghg_entry")
+        actions.append(dataclasses.replace(statement, depends_on=statement.depends_on + entry_deletes))
+    order = {k: i for i, k in enumerate(KINDS)}
+
+    def rank(action: Action) -> tuple[int, int]:  # kinds in dependency order, then deletes, the statement last
+        if action.kind == "ghg_statement":
+            return (2, 0)
+        return (1, 0) if action.op == "delete" else (0, order[action.kind])
+
+    actions.sort(key=rank)  # stable: workbook order within a kind, prune order among deletes
+    actions = block_dependants(actions)
+    return Plan(
+        project_id=wb.project.project_id, prefix=prefix, workbook_path=str(wb.path), workbook_sha256=wb.sha256,
+        evidence=tuple(EvidenceFingerprint(s.ref, str(s.file), s.sha256) for s in wb.sources),
+        registry_fingerprint=state.fingerprint(), context_fingerprint=context_fingerprint(ctx),
+        actions=tuple(actions), submit=submit, messages=tuple(p.messages), orphans=tuple(orphans),
+        statement_end_on=wb.project.statement_end_on)
+
+
+def snapshot(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryState:
+    """The registry as this workbook's plan needs it: batched listings, then the components (and, where the
+    workbook attaches or removes components, the attributions) of the entries it names."""
+    prefix = wb.project.supplier_reference_prefix or wb.project.project_id
+    state = fetch_state(client, wb, concurrency=concurrency, prefix=prefix)
+    entry_ids, with_attributions = [], set()
+    attached = {c.entry_ref for c in wb.components}
+    for entry in wb.entries:
+        srid = reference_for(entry.supplier_reference_id, prefix, "entries", entry.ref)
+        if srid in state.ghg_entries:
+            entry_ids.append(state.ghg_entries[srid].id)
+            if entry.ref in attached:
+                with_attributions.add(state.ghg_entries[srid].id)
+    fetch_entry_details(client, state, entry_ids, concurrency=concurrency, with_attributions=with_attributions)
+    return state
+
+
+def make_plan(client: Any, wb: Workbook, ctx: ProjectContext, *, submit: bool, concurrency: int = 4,
+              prune: bool = False) -> Plan:
+    """Snapshot the registry and build the plan."""
+    return build_plan(wb, ctx, snapshot(client, wb, concurrency=concurrency), submit=submit, prune=prune)
+
+
+__all__ = ["STATEMENT_KEY", "Action", "Orphan", "Plan", "RegistryState", "block_dependants", "build_plan",
+           "make_plan", "snapshot"]

@@ -1,0 +1,135 @@
+"""What every kind's planner shares: the workbook, the project context, the registry snapshot, the derived
+supplier_reference_ids, and how a workbook ref becomes a typed `Ref` (an ID known now, or an object this plan
+creates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.context import ProjectContext
+from importer.identity import reference_for
+from importer.ids import has_id_prefix
+from importer.planning.model import Change, IdRef, Key, NewRef, Op, Ref
+from importer.planning.registry import RegistryState
+from importer.workbook.model import Workbook
+
+_TABLES = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
+           "ghg_entry": "ghg_entries", "component": "components"}
+
+
+@dataclass
+class Planning:
+    wb: Workbook
+    ctx: ProjectContext
+    state: RegistryState
+    submit: bool
+    prefix: str
+    srids: dict[Key, str] = field(default_factory=dict)
+    ops: dict[Key, Op] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    def srid(self, kind: str, sheet: str, row: Any, *, file_sha256: str | None = None) -> str:
+        srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)
+        self.srids[(kind, row.ref)] = srid
+        return srid
+
+    def existing(self, kind: str, srid: str) -> Any | None:
+        table: dict[str, Any] = getattr(self.state, _TABLES[kind])
+        return table.get(srid)
+
+    def existing_id(self, kind: str, ref: str) -> str | None:
+        """The registry ID a ref stands for, when known before the run (a literal ID, or an existing object
+        that this plan does not create anew)."""
+        if has_id_prefix(ref):
+            return ref
+        if self.ops.get((kind, ref)) == "create":
+            return None
+        obj = self.existing(kind, self.srids.get((kind, ref), ""))
+        return obj.id if obj is not None else None
+
+    def ref(self, kind: str, ref: str) -> Ref:
+        known = self.existing_id(kind, ref)
+        return IdRef(known) if known is not None else NewRef((kind, ref))
+
+    @staticmethod
+    def deps(kind: str, refs: tuple[str, ...] | list[str]) -> tuple[Key, ...]:
+        return tuple((kind, r) for r in refs if not has_id_prefix(r))
+
+
+def enum_text(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def same_float(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+
+
+def as_utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def same_instant(a: Any, b: Any) -> bool:
+    return as_utc(a) == as_utc(b)
+
+
+def iso_z(value: Any) -> str | None:
+    if value is None:
+        return None
+    text: str = value.isoformat()
+    return text.replace("+00:00", "Z") if text.endswith("+00:00") else text + ("" if "T" not in text else "Z")
+
+
+def input_ids(item: Any) -> list[str]:
+    """The datapoint IDs a component input (scalar or list, as returned) holds."""
+    if getattr(item, "datapoint_ids", None) is not None:
+        return list(item.datapoint_ids)
+    return [item.datapoint_id] if getattr(item, "datapoint_id", None) else []
+
+
+def template_component_of(component: Any) -> str | None:
+    """The template component (rtc_) a component fills, whichever name the API uses."""
+    return (getattr(component, "ghg_entry_template_component_id", None)
+            or getattr(component, "removal_template_component_id", None))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    op: Op
+    reason: str | None = None
+
+
+def classify(changes: list[Change], *, unpatchable: tuple[str, ...] = (), unclearable: tuple[str, ...] = (),
+             frozen: str | None = None, noun: str, ident: str, frozen_hint: str = "",
+             clear_hint: str = "") -> Verdict:
+    """unchanged, update or conflict, from what differs (`changes`), what the API cannot PATCH (`unpatchable`)
+    or cannot clear (`unclearable`: the workbook empties a field no PATCH body lets be null), and whether the
+    object may change at all (`frozen` says why not)."""
+    names = [c.field for c in changes] + list(unpatchable) + list(unclearable)
+    if not names:
+        return Verdict("unchanged")
+    if frozen:
+        return Verdict("conflict", f"{frozen} and cannot change ({', '.join(names)}){frozen_hint}")
+    if unpatchable or unclearable:
+        reasons = []
+        if unpatchable:
+            reasons.append(f"{', '.join(unpatchable)} cannot be changed through the API; give the row a new ref to "
+                           f"create a new {noun}")
+        if unclearable:
+            fields = ", ".join(f.removesuffix("_id").replace("_", " ") for f in unclearable)
+            reasons.append(f"the API cannot clear a {noun}'s {fields} (the workbook leaves it empty, the {noun} has "
+                           f"one); {clear_hint or f'give the row a new ref to create a new {noun}'}")
+        return Verdict("conflict", f"{noun} {ident}: " + "; ".join(reasons))
+    return Verdict("update")

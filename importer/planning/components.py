@@ -1,0 +1,103 @@
+"""Extra components, created from a blueprint with the workbook's datapoints as inputs. Desired state from
+the components (action add) and component_inputs sheets; diff (blueprint and activity dates cannot be PATCHed:
+a conflict advising a new ref); apply."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from importer.applying.env import Applied, ApplyEnv
+from importer.planning.common import Planning, classify, input_ids, iso_z, same_instant
+from importer.planning.ghg_entries import InputBinding, _input_body, _shape
+from importer.planning.model import Action, Change, IdRef
+
+KIND = "component"
+
+
+@dataclass(frozen=True)
+class ComponentPayload:
+    blueprint_key: str
+    display_name: str
+    description: str | None
+    activity_started_at: str | None
+    activity_completed_at: str | None
+    inputs: tuple[InputBinding, ...]
+
+
+def plan(p: Planning) -> list[Action]:
+    given: dict[str, list[Any]] = defaultdict(list)
+    for ci in p.wb.component_inputs:
+        given[ci.component_ref].append(ci)
+    out = []
+    for row in p.wb.components:
+        if row.action != "add":
+            continue
+        items = given.get(row.ref, [])
+        key = row.blueprint_key or ""
+        payload = ComponentPayload(
+            blueprint_key=key, display_name=row.display_name or row.ref, description=row.description,
+            activity_started_at=iso_z(row.activity_started_at), activity_completed_at=iso_z(row.activity_completed_at),
+            inputs=tuple(InputBinding(ci.input_key, _shape(p.ctx, key, ci.input_key),
+                                      tuple(p.ref("datapoint", r) for r in ci.datapoint_refs), ci.datapoint_refs)
+                         for ci in items))
+        srid = p.srid(KIND, "components", row)
+        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row,
+                                    supplier_reference_id=srid,
+                                    depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]))
+        existing = p.existing(KIND, srid)
+        if existing is None:
+            p.ops[(KIND, row.ref)] = "create"
+            out.append(Action(op="create", payload=payload, **base))
+            continue
+        changes: list[Change] = []
+        if row.display_name and existing.display_name != row.display_name:
+            changes.append(Change("display_name", existing.display_name, row.display_name))
+        if (existing.description or None) != (row.description or None):
+            changes.append(Change("description", existing.description, row.description))
+        held = {i.input_key: input_ids(i) for i in existing.inputs}
+        for item in payload.inputs:
+            ids = [r.id if isinstance(r, IdRef) else None for r in item.datapoints]
+            if None in ids or sorted(ids) != sorted(held.get(item.input_key, [])):  # type: ignore[type-var]
+                changes.append(Change(f"inputs.{item.input_key}", held.get(item.input_key, []), list(item.refs)))
+        unpatchable = []
+        if existing.blueprint_key != row.blueprint_key:
+            unpatchable.append("blueprint_key")
+        if not same_instant(existing.activity_started_at, row.activity_started_at):
+            unpatchable.append("activity_started_at")
+        if not same_instant(existing.activity_completed_at, row.activity_completed_at):
+            unpatchable.append("activity_completed_at")
+        verdict = classify(changes, unpatchable=tuple(unpatchable), noun="component", ident=existing.id)
+        p.ops[(KIND, row.ref)] = verdict.op
+        out.append(Action(op=verdict.op, payload=payload, existing_id=existing.id, changes=tuple(changes),
+                          reason=verdict.reason, **base))
+    return out
+
+
+def apply(action: Action, env: ApplyEnv) -> Applied:
+    p: ComponentPayload = action.payload
+    inputs = [_input_body(i, env) for i in p.inputs]
+    if action.op == "create":
+        env.intend(action)
+        req = env.models.CreateComponentRequest.model_validate({
+            "supplier_reference_id": action.supplier_reference_id, "project_id": env.project_id,
+            "component_blueprint_key": p.blueprint_key, "display_name": p.display_name,
+            "description": p.description, "activity_started_at": p.activity_started_at,
+            "activity_completed_at": p.activity_completed_at, "inputs": inputs,
+        })
+        created = env.client.create_component(req)
+        adopted = env.client.last_create_adopted()
+        env.created(action, created.id, adopted=adopted)
+        return Applied(id=created.id, entity=created, adopted=adopted)
+    assert action.existing_id is not None
+    fields = {c.field for c in action.changes}
+    body: dict[str, Any] = {}
+    if "display_name" in fields:
+        body["display_name"] = p.display_name
+    if "description" in fields:
+        body["description"] = p.description or ""  # PatchComponentRequest: a string, never null
+    if any(f.startswith("inputs.") for f in fields):
+        body["inputs"] = inputs
+    entity = env.client.patch_component(action.existing_id, env.models.PatchComponentRequest.model_validate(body))
+    return Applied(id=action.existing_id, entity=entity)

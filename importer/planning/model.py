@@ -1,0 +1,157 @@
+"""The plan as a value: typed, immutable actions, one per object of the workbook.
+
+An `Action` says what will happen to one object (create, update with the changed fields, unchanged,
+conflict, blocked), carries a typed payload for its kind (`importer.planning.<kind>`), and names the objects it
+needs by `Ref`: an `IdRef` for an object the registry already holds, a `NewRef` for one this plan creates
+(its ID exists only once applied). Nothing here is mutated after planning: applying a plan returns a separate
+run log (`importer.applying.RunLog`), so the plan still says "create" after the run created it, and a saved plan
+(`importer.planning.saved`) is exactly what a reviewer approved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Key = tuple[str, str]  # (kind, workbook ref): unique per object of a plan
+Op = Literal["create", "update", "unchanged", "conflict", "blocked", "delete"]
+
+#: the kinds, in dependency order (what a create may need exists earlier in this tuple)
+KINDS: tuple[str, ...] = (
+    "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution", "ghg_statement",
+)
+SHEET_OF_KIND = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
+                 "ghg_entry": "entries", "component": "components", "component_attribution": "components",
+                 "ghg_statement": "project"}
+STATEMENT_KEY: Key = ("ghg_statement", "statement")
+SUBMITTED_STATUSES = frozenset({"AWAITING_VERIFICATION", "VERIFIED", "CREDITS_ISSUED", "FAILED_VERIFICATION"})
+
+
+@dataclass(frozen=True)
+class IdRef:
+    """An object the registry already holds (an ID written in the workbook, or found by reference)."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class NewRef:
+    """An object this plan creates: its ID is known once the action creating it has been applied."""
+
+    key: Key
+
+
+Ref = IdRef | NewRef
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an update changes, with the value the registry holds and the value the workbook wants (as
+    shown to people: `46 km -> 52.5 km`)."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+
+    def describe(self) -> str:
+        if self.before is None and self.after is None:
+            return self.field
+        return f"{self.field}: {_show(self.before)} -> {_show(self.after)}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_show(v) for v in value) or "(none)"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Action:
+    """What happens to one object. `payload` is the kind's own frozen dataclass (SourcePayload, ...)."""
+
+    kind: str
+    ref: str  # the workbook ref ("statement" for the GHG statement)
+    sheet: str
+    row: int | None
+    op: Op
+    payload: Any
+    supplier_reference_id: str | None = None
+    existing_id: str | None = None  # the registry's object, for update/unchanged/conflict
+    changes: tuple[Change, ...] = ()
+    depends_on: tuple[Key, ...] = ()
+    reason: str | None = None  # why a conflict is one
+    blocked_by: str | None = None  # "datapoints row 7 (ref x)" for blocked rows
+    notes: tuple[str, ...] = ()  # e.g. "file upload resumed unless already present"
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.ref)
+
+    @property
+    def where(self) -> str:
+        """`datapoints row 7 (ref biochar-mass)`: how a blocked row names its culprit."""
+        place = f"{self.sheet} row {self.row}" if self.row else self.sheet
+        return f"{place} ({self.ref})" if self.ref else place
+
+    @property
+    def needs_applying(self) -> bool:
+        """Create and update go out; an unchanged source still asks whether its file arrived."""
+        return self.op in ("create", "update", "delete") or (self.op == "unchanged" and bool(
+            getattr(self.payload, "resume_upload", False)))
+
+
+@dataclass(frozen=True)
+class EvidenceFingerprint:
+    ref: str
+    file: str  # as resolved at planning
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """An object under this workbook's supplier-reference prefix that the workbook no longer defines."""
+
+    kind: str
+    id: str
+    supplier_reference_id: str
+    co2e_net_removed_kg: float | None = None
+    completed_on: str | None = None  # GHG entries: decides which statement period holds it
+    deletable: bool = True
+    why_not: str | None = None  # when it cannot be deleted (locked, in a submitted statement)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run would do, computed against one registry snapshot; a value, never mutated."""
+
+    project_id: str
+    prefix: str
+    workbook_path: str
+    workbook_sha256: str
+    evidence: tuple[EvidenceFingerprint, ...]
+    registry_fingerprint: dict[str, str]  # supplier_reference_id (or id) -> digest of what the plan compared
+    context_fingerprint: str  # digest of the templates and blueprints used
+    actions: tuple[Action, ...]
+    submit: bool
+    messages: tuple[str, ...] = ()
+    orphans: tuple[Orphan, ...] = ()
+    statement_end_on: dt.date | None = None
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+
+    def action(self, key: Key) -> Action | None:
+        return self.index().get(key)
+
+    def index(self) -> dict[Key, Action]:
+        return {a.key: a for a in self.actions}
+
+    def of_kind(self, kind: str) -> list[Action]:
+        return [a for a in self.actions if a.kind == kind]
+
+    @property
+    def ok(self) -> bool:
+        return not any(a.op in ("conflict", "blocked") for a in self.actions)

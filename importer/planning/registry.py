@@ -1,0 +1,105 @@
+"""What the registry holds that a plan compares against: one snapshot taken with batched listings (50 a
+page, run concurrently), indexed by supplier_reference_id, plus a fingerprint of it so a saved plan can tell
+whether the registry changed before it is applied.
+
+Listings that the API can scope to a project are scoped to the workbook's project (sources, datapoints,
+components, statements); objects found under another project are never adopted (see `importer.planning.build`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from importer.workbook.model import Workbook
+
+
+@dataclass
+class RegistryState:
+    """The snapshot: API objects by supplier_reference_id (statements by end date)."""
+
+    sources: dict[str, Any] = field(default_factory=dict)
+    datapoints: dict[str, Any] = field(default_factory=dict)
+    feedstock_types: dict[str, Any] = field(default_factory=dict)
+    ghg_entries: dict[str, Any] = field(default_factory=dict)
+    components: dict[str, Any] = field(default_factory=dict)
+    statements: list[Any] = field(default_factory=list)  # of this project, by end date
+    entry_components: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its components
+    entry_attributions: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its attributions
+
+    def fingerprint(self) -> dict[str, str]:
+        """supplier_reference_id (statements: id) -> SHA-256 of the object as read, so a saved plan can say
+        exactly which objects changed, appeared or disappeared since it was computed."""
+        out: dict[str, str] = {}
+        for table in (self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components):
+            for srid, obj in table.items():
+                out[srid] = _digest(obj)
+        for statement in self.statements:
+            out[f"statement:{statement.id}"] = _digest(statement)
+        for entry_id, comps in self.entry_components.items():
+            out[f"components-of:{entry_id}"] = _digest(comps)
+        for entry_id, attrs in self.entry_attributions.items():
+            out[f"attributions-of:{entry_id}"] = _digest(attrs)
+        return out
+
+
+def _digest(obj: Any) -> str:
+    def plain(value: Any) -> Any:
+        if hasattr(value, "model_dump"):
+            return value.model_dump(mode="json")
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    text = json.dumps(plain(obj), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _by_srid(objects: list[Any]) -> dict[str, Any]:
+    return {o.supplier_reference_id: o for o in objects if getattr(o, "supplier_reference_id", None)}
+
+
+def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, prefix: str | None = None) -> RegistryState:
+    """Snapshot the registry with batched listings (run concurrently). GHG entries and feedstock types cannot
+    be listed by project: all are read, and matched by supplier_reference_id."""
+    project_id = wb.project.project_id
+    calls = {
+        "sources": lambda: client.list_sources(project_id=project_id),
+        "datapoints": lambda: client.list_datapoints(project_id=project_id),
+        "feedstock_types": lambda: client.list_feedstock_types() if wb.feedstock_types else [],
+        "ghg_entries": lambda: client.list_ghg_entries() if wb.entries or prefix else [],
+        "components": lambda: client.list_components(project_id=project_id) if wb.components or prefix else [],
+        "statements": lambda: client.list_ghg_statements() if wb.project.statement_end_on or prefix else [],
+    }
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls)))) as pool:
+        futures = {name: pool.submit(fn) for name, fn in calls.items()}
+        got = {name: f.result() for name, f in futures.items()}
+    statements = sorted((s for s in got["statements"] if s.project_id == project_id),
+                        key=lambda s: str(s.reporting_period_end_at))
+    return RegistryState(
+        sources=_by_srid(got["sources"]), datapoints=_by_srid(got["datapoints"]),
+        feedstock_types=_by_srid(got["feedstock_types"]), ghg_entries=_by_srid(got["ghg_entries"]),
+        components=_by_srid(got["components"]), statements=statements,
+    )
+
+
+def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,
+                        with_attributions: set[str] | frozenset[str] = frozenset()) -> None:
+    """Components of the existing entries the workbook names (one listing each: the API offers no batched way
+    to tell which template component belongs to which entry), and the attributions of those whose extra
+    components the workbook attaches or removes."""
+    if not entry_ids:
+        return
+
+    def fetch(entry_id: str) -> tuple[str, list[Any], list[Any] | None]:
+        attributions = client.list_component_attributions(entry_id) if entry_id in with_attributions else None
+        return entry_id, client.list_components(ghg_entry_id=entry_id), attributions
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for entry_id, comps, attrs in pool.map(fetch, entry_ids):
+            state.entry_components[entry_id] = comps
+            if attrs is not None:
+                state.entry_attributions[entry_id] = attrs
