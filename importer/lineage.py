@@ -66,7 +66,7 @@ class LineageBuilder:
 
     def _prefetch_fixed(self) -> None:
         """The templates' fixed datapoints, read at once (a handful, each once)."""
-        used = {a.payload.template_id for a in self.plan.of_kind("ghg_entry")}
+        used = {a.payload.template_id for a in self.plan.of_kind("ghg_entry") if a.op != "delete"}
         ids = {i.datapoint_id for t in self.ctx.templates if t.id in used
                for _, c in self.ctx.template_components(t) for i in c.inputs if i.datapoint_id}
         ids -= set(self._fetched)
@@ -76,7 +76,7 @@ class LineageBuilder:
             list(pool.map(self._fetch_datapoint, sorted(ids)))
 
     def build(self) -> list[EntryLineage]:
-        entries = self.plan.of_kind("ghg_entry")
+        entries = [a for a in self.plan.of_kind("ghg_entry") if a.op != "delete"]  # not the pruned orphans
         self._prefetch_fixed()
         held = self._entries([self.ids[a.key] for a in entries if self.ids.get(a.key)])
         out = []
