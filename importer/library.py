@@ -268,6 +268,7 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
         return
     for index, validation in enumerate(validations):
         wb = validation.workbook
+        assert wb is not None  # validate_batch let only valid workbooks through
         meter = progress() if progress else None
         try:
             if options.mode == "run":

@@ -140,12 +140,12 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
                     f"template {template.display_name!r} has no component {comp_row.template_component!r} "
                     "to remove", comp_row.template_component))
             continue
-        key = comp_row.blueprint_key or ""
-        blueprint = ctx.blueprints.get(key)
+        blueprint_key = comp_row.blueprint_key or ""
+        blueprint = ctx.blueprints.get(blueprint_key)
         if blueprint is None:
             out.append(_finding(
                 wb, "components", comp_row.row, "blueprint_key", "unknown_blueprint",
-                f"no component blueprint {key!r}; known: {', '.join(sorted(ctx.blueprints))}", key))
+                f"no component blueprint {blueprint_key!r}; known: {', '.join(sorted(ctx.blueprints))}", blueprint_key))
             continue
         if template is not None and comp_row.group and comp_row.group not in ctx.group_keys(template):
             out.append(_finding(
@@ -158,17 +158,17 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
             if input_key not in expected:
                 out.append(_finding(
                     wb, "component_inputs", ci.row, "input_key", "unknown_input_key",
-                    f"blueprint {key!r} has no input {input_key!r}; "
+                    f"blueprint {blueprint_key!r} has no input {input_key!r}; "
                     f"its inputs are: {', '.join(sorted(expected))}",
                     input_key))
             else:
-                out.extend(_check_bindings(wb, ctx, "component_inputs", ci.row, key, input_key,
+                out.extend(_check_bindings(wb, ctx, "component_inputs", ci.row, blueprint_key, input_key,
                                            ci.datapoint_refs, units, rows))
         for missing in sorted(expected - set(given)):
             out.append(_finding(
                 wb, "components", comp_row.row, "blueprint_key", "missing_component_input",
-                f"component {comp_row.ref!r}: input {missing!r} of blueprint {key!r} has no datapoint; add a "
-                "row to component_inputs", key))
+                f"component {comp_row.ref!r}: input {missing!r} of blueprint {blueprint_key!r} has no datapoint; add a "
+                "row to component_inputs", blueprint_key))
     out.extend(check_statement(wb, ctx.statements))
     return out
 
@@ -200,8 +200,9 @@ def inferred_statement_start(end_on: dt.date, statements: list[Any], earliest_en
     else the day after the latest earlier statement of the project, else the project's earliest entry."""
     for st in statements:
         if st.reporting_period_end_at == end_on:
-            return st.reporting_period_start_at
-    earlier = [st.reporting_period_end_at for st in statements if st.reporting_period_end_at < end_on]
+            own: dt.date = st.reporting_period_start_at
+            return own
+    earlier: list[dt.date] = [st.reporting_period_end_at for st in statements if st.reporting_period_end_at < end_on]
     if earlier:
         return max(earlier) + dt.timedelta(days=1)
     return earliest_entry

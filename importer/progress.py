@@ -113,9 +113,8 @@ class LineProgress:
     def __init__(self, stream: TextIO | None = None, *, heartbeat: float = HEARTBEAT_SECONDS) -> None:
         self.stream = stream or sys.stderr
         self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
-        self._level: str | None = None
-        self._total = 0
+        self._levels: dict[str, dict[str, int]] = {}  # open level -> status counts (levels run side by side)
+        self._totals: dict[str, int] = {}
         self._retries = 0
         self._phase: _Phase | None = None
         self._heartbeat = heartbeat
@@ -146,24 +145,27 @@ class LineProgress:
         if self._phase is not None and not self._phase.finished:
             of = f"/{self._phase.total}" if self._phase.total else ""
             return f"{self._phase.name} {self._phase.completed}{of}"
-        if self._level is not None:
-            done = sum(self._counts.values())
-            bad = ", ".join(f"{n} {s}" for s, n in sorted(self._counts.items()) if s in (*BAD, "blocked"))
+        if self._levels:
+            parts = []
+            for level, counts in self._levels.items():
+                bad = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s in (*BAD, "blocked"))
+                parts.append(f"{LEVEL_TITLES.get(level, level)} {sum(counts.values())}/{self._totals[level]}"
+                             + (f" ({bad})" if bad else ""))
             retries = f", {self._retries} retries" if self._retries else ""
-            return f"{LEVEL_TITLES.get(self._level, self._level)} {done}/{self._total}" + (
-                f" ({bad})" if bad else "") + retries
+            return "; ".join(parts) + retries
         return "starting"
 
     # -- levels ------------------------------------------------------------------------------------------------
     def level_started(self, level: str, total: int) -> None:
         with self._lock:
             self._ensure_heartbeat()
-            self._counts, self._level, self._total = {}, level, total
+            self._levels[level], self._totals[level] = {}, total
             self._print(f"[{LEVEL_TITLES.get(level, level)}] {total} object(s)")
 
     def object_done(self, outcome: ObjectOutcome) -> None:
         with self._lock:
-            self._counts[outcome.status] = self._counts.get(outcome.status, 0) + 1
+            counts = self._levels.setdefault(outcome.kind, {})
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
             if outcome.status in ("failed", "blocked", "conflict"):
                 where = f"{outcome.sheet} row {outcome.row}" if outcome.row else outcome.sheet
                 why = outcome.error or (f"blocked by {outcome.blocked_by}" if outcome.blocked_by else "")
@@ -171,11 +173,11 @@ class LineProgress:
 
     def level_finished(self, level: str) -> None:
         with self._lock:
-            summary = ", ".join(f"{n} {s}" for s, n in sorted(self._counts.items())) or "nothing to do"
-            mark = "FAILED ROWS" if any(self._counts.get(s) for s in BAD) else (
-                "BLOCKED ROWS" if self._counts.get("blocked") else "done")
+            counts = self._levels.pop(level, {})
+            summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
+            mark = "FAILED ROWS" if any(counts.get(s) for s in BAD) else (
+                "BLOCKED ROWS" if counts.get("blocked") else "done")
             self._print(f"[{LEVEL_TITLES.get(level, level)}] {mark}: {summary}")
-            self._level = None
 
     # -- phases and retries ------------------------------------------------------------------------------------
     def phase(self, name: str, total: int | None = None) -> _Phase:
@@ -249,8 +251,8 @@ class RichProgress:
             MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
             console=console or Console(stderr=True), transient=False,
         )
-        self._task: Any = None
-        self._counts: dict[str, int] = {}
+        self._tasks: dict[str, Any] = {}  # level -> its bar (levels run side by side)
+        self._levels: dict[str, dict[str, int]] = {}  # level -> status counts
         self._retries = 0
         self._lock = threading.Lock()
 
@@ -258,40 +260,45 @@ class RichProgress:
         if not self._progress.live.is_started:
             self._progress.start()
 
-    def _note(self) -> str:
+    def _note(self, counts: dict[str, int]) -> str:
         parts = []
         for status, mark in (("failed", "[red]\u2717 {} failed[/red]"), ("conflict", "[red]\u26a0 {} conflict[/red]"),
                              ("blocked", "[yellow]\u2298 {} blocked[/yellow]")):
-            if self._counts.get(status):
-                parts.append(mark.format(self._counts[status]))
+            if counts.get(status):
+                parts.append(mark.format(counts[status]))
         if self._retries:
             parts.append(f"[cyan]\u21bb {self._retries} retries[/cyan]")
         return " ".join(parts)
 
-    def _state(self) -> str:
-        if any(self._counts.get(s) for s in BAD):
+    @staticmethod
+    def _state(counts: dict[str, int]) -> str:
+        if any(counts.get(s) for s in BAD):
             return "bad"
-        return "blocked" if self._counts.get("blocked") else "ok"
+        return "blocked" if counts.get("blocked") else "ok"
 
     def level_started(self, level: str, total: int) -> None:
         with self._lock:
             self._start()
-            self._counts = {}
-            self._task = self._progress.add_task(LEVEL_TITLES.get(level, level), total=total, state="ok", note="")
+            self._levels[level] = {}
+            self._tasks[level] = self._progress.add_task(LEVEL_TITLES.get(level, level), total=total, state="ok",
+                                                         note="")
 
     def object_done(self, outcome: ObjectOutcome) -> None:
         with self._lock:
-            self._counts[outcome.status] = self._counts.get(outcome.status, 0) + 1
-            if self._task is not None:
-                self._progress.update(self._task, advance=1, state=self._state(), note=self._note())
+            counts = self._levels.setdefault(outcome.kind, {})
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            task = self._tasks.get(outcome.kind)
+            if task is not None:
+                self._progress.update(task, advance=1, state=self._state(counts), note=self._note(counts))
 
     def level_finished(self, level: str) -> None:
         with self._lock:
-            if self._task is not None:
-                task = next((t for t in self._progress.tasks if t.id == self._task), None)
+            task_id = self._tasks.pop(level, None)
+            counts = self._levels.pop(level, {})
+            if task_id is not None:
+                task = next((t for t in self._progress.tasks if t.id == task_id), None)
                 total = task.total if task is not None else None
-                self._progress.update(self._task, completed=total, state=self._state(), note=self._note())
-                self._task = None
+                self._progress.update(task_id, completed=total, state=self._state(counts), note=self._note(counts))
 
     def phase(self, name: str, total: int | None = None) -> _Phase:
         handle = _Phase(self, name, total)
@@ -302,8 +309,9 @@ class RichProgress:
 
     def _phase_changed(self, phase: _Phase, note: str | None = None) -> None:
         with self._lock:
+            fields: dict[str, Any] = {"note": note} if note else {}
             self._progress.update(phase.task, completed=phase.completed, total=phase.total,  # type: ignore[attr-defined]
-                                  **({"note": note} if note else {}))
+                                  **fields)
 
     def _phase_done(self, phase: _Phase, note: str | None = None) -> None:
         with self._lock:
@@ -314,8 +322,9 @@ class RichProgress:
     def retry(self, what: str, attempt: int, wait: float | None = None, reason: str | None = None) -> None:
         with self._lock:
             self._retries += 1
-            if self._task is not None:
-                self._progress.update(self._task, note=self._note())
+            if self._tasks:
+                for level, task_id in self._tasks.items():
+                    self._progress.update(task_id, note=self._note(self._levels.get(level, {})))
             else:
                 from rich.markup import escape
 

@@ -209,7 +209,7 @@ def canonical_unit(text: str) -> CanonicalUnit:
     return CanonicalUnit(written, canonical)
 
 
-def _registry() -> pint.UnitRegistry:
+def _registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
     """pint's parsed-definitions cache (the user cache folder) makes start-up ~10x faster after the first run;
     where that folder is not writable, build the registry from scratch."""
     try:

@@ -467,7 +467,8 @@ class IsometricClient:
         return [m.GhgStatement.model_validate(n) for n in self._paginate(ep.COLLECTIONS["ghg_statement"])]
 
     def _get(self, kind: str, id: str) -> dict[str, Any]:
-        return self._request("GET", ep.item(kind, id))
+        found: dict[str, Any] = self._request("GET", ep.item(kind, id))
+        return found
 
     def get_source(self, id: str) -> m.Source:
         return m.Source.model_validate(self._get("source", id))

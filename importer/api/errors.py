@@ -127,7 +127,7 @@ def error_for(status: int, detail: Any, *, method: str, url: str) -> ApiError:
     elif isinstance(detail, str) and detail:
         message = detail
     elif isinstance(detail, dict) and isinstance(detail.get("msg") or detail.get("message"), str):
-        message = detail.get("msg") or detail.get("message")
+        message = str(detail.get("msg") or detail.get("message"))
     else:
         message = f"HTTP {status}"
     cls: type[ApiError] = ApiError

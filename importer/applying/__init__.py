@@ -11,6 +11,7 @@ blocked by the interruption.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import defaultdict
@@ -149,7 +150,7 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
         if action.existing_id:
             run_log.ids[action.key] = action.existing_id
     units = _units(plan, env)
-    remaining = defaultdict(int)
+    remaining: defaultdict[str, int] = defaultdict(int)
     for action in plan.actions:
         remaining[action.kind] += 1
     for kind, total in remaining.items():
@@ -261,19 +262,20 @@ def _units(plan: Plan, env: _Env) -> list[_Unit]:
         if action.kind == "component_attribution":
             per_entry[action.payload.entry_ref].append(action)
             continue
-        if action.op == "delete":
-            units.append(_Unit([action], lambda a=action: {a.key: _delete(a, env)}, set(action.depends_on)))
-            continue
-        handler = APPLY[action.kind]
-        units.append(_Unit([action], lambda a=action, h=handler: {a.key: h(a, env)},
+        handler: Callable[[Action, Any], Applied] = _delete if action.op == "delete" else APPLY[action.kind]
+        units.append(_Unit([action], functools.partial(_one, handler, action, env),
                            set(action.depends_on) - {action.key}))
     for group in per_entry.values():
-        deps = set().union(*(a.depends_on for a in group)) - {a.key for a in group}
-        units.append(_Unit(group, lambda g=group: attributions.apply_entry(g, env), deps))
+        deps: set[Key] = set().union(*(a.depends_on for a in group)) - {a.key for a in group}
+        units.append(_Unit(group, functools.partial(attributions.apply_entry, group, env), deps))
     return units
 
 
-def _delete(action: Action, env: _Env) -> Applied:
+def _one(handler: Callable[[Action, Any], Applied], action: Action, env: _Env) -> dict[Key, Applied]:
+    return {action.key: handler(action, env)}
+
+
+def _delete(action: Action, env: Any) -> Applied:
     """Delete an orphan (`--prune`); one already gone counts as deleted."""
     assert action.existing_id is not None
     env.client.delete(action.kind, action.existing_id)

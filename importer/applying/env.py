@@ -27,9 +27,14 @@ class Applied:
 
 
 class ApplyEnv(Protocol):
-    client: Any
-    models: Any
-    project_id: str
+    @property
+    def client(self) -> Any: ...
+
+    @property
+    def models(self) -> Any: ...
+
+    @property
+    def project_id(self) -> str: ...
 
     def resolve(self, ref: Ref) -> str: ...
 

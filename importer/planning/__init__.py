@@ -105,7 +105,7 @@ def _prune_actions(orphans: list[Orphan], planned: list[Action]) -> list[Action]
         keys = []
         for orphan in these:
             action = Action(kind=kind, ref=orphan.supplier_reference_id, sheet="(orphan)", row=None,
-                            op="delete", payload=DeletePayload(orphan.co2e_net_removed_kg),  # type: ignore[arg-type]
+                            op="delete", payload=DeletePayload(orphan.co2e_net_removed_kg),
                             supplier_reference_id=orphan.supplier_reference_id, existing_id=orphan.id,
                             depends_on=after + previous)
             out.append(action)

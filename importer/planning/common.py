@@ -78,7 +78,8 @@ def as_utc(value: Any) -> dt.datetime | None:
         value = dt.datetime.combine(value, dt.time())
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    stamp: dt.datetime = value.astimezone(dt.UTC)
+    return stamp
 
 
 def same_instant(a: Any, b: Any) -> bool:

@@ -163,7 +163,8 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
         return None
     if len(items) <= CHART_MAX_BARS:
         by = "entry"
-        pairs = [(e.ref, float(e.co2e_net_removed_kg), f"{e.template_name or ''} {e.started_on or ''}") for e in items]
+        pairs = [(e.ref, float(e.co2e_net_removed_kg or 0.0), f"{e.template_name or ''} {e.started_on or ''}")
+                 for e in items]
     else:
         months: dict[str, float] = defaultdict(float)
         templates: dict[str, float] = defaultdict(float)
@@ -409,7 +410,7 @@ def _changes(result: RunResult, prefix: str) -> list[dict[str, Any]]:
             refs = dp_entries.get(o.ref or "", set()) | dp_entries.get(o.id or "", set())
             affected = sorted(refs)
         elif o.kind in ("ghg_entry", "component", "component_attribution") and o.ref in entry_co2e:
-            affected = [o.ref]  # type: ignore[list-item]
+            affected = [o.ref]
         co2e_before = getattr(o, "co2e_before_kg", None)
         rows.append({
             "where": where(o), "kind": KIND_LABELS.get(o.kind, o.kind), "ref": o.ref, "id": o.id,

@@ -89,7 +89,8 @@ def _template(f: Any) -> str | None:
         return None
     for text in (repr(f.value), repr(str(f.value)), str(f.value)):
         if text in f.message:
-            return f.message.replace(text, "‹found›")
+            masked: str = f.message.replace(text, "‹found›")
+            return masked
     return None
 
 
@@ -120,7 +121,7 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
                 shared = messages[0]
                 rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
             elif len(templates) == 1 and None not in templates:
-                shared = templates.pop()  # type: ignore[assignment]
+                shared = templates.pop()
                 rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
             else:
                 # small groups keep whole messages; big ones print the shared wording once

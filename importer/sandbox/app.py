@@ -166,7 +166,7 @@ def build_app(sandbox: Sandbox) -> Any:
                 comp.update({"ghg_entry_template_id": template["id"], "removal_template_id": template["id"],
                              "ghg_entry_template_component_group_id": group["id"],
                              "removal_template_component_group_id": group["id"]})
-        return out
+        return dict(out)
 
     async def list_templates(request: Request) -> Any:
         query = _params(s.Query, request.query_params, "query")

@@ -9,7 +9,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from importer.sandbox import seed
 
@@ -59,7 +59,7 @@ class SandboxStore:
 
     def _seed(self) -> None:
         for project in seed.PROJECTS:
-            self.put("project", project)
+            self.put("project", cast("dict[str, Any]", project))
         for blueprint in seed.BLUEPRINTS:
             data = dict(blueprint)
             expression = data.pop("expression")

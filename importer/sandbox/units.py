@@ -15,7 +15,7 @@ import pint
 
 DIMENSIONLESS = "dimensionless"
 
-_registry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+_registry: pint.UnitRegistry = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)  # type: ignore[type-arg]
 for _line in (
     "carbon_dioxide_equivalent_kilogram = [co2e_mass] = kgCO2e = kg_CO2e = kgCO2eq",
     "gCO2e = 1e-3 * kgCO2e = g_CO2e",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from importer.workbook.writer import write_workbook
 
@@ -42,7 +43,9 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
         source_rows.append({"ref": f"src-{i:05d}", "display_name": f"Meter log {i}", "file": f"evidence/{name}",
                             "published_at": dt.date(2026, 10, 31), "description": "Synthetic meter log",
                             "is_public": False})
-    dp_rows, entry_rows, input_rows = [], [], []
+    dp_rows: list[dict[str, Any]] = []
+    entry_rows: list[dict[str, Any]] = []
+    input_rows: list[dict[str, Any]] = []
     start = dt.date(2026, 10, 1)
     for e in range(entries):
         entry_ref = f"batch-{e:06d}"

@@ -258,7 +258,7 @@ class _Validator:
         blank = {i for i in blank if body[i].count("") + body[i].count(None) == len(body[i])}
         if blank:  # blank rows are allowed anywhere: drop them from every column
             keep = [i for i in range(len(body)) if i not in blank]
-            by_position = [[column[i] for i in keep] for column in by_position]
+            by_position = [tuple(column[i] for i in keep) for column in by_position]
             index_rows = [i + 2 for i in keep]
         else:
             index_rows = list(range(2, len(body) + 2))
