@@ -137,6 +137,19 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         lines.append(f"  {cause['status']}: {what}: {error or cause['advice']}{blocked}")
     if len(causes) > max_causes:
         lines.append(f"  ... and {len(causes) - max_causes} more cause(s), {bad:,} row(s) in all: see the report")
+    orphans = getattr(result, "orphans", None) or []
+    if orphans:
+        shown = ", ".join(f"{o['kind'].replace('_', ' ')} {o['id']}"
+                          + (f" ({o['co2e_net_removed_kg']:,.1f} kg CO2e)" if o.get("co2e_net_removed_kg") is not None
+                             else "") for o in orphans[:3])
+        more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
+        lines.append(f"orphans: {len(orphans)} object(s) under this workbook's prefix it no longer defines: {shown}"
+                     f"{more}; --prune deletes them")
+    rewrites = [r for r in (getattr(result, "readings", None) or []) if r.get("code") == "unit_rewritten"]
+    if rewrites:
+        lines.append("read as: " + ", ".join(str(r.get("value")) for r in rewrites[:4])
+                     + (f" and {len(rewrites) - 4} more" if len(rewrites) > 4 else "")
+                     + " (every value read differently from its cell is in the report)")
     notes = f" ({len(result.messages)} note(s) in the report)" if result.messages else ""
     if result.interrupted:
         lines.append("Interrupted: run the same command again to finish; objects already created are found by "
