@@ -50,10 +50,24 @@ def cli_env(sandbox: Any, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 240) -> CliResult:
-    proc = subprocess.run([sys.executable, "-m", "importer.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO)
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 240, subprocess_: bool = False) -> CliResult:
+    """The CLI with `env` as its whole ISOMETRIC_* environment. In-process (typer's runner) unless a separate
+    process is the point: `--debug` (logging is configured once per process) or `subprocess_=True` (exit codes
+    of the real entry point, signals, crashes)."""
+    if subprocess_ or "--debug" in args:
+        proc = subprocess.run([sys.executable, "-m", "importer.cli", *args], env=env, capture_output=True, text=True,
+                              timeout=timeout, cwd=REPO)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    from typer.testing import CliRunner
+
+    from importer.cli import app
+
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("ISOMETRIC_") and k not in env}
+    overrides.update({k: v for k, v in env.items() if k.startswith("ISOMETRIC_") or k in ("NO_COLOR", "COLUMNS")})
+    result = CliRunner().invoke(app, args, env=overrides)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a bug: show it, as the real entry point's --debug would
+    return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
 SHEET_KIND = {"sources": "source", "datapoints": "datapoint", "feedstock_types": "feedstock_type",
