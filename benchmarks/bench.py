@@ -135,6 +135,202 @@ def bench_upload(objects: int, latency_ms: float, concurrencies: list[int], budg
             "rate_budget": paced}
 
 
+# -- the performance issue's targets, measured side by side -------------------------------------------------
+
+
+def _calamine_read(path: Path) -> float:
+    code = ("import sys; from python_calamine import CalamineWorkbook as W; b = W.from_path(sys.argv[1]); "
+            "[b.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in b.sheet_names]")
+    return measure([sys.executable, "-c", code, str(path)])["wall_s"]
+
+
+def target_validation(rows: int) -> list[dict]:
+    """100k datapoint rows validated with the HTML report, against python-calamine merely reading every sheet;
+    then the same with a warning on every row (every datapoint unused)."""
+    from importer.workbook.synthetic import make_workbook
+    from importer.workbook.writer import write_workbook
+
+    exe = str(Path(sys.executable).with_name("isometric-import"))
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        clean = make_workbook(Path(tmp) / "clean", rows)
+        read = _calamine_read(clean)
+        ours = measure([exe, "validate", str(clean), "--report", str(Path(tmp) / "clean.html")])
+        out.append({"case": f"{rows:,} rows, clean", "validate_s": round(ours["wall_s"], 2),
+                    "calamine_read_s": round(read, 2), "ratio": round(ours["wall_s"] / read, 2), "target_ratio": 1.5,
+                    "peak_rss_mib": round(ours["peak_rss_mib"]), "target_rss_mib": 400,
+                    "report_mb": round((Path(tmp) / "clean.html").stat().st_size / 1e6, 2)})
+        print(f"  {out[-1]}", file=sys.stderr, flush=True)
+        import openpyxl
+
+        book = openpyxl.load_workbook(clean)
+        sheets = {ws.title: [dict(zip([c.value for c in ws[1]], [c.value for c in r], strict=False))
+                             for r in ws.iter_rows(min_row=2)] for ws in book if ws.title not in ("project",)}
+        project = {r[0].value: r[1].value for r in book["project"].iter_rows(min_row=2) if r[0].value}
+        sheets["entry_inputs"] = sheets["entry_inputs"][:0]
+        sheets["entries"] = sheets["entries"][:0]
+        warned = write_workbook(Path(tmp) / "clean" / "warned.xlsx", sheets, project=project)  # every datapoint unused
+        read = _calamine_read(warned)
+        ours = measure([exe, "validate", str(warned), "--report", str(Path(tmp) / "warned.html")])
+        out.append({"case": f"{rows:,} rows, a warning each", "validate_s": round(ours["wall_s"], 2),
+                    "calamine_read_s": round(read, 2), "ratio": round(ours["wall_s"] / read, 2), "target_ratio": 2.0,
+                    "peak_rss_mib": round(ours["peak_rss_mib"]), "target_rss_mib": 400,
+                    "report_mb": round((Path(tmp) / "warned.html").stat().st_size / 1e6, 2), "target_report_mb": 10})
+        print(f"  {out[-1]}", file=sys.stderr, flush=True)
+    return out
+
+
+def _sandbox_process(db: Path, latency_ms: float) -> tuple[subprocess.Popen, str]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("isometric-import"))
+    proc = subprocess.Popen([exe, "sandbox", "--port", str(port), "--db", str(db), "--latency-ms", str(latency_ms)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/mrv/v0"
+    for _ in range(200):
+        try:
+            import httpx
+
+            httpx.get(url + "/projects", timeout=1)
+            break
+        except Exception:
+            time.sleep(0.05)
+    return proc, url
+
+
+def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
+    """A workbook of about `objects` objects into a separate sandbox process: wall time against the floor
+    requests x latency / concurrency; client CPU (this process) and sandbox CPU (the other) per request."""
+    import resource
+
+    import psutil
+
+    from importer.api import ClientConfig, IsometricClient
+    from importer.runner import ApiSession, ImportOptions, import_workbook
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+    from importer.workbook.synthetic import DATAPOINTS_PER_ENTRY, make_workbook
+    from importer.workbook.validate import validate_workbook
+
+    per_entry = DATAPOINTS_PER_ENTRY + 1
+    with tempfile.TemporaryDirectory() as tmp:
+        wb = make_workbook(Path(tmp) / "wb", (objects - 10) // per_entry * DATAPOINTS_PER_ENTRY, sources=10)
+        validation = validate_workbook(wb)
+        proc, url = _sandbox_process(Path(tmp) / "sb.sqlite3", latency_ms)
+        try:
+            server = psutil.Process(proc.pid)
+            config = ClientConfig(base_url=url, client_secret=DEMO_CLIENT_SECRET, access_token=DEMO_ACCESS_TOKEN)
+            with IsometricClient(config) as client:
+                session = ApiSession(client=client, url=url, embedded=False, environment="bench")
+                cpu0, scpu0 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
+                t = time.perf_counter()
+                result = import_workbook(validation, session, ImportOptions(mode="run", concurrency=concurrency))
+                wall = time.perf_counter() - t
+                cpu1, scpu1 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
+                requests = client.request_count
+                client_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+                sandbox_cpu = (scpu1.user + scpu1.system) - (scpu0.user + scpu0.system)
+                noop_client = IsometricClient(config)
+                with noop_client:
+                    noop_session = ApiSession(client=noop_client, url=url, embedded=False, environment="bench")
+                    t = time.perf_counter()
+                    noop = import_workbook(validate_workbook(wb), noop_session,
+                                           ImportOptions(mode="run", concurrency=concurrency))
+                    noop_wall = time.perf_counter() - t
+                    noop_requests = noop_client.request_count
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    floor = requests * latency_ms / 1000 / concurrency
+    created = sum(v.get("created", 0) for v in result.counts().values())
+    plan = result.plan
+    entries = plan.of_kind("ghg_entry")
+    # N: what a re-run must compare: the objects the workbook defines and the (template) components of its entries
+    compared = len([a for a in plan.actions if a.kind != "ghg_statement"]) + sum(
+        len(a.payload.components) for a in entries)
+    return {"latency_ms": latency_ms, "concurrency": concurrency, "objects": created, "requests": requests,
+            "seconds": round(wall, 1), "floor_s": round(floor, 1), "efficiency": round(floor / wall, 2),
+            "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2),
+            "sandbox_cpu_ms_per_request": round(sandbox_cpu / requests * 1000, 2),
+            "waiting_share": round(max(0.0, 1 - client_cpu / wall), 2), "ok": result.ok,
+            "noop": {"compared": compared, "requests": noop_requests, "bound": -(-compared // 50) + 10,
+                     "seconds": round(noop_wall, 1), "unchanged": sum(v.get("unchanged", 0)
+                                                                       for v in noop.counts().values())}}
+
+
+def target_month_batch(months: int, objects: int) -> list[dict]:
+    """`months` monthly workbooks of about `objects` objects each, imported in one batch (one library call):
+    the time of each workbook, which must stay flat (no growth from history, locks or the sandbox database)."""
+    import datetime as dt
+
+    import importer
+    from importer.workbook.synthetic import DATAPOINTS_PER_ENTRY, make_workbook
+
+    per_entry = DATAPOINTS_PER_ENTRY + 1
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for m in range(months):
+            first = dt.date(2026 + (m // 12), m % 12 + 1, 1)
+            last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+            paths.append(make_workbook(Path(tmp) / f"m{m:02d}", (objects - 10) // per_entry * DATAPOINTS_PER_ENTRY,
+                                       sources=10, prefix=f"month-{m:02d}", month=first,
+                                       statement_end_on=last.isoformat(), name=f"{first:%Y-%m}.xlsx"))
+        os.environ["ISOMETRIC_IMPORTER_HOME"] = str(Path(tmp) / "home")
+        os.environ.pop("ISOMETRIC_API_URL", None)
+        os.environ["ISOMETRIC_SANDBOX_DB"] = str(Path(tmp) / "sandbox.sqlite3")
+        t = time.perf_counter()
+        outcome = importer.run(paths, concurrency=16)
+        total = time.perf_counter() - t
+        for result in outcome.results:
+            rows.append({"workbook": Path(result.workbook_path).name, "seconds": round(result.duration_seconds or 0, 1),
+                         "ok": result.ok})
+        print(f"  batch of {months}: {total:.1f} s, exit {outcome.exit_code}", file=sys.stderr, flush=True)
+    return rows
+
+
+def targets(args: argparse.Namespace) -> dict:
+    report: dict = {}
+    report["upload_200ms"] = target_upload(args.objects, 200, 32)
+    print(f"  {report['upload_200ms']}", file=sys.stderr, flush=True)
+    report["upload_50ms"] = target_upload(args.objects, 50, 32)
+    print(f"  {report['upload_50ms']}", file=sys.stderr, flush=True)
+    report["validation"] = target_validation(args.rows)
+    report["month_batch"] = target_month_batch(args.months, args.objects)
+    return report
+
+
+def print_targets(report: dict) -> None:
+    up, fast = report["upload_200ms"], report["upload_50ms"]
+    noop = up["noop"]
+    lines = [("target", "figure", "ratio / verdict")]
+    lines.append((f"upload 200 ms, c=32: >= 90% of the floor ({up['floor_s']} s for {up['requests']} requests)",
+                  f"{up['seconds']} s", f"{up['efficiency']:.0%} {'met' if up['efficiency'] >= 0.9 else 'NOT met'}"))
+    lines.append(("upload 50 ms, c=32: where the time goes", f"{fast['seconds']} s (floor {fast['floor_s']} s)",
+                  f"client CPU {fast['client_cpu_ms_per_request']} ms/request, sandbox CPU "
+                  f"{fast['sandbox_cpu_ms_per_request']} ms/request, waiting {fast['waiting_share']:.0%}"))
+    lines.append((f"no-op re-run: <= ceil(N/50)+10 = {noop['bound']} requests (N = {noop['compared']})",
+                  f"{noop['requests']} requests", f"{noop['requests'] / noop['bound']:.1f}x the bound "
+                  f"{'met' if noop['requests'] <= noop['bound'] else 'NOT met'}"))
+    for v in report["validation"]:
+        met = v["ratio"] <= v["target_ratio"] and v["peak_rss_mib"] <= v["target_rss_mib"] and (
+            v["report_mb"] <= v.get("target_report_mb", 1e9))
+        lines.append((f"validation {v['case']}: <= {v['target_ratio']}x calamine read, <= 400 MiB"
+                      + (", report < 10 MB" if "target_report_mb" in v else ""),
+                      f"{v['validate_s']} s vs {v['calamine_read_s']} s, {v['peak_rss_mib']} MiB, {v['report_mb']} MB",
+                      f"{v['ratio']}x {'met' if met else 'NOT met'}"))
+    times = [r["seconds"] for r in report["month_batch"]]
+    if times:
+        lines.append((f"{len(times)} monthly workbooks in one batch: time per workbook flat",
+                      f"first {times[0]} s, last {times[-1]} s, max {max(times)} s",
+                      f"last/first {times[-1] / max(times[0], 0.1):.2f}"))
+    width = max(len(a) for a, _, _ in lines)
+    for a, b, c in lines:
+        print(f"{a:<{width}}  {b:<34}  {c}")
+
+
 def _table(rows: list[dict]) -> str:
     if not rows:
         return ""
@@ -148,7 +344,9 @@ def _table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["validate", "upload", "all"])
+    parser.add_argument("what", choices=["validate", "upload", "targets", "all"])
+    parser.add_argument("--rows", type=int, default=100000, help="datapoint rows of the validation targets")
+    parser.add_argument("--months", type=int, default=12, help="monthly workbooks of the batch target")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=50)
@@ -159,6 +357,14 @@ def main() -> None:
     args = parser.parse_args()
     report: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                     f"Python {platform.python_version()}"}
+    if args.what == "targets":
+        report["targets"] = targets(args)
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            print(f"# {report['date']} on {report['machine']}")
+            print_targets(report["targets"])
+        return
     if args.what in ("validate", "all"):
         report["validate"] = bench_validate(args.sizes)
     if args.what in ("upload", "all"):

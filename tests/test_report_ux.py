@@ -190,8 +190,9 @@ def test_interrupted_summary_says_how_to_finish():
     assert "INTERRUPTED" in text and "run the same command again" in text
 
 
-def _outcome(status: str) -> ObjectOutcome:
-    return ObjectOutcome("datapoints", 2, "dp", "datapoint", "p:dp", None, status,
+def _outcome(status: str, kind: str = "datapoint") -> ObjectOutcome:
+    """An outcome of `kind`: levels run side by side, so each outcome counts on its own kind's bar."""
+    return ObjectOutcome("datapoints", 2, "dp", kind, "p:dp", None, status,
                          error="HTTP 422: bad" if status == "failed" else None)
 
 
@@ -225,7 +226,7 @@ def test_rich_progress_bar_ends_red_with_failures_and_yellow_with_blocked_rows()
     progress.level_finished("datapoint")
     states = {t.description: t.fields["state"] for t in progress._progress.tasks}
     progress.level_started("ghg_entry", 1)
-    progress.object_done(_outcome("blocked"))
+    progress.object_done(_outcome("blocked", "ghg_entry"))
     progress.level_finished("ghg_entry")
     with progress.phase("planning", total=None) as step:
         step.advance()

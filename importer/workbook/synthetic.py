@@ -29,7 +29,7 @@ DATAPOINTS_PER_ENTRY = sum(len(stems) for _, _, stems, _, _ in _INPUTS)  # 8
 
 
 def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", statement_end_on: str | None = None,
-                  sources: int | None = None) -> Path:
+                  sources: int | None = None, month: dt.date = dt.date(2026, 10, 1), name: str | None = None) -> Path:
     """Write `<folder>/synthetic-<n>.xlsx` and its evidence files; returns the workbook path."""
     folder.mkdir(parents=True, exist_ok=True)
     evidence = folder / "evidence"
@@ -46,10 +46,10 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
     dp_rows: list[dict[str, Any]] = []
     entry_rows: list[dict[str, Any]] = []
     input_rows: list[dict[str, Any]] = []
-    start = dt.date(2026, 10, 1)
+    start = month
     for e in range(entries):
         entry_ref = f"batch-{e:06d}"
-        day = start + dt.timedelta(days=e % 28)
+        day = start + dt.timedelta(days=e % 27)  # completes by the 28th: inside any month
         entry_rows.append({"ref": entry_ref, "template": TEMPLATE, "started_on": day,
                            "completed_on": day + dt.timedelta(days=1)})
         for component, input_key, stems, unit, base in _INPUTS:
@@ -70,7 +70,7 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
     project = {"project_id": PROJECT_ID, "supplier_reference_prefix": prefix, "submit_statement": False}
     if statement_end_on:
         project["statement_end_on"] = dt.date.fromisoformat(statement_end_on)
-    path = folder / f"synthetic-{datapoints}.xlsx"
+    path = folder / (name or f"synthetic-{datapoints}.xlsx")
     return write_workbook(path, {"sources": source_rows, "datapoints": dp_rows, "entries": entry_rows,
                                  "entry_inputs": input_rows}, project=project)
 
