@@ -133,6 +133,9 @@ class RunResult:
     #: the batch position ("2 of 12") and the stop reason when the run stopped early (credentials, disk)
     stopped: str | None = None
     plan: Any = field(default=None, repr=False)  # the Plan (importer.planning.model) behind this result
+    #: the GHG entries the statement will hold, grouped: workbook / orphan / elsewhere (group, ref, id,
+    #: completed_on, co2e_net_removed_kg)
+    statement_entries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -169,6 +172,7 @@ class RunResult:
             "source_descriptions": self.source_descriptions,
             "readings": self.readings,
             "orphans": self.orphans,
+            "statement_entries": self.statement_entries,
             "stopped": self.stopped,
             "interrupted": self.interrupted,
             "started_at": self.started_at.isoformat(),

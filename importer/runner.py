@@ -198,6 +198,7 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
 
     result.messages += list(plan.messages)
     result.orphans = [dataclasses.asdict(o) for o in plan.orphans]
+    result.statement_entries = [dataclasses.asdict(e) for e in plan.statement_entries]
     statement = plan.action(STATEMENT_KEY)
     if options.mode == "plan":
         result.objects = [outcome_of(a) for a in plan.actions]

@@ -71,6 +71,10 @@ def test_renamed_entry_is_an_orphan_submit_is_refused_and_prune_removes_it(env: 
     assert next(o for o in orphans if o["kind"] == "ghg_entry")["co2e_net_removed_kg"] == pytest.approx(
         old["co2e_net_removed_kg"])
 
+    held = [(e["group"], e["id"]) for e in json.loads(planned.stdout)["statement_entries"]]
+    assert ("orphan", old["id"]) in held  # the statement would hold the old entry beside its copy
+    assert [g for g, _ in held].count("workbook") == 2 and [g for g, _ in held].count("elsewhere") == 0
+
     refused = runner.invoke(app, ["run", str(wb), "--json", "-q"])  # submit_statement is TRUE on the sheet
     assert refused.exit_code == 1 and "submitting is refused" in refused.stdout
     assert set(_entries(env)) == set(first)  # nothing sent: the renamed entry was not even created

@@ -27,6 +27,7 @@ from importer.planning.model import (
     Key,
     Orphan,
     Plan,
+    StatementEntry,
 )
 from importer.planning.registry import RegistryState, fetch_entry_details, fetch_state
 from importer.workbook.model import Workbook
@@ -114,6 +115,40 @@ def _prune_actions(orphans: list[Orphan], planned: list[Action]) -> list[Action]
     return out
 
 
+def statement_entries(p: Planning, statement: Action | None, orphans: list[Orphan],
+                      prune: bool) -> list[StatementEntry]:
+    """Every GHG entry the statement will hold, read from the registry and the plan, grouped: this workbook's,
+    orphans of its prefix (not when pruned), and entries from elsewhere (an existing statement's other entries;
+    for a new one, registry entries in the period that no statement holds yet: the API does not say which
+    project an entry belongs to, so these may include other projects' and are labelled as such)."""
+    if statement is None or statement.op == "conflict":
+        return []
+    payload = statement.payload
+    start, end = payload.start_on or "0000-01-01", payload.end_on
+    out = [StatementEntry("workbook", e.ref, p.existing_id("ghg_entry", e.ref), e.completed_on.isoformat())
+           for e in p.wb.entries if start <= e.completed_on.isoformat() <= end]
+    ours = {p.srids.get(("ghg_entry", e.ref)) for e in p.wb.entries}
+    orphan_ids = {o.id for o in orphans}
+    if not prune:
+        out += [StatementEntry("orphan", o.supplier_reference_id, o.id, o.completed_on or "", o.co2e_net_removed_kg)
+                for o in orphans if o.kind == "ghg_entry" and o.completed_on and start <= o.completed_on <= end]
+    held = next((s for s in p.state.statements if s.id == statement.existing_id), None)
+    by_id = {e.id: e for e in p.state.ghg_entries.values()}
+    if held is not None:
+        others = [by_id.get(i) or i for i in held.ghg_entry_ids if i not in orphan_ids
+                  and getattr(by_id.get(i), "supplier_reference_id", None) not in ours]
+    else:
+        others = [e for e in p.state.ghg_entries.values() if e.supplier_reference_id not in ours
+                  and e.id not in orphan_ids and not e.ghg_statement_id and start <= str(e.completed_on) <= end]
+    for e in others:
+        if isinstance(e, str):
+            out.append(StatementEntry("elsewhere", e, e, ""))
+        else:
+            out.append(StatementEntry("elsewhere", e.supplier_reference_id or e.id, e.id, str(e.completed_on),
+                                      e.co2e_net_removed_kg))
+    return out
+
+
 def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool,
                prune: bool = False) -> Plan:
     """The plan of a validated workbook against a registry snapshot: pure, no HTTP."""
@@ -150,7 +185,9 @@ def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submi
         evidence=tuple(EvidenceFingerprint(s.ref, str(s.file), s.sha256) for s in wb.sources),
         registry_fingerprint=state.fingerprint(), context_fingerprint=context_fingerprint(ctx),
         actions=tuple(actions), submit=submit, messages=tuple(p.messages), orphans=tuple(orphans),
-        statement_end_on=wb.project.statement_end_on)
+        statement_end_on=wb.project.statement_end_on,
+        statement_entries=tuple(statement_entries(p, statement_actions[0] if statement_actions else None, orphans,
+                                                  prune)))
 
 
 def snapshot(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryState:

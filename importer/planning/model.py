@@ -113,6 +113,18 @@ class EvidenceFingerprint:
 
 
 @dataclass(frozen=True)
+class StatementEntry:
+    """A GHG entry the statement will hold, and where it comes from: `workbook` (this run's), `orphan` (under
+    this workbook's prefix but no longer defined by it) or `elsewhere` (the Certify UI, other workbooks)."""
+
+    group: str
+    ref: str  # workbook ref, or the supplier_reference_id / ID of a registry entry
+    id: str | None
+    completed_on: str
+    co2e_net_removed_kg: float | None = None
+
+
+@dataclass(frozen=True)
 class Orphan:
     """An object under this workbook's supplier-reference prefix that the workbook no longer defines."""
 
@@ -141,6 +153,7 @@ class Plan:
     messages: tuple[str, ...] = ()
     orphans: tuple[Orphan, ...] = ()
     statement_end_on: dt.date | None = None
+    statement_entries: tuple[StatementEntry, ...] = ()  # what the statement will hold, grouped
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def action(self, key: Key) -> Action | None:

@@ -29,11 +29,11 @@ from importer.planning import (
     sources,
     statements,
 )
-from importer.planning.model import Action, Change, EvidenceFingerprint, IdRef, NewRef, Orphan, Plan
+from importer.planning.model import Action, Change, EvidenceFingerprint, IdRef, NewRef, Orphan, Plan, StatementEntry
 
 FORMAT = "isometric-import saved plan, version 1"
 _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, DeletePayload,
+    Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload,
     sources.SourcePayload, datapoints.DatapointPayload, feedstock_types.FeedstockTypePayload,
     ghg_entries.GhgEntryPayload, ghg_entries.ComponentBinding, ghg_entries.InputBinding, ghg_entries.Rebinding,
     components.ComponentPayload, attributions.AttributionPayload, statements.StatementPayload)}

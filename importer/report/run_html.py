@@ -585,6 +585,12 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
                      "deletable": x.get("deletable"), "why_not": x.get("why_not")}
                     for x in (getattr(result, "orphans", None) or []) if isinstance(x, dict)],
         "readings": [x for x in (getattr(result, "readings", None) or []) if isinstance(x, dict)],
+        "statement_entries": [
+            {"group": {"workbook": "this workbook", "orphan": "orphan of this workbook's prefix",
+                       "elsewhere": "elsewhere (UI, other workbooks or projects)"}.get(str(x.get("group")), x.get("group")),
+             "ref": x.get("ref"), "id": x.get("id"), "completed_on": x.get("completed_on"),
+             "co2e": fmt_kg(x.get("co2e_net_removed_kg"))}
+            for x in (getattr(result, "statement_entries", None) or []) if isinstance(x, dict)],
         "has_credit_types": any(_credit_type(e) for e in result.lineage),
         "has_sd": any(_entry_sd(e) is not None for e in result.lineage),
     }
