@@ -586,8 +586,7 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
                     for x in (getattr(result, "orphans", None) or []) if isinstance(x, dict)],
         "readings": [x for x in (getattr(result, "readings", None) or []) if isinstance(x, dict)],
         "statement_entries": [
-            {"group": {"workbook": "this workbook", "orphan": "orphan of this workbook's prefix",
-                       "elsewhere": "elsewhere (UI, other workbooks or projects)"}.get(str(x.get("group")), x.get("group")),
+            {"group": STATEMENT_GROUPS.get(str(x.get("group")), x.get("group")),
              "ref": x.get("ref"), "id": x.get("id"), "completed_on": x.get("completed_on"),
              "co2e": fmt_kg(x.get("co2e_net_removed_kg"))}
             for x in (getattr(result, "statement_entries", None) or []) if isinstance(x, dict)],
@@ -615,6 +614,10 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
                      kind_names=KIND_LABELS,
                      sheet_labels=SHEET_LABELS, status_meta=STATUS_META, humanize=humanize,
                      summary_print_default=total_objects > BIG_RUN, batch=len(results) > 1)
+
+
+STATEMENT_GROUPS = {"workbook": "this workbook", "orphan": "orphan of this workbook's prefix",
+                    "elsewhere": "elsewhere (UI, other workbooks or projects)"}
 
 
 def write_run_report(result: RunResult, path: Path) -> Path:
