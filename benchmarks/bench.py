@@ -148,8 +148,6 @@ def target_validation(rows: int) -> list[dict]:
     """100k datapoint rows validated with the HTML report, against python-calamine merely reading every sheet;
     then the same with a warning on every row (every datapoint unused)."""
     from importer.workbook.synthetic import make_workbook
-    from importer.workbook.writer import write_workbook
-
     exe = str(Path(sys.executable).with_name("isometric-import"))
     out = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,15 +159,7 @@ def target_validation(rows: int) -> list[dict]:
                     "peak_rss_mib": round(ours["peak_rss_mib"]), "target_rss_mib": 400,
                     "report_mb": round((Path(tmp) / "clean.html").stat().st_size / 1e6, 2)})
         print(f"  {out[-1]}", file=sys.stderr, flush=True)
-        import openpyxl
-
-        book = openpyxl.load_workbook(clean)
-        sheets = {ws.title: [dict(zip([c.value for c in ws[1]], [c.value for c in r], strict=False))
-                             for r in ws.iter_rows(min_row=2)] for ws in book if ws.title not in ("project",)}
-        project = {r[0].value: r[1].value for r in book["project"].iter_rows(min_row=2) if r[0].value}
-        sheets["entry_inputs"] = sheets["entry_inputs"][:0]
-        sheets["entries"] = sheets["entries"][:0]
-        warned = write_workbook(Path(tmp) / "clean" / "warned.xlsx", sheets, project=project)  # every datapoint unused
+        warned = make_workbook(Path(tmp) / "warned", rows, entries_too=False)  # every datapoint unused
         read = _calamine_read(warned)
         ours = measure([exe, "validate", str(warned), "--report", str(Path(tmp) / "warned.html")])
         out.append({"case": f"{rows:,} rows, a warning each", "validate_s": round(ours["wall_s"], 2),

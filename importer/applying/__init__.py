@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -66,6 +67,7 @@ class RunLog:
     statement: Any = None
     interrupted: bool = False
     stopped: str | None = None  # why the run stopped early (credentials refused, local state unwritable)
+    adopted: set[Key] = field(default_factory=set)  # creates answered with an object another run had made
 
     def outcome_list(self, plan: Plan) -> list[ObjectOutcome]:
         return [self.outcomes[a.key] for a in plan.actions]
@@ -108,9 +110,12 @@ class _Env:
     def intend(self, action: Action) -> None:
         self._recorder.intended(action.kind, action.supplier_reference_id)
 
-    def created(self, action: Action, obj_id: str, *, adopted: bool = False) -> None:
+    def created(self, action: Action, obj_id: str) -> None:
+        adopted = bool(getattr(self.client, "last_create_adopted", lambda: False)())  # this thread's last create
         with self._lock:
             self._log.ids[action.key] = obj_id
+            if adopted:
+                self._log.adopted.add(action.key)
         self._recorder.created(action.kind, obj_id, action.supplier_reference_id, adopted=adopted)
 
 
@@ -167,17 +172,23 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
         if not action.needs_applying or action.op in ("conflict", "blocked"):
             finish(action)
     final = {a.key for a in plan.actions if not a.needs_applying or a.op in ("conflict", "blocked")}
-    pending = [u for u in units]
+    index = plan.index()
 
     def culprit_of(unit: _Unit) -> str | None:
         for dep in unit.deps:
             outcome = run_log.outcomes.get(dep)
             if outcome is not None and outcome.status in BAD_STATUSES:
-                action = plan.action(dep)
+                action = index.get(dep)
                 return action.where if action else f"{dep[0]} {dep[1]}"
         return None
 
     def execute(unit: _Unit) -> None:
+        if cancel.is_set():  # queued before the interruption, not started: left for the next run
+            for action in unit.actions:
+                outcome = run_log.outcomes[action.key]
+                outcome.status = "blocked"
+                outcome.blocked_by = f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
+            return
         try:
             applied = unit.run()
         except Exception as exc:  # an API error, a file error, or a bug: the unit fails, the run goes on
@@ -213,17 +224,37 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
                 if action.kind == "ghg_statement":
                     run_log.statement = done.entity
             outcome.changes = [c for c in outcome.changes if c != sources.RESUME_UPLOAD] + list(done.notes)
-            if done.adopted:
+            if action.key in run_log.adopted:
                 outcome.changes.append("created by another run meanwhile; adopted")
 
+    # the dependency graph: each unit waits for its unresolved dependencies; a finished unit releases those
+    # waiting on it (linear in the plan's size, whatever the order in which answers come back)
+    waiting: dict[int, int] = {}
+    dependants: defaultdict[Key, list[int]] = defaultdict(list)
+    for number, unit in enumerate(units):
+        unresolved = {d for d in unit.deps if d not in final and d in index}
+        waiting[number] = len(unresolved)
+        for dep in unresolved:
+            dependants[dep].append(number)
+    ready = [n for n, count in waiting.items() if count == 0]
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+    outstanding = len(units)
+
+    def release(number: int) -> None:
+        for action in units[number].actions:
+            final.add(action.key)
+            finish(action)
+            for other in dependants.pop(action.key, ()):
+                waiting[other] -= 1
+                if waiting[other] == 0:
+                    ready.append(other)
+
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="import") as pool:
-        running: dict[Future[None], _Unit] = {}
-        while pending or running:
-            still: list[_Unit] = []
-            for unit in pending:
-                if not unit.deps <= final:
-                    still.append(unit)
-                    continue
+        running = 0
+        while outstanding:
+            while ready:
+                number = ready.pop()
+                unit = units[number]
                 if cancel.is_set():
                     culprit: str | None = f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
                 else:
@@ -232,25 +263,30 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
                     for action in unit.actions:
                         outcome = run_log.outcomes[action.key]
                         outcome.status, outcome.blocked_by = "blocked", culprit
-                        final.add(action.key)
-                        finish(action)
+                    outstanding -= 1
+                    release(number)
                     continue
-                running[pool.submit(execute, unit)] = unit
-            pending = still
+                running += 1
+                future = pool.submit(execute, unit)
+                future.add_done_callback(functools.partial(_signal, finished, number))
             if not running:
-                if pending:  # a dependency that can never be met (not in the plan): block what waits on it
-                    for unit in pending:
-                        unit.deps &= final
-                continue
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                unit = running.pop(future)
-                future.result()
-                for action in unit.actions:
-                    final.add(action.key)
-                    finish(action)
+                if outstanding:  # a cycle can only come from a bug: fail safe, block what is left
+                    for number, count in waiting.items():
+                        if count > 0:
+                            waiting[number] = 0
+                            ready.append(number)
+                    continue
+                break
+            number = finished.get()
+            running -= 1
+            outstanding -= 1
+            release(number)
     run_log.interrupted = cancel.is_set() and run_log.stopped is None
     return run_log
+
+
+def _signal(finished: queue.SimpleQueue[int], number: int, _future: Any) -> None:
+    finished.put(number)
 
 
 def _units(plan: Plan, env: _Env) -> list[_Unit]:

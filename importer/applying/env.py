@@ -23,7 +23,6 @@ class Applied:
     status: str | None = None
     entity: Any = None
     notes: tuple[str, ...] = ()
-    adopted: bool = False  # the create was answered by an object someone else created meanwhile
 
 
 class ApplyEnv(Protocol):
@@ -41,5 +40,6 @@ class ApplyEnv(Protocol):
     def intend(self, action: Action) -> None:
         """Record an intended create before it is sent (so a rollback can find it after a crash)."""
 
-    def created(self, action: Action, obj_id: str, *, adopted: bool = False) -> None:
-        """Record a created object as soon as its ID is known (dependants may start)."""
+    def created(self, action: Action, obj_id: str) -> None:
+        """Record a created object as soon as its ID is known (dependants may start), and whether the API
+        answered the create with an object someone else had created meanwhile (adopted, not ours)."""

@@ -87,9 +87,8 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
             "activity_completed_at": p.activity_completed_at, "inputs": inputs,
         })
         created = env.client.create_component(req)
-        adopted = env.client.last_create_adopted()
-        env.created(action, created.id, adopted=adopted)
-        return Applied(id=created.id, entity=created, adopted=adopted)
+        env.created(action, created.id)
+        return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
     body: dict[str, Any] = {}

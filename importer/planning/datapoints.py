@@ -99,9 +99,8 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         })
         created = env.client.create_datapoint(req)
         sources._same_project(created, env, action)
-        adopted = env.client.last_create_adopted()
-        env.created(action, created.id, adopted=adopted)
-        return Applied(id=created.id, entity=created, adopted=adopted)
+        env.created(action, created.id)
+        return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
     body: dict[str, Any] = {}

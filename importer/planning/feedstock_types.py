@@ -58,6 +58,5 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
                 "Certify UI, then put its ftt_ ID in the entries' feedstock_type cells instead of "
                 f"{action.ref!r}") from exc
         raise
-    adopted = env.client.last_create_adopted()
-    env.created(action, created.id, adopted=adopted)
-    return Applied(id=created.id, entity=created, adopted=adopted)
+    env.created(action, created.id)
+    return Applied(id=created.id, entity=created)

@@ -175,9 +175,8 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
                  "inputs": [_input_body(i, env) for i in c.inputs]} for c in p.components],
         })
         created = env.client.create_ghg_entry(req)
-        adopted = env.client.last_create_adopted()
-        env.created(action, created.id, adopted=adopted)
-        return Applied(id=created.id, entity=created, adopted=adopted)
+        env.created(action, created.id)
+        return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
     body: dict[str, Any] = {}

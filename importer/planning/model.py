@@ -160,7 +160,12 @@ class Plan:
         return self.index().get(key)
 
     def index(self) -> dict[Key, Action]:
-        return {a.key: a for a in self.actions}
+        """Actions by key, built once (the plan never changes)."""
+        found: dict[Key, Action] | None = self.__dict__.get("_index")
+        if found is None:
+            found = {a.key: a for a in self.actions}
+            object.__setattr__(self, "_index", found)
+        return found
 
     def of_kind(self, kind: str) -> list[Action]:
         return [a for a in self.actions if a.kind == kind]

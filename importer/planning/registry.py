@@ -3,7 +3,7 @@ page, run concurrently), indexed by supplier_reference_id, plus a fingerprint of
 whether the registry changed before it is applied.
 
 Listings that the API can scope to a project are scoped to the workbook's project (sources, datapoints,
-components, statements); objects found under another project are never adopted (see `importer.planning.build`).
+components, statements); objects found under another project are never adopted (`sources._same_project`).
 """
 
 from __future__ import annotations

@@ -91,11 +91,10 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         })
         created = env.client.create_source(req)
         _same_project(created.source, env, action)
-        adopted = env.client.last_create_adopted()
-        env.created(action, created.source.id, adopted=adopted)
+        env.created(action, created.source.id)
         # a create answered from a look-up (lost response, duplicate) carries no URL: ask for one
         env.client.upload_and_confirm(created.source.id, created.signed_upload_url, data, p.content_type)
-        return Applied(id=created.source.id, entity=created.source, adopted=adopted)
+        return Applied(id=created.source.id, entity=created.source)
     assert action.existing_id is not None
     entity = None
     if action.changes:

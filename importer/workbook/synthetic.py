@@ -29,7 +29,8 @@ DATAPOINTS_PER_ENTRY = sum(len(stems) for _, _, stems, _, _ in _INPUTS)  # 8
 
 
 def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", statement_end_on: str | None = None,
-                  sources: int | None = None, month: dt.date = dt.date(2026, 10, 1), name: str | None = None) -> Path:
+                  sources: int | None = None, month: dt.date = dt.date(2026, 10, 1), name: str | None = None,
+                  entries_too: bool = True) -> Path:
     """Write `<folder>/synthetic-<n>.xlsx` and its evidence files; returns the workbook path."""
     folder.mkdir(parents=True, exist_ok=True)
     evidence = folder / "evidence"
@@ -38,9 +39,9 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
     n_sources = sources if sources is not None else max(1, datapoints // 100)
     source_rows = []
     for i in range(n_sources):
-        name = f"meter-log-{i:05d}.csv"
-        (evidence / name).write_text(f"reading_id,value\n{i},{1000 + i}\n", encoding="utf-8")
-        source_rows.append({"ref": f"src-{i:05d}", "display_name": f"Meter log {i}", "file": f"evidence/{name}",
+        log_name = f"meter-log-{i:05d}.csv"
+        (evidence / log_name).write_text(f"reading_id,value\n{i},{1000 + i}\n", encoding="utf-8")
+        source_rows.append({"ref": f"src-{i:05d}", "display_name": f"Meter log {i}", "file": f"evidence/{log_name}",
                             "published_at": dt.date(2026, 10, 31), "description": "Synthetic meter log",
                             "is_public": False})
     dp_rows: list[dict[str, Any]] = []
@@ -71,6 +72,8 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
     if statement_end_on:
         project["statement_end_on"] = dt.date.fromisoformat(statement_end_on)
     path = folder / (name or f"synthetic-{datapoints}.xlsx")
+    if not entries_too:  # datapoints nothing uses: a warning on every row
+        entry_rows, input_rows = [], []
     return write_workbook(path, {"sources": source_rows, "datapoints": dp_rows, "entries": entry_rows,
                                  "entry_inputs": input_rows}, project=project)
 
