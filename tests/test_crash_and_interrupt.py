@@ -5,6 +5,7 @@ sandbox over loopback; sandbox latency stretches the run so the test can pick it
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -124,3 +125,24 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(sandbox, tmp_path):
     result = run_cli(["run", str(workbook), "--quiet"], cli_env(sandbox, home))
     assert result.code == 0, result.stdout + result.stderr
     assert_exactly(sandbox, workbook)
+
+
+def test_sigkill_while_responses_are_lost_then_rollback_leaves_nothing(sandbox, tmp_path):
+    """Creates whose answers were lost are recorded as intended before they are sent, so a rollback of the
+    killed run finds them by supplier_reference_id and deletes them: nothing of the run is left behind."""
+    workbook = copy_samples(tmp_path)
+    env = cli_env(sandbox, tmp_path / "home")
+    sandbox.set_faults(FaultConfig(latency_ms=120, rate_lost_response=0.5, seed=7))
+    proc = _start(workbook, env)
+    _wait_for(lambda: _count(sandbox, "datapoint") >= 4, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    sandbox.set_faults(FaultConfig())
+    left = sum(_count(sandbox, kind) for kind in ("source", "datapoint", "feedstock_type", "ghg_entry", "component"))
+    assert left >= 5  # the killed run did create objects, some of them never acknowledged
+    history = run_cli(["history", "--json"], env)
+    run_id = json.loads(history.stdout)[0]["run_id"]
+    rolled = run_cli(["rollback", run_id], env)
+    assert rolled.code == 0, rolled.stdout + rolled.stderr
+    for kind in ("source", "datapoint", "feedstock_type", "ghg_entry", "component"):
+        assert _count(sandbox, kind) == 0, (kind, rolled.stdout)
