@@ -90,6 +90,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_exits_130(sandbox, tmp_path
     assert "Traceback" not in err
     assert "Interrupted" in out and "run the same command again" in out
     assert "not started: the run was interrupted" in out or "blocked" in out
+    assert "stopping: nothing new starts; waiting for" in err  # it says what the stop waits for
     sandbox.set_faults(FaultConfig())
     again = run_cli(["run", str(workbook), "--quiet"], env)
     assert again.code == 0, again.stdout + again.stderr

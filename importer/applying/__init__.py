@@ -249,6 +249,7 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
                 if waiting[other] == 0:
                     ready.append(other)
 
+    announced = False
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="import") as pool:
         running = 0
         while outstanding:
@@ -277,12 +278,29 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
                             ready.append(number)
                     continue
                 break
-            number = finished.get()
+            try:
+                number = finished.get(timeout=0.2)
+            except queue.Empty:
+                number = -1
+            if cancel.is_set() and not announced and running > (number >= 0):  # say what the stop waits for
+                announced = True
+                _announce_stop(client, progress, running - (number >= 0))
+            if number < 0:
+                continue
             running -= 1
             outstanding -= 1
             release(number)
     run_log.interrupted = cancel.is_set() and run_log.stopped is None
     return run_log
+
+
+def _announce_stop(client: Any, progress: Any, running: int) -> None:
+    """Ctrl-C: nothing new starts; say which requests are still on the wire (they end by their timeout)."""
+    waits = client.in_flight() if hasattr(client, "in_flight") else []
+    detail = ": " + "; ".join(redact(w) for w in waits[:3]) + (" ..." if len(waits) > 3 else "") if waits else ""
+    if hasattr(progress, "phase"):
+        progress.phase(f"stopping: nothing new starts; waiting for {len(waits) or running} request(s) in flight"
+                       f"{detail}").done()
 
 
 def _signal(finished: queue.SimpleQueue[int], number: int, _future: Any) -> None:
