@@ -10,6 +10,7 @@ Exit codes: 0 success (warnings allowed); 1 the workbook has errors or a row fai
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -24,6 +25,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _STATE = {"debug": False}
+
+
+def _plain_help_types() -> None:
+    """typer shows Python type names in --help (`<list[Path]>`, `<bool>`, `<int range>`); people read PATH...,
+    N, TEXT, and nothing at all beside a flag."""
+    from typer import core
+
+    words = {"Path": "PATH", "str": "TEXT", "int": "N", "float": "NUMBER"}
+
+    def display(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False):
+            return None
+        try:
+            bare: str = self.bare_type()
+        except Exception:  # a type typer cannot name: keep its own rendering
+            return None
+        inner = bare.removeprefix("list[").removesuffix("]")
+        word = words.get(inner, inner.upper())
+        return word + "..." if bare.startswith("list[") else word
+
+    for cls in (core.TyperOption, core.TyperArgument):
+        cls.display_type_rich = display  # type: ignore[method-assign]
+
+
+_plain_help_types()
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -286,6 +312,16 @@ def _write_reports(results: list, report: Path | None, mode: str) -> None:  # ty
         return
     for result in results:
         result.report_path = str(path)
+    if mode == "run":  # the history says where each run's report is
+        from importer.history import History, LocalStateError
+        from importer.runner import history_path
+
+        try:
+            history = History(history_path())
+            for result in results:
+                history.record_report(result.run_id, str(Path(path).resolve()))
+        except LocalStateError as exc:
+            logging.getLogger(__name__).debug("report path not recorded: %s", exc)
     if mode == "run" and any(not r.ok for r in results):
         for result in results:
             if not result.ok:
@@ -405,12 +441,12 @@ def history_command(
         out.print("no runs recorded yet")
         return
     table = Table(show_edge=False)
-    for col in ("run id", "started", "workbook", "sha256", "api", "outcome", "created"):
-        table.add_column(col)
+    for col in ("run id", "started (UTC)", "workbook", "sha256", "api", "outcome", "created", "report"):
+        table.add_column(col, overflow="fold")
     for r in runs:
-        table.add_row(r.run_id, r.started_at[:19], Path(r.workbook).name, r.workbook_sha256[:12],
+        table.add_row(r.run_id, r.started_at[:19].replace("T", " "), Path(r.workbook).name, r.workbook_sha256[:12],
                       ("sandbox (local) " if r.embedded_sandbox else "") + r.api_url, r.outcome or "unfinished",
-                      str(r.created))
+                      str(r.created), r.report or "-")
     out.print(table)
 
 

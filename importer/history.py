@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS intended (
 );
 """
 #: columns added after the first version: (table, column, declaration); added with ALTER TABLE when missing
-_ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"), ("runs", "report", "TEXT"))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -141,6 +141,7 @@ class RunRecord:
     outcome: str | None
     counts: dict[str, Any]
     created: int
+    report: str | None = None  # the HTML report written for the run
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,12 @@ class History:
                 (finished_at.isoformat(), outcome, json.dumps(counts), run_id))
 
     @_guarded
+    def record_report(self, run_id: str, path: str) -> None:
+        """Where the run's HTML report was written (`history` shows it)."""
+        with self._lock:
+            self.db.execute("UPDATE runs SET report = ? WHERE run_id = ?", (path, run_id))
+
+    @_guarded
     def mark_deleted(self, run_id: str, seq: int) -> None:
         with self._lock:
             self.db.execute(
@@ -309,10 +316,10 @@ class History:
         rows = self.db.execute(
             "SELECT r.run_id, r.mode, r.workbook, r.workbook_sha256, r.api_url, r.embedded_sandbox, r.project_id, "
             "r.operator, r.started_at, r.finished_at, r.outcome, r.counts, "
-            "(SELECT COUNT(*) FROM created c WHERE c.run_id = r.run_id AND c.adopted = 0) FROM runs r "
+            "(SELECT COUNT(*) FROM created c WHERE c.run_id = r.run_id AND c.adopted = 0), r.report FROM runs r "
             "ORDER BY r.started_at DESC").fetchall()
         return [RunRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10],
-                          json.loads(r[11]) if r[11] else {}, r[12]) for r in rows]
+                          json.loads(r[11]) if r[11] else {}, r[12], r[13]) for r in rows]
 
     def run(self, run_id: str) -> RunRecord | None:
         return next((r for r in self.runs() if r.run_id == run_id), None)

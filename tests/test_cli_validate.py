@@ -105,3 +105,14 @@ def test_every_sheet_and_column_is_documented():
         assert f"## `{sheet.name}`" in doc
         for col in sheet.columns:
             assert f"| `{col.name}` |" in doc, (sheet.name, col.name)
+
+
+def test_help_names_values_as_people_read_them_not_python_types():
+    from typer.testing import CliRunner
+
+    from importer.cli import app
+
+    for command in ("run", "plan", "apply", "validate", "template", "rollback", "history", "sandbox"):
+        shown = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "140"}).output
+        assert "Usage" in shown
+        assert not any(word in shown for word in ("<list[", "<bool>", "<str>", "<path>", "<int")), command

@@ -134,6 +134,9 @@ def test_history_and_rollback(sandbox, tmp_path):
     run_id = run.json()["run_id"]
     history = json.loads(run_cli(["history", "--json"], env).stdout)
     assert history[0]["run_id"] == run_id and history[0]["created"] == 23 and history[0]["outcome"] == "ok"
+    assert history[0]["report"] and history[0]["report"].endswith("-run.html")  # where the report went
+    table = run_cli(["history"], env).stdout
+    assert "started (UTC)" in table and "report" in table
     dry = run_cli(["rollback", run_id, "--dry-run"], env)
     assert dry.code == 0 and dry.stdout.count("would delete") == 23
     assert len([s for s in sandbox.store.list("source") if s.get("supplier_reference_id")]) == 5  # nothing deleted

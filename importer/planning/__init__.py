@@ -101,6 +101,14 @@ def _prune_actions(orphans: list[Orphan], planned: list[Action]) -> list[Action]
     after = tuple(a.key for a in planned if a.kind in ("ghg_entry", "component", "component_attribution"))
     out: list[Action] = []
     previous: tuple[Key, ...] = ()
+    for orphan in orphans:  # what cannot be deleted is a conflict that says why and what to do
+        if not orphan.deletable:
+            out.append(Action(kind=orphan.kind, ref=orphan.supplier_reference_id, sheet="(orphan)", row=None,
+                              op="conflict", payload=DeletePayload(orphan.co2e_net_removed_kg),
+                              supplier_reference_id=orphan.supplier_reference_id, existing_id=orphan.id,
+                              reason=f"{orphan.kind.replace('_', ' ')} {orphan.id} is no longer in the workbook but "
+                                     f"cannot be deleted: it is {orphan.why_not}. Keep its row in the workbook, or "
+                                     "ask Isometric to withdraw it"))
     for kind in PRUNE_ORDER:
         these = [o for o in orphans if o.kind == kind and o.deletable]
         keys = []
