@@ -123,8 +123,8 @@ def build_app(sandbox: Sandbox) -> Any:
             srid = getattr(query, "supplier_reference_id", None)
             with store.lock:
                 keep = filters(query) if filters is not None else None
-                items = [o for o in store.all(kind)
-                         if (srid is None or o.get("supplier_reference_id") == srid) and (keep is None or keep(o))]
+                pool = store.all(kind) if srid is None else [o for o in [store.by_srid(kind, srid)] if o is not None]
+                items = [o for o in pool if keep is None or keep(o)]
                 page = paginate(store, items, **_page_args(query))
                 page["nodes"] = [render(store, kind, o) for o in page["nodes"]]
             return page

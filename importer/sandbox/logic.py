@@ -78,7 +78,8 @@ def project(store: SandboxStore, project_id: str, loc: list[Any]) -> dict[str, A
 
 
 def unique_srid(store: SandboxStore, kind: str, srid: str | None, *, except_id: str | None = None) -> None:
-    if srid and any(o.get("supplier_reference_id") == srid and o["id"] != except_id for o in store.all(kind)):
+    found = store.by_srid(kind, srid) if srid else None
+    if found is not None and found["id"] != except_id:
         raise Problem(422, [issue(["supplier_reference_id"],
                                   f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
                                   kind="value_error.duplicate", value=srid)])

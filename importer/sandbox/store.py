@@ -5,6 +5,7 @@ is the listing order and the basis of the Relay cursors."""
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import sqlite3
 import threading
@@ -48,10 +49,14 @@ class SandboxStore:
         self._db.executescript(_SCHEMA)
         self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         self._seq: dict[str, int] = {}
+        #: kind -> supplier_reference_id -> object id: look-ups and the uniqueness check in constant time (a
+        #: registry of a year of monthly imports holds tens of thousands of objects)
+        self._by_srid: dict[str, dict[str, str]] = {k: {} for k in KINDS}
         self.next_seq = 1
         self.request_log: list[tuple[str, str, int]] = []
         for kind, id_, seq, data in self._db.execute("SELECT kind, id, seq, data FROM objects ORDER BY seq"):
             self.objects[kind][id_] = json.loads(data)
+            self._index(kind, id_, self.objects[kind][id_])
             self._seq[id_] = seq
             self.next_seq = max(self.next_seq, seq + 1)
         if not self.objects["project"]:
@@ -82,6 +87,22 @@ class SandboxStore:
             self.put("feedstock_type", feedstock)
 
     # -- objects ------------------------------------------------------------------------------------
+    def _index(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        srid = data.get("supplier_reference_id")
+        if srid:
+            self._by_srid[kind][srid] = key
+
+    def _unindex(self, kind: str, key: str) -> None:
+        old = self.objects[kind].get(key)
+        srid = old.get("supplier_reference_id") if old else None
+        if srid and self._by_srid[kind].get(srid) == key:
+            del self._by_srid[kind][srid]
+
+    def by_srid(self, kind: str, srid: str) -> dict[str, Any] | None:
+        """The object of `kind` carrying this supplier_reference_id, if any."""
+        key = self._by_srid[kind].get(srid)
+        return self.objects[kind].get(key) if key is not None else None
+
     def put(self, kind: str, data: dict[str, Any], *, id_: str | None = None) -> dict[str, Any]:
         key = id_ or data["id"]
         with self.lock:
@@ -90,13 +111,16 @@ class SandboxStore:
                 seq = self.next_seq
                 self.next_seq += 1
                 self._seq[key] = seq
+            self._unindex(kind, key)
             self.objects[kind][key] = data
+            self._index(kind, key, data)
             self._db.execute("INSERT OR REPLACE INTO objects (kind, id, seq, data) VALUES (?,?,?,?)",
                              (kind, key, seq, json.dumps(data)))
         return data
 
     def delete(self, kind: str, id_: str) -> None:
         with self.lock:
+            self._unindex(kind, id_)
             self.objects[kind].pop(id_, None)
             self._seq.pop(id_, None)
             self._db.execute("DELETE FROM objects WHERE id = ?", (id_,))
@@ -153,14 +177,14 @@ class SandboxStore:
 def paginate(store: SandboxStore, items: list[dict[str, Any]], *, first: int | None, after: str | None,
              last: int | None, before: str | None) -> dict[str, Any]:
     """A Relay page over `items` (already filtered, in store order)."""
-    seqs = [store.seq(i["id"] if "id" in i else i["key"]) for i in items]
+    seqs = [store.seq(i["id"] if "id" in i else i["key"]) for i in items]  # ascending: items are in store order
     lo, hi = 0, len(items)
     if after:
         cut = decode_cursor(after)
-        lo = next((n for n, s in enumerate(seqs) if cut is not None and s > cut), len(items))
+        lo = bisect.bisect_right(seqs, cut) if cut is not None else len(items)
     if before:
         cut = decode_cursor(before)
-        hi = next((n for n, s in enumerate(seqs) if cut is not None and s >= cut), len(items))
+        hi = bisect.bisect_left(seqs, cut) if cut is not None else len(items)
     window = list(range(lo, max(lo, hi)))
     if last is not None and first is None:
         chosen = window[-last:] if last else []
