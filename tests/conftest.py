@@ -28,3 +28,13 @@ def sandbox(tmp_path: Path) -> Iterator[object]:
 
     with SandboxServer(db_path=tmp_path / "sandbox.sqlite3") as server:
         yield server
+
+
+@pytest.fixture()
+def env(sandbox: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The loopback sandbox as the configured API of this process (for in-process CLI and library calls)."""
+    monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)  # type: ignore[attr-defined]
+    monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)  # type: ignore[attr-defined]
+    monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)  # type: ignore[attr-defined]
+    monkeypatch.setenv("NO_COLOR", "1")
+    return sandbox

@@ -31,15 +31,6 @@ from fakes import context, workbook
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.fixture()
-def env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)
-    monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)
-    monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)
-    monkeypatch.setenv("NO_COLOR", "1")
-    return sandbox
-
-
 def _count(sandbox: Any, collection: str) -> int:
     """How many objects of the sample's prefix the server holds (the seed's own objects not counted)."""
     headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}

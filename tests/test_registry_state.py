@@ -25,15 +25,6 @@ pytestmark = pytest.mark.slow
 OTHER_PROJECT = "prj_1SBXOTHERPROJ001"
 
 
-@pytest.fixture()
-def env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)
-    monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)
-    monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)
-    monkeypatch.setenv("NO_COLOR", "1")
-    return sandbox
-
-
 def _get(sandbox: Any, path: str, **params: Any) -> Any:
     headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}
     return httpx.get(f"{sandbox.base_url}{path}", headers=headers, params={"first": 50, **params}).json()
