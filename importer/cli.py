@@ -292,7 +292,7 @@ def _write_reports(results: list, report: Path | None, mode: str) -> None:  # ty
     written (read-only or full folder, anything else) is a warning on stderr, never a lost summary or exit code."""
     import logging
 
-    from importer.report.csv_export import write_failed_csv
+    from importer.report.csv_export import failed_csv_path, write_failed_csv
     from importer.report.paths import default_report_path
     from importer.report.render import strict_writes, warn_not_written
     from importer.report.run_html import write_batch_report, write_run_report
@@ -325,7 +325,7 @@ def _write_reports(results: list, report: Path | None, mode: str) -> None:  # ty
     if mode == "run" and any(not r.ok for r in results):
         for result in results:
             if not result.ok:
-                csv_path = path.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}-failed.csv")
+                csv_path = failed_csv_path(result, path)
                 try:
                     write_failed_csv(result, csv_path)
                 except Exception as exc:  # likewise

@@ -216,8 +216,13 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
         history.start_run(run_id=result.run_id, mode="run", workbook=str(wb.path), workbook_sha256=wb.sha256,
                           api_url=session.url, embedded_sandbox=session.embedded,
                           project_id=wb.project.project_id, operator=result.operator, started_at=result.started_at)
-    run_log = apply_plan(plan, session.client, concurrency=options.concurrency, progress=progress,
-                         cancel=options.cancel, recorder=recorder)
+    if progress is not None and hasattr(progress, "retry"):
+        session.client.on_retry = progress.retry  # retries visible while they happen
+    try:
+        run_log = apply_plan(plan, session.client, concurrency=options.concurrency, progress=progress,
+                             cancel=options.cancel, recorder=recorder)
+    finally:
+        session.client.on_retry = None
     result.objects = run_log.outcome_list(plan)
     adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
     if adopted:

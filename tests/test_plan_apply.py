@@ -171,3 +171,29 @@ def test_an_entry_starts_when_its_own_datapoints_exist_not_after_the_whole_level
         evidence.read_evidence = original  # type: ignore[assignment]
     assert {o.status for o in log.outcomes.values()} == {"created"}, [o.error for o in log.outcomes.values()]
     assert started["entry"] < 0.5 <= started["component"]  # the entry did not wait for the slow diesel datapoint
+
+
+def test_retries_reach_the_progress_display_as_they_happen(env: Any, tmp_path: Path) -> None:
+    from importer.progress import QuietProgress
+    from importer.sandbox import FaultConfig
+
+    class Watching(QuietProgress):
+        def __init__(self) -> None:
+            self.retries: list[tuple[str, int]] = []
+
+        def retry(self, what: str, attempt: int, wait: float | None = None, reason: str | None = None) -> None:
+            self.retries.append((what, attempt))
+
+    shown: list[Watching] = []
+
+    def make() -> Watching:
+        shown.append(Watching())
+        return shown[-1]
+
+    env.set_faults(FaultConfig(seed=5, rate_500=0.3))
+    outcome = importer.run([copy_samples(tmp_path)], progress=make)
+    env.set_faults(FaultConfig())
+    assert outcome.ok, outcome.to_json()
+    retries = shown[0].retries
+    assert retries and all(attempt >= 1 for _, attempt in retries)
+    assert any(what.startswith(("POST /", "GET /", "PATCH /")) for what, _ in retries)

@@ -176,6 +176,8 @@ class IsometricClient:
         self._cancel = cancel if cancel is not None else threading.Event()
         self._refused: CredentialsRefused | None = None
         self._adopted = threading.local()  # per thread: was the last create answered by a look-up?
+        #: called as (what, attempt, wait or None, reason) when an attempt failed and will be retried
+        self.on_retry: Callable[[str, int, float | None, str], None] | None = None
         self._in_flight: dict[int, tuple[str, str, float]] = {}
         self._flight_seq = 0
         self._not_before = 0.0
@@ -377,6 +379,10 @@ class IsometricClient:
                         response = self._once(self._http, method, path, params=clean or None, json=json)
                     except _Transient as exc:
                         maybe_applied = maybe_applied or exc.may_have_applied
+                        hook = self.on_retry
+                        if hook is not None:  # the progress display shows retries as they happen
+                            hook(f"{method} {path}", attempt.retry_state.attempt_number, exc.retry_after,
+                                 redact(str(exc.error))[:120])
                         raise
                     except NotFound:
                         if gone_is_done and maybe_applied:
