@@ -97,6 +97,7 @@ def _page_args(query: Any) -> dict[str, Any]:
 
 def build_app(sandbox: Sandbox) -> Any:
     store = sandbox.store
+    listings: dict[tuple[str, str], tuple[int, list[dict[str, Any]], list[int]]] = {}
 
     def api(fn: Callable[[Request], Awaitable[Any]], *, status: int = 200,
             path: type[BaseModel] | None = s.IdPath) -> Handler:
@@ -121,11 +122,20 @@ def build_app(sandbox: Sandbox) -> Any:
         async def fn(request: Request) -> Any:
             query = _params(query_model, request.query_params, "query")
             srid = getattr(query, "supplier_reference_id", None)
+            paging = _page_args(query)
+            # the filtered list is kept until the next write: paging through a large listing costs each page
+            # its own size, not the whole registry's
+            key = (kind, repr(sorted((k, v) for k, v in query.model_dump().items() if k not in paging)))
             with store.lock:
-                keep = filters(query) if filters is not None else None
-                pool = store.all(kind) if srid is None else [o for o in [store.by_srid(kind, srid)] if o is not None]
-                items = [o for o in pool if keep is None or keep(o)]
-                page = paginate(store, items, **_page_args(query))
+                cached = listings.get(key)
+                if cached is None or cached[0] != store.version:
+                    keep = filters(query) if filters is not None else None
+                    pool = store.all(kind) if srid is None else [
+                        o for o in [store.by_srid(kind, srid)] if o is not None]
+                    items = [o for o in pool if keep is None or keep(o)]
+                    cached = listings[key] = (store.version, items, [store.seq(o["id"]) for o in items])
+                _, items, seqs = cached
+                page = paginate(store, items, **paging, seqs=seqs)
                 page["nodes"] = [render(store, kind, o) for o in page["nodes"]]
             return page
 

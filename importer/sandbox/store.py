@@ -53,6 +53,7 @@ class SandboxStore:
         #: registry of a year of monthly imports holds tens of thousands of objects)
         self._by_srid: dict[str, dict[str, str]] = {k: {} for k in KINDS}
         self.next_seq = 1
+        self.version = 0  # bumped by every write: cached listings are valid while it holds
         self.request_log: list[tuple[str, str, int]] = []
         for kind, id_, seq, data in self._db.execute("SELECT kind, id, seq, data FROM objects ORDER BY seq"):
             self.objects[kind][id_] = json.loads(data)
@@ -114,6 +115,7 @@ class SandboxStore:
             self._unindex(kind, key)
             self.objects[kind][key] = data
             self._index(kind, key, data)
+            self.version += 1
             self._db.execute("INSERT OR REPLACE INTO objects (kind, id, seq, data) VALUES (?,?,?,?)",
                              (kind, key, seq, json.dumps(data)))
         return data
@@ -122,6 +124,7 @@ class SandboxStore:
         with self.lock:
             self._unindex(kind, id_)
             self.objects[kind].pop(id_, None)
+            self.version += 1
             self._seq.pop(id_, None)
             self._db.execute("DELETE FROM objects WHERE id = ?", (id_,))
 
@@ -151,6 +154,7 @@ class SandboxStore:
 
     def finish_upload(self, token: str, source_id: str, sha256: str, size: int, content_type: str) -> None:
         with self.lock:
+            self.version += 1
             self._db.execute("UPDATE uploads SET used = 1 WHERE token = ?", (token,))
             self._db.execute("INSERT OR REPLACE INTO files (source_id, sha256, size, content_type) VALUES (?,?,?,?)",
                              (source_id, sha256, size, content_type))
@@ -175,9 +179,10 @@ class SandboxStore:
 
 
 def paginate(store: SandboxStore, items: list[dict[str, Any]], *, first: int | None, after: str | None,
-             last: int | None, before: str | None) -> dict[str, Any]:
-    """A Relay page over `items` (already filtered, in store order)."""
-    seqs = [store.seq(i["id"] if "id" in i else i["key"]) for i in items]  # ascending: items are in store order
+             last: int | None, before: str | None, seqs: list[int] | None = None) -> dict[str, Any]:
+    """A Relay page over `items` (already filtered, in store order; `seqs` their positions, when known)."""
+    if seqs is None:  # ascending: items are in store order
+        seqs = [store.seq(i["id"] if "id" in i else i["key"]) for i in items]
     lo, hi = 0, len(items)
     if after:
         cut = decode_cursor(after)
