@@ -5,7 +5,7 @@ the removals and one for the additions."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from importer.applying.env import Applied, ApplyEnv, StepFailed
@@ -50,8 +50,6 @@ def plan(p: Planning) -> list[Action]:
                                                                            row.attribution_factor):
                 out.append(Action(op="unchanged", payload=payload, depends_on=deps, existing_id=current.id, **base))
             else:
-                from dataclasses import replace
-
                 changes = (Change("component_group_key", current.component_group_key, row.group),
                            Change("attribution_factor", float(current.attribution_factor), row.attribution_factor))
                 out.append(Action(op="update", payload=replace(payload, replace=True), depends_on=deps,

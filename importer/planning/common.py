@@ -12,7 +12,7 @@ from typing import Any
 from importer.context import ProjectContext
 from importer.identity import reference_for
 from importer.ids import has_id_prefix
-from importer.planning.model import Change, IdRef, Key, NewRef, Op, Ref
+from importer.planning.model import Action, Change, IdRef, Key, NewRef, Op, Ref
 from importer.planning.registry import RegistryState
 from importer.workbook.model import Workbook
 
@@ -30,6 +30,11 @@ class Planning:
     srids: dict[Key, str] = field(default_factory=dict)
     ops: dict[Key, Op] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+
+    def record(self, action: Action) -> Action:
+        """Remember what the plan does with this object (a later kind's Refs depend on it) and return it."""
+        self.ops[action.key] = action.op
+        return action
 
     def srid(self, kind: str, sheet: str, row: Any, *, file_sha256: str | None = None) -> str:
         srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)

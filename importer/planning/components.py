@@ -48,8 +48,7 @@ def plan(p: Planning) -> list[Action]:
                                     depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]))
         existing = p.existing(KIND, srid)
         if existing is None:
-            p.ops[(KIND, row.ref)] = "create"
-            out.append(Action(op="create", payload=payload, **base))
+            out.append(p.record(Action(op="create", payload=payload, **base)))
             continue
         changes: list[Change] = []
         if row.display_name and existing.display_name != row.display_name:
@@ -69,9 +68,8 @@ def plan(p: Planning) -> list[Action]:
         if not same_instant(existing.activity_completed_at, row.activity_completed_at):
             unpatchable.append("activity_completed_at")
         verdict = classify(changes, unpatchable=tuple(unpatchable), noun="component", ident=existing.id)
-        p.ops[(KIND, row.ref)] = verdict.op
-        out.append(Action(op=verdict.op, payload=payload, existing_id=existing.id, changes=tuple(changes),
-                          reason=verdict.reason, **base))
+        out.append(p.record(Action(op=verdict.op, payload=payload, existing_id=existing.id,
+                                   changes=tuple(changes), reason=verdict.reason, **base)))
     return out
 
 

@@ -44,8 +44,7 @@ def plan(p: Planning) -> list[Action]:
                                     supplier_reference_id=srid, depends_on=p.deps("source", row.source_refs))
         existing = p.existing(KIND, srid)
         if existing is None:
-            p.ops[(KIND, row.ref)] = "create"
-            out.append(Action(op="create", payload=payload, **base))
+            out.append(p.record(Action(op="create", payload=payload, **base)))
             continue
         changes: list[Change] = []
         if existing.display_name != row.display_name:
@@ -71,11 +70,10 @@ def plan(p: Planning) -> list[Action]:
         frozen = f"datapoint {existing.id} is locked ({enum_text(existing.locked_status)})" if locked else None
         verdict = classify(changes, unpatchable=unpatchable, frozen=frozen, noun="datapoint", ident=existing.id,
                            frozen_hint="; give the row a new ref to create a new datapoint")
-        p.ops[(KIND, row.ref)] = verdict.op
         if unpatchable:
             changes.append(Change("measured_at", iso_z(existing.measured_at), payload.measured_at))
-        out.append(Action(op=verdict.op, payload=payload, existing_id=existing.id, changes=tuple(changes),
-                          reason=verdict.reason, **base))
+        out.append(p.record(Action(op=verdict.op, payload=payload, existing_id=existing.id,
+                                   changes=tuple(changes), reason=verdict.reason, **base)))
     return out
 
 

@@ -26,15 +26,12 @@ def plan(p: Planning) -> list[Action]:
                                     supplier_reference_id=srid, payload=FeedstockTypePayload(row.name))
         existing = p.existing(KIND, srid)
         if existing is None:
-            p.ops[(KIND, row.ref)] = "create"
-            out.append(Action(op="create", **base))
+            out.append(p.record(Action(op="create", **base)))
         elif existing.name != row.name:
-            p.ops[(KIND, row.ref)] = "update"
-            out.append(Action(op="update", existing_id=existing.id, changes=(Change("name", existing.name, row.name),),
-                              **base))
+            out.append(p.record(Action(op="update", existing_id=existing.id,
+                                       changes=(Change("name", existing.name, row.name),), **base)))
         else:
-            p.ops[(KIND, row.ref)] = "unchanged"
-            out.append(Action(op="unchanged", existing_id=existing.id, **base))
+            out.append(p.record(Action(op="unchanged", existing_id=existing.id, **base)))
     return out
 
 

@@ -6,7 +6,7 @@ apply (create, or PATCH the entry and re-bind the held components' inputs); the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from importer.applying.env import Applied, ApplyEnv, StepFailed
@@ -105,8 +105,7 @@ def plan(p: Planning) -> list[Action]:
                                     supplier_reference_id=srid, depends_on=deps)
         existing = p.existing(KIND, srid)
         if existing is None:
-            p.ops[(KIND, row.ref)] = "create"
-            out.append(Action(op="create", payload=payload, **base))
+            out.append(p.record(Action(op="create", payload=payload, **base)))
             continue
         changes: list[Change] = []
         if str(existing.started_on) != payload.started_on:
@@ -146,11 +145,8 @@ def plan(p: Planning) -> list[Action]:
                                       "Certify UI")
         if uncleared:
             changes.append(Change("feedstock_type_id", existing.feedstock_type_id, None))
-        p.ops[(KIND, row.ref)] = verdict.op
-        from dataclasses import replace
-
-        out.append(Action(op=verdict.op, payload=replace(payload, rebind=tuple(rebind)), existing_id=existing.id,
-                          changes=tuple(changes), reason=verdict.reason, **base))
+        out.append(p.record(Action(op=verdict.op, payload=replace(payload, rebind=tuple(rebind)),
+                                   existing_id=existing.id, changes=tuple(changes), reason=verdict.reason, **base)))
     return out
 
 

@@ -10,14 +10,14 @@ were validated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.ids import has_id_prefix
 from importer.planning.common import Planning
-from importer.planning.model import Action, Change
+from importer.planning.model import Action, Change, Op
 from importer.results import SourceLineage
 
 RESUME_UPLOAD = "file upload resumed unless already present"
@@ -47,10 +47,9 @@ def plan(p: Planning) -> list[Action]:
             content_type=row.content_type, content_length=row.content_length, sha256=row.sha256,
             published_at=row.published_at.isoformat(), is_public=row.is_public, description=row.description)
         existing = p.existing(KIND, srid)
-        base = dict(kind=KIND, ref=row.ref, sheet="sources", row=row.row, supplier_reference_id=srid)
+        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="sources", row=row.row, supplier_reference_id=srid)
         if existing is None:
-            p.ops[(KIND, row.ref)] = "create"
-            out.append(Action(op="create", payload=payload, **base))  # type: ignore[arg-type]
+            out.append(p.record(Action(op="create", payload=payload, **base)))
             continue
         changes = []
         if (existing.display_name or "") != row.display_name:
@@ -59,17 +58,10 @@ def plan(p: Planning) -> list[Action]:
             changes.append(Change("published_at", str(existing.published_at), row.published_at.isoformat()))
         if bool(existing.is_public) != row.is_public:
             changes.append(Change("is_public", bool(existing.is_public), row.is_public))
-        op = "update" if changes else "unchanged"
-        p.ops[(KIND, row.ref)] = op  # type: ignore[assignment]
-        out.append(Action(op=op, payload=_resume(payload), existing_id=existing.id,  # type: ignore[arg-type]
-                          changes=tuple(changes), notes=(RESUME_UPLOAD,), **base))  # type: ignore[arg-type]
+        op: Op = "update" if changes else "unchanged"
+        out.append(p.record(Action(op=op, payload=replace(payload, resume_upload=True),
+                                   existing_id=existing.id, changes=tuple(changes), notes=(RESUME_UPLOAD,), **base)))
     return out
-
-
-def _resume(payload: SourcePayload) -> SourcePayload:
-    from dataclasses import replace
-
-    return replace(payload, resume_upload=True)
 
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
