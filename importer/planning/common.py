@@ -105,6 +105,13 @@ def input_ids(item: Any) -> list[str]:
     return [item.datapoint_id] if getattr(item, "datapoint_id", None) else []
 
 
+def names_exactly(refs: tuple[Ref, ...], held: list[str]) -> bool:
+    """Whether `refs` name exactly the registry IDs `held` (in any order); an object this plan creates never
+    matches what the registry holds."""
+    ids = [r.id for r in refs if isinstance(r, IdRef)]
+    return len(ids) == len(refs) and sorted(ids) == sorted(held)
+
+
 def template_component_of(component: Any) -> str | None:
     """The template component (rtc_) a component fills, whichever name the API uses."""
     return (getattr(component, "ghg_entry_template_component_id", None)

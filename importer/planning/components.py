@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from importer.applying.env import Applied, ApplyEnv
-from importer.planning.common import Planning, classify, input_ids, iso_z, same_instant
+from importer.planning.common import Planning, classify, input_ids, iso_z, names_exactly, same_instant
 from importer.planning.ghg_entries import InputBinding, _input_body, _shape
-from importer.planning.model import Action, Change, IdRef
+from importer.planning.model import Action, Change
 
 KIND = "component"
 
@@ -57,8 +57,7 @@ def plan(p: Planning) -> list[Action]:
             changes.append(Change("description", existing.description, row.description))
         held = {i.input_key: input_ids(i) for i in existing.inputs}
         for item in payload.inputs:
-            ids = [r.id if isinstance(r, IdRef) else None for r in item.datapoints]
-            if None in ids or sorted(ids) != sorted(held.get(item.input_key, [])):  # type: ignore[type-var]
+            if not names_exactly(item.datapoints, held.get(item.input_key, [])):
                 changes.append(Change(f"inputs.{item.input_key}", held.get(item.input_key, []), list(item.refs)))
         unpatchable = []
         if existing.blueprint_key != row.blueprint_key:

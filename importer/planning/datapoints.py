@@ -10,8 +10,8 @@ from typing import Any
 from importer.applying.env import Applied, ApplyEnv
 from importer.ids import has_id_prefix
 from importer.planning import sources
-from importer.planning.common import Planning, classify, enum_text, iso_z, same_float, same_instant
-from importer.planning.model import Action, Change, IdRef, Ref
+from importer.planning.common import Planning, classify, enum_text, iso_z, names_exactly, same_float, same_instant
+from importer.planning.model import Action, Change, Ref
 from importer.results import DatapointLineage, SourceLineage
 
 KIND = "datapoint"
@@ -62,8 +62,7 @@ def plan(p: Planning) -> list[Action]:
         if (existing.uncertainty_justification or None) != (row.uncertainty_justification or None):
             changes.append(Change("uncertainty_justification", existing.uncertainty_justification,
                                   row.uncertainty_justification))
-        wanted_sources = [r.id if isinstance(r, IdRef) else None for r in payload.sources]
-        if None in wanted_sources or sorted(wanted_sources) != sorted(existing.source_ids):  # type: ignore[type-var]
+        if not names_exactly(payload.sources, list(existing.source_ids)):
             changes.append(Change("source_ids", list(existing.source_ids), list(row.source_refs)))
         unpatchable = () if same_instant(existing.measured_at, row.measured_at) else ("measured_at",)
         locked = enum_text(existing.locked_status) != "not_locked"

@@ -11,7 +11,7 @@ from typing import Any
 
 from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.context import ProjectContext
-from importer.planning.common import Planning, classify, enum_text, input_ids, template_component_of
+from importer.planning.common import Planning, classify, enum_text, input_ids, names_exactly, template_component_of
 from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
 from importer.results import ComponentLineage, EntryLineage, InputLineage
 
@@ -128,8 +128,7 @@ def plan(p: Planning) -> list[Action]:
             held = {i.input_key: input_ids(i) for i in comp.inputs}
             differs = False
             for item in binding.inputs:
-                ids = [r.id if isinstance(r, IdRef) else None for r in item.datapoints]
-                if None in ids or sorted(ids) != sorted(held.get(item.input_key, [])):  # type: ignore[type-var]
+                if not names_exactly(item.datapoints, held.get(item.input_key, [])):
                     differs = True
                     changes.append(Change(f"inputs.{item.input_key}", held.get(item.input_key, []), list(item.refs)))
             if differs:
