@@ -361,7 +361,7 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
     wb = validation.workbook
     assert wb is not None
     ctx = load_context(session.client, wb.project.project_id)
-    state = snapshot(session.client, wb, concurrency=options.concurrency)
+    state = snapshot(session.client, wb, ctx, concurrency=options.concurrency)
     differences = saved_plans.registry_changes(plan_value, state.fingerprint())
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")

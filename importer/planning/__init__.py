@@ -198,11 +198,12 @@ def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submi
                                                   prune)))
 
 
-def snapshot(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryState:
-    """The registry as this workbook's plan needs it: batched listings, then the components (and, where the
-    workbook attaches or removes components, the attributions) of the entries it names."""
+def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4) -> RegistryState:
+    """The registry as this workbook's plan needs it: batched listings (the project's statements come with
+    its context), then the components (and, where the workbook attaches or removes components, the
+    attributions) of the entries it names."""
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    state = fetch_state(client, wb, concurrency=concurrency, prefix=prefix)
+    state = fetch_state(client, wb, concurrency=concurrency, statements=ctx.statements)
     entry_ids, with_attributions = [], set()
     attached = {c.entry_ref for c in wb.components}
     for entry in wb.entries:
@@ -218,7 +219,7 @@ def snapshot(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryStat
 def make_plan(client: Any, wb: Workbook, ctx: ProjectContext, *, submit: bool, concurrency: int = 4,
               prune: bool = False) -> Plan:
     """Snapshot the registry and build the plan."""
-    return build_plan(wb, ctx, snapshot(client, wb, concurrency=concurrency), submit=submit, prune=prune)
+    return build_plan(wb, ctx, snapshot(client, wb, ctx, concurrency=concurrency), submit=submit, prune=prune)
 
 
 __all__ = ["STATEMENT_KEY", "Action", "Orphan", "Plan", "RegistryState", "block_dependants", "build_plan",

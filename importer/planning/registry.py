@@ -62,17 +62,20 @@ def _by_srid(objects: list[Any]) -> dict[str, Any]:
     return {o.supplier_reference_id: o for o in objects if getattr(o, "supplier_reference_id", None)}
 
 
-def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, prefix: str | None = None) -> RegistryState:
+def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4,
+                statements: list[Any] | None = None) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries and feedstock types cannot
-    be listed by project: all are read, and matched by supplier_reference_id."""
+    be listed by project: all are read, and matched by supplier_reference_id. Entries, components and
+    statements are read even when the workbook has none: their orphans are found by prefix. `statements`,
+    when the caller already read the project's (the project context does), are not read again."""
     project_id = wb.project.project_id
     calls = {
         "sources": lambda: client.list_sources(project_id=project_id),
         "datapoints": lambda: client.list_datapoints(project_id=project_id),
         "feedstock_types": lambda: client.list_feedstock_types() if wb.feedstock_types else [],
-        "ghg_entries": lambda: client.list_ghg_entries() if wb.entries or prefix else [],
-        "components": lambda: client.list_components(project_id=project_id) if wb.components or prefix else [],
-        "statements": lambda: client.list_ghg_statements() if wb.project.statement_end_on or prefix else [],
+        "ghg_entries": lambda: client.list_ghg_entries(),
+        "components": lambda: client.list_components(project_id=project_id),
+        "statements": lambda: client.list_ghg_statements() if statements is None else statements,
     }
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls)))) as pool:
         futures = {name: pool.submit(fn) for name, fn in calls.items()}
