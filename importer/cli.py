@@ -277,11 +277,6 @@ def _import_command(
     return outcome.exit_code
 
 
-class _Stop(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
 def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-arg]
     for f in findings:
         out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)  # type: ignore[attr-defined]

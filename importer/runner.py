@@ -90,19 +90,6 @@ def _operator() -> str:
         return "unknown"
 
 
-def validated(path: Path) -> Any:
-    """Offline validation; raises ImportAborted (exit 1) on errors, returns the ValidationResult."""
-    from importer.workbook.validate import validate_workbook
-
-    result = validate_workbook(path)
-    if not result.ok:
-        raise ImportAborted(
-            f"{path.name} has {len(result.errors())} error(s); nothing was sent. Fix them and run again "
-            "(`isometric-import validate --annotate fixed.xlsx` marks the cells).",
-            exit_code=1, findings=result.findings, validation=result)
-    return result
-
-
 def new_result(validation: Any, session: ApiSession, mode: str) -> RunResult:
     wb = validation.workbook
     started = dt.datetime.now(dt.UTC)

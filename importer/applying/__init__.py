@@ -21,7 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from importer.api.errors import Cancelled, CredentialsRefused
 from importer.applying.env import Applied, StepFailed
+from importer.history import LocalStateError
 from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
 from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
 from importer.redaction import redact
@@ -133,13 +135,6 @@ def _error_text(exc: BaseException) -> str:
     return redact(str(message))
 
 
-def _fatal(exc: BaseException) -> str | None:
-    """Errors after which nothing more may be sent: refused credentials, local state that cannot be written."""
-    name = type(exc).__name__
-    if name in ("CredentialsRefused", "LocalStateError"):
-        return _error_text(exc)
-    return None
-
 
 def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progress | None = None,
                cancel: threading.Event | None = None, recorder: Recorder | None = None) -> RunLog:
@@ -168,11 +163,21 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
         if remaining[action.kind] == 0:
             progress.level_finished(action.kind)
 
-    for action in plan.actions:  # nothing to send: final as planned
-        if not action.needs_applying or action.op in ("conflict", "blocked"):
+    final: set[Key] = set()
+    for action in plan.actions:  # nothing to send (unchanged, conflict, blocked): final as planned
+        if not action.needs_applying:
+            final.add(action.key)
             finish(action)
-    final = {a.key for a in plan.actions if not a.needs_applying or a.op in ("conflict", "blocked")}
     index = plan.index()
+
+    def stopped_why() -> str:
+        return f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
+
+    def block(unit: _Unit, why: str) -> None:
+        for action in unit.actions:
+            outcome = run_log.outcomes[action.key]
+            outcome.status, outcome.blocked_by = "blocked", why
+            outcome.id = run_log.ids.get(action.key, outcome.id)
 
     def culprit_of(unit: _Unit) -> str | None:
         for dep in unit.deps:
@@ -184,24 +189,17 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
 
     def execute(unit: _Unit) -> None:
         if cancel.is_set():  # queued before the interruption, not started: left for the next run
-            for action in unit.actions:
-                outcome = run_log.outcomes[action.key]
-                outcome.status = "blocked"
-                outcome.blocked_by = f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
+            block(unit, stopped_why())
             return
         try:
             applied = unit.run()
+        except Cancelled:  # Ctrl-C ended a retry wait: not a failure of the row
+            block(unit, INTERRUPTED)
+            return
         except Exception as exc:  # an API error, a file error, or a bug: the unit fails, the run goes on
-            if type(exc).__name__ == "Cancelled":  # Ctrl-C ended a retry wait: not a failure of the row
-                for action in unit.actions:
-                    outcome = run_log.outcomes[action.key]
-                    outcome.status, outcome.blocked_by = "blocked", INTERRUPTED
-                    outcome.id = run_log.ids.get(action.key, outcome.id)
-                return
-            fatal = _fatal(exc)
-            if fatal:
+            if isinstance(exc, (CredentialsRefused, LocalStateError)):  # nothing more may be sent
                 with lock:
-                    run_log.stopped = run_log.stopped or fatal
+                    run_log.stopped = run_log.stopped or _error_text(exc)
                 cancel.set()
             error = _error_text(exc)
             log.debug("failed: %s", unit.actions[0].where, exc_info=True)
@@ -256,14 +254,9 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
             while ready:
                 number = ready.pop()
                 unit = units[number]
-                if cancel.is_set():
-                    culprit: str | None = f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
-                else:
-                    culprit = culprit_of(unit)
+                culprit = stopped_why() if cancel.is_set() else culprit_of(unit)
                 if culprit is not None:
-                    for action in unit.actions:
-                        outcome = run_log.outcomes[action.key]
-                        outcome.status, outcome.blocked_by = "blocked", culprit
+                    block(unit, culprit)
                     outstanding -= 1
                     release(number)
                     continue
@@ -311,7 +304,7 @@ def _units(plan: Plan, env: _Env) -> list[_Unit]:
     units: list[_Unit] = []
     per_entry: dict[str, list[Action]] = defaultdict(list)
     for action in plan.actions:
-        if not action.needs_applying or action.op in ("conflict", "blocked"):
+        if not action.needs_applying:
             continue
         if action.kind == "component_attribution":
             per_entry[action.payload.entry_ref].append(action)
