@@ -331,21 +331,31 @@ def _write_reports(results: list, report: Path | None, mode: str) -> None:  # ty
 _API_URL_HELP = "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: " \
     "the embedded local sandbox). Credentials come only from $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN."
 
+# options that plan, run and apply share, declared once
+_JSON = typer.Option(False, "--json", help="One JSON object on stdout.")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress output.")
+_VERBOSE = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary.")
+_KEEP_ORPHANS = typer.Option(False, "--keep-orphans", help="Submit although GHG entries the workbook no longer "
+                             "defines lie in the statement period (they are meant).")
+_UPDATE_ONLY = typer.Option(False, "--update-only", help="Never create: refuse, sending nothing, when the plan "
+                            "would create anything (corrections after submission).")
+
+
 
 @app.command("plan")
 def plan_command(
     workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
     submit: bool = typer.Option(False, "--submit", help="Plan the statement's submission too."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    json_out: bool = _JSON,
     report: Path | None = typer.Option(None, "--report", help="Write the HTML plan report here."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel look-ups."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    quiet: bool = _QUIET,
     out_path: Path | None = typer.Option(None, "--out", help="Save the plan (with fingerprints of the workbook, "
                                          "its evidence and the registry) for `isometric-import apply`."),
     prune: bool = typer.Option(False, "--prune", help="Plan to delete the objects under this workbook's "
                                "supplier-reference prefix that it no longer defines."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary."),
+    verbose: bool = _VERBOSE,
 ) -> None:
     """Validate, then show what a run would create, update or leave alone. Nothing is written.
 
@@ -361,17 +371,15 @@ def run_command(
     workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks (processed in order)."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
     submit: bool = typer.Option(False, "--submit", help="Submit the GHG statement for verification."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    json_out: bool = _JSON,
     report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    quiet: bool = _QUIET,
     prune: bool = typer.Option(False, "--prune", help="Delete the objects under this workbook's supplier-reference "
                                "prefix that it no longer defines (those that can be deleted)."),
-    keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Submit although GHG entries this workbook no "
-                                      "longer defines lie in the statement period (they are meant)."),
-    update_only: bool = typer.Option(False, "--update-only", help="Never create: refuse, sending nothing, when the "
-                                     "plan would create anything (corrections after submission)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary."),
+    keep_orphans: bool = _KEEP_ORPHANS,
+    update_only: bool = _UPDATE_ONLY,
+    verbose: bool = _VERBOSE,
 ) -> None:
     """Validate, reconcile with the registry, and upload what is new or changed, in dependency order.
 
@@ -390,14 +398,13 @@ def run_command(
 def apply_command(
     saved: Path = typer.Argument(..., help="A plan saved by `isometric-import plan ... --out plan.json`."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
-    json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    json_out: bool = _JSON,
     report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
-    keep_orphans: bool = typer.Option(False, "--keep-orphans", help="Submit although GHG entries the workbook no "
-                                      "longer defines lie in the statement period."),
-    update_only: bool = typer.Option(False, "--update-only", help="Refuse when the plan creates anything."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary."),
+    quiet: bool = _QUIET,
+    keep_orphans: bool = _KEEP_ORPHANS,
+    update_only: bool = _UPDATE_ONLY,
+    verbose: bool = _VERBOSE,
 ) -> None:
     """Carry out exactly a saved plan; refused, nothing sent, when the workbook, its evidence files, the
     project's templates or the registry changed since the plan was made (it says what changed).
