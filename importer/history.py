@@ -27,10 +27,13 @@ import json
 import shlex
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from importer.planning.known import Known
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,9 +69,21 @@ CREATE TABLE IF NOT EXISTS intended (
     object_id TEXT,
     PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE IF NOT EXISTS known_uploaded (
+    api_url TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    PRIMARY KEY (api_url, source_id)
+);
+CREATE TABLE IF NOT EXISTS known_membership (
+    api_url TEXT NOT NULL,
+    component_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    PRIMARY KEY (api_url, component_id)
+);
 """
 #: columns added after the first version: (table, column, declaration); added with ALTER TABLE when missing
-_ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"), ("runs", "report", "TEXT"))
+_ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"), ("runs", "report", "TEXT"),
+                  ("created", "sent_inputs", "TEXT"))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,14 +275,16 @@ class History:
 
     @_guarded
     def record_created(self, run_id: str, kind: str, id: str, supplier_reference_id: str | None, *,
-                       adopted: bool = False) -> None:
+                       adopted: bool = False, sent_inputs: Mapping[str, Any] | None = None) -> None:
         """Record an object the moment the API returns it: `adopted=False` (default) when this run created it,
         True when it was found (existing at plan time, or created concurrently by someone else). Confirms the
-        matching record_intended."""
+        matching record_intended. `sent_inputs`: what a GHG entry's create sent (see `known`)."""
+        inputs = json.dumps(sent_inputs, sort_keys=True) if sent_inputs is not None else None
+
         def work(db: sqlite3.Connection) -> None:
             (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM created WHERE run_id = ?", (run_id,)).fetchone()
-            db.execute("INSERT INTO created (run_id, seq, kind, object_id, supplier_reference_id, adopted)"
-                       " VALUES (?,?,?,?,?,?)", (run_id, seq, kind, id, supplier_reference_id, int(adopted)))
+            db.execute("INSERT INTO created (run_id, seq, kind, object_id, supplier_reference_id, adopted, sent_inputs)"
+                       " VALUES (?,?,?,?,?,?,?)", (run_id, seq, kind, id, supplier_reference_id, int(adopted), inputs))
             if supplier_reference_id is not None:
                 db.execute("UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND kind = ? AND "
                            "supplier_reference_id = ? AND resolved_at IS NULL",
@@ -275,6 +292,39 @@ class History:
 
         with self._lock:
             self._transaction(work)
+
+    @_guarded
+    def remember_uploaded(self, api_url: str, source_id: str) -> None:
+        """A source whose document was confirmed uploaded at `api_url` (see `importer.planning.known`)."""
+        with self._lock:
+            self.db.execute("INSERT OR IGNORE INTO known_uploaded (api_url, source_id) VALUES (?,?)",
+                            (api_url, source_id))
+
+    @_guarded
+    def remember_membership(self, api_url: str, membership: Mapping[str, str]) -> None:
+        """Components (ID -> GHG entry ID) whose entry a snapshot learned, in one transaction."""
+        if not membership:
+            return
+        with self._lock:
+            self._transaction(lambda db: db.executemany(
+                "INSERT OR REPLACE INTO known_membership (api_url, component_id, entry_id) VALUES (?,?,?)",
+                [(api_url, c, e) for c, e in membership.items()]))
+
+    @_guarded
+    def known(self, api_url: str) -> Known:
+        """What earlier runs against `api_url` learned of the registry."""
+        from importer.planning.known import Known
+
+        uploaded = frozenset(r[0] for r in self.db.execute(
+            "SELECT source_id FROM known_uploaded WHERE api_url = ?", (api_url,)))
+        membership = dict(self.db.execute(
+            "SELECT component_id, entry_id FROM known_membership WHERE api_url = ?", (api_url,)).fetchall())
+        created = {r[0]: {rtc: {k: tuple(v) for k, v in inputs.items()} for rtc, inputs in json.loads(r[1]).items()}
+                   for r in self.db.execute(
+                       "SELECT c.object_id, c.sent_inputs FROM created c JOIN runs r ON r.run_id = c.run_id "
+                       "WHERE r.api_url = ? AND c.kind = 'ghg_entry' AND c.adopted = 0 AND c.deleted_at IS NULL "
+                       "AND c.sent_inputs IS NOT NULL", (api_url,))}
+        return Known(uploaded_sources=uploaded, membership=membership, created_inputs=created)
 
     @_guarded
     def intended(self, run_id: str) -> list[IntendedCreate]:

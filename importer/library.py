@@ -17,13 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.findings import Finding
-from importer.planning.model import Plan
-from importer.results import RunResult
-from importer.settings import ApiTarget, SettingsError, api_target, url_credentials_problem
 from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
+
+if TYPE_CHECKING:  # planning, settings (and with them the API client) are imported when needed, not to validate
+    from importer.planning.model import Plan
+    from importer.results import RunResult
+    from importer.settings import ApiTarget
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -77,6 +79,8 @@ def target(api_url: str | None = None, *, client_secret: str | None = None,
            access_token: str | None = None) -> ApiTarget:
     """Where to send requests: given in code, else the environment (ISOMETRIC_API_URL and credentials), else
     the embedded local sandbox. Raises SettingsError when a URL lacks credentials or carries `user:pass@`."""
+    from importer.settings import ApiTarget, SettingsError, api_target, url_credentials_problem
+
     if client_secret or access_token:
         if not (api_url and client_secret and access_token):
             raise SettingsError("give api_url, client_secret and access_token together")
@@ -224,6 +228,7 @@ def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[V
 @contextmanager
 def _session(where: ApiTarget | None, cancel: threading.Event | None = None) -> Iterator[Any]:
     from importer.runner import api_session
+    from importer.settings import api_target
 
     with api_session(where or api_target(None), cancel=cancel) as session:
         yield session
@@ -266,6 +271,12 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
         outcome.stopped.append(Stopped("(all)", str(exc), EXIT_USAGE))
         outcome.exit_code = EXIT_USAGE
         return
+    knowledge = history
+    if knowledge is None:  # a plan only reads what earlier runs learned (and adds to it); it can do without
+        try:
+            knowledge = History(history_path())
+        except LocalStateError:
+            knowledge = None
     for index, validation in enumerate(validations):
         wb = validation.workbook
         assert wb is not None  # validate_batch let only valid workbooks through
@@ -277,7 +288,7 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
                               if plans is None else _apply_saved(plans[index], validation, session, options,
                                                                  meter, history))
             else:
-                result = import_workbook(validation, session, options, progress=meter)
+                result = import_workbook(validation, session, options, progress=meter, history=knowledge)
         except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             code = getattr(exc, "exit_code", EXIT_USAGE)
@@ -354,14 +365,14 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
     """Re-read the registry and the project: refuse when they differ from what the plan was computed against;
     otherwise apply the saved plan itself (not a recomputed one)."""
     from importer.context import load_context
-    from importer.planning import build_plan, context_fingerprint, snapshot
+    from importer.planning import build_plan, context_fingerprint
     from importer.planning import saved as saved_plans
-    from importer.runner import ImportAborted, finish_import, new_result
+    from importer.runner import ImportAborted, finish_import, new_result, take_snapshot
 
     wb = validation.workbook
     assert wb is not None
     ctx = load_context(session.client, wb.project.project_id)
-    state = snapshot(session.client, wb, ctx, concurrency=options.concurrency)
+    state = take_snapshot(session, wb, ctx, options.concurrency, history)
     differences = saved_plans.registry_changes(plan_value, state.fingerprint())
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")
@@ -377,7 +388,8 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
     if [a.key for a in recomputed.actions] != [a.key for a in plan_value.actions]:
         raise ImportAborted("the saved plan does not match this workbook's plan; nothing was sent. Run `plan` "
                             "again", exit_code=EXIT_FAILED)
-    return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history)
+    return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history,
+                         state=state)
 
 
 __all__ = ["BatchOutcome", "Stopped", "apply", "batch_statement_problems", "order_batch", "plan", "run", "target",

@@ -25,7 +25,9 @@ log = logging.getLogger("importer.lineage")
 
 class LineageBuilder:
     def __init__(self, plan: Plan, wb: Workbook, ctx: ProjectContext, ids: dict[Key, str],
-                 statuses: dict[Key, str], client: Any | None) -> None:
+                 statuses: dict[Key, str], client: Any | None, *, current: dict[str, Any] | None = None) -> None:
+        """`current`: objects by ID known to be as the registry holds them now (a run that wrote nothing
+        passes its snapshot), not read again."""
         self.plan = plan
         self.wb = wb
         self.ctx = ctx
@@ -34,7 +36,8 @@ class LineageBuilder:
         self.client = client
         self.datapoint_actions = {a.ref: a for a in plan.of_kind("datapoint")}
         self.source_actions = {a.ref: a for a in plan.of_kind("source")}
-        self._fetched: dict[str, Any] = {}
+        self._current = current or {}
+        self._fetched: dict[str, Any] = {k: v for k, v in self._current.items() if k.startswith("dtp_")}
 
     def _fetch_datapoint(self, dp_id: str) -> None:
         if self.client is None or dp_id in self._fetched:
@@ -53,7 +56,9 @@ class LineageBuilder:
     def _entries(self, entry_ids: list[str]) -> dict[str, Any]:
         """The entries as the API now holds them (CO2e, its standard deviation, credit type): one read for a few,
         one batched listing (50 a page) for many."""
-        if self.client is None or not entry_ids:
+        if all(i in self._current for i in entry_ids):
+            return {i: self._current[i] for i in entry_ids}
+        if self.client is None:
             return {}
         try:
             if len(entry_ids) <= 3:

@@ -22,6 +22,7 @@ from importer import __version__
 from importer.context import ProjectContext
 from importer.findings import Finding
 from importer.planning.model import STATEMENT_KEY, Plan
+from importer.planning.registry import RegistryState
 from importer.results import RunResult
 from importer.settings import ApiTarget, environment_label, home, sandbox_db_path
 
@@ -105,13 +106,14 @@ def new_result(validation: Any, session: ApiSession, mode: str) -> RunResult:
     )
 
 
-def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions) -> tuple[Plan, ProjectContext,
-                                                                                        list[Finding]]:
-    """Check the workbook against the live project and compute its plan (nothing is written)."""
+def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, *,
+                  history: Any = None) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
+    """Check the workbook against the live project and compute its plan (nothing is written to the API).
+    With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns."""
     from importer.api import ApiError
     from importer.context import load_context
     from importer.online import check_against_project
-    from importer.planning import make_plan
+    from importer.planning import build_plan
 
     wb = validation.workbook
     submit = options.submit or wb.project.submit_statement
@@ -127,12 +129,24 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions) 
                 f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
                 f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
                 exit_code=1, findings=online, validation=validation)
-        plan = make_plan(session.client, wb, ctx, submit=submit, concurrency=options.concurrency,
-                         prune=options.prune)
+        state = take_snapshot(session, wb, ctx, options.concurrency, history)
+        plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune)
     except ApiError as exc:
         code = 2 if exc.status in (None, 401, 403) else 1
         raise ImportAborted(f"the API refused the project look-up: {exc.message}", exit_code=code) from exc
-    return plan, ctx, online
+    return plan, ctx, online, state
+
+
+def take_snapshot(session: ApiSession, wb: Any, ctx: ProjectContext, concurrency: int, history: Any) -> Any:
+    """The registry snapshot for `wb`, reading less where the history knows more (`importer.planning.known`);
+    what it learns is remembered for the next run."""
+    from importer.planning import snapshot
+
+    known = history.known(session.url) if history is not None else None
+    state = snapshot(session.client, wb, ctx, concurrency=concurrency, known=known)
+    if history is not None:
+        history.remember_membership(session.url, state.learned_membership)
+    return state
 
 
 def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
@@ -170,16 +184,18 @@ def import_workbook(validation: Any, session: ApiSession, options: ImportOptions
     result = new_result(validation, session, options.mode)
     if progress is not None and hasattr(progress, "phase"):
         progress.phase("reading the project and the registry")
-    plan, ctx, online = plan_workbook(validation, session, options)
+    plan, ctx, online, state = plan_workbook(validation, session, options, history=history)
     result.warnings += [f.to_json() for f in online]
     result.plan = plan
     return finish_import(result, plan, ctx, validation.workbook, session, options, progress=progress,
-                         history=history)
+                         history=history, state=state)
 
 
 def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, session: ApiSession,
-                  options: ImportOptions, *, progress: Any = None, history: Any = None) -> RunResult:
-    """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode)."""
+                  options: ImportOptions, *, progress: Any = None, history: Any = None,
+                  state: RegistryState | None = None) -> RunResult:
+    """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode). A run
+    that wrote nothing reports the snapshot `state` it was planned against (nothing to read back)."""
     from importer.applying import apply_plan, outcome_of
     from importer.lineage import LineageBuilder
 
@@ -198,7 +214,7 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
     check_plan_is_safe(plan, options)
-    recorder = HistoryRecorder(history, result.run_id) if history is not None else None
+    recorder = HistoryRecorder(history, result.run_id, session.url) if history is not None else None
     if history is not None:
         history.start_run(run_id=result.run_id, mode="run", workbook=str(wb.path), workbook_sha256=wb.sha256,
                           api_url=session.url, embedded_sandbox=session.embedded,
@@ -222,7 +238,10 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
         result.messages.append(f"the run stopped: {run_log.stopped}")
     statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}
     if not run_log.stopped:
-        result.lineage = LineageBuilder(plan, wb, ctx, run_log.ids, statuses, session.client).build()
+        wrote_nothing = state is not None and all(o.status == "unchanged" for o in result.objects)
+        current = state.by_id() if state is not None and wrote_nothing else None
+        result.lineage = LineageBuilder(plan, wb, ctx, run_log.ids, statuses, session.client,
+                                        current=current).build()
     held = run_log.ids.get(STATEMENT_KEY) or (statement.existing_id if statement is not None else None)
     if held is not None and not run_log.stopped:
         result.statement = _statement_after_run(session.client, held, result)
@@ -238,19 +257,22 @@ class HistoryRecorder:
     rollback after a crash with lost responses finds it by supplier_reference_id), a created object as soon
     as its ID is known, marked adopted when someone else had created it meanwhile."""
 
-    def __init__(self, history: Any, run_id: str) -> None:
+    def __init__(self, history: Any, run_id: str, api_url: str) -> None:
         self.history = history
         self.run_id = run_id
+        self.api_url = api_url
 
     def intended(self, kind: str, supplier_reference_id: str | None) -> None:
-        if supplier_reference_id and hasattr(self.history, "record_intended"):
+        if supplier_reference_id:
             self.history.record_intended(self.run_id, kind, supplier_reference_id)
 
-    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool) -> None:
-        try:
-            self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id, adopted=adopted)
-        except TypeError:  # a history without the adopted flag
-            self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id)
+    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
+                sent_inputs: Any = None) -> None:
+        self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id, adopted=adopted,
+                                    sent_inputs=sent_inputs)
+
+    def uploaded(self, source_id: str) -> None:
+        self.history.remember_uploaded(self.api_url, source_id)
 
 
 def _statement_after_run(client: Any, statement_id: str, result: RunResult) -> dict[str, Any]:

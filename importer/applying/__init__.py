@@ -25,6 +25,7 @@ from importer.api.errors import Cancelled, CredentialsRefused
 from importer.applying.env import Applied, StepFailed
 from importer.history import LocalStateError
 from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
+from importer.planning.known import Signature
 from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
 from importer.redaction import redact
 from importer.results import BAD_STATUSES, ObjectOutcome
@@ -45,17 +46,24 @@ class Progress(Protocol):
 
 
 class Recorder(Protocol):
-    """Where a run records what it is about to create and what it created (the run history)."""
+    """Where a run records what it is about to create and what it created (the run history), and what it
+    learned that a later run need not ask again (`importer.planning.known`)."""
 
     def intended(self, kind: str, supplier_reference_id: str | None) -> None: ...
-    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool) -> None: ...
+    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
+                sent_inputs: Signature | None = None) -> None: ...
+    def uploaded(self, source_id: str) -> None: ...
 
 
 class _NoRecorder:
     def intended(self, kind: str, supplier_reference_id: str | None) -> None:
         pass
 
-    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool) -> None:
+    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
+                sent_inputs: Signature | None = None) -> None:
+        pass
+
+    def uploaded(self, source_id: str) -> None:
         pass
 
 
@@ -112,13 +120,18 @@ class _Env:
     def intend(self, action: Action) -> None:
         self._recorder.intended(action.kind, action.supplier_reference_id)
 
-    def created(self, action: Action, obj_id: str) -> None:
+    def created(self, action: Action, obj_id: str, *, sent_inputs: Signature | None = None) -> None:
         adopted = bool(getattr(self.client, "last_create_adopted", lambda: False)())  # this thread's last create
         with self._lock:
             self._log.ids[action.key] = obj_id
             if adopted:
                 self._log.adopted.add(action.key)
-        self._recorder.created(action.kind, obj_id, action.supplier_reference_id, adopted=adopted)
+        # an adopted entry was made by someone else: what this run sent says nothing of its components
+        self._recorder.created(action.kind, obj_id, action.supplier_reference_id, adopted=adopted,
+                               sent_inputs=None if adopted else sent_inputs)
+
+    def uploaded(self, source_id: str) -> None:
+        self._recorder.uploaded(source_id)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from importer.planning.known import Signature
 from importer.planning.model import Action, Ref
 
 
@@ -40,6 +41,10 @@ class ApplyEnv(Protocol):
     def intend(self, action: Action) -> None:
         """Record an intended create before it is sent (so a rollback can find it after a crash)."""
 
-    def created(self, action: Action, obj_id: str) -> None:
+    def created(self, action: Action, obj_id: str, *, sent_inputs: Signature | None = None) -> None:
         """Record a created object as soon as its ID is known (dependants may start), and whether the API
-        answered the create with an object someone else had created meanwhile (adopted, not ours)."""
+        answered the create with an object someone else had created meanwhile (adopted, not ours). A GHG
+        entry's `sent_inputs` (what its create sent) let a later snapshot find its components."""
+
+    def uploaded(self, source_id: str) -> None:
+        """Record that the source's document is confirmed uploaded (never asked again)."""

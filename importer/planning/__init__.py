@@ -17,7 +17,8 @@ from typing import Any
 from importer.context import ProjectContext
 from importer.identity import reference_for
 from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
-from importer.planning.common import Planning, enum_text
+from importer.planning.common import Planning, enum_text, template_component_of
+from importer.planning.known import Known, resolve_from_knowledge
 from importer.planning.model import (
     KINDS,
     STATEMENT_KEY,
@@ -198,29 +199,49 @@ def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submi
                                                   prune)))
 
 
-def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4) -> RegistryState:
+def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
+             known: Known | None = None) -> RegistryState:
     """The registry as this workbook's plan needs it: batched listings (the project's statements come with
-    its context), then the components (and, where the workbook attaches or removes components, the
-    attributions) of the entries it names."""
+    its context), then, for the existing entries the workbook names, their components of the template
+    components it binds. Those come from the project's component listing where `known` (what earlier runs
+    learned, `importer.planning.known`) says which are whose, and otherwise from one listing per entry;
+    entries whose extra components the workbook attaches or removes are always listed, with their
+    attributions. The components an entry gets are the same either way (the registry fingerprint of a saved
+    plan does not depend on what this machine knew)."""
+    known = known or Known()
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
     state = fetch_state(client, wb, concurrency=concurrency, statements=ctx.statements)
-    entry_ids, with_attributions = [], set()
+    state.uploaded_sources = known.uploaded_sources
+    bound = ghg_entries.bindings(wb, ctx)
     attached = {c.entry_ref for c in wb.components}
+    wanted: dict[str, frozenset[str]] = {}
+    with_attributions: set[str] = set()
     for entry in wb.entries:
         srid = reference_for(entry.supplier_reference_id, prefix, "entries", entry.ref)
-        if srid in state.ghg_entries:
-            entry_ids.append(state.ghg_entries[srid].id)
-            if entry.ref in attached:
-                with_attributions.add(state.ghg_entries[srid].id)
-    fetch_entry_details(client, state, entry_ids, concurrency=concurrency, with_attributions=with_attributions)
+        if srid not in state.ghg_entries:
+            continue
+        entry_id = state.ghg_entries[srid].id
+        if entry.ref in attached:
+            with_attributions.add(entry_id)
+        else:
+            wanted[entry_id] = frozenset(bound.get(entry.ref, {}))
+    resolved = resolve_from_knowledge(wanted, state.project_components, known)
+    state.learned_membership.update(resolved.learned)
+    to_list = sorted(with_attributions) + [e for e, comps in resolved.components.items() if comps is None]
+    fetch_entry_details(client, state, to_list, concurrency=concurrency, with_attributions=with_attributions)
+    for entry_id, comps in resolved.components.items():
+        listed = state.entry_components.get(entry_id, []) if comps is None else comps
+        state.entry_components[entry_id] = sorted((c for c in listed if template_component_of(c) in wanted[entry_id]),
+                                                  key=lambda c: c.id)
     return state
 
 
 def make_plan(client: Any, wb: Workbook, ctx: ProjectContext, *, submit: bool, concurrency: int = 4,
-              prune: bool = False) -> Plan:
+              prune: bool = False, known: Known | None = None) -> Plan:
     """Snapshot the registry and build the plan."""
-    return build_plan(wb, ctx, snapshot(client, wb, ctx, concurrency=concurrency), submit=submit, prune=prune)
+    state = snapshot(client, wb, ctx, concurrency=concurrency, known=known)
+    return build_plan(wb, ctx, state, submit=submit, prune=prune)
 
 
-__all__ = ["STATEMENT_KEY", "Action", "Orphan", "Plan", "RegistryState", "block_dependants", "build_plan",
+__all__ = ["STATEMENT_KEY", "Action", "Known", "Orphan", "Plan", "RegistryState", "block_dependants", "build_plan",
            "make_plan", "snapshot"]

@@ -12,8 +12,10 @@ from typing import Any
 from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.context import ProjectContext
 from importer.planning.common import Planning, classify, enum_text, input_ids, names_exactly, template_component_of
+from importer.planning.known import signature_of
 from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
 from importer.results import ComponentLineage, EntryLineage, InputLineage
+from importer.workbook.model import Workbook
 
 KIND = "ghg_entry"
 
@@ -64,14 +66,14 @@ def _shape(ctx: ProjectContext, blueprint_key: str, input_key: str) -> str:
     return "LIST" if shape.upper().endswith("LIST") else "SCALAR"
 
 
-def bindings(p: Planning) -> dict[str, dict[str, dict[str, tuple[str, ...]]]]:
+def bindings(wb: Workbook, ctx: ProjectContext) -> dict[str, dict[str, dict[str, tuple[str, ...]]]]:
     """entry ref -> template component id -> input key -> datapoint refs."""
     out: dict[str, dict[str, dict[str, tuple[str, ...]]]] = defaultdict(lambda: defaultdict(dict))
-    entries = {e.ref: e for e in p.wb.entries}
-    for item in p.wb.entry_inputs:
+    entries = {e.ref: e for e in wb.entries}
+    for item in wb.entry_inputs:
         entry = entries.get(item.entry_ref)
-        template = p.ctx.resolve_template(entry.template) if entry else None
-        pair = p.ctx.resolve_template_component(template, item.template_component) if template else None
+        template = ctx.resolve_template(entry.template) if entry else None
+        pair = ctx.resolve_template_component(template, item.template_component) if template else None
         if pair is None:
             continue
         out[item.entry_ref][pair[1].id][item.input_key] = item.datapoint_refs
@@ -79,7 +81,7 @@ def bindings(p: Planning) -> dict[str, dict[str, dict[str, tuple[str, ...]]]]:
 
 
 def plan(p: Planning) -> list[Action]:
-    bound = bindings(p)
+    bound = bindings(p.wb, p.ctx)
     statements = {s.id: s for s in p.state.statements}
     out = []
     for row in p.wb.entries:
@@ -161,16 +163,15 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     feedstock_id = env.resolve(p.feedstock_type) if p.feedstock_type is not None else None
     if action.op == "create":
         env.intend(action)
+        sent = [{"ghg_entry_template_component_id": c.template_component_id,
+                 "inputs": [_input_body(i, env) for i in c.inputs]} for c in p.components]
         req = env.models.CreateGhgEntryRequest.model_validate({
             "supplier_reference_id": action.supplier_reference_id, "project_id": env.project_id,
             "started_on": p.started_on, "completed_on": p.completed_on, "ghg_entry_template_id": p.template_id,
-            "feedstock_type_id": feedstock_id,
-            "ghg_entry_template_components": [
-                {"ghg_entry_template_component_id": c.template_component_id,
-                 "inputs": [_input_body(i, env) for i in c.inputs]} for c in p.components],
+            "feedstock_type_id": feedstock_id, "ghg_entry_template_components": sent,
         })
         created = env.client.create_ghg_entry(req)
-        env.created(action, created.id)
+        env.created(action, created.id, sent_inputs=signature_of(sent))
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}

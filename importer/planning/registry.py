@@ -27,8 +27,23 @@ class RegistryState:
     ghg_entries: dict[str, Any] = field(default_factory=dict)
     components: dict[str, Any] = field(default_factory=dict)
     statements: list[Any] = field(default_factory=list)  # of this project, by end date
-    entry_components: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its components
+    entry_components: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its components (below)
     entry_attributions: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its attributions
+    #: every component and datapoint of the project as listed (template components, and datapoints made
+    #: outside the importer, have no supplier_reference_id)
+    project_components: list[Any] = field(default_factory=list)
+    project_datapoints: list[Any] = field(default_factory=list)
+    #: sources whose document is known to be uploaded (learned on earlier runs: `importer.planning.known`)
+    uploaded_sources: frozenset[str] = frozenset()
+    #: component ID -> entry ID learned while taking this snapshot (for the caller to remember)
+    learned_membership: dict[str, str] = field(default_factory=dict)
+
+    def by_id(self) -> dict[str, Any]:
+        """Every object read, by ID: what a run that wrote nothing may report as current."""
+        out = {o.id: o for table in (self.sources, self.feedstock_types, self.ghg_entries) for o in table.values()}
+        out.update({o.id: o for o in self.project_datapoints})
+        out.update({o.id: o for o in self.project_components})
+        return out
 
     def fingerprint(self) -> dict[str, str]:
         """supplier_reference_id (statements: id) -> SHA-256 of the object as read, so a saved plan can say
@@ -85,15 +100,16 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4,
     return RegistryState(
         sources=_by_srid(got["sources"]), datapoints=_by_srid(got["datapoints"]),
         feedstock_types=_by_srid(got["feedstock_types"]), ghg_entries=_by_srid(got["ghg_entries"]),
-        components=_by_srid(got["components"]), statements=statements,
+        components=_by_srid(got["components"]), statements=statements, project_components=list(got["components"]),
+        project_datapoints=list(got["datapoints"]),
     )
 
 
 def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,
                         with_attributions: set[str] | frozenset[str] = frozenset()) -> None:
-    """Components of the existing entries the workbook names (one listing each: the API offers no batched way
-    to tell which template component belongs to which entry), and the attributions of those whose extra
-    components the workbook attaches or removes."""
+    """Components of the given entries (one listing each: a component does not say which entry it belongs
+    to), and the attributions of those whose extra components the workbook attaches or removes. Every
+    component listed is remembered as the entry's (`state.learned_membership`)."""
     if not entry_ids:
         return
 
@@ -104,5 +120,6 @@ def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str],
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for entry_id, comps, attrs in pool.map(fetch, entry_ids):
             state.entry_components[entry_id] = comps
+            state.learned_membership.update({c.id: entry_id for c in comps})
             if attrs is not None:
                 state.entry_attributions[entry_id] = attrs

@@ -5,7 +5,8 @@ Whether a document arrived is not in the Source (`url_info.is_accessible` means 
 apply asks `POST /sources/{id}/signed_upload_url` (the client's `upload_and_confirm`), a 409 says the document
 is there, a URL that it never arrived, and the upload is resumed. A source counts as done only once a fresh
 request answers 409. The file is read through `read_evidence`: non-blocking, a regular file, the bytes that
-were validated.
+were validated. A source this machine saw confirmed before (`RegistryState.uploaded_sources`) is not asked
+again: a document once uploaded stays.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def plan(p: Planning) -> list[Action]:
         if bool(existing.is_public) != row.is_public:
             changes.append(Change("is_public", bool(existing.is_public), row.is_public))
         op: Op = "update" if changes else "unchanged"
-        out.append(p.record(Action(op=op, payload=replace(payload, resume_upload=True),
-                                   existing_id=existing.id, changes=tuple(changes), notes=(RESUME_UPLOAD,), **base)))
+        resume = existing.id not in p.state.uploaded_sources  # a document once uploaded stays
+        out.append(p.record(Action(op=op, payload=replace(payload, resume_upload=resume), existing_id=existing.id,
+                                   changes=tuple(changes), notes=(RESUME_UPLOAD,) if resume else (), **base)))
     return out
 
 
@@ -86,6 +88,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         env.created(action, created.source.id)
         # a create answered from a look-up (lost response, duplicate) carries no URL: ask for one
         env.client.upload_and_confirm(created.source.id, created.signed_upload_url, data, p.content_type)
+        env.uploaded(created.source.id)
         return Applied(id=created.source.id, entity=created.source)
     assert action.existing_id is not None
     entity = None
@@ -94,7 +97,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         entity = env.client.patch_source(action.existing_id, env.models.PatchSourceRequest.model_validate(body))
     if not p.resume_upload:
         return Applied(id=action.existing_id, entity=entity)
-    if env.client.upload_and_confirm(action.existing_id, None, data, p.content_type):
+    uploaded = env.client.upload_and_confirm(action.existing_id, None, data, p.content_type)
+    env.uploaded(action.existing_id)
+    if uploaded:
         return Applied(id=action.existing_id, status="updated", entity=entity, notes=("file uploaded",))
     return Applied(id=action.existing_id, status="updated" if action.changes else "unchanged", entity=entity)
 

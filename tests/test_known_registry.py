@@ -1,0 +1,204 @@
+"""A re-run reads the registry in pages, not entry by entry, and still lands exactly what the workbook says
+(issue #15, no-op re-run; `importer.planning.known`).
+
+Every request the importer sends is recorded at the sandbox (and held against the published contract); what
+the server holds afterwards is read back with plain httpx and compared with what the workbook's cells say.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+from request_contract import checked_sandbox
+
+import importer
+from importer.planning import saved as saved_plans
+from importer.workbook.synthetic import make_workbook
+
+from e2e_helpers import copy_samples
+
+pytestmark = pytest.mark.slow
+PREFIX = "known"
+
+
+class Recording:
+    """ASGI wrapper: (method, path, sorted query keys) of every request the sandbox receives."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests: list[tuple[str, str, tuple[str, ...]]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            keys = sorted({part.split("=")[0] for part in scope.get("query_string", b"").decode().split("&") if part}
+                          - {"first", "after"})
+            self.requests.append((scope["method"], scope["path"], tuple(keys)))
+        await self.app(scope, receive, send)
+
+    def take(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        out, self.requests = self.requests, []
+        return out
+
+
+@pytest.fixture()
+def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Recording]]:
+    holder: dict[str, Recording] = {}
+
+    def wrap(app: Any) -> Recording:
+        holder["r"] = Recording(app)
+        return holder["r"]
+
+    with checked_sandbox(tmp_path / "sandbox.sqlite3", inner=wrap) as server:
+        monkeypatch.setenv("ISOMETRIC_API_URL", server.base_url)
+        monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", server.client_secret)
+        monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", server.access_token)
+        yield server, holder["r"]
+        server.contract.assert_clean()
+
+
+def _api(server: Any) -> httpx.Client:
+    return httpx.Client(base_url=server.base_url, headers={
+        "X-Client-Secret": server.client_secret, "Authorization": f"Bearer {server.access_token}"})
+
+
+def _all(api: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    out, after = [], None
+    while True:
+        page = api.get(path, params={"first": 50, **params, **({"after": after} if after else {})}).json()
+        out += page["nodes"]
+        if not page["page_info"]["has_next_page"]:
+            return out
+        after = page["page_info"]["end_cursor"]
+
+
+def _entry_input(api: httpx.Client, entry_ref: str, input_key: str) -> str:
+    """The supplier_reference_id of the datapoint that the entry's component holds for `input_key`."""
+    entry = next(e for e in _all(api, "/ghg_entries") if e["supplier_reference_id"] == f"{PREFIX}:entries:{entry_ref}")
+    comps = _all(api, "/components", ghg_entry_id=entry["id"])
+    item = next(i for c in comps for i in c["inputs"] if i["input_key"] == input_key)
+    return str(api.get(f"/datapoints/{item['datapoint_id']}").json()["supplier_reference_id"])
+
+
+def _swap_inputs(workbook: Path, a: str, b: str, input_key: str) -> None:
+    book = openpyxl.load_workbook(workbook)
+    sheet = book["entry_inputs"]
+    head = [c.value for c in sheet[1]]
+    entry, key, refs = head.index("entry_ref"), head.index("input_key"), head.index("datapoint_refs")
+    rows = {r[entry].value: r for r in sheet.iter_rows(min_row=2) if r[key].value == input_key}
+    rows[a][refs].value, rows[b][refs].value = rows[b][refs].value, rows[a][refs].value
+    book.save(workbook)
+
+
+def test_a_no_op_re_run_reads_in_pages_within_the_bound(recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    server, recording = recorded
+    wb = make_workbook(tmp_path / "wb", 240, prefix=PREFIX, sources=3)  # 30 entries, 240 datapoints
+    assert importer.run([wb]).ok
+    recording.take()
+    again = importer.run([wb])
+    assert again.ok
+    sent = recording.take()
+    assert all(o.status == "unchanged" for r in again.results for o in r.objects)
+    # nothing one by one: no entry's components, no signed URL for a document already confirmed, no entry or
+    # datapoint read back (a run that wrote nothing reports what it read)
+    per_object = [r for r in sent if r[2] == ("ghg_entry_id",) or r[1].endswith("/signed_upload_url")
+                  or r[1].startswith("/mrv/v0/datapoints/") or r[1].startswith("/mrv/v0/ghg_entries/")]
+    assert per_object == []
+    assert {m for m, _, _ in sent} == {"GET"}
+    # N, counted by hand: the workbook's rows (3 sources, 240 datapoints, 30 entries) and the components the
+    # server holds for those entries (read here, entry by entry)
+    api = _api(server)
+    entries = [e for e in _all(api, "/ghg_entries") if e["supplier_reference_id"].startswith(f"{PREFIX}:")]
+    components = sum(len(_all(api, "/components", ghg_entry_id=e["id"])) for e in entries)
+    template = next(t for t in _all(api, "/projects/prj_1SBXBIOCHAR00001/ghg_entry_templates")
+                    if t["display_name"] == "Monthly production batch")
+    assert len(entries) == 30 and components == 30 * sum(len(g["components"]) for g in template["groups"])
+    n = 3 + 240 + 30 + components
+    assert len(sent) <= math.ceil(n / 50) + 10, Counter(sent)
+
+
+def test_swapped_inputs_land_on_each_entry_with_and_without_learned_membership(
+        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    """The first re-run knows only what each create sent; the second also which component is whose. Both
+    times the swap lands on the entries the workbook names, read back entry by entry."""
+    server, recording = recorded
+    wb = make_workbook(tmp_path / "wb", 80, prefix=PREFIX, sources=1)  # 10 entries
+    assert importer.run([wb]).ok
+    api = _api(server)
+    assert _entry_input(api, "batch-000000", "distance") == f"{PREFIX}:datapoints:batch-000000-distance"
+
+    _swap_inputs(wb, "batch-000000", "batch-000001", "distance")
+    recording.take()
+    swapped = importer.run([wb])
+    assert swapped.ok
+    assert not [r for r in recording.take() if r[2] == ("ghg_entry_id",) and r[0] == "GET"]  # matched, not listed
+    assert _entry_input(api, "batch-000000", "distance") == f"{PREFIX}:datapoints:batch-000001-distance"
+    assert _entry_input(api, "batch-000001", "distance") == f"{PREFIX}:datapoints:batch-000000-distance"
+    updated = {o.ref for r in swapped.results for o in r.objects if o.status == "updated"}
+    assert updated == {"batch-000000", "batch-000001"}
+
+    _swap_inputs(wb, "batch-000000", "batch-000001", "distance")  # back, now with membership remembered
+    assert importer.run([wb]).ok
+    assert _entry_input(api, "batch-000000", "distance") == f"{PREFIX}:datapoints:batch-000000-distance"
+    assert _entry_input(api, "batch-000001", "distance") == f"{PREFIX}:datapoints:batch-000001-distance"
+
+
+def test_a_component_changed_outside_the_importer_is_put_back(recorded: tuple[Any, Recording],
+                                                                tmp_path: Path) -> None:
+    server, _ = recorded
+    wb = make_workbook(tmp_path / "wb", 80, prefix=PREFIX, sources=1)
+    assert importer.run([wb]).ok and importer.run([wb]).ok  # the second run has learned which component is whose
+    api = _api(server)
+    entry = next(e for e in _all(api, "/ghg_entries") if e["supplier_reference_id"] == f"{PREFIX}:entries:batch-000003")
+    comp = next(c for c in _all(api, "/components", ghg_entry_id=entry["id"])
+                if any(i["input_key"] == "distance" for i in c["inputs"]))
+    other = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+                 if d["supplier_reference_id"] == f"{PREFIX}:datapoints:batch-000007-distance")
+    def body(item: dict[str, Any]) -> dict[str, Any]:
+        if item["input_key"] == "distance":
+            return {"__typename": "CreateComponentScalarInput", "input_key": "distance", "datapoint_id": other["id"]}
+        if "datapoint_ids" in item:
+            return {"__typename": "CreateComponentListInput", "input_key": item["input_key"],
+                    "datapoint_ids": item["datapoint_ids"]}
+        return {"__typename": "CreateComponentScalarInput", "input_key": item["input_key"],
+                "datapoint_id": item["datapoint_id"]}
+
+    inputs = [body(i) for i in comp["inputs"]]
+    assert api.patch(f"/components/{comp['id']}", json={"inputs": inputs}).status_code == 200
+    assert _entry_input(api, "batch-000003", "distance") == f"{PREFIX}:datapoints:batch-000007-distance"
+
+    planned = importer.plan([wb])
+    changed = {o.ref: o.changes for r in planned.results for o in r.objects if o.status == "update"}
+    assert changed == {"batch-000003": ["inputs.distance"]}
+    assert importer.run([wb]).ok
+    assert _entry_input(api, "batch-000003", "distance") == f"{PREFIX}:datapoints:batch-000003-distance"
+
+
+def _save_plan(wb: Path, path: Path, server: Any) -> Path:
+    planned = importer.plan([wb])
+    assert planned.exit_code == 0
+    return saved_plans.save(planned.plans, path, api_url=server.base_url)
+
+
+def test_a_plan_saved_without_knowledge_applies_where_it_is_known(recorded: tuple[Any, Recording], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a machine knows changes how the registry is read, never what a plan compares: a plan made on a
+    fresh machine (every entry listed) applies on the machine that ran the import, and the other way round."""
+    wb = copy_samples(tmp_path)
+    here = tmp_path / "here-home"
+    monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(here))
+    assert importer.run([wb]).ok and importer.run([wb]).ok
+    monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(tmp_path / "fresh-home"))
+    saved = _save_plan(wb, tmp_path / "plan.json", recorded[0])
+    monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(here))
+    applied = importer.apply(saved)
+    assert applied.exit_code == 0, applied.stopped
+    again = _save_plan(wb, tmp_path / "plan-here.json", recorded[0])
+    monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(tmp_path / "another-fresh-home"))
+    assert importer.apply(again).exit_code == 0
