@@ -199,6 +199,7 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
     import psutil
 
     from importer.api import ClientConfig, IsometricClient
+    from importer.history import History
     from importer.runner import ApiSession, ImportOptions, import_workbook
     from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
     from importer.workbook.synthetic import DATAPOINTS_PER_ENTRY, make_workbook
@@ -212,11 +213,13 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
         try:
             server = psutil.Process(proc.pid)
             config = ClientConfig(base_url=url, client_secret=DEMO_CLIENT_SECRET, access_token=DEMO_ACCESS_TOKEN)
+            history = History(Path(tmp) / "history.sqlite3")  # as the CLI keeps it: what a re-run may know
             with IsometricClient(config) as client:
                 session = ApiSession(client=client, url=url, embedded=False, environment="bench")
                 cpu0, scpu0 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
                 t = time.perf_counter()
-                result = import_workbook(validation, session, ImportOptions(mode="run", concurrency=concurrency))
+                result = import_workbook(validation, session, ImportOptions(mode="run", concurrency=concurrency),
+                                         history=history)
                 wall = time.perf_counter() - t
                 cpu1, scpu1 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
                 requests = client.request_count
@@ -227,7 +230,7 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
                     noop_session = ApiSession(client=noop_client, url=url, embedded=False, environment="bench")
                     t = time.perf_counter()
                     noop = import_workbook(validate_workbook(wb), noop_session,
-                                           ImportOptions(mode="run", concurrency=concurrency))
+                                           ImportOptions(mode="run", concurrency=concurrency), history=history)
                     noop_wall = time.perf_counter() - t
                     noop_requests = noop_client.request_count
         finally:
