@@ -9,9 +9,38 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from openpyxl.utils import get_column_letter
-
 Severity = Literal["error", "warning", "note"]  # a note says how a value was read
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LETTER_VALUE = {letter: n for n, letter in enumerate(_LETTERS, 1)}
+
+
+def get_column_letter(col_idx: int) -> str:
+    """Excel column letters of a 1-based column index (1 -> A, 27 -> AA), as openpyxl's function of this name
+    (without importing openpyxl: validation reads with calamine and writes nothing)."""
+    if not 1 <= col_idx <= 18278:
+        raise ValueError(f"Invalid column index {col_idx}")
+    letters = ""
+    while col_idx:
+        col_idx, remainder = divmod(col_idx - 1, 26)
+        letters = _LETTERS[remainder] + letters
+    return letters
+
+
+def column_index_from_string(col: str) -> int:
+    """1-based column index of Excel column letters (A -> 1, AA -> 27, ZZZ at most), as openpyxl's function."""
+    error = f"'{col}' is not a valid column name. Column names are from A to ZZZ"
+    if len(col) > 3:
+        raise ValueError(error)
+    index = 0
+    for letter in col.upper():
+        value = _LETTER_VALUE.get(letter)
+        if value is None:
+            raise ValueError(error)
+        index = index * 26 + value
+    if not 0 < index < 18279:
+        raise ValueError(error)
+    return index
 
 
 def cell_name(row: int | None, col_index: int | None) -> str | None:

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
-from openpyxl.utils import column_index_from_string, get_column_letter
 
-from importer.findings import Finding, cell_name
+from importer.findings import Finding, cell_name, column_index_from_string, get_column_letter
 from importer.identity import workbook_references
 from importer.ids import has_id_prefix, id_kind
 from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit
