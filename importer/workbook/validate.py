@@ -25,7 +25,7 @@ import pandera.errors as pa_errors
 
 from importer.findings import Finding, cell_name, column_index_from_string, get_column_letter
 from importer.identity import workbook_references
-from importer.ids import has_id_prefix, id_kind
+from importer.ids import KIND_BY_PREFIX, has_id_prefix, id_kind
 from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit
 from importer.workbook import coerce, spec
 from importer.workbook.evidence import EvidenceError, check_evidence
@@ -402,19 +402,29 @@ class _Validator:
             except UnitError as exc:
                 outcome[unit] = exc
         first: dict[str, tuple[int, int]] = {}
-        for i, (row, unit) in enumerate(zip(rows, units, strict=True)):
-            found = outcome.get(unit) if isinstance(unit, str) else None
-            if found is None:
-                continue
-            if isinstance(found, UnitError):
-                hint = "" if found.code == "ambiguous_unit" else ("; use units such as t, kg, kWh, MJ, km, L, m3, %, "
-                                                                  "dimensionless, kgCO2e/kWh")
-                self.error(found.code, found.message + hint, sheet="datapoints", row=row, column="unit", value=unit)
-                continue
-            units[i] = found.canonical
-            if found.rewritten:
-                seen = first.setdefault(unit, (row, 0))
-                first[unit] = (seen[0], seen[1] + 1)
+        if not any(isinstance(found, UnitError) for found in outcome.values()):
+            # nothing refused (the usual case): the rewrite and notes of the loop below, done per spelling
+            spelled = {unit: found.canonical for unit, found in outcome.items()}  # type: ignore[union-attr]
+            rewritten = sorted((units.index(unit), unit) for unit, found in outcome.items()
+                               if found.rewritten)  # type: ignore[union-attr]
+            for i, unit in rewritten:  # in order of first appearance, as the loop adds them
+                first[unit] = (rows[i], units.count(unit))
+            units[:] = [spelled[unit] if isinstance(unit, str) else unit for unit in units]
+        else:
+            for i, (row, unit) in enumerate(zip(rows, units, strict=True)):
+                found = outcome.get(unit) if isinstance(unit, str) else None
+                if found is None:
+                    continue
+                if isinstance(found, UnitError):
+                    hint = "" if found.code == "ambiguous_unit" else (
+                        "; use units such as t, kg, kWh, MJ, km, L, m3, %, dimensionless, kgCO2e/kWh")
+                    self.error(found.code, found.message + hint, sheet="datapoints", row=row, column="unit",
+                               value=unit)
+                    continue
+                units[i] = found.canonical
+                if found.rewritten:
+                    seen = first.setdefault(unit, (row, 0))
+                    first[unit] = (seen[0], seen[1] + 1)
         for unit, (row, count) in first.items():
             canonical = outcome[unit].canonical  # type: ignore[union-attr]
             more = f" ({count} cells, the first shown here)" if count > 1 else ""
@@ -521,9 +531,17 @@ class _Validator:
             if min(out) < "$":  # some cell is empty or starts with '#' (or another rare low character)
                 odd = [i for i, v in enumerate(out) if not v or v[0] == "#"]
             if col.type == "refs":
-                out = [(v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v) for v in out]
+                distinct = set(out)
+                if len(distinct) * 2 < len(out):  # each distinct list split once (values are immutable tuples)
+                    split = {v: (v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
+                             for v in distinct}
+                    out = list(map(split.__getitem__, out))
+                else:
+                    out = [(v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
+                           for v in out]
             elif col.type == "enum":
-                out = [coerce.enum_value(col.choices, v) for v in out]
+                cased = {v: coerce.enum_value(col.choices, v) for v in set(out)}
+                out = list(map(cased.__getitem__, out))
             for i in odd:
                 out[i] = self.parse(sheet, rows[i], col, values[i], raw) if values[i].strip() else col.default
         elif col.type == "number" and types and types <= {float, int}:
@@ -633,12 +651,21 @@ class _Validator:
                 if col.type not in ("ref", "refs") or col.name not in sheet.columns or not col.ref_sheet:
                     continue
                 targets = all_refs.get(col.ref_sheet, set())
-                for row, value in sheet.frame[col.name].items():
-                    if value is None or (name, int(row), col.name) in self.bad_cells:
-                        continue
-                    for ref in (value if isinstance(value, tuple) else (value,)):
-                        self.check_ref(name, int(row), col, ref, targets, all_refs)
-                        used[col.ref_sheet].add(ref)
+                bad = {row for s, row, c in self.bad_cells if s == name and c == col.name}
+                cells = [(row, value if isinstance(value, tuple) else (value,))
+                         for row, value in zip(sheet.rows, sheet.records[col.name], strict=True)
+                         if value is not None and row not in bad]
+                refs = {ref for _, values in cells for ref in values}
+                used[col.ref_sheet].update(refs)
+                # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
+                # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
+                doubtful = {ref for ref in refs
+                            if type(ref) is not str or ref not in targets or ref[:4] in KIND_BY_PREFIX}
+                if doubtful:
+                    for row, values in cells:
+                        for ref in values:
+                            if ref in doubtful:
+                                self.check_ref(name, row, col, ref, targets, all_refs)
         return used
 
     def check_ref(self, sheet: str, row: int, col: spec.Column, ref: str, targets: set[str],
@@ -762,8 +789,11 @@ class _Validator:
         )
 
     def check_supplier_references(self, wb: Workbook) -> None:
+        references = workbook_references(wb)
+        if len({srid for _, _, srid in references}) == len(references):
+            return  # all distinct: the usual case, told without a look-up per row
         seen: dict[str, tuple[str, int]] = {}
-        for sheet, row, srid in workbook_references(wb):
+        for sheet, row, srid in references:
             if srid in seen:
                 first_sheet, first_row = seen[srid]
                 column = "supplier_reference_id" if self.sheets[sheet].columns.get("supplier_reference_id") else "ref"
