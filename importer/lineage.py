@@ -54,20 +54,21 @@ class LineageBuilder:
         return datapoints.lineage(ref, self.datapoint_actions, self.source_actions, self.ids, self._fetched)
 
     def _entries(self, entry_ids: list[str]) -> dict[str, Any]:
-        """The entries as the API now holds them (CO2e, its standard deviation, credit type): one read for a few,
-        one batched listing (50 a page) for many."""
-        if all(i in self._current for i in entry_ids):
-            return {i: self._current[i] for i in entry_ids}
-        if self.client is None:
-            return {}
+        """The entries as the API now holds them (CO2e, its standard deviation, credit type): those known to
+        be current (`current`), then one read each for a few more, one batched listing (50 a page) for many."""
+        out = {i: self._current[i] for i in entry_ids if i in self._current}
+        missing = [i for i in entry_ids if i not in out]
+        if self.client is None or not missing:
+            return out
         try:
-            if len(entry_ids) <= 3:
-                return {i: self.client.get_ghg_entry(i) for i in entry_ids}
-            wanted = set(entry_ids)
-            return {e.id: e for e in self.client.list_ghg_entries() if e.id in wanted}
+            if len(missing) <= 3:
+                out.update({i: self.client.get_ghg_entry(i) for i in missing})
+            else:
+                wanted = set(missing)
+                out.update({e.id: e for e in self.client.list_ghg_entries() if e.id in wanted})
         except Exception:  # a gap in the lineage, not a failure
             log.debug("could not read the entries' CO2e", exc_info=True)
-            return {}
+        return out
 
     def _prefetch_fixed(self) -> None:
         """The templates' fixed datapoints, read at once (a handful, each once)."""

@@ -238,10 +238,8 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
         result.messages.append(f"the run stopped: {run_log.stopped}")
     statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}
     if not run_log.stopped:
-        wrote_nothing = state is not None and all(o.status == "unchanged" for o in result.objects)
-        current = state.by_id() if state is not None and wrote_nothing else None
         result.lineage = LineageBuilder(plan, wb, ctx, run_log.ids, statuses, session.client,
-                                        current=current).build()
+                                        current=_current_after_run(plan, run_log, state)).build()
     held = run_log.ids.get(STATEMENT_KEY) or (statement.existing_id if statement is not None else None)
     if held is not None and not run_log.stopped:
         result.statement = _statement_after_run(session.client, held, result)
@@ -250,6 +248,19 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
         outcome = "interrupted" if result.interrupted else ("ok" if result.ok else "failed")
         history.finish_run(result.run_id, outcome=outcome, counts=result.counts(), finished_at=result.finished_at)
     return result
+
+
+def _current_after_run(plan: Plan, run_log: Any, state: RegistryState | None) -> dict[str, Any]:
+    """Objects known to be as the registry holds them after the run, without reading them again: the whole
+    snapshot when the run wrote nothing; otherwise the GHG entries this run created that nothing later in the
+    run touched (their datapoints were written before them; no attribution changed after). The rest is read
+    back."""
+    if state is not None and all(o.status == "unchanged" for o in run_log.outcomes.values()):
+        return state.by_id()
+    touched_later = {a.payload.entry_ref for a in plan.of_kind("component_attribution") if a.op != "unchanged"}
+    return {entity.id: entity for key, entity in run_log.entities.items()
+            if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created" and key[1] not in touched_later
+            and entity is not None and getattr(entity, "co2e_net_removed_kg", None) is not None}
 
 
 class HistoryRecorder:
