@@ -314,7 +314,7 @@ def build_app(sandbox: Sandbox) -> Any:
         query = _params(s.Query, request.query_params, "query")
         with store.lock:
             entry = need(store, "ghg_entry", request.path_params["id"])
-            items = [a for a in store.all("component_attribution") if a["ghg_entry_id"] == entry["id"]]
+            items = store.referring("component_attribution", "ghg_entry_id", entry["id"])
             return paginate(store, items, **_page_args(query))
 
     async def patch_attributions(request: Request) -> Any:

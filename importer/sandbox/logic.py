@@ -139,9 +139,7 @@ def component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
 
 def entry_co2e(store: SandboxStore, entry: dict[str, Any]) -> float:
     total = 0.0
-    for attribution in store.all("component_attribution"):
-        if attribution["ghg_entry_id"] != entry["id"]:
-            continue
+    for attribution in store.referring("component_attribution", "ghg_entry_id", entry["id"]):
         component = store.get("component", attribution["component_id"])
         if component is None:
             continue
@@ -180,9 +178,7 @@ def _used_in_submitted(store: SandboxStore, dp_id: str) -> bool:
         if statement["status"] not in SUBMITTED:
             continue
         for entry_id in statement.get("_frozen_entry_ids", []):
-            for attribution in store.all("component_attribution"):
-                if attribution["ghg_entry_id"] != entry_id:
-                    continue
+            for attribution in store.referring("component_attribution", "ghg_entry_id", entry_id):
                 component = store.get("component", attribution["component_id"]) or {"inputs": []}
                 for item in component["inputs"]:
                     if item.get("datapoint_id") == dp_id or dp_id in item.get("datapoint_ids", []):
@@ -391,11 +387,10 @@ def create_component(store: SandboxStore, body: Any) -> dict[str, Any]:
 
 
 def _component_locked(store: SandboxStore, component_id: str) -> bool:
-    for attribution in store.all("component_attribution"):
-        if attribution["component_id"] == component_id:
-            entry = store.get("ghg_entry", attribution["ghg_entry_id"])
-            if entry and entry_locked(store, entry):
-                return True
+    for attribution in store.referring("component_attribution", "component_id", component_id):
+        entry = store.get("ghg_entry", attribution["ghg_entry_id"])
+        if entry and entry_locked(store, entry):
+            return True
     return False
 
 
@@ -421,9 +416,8 @@ def delete_component(store: SandboxStore, component_id: str) -> None:
     need(store, "component", component_id)
     if _component_locked(store, component_id):
         raise Problem(422, [issue([], "the component is used by a GHG entry in a submitted statement")])
-    for attribution in store.all("component_attribution"):
-        if attribution["component_id"] == component_id:
-            store.delete("component_attribution", attribution["id"])
+    for attribution in store.referring("component_attribution", "component_id", component_id):
+        store.delete("component_attribution", attribution["id"])
     store.delete("component", component_id)
 
 
@@ -559,12 +553,11 @@ def delete_ghg_entry(store: SandboxStore, entry_id: str) -> None:
     entry = need(store, "ghg_entry", entry_id)
     if entry_locked(store, entry):
         raise Problem(422, [issue([], "the GHG entry is in a submitted statement and cannot be deleted")])
-    for attribution in store.all("component_attribution"):
-        if attribution["ghg_entry_id"] == entry_id:
-            store.delete("component_attribution", attribution["id"])
-            component = store.get("component", attribution["component_id"])
-            if component and component.get("scope") == "REMOVAL":
-                store.delete("component", component["id"])
+    for attribution in store.referring("component_attribution", "ghg_entry_id", entry_id):
+        store.delete("component_attribution", attribution["id"])
+        component = store.get("component", attribution["component_id"])
+        if component and component.get("scope") == "REMOVAL":
+            store.delete("component", component["id"])
     store.delete("ghg_entry", entry_id)
 
 
@@ -590,7 +583,7 @@ def _attribute(store: SandboxStore, entry: dict[str, Any], to_add: list[tuple[st
     if entry_locked(store, entry):
         raise Problem(422, [issue([], "the GHG entry is in a submitted statement; its components cannot change",
                                   kind="value_error.locked")])
-    current = {a["component_id"]: a for a in store.all("component_attribution") if a["ghg_entry_id"] == entry["id"]}
+    current = {a["component_id"]: a for a in store.referring("component_attribution", "ghg_entry_id", entry["id"])}
     for n, component_id in enumerate(to_remove):
         if component_id not in current:
             raise invalid([remove_field, n], f"component {component_id} is not attributed to this entry",
@@ -607,14 +600,14 @@ def _attribute(store: SandboxStore, entry: dict[str, Any], to_add: list[tuple[st
 
 def attributed_components(store: SandboxStore, entry_id: str) -> set[str]:
     """IDs of the components attributed to an entry."""
-    return {a["component_id"] for a in store.all("component_attribution") if a["ghg_entry_id"] == entry_id}
+    return {a["component_id"] for a in store.referring("component_attribution", "ghg_entry_id", entry_id)}
 
 
 def statement_components(store: SandboxStore, statement_id: str) -> set[str]:
     """IDs of the components attributed to the entries of a statement."""
     statement = store.get("ghg_statement", statement_id)
     entries = {e["id"] for e in statement_entries(store, statement)} if statement else set()
-    return {a["component_id"] for a in store.all("component_attribution") if a["ghg_entry_id"] in entries}
+    return {a["component_id"] for e in entries for a in store.referring("component_attribution", "ghg_entry_id", e)}
 
 
 def _component_datapoints(components: list[dict[str, Any]]) -> set[str]:

@@ -16,6 +16,8 @@ from importer.sandbox import seed
 
 KINDS = ("project", "template", "blueprint", "source", "datapoint", "feedstock_type", "ghg_entry", "component",
          "component_attribution", "ghg_statement")
+#: fields by which objects are looked up as well as by ID (`SandboxStore.referring`)
+REFERENCES: dict[str, tuple[str, ...]] = {"component_attribution": ("ghg_entry_id", "component_id")}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL);
@@ -52,6 +54,11 @@ class SandboxStore:
         #: kind -> supplier_reference_id -> object id: look-ups and the uniqueness check in constant time (a
         #: registry of a year of monthly imports holds tens of thousands of objects)
         self._by_srid: dict[str, dict[str, str]] = {k: {} for k in KINDS}
+        #: (kind, field) -> value -> IDs of the objects referring to it (`referring`): an entry's attributions
+        #: are found without reading every attribution of the registry
+        self._by_ref: dict[tuple[str, str], dict[str, set[str]]] = {
+            (kind, name): {} for kind, names in REFERENCES.items() for name in names}
+        self._ref_values: dict[str, tuple[tuple[str, str, str], ...]] = {}  # id -> what it was indexed under
         self.next_seq = 1
         self.version = 0  # bumped by every write: cached listings are valid while it holds
         self.request_log: list[tuple[str, str, int]] = []
@@ -92,12 +99,25 @@ class SandboxStore:
         srid = data.get("supplier_reference_id")
         if srid:
             self._by_srid[kind][srid] = key
+        refs = tuple((kind, name, str(data[name])) for name in REFERENCES.get(kind, ()) if data.get(name))
+        for kind_, name, value in refs:
+            self._by_ref[(kind_, name)].setdefault(value, set()).add(key)
+        if refs:
+            self._ref_values[key] = refs
 
     def _unindex(self, kind: str, key: str) -> None:
         old = self.objects[kind].get(key)
         srid = old.get("supplier_reference_id") if old else None
         if srid and self._by_srid[kind].get(srid) == key:
             del self._by_srid[kind][srid]
+        for kind_, name, value in self._ref_values.pop(key, ()):
+            self._by_ref[(kind_, name)].get(value, set()).discard(key)
+
+    def referring(self, kind: str, name: str, value: str) -> list[dict[str, Any]]:
+        """The objects of `kind` whose `name` field is `value` (a field of REFERENCES), in registry order."""
+        with self.lock:
+            ids = sorted(self._by_ref[(kind, name)].get(value, ()), key=self._seq.__getitem__)
+            return [self.objects[kind][i] for i in ids]
 
     def by_srid(self, kind: str, srid: str) -> dict[str, Any] | None:
         """The object of `kind` carrying this supplier_reference_id, if any."""
