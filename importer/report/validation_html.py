@@ -7,6 +7,7 @@ stay a readable, small file. Every cell value escaped."""
 from __future__ import annotations
 
 import os
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -109,15 +110,19 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
         by_code: dict[tuple[str, str], list[Any]] = {}
-        for f in sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3))):
+        if len({f.severity for f in items}) == 1 and all(f.row is not None and f.cell is not None for f in items):
+            ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
+        else:
+            ordered = sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3)))
+        for f in ordered:
             by_code.setdefault((f.severity, f.code), []).append(f)
         groups = []
         for (severity, code), group in sorted(by_code.items(),
                                               key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)):
             messages = [f.message for f in group]
-            templates = {_template(f) for f in group}
             rows = []
-            if len(set(messages)) == 1:
+            templates = {_template(f) for f in group} if len(set(messages)) > 1 else set()
+            if not templates:  # one message for all
                 shared = messages[0]
                 rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
             elif len(templates) == 1 and None not in templates:

@@ -86,6 +86,42 @@ def _near_miss(root: Path, parts: tuple[str, ...]) -> str | None:
 
 def check_evidence(folder: Path, written: str) -> Evidence:
     """Resolve and vet the file a `file` cell names, relative to the workbook's folder."""
+    return _check(folder.resolve(), written, None)
+
+
+class EvidenceFolder:
+    """`check_evidence` for the many `file` cells of one workbook, with the same outcome: the workbook's folder
+    and each sub-folder named are resolved once, not once per cell; a file that is itself a link is resolved
+    in full, as `Path.resolve` does."""
+
+    def __init__(self, folder: Path) -> None:
+        self.root = folder.resolve()
+        self._folders: dict[tuple[str, ...], Path] = {}
+
+    def check(self, written: str) -> Evidence:
+        return _check(self.root, written, self)
+
+    def resolve(self, parts: tuple[str, ...], candidate: Path) -> Path:
+        """`candidate.resolve()`, given `candidate` is the root joined with `parts`."""
+        if not parts:
+            return candidate.resolve()
+        folder = self._folders.get(parts[:-1])
+        if folder is None:
+            try:
+                folder = self.root.joinpath(*parts[:-1]).resolve()
+            except (OSError, RuntimeError):  # a link loop, say: the whole path as before, error and all
+                return candidate.resolve()
+            self._folders[parts[:-1]] = folder
+        path = os.path.join(folder, parts[-1])
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return candidate.resolve()
+        except OSError:  # absent: resolved as written below its folder, as realpath does
+            pass
+        return Path(path)
+
+
+def _check(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
     text = written.strip()
     if not text:
         raise EvidenceError("no file given")
@@ -94,24 +130,27 @@ def check_evidence(folder: Path, written: str) -> Evidence:
     parts = PurePosixPath(text.replace("\\", "/")).parts
     if ".." in parts:
         raise EvidenceError(f"{text!r} leaves the workbook's folder (..); keep evidence inside it")
-    root = folder.resolve()
     candidate = root.joinpath(*parts)
-    resolved = candidate.resolve()
+    resolved = candidate.resolve() if folder is None else folder.resolve(parts, candidate)
     if not resolved.is_relative_to(root):
         raise EvidenceError(f"{text!r} is a link pointing outside the workbook's folder ({resolved}); copy the file "
                             "into the folder instead")
-    if not resolved.exists():
+    try:
+        info: os.stat_result | None = resolved.stat()  # one stat for the usual file; the checks below else
+    except OSError:
+        info = None
+    if info is None and not resolved.exists():
         near = _near_miss(root, parts)
         hint = (f"; the folder has {near!r}, which differs only in letter case or in how accented letters are "
                 "encoded (a name copied from a Mac): write the name exactly as the file has it") if near else ""
         raise EvidenceError(f"file {text!r} not found in {root}{hint}")
-    if not resolved.is_file():
+    if not (stat.S_ISREG(info.st_mode) if info is not None else resolved.is_file()):
         raise EvidenceError(f"{text!r} is not a regular file")
     ext = resolved.suffix.lower()
     if ext not in CONTENT_TYPES:
         raise EvidenceError(f"{text!r}: files of type {ext or '(no extension)'} are not accepted by Isometric; use one "
                             f"of {', '.join(sorted(CONTENT_TYPES))}")
-    size = resolved.stat().st_size
+    size = info.st_size if info is not None else resolved.stat().st_size
     if size == 0:
         raise EvidenceError(f"{text!r} is empty (0 bytes)")
     if size > MAX_SOURCE_BYTES:

@@ -28,7 +28,7 @@ from importer.identity import workbook_references
 from importer.ids import KIND_BY_PREFIX, has_id_prefix, id_kind
 from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit
 from importer.workbook import coerce, spec
-from importer.workbook.evidence import EvidenceError, check_evidence
+from importer.workbook.evidence import EvidenceError, EvidenceFolder
 from importer.workbook.model import (
     ComponentInputRow,
     ComponentRow,
@@ -699,11 +699,12 @@ class _Validator:
         sheet = self.sheets.get("sources")
         if sheet is None or sheet.frame.empty:
             return
+        folder = EvidenceFolder(self.folder)
         for row, written in sheet.frame["file"].items():
             if not isinstance(written, str):
                 continue
             try:
-                self.evidence[int(row)] = check_evidence(self.folder, written)
+                self.evidence[int(row)] = folder.check(written)
             except EvidenceError as exc:
                 self.error("bad_file", str(exc), sheet="sources", row=int(row), column="file", value=written)
 
@@ -732,10 +733,13 @@ class _Validator:
             sheet = self.sheets.get(name)
             if sheet is None or sheet.frame.empty:
                 continue
-            for row, ref in sheet.frame["ref"].items():
-                if isinstance(ref, str) and ref not in used.get(name, set()):
-                    self.warn("unused", f"{label} {ref!r} is not used by any other row", sheet=name, row=int(row),
-                              column="ref", value=ref)
+            # as `self.warn` would add them, built directly: there can be one per row
+            taken = used.get(name, set())
+            letter = get_column_letter(sheet.columns["ref"])
+            self.findings += [Finding("warning", "unused", f"{label} {ref!r} is not used by any other row", sheet=name,
+                                      row=row, column="ref", cell=f"{letter}{row}", value=ref)
+                              for row, ref in zip(sheet.rows, sheet.records["ref"], strict=True)
+                              if isinstance(ref, str) and ref not in taken]
 
     # -- model ------------------------------------------------------------------------------------------
     def rows(self, name: str) -> list[dict[str, Any]]:
