@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS intended (
     object_id TEXT,
     PRIMARY KEY (run_id, seq)
 );
+CREATE INDEX IF NOT EXISTS intended_by_reference ON intended (run_id, kind, supplier_reference_id);
 CREATE TABLE IF NOT EXISTS known_uploaded (
     api_url TEXT NOT NULL,
     source_id TEXT NOT NULL,
@@ -190,6 +191,10 @@ class History:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # a commit reaches the operating system before the call returns (a killed run loses nothing); only a
+            # power cut or OS crash could lose the last commits, which rollback's look-up by reference covers.
+            # FULL would sync the disk on every commit: two per created object, all runs waiting on one lock.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._migrate()
             (check,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
