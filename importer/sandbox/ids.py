@@ -19,8 +19,10 @@ _BODY = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
 
 
 def new_id(kind: str) -> str:
-    """A fresh random ID of a kind: prefix + 16 characters (20 in all)."""
-    return PREFIXES[kind] + "".join(secrets.choice(_BODY) for _ in range(16))
+    """A fresh random ID of a kind: prefix + 16 characters (20 in all): 80 random bits read at once (one
+    system call, not one per character), five to a character."""
+    bits = int.from_bytes(secrets.token_bytes(10), "big")
+    return PREFIXES[kind] + "".join(_BODY[(bits >> (5 * i)) & 31] for i in range(16))
 
 
 def valid_id(value: str) -> bool:
