@@ -16,6 +16,7 @@ import difflib
 import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -638,7 +639,7 @@ class _Validator:
         frame = self.sheets[sheet].frame if sheet in self.sheets else pd.DataFrame()
         if frame.empty or "ref" not in frame:
             return set()
-        return {r for r in frame["ref"] if isinstance(r, str)}
+        return {r for r in self.sheets[sheet].records["ref"] if isinstance(r, str)}  # the frame's column, as a list
 
     def check_references(self) -> dict[str, set[str]]:
         """Every ref resolves to the right sheet (or is an ID of the right kind); returns used refs per sheet."""
@@ -652,18 +653,22 @@ class _Validator:
                     continue
                 targets = all_refs.get(col.ref_sheet, set())
                 bad = {row for s, row, c in self.bad_cells if s == name and c == col.name}
-                cells = [(row, value if isinstance(value, tuple) else (value,))
-                         for row, value in zip(sheet.rows, sheet.records[col.name], strict=True)
-                         if value is not None and row not in bad]
-                refs = {ref for _, values in cells for ref in values}
+                column = sheet.records[col.name]
+                kept = [v for row, v in zip(sheet.rows, column, strict=True) if row not in bad] if bad else column
+                lists = [v for v in kept if isinstance(v, tuple)]
+                refs = set(chain.from_iterable(lists))
+                if len(lists) < len(kept):
+                    refs.update(v for v in kept if v is not None and not isinstance(v, tuple))
                 used[col.ref_sheet].update(refs)
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
                 # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
                 doubtful = {ref for ref in refs
                             if type(ref) is not str or ref not in targets or ref[:4] in KIND_BY_PREFIX}
                 if doubtful:
-                    for row, values in cells:
-                        for ref in values:
+                    for row, value in zip(sheet.rows, column, strict=True):
+                        if value is None or row in bad:
+                            continue
+                        for ref in (value if isinstance(value, tuple) else (value,)):
                             if ref in doubtful:
                                 self.check_ref(name, row, col, ref, targets, all_refs)
         return used
@@ -758,7 +763,9 @@ class _Validator:
             return []
         lists = [sheet.rows] + [columns[f.name] if f.name in columns else sheet.records[f.name]
                                 for f in dataclasses.fields(cls) if f.name != "row"]
-        return [cls(*values) for values in zip(*lists, strict=True)]
+        if len(set(map(len, lists))) == 1:
+            return list(map(cls, *lists))
+        return [cls(*values) for values in zip(*lists, strict=True)]  # raises as it always did
 
     def build(self) -> Workbook:
         sources = []
