@@ -13,6 +13,7 @@ import getpass
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,7 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     from importer.context import load_context
     from importer.online import check_against_project
     from importer.planning import build_plan
+    from importer.planning.registry import fetch_state
 
     wb = validation.workbook
     submit = options.submit or wb.project.submit_statement
@@ -122,14 +124,16 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     if submit and not wb.project.ghg_statement_report_url:
         raise ImportAborted("submitting needs ghg_statement_report_url on the project sheet", exit_code=1)
     try:
-        ctx = load_context(session.client, wb.project.project_id)
-        online = check_against_project(wb, ctx)
-        if any(f.severity == "error" for f in online):
-            raise ImportAborted(
-                f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
-                f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
-                exit_code=1, findings=online, validation=validation)
-        state = take_snapshot(session, wb, ctx, options.concurrency, history)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the registry's listings while the project is read
+            listed = pool.submit(fetch_state, session.client, wb, concurrency=options.concurrency)
+            ctx = load_context(session.client, wb.project.project_id)
+            online = check_against_project(wb, ctx)
+            if any(f.severity == "error" for f in online):
+                raise ImportAborted(
+                    f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
+                    f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
+                    exit_code=1, findings=online, validation=validation)
+            state = take_snapshot(session, wb, ctx, options.concurrency, history, listed=listed.result())
         plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune)
     except ApiError as exc:
         code = 2 if exc.status in (None, 401, 403) else 1
@@ -137,13 +141,14 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     return plan, ctx, online, state
 
 
-def take_snapshot(session: ApiSession, wb: Any, ctx: ProjectContext, concurrency: int, history: Any) -> Any:
-    """The registry snapshot for `wb`, reading less where the history knows more (`importer.planning.known`);
-    what it learns is remembered for the next run."""
+def take_snapshot(session: ApiSession, wb: Any, ctx: ProjectContext, concurrency: int, history: Any, *,
+                  listed: RegistryState | None = None) -> Any:
+    """The registry snapshot for `wb` (from the batched listings `listed`, when already read), reading less
+    where the history knows more (`importer.planning.known`); what it learns is remembered for the next run."""
     from importer.planning import snapshot
 
     known = history.known(session.url) if history is not None else None
-    state = snapshot(session.client, wb, ctx, concurrency=concurrency, known=known)
+    state = snapshot(session.client, wb, ctx, concurrency=concurrency, known=known, listed=listed)
     if history is not None:
         history.remember_membership(session.url, state.learned_membership)
     return state
@@ -252,15 +257,18 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
 
 def _current_after_run(plan: Plan, run_log: Any, state: RegistryState | None) -> dict[str, Any]:
     """Objects known to be as the registry holds them after the run, without reading them again: the whole
-    snapshot when the run wrote nothing; otherwise the GHG entries this run created that nothing later in the
-    run touched (their datapoints were written before them; no attribution changed after). The rest is read
-    back."""
+    snapshot when the run wrote nothing; otherwise the datapoints of the snapshot this run did not write (the
+    templates' fixed ones, say), and the GHG entries it created that nothing later in the run touched (their
+    datapoints were written before them; no attribution changed after). The rest is read back."""
     if state is not None and all(o.status == "unchanged" for o in run_log.outcomes.values()):
         return state.by_id()
+    written = {a.existing_id for a in plan.actions if a.existing_id and run_log.outcomes[a.key].status != "unchanged"}
+    current = {d.id: d for d in (state.project_datapoints if state is not None else []) if d.id not in written}
     touched_later = {a.payload.entry_ref for a in plan.of_kind("component_attribution") if a.op != "unchanged"}
-    return {entity.id: entity for key, entity in run_log.entities.items()
-            if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created" and key[1] not in touched_later
-            and entity is not None and getattr(entity, "co2e_net_removed_kg", None) is not None}
+    current.update({entity.id: entity for key, entity in run_log.entities.items()
+                    if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created"
+                    and key[1] not in touched_later and getattr(entity, "co2e_net_removed_kg", None) is not None})
+    return current
 
 
 class HistoryRecorder:

@@ -200,17 +200,19 @@ def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submi
 
 
 def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
-             known: Known | None = None) -> RegistryState:
+             known: Known | None = None, listed: RegistryState | None = None) -> RegistryState:
     """The registry as this workbook's plan needs it: batched listings (the project's statements come with
     its context), then, for the existing entries the workbook names, their components of the template
     components it binds. Those come from the project's component listing where `known` (what earlier runs
     learned, `importer.planning.known`) says which are whose, and otherwise from one listing per entry;
     entries whose extra components the workbook attaches or removes are always listed, with their
     attributions. The components an entry gets are the same either way (the registry fingerprint of a saved
-    plan does not depend on what this machine knew)."""
+    plan does not depend on what this machine knew). `listed`: the batched listings, when the caller has
+    already read them (`fetch_state`)."""
     known = known or Known()
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    state = fetch_state(client, wb, concurrency=concurrency, statements=ctx.statements)
+    state = listed if listed is not None else fetch_state(client, wb, concurrency=concurrency,
+                                                          statements=ctx.statements)
     state.uploaded_sources = known.uploaded_sources
     bound = ghg_entries.bindings(wb, ctx)
     attached = {c.entry_ref for c in wb.components}
@@ -230,8 +232,8 @@ def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int
     to_list = sorted(with_attributions) + [e for e, comps in resolved.components.items() if comps is None]
     fetch_entry_details(client, state, to_list, concurrency=concurrency, with_attributions=with_attributions)
     for entry_id, comps in resolved.components.items():
-        listed = state.entry_components.get(entry_id, []) if comps is None else comps
-        state.entry_components[entry_id] = sorted((c for c in listed if template_component_of(c) in wanted[entry_id]),
+        held = state.entry_components.get(entry_id, []) if comps is None else comps
+        state.entry_components[entry_id] = sorted((c for c in held if template_component_of(c) in wanted[entry_id]),
                                                   key=lambda c: c.id)
     return state
 
