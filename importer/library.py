@@ -373,7 +373,9 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
     assert wb is not None
     ctx = load_context(session.client, wb.project.project_id)
     state = take_snapshot(session, wb, ctx, options.concurrency, history)
-    differences = saved_plans.registry_changes(plan_value, state.fingerprint())
+    # the same inputs give the same plan: its fingerprint covers what this workbook's plan depends on
+    recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=options.prune)
+    differences = saved_plans.registry_changes(plan_value, recomputed.registry_fingerprint)
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")
     if differences:
@@ -383,8 +385,7 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
                             exit_code=EXIT_FAILED)
     result = new_result(validation, session, "run")
     result.plan = plan_value
-    # the same inputs give the same plan: a guard that the saved actions are the ones this code would compute
-    recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=options.prune)
+    # and a guard that the saved actions are the ones this code would compute
     if [a.key for a in recomputed.actions] != [a.key for a in plan_value.actions]:
         raise ImportAborted("the saved plan does not match this workbook's plan; nothing was sent. Run `plan` "
                             "again", exit_code=EXIT_FAILED)

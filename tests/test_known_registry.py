@@ -7,6 +7,7 @@ the server holds afterwards is read back with plain httpx and compared with what
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -202,3 +203,26 @@ def test_a_plan_saved_without_knowledge_applies_where_it_is_known(recorded: tupl
     again = _save_plan(wb, tmp_path / "plan-here.json", recorded[0])
     monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(tmp_path / "another-fresh-home"))
     assert importer.apply(again).exit_code == 0
+
+
+def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
+        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    """A saved plan depends on its own objects, its prefix's and its statement's: an import of another month
+    (another prefix, same project) between plan and apply does not invalidate it; a change to one of its own
+    objects does."""
+    server, _ = recorded
+    october = make_workbook(tmp_path / "oct", 80, prefix="oct", sources=1)
+    november = make_workbook(tmp_path / "nov", 80, prefix="nov", sources=1, month=dt.date(2026, 11, 1))
+    assert importer.run([october]).ok
+    saved = _save_plan(october, tmp_path / "october.json", server)
+    assert importer.run([november]).ok  # someone imports November meanwhile
+    applied = importer.apply(saved)
+    assert applied.exit_code == 0, applied.stopped
+
+    api = _api(server)
+    dp = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+              if d["supplier_reference_id"] == "oct:datapoints:batch-000000-distance")
+    assert api.patch(f"/datapoints/{dp['id']}", json={"display_name": "changed in the UI"}).status_code == 200
+    refused = importer.apply(saved)
+    assert refused.exit_code == 1
+    assert [s.message.rsplit(": ", 1)[-1] for s in refused.stopped] == ["oct:datapoints:batch-000000-distance changed"]

@@ -189,14 +189,17 @@ def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submi
 
     actions.sort(key=rank)  # stable: workbook order within a kind, prune order among deletes
     actions = block_dependants(actions)
+    held = statement_entries(p, statement_actions[0] if statement_actions else None, orphans, prune)
+    defined, marker = set(p.srids.values()), f"{prefix}:"
+    fingerprint = state.fingerprint(lambda srid: srid in defined or srid.startswith(marker),
+                                    frozenset(e.id for e in held if e.group == "elsewhere" and e.id))
     return Plan(
         project_id=wb.project.project_id, prefix=prefix, workbook_path=str(wb.path), workbook_sha256=wb.sha256,
         evidence=tuple(EvidenceFingerprint(s.ref, str(s.file), s.sha256) for s in wb.sources),
-        registry_fingerprint=state.fingerprint(), context_fingerprint=context_fingerprint(ctx),
+        registry_fingerprint=fingerprint, context_fingerprint=context_fingerprint(ctx),
         actions=tuple(actions), submit=submit, messages=tuple(p.messages), orphans=tuple(orphans),
         statement_end_on=wb.project.statement_end_on,
-        statement_entries=tuple(statement_entries(p, statement_actions[0] if statement_actions else None, orphans,
-                                                  prune)))
+        statement_entries=tuple(held))
 
 
 def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,

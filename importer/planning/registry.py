@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,13 +46,18 @@ class RegistryState:
         out.update({o.id: o for o in self.project_components})
         return out
 
-    def fingerprint(self) -> dict[str, str]:
+    def fingerprint(self, keep: Callable[[str], bool] = lambda srid: True,
+                    entries: frozenset[str] = frozenset()) -> dict[str, str]:
         """supplier_reference_id (statements: id) -> SHA-256 of the object as read, so a saved plan can say
-        exactly which objects changed, appeared or disappeared since it was computed."""
+        exactly which objects changed, appeared or disappeared since it was computed. `keep` says which
+        supplier_reference_ids the plan depends on (its own and its prefix's: another workbook's import in the
+        same project neither invalidates a saved plan nor costs a digest), `entries` which other GHG entries
+        (by ID: those its statement would hold)."""
         out: dict[str, str] = {}
         for table in (self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components):
             for srid, obj in table.items():
-                out[srid] = _digest(obj)
+                if keep(srid) or (table is self.ghg_entries and obj.id in entries):
+                    out[srid] = _digest(obj)
         for statement in self.statements:
             out[f"statement:{statement.id}"] = _digest(statement)
         for entry_id, comps in self.entry_components.items():
