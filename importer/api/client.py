@@ -438,8 +438,9 @@ class IsometricClient:
             if _is_duplicate(exc) or (lookup_on_refusal and isinstance(exc, Conflict | ValidationFailed)):
                 found = find()
                 if found is not None:
-                    # refused as a duplicate with no earlier attempt of ours on the wire: someone else made it
-                    self._adopted.flag = _is_duplicate(exc)
+                    # refused (a duplicate reference; for a statement, an overlapping period) with no earlier
+                    # attempt of ours that may have applied (`find` ran before any re-send): someone else made it
+                    self._adopted.flag = True
                     return found
             raise
 
