@@ -51,18 +51,11 @@ def reference_for(
 
 
 def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
-    """(sheet, Excel row, supplier_reference_id) of every object a workbook defines, by the rule above
-    (`reference_for`, spelled out here: this runs once per row of a 100k-row workbook)."""
+    """(sheet, Excel row, supplier_reference_id) of every object a workbook defines, by the rule above."""
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    fit = _fit
-    out: list[tuple[str, int, str]] = []
-    out += [("sources", r.row, r.supplier_reference_id or fit(f"{prefix}:sources:{r.ref}:{r.sha256[:12]}"
-                                                               if r.sha256 else f"{prefix}:sources:{r.ref}"))
-            for r in wb.sources]
+    out = [("sources", r.row, reference_for(r.supplier_reference_id, prefix, "sources", r.ref, file_sha256=r.sha256))
+           for r in wb.sources]
     for sheet, rows in (("datapoints", wb.datapoints), ("feedstock_types", wb.feedstock_types),
-                        ("entries", wb.entries)):
-        head = f"{prefix}:{sheet}:"
-        out += [(sheet, r.row, r.supplier_reference_id or fit(head + r.ref)) for r in rows]
-    out += [("components", r.row, r.supplier_reference_id or fit(f"{prefix}:components:{r.ref}"))
-            for r in wb.components if r.action == "add"]
+                        ("entries", wb.entries), ("components", [c for c in wb.components if c.action == "add"])):
+        out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
     return out

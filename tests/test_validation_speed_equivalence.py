@@ -6,14 +6,12 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from openpyxl.utils import column_index_from_string as openpyxl_index
 from openpyxl.utils import get_column_letter as openpyxl_letter
 
 from importer.findings import column_index_from_string, get_column_letter
-from importer.identity import reference_for, workbook_references
 from importer.workbook.evidence import EvidenceError, EvidenceFolder, check_evidence
 
 
@@ -69,23 +67,3 @@ def test_evidence_folder_checks_as_check_evidence(tmp_path: Path) -> None:
             plain = _evidence(lambda w: check_evidence(book, w), cell)
             assert _evidence(folder.check, cell) == plain, cell
 
-
-def test_workbook_references_follow_reference_for() -> None:
-    def rows(**extra: object) -> list[SimpleNamespace]:
-        return [SimpleNamespace(row=n, ref=ref, supplier_reference_id=own, sha256=sha, action=action, **extra)
-                for n, (ref, own, sha, action) in enumerate(itertools.product(
-                    ["a", "x" * 120, "é" * 95, ""], [None, "", "own", "y" * 200], [None, "", "0123456789abcdef"],
-                    ["add", "remove"]))]
-
-    for prefix in (None, "", "pfx", "p" * 60):
-        items = rows()
-        wb = SimpleNamespace(project=SimpleNamespace(supplier_reference_prefix=prefix, project_id="prj_X"),
-                             sources=items, datapoints=items, feedstock_types=items, entries=items, components=items)
-        used = prefix or "prj_X"
-        expected = [("sources", r.row, reference_for(r.supplier_reference_id, used, "sources", r.ref,
-                                                     file_sha256=r.sha256)) for r in items]
-        for sheet in ("datapoints", "feedstock_types", "entries"):
-            expected += [(sheet, r.row, reference_for(r.supplier_reference_id, used, sheet, r.ref)) for r in items]
-        expected += [("components", r.row, reference_for(r.supplier_reference_id, used, "components", r.ref))
-                     for r in items if r.action == "add"]
-        assert workbook_references(wb) == expected  # type: ignore[arg-type]
