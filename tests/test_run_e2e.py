@@ -417,6 +417,13 @@ def test_an_interrupted_upload_is_resumed_from_the_signed_url_answer_alone(workb
         assert sources and all(o["status"] == "failed" and o["id"] for o in sources)
         assert all(sandbox.store.stored_file_sha256(o["id"]) is None for o in sources)
         assert all(src["url_info"]["is_accessible"] for src in api_nodes(sandbox, "/sources", project_id=PROJECT))
+        # a datapoint needs its source's ID, not its document: they landed; the statement waits for every
+        # document and is blocked by the first that failed (nothing submitted with evidence missing)
+        objects = first.json()["objects"]
+        assert {o["status"] for o in objects if o["kind"] == "datapoint"} == {"created"}
+        statement = next(o for o in objects if o["kind"] == "ghg_statement")
+        assert statement["status"] == "blocked" and statement["blocked_by"].startswith("sources row")
+        assert api_nodes(sandbox, "/ghg_statements") == []
 
         storage[0].refusing = False
         second = run_cli(["run", str(workbook), "--json", "--quiet"], env)

@@ -33,6 +33,9 @@ from importer.results import BAD_STATUSES, ObjectOutcome
 log = logging.getLogger("importer.applying")
 
 INTERRUPTED = "not started: the run was interrupted"
+#: kinds whose dependants may start once the object exists, before its apply has finished: a source's
+#: datapoints need its ID, not its document (the upload goes on meanwhile; the statement waits for it)
+RELEASED_ON_CREATE = frozenset({"source"})
 APPLY: dict[str, Callable[[Action, Any], Applied]] = {
     "source": sources.apply, "datapoint": datapoints.apply, "feedstock_type": feedstock_types.apply,
     "ghg_entry": ghg_entries.apply, "component": components.apply, "ghg_statement": statements.apply,
@@ -106,6 +109,7 @@ class _Env:
         self._log = log_
         self._recorder = recorder
         self._lock = threading.Lock()
+        self.on_created: Callable[[Key], None] = lambda key: None  # the scheduler's hook
 
     def resolve(self, ref: Ref) -> str:
         if isinstance(ref, IdRef):
@@ -129,6 +133,7 @@ class _Env:
         # an adopted entry was made by someone else: what this run sent says nothing of its components
         self._recorder.created(action.kind, obj_id, action.supplier_reference_id, adopted=adopted,
                                sent_inputs=None if adopted else sent_inputs)
+        self.on_created(action.key)
 
     def uploaded(self, source_id: str) -> None:
         self._recorder.uploaded(source_id)
@@ -248,8 +253,20 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
         for dep in unresolved:
             dependants[dep].append(number)
     ready = [n for n, count in waiting.items() if count == 0]
-    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+    finished: queue.SimpleQueue[int | Key] = queue.SimpleQueue()  # a unit's number when done; a key when created
+    env.on_created = lambda key: finished.put(key) if key[0] in RELEASED_ON_CREATE else None
     outstanding = len(units)
+
+    def release_created(key: Key) -> None:
+        """The object exists: its dependants may start, except the statement, which waits for the unit to
+        finish (a source's document uploaded) and is blocked if it failed."""
+        waiting_on = dependants.get(key, [])
+        dependants[key] = [o for o in waiting_on if units[o].actions[0].kind == "ghg_statement"]
+        for other in waiting_on:
+            if units[other].actions[0].kind != "ghg_statement":
+                waiting[other] -= 1
+                if waiting[other] == 0:
+                    ready.append(other)
 
     def release(number: int) -> None:
         for action in units[number].actions:
@@ -285,9 +302,13 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
                     continue
                 break
             try:
-                number = finished.get(timeout=0.2)
+                message = finished.get(timeout=0.2)
             except queue.Empty:
-                number = -1
+                message = -1
+            if isinstance(message, tuple):
+                release_created(message)
+                continue
+            number = message
             if cancel.is_set() and not announced and running > (number >= 0):  # say what the stop waits for
                 announced = True
                 _announce_stop(client, progress, running - (number >= 0))
@@ -309,7 +330,7 @@ def _announce_stop(client: Any, progress: Any, running: int) -> None:
                        f"{detail}").done()
 
 
-def _signal(finished: queue.SimpleQueue[int], number: int, _future: Any) -> None:
+def _signal(finished: queue.SimpleQueue[int | Key], number: int, _future: Any) -> None:
     finished.put(number)
 
 

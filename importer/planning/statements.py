@@ -30,8 +30,10 @@ def plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action]
     end_on = p.wb.project.statement_end_on
     if end_on is None:
         return [], entries
+    # every entry and attribution; and every source: a statement is not created or submitted while an evidence
+    # document failed to arrive (a source's dependants start once it exists, before its upload is done)
     deps = tuple(("ghg_entry", e.ref) for e in p.wb.entries) + tuple(
-        ("component_attribution", c.ref) for c in p.wb.components)
+        ("component_attribution", c.ref) for c in p.wb.components) + tuple(("source", s.ref) for s in p.wb.sources)
     payload = StatementPayload(end_on=end_on.isoformat(), submit=p.submit,
                                report_url=p.wb.project.ghg_statement_report_url)
     base: dict[str, Any] = dict(kind=KIND, ref=STATEMENT_KEY[1], sheet="project", row=p.wb.project_rows.get(
