@@ -26,10 +26,14 @@ class ProjectContext:
     blueprints: dict[str, Any]  # key -> api.models.ComponentBlueprint
     statements: list[Any] = field(default_factory=list)  # the project's GHG statements (api.models.GhgStatement)
     _by_name: dict[str, Any] = field(default_factory=dict, repr=False)
+    _inputs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)  # (blueprint, input key) -> spec
 
     def __post_init__(self) -> None:
         for template in self.templates:
             self._by_name.setdefault(_norm(template.display_name), template)
+        for key, blueprint in self.blueprints.items():
+            for spec in blueprint.inputs:
+                self._inputs.setdefault((key, spec.input_key), spec)
 
     def resolve_template(self, text: str) -> Any | None:
         """A template by `rvt_` ID or (case-insensitive) display name."""
@@ -67,10 +71,7 @@ class ProjectContext:
         return close[0] if close else None
 
     def blueprint_input(self, blueprint_key: str, input_key: str) -> Any | None:
-        blueprint = self.blueprints.get(blueprint_key)
-        if blueprint is None:
-            return None
-        return next((i for i in blueprint.inputs if i.input_key == input_key), None)
+        return self._inputs.get((blueprint_key, input_key))
 
     def group_keys(self, template: Any) -> list[str]:
         return [g.key for g in template.groups]

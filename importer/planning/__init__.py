@@ -14,6 +14,7 @@ import hashlib
 import json
 from typing import Any
 
+from importer import gcpause
 from importer.context import ProjectContext
 from importer.identity import reference_for
 from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
@@ -160,7 +161,13 @@ def statement_entries(p: Planning, statement: Action | None, orphans: list[Orpha
 
 def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool,
                prune: bool = False) -> Plan:
-    """The plan of a validated workbook against a registry snapshot: pure, no HTTP."""
+    """The plan of a validated workbook against a registry snapshot: pure, no HTTP (the garbage collector
+    paused: `importer.gcpause`)."""
+    with gcpause.paused():
+        return _build_plan(wb, ctx, state, submit=submit, prune=prune)
+
+
+def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool, prune: bool) -> Plan:
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
     p = Planning(wb=wb, ctx=ctx, state=state, submit=submit, prefix=prefix)
     actions: list[Action] = []
