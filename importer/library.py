@@ -364,15 +364,14 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
                  history: Any) -> RunResult:
     """Re-read the registry and the project: refuse when they differ from what the plan was computed against;
     otherwise apply the saved plan itself (not a recomputed one)."""
-    from importer.context import load_context
     from importer.planning import build_plan, context_fingerprint
     from importer.planning import saved as saved_plans
-    from importer.runner import ImportAborted, finish_import, new_result, take_snapshot
+    from importer.runner import ImportAborted, finish_import, new_result, read_project, take_snapshot
 
     wb = validation.workbook
     assert wb is not None
-    ctx = load_context(session.client, wb.project.project_id)
-    state = take_snapshot(session, wb, ctx, options.concurrency, history)
+    ctx, listed = read_project(session, wb, options.concurrency)
+    state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
     # the same inputs give the same plan: its fingerprint covers what this workbook's plan depends on
     recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=options.prune)
     differences = saved_plans.registry_changes(plan_value, recomputed.registry_fingerprint)

@@ -112,10 +112,8 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     """Check the workbook against the live project and compute its plan (nothing is written to the API).
     With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns."""
     from importer.api import ApiError
-    from importer.context import load_context
     from importer.online import check_against_project
     from importer.planning import build_plan
-    from importer.planning.registry import fetch_state
 
     wb = validation.workbook
     submit = options.submit or wb.project.submit_statement
@@ -124,16 +122,14 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     if submit and not wb.project.ghg_statement_report_url:
         raise ImportAborted("submitting needs ghg_statement_report_url on the project sheet", exit_code=1)
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the registry's listings while the project is read
-            listed = pool.submit(fetch_state, session.client, wb, concurrency=options.concurrency)
-            ctx = load_context(session.client, wb.project.project_id)
-            online = check_against_project(wb, ctx)
-            if any(f.severity == "error" for f in online):
-                raise ImportAborted(
-                    f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
-                    f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
-                    exit_code=1, findings=online, validation=validation)
-            state = take_snapshot(session, wb, ctx, options.concurrency, history, listed=listed.result())
+        ctx, listed = read_project(session, wb, options.concurrency)
+        online = check_against_project(wb, ctx)
+        if any(f.severity == "error" for f in online):
+            raise ImportAborted(
+                f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
+                f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
+                exit_code=1, findings=online, validation=validation)
+        state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
         plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune)
     except ApiError as exc:
         code = 2 if exc.status in (None, 401, 403) else 1
@@ -141,14 +137,26 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     return plan, ctx, online, state
 
 
-def take_snapshot(session: ApiSession, wb: Any, ctx: ProjectContext, concurrency: int, history: Any, *,
-                  listed: RegistryState | None = None) -> Any:
-    """The registry snapshot for `wb` (from the batched listings `listed`, when already read), reading less
-    where the history knows more (`importer.planning.known`); what it learns is remembered for the next run."""
+def read_project(session: ApiSession, wb: Any, concurrency: int) -> tuple[ProjectContext, RegistryState]:
+    """The project's context and the registry's batched listings, read at the same time (one round trip less
+    before anything can be planned)."""
+    from importer.context import load_context
+    from importer.planning import fetch_state
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(fetch_state, session.client, wb, concurrency=concurrency)
+        ctx = load_context(session.client, wb.project.project_id)
+        return ctx, listed.result()
+
+
+def take_snapshot(session: ApiSession, listed: RegistryState, wb: Any, ctx: ProjectContext, concurrency: int,
+                  history: Any) -> RegistryState:
+    """The registry snapshot for `wb` from its batched listings, reading less where the history knows more
+    (`importer.planning.known`); what it learns is remembered for the next run."""
     from importer.planning import snapshot
 
     known = history.known(session.url) if history is not None else None
-    state = snapshot(session.client, wb, ctx, concurrency=concurrency, known=known, listed=listed)
+    state = snapshot(session.client, listed, wb, ctx, concurrency=concurrency, known=known)
     if history is not None:
         history.remember_membership(session.url, state.learned_membership)
     return state

@@ -209,20 +209,18 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
         statement_entries=tuple(held))
 
 
-def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
-             known: Known | None = None, listed: RegistryState | None = None) -> RegistryState:
-    """The registry as this workbook's plan needs it: batched listings (the project's statements come with
-    its context), then, for the existing entries the workbook names, their components of the template
-    components it binds. Those come from the project's component listing where `known` (what earlier runs
-    learned, `importer.planning.known`) says which are whose, and otherwise from one listing per entry;
-    entries whose extra components the workbook attaches or removes are always listed, with their
-    attributions. The components an entry gets are the same either way (the registry fingerprint of a saved
-    plan does not depend on what this machine knew). `listed`: the batched listings, when the caller has
-    already read them (`fetch_state`)."""
+def snapshot(client: Any, listed: RegistryState, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
+             known: Known | None = None) -> RegistryState:
+    """The registry as this workbook's plan needs it: the batched listings (`listed`, from `fetch_state`,
+    read beside the project's context), completed, for the existing entries the workbook names, with their
+    components of the template components it binds. Those come from the project's component listing where
+    `known` (what earlier runs learned, `importer.planning.known`) says which are whose, and otherwise from
+    one listing per entry; entries whose extra components the workbook attaches or removes are always listed,
+    with their attributions. The components an entry gets are the same either way (the registry fingerprint
+    of a saved plan does not depend on what this machine knew)."""
     known = known or Known()
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    state = listed if listed is not None else fetch_state(client, wb, concurrency=concurrency,
-                                                          statements=ctx.statements)
+    state = listed
     state.uploaded_sources = known.uploaded_sources
     bound = ghg_entries.bindings(wb, ctx)
     attached = {c.entry_ref for c in wb.components}
@@ -248,12 +246,5 @@ def snapshot(client: Any, wb: Workbook, ctx: ProjectContext, *, concurrency: int
     return state
 
 
-def make_plan(client: Any, wb: Workbook, ctx: ProjectContext, *, submit: bool, concurrency: int = 4,
-              prune: bool = False, known: Known | None = None) -> Plan:
-    """Snapshot the registry and build the plan."""
-    state = snapshot(client, wb, ctx, concurrency=concurrency, known=known)
-    return build_plan(wb, ctx, state, submit=submit, prune=prune)
-
-
 __all__ = ["STATEMENT_KEY", "Action", "Known", "Orphan", "Plan", "RegistryState", "block_dependants", "build_plan",
-           "make_plan", "snapshot"]
+           "fetch_state", "snapshot"]

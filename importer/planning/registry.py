@@ -83,12 +83,10 @@ def _by_srid(objects: list[Any]) -> dict[str, Any]:
     return {o.supplier_reference_id: o for o in objects if getattr(o, "supplier_reference_id", None)}
 
 
-def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4,
-                statements: list[Any] | None = None) -> RegistryState:
+def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries and feedstock types cannot
     be listed by project: all are read, and matched by supplier_reference_id. Entries, components and
-    statements are read even when the workbook has none: their orphans are found by prefix. `statements`,
-    when the caller already read the project's (the project context does), are not read again."""
+    statements are read even when the workbook has none: their orphans are found by prefix."""
     project_id = wb.project.project_id
     calls = {
         "sources": lambda: client.list_sources(project_id=project_id),
@@ -96,7 +94,7 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4,
         "feedstock_types": lambda: client.list_feedstock_types() if wb.feedstock_types else [],
         "ghg_entries": lambda: client.list_ghg_entries(),
         "components": lambda: client.list_components(project_id=project_id),
-        "statements": lambda: client.list_ghg_statements() if statements is None else statements,
+        "statements": lambda: client.list_ghg_statements(),
     }
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls)))) as pool:
         futures = {name: pool.submit(fn) for name, fn in calls.items()}
