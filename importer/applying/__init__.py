@@ -33,9 +33,9 @@ from importer.results import BAD_STATUSES, ObjectOutcome
 log = logging.getLogger("importer.applying")
 
 INTERRUPTED = "not started: the run was interrupted"
-#: kinds whose dependants may start once the object exists, before its apply has finished: a source's
-#: datapoints need its ID, not its document (the upload goes on meanwhile; the statement waits for it)
-RELEASED_ON_CREATE = frozenset({"source"})
+#: kind -> the dependant kinds that may start once an object of it exists, before its apply has finished: a
+#: source's datapoints need its ID, not its document (the upload goes on; the statement waits for it to end)
+RELEASED_ON_CREATE: dict[str, frozenset[str]] = {"source": frozenset({"datapoint"})}
 APPLY: dict[str, Callable[[Action, Any], Applied]] = {
     "source": sources.apply, "datapoint": datapoints.apply, "feedstock_type": feedstock_types.apply,
     "ghg_entry": ghg_entries.apply, "component": components.apply, "ghg_statement": statements.apply,
@@ -257,25 +257,27 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
     env.on_created = lambda key: finished.put(key) if key[0] in RELEASED_ON_CREATE else None
     outstanding = len(units)
 
+    def unblock(number: int) -> None:
+        waiting[number] -= 1
+        if waiting[number] == 0:
+            ready.append(number)
+
     def release_created(key: Key) -> None:
-        """The object exists: its dependants may start, except the statement, which waits for the unit to
-        finish (a source's document uploaded) and is blocked if it failed."""
+        """The object exists: the dependants that need only its ID may start; the others wait for its unit to
+        finish (and are blocked if it fails)."""
+        early = RELEASED_ON_CREATE[key[0]]
         waiting_on = dependants.get(key, [])
-        dependants[key] = [o for o in waiting_on if units[o].actions[0].kind == "ghg_statement"]
+        dependants[key] = [o for o in waiting_on if units[o].actions[0].kind not in early]
         for other in waiting_on:
-            if units[other].actions[0].kind != "ghg_statement":
-                waiting[other] -= 1
-                if waiting[other] == 0:
-                    ready.append(other)
+            if units[other].actions[0].kind in early:
+                unblock(other)
 
     def release(number: int) -> None:
         for action in units[number].actions:
             final.add(action.key)
             finish(action)
             for other in dependants.pop(action.key, ()):
-                waiting[other] -= 1
-                if waiting[other] == 0:
-                    ready.append(other)
+                unblock(other)
 
     announced = False
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="import") as pool:
