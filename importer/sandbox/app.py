@@ -129,6 +129,8 @@ def build_app(sandbox: Sandbox) -> Any:
             with store.lock:
                 cached = listings.get(key)
                 if cached is None or cached[0] != store.version:
+                    if listings and next(iter(listings.values()))[0] != store.version:
+                        listings.clear()  # every list kept is stale after a write: none outlives it
                     keep = filters(query) if filters is not None else None
                     pool = store.all(kind) if srid is None else [
                         o for o in [store.by_srid(kind, srid)] if o is not None]
