@@ -16,6 +16,9 @@ from urllib.parse import quote, quote_plus
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 _secrets: set[str] = set()
+#: the same, longest first (a secret that contains another is masked whole); rebuilt on every registration, so
+#: `redact` (called for every value a report prints) neither sorts nor locks
+_longest_first: tuple[str, ...] = ()
 _lock = threading.Lock()
 
 
@@ -24,8 +27,10 @@ def register_secret(value: str | None) -> None:
     it inside a URL). Very short values are ignored (they would mask noise)."""
     if not value or len(value) < MIN_SECRET_LENGTH:
         return
+    global _longest_first
     with _lock:
         _secrets.update({value, quote(value, safe=""), quote_plus(value)})
+        _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def register_secrets(*values: str | None) -> None:
@@ -37,9 +42,7 @@ def redact(text: str) -> str:
     """`text` with every registered secret replaced by the mask."""
     if not text:
         return text
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
+    for secret in _longest_first:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
