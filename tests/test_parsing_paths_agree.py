@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from importer.workbook import spec
 from importer.workbook.reader import RawBook, RawSheet
-from importer.workbook.validate import _Validator
+from importer.workbook.validator import Validator
 
 COLUMNS = {col.type: col for sheet in spec.SHEETS for col in sheet.columns}
 COLUMNS["enum_lower"] = spec.COMPONENTS.column("action")
@@ -29,7 +29,7 @@ cells = st.one_of(words, st.text(max_size=12), numbers, dates, datetimes, st.boo
 
 
 def _run(kind: str, values: list[Any], mode: str) -> tuple[list[Any], list[tuple[str, int | None]]]:
-    validator = _Validator(RawBook(path=Path("wb.xlsx"), sha256="", sheets={}))
+    validator = Validator(RawBook(path=Path("wb.xlsx"), sha256="", sheets={}))
     col = COLUMNS[kind]
     raw = RawSheet(title="sheet", rows=[])
     rows = list(range(2, len(values) + 2))
