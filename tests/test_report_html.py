@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import re
 
+import pytest
+
 from importer.report.csv_export import neutralise_csv_cell, write_failed_csv
 from importer.report.run_html import write_batch_report, write_run_report
 from importer.report.validation_html import write_validation_report
@@ -65,3 +67,34 @@ def test_validation_report_escapes_cell_values(tmp_path):
     html = write_validation_report(result, tmp_path / "v.html").read_text()
     assert SCRIPT not in html and "&lt;script&gt;" in html
     assert "datapoints!F7" in html and "sources!A2" in html and "ef" * 32 in html
+
+
+@pytest.mark.parametrize("with_separator", [False, True], ids=["joined", "value-by-value"])
+def test_validation_report_rows_are_escaped_and_redacted_value_by_value(tmp_path, with_separator):
+    """The rows of a group are escaped as one text (importer.report.validation_html._rows_html): the table must
+    read exactly as if each value had been escaped and redacted on its own, also for a value holding one of the
+    separators, and a secret holding HTML-special characters must not survive as its escaped form."""
+    import html as stdlib_html
+    from pathlib import Path
+
+    from importer.findings import Finding
+    from importer.redaction import MASK, register_secret
+    from importer.workbook.validate import ValidationResult
+
+    secret = "s3cr&t<key>-rows-test"
+    register_secret(secret)
+    values = [SCRIPT, 'a "quoted" & <tagged> value', f"holds {secret} inside", "tab\there", "plain"]
+    if with_separator:
+        values.append("nul\x00and\x01soh")
+    findings = [Finding("error", "bad_unit", f"unit {v!r} unknown, seen in row {n}", sheet="datapoints", row=n,
+                        column="unit", cell=f"F{n}", value=v) for n, v in enumerate(values, 2)]
+    result = ValidationResult(path=Path("/data/wb.xlsx"), sha256="ab" * 32, counts={"datapoints": len(values)},
+                              findings=findings, workbook=None)
+    page = write_validation_report(result, tmp_path / "v.html").read_text()
+    body = page[page.index("<tbody>", page.index('id="g-datapoints-bad_unit"')):]
+    body = body[len("<tbody>"):body.index("</tbody>")]
+    cells = [row.split("<td>")[1:] for row in body.split("<tr>")[1:]]
+    assert [c[0] for c in cells] == [f"datapoints!F{n}" for n in range(2, 2 + len(values))]
+    shown = [stdlib_html.unescape(c[2]) for c in cells]
+    assert shown == [v.replace(secret, MASK) for v in values]
+    assert secret not in page and stdlib_html.escape(secret) not in page and SCRIPT not in page
