@@ -216,3 +216,35 @@ def test_a_50_mb_workbook_is_refused_before_it_is_parsed(tmp_path):
     rewrite_member(path, "xl/workbook.xml", lambda xml: xml, extra={"xl/media/scan.bin": os.urandom(50 * 2**20)})
     code, _data, output = validate(path)
     assert code == 2 and "MiB" in output and "split the import" in output
+
+
+def test_a_sheet_that_cannot_be_parsed_is_unreadable_however_far_the_checks_got(tmp_path):
+    """Sheets are read while earlier ones are checked (`reader.reading`): a broken later sheet still ends the
+    validation as an unreadable workbook (exit 2), never as a partial result."""
+    path = write(tmp_path)
+    part = sheet_part(path, "entries")
+    rewrite_member(path, part, lambda xml: xml.replace("<sheetData>", "<sheetData><row r=\"1\"><c r=\"A1\" t=\"s\">"
+                                                       "<v>not closed</row>", 1))
+    code, _data, output = validate(path)
+    assert code == 2 and "could not be read" in output
+
+
+def test_reading_in_any_order_gives_the_sheets_read_whole_and_stops_when_left(tmp_path):
+    import threading
+    import time
+
+    from importer.workbook.reader import read_workbook, reading
+
+    path = write(tmp_path)
+    whole = read_workbook(path)
+    assert whole.sheets["datapoints"].rows and whole.arrival is None
+    with reading(path, first=("entry_inputs", "datapoints")) as streamed:
+        assert list(streamed.sheets) == list(whole.sheets)  # titles and hidden flags at once, in workbook order
+        for title in reversed(list(streamed.sheets)):
+            assert streamed.wait(title) == whole.sheets[title]
+    before = threading.active_count()
+    started = time.monotonic()
+    with pytest.raises(RuntimeError), reading(path) as left:
+        assert left.sheets
+        raise RuntimeError("the caller failed before waiting for any sheet")
+    assert time.monotonic() - started < 5 and threading.active_count() <= before

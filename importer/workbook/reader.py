@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -159,10 +162,16 @@ class RawSheet:
 class RawBook:
     path: Path
     sha256: str
-    sheets: dict[str, RawSheet]  # by title
+    sheets: dict[str, RawSheet]  # by title; from `reading()`, a sheet's cells are there once `wait` returns it
     has_macros: bool = False
     application: str = ""  # the program that last saved it (docProps/app.xml), e.g. "LibreOffice/7.4..."
     findings: list[Finding] = field(default_factory=list)
+    arrival: Callable[[str], RawSheet] | None = field(default=None, repr=False, compare=False)
+
+    def wait(self, title: str) -> RawSheet:
+        """The sheet with its cells: at once for a book read whole, once it is read for a book still being read
+        (`reading()`); raises WorkbookUnreadable when it could not be."""
+        return self.arrival(title) if self.arrival is not None else self.sheets[title]
 
 
 def _sha256(path: Path) -> str:
@@ -269,68 +278,126 @@ def _application(archive: zipfile.ZipFile, names: set[str]) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
-def _calamine_sheets(path: Path) -> list[tuple[str, bool, list[list[Any]], list[tuple[int, int, int, int]]]]:
-    """Every sheet's (title, hidden, values from A1, merged ranges 1-based) as python-calamine reads them."""
+def _consumption_order(titles: list[str], first: tuple[str, ...]) -> list[str]:
+    """`titles` with those named in `first` (compared without case or spaces) leading, in that order."""
+    rank = {name: n for n, name in enumerate(first)}
+    return sorted(titles, key=lambda t: rank.get(t.strip().lower().replace(" ", "_"), len(rank)))
+
+
+@contextmanager
+def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
+    """The book at once (sheet titles, hidden flags, macros, application, hash), its sheets' cells arriving
+    while the caller works: `RawBook.wait(title)` returns a sheet once it is read. Raises WorkbookUnreadable
+    for a container that is not a safe workbook; a sheet that cannot be read raises it from `wait`.
+
+    Two workers share the read: python-calamine parses the values (natively, the GIL released), sheet by sheet
+    in the order of `first` (the order the caller consumes them), and the other scans the same sheets' XML for
+    styles, hidden parts and formulas. A caller validating sheet by sheet works on one sheet while the next is
+    parsed; the libraries it imports meanwhile load while the first is."""
     from python_calamine import CalamineError, CalamineWorkbook
 
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        out = []
-        for meta in book.sheets_metadata:
-            sheet = book.get_sheet_by_name(meta.name)
-            merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
-            out.append((meta.name, not str(meta.visible).lower().endswith(".visible"),
-                        sheet.to_python(skip_empty_area=False), merged))
-        return out
-    except (CalamineError, ValueError, OSError) as exc:
-        raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
-
-
-def read_workbook(path: Path) -> RawBook:
-    """Read every sheet's values (from A1) plus the detail validation needs; raises WorkbookUnreadable.
-
-    Once the container is vetted, python-calamine parses the values in a worker thread (natively, without the
-    GIL) while this thread scans the same sheets' XML for styles, hidden parts and formulas: about a fifth of
-    the read, hidden behind the rest."""
     archive = _vet_container(path)
-    with ThreadPoolExecutor(1, thread_name_prefix="calamine") as pool:
+    try:
+        names = set(archive.namelist())
+        for name in names:
+            if name.endswith((".xml", ".rels")):
+                with archive.open(name) as member:
+                    head = member.read(4096)  # a DTD can only come first: no need to inflate the whole part
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; refusing it")
+        parts = _sheet_parts(archive)
+        has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
+        styles = _meaningful_styles(archive, names)
+        application = _application(archive, names)
         try:
-            names = set(archive.namelist())
-            for name in names:
-                if name.endswith((".xml", ".rels")):
-                    with archive.open(name) as member:
-                        head = member.read(4096)  # a DTD can only come first: no need to inflate the whole part
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; "
-                                                 "refusing it")
-            values = pool.submit(_calamine_sheets, path)
-            parts = _sheet_parts(archive)
-            has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
-            styles = _meaningful_styles(archive, names)
-            application = _application(archive, names)
-            details = {}
-            for title, part in parts.items():
+            metadata = [(m.name, not str(m.visible).lower().endswith(".visible"))
+                        for m in CalamineWorkbook.from_path(str(path)).sheets_metadata]
+        except (CalamineError, ValueError, OSError) as exc:
+            raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
+    except BaseException:
+        archive.close()
+        raise
+    order = _consumption_order([title for title, _ in metadata], first)
+    sheets = {title: RawSheet(title=title, rows=[], hidden=hidden) for title, hidden in metadata}
+    values: dict[str, Future[tuple[list[list[Any]], list[tuple[int, int, int, int]]]]] = {t: Future() for t in order}
+    details: dict[str, Future[tuple[Any, ...]]] = {t: Future() for t in order}
+    stop = threading.Event()
+
+    def parse_values() -> None:
+        try:
+            book = CalamineWorkbook.from_path(str(path))
+            for title in order:
+                if stop.is_set():
+                    raise WorkbookUnreadable("reading stopped")
+                sheet = book.get_sheet_by_name(title)
+                merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+                          for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
+                values[title].set_result((sheet.to_python(skip_empty_area=False), merged))
+        except BaseException as exc:
+            failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
+                f"{path.name} could not be read: {exc}")
+            for pending in values.values():
+                if not pending.done():
+                    pending.set_exception(failure)
+
+    def scan_details() -> None:
+        try:
+            for title in order:
+                if stop.is_set():
+                    raise WorkbookUnreadable("reading stopped")
+                part = parts.get(title, "")
                 xml = archive.read(part) if part in names else b""
-                details[title] = (_formula_detail(xml), _styled_cells(xml, styles) if styles else {},
-                                  _hidden_parts(xml))
+                details[title].set_result((_formula_detail(xml), _styled_cells(xml, styles) if styles else {},
+                                           _hidden_parts(xml)))
                 del xml
+        except BaseException as exc:
+            failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
+                f"{path.name} could not be read: {exc}")
+            for pending in details.values():
+                if not pending.done():
+                    pending.set_exception(failure)
         finally:
             archive.close()
-        sheets: dict[str, RawSheet] = {}
-        for title, hidden, rows, merged in values.result():
-            (uncached, errors), formats, (hidden_columns, hidden_rows, filtered) = details.get(
-                title, ((set(), {}), {}, (set(), set(), False)))
-            sheets[title] = RawSheet(
-                title=title, rows=rows, hidden=hidden, merged=merged,
-                uncached_formulas=uncached, error_cells=errors, number_formats=formats,
-                hidden_columns=hidden_columns, hidden_rows=set() if filtered else hidden_rows,
-                filtered_rows=hidden_rows if filtered else set())
-    raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros, application=application)
+
+    lock = threading.Lock()
+    assembled: set[str] = set()
+
+    def arrival(title: str) -> RawSheet:
+        rows, merged = values[title].result()
+        (uncached, errors), formats, (hidden_columns, hidden_rows, filtered) = details[title].result()
+        with lock:
+            sheet = sheets[title]
+            if title not in assembled:
+                assembled.add(title)
+                sheet.rows, sheet.merged = rows, merged
+                sheet.uncached_formulas, sheet.error_cells, sheet.number_formats = uncached, errors, formats
+                sheet.hidden_columns = hidden_columns
+                sheet.hidden_rows, sheet.filtered_rows = (set(), hidden_rows) if filtered else (hidden_rows, set())
+        return sheet
+
+    raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros, application=application,
+                  arrival=arrival)
     if has_macros:
         raw.findings.append(Finding("warning", "macros_ignored",
                                     f"{path.name} contains macros (VBA); they were not run, only the cell values "
                                     "are read"))
+    with ThreadPoolExecutor(2, thread_name_prefix="read-workbook") as pool:
+        pool.submit(parse_values)
+        pool.submit(scan_details)
+        try:
+            yield raw
+        finally:
+            stop.set()
+    raw.arrival = None  # what was not waited for stays unread (an ignored sheet)
+
+
+def read_workbook(path: Path) -> RawBook:
+    """Read every sheet's values (from A1) plus the detail validation needs; raises WorkbookUnreadable."""
+    with reading(path) as raw:
+        for title in raw.sheets:
+            raw.wait(title)
     return raw
 
 
-__all__ = ["EXCEL_ERRORS", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "read_workbook"]
+__all__ = ["EXCEL_ERRORS", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "read_workbook",
+           "reading"]

@@ -792,11 +792,11 @@ class Validator:
     def run(self) -> ValidationResult:
         found = self.find_sheets()
         if "project" in found:
-            self.read_project(found["project"])
+            self.read_project(self.raw.wait(found["project"].title))
         for sheet_spec in spec.SHEETS:
             if sheet_spec.key_value or sheet_spec.name not in found:
                 continue
-            sheet = self.read_sheet(sheet_spec, found[sheet_spec.name])
+            sheet = self.read_sheet(sheet_spec, self.raw.wait(found[sheet_spec.name].title))
             if sheet is not None:
                 self.run_schema(sheet)
         for sheet_spec in spec.SHEETS:  # optional sheets that are absent are empty
