@@ -22,6 +22,7 @@ from typing import Any
 from importer import __version__
 from importer.context import ProjectContext
 from importer.findings import Finding
+from importer.planning.carried import CarriedListings
 from importer.planning.model import STATEMENT_KEY, Plan
 from importer.planning.registry import RegistryState
 from importer.results import RunResult
@@ -48,6 +49,8 @@ class ApiSession:
     embedded: bool
     environment: str
     sandbox_db: Path | None = None
+    #: the project's datapoint and component listings, carried from one workbook of a batch to the next
+    listings: CarriedListings = field(default_factory=CarriedListings)
 
 
 @contextmanager
@@ -144,7 +147,7 @@ def read_project(session: ApiSession, wb: Any, concurrency: int) -> tuple[Projec
     from importer.planning import fetch_state
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(fetch_state, session.client, wb, concurrency=concurrency)
+        listed = pool.submit(fetch_state, session.client, wb, concurrency=concurrency, carried=session.listings)
         ctx = load_context(session.client, wb.project.project_id)
         return ctx, listed.result()
 
@@ -237,8 +240,13 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
     try:
         run_log = apply_plan(plan, session.client, concurrency=options.concurrency, progress=progress,
                              cancel=options.cancel, recorder=recorder)
+    except BaseException:
+        session.listings.forget(plan.project_id)
+        raise
     finally:
         session.client.on_retry = None
+    session.listings.after_run(plan.project_id, plan, run_log.outcomes, run_log.entities,
+                               clean=not (run_log.interrupted or run_log.stopped))
     result.objects = run_log.outcome_list(plan)
     adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
     if adopted:

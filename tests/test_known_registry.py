@@ -35,17 +35,23 @@ class Recording:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.requests: list[tuple[str, str, tuple[str, ...]]] = []
+        self.continued: list[bool] = []  # beside each request: whether it read on from a cursor (`after`)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            keys = sorted({part.split("=")[0] for part in scope.get("query_string", b"").decode().split("&") if part}
-                          - {"first", "after"})
-            self.requests.append((scope["method"], scope["path"], tuple(keys)))
+            given = {part.split("=")[0] for part in scope.get("query_string", b"").decode().split("&") if part}
+            self.requests.append((scope["method"], scope["path"], tuple(sorted(given - {"first", "after"}))))
+            self.continued.append("after" in given)
         await self.app(scope, receive, send)
 
     def take(self) -> list[tuple[str, str, tuple[str, ...]]]:
-        out, self.requests = self.requests, []
+        out, self.requests, self.continued = self.requests, [], []
         return out
+
+    def listings(self, path: str) -> list[bool]:
+        """For each request listing the project's `path` since the last take(): whether it continued a cursor."""
+        return [after for (method, p, keys), after in zip(self.requests, self.continued, strict=True)
+                if method == "GET" and p == f"/mrv/v0{path}" and keys == ("project_id",)]
 
 
 @pytest.fixture()
@@ -226,3 +232,132 @@ def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
     refused = importer.apply(saved)
     assert refused.exit_code == 1
     assert [s.message.rsplit(": ", 1)[-1] for s in refused.stopped] == ["oct:datapoints:batch-000000-distance changed"]
+
+
+def _cells(workbook: Path, sheet: str, *columns: str) -> list[tuple[Any, ...]]:
+    rows = openpyxl.load_workbook(workbook, read_only=True)[sheet].iter_rows(values_only=True)
+    head = list(next(rows))
+    return [tuple(r[head.index(c)] for c in columns) for r in rows if r[0] is not None]
+
+
+class _Segments:
+    """A `progress` factory for importer.run: called as each workbook of a batch starts, it closes the previous
+    workbook's share of the recorded requests (and runs `at_start(n)` first, for an outside change)."""
+
+    def __init__(self, recording: Recording, at_start: Any = None) -> None:
+        self.recording, self.at_start = recording, at_start
+        self.done: list[dict[str, list[bool]]] = []
+        recording.take()
+
+    def close(self) -> None:
+        self.done.append({kind: self.recording.listings(kind) for kind in ("/datapoints", "/components")})
+        self.recording.take()
+
+    def __call__(self) -> Any:
+        if self.at_start is not None:
+            self.at_start(len(self.done))
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
+def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[Any, Recording],
+                                                                tmp_path: Path) -> None:
+    """Three months in one batch: the first workbook lists the project's datapoints and components whole, the
+    next ones continue from the cursor where the last listing ended (issue #15, month batch). What lands is
+    read back and compared with the cells; a re-run of the batch finds everything unchanged."""
+    server, recording = recorded
+    months = [make_workbook(tmp_path / f"m{n}", 80, prefix=f"m{n}", sources=1, month=dt.date(2026, 9 + n, 1),
+                            name=f"2026-{9 + n:02d}.xlsx") for n in range(3)]
+    segments = _Segments(recording)
+    outcome = importer.run(months, progress=segments)
+    assert outcome.exit_code == 0 and len(outcome.results) == 3
+    assert {o.status for r in outcome.results for o in r.objects} == {"created"}
+    for listed in segments.done:
+        assert listed["/datapoints"] and listed["/components"]
+    assert [s["/datapoints"][0] for s in segments.done] == [False, True, True]
+    # the project held no component before the first workbook: no cursor to continue from until the second
+    assert [s["/components"][0] for s in segments.done] == [False, False, True]
+    assert not any(after is False for s in segments.done[1:] for after in s["/datapoints"])
+    assert not any(after is False for s in segments.done[2:] for after in s["/components"])
+
+    api = _api(server)
+    held = {d["supplier_reference_id"]: d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+            if d["supplier_reference_id"]}
+    for n, workbook in enumerate(months):
+        expected = {f"m{n}:datapoints:{ref}": (float(magnitude), unit)
+                    for ref, magnitude, unit in _cells(workbook, "datapoints", "ref", "magnitude", "unit")}
+        mine = {srid: d for srid, d in held.items() if srid.startswith(f"m{n}:")}
+        assert len(expected) == 80
+        assert {srid: (d["quantity"]["magnitude"], d["quantity"]["unit"]) for srid, d in mine.items()} == expected
+    entries = [e for e in _all(api, "/ghg_entries") if e["supplier_reference_id"].startswith("m")]
+    assert Counter(e["supplier_reference_id"].split(":")[0] for e in entries) == {"m0": 10, "m1": 10, "m2": 10}
+
+    again = _Segments(recording)
+    rerun = importer.run(months, progress=again)
+    assert rerun.exit_code == 0
+    assert {o.status for r in rerun.results for o in r.objects} == {"unchanged"}
+    assert [s["/datapoints"][0] for s in again.done] == [False, True, True]
+
+
+def test_a_batch_reads_whole_again_when_an_outside_delete_breaks_the_count(recorded: tuple[Any, Recording],
+                                                                            tmp_path: Path) -> None:
+    """Between two workbooks of a batch someone deletes one of the second workbook's datapoints: the count
+    the server gives no longer adds up, the listing is read whole again, and the datapoint is made again."""
+    server, recording = recorded
+    october = make_workbook(tmp_path / "oct", 80, prefix="oct", sources=1, name="2026-10.xlsx")
+    november = make_workbook(tmp_path / "nov", 40, prefix="nov", sources=1, month=dt.date(2026, 11, 1),
+                             entries_too=False, name="2026-11.xlsx")  # a batch takes them by name
+    assert importer.run([november]).ok
+    api = _api(server)
+    victim = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+                  if d["supplier_reference_id"] == "nov:datapoints:batch-000002-meter-a")
+
+    def outside(started: int) -> None:
+        if started == 1:  # november is next: october's run has listed and written
+            assert api.delete(f"/datapoints/{victim['id']}").status_code == 204
+
+    segments = _Segments(recording, outside)
+    outcome = importer.run([october, november], progress=segments)
+    assert outcome.exit_code == 0
+    second = segments.done[1]["/datapoints"]
+    assert second[0] is True and False in second  # tried from the cursor, then read whole
+    made = [o.ref for o in outcome.results[1].objects if o.status == "created"]
+    assert made == ["batch-000002-meter-a"]
+    back = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+                if d["supplier_reference_id"] == "nov:datapoints:batch-000002-meter-a")
+    expected = next(m for r, m in _cells(november, "datapoints", "ref", "magnitude") if r == "batch-000002-meter-a")
+    assert back["id"] != victim["id"] and back["quantity"]["magnitude"] == float(expected)
+
+
+def test_what_a_batch_carries_is_what_a_whole_listing_gives_after_updates(
+        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    """After a run that updated datapoints and rebound entries' components, the listings a batch carries to its
+    next workbook equal, object for object and in order, what listing the project whole gives."""
+    from importer import runner
+    from importer.settings import api_target
+    from importer.workbook.validate import validate_workbook
+
+    wb = make_workbook(tmp_path / "wb", 80, prefix="carry", sources=1)
+    assert importer.run([wb]).ok
+    book = openpyxl.load_workbook(wb)
+    sheet = book["datapoints"]
+    head = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=head.index("magnitude") + 1).value = 1234.5  # an update
+    sheet.cell(row=3, column=head.index("description") + 1).value = "re-measured"  # another
+    book.save(wb)
+    _swap_inputs(wb, "batch-000000", "batch-000001", "distance")  # two component updates
+    validation = validate_workbook(wb)
+    assert validation.ok
+    with runner.api_session(api_target(None)) as session:
+        result = runner.import_workbook(validation, session, runner.ImportOptions(mode="run", prune=True))
+        assert result.ok
+        statuses = Counter((o.kind, o.status) for o in result.objects)
+        assert statuses[("datapoint", "updated")] == 2 and statuses[("ghg_entry", "updated")] == 2
+        client, project = session.client, "prj_1SBXBIOCHAR00001"
+        for kind, whole in (("datapoint", client.list_datapoints(project_id=project)),
+                            ("component", client.list_components(project_id=project))):
+            assert session.listings.read(client, kind, project) == whole
+        # datapoints were brought up to date from the run's answers; rebound components are read whole again
+        assert session.listings.reads == {"whole": 3, "since": 1, "again": 0}

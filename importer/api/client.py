@@ -63,6 +63,16 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A listing read from a cursor: its items, the server's total_count for the whole listing (None when the
+    server gave none) and the cursor of the last item read (to continue from next time)."""
+
+    items: list[Any]
+    total_count: int | None
+    end_cursor: str | None
+
+
+@dataclass(frozen=True)
 class ClientConfig:
     base_url: str
     client_secret: str = field(repr=False)
@@ -414,16 +424,24 @@ class IsometricClient:
     def _paginate(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every node of a Relay-paginated list: pages of `first=50`, following `end_cursor` while
         `has_next_page` (and never looping on a cursor the server repeats)."""
+        return self._pages(path, params)[0]
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None,
+               after: str | None = None) -> tuple[list[dict[str, Any]], int | None, str | None]:
+        """The nodes after cursor `after` (all when None), the listing's `total_count` as the last page gave it,
+        and the cursor of the last node read (`after` again when there was none)."""
         nodes: list[dict[str, Any]] = []
-        cursor: str | None = None
+        cursor, last, total = after, after, None
         seen: set[str] = set()
         while True:
             page = self._request("GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor})
             nodes += page.get(ep.PAGE_NODES) or []
+            total = page.get(ep.PAGE_TOTAL, total)
             info = page.get(ep.PAGE_INFO) or {}
             cursor = info.get(ep.PAGE_END_CURSOR)
+            last = cursor or last
             if not info.get(ep.PAGE_HAS_NEXT) or not cursor or cursor in seen:
-                return nodes
+                return nodes, total if isinstance(total, int) else None, last
             seen.add(cursor)
 
     def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None], *,
@@ -483,6 +501,15 @@ class IsometricClient:
         params = {"project_id": project_id, "ghg_entry_id": ghg_entry_id,
                   "supplier_reference_id": supplier_reference_id}
         return [m.Component.model_validate(n) for n in self._paginate(ep.COLLECTIONS["component"], params)]
+
+    def list_project_since(self, kind: str, project_id: str, after: str | None = None) -> Listed:
+        """The project's datapoints or components (`kind`) listed after cursor `after` (all when None), with
+        the listing's total_count and the cursor to continue from: what a caller keeping a listing between
+        reads needs to read only what is new (`importer.planning.carried`)."""
+        nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], {"project_id": project_id}, after)
+        if kind == "datapoint":
+            return Listed([m.Datapoint.model_validate(n) for n in nodes], total, cursor)
+        return Listed([m.Component.model_validate(n) for n in nodes], total, cursor)
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)
@@ -681,4 +708,4 @@ class IsometricClient:
         self._request("DELETE", ep.item(kind, id), gone_is_done=True)
 
 
-__all__ = ["ClientConfig", "IsometricClient", "NotFound", "ServerError"]
+__all__ = ["ClientConfig", "IsometricClient", "Listed", "NotFound", "ServerError"]

@@ -10,6 +10,7 @@ HEADER_AUTHORIZATION = "Authorization"
 PAGE_SIZE = 50  # the documented maximum of `first`
 # Relay page shape: {"nodes": [...], "total_count": N, "page_info": {"has_next_page", "end_cursor", ...}}
 PAGE_NODES = "nodes"
+PAGE_TOTAL = "total_count"
 PAGE_INFO = "page_info"
 PAGE_HAS_NEXT = "has_next_page"
 PAGE_END_CURSOR = "end_cursor"

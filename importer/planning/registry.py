@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from importer.planning.carried import CarriedListings
 from importer.workbook.model import Workbook
 
 
@@ -83,17 +84,22 @@ def _by_srid(objects: list[Any]) -> dict[str, Any]:
     return {o.supplier_reference_id: o for o in objects if getattr(o, "supplier_reference_id", None)}
 
 
-def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4) -> RegistryState:
+def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
+                ) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries and feedstock types cannot
     be listed by project: all are read, and matched by supplier_reference_id. Entries, components and
-    statements are read even when the workbook has none: their orphans are found by prefix."""
+    statements are read even when the workbook has none: their orphans are found by prefix. With `carried`
+    (one per batch), datapoints and components are read whole once and then only what is new
+    (`importer.planning.carried`)."""
     project_id = wb.project.project_id
     calls = {
         "sources": lambda: client.list_sources(project_id=project_id),
-        "datapoints": lambda: client.list_datapoints(project_id=project_id),
+        "datapoints": lambda: (carried.read(client, "datapoint", project_id) if carried is not None
+                               else client.list_datapoints(project_id=project_id)),
         "feedstock_types": lambda: client.list_feedstock_types() if wb.feedstock_types else [],
         "ghg_entries": lambda: client.list_ghg_entries(),
-        "components": lambda: client.list_components(project_id=project_id),
+        "components": lambda: (carried.read(client, "component", project_id) if carried is not None
+                               else client.list_components(project_id=project_id)),
         "statements": lambda: client.list_ghg_statements(),
     }
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls)))) as pool:
