@@ -170,6 +170,18 @@ def test_co2e_arithmetic_matches_a_hand_computation(api):
         },
     )
     assert patched.json()["co2e_net_removed_kg"] == pytest.approx(expected - 100 * 2.68 * 0.5)
+    # what a component's CO2e is computed from changes: the figure follows (the sandbox keeps computed CO2e only
+    # while the component, its blueprint and its datapoints are unwritten)
+    entry_url = f"/ghg_entries/{entry.json()['id']}"
+    more = {"quantity": {"magnitude": 200, "unit": "L"}}
+    assert api.patch(f"/datapoints/{diesel['id']}", json=more).status_code == 200
+    assert api.get(entry_url).json()["co2e_net_removed_kg"] == pytest.approx(expected - 200 * 2.68 * 0.5)
+    other = dp(api, "factor-2", 3.0, "kgCO2e/L")
+    inputs = [{"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": diesel["id"]},
+              {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor",
+               "datapoint_id": other["id"]}]
+    assert api.patch(f"/components/{comp['id']}", json={"inputs": inputs}).status_code == 200
+    assert api.get(entry_url).json()["co2e_net_removed_kg"] == pytest.approx(expected - 200 * 3.0 * 0.5)
 
 
 def test_entry_rules_are_enforced(api):

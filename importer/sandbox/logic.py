@@ -123,6 +123,21 @@ def datapoint_magnitude(store: SandboxStore, dp_id: str, unit: str) -> float:
 
 
 def component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
+    """The component's CO2e, computed again only when it, its blueprint or one of its datapoints was written
+    since (rendering a year's entries must not convert every unit of the registry at every listing)."""
+    inputs = component["inputs"]
+    stamp = (store.stamps.get(component["id"]), store.stamps.get(component["blueprint_key"]),
+             *(store.stamps.get(d) for item in inputs
+               for d in (item["datapoint_ids"] if "datapoint_ids" in item else (item["datapoint_id"],))))
+    kept = store.memo.get(("co2e", component["id"]))
+    if kept is not None and kept[0] == stamp:
+        return float(kept[1])
+    value = _component_co2e(store, component)
+    store.memo[("co2e", component["id"])] = (stamp, value)
+    return value
+
+
+def _component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
     blueprint = store.get("blueprint", component["blueprint_key"])
     if blueprint is None:
         return 0.0
@@ -174,16 +189,25 @@ def render(store: SandboxStore, kind: str, obj: dict[str, Any]) -> dict[str, Any
 
 
 def _used_in_submitted(store: SandboxStore, dp_id: str) -> bool:
-    for statement in store.all("ghg_statement"):
-        if statement["status"] not in SUBMITTED:
-            continue
-        for entry_id in statement.get("_frozen_entry_ids", []):
-            for attribution in store.referring("component_attribution", "ghg_entry_id", entry_id):
-                component = store.get("component", attribution["component_id"]) or {"inputs": []}
-                for item in component["inputs"]:
-                    if item.get("datapoint_id") == dp_id or dp_id in item.get("datapoint_ids", []):
-                        return True
-    return False
+    """Whether a component of an entry in a submitted statement uses the datapoint. The set of such datapoints
+    is computed once per change of statements, components or attributions, not once per datapoint rendered (a
+    listing of a year's datapoints walked every submitted statement for each)."""
+    stamp = tuple(store.kind_stamps.get(k) for k in ("ghg_statement", "component", "component_attribution"))
+    kept = store.memo.get("used_in_submitted")
+    if kept is None or kept[0] != stamp:
+        used: set[str] = set()
+        for statement in store.all("ghg_statement"):
+            if statement["status"] not in SUBMITTED:
+                continue
+            for entry_id in statement.get("_frozen_entry_ids", []):
+                for attribution in store.referring("component_attribution", "ghg_entry_id", entry_id):
+                    component = store.get("component", attribution["component_id"]) or {"inputs": []}
+                    for item in component["inputs"]:
+                        used.update(item.get("datapoint_ids", []))
+                        if item.get("datapoint_id"):
+                            used.add(item["datapoint_id"])
+        kept = store.memo["used_in_submitted"] = (stamp, frozenset(used))
+    return dp_id in kept[1]
 
 
 def entry_locked(store: SandboxStore, entry: dict[str, Any]) -> bool:

@@ -61,6 +61,13 @@ class SandboxStore:
         self._ref_values: dict[str, tuple[tuple[str, str, str], ...]] = {}  # id -> what it was indexed under
         self.next_seq = 1
         self.version = 0  # bumped by every write: cached listings are valid while it holds
+        #: object id -> `version` at its last write (put or delete): what is computed from a few objects (a
+        #: component's CO2e) stays valid while their stamps hold, however much else the registry gains
+        self.stamps: dict[str, int] = {}
+        #: kind -> `version` at the last write of that kind
+        self.kind_stamps: dict[str, int] = {}
+        #: what logic.py computes from the registry, with the stamps it was computed under
+        self.memo: dict[Any, tuple[Any, Any]] = {}
         self.request_log: list[tuple[str, str, int]] = []
         for kind, id_, seq, data in self._db.execute("SELECT kind, id, seq, data FROM objects ORDER BY seq"):
             self.objects[kind][id_] = json.loads(data)
@@ -136,6 +143,7 @@ class SandboxStore:
             self.objects[kind][key] = data
             self._index(kind, key, data)
             self.version += 1
+            self.stamps[key] = self.kind_stamps[kind] = self.version
             self._db.execute("INSERT OR REPLACE INTO objects (kind, id, seq, data) VALUES (?,?,?,?)",
                              (kind, key, seq, json.dumps(data)))
         return data
@@ -145,6 +153,7 @@ class SandboxStore:
             self._unindex(kind, id_)
             self.objects[kind].pop(id_, None)
             self.version += 1
+            self.stamps[id_] = self.kind_stamps[kind] = self.version
             self._seq.pop(id_, None)
             self._db.execute("DELETE FROM objects WHERE id = ?", (id_,))
 
