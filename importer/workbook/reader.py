@@ -323,42 +323,39 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
     details: dict[str, Future[tuple[Any, ...]]] = {t: Future() for t in order}
     stop = threading.Event()
 
-    def parse_values() -> None:
+    def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
+        if not opened:
+            opened.append(CalamineWorkbook.from_path(str(path)))
+        sheet = opened[0].get_sheet_by_name(title)
+        merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
+        return sheet.to_python(skip_empty_area=False), merged
+
+    def scan_details(title: str) -> tuple[Any, ...]:
+        part = parts.get(title, "")
+        xml = archive.read(part) if part in names else b""
+        return _formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml)
+
+    def fill(futures: dict[str, Future[Any]], read_one: Callable[[str], Any]) -> None:
+        """Each sheet's future set to `read_one(title)`, in order; on a failure every one still pending fails."""
         try:
-            book = CalamineWorkbook.from_path(str(path))
             for title in order:
                 if stop.is_set():
                     raise WorkbookUnreadable("reading stopped")
-                sheet = book.get_sheet_by_name(title)
-                merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1)
-                          for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
-                values[title].set_result((sheet.to_python(skip_empty_area=False), merged))
+                futures[title].set_result(read_one(title))
         except BaseException as exc:
             failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
                 f"{path.name} could not be read: {exc}")
-            for pending in values.values():
+            for pending in futures.values():
                 if not pending.done():
                     pending.set_exception(failure)
 
-    def scan_details() -> None:
+    def scan_all_details() -> None:
         try:
-            for title in order:
-                if stop.is_set():
-                    raise WorkbookUnreadable("reading stopped")
-                part = parts.get(title, "")
-                xml = archive.read(part) if part in names else b""
-                details[title].set_result((_formula_detail(xml), _styled_cells(xml, styles) if styles else {},
-                                           _hidden_parts(xml)))
-                del xml
-        except BaseException as exc:
-            failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
-                f"{path.name} could not be read: {exc}")
-            for pending in details.values():
-                if not pending.done():
-                    pending.set_exception(failure)
+            fill(details, scan_details)
         finally:
             archive.close()
 
+    opened: list[Any] = []  # the calamine workbook, opened in its worker
     lock = threading.Lock()
     assembled: set[str] = set()
 
@@ -382,8 +379,8 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
                                     f"{path.name} contains macros (VBA); they were not run, only the cell values "
                                     "are read"))
     with ThreadPoolExecutor(2, thread_name_prefix="read-workbook") as pool:
-        pool.submit(parse_values)
-        pool.submit(scan_details)
+        pool.submit(fill, values, parse_values)
+        pool.submit(scan_all_details)
         try:
             yield raw
         finally:
