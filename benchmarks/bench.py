@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -254,11 +255,19 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
 
 
 def target_month_batch(months: int, objects: int) -> list[dict]:
-    """`months` monthly workbooks of about `objects` objects each, imported in one batch (one library call):
-    the time of each workbook, which must stay flat (no growth from history, locks or the sandbox database)."""
+    """`months` monthly workbooks of about `objects` objects each, imported in one batch (one library call, one
+    session, the sandbox in its own process): per workbook its time, which must stay flat (no growth from
+    history, locks or the sandbox database), and beside it what could grow with the registry: the requests sent
+    and the CPU seconds of this process and of the sandbox."""
     import datetime as dt
+    import resource
 
-    import importer
+    import psutil
+
+    from importer import library
+    from importer.api import ClientConfig, IsometricClient
+    from importer.runner import ApiSession
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
     from importer.workbook.synthetic import DATAPOINTS_PER_ENTRY, make_workbook
 
     per_entry = DATAPOINTS_PER_ENTRY + 1
@@ -272,13 +281,38 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
                                        sources=10, prefix=f"month-{m:02d}", month=first,
                                        statement_end_on=last.isoformat(), name=f"{first:%Y-%m}.xlsx"))
         os.environ["ISOMETRIC_IMPORTER_HOME"] = str(Path(tmp) / "home")
-        os.environ.pop("ISOMETRIC_API_URL", None)
-        os.environ["ISOMETRIC_SANDBOX_DB"] = str(Path(tmp) / "sandbox.sqlite3")
-        t = time.perf_counter()
-        outcome = importer.run(paths, concurrency=16)
-        total = time.perf_counter() - t
-        for result in outcome.results:
+        proc, url = _sandbox_process(Path(tmp) / "sandbox.sqlite3", 0)
+        marks: list[tuple[int, float, float]] = []
+        try:
+            server = psutil.Process(proc.pid)
+            config = ClientConfig(base_url=url, client_secret=DEMO_CLIENT_SECRET, access_token=DEMO_ACCESS_TOKEN)
+            with IsometricClient(config) as client:
+                session = ApiSession(client=client, url=url, embedded=False, environment="bench")
+
+                def mark() -> None:
+                    own, other = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
+                    marks.append((client.request_count, own.ru_utime + own.ru_stime, other.user + other.system))
+
+                class Meter:  # `progress`: called as each workbook starts, closed as it ends
+                    def __call__(self) -> Meter:
+                        mark()
+                        return self
+
+                    def __getattr__(self, name: str) -> Any:
+                        return lambda *args, **kwargs: None
+
+                t = time.perf_counter()
+                outcome = library._import("run", paths, where=None, submit=False, prune=False, keep_orphans=False,
+                                          update_only=False, concurrency=16, cancel=None, progress=Meter(),
+                                          session=session)
+                total = time.perf_counter() - t
+                mark()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        for result, (r0, c0, s0), (r1, c1, s1) in zip(outcome.results, marks, marks[1:], strict=False):
             rows.append({"workbook": Path(result.workbook_path).name, "seconds": round(result.duration_seconds or 0, 1),
+                         "requests": r1 - r0, "client_cpu_s": round(c1 - c0, 1), "sandbox_cpu_s": round(s1 - s0, 1),
                          "ok": result.ok})
         print(f"  batch of {months}: {total:.1f} s, exit {outcome.exit_code}", file=sys.stderr, flush=True)
     return rows
@@ -314,11 +348,12 @@ def print_targets(report: dict) -> None:
                       + (", report < 10 MB" if "target_report_mb" in v else ""),
                       f"{v['validate_s']} s vs {v['calamine_read_s']} s, {v['peak_rss_mib']} MiB, {v['report_mb']} MB",
                       f"{v['ratio']}x {'met' if met else 'NOT met'}"))
-    times = [r["seconds"] for r in report["month_batch"]]
-    if times:
+    batch = report["month_batch"]
+    if batch:
+        times, requests = [r["seconds"] for r in batch], [r["requests"] for r in batch]
         lines.append((f"{len(times)} monthly workbooks in one batch: time per workbook flat",
                       f"first {times[0]} s, last {times[-1]} s, max {max(times)} s",
-                      f"last/first {times[-1] / max(times[0], 0.1):.2f}"))
+                      f"last/first {times[-1] / max(times[0], 0.1):.2f}; requests {requests[0]} -> {requests[-1]}"))
     width = max(len(a) for a, _, _ in lines)
     for a, b, c in lines:
         print(f"{a:<{width}}  {b:<34}  {c}")
