@@ -361,3 +361,27 @@ def test_what_a_batch_carries_is_what_a_whole_listing_gives_after_updates(
             assert session.listings.read(client, kind, project) == whole
         # datapoints were brought up to date from the run's answers; rebound components are read whole again
         assert session.listings.reads == {"whole": 3, "since": 1, "again": 0}
+
+
+def test_what_a_batch_carries_drops_what_the_run_pruned(recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    """A datapoint whose row was deleted is pruned (`--prune`): the listing carried to the next workbook no
+    longer holds it, exactly as a whole listing does not."""
+    from importer import runner
+    from importer.settings import api_target
+    from importer.workbook.validate import validate_workbook
+
+    wb = make_workbook(tmp_path / "wb", 16, prefix="pruned", sources=1, entries_too=False)
+    assert importer.run([wb]).ok
+    book = openpyxl.load_workbook(wb)
+    book["datapoints"].delete_rows(5)
+    book.save(wb)
+    validation = validate_workbook(wb)
+    assert validation.ok
+    with runner.api_session(api_target(None)) as session:
+        client, project = session.client, "prj_1SBXBIOCHAR00001"
+        session.listings.read(client, "datapoint", project)  # what the batch's earlier workbook listed
+        result = runner.import_workbook(validation, session, runner.ImportOptions(mode="run", prune=True))
+        assert result.ok and [o.status for o in result.objects if o.status != "unchanged"] == ["deleted"]
+        whole = client.list_datapoints(project_id=project)
+        assert session.listings.read(client, "datapoint", project) == whole
+        assert session.listings.reads["again"] == 0
