@@ -125,10 +125,8 @@ def datapoint_magnitude(store: SandboxStore, dp_id: str, unit: str) -> float:
 def component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
     """The component's CO2e, computed again only when it, its blueprint or one of its datapoints was written
     since (rendering a year's entries must not convert every unit of the registry at every listing)."""
-    inputs = component["inputs"]
     stamp = (store.stamps.get(component["id"]), store.stamps.get(component["blueprint_key"]),
-             *(store.stamps.get(d) for item in inputs
-               for d in (item["datapoint_ids"] if "datapoint_ids" in item else (item["datapoint_id"],))))
+             frozenset((d, store.stamps.get(d)) for d in _component_datapoints([component])))
     kept = store.memo.get(("co2e", component["id"]))
     if kept is not None and kept[0] == stamp:
         return float(kept[1])
@@ -195,18 +193,11 @@ def _used_in_submitted(store: SandboxStore, dp_id: str) -> bool:
     stamp = tuple(store.kind_stamps.get(k) for k in ("ghg_statement", "component", "component_attribution"))
     kept = store.memo.get("used_in_submitted")
     if kept is None or kept[0] != stamp:
-        used: set[str] = set()
-        for statement in store.all("ghg_statement"):
-            if statement["status"] not in SUBMITTED:
-                continue
-            for entry_id in statement.get("_frozen_entry_ids", []):
-                for attribution in store.referring("component_attribution", "ghg_entry_id", entry_id):
-                    component = store.get("component", attribution["component_id"]) or {"inputs": []}
-                    for item in component["inputs"]:
-                        used.update(item.get("datapoint_ids", []))
-                        if item.get("datapoint_id"):
-                            used.add(item["datapoint_id"])
-        kept = store.memo["used_in_submitted"] = (stamp, frozenset(used))
+        components = [store.get("component", a["component_id"]) or {"inputs": []}
+                      for statement in store.all("ghg_statement") if statement["status"] in SUBMITTED
+                      for entry_id in statement.get("_frozen_entry_ids", [])
+                      for a in store.referring("component_attribution", "ghg_entry_id", entry_id)]
+        kept = store.memo["used_in_submitted"] = (stamp, frozenset(_component_datapoints(components)))
     return dp_id in kept[1]
 
 
