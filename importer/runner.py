@@ -142,14 +142,16 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
 
 def read_project(session: ApiSession, wb: Any, concurrency: int) -> tuple[ProjectContext, RegistryState]:
     """The project's context and the registry's batched listings, read at the same time (one round trip less
-    before anything can be planned)."""
+    before anything can be planned); the project's statements, listed once with the context, serve both."""
     from importer.context import load_context
     from importer.planning import fetch_state
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(fetch_state, session.client, wb, concurrency=concurrency, carried=session.listings)
+        listing = pool.submit(fetch_state, session.client, wb, concurrency=concurrency, carried=session.listings)
         ctx = load_context(session.client, wb.project.project_id)
-        return ctx, listed.result()
+        listed = listing.result()
+    listed.statements = list(ctx.statements)
+    return ctx, listed
 
 
 def take_snapshot(session: ApiSession, listed: RegistryState, wb: Any, ctx: ProjectContext, concurrency: int,

@@ -87,8 +87,9 @@ def _by_srid(objects: list[Any]) -> dict[str, Any]:
 def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
                 ) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries and feedstock types cannot
-    be listed by project: all are read, and matched by supplier_reference_id. Entries, components and
-    statements are read even when the workbook has none: their orphans are found by prefix. With `carried`
+    be listed by project: all are read, and matched by supplier_reference_id. Entries and components are read
+    even when the workbook has none: their orphans are found by prefix. The project's statements are not
+    listed here: its context has them (`runner.read_project` puts them in). With `carried`
     (one per batch), datapoints and components are read whole once and then only what is new
     (`importer.planning.carried`)."""
     project_id = wb.project.project_id
@@ -100,17 +101,14 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: Car
         "ghg_entries": lambda: client.list_ghg_entries(),
         "components": lambda: (carried.read(client, "component", project_id) if carried is not None
                                else client.list_components(project_id=project_id)),
-        "statements": lambda: client.list_ghg_statements(),
     }
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls)))) as pool:
         futures = {name: pool.submit(fn) for name, fn in calls.items()}
         got = {name: f.result() for name, f in futures.items()}
-    statements = sorted((s for s in got["statements"] if s.project_id == project_id),
-                        key=lambda s: str(s.reporting_period_end_at))
     return RegistryState(
         sources=_by_srid(got["sources"]), datapoints=_by_srid(got["datapoints"]),
         feedstock_types=_by_srid(got["feedstock_types"]), ghg_entries=_by_srid(got["ghg_entries"]),
-        components=_by_srid(got["components"]), statements=statements, project_components=list(got["components"]),
+        components=_by_srid(got["components"]), project_components=list(got["components"]),
         project_datapoints=list(got["datapoints"]),
     )
 
