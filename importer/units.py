@@ -10,15 +10,23 @@ rewritten to their canonical form (`tonnes -> t`), which the plan shows.
 pint still does the arithmetic (conversion factors, dimension checks); carbon-accounting units it lacks
 (CO2-equivalent masses) are defined once below. Parsing is cached per distinct unit string: a 100k-row sheet
 has a handful of distinct units.
+
+pint's registry is built on first use, not on import: loading pint and its definitions costs about 0.3 s, and
+offline validation of a workbook whose units are all plain listed spellings (`kg`, `kWh`, `%`) never needs it.
+The vocabulary is closed, so what pint makes of an accepted spelling is known in advance: tests parse, with
+pint, every listed spelling, every product and quotient of two, and every power form, so accepting a unit needs
+no pint at all.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-import pint
+if TYPE_CHECKING:
+    import pint
 
 _DEFINITIONS = """
 carbon_dioxide_equivalent_kilogram = [co2e_mass] = kgCO2e = kg_CO2e = kgCO2eq
@@ -27,6 +35,7 @@ tCO2e = 1000 * kgCO2e = t_CO2e = tonneCO2e = tCO2eq
 MtCO2e = 1e9 * kgCO2e
 kgCO2 = kgCO2e
 tCO2 = tCO2e
+MMBtu = 1e6 * Btu
 """.strip().splitlines()
 
 DIMENSIONLESS = "dimensionless"
@@ -173,8 +182,14 @@ def _atom(text: str) -> str:
     if squashed != word and squashed in _EXACT:
         return _EXACT[squashed]
     power = re.fullmatch(r"(.+?)(?:\^|\*\*)?(-?[23])", word)
-    if power and power[1] in _EXACT and _EXACT[power[1]] not in (PERCENT, DIMENSIONLESS):
-        return f"{_EXACT[power[1]]}{power[2]}" if power[2] in ("2", "3") else f"{_EXACT[power[1]]}^{power[2]}"
+    if power and power[1] in _EXACT:
+        base = _EXACT[power[1]]
+        if f"{base}{power[2]}" in CANONICAL:
+            return f"{base}{power[2]}"
+        # an inverse power of a unit pint knows by our spelling (`s^-2`); squares and cubes are listed (m2, km2,
+        # m3, cm3) and others refused, as pint cannot read `kg2`
+        if power[2][0] == "-" and base not in _PINT_NAMES and base not in (PERCENT, DIMENSIONLESS):
+            return f"{base}^{power[2]}"
     raise UnitError(f"unknown unit {word!r}")
 
 
@@ -205,32 +220,35 @@ def canonical_unit(text: str) -> CanonicalUnit:
                                 "dimensionless")
             out.append(atom)
         canonical = "".join(out)
-    parse_unit(canonical)  # every canonical spelling must be one pint understands
-    return CanonicalUnit(written, canonical)
+    return CanonicalUnit(written, canonical)  # one pint reads: tests parse every listed spelling and composition
 
 
-def _registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
-    """pint's parsed-definitions cache (the user cache folder) makes start-up ~10x faster after the first run;
-    where that folder is not writable, build the registry from scratch."""
+@cache
+def registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
+    """The importer's pint registry, built on first use: pint's own units plus the CO2-equivalent masses.
+    pint's parsed-definitions cache (the user cache folder) makes building it ~10x faster after the first run;
+    where that folder is not writable, it is built from scratch."""
+    import pint
+
     try:
-        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+        built: pint.UnitRegistry = pint.UnitRegistry(  # type: ignore[type-arg]
+            autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
     except (OSError, ValueError, ImportError):  # pragma: no cover - depends on the machine
-        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+        built = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    for line in _DEFINITIONS:
+        built.define(line)
+    # pint has `tonne` and `t` (metric ton) already; `percent` exists in recent pint, define it otherwise.
+    try:
+        built.Unit("percent")
+    except pint.UndefinedUnitError:  # pragma: no cover - depends on pint version
+        built.define("percent = 0.01 = %")
+    return built
 
-
-registry = _registry()
-for _line in _DEFINITIONS:
-    registry.define(_line)
-# pint has `tonne` and `t` (metric ton) already; `percent` exists in recent pint, define it otherwise.
-try:
-    registry.Unit("percent")
-except pint.UndefinedUnitError:  # pragma: no cover - depends on pint version
-    registry.define("percent = 0.01 = %")
 
 #: canonical spellings pint spells differently
 _PINT_NAMES = {PERCENT: "percent", DIMENSIONLESS: "dimensionless", "L": "liter", "mL": "milliliter",
                "m3": "meter**3", "cm3": "centimeter**3", "m2": "meter**2", "km2": "kilometer**2",
-               "MMBtu": "1e6 * Btu", "short_ton": "short_ton", "kilotonne": "kilotonne", "1": "dimensionless"}
+               "short_ton": "short_ton", "kilotonne": "kilotonne", "1": "dimensionless"}
 
 
 def _pint_text(canonical: str) -> str:
@@ -243,8 +261,10 @@ def _pint_text(canonical: str) -> str:
 @lru_cache(maxsize=4096)
 def parse_unit(text: str) -> pint.Unit:
     """The pint unit of a canonical spelling (`"kg"`, `"kgCO2e/kWh"`, `"%"`, `"m3"`); UnitError when unknown."""
+    import pint
+
     try:
-        parsed = registry.parse_units(_pint_text(text.strip()))
+        parsed = registry().parse_units(_pint_text(text.strip()))
     except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, AttributeError, TypeError,
             ValueError, SyntaxError, AssertionError, KeyError) as exc:
         raise UnitError(f"unknown unit {text!r}") from exc
@@ -263,8 +283,10 @@ def is_known_unit(text: str) -> bool:
 def conversion_factor(from_unit: str, to_unit: str) -> float:
     """Multiplier taking a magnitude in `from_unit` to `to_unit` (canonical spellings, or blueprint units);
     UnitError when dimensions differ."""
+    import pint
+
     try:
-        return float(registry.Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
+        return float(registry().Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
     except pint.DimensionalityError as exc:
         raise UnitError(f"{from_unit!r} cannot be converted to {to_unit!r}") from exc
     except pint.errors.OffsetUnitCalculusError as exc:  # pragma: no cover - degC products

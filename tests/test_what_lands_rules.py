@@ -42,6 +42,72 @@ def test_accepted_spellings_have_one_canonical_form(written: str, canonical: str
     assert canonical_unit(written).canonical == canonical
 
 
+def test_every_listed_spelling_is_one_pint_parses() -> None:
+    """canonical_unit() skips pint for listed spellings (pint loads only for composed units): that is safe only
+    while pint parses every one of them."""
+    from importer.units import CANONICAL, parse_unit
+
+    for canonical in CANONICAL:
+        parse_unit(canonical)  # raises UnitError otherwise
+
+
+# a Btu as ISO 31-4 (and pint) define it: 1055.056 J
+@pytest.mark.parametrize("source,target,factor", [
+    ("t", "kg", 1000.0), ("kWh", "J", 3.6e6), ("L", "m3", 0.001), ("%", "dimensionless", 0.01),
+    ("short_ton", "kg", 907.18474), ("kilotonne", "t", 1000.0), ("MMBtu", "GJ", 1.055056),
+    ("tCO2e", "kgCO2e", 1000.0), ("m2", "ha", 1e-4),
+])
+def test_listed_spellings_convert_by_the_published_factors(source: str, target: str, factor: float) -> None:
+    from importer.units import conversion_factor
+
+    assert conversion_factor(source, target) == pytest.approx(factor, rel=1e-9)
+
+
+def test_every_accepted_composition_is_one_pint_parses() -> None:
+    """canonical_unit() decides without pint: each accepted product or quotient of two listed units, and each
+    power form, must be a unit pint then reads (asked of pint's registry directly, not through our checks)."""
+    import itertools
+
+    from importer.units import CANONICAL, DIMENSIONLESS, PERCENT, _pint_text, registry
+
+    atoms = [a for a in CANONICAL if a not in (PERCENT, DIMENSIONLESS)]
+    written = [f"{a}{op}{b}" for a, b in itertools.product(atoms, atoms) for op in "/*"]
+    written += [f"{a}{power}" for a in atoms for power in ("2", "3", "^2", "^3", "^-2", "^-3", "**2", "**-3")]
+    accepted = 0
+    for text in written:
+        try:
+            canonical = canonical_unit(text).canonical
+        except UnitError:
+            continue
+        accepted += 1
+        registry().parse_units(_pint_text(canonical))  # raises if pint cannot read it
+    assert accepted > 2 * len(atoms) ** 2  # every composition of two, and some powers
+
+
+@pytest.mark.parametrize("written,canonical", [("s^-2", "s^-2"), ("kg^-3", "kg^-3"), ("km^2", "km2"),
+                                               ("cm^3", "cm3"), ("kg CO2e / MMBtu", "kgCO2e/MMBtu")])
+def test_power_forms_pint_reads_are_accepted(written: str, canonical: str) -> None:
+    assert canonical_unit(written).canonical == canonical
+
+
+@pytest.mark.parametrize("written", ["kg^2", "kWh/kg2", "kg*%", "mi^2", "m3^-2", "%^2"])
+def test_composed_units_pint_cannot_read_are_refused(written: str) -> None:
+    with pytest.raises(UnitError):
+        canonical_unit(written)
+
+
+def test_validating_plain_units_does_not_load_pint(tmp_path: Path) -> None:
+    """The sample uses listed spellings only: offline validation never builds the unit registry."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from importer.workbook.validate import validate_workbook; "
+            "r = validate_workbook(Path(sys.argv[1])); assert r.ok, r.errors(); print('pint' in sys.modules)")
+    sample = Path(__file__).resolve().parents[1] / "sample_workbooks" / "biochar-2026-10.xlsx"
+    done = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("written", ["mt", "MT", "Mt", "ton", "tons", "Tons", "kt", "T", "pct", "gal", "kgCO2e/ton"])
 def test_ambiguous_spellings_are_refused_with_a_suggestion(written: str) -> None:
     with pytest.raises(UnitError) as caught:
