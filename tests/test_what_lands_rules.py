@@ -96,16 +96,31 @@ def test_composed_units_pint_cannot_read_are_refused(written: str) -> None:
         canonical_unit(written)
 
 
-def test_validating_plain_units_does_not_load_pint(tmp_path: Path) -> None:
-    """The sample uses listed spellings only: offline validation never builds the unit registry."""
+def _loaded_while_validating(workbook: Path) -> tuple[list[str], list[str]]:
     import subprocess
     import sys
 
     code = ("import sys; from pathlib import Path; from importer.workbook.validate import validate_workbook; "
-            "r = validate_workbook(Path(sys.argv[1])); assert r.ok, r.errors(); print('pint' in sys.modules)")
+            "r = validate_workbook(Path(sys.argv[1])); print(sorted({f.code for f in r.errors()})); "
+            "print([m for m in ('pint', 'pandas', 'pandera') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code, str(workbook)], capture_output=True, text=True, check=True)
+    errors, loaded = done.stdout.splitlines()
+    return eval(errors), eval(loaded)  # noqa: S307 - two printed lists of strings
+
+
+def test_validating_a_clean_workbook_loads_neither_pint_nor_pandera() -> None:
+    """Accepting units needs no pint (composed ones included: the sample has kgCO2e/L), and a sheet whose columns
+    certainly keep every schema rule needs no pandera."""
     sample = Path(__file__).resolve().parents[1] / "sample_workbooks" / "biochar-2026-10.xlsx"
-    done = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert _loaded_while_validating(sample) == ([], [])
+
+
+def test_a_sheet_breaking_a_schema_rule_is_judged_by_pandera(tmp_path: Path) -> None:
+    def long_name(sheets: Any, project: Any) -> None:
+        sheets["datapoints"][0]["display_name"] = "x" * 101
+
+    errors, loaded = _loaded_while_validating(write(tmp_path, long_name))
+    assert "too_long" in errors and {"pandas", "pandera"} <= set(loaded)
 
 
 @pytest.mark.parametrize("written", ["mt", "MT", "Mt", "ton", "tons", "Tons", "kt", "T", "pct", "gal", "kgCO2e/ton"])

@@ -1,9 +1,9 @@
 """The checks of offline validation (`importer.workbook.validate` is the entry point): every problem in one pass,
-each located to its Excel cell. This module carries the heavy libraries (pandas, pandera, pint via `units`); the
-entry point imports it while the workbook is being read.
+each located to its Excel cell. The entry point imports this module while the workbook is being read.
 
 Order of work: read (calamine) -> find sheets and headers -> per cell: formula errors, then parse to the
-column's type (`coerce`) -> pandera per sheet (required, lengths, enums, ranges, unique refs, date order) ->
+column's type (`coerce`) -> the sheet's schema (required, lengths, enums, ranges, unique refs, date order:
+asked of whole columns first, pandera when that cannot promise a pass; see `schemas`) ->
 cross-sheet references (hash look-ups, "did you mean") -> units (each distinct unit parsed once) ->
 evidence files -> supplier_reference_id uniqueness across sheets -> typed rows (`model.Workbook`).
 
@@ -15,20 +15,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any
-
-import numpy as np
-import pandas as pd
-import pandera.errors as pa_errors
+from typing import TYPE_CHECKING, Any
 
 from importer.findings import Finding, cell_name, column_index_from_string, get_column_letter
 from importer.identity import workbook_references
 from importer.ids import KIND_BY_PREFIX, has_id_prefix, id_kind
 from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit
-from importer.workbook import coerce, spec
+from importer.workbook import coerce, schemas, spec
 from importer.workbook.evidence import EvidenceError, EvidenceFolder
 from importer.workbook.model import (
     ComponentInputRow,
@@ -42,8 +39,10 @@ from importer.workbook.model import (
     Workbook,
 )
 from importer.workbook.reader import EXCEL_ERRORS, RawBook, RawSheet
-from importer.workbook.schemas import schema_for
 from importer.workbook.validate import ValidationResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IGNORED_SHEETS = {"readme", "_lists"}  # the template's own README and hidden dropdown-lists sheets, as titled
 SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
@@ -56,11 +55,18 @@ class _Sheet:
     spec: spec.Sheet
     title: str
     columns: dict[str, int]  # column -> 1-based index
-    frame: pd.DataFrame  # typed values, index = Excel row
-    records: dict[str, list[Any]] = field(default_factory=dict)  # the same values, column lists
+    records: dict[str, list[Any]] = field(default_factory=dict)  # typed values, one list per format column
     rows: list[int] = field(default_factory=list)  # Excel row of each record
     raw: RawSheet | None = None
     headers: dict[int, str] = field(default_factory=dict)  # 1-based column -> header text as written
+    _frame: pd.DataFrame | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The records as the DataFrame pandera validates (index = Excel row), built only when pandera runs."""
+        if self._frame is None:
+            self._frame = schemas.frame_of(self.records, self.rows)
+        return self._frame
 
 class Validator:
     def __init__(self, raw: RawBook) -> None:
@@ -187,7 +193,7 @@ class Validator:
         rows = raw.rows
         header = rows[0] if rows else []
         columns: dict[str, int] = {}
-        self.sheets[name] = _Sheet(sheet_spec, raw.title, columns, pd.DataFrame(), raw=raw)
+        self.sheets[name] = _Sheet(sheet_spec, raw.title, columns, raw=raw)
         known = {c.name for c in sheet_spec.columns}
         for r0, c0, r1, c1 in raw.merged:
             span = f"{cell_name(r0, c0)}:{cell_name(r1, c1)}"
@@ -247,9 +253,6 @@ class Validator:
             cells = list(by_position[position - 1]) if position <= len(by_position) else [None] * len(index_rows)
             records[col.name] = self.parse_column(name, col, index_rows, cells, raw, special.get(col.name, set()))
         self.honour_formats(name, records, index_rows, raw)
-        frame = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in records.items()})
-        frame.index = pd.Index(index_rows, dtype="int64")
-        self.sheets[name].frame = frame
         self.sheets[name].records = records
         self.sheets[name].rows = index_rows
         return self.sheets[name]
@@ -520,7 +523,7 @@ class Validator:
             for i in odd:
                 out[i] = self.parse(sheet, rows[i], col, values[i], raw) if values[i].strip() else col.default
         elif col.type == "number" and types and types <= {float, int}:
-            if not np.isfinite(np.asarray(values, dtype=float)).all():
+            if not all(map(math.isfinite, values)):
                 return None
             out = [float(v) for v in values] if int in types else list(values)
         elif col.type in ("date", "datetime") and types == {dt.date} and min(values) >= coerce.SMALL_SERIAL_END:
@@ -557,17 +560,22 @@ class Validator:
 
     # -- pandera ----------------------------------------------------------------------------------------
     def run_schema(self, sheet: _Sheet) -> None:
+        """pandera's verdict on the sheet, asked only when the whole-column check cannot promise a pass."""
         name = sheet.spec.name
-        if sheet.frame.empty:
+        if not sheet.rows or schemas.certainly_passes(sheet.spec, sheet.records):
             return
+        import pandera.errors as pa_errors
+
         try:
-            schema_for(name).validate(sheet.frame, lazy=True)
+            schemas.schema_for(name).validate(sheet.frame, lazy=True)
         except pa_errors.SchemaErrors as exc:
             cases = exc.failure_cases
             for case in cases.itertuples(index=False):
                 self.schema_finding(sheet, case)
 
     def schema_finding(self, sheet: _Sheet, case: Any) -> None:
+        import pandas as pd
+
         name = sheet.spec.name
         check = str(case.check)
         column = case.column if isinstance(case.column, str) and case.column in sheet.columns else None
@@ -610,17 +618,17 @@ class Validator:
 
     # -- cross-sheet --------------------------------------------------------------------------------------
     def refs_of(self, sheet: str) -> set[str]:
-        frame = self.sheets[sheet].frame if sheet in self.sheets else pd.DataFrame()
-        if frame.empty or "ref" not in frame:
+        found = self.sheets.get(sheet)
+        if found is None or not found.rows or "ref" not in found.records:
             return set()
-        return {r for r in self.sheets[sheet].records["ref"] if isinstance(r, str)}  # the frame's column, as a list
+        return {r for r in found.records["ref"] if isinstance(r, str)}
 
     def check_references(self) -> dict[str, set[str]]:
         """Every ref resolves to the right sheet (or is an ID of the right kind); returns used refs per sheet."""
         all_refs = {name: self.refs_of(name) for name in self.sheets}
         used: dict[str, set[str]] = defaultdict(set)
         for name, sheet in self.sheets.items():
-            if sheet.frame.empty:
+            if not sheet.rows:
                 continue  # absent, empty, or unreadable (its own findings say why)
             for col in sheet.spec.columns:
                 if col.type not in ("ref", "refs") or col.name not in sheet.columns or not col.ref_sheet:
@@ -676,10 +684,10 @@ class Validator:
 
     def check_evidence(self) -> None:
         sheet = self.sheets.get("sources")
-        if sheet is None or sheet.frame.empty:
+        if sheet is None or not sheet.rows:
             return
         folder = EvidenceFolder(self.folder)
-        for row, written in sheet.frame["file"].items():
+        for row, written in zip(sheet.rows, sheet.records["file"], strict=True):
             if not isinstance(written, str):
                 continue
             try:
@@ -689,9 +697,10 @@ class Validator:
 
     def check_components(self) -> None:
         sheet = self.sheets.get("components")
-        if sheet is None or sheet.frame.empty:
+        if sheet is None or not sheet.rows:
             return
-        for row, rec in sheet.frame.iterrows():
+        for rec in self.rows("components"):
+            row = rec["row"]
             action = rec["action"] or "add"
             needed = (("template_component",) if action == "remove" else
                       ("blueprint_key", "display_name", "activity_started_at", "activity_completed_at", "group"))
@@ -699,10 +708,10 @@ class Validator:
                 if rec[column] is None and (sheet.spec.name, int(row), column) not in self.bad_cells:
                     self.error("required", f"{column} is required for action {action!r}", sheet="components",
                                row=int(row), column=column)
-        removed = {r for r, a in zip(sheet.frame["ref"], sheet.frame["action"], strict=True) if a == "remove"}
+        removed = {r for r, a in zip(sheet.records["ref"], sheet.records["action"], strict=True) if a == "remove"}
         inputs = self.sheets.get("component_inputs")
-        if inputs is not None and not inputs.frame.empty:
-            for row, ref in inputs.frame["component_ref"].items():
+        if inputs is not None and inputs.rows:
+            for row, ref in zip(inputs.rows, inputs.records["component_ref"], strict=True):
                 if ref in removed:
                     self.error("bad_ref", f"component {ref!r} has action remove; it takes no inputs",
                                sheet="component_inputs", row=int(row), column="component_ref", value=ref)
@@ -710,7 +719,7 @@ class Validator:
     def warn_unused(self, used: dict[str, set[str]]) -> None:
         for name, label in (("sources", "source"), ("datapoints", "datapoint")):
             sheet = self.sheets.get(name)
-            if sheet is None or sheet.frame.empty:
+            if sheet is None or not sheet.rows:
                 continue
             # as `self.warn` would add them, built directly: there can be one per row
             taken = used.get(name, set())
@@ -799,15 +808,16 @@ class Validator:
             sheet = self.read_sheet(sheet_spec, self.raw.wait(found[sheet_spec.name].title))
             if sheet is not None:
                 self.run_schema(sheet)
+                if sheet_spec.name == "sources":  # the evidence files are looked at while the next sheet is read
+                    self.check_evidence()
         for sheet_spec in spec.SHEETS:  # optional sheets that are absent are empty
             if sheet_spec.name not in self.sheets and not sheet_spec.key_value:
-                self.sheets[sheet_spec.name] = _Sheet(sheet_spec, sheet_spec.name, {}, pd.DataFrame())
+                self.sheets[sheet_spec.name] = _Sheet(sheet_spec, sheet_spec.name, {})
         used = self.check_references()
         self.check_list_duplicates()
-        self.check_evidence()
         self.check_components()
         self.warn_unused(used)
-        counts = {name: len(s.frame) for name, s in self.sheets.items()}
+        counts = {name: len(s.rows) for name, s in self.sheets.items()}
         workbook = None
         if not any(f.severity == "error" for f in self.findings):
             workbook = self.build()
