@@ -197,6 +197,18 @@ def test_duplicate_supplier_reference_ids_across_sheets(tmp_path):
     assert "sources row 2" in result.errors()[0].message
 
 
+def test_a_given_supplier_reference_id_equal_to_another_rows_derived_one_is_refused(tmp_path):
+    """One row gives its own ID and it is exactly what another row's derived ID is (`<prefix>:<sheet>:<ref>`,
+    spelled out here by hand): the two objects would be one in Isometric."""
+    def mutate(s, p):
+        prefix = p.get("supplier_reference_prefix") or p["project_id"]
+        row(s, "entries", next(r["ref"] for r in s["entries"]))["supplier_reference_id"] = (
+            f"{prefix}:datapoints:biochar-mass-t")
+
+    found, _ = findings(write(tmp_path, mutate))
+    assert [code for code, _, _ in found] == ["duplicate_supplier_reference_id"]
+
+
 def test_unused_rows_are_warnings(tmp_path):
     def mutate(s, p):
         s["datapoints"].append(

@@ -17,8 +17,11 @@ import datetime as dt
 import difflib
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, compress, repeat
+from itertools import count as counting
+from operator import contains
 from typing import TYPE_CHECKING, Any
 
 from importer.findings import Finding, cell_name, column_index_from_string, get_column_letter
@@ -234,8 +237,10 @@ class Validator:
             body = [list(r) + [None] * (width - len(r)) for r in body]
         by_position = list(zip(*body, strict=True)) if body else []  # rows -> columns in one C-level pass
         first = by_position[0] if by_position else ()
-        blank = {i for i, v in enumerate(first) if v == "" or v is None}  # only rows without a column-A value
-        blank = {i for i in blank if body[i].count("") + body[i].count(None) == len(body[i])}
+        blank: set[int] = set()
+        if "" in first or None in first:  # only rows without a column-A value can be blank
+            blank = {i for i, v in enumerate(first) if v == "" or v is None}
+            blank = {i for i in blank if body[i].count("") + body[i].count(None) == len(body[i])}
         if blank:  # blank rows are allowed anywhere: drop them from every column
             keep = [i for i in range(len(body)) if i not in blank]
             by_position = [tuple(column[i] for i in keep) for column in by_position]
@@ -250,7 +255,7 @@ class Validator:
             if position is None:
                 records[col.name] = [col.default] * len(index_rows)
                 continue
-            cells = list(by_position[position - 1]) if position <= len(by_position) else [None] * len(index_rows)
+            cells = by_position[position - 1] if position <= len(by_position) else (None,) * len(index_rows)
             records[col.name] = self.parse_column(name, col, index_rows, cells, raw, special.get(col.name, set()))
         self.honour_formats(name, records, index_rows, raw)
         self.sheets[name].records = records
@@ -444,7 +449,7 @@ class Validator:
                            row=row, column=column, value=error)
         return out
 
-    def parse_column(self, sheet: str, col: spec.Column, rows: list[int], values: list[Any], raw: RawSheet,
+    def parse_column(self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any], raw: RawSheet,
                      skip: set[int]) -> list[Any]:
         """Parse one column; common well-formed cells take a fast path, everything else the general parser."""
         fast = self.parse_uniform_column(sheet, col, rows, values, raw, skip)
@@ -497,10 +502,11 @@ class Validator:
             append(self.parse(sheet, row, col, value, raw))
         return out
 
-    def parse_uniform_column(self, sheet: str, col: spec.Column, rows: list[int], values: list[Any],
+    def parse_uniform_column(self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any],
                              raw: RawSheet, skip: set[int]) -> list[Any] | None:
-        """Whole-column fast path for the usual case (every cell of one Python type), done with C-level `map`
-        and numpy; odd cells (empty, '#...') still go through `parse`. None: not uniform, use the cell loop."""
+        """Whole-column fast path for the usual case (every cell of one Python type), done with C-level `map`,
+        `zip` and set operations; odd cells (empty, '#...') still go through `parse`. None: not uniform, use the
+        cell loop."""
         types = set(map(type, values))
         out: list[Any]
         if types == {str} and col.type in ("str", "ref", "file", "unit", "refs", "enum"):
@@ -514,9 +520,11 @@ class Validator:
                     split = {v: (v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
                              for v in distinct}
                     out = list(map(split.__getitem__, out))
-                else:
-                    out = [(v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
-                           for v in out]
+                else:  # every value a one-ref tuple (at C speed), then the few lists split
+                    lists = {i for mark in ",;\n" for i in compress(counting(), map(contains, out, repeat(mark)))}
+                    texts, out = out, list(zip(out))
+                    for i in lists:
+                        out[i] = coerce.split_refs(texts[i])
             elif col.type == "enum":
                 cased = {v: coerce.enum_value(col.choices, v) for v in set(out)}
                 out = list(map(cased.__getitem__, out))
@@ -644,8 +652,8 @@ class Validator:
                 used[col.ref_sheet].update(refs)
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
                 # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
-                doubtful = {ref for ref in refs
-                            if type(ref) is not str or ref not in targets or ref[:4] in KIND_BY_PREFIX}
+                doubtful = refs - targets
+                doubtful.update(ref for ref in refs & targets if ref[:4] in KIND_BY_PREFIX)  # targets are text
                 if doubtful:
                     for row, value in zip(sheet.rows, column, strict=True):
                         if value is None or row in bad:
@@ -783,6 +791,12 @@ class Validator:
         )
 
     def check_supplier_references(self, wb: Workbook) -> None:
+        given = [self.sheets[name].records.get("supplier_reference_id", []) for name in
+                 ("sources", "datapoints", "feedstock_types", "entries", "components") if name in self.sheets]
+        if all(column.count(None) == len(column) for column in given):
+            # every ID derived (`<prefix>:<sheet>:<ref>`, sources adding their file's hash, long ones hashed):
+            # distinct, since refs are unique within a sheet (checked before) and sheets are named apart
+            return
         references = workbook_references(wb)
         if len({srid for _, _, srid in references}) == len(references):
             return  # all distinct: the usual case, told without a look-up per row
