@@ -21,6 +21,7 @@ no pint at all.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -223,10 +224,19 @@ def canonical_unit(text: str) -> CanonicalUnit:
     return CanonicalUnit(written, canonical)  # one pint reads: tests parse every listed spelling and composition
 
 
-@cache
+_BUILDING = threading.Lock()
+
+
 def registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
     """The importer's pint registry, built on first use: pint's own units plus the CO2-equivalent masses.
-    pint's parsed-definitions cache (the user cache folder) makes building it ~10x faster after the first run;
+    One per process, also when threads ask at once (pint refuses to mix units of two registries)."""
+    with _BUILDING:
+        return _built_registry()
+
+
+@cache
+def _built_registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
+    """pint's parsed-definitions cache (the user cache folder) makes building it ~10x faster after the first run;
     where that folder is not writable, it is built from scratch."""
     import pint
 

@@ -96,6 +96,23 @@ def test_composed_units_pint_cannot_read_are_refused(written: str) -> None:
         canonical_unit(written)
 
 
+def test_threads_converting_at_once_share_one_unit_registry() -> None:
+    """The registry is built lazily; eight threads converting at once must not build two (pint refuses to
+    convert between units of different registries)."""
+    import subprocess
+    import sys
+
+    code = ("import threading; from importer import units\n"
+            "got = []\n"
+            "def convert():\n"
+            "    got.append((units.registry(), units.conversion_factor('kgCO2e/t', 'kgCO2e/kg')))\n"
+            "threads = [threading.Thread(target=convert) for _ in range(8)]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]\n"
+            "print(len({id(r) for r, _ in got}), sorted({f for _, f in got}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["1", "[0.001]"]
+
+
 def _loaded_while_validating(workbook: Path) -> tuple[list[str], list[str]]:
     import subprocess
     import sys
