@@ -347,3 +347,29 @@ def test_an_optional_sheet_with_only_its_header_is_empty_not_an_error(tmp_path):
     result = validate_workbook(write(tmp_path, mutate))
     assert result.ok, [f.message for f in result.errors()]
     assert result.counts["feedstock_types"] == 0 and result.workbook.feedstock_types == []
+
+
+def test_a_schema_check_that_cannot_run_is_an_error_not_silence(tmp_path, monkeypatch):
+    """pandera reports a check that raised as a failure without a row; it once vanished (the date-order check
+    raised under pandas 3 on a sheet without dates). The sheet is then not known to be valid: an error says so."""
+    import pandera.pandas as pa
+
+    from importer.workbook import schemas
+
+    real = schemas.schema_for
+
+    def raising(df):
+        raise RuntimeError("cannot compare")
+
+    def schema_for(name):
+        schema = real(name)
+        if name != "entries":
+            return schema
+        return pa.DataFrameSchema(schema.columns, checks=[pa.Check(raising, name="order:started_on:completed_on")],
+                                  strict=False, name=name)
+
+    monkeypatch.setattr(schemas, "schema_for", schema_for)
+    monkeypatch.setattr(schemas, "certainly_passes", lambda sheet, records: False)  # pandera always asked
+    found, result = findings(write(tmp_path))
+    assert found == [("check_failed", "entries", None)]
+    assert "cannot compare" in result.errors()[0].message and not result.ok

@@ -589,6 +589,11 @@ class Validator:
         column = case.column if isinstance(case.column, str) and case.column in sheet.columns else None
         row = int(case.index) if case.index is not None and not pd.isna(case.index) else None
         value = case.failure_case
+        if row is None:  # a check that could not run (it raised): the sheet is not known to pass, so say so
+            self.error("check_failed", f"the {check} check could not be completed on this sheet ({value}), so the "
+                       "sheet is not known to be valid; please report this to the importer's maintainers with the "
+                       "workbook", sheet=name, column=column)
+            return
         if check.startswith("order:"):
             _, first, second = check.split(":")
             frame = sheet.frame
