@@ -310,8 +310,8 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
         styles = _meaningful_styles(archive, names)
         application = _application(archive, names)
         try:
-            metadata = [(m.name, not str(m.visible).lower().endswith(".visible"))
-                        for m in CalamineWorkbook.from_path(str(path)).sheets_metadata]
+            book = CalamineWorkbook.from_path(str(path))  # opened once: the values worker parses from it
+            metadata = [(m.name, not str(m.visible).lower().endswith(".visible")) for m in book.sheets_metadata]
         except (CalamineError, ValueError, OSError) as exc:
             raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
     except BaseException:
@@ -324,9 +324,7 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
     stop = threading.Event()
 
     def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
-        if not opened:
-            opened.append(CalamineWorkbook.from_path(str(path)))
-        sheet = opened[0].get_sheet_by_name(title)
+        sheet = book.get_sheet_by_name(title)
         merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
         return sheet.to_python(skip_empty_area=False), merged
 
@@ -355,7 +353,6 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
         finally:
             archive.close()
 
-    opened: list[Any] = []  # the calamine workbook, opened in its worker
     lock = threading.Lock()
     assembled: set[str] = set()
 
