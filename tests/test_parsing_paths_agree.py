@@ -123,10 +123,9 @@ def _pandera_passes(sheet: spec.Sheet, records: dict[str, list[Any]]) -> bool:
 
     from importer.workbook.schemas import frame_of, schema_for
 
+    rows = list(range(2, len(next(iter(records.values()))) + 2))
     try:
-        schema_for(sheet.name).validate(frame_of(records, list(range(2, len(records["ref" if "ref" in records else
-                                                                                   next(iter(records))]) + 2))),
-                                        lazy=True)
+        schema_for(sheet.name).validate(frame_of(records, rows), lazy=True)
     except pa_errors.SchemaErrors:
         return False
     return True

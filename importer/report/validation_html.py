@@ -164,7 +164,7 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
                     rows.append((f.location or "-", f.column or "", found, middle))
             problem = not shared or any(r[3] for r in rows)
             groups.append({"severity": severity, "code": code, "count": len(group), "shared": shared,
-                           "rows": rows, "rows_html": _rows_html(rows, problem), "fold": len(group) > FOLD_OVER,
+                           "rows_html": _rows_html(rows, problem), "fold": len(group) > FOLD_OVER,
                            "problem_column": problem, "anchor": f"g-{sheet or 'workbook'}-{code}"})
         counts = {s: sum(f.severity == s for f in items) for s in ("error", "warning", "note")}
         sheets.append({"sheet": sheet, "label": sheet or "workbook", "count": len(items), "counts": counts,
