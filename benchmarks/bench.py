@@ -145,7 +145,7 @@ def _calamine_read(path: Path) -> dict[str, float]:
     return measure([sys.executable, "-c", code, str(path)])
 
 
-REPEATS = 3  # this machine's wall times vary by 20% between identical runs: each side is timed 3 times, in turn
+REPEATS = 5  # this machine's wall times vary by up to 60% within an hour: each side is timed 5 times, in turn
 
 
 def _side_by_side(cases: dict[str, list[str] | Path]) -> dict[str, dict[str, float]]:
