@@ -50,7 +50,7 @@ def cell_name(row: int | None, col_index: int | None) -> str | None:
     return f"{get_column_letter(col_index)}{row}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Finding:
     severity: Severity
     code: str  # stable, machine-readable: "unknown_ref", "required", "bad_unit", ...
