@@ -32,7 +32,9 @@ class EvidenceError(ValueError):
     """Why a file cannot be used as evidence (a plain sentence)."""
 
 
-def _looks_like(ext: str, head: bytes, path: Path) -> bool:
+def _looks_like(ext: str, start: bytes) -> bool:
+    """Whether a file of extension `ext` whose first MiB is `start` holds what the extension claims."""
+    head = start[:16]
     if ext == ".pdf":
         return head.startswith(b"%PDF")
     if ext == ".png":
@@ -51,8 +53,7 @@ def _looks_like(ext: str, head: bytes, path: Path) -> bool:
         if b"\x00" in head:
             return False
         try:
-            with path.open("rb") as handle:
-                handle.read(1 << 20).decode("utf-8")
+            start.decode("utf-8")
         except UnicodeDecodeError:
             try:
                 head.decode("latin-1")
@@ -156,14 +157,14 @@ def _check(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
     if size > MAX_SOURCE_BYTES:
         raise EvidenceError(f"{text!r} is {size:,} bytes; the API accepts at most {MAX_SOURCE_BYTES:,}")
     digest = hashlib.sha256()
-    with resolved.open("rb") as handle:
-        head = handle.read(16)
-        digest.update(head)
+    with resolved.open("rb") as handle:  # opened once: the first MiB serves the hash and the content check
+        start = handle.read(1 << 20)
+        digest.update(start)
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    if not _looks_like(ext, head, resolved):
+    if not _looks_like(ext, start):
         raise EvidenceError(f"{text!r} does not hold what its extension {ext} says (its first bytes are "
-                            f"{head[:8]!r}); export it again in the right format")
+                            f"{start[:8]!r}); export it again in the right format")
     return Evidence(path=resolved, file_name=resolved.name, content_type=CONTENT_TYPES[ext], content_length=size,
                     sha256=digest.hexdigest())
 
