@@ -7,6 +7,7 @@ stay a readable, small file. Every cell value escaped."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from importer.redaction import redact
 from importer.report.render import render_to
 
 SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
+TEMPLATE = "validation_report.html.j2"
 FOLD_OVER = 200  # findings in a group above which the group starts folded
 AFFIX_OVER = 20  # findings in a group above which their shared wording is printed once
 BOUNDARIES = " '\"(:;,"  # a shared wording is cut only at one of these
@@ -134,7 +136,8 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
         by_code: dict[tuple[str, str], list[Any]] = {}
-        if len({f.severity for f in items}) == 1 and all(f.row is not None and f.cell is not None for f in items):
+        severities = Counter(map(attrgetter("severity"), items))
+        if len(severities) == 1 and all(f.row is not None and f.cell is not None for f in items):
             ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
         else:
             ordered = sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3)))
@@ -166,16 +169,14 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
             groups.append({"severity": severity, "code": code, "count": len(group), "shared": shared,
                            "rows_html": _rows_html(rows, problem), "fold": len(group) > FOLD_OVER,
                            "problem_column": problem, "anchor": f"g-{sheet or 'workbook'}-{code}"})
-        counts = {s: sum(f.severity == s for f in items) for s in ("error", "warning", "note")}
+        counts = {s: severities[s] for s in ("error", "warning", "note")}
         sheets.append({"sheet": sheet, "label": sheet or "workbook", "count": len(items), "counts": counts,
                        "groups": groups, "anchor": f"s-{sheet or 'workbook'}"})
     return sheets
 
 
 def _checks(findings: list[Any]) -> list[dict[str, Any]]:
-    found: dict[str, int] = {}
-    for f in findings:
-        found[f.code] = found.get(f.code, 0) + 1
+    found = Counter(map(attrgetter("code"), findings))
     known = {code for _, codes in CHECKS for code in codes}
     out = []
     for title, codes in CHECKS:
@@ -189,6 +190,6 @@ def _checks(findings: list[Any]) -> list[dict[str, Any]]:
 
 def write_validation_report(result: Any, path: Path) -> Path:
     findings = list(result.findings)
-    return render_to(path, "validation_report.html.j2", name=Path(result.path).name, workbook_path=str(result.path),
+    return render_to(path, TEMPLATE, name=Path(result.path).name, workbook_path=str(result.path),
                      sha256=result.sha256, counts=result.counts, errors=result.errors(), warnings=result.warnings(),
                      notes=result.notes(), total=len(findings), sheets=_groups(findings), checks=_checks(findings))
