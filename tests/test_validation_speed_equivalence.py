@@ -1,5 +1,6 @@
 """The shortcuts validation takes for speed give what the plain functions give: column letters without
-openpyxl, evidence folders resolved once per workbook, supplier references spelled out."""
+openpyxl, evidence folders resolved once per workbook, supplier references spelled out, the findings' order
+ranked once per kind, a report group's shared template told at C speed."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.utils import column_index_from_string as openpyxl_index
 from openpyxl.utils import get_column_letter as openpyxl_letter
 
-from importer.findings import column_index_from_string, get_column_letter
+from importer.findings import Finding, column_index_from_string, get_column_letter
+from importer.report.validation_html import _shared_template, _template
 from importer.workbook.evidence import EvidenceError, EvidenceFolder, check_evidence
 
 
@@ -67,3 +71,79 @@ def test_evidence_folder_checks_as_check_evidence(tmp_path: Path) -> None:
             plain = _evidence(lambda w: check_evidence(book, w), cell)
             assert _evidence(folder.check, cell) == plain, cell
 
+
+
+# -- a report group's shared template -------------------------------------------------------------------------
+
+def _plain_template(group: list[Finding]) -> str | None:
+    """What the report did before the shortcut: `_template` of every finding, one template when all agree."""
+    templates = {_template(f) for f in group}
+    return templates.pop() if len(templates) == 1 and None not in templates else None
+
+
+_WORDS = st.sampled_from(["a", "'a'", "datapoint", " ", "'", "\"", "row", "1", "‹found›", "x'y", ""])
+_VALUES = st.one_of(st.sampled_from(["a", "x'y", "row", "1", "‹found›", "", " ", "'a'"]), st.text(max_size=4),
+                    st.integers(-2, 12), st.none(), st.floats(allow_nan=False, width=16))
+
+
+@settings(max_examples=400, deadline=None)
+@given(before=st.lists(_WORDS, max_size=3).map(" ".join), after=st.lists(_WORDS, max_size=3).map(" ".join),
+       values=st.lists(_VALUES, min_size=1, max_size=6), spoil=st.integers(-1, 6), how=st.sampled_from(["repr", "str"]))
+def test_shared_template_is_every_findings_template(before: str, after: str, values: list[object], spoil: int,
+                                                    how: str) -> None:
+    """Messages quoting their value (as repr or as text, sometimes twice or not at all, one sometimes
+    reworded), values of any type, markers and quotes in the wording: the shortcut agrees with `_template`
+    per finding."""
+    show = repr if how == "repr" else str
+    messages = [before + show(v) + after for v in values]
+    if 0 <= spoil < len(messages):
+        messages[spoil] = messages[spoil] + " (again " + show(values[spoil]) + ")"
+    group = [Finding("warning", "unused", m, sheet="datapoints", row=n + 2, column="ref", cell=f"A{n + 2}", value=v)
+             for n, (m, v) in enumerate(zip(messages, values, strict=True))]
+    assert _shared_template(group, messages) == _plain_template(group)
+
+
+def test_shared_template_of_a_warning_per_row() -> None:
+    values = [f"batch-{n:06d}-distance" for n in range(500)]
+    group = [Finding("warning", "unused", f"datapoint {v!r} is not used by any other row", sheet="datapoints",
+                     row=n + 2, column="ref", cell=f"A{n + 2}", value=v) for n, v in enumerate(values)]
+    assert _shared_template(group, [f.message for f in group]) == "datapoint ‹found› is not used by any other row"
+    twice = [*group[:-1], Finding("warning", "unused", "datapoint 'x' is 'x'", value="x")]
+    assert _shared_template(twice, [f.message for f in twice]) is None
+    # a later value quoted in the shared wording too: its own template would mask both places
+    later = [Finding("warning", "unused", f"row 'x' is {v!r}", value=v) for v in ("a", "x")]
+    assert _shared_template(later, [f.message for f in later]) is None is _plain_template(later)
+
+
+# -- the findings' order -----------------------------------------------------------------------------------------
+
+def test_findings_order_is_the_plain_key_on_every_fixture() -> None:
+    """Validation ranks (code, severity, sheet, column) once per kind; the order is the plain per-finding key's,
+    on the broken sample and every real-program fixture, whatever order the findings come in."""
+    import random
+
+    from importer.workbook.reader import read_workbook
+    from importer.workbook.validator import SEVERITY_ORDER, SHEET_ORDER, SHOWN_FIRST, Validator
+
+    root = Path(__file__).resolve().parent.parent
+    books = sorted([*root.glob("sample_workbooks/*.xlsx"), *root.glob("tests/fixtures/**/*.xlsx")])
+    assert len(books) >= 5
+    kinds: set[tuple[object, ...]] = set()
+    for book in books:
+        try:
+            validator = Validator(read_workbook(book))
+        except Exception:  # an unreadable fixture has no findings to order
+            continue
+        findings = validator.run().findings
+
+        def plain(f: Finding, validator: Validator = validator) -> tuple[object, ...]:
+            sheet = validator.sheets.get(f.sheet or "")
+            return (f.code not in SHOWN_FIRST, SEVERITY_ORDER[f.severity], SHEET_ORDER.get(f.sheet or "", 99),
+                    f.row or 0, sheet.columns.get(f.column or "", 0) if sheet else 0)
+
+        shuffled = list(findings)
+        random.Random(book.name).shuffle(shuffled)
+        assert [id(f) for f in sorted(shuffled, key=validator.finding_order())] == [
+            id(f) for f in sorted(shuffled, key=plain)], book.name
+        kinds |= {(f.code, f.severity, f.sheet, f.column) for f in findings}
+    assert len(kinds) >= 8  # findings of many kinds were ordered (the broken sample alone has eight)

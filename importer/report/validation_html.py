@@ -95,9 +95,31 @@ def _template(f: Any) -> str | None:
         return None
     for text in (repr(f.value), repr(str(f.value)), str(f.value)):
         if text in f.message:
-            masked: str = f.message.replace(text, "‹found›")
+            masked: str = f.message.replace(text, _MARK)
             return masked
     return None
+
+
+_MARK = "‹found›"
+
+
+def _shared_template(group: list[Any], messages: list[str]) -> str | None:
+    """The template every finding of the group shares (`_template` of each, all equal), or None.
+
+    The usual big group (a warning per row quoting each row's own text value) is told at C speed: every message
+    is the first one's template with its own value's repr in place of the marker, and that repr occurs in it
+    just once, so that `_template` would give the same template for each. Anything else: `_template` per
+    finding."""
+    values = list(map(attrgetter("value"), group))
+    if set(map(type, values)) == {str} and min(map(len, values)) > 0:
+        first = _template(group[0])
+        if first is not None and first.count(_MARK) == 1:
+            before, after = first.split(_MARK)
+            reprs = list(map(repr, values))
+            if [before + r + after for r in reprs] == messages and sum(map(str.count, messages, reprs)) == len(group):
+                return first
+    templates = {_template(f) for f in group}
+    return templates.pop() if len(templates) == 1 and None not in templates else None
 
 
 _CELL_BREAK, _ROW_BREAK = "\x00", "\x01"  # never in cell text: XML 1.0 cannot carry them
@@ -148,12 +170,10 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
                                               key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)):
             messages = [f.message for f in group]
             rows = []
-            templates = {_template(f) for f in group} if len(set(messages)) > 1 else set()
-            if not templates:  # one message for all
-                shared = messages[0]
-                rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
-            elif len(templates) == 1 and None not in templates:
-                shared = templates.pop()
+            one_message = len(set(messages)) == 1
+            template = None if one_message else _shared_template(group, messages)
+            if one_message or template is not None:  # one message, or one template, for all
+                shared = messages[0] if one_message else template
                 rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
             else:
                 # small groups keep whole messages; big ones print the shared wording once
