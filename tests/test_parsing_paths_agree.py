@@ -75,6 +75,14 @@ def test_the_whole_column_fast_path_agrees_with_the_cell_parser(kind: str, value
     assert all(_same(a, b) for a, b in zip(out, cell, strict=True)), (kind, values, out, cell)
 
 
+def test_a_blank_column_is_its_default_on_every_path() -> None:
+    """An optional column left blank (calamine gives '' per cell) takes a shortcut of its own."""
+    for kind in KINDS:
+        blank = ["", "  ", ""]
+        cell = _run(kind, blank, "cell")
+        assert _run(kind, blank, "fast") == cell == _run(kind, blank, "loop"), kind
+
+
 def test_enum_case_is_one_rule() -> None:
     assert _run("enum_lower", ["Add", " REMOVE "], "fast")[0] == ["add", "remove"]
     assert _run("enum_lower", ["Add", None], "loop")[0] == ["add", "add"]

@@ -379,7 +379,10 @@ class Validator:
         are rewritten to the canonical spelling sent to the API, with one note per rewrite."""
         units = records.get("unit", [])
         outcome: dict[str, CanonicalUnit | UnitError] = {}
-        for unit in {u for u in units if isinstance(u, str)}:
+        distinct = set(units)
+        for unit in distinct:
+            if not isinstance(unit, str):
+                continue
             try:
                 outcome[unit] = canonical_unit(unit)
             except UnitError as exc:
@@ -392,7 +395,9 @@ class Validator:
                                if found.rewritten)  # type: ignore[union-attr]
             for i, unit in rewritten:  # in order of first appearance, as the loop adds them
                 first[unit] = (rows[i], units.count(unit))
-            units[:] = [spelled[unit] if isinstance(unit, str) else unit for unit in units]
+            if any(unit != canonical for unit, canonical in spelled.items()):
+                units[:] = (map(spelled.__getitem__, units) if len(spelled) == len(distinct)  # all strings
+                            else [spelled[unit] if isinstance(unit, str) else unit for unit in units])
         else:
             for i, (row, unit) in enumerate(zip(rows, units, strict=True)):
                 found = outcome.get(unit) if isinstance(unit, str) else None
@@ -513,6 +518,8 @@ class Validator:
             out = list(map(str.strip, values))
             odd: list[int] = []
             if min(out) < "$":  # some cell is empty or starts with '#' (or another rare low character)
+                if out.count("") == len(out):  # an optional column left blank: its default, as each cell's below
+                    return self.skipped([col.default] * len(out), rows, skip)
                 odd = [i for i, v in enumerate(out) if not v or v[0] == "#"]
             if col.type == "refs":
                 distinct = set(out)
@@ -542,6 +549,12 @@ class Validator:
                 out = [stamps[d] for d in values]
         else:
             return None
+        return self.skipped(out, rows, skip)
+
+    @staticmethod
+    def skipped(out: list[Any], rows: list[int], skip: set[int]) -> list[Any]:
+        """`out` with None for the rows in `skip` (cells already reported: formula errors, formulas without a
+        value)."""
         if skip:
             for i, row in enumerate(rows):
                 if row in skip:
