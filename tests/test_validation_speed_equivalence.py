@@ -1,6 +1,6 @@
 """The shortcuts validation takes for speed give what the plain functions give: column letters without
 openpyxl, evidence folders resolved once per workbook, supplier references spelled out, the findings' order
-ranked once per kind, a report group's shared template told at C speed."""
+ranked once per kind, a report group's cells taken as columns."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from openpyxl.utils import column_index_from_string as openpyxl_index
 from openpyxl.utils import get_column_letter as openpyxl_letter
 
 from importer.findings import Finding, column_index_from_string, get_column_letter
-from importer.report.validation_html import _shared_template, _template
+from importer.report.validation_html import _cells, _found
 from importer.workbook.evidence import EvidenceError, EvidenceFolder, check_evidence
 
 
@@ -73,46 +73,20 @@ def test_evidence_folder_checks_as_check_evidence(tmp_path: Path) -> None:
 
 
 
-# -- a report group's shared template -------------------------------------------------------------------------
+# -- a report group's cells -----------------------------------------------------------------------------------
 
-def _plain_template(group: list[Finding]) -> str | None:
-    """What the report did before the shortcut: `_template` of every finding, one template when all agree."""
-    templates = {_template(f) for f in group}
-    return templates.pop() if len(templates) == 1 and None not in templates else None
-
-
-_WORDS = st.sampled_from(["a", "'a'", "datapoint", " ", "'", "\"", "row", "1", "‹found›", "x'y", ""])
-_VALUES = st.one_of(st.sampled_from(["a", "x'y", "row", "1", "‹found›", "", " ", "'a'"]), st.text(max_size=4),
+_VALUES = st.one_of(st.sampled_from(["a", "x'y", "row", "1", "", " ", "'a'"]), st.text(max_size=4),
                     st.integers(-2, 12), st.none(), st.floats(allow_nan=False, width=16))
 
 
-@settings(max_examples=400, deadline=None)
-@given(before=st.lists(_WORDS, max_size=3).map(" ".join), after=st.lists(_WORDS, max_size=3).map(" ".join),
-       values=st.lists(_VALUES, min_size=1, max_size=6), spoil=st.integers(-1, 6), how=st.sampled_from(["repr", "str"]))
-def test_shared_template_is_every_findings_template(before: str, after: str, values: list[object], spoil: int,
-                                                    how: str) -> None:
-    """Messages quoting their value (as repr or as text, sometimes twice or not at all, one sometimes
-    reworded), values of any type, markers and quotes in the wording: the shortcut agrees with `_template`
-    per finding."""
-    show = repr if how == "repr" else str
-    messages = [before + show(v) + after for v in values]
-    if 0 <= spoil < len(messages):
-        messages[spoil] = messages[spoil] + " (again " + show(values[spoil]) + ")"
-    group = [Finding("warning", "unused", m, sheet="datapoints", row=n + 2, column="ref", cell=f"A{n + 2}", value=v)
-             for n, (m, v) in enumerate(zip(messages, values, strict=True))]
-    assert _shared_template(group, messages) == _plain_template(group)
-
-
-def test_shared_template_of_a_warning_per_row() -> None:
-    values = [f"batch-{n:06d}-distance" for n in range(500)]
-    group = [Finding("warning", "unused", f"datapoint {v!r} is not used by any other row", sheet="datapoints",
-                     row=n + 2, column="ref", cell=f"A{n + 2}", value=v) for n, v in enumerate(values)]
-    assert _shared_template(group, [f.message for f in group]) == "datapoint ‹found› is not used by any other row"
-    twice = [*group[:-1], Finding("warning", "unused", "datapoint 'x' is 'x'", value="x")]
-    assert _shared_template(twice, [f.message for f in twice]) is None
-    # a later value quoted in the shared wording too: its own template would mask both places
-    later = [Finding("warning", "unused", f"row 'x' is {v!r}", value=v) for v in ("a", "x")]
-    assert _shared_template(later, [f.message for f in later]) is None is _plain_template(later)
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["datapoints", "sources", "", None]), st.sampled_from(["A2", "B7", "", None]),
+                          st.sampled_from(["ref", "unit", "", None]), _VALUES), min_size=1, max_size=6))
+def test_a_groups_cells_are_each_findings(parts: list[tuple[str | None, str | None, str | None, object]]) -> None:
+    """Where, column and what was found, taken as columns, are what each finding gives."""
+    group = [Finding("warning", "unused", "m", sheet=sheet, row=2, column=column, cell=cell, value=value)
+             for sheet, cell, column, value in parts]
+    assert list(zip(*_cells(group), strict=True)) == [(f.location or "-", f.column or "", _found(f)) for f in group]
 
 
 # -- the findings' order -----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -95,50 +96,35 @@ def _template(f: Any) -> str | None:
         return None
     for text in (repr(f.value), repr(str(f.value)), str(f.value)):
         if text in f.message:
-            masked: str = f.message.replace(text, _MARK)
+            masked: str = f.message.replace(text, "‹found›")
             return masked
     return None
-
-
-_MARK = "‹found›"
-
-
-def _shared_template(group: list[Any], messages: list[str]) -> str | None:
-    """The template every finding of the group shares (`_template` of each, all equal), or None.
-
-    The usual big group (a warning per row quoting each row's own text value) is told at C speed: every message
-    is the first one's template with its own value's repr in place of the marker, and that repr occurs in it
-    just once, so that `_template` would give the same template for each. Anything else: `_template` per
-    finding."""
-    values = list(map(attrgetter("value"), group))
-    if set(map(type, values)) == {str} and min(map(len, values)) > 0:
-        first = _template(group[0])
-        if first is not None and first.count(_MARK) == 1:
-            before, after = first.split(_MARK)
-            reprs = list(map(repr, values))
-            if [before + r + after for r in reprs] == messages and sum(map(str.count, messages, reprs)) == len(group):
-                return first
-    templates = {_template(f) for f in group}
-    return templates.pop() if len(templates) == 1 and None not in templates else None
 
 
 _CELL_BREAK, _ROW_BREAK = "\x00", "\x01"  # never in cell text: XML 1.0 cannot carry them
 
 
-def _rows_html(rows: list[tuple[str, str, str, str]], problem: bool) -> Markup:
-    """A group's table rows as HTML: `<tr><td>cell<td>column<td>found[<td>problem]` per finding.
+def _cells(group: list[Any]) -> tuple[list[str], list[str], list[str]]:
+    """Each finding's where, column and what was found, as three columns."""
+    return [f.location or "-" for f in group], [f.column or "" for f in group], [_found(f) for f in group]
+
+
+def _rows_html(*columns: Sequence[str]) -> Markup:
+    """A group's table rows as HTML from its columns (where, column, found[, problem]):
+    `<tr><td>cell<td>column<td>found[<td>problem]` per finding.
 
     A warned 100k-row workbook has 300,000 such values; rendered through the template one by one (finalize,
     redact, escape per value) they took most of a second. Here they are joined with two control characters no
     cell can hold, redacted and escaped once as one text, and the separators turned into tags: the same bytes as
     escaping each value, since neither separator is touched by escaping or by any secret."""
-    if not rows:
+    count = len(columns[0])
+    if not count:
         return Markup("")
-    width = 4 if problem else 3
-    text = _ROW_BREAK.join(_CELL_BREAK.join(row[:width]) for row in rows)
-    if text.count(_CELL_BREAK) != (width - 1) * len(rows) or text.count(_ROW_BREAK) != len(rows) - 1:
+    text = _ROW_BREAK.join(map(_CELL_BREAK.join, zip(*columns, strict=True)))
+    if text.count(_CELL_BREAK) != (len(columns) - 1) * count or text.count(_ROW_BREAK) != count - 1:
         # a value held a separator after all: the slow way, one value at a time
-        return Markup("".join("<tr>" + "".join(f"<td>{escape(redact(v))}" for v in row[:width]) for row in rows))
+        return Markup("".join("<tr>" + "".join(f"<td>{escape(redact(v))}" for v in row)
+                              for row in zip(*columns, strict=True)))
     safe = str(escape(redact(text)))
     return Markup("<tr><td>" + safe.replace(_CELL_BREAK, "<td>").replace(_ROW_BREAK, "<tr><td>"))
 
@@ -157,37 +143,42 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
     sheets = []
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
-        by_code: dict[tuple[str, str], list[Any]] = {}
         severities = Counter(map(attrgetter("severity"), items))
-        if len(severities) == 1 and all(f.row is not None and f.cell is not None for f in items):
+        if len(severities) == 1 and None not in map(attrgetter("row"), items) and None not in map(
+                attrgetter("cell"), items):
             ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
         else:
             ordered = sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3)))
-        for f in ordered:
-            by_code.setdefault((f.severity, f.code), []).append(f)
+        kinds = list(map(attrgetter("severity", "code"), ordered))
+        by_code: dict[tuple[str, str], list[Any]] = {}
+        if len(set(kinds)) == 1:  # one kind of finding in the sheet, as a warning on every row is
+            by_code[kinds[0]] = ordered
+        else:
+            for kind, f in zip(kinds, ordered, strict=True):
+                by_code.setdefault(kind, []).append(f)
         groups = []
         for (severity, code), group in sorted(by_code.items(),
                                               key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)):
-            messages = [f.message for f in group]
-            rows = []
+            messages = list(map(attrgetter("message"), group))
+            cells = _cells(group)
+            problems: list[str] = []  # per finding, what its message says beyond the group's shared wording
             one_message = len(set(messages)) == 1
-            template = None if one_message else _shared_template(group, messages)
-            if one_message or template is not None:  # one message, or one template, for all
-                shared = messages[0] if one_message else template
-                rows = [(f.location or "-", f.column or "", _found(f), "") for f in group]
+            templates = set() if one_message else {_template(f) for f in group}
+            if one_message or (len(templates) == 1 and None not in templates):  # one message or template for all
+                shared = messages[0] if one_message else templates.pop()
             else:
                 # small groups keep whole messages; big ones print the shared wording once
                 prefix, suffix = _affixes(messages) if len(group) > AFFIX_OVER else ("", "")
                 shared = (prefix + "\u2026" + suffix) if (prefix or suffix) else ""
-                for f, message in zip(group, messages, strict=True):
-                    found = _found(f)
+                for found, message in zip(cells[2], messages, strict=True):
                     middle = message[len(prefix):len(message) - len(suffix)] if shared else message
                     if middle.strip(" '\"") in (found, "") or middle == repr(found):
                         middle = ""
-                    rows.append((f.location or "-", f.column or "", found, middle))
-            problem = not shared or any(r[3] for r in rows)
+                    problems.append(middle)
+            problem = not shared or any(problems)
+            rows_html = _rows_html(*cells, problems or [""] * len(group)) if problem else _rows_html(*cells)
             groups.append({"severity": severity, "code": code, "count": len(group), "shared": shared,
-                           "rows_html": _rows_html(rows, problem), "fold": len(group) > FOLD_OVER,
+                           "rows_html": rows_html, "fold": len(group) > FOLD_OVER,
                            "problem_column": problem, "anchor": f"g-{sheet or 'workbook'}-{code}"})
         counts = {s: severities[s] for s in ("error", "warning", "note")}
         sheets.append({"sheet": sheet, "label": sheet or "workbook", "count": len(items), "counts": counts,
