@@ -1,6 +1,6 @@
 """The shortcuts validation takes for speed give what the plain functions give: column letters without
 openpyxl, evidence folders resolved once per workbook, supplier references spelled out, the findings' order
-ranked once per kind, a report group's cells taken as columns."""
+ranked once per kind, a report group's cells taken as columns, list cells split without a regex."""
 
 from __future__ import annotations
 
@@ -71,6 +71,18 @@ def test_evidence_folder_checks_as_check_evidence(tmp_path: Path) -> None:
             plain = _evidence(lambda w: check_evidence(book, w), cell)
             assert _evidence(folder.check, cell) == plain, cell
 
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b-1", " ", "", ",", ";", "\n", "\t", "\r", " , ", "x y", "\u00a0"]),
+                max_size=8).map("".join))
+def test_list_cells_split_as_the_plain_rule(text: str) -> None:
+    """A list cell splits at commas, semicolons and line breaks, each part stripped and empty ones dropped."""
+    import re
+
+    from importer.workbook.coerce import split_refs
+
+    assert split_refs(text) == tuple(part.strip() for part in re.split(r"[,;\n]", text) if part.strip())
 
 
 # -- a report group's cells -----------------------------------------------------------------------------------

@@ -425,7 +425,11 @@ class Validator:
             sheet = self.sheets.get(name)
             if sheet is None or not sheet.rows:
                 continue
-            for row, refs in zip(sheet.rows, sheet.records.get("datapoint_refs", []), strict=True):
+            column = sheet.records.get("datapoint_refs", [])
+            lists = column if set(map(type, column)) <= {tuple} else [v for v in column if isinstance(v, tuple)]
+            if sum(map(len, lists)) == sum(map(len, map(set, lists))):
+                continue  # no list names a datapoint twice (the usual case), told without a look at each row
+            for row, refs in zip(sheet.rows, column, strict=True):
                 if not isinstance(refs, tuple) or len(refs) == len(set(refs)):
                     continue
                 twice = sorted({r for r in refs if refs.count(r) > 1})
@@ -647,7 +651,8 @@ class Validator:
         found = self.sheets.get(sheet)
         if found is None or not found.rows or "ref" not in found.records:
             return set()
-        return {r for r in found.records["ref"] if isinstance(r, str)}
+        refs = found.records["ref"]
+        return set(refs) if set(map(type, refs)) == {str} else {r for r in refs if isinstance(r, str)}
 
     def check_references(self) -> dict[str, set[str]]:
         """Every ref resolves to the right sheet (or is an ID of the right kind); returns used refs per sheet."""
@@ -663,9 +668,14 @@ class Validator:
                 bad = {row for s, row, c in self.bad_cells if s == name and c == col.name}
                 column = sheet.records[col.name]
                 kept = [v for row, v in zip(sheet.rows, column, strict=True) if row not in bad] if bad else column
-                lists = [v for v in kept if isinstance(v, tuple)]
-                refs = set(chain.from_iterable(lists))
-                if len(lists) < len(kept):
+                kinds = set(map(type, kept))
+                if kinds <= {tuple}:  # a list column (a one-ref cell is a tuple too)
+                    refs = set(chain.from_iterable(kept))
+                elif tuple not in kinds:  # a one-ref column, blanks None
+                    refs = set(kept)
+                    refs.discard(None)
+                else:
+                    refs = set(chain.from_iterable(v for v in kept if isinstance(v, tuple)))
                     refs.update(v for v in kept if v is not None and not isinstance(v, tuple))
                 used[col.ref_sheet].update(refs)
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
@@ -748,12 +758,15 @@ class Validator:
             if sheet is None or not sheet.rows:
                 continue
             # as `self.warn` would add them, built directly: there can be one per row
-            taken = used.get(name, set())
+            refs = sheet.records["ref"]
+            unused = set(refs).difference(used.get(name, ()))
+            if not any(isinstance(ref, str) for ref in unused):
+                continue  # every row used (the usual case), told without a look at each row
             letter = get_column_letter(sheet.columns["ref"])
             self.findings += [Finding("warning", "unused", f"{label} {ref!r} is not used by any other row", sheet=name,
                                       row=row, column="ref", cell=f"{letter}{row}", value=ref)
-                              for row, ref in zip(sheet.rows, sheet.records["ref"], strict=True)
-                              if isinstance(ref, str) and ref not in taken]
+                              for row, ref in zip(sheet.rows, refs, strict=True)
+                              if ref in unused and isinstance(ref, str)]
 
     # -- model ------------------------------------------------------------------------------------------
     def rows(self, name: str) -> list[dict[str, Any]]:
