@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
+from operator import is_not
 from typing import TYPE_CHECKING, Any
 
 from importer.workbook import spec
@@ -32,6 +33,7 @@ DATE_ORDER_CHECKS = {
 }
 #: the types `coerce` gives parsed cells; anything else leaves the decision to pandera
 _PARSED_TYPES = frozenset({str, float, int, bool, tuple, dt.date, dt.datetime})
+_NOT_NONE = partial(is_not, None)
 
 
 def unique_columns(sheet: spec.Sheet) -> set[str]:
@@ -44,7 +46,7 @@ def _column_passes(col: spec.Column, values: Sequence[Any], unique: bool) -> boo
     if None in values:
         if col.required:
             return False
-        present = [v for v in values if v is not None]
+        present = list(filter(_NOT_NONE, values))
     types = set(map(type, present))
     if not types <= _PARSED_TYPES:
         return False

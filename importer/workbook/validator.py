@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from itertools import count as counting
-from operator import attrgetter, contains
+from operator import attrgetter, contains, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from importer.findings import Finding, cell_name, column_index_from_string, get_column_letter
@@ -52,6 +52,7 @@ SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 #: hidden data is named before everything else: a reviewer must know the workbook holds more than it shows
 SHOWN_FIRST = frozenset({"hidden_column", "hidden_row", "filtered_row", "hidden_sheet"})
+_FIRST_FOUR = itemgetter(slice(None, 4))  # where an ID has its prefix (`src_`, `dtp_`...: `ids.KIND_BY_PREFIX`)
 
 @dataclass
 class _Sheet:
@@ -681,7 +682,9 @@ class Validator:
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
                 # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
                 doubtful = refs - targets
-                doubtful.update(ref for ref in refs & targets if ref[:4] in KIND_BY_PREFIX)  # targets are text
+                known = refs & targets  # text: targets are
+                if not KIND_BY_PREFIX.keys().isdisjoint(map(_FIRST_FOUR, known)):
+                    doubtful.update(ref for ref in known if ref[:4] in KIND_BY_PREFIX)
                 if doubtful:
                     for row, value in zip(sheet.rows, column, strict=True):
                         if value is None or row in bad:
