@@ -72,6 +72,13 @@ class _Sheet:
             self._frame = schemas.frame_of(self.records, self.rows)
         return self._frame
 
+def _id_like(refs: set[str]) -> set[str]:
+    """The refs that start with an Isometric ID's prefix (`src_`...): usually none, told without a loop."""
+    if KIND_BY_PREFIX.keys().isdisjoint(map(_FIRST_FOUR, refs)):
+        return set()
+    return {ref for ref in refs if ref[:4] in KIND_BY_PREFIX}
+
+
 class Validator:
     def __init__(self, raw: RawBook) -> None:
         self.raw = raw
@@ -658,6 +665,7 @@ class Validator:
     def check_references(self) -> dict[str, set[str]]:
         """Every ref resolves to the right sheet (or is an ID of the right kind); returns used refs per sheet."""
         all_refs = {name: self.refs_of(name) for name in self.sheets}
+        id_like = {name: _id_like(refs) for name, refs in all_refs.items()}
         used: dict[str, set[str]] = defaultdict(set)
         for name, sheet in self.sheets.items():
             if not sheet.rows:
@@ -682,9 +690,7 @@ class Validator:
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
                 # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
                 doubtful = refs - targets
-                known = refs & targets  # text: targets are
-                if not KIND_BY_PREFIX.keys().isdisjoint(map(_FIRST_FOUR, known)):
-                    doubtful.update(ref for ref in known if ref[:4] in KIND_BY_PREFIX)
+                doubtful.update(refs & id_like.get(col.ref_sheet, set()))
                 if doubtful:
                     for row, value in zip(sheet.rows, column, strict=True):
                         if value is None or row in bad:
