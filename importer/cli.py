@@ -138,7 +138,7 @@ def validate_command(
     results = []
     for path in paths:
         try:
-            results.append(validate_workbook(path))
+            results.append(validate_workbook(path, typed_rows=online))  # only --online reads the typed rows
         except WorkbookUnreadable as exc:
             if json_out:
                 print(json.dumps({"ok": False, "workbook": str(path), "unreadable": exc.message}))

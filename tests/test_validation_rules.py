@@ -197,6 +197,23 @@ def test_duplicate_supplier_reference_ids_across_sheets(tmp_path):
     assert "sources row 2" in result.errors()[0].message
 
 
+@pytest.mark.parametrize("typed_rows", [True, False])
+def test_the_findings_do_not_depend_on_typed_rows(tmp_path, typed_rows):
+    """The `validate` command asks for no typed rows; given supplier_reference_ids are still compared, and the
+    findings are those of a validation that builds the rows."""
+    def mutate(s, p):
+        row(s, "sources", "weighbridge")["supplier_reference_id"] = "same-key"
+        row(s, "datapoints", "biochar-mass-t")["supplier_reference_id"] = "same-key"
+
+    broken = write(tmp_path / "broken", mutate)
+    clean = REPO / "sample_workbooks" / "biochar-2026-10.xlsx"
+    for path in (broken, clean, REPO / "sample_workbooks" / "biochar-2026-10-broken.xlsx"):
+        result = validate_workbook(path, typed_rows=typed_rows)
+        assert result.findings == validate_workbook(path).findings
+        assert (result.workbook is not None) == (typed_rows and result.ok)
+    assert [f.cell for f in validate_workbook(broken, typed_rows=typed_rows).errors()] == ["K8"]
+
+
 def test_a_given_supplier_reference_id_equal_to_another_rows_derived_one_is_refused(tmp_path):
     """One row gives its own ID and it is exactly what another row's derived ID is (`<prefix>:<sheet>:<ref>`,
     spelled out here by hand): the two objects would be one in Isometric."""

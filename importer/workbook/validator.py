@@ -835,13 +835,16 @@ class Validator:
             project_rows=dict(self.project_rows),
         )
 
-    def check_supplier_references(self, wb: Workbook) -> None:
+    def supplier_references_given(self) -> bool:
+        """Whether some row gives its own supplier_reference_id. When none does, every ID is derived
+        (`<prefix>:<sheet>:<ref>`, sources adding their file's hash, long ones hashed): distinct, since refs are
+        unique within a sheet (checked before) and sheets are named apart."""
         given = [self.sheets[name].records.get("supplier_reference_id", []) for name in
                  ("sources", "datapoints", "feedstock_types", "entries", "components") if name in self.sheets]
-        if all(column.count(None) == len(column) for column in given):
-            # every ID derived (`<prefix>:<sheet>:<ref>`, sources adding their file's hash, long ones hashed):
-            # distinct, since refs are unique within a sheet (checked before) and sheets are named apart
-            return
+        return not all(column.count(None) == len(column) for column in given)
+
+    def check_supplier_references(self, wb: Workbook) -> None:
+        """supplier_reference_id unique across the workbook (called when some row gives its own)."""
         references = workbook_references(wb)
         if len({srid for _, _, srid in references}) == len(references):
             return  # all distinct: the usual case, told without a look-up per row
@@ -857,7 +860,7 @@ class Validator:
                 seen[srid] = (sheet, row)
 
     # -- all ----------------------------------------------------------------------------------------------
-    def run(self) -> ValidationResult:
+    def run(self, *, typed_rows: bool = True) -> ValidationResult:
         found = self.find_sheets()
         if "project" in found:
             self.read_project(self.raw.wait(found["project"].title))
@@ -879,9 +882,12 @@ class Validator:
         counts = {name: len(s.rows) for name, s in self.sheets.items()}
         workbook = None
         if not any(f.severity == "error" for f in self.findings):
-            workbook = self.build()
-            self.check_supplier_references(workbook)
-            if any(f.severity == "error" for f in self.findings):
+            given = self.supplier_references_given()
+            if typed_rows or given:  # the uniqueness of given IDs is checked on the typed rows
+                workbook = self.build()
+                if given:
+                    self.check_supplier_references(workbook)
+            if not typed_rows or any(f.severity == "error" for f in self.findings):
                 workbook = None
         self.findings.sort(key=self.finding_order())
         return ValidationResult(path=self.raw.path, sha256=self.raw.sha256, findings=self.findings, counts=counts,
