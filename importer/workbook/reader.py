@@ -369,16 +369,17 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
                 sheet.hidden_rows, sheet.filtered_rows = (set(), hidden_rows) if filtered else (hidden_rows, set())
         return sheet
 
-    raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros, application=application,
-                  arrival=arrival)
-    if has_macros:
-        raw.findings.append(Finding("warning", "macros_ignored",
-                                    f"{path.name} contains macros (VBA); they were not run, only the cell values "
-                                    "are read"))
     with ThreadPoolExecutor(2, thread_name_prefix="read-workbook") as pool:
         pool.submit(fill, values, parse_values)
         pool.submit(scan_all_details)
         try:
+            # hashed while the workers read (hashlib releases the GIL on large chunks)
+            raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros,
+                          application=application, arrival=arrival)
+            if has_macros:
+                raw.findings.append(Finding("warning", "macros_ignored",
+                                            f"{path.name} contains macros (VBA); they were not run, only the cell "
+                                            "values are read"))
             yield raw
         finally:
             stop.set()

@@ -240,8 +240,9 @@ class Validator:
                        sheet=name, row=1)
             return None
         body = rows[1:]
-        width = max(map(len, body), default=0)
-        if len(set(map(len, body))) > 1:  # calamine's rows are rectangular; be safe with any other shape
+        widths = set(map(len, body))
+        width = max(widths, default=0)
+        if len(widths) > 1:  # calamine's rows are rectangular; be safe with any other shape
             body = [list(r) + [None] * (width - len(r)) for r in body]
         by_position = list(zip(*body, strict=True)) if body else []  # rows -> columns in one C-level pass
         first = by_position[0] if by_position else ()
@@ -256,7 +257,7 @@ class Validator:
         else:
             index_rows = list(range(2, len(body) + 2))
         self.check_hidden(name, raw, by_position, index_rows)
-        special = self.special_cells(name, raw, columns, set(index_rows))
+        special = self.special_cells(name, raw, columns, index_rows)
         records: dict[str, list[Any]] = {}
         for col in sheet_spec.columns:
             position = columns.get(col.name)
@@ -445,11 +446,13 @@ class Validator:
                            "list; each datapoint would be counted once per mention: list it once", sheet=name, row=row,
                            column="datapoint_refs", value=", ".join(refs))
 
-    def special_cells(self, sheet: str, raw: RawSheet, columns: dict[str, int], rows: set[int]) -> dict[str, set[int]]:
+    def special_cells(self, sheet: str, raw: RawSheet, columns: dict[str, int], data_rows: list[int]
+                      ) -> dict[str, set[int]]:
         """Formula cells without a cached value and cells with a cached error, by column: reported here, once,
         and skipped by the parser (so the per-cell loop never computes A1 names)."""
         if not raw.uncached_formulas and not raw.error_cells:
             return {}
+        rows = set(data_rows)
         by_index = {index: name for name, index in columns.items()}
         out: dict[str, set[int]] = defaultdict(set)
         for cell, error in [(c, None) for c in raw.uncached_formulas] + list(raw.error_cells.items()):
@@ -558,7 +561,7 @@ class Validator:
                 out = list(values)
             else:
                 stamps = {d: dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC) for d in set(values)}
-                out = [stamps[d] for d in values]
+                out = list(map(stamps.__getitem__, values))
         else:
             return None
         return self.skipped(out, rows, skip)
