@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ from openpyxl.utils import column_index_from_string as openpyxl_index
 from openpyxl.utils import get_column_letter as openpyxl_letter
 
 from importer.findings import Finding, column_index_from_string, get_column_letter
-from importer.report.validation_html import _cells, _found
+from importer.report.validation_html import _cells, _found, _template
 from importer.workbook.evidence import EvidenceError, EvidenceFolder, check_evidence
 
 
@@ -85,7 +86,38 @@ def test_list_cells_split_as_the_plain_rule(text: str) -> None:
     assert split_refs(text) == tuple(part.strip() for part in re.split(r"[,;\n]", text) if part.strip())
 
 
-# -- a report group's cells -----------------------------------------------------------------------------------
+# -- a report group's template and cells -------------------------------------------------------------------------
+
+def _plain_template(f: Finding) -> str | None:
+    """The message with the value masked: each spelling tried in turn (the report's rule, written plainly)."""
+    if f.value is None or str(f.value) == "":
+        return None
+    for text in (repr(f.value), repr(str(f.value)), str(f.value)):
+        if text in f.message:
+            return f.message.replace(text, "‹found›")
+    return None
+
+
+class _Quoted(str):
+    def __repr__(self) -> str:
+        return f"Quoted({str(self)!r})"
+
+
+_WORDS = st.sampled_from(["a", "'a'", "datapoint", " ", "'", "\"", "1", "‹found›", "x'y", "", "Quoted('a')", "2.5"])
+_ANY_VALUE = st.one_of(st.sampled_from(["a", "x'y", "1", "", " ", "'a'", "b\\c", "tab\t"]), st.text(max_size=4),
+                       st.integers(-2, 12), st.floats(allow_nan=False, width=16), st.none(), st.booleans(),
+                       st.sampled_from(["a", "x'y", ""]).map(_Quoted))
+
+
+@settings(max_examples=500, deadline=None)
+@given(before=st.lists(_WORDS, max_size=3).map(" ".join), after=st.lists(_WORDS, max_size=3).map(" ".join),
+       value=_ANY_VALUE, how=st.sampled_from([repr, str, lambda v: repr(str(v)), lambda v: "none"]))
+def test_a_findings_template_is_the_plain_rule(before: str, after: str, value: object, how: Any) -> None:
+    message = before + how(value) + after
+    finding = Finding("warning", "unused", message, sheet="datapoints", row=2, column="ref", cell="A2", value=value)
+    assert _template(finding) == _plain_template(finding)
+
+
 
 _VALUES = st.one_of(st.sampled_from(["a", "x'y", "row", "1", "", " ", "'a'"]), st.text(max_size=4),
                     st.integers(-2, 12), st.none(), st.floats(allow_nan=False, width=16))
