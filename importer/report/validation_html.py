@@ -146,8 +146,12 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
         return (order.get(sheet, len(order) + 1), sheet)
 
     by_sheet: dict[str | None, list[Any]] = {}
-    for f in findings:
-        by_sheet.setdefault(f.sheet, []).append(f)
+    sheet_of = list(map(attrgetter("sheet"), findings))
+    if len(set(sheet_of)) == 1:  # findings of one sheet, as a warning on every row of one is
+        by_sheet[sheet_of[0]] = list(findings)
+    else:
+        for sheet, f in zip(sheet_of, findings, strict=True):
+            by_sheet.setdefault(sheet, []).append(f)
     sheets = []
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
