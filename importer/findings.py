@@ -7,6 +7,7 @@ the sheet or file. Errors stop an import before anything is sent; warnings do no
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "note"]  # a note says how a value was read
@@ -85,3 +86,19 @@ def errors(findings: list[Finding]) -> list[Finding]:
 
 def warnings(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "warning"]
+
+
+_KIND = attrgetter("severity", "code")
+
+
+def by_kind(findings: list[Finding]) -> dict[tuple[str, str], list[Finding]]:
+    """The findings grouped by (severity, code), groups in order of first appearance, each in the given order.
+    One kind only (a warning on every row, say) is told without a look-up per finding, its group being the
+    given list itself."""
+    kinds = list(map(_KIND, findings))
+    if len(set(kinds)) == 1:
+        return {kinds[0]: findings}
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for kind, finding in zip(kinds, findings, strict=True):
+        groups.setdefault(kind, []).append(finding)
+    return groups

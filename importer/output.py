@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from importer.findings import by_kind
 from importer.results import BAD_STATUSES, KINDS, RunResult
 
 REHEARSAL = "REHEARSAL against the embedded local sandbox: nothing was sent to Isometric."
@@ -63,9 +64,7 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
         print_findings(out, findings)
     else:
         rank = {"error": 0, "warning": 1, "note": 2}
-        by_code: dict[tuple[str, str], list[Any]] = {}
-        for f in findings:
-            by_code.setdefault((f.severity, f.code), []).append(f)
+        by_code = by_kind(findings)
         shown: list[Any] = []
         for (_, _code), items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))):
             shown += items[:FINDINGS_PER_CODE]

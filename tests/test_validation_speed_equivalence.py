@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from openpyxl.utils import column_index_from_string as openpyxl_index
 from openpyxl.utils import get_column_letter as openpyxl_letter
 
-from importer.findings import Finding, column_index_from_string, get_column_letter
+from importer.findings import Finding, by_kind, column_index_from_string, get_column_letter
 from importer.report.validation_html import _cells, _found, _template
 from importer.workbook.evidence import EvidenceError, EvidenceFolder, check_evidence
 
@@ -84,6 +84,17 @@ def test_list_cells_split_as_the_plain_rule(text: str) -> None:
     from importer.workbook.coerce import split_refs
 
     assert split_refs(text) == tuple(part.strip() for part in re.split(r"[,;\n]", text) if part.strip())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["error", "warning", "note"]), st.sampled_from(["unused", "bad_ref"])),
+                max_size=8))
+def test_findings_by_kind_are_grouped_as_the_plain_loop(kinds: list[tuple[str, str]]) -> None:
+    findings = [Finding(severity, code, f"m{n}") for n, (severity, code) in enumerate(kinds)]  # type: ignore[arg-type]
+    plain: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        plain.setdefault((f.severity, f.code), []).append(f)
+    assert list(by_kind(findings).items()) == list(plain.items())
 
 
 # -- a report group's template and cells -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from importer.findings import by_kind
 from importer.redaction import redact
 from importer.report.render import render_to
 
@@ -161,15 +162,8 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
             ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
         else:
             ordered = sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3)))
-        kinds = list(map(attrgetter("severity", "code"), ordered))
-        by_code: dict[tuple[str, str], list[Any]] = {}
-        if len(set(kinds)) == 1:  # one kind of finding in the sheet, as a warning on every row is
-            by_code[kinds[0]] = ordered
-        else:
-            for kind, f in zip(kinds, ordered, strict=True):
-                by_code.setdefault(kind, []).append(f)
         groups = []
-        for (severity, code), group in sorted(by_code.items(),
+        for (severity, code), group in sorted(by_kind(ordered).items(),
                                               key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)):
             messages = list(map(attrgetter("message"), group))
             cells = _cells(group)
