@@ -6,6 +6,7 @@ the sheet or file. Errors stop an import before anything is sent; warnings do no
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 from operator import attrgetter
 from typing import Any, Literal
@@ -89,6 +90,12 @@ def warnings(findings: list[Finding]) -> list[Finding]:
 
 
 _KIND = attrgetter("severity", "code")
+_SEVERITY = attrgetter("severity")
+
+
+def severity_counts(findings: list[Finding]) -> Counter[str]:
+    """How many errors, warnings and notes (0 for a severity absent), counted at C speed."""
+    return Counter(map(_SEVERITY, findings))
 
 
 def by_kind(findings: list[Finding]) -> dict[tuple[str, str], list[Finding]]:

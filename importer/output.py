@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from importer.findings import by_kind
+from importer.findings import by_kind, severity_counts
 from importer.results import BAD_STATUSES, KINDS, RunResult
 
 REHEARSAL = "REHEARSAL against the embedded local sandbox: nothing was sent to Isometric."
@@ -53,13 +53,14 @@ FULL_LIST_UP_TO = 40  # up to this many findings, all are printed
 def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO) -> None:
     """The verdict, then the findings: all of them when there are few, else the first few per code (errors'
     codes first) with counts, and where the rest are."""
-    errors, warnings, notes = result.errors(), result.warnings(), result.notes()
+    findings = list(result.findings)
+    severities = severity_counts(findings)
+    errors, warnings, notes = severities["error"], severities["warning"], severities["note"]
     counts = ", ".join(f"{n} {sheet}" for sheet, n in result.counts.items() if n)
     verdict = "[bold green]valid[/bold green]" if not errors else "[bold red]not valid[/bold red]"
-    out.print(f"{escape(str(result.path))}: {verdict}: {len(errors)} error(s), {len(warnings)} warning(s)"
-              + (f", {len(notes)} value(s) read differently from how they are stored" if notes else "")
+    out.print(f"{escape(str(result.path))}: {verdict}: {errors} error(s), {warnings} warning(s)"
+              + (f", {notes} value(s) read differently from how they are stored" if notes else "")
               + (f"; rows read: {counts}" if counts else ""))
-    findings = list(result.findings)
     if len(findings) <= limit:
         print_findings(out, findings)
     else:

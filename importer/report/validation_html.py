@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from importer.findings import by_kind
+from importer.findings import by_kind, severity_counts
 from importer.redaction import redact
 from importer.report.render import render_to
 
@@ -156,7 +156,7 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
     sheets = []
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
-        severities = Counter(map(attrgetter("severity"), items))
+        severities = severity_counts(items)
         if len(severities) == 1 and None not in map(attrgetter("row"), items) and None not in map(
                 attrgetter("cell"), items):
             ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
@@ -207,6 +207,8 @@ def _checks(findings: list[Any]) -> list[dict[str, Any]]:
 
 def write_validation_report(result: Any, path: Path) -> Path:
     findings = list(result.findings)
+    severities = severity_counts(findings)
     return render_to(path, TEMPLATE, name=Path(result.path).name, workbook_path=str(result.path),
-                     sha256=result.sha256, counts=result.counts, errors=result.errors(), warnings=result.warnings(),
-                     notes=result.notes(), total=len(findings), sheets=_groups(findings), checks=_checks(findings))
+                     sha256=result.sha256, counts=result.counts, error_count=severities["error"],
+                     warning_count=severities["warning"], note_count=severities["note"], total=len(findings),
+                     sheets=_groups(findings), checks=_checks(findings))
