@@ -119,11 +119,12 @@ def validate_command(
     # find nothing to free; reference counting frees as usual.
     gc.disable()
 
+    stream = sys.stderr if json_out else sys.stdout  # the human lines; --json keeps stdout for the JSON
     paths = expand(workbooks)
     if not paths or ((report or annotate) and len(paths) > 1):
         from importer.output import console
 
-        console(sys.stderr if json_out else sys.stdout).print(
+        console(stream).print(
             "error: no workbook given (a folder must hold .xlsx files)" if not paths
             else "error: --report and --annotate take one workbook at a time")
         raise typer.Exit(EXIT_USAGE)
@@ -142,15 +143,14 @@ def validate_command(
         except WorkbookUnreadable as exc:
             if json_out:
                 print(json.dumps({"ok": False, "workbook": str(path), "unreadable": exc.message}))
-            output_ready.join()
             from importer.output import console
 
-            console(sys.stderr if json_out else sys.stdout).print(f"error: {exc.message}", markup=False)
+            console(stream).print(f"error: {exc.message}", markup=False)
             raise typer.Exit(EXIT_USAGE) from exc
     output_ready.join()
     from importer.output import console, print_validation
 
-    out = console(sys.stderr if json_out else sys.stdout)
+    out = console(stream)
     if online:
         code = _online_checks(results, api_url, out)
         if code is not None:
