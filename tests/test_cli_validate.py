@@ -17,7 +17,8 @@ from workbooks import REPO, row, write
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "importer.cli", "validate", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "importer.launcher", "validate", *args], cwd=REPO, capture_output=True, text=True,
+        timeout=60,
     )
 
 
@@ -43,7 +44,7 @@ def test_json_contract_and_exit_codes(tmp_path):
     assert run(str(tmp_path / "missing.xlsx")).returncode == 2
     assert (
         subprocess.run(
-            [sys.executable, "-m", "importer.cli", "validate"], cwd=REPO, capture_output=True, text=True
+            [sys.executable, "-m", "importer.launcher", "validate"], cwd=REPO, capture_output=True, text=True
         ).returncode
         == 2
     )

@@ -11,11 +11,12 @@ Macros in an .xlsm are never run: their presence is reported and the data read l
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -284,6 +285,164 @@ def _consumption_order(titles: list[str], first: tuple[str, ...]) -> list[str]:
     return sorted(titles, key=lambda t: rank.get(t.strip().lower().replace(" ", "_"), len(rank)))
 
 
+class _Read:
+    """One read under way: the book at once (sheet titles, hidden flags, macros, application, hash), its sheets'
+    cells arriving from two worker threads (see `reading`). Raises WorkbookUnreadable for a container that is not
+    a safe workbook; a sheet that cannot be read raises it from `RawBook.wait`.
+
+    The workers are daemon threads, not a pool's: a read begun ahead (`prefetch`) that nothing adopts must not
+    hold the process at exit until python-calamine finishes a sheet nobody will look at."""
+
+    def __init__(self, path: Path, first: tuple[str, ...]) -> None:
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        archive = _vet_container(path)
+        try:
+            names = set(archive.namelist())
+            for name in names:
+                if name.endswith((".xml", ".rels")):
+                    with archive.open(name) as member:
+                        head = member.read(4096)  # a DTD can only come first: no need to inflate the whole part
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; "
+                                                 "refusing it")
+            parts = _sheet_parts(archive)
+            has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
+            styles = _meaningful_styles(archive, names)
+            application = _application(archive, names)
+            try:
+                book = CalamineWorkbook.from_path(str(path))  # opened once: the values worker parses from it
+                metadata = [(m.name, not str(m.visible).lower().endswith(".visible")) for m in book.sheets_metadata]
+            except (CalamineError, ValueError, OSError) as exc:
+                raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
+        except BaseException:
+            archive.close()
+            raise
+        order = _consumption_order([title for title, _ in metadata], first)
+        sheets = {title: RawSheet(title=title, rows=[], hidden=hidden) for title, hidden in metadata}
+        values: dict[str, Future[tuple[list[list[Any]], list[tuple[int, int, int, int]]]]] = {
+            t: Future() for t in order}
+        details: dict[str, Future[tuple[Any, ...]]] = {t: Future() for t in order}
+        stop = self.stop = threading.Event()
+
+        def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
+            sheet = book.get_sheet_by_name(title)
+            merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
+            return sheet.to_python(skip_empty_area=False), merged
+
+        def scan_details(title: str) -> tuple[Any, ...]:
+            part = parts.get(title, "")
+            xml = archive.read(part) if part in names else b""
+            return _formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml)
+
+        def fill(futures: dict[str, Future[Any]], read_one: Callable[[str], Any]) -> None:
+            """Each sheet's future set to `read_one(title)`, in order; on a failure every one still pending fails."""
+            try:
+                for title in order:
+                    if stop.is_set():
+                        raise WorkbookUnreadable("reading stopped")
+                    futures[title].set_result(read_one(title))
+            except BaseException as exc:
+                failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
+                    f"{path.name} could not be read: {exc}")
+                for pending in futures.values():
+                    if not pending.done():
+                        pending.set_exception(failure)
+
+        def scan_all_details() -> None:
+            try:
+                fill(details, scan_details)
+            finally:
+                archive.close()
+
+        lock = threading.Lock()
+        assembled: set[str] = set()
+
+        def arrival(title: str) -> RawSheet:
+            rows, merged = values[title].result()
+            (uncached, errors), formats, (hidden_columns, hidden_rows, filtered) = details[title].result()
+            with lock:
+                sheet = sheets[title]
+                if title not in assembled:
+                    assembled.add(title)
+                    sheet.rows, sheet.merged = rows, merged
+                    sheet.uncached_formulas, sheet.error_cells, sheet.number_formats = uncached, errors, formats
+                    sheet.hidden_columns = hidden_columns
+                    sheet.hidden_rows, sheet.filtered_rows = (set(), hidden_rows) if filtered else (hidden_rows, set())
+            return sheet
+
+        self.workers = [threading.Thread(target=fill, args=(values, parse_values), name="read-workbook-values",
+                                         daemon=True),
+                        threading.Thread(target=scan_all_details, name="read-workbook-details", daemon=True)]
+        for worker in self.workers:
+            worker.start()
+        try:  # hashed while the workers read (hashlib releases the GIL on large chunks)
+            digest = _sha256(path)
+        except BaseException:
+            stop.set()
+            raise
+        self.raw = RawBook(path=path, sha256=digest, sheets=sheets, has_macros=has_macros, application=application,
+                           arrival=arrival)
+        if has_macros:
+            self.raw.findings.append(Finding("warning", "macros_ignored", f"{path.name} contains macros (VBA); they "
+                                             "were not run, only the cell values are read"))
+
+    def close(self, *, wait: bool = True) -> None:
+        """The workers stop after the sheet each is on (what was not waited for stays unread); `wait` for them."""
+        self.stop.set()
+        if wait:
+            for worker in self.workers:
+                worker.join()
+        self.raw.arrival = None
+
+
+def _file_key(path: Path, first: tuple[str, ...]) -> tuple[Any, ...]:
+    """What makes a read begun ahead the read asked for now: the same path, order of sheets, and file (device,
+    inode, size, modification time)."""
+    st = os.stat(path)
+    return os.path.abspath(path), first, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+_AHEAD: dict[tuple[Any, ...], _Read] = {}  # at most one read begun ahead, by `_file_key`
+_AHEAD_LOCK = threading.Lock()
+
+
+def _drop_ahead() -> None:
+    """Every read begun ahead stopped (not waited for) and forgotten; the caller holds `_AHEAD_LOCK`."""
+    for read in _AHEAD.values():
+        read.close(wait=False)
+    _AHEAD.clear()
+
+
+def prefetch(path: Path, first: tuple[str, ...] = ()) -> None:
+    """Begin reading `path` now, for a `reading(path, first)` still to come: that call adopts this read when the
+    file is still the same (`_file_key`), and starts its own otherwise. The console script calls this before the
+    command-line layer loads (about 0.15 s of imports and option parsing that then overlap python-calamine's
+    parse). A file that cannot be read is left for `reading` to refuse, with its own message."""
+    with _AHEAD_LOCK:
+        _drop_ahead()
+        try:
+            key = _file_key(path, first)
+            _AHEAD[key] = _Read(path, first)
+        except (WorkbookUnreadable, OSError):
+            return
+
+
+def _adopt(path: Path, first: tuple[str, ...]) -> _Read | None:
+    """The read begun ahead for this very file, if any (any other one is stopped and dropped)."""
+    if not _AHEAD:
+        return None
+    with _AHEAD_LOCK:
+        try:
+            ahead = _AHEAD.pop(_file_key(path, first), None)
+        except OSError:
+            ahead = None
+        _drop_ahead()
+    if ahead is not None:
+        ahead.raw.path = path  # as the caller names it
+    return ahead
+
+
 @contextmanager
 def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
     """The book at once (sheet titles, hidden flags, macros, application, hash), its sheets' cells arriving
@@ -293,97 +452,13 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
     Two workers share the read: python-calamine parses the values (natively, the GIL released), sheet by sheet
     in the order of `first` (the order the caller consumes them), and the other scans the same sheets' XML for
     styles, hidden parts and formulas. A caller validating sheet by sheet works on one sheet while the next is
-    parsed; the libraries it imports meanwhile load while the first is."""
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    archive = _vet_container(path)
+    parsed; the libraries it imports meanwhile load while the first is. A read of this file begun ahead
+    (`prefetch`) is taken over rather than started again."""
+    read = _adopt(path, first) or _Read(path, first)
     try:
-        names = set(archive.namelist())
-        for name in names:
-            if name.endswith((".xml", ".rels")):
-                with archive.open(name) as member:
-                    head = member.read(4096)  # a DTD can only come first: no need to inflate the whole part
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; refusing it")
-        parts = _sheet_parts(archive)
-        has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
-        styles = _meaningful_styles(archive, names)
-        application = _application(archive, names)
-        try:
-            book = CalamineWorkbook.from_path(str(path))  # opened once: the values worker parses from it
-            metadata = [(m.name, not str(m.visible).lower().endswith(".visible")) for m in book.sheets_metadata]
-        except (CalamineError, ValueError, OSError) as exc:
-            raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
-    except BaseException:
-        archive.close()
-        raise
-    order = _consumption_order([title for title, _ in metadata], first)
-    sheets = {title: RawSheet(title=title, rows=[], hidden=hidden) for title, hidden in metadata}
-    values: dict[str, Future[tuple[list[list[Any]], list[tuple[int, int, int, int]]]]] = {t: Future() for t in order}
-    details: dict[str, Future[tuple[Any, ...]]] = {t: Future() for t in order}
-    stop = threading.Event()
-
-    def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
-        sheet = book.get_sheet_by_name(title)
-        merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
-        return sheet.to_python(skip_empty_area=False), merged
-
-    def scan_details(title: str) -> tuple[Any, ...]:
-        part = parts.get(title, "")
-        xml = archive.read(part) if part in names else b""
-        return _formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml)
-
-    def fill(futures: dict[str, Future[Any]], read_one: Callable[[str], Any]) -> None:
-        """Each sheet's future set to `read_one(title)`, in order; on a failure every one still pending fails."""
-        try:
-            for title in order:
-                if stop.is_set():
-                    raise WorkbookUnreadable("reading stopped")
-                futures[title].set_result(read_one(title))
-        except BaseException as exc:
-            failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
-                f"{path.name} could not be read: {exc}")
-            for pending in futures.values():
-                if not pending.done():
-                    pending.set_exception(failure)
-
-    def scan_all_details() -> None:
-        try:
-            fill(details, scan_details)
-        finally:
-            archive.close()
-
-    lock = threading.Lock()
-    assembled: set[str] = set()
-
-    def arrival(title: str) -> RawSheet:
-        rows, merged = values[title].result()
-        (uncached, errors), formats, (hidden_columns, hidden_rows, filtered) = details[title].result()
-        with lock:
-            sheet = sheets[title]
-            if title not in assembled:
-                assembled.add(title)
-                sheet.rows, sheet.merged = rows, merged
-                sheet.uncached_formulas, sheet.error_cells, sheet.number_formats = uncached, errors, formats
-                sheet.hidden_columns = hidden_columns
-                sheet.hidden_rows, sheet.filtered_rows = (set(), hidden_rows) if filtered else (hidden_rows, set())
-        return sheet
-
-    with ThreadPoolExecutor(2, thread_name_prefix="read-workbook") as pool:
-        pool.submit(fill, values, parse_values)
-        pool.submit(scan_all_details)
-        try:
-            # hashed while the workers read (hashlib releases the GIL on large chunks)
-            raw = RawBook(path=path, sha256=_sha256(path), sheets=sheets, has_macros=has_macros,
-                          application=application, arrival=arrival)
-            if has_macros:
-                raw.findings.append(Finding("warning", "macros_ignored",
-                                            f"{path.name} contains macros (VBA); they were not run, only the cell "
-                                            "values are read"))
-            yield raw
-        finally:
-            stop.set()
-    raw.arrival = None  # what was not waited for stays unread (an ignored sheet)
+        yield read.raw
+    finally:
+        read.close()
 
 
 def read_workbook(path: Path) -> RawBook:
@@ -394,5 +469,5 @@ def read_workbook(path: Path) -> RawBook:
     return raw
 
 
-__all__ = ["EXCEL_ERRORS", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "read_workbook",
-           "reading"]
+__all__ = ["EXCEL_ERRORS", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "prefetch",
+           "read_workbook", "reading"]

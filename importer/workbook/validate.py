@@ -21,6 +21,7 @@ from typing import Any
 
 from importer import gcpause
 from importer.findings import Finding
+from importer.workbook import reader
 from importer.workbook.model import Workbook
 from importer.workbook.reader import WorkbookUnreadable, reading
 from importer.workbook.spec import SHEETS
@@ -54,6 +55,16 @@ class ValidationResult:
                 "notes": [f.to_json() for f in self.notes()], "counts": self.counts}
 
 
+#: the order the checks take the sheets in, which is the order they are read in
+CONSUMPTION_ORDER = tuple(s.name for s in SHEETS)
+
+
+def prefetch(path: Path) -> None:
+    """Begin reading `path` for a `validate_workbook(path)` still to come, which takes the read over if the
+    file is unchanged by then (`reader.prefetch`): the console script's head start."""
+    reader.prefetch(Path(path), first=CONSUMPTION_ORDER)
+
+
 def validate_workbook(path: Path, *, typed_rows: bool = True) -> ValidationResult:
     """Validate a workbook offline. Raises WorkbookUnreadable when the file cannot be read at all.
 
@@ -64,10 +75,10 @@ def validate_workbook(path: Path, *, typed_rows: bool = True) -> ValidationResul
     The sheets are read by worker threads (`reader.reading`) in the order the checks take them, while this
     thread imports the checks and then checks each sheet as it arrives (see the module's docstring). The cyclic
     garbage collector is paused meanwhile (`importer.gcpause`)."""
-    with gcpause.paused(), reading(Path(path), first=tuple(s.name for s in SHEETS)) as raw:
+    with gcpause.paused(), reading(Path(path), first=CONSUMPTION_ORDER) as raw:
         from importer.workbook.validator import Validator
 
         return Validator(raw).run(typed_rows=typed_rows)
 
 
-__all__ = ["ValidationResult", "WorkbookUnreadable", "validate_workbook"]
+__all__ = ["CONSUMPTION_ORDER", "ValidationResult", "WorkbookUnreadable", "prefetch", "validate_workbook"]
