@@ -18,6 +18,7 @@ import difflib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from itertools import count as counting
@@ -52,6 +53,7 @@ SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 #: hidden data is named before everything else: a reviewer must know the workbook holds more than it shows
 SHOWN_FIRST = frozenset({"hidden_column", "hidden_row", "filtered_row", "hidden_sheet"})
+_TEXT_TYPES = frozenset({"str", "ref", "file", "unit", "refs", "enum"})  # column types whose cells are text
 _FIRST_FOUR = itemgetter(slice(None, 4))  # where an ID has its prefix (`src_`, `dtp_`...: `ids.KIND_BY_PREFIX`)
 
 @dataclass
@@ -527,10 +529,11 @@ class Validator:
         """Whole-column fast path for the usual case (every cell of one Python type), done with C-level `map`,
         `zip` and set operations; odd cells (empty, '#...') still go through `parse`. None: not uniform, use the
         cell loop."""
-        types = set(map(type, values))
-        out: list[Any]
-        if types == {str} and col.type in ("str", "ref", "file", "unit", "refs", "enum"):
-            out = list(map(str.strip, values))
+        out: list[Any] | None = None
+        if values and col.type in _TEXT_TYPES:
+            with suppress(TypeError):  # one pass strips every cell and tells that each is text (others raise)
+                out = list(map(str.strip, values))
+        if out is not None:
             odd: list[int] = []
             if min(out) < "$":  # some cell is empty or starts with '#' (or another rare low character)
                 if out.count("") == len(out):  # an optional column left blank: its default, as each cell's below
@@ -552,11 +555,12 @@ class Validator:
                 out = list(map(cased.__getitem__, out))
             for i in odd:
                 out[i] = self.parse(sheet, rows[i], col, values[i], raw) if values[i].strip() else col.default
-        elif col.type == "number" and types and types <= {float, int}:
+        elif col.type == "number" and (types := set(map(type, values))) and types <= {float, int}:
             if not all(map(math.isfinite, values)):
                 return None
             out = [float(v) for v in values] if int in types else list(values)
-        elif col.type in ("date", "datetime") and types == {dt.date} and min(values) >= coerce.SMALL_SERIAL_END:
+        elif (col.type in ("date", "datetime") and set(map(type, values)) == {dt.date}
+              and min(values) >= coerce.SMALL_SERIAL_END):
             if col.type == "date":
                 out = list(values)
             else:
