@@ -4,7 +4,7 @@ Each sheet's typed DataFrame (index = Excel row number, one column per format co
 by `coerce`) is validated lazily: every failure in one pass. Failures come back as pandera's failure cases
 and are turned into located findings by `validator.py`.
 
-`certainly_passes` asks the same rules of whole columns first, with C-level aggregates (`None in`, `max`,
+`certainly_passes` asks the same rules of whole columns first, with C-level aggregates (the set of types, `max`,
 set inclusion): when it answers yes, pandera could report nothing, and neither pandas nor pandera is loaded
 (about 0.7 s of imports, plus building and checking the frame: most of the time offline validation of a clean
 100k-row workbook would spend beyond reading it). It answers no whenever it is not sure (a null in a required
@@ -34,6 +34,7 @@ DATE_ORDER_CHECKS = {
 #: the types `coerce` gives parsed cells; anything else leaves the decision to pandera
 _PARSED_TYPES = frozenset({str, float, int, bool, tuple, dt.date, dt.datetime})
 _NOT_NONE = partial(is_not, None)
+_NONE_TYPE = type(None)
 
 
 def unique_columns(sheet: spec.Sheet) -> set[str]:
@@ -43,11 +44,12 @@ def unique_columns(sheet: spec.Sheet) -> set[str]:
 
 def _column_passes(col: spec.Column, values: Sequence[Any], unique: bool) -> bool:
     present: Sequence[Any] = values
-    if None in values:
+    types = set(map(type, values))  # also tells whether a cell is blank (None), without a pass of its own
+    if _NONE_TYPE in types:
         if col.required:
             return False
         present = list(filter(_NOT_NONE, values))
-    types = set(map(type, present))
+        types.discard(_NONE_TYPE)
     if not types <= _PARSED_TYPES:
         return False
     numbers = types <= {int, float}
