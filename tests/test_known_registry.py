@@ -49,9 +49,11 @@ class Recording:
         return out
 
     def listings(self, path: str) -> list[bool]:
-        """For each request listing the project's `path` since the last take(): whether it continued a cursor."""
+        """For each request listing the project's `path` (the organisation's GHG entries) since the last take():
+        whether it continued a cursor."""
+        scoped = () if path == "/ghg_entries" else ("project_id",)
         return [after for (method, p, keys), after in zip(self.requests, self.continued, strict=True)
-                if method == "GET" and p == f"/mrv/v0{path}" and keys == ("project_id",)]
+                if method == "GET" and p == f"/mrv/v0{path}" and keys == scoped]
 
 
 @pytest.fixture()
@@ -250,7 +252,8 @@ class _Segments:
         recording.take()
 
     def close(self) -> None:
-        self.done.append({kind: self.recording.listings(kind) for kind in ("/datapoints", "/components")})
+        self.done.append({kind: self.recording.listings(kind) for kind in ("/datapoints", "/components",
+                                                                           "/ghg_entries")})
         self.recording.take()
 
     def __call__(self) -> Any:
@@ -281,6 +284,9 @@ def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[An
     assert [s["/components"][0] for s in segments.done] == [False, False, True]
     assert not any(after is False for s in segments.done[1:] for after in s["/datapoints"])
     assert not any(after is False for s in segments.done[2:] for after in s["/components"])
+    # the organisation's GHG entries likewise: none before the first workbook, then only what is new
+    assert [s["/ghg_entries"][0] for s in segments.done] == [False, False, True]
+    assert not any(after is False for s in segments.done[2:] for after in s["/ghg_entries"])
 
     api = _api(server)
     held = {d["supplier_reference_id"]: d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
@@ -334,7 +340,8 @@ def test_a_batch_reads_whole_again_when_an_outside_delete_breaks_the_count(recor
 def test_what_a_batch_carries_is_what_a_whole_listing_gives_after_updates(
         recorded: tuple[Any, Recording], tmp_path: Path) -> None:
     """After a run that updated datapoints and rebound entries' components, the listings a batch carries to its
-    next workbook equal, object for object and in order, what listing the project whole gives."""
+    next workbook equal, object for object and in order, what listing the project (the organisation's entries)
+    whole gives."""
     from importer import runner
     from importer.settings import api_target
     from importer.workbook.validate import validate_workbook
@@ -357,10 +364,12 @@ def test_what_a_batch_carries_is_what_a_whole_listing_gives_after_updates(
         assert statuses[("datapoint", "updated")] == 2 and statuses[("ghg_entry", "updated")] == 2
         client, project = session.client, "prj_1SBXBIOCHAR00001"
         for kind, whole in (("datapoint", client.list_datapoints(project_id=project)),
-                            ("component", client.list_components(project_id=project))):
+                            ("component", client.list_components(project_id=project)),
+                            ("ghg_entry", client.list_ghg_entries())):
             assert session.listings.read(client, kind, project) == whole
-        # datapoints were brought up to date from the run's answers; rebound components are read whole again
-        assert session.listings.reads == {"whole": 3, "since": 1, "again": 0}
+        # datapoints were brought up to date from the run's answers; rebound components, and the entries whose
+        # figures they feed, are read whole again
+        assert session.listings.reads == {"whole": 5, "since": 1, "again": 0}
 
 
 def test_what_a_batch_carries_drops_what_the_run_pruned(recorded: tuple[Any, Recording], tmp_path: Path) -> None:
@@ -385,3 +394,61 @@ def test_what_a_batch_carries_drops_what_the_run_pruned(recorded: tuple[Any, Rec
         whole = client.list_datapoints(project_id=project)
         assert session.listings.read(client, "datapoint", project) == whole
         assert session.listings.reads["again"] == 0
+
+
+def _entries_as_held(api: httpx.Client) -> dict[str, tuple[str | None, float | None]]:
+    """supplier_reference_id -> (statement, CO2e) of every GHG entry the server holds, read with plain httpx."""
+    return {e["supplier_reference_id"]: (e["ghg_statement_id"], e["co2e_net_removed_kg"])
+            for e in _all(api, "/ghg_entries")}
+
+
+def test_a_batch_carries_the_entries_and_each_months_statement_files_only_its_own(
+        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    """Three monthly workbooks, each with its statement, in one batch: from the third on the organisation's
+    entries are read from the cursor only, and what a workbook planned against is what the server holds: each
+    month's entries filed in that month's statement, read back over HTTP."""
+    server, recording = recorded
+    months = [make_workbook(tmp_path / f"s{n}", 40, prefix=f"s{n}", sources=1, month=dt.date(2026, 9 + n, 1),
+                            statement_end_on=f"2026-{9 + n:02d}-{(30, 31, 30)[n]}", name=f"2026-{9 + n:02d}.xlsx")
+              for n in range(3)]
+    segments = _Segments(recording)
+    outcome = importer.run(months, progress=segments)
+    assert outcome.exit_code == 0 and len(outcome.results) == 3
+    statements = [r.statement["id"] for r in outcome.results]
+    assert len(set(statements)) == 3 and all(statements)
+    assert [s["/ghg_entries"][0] for s in segments.done] == [False, False, True]
+    assert not any(after is False for s in segments.done[2:] for after in s["/ghg_entries"])
+    held = _entries_as_held(_api(server))
+    for n, statement in enumerate(statements):
+        mine = {srid: filed for srid, (filed, _) in held.items() if srid.startswith(f"s{n}:")}
+        assert len(mine) == 5 and set(mine.values()) == {statement}
+    # the plan of each later month saw the earlier months' entries as the server held them then: filed
+    for n, result in enumerate(outcome.results):
+        elsewhere = [e for e in result.statement_entries if e["group"] == "elsewhere"]
+        assert elsewhere == [], (n, elsewhere)
+
+
+def test_a_statement_filing_entries_listed_earlier_makes_the_next_read_whole(
+        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    """October's entries are imported without a statement; then a workbook whose statement covers October files
+    them. The entries carried to the next workbook must say so (read whole again, not from the cursor): what a
+    batch carries equals what listing the entries whole gives, statement for statement."""
+    from importer import runner
+    from importer.settings import api_target
+    from importer.workbook.validate import validate_workbook
+
+    server, _ = recorded
+    unfiled = make_workbook(tmp_path / "a", 40, prefix="a", sources=1)
+    filing = make_workbook(tmp_path / "b", 40, prefix="b", sources=1, statement_end_on="2026-10-31")
+    with runner.api_session(api_target(None)) as session:
+        client = session.client
+        for workbook in (unfiled, filing):
+            validation = validate_workbook(workbook)
+            assert runner.import_workbook(validation, session, runner.ImportOptions(mode="run")).ok
+        carried = session.listings.read(client, "ghg_entry", "prj_1SBXBIOCHAR00001")
+        assert carried == client.list_ghg_entries()
+    held = _entries_as_held(_api(server))
+    filed = {statement for srid, (statement, _) in held.items() if srid.startswith(("a:", "b:"))}
+    assert len(filed) == 1 and None not in filed  # the server did file October's earlier entries too
+    assert {e.supplier_reference_id: e.ghg_statement_id for e in carried} == {
+        srid: statement for srid, (statement, _) in held.items()}

@@ -502,14 +502,17 @@ class IsometricClient:
                   "supplier_reference_id": supplier_reference_id}
         return [m.Component.model_validate(n) for n in self._paginate(ep.COLLECTIONS["component"], params)]
 
-    def list_project_since(self, kind: str, project_id: str, after: str | None = None) -> Listed:
-        """The project's datapoints or components (`kind`) listed after cursor `after` (all when None), with
-        the listing's total_count and the cursor to continue from: what a caller keeping a listing between
-        reads needs to read only what is new (`importer.planning.carried`)."""
-        nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], {"project_id": project_id}, after)
-        if kind == "datapoint":
-            return Listed([m.Datapoint.model_validate(n) for n in nodes], total, cursor)
-        return Listed([m.Component.model_validate(n) for n in nodes], total, cursor)
+    def list_since(self, kind: str, after: str | None = None, *, project_id: str | None = None) -> Listed:
+        """The datapoints or components of a project, or the organisation's GHG entries (`kind`; the API lists
+        entries for the whole organisation only), listed after cursor `after` (all when None), with the
+        listing's total_count and the cursor to continue from: what a caller keeping a listing between reads
+        needs to read only what is new (`importer.planning.carried`)."""
+        models: dict[str, type[m.Response]] = {"datapoint": m.Datapoint, "component": m.Component,
+                                               "ghg_entry": m.GhgEntry}
+        model = models[kind]
+        params = {"project_id": project_id} if project_id is not None else None
+        nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], params, after)
+        return Listed([model.model_validate(n) for n in nodes], total, cursor)
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)

@@ -1,17 +1,22 @@
-"""`CarriedListings`: within one batch, the project's datapoints and components are listed whole once, then only
-what is new since.
+"""`CarriedListings`: within one batch, the project's datapoints and components, and the organisation's GHG
+entries, are listed whole once, then only what is new since.
 
-Why: the API lists datapoints and components by project, not by supplier-reference prefix or period, so a
-snapshot that lists them whole grows with the registry: by the twelfth monthly workbook of a year it pages
-through eleven months of other workbooks' objects (20,000 datapoints, 10,000 components: about 600 pages, 4 s
-on loopback and minutes at 200 ms). A batch imports its workbooks one after the other through one session, so
-the next workbook's listing is the previous one plus what was written since.
+Why: the API lists datapoints and components by project, not by supplier-reference prefix or period, and GHG
+entries only for the whole organisation, so a snapshot that lists them whole grows with the registry: by the
+twelfth monthly workbook of a year it pages through eleven months of other workbooks' objects (20,000
+datapoints, 10,000 components, 2,400 entries: about 650 pages, 4 s on loopback and minutes at 200 ms; the
+entries' pages are the slowest, since they can only be read one after the other). A batch imports its workbooks
+one after the other through one session, so the next workbook's listing is the previous one plus what was
+written since.
 
 How: a listing is kept with the cursor of its last item. The next read asks only for what comes after that
 cursor and checks the server's `total_count` against the kept items plus the new ones. New objects, whoever
 made them (this batch's creates, the components the server made for new entries, another analyst's import),
-are read that way. The batch's own updates are taken from the answers it received; its deletes are dropped
-(`after_run` says, write by write, what is brought up to date and what makes the next read a whole one).
+are read that way. The batch's own updates of datapoints and components are taken from the answers it
+received; its deletes are dropped (`after_run` says, write by write, what is brought up to date and what makes
+the next read a whole one). A GHG entry listed earlier changes with whatever feeds its figures or files it:
+the entries are kept only while a run's writes cannot have touched one listed earlier (objects created, new
+entries' attributions, a statement that files only new entries), and read whole after any other write.
 
 Anything the count does not add up for (an object deleted or re-ordered by someone else, a server that orders
 listings otherwise or counts differently, a cursor it no longer accepts) makes the read a whole listing again,
@@ -28,8 +33,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from importer.api.errors import ApiError, Cancelled, Unreachable
+from importer.planning.model import NewRef
 
-KINDS = ("datapoint", "component")
+KINDS = ("datapoint", "component", "ghg_entry")
+ORGANISATION = ""  # the scope of the GHG entries' listing: the API cannot list them by project
+#: writes after which every GHG entry listed before reads as it did (nothing of theirs refers to what changed)
+_ENTRIES_UNTOUCHED = {"source": {"created", "updated"}, "feedstock_type": {"created", "updated"},
+                      "datapoint": {"created"}, "component": {"created"}, "ghg_entry": {"created"}}
+
+
+def _scope(kind: str, project_id: str) -> str:
+    return ORGANISATION if kind == "ghg_entry" else project_id
 
 
 @dataclass
@@ -40,19 +54,23 @@ class _Kept:
 
 @dataclass
 class CarriedListings:
-    """Per (kind, project): the listing as last read, and how each read was made (for the run log)."""
+    """Per (kind, project; the organisation for GHG entries): the listing as last read, and how each read was
+    made (for the run log)."""
 
     _kept: dict[tuple[str, str], _Kept] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     reads: dict[str, int] = field(default_factory=lambda: {"whole": 0, "since": 0, "again": 0})
 
     def read(self, client: Any, kind: str, project_id: str) -> list[Any]:
-        """Every datapoint or component of the project, as a whole listing would give them."""
+        """Every datapoint or component of the project, or GHG entry of the organisation, as a whole listing
+        would give them."""
+        scope = _scope(kind, project_id)
+        listed_by = {"project_id": scope} if scope != ORGANISATION else {}
         with self._lock:
-            kept = self._kept.pop((kind, project_id), None)
+            kept = self._kept.pop((kind, scope), None)
         if kept is not None:
             try:
-                new = client.list_project_since(kind, project_id, kept.end_cursor)
+                new = client.list_since(kind, kept.end_cursor, **listed_by)
             except (Cancelled, Unreachable):
                 raise
             except ApiError:  # a cursor no longer accepted, say: read it whole, once
@@ -62,17 +80,17 @@ class CarriedListings:
                 if new.total_count == len(kept.items) + len(fresh) and len(fresh) == len(new.items):
                     kept.items.update((o.id, o) for o in fresh)
                     kept.end_cursor = new.end_cursor or kept.end_cursor
-                    self._keep(kind, project_id, kept, "since")
+                    self._keep(kind, scope, kept, "since")
                     return list(kept.items.values())
-        whole = client.list_project_since(kind, project_id, None)
-        self._keep(kind, project_id, _Kept({o.id: o for o in whole.items}, whole.end_cursor) if whole.end_cursor
+        whole = client.list_since(kind, None, **listed_by)
+        self._keep(kind, scope, _Kept({o.id: o for o in whole.items}, whole.end_cursor) if whole.end_cursor
                    else None, "whole" if kept is None else "again")
         return list(whole.items)
 
-    def _keep(self, kind: str, project_id: str, kept: _Kept | None, how: str) -> None:
+    def _keep(self, kind: str, scope: str, kept: _Kept | None, how: str) -> None:
         with self._lock:
             if kept is not None:  # an empty listing has no cursor to continue from: it is read whole again
-                self._kept[(kind, project_id)] = kept
+                self._kept[(kind, scope)] = kept
             self.reads[how] += 1
 
     def after_run(self, project_id: str, plan: Any, outcomes: dict[Any, Any], entities: dict[Any, Any],
@@ -83,7 +101,9 @@ class CarriedListings:
         - a GHG entry created: nothing (the components the server made for it are new); any other outcome
           (its components rebound, the entry deleted, a failure): components are read whole next time;
         - a statement submitted, or a source deleted: datapoints are read whole next time (they lock; they cite);
-        - a run that did not end cleanly: both are read whole next time."""
+        - GHG entries: read whole next time unless every write leaves the entries listed before as they were
+          (`_leaves_listed_entries`);
+        - a run that did not end cleanly: all are read whole next time."""
         with self._lock:
             if not clean:
                 self._forget(project_id, KINDS)
@@ -92,12 +112,14 @@ class CarriedListings:
                 status = outcomes[action.key].status if action.key in outcomes else None
                 if status in (None, "unchanged"):
                     continue
+                if not self._leaves_listed_entries(action, status, entities.get(action.key)):
+                    self._forget(project_id, ("ghg_entry",))
                 if action.kind == "ghg_entry" and status != "created":
                     self._forget(project_id, ("component",))
                 elif ((action.kind == "ghg_statement" and getattr(action.payload, "submit", False))
                       or (action.kind == "source" and status not in ("created", "updated"))):
                     self._forget(project_id, ("datapoint",))
-                elif action.kind in KINDS and status != "created":
+                elif action.kind in ("datapoint", "component") and status != "created":
                     kept = self._kept.get((action.kind, project_id))
                     entity = entities.get(action.key)
                     if kept is None:
@@ -109,6 +131,26 @@ class CarriedListings:
                     else:
                         self._forget(project_id, (action.kind,))
 
+    def _leaves_listed_entries(self, action: Any, status: str, entity: Any) -> bool:
+        """Whether a write leaves every GHG entry listed before as it was: a new object nothing listed refers
+        to, an attribution on an entry this run created, or a statement (not submitted) that files none of them:
+        none in its answer's `ghg_entry_ids`, and none unfiled whose dates meet its period (in case the answer
+        lists them later). Anything else may change an entry's figures or its statement."""
+        if status in _ENTRIES_UNTOUCHED.get(action.kind, ()):
+            return True
+        if action.kind == "component_attribution":
+            return isinstance(getattr(action.payload, "entry", None), NewRef)
+        if action.kind != "ghg_statement" or status not in ("created", "updated") or entity is None or getattr(
+                action.payload, "submit", False):
+            return False
+        kept = self._kept.get(("ghg_entry", ORGANISATION))
+        if kept is None:
+            return True
+        filed = set(entity.ghg_entry_ids or ())
+        start, end = entity.reporting_period_start_at, entity.reporting_period_end_at
+        return not any(e.id in filed or (e.ghg_statement_id is None and e.started_on <= end and e.completed_on >= start)
+                       for e in kept.items.values())
+
     def forget(self, project_id: str) -> None:
         """Drop what is kept for the project (a run that failed with writes of unknown outcome, say)."""
         with self._lock:
@@ -116,7 +158,7 @@ class CarriedListings:
 
     def _forget(self, project_id: str, kinds: tuple[str, ...]) -> None:
         for kind in kinds:
-            self._kept.pop((kind, project_id), None)
+            self._kept.pop((kind, _scope(kind, project_id)), None)
 
 
 __all__ = ["CarriedListings"]

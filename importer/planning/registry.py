@@ -98,7 +98,8 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: Car
         "datapoints": lambda: (carried.read(client, "datapoint", project_id) if carried is not None
                                else client.list_datapoints(project_id=project_id)),
         "feedstock_types": lambda: client.list_feedstock_types() if wb.feedstock_types else [],
-        "ghg_entries": lambda: client.list_ghg_entries(),
+        "ghg_entries": lambda: (carried.read(client, "ghg_entry", project_id) if carried is not None
+                                else client.list_ghg_entries()),
         "components": lambda: (carried.read(client, "component", project_id) if carried is not None
                                else client.list_components(project_id=project_id)),
     }
