@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from importer import gcpause
 from importer.findings import Finding
 from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
 
@@ -277,38 +278,40 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
             knowledge = History(history_path())
         except LocalStateError:
             knowledge = None
-    for index, validation in enumerate(validations):
-        wb = validation.workbook
-        assert wb is not None  # validate_batch let only valid workbooks through
-        meter = progress() if progress else None
-        try:
-            if options.mode == "run":
-                with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
-                    result = (import_workbook(validation, session, options, progress=meter, history=history)
-                              if plans is None else _apply_saved(plans[index], validation, session, options,
-                                                                 meter, history))
-            else:
-                result = import_workbook(validation, session, options, progress=meter, history=knowledge)
-        except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            code = getattr(exc, "exit_code", EXIT_USAGE)
-            outcome.stopped.append(Stopped(str(wb.path), message, code, list(getattr(exc, "findings", []))))
-            outcome.exit_code = max(outcome.exit_code, code)
-            if isinstance(exc, LocalStateError):
+    with gcpause.long_lived() as settle:
+        for index, validation in enumerate(validations):
+            settle()  # what the workbooks before left (results, carried listings) is long-lived
+            wb = validation.workbook
+            assert wb is not None  # validate_batch let only valid workbooks through
+            meter = progress() if progress else None
+            try:
+                if options.mode == "run":
+                    with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
+                        result = (import_workbook(validation, session, options, progress=meter, history=history)
+                                  if plans is None else _apply_saved(plans[index], validation, session, options,
+                                                                     meter, history))
+                else:
+                    result = import_workbook(validation, session, options, progress=meter, history=knowledge)
+            except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
+                message = getattr(exc, "message", None) or str(exc)
+                code = getattr(exc, "exit_code", EXIT_USAGE)
+                outcome.stopped.append(Stopped(str(wb.path), message, code, list(getattr(exc, "findings", []))))
+                outcome.exit_code = max(outcome.exit_code, code)
+                if isinstance(exc, LocalStateError):
+                    return
+                continue
+            finally:
+                if meter is not None and hasattr(meter, "close"):
+                    meter.close()
+            outcome.results.append(result)
+            if result.interrupted:
+                outcome.exit_code = EXIT_INTERRUPTED
                 return
-            continue
-        finally:
-            if meter is not None and hasattr(meter, "close"):
-                meter.close()
-        outcome.results.append(result)
-        if result.interrupted:
-            outcome.exit_code = EXIT_INTERRUPTED
-            return
-        if result.stopped:
-            outcome.exit_code = EXIT_USAGE
-            return
-        if not result.ok:
-            outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
+            if result.stopped:
+                outcome.exit_code = EXIT_USAGE
+                return
+            if not result.ok:
+                outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
 
 
 def plan(paths: Sequence[str | Path], *, where: ApiTarget | None = None, submit: bool = False, prune: bool = False,
