@@ -109,9 +109,28 @@ def _entry_statement(store: SandboxStore, entry: dict[str, Any]) -> dict[str, An
 def statement_entries(store: SandboxStore, statement: dict[str, Any]) -> list[dict[str, Any]]:
     if statement["status"] != "DRAFT":
         return [e for e in (store.get("ghg_entry", i) for i in statement.get("_frozen_entry_ids", [])) if e]
-    return [e for e in store.all("ghg_entry") if e["_project_id"] == statement["project_id"]
-            and not e.get("_statement_id")
-            and statement["reporting_period_start_at"] <= e["completed_on"] <= statement["reporting_period_end_at"]]
+    return _draft_entries(store).get(statement["id"], [])
+
+
+def _draft_entries(store: SandboxStore) -> dict[str, list[dict[str, Any]]]:
+    """Draft statement ID -> the entries it holds (of its project, in no statement, completed in its period), in
+    registry order. Found for every draft in one pass over the entries, once per change of entries or
+    statements: listing a year's statements walked every entry of the registry for each."""
+    stamp = (store.kind_stamps.get("ghg_entry"), store.kind_stamps.get("ghg_statement"))
+    kept = store.memo.get("draft_entries")
+    if kept is None or kept[0] != stamp:
+        drafts = [s for s in store.all("ghg_statement") if s["status"] == "DRAFT"]
+        found: dict[str, list[dict[str, Any]]] = {s["id"]: [] for s in drafts}
+        for entry in store.all("ghg_entry") if drafts else ():
+            if entry.get("_statement_id"):
+                continue
+            for statement in drafts:
+                if (entry["_project_id"] == statement["project_id"] and statement["reporting_period_start_at"]
+                        <= entry["completed_on"] <= statement["reporting_period_end_at"]):
+                    found[statement["id"]].append(entry)
+        kept = store.memo["draft_entries"] = (stamp, found)
+    entries: dict[str, list[dict[str, Any]]] = kept[1]
+    return entries
 
 
 def datapoint_magnitude(store: SandboxStore, dp_id: str, unit: str) -> float:
