@@ -16,7 +16,6 @@ from pathlib import Path
 
 #: options of `validate` that take a value: the word after one is that value, never a workbook to read
 VALUE_OPTIONS = frozenset({"--report", "--annotate", "--api-url"})
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 def workbook_to_read_first(argv: list[str]) -> Path | None:
@@ -33,8 +32,12 @@ def workbook_to_read_first(argv: list[str]) -> Path | None:
             next(words, None)
         elif word == "--" or not word.startswith("-"):
             first = next(words, None) if word == "--" else word
-            path = Path(first) if first else None
-            return path if path and path.suffix.lower() in WORKBOOK_SUFFIXES and path.is_file() else None
+            if not first:
+                return None
+            from importer.workbook.reader import WORKBOOK_SUFFIXES  # the reading layer is needed from here on
+
+            path = Path(first)
+            return path if path.suffix.lower() in WORKBOOK_SUFFIXES and path.is_file() else None
     return None
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from importer import gcpause
 from importer.findings import Finding
+from importer.workbook.reader import WORKBOOK_SUFFIXES
 from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
 
 if TYPE_CHECKING:  # planning, settings (and with them the API client) are imported when needed, not to validate
@@ -103,7 +104,7 @@ def expand(paths: Sequence[str | Path]) -> list[Path]:
     for item in map(Path, paths):
         if item.is_dir():
             out += sorted(p for p in item.iterdir()
-                          if p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
+                          if p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", ".")))
         else:
             out.append(item)
     seen: set[Path] = set()

@@ -28,6 +28,7 @@ from defusedxml.common import DefusedXmlException
 
 from importer.findings import Finding, cell_name
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")  # what a folder of workbooks, or a command line, offers as workbooks
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is no monthly workbook
 MAX_RATIO = 200  # a member expanding more than 200x (with > 10 MiB) is a bomb
 MAX_FILE = 40 * 1024 * 1024  # 100k datapoint rows take about 6 MiB; a monthly import fitting 40 MiB is plenty
@@ -469,5 +470,5 @@ def read_workbook(path: Path) -> RawBook:
     return raw
 
 
-__all__ = ["EXCEL_ERRORS", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable", "cell_name", "prefetch",
-           "read_workbook", "reading"]
+__all__ = ["EXCEL_ERRORS", "WORKBOOK_SUFFIXES", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable",
+           "cell_name", "prefetch", "read_workbook", "reading"]
