@@ -30,7 +30,7 @@ def long_lived() -> Iterator[Callable[[], None]]:
     and still holds (their results, the listings a batch carries) is moved out of the collector's sight
     (`gc.freeze`), so a later full collection scans only what is new. Measured on a batch of 12 monthly
     workbooks: the one full collection per workbook grew from 0.08 to 0.40 s as the batch's heap grew, and
-    stays at 0.02-0.04 s this way. Everything frozen is handed back at the end (`gc.unfreeze`), and collected
+    stays at 0.01-0.06 s this way. Everything frozen is handed back at the end (`gc.unfreeze`), and collected
     then if it is garbage. A process that froze objects of its own before is left as it is (no settling)."""
     own = gc.get_freeze_count() == 0
     try:

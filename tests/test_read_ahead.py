@@ -5,6 +5,7 @@ process."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -133,8 +134,6 @@ def test_the_console_script_validates_what_the_library_validates(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "importer.launcher", "validate", str(path), "--json", "--no-report"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
-    import json
-
     found = json.loads(proc.stdout)
     library = validate_workbook(path)
     assert found["errors"] == [f.to_json() for f in library.errors()]
