@@ -607,6 +607,8 @@ def sandbox_command(
     seed: int | None = typer.Option(None, "--seed", help="Seed of the fault draws (reproducible runs)."),
     upload_ttl: float = typer.Option(3600, "--upload-ttl", help="Seconds a signed upload URL stays valid."),
     budget: float | None = typer.Option(None, "--budget", help="Requests per second per endpoint before 429."),
+    feedstock_type: list[str] = typer.Option([], "--feedstock-type", help="Add a feedstock type of this name "
+                                             "(repeatable), as the Certify UI would: the API creates none."),
 ) -> None:
     """Serve the local Isometric sandbox in the foreground (Ctrl-C to stop).
 
@@ -625,7 +627,7 @@ def sandbox_command(
     typer.echo(f"access token: {DEMO_ACCESS_TOKEN}")
     typer.echo("(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
                "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)", err=True)
-    serve(host, port, path, faults)
+    serve(host, port, path, faults, tuple(feedstock_type))
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """What the importer needs to know about the live project before planning: its GHG entry templates and the
 component blueprints they use, with the look-ups the workbook's human-friendly names need.
 
-A workbook may name a template by `rvt_` ID or display name, and a template component by `rtc_` ID,
-display name or blueprint key; resolving those names is done here, once, for every later stage.
+A workbook may name a template by `rvt_` ID or display name, a template component by `rtc_` ID, display
+name or blueprint key, and a feedstock type (created only in the Certify UI) by `ftt_` ID, supplier reference or
+name; resolving those names is done here, once, for every later stage.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class ProjectContext:
     templates: list[Any]  # api.models.GhgEntryTemplate
     blueprints: dict[str, Any]  # key -> api.models.ComponentBlueprint
     statements: list[Any] = field(default_factory=list)  # the project's GHG statements (api.models.GhgStatement)
+    #: the organisation's feedstock types (api.models.FeedstockType), listed whole: the API creates none
+    feedstock_types: list[Any] = field(default_factory=list)
     _by_name: dict[str, Any] = field(default_factory=dict, repr=False)
     _inputs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)  # (blueprint, input key) -> spec
 
@@ -70,6 +73,28 @@ class ProjectContext:
         close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
         return close[0] if close else None
 
+    def match_feedstock_type(self, row: Any) -> FeedstockMatch:
+        """The existing feedstock type a `feedstock_types` row names: by its `ftt_` ID when it gives one, else by
+        its own supplier_reference_id, else by exact name (trimmed, case-sensitive). Only a row's own reference
+        is looked for: a type made in the Certify UI is never claimed under a derived one."""
+        types = self.feedstock_types
+        if row.feedstock_type_id:
+            by_id = [t for t in types if t.id == row.feedstock_type_id]
+            return FeedstockMatch(by_id[0] if by_id else None, "feedstock_type_id", row.feedstock_type_id)
+        if row.supplier_reference_id:
+            by_srid = [t for t in types if t.supplier_reference_id == row.supplier_reference_id]
+            if by_srid:
+                return FeedstockMatch(by_srid[0], "supplier_reference_id", row.supplier_reference_id)
+        name = (row.name or "").strip()
+        by_name = [t for t in types if t.name.strip() == name]
+        if len(by_name) > 1:
+            return FeedstockMatch(None, "name", name, ambiguous=tuple(t.id for t in by_name))
+        if by_name:
+            return FeedstockMatch(by_name[0], "name", name)
+        near = [t.name for t in types if t.name.strip().casefold() == name.casefold()]
+        near = near or difflib.get_close_matches(name, [t.name for t in types], n=1, cutoff=0.6)
+        return FeedstockMatch(None, "name", name, suggestion=near[0] if near else None)
+
     def blueprint_input(self, blueprint_key: str, input_key: str) -> Any | None:
         return self._inputs.get((blueprint_key, input_key))
 
@@ -77,14 +102,30 @@ class ProjectContext:
         return [g.key for g in template.groups]
 
 
-def load_context(client: Any, project_id: str) -> ProjectContext:
-    """Fetch the project's templates, every blueprint they (or extra components) may use, and the project's
-    GHG statements (for the statement checks before anything is sent), all at once."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
+@dataclass(frozen=True)
+class FeedstockMatch:
+    """What a `feedstock_types` row resolved to: the type (None when nothing matched), how it was looked for
+    (`by`: the column that decided) and the text looked for; a near miss's name, or the IDs of types sharing
+    the name."""
+
+    found: Any | None
+    by: str
+    text: str
+    suggestion: str | None = None
+    ambiguous: tuple[str, ...] = ()
+
+
+def load_context(client: Any, project_id: str, *, feedstock_types: bool = True) -> ProjectContext:
+    """Fetch the project's templates, every blueprint they (or extra components) may use, the project's GHG
+    statements (for the statement checks before anything is sent) and, unless told not to, the organisation's
+    feedstock types, all at once."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
         templates = pool.submit(client.list_ghg_entry_templates, project_id)
         blueprints = pool.submit(client.list_component_blueprints)
         statements = pool.submit(client.list_ghg_statements)
+        types = pool.submit(client.list_feedstock_types) if feedstock_types else None
         return ProjectContext(project_id=project_id, templates=templates.result(),
                               blueprints={b.key: b for b in blueprints.result()},
                               statements=sorted((s for s in statements.result() if s.project_id == project_id),
-                                                key=lambda s: s.reporting_period_end_at))
+                                                key=lambda s: s.reporting_period_end_at),
+                              feedstock_types=types.result() if types is not None else [])

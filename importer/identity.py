@@ -55,7 +55,8 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
     out = [("sources", r.row, reference_for(r.supplier_reference_id, prefix, "sources", r.ref, file_sha256=r.sha256))
            for r in wb.sources]
-    for sheet, rows in (("datapoints", wb.datapoints), ("feedstock_types", wb.feedstock_types),
-                        ("entries", wb.entries), ("components", [c for c in wb.components if c.action == "add"])):
+    # feedstock_types rows name existing types (the API creates none): they define no object
+    for sheet, rows in (("datapoints", wb.datapoints), ("entries", wb.entries),
+                        ("components", [c for c in wb.components if c.action == "add"])):
         out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
     return out

@@ -55,9 +55,40 @@ def _check_bindings(
     return out
 
 
+_CREATE_IN_UI = ("the API cannot create feedstock types: create it in the Certify UI, then paste its ftt_ ID into "
+                 "the feedstock_type_id column")
+
+
+def check_feedstock_types(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
+    """Every feedstock_types row names exactly one existing type of the organisation, and every ftt_ ID an
+    entry gives exists."""
+    out: list[Finding] = []
+    for row in wb.feedstock_types:
+        match = ctx.match_feedstock_type(row)
+        if match.found is not None:
+            continue
+        if match.by == "feedstock_type_id":
+            message = f"no feedstock type {match.text!r} in the organisation; {_CREATE_IN_UI}"
+        elif match.ambiguous:
+            message = (f"{len(match.ambiguous)} feedstock types are named {match.text!r} "
+                       f"({', '.join(match.ambiguous)}): give the one meant by its ftt_ ID")
+        else:
+            hint = f"did you mean {match.suggestion!r}? " if match.suggestion else ""
+            message = f"no feedstock type named {match.text!r} in the organisation; {hint}{_CREATE_IN_UI}"
+        out.append(_finding(wb, "feedstock_types", row.row, match.by, "unknown_feedstock_type", message, match.text))
+    known = {t.id for t in ctx.feedstock_types}
+    for entry in wb.entries:
+        if entry.feedstock_type and has_id_prefix(entry.feedstock_type) and entry.feedstock_type not in known:
+            out.append(_finding(wb, "entries", entry.row, "feedstock_type", "unknown_feedstock_type",
+                                f"no feedstock type {entry.feedstock_type!r} in the organisation; {_CREATE_IN_UI} "
+                                "(or the entry's cell)", entry.feedstock_type))
+    return out
+
+
 def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
     """Every online finding of a workbook against its live project."""
     out: list[Finding] = []
+    out += check_feedstock_types(wb, ctx)
     units = {d.ref: d.unit for d in wb.datapoints}
     rows = {d.ref: d.row for d in wb.datapoints}
     templates: dict[str, Any] = {}  # entry ref -> template

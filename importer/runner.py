@@ -151,6 +151,7 @@ def read_project(session: ApiSession, wb: Any, concurrency: int) -> tuple[Projec
         ctx = load_context(session.client, wb.project.project_id)
         listed = listing.result()
     listed.statements = list(ctx.statements)
+    listed.feedstock_types = {t.supplier_reference_id or t.id: t for t in ctx.feedstock_types}
     return ctx, listed
 
 

@@ -3,7 +3,8 @@
     .venv/bin/python sample_workbooks/build_samples.py
 
 `biochar-2026-10.xlsx`: a realistic October import for the local sandbox's seed project
-(prj_1SBXBIOCHAR00001): four evidence documents, fifteen datapoints, a new feedstock type, a production batch
+(prj_1SBXBIOCHAR00001): four evidence documents, fifteen datapoints, an existing feedstock type (named as the Certify UI
+shows it: the API cannot create one), a production batch
 and a field application, every monitored input bound, one extra component (a site generator, half of it
 attributed to the batch), a statement ending 2026-10-31, not submitted. It validates clean.
 `biochar-2026-10-broken.xlsx`: the same with the mistakes field teams make, to show what errors look like.

@@ -635,12 +635,8 @@ class IsometricClient:
         body = m.PatchSourceRequest.model_validate(req).body()
         return m.Source.model_validate(self._request("PATCH", ep.item("source", id), json=body))
 
-    def create_feedstock_type(self, req: m.CreateFeedstockTypeRequest) -> m.FeedstockType:
-        def find() -> dict[str, Any] | None:
-            found = self._first(self.list_feedstock_types(supplier_reference_id=req.supplier_reference_id))
-            return found.model_dump(by_alias=True) if found else None
-
-        return m.FeedstockType.model_validate(self._create("feedstock_type", req.body(), find))
+    # No create_feedstock_type: the API has no POST /feedstock_types ("Feedstock types can only be created via
+    # the Certify UI"); the importer looks existing ones up (importer.context) and may PATCH them.
 
     def patch_feedstock_type(self, id: str, req: m.PatchFeedstockTypeRequest | dict[str, Any]) -> m.FeedstockType:
         body = m.PatchFeedstockTypeRequest.model_validate(req).body()

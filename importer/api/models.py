@@ -5,7 +5,7 @@ response properties may appear at any time); requests carry exactly the document
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,9 +28,13 @@ class PatchRequest(Request):
     never silently dropped, and the planner reports such a change as a conflict before anything is sent.
     Nested nulls stay where the document allows them: `quantity.standard_deviation: null` clears it."""
 
+    #: top-level fields the document lets a PATCH set to null (it clears them)
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
     @model_validator(mode="after")
     def _no_clearing(self) -> PatchRequest:
-        cleared = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        cleared = sorted(name for name in self.model_fields_set
+                         if getattr(self, name) is None and name not in self.clearable)
         if cleared:
             raise ValueError(f"{', '.join(cleared)}: the API cannot clear this field (the document accepts a value "
                              "or leaves it unchanged, never null)")
@@ -53,7 +57,6 @@ class Project(Response):
     id: str
     name: str
     country_code: str | None = None
-    process_key: str | None = None
     description: str | None = None
     short_description: str | None = None
 
@@ -74,6 +77,7 @@ class Source(Response):
     url_info: UrlInfo | None = None
     is_public: bool = False
     project_id: str | None = None
+    description: str | None = None
 
     # `url_info.is_accessible` says whether a private source is visible to the caller (true for one's own
     # sources even before the file arrives), not whether it was uploaded: the only upload signal the
@@ -255,14 +259,20 @@ class CreateSourceRequest(Request):
     content_length: int = Field(le=50_000_000)
     project_id: str
     is_public: bool = False
-    # no `description`: CreateDocumentSourceRequest declares none (the workbook's text stays in the run result)
+    description: str | None = None  # optional; left out when the workbook has none
+
+
 
 
 class PatchSourceRequest(PatchRequest):
+    """`description: null` clears the description (the document's PatchSourceRequest allows it)."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset({"description"})
     display_name: str | None = Field(None, min_length=1, max_length=100)
     published_at: dt.date | None = None
     is_public: bool | None = None
     supplier_reference_id: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = None
 
 
 class SignedUploadUrlRequest(Request):
@@ -284,7 +294,7 @@ class QuantityInput(Request):
 class CreateDatapointRequest(Request):
     supplier_reference_id: str = Field(min_length=1, max_length=100)
     display_name: str = Field(min_length=1, max_length=100)
-    description: str
+    description: str = Field(max_length=500)
     type: DatapointType
     quantity: QuantityInput
     source_ids: list[str]
@@ -300,16 +310,11 @@ class CreateDatapointRequest(Request):
 
 class PatchDatapointRequest(PatchRequest):
     display_name: str | None = Field(None, min_length=1, max_length=100)
-    description: str | None = None
+    description: str | None = Field(None, max_length=500)  # the document states 500 on create; held here too
     type: DatapointType | None = None
     quantity: QuantityInput | None = None
     source_ids: list[str] | None = None
     uncertainty_justification: str | None = None
-
-
-class CreateFeedstockTypeRequest(Request):
-    name: str = Field(min_length=1, max_length=100)
-    supplier_reference_id: str = Field(min_length=1, max_length=100)
 
 
 class PatchFeedstockTypeRequest(PatchRequest):
@@ -391,5 +396,5 @@ class CreateGhgStatementRequest(Request):
 
 
 class SubmitGhgStatementRequest(Request):
-    ghg_statement_report_url: str
+    ghg_statement_report_url: str = Field(max_length=2048)
     summary_of_changes: str | None = None

@@ -50,7 +50,8 @@ def context_fingerprint(ctx: ProjectContext) -> str:
         return value.model_dump(mode="json") if hasattr(value, "model_dump") else str(value)
 
     text = json.dumps({"templates": [plain(t) for t in ctx.templates],
-                       "blueprints": {k: plain(v) for k, v in sorted(ctx.blueprints.items())}},
+                       "blueprints": {k: plain(v) for k, v in sorted(ctx.blueprints.items())},
+                       "feedstock_types": sorted((plain(t) for t in ctx.feedstock_types), key=lambda t: t["id"])},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -78,8 +79,8 @@ def find_orphans(p: Planning) -> list[Orphan]:
     marker = f"{p.prefix}:"
     submitted = {s.id for s in p.state.statements if enum_text(s.status) in SUBMITTED_STATUSES}
     out: list[Orphan] = []
-    tables = (("source", p.state.sources), ("datapoint", p.state.datapoints),
-              ("feedstock_type", p.state.feedstock_types), ("ghg_entry", p.state.ghg_entries),
+    # feedstock types are never the importer's (the API creates none): never orphans, never pruned
+    tables = (("source", p.state.sources), ("datapoint", p.state.datapoints), ("ghg_entry", p.state.ghg_entries),
               ("component", p.state.components))
     for kind, table in tables:
         for srid, obj in sorted(table.items()):

@@ -30,6 +30,8 @@ class Planning:
     srids: dict[Key, str] = field(default_factory=dict)
     ops: dict[Key, Op] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    #: objects a row names that the importer does not own (feedstock types: matched by ID, reference or name)
+    matched: dict[Key, str] = field(default_factory=dict)
 
     def record(self, action: Action) -> Action:
         """Remember what the plan does with this object (a later kind's Refs depend on it) and return it."""
@@ -50,6 +52,8 @@ class Planning:
         that this plan does not create anew)."""
         if has_id_prefix(ref):
             return ref
+        if (kind, ref) in self.matched:
+            return self.matched[(kind, ref)]
         if self.ops.get((kind, ref)) == "create":
             return None
         obj = self.existing(kind, self.srids.get((kind, ref), ""))

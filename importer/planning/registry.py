@@ -86,8 +86,9 @@ def _by_srid(objects: list[Any]) -> dict[str, Any]:
 
 def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
                 ) -> RegistryState:
-    """Snapshot the registry with batched listings (run concurrently). GHG entries and feedstock types cannot
-    be listed by project: all are read, and matched by supplier_reference_id. Entries and components are read
+    """Snapshot the registry with batched listings (run concurrently). GHG entries cannot be listed by
+    project: all are read, and matched by supplier_reference_id (feedstock types come with the project's
+    context, `importer.context`: they are matched by ID, reference or name). Entries and components are read
     even when the workbook has none: their orphans are found by prefix. The project's statements are not
     listed here: its context has them (`runner.read_project` puts them in). With `carried`
     (one per batch), datapoints and components are read whole once and then only what is new
@@ -97,7 +98,6 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: Car
         "sources": lambda: client.list_sources(project_id=project_id),
         "datapoints": lambda: (carried.read(client, "datapoint", project_id) if carried is not None
                                else client.list_datapoints(project_id=project_id)),
-        "feedstock_types": lambda: client.list_feedstock_types() if wb.feedstock_types else [],
         "ghg_entries": lambda: (carried.read(client, "ghg_entry", project_id) if carried is not None
                                 else client.list_ghg_entries()),
         "components": lambda: (carried.read(client, "component", project_id) if carried is not None
@@ -108,7 +108,7 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: Car
         got = {name: f.result() for name, f in futures.items()}
     return RegistryState(
         sources=_by_srid(got["sources"]), datapoints=_by_srid(got["datapoints"]),
-        feedstock_types=_by_srid(got["feedstock_types"]), ghg_entries=_by_srid(got["ghg_entries"]),
+        ghg_entries=_by_srid(got["ghg_entries"]),
         components=_by_srid(got["components"]), project_components=list(got["components"]),
         project_datapoints=list(got["datapoints"]),
     )

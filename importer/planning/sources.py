@@ -35,7 +35,7 @@ class SourcePayload:
     sha256: str
     published_at: str  # YYYY-MM-DD
     is_public: bool
-    description: str | None  # kept for the report: CreateDocumentSourceRequest declares no description
+    description: str | None  # sent on create; a changed one is PATCHed (null clears it)
     resume_upload: bool = False
 
 
@@ -59,6 +59,8 @@ def plan(p: Planning) -> list[Action]:
             changes.append(Change("published_at", str(existing.published_at), row.published_at.isoformat()))
         if bool(existing.is_public) != row.is_public:
             changes.append(Change("is_public", bool(existing.is_public), row.is_public))
+        if (existing.description or None) != (row.description or None):
+            changes.append(Change("description", existing.description, row.description or None))
         op: Op = "update" if changes else "unchanged"
         resume = existing.id not in p.state.uploaded_sources  # a document once uploaded stays
         out.append(p.record(Action(op=op, payload=replace(payload, resume_upload=resume), existing_id=existing.id,
@@ -81,7 +83,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
             "__typename": "CreateDocumentSourceRequest", "supplier_reference_id": action.supplier_reference_id,
             "display_name": p.display_name, "published_at": p.published_at, "file_name": p.file_name,
             "content_type": p.content_type, "content_length": p.content_length, "project_id": env.project_id,
-            "is_public": p.is_public,
+            "is_public": p.is_public, **({"description": p.description} if p.description else {}),
         })
         created = env.client.create_source(req)
         _same_project(created.source, env, action)

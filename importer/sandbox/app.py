@@ -269,12 +269,12 @@ def build_app(sandbox: Sandbox) -> Any:
                 raise invalid([], f"datapoint {dp['id']} is locked or used by a component and cannot be deleted")
             store.delete("datapoint", dp["id"])
 
-    async def create_feedstock_type(request: Request) -> Any:
+    async def add_feedstock_type(request: Request) -> Any:
+        """The sandbox's stand-in for the Certify UI, where feedstock types are created (the API has no
+        `POST /feedstock_types`): `POST /_sandbox/feedstock_types` with `{"name", "supplier_reference_id"?}`."""
         body, _ = await _body(request, s.CreateFeedstockType)
         with store.lock:
-            logic.unique_srid(store, "feedstock_type", body.supplier_reference_id)
-            return store.put("feedstock_type", {"id": logic.new_id("feedstock_type"), "name": body.name,
-                                                "supplier_reference_id": body.supplier_reference_id})
+            return logic.add_feedstock_type(store, body.name, body.supplier_reference_id)
 
     async def patch_feedstock_type(request: Request) -> Any:
         body, fields = await _body(request, s.PatchFeedstockType)
@@ -297,6 +297,8 @@ def build_app(sandbox: Sandbox) -> Any:
     async def create_entry(request: Request) -> Any:
         if request.url.path.endswith("/removals"):  # the deprecated names (CreateRemovalRequest)
             removal, _ = await _body(request, s.CreateRemoval)
+            if removal.removal_template_id is None:  # optional there, for processes the sandbox does not have
+                raise invalid(["removal_template_id"], "a removal template is required (the sandbox has no processes)")
             body = removal.as_ghg_entry()
         else:
             body, _ = await _body(request, s.CreateGhgEntry)
@@ -304,7 +306,9 @@ def build_app(sandbox: Sandbox) -> Any:
             return render(store, "ghg_entry", logic.create_ghg_entry(store, body))
 
     async def patch_entry(request: Request) -> Any:
-        body, fields = await _body(request, s.PatchGhgEntry)
+        # the deprecated PatchRemovalRequest still has nullable dates, add_components and delete_component_ids
+        schema = s.PatchRemoval if "/removals/" in request.url.path else s.PatchGhgEntry
+        body, fields = await _body(request, schema)
         with store.lock:
             return render(store, "ghg_entry", logic.patch_ghg_entry(store, request.path_params["id"], body, fields))
 
@@ -390,7 +394,6 @@ def build_app(sandbox: Sandbox) -> Any:
         Route(PREFIX + "/datapoints/{id}", api(patch_datapoint), methods=["PATCH"]),
         Route(PREFIX + "/datapoints/{id}", api(delete_datapoint, status=204), methods=["DELETE"]),
         Route(PREFIX + "/feedstock_types", listing("feedstock_type"), methods=["GET"]),
-        Route(PREFIX + "/feedstock_types", api(create_feedstock_type, path=None), methods=["POST"]),
         Route(PREFIX + "/feedstock_types/{id}", getter("feedstock_type"), methods=["GET"]),
         Route(PREFIX + "/feedstock_types/{id}", api(patch_feedstock_type), methods=["PATCH"]),
         Route(PREFIX + "/feedstock_types/{id}", api(delete_feedstock_type, status=204), methods=["DELETE"]),
@@ -415,6 +418,7 @@ def build_app(sandbox: Sandbox) -> Any:
         Route("/_storage/upload/{token}", upload, methods=["PUT"]),
         Route("/_sandbox/faults", faults, methods=["GET", "PUT"]),
         Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/feedstock_types", api(add_feedstock_type, path=None, status=201), methods=["POST"]),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

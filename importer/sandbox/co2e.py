@@ -7,8 +7,9 @@ and `sum()` over a list input. Every datapoint is first converted to its bluepri
 is kilograms of CO2e.
 
 An entry's net removal: for each attributed component, its CO2e times its attribution factor, counted
-positive for SEQUESTRATION and negative for REMOVAL_COUNTERFACTUAL, ACTIVITY and LOSS emissions:
-    net = sum(sequestration) - sum(counterfactual) - sum(activity) - sum(loss)
+positive for SEQUESTRATION and REDUCTION (the emissions a reduction avoids) and negative for COUNTERFACTUAL, ACTIVITY
+and LOSS emissions (ComponentType of the live document; ADJUSTMENT and UNCERTAINTY_DISCOUNT count as 0 here):
+    net = sum(sequestration) + sum(reduction) - sum(counterfactual) - sum(activity) - sum(loss)
 The sandbox applies no uncertainty discount: `co2e_net_removed_kg` equals the undiscounted figure.
 """
 
@@ -24,7 +25,7 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
-SIGN = {"SEQUESTRATION": 1.0, "REMOVAL_COUNTERFACTUAL": -1.0, "ACTIVITY": -1.0, "LOSS": -1.0}
+SIGN = {"SEQUESTRATION": 1.0, "REDUCTION": 1.0, "COUNTERFACTUAL": -1.0, "ACTIVITY": -1.0, "LOSS": -1.0}
 
 
 class ExpressionError(ValueError):

@@ -243,7 +243,7 @@ def create_source(store: SandboxStore, body: Any, base: str, ttl: float) -> dict
         "id": new_id("source"), "supplier_reference_id": body.supplier_reference_id,
         "display_name": body.display_name, "original_filename": body.file_name, "type": "DOCUMENT",
         "published_at": body.published_at.isoformat(), "is_public": body.is_public, "project_id": body.project_id,
-        "description": body.description if isinstance(body.description, str) else None, "_uploaded": False,
+        "description": body.description, "_uploaded": False,
         "_content_type": body.content_type,
         "_content_length": body.content_length})
     url = signed_url(store, source, body.content_length, body.content_type, base, ttl)
@@ -455,6 +455,15 @@ def delete_component(store: SandboxStore, component_id: str) -> None:
     store.delete("component", component_id)
 
 
+# -- feedstock types ------------------------------------------------------------------------------------
+def add_feedstock_type(store: SandboxStore, name: str, supplier_reference_id: str | None = None) -> dict[str, Any]:
+    """What the Certify UI does (the API has no POST /feedstock_types): a new type of the organisation."""
+    if supplier_reference_id is not None:
+        unique_srid(store, "feedstock_type", supplier_reference_id)
+    return store.put("feedstock_type", {"id": new_id("feedstock_type"), "name": name,
+                                        "supplier_reference_id": supplier_reference_id})
+
+
 # -- GHG entries ----------------------------------------------------------------------------------------
 def create_ghg_entry(store: SandboxStore, body: Any) -> dict[str, Any]:
     project(store, body.project_id, ["project_id"])
@@ -529,14 +538,16 @@ def _attribution(entry_id: str, component_id: str, group: str, factor: float, rt
 
 
 def patch_ghg_entry(store: SandboxStore, entry_id: str, body: Any, fields: set[str]) -> dict[str, Any]:
-    """PatchGhgEntryRequest: dates (null leaves a date as it is), the feedstock type (an ID; the document allows
-    no null), and the deprecated `add_components` / `delete_component_ids` (attributions by another name)."""
+    """PatchGhgEntryRequest: dates and the feedstock type (an ID; the document allows no null); through the
+    deprecated PatchRemovalRequest also `add_components` / `delete_component_ids` (attributions by another
+    name)."""
     entry = need(store, "ghg_entry", entry_id)
     if entry_locked(store, entry):
         raise Problem(422, [issue([], "the GHG entry is in a submitted statement and cannot change",
                                   kind="value_error.locked")])
-    started = body.started_on.isoformat() if body.started_on else entry["started_on"]
-    completed = body.completed_on.isoformat() if body.completed_on else entry["completed_on"]
+    # a date, or left as it is (PatchGhgEntryRequest: absent or Undefined; the deprecated PatchRemovalRequest: null)
+    started = body.started_on.isoformat() if isinstance(body.started_on, dt.date) else entry["started_on"]
+    completed = body.completed_on.isoformat() if isinstance(body.completed_on, dt.date) else entry["completed_on"]
     if completed < started:
         raise invalid(["completed_on"], "completed_on is before started_on", completed)
     if "feedstock_type_id" in fields:

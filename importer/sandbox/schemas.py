@@ -89,7 +89,7 @@ class CreateDocumentSource(Body):
     content_length: Integer = Field(le=50_000_000)
     project_id: IdStr
     is_public: bool = False
-    description: Any = None  # not in the document's request schema: ignored unless a string
+    description: str | None = None
 
 
 class SignedUploadUrl(Body):
@@ -102,6 +102,7 @@ class PatchSource(Body):
     is_public: bool | Undefined = Undefined()
     published_at: dt.date | Undefined = Undefined()
     supplier_reference_id: Srid | Undefined = Undefined()
+    description: str | Undefined | None = Undefined()  # null clears it
 
 
 # -- datapoints, feedstock types ----------------------------------------------------------------------------
@@ -119,7 +120,7 @@ class CreateDatapoint(Body):
     display_name: Name100
     type: DatapointType
     quantity: QuantityInput
-    description: str
+    description: Annotated[str, Field(max_length=500)]  # "Must be at most 500 characters long."
     source_ids: list[IdStr]
     project_id: IdStr
     measured_at: DateTime | None = None
@@ -136,8 +137,10 @@ class PatchDatapoint(Body):
 
 
 class CreateFeedstockType(Body):
-    name: Name100  # CreateFeedstockTypeRequest.name: minLength 1, maxLength 100 in the document
-    supplier_reference_id: Srid
+    """Not an API operation: the body of the sandbox's stand-in for the Certify UI (`/_sandbox/feedstock_types`)."""
+
+    name: Name100
+    supplier_reference_id: Srid | None = None
 
 
 class PatchFeedstockType(Body):
@@ -203,10 +206,8 @@ class CreateGhgEntry(Body):
     completed_on: dt.date
     project_id: IdStr
     feedstock_type_id: IdStr | None = None
-    ghg_entry_template_id: IdStr | None = None
+    ghg_entry_template_id: IdStr  # required, not nullable (the deprecated process_key and steps are gone)
     ghg_entry_template_components: list[TemplateComponentInputs] = []
-    process_key: str | None = None  # deprecated in the document; the sandbox knows no processes
-    steps: list[Any] | None = None  # deprecated in the document; the sandbox knows no processes
 
 
 class CreateRemoval(Body):
@@ -223,17 +224,19 @@ class CreateRemoval(Body):
     steps: list[Any] | None = None
 
     def as_ghg_entry(self) -> CreateGhgEntry:
+        """The same body under the new names; the caller refuses a removal without a template first."""
+        assert self.removal_template_id is not None
         return CreateGhgEntry(
             supplier_reference_id=self.supplier_reference_id, started_on=self.started_on,
             completed_on=self.completed_on, project_id=self.project_id, feedstock_type_id=self.feedstock_type_id,
-            ghg_entry_template_id=self.removal_template_id, process_key=self.process_key, steps=self.steps,
+            ghg_entry_template_id=self.removal_template_id,
             ghg_entry_template_components=[
                 TemplateComponentInputs(ghg_entry_template_component_id=c.removal_template_component_id,
                                         inputs=c.inputs) for c in self.removal_template_components])
 
 
 class AddComponentToGhgEntry(Body):
-    """Deprecated in the document (`add_components` of PATCH /ghg_entries/{id})."""
+    """Deprecated in the document (`add_components` of PATCH /removals/{id}, AddComponentToRemoval)."""
 
     component_id: IdStr
     attribution_factor_datapoint_id: IdStr | None
@@ -243,9 +246,20 @@ class AddComponentToGhgEntry(Body):
 
 
 class PatchGhgEntry(Body):
-    started_on: dt.date | None = None  # nullable in the document: null leaves the date as it is
-    completed_on: dt.date | None = None
+    """PatchGhgEntryRequest: a date or feedstock type, or left as it is (absent or `Undefined`); none is nullable."""
+
+    started_on: dt.date | Undefined = Undefined()
+    completed_on: dt.date | Undefined = Undefined()
     feedstock_type_id: IdStr | Undefined = Undefined()  # not nullable: the API offers no way to clear it
+
+
+class PatchRemoval(Body):
+    """The deprecated PatchRemovalRequest: nullable dates (null leaves a date as it is), and `add_components` /
+    `delete_component_ids` (attributions by another name)."""
+
+    started_on: dt.date | None = None
+    completed_on: dt.date | None = None
+    feedstock_type_id: IdStr | Undefined = Undefined()
     add_components: list[AddComponentToGhgEntry] | Undefined = Undefined()
     delete_component_ids: list[IdStr] | Undefined = Undefined()
 
@@ -287,11 +301,11 @@ class CreateGhgStatement(Body):
 
 
 class SubmitGhgStatement(Body):
-    """`anyOf [SubmitGhgStatementRequest, ResubmitGhgStatementRequest]`: only the report URL is required, as a
-    string of any length (the document states no format); `summary_of_changes` counts only as a string (any
-    other value still matches SubmitGhgStatementRequest, which allows extra properties)."""
+    """`anyOf [SubmitGhgStatementRequest, ResubmitGhgStatementRequest]`: only the report URL is required, a
+    string of at most 2048 characters (the document states no format); `summary_of_changes` counts only as a
+    string (any other value still matches SubmitGhgStatementRequest, which allows extra properties)."""
 
-    ghg_statement_report_url: str
+    ghg_statement_report_url: Annotated[str, Field(max_length=2048)]
     summary_of_changes: Any = None
 
 

@@ -1,7 +1,7 @@
 """The sandbox's seed: a realistic biochar project with fixed IDs, which the sample workbooks are written
 against. Two GHG entry templates ("Monthly production batch", "Field application") whose groups hold
 feedstock transport, electricity, fuel, counterfactual and sequestration components; fixed inputs carry
-locked library datapoints; five component blueprints; one feedstock type.
+locked library datapoints; five component blueprints; two feedstock types (as if made in the Certify UI).
 
 A second project (enhanced weathering) has its own template ("Basalt spreading": a sequestration component with
 monitored rock mass and weathered fraction, and a grinding-energy component with a monitored list input), its own
@@ -17,6 +17,7 @@ TEMPLATE_PRODUCTION = "rvt_1SBXPRODBATCH001"
 TEMPLATE_APPLICATION = "rvt_1SBXFIELDAPPL001"
 TEMPLATE_WEATHERING = "rvt_1SBXWEATHERING01"
 FEEDSTOCK_TYPE_ID = "ftt_1SBXFORESTRES001"
+SAWMILL_OFFCUTS_ID = "ftt_1SBXSAWMILLOFF01"
 
 PROJECTS = [
     {"id": PROJECT_ID, "name": "Demo Biochar Project", "country_code": "SWE", "process_key": "biochar",
@@ -54,7 +55,7 @@ BLUEPRINTS: list[dict[str, Any]] = [
                        "Fuel emission factor")],
      "expression": "fuel_volume * fuel_emission_factor"},
     {"key": "biomass-decay-counterfactual", "display_name": "Biomass decay counterfactual",
-     "type": "REMOVAL_COUNTERFACTUAL", "description": "Carbon the feedstock would have stored anyway.",
+     "type": "COUNTERFACTUAL", "description": "Carbon the feedstock would have stored anyway.",
      "inputs": [_input("feedstock_mass", "SCALAR", "t", "mass", "Feedstock mass"),
                 _input("carbon_fraction", "SCALAR", "dimensionless", "mass_fraction", "Carbon fraction"),
                 _input("decay_fraction", "SCALAR", "dimensionless", "dimensionless_ratio", "Fraction not decayed")],
@@ -175,5 +176,9 @@ TEMPLATES.append(
                          "dtp_1SBXOTHERGRIDEF1")])]},
      ]})
 
-FEEDSTOCK_TYPES = [{"id": FEEDSTOCK_TYPE_ID, "supplier_reference_id": "seed-forestry-residues",
-                    "name": "Forestry residues"}]
+#: feedstock types exist before any import (the API cannot create them: the Certify UI does); the sample
+#: workbooks name "Sawmill offcuts"; `isometric-import sandbox --feedstock-type NAME` or
+#: `POST /_sandbox/feedstock_types` adds more
+FEEDSTOCK_TYPES: list[dict[str, Any]] = [{"id": FEEDSTOCK_TYPE_ID, "supplier_reference_id": "seed-forestry-residues",
+                    "name": "Forestry residues"},
+                   {"id": SAWMILL_OFFCUTS_ID, "supplier_reference_id": None, "name": "Sawmill offcuts"}]

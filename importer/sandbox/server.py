@@ -15,6 +15,7 @@ import uvicorn
 
 from importer.sandbox.app import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, PREFIX, Sandbox, build_app
 from importer.sandbox.faults import FaultConfig
+from importer.sandbox.logic import add_feedstock_type
 from importer.sandbox.store import SandboxStore
 
 
@@ -40,6 +41,11 @@ class SandboxServer:
         self.app = build_app(self._sandbox)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    def add_feedstock_type(self, name: str, supplier_reference_id: str | None = None) -> dict[str, Any]:
+        """A feedstock type made as the Certify UI would (the API has no POST /feedstock_types)."""
+        with self.store.lock:
+            return add_feedstock_type(self.store, name, supplier_reference_id)
 
     @property
     def origin(self) -> str:
@@ -96,9 +102,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, db_path: Path, faults: FaultConfig) -> None:
-    """Run the sandbox in the foreground until interrupted (for the CLI)."""
+def serve(host: str, port: int, db_path: Path, faults: FaultConfig, feedstock_types: tuple[str, ...] = ()) -> None:
+    """Run the sandbox in the foreground until interrupted (for the CLI). `feedstock_types` are added first, by
+    name, unless the organisation has one of that name already (the Certify UI's part: the API creates none)."""
     store = SandboxStore(db_path)
+    with store.lock:
+        for name in feedstock_types:
+            if not any(t["name"] == name for t in store.all("feedstock_type")):
+                add_feedstock_type(store, name)
     app = build_app(Sandbox(store, faults))
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")

@@ -76,6 +76,9 @@ class SandboxStore:
             self.next_seq = max(self.next_seq, seq + 1)
         if not self.objects["project"]:
             self._seed()
+        for feedstock in seed.FEEDSTOCK_TYPES:  # a database seeded by an earlier version gets the types it lacks
+            if feedstock["id"] not in self.objects["feedstock_type"]:
+                self.put("feedstock_type", dict(feedstock))
 
     def _seed(self) -> None:
         for project in seed.PROJECTS:
@@ -98,8 +101,6 @@ class SandboxStore:
                 "uncertainty_justification": None})
         for template in seed.TEMPLATES:
             self.put("template", template)
-        for feedstock in seed.FEEDSTOCK_TYPES:
-            self.put("feedstock_type", feedstock)
 
     # -- objects ------------------------------------------------------------------------------------
     def _index(self, kind: str, key: str, data: dict[str, Any]) -> None:

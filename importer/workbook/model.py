@@ -56,9 +56,12 @@ class DatapointRow:
 
 @dataclass(slots=True)
 class FeedstockTypeRow:
+    """A reference to an existing feedstock type (the API creates none): by ID, or by reference or name."""
+
     row: int
     ref: str
-    name: str
+    feedstock_type_id: str | None
+    name: str | None
     supplier_reference_id: str | None
 
 

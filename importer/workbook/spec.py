@@ -38,7 +38,7 @@ CONTENT_TYPES: dict[str, str] = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 MAX_SOURCE_BYTES = 50_000_000
-NAME_MAX = 100  # display_name, supplier_reference_id, feedstock type name
+NAME_MAX = 100  # display_name, supplier_reference_id, feedstock type name, unit name
 
 
 @dataclass(frozen=True)
@@ -141,11 +141,21 @@ DATAPOINTS = Sheet(
 
 FEEDSTOCK_TYPES = Sheet(
     "feedstock_types",
-    "Feedstock types to create (optional sheet).",
+    "Existing feedstock types the entries use (optional sheet). The API cannot create a feedstock type: create it "
+    "in the Certify UI, then name it here by its ftt_ ID or by its name exactly as Isometric shows it.",
     (
-        Column("ref", "str", required=True, max_length=NAME_MAX, example="sawmill-offcuts"),
-        Column("name", "str", required=True, max_length=NAME_MAX, example="Sawmill offcuts"),
-        _srid(),
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="sawmill-offcuts",
+               description="Your short name for this type; the entries sheet's feedstock_type cites it."),
+        Column("feedstock_type_id", "ref", id_kind="feedstock_type", example="ftt_1SBXSAWMILLOFF01",
+               description="The type's ftt_ ID, copied from the Certify UI. With it, a different name below renames "
+               "the type (a PATCH)."),
+        Column("name", "str", max_length=NAME_MAX, example="Sawmill offcuts",
+               description="The type's name as Isometric shows it (trimmed, case-sensitive); needed when no ID is "
+               "given."),
+        Column("supplier_reference_id", "str", max_length=NAME_MAX, example="acme-ftt-sawmill-offcuts",
+               description="Optional: the type's own supplier reference. Looked up before the name; given on a type "
+               "matched by ID or name that has another one, it is set (a PATCH). Never derived: a type made in the "
+               "Certify UI is never claimed under the workbook's prefix."),
     ),
     required=False,
 )

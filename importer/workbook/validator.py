@@ -771,6 +771,24 @@ class Validator:
                     self.error("bad_ref", f"component {ref!r} has action remove; it takes no inputs",
                                sheet="component_inputs", row=int(row), column="component_ref", value=ref)
 
+    def check_feedstock_types(self) -> None:
+        """A feedstock_types row names an existing type (the API creates none): by a well-formed ftt_ ID, or by
+        name. Which type it is, is looked up online (`importer.online`)."""
+        sheet = self.sheets.get("feedstock_types")
+        if sheet is None or not sheet.rows:
+            return
+        for rec in self.rows("feedstock_types"):
+            row, given = int(rec["row"]), rec["feedstock_type_id"]
+            if given is not None and ("feedstock_types", row, "feedstock_type_id") not in self.bad_cells:
+                if id_kind(given) != "feedstock_type":
+                    self.error("bad_id", f"{given!r} is not a feedstock type ID: expected ftt_ and 16-33 letters or "
+                               "digits (20-37 characters), copied from the Certify UI", sheet="feedstock_types",
+                               row=row, column="feedstock_type_id", value=given)
+            elif rec["name"] is None and ("feedstock_types", row, "name") not in self.bad_cells:
+                self.error("required", "give the feedstock type's ftt_ ID or its name as Isometric shows it (the "
+                           "API cannot create feedstock types: create it in the Certify UI first)",
+                           sheet="feedstock_types", row=row, column="name")
+
     def warn_unused(self, used: dict[str, set[str]]) -> None:
         for name, label in (("sources", "source"), ("datapoints", "datapoint")):
             sheet = self.sheets.get(name)
@@ -885,6 +903,7 @@ class Validator:
         used = self.check_references()
         self.check_list_duplicates()
         self.check_components()
+        self.check_feedstock_types()
         self.warn_unused(used)
         counts = {name: len(s.rows) for name, s in self.sheets.items()}
         workbook = None
