@@ -98,15 +98,39 @@ def validate(path: str | Path) -> ValidationResult:
     return validate_workbook(Path(path))
 
 
-def expand(paths: Sequence[str | Path]) -> list[Path]:
-    """Folders become their workbooks (sorted); duplicates removed."""
+def expand(paths: Sequence[str | Path], *, refused: list[tuple[Path, str]] | None = None,
+           ignored: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Folders become their workbooks (sorted); duplicates removed. No other entry of a folder is dropped
+    unsaid: each is added to `refused` with why it cannot be imported (an .ods, .xls, .csv, .xlsb or any other
+    file), or to `ignored` with why it is no workbook at all (lock files of an open workbook, hidden files,
+    sub-folders). Files named one by one are returned as given (reading them says what is wrong)."""
+    refused = [] if refused is None else refused
+    ignored = [] if ignored is None else ignored
+    kinds = {".ods": "OpenDocument spreadsheet", ".fods": "OpenDocument spreadsheet", ".xls": "Excel 97-2003 "
+             "workbook", ".xlsb": "Excel binary workbook", ".xltx": "Excel template", ".xltm": "Excel template",
+             ".numbers": "Numbers spreadsheet", ".csv": "CSV text, not a workbook", ".tsv": "text, not a workbook"}
     out: list[Path] = []
     for item in map(Path, paths):
-        if item.is_dir():
-            out += sorted(p for p in item.iterdir()
-                          if p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", ".")))
-        else:
+        if not item.is_dir():
             out.append(item)
+            continue
+        for p in sorted(item.iterdir()):
+            name, suffix = p.name, p.suffix.lower()
+            if name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#")):
+                ignored.append((p, "the lock file of a workbook open in Excel or LibreOffice, not a workbook"))
+            elif name.startswith("."):
+                ignored.append((p, f"a hidden {'folder' if p.is_dir() else 'file'}"))
+            elif p.is_dir():
+                ignored.append((p, "a folder: folders inside a batch folder are not searched"))
+            elif name.lower() in ("thumbs.db", "desktop.ini"):
+                ignored.append((p, "a file Windows keeps in folders"))
+            elif suffix in WORKBOOK_SUFFIXES:
+                out.append(p)
+            elif suffix in kinds:
+                refused.append((p, f"{suffix} ({kinds[suffix]}) is not supported: save it as .xlsx"))
+            else:
+                refused.append((p, f"not a workbook ({suffix or 'no extension'}): only "
+                                   f"{' and '.join(WORKBOOK_SUFFIXES)} files are imported"))
     seen: set[Path] = set()
     unique = []
     for p in out:
