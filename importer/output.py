@@ -10,22 +10,26 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from importer.findings import by_kind, severity_counts
 from importer.results import BAD_STATUSES, KINDS, RunResult
+from importer.terminal_text import SafeConsole
 
 REHEARSAL = "REHEARSAL against the embedded local sandbox: nothing was sent to Isometric."
 
 
 def console(stream: Any = None) -> Console:
+    """The terminal output of every command: a `SafeConsole` (control characters shown as escapes, no markup
+    read in the text it prints unless a call passes ``markup=True`` with its values escaped)."""
     stream = stream or sys.stdout
     color = stream.isatty() and not os.environ.get("NO_COLOR")
-    return Console(file=stream, no_color=not color, highlight=False, soft_wrap=True,
+    return SafeConsole(file=stream, no_color=not color, highlight=False, soft_wrap=True,
                    force_terminal=None if color else False, width=None if color else 140)
 
 
 def sandbox_banner(out: Console, db: Any) -> None:
-    out.print(f"[bold yellow]*** {REHEARSAL} ***[/bold yellow]")
+    out.print(f"[bold yellow]*** {REHEARSAL} ***[/bold yellow]", markup=True)
     if db:
         out.print(f"    sandbox state: {db}  (set ISOMETRIC_API_URL and credentials to import for real)")
 
@@ -41,8 +45,8 @@ def print_findings(out: Console, findings: list[Any], *, title: str | None = Non
     for col in ("", "where", "code", "message"):
         table.add_column(col, overflow="fold")
     for f in findings:
-        mark = MARKS.get(f.severity, "[cyan]read as[/cyan]")
-        table.add_row(mark, f.location or "-", f.code, escape(f.message))
+        mark = Text.from_markup(MARKS.get(f.severity, "[cyan]read as[/cyan]"))
+        table.add_row(mark, f.location or "-", f.code, f.message)
     out.print(table)
 
 
@@ -60,7 +64,7 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
     verdict = "[bold green]valid[/bold green]" if not errors else "[bold red]not valid[/bold red]"
     out.print(f"{escape(str(result.path))}: {verdict}: {errors} error(s), {warnings} warning(s)"
               + (f", {notes} value(s) read differently from how they are stored" if notes else "")
-              + (f"; rows read: {counts}" if counts else ""))
+              + (f"; rows read: {escape(counts)}" if counts else ""), markup=True)
     if len(findings) <= limit:
         print_findings(out, findings)
     else:
@@ -73,7 +77,7 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
         summary = "; ".join(f"{code}: {len(items):,}" for (_, code), items in
                             sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))))
         out.print(f"{len(findings):,} findings in all, the first {FINDINGS_PER_CODE} of each kind shown above "
-                  f"({escape(summary)}). Every one, with its cell, is in the HTML report, in `--json` and in "
+                  f"({summary}). Every one, with its cell, is in the HTML report, in `--json` and in "
                   "the copy `--annotate marked.xlsx` writes.")
     if errors:
         out.print("Nothing was sent. `--annotate fixed.xlsx` writes a copy with these cells marked.")
@@ -181,11 +185,11 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
     lines = summary_lines(result)
     for n, line in enumerate(lines):
         if n == 0 and result.embedded_sandbox:
-            out.print(f"[bold yellow]{escape(line)}[/bold yellow]")
+            out.print(f"[bold yellow]{escape(line)}[/bold yellow]", markup=True)
         elif line.startswith(("OK:", "PROBLEMS:", "INTERRUPTED:")):
             color = "green" if line.startswith("OK:") else ("red" if line.startswith("PROBLEMS:") else "yellow")
             head, _, rest = line.partition(":")
-            out.print(f"[bold {color}]{head}[/bold {color}]:{escape(rest)}")
+            out.print(f"[bold {color}]{head}[/bold {color}]:{escape(rest)}", markup=True)
         else:
             out.print(line, markup=False)
     if not verbose:

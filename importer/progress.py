@@ -33,6 +33,7 @@ import threading
 from typing import Any, TextIO
 
 from importer.results import ObjectOutcome
+from importer.terminal_text import SafeConsole, visible
 
 LEVEL_TITLES = {
     "source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock types",
@@ -124,8 +125,8 @@ class LineProgress:
 
     # -- output ------------------------------------------------------------------------------------------------
     def _print(self, text: str) -> None:
-        """Under the lock."""
-        print(f"{_now()} {text}", file=self.stream, flush=True)
+        """Under the lock. Control characters (from a cell or a server's message) are shown, not sent."""
+        print(visible(f"{_now()} {text}"), file=self.stream, flush=True)
         self._last = _monotonic()
 
     def _ensure_heartbeat(self) -> None:
@@ -225,7 +226,6 @@ class RichProgress:
     or conflicted, yellow when rows were blocked, green otherwise; failed/blocked counts and retries show on it."""
 
     def __init__(self, console: Any = None) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -247,9 +247,9 @@ class RichProgress:
                 return super().render(task)
 
         self._progress = Progress(
-            SpinnerColumn(finished_text=" "), TextColumn("{task.description:<22}"), StateBar(),
+            SpinnerColumn(finished_text=" "), TextColumn("{task.description:<22}", markup=False), StateBar(),
             MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
-            console=console or Console(stderr=True), transient=False,
+            console=console or SafeConsole(stderr=True), transient=False,
         )
         self._tasks: dict[str, Any] = {}  # level -> its bar (levels run side by side)
         self._levels: dict[str, dict[str, int]] = {}  # level -> status counts
@@ -308,16 +308,20 @@ class RichProgress:
         return handle
 
     def _phase_changed(self, phase: _Phase, note: str | None = None) -> None:
+        from rich.markup import escape
+
         with self._lock:
-            fields: dict[str, Any] = {"note": note} if note else {}
+            fields: dict[str, Any] = {"note": escape(note)} if note else {}  # the note column reads markup
             self._progress.update(phase.task, completed=phase.completed, total=phase.total,  # type: ignore[attr-defined]
                                   **fields)
 
     def _phase_done(self, phase: _Phase, note: str | None = None) -> None:
         with self._lock:
             total = phase.total if phase.total is not None else max(phase.completed, 1)
+            from rich.markup import escape
+
             self._progress.update(phase.task, completed=total, total=total,  # type: ignore[attr-defined]
-                                  note=note or "")
+                                  note=escape(note or ""))
 
     def retry(self, what: str, attempt: int, wait: float | None = None, reason: str | None = None) -> None:
         with self._lock:
@@ -329,7 +333,8 @@ class RichProgress:
                 from rich.markup import escape
 
                 self._progress.console.print(f"[cyan]retry[/cyan] {escape(what)}: attempt {attempt}"
-                                             + (f" ({escape(reason)})" if reason else ""), highlight=False)
+                                             + (f" ({escape(reason)})" if reason else ""), highlight=False,
+                                             markup=True)
 
     def close(self) -> None:
         if self._progress.live.is_started:

@@ -8,7 +8,6 @@ import contextlib
 import contextvars
 import datetime as dt
 import importlib.util
-import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +69,10 @@ def strict_writes() -> Iterator[None]:
 
 def warn_not_written(path: Path, exc: BaseException, consequence: str = "") -> None:
     """One line on stderr: the report is lost, whatever it was reporting on is not."""
+    from importer.terminal_text import echo
+
     reason = redact(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
-    print(f"warning: report not written to {redact(str(path))}: {reason}{consequence}", file=sys.stderr, flush=True)
+    echo(f"warning: report not written to {redact(str(path))}: {reason}{consequence}", err=True)
 
 
 def render_to(path: Path, template: str, **context: Any) -> Path:
