@@ -5,6 +5,11 @@
   With no API URL at all, the embedded local sandbox is started: a rehearsal, said loudly everywhere.
   A URL carrying `user:password@` is refused (httpx would send Basic auth in place of the Bearer token, and
   the URL is printed in places): the error names the variables to use and never echoes the password.
+- Credentials are read as they are meant, or refused: surrounding whitespace (a trailing `\r` or newline from
+  a file saved on Windows, a space pasted along) is removed, with a note on stderr saying so (the value is never
+  shown); a space, control character or non-ASCII character *inside* one is refused (SettingsError, exit 2)
+  naming the variable and the character's position, since no header could carry it as meant. Both values
+  are registered for redaction as read, before anything else can print them.
 - Signed-upload hosts: `ISOMETRIC_UPLOAD_HOSTS` (comma-separated host names or `*.suffix` patterns) replaces
   the default allowlist (see importer.api.safety); `api_target` refuses an unusable value up front.
 - Local state (run history, locks, the embedded sandbox's database): `ISOMETRIC_IMPORTER_HOME`, else the
@@ -14,13 +19,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import platformdirs
 
-from importer.api.safety import configured_upload_hosts, has_userinfo, without_userinfo
+from importer.api.safety import configured_upload_hosts, credential_problem, has_userinfo, without_userinfo
+from importer.redaction import register_secret
 
 APP_NAME = "isometric-importer"
 KNOWN_HOSTS = {
@@ -72,30 +79,67 @@ def url_credentials_problem(url: str) -> str | None:
     """Why an API URL with `user:password@` in it is refused (the message shows the URL without them)."""
     if not has_userinfo(url):
         return None
-    return (f"the API URL {without_userinfo(url)!r} has credentials in it (user:password@...): remove them from "
-            "the URL and put the credentials in ISOMETRIC_ACCESS_TOKEN and ISOMETRIC_CLIENT_SECRET instead (a "
-            "password in a URL is sent as Basic auth in place of the access token, and ends up in logs)")
+    return (
+        f"the API URL {without_userinfo(url)!r} has credentials in it (user:password@...): remove them from "
+        "the URL and put the credentials in ISOMETRIC_ACCESS_TOKEN and ISOMETRIC_CLIENT_SECRET instead (a "
+        "password in a URL is sent as Basic auth in place of the access token, and ends up in logs)"
+    )
+
+
+_noted: set[str] = set()
+
+
+def credential(name: str) -> str | None:
+    """The credential in environment variable `name`, as it is meant: None when unset or blank; surrounding
+    whitespace removed (said once on stderr, without the value); SettingsError when a character inside could
+    not go in a header as it is. The value is registered for redaction, as read and as cleaned."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    register_secret(raw)
+    value = raw.strip()
+    if not value:
+        return None
+    register_secret(value)
+    problem = credential_problem(name, value)
+    if problem:
+        raise SettingsError(problem)
+    if value != raw and name not in _noted:
+        _noted.add(name)
+        what = "a line end (\\r or \\n: a file saved on Windows?)" if raw.strip(" \t") != raw.strip() else "spaces"
+        print(
+            f"note: {name} had {what} around it; it was removed (the credential is used without it)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return value
 
 
 def api_target(api_url: str | None) -> ApiTarget:
     """Resolve where to send requests. Credentials are required for any URL given explicitly; a URL with
     `user:password@` is refused, as is an unusable ISOMETRIC_UPLOAD_HOSTS (SettingsError, exit code 2)."""
     url = api_url or os.environ.get("ISOMETRIC_API_URL") or None
-    secret = os.environ.get("ISOMETRIC_CLIENT_SECRET") or None
-    token = os.environ.get("ISOMETRIC_ACCESS_TOKEN") or None
     try:
         configured_upload_hosts()
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+    secret = os.environ.get("ISOMETRIC_CLIENT_SECRET") or None  # the embedded sandbox uses its own
+    token = os.environ.get("ISOMETRIC_ACCESS_TOKEN") or None
     if url is not None:
+        secret = credential("ISOMETRIC_CLIENT_SECRET")
+        token = credential("ISOMETRIC_ACCESS_TOKEN")
         url = url.strip().rstrip("/")
         problem = url_credentials_problem(url)
         if problem:
             raise SettingsError(problem)
-        missing = [name for name, value in (("ISOMETRIC_CLIENT_SECRET", secret), ("ISOMETRIC_ACCESS_TOKEN", token))
-                   if not value]
+        missing = [
+            name
+            for name, value in (("ISOMETRIC_CLIENT_SECRET", secret), ("ISOMETRIC_ACCESS_TOKEN", token))
+            if not value
+        ]
         if missing:
             raise SettingsError(
                 f"{' and '.join(missing)} must be set in the environment to talk to {url} "
-                "(credentials are never taken from the command line)")
+                "(credentials are never taken from the command line)"
+            )
     return ApiTarget(url=url, client_secret=secret, access_token=token)

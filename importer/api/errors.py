@@ -17,19 +17,34 @@ class ApiError(Exception):
     """Base of every API failure. `message` is a one-line summary in the API's own words; `detail` is the API's
     `detail` as sent (redacted: a server may echo a header back); `method` and `url` name the request."""
 
-    def __init__(self, message: str, *, status: int | None = None, detail: Any = None, method: str = "",
-                 url: str = "") -> None:
+    #: "server" (the server misbehaved), "client" (the request or its credentials), "network", "stop" (the caller
+    #: stopped) or "" (unclassified); subclasses say
+    category = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        detail: Any = None,
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+    ) -> None:
         self.message = one_line(redact(message))
         self.status = status
         self.detail = redact_data(detail)
         self.method = method
         self.url = redact(url)
+        #: the server's id of the request (X-Request-Id and the like), to quote to its operators
+        self.request_id = redact(request_id) if request_id else None
         super().__init__(self.message)
 
     def __str__(self) -> str:
         where = f"{self.method} {self.url}: " if self.method else ""
         status = f"HTTP {self.status}: " if self.status else ""
-        return redact(f"{where}{status}{self.message}")
+        request = f" (request id {self.request_id})" if self.request_id and self.request_id not in self.message else ""
+        return redact(f"{where}{status}{self.message}{request}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
@@ -37,6 +52,8 @@ class ApiError(Exception):
 
 class AuthError(ApiError):
     """401/403: the client secret or access token is missing, wrong or expired."""
+
+    category = "client"
 
 
 class CredentialsRefused(AuthError):
@@ -48,7 +65,11 @@ class CredentialsRefused(AuthError):
 
 class Cancelled(ApiError):
     """The client was cancelled (`IsometricClient.cancel()`, or the `cancel` event it was given was set): a retry
-    wait ended at once and no new request was started. Not an API failure: the caller is stopping."""
+    wait ended at once, no new request was started, and a request in flight was abandoned after a short grace
+    (its answer may be lost: a re-run looks it up before sending it again). Not an API failure: the caller is
+    stopping."""
+
+    category = "stop"
 
 
 class UploadNotConfirmed(ApiError):
@@ -74,13 +95,31 @@ class ValidationFailed(ApiError):
 class RateLimited(ApiError):
     """429 after every retry."""
 
+    category = "server"
+
 
 class ServerError(ApiError):
     """5xx after every retry."""
 
+    category = "server"
+
+
+class UnreadableAnswer(ServerError):
+    """A 2xx whose body could not be read: not JSON, or JSON that is not what the operation returns. Raised after
+    the retries (a GET is repeated; a POST or PATCH is treated as an answer lost after the server acted: the
+    object is looked up by its supplier_reference_id before anything is sent again). The message names the
+    method, path, status and the server's request id."""
+
+
+class EndlessListing(ServerError):
+    """A listing the server would not end: more items than its own total_count, more pages than that count
+    needs, or a cursor repeated. Stopped, not followed: what was read cannot be trusted as the whole listing."""
+
 
 class Unreachable(ApiError):
     """No answer: connection refused/dropped or timed out, after every retry."""
+
+    category = "network"
 
 
 class UnsafeUploadUrl(ApiError):
@@ -93,6 +132,15 @@ class UploadUrlExpired(ApiError):
 
 class InsecureApiUrl(ApiError):
     """Plain HTTP to anything but loopback."""
+
+    category = "client"
+
+
+class UnusableCredentials(ApiError):
+    """A credential no HTTP header can carry as it is (a space, control or non-ASCII character inside): refused
+    before anything is sent. The message names the variable and the character, never the value."""
+
+    category = "client"
 
 
 def validation_lines(detail: Any) -> list[str]:
@@ -114,10 +162,12 @@ def credentials_refused(status: int, detail: Any, *, method: str, url: str) -> C
     client sent nothing more (no secret in it: only the API's own words, redacted, and variable names)."""
     said = error_for(status, detail, method=method, url=url).message
     said = said.removesuffix(" (check ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN)")
-    message = (f"the API refused the credentials: they are wrong, expired or revoked (the API said: {said}). "
-               "Check ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN (the access token is the one that expires "
-               "or is revoked) and run again. Nothing more was sent after this answer; what was created before it "
-               "is found again, not duplicated")
+    message = (
+        f"the API refused the credentials: they are wrong, expired or revoked (the API said: {said}). "
+        "Check ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN (the access token is the one that expires "
+        "or is revoked) and run again. Nothing more was sent after this answer; what was created before it "
+        "is found again, not duplicated"
+    )
     return CredentialsRefused(message, status=status, detail=detail, method=method, url=url)
 
 

@@ -27,6 +27,16 @@ labels may hold ``*`` (matching within one label, never across a dot), or ``*.su
 ``suffix``, which needs at least two labels: ``*.com`` is refused). The optional ``/BUCKET`` matches the first
 path segment (path-style buckets), ``*`` allowed. Matching ignores case. Plain-HTTP loopback URLs stay
 allowed only when the API itself is on loopback (the local sandbox's storage).
+
+How long an exchange may take
+-----------------------------
+httpx's timeouts bound each read, write and connect, not a request: a server that sends one byte every 2 s
+holds a request with a 30 s timeout for ever. `arm_deadlines` puts the client's connections on a network
+backend that bounds the whole exchange instead (connect, TLS, sending the request, the headers *and* the
+body), for the thread inside `exchange(seconds, cancel)`: past the deadline the next read, write or connect
+raises httpcore's timeout (httpx's), and once `cancel` is set the exchange is abandoned after `CANCEL_GRACE`
+(an answer about to arrive still does; a dribbling one is cut) with `ExchangeCancelled`. Waiting reads poll in
+`TICK` slices, so either comes within a fraction of a second. Outside `exchange()` the backend is httpcore's.
 """
 
 from __future__ import annotations
@@ -35,6 +45,12 @@ import fnmatch
 import ipaddress
 import os
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 UPLOAD_HOSTS_ENV = "ISOMETRIC_UPLOAD_HOSTS"
@@ -83,8 +99,10 @@ def has_userinfo(url: str) -> bool:
 def api_url_problem(url: str) -> str | None:
     """Why an API base URL is refused, or None."""
     if has_userinfo(url):
-        return (f"refusing API URL {without_userinfo(url)!r} with credentials in it (user:password@): remove them "
-                "from the URL; the API takes ISOMETRIC_ACCESS_TOKEN and ISOMETRIC_CLIENT_SECRET from the environment")
+        return (
+            f"refusing API URL {without_userinfo(url)!r} with credentials in it (user:password@): remove them "
+            "from the URL; the API takes ISOMETRIC_ACCESS_TOKEN and ISOMETRIC_CLIENT_SECRET from the environment"
+        )
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return None
@@ -105,7 +123,8 @@ def parse_upload_hosts(text: str) -> tuple[str, ...]:
         if not _PATTERN.match(entry) or host.startswith("*.") and host.count(".") < 2:
             raise ValueError(
                 f"{UPLOAD_HOSTS_ENV}: {raw.strip()!r} is not an upload host: give host names (storage.example.com), "
-                "*.suffix patterns with at least two labels (*.storage.example.com) or HOST/BUCKET, comma-separated")
+                "*.suffix patterns with at least two labels (*.storage.example.com) or HOST/BUCKET, comma-separated"
+            )
         patterns.append(entry)
     if not patterns:
         raise ValueError(f"{UPLOAD_HOSTS_ENV} is set but names no host")
@@ -124,7 +143,7 @@ def _host_matches(host: str, pattern: str) -> bool:
     labels = host.split(".")
     if pattern.startswith("*."):
         suffix = pattern[2:].split(".")
-        return len(labels) > len(suffix) and _labels_match(labels[-len(suffix):], suffix)
+        return len(labels) > len(suffix) and _labels_match(labels[-len(suffix) :], suffix)
     wanted = pattern.split(".")
     return len(labels) == len(wanted) and _labels_match(labels, wanted)
 
@@ -160,6 +179,204 @@ def upload_url_problem(url: str, *, allowed_hosts: tuple[str, ...], api_is_loopb
         return f"refusing to upload to {parts.scheme}://{host}: signed upload URLs must be https"
     if upload_host_allowed(url, allowed_hosts):
         return None
-    return (f"refusing to upload to {host!r}: not an allowlisted storage host ({', '.join(allowed_hosts)}); if "
-            f"Isometric documents this storage, set {UPLOAD_HOSTS_ENV} (comma-separated host names or *.suffix "
-            "patterns; it replaces the default list)")
+    return (
+        f"refusing to upload to {host!r}: not an allowlisted storage host ({', '.join(allowed_hosts)}); if "
+        f"Isometric documents this storage, set {UPLOAD_HOSTS_ENV} (comma-separated host names or *.suffix "
+        "patterns; it replaces the default list)"
+    )
+
+
+def credential_problem(name: str, value: str) -> str | None:
+    """Why the credential in variable `name` cannot be sent as it is (a header carries visible ASCII only), or
+    None. Names the variable, the kind of character and its position; never the value."""
+    for index, char in enumerate(value):
+        if "!" <= char <= "~":
+            continue
+        if char.isspace():
+            kind = f"a line end or tab (U+{ord(char):04X})" if char in "\r\n\t\v\f" else "a space"
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            kind = f"a control character (U+{ord(char):04X})"
+        else:
+            kind = f"a non-ASCII character (U+{ord(char):04X})"
+        return (
+            f"{name} holds {kind} at character {index + 1} of {len(value)}: a credential goes in an HTTP "
+            "header, which cannot carry it as it is; set the variable to the credential alone (surrounding "
+            "spaces and line ends are removed, anything inside is refused)"
+        )
+    return None
+
+
+# -- whole-exchange deadlines and cancellation (see the module's docstring) --------------------------------------
+TICK = 0.1  # a waiting read looks at its deadline and cancel event this often (seconds)
+CANCEL_GRACE = 1.0  # an exchange in flight when cancel is set may still finish within this (seconds)
+_WRITE_CHUNK = 64 * 1024
+
+
+class ExchangeCancelled(Exception):
+    """The exchange was abandoned: its cancel event was set and the grace for requests in flight ran out."""
+
+
+@dataclass
+class Exchange:
+    """The limits of this thread's current request: a monotonic deadline and a cancel event. `expired` is set
+    when the deadline (not a per-read timeout) ended it."""
+
+    seconds: float
+    deadline: float
+    cancel: threading.Event | None = None
+    grace: float = CANCEL_GRACE
+    abandon_at: float | None = None
+    expired: bool = False
+
+    def remaining(self, error: type[Exception]) -> float:
+        """The time the next step may block; raises `error` past the deadline, ExchangeCancelled once the grace
+        after a cancel ran out."""
+        now = time.monotonic()
+        if self.cancel is not None and self.cancel.is_set():
+            if self.abandon_at is None:
+                self.abandon_at = now + self.grace
+            if now >= self.abandon_at:
+                raise ExchangeCancelled("cancelled: the request in flight was abandoned")
+        left = self.deadline - now
+        if left <= 0:
+            self.expired = True
+            raise error(f"no complete answer within {self.seconds:g} s (the deadline of the whole exchange)")
+        if self.abandon_at is not None:
+            left = min(left, max(0.0, self.abandon_at - now) + 0.001)
+        return left
+
+
+_current = threading.local()
+
+
+@contextmanager
+def exchange(
+    seconds: float, cancel: threading.Event | None = None, *, grace: float = CANCEL_GRACE
+) -> Iterator[Exchange]:
+    """Bound the request this thread makes inside the block to `seconds` in all, and abandon it once `cancel` is
+    set (after `grace`): for the connections of an httpx client given to `arm_deadlines`."""
+    previous = getattr(_current, "exchange", None)
+    state = Exchange(seconds=seconds, deadline=time.monotonic() + seconds, cancel=cancel, grace=grace)
+    _current.exchange = state
+    try:
+        yield state
+    finally:
+        _current.exchange = previous
+
+
+def _active() -> Exchange | None:
+    found: Exchange | None = getattr(_current, "exchange", None)
+    return found
+
+
+def _bounded(timeout: float | None, left: float) -> float:
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """An httpcore network stream whose reads and writes keep to the thread's Exchange."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        import httpcore
+
+        state = _active()
+        if state is None:
+            return bytes(self._inner.read(max_bytes, timeout))
+        give_up = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = min(TICK, state.remaining(httpcore.ReadTimeout))
+            if give_up is not None:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    raise httpcore.ReadTimeout(f"no data within {timeout:g} s")
+                wait = min(wait, left)
+            try:
+                return bytes(self._inner.read(max_bytes, wait))
+            except httpcore.ReadTimeout:
+                continue  # nothing arrived in this slice: look at the deadline and the cancel event again
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        import httpcore
+
+        state = _active()
+        if state is None:
+            self._inner.write(buffer, timeout)
+            return
+        view = memoryview(buffer)
+        for start in range(0, len(view), _WRITE_CHUNK):
+            left = state.remaining(httpcore.WriteTimeout)
+            self._inner.write(bytes(view[start : start + _WRITE_CHUNK]), _bounded(timeout, left))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        import httpcore
+
+        state = _active()
+        if state is not None:
+            timeout = _bounded(timeout, state.remaining(httpcore.ConnectTimeout))
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose connections keep to the thread's Exchange."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _DeadlineStream:
+        import httpcore
+
+        state = _active()
+        if state is not None:
+            timeout = _bounded(timeout, state.remaining(httpcore.ConnectTimeout))
+        return _DeadlineStream(
+            self._inner.connect_tcp(
+                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+        )
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        import httpcore
+
+        state = _active()
+        if state is not None:
+            timeout = _bounded(timeout, state.remaining(httpcore.ConnectTimeout))
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def arm_deadlines(client: Any) -> int:
+    """Put the connections of an httpx.Client (its transport and any proxy mounts) on the deadline backend; the
+    number of transports armed (0 for a transport that opens no connections, e.g. httpx.MockTransport)."""
+    armed = 0
+    transports = [getattr(client, "_transport", None), *(getattr(client, "_mounts", None) or {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is None:
+            continue
+        if not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+        armed += 1
+    return armed
