@@ -18,8 +18,11 @@ URI = "urn:mrv-openapi"
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
+    """The document; a test that needs it FAILS when it is missing (never skips: a green suite without the
+    contract would say nothing about it)."""
     if not OPENAPI.exists():
-        pytest.skip(f"the published contract is not beside the repository ({OPENAPI})")
+        pytest.fail(f"the published contract is not beside the repository ({OPENAPI}): check out shared/ beside "
+                    "this repository", pytrace=False)
     return json.loads(OPENAPI.read_text())
 
 

@@ -20,6 +20,15 @@ VALUES: dict[str, Any] = {
 }
 
 
+def ui_feedstock_type(api: httpx.Client, name: str, srid: str | None = None) -> dict[str, Any]:
+    """A feedstock type made as the Certify UI would (the API has no POST /feedstock_types): through the
+    sandbox's own admin path, beside the API on the same origin."""
+    url = api.base_url.copy_with(path="/_sandbox/feedstock_types")
+    response = api.post(url, json={"name": name, **({"supplier_reference_id": srid} if srid else {})})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def datapoint(
     api: httpx.Client,
     srid: str,

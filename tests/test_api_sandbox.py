@@ -166,9 +166,6 @@ def test_lost_responses_never_duplicate_any_kind_of_object(sandbox):
         created = client.create_source(source_request("lost-ticket"))
         assert created.source.supplier_reference_id == "lost-ticket"
         assert created.signed_upload_url is None  # a found source: the caller asks for a fresh URL
-        feedstock = client.create_feedstock_type(m.CreateFeedstockTypeRequest(name="Sawdust",
-                                                                              supplier_reference_id="lost-ftt"))
-        assert feedstock.name == "Sawdust"
         entry, component = build_entry(client, "lost")
         client.patch_component_attributions(entry.id, attribution(component.id))
         statement = client.create_ghg_statement(m.CreateGhgStatementRequest(project_id=PROJECT_ID,
@@ -182,7 +179,6 @@ def test_lost_responses_never_duplicate_any_kind_of_object(sandbox):
         client.upload_to_signed_url(url, EVIDENCE, "text/plain")
         assert len(client.list_component_attributions(entry.id)) >= 1
     assert len(stored(sandbox, "source", "lost-")) == 1
-    assert len(stored(sandbox, "feedstock_type", "lost-")) == 1
     assert len(stored(sandbox, "datapoint", "lost-")) == 5
     assert len(stored(sandbox, "ghg_entry", "lost-")) == 1
     assert len(stored(sandbox, "component", "lost-")) == 1

@@ -355,7 +355,6 @@ def test_every_request_body_the_client_sends_matches_the_published_schema():
                 }
             ),
         ),
-        (client.create_feedstock_type, m.CreateFeedstockTypeRequest(name="F", supplier_reference_id="f")),
         (
             client.create_ghg_entry,
             m.CreateGhgEntryRequest.model_validate(
@@ -432,7 +431,7 @@ def test_every_request_body_the_client_sends_matches_the_published_schema():
         "/ghg_entries/rmv_1AAAAAAAAAAAAAAA/component_attributions": "/ghg_entries/{id}/component_attributions",
         "/ghg_statements/ggs_1AAAAAAAAAAAAAAA/submit": "/ghg_statements/{id}/submit",
     }
-    assert len(bodies) == 8
+    assert len(bodies) == 7  # one per create
     for method, path, body in bodies:
         problems = errors_of(request_schema(method, paths.get(path, path)), body)
         assert not problems, (method, path, problems)

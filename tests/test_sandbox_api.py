@@ -15,7 +15,7 @@ import pytest
 from importer.sandbox import FaultConfig, SandboxServer
 
 from e2e_helpers import REPO
-from sandbox_requests import VALUES, datapoint, production_entry_body
+from sandbox_requests import VALUES, datapoint, production_entry_body, ui_feedstock_type
 
 PROJECT = "prj_1SBXBIOCHAR00001"
 OTHER = "prj_1SBXOTHERPROJ001"
@@ -410,7 +410,7 @@ def test_the_sandbox_imports_nothing_from_the_importer_outside_itself():
 def test_null_is_refused_in_patch_bodies_where_the_document_does_not_allow_it(api):
     made = source(api, "nul-src")["source"]["id"]
     point = dp(api, "nul-dp")["id"]
-    ftt = api.post("/feedstock_types", json={"name": "N", "supplier_reference_id": "nul-ftt"}).json()["id"]
+    ftt = ui_feedstock_type(api, "N", "nul-ftt")["id"]
     entry = production_entry(api, "nul-entry", VALUES).json()["id"]
     diesel, factor = dp(api, "nul-diesel", 1, "L"), dp(api, "nul-factor", 2.68, "kgCO2e/L")
     comp = api.post("/components", json=_fuel_component("nul-comp", diesel["id"], factor["id"])).json()["id"]
@@ -420,7 +420,9 @@ def test_null_is_refused_in_patch_bodies_where_the_document_does_not_allow_it(ap
         f"/sources/{made}": ["display_name", "is_public", "published_at", "supplier_reference_id"],
         f"/feedstock_types/{ftt}": ["name", "supplier_reference_id"],
         f"/components/{comp}": ["display_name", "description", "inputs", "allocation_strategy"],
-        f"/ghg_entries/{entry}": ["feedstock_type_id", "add_components", "delete_component_ids"],
+        # the live PatchGhgEntryRequest: no field is nullable (the June contract's dates were)
+        f"/ghg_entries/{entry}": ["feedstock_type_id", "started_on", "completed_on"],
+        f"/removals/{entry}": ["feedstock_type_id", "add_components", "delete_component_ids"],
         f"/ghg_entries/{entry}/component_attributions": ["components_to_add", "components_to_remove"],
     }
     for url, fields in cases.items():
@@ -428,8 +430,8 @@ def test_null_is_refused_in_patch_bodies_where_the_document_does_not_allow_it(ap
             response = api.patch(url, json={field: None})
             assert response.status_code == 422, (url, field, response.text)
             assert response.json()["detail"][0]["loc"][:2] == ["body", field], response.json()
-    # nullable in the document (PatchGhgEntryRequest.started_on / completed_on): null leaves the date alone
-    same = api.patch(f"/ghg_entries/{entry}", json={"started_on": None, "completed_on": None})
+    # nullable in the deprecated PatchRemovalRequest (started_on / completed_on): null leaves the date alone
+    same = api.patch(f"/removals/{entry}", json={"started_on": None, "completed_on": None})
     assert same.status_code == 200 and same.json()["started_on"] == "2026-10-01"
 
 
@@ -521,11 +523,9 @@ def test_what_the_document_allows_is_accepted(api):
         "supplier_reference_id": "neg-sd", "display_name": "N", "type": "REPORTED", "description": "d",
         "quantity": {"magnitude": 1, "unit": "t", "standard_deviation": -0.5}, "source_ids": [], "project_id": PROJECT})
     assert negative.status_code == 200 and negative.json()["quantity"]["standard_deviation"] == -0.5
-    # an empty feedstock-type name on PATCH (PatchFeedstockType.name has no length limit)...
-    ftt = api.post("/feedstock_types", json={"name": "F", "supplier_reference_id": "empty-name"}).json()
+    # an empty feedstock-type name on PATCH (PatchFeedstockType.name has no length limit)
+    ftt = ui_feedstock_type(api, "F", "empty-name")
     assert api.patch(f"/feedstock_types/{ftt['id']}", json={"name": ""}).json()["name"] == ""
-    # ...while CreateFeedstockTypeRequest.name is 1-100 characters
-    assert api.post("/feedstock_types", json={"name": "", "supplier_reference_id": "empty-2"}).status_code == 422
     # an empty report URL on submit (SubmitGhgStatementRequest.ghg_statement_report_url: any string)
     statement = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
     submitted = api.post(f"/ghg_statements/{statement['id']}/submit", json={"ghg_statement_report_url": ""})

@@ -257,7 +257,7 @@ class CreateSourceRequest(Request):
     file_name: str
     content_type: str
     content_length: int = Field(le=50_000_000)
-    project_id: str
+    project_id: str = Field(min_length=20, max_length=37)
     is_public: bool = False
     description: str | None = None  # optional; left out when the workbook has none
 
@@ -298,7 +298,7 @@ class CreateDatapointRequest(Request):
     type: DatapointType
     quantity: QuantityInput
     source_ids: list[str]
-    project_id: str
+    project_id: str = Field(min_length=20, max_length=37)
     measured_at: dt.datetime | None = None
     uncertainty_justification: str | None = None
 
@@ -325,7 +325,7 @@ class PatchFeedstockTypeRequest(PatchRequest):
 class ScalarInput(Request):
     typename: Literal["CreateComponentScalarInput"] = Field("CreateComponentScalarInput", alias="__typename")
     input_key: str = Field(max_length=100)
-    datapoint_id: str
+    datapoint_id: str = Field(min_length=20, max_length=37)
 
 
 class ListInput(Request):
@@ -338,17 +338,17 @@ ComponentInputBody = Annotated[ScalarInput | ListInput, Field(discriminator="typ
 
 
 class TemplateComponentInputs(Request):
-    ghg_entry_template_component_id: str
+    ghg_entry_template_component_id: str = Field(min_length=20, max_length=37)
     inputs: list[ComponentInputBody]
 
 
 class CreateGhgEntryRequest(Request):
     supplier_reference_id: str = Field(min_length=1, max_length=100)
-    project_id: str
+    project_id: str = Field(min_length=20, max_length=37)
     started_on: dt.date
     completed_on: dt.date
-    ghg_entry_template_id: str
-    feedstock_type_id: str | None = None
+    ghg_entry_template_id: str = Field(min_length=20, max_length=37)
+    feedstock_type_id: str | None = Field(None, min_length=20, max_length=37)
     ghg_entry_template_components: list[TemplateComponentInputs] = []
 
 
@@ -357,12 +357,12 @@ class PatchGhgEntryRequest(PatchRequest):
 
     started_on: dt.date | None = None
     completed_on: dt.date | None = None
-    feedstock_type_id: str | None = None
+    feedstock_type_id: str | None = Field(None, min_length=20, max_length=37)
 
 
 class CreateComponentRequest(Request):
     supplier_reference_id: str = Field(min_length=1, max_length=100)
-    project_id: str
+    project_id: str = Field(min_length=20, max_length=37)
     component_blueprint_key: str
     display_name: str = Field(min_length=1, max_length=100)
     description: str | None = None
@@ -380,7 +380,7 @@ class PatchComponentRequest(PatchRequest):
 
 
 class ComponentToAttribute(Request):
-    component_id: str
+    component_id: str = Field(min_length=20, max_length=37)
     component_group_key: str
     attribution_factor: float = Field(1.0, gt=0, le=1)
 
@@ -391,7 +391,7 @@ class PatchComponentAttributionsRequest(PatchRequest):
 
 
 class CreateGhgStatementRequest(Request):
-    project_id: str
+    project_id: str = Field(min_length=20, max_length=37)
     end_on: dt.date
 
 

@@ -200,6 +200,10 @@ def render(store: SandboxStore, kind: str, obj: dict[str, Any]) -> dict[str, Any
         ids = [e["id"] for e in entries]
         public.update({"ghg_entry_ids": ids, "removal_ids": ids,
                        "pending_total_co2e_removed_kg": round(sum(entry_co2e(store, e) for e in entries), 6)})
+        public.setdefault("credit_allocation", None)  # required (nullable): set by Isometric once credits issue
+    elif kind == "component":  # both names are required (nullable) in the live Component
+        template_component = obj.get("ghg_entry_template_component_id") or obj.get("removal_template_component_id")
+        public["ghg_entry_template_component_id"] = public["removal_template_component_id"] = template_component
     elif kind == "datapoint" and obj.get("locked_status") == "not_locked" and _used_in_submitted(store, obj["id"]):
         public["locked_status"] = LOCKED_AFTER_SUBMIT
     return public
