@@ -22,6 +22,7 @@ import collections
 import datetime as dt
 import email.utils
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -38,18 +39,30 @@ from importer.api.errors import (
     Cancelled,
     Conflict,
     CredentialsRefused,
+    EndlessListing,
     InsecureApiUrl,
     NotFound,
     ServerError,
     Unreachable,
+    UnreadableAnswer,
     UnsafeUploadUrl,
+    UnusableCredentials,
     UploadNotConfirmed,
     UploadUrlExpired,
     ValidationFailed,
     credentials_refused,
     error_for,
 )
-from importer.api.safety import api_url_problem, configured_upload_hosts, is_loopback_url, upload_url_problem
+from importer.api.safety import (
+    ExchangeCancelled,
+    api_url_problem,
+    arm_deadlines,
+    configured_upload_hosts,
+    credential_problem,
+    exchange,
+    is_loopback_url,
+    upload_url_problem,
+)
 from importer.redaction import redact, register_secret
 
 #: httpx clients the API's requests are spread over (see IsometricClient.__init__)
@@ -59,7 +72,16 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 NOT_APPLIED_STATUSES = frozenset({408, 425, 429})
 #: transport failures raised before a single byte of the request left this machine
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: a listing may take this many pages more than its total_count needs (objects created while it is read)
+PAGE_SLACK = 3
+#: pages read when the server gives no total_count at all (500,000 objects at 50 a page)
+MAX_PAGES_WITHOUT_TOTAL = 10_000
+#: response headers that carry the server's id of a request, first found wins
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-requestid", "x-cloud-trace-context")
+#: an upload's whole exchange may take `upload_timeout` plus this many seconds per byte (10 s per MB)
+UPLOAD_SECONDS_PER_BYTE = 10 / 1_000_000
 T = TypeVar("T")
+M = TypeVar("M", bound=m.Response)
 
 
 @dataclass(frozen=True)
@@ -103,11 +125,14 @@ class _Transient(Exception):
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+    """The answer's Retry-After in seconds from now (seconds or an HTTP date; 0 for a date in the past), or None
+    when absent or unreadable. The caller clamps it (see IsometricClient._wait)."""
+    value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else (None if math.isnan(seconds) else math.inf)
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
@@ -119,11 +144,107 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _detail(response: httpx.Response) -> Any:
+    """The API's `detail`, or the start of a body that is not JSON (an HTML error page, say): redacted *before* it
+    is cut, so a secret the page echoes is masked whole rather than cut to a fragment that no longer matches."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:500]
+        return redact(response.text[:20_000])[:500]
     return body.get("detail", body) if isinstance(body, dict) else body
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        value = response.headers.get(name)
+        if value:
+            return redact(value.strip())[:100]
+    return None
+
+
+def _unreadable(response: httpx.Response, method: str, shown: str, why: str) -> UnreadableAnswer:
+    """A 2xx whose body could not be read (`why`): the server's fault, said with what identifies the request."""
+    request_id = _request_id(response)
+    said = f"; request id {request_id}" if request_id else ""
+    return UnreadableAnswer(f"the server's answer could not be read ({why}; HTTP {response.status_code} to {method} "
+                            f"{shown}{said}): the server or something between it and this machine is misbehaving",
+                            status=response.status_code, method=method, url=shown, request_id=request_id)
+
+
+def _same_object(found: Any, supplier_reference_id: str | None, project_id: str | None) -> bool:
+    """Whether an object (a model or a dict) a look-up found is the one asked for: its supplier_reference_id equal,
+    and its project_id too when it has one and one was asked for. A server or proxy that ignores the
+    `?supplier_reference_id=` filter lists others: never adopt one of those."""
+    def get(name: str) -> Any:
+        return found.get(name) if isinstance(found, dict) else getattr(found, name, None)
+
+    if supplier_reference_id is None or get("supplier_reference_id") != supplier_reference_id:
+        return False
+    have = get("project_id")
+    return project_id is None or have is None or have == project_id
+
+
+#: kind -> the model of one object as a GET or PATCH of `<collection>/{id}` returns it
+_ITEM_MODELS: dict[str, type[m.Response]] = {
+    "source": m.Source, "datapoint": m.Datapoint, "feedstock_type": m.FeedstockType, "ghg_entry": m.GhgEntry,
+    "component": m.Component, "ghg_statement": m.GhgStatement,
+}
+#: kind -> the model of a create's answer
+_CREATED_MODELS: dict[str, type[m.Response]] = {**_ITEM_MODELS, "source": m.CreateSourceResponse}
+
+
+def _expected(method: str, path: str) -> Callable[[Any], Any] | None:
+    """The check of an object's GET or PATCH answer (`<collection>/{id}`), else None."""
+    if method not in ("GET", "PATCH"):
+        return None
+    collection, _, rest = path.rpartition("/")
+    if not rest:
+        return None
+    for kind, known in ep.COLLECTIONS.items():
+        if known == collection:
+            return _ITEM_MODELS[kind].model_validate
+    return None
+
+
+def _why_not(exc: ValueError) -> str:
+    """Why a body was refused, in a few words (field and reason; never the values it held)."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            found = errors(include_input=False, include_url=False)
+        except TypeError:
+            found = errors()
+        if found:
+            first = found[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "the body"
+            more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+            return f"not what the operation returns: {where}: {first.get('msg', 'invalid')}{more}"
+    return f"not what the operation returns: {str(exc)[:200]}"
+
+
+def _check_page(body: Any) -> None:
+    """A Relay page's shape: nodes a list of objects, page_info an object, total_count an integer (when given)."""
+    if not isinstance(body, dict):
+        raise ValueError("a page is not a JSON object")
+    nodes = body.get(ep.PAGE_NODES)
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
+        raise ValueError(f"the page's {ep.PAGE_NODES} is not a list of objects")
+    info = body.get(ep.PAGE_INFO)
+    if info is not None and not isinstance(info, dict):
+        raise ValueError(f"the page's {ep.PAGE_INFO} is not an object")
+    total = body.get(ep.PAGE_TOTAL)
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+        raise ValueError(f"the page's {ep.PAGE_TOTAL} is not a count")
+    cursor = (info or {}).get(ep.PAGE_END_CURSOR)
+    if cursor is not None and not isinstance(cursor, str):
+        raise ValueError(f"the page's {ep.PAGE_END_CURSOR} is not a string")
+
+
+def _matching(items: list[T], supplier_reference_id: str | None, project_id: str | None = None) -> T | None:
+    """The one listed object that is the one asked for (see _same_object), else None: never merely the first."""
+    for found in items:
+        if _same_object(found, supplier_reference_id, project_id):
+            return found
+    return None
 
 
 def _is_duplicate(exc: ApiError) -> bool:
@@ -162,9 +283,11 @@ class IsometricClient:
       The caller catches it before `ApiError`, stops scheduling, and exits 2 with `str(exc)`.
     - Ctrl-C: pass the run's event (`IsometricClient(config, cancel=options.cancel)`) or call `client.cancel()`
       from the signal handler. Retry and rate-limit waits end within ~0.05 s and no new request starts: the
-      call raises `Cancelled`. A request already on the wire is not torn down: it ends at the latest at its
-      timeout (`config.timeout`, `config.upload_timeout` for a PUT); `in_flight()` lists them so the caller can
-      say what it waits for."""
+      call raises `Cancelled`. A request already on the wire may finish within `safety.CANCEL_GRACE` (1 s), then
+      it is abandoned (Cancelled); `in_flight()` lists them so the caller can say what it waits for.
+    - Deadlines: every attempt has one deadline for its whole exchange (connect, send, headers, body):
+      `config.timeout`, or for an upload `config.upload_timeout` plus 10 s per MB. A server that dribbles its
+      answer is cut there, like one that never answers (a timeout, retried within the attempts' bound)."""
 
     def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None,
                  cancel: threading.Event | None = None) -> None:
@@ -173,6 +296,10 @@ class IsometricClient:
             raise InsecureApiUrl(problem)
         register_secret(config.client_secret)
         register_secret(config.access_token)
+        for name, value in (("the client secret", config.client_secret), ("the access token", config.access_token)):
+            refused = credential_problem(name, value)
+            if refused:  # httpx would refuse the header with its value (repr-escaped) in the message
+                raise UnusableCredentials(refused)
         self.config = config
         self._api_is_loopback = is_loopback_url(config.base_url)
         # The API is reached through a few httpx clients, each thread keeping to one: httpcore's connection pool
@@ -191,6 +318,8 @@ class IsometricClient:
         # uploads go to storage: no API credentials on that client
         self._storage = httpx.Client(transport=transport, limits=limits, follow_redirects=False, verify=True,
                                      timeout=httpx.Timeout(config.upload_timeout, connect=config.timeout))
+        for http in (*self._api_clients, self._storage):  # whole-exchange deadlines, prompt cancel (see _once)
+            arm_deadlines(http)
         self._lock = threading.Lock()
         self._cancel = cancel if cancel is not None else threading.Event()
         self._refused: CredentialsRefused | None = None
@@ -321,10 +450,16 @@ class IsometricClient:
         with self._lock:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
 
+    def _clamped(self, retry_after: float | None) -> float:
+        """A Retry-After as a wait: at least the backoff floor (a date in the past, or 0, must not turn the retries
+        into a busy loop: the attempts stay bounded by _stop, and now also spaced), at most retry_after_cap."""
+        wait = self.config.backoff_initial if retry_after is None else max(retry_after, self.config.backoff_initial)
+        return min(wait, self.config.retry_after_cap)
+
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return min(exc.retry_after, self.config.retry_after_cap)
+            return self._clamped(exc.retry_after)
         backoff = tenacity.wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max,
                                                    jitter=self.config.backoff_initial)
         return backoff(state)
@@ -355,12 +490,29 @@ class IsometricClient:
             flight = self._flight_seq
             self._in_flight[flight] = (method, shown, time.monotonic())
         throttled = False
+        # the whole exchange (connect, send, headers and body) has one deadline, and a cancel abandons it after a
+        # short grace: httpx's own timeouts bound each read only (safety.exchange)
+        content = kwargs.get("content")
+        seconds = self.config.timeout if to_api else (
+            self.config.upload_timeout + UPLOAD_SECONDS_PER_BYTE * (len(content) if content else 0))
+        limits = None
         try:
-            response = http.request(method, url, **kwargs)
+            with exchange(seconds, self._cancel) as limits:
+                response = http.request(method, url, **kwargs)
             throttled = response.status_code == 429
+        except ExchangeCancelled:
+            raise Cancelled(f"cancelled: {method} {shown} was abandoned in flight (its answer, if any, is lost: the "
+                            "next run looks the object up before sending it again)", method=method, url=shown) from None
         except httpx.TimeoutException as exc:
-            raise _Transient(Unreachable(f"timed out ({type(exc).__name__})", method=method, url=shown),
+            why = (f"timed out: no complete answer within {seconds:g} s, the deadline of one attempt (the server "
+                   "answered too slowly)" if limits is not None and limits.expired
+                   else f"timed out ({type(exc).__name__})")
+            raise _Transient(Unreachable(why, method=method, url=shown),
                              may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
+        except httpx.LocalProtocolError as exc:  # refused here, before sending: not the network, not retried
+            raise ApiError(f"the request could not be formed ({type(exc).__name__}: a header or the body is not "
+                           "valid HTTP; check that ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN hold the "
+                           "credentials alone)", method=method, url=shown) from None
         except httpx.TransportError as exc:
             raise _Transient(Unreachable(f"connection failed ({type(exc).__name__}: {redact(str(exc))})",
                                          method=method, url=shown),
@@ -378,8 +530,7 @@ class IsometricClient:
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
             if response.status_code == 429:
-                self._hold_all(min(retry_after if retry_after is not None else self.config.backoff_initial,
-                                   self.config.retry_after_cap))
+                self._hold_all(self._clamped(retry_after))
             raise _Transient(error_for(response.status_code, _detail(response), method=method, url=shown),
                              retry_after, may_have_applied=response.status_code not in NOT_APPLIED_STATUSES)
         if response.status_code >= 300:
@@ -388,12 +539,14 @@ class IsometricClient:
 
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                  json: Any = None, before_retry: Callable[[], Any] | None = None,
-                 gone_is_done: bool = False) -> Any:
+                 gone_is_done: bool = False, expect: Callable[[Any], Any] | None = None) -> Any:
         """A request with retries.
 
-        Once an attempt may have reached the server (response lost, timeout, 5xx), `before_retry` runs before
-        every re-send and may return a result that makes the re-send unnecessary (the write already happened).
-        With `gone_is_done` (DELETE), a 404 on such a re-send means the earlier attempt did the work."""
+        Once an attempt may have reached the server (response lost, timeout, 5xx, a 2xx whose body cannot be
+        read), `before_retry` runs before every re-send and may return a result that makes the re-send
+        unnecessary (the write already happened). With `gone_is_done` (DELETE), a 404 on such a re-send means the
+        earlier attempt did the work. `expect` checks the answer's body (raising ValueError when it is not what the
+        operation returns); by default an object's GET or PATCH is checked against its model (`_expected`)."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         maybe_applied = False
         try:
@@ -405,6 +558,7 @@ class IsometricClient:
                             return found
                     try:
                         response = self._once(self._http, method, path, params=clean or None, json=json)
+                        result = self._read(response, method, path, expect or _expected(method, path))
                     except _Transient as exc:
                         maybe_applied = maybe_applied or exc.may_have_applied
                         hook = self.on_retry
@@ -416,10 +570,31 @@ class IsometricClient:
                         if gone_is_done and maybe_applied:
                             return None
                         raise
-                    return None if response.status_code == 204 or not response.content else response.json()
+                    return result
         except _Transient as exc:
             raise exc.error from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self, response: httpx.Response, method: str, path: str,
+              expect: Callable[[Any], Any] | None) -> Any:
+        """A 2xx answer's body (None when empty and nothing is expected). A body that cannot be read (not JSON,
+        or not what `expect` accepts) is the server's fault and, like a lost answer, transient: a GET is asked
+        again; a POST or PATCH may have been applied, so its `before_retry` look-up runs before any re-send."""
+        shown = redact(str(self._http.base_url).rstrip("/") + "/" + path.lstrip("/"))
+        if response.status_code == 204 or not response.content:
+            if expect is None:
+                return None
+            raise _Transient(_unreadable(response, method, shown, "an empty body"))
+        try:
+            body = response.json()
+        except ValueError:  # also a body that is not UTF-8
+            raise _Transient(_unreadable(response, method, shown, "not JSON")) from None
+        if expect is not None:
+            try:
+                expect(body)
+            except ValueError as exc:  # pydantic's ValidationError, or a page of the wrong shape
+                raise _Transient(_unreadable(response, method, shown, _why_not(exc))) from None
+        return body
 
     def _paginate(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every node of a Relay-paginated list: pages of `first=50`, following `end_cursor` while
@@ -429,32 +604,66 @@ class IsometricClient:
     def _pages(self, path: str, params: dict[str, Any] | None = None,
                after: str | None = None) -> tuple[list[dict[str, Any]], int | None, str | None]:
         """The nodes after cursor `after` (all when None), the listing's `total_count` as the last page gave it,
-        and the cursor of the last node read (`after` again when there was none)."""
+        and the cursor of the last node read (`after` again when there was none).
+
+        A listing the server would not end is stopped: it ends at a repeated cursor (as before), and raises
+        EndlessListing before asking for another page once more nodes were read than the largest total_count
+        it gave (a deletion meanwhile cannot make a sound listing do that), or more pages than that count needs
+        plus PAGE_SLACK (MAX_PAGES_WITHOUT_TOTAL without any count)."""
         nodes: list[dict[str, Any]] = []
         cursor, last, total = after, after, None
-        seen: set[str] = set()
+        most: int | None = None  # the largest total_count given
+        seen: set[str] = {after} if after else set()
+        pages = 0
         while True:
-            page = self._request("GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor})
+            page = self._request("GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor},
+                                 expect=_check_page)
+            pages += 1
             nodes += page.get(ep.PAGE_NODES) or []
             total = page.get(ep.PAGE_TOTAL, total)
+            if isinstance(total, int):
+                most = total if most is None else max(most, total)
             info = page.get(ep.PAGE_INFO) or {}
             cursor = info.get(ep.PAGE_END_CURSOR)
             last = cursor or last
             if not info.get(ep.PAGE_HAS_NEXT) or not cursor or cursor in seen:
                 return nodes, total if isinstance(total, int) else None, last
             seen.add(cursor)
+            bound = MAX_PAGES_WITHOUT_TOTAL if most is None else -(-most // ep.PAGE_SIZE) + PAGE_SLACK
+            if (most is not None and len(nodes) > most) or pages >= bound:
+                shown = redact(str(self._http.base_url).rstrip("/") + "/" + path.lstrip("/"))
+                count = "no total_count" if most is None else f"a total_count of {most}"
+                raise EndlessListing(
+                    f"the server would not end the listing: {len(nodes)} objects over {pages} pages with {count}, "
+                    "and it still offers a next page (stopped: what was read cannot be taken as the whole listing)",
+                    status=200, method="GET", url=shown)
 
     def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None], *,
                 lookup_on_refusal: bool = False) -> dict[str, Any] | Any:
         """POST a create; before a re-send that might duplicate, and when the API says it already exists, look it
         up instead. `lookup_on_refusal`: any 409/422 may mean "exists" (statements refuse an overlap, not a
-        duplicate supplier_reference_id), so look before giving up."""
+        duplicate supplier_reference_id), so look before giving up.
+
+        Whatever `find` returns is adopted only when it is the object asked for: the same supplier_reference_id,
+        and the same project_id where both have one (a listing that ignored its filter offers others); else it
+        counts as not found. A 2xx whose body cannot be read is an answer lost: `find` runs before any re-send."""
         self._adopted.flag = False
+        srid, project_id = body.get("supplier_reference_id"), body.get("project_id")
+
+        def checked() -> Any | None:
+            found = find()
+            if found is None or srid is None:  # statements have no reference: their find matches project and period
+                return found
+            target = found.get("source", found) if kind == "source" and isinstance(found, dict) else found
+            return found if _same_object(target, srid, project_id) else None
+
+        model = _CREATED_MODELS.get(kind)
         try:
-            return self._request("POST", ep.COLLECTIONS[kind], json=body, before_retry=find)
+            return self._request("POST", ep.COLLECTIONS[kind], json=body, before_retry=checked,
+                                 expect=model.model_validate if model is not None else None)
         except ApiError as exc:
             if _is_duplicate(exc) or (lookup_on_refusal and isinstance(exc, Conflict | ValidationFailed)):
-                found = find()
+                found = checked()
                 if found is not None:
                     # refused (a duplicate reference; for a statement, an overlapping period) with no earlier
                     # attempt of ours that may have applied (`find` ran before any re-send): someone else made it
@@ -469,38 +678,59 @@ class IsometricClient:
 
     # -- reads --------------------------------------------------------------------------------------
     def list_projects(self) -> list[m.Project]:
-        return [m.Project.model_validate(n) for n in self._paginate(ep.PROJECTS)]
+        return self._models(m.Project, self._paginate(ep.PROJECTS), ep.PROJECTS)
 
     def list_ghg_entry_templates(self, project_id: str) -> list[m.GhgEntryTemplate]:
         path = ep.GHG_ENTRY_TEMPLATES.format(project_id=project_id)
-        return [m.GhgEntryTemplate.model_validate(n) for n in self._paginate(path)]
+        return self._models(m.GhgEntryTemplate, self._paginate(path), path)
 
     def list_component_blueprints(self) -> list[m.ComponentBlueprint]:
-        return [m.ComponentBlueprint.model_validate(n) for n in self._paginate(ep.COMPONENT_BLUEPRINTS)]
+        return self._models(m.ComponentBlueprint, self._paginate(ep.COMPONENT_BLUEPRINTS), ep.COMPONENT_BLUEPRINTS)
+
+    def _models(self, model: type[M], nodes: list[dict[str, Any]], path: str) -> list[M]:
+        """Listed nodes as `model`; UnreadableAnswer when one is not what the listing returns."""
+        try:
+            return [model.model_validate(n) for n in nodes]
+        except ValueError as exc:
+            shown = redact(str(self._http.base_url).rstrip("/") + "/" + path.lstrip("/"))
+            raise UnreadableAnswer(f"the server's answer could not be read (a listed object is {_why_not(exc)}; "
+                                   f"GET {shown}): the server or something between it and this machine is "
+                                   "misbehaving", status=200, method="GET", url=shown) from None
+
+    def _filtered(self, model: type[M], kind: str, params: dict[str, Any]) -> list[M]:
+        """A listing filtered by `params`, where the filters this client relies on (supplier_reference_id,
+        project_id) are checked again here: a server or proxy that ignores them lists others' objects, and a
+        look-up must never take one of those for its own (an object without a project_id passes that filter)."""
+        path = ep.COLLECTIONS[kind]
+        found = self._models(model, self._paginate(path, params), path)
+        srid, project_id = params.get("supplier_reference_id"), params.get("project_id")
+        if srid is not None:
+            found = [o for o in found if getattr(o, "supplier_reference_id", None) == srid]
+        if project_id is not None:
+            found = [o for o in found if getattr(o, "project_id", None) in (None, project_id)]
+        return found
 
     def list_sources(self, *, project_id: str | None = None,
                      supplier_reference_id: str | None = None) -> list[m.Source]:
         params = {"project_id": project_id, "supplier_reference_id": supplier_reference_id}
-        return [m.Source.model_validate(n) for n in self._paginate(ep.COLLECTIONS["source"], params)]
+        return self._filtered(m.Source, "source", params)
 
     def list_datapoints(self, *, project_id: str | None = None,
                         supplier_reference_id: str | None = None) -> list[m.Datapoint]:
         params = {"project_id": project_id, "supplier_reference_id": supplier_reference_id}
-        return [m.Datapoint.model_validate(n) for n in self._paginate(ep.COLLECTIONS["datapoint"], params)]
+        return self._filtered(m.Datapoint, "datapoint", params)
 
     def list_feedstock_types(self, *, supplier_reference_id: str | None = None) -> list[m.FeedstockType]:
-        params = {"supplier_reference_id": supplier_reference_id}
-        return [m.FeedstockType.model_validate(n) for n in self._paginate(ep.COLLECTIONS["feedstock_type"], params)]
+        return self._filtered(m.FeedstockType, "feedstock_type", {"supplier_reference_id": supplier_reference_id})
 
     def list_ghg_entries(self, *, supplier_reference_id: str | None = None) -> list[m.GhgEntry]:
-        params = {"supplier_reference_id": supplier_reference_id}
-        return [m.GhgEntry.model_validate(n) for n in self._paginate(ep.COLLECTIONS["ghg_entry"], params)]
+        return self._filtered(m.GhgEntry, "ghg_entry", {"supplier_reference_id": supplier_reference_id})
 
     def list_components(self, *, project_id: str | None = None, ghg_entry_id: str | None = None,
                         supplier_reference_id: str | None = None) -> list[m.Component]:
         params = {"project_id": project_id, "ghg_entry_id": ghg_entry_id,
                   "supplier_reference_id": supplier_reference_id}
-        return [m.Component.model_validate(n) for n in self._paginate(ep.COLLECTIONS["component"], params)]
+        return self._filtered(m.Component, "component", params)
 
     def list_since(self, kind: str, after: str | None = None, *, project_id: str | None = None) -> Listed:
         """The datapoints or components of a project, or the organisation's GHG entries (`kind`; the API lists
@@ -512,14 +742,15 @@ class IsometricClient:
         model = models[kind]
         params = {"project_id": project_id} if project_id is not None else None
         nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], params, after)
-        return Listed([model.model_validate(n) for n in nodes], total, cursor)
+        return Listed(self._models(model, nodes, ep.COLLECTIONS[kind]), total, cursor)
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)
-        return [m.ComponentAttribution.model_validate(n) for n in self._paginate(path)]
+        return self._models(m.ComponentAttribution, self._paginate(path), path)
 
     def list_ghg_statements(self) -> list[m.GhgStatement]:
-        return [m.GhgStatement.model_validate(n) for n in self._paginate(ep.COLLECTIONS["ghg_statement"])]
+        path = ep.COLLECTIONS["ghg_statement"]
+        return self._models(m.GhgStatement, self._paginate(path), path)
 
     def _get(self, kind: str, id: str) -> dict[str, Any]:
         found: dict[str, Any] = self._request("GET", ep.item(kind, id))
@@ -545,6 +776,8 @@ class IsometricClient:
 
     # -- writes -------------------------------------------------------------------------------------
     def _first(self, items: list[T]) -> T | None:
+        """The first of a look-up's items. Only for listings already filtered here (list_* check the
+        supplier_reference_id and project_id they were asked for again); prefer `_matching`, which checks."""
         return items[0] if items else None
 
     def create_source(self, req: m.CreateSourceRequest) -> m.CreateSourceResponse:
@@ -621,7 +854,8 @@ class IsometricClient:
 
     def create_datapoint(self, req: m.CreateDatapointRequest) -> m.Datapoint:
         def find() -> dict[str, Any] | None:
-            found = self._first(self.list_datapoints(supplier_reference_id=req.supplier_reference_id))
+            found = _matching(self.list_datapoints(supplier_reference_id=req.supplier_reference_id),
+                              req.supplier_reference_id, req.project_id)
             return found.model_dump(by_alias=True) if found else None
 
         return m.Datapoint.model_validate(self._create("datapoint", req.body(), find))
@@ -644,7 +878,8 @@ class IsometricClient:
 
     def create_ghg_entry(self, req: m.CreateGhgEntryRequest) -> m.GhgEntry:
         def find() -> dict[str, Any] | None:
-            found = self._first(self.list_ghg_entries(supplier_reference_id=req.supplier_reference_id))
+            found = _matching(self.list_ghg_entries(supplier_reference_id=req.supplier_reference_id),
+                              req.supplier_reference_id, getattr(req, "project_id", None))
             return found.model_dump(by_alias=True) if found else None
 
         return m.GhgEntry.model_validate(self._create("ghg_entry", req.body(), find))
@@ -657,7 +892,8 @@ class IsometricClient:
 
     def create_component(self, req: m.CreateComponentRequest) -> m.Component:
         def find() -> dict[str, Any] | None:
-            found = self._first(self.list_components(supplier_reference_id=req.supplier_reference_id))
+            found = _matching(self.list_components(supplier_reference_id=req.supplier_reference_id),
+                              req.supplier_reference_id, getattr(req, "project_id", None))
             return found.model_dump(by_alias=True) if found else None
 
         return m.Component.model_validate(self._create("component", req.body(), find))
