@@ -13,17 +13,33 @@ Rule (documented in docs/workbook-format.md):
 - an ID longer than the API's 100 characters keeps its first 83 characters and appends ``~`` and 16 hex
   digits of the SHA-256 of the full ID, so it stays unique and stable.
 Nothing here depends on time, machine or run: the same workbook gives the same IDs everywhere.
+
+What an import owns (`owned_by`): a prefix may itself contain `:` (`acme` and `acme:2026-10`), so "starts with
+`<prefix>:`" does not say whose an object is. An object is this workbook's to prune only when its
+supplier_reference_id parses as exactly one of the IDs the rule above derives under this prefix: `<prefix>:`,
+then a sheet name of the object's kind, then a ref without `:` (sources: a ref without `:` and 12 lowercase hex
+digits); a shortened ID (`~` and 16 hex digits) must show the same shape up to its cut. A ref holding `:` is
+never claimed: `acme` + `datapoints:x` cannot be told from `acme:datapoints` + `x`. So `acme` never claims
+`acme:2026-10:datapoints:x` (`2026-10` is no sheet) nor `acme:datapoints:datapoints:x`, and `a` never claims
+anything of `a:b:c`. What is not claimed is left alone (never listed as an orphan, never pruned).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from importer.workbook.model import Workbook
 
 MAX_LENGTH = 100
+SEPARATOR = ":"
+#: object kind -> the sheet whose rows derive its supplier_reference_id
+SHEET_OF_KIND: dict[str, str] = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
+                                 "ghg_entry": "entries", "component": "components"}
+_SHORTENED = re.compile(r"~[0-9a-f]{16}")
+_SHA12 = re.compile(r"[0-9a-f]{12}")
 
 
 def _fit(value: str) -> str:
@@ -39,6 +55,28 @@ def derived_reference(prefix: str, sheet: str, ref: str, *, file_sha256: str | N
     if file_sha256:
         value = f"{value}:{file_sha256[:12]}"
     return _fit(value)
+
+
+def owned_by(prefix: str, srid: str, kind: str | None = None) -> bool:
+    """Whether `srid` is one this rule derives under `prefix` for an object of `kind` (any kind when None): what
+    a workbook with that prefix may call its own (see the module docstring). Never true for another prefix's
+    IDs, whatever `:` either holds."""
+    head = prefix + SEPARATOR
+    if not prefix or not srid.startswith(head):
+        return False
+    rest = srid[len(head):]
+    shortened = len(srid) == MAX_LENGTH and _SHORTENED.fullmatch(srid[-17:]) is not None
+    if shortened:
+        rest = rest[:-17] if len(rest) > 17 else ""
+    sheet, sep, ref = rest.partition(SEPARATOR)
+    sheets = (SHEET_OF_KIND[kind],) if kind is not None else tuple(SHEET_OF_KIND.values())
+    if not sep or sheet not in sheets:
+        return False
+    if sheet == "sources" and not shortened:
+        ref, sep, sha = ref.rpartition(SEPARATOR)
+        if not sep or _SHA12.fullmatch(sha) is None:
+            return False
+    return bool(ref) and SEPARATOR not in ref
 
 
 def reference_for(

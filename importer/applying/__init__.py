@@ -345,7 +345,8 @@ def _units(plan: Plan, env: _Env) -> list[_Unit]:
         if action.kind == "component_attribution":
             per_entry[action.payload.entry_ref].append(action)
             continue
-        handler: Callable[[Action, Any], Applied] = _delete if action.op == "delete" else APPLY[action.kind]
+        handler: Callable[[Action, Any], Applied] = (functools.partial(_delete, prefix=plan.prefix)
+                                                      if action.op == "delete" else APPLY[action.kind])
         units.append(_Unit([action], functools.partial(_one, handler, action, env),
                            set(action.depends_on) - {action.key}))
     for group in per_entry.values():
@@ -358,9 +359,16 @@ def _one(handler: Callable[[Action, Any], Applied], action: Action, env: _Env) -
     return {action.key: handler(action, env)}
 
 
-def _delete(action: Action, env: Any) -> Applied:
-    """Delete an orphan (`--prune`); one already gone counts as deleted."""
+def _delete(action: Action, env: Any, *, prefix: str) -> Applied:
+    """Delete an orphan (`--prune`); one already gone counts as deleted. Only what this workbook's runs could
+    have made (`importer.identity.owned_by` its prefix) is ever deleted, whatever a plan says."""
+    from importer.identity import owned_by
+
     assert action.existing_id is not None
+    if not action.supplier_reference_id or not owned_by(prefix, action.supplier_reference_id, action.kind):
+        raise StepFailed(f"{action.kind.replace('_', ' ')} {action.existing_id} "
+                         f"({action.supplier_reference_id!r}) is not one this workbook's prefix {prefix!r} "
+                         "made: not deleted")
     env.client.delete(action.kind, action.existing_id)
     return Applied(id=action.existing_id, status="deleted")
 

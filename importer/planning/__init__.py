@@ -3,8 +3,11 @@
 One module per kind of object owns its desired state (built from the workbook's rows), its diff against the
 registry, how its actions are applied and its lineage: `sources`, `datapoints`, `feedstock_types`,
 `ghg_entries`, `components`, `attributions`, `statements`. This module runs them in dependency order, blocks
-what depends on a conflict, and lists the orphans: objects under the workbook's supplier-reference prefix that
-the workbook no longer defines (with `prune`, planned for deletion in reverse dependency order).
+what depends on a conflict, and lists the orphans: objects the workbook's earlier runs could have made (their
+supplier_reference_id is exactly one the identity rule derives under its prefix, `importer.identity.owned_by`)
+that the workbook no longer defines (with `prune`, planned for deletion in reverse dependency order). Another
+workbook's objects are never orphans of this one, even when its prefix starts with this one's (`acme` and
+`acme:2026-10`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 from importer import gcpause
 from importer.context import ProjectContext
-from importer.identity import reference_for
+from importer.identity import owned_by, reference_for
 from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
 from importer.planning.common import Planning, enum_text, template_component_of
 from importer.planning.known import Known, resolve_from_knowledge
@@ -74,9 +77,10 @@ def block_dependants(actions: list[Action]) -> list[Action]:
 
 
 def find_orphans(p: Planning) -> list[Orphan]:
-    """Objects under this workbook's prefix (`<prefix>:`) the workbook no longer defines."""
+    """Objects this workbook's earlier runs could have made (`owned_by`: `<prefix>:<sheet of the kind>:<ref>`,
+    sources with their hash) that it no longer defines. Not `startswith(prefix + ":")`: a prefix may hold `:`,
+    and `acme` must not claim what `acme:2026-10` made."""
     defined = set(p.srids.values())
-    marker = f"{p.prefix}:"
     submitted = {s.id for s in p.state.statements if enum_text(s.status) in SUBMITTED_STATUSES}
     out: list[Orphan] = []
     # feedstock types are never the importer's (the API creates none): never orphans, never pruned
@@ -84,7 +88,7 @@ def find_orphans(p: Planning) -> list[Orphan]:
               ("component", p.state.components))
     for kind, table in tables:
         for srid, obj in sorted(table.items()):
-            if not srid.startswith(marker) or srid in defined:
+            if srid in defined or not owned_by(p.prefix, srid, kind):
                 continue
             why = None
             if kind == "datapoint" and enum_text(getattr(obj, "locked_status", "not_locked")) != "not_locked":
@@ -198,8 +202,8 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
     actions.sort(key=rank)  # stable: workbook order within a kind, prune order among deletes
     actions = block_dependants(actions)
     held = statement_entries(p, statement_actions[0] if statement_actions else None, orphans, prune)
-    defined, marker = set(p.srids.values()), f"{prefix}:"
-    fingerprint = state.fingerprint(lambda srid: srid in defined or srid.startswith(marker),
+    defined = set(p.srids.values())
+    fingerprint = state.fingerprint(lambda srid: srid in defined or owned_by(prefix, srid),
                                     frozenset(e.id for e in held if e.group == "elsewhere" and e.id))
     return Plan(
         project_id=wb.project.project_id, prefix=prefix, workbook_path=str(wb.path), workbook_sha256=wb.sha256,
@@ -207,7 +211,7 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
         registry_fingerprint=fingerprint, context_fingerprint=context_fingerprint(ctx),
         actions=tuple(actions), submit=submit, messages=tuple(p.messages), orphans=tuple(orphans),
         statement_end_on=wb.project.statement_end_on,
-        statement_entries=tuple(held))
+        statement_entries=tuple(held), prune=prune)
 
 
 def snapshot(client: Any, listed: RegistryState, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,

@@ -114,8 +114,9 @@ class EvidenceFingerprint:
 
 @dataclass(frozen=True)
 class StatementEntry:
-    """A GHG entry the statement will hold, and where it comes from: `workbook` (this run's), `orphan` (under
-    this workbook's prefix but no longer defined by it) or `elsewhere` (the Certify UI, other workbooks)."""
+    """A GHG entry the statement will hold, and where it comes from: `workbook` (this run's), `orphan` (made
+    under this workbook's prefix, `importer.identity.owned_by`, but no longer defined by it) or `elsewhere` (the
+    Certify UI, other workbooks)."""
 
     group: str
     ref: str  # workbook ref, or the supplier_reference_id / ID of a registry entry
@@ -126,7 +127,8 @@ class StatementEntry:
 
 @dataclass(frozen=True)
 class Orphan:
-    """An object under this workbook's supplier-reference prefix that the workbook no longer defines."""
+    """An object this workbook's earlier runs could have made (its supplier_reference_id is one the identity rule
+    derives under the workbook's prefix: `importer.identity.owned_by`) that the workbook no longer defines."""
 
     kind: str
     id: str
@@ -154,6 +156,7 @@ class Plan:
     orphans: tuple[Orphan, ...] = ()
     statement_end_on: dt.date | None = None
     statement_entries: tuple[StatementEntry, ...] = ()  # what the statement will hold, grouped
+    prune: bool = False  # planned with --prune: the orphans' deletes are part of it
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def action(self, key: Key) -> Action | None:
