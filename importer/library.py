@@ -359,8 +359,9 @@ def run(paths: Sequence[str | Path], *, where: ApiTarget | None = None, submit: 
 def apply(saved: str | Path, *, where: ApiTarget | None = None, keep_orphans: bool = False,
           update_only: bool = False, concurrency: int = 8, cancel: threading.Event | None = None,
           progress: Callable[[], Any] | None = None) -> BatchOutcome:
-    """Carry out exactly the plans saved by `plan --out`, refusing (nothing sent) when a workbook, an
-    evidence file, the project's templates or the registry changed since: `outcome.problems` says what."""
+    """Carry out exactly the plans saved by `plan --out`, refusing (nothing sent) when the file was edited after
+    it was saved, or when a workbook, an evidence file, the project's templates or the registry changed since,
+    or when any value of a saved plan differs from what its inputs give now: `outcome.problems` says what."""
     from importer.planning import saved as saved_plans
     from importer.runner import ImportOptions
 
@@ -379,29 +380,56 @@ def apply(saved: str | Path, *, where: ApiTarget | None = None, keep_orphans: bo
         outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
         return outcome
     by_path = {str(p.workbook_path): p for p in bundle.plans}
+    if len(by_path) != len(bundle.plans) or len(validations) != len(bundle.plans):
+        outcome.problems = ["the saved plan names a workbook twice: nothing was sent; run `plan` again"]
+        outcome.exit_code = EXIT_FAILED
+        return outcome
     plans = [by_path[str(v.path)] for v in validations]
     options = ImportOptions(mode="run", submit=any(p.submit for p in plans), concurrency=concurrency,
                             cancel=cancel or threading.Event(), keep_orphans=keep_orphans, update_only=update_only,
-                            prune=any(a.op == "delete" for p in plans for a in p.actions))
+                            prune=any(p.prune for p in plans))
+    tampered = saved_plans.tampering(bundle)
     with _session(where, options.cancel) as session:
+        if tampered:  # refused whatever else holds; the re-plan names what was edited (reads only)
+            outcome.problems = ["the saved plan was edited after it was saved: nothing was sent; run `plan` again "
+                                "and have it approved", *tampered, *_edits(plans, validations, session, options)]
+            outcome.exit_code = EXIT_FAILED
+            return outcome
         _each(validations, session, options, outcome, progress, plans=plans)
     return outcome
 
 
-def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any,
-                 history: Any) -> RunResult:
-    """Re-read the registry and the project: refuse when they differ from what the plan was computed against;
-    otherwise apply the saved plan itself (not a recomputed one)."""
+def _edits(plans: list[Plan], validations: list[ValidationResult], session: Any, options: Any) -> list[str]:
+    """For a tampered file: where each plan differs from the plan its inputs give now (nothing is sent)."""
+    from importer.runner import ImportAborted
+
+    out = []
+    for plan_value, validation in zip(plans, validations, strict=True):
+        try:
+            _, _, _, difference = _replan(plan_value, validation, session, options, None)
+        except ImportAborted as exc:
+            out.append(f"{plan_value.workbook_path}: {exc.message}")
+            continue
+        if difference:
+            out.append(f"{plan_value.workbook_path}: {difference}")
+    return out
+
+
+def _replan(plan_value: Plan, validation: ValidationResult, session: Any, options: Any,
+            history: Any) -> tuple[Any, Any, Any, str | None]:
+    """Read the registry and the project again and plan the workbook as the saved plan was planned: (context,
+    snapshot, the plan now, the first difference from the saved one). Raises ImportAborted when the registry
+    or the project's templates changed since (their own, more precise, message)."""
     from importer.planning import build_plan, context_fingerprint
     from importer.planning import saved as saved_plans
-    from importer.runner import ImportAborted, finish_import, new_result, read_project, take_snapshot
+    from importer.runner import ImportAborted, read_project, take_snapshot
 
     wb = validation.workbook
     assert wb is not None
     ctx, listed = read_project(session, wb, options.concurrency)
     state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
     # the same inputs give the same plan: its fingerprint covers what this workbook's plan depends on
-    recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=options.prune)
+    recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=plan_value.prune)
     differences = saved_plans.registry_changes(plan_value, recomputed.registry_fingerprint)
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")
@@ -410,12 +438,24 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
                             "and have it approved: " + "; ".join(differences[:20])
                             + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
                             exit_code=EXIT_FAILED)
+    return ctx, state, recomputed, saved_plans.first_difference(plan_value, recomputed)
+
+
+def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any,
+                 history: Any) -> RunResult:
+    """Re-read the registry and the project: refuse when they differ from what the plan was computed against, or
+    when the plan they give now differs from the saved one in any value (what was reviewed is what is sent);
+    otherwise apply the saved plan itself (not a recomputed one)."""
+    from importer.runner import ImportAborted, finish_import, new_result
+
+    wb = validation.workbook
+    assert wb is not None
+    ctx, state, _, difference = _replan(plan_value, validation, session, options, history)
+    if difference is not None:
+        raise ImportAborted("the saved plan differs from what the workbook and the registry give now; nothing was "
+                            f"sent. Run `plan` again and have it approved: {difference}", exit_code=EXIT_FAILED)
     result = new_result(validation, session, "run")
     result.plan = plan_value
-    # and a guard that the saved actions are the ones this code would compute
-    if [a.key for a in recomputed.actions] != [a.key for a in plan_value.actions]:
-        raise ImportAborted("the saved plan does not match this workbook's plan; nothing was sent. Run `plan` "
-                            "again", exit_code=EXIT_FAILED)
     return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history,
                          state=state)
 

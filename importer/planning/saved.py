@@ -6,6 +6,14 @@ auditor can read and approve what will be sent.
 
 The file is plain JSON: each dataclass of `importer.planning` is written with a `__type__` tag, tuples as lists,
 dates as `{"__date__": "YYYY-MM-DD"}`; loading gives back equal (immutable) values.
+
+What is applied is what was reviewed: each plan is saved with a SHA-256 digest of its content (`content_digest`:
+every action's op, kind, payload, changes, existing ID, dependencies, the statement settings, orphans, the
+submit flag; everything but when it was made and its informational messages), and the file with a digest of
+those. `apply` refuses, sending nothing, a file whose content no longer matches its digests (edited after it was
+saved) and a plan that differs in any value from the plan its inputs give now (`first_difference` names the
+first differing action and field, as in the file and as now). A digest is not a signature: whoever can
+rewrite the file and its digests can, but the re-plan then still has to produce that very content.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from importer.planning import (
 from importer.planning.model import Action, Change, EvidenceFingerprint, IdRef, NewRef, Orphan, Plan, StatementEntry
 
 FORMAT = "isometric-import saved plan, version 1"
+#: Plan fields that do not decide what is sent: left out of the content digest and comparison
+NOT_CONTENT = frozenset({"created_at", "messages"})
 _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
     Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload,
     sources.SourcePayload, datapoints.DatapointPayload, feedstock_types.FeedstockTypePayload,
@@ -48,6 +58,8 @@ class SavedPlans:
     plans: tuple[Plan, ...]
     tool_version: str
     api_url: str | None
+    digests: tuple[str | None, ...] = ()  # each plan's recorded content digest (None: not recorded)
+    file_digest: str | None = None  # recorded digest of the plans' digests and the API URL
 
 
 def encode(value: Any) -> Any:
@@ -82,9 +94,31 @@ def decode(value: Any) -> Any:
     return value
 
 
+def content(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON values, without the fields that do not decide what is sent (`NOT_CONTENT`)."""
+    encoded: dict[str, Any] = encode(plan)
+    return {k: v for k, v in encoded.items() if k not in NOT_CONTENT}
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True).encode()
+
+
+def content_digest(plan: Plan) -> str:
+    """SHA-256 of everything in the plan that is sent or decides what is sent."""
+    return hashlib.sha256(_canonical(content(plan))).hexdigest()
+
+
+def file_digest(digests: list[str] | tuple[str | None, ...], api_url: str | None) -> str:
+    """SHA-256 of a file's plan digests, in order, and its API URL: no plan can be dropped, added or swapped."""
+    return hashlib.sha256(_canonical({"api_url": api_url, "plans": list(digests)})).hexdigest()
+
+
 def save(plans: list[Plan], path: Path, *, api_url: str | None) -> Path:
+    digests = [content_digest(p) for p in plans]
     body = {"format": FORMAT, "tool_version": __version__, "api_url": api_url,
-            "saved_at": dt.datetime.now(dt.UTC).isoformat(), "plans": [encode(p) for p in plans]}
+            "saved_at": dt.datetime.now(dt.UTC).isoformat(), "digest": file_digest(digests, api_url),
+            "plan_digests": digests, "plans": [encode(p) for p in plans]}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     return path
@@ -100,9 +134,115 @@ def load(path: Path) -> SavedPlans:
                              if isinstance(body, dict) else f"{path} is not a saved plan")
     try:
         plans = tuple(decode(p) for p in body["plans"])
-    except (TypeError, KeyError) as exc:
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise SavedPlanError(f"{path} is damaged: {exc}") from None
-    return SavedPlans(plans=plans, tool_version=str(body.get("tool_version")), api_url=body.get("api_url"))
+    if not all(isinstance(p, Plan) for p in plans):
+        raise SavedPlanError(f"{path} is damaged: an element of `plans` is not a plan")
+    recorded = body.get("plan_digests")
+    digests = tuple(str(d) if isinstance(d, str) else None for d in recorded) if isinstance(recorded, list) else ()
+    whole = body.get("digest")
+    return SavedPlans(plans=plans, tool_version=str(body.get("tool_version")), api_url=body.get("api_url"),
+                      digests=digests, file_digest=whole if isinstance(whole, str) else None)
+
+
+def tampering(bundle: SavedPlans) -> list[str]:
+    """What shows the file was edited after it was saved: a content that no longer matches its recorded digest
+    (named by plan), plans added or removed, digests missing. Empty when the file is as saved."""
+    out: list[str] = []
+    if bundle.file_digest is None or not bundle.digests:
+        return ["the file records no content digest (saved by an earlier version, or the digests were removed)"]
+    if len(bundle.digests) != len(bundle.plans):
+        out.append(f"the file holds {len(bundle.plans)} plan(s) but records digests of {len(bundle.digests)}")
+    if file_digest(bundle.digests, bundle.api_url) != bundle.file_digest:
+        out.append("the file's plan digests or API URL no longer match its recorded digest (a plan was added, "
+                   "removed or reordered, or the API URL edited)")
+    for plan, recorded in zip(bundle.plans, bundle.digests, strict=False):
+        if recorded is None or content_digest(plan) != recorded:
+            out.append(f"the plan of {plan.workbook_path} was edited after it was saved (its content no longer "
+                       "matches its recorded digest)")
+    return out
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _first_field(before: Any, after: Any, path: str) -> tuple[str, Any, Any] | None:
+    """The first path at which two JSON values differ, with both values there."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in list(before) + [k for k in after if k not in before]:
+            if key == "__type__" and before.get(key) == after.get(key):
+                continue
+            if key not in after or key not in before or before[key] != after[key]:
+                if key in before and key in after:
+                    found = _first_field(before[key], after[key], f"{path}.{key}" if path else key)
+                    if found is not None:
+                        return found
+                return (f"{path}.{key}" if path else key, before.get(key, "(absent)"), after.get(key, "(absent)"))
+        return None
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for n, (b, a) in enumerate(zip(before, after, strict=True)):
+            if b != a:
+                return _first_field(b, a, f"{path}[{n}]")
+        return None
+    return None if before == after and type(before) is type(after) else (path, before, after)
+
+
+def _action_name(encoded: dict[str, Any]) -> str:
+    row = encoded.get("row")
+    place = f"{encoded.get('sheet')} row {row}" if row else str(encoded.get("sheet"))
+    return f"{encoded.get('kind')} {encoded.get('ref')!r} ({place})"
+
+
+def _comparable(plan: Plan) -> dict[str, Any]:
+    """The content, less what only this machine's knowledge decides (`importer.planning.known`): whether an
+    unchanged source asks once more whether its document arrived (`resume_upload` and its note). Asking or not
+    sends nothing that changes the registry, and a plan saved on one machine must apply on another (the
+    file's own digest still covers these fields: they cannot be edited)."""
+    out = content(plan)
+    for action in out.get("actions", []):
+        payload = action.get("payload")
+        if isinstance(payload, dict):
+            payload.pop("resume_upload", None)
+        action["notes"] = [n for n in action.get("notes", []) if n != sources.RESUME_UPLOAD]
+    return out
+
+
+def first_difference(saved: Plan, now: Plan) -> str | None:
+    """Where the saved plan differs from the plan its inputs give now: the first differing action and field,
+    with the value in the file and the value now; None when they are the same in everything that is sent or
+    decides what is sent (what only this machine's knowledge decides aside: `_comparable`)."""
+    before, after = _comparable(saved), _comparable(now)
+    if before == after:
+        return None
+    file_actions: list[dict[str, Any]] = before.pop("actions", [])
+    now_actions: list[dict[str, Any]] = after.pop("actions", [])
+    file_keys = [(a.get("kind"), a.get("ref")) for a in file_actions]
+    now_keys = [(a.get("kind"), a.get("ref")) for a in now_actions]
+    if file_keys != now_keys:
+        added = [a for a, k in zip(file_actions, file_keys, strict=True) if k not in now_keys]
+        if added:
+            return f"the file has an action the inputs do not give: {_action_name(added[0])}, op {added[0].get('op')}"
+        missing = [a for a, k in zip(now_actions, now_keys, strict=True) if k not in file_keys]
+        if missing:
+            return (f"an action is missing from the file: {_action_name(missing[0])}, op {missing[0].get('op')} "
+                    "(the inputs give it now)")
+        if len(file_keys) != len(now_keys):
+            return f"the file has {len(file_keys)} actions, the inputs give {len(now_keys)} (an action repeated)"
+        n = next(i for i, (a, b) in enumerate(zip(file_keys, now_keys, strict=True)) if a != b)
+        return (f"the actions are reordered: position {n + 1} is {_action_name(file_actions[n])} in the file, "
+                f"{_action_name(now_actions[n])} now")
+    for mine, theirs in zip(file_actions, now_actions, strict=True):
+        found = _first_field(mine, theirs, "")
+        if found is not None:
+            path, was, is_ = found
+            return f"action {_action_name(mine)}: {path} is {_show(was)} in the file, {_show(is_)} now"
+    found = _first_field(before, after, "")
+    if found is not None:
+        path, was, is_ = found
+        return f"plan field {path} is {_show(was)} in the file, {_show(is_)} now"
+    return "the plan differs from what its inputs give now"
 
 
 def _sha256(path: Path) -> str | None:
