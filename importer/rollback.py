@@ -8,14 +8,22 @@ deleted, and the intent is closed either way.
 Nothing is deleted when any of them belongs to a submitted GHG statement: the verifier may already be
 looking at it, so the whole rollback is refused with the statement named. GHG statements themselves have
 no DELETE endpoint in the API; a draft statement the run created is left in place and reported.
+
+A rollback holds the project's lock (`importer.locking.project_lock`, the one `run` and `apply` hold) while it
+looks and while it deletes: when an import of the project is running it is refused, naming the holder, and
+deletes nothing; an import started meanwhile is refused in turn. An import of the project that ran between the
+look (`plan_rollback`) and the deletes (`execute_rollback`) makes the deletes refuse too: look again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from importer.history import CreatedObject, History, IntendedCreate
+from importer.history import CreatedObject, History, IntendedCreate, LocalStateError
 
 #: reverse dependency order: what depends on others goes first
 DELETE_ORDER = ("component", "ghg_entry", "feedstock_type", "datapoint", "source")
@@ -34,6 +42,34 @@ class RollbackItem:
     status: str = "pending"  # pending | deleted | already gone | failed | kept | never created
     message: str | None = None
     intended: IntendedCreate | None = None  # found by supplier_reference_id for an unconfirmed create
+    planned_at: str | None = None  # when plan_rollback looked (an import of the project since: look again)
+
+
+@contextmanager
+def rollback_lock(history: History, run_id: str) -> Iterator[str]:
+    """Hold the lock of the run's project (the one `run` and `apply` take) for the `with` block; yields the
+    project ID. RollbackRefused, naming who holds it, when an import (or another rollback) of the project runs."""
+    from importer.locking import LockedByAnotherRun, project_lock
+    from importer.runner import lock_folder
+
+    record = history.run(run_id)
+    if record is None:
+        raise RollbackRefused(f"no run {run_id!r} in the history; `isometric-import history` lists the runs")
+    try:
+        with project_lock(lock_folder(), record.project_id, workbook=f"(rollback of run {run_id})"):
+            yield record.project_id
+    except LockedByAnotherRun as exc:
+        raise RollbackRefused(exc.message.replace("then run again; nothing was sent by this run",
+                                                  f"then roll back again; nothing was deleted by this rollback of "
+                                                  f"run {run_id}")) from None
+    except LocalStateError as exc:
+        raise RollbackRefused(f"{exc.message}; nothing was deleted") from None
+
+
+def _runs_since(history: History, project_id: str, since: str, run_id: str) -> list[str]:
+    """Runs of the project this history started at or after `since` (other than the one rolled back)."""
+    return [r.run_id for r in history.runs() if r.project_id == project_id and r.run_id != run_id
+            and r.started_at >= since]
 
 
 #: how to find an object by its supplier_reference_id, per kind (statements have none)
@@ -55,7 +91,17 @@ def _status(statement: Any) -> str:
 
 
 def plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackItem]:
-    """What a rollback of `run_id` would delete, in order; raises RollbackRefused when it must not."""
+    """What a rollback of `run_id` would delete, in order, looked at under the project's lock; raises
+    RollbackRefused when it must not (an import of the project is running, a submitted statement)."""
+    with rollback_lock(history, run_id):
+        planned_at = dt.datetime.now(dt.UTC).isoformat()
+        items = _plan_rollback(history, run_id, client)
+    for item in items:
+        item.planned_at = planned_at
+    return items
+
+
+def _plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackItem]:
     from importer.api import NotFound
 
     record = history.run(run_id)
@@ -111,6 +157,29 @@ def plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackIt
 
 
 def execute_rollback(history: History, run_id: str, client: Any, items: list[RollbackItem]) -> list[RollbackItem]:
+    """Delete what `plan_rollback` listed, under the project's lock. When the lock is held (an import of the
+    project is running), or an import of the project started since the look, nothing is deleted: every pending
+    item is `failed` with the reason (look again)."""
+    try:
+        with rollback_lock(history, run_id) as project_id:
+            planned = min((i.planned_at for i in items if i.planned_at), default=None)
+            since = _runs_since(history, project_id, planned, run_id) if planned else []
+            if since:
+                return _refuse(items, f"an import of project {project_id} ran since this rollback looked (run "
+                                      f"{since[0]}); nothing was deleted: roll back again")
+            return _execute_rollback(history, run_id, client, items)
+    except RollbackRefused as exc:
+        return _refuse(items, exc.message)
+
+
+def _refuse(items: list[RollbackItem], why: str) -> list[RollbackItem]:
+    for item in items:
+        if item.status == "pending":
+            item.status, item.message = "failed", why
+    return items
+
+
+def _execute_rollback(history: History, run_id: str, client: Any, items: list[RollbackItem]) -> list[RollbackItem]:
     from importer.api import ApiError, NotFound
 
     for item in items:
