@@ -1,11 +1,20 @@
 """The sandbox's state: every object as its API JSON, in memory for fast filtering and paging, written
 through to SQLite (a real database file) so state survives a restart. Insertion order (a sequence number)
-is the listing order and the basis of the Relay cursors."""
+is the listing order and the basis of the Relay cursors.
+
+`supplier_reference_id` "must be unique for all resources created by a specific supplier": no two objects of a
+kind ever carry the same one. `put` enforces it itself, atomically (under the store's lock, and in the
+database by a unique index on (kind, supplier_reference_id), written before the object is taken in memory), so
+a duplicate create is refused with the API's 422 `value_error.duplicate` whatever the timing: also when two
+sandbox processes share one database file, where the in-memory check cannot see the other's objects. A look-up
+by reference (`by_srid`) that misses in memory asks the database, so such a refused create can find, and
+adopt, the object the other process made."""
 
 from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import json
 import sqlite3
 import threading
@@ -20,12 +29,26 @@ KINDS = ("project", "template", "blueprint", "source", "datapoint", "feedstock_t
 REFERENCES: dict[str, tuple[str, ...]] = {"component_attribution": ("ghg_entry_id", "component_id")}
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL,
+    srid TEXT);
 CREATE TABLE IF NOT EXISTS uploads (token TEXT PRIMARY KEY, source_id TEXT NOT NULL, content_length INTEGER NOT NULL,
     content_type TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS files (source_id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
     content_type TEXT NOT NULL);
 """
+#: one supplier_reference_id per kind, in the database itself (created once the column is filled)
+_UNIQUE_SRID = "CREATE UNIQUE INDEX IF NOT EXISTS objects_kind_srid ON objects (kind, srid) WHERE srid IS NOT NULL"
+
+
+def duplicate(kind: str, srid: str) -> Exception:
+    """The API's refusal of a second object with a supplier_reference_id (422, `value_error.duplicate`): the
+    sandbox's `Problem`, imported here when needed (logic imports this module)."""
+    from importer.sandbox.logic import Problem
+    from importer.sandbox.schemas import issue
+
+    return Problem(422, [issue(["supplier_reference_id"],
+                               f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
+                               kind="value_error.duplicate", value=srid)])
 
 
 def encode_cursor(seq: int) -> str:
@@ -69,11 +92,22 @@ class SandboxStore:
         #: what logic.py computes from the registry, with the stamps it was computed under
         self.memo: dict[Any, tuple[Any, Any]] = {}
         self.request_log: list[tuple[str, str, int]] = []
-        for kind, id_, seq, data in self._db.execute("SELECT kind, id, seq, data FROM objects ORDER BY seq"):
+        if "srid" not in {row[1] for row in self._db.execute("PRAGMA table_info(objects)")}:
+            self._db.execute("ALTER TABLE objects ADD COLUMN srid TEXT")  # a file of an earlier version
+        unfilled: list[tuple[str, str]] = []
+        for kind, id_, seq, data, srid in self._db.execute(
+                "SELECT kind, id, seq, data, srid FROM objects ORDER BY seq"):
             self.objects[kind][id_] = json.loads(data)
             self._index(kind, id_, self.objects[kind][id_])
             self._seq[id_] = seq
             self.next_seq = max(self.next_seq, seq + 1)
+            held = self.objects[kind][id_].get("supplier_reference_id")
+            if held and srid != held:
+                unfilled.append((held, id_))
+        if unfilled:
+            self._db.executemany("UPDATE objects SET srid = ? WHERE id = ?", unfilled)
+        with contextlib.suppress(sqlite3.IntegrityError):  # a file holding duplicates: memory still refuses more
+            self._db.execute(_UNIQUE_SRID)
         if not self.objects["project"]:
             self._seed()
         for feedstock in seed.FEEDSTOCK_TYPES:  # a database seeded by an earlier version gets the types it lacks
@@ -128,16 +162,49 @@ class SandboxStore:
             return [self.objects[kind][i] for i in ids]
 
     def by_srid(self, kind: str, srid: str) -> dict[str, Any] | None:
-        """The object of `kind` carrying this supplier_reference_id, if any."""
-        key = self._by_srid[kind].get(srid)
-        return self.objects[kind].get(key) if key is not None else None
+        """The object of `kind` carrying this supplier_reference_id, if any: from memory, else from the database
+        (another sandbox process sharing the file may have made it; it is taken into memory)."""
+        with self.lock:
+            key = self._by_srid[kind].get(srid)
+            if key is not None:
+                return self.objects[kind].get(key)
+            row = self._db.execute("SELECT id, seq, data FROM objects WHERE kind = ? AND srid = ?",
+                                   (kind, srid)).fetchone()
+            if row is None or row[0] in self.objects[kind]:
+                return None
+            id_, seq, data = row
+            self.objects[kind][id_] = json.loads(data)
+            self._index(kind, id_, self.objects[kind][id_])
+            self._seq[id_] = seq
+            self.next_seq = max(self.next_seq, seq + 1)
+            self.version += 1
+            self.stamps[id_] = self.kind_stamps[kind] = self.version
+            return self.objects[kind][id_]
 
     def put(self, kind: str, data: dict[str, Any], *, id_: str | None = None) -> dict[str, Any]:
+        """Create or replace an object. Raises the API's 422 duplicate refusal, changing nothing, when another
+        object of the kind carries its supplier_reference_id (in memory or in the database file)."""
         key = id_ or data["id"]
+        srid = data.get("supplier_reference_id") or None
         with self.lock:
+            if srid is not None:
+                holder = self._by_srid[kind].get(srid)
+                if holder is not None and holder != key:
+                    raise duplicate(kind, srid)
             seq = self._seq.get(key)
+            fresh = seq is None
             if seq is None:
                 seq = self.next_seq
+            try:  # the database first: its unique index decides for every process sharing the file
+                self._db.execute(
+                    "INSERT INTO objects (kind, id, seq, data, srid) VALUES (?,?,?,?,?) ON CONFLICT (id) DO UPDATE "
+                    "SET kind = excluded.kind, seq = excluded.seq, data = excluded.data, srid = excluded.srid",
+                    (kind, key, seq, json.dumps(data), srid))
+            except sqlite3.IntegrityError:
+                if srid is None:
+                    raise
+                raise duplicate(kind, srid) from None
+            if fresh:
                 self.next_seq += 1
                 self._seq[key] = seq
             self._unindex(kind, key)
@@ -145,8 +212,6 @@ class SandboxStore:
             self._index(kind, key, data)
             self.version += 1
             self.stamps[key] = self.kind_stamps[kind] = self.version
-            self._db.execute("INSERT OR REPLACE INTO objects (kind, id, seq, data) VALUES (?,?,?,?)",
-                             (kind, key, seq, json.dumps(data)))
         return data
 
     def delete(self, kind: str, id_: str) -> None:
