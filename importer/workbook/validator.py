@@ -92,6 +92,9 @@ class Validator:
         self.project_rows: dict[str, int] = {}
         self.evidence: dict[int, Any] = {}
         self.typed_percent: set[tuple[str, int, str]] = set()  # number cells typed as text with a % sign
+        #: text numbers two conventions read differently (`1.185`), refused until `settle_numbers` weighs the rest
+        self.ambiguous: list[tuple[str, int, str, coerce.AmbiguousNumber, Finding]] = []
+        self._folds: dict[str, dict[str, str]] = {}  # sheet -> its refs by `coerce.fold_text`, once asked
 
     # -- findings ---------------------------------------------------------------------------------------
     def add(self, severity: str, code: str, message: str, sheet: str | None = None, row: int | None = None,
@@ -268,6 +271,8 @@ class Validator:
                 continue
             cells = by_position[position - 1] if position <= len(by_position) else (None,) * len(index_rows)
             records[col.name] = self.parse_column(name, col, index_rows, cells, raw, special.get(col.name, set()))
+        if self.ambiguous:
+            self.settle_numbers(name, records, index_rows, by_position)
         self.honour_formats(name, records, index_rows, raw)
         self.sheets[name].records = records
         self.sheets[name].rows = index_rows
@@ -384,6 +389,67 @@ class Validator:
                            f"{value:g}); fix the unit, or the cell's number format", sheet=name, row=row,
                            column=column, value=f"{shown:g}%")
                 records[column][i] = None
+
+    def settle_numbers(self, name: str, records: dict[str, list[Any]], rows: list[int], by_position: list[Any]
+                       ) -> None:
+        """A number stored as text that two conventions read differently (`1.185`: 1.185 with a dot as decimal
+        mark, 1185 with a dot between thousands; `1,185` the other way round) is refused by the parser. Here the
+        other text numbers of its column (of its sheet when the column has none) are weighed: a dot as decimal
+        mark (`2.75`, `0.5`, `1,234.5`) settles it the en way, read with a note; a comma as decimal mark (`20,5`,
+        `1.234,5`) says it means the de reading, which the importer does not take from text (comma decimals are
+        refused), so it stays refused and the message says what it means; both kinds, or neither, leave it
+        refused with what was found and what is expected."""
+        pending = [item for item in self.ambiguous if item[0] == name]
+        if not pending:
+            return
+        sheet = self.sheets[name]
+        evidence: dict[str, dict[str, tuple[str, str]]] = {}  # column -> style -> (cell, text) first showing it
+        for col in sheet.spec.columns:
+            position = sheet.columns.get(col.name)
+            if col.type != "number" or position is None or position > len(by_position):
+                continue
+            letter = get_column_letter(position)
+            found: dict[str, tuple[str, str]] = {}
+            for row, value in zip(rows, by_position[position - 1], strict=True):
+                style = coerce.number_style(value) if type(value) is str else None
+                if style is not None and style not in found:
+                    found[style] = (f"{letter}{row}", value.strip())
+            evidence[col.name] = found
+        index = {row: i for i, row in enumerate(rows)}
+        withdrawn: set[int] = set()
+        for _, row, column, exc, finding in pending:
+            shown, scope = evidence.get(column, {}), f"{column} column"
+            if not shown:
+                scope = f"{name} sheet"
+                for found in evidence.values():
+                    for style, seen in found.items():
+                        shown.setdefault(style, seen)
+            example = {style: f"{text!r} at {cell}" for style, (cell, text) in shown.items()}
+            en, de = exc.reading("en"), exc.reading("de")
+            if set(shown) == {"en"}:
+                records[column][index[row]] = exc.stored("en")
+                withdrawn.add(id(finding))
+                self.bad_cells.discard((name, row, column))
+                if exc.scale != 1.0:
+                    self.typed_percent.add((name, row, column))
+                self.note("read_number", f"read {exc.text!r} as {en:g}: the other numbers stored as text in the "
+                          f"{scope} use a dot as decimal mark ({example['en']}), so it is read that way too (a dot as "
+                          "decimal mark, commas between thousands)", sheet=name, row=row, column=column, value=en)
+            elif set(shown) == {"de"}:
+                finding.message = (
+                    f"found {exc.text!r} stored as text; the other numbers stored as text in the {scope} use a comma "
+                    f"as decimal mark ({example['de']}), so it means {de:g} here, not {en:g}, but the importer reads "
+                    f"a dot as the decimal mark and does not guess: expected {exc.written('de')} (a dot as decimal "
+                    "mark, no thousands separators), or the value stored as a number")
+            elif shown:
+                finding.message = (
+                    f"found {exc.text!r} stored as text: {en:g} as en-US writes numbers, {de:g} as de-DE does, and "
+                    f"the {scope} writes numbers both ways ({example['en']}, {example['de']}), so nothing says which; "
+                    f"expected the value stored as a number, or text that reads only one way ({exc.written('de')} or "
+                    f"{exc.written('en')}, a dot as decimal mark, no thousands separators)")
+        if withdrawn:
+            self.findings = [f for f in self.findings if id(f) not in withdrawn]
+        self.ambiguous = [item for item in self.ambiguous if item[0] != name]
 
     def canonical_units(self, records: dict[str, list[Any]], rows: list[int]) -> None:
         """Each distinct unit spelling is looked up once; refused ones are errors at their cells, accepted ones
@@ -593,6 +659,8 @@ class Validator:
             parsed = coerce.parse_cell(col.type, value, choices=col.choices, default=col.default)
         except coerce.CellError as exc:
             self.error(exc.code, exc.message, sheet=sheet, row=row, column=col.name, value=coerce.as_text(value))
+            if isinstance(exc, coerce.AmbiguousNumber):
+                self.ambiguous.append((sheet, row, col.name, exc, self.findings[-1]))
             return None
         if col.type == "number" and isinstance(value, str) and value.strip().endswith("%"):
             self.typed_percent.add((sheet, row, col.name))
