@@ -309,3 +309,52 @@ def is_convertible(from_unit: str, to_unit: str) -> bool:
     except UnitError:
         return False
     return True
+
+
+#: what a unit measures, by pint dimensionality, for the quantities that cannot be negative: a mass, a CO2e mass
+#: (a datapoint in kgCO2e is an amount, not a signed balance), a length (a distance), an area, a volume, an
+#: energy, a duration, and a pure number (a % or a fraction; also a ratio of like units, kg/t). Not listed, so
+#: signed: temperatures (°C, °F), pressures (gauge pressure can be below zero), powers and other rates, and
+#: quotients by a CO2e mass or of one (emission factors, CDR potentials: a net factor can be negative).
+_NON_NEGATIVE: dict[frozenset[tuple[str, float]], str] = {
+    frozenset({("[mass]", 1)}): "mass",
+    frozenset({("[co2e_mass]", 1)}): "CO2e mass",
+    frozenset({("[length]", 1)}): "length",
+    frozenset({("[length]", 2)}): "area",
+    frozenset({("[length]", 3)}): "volume",
+    frozenset({("[mass]", 1), ("[length]", 2), ("[time]", -2)}): "energy",
+    frozenset({("[time]", 1)}): "duration",
+    frozenset(): "fraction",
+}
+
+#: the API's quantity kinds (`QuantityKindType`, a blueprint input's `quantity_kind`) that cannot be negative,
+#: in words; elevations, latitudes, temperatures, pressures, voltages, currencies, pH and every carbon emission
+#: factor or CDR potential may be
+NON_NEGATIVE_KINDS: dict[str, str] = {
+    "mass": "mass", "mass_carbon": "carbon mass", "volume": "volume", "distance": "distance", "depth": "depth",
+    "height": "height", "diameter": "diameter", "diameter_at_breast_height": "diameter",
+    "particle_diameter": "particle diameter", "area": "area", "energy": "energy", "time": "duration",
+    "power": "power", "count": "count", "dimensionless_ratio": "ratio", "mass_fraction": "mass fraction",
+    "mass_fraction_dry_basis": "mass fraction", "mass_fraction_wet_basis": "mass fraction",
+    "volume_fraction": "volume fraction", "mole_fraction": "mole fraction", "mass_ratio": "mass ratio",
+    "mass_density": "density", "bulk_density": "bulk density", "particle_mass_density": "density",
+    "mass_per_area": "mass per area", "volume_per_area": "volume per area", "mass_flow_rate": "mass flow rate",
+    "volume_flow_rate": "volume flow rate", "mass_concentration": "concentration", "energy_density": "energy density",
+    "mass_energy_density": "energy density", "specific_surface_area": "specific surface area",
+    "specific_volume": "specific volume", "fuel_economy": "fuel economy", "molar_mass": "molar mass",
+    "mass_distance": "mass-distance", "amount_of_substance": "amount of substance",
+}
+
+
+@lru_cache(maxsize=4096)
+def non_negative_kind(unit: str) -> str | None:
+    """The quantity a canonical unit measures when that quantity cannot be negative (`L` -> `volume`, `kgCO2e` ->
+    `CO2e mass`, `%` -> `percentage`, `kg/t` -> `fraction`), None when it may be (`degC`, `kgCO2e/L`) or the unit
+    is unknown. Loads pint: ask only about the units of negative values."""
+    if unit == PERCENT:
+        return "percentage"
+    try:
+        dimensions: dict[str, float] = dict(parse_unit(unit).dimensionality)  # type: ignore[arg-type]
+    except UnitError:
+        return None
+    return _NON_NEGATIVE.get(frozenset(dimensions.items()))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from importer.findings import Finding, cell_name, column_index_from_string, get_column_letter
 from importer.identity import workbook_references
 from importer.ids import KIND_BY_PREFIX, has_id_prefix, id_kind
-from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit
+from importer.units import DIMENSIONLESS, PERCENT, CanonicalUnit, UnitError, canonical_unit, non_negative_kind
 from importer.workbook import coerce, schemas, spec
 from importer.workbook.evidence import EvidenceError, EvidenceFolder
 from importer.workbook.model import (
@@ -495,6 +495,34 @@ class Validator:
             more = f" ({count} cells, the first shown here)" if count > 1 else ""
             self.note("unit_rewritten", f"unit {unit!r} is sent as {canonical!r}{more}", sheet="datapoints", row=row,
                       column="unit", value=f"{unit} -> {canonical}")
+
+    def check_signs(self) -> None:
+        """A quantity that cannot be negative is an error at its magnitude cell when it is: a mass (CO2e masses
+        too), volume, length, area, energy, duration, fraction or percentage, told by the unit's dimensions
+        (`units.non_negative_kind`; temperatures, pressures, rates and emission factors may be signed). A
+        negative standard_deviation is refused by the sheet's schema (>= 0). The datapoints sheet is the one
+        holding quantities (component_inputs and entry_inputs cite datapoints; attribution_factor has its own
+        range). One `min` over the column tells the usual case (nothing negative): pint is not loaded for it."""
+        sheet = self.sheets.get("datapoints")
+        if sheet is None or not sheet.rows or "magnitude" not in sheet.columns:
+            return
+        magnitudes = sheet.records["magnitude"]
+        if min(filter(None, magnitudes), default=0.0) >= 0:  # None and 0.0 dropped: neither is negative
+            return
+        units = sheet.records["unit"]
+        for i in [i for i, magnitude in enumerate(magnitudes) if magnitude is not None and magnitude < 0]:
+            row, unit = sheet.rows[i], units[i]
+            if not isinstance(unit, str) or {("datapoints", row, "unit"), ("datapoints", row, "magnitude")
+                                             } & self.bad_cells:
+                continue
+            kind = non_negative_kind(unit)
+            if kind is None:
+                continue
+            article = "an" if kind[0] in "aeiou" else "a"
+            self.error("negative_quantity", f"found {magnitudes[i]:g} {unit}, expected {article} {kind} of 0 or "
+                       f"more: {article} {kind} cannot be negative; check the sign, and any formula subtracting two "
+                       "readings (the later minus the earlier, not the other way round)", sheet="datapoints",
+                       row=row, column="magnitude", value=magnitudes[i])
 
     def check_list_duplicates(self) -> None:
         """The same datapoint twice in one input would be counted twice."""
@@ -965,6 +993,7 @@ class Validator:
                 self.run_schema(sheet)
                 if sheet_spec.name == "sources":  # the evidence files are looked at while the next sheet is read
                     self.check_evidence()
+        self.check_signs()
         for sheet_spec in spec.SHEETS:  # optional sheets that are absent are empty
             if sheet_spec.name not in self.sheets and not sheet_spec.key_value:
                 self.sheets[sheet_spec.name] = _Sheet(sheet_spec, sheet_spec.name, {})
