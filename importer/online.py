@@ -16,7 +16,8 @@ from typing import Any
 from importer.context import ProjectContext
 from importer.findings import Finding
 from importer.ids import has_id_prefix
-from importer.units import is_convertible
+from importer.units import NON_NEGATIVE_KINDS, is_convertible, non_negative_kind
+from importer.workbook.coerce import did_you_mean
 from importer.workbook.model import Workbook
 
 
@@ -29,8 +30,11 @@ def _finding(wb: Workbook, sheet: str, row: int, column: str, code: str, message
 def _check_bindings(
     wb: Workbook, ctx: ProjectContext, sheet: str, row: int, blueprint_key: str, input_key: str,
     refs: tuple[str, ...], units: dict[str, str], rows: dict[str, int],
+    magnitudes: dict[str, float] | None = None, signed: set[str] | None = None,
 ) -> list[Finding]:
-    """Shape and unit checks of one bound input (an entry_inputs or component_inputs row)."""
+    """Shape, unit and sign checks of one bound input (an entry_inputs or component_inputs row). `magnitudes`:
+    each datapoint's magnitude, for the sign check; `signed`: the datapoints already reported negative (one
+    finding each, however many inputs they feed)."""
     out: list[Finding] = []
     spec = ctx.blueprint_input(blueprint_key, input_key)
     if spec is None:
@@ -52,6 +56,36 @@ def _check_bindings(
                 out.append(_finding(wb, "datapoints", where, "unit", "unit_incompatible",
                                     f"{message} (bound on {sheet} row {row}, cell "
                                     f"{sheet}!{wb.cell(sheet, row, 'datapoint_refs')})", unit))
+    out.extend(_check_signs(wb, sheet, row, blueprint_key, input_key, spec, refs, units, rows, magnitudes or {},
+                            signed if signed is not None else set()))
+    return out
+
+
+def _check_signs(
+    wb: Workbook, sheet: str, row: int, blueprint_key: str, input_key: str, spec: Any, refs: tuple[str, ...],
+    units: dict[str, str], rows: dict[str, int], magnitudes: dict[str, float], signed: set[str],
+) -> list[Finding]:
+    """A negative datapoint feeding an input whose quantity cannot be negative, as the blueprint says: by its
+    `quantity_kind` (`units.NON_NEGATIVE_KINDS`: a mass, volume, distance, energy, fraction, density...), or
+    by its `compatible_unit` (`units.non_negative_kind`) when it gives no kind. An error at the datapoint's
+    magnitude cell; offline validation already refuses the negative masses, volumes... it can tell by the unit."""
+    negative = [ref for ref in refs if (magnitudes.get(ref) or 0.0) < 0 and ref not in signed and ref in rows]
+    if not negative:
+        return []
+    kind = str(getattr(spec, "quantity_kind", None) or "")
+    words = NON_NEGATIVE_KINDS.get(kind) if kind else non_negative_kind(str(spec.compatible_unit))
+    if words is None:
+        return []
+    article = "an" if words[0] in "aeiou" else "a"
+    out = []
+    for ref in negative:
+        signed.add(ref)
+        unit = units.get(ref, "")
+        out.append(_finding(
+            wb, "datapoints", rows[ref], "magnitude", "negative_quantity",
+            f"found {magnitudes[ref]:g} {unit}, expected {article} {words} of 0 or more: datapoint {ref!r} feeds input "
+            f"{input_key!r} of blueprint {blueprint_key!r}, {article} {kind or words}, which cannot be negative (bound "
+            f"on {sheet} row {row}); check the sign, and any formula subtracting two readings", magnitudes[ref]))
     return out
 
 
@@ -73,7 +107,7 @@ def check_feedstock_types(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
             message = (f"{len(match.ambiguous)} feedstock types are named {match.text!r} "
                        f"({', '.join(match.ambiguous)}): give the one meant by its ftt_ ID")
         else:
-            hint = f"did you mean {match.suggestion!r}? " if match.suggestion else ""
+            hint = f"{did_you_mean(match.text, match.suggestion, there='Isometric')} " if match.suggestion else ""
             message = f"no feedstock type named {match.text!r} in the organisation; {hint}{_CREATE_IN_UI}"
         out.append(_finding(wb, "feedstock_types", row.row, match.by, "unknown_feedstock_type", message, match.text))
     known = {t.id for t in ctx.feedstock_types}
@@ -91,6 +125,8 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
     out += check_feedstock_types(wb, ctx)
     units = {d.ref: d.unit for d in wb.datapoints}
     rows = {d.ref: d.row for d in wb.datapoints}
+    magnitudes = {d.ref: d.magnitude for d in wb.datapoints}
+    signed: set[str] = set()
     templates: dict[str, Any] = {}  # entry ref -> template
 
     for entry in wb.entries:
@@ -101,7 +137,8 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
             out.append(_finding(
                 wb, "entries", entry.row, "template", "unknown_template",
                 f"no GHG entry template {entry.template!r} in project {ctx.project_id}"
-                + (f"; did you mean {hint!r}?" if hint else f"; the project has: {known}"), entry.template))
+                + (f"; {did_you_mean(entry.template, hint, there='the template')}" if hint
+                   else f"; the project has: {known}"), entry.template))
         else:
             templates[entry.ref] = template
 
@@ -116,7 +153,8 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
             out.append(_finding(
                 wb, "entry_inputs", item.row, "template_component", "unknown_template_component",
                 f"template {template.display_name!r} has no component {item.template_component!r}"
-                + (f"; did you mean {hint!r}?" if hint else ""), item.template_component))
+                + (f"; {did_you_mean(item.template_component, hint, there='the template')}" if hint else ""),
+                item.template_component))
             continue
         _, comp = pair
         spec = next((i for i in comp.inputs if i.input_key == item.input_key), None)
@@ -142,7 +180,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
             continue
         bound[key] = item.row
         out.extend(_check_bindings(wb, ctx, "entry_inputs", item.row, comp.blueprint_key, item.input_key,
-                                   item.datapoint_refs, units, rows))
+                                   item.datapoint_refs, units, rows, magnitudes, signed))
 
     for entry in wb.entries:
         template = templates.get(entry.ref)
@@ -194,7 +232,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
                     input_key))
             else:
                 out.extend(_check_bindings(wb, ctx, "component_inputs", ci.row, blueprint_key, input_key,
-                                           ci.datapoint_refs, units, rows))
+                                           ci.datapoint_refs, units, rows, magnitudes, signed))
         for missing in sorted(expected - set(given)):
             out.append(_finding(
                 wb, "components", comp_row.row, "blueprint_key", "missing_component_input",

@@ -9,13 +9,16 @@ audit report.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
+import re
 import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from importer.workbook.coerce import fold_text, how_texts_differ
 from importer.workbook.spec import CONTENT_TYPES, MAX_SOURCE_BYTES
 
 
@@ -32,8 +35,9 @@ class EvidenceError(ValueError):
     """Why a file cannot be used as evidence (a plain sentence)."""
 
 
-def _looks_like(ext: str, start: bytes) -> bool:
-    """Whether a file of extension `ext` whose first MiB is `start` holds what the extension claims."""
+def _looks_like(ext: str, start: bytes, whole: bool = False) -> bool:
+    """Whether a file of extension `ext` whose first MiB is `start` holds what the extension claims (`whole`:
+    `start` is the whole file)."""
     head = start[:16]
     if ext == ".pdf":
         return head.startswith(b"%PDF")
@@ -50,21 +54,54 @@ def _looks_like(ext: str, start: bytes) -> bool:
     if ext == ".parquet":
         return head.startswith(b"PAR1")
     if ext in (".txt", ".csv"):
-        if b"\x00" in head:
-            return False
-        try:
-            start.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                head.decode("latin-1")
-            except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
-                return False
-        return True
+        return text_encoding(start, whole=whole) is not None
     return False
 
 
+#: byte-order marks and the encodings they announce, longest first (UTF-32 LE's begins with UTF-16 LE's)
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+#: control characters text never holds (tab, line feed, vertical tab, form feed, carriage return and the DOS
+#: end-of-file mark 0x1A excepted)
+_CONTROLS = bytes([*range(0, 9), *range(14, 26), *range(27, 32), 127])
+_CONTROL_CHARS = re.compile("[" + re.escape(_CONTROLS.decode("ascii")) + "]")
+
+
+def text_encoding(start: bytes, *, whole: bool = False) -> str | None:
+    """The encoding of a text file (.txt, .csv) whose first bytes are `start`, or None when they are not text:
+    after a byte-order mark, UTF-8, UTF-16 or UTF-32 (Excel's "Unicode Text", PowerShell's and LibreOffice's
+    exports write UTF-16 LE with a BOM), else UTF-8, else a legacy single-byte encoding (latin-1, cp1252). Text
+    holds no control characters but tab, line breaks, form feed and 0x1A, and, after a BOM, no unassigned or
+    private-use code points: binary files (images, archives, random bytes) are refused whatever their first
+    bytes. `whole`: `start` is the whole file (else a character may be cut at its end)."""
+    for bom, encoding in _BOMS:
+        if start.startswith(bom):
+            decoder = codecs.getincrementaldecoder(encoding)()
+            try:
+                text = decoder.decode(start[len(bom):], final=whole)
+            except UnicodeDecodeError:
+                return None
+            return encoding if _plausible(text) else None
+    if len(start.translate(None, _CONTROLS)) != len(start):
+        return None
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=whole)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def _plausible(text: str) -> bool:
+    """Decoded text that is text: no control characters (as above), and among its first 4096 characters none
+    unassigned, private-use or a lone surrogate (what bytes that are not text decode to, after a BOM)."""
+    if _CONTROL_CHARS.search(text):
+        return False
+    return not any(unicodedata.category(ch) in ("Cn", "Co", "Cs") for ch in text[:4096])
+
+
 def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name).casefold()
+    """A file name as a person reads it (`coerce.fold_text`: accents however encoded, letter case, look-alikes)."""
+    return fold_text(name)
 
 
 def _near_miss(root: Path, parts: tuple[str, ...]) -> str | None:
@@ -142,8 +179,9 @@ def _check(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
         info = None
     if info is None and not resolved.exists():
         near = _near_miss(root, parts)
-        hint = (f"; the folder has {near!r}, which differs only in letter case or in how accented letters are "
-                "encoded (a name copied from a Mac): write the name exactly as the file has it") if near else ""
+        how = how_texts_differ("/".join(parts), near, "the name written", "the file's name") if near else None
+        hint = (f"; the folder has {near!r}, which looks the same but {how}: write the name exactly as the file "
+                "has it") if near and how else ""
         raise EvidenceError(f"file {text!r} not found in {root}{hint}")
     if not (stat.S_ISREG(info.st_mode) if info is not None else resolved.is_file()):
         raise EvidenceError(f"{text!r} is not a regular file")
@@ -162,7 +200,7 @@ def _check(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
         digest.update(start)
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    if not _looks_like(ext, start):
+    if not _looks_like(ext, start, whole=len(start) == size):
         raise EvidenceError(f"{text!r} does not hold what its extension {ext} says (its first bytes are "
                             f"{start[:8]!r}); export it again in the right format")
     return Evidence(path=resolved, file_name=resolved.name, content_type=CONTENT_TYPES[ext], content_length=size,

@@ -828,10 +828,23 @@ class Validator:
             self.error("wrong_sheet_ref", f"{ref!r} is a row of the {elsewhere[0]} sheet; {col.name} needs a ref of "
                        f"the {col.ref_sheet} sheet", sheet=sheet, row=row, column=col.name, value=ref)
             return
-        close = difflib.get_close_matches(ref, list(targets), n=1, cutoff=0.6) if len(targets) < 20000 else []
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        twin = self.twin(col.ref_sheet or "", ref, targets)
+        if twin is not None:
+            close = [twin]
+        else:
+            close = difflib.get_close_matches(ref, list(targets), n=1, cutoff=0.6) if len(targets) < 20000 else []
+        hint = "; " + coerce.did_you_mean(ref, close[0], there=f"the {col.ref_sheet} sheet's ref") if close else ""
         self.error("unknown_ref", f"no row {ref!r} in the {col.ref_sheet} sheet{hint}", sheet=sheet, row=row,
                    column=col.name, value=ref)
+
+    def twin(self, sheet: str, ref: str, targets: set[str]) -> str | None:
+        """The ref of `sheet` that looks the same as `ref` (`coerce.fold_text`: accents encoded otherwise, a no-break
+        or zero-width space, a look-alike character, letter case), found by one look-up in a fold of the sheet's
+        refs made on the first unknown ref that asks."""
+        folds = self._folds.get(sheet)
+        if folds is None:
+            folds = self._folds[sheet] = {coerce.fold_text(target): target for target in targets}
+        return folds.get(coerce.fold_text(ref))
 
     def check_evidence(self) -> None:
         sheet = self.sheets.get("sources")
