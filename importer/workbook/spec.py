@@ -38,7 +38,9 @@ CONTENT_TYPES: dict[str, str] = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 MAX_SOURCE_BYTES = 50_000_000
-NAME_MAX = 100  # display_name, supplier_reference_id, feedstock type name, unit name
+NAME_MAX = 100  # display_name, supplier_reference_id, feedstock type name
+DESCRIPTION_MAX = 500  # CreateDatapointRequest.description: "Must be at most 500 characters long."
+REPORT_URL_MAX = 2048  # ghg_statement_report_url of (Re)SubmitGhgStatementRequest
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ PROJECT = Sheet(
                description="Inclusive end date of the GHG statement to create; empty: no statement."),
         Column("submit_statement", "bool", default=False, example="FALSE",
                description="Submit the statement for verification after creating it."),
-        Column("ghg_statement_report_url", "str", example="https://example.org/reports/2026-10.pdf",
+        Column("ghg_statement_report_url", "str", max_length=REPORT_URL_MAX,
+               example="https://example.org/reports/2026-10.pdf",
                description="URL of the GHG statement report, reachable by the verifier; required when "
                "submitting."),
         Column("supplier_reference_prefix", "str", max_length=40, example="acme-2026-10",
@@ -125,7 +128,8 @@ DATAPOINTS = Sheet(
     (
         Column("ref", "str", required=True, max_length=NAME_MAX, example="biochar-mass-b1"),
         Column("display_name", "str", required=True, max_length=NAME_MAX, example="Biochar mass batch 1"),
-        Column("description", "str", required=True, example="Dry mass of biochar produced, batch 1"),
+        Column("description", "str", required=True, max_length=DESCRIPTION_MAX,
+               example="Dry mass of biochar produced, batch 1"),
         Column("type", "enum", required=True, choices=DATAPOINT_TYPES, example="REPORTED"),
         Column("magnitude", "number", required=True, example="12.5"),
         Column("unit", "unit", required=True, example="t"),
@@ -149,7 +153,7 @@ FEEDSTOCK_TYPES = Sheet(
         Column("feedstock_type_id", "ref", id_kind="feedstock_type", example="ftt_1SBXSAWMILLOFF01",
                description="The type's ftt_ ID, copied from the Certify UI. With it, a different name below renames "
                "the type (a PATCH)."),
-        Column("name", "str", max_length=NAME_MAX, example="Sawmill offcuts",
+        Column("name", "str", example="Sawmill offcuts",
                description="The type's name as Isometric shows it (trimmed, case-sensitive); needed when no ID is "
                "given."),
         Column("supplier_reference_id", "str", max_length=NAME_MAX, example="acme-ftt-sawmill-offcuts",

@@ -175,7 +175,11 @@ class Validator:
                 elif col.type == "bool":
                     self.project[norm] = coerce.as_bool(value)
                 else:
-                    self.project[norm] = coerce.as_text(value)
+                    text = coerce.as_text(value)
+                    if col.max_length is not None and text is not None and len(text) > col.max_length:
+                        raise coerce.CellError("too_long", f"{norm} is {len(text)} characters long; at most "
+                                               f"{col.max_length} allowed")
+                    self.project[norm] = text
             except coerce.CellError as exc:
                 self.error(exc.code, exc.message, sheet="project", row=index, column=norm, value=coerce.as_text(value))
         pid = self.project.get("project_id")
@@ -185,11 +189,6 @@ class Validator:
         elif id_kind(pid) != "project":
             self.error("bad_id", f"project_id {pid!r} is not a project ID (prj_ followed by 16+ characters)",
                        sheet="project", row=self.project_rows["project_id"], column="project_id", value=pid)
-        prefix = self.project.get("supplier_reference_prefix")
-        if prefix and len(prefix) > 40:
-            self.error("too_long", f"supplier_reference_prefix is {len(prefix)} characters; at most 40",
-                       sheet="project", row=self.project_rows["supplier_reference_prefix"],
-                       column="supplier_reference_prefix")
         url = self.project.get("ghg_statement_report_url")
         if self.project.get("submit_statement"):
             if not url:
