@@ -45,9 +45,13 @@ def main() -> None:
     """Entry point of the console script (`importer.cli.main` does the rest)."""
     path = workbook_to_read_first(sys.argv[1:])
     if path is not None:
+        import contextlib
+
         from importer.workbook.validate import prefetch
 
-        prefetch(path)
+        # only a head start: should it fail, the read itself, inside the CLI's error handling, says what is wrong
+        with contextlib.suppress(Exception):
+            prefetch(path)
     from importer.cli import main as cli_main
 
     cli_main()
