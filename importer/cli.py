@@ -9,6 +9,7 @@ Exit codes: 0 success (warnings allowed); 1 the workbook has errors or a row fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,12 @@ def _root(
     from importer.redaction import install_logging_filter
 
     _STATE["debug"] = debug
+    from importer.terminal_text import make_logs_visible
+
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_logging_filter()
+    make_logs_visible()  # a cell or a server's message quoted in a log line cannot steer the terminal
 
 
 @app.command("validate")
@@ -112,6 +116,7 @@ def validate_command(
     import threading
 
     from importer.library import expand
+    from importer.terminal_text import echo
     from importer.workbook.validate import WorkbookUnreadable, validate_workbook
 
     # The cyclic collector stays off for the whole command, which ends without teardown (see main()): turned
@@ -120,13 +125,28 @@ def validate_command(
     gc.disable()
 
     stream = sys.stderr if json_out else sys.stdout  # the human lines; --json keeps stdout for the JSON
-    paths = expand(workbooks)
+    refused: list[tuple[Path, str]] = []
+    ignored: list[tuple[Path, str]] = []
+    paths = expand(workbooks, refused=refused, ignored=ignored)
+    if refused or ignored:
+        from importer.output import console
+
+        _sort_out_evidence(paths, refused, ignored)
+        _print_skipped(console(stream), refused, ignored)
     if not paths or ((report or annotate) and len(paths) > 1):
         from importer.output import console
 
         console(stream).print(
             "error: no workbook given (a folder must hold .xlsx files)" if not paths
             else "error: --report and --annotate take one workbook at a time")
+        raise typer.Exit(EXIT_USAGE)
+    clash = _overwrites_input([("--report", report), ("--annotate", annotate)], lambda: _inputs_of(paths))
+    if clash:
+        from importer.output import console
+
+        if json_out:
+            echo(json.dumps({"ok": False, "stopped": clash}))
+        console(stream).print(f"error: {clash}")
         raise typer.Exit(EXIT_USAGE)
     # What prints and writes the outcome (rich, jinja2 and the report's template: about 0.08 s) loads while the
     # workbook is read, not before the read starts nor after the checks end: validation mostly waits for
@@ -142,7 +162,7 @@ def validate_command(
             results.append(validate_workbook(path, typed_rows=online))  # only --online reads the typed rows
         except WorkbookUnreadable as exc:
             if json_out:
-                print(json.dumps({"ok": False, "workbook": str(path), "unreadable": exc.message}))
+                echo(json.dumps({"ok": False, "workbook": str(path), "unreadable": exc.message}))
             from importer.output import console
 
             console(stream).print(f"error: {exc.message}", markup=False)
@@ -163,6 +183,9 @@ def validate_command(
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         for result in results:
             target = report or default_report_path("validation", result.path, stamp)
+            if report is None and _overwrites_input([("the report", target)], lambda: _inputs_of(paths)):
+                warn_not_written(target, OSError("it is one of this command's inputs"))
+                continue
             try:
                 with strict_writes():
                     reports.append(write_validation_report(result, target))
@@ -175,7 +198,8 @@ def validate_command(
     if json_out:
         payload = results[0].to_json() if len(results) == 1 else {
             "ok": all(r.ok for r in results), "workbooks": [r.to_json() for r in results]}
-        print(json.dumps(payload, indent=2, default=str))
+        _add_skipped(payload, refused, ignored)
+        echo(json.dumps(payload, indent=2, default=str))
     else:
         for result in results:
             print_validation(out, result)
@@ -183,8 +207,10 @@ def validate_command(
             out.print(f"report: {written}", markup=False)
         if annotate:
             out.print(f"annotated copy: {annotate}", markup=False)
+    _print_not_imported(out, refused, "validated")
     _STATE["exit_without_teardown"] = True  # see main()
-    raise typer.Exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+    code = EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    raise typer.Exit(max(code, EXIT_USAGE) if refused else code)
 
 
 def _load_validation_output(report: bool) -> None:
@@ -232,6 +258,138 @@ def _online_checks(results: list, api_url: str | None, out: object) -> int | Non
     return None
 
 
+# -- what a command reads must never be what it writes ------------------------------------------------------
+
+Inputs = list[tuple[str, Path]]  # (what it is, its path)
+
+
+def _evidence_named(workbook: Path) -> list[Path]:
+    """The existing files a workbook's `sources` sheet names (any text cell that is a file relative to the
+    workbook's folder, as the `file` column is read): the evidence a run uploads. Read only when an output path
+    already exists; a workbook that cannot be read names none (its validation says why)."""
+    from importer.workbook.reader import MAX_FILE, WORKBOOK_SUFFIXES
+
+    found: list[Path] = []
+    try:
+        if workbook.suffix.lower() not in WORKBOOK_SUFFIXES or workbook.stat().st_size > MAX_FILE:
+            return found
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_path(str(workbook))
+        for title in book.sheet_names:
+            if "source" not in title.strip().lower():
+                continue
+            for row in book.get_sheet_by_name(title).to_python():
+                for cell in row:
+                    text = cell.strip().replace("\\", "/") if isinstance(cell, str) else ""
+                    if text and len(text) < 1024 and "\0" not in text:
+                        candidate = workbook.parent / text
+                        if candidate.is_file():
+                            found.append(candidate)
+    except Exception:  # unreadable here is unreadable for validation too, which reports it
+        return found
+    return found
+
+
+def _inputs_of(workbooks: list[Path], saved: Path | None = None) -> Inputs:
+    """Everything a command reads: the workbooks, each one's evidence files, and a saved plan being applied
+    (with the workbooks and evidence files it names)."""
+    inputs: Inputs = []
+    if saved is not None:
+        inputs.append(("the saved plan being applied", saved))
+        from importer.planning import saved as saved_plans
+
+        try:
+            bundle = saved_plans.load(saved)
+        except saved_plans.SavedPlanError:
+            bundle = None
+        for plan in bundle.plans if bundle is not None else ():
+            workbooks = [*workbooks, Path(plan.workbook_path)]
+            inputs += [(f"evidence file of source {item.ref!r} in the saved plan", Path(item.file))
+                       for item in plan.evidence]
+    for workbook in workbooks:
+        inputs.append(("the workbook", workbook))
+        inputs += [(f"an evidence file {workbook.name} names", p) for p in _evidence_named(workbook)]
+    return inputs
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file: by device and inode (symlinks, hard links, `./x`, letter case where the file system
+    ignores it), else by resolved path."""
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        try:
+            return os.path.realpath(a) == os.path.realpath(b)
+        except (OSError, ValueError):
+            return False
+
+
+def _overwrites_input(outputs: list[tuple[str, Path | None]], inputs: Callable[[], Inputs]) -> str | None:
+    """Why writing these outputs would destroy an input (or another output), or None. Only an output path that
+    already exists can be an input, so the inputs (which means reading the workbooks' evidence lists) are
+    looked up only then."""
+    import os
+
+    named = [(flag, path) for flag, path in outputs if path is not None]
+    for index, (flag, path) in enumerate(named):
+        for other_flag, other in named[:index]:
+            if os.path.realpath(path) == os.path.realpath(other) or _same_file(path, other):
+                return f"{other_flag} and {flag} name the same file ({path}); nothing was written or sent"
+    existing = [(flag, path) for flag, path in named if path.exists() and not path.is_dir()]
+    if not existing:
+        return None
+    known = inputs()
+    for flag, path in existing:
+        for what, source in known:
+            if _same_file(path, source):
+                same = "" if os.path.realpath(path) == os.path.realpath(source) else f" ({source})"
+                return (f"{flag} {path} is {what}{same}: it would be overwritten. Nothing was written or sent; "
+                        f"give {flag} a new path")
+    return None
+
+
+def _sort_out_evidence(workbooks: list[Path], refused: list[tuple[Path, str]],
+                       ignored: list[tuple[Path, str]]) -> None:
+    """A folder's file that one of its workbooks names as evidence is no refused workbook: it is moved, in
+    place, from `refused` to `ignored`, saying whose evidence it is."""
+    if not refused:
+        return
+    named = [(workbook, evidence) for workbook in workbooks for evidence in _evidence_named(workbook)]
+    for item in list(refused):
+        owner = next((w for w, evidence in named if _same_file(item[0], evidence)), None)
+        if owner is not None:
+            refused.remove(item)
+            ignored.append((item[0], f"an evidence file {owner.name} names, not a workbook"))
+
+
+def _print_skipped(out: Any, refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
+    """One line per folder entry that is not imported, and why."""
+    for path, why in ignored:
+        out.print(f"ignored: {path}: {why}", markup=False)
+    for path, why in refused:
+        out.print(f"refused: {path}: {why}", markup=False)
+
+
+def _print_not_imported(out: Any, refused: list[tuple[Path, str]], verb: str) -> None:
+    """The last line when a folder held files that were refused: they are not forgotten below the summary."""
+    if refused:
+        names = ", ".join(str(path) for path, _ in refused)
+        out.print(f"NOT {verb.upper()}: {len(refused)} file(s) refused (see above): {names}; exit code "
+                  f"{EXIT_USAGE}", markup=False)
+
+
+def _add_skipped(payload: dict[str, Any], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
+    """`--json`: the refused and ignored entries of the folders, and `ok` false when anything was refused."""
+    if refused:
+        payload["ok"] = False
+        payload["refused"] = [{"file": str(path), "why": why} for path, why in refused]
+    if ignored:
+        payload["ignored"] = [{"file": str(path), "why": why} for path, why in ignored]
+
+
 def _import_command(
     paths: list[Path], *, mode: str, api_url: str | None, submit: bool, json_out: bool, report: Path | None,
     concurrency: int, quiet: bool, verbose: bool = False, out_path: Path | None = None, prune: bool = False,
@@ -249,8 +407,25 @@ def _import_command(
     from importer.progress import make_progress
     from importer.redaction import redact
     from importer.settings import SettingsError, sandbox_db_path
+    from importer.terminal_text import echo
 
     out = console(sys.stderr if json_out else sys.stdout)
+    refused: list[tuple[Path, str]] = []
+    ignored: list[tuple[Path, str]] = []
+    if saved is None:  # the folders' files, each imported or named here (and in --json) with why not
+        paths = library.expand(paths, refused=refused, ignored=ignored)
+        _sort_out_evidence(paths, refused, ignored)
+        _print_skipped(out, refused, ignored)
+
+    def inputs() -> Inputs:
+        return _inputs_of(paths, saved)
+
+    clash = _overwrites_input([("--report", report), ("--out", out_path)], inputs)
+    if clash:
+        out.print(f"error: {clash}", markup=False)
+        if json_out:
+            echo(json.dumps({"ok": False, "stopped": clash}))
+        return EXIT_USAGE
     try:
         where = library.target(api_url)
     except SettingsError as exc:
@@ -264,8 +439,7 @@ def _import_command(
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
-        print("\ninterrupt: finishing the requests in flight, then stopping (Ctrl-C again to abort at once)",
-              file=sys.stderr, flush=True)
+        echo("\ninterrupt: finishing the requests in flight, then stopping (Ctrl-C again to abort at once)", err=True)
 
     previous = signal.signal(signal.SIGINT, _on_sigint)
     meter = (lambda: make_progress(quiet=quiet or json_out))  # noqa: E731 - one progress display per workbook
@@ -291,7 +465,7 @@ def _import_command(
     for index, problem in enumerate(outcome.problems):
         out.print(f"error: {problem}" if index == 0 else f"  error   {problem}", markup=False)
     if outcome.results:
-        _write_reports(outcome.results, report, "plan" if mode == "plan" else "run")
+        _write_reports(outcome.results, report, "plan" if mode == "plan" else "run", inputs)
     if out_path is not None and outcome.plans:
         from importer.planning import saved as saved_plans
 
@@ -299,11 +473,14 @@ def _import_command(
         out.print(f"plan saved to {out_path}: `isometric-import apply {out_path}` carries out exactly this plan "
                   "(refused if the workbook, its evidence or the registry change meanwhile)", markup=False)
     if json_out:
-        print(redact(json.dumps(outcome.to_json(), indent=2, default=str)))
+        payload = outcome.to_json()
+        _add_skipped(payload, refused, ignored)
+        echo(redact(json.dumps(payload, indent=2, default=str)))
     else:
         for result in outcome.results:
             print_result(out, result, verbose=verbose)
-    return outcome.exit_code
+    _print_not_imported(out, refused, "planned" if mode == "plan" else "imported")
+    return max(outcome.exit_code, EXIT_USAGE) if refused else outcome.exit_code
 
 
 def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-arg]
@@ -311,9 +488,11 @@ def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-a
         out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)  # type: ignore[attr-defined]
 
 
-def _write_reports(results: list, report: Path | None, mode: str) -> None:  # type: ignore[type-arg]
+def _write_reports(results: list, report: Path | None, mode: str,  # type: ignore[type-arg]
+                   inputs: Callable[[], Inputs] = list) -> None:
     """The HTML report (and the CSV of failed rows). By now the import has happened: a report that cannot be
-    written (read-only or full folder, anything else) is a warning on stderr, never a lost summary or exit code."""
+    written (read-only or full folder, anything else) is a warning on stderr, never a lost summary or exit code;
+    nor is one whose path is an input (`inputs`), which is left as it is."""
     import logging
 
     from importer.report.csv_export import failed_csv_path, write_failed_csv
@@ -324,6 +503,9 @@ def _write_reports(results: list, report: Path | None, mode: str) -> None:  # ty
     consequence = f"; the {mode} itself is unaffected"
     first = results[0]
     path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
+    if _overwrites_input([("the report", path)], inputs):
+        warn_not_written(path, OSError("it is one of this command's inputs, left as it is"), consequence)
+        return
     try:
         with strict_writes():
             if len(results) == 1:
@@ -350,6 +532,10 @@ def _write_reports(results: list, report: Path | None, mode: str) -> None:  # ty
         for result in results:
             if not result.ok:
                 csv_path = failed_csv_path(result, path)
+                if _overwrites_input([("the CSV of failed rows", csv_path)], inputs):
+                    warn_not_written(csv_path, OSError("it is one of this command's inputs, left as it is"),
+                                     consequence)
+                    continue
                 try:
                     write_failed_csv(result, csv_path)
                 except Exception as exc:  # likewise
@@ -465,7 +651,9 @@ def history_command(
 
     runs = History(history_path()).runs()
     if json_out:
-        print(json.dumps([asdict(r) for r in runs], indent=2))
+        from importer.terminal_text import echo
+
+        echo(json.dumps([asdict(r) for r in runs], indent=2))
         return
     out = console(sys.stdout)
     if not runs:
@@ -558,6 +746,11 @@ def template_command(
     from importer.workbook.template import build_template
 
     out = console(sys.stdout)
+    if out_path.exists() or out_path.is_symlink():
+        # a slip of tab completion naming last month's filled-in workbook must not turn it into an empty one
+        out.print(f"error: {out_path} already exists: `template` writes a new, empty workbook and never replaces a "
+                  "file; give a new name (or move the file away first). Nothing was written", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     try:
         target = api_target(api_url)
     except SettingsError as exc:
@@ -616,18 +809,34 @@ def sandbox_command(
     """
     from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, FaultConfig, serve
     from importer.settings import sandbox_db_path
+    from importer.terminal_text import echo
 
     path = db or sandbox_db_path()
+    if _not_a_database(path):
+        echo(f"error: --db {path} is a file but not a SQLite database (a workbook or evidence file?); the sandbox "
+             "keeps its state in a database of its own: give a new path. Nothing was written", err=True)
+        raise typer.Exit(EXIT_USAGE)
     path.parent.mkdir(parents=True, exist_ok=True)
     faults = FaultConfig(seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, upload_url_ttl_seconds=upload_ttl,
                          budget_per_second=budget)
-    typer.echo(f"Isometric local sandbox: http://{host}:{port}/mrv/v0")
-    typer.echo(f"database: {path}")
-    typer.echo(f"client secret: {DEMO_CLIENT_SECRET}")
-    typer.echo(f"access token: {DEMO_ACCESS_TOKEN}")
-    typer.echo("(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
-               "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)", err=True)
+    echo(f"Isometric local sandbox: http://{host}:{port}/mrv/v0")
+    echo(f"database: {path}")
+    echo(f"client secret: {DEMO_CLIENT_SECRET}")
+    echo(f"access token: {DEMO_ACCESS_TOKEN}")
+    echo("(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
+         "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)", err=True)
     serve(host, port, path, faults, tuple(feedstock_type))
+
+
+def _not_a_database(path: Path) -> bool:
+    """An existing, non-empty file that does not begin as every SQLite database does."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(16) != b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def main() -> None:
@@ -636,6 +845,7 @@ def main() -> None:
     import traceback
 
     from importer.redaction import redact
+    from importer.terminal_text import echo
 
     try:
         app()
@@ -652,13 +862,13 @@ def main() -> None:
             os._exit(done.code if isinstance(done.code, int) else EXIT_USAGE)
         raise
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # the last line of defence: say what happened, in plain words
         if _STATE["debug"]:
-            print(redact("".join(traceback.format_exception(exc))), file=sys.stderr)
-        print(redact(f"internal error: {type(exc).__name__}: {exc}") + " (run again with --debug for the "
-              "traceback, and report it)", file=sys.stderr)
+            echo(redact("".join(traceback.format_exception(exc))), err=True)
+        echo(redact(f"internal error: {type(exc).__name__}: {exc}") + " (run again with --debug for the "
+             "traceback, and report it)", err=True)
         sys.exit(EXIT_USAGE)
 
 
