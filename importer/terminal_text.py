@@ -66,7 +66,7 @@ class SafeConsole(Console):
         kwargs.setdefault("highlight", False)
         super().__init__(*args, **kwargs)
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+    def render_str(self, text: str, **kwargs: Any) -> Text:
         # before layout, so a table's columns are measured on what will be shown
         return super().render_str(visible(text), **kwargs)
 
