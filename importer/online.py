@@ -85,7 +85,8 @@ def _check_signs(
             wb, "datapoints", rows[ref], "magnitude", "negative_quantity",
             f"found {magnitudes[ref]:g} {unit}, expected {article} {words} of 0 or more: datapoint {ref!r} feeds input "
             f"{input_key!r} of blueprint {blueprint_key!r}, {article} {kind or words}, which cannot be negative (bound "
-            f"on {sheet} row {row}); check the sign, and any formula subtracting two readings", magnitudes[ref]))
+            f"on {sheet} row {row}); check the sign, and the order of any formula subtracting two readings",
+            magnitudes[ref]))
     return out
 
 

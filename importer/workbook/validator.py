@@ -519,8 +519,8 @@ class Validator:
                 continue
             article = "an" if kind[0] in "aeiou" else "a"
             self.error("negative_quantity", f"found {magnitudes[i]:g} {unit}, expected {article} {kind} of 0 or "
-                       f"more: {article} {kind} cannot be negative; check the sign, and any formula subtracting two "
-                       "readings (the later minus the earlier, not the other way round)", sheet="datapoints",
+                       f"more: {article} {kind} cannot be negative; check the sign, and the order of any formula "
+                       "subtracting two readings (a swapped pair gives a negative)", sheet="datapoints",
                        row=row, column="magnitude", value=magnitudes[i])
 
     def check_list_duplicates(self) -> None:
