@@ -14,6 +14,11 @@ Failing safely (for the caller, the plan/apply layer):
   later call raises it again without touching the file. The caller stops the run before its next write,
   prints `exc.message` and exits 2: the problem is this machine's, not the import's.
 
+What each run owns: `record_prefix(run_id, prefix)` says under which supplier-reference prefix a run planned,
+so `known()` can tell, for every reference this machine's runs created, adopted or meant to create, the
+prefixes of the workbooks that made it (`Ownership.made_under`): an orphan search never claims what only
+another prefix's runs made (a row's own supplier_reference_id that merely looks like one of this prefix's).
+
 The schema is migration-safe: a database written by an earlier version opens (new columns are added with
 defaults, new tables created), and an earlier version can still read a migrated one.
 """
@@ -28,7 +33,7 @@ import shlex
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -75,6 +80,10 @@ CREATE TABLE IF NOT EXISTS known_uploaded (
     source_id TEXT NOT NULL,
     PRIMARY KEY (api_url, source_id)
 );
+CREATE TABLE IF NOT EXISTS run_prefixes (
+    run_id TEXT PRIMARY KEY,
+    prefix TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS known_membership (
     api_url TEXT NOT NULL,
     component_id TEXT NOT NULL,
@@ -87,6 +96,19 @@ _ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"), ("runs",
                   ("created", "sent_inputs", "TEXT"))
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@functools.cache
+def _ownership() -> type[Known]:
+    """`Known` with `made_under`: which prefixes' runs made each reference (defined on first use: the planning
+    package imports this module)."""
+    from importer.planning.known import Known
+
+    @dataclass(frozen=True)
+    class Ownership(Known):
+        made_under: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    return Ownership
 
 
 class LocalStateError(Exception):
@@ -316,10 +338,29 @@ class History:
                 [(api_url, c, e) for c, e in membership.items()]))
 
     @_guarded
-    def known(self, api_url: str) -> Known:
-        """What earlier runs against `api_url` learned of the registry."""
-        from importer.planning.known import Known
+    def record_prefix(self, run_id: str, prefix: str) -> None:
+        """The supplier-reference prefix the run's workbook planned under (what its objects belong to)."""
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO run_prefixes (run_id, prefix) VALUES (?,?)", (run_id, prefix))
 
+    @_guarded
+    def made_under(self, api_url: str) -> dict[str, frozenset[str]]:
+        """supplier_reference_id -> the prefixes of the runs against `api_url` that created, adopted or meant to
+        create an object with it (runs whose prefix was recorded)."""
+        out: dict[str, set[str]] = {}
+        for srid, prefix in self.db.execute(
+                "SELECT c.supplier_reference_id, p.prefix FROM created c JOIN runs r ON r.run_id = c.run_id "
+                "JOIN run_prefixes p ON p.run_id = c.run_id WHERE r.api_url = ? AND c.supplier_reference_id IS NOT "
+                "NULL UNION SELECT i.supplier_reference_id, p.prefix FROM intended i JOIN runs r ON "
+                "r.run_id = i.run_id JOIN run_prefixes p ON p.run_id = i.run_id WHERE r.api_url = ?",
+                (api_url, api_url)):
+            out.setdefault(srid, set()).add(prefix)
+        return {srid: frozenset(prefixes) for srid, prefixes in out.items()}
+
+    @_guarded
+    def known(self, api_url: str) -> Known:
+        """What earlier runs against `api_url` learned of the registry (with `made_under`: whose each
+        reference is)."""
         uploaded = frozenset(r[0] for r in self.db.execute(
             "SELECT source_id FROM known_uploaded WHERE api_url = ?", (api_url,)))
         membership = dict(self.db.execute(
@@ -329,7 +370,8 @@ class History:
                        "SELECT c.object_id, c.sent_inputs FROM created c JOIN runs r ON r.run_id = c.run_id "
                        "WHERE r.api_url = ? AND c.kind = 'ghg_entry' AND c.adopted = 0 AND c.deleted_at IS NULL "
                        "AND c.sent_inputs IS NOT NULL", (api_url,))}
-        return Known(uploaded_sources=uploaded, membership=membership, created_inputs=created)
+        return _ownership()(uploaded_sources=uploaded, membership=membership, created_inputs=created,  # type: ignore[call-arg]
+                            made_under=self.made_under(api_url))
 
     @_guarded
     def intended(self, run_id: str) -> list[IntendedCreate]:

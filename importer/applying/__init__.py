@@ -167,6 +167,7 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
         run_log.outcomes[action.key] = outcome_of(action)
         if action.existing_id:
             run_log.ids[action.key] = action.existing_id
+    _record_prefix(plan, recorder, run_log, cancel)
     units = _units(plan, env)
     remaining: defaultdict[str, int] = defaultdict(int)
     for action in plan.actions:
@@ -321,6 +322,19 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
             release(number)
     run_log.interrupted = cancel.is_set() and run_log.stopped is None
     return run_log
+
+
+def _record_prefix(plan: Plan, recorder: Recorder | None, run_log: RunLog, cancel: threading.Event) -> None:
+    """Tell the run history (the runner's recorder holds it) under which prefix this run plans, before anything
+    is sent: a later orphan search of another prefix never claims what this run makes (`History.made_under`)."""
+    history, run_id = getattr(recorder, "history", None), getattr(recorder, "run_id", None)
+    if history is None or not run_id or not hasattr(history, "record_prefix"):
+        return
+    try:
+        history.record_prefix(run_id, plan.prefix)
+    except LocalStateError as exc:  # nothing may be sent without the history
+        run_log.stopped = _error_text(exc)
+        cancel.set()
 
 
 def _announce_stop(client: Any, progress: Any, running: int) -> None:

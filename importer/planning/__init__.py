@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from importer import gcpause
@@ -79,8 +80,11 @@ def block_dependants(actions: list[Action]) -> list[Action]:
 def find_orphans(p: Planning) -> list[Orphan]:
     """Objects this workbook's earlier runs could have made (`owned_by`: `<prefix>:<sheet of the kind>:<ref>`,
     sources with their hash) that it no longer defines. Not `startswith(prefix + ":")`: a prefix may hold `:`,
-    and `acme` must not claim what `acme:2026-10` made."""
+    and `acme` must not claim what `acme:2026-10` made. Where this machine's run history says which prefixes'
+    runs made a reference (`made_under_of`), one made only under other prefixes (another workbook's row whose own
+    supplier_reference_id looks like one of ours) is not an orphan either."""
     defined = set(p.srids.values())
+    made_under = made_under_of(p.state)
     submitted = {s.id for s in p.state.statements if enum_text(s.status) in SUBMITTED_STATUSES}
     out: list[Orphan] = []
     # feedstock types are never the importer's (the API creates none): never orphans, never pruned
@@ -89,6 +93,8 @@ def find_orphans(p: Planning) -> list[Orphan]:
     for kind, table in tables:
         for srid, obj in sorted(table.items()):
             if srid in defined or not owned_by(p.prefix, srid, kind):
+                continue
+            if p.prefix not in made_under.get(srid, (p.prefix,)):  # only other prefixes' runs made it here
                 continue
             why = None
             if kind == "datapoint" and enum_text(getattr(obj, "locked_status", "not_locked")) != "not_locked":
@@ -100,6 +106,17 @@ def find_orphans(p: Planning) -> list[Orphan]:
                               completed_on=str(obj.completed_on) if getattr(obj, "completed_on", None) else None,
                               deletable=why is None, why_not=why))
     return out
+
+
+#: where a snapshot keeps which prefixes' runs made each reference (`History.known`'s `made_under`); kept in the
+#: state's own __dict__ because RegistryState (importer.planning.registry) has no field for it
+_MADE_UNDER = "made_under"
+
+
+def made_under_of(state: RegistryState) -> Mapping[str, frozenset[str]]:
+    """supplier_reference_id -> the prefixes of this machine's runs that made it (empty without a history)."""
+    found: Mapping[str, frozenset[str]] = state.__dict__.get(_MADE_UNDER, {})
+    return found
 
 
 def _prune_actions(orphans: list[Orphan], planned: list[Action]) -> list[Action]:
@@ -227,6 +244,7 @@ def snapshot(client: Any, listed: RegistryState, wb: Workbook, ctx: ProjectConte
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
     state = listed
     state.uploaded_sources = known.uploaded_sources
+    state.__dict__[_MADE_UNDER] = getattr(known, "made_under", {})  # a reference only another prefix made: no orphan
     bound = ghg_entries.bindings(wb, ctx)
     attached = {c.entry_ref for c in wb.components}
     wanted: dict[str, frozenset[str]] = {}

@@ -1,0 +1,105 @@
+"""Issue #24, item 1: what an import owns is unambiguous. `--prune` deletes only objects this workbook's own
+runs could have made (`importer.identity.owned_by`: `<prefix>:<sheet>:<ref>`, sources with their hash, and,
+where this machine's run history knows, made by a run of this prefix), never another workbook's, whatever `:`
+either prefix holds. Driven through the real CLI against a sandbox over loopback; what is left is read back
+over HTTP and compared with the references the test derives itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e_helpers import api_nodes, cli_env, expected_references, run_cli
+from workbooks import write
+
+pytestmark = pytest.mark.slow
+
+COLLECTIONS = {"source": "/sources", "datapoint": "/datapoints", "ghg_entry": "/ghg_entries",
+               "component": "/components"}
+SPARE = {"ref": "spare-reading", "display_name": "Spare reading", "description": "A reading no entry uses",
+         "type": "REPORTED", "magnitude": 1.5, "unit": "t", "standard_deviation": None, "measured_at": None,
+         "source_refs": "weighbridge", "uncertainty_justification": None}
+
+
+def _workbook(folder: Path, prefix: str, *, spare: bool, own: str | None = None) -> Path:
+    def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        project.update(supplier_reference_prefix=prefix, statement_end_on=None)
+        if spare:
+            sheets["datapoints"].append(dict(SPARE))
+        if own is not None:  # a row carrying its own supplier_reference_id
+            sheets["datapoints"].append(dict(SPARE, ref="legacy-reading", supplier_reference_id=own))
+
+    return write(folder, mutate, name="wb.xlsx")
+
+
+def _held(sandbox: Any) -> dict[str, set[str]]:
+    """kind -> supplier_reference_ids the server holds (read over HTTP)."""
+    return {kind: {n["supplier_reference_id"] for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
+                   if n.get("supplier_reference_id")} for kind, path in COLLECTIONS.items()}
+
+
+def _ours(workbook: Path) -> dict[str, set[str]]:
+    return {k: v for k, v in expected_references(workbook).items() if k in COLLECTIONS}
+
+
+@pytest.mark.parametrize(("first", "second", "own"), [
+    ("acme", "acme:2026-10", None),
+    ("acme", "acme:datapoints", None),
+    ("a", "a:b:c", None),
+    ("acme", "other", "acme:datapoints:legacy-reading"),  # the other's own reference looks like one of acme's
+])
+def test_prune_deletes_only_this_workbooks_own_objects(sandbox: Any, tmp_path: Path, first: str, second: str,
+                                                       own: str | None) -> None:
+    env = cli_env(sandbox, tmp_path / "home")
+    one = _workbook(tmp_path / "one", first, spare=True)
+    two = _workbook(tmp_path / "two", second, spare=True, own=own)
+    for workbook in (one, two):
+        ran = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+        assert ran.code == 0, ran.stdout + ran.stderr
+    theirs = _ours(two)
+    before = _held(sandbox)
+    for kind, srids in theirs.items():
+        assert srids <= before[kind], kind
+    spare = next(s for s in _ours(one)["datapoint"] if s.endswith(":spare-reading"))
+
+    # the first workbook drops its spare row: that one object, and nothing of the second's, is its orphan
+    one = _workbook(tmp_path / "one", first, spare=False)
+    planned = run_cli(["plan", str(one), "--prune", "--json", "--quiet"], env, subprocess_=True)
+    assert planned.code == 0, planned.stdout + planned.stderr
+    orphans = [o["supplier_reference_id"] for o in json.loads(planned.stdout)["orphans"]]
+    assert orphans == [spare]
+
+    pruned = run_cli(["run", str(one), "--prune", "--json", "--quiet"], env, subprocess_=True)
+    assert pruned.code == 0, pruned.stdout + pruned.stderr
+    deleted = [o for o in json.loads(pruned.stdout)["objects"] if o["status"] == "deleted"]
+    assert [o["supplier_reference_id"] for o in deleted] == [spare]
+    after = _held(sandbox)
+    for kind, srids in theirs.items():  # every object of the second workbook is still there
+        assert srids <= after[kind], (kind, sorted(srids - after[kind]))
+    assert spare not in after["datapoint"]
+    assert {k: v - {spare} for k, v in before.items()} == after  # nothing else was deleted
+    if own is not None:
+        assert own in after["datapoint"]
+
+
+def test_owned_by_is_exactly_the_derived_shape() -> None:
+    from importer.identity import derived_reference, owned_by
+
+    sha = "0123456789abcdef" * 4
+    assert owned_by("acme", derived_reference("acme", "datapoints", "x"), "datapoint")
+    assert owned_by("acme", derived_reference("acme", "sources", "w", file_sha256=sha), "source")
+    assert owned_by("acme", derived_reference("acme", "datapoints", "y" * 300), "datapoint")  # shortened
+    for other in ("acme:2026-10", "acme:datapoints", "acme:sources"):
+        for sheet, kind in (("datapoints", "datapoint"), ("sources", "source"), ("entries", "ghg_entry")):
+            srid = derived_reference(other, sheet, "x", file_sha256=sha if kind == "source" else None)
+            assert not owned_by("acme", srid, kind), srid
+            assert not owned_by("acme", srid), srid
+            assert owned_by(other, srid, kind), srid
+    assert not owned_by("a", derived_reference("a:b:c", "entries", "e"))
+    assert not owned_by("a:b:c", derived_reference("a", "entries", "e"))
+    assert not owned_by("acme", "acme:sources:w", "source")  # a source without its hash is not ours
+    assert not owned_by("acme", derived_reference("acme", "datapoints", "x"), "source")  # nor another kind's
+    assert not owned_by("acme", "acme-2:datapoints:x")
