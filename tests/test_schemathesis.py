@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
 
 from contract import OPENAPI
-from sandbox_requests import PRODUCTION, PROJECT, datapoint, production_entry_body
+from sandbox_requests import PRODUCTION, PROJECT, datapoint, production_entry_body, ui_feedstock_type
 
 if not OPENAPI.exists():  # fails, never skips: the run against the contract is the point of this module
     raise RuntimeError(f"the published contract is not beside the repository ({OPENAPI})")
@@ -52,8 +52,7 @@ SERVED = {
     "GET /sources", "POST /sources", "GET /sources/{id}", "PATCH /sources/{id}", "DELETE /sources/{id}",
     "POST /sources/{id}/signed_upload_url",
     "GET /datapoints", "POST /datapoints", "GET /datapoints/{id}", "PATCH /datapoints/{id}", "DELETE /datapoints/{id}",
-    "GET /feedstock_types", "POST /feedstock_types", "GET /feedstock_types/{id}", "PATCH /feedstock_types/{id}",
-    "DELETE /feedstock_types/{id}",
+    "GET /feedstock_types", "GET /feedstock_types/{id}", "PATCH /feedstock_types/{id}", "DELETE /feedstock_types/{id}",
     "GET /ghg_entries", "POST /ghg_entries", "GET /ghg_entries/{id}", "PATCH /ghg_entries/{id}",
     "DELETE /ghg_entries/{id}", "GET /ghg_entries/{id}/component_attributions",
     "PATCH /ghg_entries/{id}/component_attributions",
@@ -81,6 +80,7 @@ NOT_SERVED = {
 }
 _OTHER_RESOURCES = ("biochar_applications", "data-upload-submissions", "feedstock_batches", "file-uploads",
                     "measurement_locations", "measurement_samples", "production_batches", "monitoring_requirements",
+                    "monitoring_submissions",
                     "storage_locations", "sensors", "storage_units")
 NOT_SERVED_REASON_OTHER = "a resource outside the importer's flow (biochar applications, batches, storage, " \
                           "sensors, measurements, monitoring): not implemented by the sandbox"
@@ -118,7 +118,7 @@ EXCLUSIONS = [
               r"does not exist|unknown unit|belongs to another project|already exists|is locked",
               "business rules: the project and cited sources must exist, the unit must be a unit, "
               "supplier_reference_id is unique, a locked datapoint cannot change"),
-    Exclusion(frozenset({"POST /feedstock_types"}), "positive_data_acceptance", 422, r"already exists",
+    Exclusion(frozenset({"PATCH /feedstock_types/{id}"}), "positive_data_acceptance", 422, r"already exists",
               "business rule: supplier_reference_id is unique per supplier (the document's description)"),
     Exclusion(frozenset({"POST /components", "PATCH /components/{id}"}), "positive_data_acceptance", 422,
               r"does not exist|unknown component blueprint|unknown input|missing input|before activity_started_at|"
@@ -203,7 +203,7 @@ def _objects(api: httpx.Client) -> dict[str, str]:
         "activity_completed_at": "2026-10-31T00:00:00Z", "inputs": [
             {"input_key": "fuel_volume", "datapoint_id": fuel["id"]},
             {"input_key": "fuel_emission_factor", "datapoint_id": factor["id"]}]}).json()
-    feedstock = api.post("/feedstock_types", json={"name": "Offcuts", "supplier_reference_id": "st-ftt"}).json()
+    feedstock = ui_feedstock_type(api, "Offcuts", "st-ftt")  # the Certify UI's part: the API creates none
     statement = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
     return {"sources": created["source"]["id"], "datapoints": datapoint(api, "st-dp", 1, "t")["id"],
             "feedstock_types": feedstock["id"], "ghg_entries": entry["id"], "removals": entry["id"],

@@ -22,8 +22,9 @@ Srid = Annotated[str, Field(min_length=1, max_length=100)]
 Name100 = Annotated[str, Field(min_length=1, max_length=100)]
 DatapointType = Literal["CONSTANT", "STANDARD_PUBLISHED_VALUE", "REPORTED", "ASSUMPTION", "DERIVED"]
 ComponentScope = Literal["REMOVAL", "GHG_STATEMENT", "PROJECT", "NET_NEGATIVITY"]
-AmortizationStrategy = Literal["ESTIMATED_PROJECT_TONNAGE", "MANUAL", "CUSTOM_TIME_PERIOD",
-                               "ESTIMATED_PROJECT_LIFETIME"]
+#: ProjectComponentAmortizationStrategy of the live document (ESTIMATED_PROJECT_TONNAGE was renamed)
+AmortizationStrategy = Literal["ESTIMATED_PROJECT_REMOVAL_TONNAGE", "MANUAL", "CUSTOM_TIME_PERIOD",
+                               "ESTIMATED_PROJECT_LIFETIME", "ESTIMATED_PROJECT_REDUCTION_TONNAGE"]
 #: the document's QuantityKindType enum (the `quantity_kind` filter of GET /datapoints)
 QUANTITY_KINDS = (
     "acidity", "activity_concentration", "amount_of_substance", "amount_of_substance_concentration",
