@@ -429,7 +429,7 @@ def _replan(plan_value: Plan, validation: ValidationResult, session: Any, option
     ctx, listed = read_project(session, wb, options.concurrency)
     state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
     # the same inputs give the same plan: its fingerprint covers what this workbook's plan depends on
-    recomputed = build_plan(wb, ctx, state, submit=plan_value.submit, prune=plan_value.prune)
+    recomputed = build_plan(wb, ctx, state, submit=_planned_submit(plan_value), prune=plan_value.prune)
     differences = saved_plans.registry_changes(plan_value, recomputed.registry_fingerprint)
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")
@@ -439,6 +439,14 @@ def _replan(plan_value: Plan, validation: ValidationResult, session: Any, option
                             + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
                             exit_code=EXIT_FAILED)
     return ctx, state, recomputed, saved_plans.first_difference(plan_value, recomputed)
+
+
+def _planned_submit(plan_value: Plan) -> bool:
+    """Whether the plan was made with --submit: its statement's own setting, which the plan-level flag always
+    equals (when they disagree the file was edited; the re-plan then shows which of the two)."""
+    statement = next((a for a in plan_value.actions if a.kind == "ghg_statement"), None)
+    submit = getattr(statement.payload, "submit", None) if statement is not None else None
+    return plan_value.submit if submit is None else bool(submit)
 
 
 def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any,
