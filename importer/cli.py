@@ -783,7 +783,8 @@ def template_command(
                           + (f"; did you mean {hint!r}?" if hint else ""), markup=False)
                 raise typer.Exit(EXIT_USAGE)
             chosen.append(found)
-    build_template(out_path, project_id=project_id, templates=chosen, blueprints=ctx.blueprints)
+    build_template(out_path, project_id=project_id, templates=chosen, blueprints=ctx.blueprints,
+                   feedstock_types=ctx.feedstock_types)
     out.print(f"wrote {out_path} for project {project_id} with {len(chosen)} template(s): "
               + ", ".join(t.display_name for t in chosen), markup=False)
 

@@ -9,7 +9,7 @@ import shutil
 import openpyxl
 import pytest
 
-from e2e_helpers import cli_env, copy_samples, run_cli
+from e2e_helpers import api_nodes, cli_env, copy_samples, run_cli
 from workbooks import row, write
 
 pytestmark = pytest.mark.slow
@@ -40,6 +40,16 @@ def test_template_has_sheets_comments_dropdowns_and_prelisted_inputs(sandbox, tm
     assert entry_dv["A2:A5000"] == "'entries'!$A$2:$A$5000"
     templates = [r[1] for r in book["entries"].iter_rows(min_row=2, values_only=True)]
     assert templates == ["Monthly production batch", "Field application"]
+    # the feedstock_types sheet offers the organisation's types, as the server lists them
+    listed = api_nodes(sandbox, "/feedstock_types")
+    feed = {str(dv.sqref): dv.formula1 for dv in book["feedstock_types"].data_validations.dataValidation}
+    lists = book["_lists"]
+    offered = {}
+    for ref in (feed["B2:B5000"], feed["C2:C5000"]):  # feedstock_type_id, name
+        letter = ref.split("!")[1].split("$")[1]
+        offered[ref] = sorted(c.value for c in lists[letter][1:] if c.value is not None)
+    assert offered[feed["B2:B5000"]] == sorted(t["id"] for t in listed)
+    assert offered[feed["C2:C5000"]] == sorted(t["name"] for t in listed)
 
 
 def test_template_round_trip_fill_validate_run(sandbox, tmp_path):
@@ -133,12 +143,17 @@ def test_history_and_rollback(sandbox, tmp_path):
     assert run.code == 0
     run_id = run.json()["run_id"]
     history = json.loads(run_cli(["history", "--json"], env).stdout)
-    assert history[0]["run_id"] == run_id and history[0]["created"] == 23 and history[0]["outcome"] == "ok"
+    # what the server holds under the workbook's prefix, plus its statement (no feedstock type: never created)
+    held = sum(1 for kind in ("source", "datapoint", "ghg_entry", "component", "feedstock_type")
+               for o in sandbox.store.list(kind) if str(o.get("supplier_reference_id") or "").startswith("demo"))
+    held += len(sandbox.store.list("ghg_statement"))
+    assert held == 22
+    assert history[0]["run_id"] == run_id and history[0]["created"] == held and history[0]["outcome"] == "ok"
     assert history[0]["report"] and history[0]["report"].endswith("-run.html")  # where the report went
     table = run_cli(["history"], env).stdout
     assert "started (UTC)" in table and "report" in table
     dry = run_cli(["rollback", run_id, "--dry-run"], env)
-    assert dry.code == 0 and dry.stdout.count("would delete") == 23
+    assert dry.code == 0 and dry.stdout.count("would delete") == held
     assert len([s for s in sandbox.store.list("source") if s.get("supplier_reference_id")]) == 5  # nothing deleted
     done = run_cli(["rollback", run_id], env)
     assert done.code == 0, done.stdout + done.stderr

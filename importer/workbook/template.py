@@ -40,7 +40,9 @@ README_TEXT = [
      "subfolder) and write the path in the file column, e.g. evidence/weighbridge.pdf.", False),
     ("3. datapoints: one row per measured or reported value: magnitude, unit (t, kg, kWh, L, km, %, "
      "kgCO2e/kWh...), and the refs of the sources that prove it (comma-separated).", False),
-    ("4. feedstock_types: only if you need a new feedstock type; otherwise use an existing ftt_ ID.", False),
+    ("4. feedstock_types: the feedstock types your entries use, each by its name as Isometric shows it (the "
+     "dropdown lists the organisation's types) or its ftt_ ID. The API cannot create a feedstock type: a new one "
+     "is created in the Certify UI first.", False),
     ("5. entries: one row per GHG entry (a batch, an application). The template column names the GHG entry "
      "template; started_on and completed_on are dates.", False),
     ("6. entry_inputs: already lists every monitored input of each template. Put the ref of your entry in "
@@ -91,8 +93,10 @@ def _list_validation(formula: str, *, strict: bool, prompt: str) -> DataValidati
     return dv
 
 
-def build_template(path: Path, *, project_id: str, templates: list[Any], blueprints: dict[str, Any]) -> Path:
-    """Write the fill-in workbook for `templates` of `project_id` to `path`."""
+def build_template(path: Path, *, project_id: str, templates: list[Any], blueprints: dict[str, Any],
+                   feedstock_types: list[Any] | tuple[Any, ...] = ()) -> Path:
+    """Write the fill-in workbook for `templates` of `project_id` to `path`; `feedstock_types` (the
+    organisation's, as listed) fill the feedstock_types sheet's dropdowns of names and IDs."""
     book = XlWorkbook()
     readme = book.active
     readme.title = "README"
@@ -127,6 +131,8 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
     add_list("input_key", input_keys)
     add_list("group", sorted({g.key for t in templates for g in t.groups}))
     add_list("blueprint_key", sorted(blueprints))
+    add_list("feedstock_type_name", sorted({t.name for t in feedstock_types}))
+    add_list("feedstock_type_id", sorted({t.id for t in feedstock_types}))
 
     ref_column = {s.name: f"{quote_sheetname(s.name)}!$A$2:$A${MAX_ROWS}" for s in spec.SHEETS if s.has_ref}
     enum_lists = {("datapoints", "type"): ("datapoint_type", True), ("sources", "is_public"): ("bool", True),
@@ -134,7 +140,9 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
                   ("entry_inputs", "template_component"): ("template_component", False),
                   ("entry_inputs", "input_key"): ("input_key", True), ("components", "group"): ("group", False),
                   ("components", "template_component"): ("template_component", False),
-                  ("components", "blueprint_key"): ("blueprint_key", True)}
+                  ("components", "blueprint_key"): ("blueprint_key", True),
+                  ("feedstock_types", "name"): ("feedstock_type_name", False),
+                  ("feedstock_types", "feedstock_type_id"): ("feedstock_type_id", False)}
 
     for sheet in spec.SHEETS:
         ws = book.create_sheet(sheet.name)
