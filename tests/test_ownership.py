@@ -7,12 +7,14 @@ over HTTP and compared with the references the test derives itself."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e_helpers import api_nodes, cli_env, expected_references, run_cli
+from e2e_helpers import REPO, api_nodes, cli_env, copy_samples, expected_references, run_cli
 from workbooks import write
 
 pytestmark = pytest.mark.slow
@@ -103,3 +105,67 @@ def test_owned_by_is_exactly_the_derived_shape() -> None:
     assert not owned_by("acme", "acme:sources:w", "source")  # a source without its hash is not ours
     assert not owned_by("acme", derived_reference("acme", "datapoints", "x"), "source")  # nor another kind's
     assert not owned_by("acme", "acme-2:datapoints:x")
+
+
+# -- rollback takes the project's lock (item 3) ---------------------------------------------------------------
+def _holder(home: Path) -> subprocess.Popen[str]:
+    """A second process holding the project's lock, as a running import does."""
+    code = ("import time\nfrom pathlib import Path\nfrom importer.locking import project_lock\n"
+            f"with project_lock(Path({str(home / 'locks')!r}), 'prj_1SBXBIOCHAR00001', workbook='holder.xlsx'):\n"
+            "    print('held', flush=True)\n    time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_rollback_is_refused_while_an_import_of_the_project_holds_the_lock(sandbox: Any, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = cli_env(sandbox, home)
+    workbook = copy_samples(tmp_path)
+    ran = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    run_id = ran.json()["run_id"]
+    made = {o["id"] for o in ran.json()["objects"] if o["status"] == "created" and o["id"]
+            and not o["id"].startswith("ggs_")}
+    before = _held(sandbox)
+    holder = _holder(home)
+    try:
+        for args in (["rollback", run_id], ["rollback", run_id, "--dry-run"]):
+            refused = run_cli(args, env, subprocess_=True)
+            assert refused.code == 1, refused.stdout + refused.stderr
+            assert "another import into project prj_1SBXBIOCHAR00001 is running" in refused.stdout
+            assert "holder.xlsx" in refused.stdout and "nothing was deleted" in refused.stdout
+            assert _held(sandbox) == before
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    done = run_cli(["rollback", run_id], env, subprocess_=True)
+    assert done.code == 0, done.stdout + done.stderr
+    left = {n["id"] for path in COLLECTIONS.values() for n in api_nodes(sandbox, path)}
+    assert made and not made & left  # with the lock free, everything the run created is gone
+
+
+def test_rollback_deletes_nothing_when_an_import_ran_since_it_looked(sandbox: Any, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from importer.history import History
+    from importer.rollback import execute_rollback, plan_rollback
+    from importer.runner import api_session, history_path
+    from importer.settings import api_target
+
+    env = cli_env(sandbox, tmp_path / "home")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    workbook = copy_samples(tmp_path)
+    first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    history = History(history_path())
+    with api_session(api_target(None)) as session:
+        items = plan_rollback(history, first.json()["run_id"], session.client)
+        assert any(i.status == "pending" for i in items)
+        again = run_cli(["run", str(workbook), "--quiet"], env, subprocess_=True)  # an import meanwhile
+        assert again.code == 0, again.stdout + again.stderr
+        before = _held(sandbox)
+        done = execute_rollback(history, first.json()["run_id"], session.client, items)
+    assert all(i.status != "deleted" for i in done)
+    assert any("ran since this rollback looked" in (i.message or "") for i in done)
+    assert _held(sandbox) == before
