@@ -46,8 +46,18 @@ def test_the_check_accepts_a_request_the_document_declares():
 
 
 def test_the_check_flags_an_undeclared_body_field():
-    problems = _check("POST", "/sources", {**SOURCE, "description": "scanned tickets"})
-    assert any("description" in p and "not allowed" in p for p in problems), problems
+    assert _check("POST", "/sources", {**SOURCE, "description": "scanned tickets"}) == []  # declared since July
+    problems = _check("POST", "/sources", {**SOURCE, "notes": "scanned tickets"})
+    assert any("notes" in p and "not allowed" in p for p in problems), problems
+    problems = _check("POST", "/ghg_entries", {"supplier_reference_id": "e", "project_id": PROJECT,
+                                               "started_on": "2026-10-01", "completed_on": "2026-10-31",
+                                               "ghg_entry_template_id": "rvt_1AAAAAAAAAAAAAAAAA", "process_key": "x"})
+    assert any("process_key" in p for p in problems), problems  # gone from the live CreateGhgEntryRequest
+
+
+def test_the_check_flags_an_operation_the_live_document_lacks():
+    problems = _check("POST", "/feedstock_types", {"name": "Sawdust", "supplier_reference_id": "f"})
+    assert any("method not declared" in p for p in problems), problems
 
 
 def test_the_check_flags_a_null_where_the_document_allows_none():
@@ -91,9 +101,9 @@ def test_the_middleware_sees_requests_over_http(contract_sandbox):
     headers = {"X-Client-Secret": s.client_secret, "Authorization": f"Bearer {s.access_token}"}
     with httpx.Client(base_url=s.base_url, headers=headers) as http:
         http.get("/projects", params={"first": 50})
-        http.post("/sources", json={**SOURCE, "description": "not in the document"})
+        http.post("/sources", json={**SOURCE, "notes": "not in the document"})
     assert s.contract.seen["GET /projects"] == 1 and s.contract.seen["POST /sources"] == 1
-    assert len(s.contract.violations) == 1 and "description" in s.contract.violations[0]
+    assert len(s.contract.violations) == 1 and "notes" in s.contract.violations[0]
 
 
 # -- the importer's requests over a whole journey ----------------------------------------------------------
@@ -176,8 +186,11 @@ def test_every_request_of_a_whole_journey_fits_the_document(contract_sandbox, tm
     assert _status(_run(["run", str(workbook)], env), "ghg_entry", "batch-2026-10-a")["status"] == "updated"
 
     # a changed source, feedstock type and extra component (PATCHes of each kind)
-    _set(workbook, "sources", {"ref": "weighbridge"}, display_name="Weighbridge tickets Oct 2026 (rescanned)")
-    _set(workbook, "feedstock_types", {"ref": "sawmill-offcuts"}, name="Sawmill offcuts (spruce)")
+    _set(workbook, "sources", {"ref": "weighbridge"}, display_name="Weighbridge tickets Oct 2026 (rescanned)",
+         description="Rescanned at 600 dpi")
+    # a rename is given beside the type's ID (by name alone, the new name would match nothing)
+    _set(workbook, "feedstock_types", {"ref": "sawmill-offcuts"}, name="Sawmill offcuts (spruce)",
+         feedstock_type_id="ftt_1SBXSAWMILLOFF01")
     _set(workbook, "components", {"ref": "site-generator-2026-10"}, description=None, display_name="Generator")
     _set(workbook, "entries", {"ref": "application-2026-10"}, started_on="2026-10-17")
     updated = _run(["run", str(workbook)], env)
