@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -29,14 +31,20 @@ from defusedxml.common import DefusedXmlException
 from importer.findings import Finding, cell_name
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")  # what a folder of workbooks, or a command line, offers as workbooks
-MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is no monthly workbook
-MAX_RATIO = 200  # a member expanding more than 200x (with > 10 MiB) is a bomb
+MAX_UNCOMPRESSED = 512 * 2**20  # declared, all parts together: 100k datapoint rows take about 80 MiB of XML
+MAX_PART = 256 * 2**20  # declared, one part (a sheet of 100k datapoint rows is about 52 MiB)
+MAX_RATIO = 200  # a part over 1 MiB expanding more than 200x is a bomb (sheets of real workbooks: 10-15x)
+MAX_SHEET_CELLS = 5_000_000  # rows x columns from A1 that python-calamine allocates for one sheet (~45 bytes a
+# cell while it is read: 5M cells peak at about 240 MiB); 100k datapoint rows are 1.1M
+MAX_BOOK_CELLS = 10_000_000  # the same, all sheets together
 MAX_FILE = 40 * 1024 * 1024  # 100k datapoint rows take about 6 MiB; a monthly import fitting 40 MiB is plenty
 EXCEL_ERRORS = frozenset({"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
                           "#GETTING_DATA"})
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
-_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_STRICT = b"http://purl.oclc.org/ooxml/"  # Excel's "Strict Open XML Spreadsheet" namespaces start so
+# every scan below is linear: no pattern can run past a tag's `<`/`>` or a cell's `</c>`, whatever the bytes hold
+_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^<>]*?)(?:/>|>((?:[^<]|<(?!/?c[\s>/]))*?)</c>)')
 _VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
 _EMPTY_VALUE = re.compile(rb"<v\s*/>|<v></v>")
 
@@ -75,44 +83,105 @@ def classify_number_format(code: str) -> NumberFormat | None:
     return None
 
 
-def _meaningful_styles(archive: zipfile.ZipFile, names: set[str]) -> dict[int, NumberFormat]:
-    """cellXfs index -> its format, for the styles whose format is percent or scaled (usually none)."""
+def _styles(archive: zipfile.ZipFile, names: set[str]) -> tuple[dict[int, NumberFormat], frozenset[int]]:
+    """cellXfs index -> its format, for the styles whose format is percent or scaled (usually none); and the
+    cellXfs indexes whose font is struck through (usually none)."""
     if "xl/styles.xml" not in names:
-        return {}
+        return {}, frozenset()
     root = _parse_xml(archive, "xl/styles.xml")
+    if not root.tag.startswith(f"{{{_NS['m']}}}"):
+        raise WorkbookUnreadable(_foreign_namespace("xl/styles.xml", root.tag))
     custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "")
               for f in root.iter(f"{{{_NS['m']}}}numFmt")}
     codes = {**_BUILTIN_FORMATS, **custom}
+    fonts = root.find(f"{{{_NS['m']}}}fonts")
+    struck_fonts = {index for index, font in enumerate(fonts if fonts is not None else [])
+                    if any(s.get("val", "1").lower() not in ("0", "false")
+                           for s in font.iter(f"{{{_NS['m']}}}strike"))}
     out: dict[int, NumberFormat] = {}
+    struck: set[int] = set()
     xfs = root.find(f"{{{_NS['m']}}}cellXfs")
     for index, xf in enumerate(xfs if xfs is not None else []):
         code = codes.get(int(xf.get("numFmtId", 0) or 0))
         found = classify_number_format(code) if code else None
         if found is not None:
             out[index] = found
-    return out
+        if struck_fonts and int(xf.get("fontId", 0) or 0) in struck_fonts:
+            struck.add(index)
+    return out, frozenset(struck)
+
+
+def _foreign_namespace(part: str, tag: str) -> str:
+    if _STRICT.decode() in tag:
+        return ("the workbook is saved as 'Strict Open XML Spreadsheet', which this importer does not read "
+                f"(found in {part}); open it in Excel and save it as 'Excel Workbook (.xlsx)'")
+    return (f"{part} inside the workbook is not SpreadsheetML (root element {tag!r}); open it in Excel and save "
+            "it as 'Excel Workbook (.xlsx)'")
+
+
+_TAG_REST = re.compile(rb"[^<>]*")  # the rest of a tag: stops at its `>` (or at a stray `<`)
+_REF = re.compile(rb'\br="([A-Za-z]+)([0-9]+)"')
+
+
+def _style_pattern(indices: frozenset[int] | set[int]) -> re.Pattern[bytes]:
+    """Cell start tags carrying one of `indices` as their style, attributes in any order: one pass over the
+    sheet, whatever the number of styles (more than 64 are matched as any number and filtered)."""
+    numbers = b"|".join(b"%d" % i for i in sorted(indices)) if len(indices) <= 64 else rb"[0-9]+"
+    return re.compile(rb'<c\s[^<>]*?\bs="(' + numbers + rb')"')
+
+
+def _tags_with_style(xml: bytes, indices: frozenset[int] | set[int]) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, whole start tag, style) of each cell whose style is one of `indices`; linear in the sheet."""
+    for match in _style_pattern(indices).finditer(xml):
+        style = int(match.group(1))
+        if style in indices:
+            rest = _TAG_REST.match(xml, match.end())
+            yield match.start(), xml[match.start(): rest.end() if rest else match.end()], style
 
 
 def _styled_cells(xml: bytes, styles: dict[int, NumberFormat]) -> dict[str, NumberFormat]:
-    """A1 name -> format of the cells carrying one of `styles`, found by a substring search per style (the
-    sheet is not parsed cell by cell: a sheet without such cells costs one `find` per style)."""
+    """A1 name -> format of the cells carrying one of `styles`, found in one linear pass (a sheet without such
+    cells costs one regex search)."""
     out: dict[str, NumberFormat] = {}
-    for index, fmt in styles.items():
-        needle = b' s="%d"' % index
-        pos = xml.find(needle)
-        while pos != -1:
-            start = xml.rfind(b"<c ", 0, pos)
-            end = xml.find(b">", pos)
-            if start != -1 and b">" not in xml[start:pos]:
-                ref = re.search(rb'\br="([A-Z]+[0-9]+)"', xml[start:end])
-                if ref:
-                    out[ref.group(1).decode()] = fmt
-            pos = xml.find(needle, pos + 1)
+    for _, tag, style in _tags_with_style(xml, set(styles)):
+        ref = _REF.search(tag)
+        if ref:
+            out[(ref.group(1).upper() + ref.group(2)).decode()] = styles[style]
     return out
 
 
-_HIDDEN_COL = re.compile(rb'<col\b[^>]*>')
-_HIDDEN_ROW = re.compile(rb'<row\b[^>]*\bhidden="(?:1|true)"[^>]*>')
+_ROW_START = re.compile(rb"<row\b[^<>]*")
+_CELL_ANY = re.compile(rb'<c(?=[\s>/])([^<>]*?)(/>|>((?:[^<]|<(?!/?c[\s>/]|/row>))*?)(?:</c>|(?=</row>)))')
+_S_ATTR = re.compile(rb'\bs="([0-9]+)"')
+
+
+def _struck_rows(xml: bytes, struck: frozenset[int]) -> set[int]:
+    """Rows whose every non-empty cell is struck through (and that have one): where a struck cell is, its row's
+    cells are looked at, so a sheet without struck cells costs one regex search."""
+    rows: set[int] = set()
+    row_end = -1
+    for position, _, _ in _tags_with_style(xml, struck):
+        if position < row_end:
+            continue  # this row is decided
+        start = xml.rfind(b"<row", max(0, row_end), position)
+        end = xml.find(b"</row>", position)
+        if start == -1 or end == -1:
+            row_end = position + 1
+            continue
+        row_end = end
+        tag = _ROW_START.match(xml, start)
+        number = _ROW_NUMBER.search(tag.group(0)) if tag else None
+        if number is None:
+            continue
+        values = [(attrs, body) for attrs, _, body in _CELL_ANY.findall(xml, start, end)
+                  if body and (b"<v>" in body or b"<is>" in body or b"<v " in body)]
+        if values and all((s := _S_ATTR.search(attrs)) and int(s.group(1)) in struck for attrs, _ in values):
+            rows.add(int(number.group(1)))
+    return rows
+
+
+_HIDDEN_COL = re.compile(rb'<col\b[^<>]*>')
+_HIDDEN_ROW = re.compile(rb'<row\b[^<>]*?\bhidden="(?:1|true)"')
 _ROW_NUMBER = re.compile(rb'\br="([0-9]+)"')
 
 
@@ -130,11 +199,141 @@ def _hidden_parts(xml: bytes) -> tuple[set[int], set[int], bool]:
     rows: set[int] = set()
     if b'hidden="' in xml:  # one pass where `hidden="1"` or `hidden="true"` took two; the pattern decides
         for match in _HIDDEN_ROW.finditer(xml):
-            number = _ROW_NUMBER.search(match.group(0))
+            rest = _TAG_REST.match(xml, match.end())
+            number = _ROW_NUMBER.search(xml, match.start(), rest.end() if rest else match.end())
             if number:
                 rows.add(int(number.group(1)))
     filtered = b"<autoFilter" in xml or b"<tablePart" in xml
     return columns, rows, filtered
+
+
+# -- the extent of a sheet, told before python-calamine allocates it ---------------------------------------------
+_DIMENSION = re.compile(rb'<dimension\b[^<>]*?\bref="(?:[A-Za-z]+[0-9]+:)?([A-Za-z]+)([0-9]+)"')
+_ANY_CELL_OR_ROW = re.compile(rb'<(/?)(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^<>]*)>')
+_ANY_REF = re.compile(rb'''\br\s*=\s*["']\s*([A-Za-z]*)([0-9]*)''')
+_PREFIXED = re.compile(rb":c[\s>/]")  # a cell element with a namespace prefix (python-calamine reads `<x:c>` too)
+
+
+def column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _letters(column: int) -> str:
+    """The column's name (any size: a hostile sheet can place a cell past XFD)."""
+    out = ""
+    while column > 0:
+        column, rest = divmod(column - 1, 26)
+        out = chr(65 + rest) + out
+    return out or "A"
+
+
+def _greater(value: str, digits: bool) -> str:
+    """A regex matching exactly the numerals (digits) or column names (letters, either case) of `value`'s length
+    that are greater than `value`, as a tree (one character looked at per step), e.g. 120 or K."""
+    if not value:
+        return "(?!)"
+    top = "9" if digits else "Z"
+    one = "[0-9]" if digits else "[A-Za-z]"
+
+    def above(char: str) -> str:
+        low = chr(ord(char) + 1)
+        return f"[{low}-{top}]" if digits else f"[{low}-{top}{low.lower()}-{top.lower()}]"
+
+    parts = [f"{above(value[0])}{one}{{{len(value) - 1}}}"] if value[0] != top else []
+    if len(value) > 1:
+        parts.append(f"{value[0] if digits else f'[{value[0]}{value[0].lower()}]'}(?:{_greater(value[1:], digits)})")
+    return "|".join(parts) or "(?!)"
+
+
+def _beyond(rows: int, columns: int) -> re.Pattern[bytes]:
+    """A cell tag not written the usual way (`<c r="A1"`, `r` first, uppercase, no leading zero), or one whose
+    column is beyond `columns` or row beyond `rows`: one regex, a few characters looked at per cell."""
+    letters, numeral = _letters(columns), str(rows)
+    n, d = len(letters), len(numeral)
+    return re.compile((
+        f'<c(?:[>/\t\n\r]| (?:(?!r=")|r="(?:[^A-Za-z]|[A-Za-z]{{{n + 1}}}|(?=[A-Za-z]{{{n}}}[0-9])(?:'
+        f'{_greater(letters, False)})|[A-Za-z]{{1,{n}}}+(?:[^0-9]|0|[0-9]{{{d + 1}}}|(?=[0-9]{{{d}}}")(?:'
+        f'{_greater(numeral, True)})))))').encode())
+
+
+def _exact_extent(xml: bytes) -> tuple[int, int, str]:
+    """The last row and column python-calamine places a cell in (a cell without `r` follows the one before it,
+    a row without `r` the row before it), and the farthest cell's name. Used when the fast test cannot tell:
+    one step per element, for workbooks no usual program writes."""
+    row = column = far_row = far_column = farthest = 0
+    far = "A1"
+    for match in _ANY_CELL_OR_ROW.finditer(xml):
+        if match.group(1):
+            continue
+        ref = _ANY_REF.search(match.group(3))
+        if match.group(2) == b"row":
+            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+            column = 0
+            continue
+        if ref and ref.group(1) and ref.group(2):
+            column, row = column_number(ref.group(1).decode()), int(ref.group(2))
+        else:
+            column += 1
+        if row * column > farthest:
+            farthest, far = row * column, f"{_letters(column)}{row}"
+        far_row, far_column = max(far_row, row), max(far_column, column)
+    return far_row, far_column, far
+
+
+_USUAL_REF = re.compile(rb'<c r="([A-Za-z]+)([1-9][0-9]*)"')
+
+
+def _extent(title: str, xml: bytes) -> int:
+    """The cells python-calamine allocates for this sheet (rows x columns from A1, as it is read); a sheet beyond
+    MAX_SHEET_CELLS is refused, naming its farthest cell (or its `<dimension>`, which is checked too).
+
+    Where every cell is written the usual way (`<c r="A1"`, as Excel, LibreOffice and openpyxl write them, no
+    namespace prefix), a guess of the extent (the dimension, the first row's and the last cell) is confirmed by
+    one regex search for a cell beyond it, with no Python step per cell; a few cells beyond it raise the guess.
+    Anything else is counted cell by cell (`_exact_extent`)."""
+    sheet_data = xml.find(b"<sheetData")
+    dimension = _DIMENSION.search(xml, 0, max(0, sheet_data))
+    rows = columns = 0
+    far = "A1"
+    if dimension:
+        rows, columns = int(dimension.group(2)), column_number(dimension.group(1).decode())
+        far = (dimension.group(1).upper() + dimension.group(2)).decode()
+        if rows * columns > MAX_SHEET_CELLS:
+            raise WorkbookUnreadable(_too_far(title, far, rows, columns, "its used range (<dimension>) reaches"))
+    if _PREFIXED.search(xml) is None:
+        first_row_end = xml.find(b"</row>")
+        guesses = [xml.rfind(b'<c r="'), xml.rfind(b'<c r="', 0, first_row_end) if first_row_end != -1 else -1]
+        for position in guesses:
+            ref = _USUAL_REF.match(xml, position) if position != -1 else None
+            if ref:
+                rows = max(rows, int(ref.group(2)))
+                columns = max(columns, column_number(ref.group(1).decode()))
+        position = 0
+        for _ in range(8):
+            if rows * columns > MAX_SHEET_CELLS:
+                break
+            found = _beyond(max(rows, 1), max(columns, 1)).search(xml, position)
+            if found is None:
+                return rows * columns
+            ref = _USUAL_REF.match(xml, found.start())  # a cell beyond the guess, or one written otherwise
+            if ref is None:
+                break  # not written the usual way
+            rows = max(rows, int(ref.group(2)))
+            columns = max(columns, column_number(ref.group(1).decode()))
+            position = found.start()
+    rows, columns, far = _exact_extent(xml)
+    if rows * columns > MAX_SHEET_CELLS:
+        raise WorkbookUnreadable(_too_far(title, far, rows, columns, "it has a cell at"))
+    return rows * columns
+
+
+def _too_far(title: str, cell: str, rows: int, columns: int, how: str) -> str:
+    return (f"sheet {title!r}: {how} {cell}, so reading it would take {rows:,} rows x {columns:,} columns = "
+            f"{rows * columns:,} cells from A1 (at most {MAX_SHEET_CELLS:,} are read); delete the far rows and "
+            "columns (select them, right-click > Delete) and save again")
 
 
 class WorkbookUnreadable(Exception):
@@ -158,6 +357,7 @@ class RawSheet:
     hidden_columns: set[int] = field(default_factory=set)  # 1-based column indexes
     hidden_rows: set[int] = field(default_factory=set)  # Excel row numbers hidden by hand
     filtered_rows: set[int] = field(default_factory=set)  # Excel row numbers hidden by a filter
+    struck_rows: set[int] = field(default_factory=set)  # Excel rows whose every non-empty cell is struck through
 
 
 @dataclass
@@ -206,11 +406,12 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
                                  "as .xlsx")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise WorkbookUnreadable(f"{path.name} is corrupt: {exc}") from None
-    names = set(archive.namelist())
+        names = set(archive.namelist())
+        mimetype = (archive.read("mimetype")[:100] if "mimetype" in names and "xl/workbook.xml" not in names
+                    else b"")
+    except Exception as exc:  # zipfile raises more than BadZipFile on a damaged directory
+        raise WorkbookUnreadable(f"{path.name} is corrupt (not a readable ZIP archive: {exc})") from None
     if "xl/workbook.xml" not in names:
-        mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
         archive.close()
         if b"opendocument" in mimetype or path.suffix.lower() in (".ods", ".fods"):
             raise WorkbookUnreadable(f"{path.name} is an OpenDocument spreadsheet (.ods), not an Excel workbook; "
@@ -218,10 +419,10 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
                                      "2007-365)")
         raise WorkbookUnreadable(f"{path.name} is a ZIP archive but not an Excel workbook (no xl/workbook.xml)")
     total = 0
-    for info in archive.infolist():
+    for info in archive.infolist():  # what the directory declares; `_inflate` holds every part to it
         total += info.file_size
         ratio = info.file_size / max(1, info.compress_size)
-        if total > MAX_UNCOMPRESSED or (info.file_size > 10 * 2**20 and ratio > MAX_RATIO):
+        if total > MAX_UNCOMPRESSED or info.file_size > MAX_PART or (info.file_size > 2**20 and ratio > MAX_RATIO):
             archive.close()
             raise WorkbookUnreadable(f"{path.name} expands to more than it plausibly holds ({info.filename}: "
                                      f"{info.file_size / 2**20:.0f} MiB from {info.compress_size / 2**10:.0f} KiB); "
@@ -229,8 +430,77 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
     return archive
 
 
+def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
+    """A part's bytes (b"" unless `keep`), inflated from the file with a hard cap: never more than the size the
+    directory declares (vetted by `_vet_container`), 16 MiB at a time. A stream that gives more or less than it
+    declares, fails its CRC, or does not inflate is refused, naming the part: python-calamine inflates the
+    parts itself, trusting the stream, so each is checked before it reads it."""
+    name = info.filename
+
+    def broken(why: str) -> WorkbookUnreadable:
+        return WorkbookUnreadable(f"{path.name} is damaged: its part {name} {why}; open it in Excel (which may "
+                                  "repair it) and save it again")
+
+    if info.flag_bits & 0x1:
+        raise broken("is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise broken(f"is compressed with method {info.compress_type}, which Excel does not use")
+    declared, produced, crc = info.file_size, 0, 0
+    out: list[bytes] = []
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    try:
+        with path.open("rb") as handle:
+            handle.seek(info.header_offset)
+            head = handle.read(30)
+            if len(head) != 30 or head[:4] != b"PK\x03\x04":
+                raise broken("has no local header where the directory says")
+            name_length, extra_length = struct.unpack("<HH", head[26:30])
+            handle.seek(info.header_offset + 30 + name_length + extra_length)
+            left = info.compress_size
+            while left > 0 and not (inflater is not None and inflater.eof):
+                chunk = handle.read(min(left, 1 << 20))
+                if not chunk:
+                    raise broken("is cut short (the file ends inside it)")
+                left -= len(chunk)
+                while chunk:
+                    data = inflater.decompress(chunk, 1 << 24) if inflater is not None else chunk
+                    chunk = inflater.unconsumed_tail if inflater is not None else b""
+                    produced += len(data)
+                    if produced > declared:
+                        raise broken(f"inflates to more than the {declared:,} bytes it declares (a zip bomb?)")
+                    crc = zlib.crc32(data, crc)
+                    if keep:
+                        out.append(data)
+                    if inflater is not None and inflater.eof:
+                        break
+            if inflater is not None:
+                data = inflater.flush()
+                produced += len(data)
+                if produced > declared:
+                    raise broken(f"inflates to more than the {declared:,} bytes it declares (a zip bomb?)")
+                crc = zlib.crc32(data, crc)
+                if keep:
+                    out.append(data)
+                if not inflater.eof:
+                    raise broken("has a deflate stream that does not end")
+    except zlib.error as exc:
+        raise broken(f"has a corrupt deflate stream ({exc})") from None
+    except (OSError, struct.error) as exc:
+        raise broken(f"cannot be read ({exc})") from None
+    if produced != declared:
+        raise broken(f"inflates to {produced:,} bytes, not the {declared:,} it declares")
+    if crc != info.CRC:
+        raise broken("fails its checksum (CRC)")
+    return b"".join(out)
+
+
 def _parse_xml(archive: zipfile.ZipFile, name: str) -> Any:
-    data = archive.read(name)
+    """The part parsed (by defusedxml); only parts `_inflate` checked, or small ones, are parsed so."""
+    try:
+        data = archive.read(name)
+    except Exception as exc:  # zlib.error, BadZipFile (CRC), EOFError...
+        raise WorkbookUnreadable(f"{archive.filename and Path(archive.filename).name}: its part {name} cannot be "
+                                 f"read ({type(exc).__name__}: {exc}); open it in Excel and save it again") from None
     try:
         return SafeET.fromstring(data)
     except DefusedXmlException as exc:
@@ -243,6 +513,11 @@ def _parse_xml(archive: zipfile.ZipFile, name: str) -> Any:
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet title -> its XML part name."""
     book = _parse_xml(archive, "xl/workbook.xml")
+    if not book.tag.startswith(f"{{{_NS['m']}}}"):
+        raise WorkbookUnreadable(_foreign_namespace("xl/workbook.xml", book.tag))
+    if "xl/_rels/workbook.xml.rels" not in archive.namelist():
+        raise WorkbookUnreadable("xl/_rels/workbook.xml.rels is missing from the workbook: it cannot tell where its "
+                                 "sheets are; open it in Excel and save it again")
     rels = _parse_xml(archive, "xl/_rels/workbook.xml.rels")
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
     out = {}
@@ -295,26 +570,42 @@ class _Read:
     hold the process at exit until python-calamine finishes a sheet nobody will look at."""
 
     def __init__(self, path: Path, first: tuple[str, ...]) -> None:
-        from python_calamine import CalamineError, CalamineWorkbook
+        from python_calamine import CalamineWorkbook
 
         archive = _vet_container(path)
         try:
-            names = set(archive.namelist())
-            for name in names:
-                if name.endswith((".xml", ".rels")):
-                    with archive.open(name) as member:
-                        head = member.read(4096)  # a DTD can only come first: no need to inflate the whole part
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; "
-                                                 "refusing it")
+            infos = {info.filename: info for info in archive.infolist()}
+            names = set(infos)
             parts = _sheet_parts(archive)
+            sheet_parts = set(parts.values())
+            for name, info in infos.items():
+                if not name.endswith((".xml", ".rels")):
+                    continue
+                if name in sheet_parts:  # inflated whole before python-calamine reads it (`load_sheet`)
+                    try:
+                        with archive.open(name) as member:
+                            head = member.read(4096)  # a DTD can only come first
+                    except Exception as exc:
+                        raise WorkbookUnreadable(f"{path.name} is damaged: its part {name} cannot be read "
+                                                 f"({exc}); open it in Excel and save it again") from None
+                else:  # what python-calamine reads when it opens the book (shared strings, styles...), checked
+                    head = _inflate(path, info)[:4096] if info.file_size <= 1 << 20 else b""
+                    if not head:
+                        _inflate(path, info, keep=False)
+                        with archive.open(name) as member:
+                            head = member.read(4096)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; "
+                                             "refusing it")
             has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
-            styles = _meaningful_styles(archive, names)
+            styles, struck = _styles(archive, names)
             application = _application(archive, names)
             try:
                 book = CalamineWorkbook.from_path(str(path))  # opened once: the values worker parses from it
                 metadata = [(m.name, not str(m.visible).lower().endswith(".visible")) for m in book.sheets_metadata]
-            except (CalamineError, ValueError, OSError) as exc:
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # CalamineError, and a Rust panic (a BaseException) alike
                 raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
         except BaseException:
             archive.close()
@@ -324,17 +615,43 @@ class _Read:
         values: dict[str, Future[tuple[list[list[Any]], list[tuple[int, int, int, int]]]]] = {
             t: Future() for t in order}
         details: dict[str, Future[tuple[Any, ...]]] = {t: Future() for t in order}
+        vetted: dict[str, Future[None]] = {t: Future() for t in order}  # the sheet's XML inflated and its extent
+        # told (`_extent`): python-calamine parses a sheet only then
         stop = self.stop = threading.Event()
 
         def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
-            sheet = book.get_sheet_by_name(title)
-            merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
-            return sheet.to_python(skip_empty_area=False), merged
+            vetted[title].result()
+            try:
+                sheet = book.get_sheet_by_name(title)
+                merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+                          for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
+                return sheet.to_python(skip_empty_area=False), merged
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                raise WorkbookUnreadable(f"{path.name} could not be read: sheet {title!r}: {exc}") from None
 
-        def scan_details(title: str) -> tuple[Any, ...]:
+        cells = [0]
+
+        def load_sheet(title: str) -> bytes:
+            """The sheet's XML, inflated with its cap, its namespace and extent checked."""
             part = parts.get(title, "")
-            xml = archive.read(part) if part in names else b""
-            return _formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml)
+            if part not in infos:
+                raise WorkbookUnreadable(f"{path.name} is damaged: sheet {title!r} points to {part or 'no part'}, "
+                                         "which the workbook does not hold; open it in Excel and save it again")
+            xml = _inflate(path, infos[part])
+            if _STRICT in xml[:4096]:
+                raise WorkbookUnreadable(_foreign_namespace(part, _STRICT.decode()))
+            cells[0] += _extent(title, xml)
+            if cells[0] > MAX_BOOK_CELLS:
+                raise WorkbookUnreadable(f"sheet {title!r} takes the workbook past {MAX_BOOK_CELLS:,} cells (rows x "
+                                         "columns from A1, all sheets together); delete the empty rows and columns "
+                                         "far from the data, or split the workbook")
+            return xml
+
+        def scan_details(xml: bytes) -> tuple[Any, ...]:
+            return (_formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml),
+                    _struck_rows(xml, struck) if struck else set())
 
         def fill(futures: dict[str, Future[Any]], read_one: Callable[[str], Any]) -> None:
             """Each sheet's future set to `read_one(title)`, in order; on a failure every one still pending fails."""
@@ -344,15 +661,28 @@ class _Read:
                         raise WorkbookUnreadable("reading stopped")
                     futures[title].set_result(read_one(title))
             except BaseException as exc:
-                failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
-                    f"{path.name} could not be read: {exc}")
+                fail(exc, futures)
+
+        def fail(exc: BaseException, *groups: dict[str, Future[Any]]) -> None:
+            failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
+                f"{path.name} could not be read: {exc}")
+            for futures in groups:
                 for pending in futures.values():
                     if not pending.done():
                         pending.set_exception(failure)
 
         def scan_all_details() -> None:
+            """Each sheet vetted (python-calamine may then parse it), then scanned."""
             try:
-                fill(details, scan_details)
+                for title in order:
+                    if stop.is_set():
+                        raise WorkbookUnreadable("reading stopped")
+                    xml = load_sheet(title)
+                    vetted[title].set_result(None)
+                    details[title].set_result(scan_details(xml))
+                    del xml
+            except BaseException as exc:
+                fail(exc, vetted, details)
             finally:
                 archive.close()
 
@@ -361,14 +691,14 @@ class _Read:
 
         def arrival(title: str) -> RawSheet:
             rows, merged = values[title].result()
-            (uncached, errors), formats, (hidden_columns, hidden_rows, filtered) = details[title].result()
+            (uncached, errors), formats, (hidden_columns, hidden_rows, filtered), struck_rows = details[title].result()
             with lock:
                 sheet = sheets[title]
                 if title not in assembled:
                     assembled.add(title)
                     sheet.rows, sheet.merged = rows, merged
                     sheet.uncached_formulas, sheet.error_cells, sheet.number_formats = uncached, errors, formats
-                    sheet.hidden_columns = hidden_columns
+                    sheet.hidden_columns, sheet.struck_rows = hidden_columns, struck_rows
                     sheet.hidden_rows, sheet.filtered_rows = (set(), hidden_rows) if filtered else (hidden_rows, set())
             return sheet
 
