@@ -73,8 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             conn.close()
 
-    def reply(self, status: int, data: bytes, kind: str = "application/json", headers: tuple[tuple[str, str], ...] = ()
-              ) -> None:
+    def reply(
+        self, status: int, data: bytes, kind: str = "application/json", headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
@@ -149,7 +150,7 @@ class Hostile:
 
 
 def fragments(secret: str, size: int = 12) -> set[str]:
-    return {secret[i:i + size] for i in range(len(secret) - size + 1)} | {secret}
+    return {secret[i : i + size] for i in range(len(secret) - size + 1)} | {secret}
 
 
 def assert_no_secret(secrets: list[str], *texts: str, reports: Path | None = None) -> None:
@@ -173,25 +174,37 @@ def _env(sandbox: Any, tmp_path: Path, hostile: Hostile, **extra: str) -> dict[s
 
 
 def _page(nodes: list[dict[str, Any]], total: int, cursor: str | None) -> bytes:
-    return json.dumps({"nodes": nodes, "total_count": total,
-                       "page_info": {"has_next_page": cursor is not None, "has_previous_page": False,
-                                     "start_cursor": None, "end_cursor": cursor}}).encode()
+    return json.dumps(
+        {
+            "nodes": nodes,
+            "total_count": total,
+            "page_info": {
+                "has_next_page": cursor is not None,
+                "has_previous_page": False,
+                "start_cursor": None,
+                "end_cursor": cursor,
+            },
+        }
+    ).encode()
 
 
 # -- 1. secrets in an error page ----------------------------------------------------------------------------------
 def test_an_error_page_echoing_the_credentials_leaks_no_fragment_of_them(sandbox, tmp_path):
     """A 500 page echoing the request headers, the secret straddling the 500th character (where the body used to
     be cut before redaction), and the credentials again percent-encoded, JSON-escaped and in base64."""
+
     def echo(handler: _Handler, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bool:
         if not path.endswith("/component_blueprints"):
             return False
         secret = handler.headers["X-Client-Secret"]
         bearer = handler.headers["Authorization"]
         pad = "<p>" + "x" * (490 - len("<html><body><h1>500</h1><pre>X-Client-Secret: ")) + "</p>"
-        page = (f"<html><body>{pad}<h1>500</h1><pre>X-Client-Secret: {secret}\nAuthorization: {bearer}\n"
-                f"quoted: {quote(secret, safe='')}\njson: {json.dumps({'h': bearer})}\n"
-                f"basic: {base64.b64encode(('api:' + secret).encode()).decode()}\n"
-                f"repr: {(bearer + chr(13)).encode()!r}</pre></body></html>")
+        page = (
+            f"<html><body>{pad}<h1>500</h1><pre>X-Client-Secret: {secret}\nAuthorization: {bearer}\n"
+            f"quoted: {quote(secret, safe='')}\njson: {json.dumps({'h': bearer})}\n"
+            f"basic: {base64.b64encode(('api:' + secret).encode()).decode()}\n"
+            f"repr: {(bearer + chr(13)).encode()!r}</pre></body></html>"
+        )
         handler.reply(500, page.encode(), "text/html")
         return True
 
@@ -208,15 +221,25 @@ def test_an_error_page_echoing_the_credentials_leaks_no_fragment_of_them(sandbox
     for result in (human, as_json):
         assert_clean(result)
     assert "X-Client-Secret: [RE" in human.stdout + human.stderr  # the page was shown, masked (then cut at 500)
-    assert_no_secret([sandbox.client_secret, sandbox.access_token], human.stdout, human.stderr, as_json.stdout,
-                     as_json.stderr, reports=tmp_path / "home" / "reports")
+    assert_no_secret(
+        [sandbox.client_secret, sandbox.access_token],
+        human.stdout,
+        human.stderr,
+        as_json.stdout,
+        as_json.stderr,
+        reports=tmp_path / "home" / "reports",
+    )
 
 
 def test_a_credential_read_with_a_windows_line_end_is_used_without_it(sandbox, tmp_path):
     """`ISOMETRIC_CLIENT_SECRET` ending in \\r (a file saved on Windows): stripped, said on stderr, never shown."""
     workbook = copy_samples(tmp_path)
-    env = cli_env(sandbox, tmp_path / "home", ISOMETRIC_CLIENT_SECRET=sandbox.client_secret + "\r",
-                  ISOMETRIC_ACCESS_TOKEN=sandbox.access_token + "\r\n")
+    env = cli_env(
+        sandbox,
+        tmp_path / "home",
+        ISOMETRIC_CLIENT_SECRET=sandbox.client_secret + "\r",
+        ISOMETRIC_ACCESS_TOKEN=sandbox.access_token + "\r\n",
+    )
     result = run_cli(["plan", str(workbook), "--json"], env, subprocess_=True, timeout=120)
     assert result.code == 0, result.stdout + result.stderr
     assert "ISOMETRIC_CLIENT_SECRET had a line end" in result.stderr
@@ -251,9 +274,17 @@ def _dribble_on(method: str, suffix: str) -> Rule:
 def test_a_dribbled_answer_is_cut_at_the_deadline_of_the_whole_exchange(sandbox):
     """One byte every 0.5 s never trips httpx's per-read timeout; the attempt's deadline (1 s here) ends it."""
     with Hostile(sandbox, _dribble_on("GET", "/projects")) as hostile:
-        client = IsometricClient(ClientConfig(base_url=hostile.base_url, client_secret=sandbox.client_secret,
-                                              access_token=sandbox.access_token, timeout=1.0, max_attempts=2,
-                                              backoff_initial=0.01, backoff_max=0.01))
+        client = IsometricClient(
+            ClientConfig(
+                base_url=hostile.base_url,
+                client_secret=sandbox.client_secret,
+                access_token=sandbox.access_token,
+                timeout=1.0,
+                max_attempts=2,
+                backoff_initial=0.01,
+                backoff_max=0.01,
+            )
+        )
         started = time.monotonic()
         with client, pytest.raises(Unreachable) as info:
             client.list_projects()
@@ -266,8 +297,12 @@ def test_a_dribbled_answer_is_cut_at_the_deadline_of_the_whole_exchange(sandbox)
 def test_cancel_abandons_a_dribbled_request_in_flight(sandbox):
     with Hostile(sandbox, _dribble_on("GET", "/projects")) as hostile:
         cancel = threading.Event()
-        client = IsometricClient(ClientConfig(base_url=hostile.base_url, client_secret=sandbox.client_secret,
-                                              access_token=sandbox.access_token), cancel=cancel)
+        client = IsometricClient(
+            ClientConfig(
+                base_url=hostile.base_url, client_secret=sandbox.client_secret, access_token=sandbox.access_token
+            ),
+            cancel=cancel,
+        )
         outcome: list[BaseException] = []
 
         def call() -> None:
@@ -293,8 +328,14 @@ def _interrupt_while_dribbling(sandbox: Any, tmp_path: Path, method: str, suffix
     workbook = copy_samples(tmp_path)
     with Hostile(sandbox, _dribble_on(method, suffix)) as hostile:
         env = _env(sandbox, tmp_path, hostile)
-        proc = subprocess.Popen([sys.executable, "-m", "importer.cli", "run", str(workbook), "--concurrency", "2"],
-                                env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "importer.cli", "run", str(workbook), "--concurrency", "2"],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert hostile.dribbling.wait(90), "the dribbled request never came"
             time.sleep(1.0)
@@ -324,8 +365,11 @@ def test_ctrl_c_during_a_dribbled_planning_read_stops_within_seconds(sandbox, tm
     assert "Traceback" not in err and "internal error" not in out + err
 
 
-@pytest.mark.xfail(reason="runner.plan_workbook maps every ApiError of planning, Cancelled included, to exit 2; "
-                          "exit 130 there needs a change outside the API client", strict=False)
+@pytest.mark.xfail(
+    reason="runner.plan_workbook maps every ApiError of planning, Cancelled included, to exit 2; "
+    "exit 130 there needs a change outside the API client",
+    strict=False,
+)
 def test_ctrl_c_during_planning_exits_130(sandbox, tmp_path):
     code, out, err, _took = _interrupt_while_dribbling(sandbox, tmp_path, "GET", "/component_blueprints")
     assert code == 130, out + err
@@ -345,8 +389,9 @@ def test_a_listing_that_never_ends_is_stopped_by_its_total_count(sandbox, tmp_pa
     workbook = copy_samples(tmp_path)
     with Hostile(sandbox, forever) as hostile:
         started = time.monotonic()
-        result = run_cli(["plan", str(workbook), "--json"], _env(sandbox, tmp_path, hostile), subprocess_=True,
-                         timeout=120)
+        result = run_cli(
+            ["plan", str(workbook), "--json"], _env(sandbox, tmp_path, hostile), subprocess_=True, timeout=120
+        )
         took = time.monotonic() - started
     asked = hostile.calls("GET", "/component_blueprints")
     assert result.code in (1, 2), result.stdout + result.stderr
@@ -356,8 +401,11 @@ def test_a_listing_that_never_ends_is_stopped_by_its_total_count(sandbox, tmp_pa
 
 
 # -- 4. a 2xx whose body is broken -----------------------------------------------------------------------------
-@pytest.mark.parametrize("broken", [b"<html>gateway says hello</html>", b'{"unexpected": "shape"}', b""],
-                         ids=["not-json", "wrong-shape", "empty"])
+@pytest.mark.parametrize(
+    "broken",
+    [b"<html>gateway says hello</html>", b'{"unexpected": "shape"}', b""],
+    ids=["not-json", "wrong-shape", "empty"],
+)
 def test_a_broken_2xx_while_planning_is_a_typed_server_error(sandbox, tmp_path, broken):
     def rule(handler: _Handler, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bool:
         if method == "GET" and path.endswith("/component_blueprints"):
@@ -380,6 +428,7 @@ def test_a_broken_2xx_while_planning_is_a_typed_server_error(sandbox, tmp_path, 
 def test_a_create_answered_with_a_broken_body_is_found_not_duplicated(sandbox, tmp_path):
     """The first POST /datapoints is applied by the server, but its answer is garbage: the answer is lost, the
     datapoint is looked up by its supplier_reference_id and adopted; nothing is created twice, nothing blocked."""
+
     def rule(handler: _Handler, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bool:
         if method == "POST" and path.endswith("/datapoints") and not handler.server.hostile.state.get("done"):
             handler.server.hostile.state["done"] = True
@@ -390,8 +439,9 @@ def test_a_create_answered_with_a_broken_body_is_found_not_duplicated(sandbox, t
 
     workbook = copy_samples(tmp_path)
     with Hostile(sandbox, rule) as hostile:
-        result = run_cli(["run", str(workbook), "--json"], _env(sandbox, tmp_path, hostile), subprocess_=True,
-                         timeout=240)
+        result = run_cli(
+            ["run", str(workbook), "--json"], _env(sandbox, tmp_path, hostile), subprocess_=True, timeout=240
+        )
     assert result.code == 0, result.stdout + result.stderr
     assert hostile.state.get("done")
     assert_clean(result)
@@ -425,15 +475,20 @@ def test_a_lookup_never_adopts_another_object_from_an_unfiltered_listing(sandbox
     """The server never got the first create (its answer is 'lost': the connection drops), and the listing the
     look-up reads ignores its filter, offering other objects first: none is adopted, the datapoint is created,
     and every row ends with its own object."""
-    with httpx.Client(base_url=sandbox.base_url, headers={"X-Client-Secret": sandbox.client_secret,
-                                                          "Authorization": f"Bearer {sandbox.access_token}"}) as api:
+    with httpx.Client(
+        base_url=sandbox.base_url,
+        headers={"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"},
+    ) as api:
         for n in range(3):
             datapoint(api, f"seed-someone-else-{n}", project=PROJECT)
 
     def rule(handler: _Handler, method: str, path: str, query: dict[str, list[str]], body: bytes) -> bool:
         hostile = handler.server.hostile
-        if method == "GET" and path.endswith(("/datapoints", "/components", "/ghg_entries", "/sources")) \
-                and "supplier_reference_id" in query:
+        if (
+            method == "GET"
+            and path.endswith(("/datapoints", "/components", "/ghg_entries", "/sources"))
+            and "supplier_reference_id" in query
+        ):
             rest = {k: v[0] for k, v in query.items() if k != "supplier_reference_id"}
             handler.forward(body, path + "?" + urlencode(rest))  # the filter ignored
             hostile.state["unfiltered"] = hostile.state.get("unfiltered", 0) + 1
@@ -447,8 +502,9 @@ def test_a_lookup_never_adopts_another_object_from_an_unfiltered_listing(sandbox
 
     workbook = copy_samples(tmp_path)
     with Hostile(sandbox, rule) as hostile:
-        result = run_cli(["run", str(workbook), "--json"], _env(sandbox, tmp_path, hostile), subprocess_=True,
-                         timeout=240)
+        result = run_cli(
+            ["run", str(workbook), "--json"], _env(sandbox, tmp_path, hostile), subprocess_=True, timeout=240
+        )
     assert result.code == 0, result.stdout + result.stderr
     assert hostile.state.get("dropped") and hostile.state.get("unfiltered"), hostile.state
     assert_clean(result)

@@ -26,23 +26,38 @@ def _registered() -> None:
 
 
 def leaks(text: str, secret: str, size: int = 12) -> list[str]:
-    return [secret[i:i + size] for i in range(len(secret) - size + 1) if secret[i:i + size] in text]
+    return [secret[i : i + size] for i in range(len(secret) - size + 1) if secret[i : i + size] in text]
 
 
-@pytest.mark.parametrize("form", [
-    lambda s: s,
-    lambda s: quote(s, safe=""),
-    lambda s: quote_plus(s),
-    lambda s: json.dumps({"h": s + "\r"}),
-    lambda s: repr(s + "\r"),
-    lambda s: repr((s + "\r").encode()),
-    lambda s: base64.b64encode(s.encode()).decode(),
-    lambda s: base64.b64encode(b"api:" + s.encode()).decode(),
-    lambda s: base64.b64encode(b"ab:" + s.encode()).decode(),
-    lambda s: base64.urlsafe_b64encode(b"x" + s.encode()).decode(),
-    lambda s: s.replace("-", "&"),  # not a form: a different value, its long runs still masked
-], ids=["raw", "percent", "plus", "json", "repr", "bytes-repr", "base64", "base64-basic", "base64-shift2",
-        "urlsafe", "runs"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda s: s,
+        lambda s: quote(s, safe=""),
+        lambda s: quote_plus(s),
+        lambda s: json.dumps({"h": s + "\r"}),
+        lambda s: repr(s + "\r"),
+        lambda s: repr((s + "\r").encode()),
+        lambda s: base64.b64encode(s.encode()).decode(),
+        lambda s: base64.b64encode(b"api:" + s.encode()).decode(),
+        lambda s: base64.b64encode(b"ab:" + s.encode()).decode(),
+        lambda s: base64.urlsafe_b64encode(b"x" + s.encode()).decode(),
+        lambda s: s.replace("-", "&"),  # not a form: a different value, its long runs still masked
+    ],
+    ids=[
+        "raw",
+        "percent",
+        "plus",
+        "json",
+        "repr",
+        "bytes-repr",
+        "base64",
+        "base64-basic",
+        "base64-shift2",
+        "urlsafe",
+        "runs",
+    ],
+)
 @pytest.mark.parametrize("secret", [SECRET, TOKEN], ids=["secret", "token"])
 def test_every_form_of_a_secret_is_masked(form, secret):
     text = f"the server said: {form(secret)} (end)"
@@ -86,8 +101,9 @@ def test_settings_refuse_what_a_header_cannot_carry_without_showing_it(monkeypat
 
 def test_the_client_refuses_such_a_credential_before_sending_anything():
     sent: list[httpx.Request] = []
-    config = ClientConfig(base_url="https://api.sandbox.isometric.com/mrv/v0", client_secret=SECRET + "\r",
-                          access_token=TOKEN)
+    config = ClientConfig(
+        base_url="https://api.sandbox.isometric.com/mrv/v0", client_secret=SECRET + "\r", access_token=TOKEN
+    )
     with pytest.raises(UnusableCredentials) as info:
         IsometricClient(config, transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200)))
     assert not sent and "client secret holds a line end" in str(info.value)
@@ -99,8 +115,15 @@ def test_an_html_error_page_is_redacted_before_it_is_cut():
         page = "<p>" + "x" * 470 + "</p>" + "X-Client-Secret: " + request.headers["X-Client-Secret"] + " etc"
         return httpx.Response(500, text=page, headers={"Content-Type": "text/html", "X-Request-Id": "r-9"})
 
-    client = IsometricClient(ClientConfig(base_url="https://api.sandbox.isometric.com/mrv/v0", client_secret=SECRET,
-                                          access_token=TOKEN, max_attempts=1), transport=httpx.MockTransport(echo))
+    client = IsometricClient(
+        ClientConfig(
+            base_url="https://api.sandbox.isometric.com/mrv/v0",
+            client_secret=SECRET,
+            access_token=TOKEN,
+            max_attempts=1,
+        ),
+        transport=httpx.MockTransport(echo),
+    )
     with pytest.raises(ServerError) as info:
         client.list_projects()
     for text in (str(info.value), repr(info.value), json.dumps(info.value.detail), str(info.value.args)):
@@ -108,7 +131,11 @@ def test_an_html_error_page_is_redacted_before_it_is_cut():
 
 
 def test_error_texts_are_redacted_whatever_the_form():
-    exc = ApiError(f"echo {quote(SECRET, safe='')} and {base64.b64encode(TOKEN.encode()).decode()}",
-                   detail={"h": repr(TOKEN.encode() + b"\r")}, method="GET", url=f"https://x/?t={quote_plus(TOKEN)}")
+    exc = ApiError(
+        f"echo {quote(SECRET, safe='')} and {base64.b64encode(TOKEN.encode()).decode()}",
+        detail={"h": repr(TOKEN.encode() + b"\r")},
+        method="GET",
+        url=f"https://x/?t={quote_plus(TOKEN)}",
+    )
     for text in (str(exc), repr(exc), json.dumps(exc.detail), exc.url):
         assert not leaks(text, SECRET) and not leaks(text, TOKEN)
