@@ -169,3 +169,132 @@ def test_rollback_deletes_nothing_when_an_import_ran_since_it_looked(sandbox: An
     assert all(i.status != "deleted" for i in done)
     assert any("ran since this rollback looked" in (i.message or "") for i in done)
     assert _held(sandbox) == before
+
+
+# -- two analysts at once: who created what does not depend on timing (item 4) ----------------------------------
+CREATES = frozenset({"/mrv/v0/sources", "/mrv/v0/datapoints", "/mrv/v0/ghg_entries", "/mrv/v0/components",
+                     "/mrv/v0/ghg_statements"})
+
+
+class _Gate:
+    """A loopback proxy in front of the sandbox for one run: it forwards everything, but holds that run's creates
+    (`hold="requests"`: before they reach the server; `hold="answers"`: after the server acted, before the answer
+    goes back) until `release` is set. `creating` is set by the first create it sees."""
+
+    def __init__(self, target: str, hold: str) -> None:
+        import http.server
+        import threading
+
+        import httpx
+
+        self.creating, self.release = threading.Event(), threading.Event()
+        gate, upstream = self, httpx.Client(base_url=target, timeout=60)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                create = self.command == "POST" and path in CREATES
+                if create:
+                    gate.creating.set()
+                    if hold == "requests":
+                        gate.release.wait(120)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length", "connection", "accept-encoding")}
+                answer = upstream.request(self.command, self.path, content=body, headers=headers)
+                if create and hold == "answers":
+                    gate.release.wait(120)
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding",
+                                            "date", "server"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _start_run(workbook: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "importer.cli", "run", str(workbook), "--json", "--quiet"],
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _recorded(home: Path, run_id: str) -> tuple[set[str], set[str]]:
+    """(created, adopted) object IDs of a run, as its own history records them."""
+    from importer.history import History
+
+    history = History(home / "history.sqlite3")
+    try:
+        objects = history.created(run_id)
+    finally:
+        history.close()
+    return {o.object_id for o in objects if not o.adopted}, {o.object_id for o in objects if o.adopted}
+
+
+@pytest.mark.parametrize("hold", ["requests", "answers"])
+def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tmp_path: Path, hold: str) -> None:
+    """Run B plans, then its creates are held (before the server sees them, or after it acted) while run A, with
+    its own local state (no shared lock), imports the same workbook; then B goes on. Whatever the interleaving,
+    every object is recorded as created by exactly one run, the other adopts it, and rolling back B deletes
+    nothing A created. (The sample without its extra component: attaching one to an entry another run created
+    and attached meanwhile is refused by the API as already attributed, a conflict of its own.)"""
+
+    def without_extra_component(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        sheets["components"].clear()
+        sheets["component_inputs"].clear()
+        sheets["datapoints"][:] = [d for d in sheets["datapoints"] if d["ref"] not in ("generator-diesel-l",
+                                                                                       "diesel-ef")]
+
+    workbook = write(tmp_path / "w", without_extra_component)
+    gate = _Gate(sandbox.origin, hold)
+    homes = {"a": tmp_path / "home-a", "b": tmp_path / "home-b"}
+    env_a = cli_env(sandbox, homes["a"])
+    env_b = cli_env(sandbox, homes["b"], ISOMETRIC_API_URL=gate.origin + "/mrv/v0")
+    try:
+        run_b = _start_run(workbook, env_b)
+        assert gate.creating.wait(60), "run B never sent a create"
+        run_a = _start_run(workbook, env_a)  # B planned before any of A's objects existed
+        out_a, err_a = run_a.communicate(timeout=240)
+        gate.release.set()
+        out_b, err_b = run_b.communicate(timeout=240)
+        assert run_a.returncode == 0, out_a + err_a
+        assert run_b.returncode == 0, out_b + err_b
+        ids = {"a": json.loads(out_a)["run_id"], "b": json.loads(out_b)["run_id"]}
+        created_a, adopted_a = _recorded(homes["a"], ids["a"])
+        created_b, adopted_b = _recorded(homes["b"], ids["b"])
+        server = {n["supplier_reference_id"]: n["id"] for path in COLLECTIONS.values()
+                  for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
+                  if str(n.get("supplier_reference_id") or "").startswith("demo-")}
+        expected = {s for kind, srids in _ours(workbook).items() for s in srids}
+        assert set(server) == expected  # nothing duplicated, nothing missing
+        assert created_a and created_b | adopted_b
+        assert not created_a & created_b  # never both
+        assert set(server.values()) <= created_a | created_b  # every object created by one of them
+        assert adopted_b <= created_a and adopted_a <= created_b  # what one adopted, the other created
+        if hold == "requests":  # B's creates all reached the server after A's: A made every object
+            assert set(server.values()) <= created_a and set(server.values()) <= adopted_b
+        rolled = run_cli(["rollback", ids["b"]], env_b, subprocess_=True)
+        assert rolled.code in (0, 1), rolled.stdout + rolled.stderr  # a source A's datapoints cite stays (refused)
+    finally:
+        gate.close()
+    left = {n["id"] for path in COLLECTIONS.values() for n in api_nodes(sandbox, path)}
+    assert {i for i in created_a if not i.startswith("ggs_")} <= left  # nothing of A's was deleted
