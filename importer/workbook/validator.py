@@ -52,7 +52,7 @@ IGNORED_SHEETS = {"readme", "_lists"}  # the template's own README and hidden dr
 SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 #: hidden data is named before everything else: a reviewer must know the workbook holds more than it shows
-SHOWN_FIRST = frozenset({"hidden_column", "hidden_row", "filtered_row", "hidden_sheet"})
+SHOWN_FIRST = frozenset({"hidden_column", "hidden_row", "filtered_row", "struck_row", "hidden_sheet"})
 _TEXT_TYPES = frozenset({"str", "ref", "file", "unit", "refs", "enum"})  # column types whose cells are text
 _FIRST_FOUR = itemgetter(slice(None, 4))  # where an ID has its prefix (`src_`, `dtp_`...: `ids.KIND_BY_PREFIX`)
 
@@ -132,8 +132,16 @@ class Validator:
                                f"({by_norm[norm].title!r} and {title!r}); keep one", sheet=title)
                     continue
                 by_norm[norm] = sheet
-                if sheet.hidden:
-                    self.warn("hidden_sheet", f"sheet {title!r} is hidden; it was read like the others", sheet=title)
+                if sheet.hidden:  # an error, as a hidden column beside a visible look-alike: a stale copy hides so
+                    alike = [t for t, s in self.raw.sheets.items() if not s.hidden and t != title
+                             and spec.normalise_header(t) not in spec.SHEETS_BY_NAME
+                             and (spec.normalise_header(t).startswith(norm)
+                                  or difflib.SequenceMatcher(None, spec.normalise_header(t), norm).ratio() >= 0.75)]
+                    beside = (f" while the visible sheet {alike[0]!r} looks like it: the importer reads {title!r} and "
+                              "cannot know which one you meant; delete the one you do not mean, or unhide it"
+                              if alike else " but the importer reads it like the others; unhide it if its rows are "
+                              "meant to be imported, or delete it")
+                    self.error("hidden_sheet", f"sheet {title!r} is hidden{beside}", sheet=title)
             elif norm not in IGNORED_SHEETS and title.strip().lower() not in IGNORED_SHEETS:
                 close = difflib.get_close_matches(norm, list(spec.SHEETS_BY_NAME), n=1, cutoff=0.75)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -295,7 +303,7 @@ class Validator:
     def check_hidden(self, name: str, raw: RawSheet, by_position: list[Any], rows: list[int]) -> None:
         """Hidden columns and hidden or filtered-out rows that hold data are read like the others, and each is
         named in a warning shown first; a hidden recognised column beside a visible look-alike is an error."""
-        if not (raw.hidden_columns or raw.hidden_rows or raw.filtered_rows):
+        if not (raw.hidden_columns or raw.hidden_rows or raw.filtered_rows or raw.struck_rows):
             return
         sheet = self.sheets[name]
         names = {index: col for col, index in sheet.columns.items()}
@@ -323,7 +331,8 @@ class Validator:
                         sheet=name, row=1, column=column, cell=f"{letter}1", value=text))
         kept = set(rows)
         for code, hidden, how in (("hidden_row", raw.hidden_rows, "hidden"),
-                                  ("filtered_row", raw.filtered_rows, "filtered out (by a filter)")):
+                                  ("filtered_row", raw.filtered_rows, "filtered out (by a filter)"),
+                                  ("struck_row", raw.struck_rows, "struck through (a cancelled entry?)")):
             for row in sorted(hidden & kept):
                 self.findings.append(Finding(
                     "warning", code, f"row {row} is {how} but holds data; it was read like the others",
