@@ -85,7 +85,7 @@ def test_plan_classifies_unchanged_update_and_locked_conflict(tmp_path):
     prefix = "t"
     src_srid = reference_for(None, prefix, "sources", "ticket", file_sha256=wb.sources[0].sha256)
     source = NS(id="src_1EXISTING0000000", supplier_reference_id=src_srid, display_name="Ticket",
-                published_at=dt.date(2026, 10, 31), is_public=False,
+                published_at=dt.date(2026, 10, 31), is_public=False, description=wb.sources[0].description,
                 url_info=NS(__typename="SourcePrivateUrlInfo", is_accessible=True))
     dps = {}
     for row in wb.datapoints:

@@ -265,10 +265,11 @@ def test_batch_refusal_sends_nothing_and_says_why_in_json(tmp_path: Path, sandbo
     monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)
     monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)
     monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)
-    _month(tmp_path, "october", dt.date(2026, 10, 31), dt.date(2026, 10, 20))
-    _month(tmp_path, "january", dt.date(2027, 1, 31), dt.date(2027, 1, 20))
-    outcome = CliRunner().invoke(app, ["run", str(tmp_path), "--json", "--quiet"])
-    assert outcome.exit_code == 1
+    folder = tmp_path / "batch"  # not tmp_path itself: the sandbox's database lies there, and would be refused
+    _month(folder, "october", dt.date(2026, 10, 31), dt.date(2026, 10, 20))
+    _month(folder, "january", dt.date(2027, 1, 31), dt.date(2027, 1, 20))
+    outcome = CliRunner().invoke(app, ["run", str(folder), "--json", "--quiet"])
+    assert outcome.exit_code == 1, outcome.stdout + outcome.stderr
     payload = json.loads(outcome.stdout)
     assert payload["ok"] is False and "gap" in payload["stopped"] and "November 2026" in payload["problems"][0]
     headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}
