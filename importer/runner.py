@@ -114,7 +114,7 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
                   history: Any = None) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
     """Check the workbook against the live project and compute its plan (nothing is written to the API).
     With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns."""
-    from importer.api import ApiError
+    from importer.api import ApiError, Cancelled
     from importer.online import check_against_project
     from importer.planning import build_plan
 
@@ -134,6 +134,9 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
                 exit_code=1, findings=online, validation=validation)
         state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
         plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune)
+    except Cancelled as exc:  # Ctrl-C while the project is read: interrupted, nothing sent
+        raise ImportAborted(f"interrupted while reading the project: {exc.message}; nothing was sent",
+                            exit_code=130) from exc
     except ApiError as exc:
         code = 2 if exc.status in (None, 401, 403) else 1
         raise ImportAborted(f"the API refused the project look-up: {exc.message}", exit_code=code) from exc

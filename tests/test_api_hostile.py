@@ -365,11 +365,6 @@ def test_ctrl_c_during_a_dribbled_planning_read_stops_within_seconds(sandbox, tm
     assert "Traceback" not in err and "internal error" not in out + err
 
 
-@pytest.mark.xfail(
-    reason="runner.plan_workbook maps every ApiError of planning, Cancelled included, to exit 2; "
-    "exit 130 there needs a change outside the API client",
-    strict=False,
-)
 def test_ctrl_c_during_planning_exits_130(sandbox, tmp_path):
     code, out, err, _took = _interrupt_while_dribbling(sandbox, tmp_path, "GET", "/component_blueprints")
     assert code == 130, out + err

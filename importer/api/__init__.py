@@ -11,12 +11,15 @@ from importer.api.errors import (
     Cancelled,
     Conflict,
     CredentialsRefused,
+    EndlessListing,
     InsecureApiUrl,
     NotFound,
     RateLimited,
     ServerError,
     Unreachable,
+    UnreadableAnswer,
     UnsafeUploadUrl,
+    UnusableCredentials,
     UploadNotConfirmed,
     UploadUrlExpired,
     ValidationFailed,
@@ -28,7 +31,8 @@ STOPS_THE_RUN: tuple[type[ApiError], ...] = (CredentialsRefused, Cancelled)
 
 __all__ = [
     "DEFAULT_UPLOAD_HOSTS", "STOPS_THE_RUN", "UPLOAD_HOSTS_ENV", "ApiError", "AuthError", "Cancelled",
-    "ClientConfig", "Conflict", "CredentialsRefused", "InsecureApiUrl", "IsometricClient", "NotFound",
-    "RateLimited", "ServerError", "Unreachable", "UnsafeUploadUrl", "UploadNotConfirmed", "UploadUrlExpired",
-    "ValidationFailed", "configured_upload_hosts", "is_loopback_url",
+    "ClientConfig", "Conflict", "CredentialsRefused", "EndlessListing", "InsecureApiUrl", "IsometricClient",
+    "NotFound", "RateLimited", "ServerError", "UnreadableAnswer", "Unreachable", "UnsafeUploadUrl",
+    "UnusableCredentials", "UploadNotConfirmed", "UploadUrlExpired", "ValidationFailed", "configured_upload_hosts",
+    "is_loopback_url",
 ]
