@@ -179,7 +179,8 @@ CREATES = frozenset({"/mrv/v0/sources", "/mrv/v0/datapoints", "/mrv/v0/ghg_entri
 class _Gate:
     """A loopback proxy in front of the sandbox for one run: it forwards everything, but holds that run's creates
     (`hold="requests"`: before they reach the server; `hold="answers"`: after the server acted, before the answer
-    goes back) until `release` is set. `creating` is set by the first create it sees."""
+    goes back; `hold="lost"`: as "requests", then the first answer to each create is dropped, as a network fault
+    would) until `release` is set. `creating` is set by the first create it sees."""
 
     def __init__(self, target: str, hold: str) -> None:
         import http.server
@@ -188,6 +189,7 @@ class _Gate:
         import httpx
 
         self.creating, self.release = threading.Event(), threading.Event()
+        self.cut: set[bytes] = set()  # `hold="lost"`: creates whose first answer was dropped
         gate, upstream = self, httpx.Client(base_url=target, timeout=60)
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -203,13 +205,17 @@ class _Gate:
                 create = self.command == "POST" and path in CREATES
                 if create:
                     gate.creating.set()
-                    if hold == "requests":
+                    if hold in ("requests", "lost"):
                         gate.release.wait(120)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "connection", "accept-encoding")}
                 answer = upstream.request(self.command, self.path, content=body, headers=headers)
                 if create and hold == "answers":
                     gate.release.wait(120)
+                if create and hold == "lost" and body not in gate.cut:  # the server acted; its answer is lost
+                    gate.cut.add(body)
+                    self.close_connection = True
+                    return
                 self.send_response(answer.status_code)
                 for name, value in answer.headers.items():
                     if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding",
@@ -250,7 +256,10 @@ def _recorded(home: Path, run_id: str) -> tuple[set[str], set[str]]:
     return {o.object_id for o in objects if not o.adopted}, {o.object_id for o in objects if o.adopted}
 
 
-@pytest.mark.parametrize("hold", ["requests", "answers"])
+@pytest.mark.parametrize("hold", ["requests", "answers", pytest.param("lost", marks=pytest.mark.xfail(
+    strict=False, reason="importer/api/client.py: a create whose answer was lost and that a look-up then finds is "
+    "reported as created (last_create_adopted() is False), though the look-up cannot tell this run's object from "
+    "one another run made meanwhile: it must be adopted unless proven (issue #24, item 4)"))])
 def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tmp_path: Path, hold: str) -> None:
     """Run B plans, then its creates are held (before the server sees them, or after it acted) while run A, with
     its own local state (no shared lock), imports the same workbook; then B goes on. Whatever the interleaving,
@@ -290,7 +299,7 @@ def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tm
         assert not created_a & created_b  # never both
         assert set(server.values()) <= created_a | created_b  # every object created by one of them
         assert adopted_b <= created_a and adopted_a <= created_b  # what one adopted, the other created
-        if hold == "requests":  # B's creates all reached the server after A's: A made every object
+        if hold in ("requests", "lost"):  # B's creates all reached the server after A's: A made every object
             assert set(server.values()) <= created_a and set(server.values()) <= adopted_b
         rolled = run_cli(["rollback", ids["b"]], env_b, subprocess_=True)
         assert rolled.code in (0, 1), rolled.stdout + rolled.stderr  # a source A's datapoints cite stays (refused)
