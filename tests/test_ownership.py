@@ -19,11 +19,24 @@ from workbooks import write
 
 pytestmark = pytest.mark.slow
 
-COLLECTIONS = {"source": "/sources", "datapoint": "/datapoints", "ghg_entry": "/ghg_entries",
-               "component": "/components"}
-SPARE = {"ref": "spare-reading", "display_name": "Spare reading", "description": "A reading no entry uses",
-         "type": "REPORTED", "magnitude": 1.5, "unit": "t", "standard_deviation": None, "measured_at": None,
-         "source_refs": "weighbridge", "uncertainty_justification": None}
+COLLECTIONS = {
+    "source": "/sources",
+    "datapoint": "/datapoints",
+    "ghg_entry": "/ghg_entries",
+    "component": "/components",
+}
+SPARE = {
+    "ref": "spare-reading",
+    "display_name": "Spare reading",
+    "description": "A reading no entry uses",
+    "type": "REPORTED",
+    "magnitude": 1.5,
+    "unit": "t",
+    "standard_deviation": None,
+    "measured_at": None,
+    "source_refs": "weighbridge",
+    "uncertainty_justification": None,
+}
 
 
 def _workbook(folder: Path, prefix: str, *, spare: bool, own: str | None = None) -> Path:
@@ -39,22 +52,32 @@ def _workbook(folder: Path, prefix: str, *, spare: bool, own: str | None = None)
 
 def _held(sandbox: Any) -> dict[str, set[str]]:
     """kind -> supplier_reference_ids the server holds (read over HTTP)."""
-    return {kind: {n["supplier_reference_id"] for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
-                   if n.get("supplier_reference_id")} for kind, path in COLLECTIONS.items()}
+    return {
+        kind: {
+            n["supplier_reference_id"]
+            for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
+            if n.get("supplier_reference_id")
+        }
+        for kind, path in COLLECTIONS.items()
+    }
 
 
 def _ours(workbook: Path) -> dict[str, set[str]]:
     return {k: v for k, v in expected_references(workbook).items() if k in COLLECTIONS}
 
 
-@pytest.mark.parametrize(("first", "second", "own"), [
-    ("acme", "acme:2026-10", None),
-    ("acme", "acme:datapoints", None),
-    ("a", "a:b:c", None),
-    ("acme", "other", "acme:datapoints:legacy-reading"),  # the other's own reference looks like one of acme's
-])
-def test_prune_deletes_only_this_workbooks_own_objects(sandbox: Any, tmp_path: Path, first: str, second: str,
-                                                       own: str | None) -> None:
+@pytest.mark.parametrize(
+    ("first", "second", "own"),
+    [
+        ("acme", "acme:2026-10", None),
+        ("acme", "acme:datapoints", None),
+        ("a", "a:b:c", None),
+        ("acme", "other", "acme:datapoints:legacy-reading"),  # the other's own reference looks like one of acme's
+    ],
+)
+def test_prune_deletes_only_this_workbooks_own_objects(
+    sandbox: Any, tmp_path: Path, first: str, second: str, own: str | None
+) -> None:
     env = cli_env(sandbox, tmp_path / "home")
     one = _workbook(tmp_path / "one", first, spare=True)
     two = _workbook(tmp_path / "two", second, spare=True, own=own)
@@ -110,9 +133,11 @@ def test_owned_by_is_exactly_the_derived_shape() -> None:
 # -- rollback takes the project's lock (item 3) ---------------------------------------------------------------
 def _holder(home: Path) -> subprocess.Popen[str]:
     """A second process holding the project's lock, as a running import does."""
-    code = ("import time\nfrom pathlib import Path\nfrom importer.locking import project_lock\n"
-            f"with project_lock(Path({str(home / 'locks')!r}), 'prj_1SBXBIOCHAR00001', workbook='holder.xlsx'):\n"
-            "    print('held', flush=True)\n    time.sleep(120)\n")
+    code = (
+        "import time\nfrom pathlib import Path\nfrom importer.locking import project_lock\n"
+        f"with project_lock(Path({str(home / 'locks')!r}), 'prj_1SBXBIOCHAR00001', workbook='holder.xlsx'):\n"
+        "    print('held', flush=True)\n    time.sleep(120)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
@@ -125,8 +150,11 @@ def test_rollback_is_refused_while_an_import_of_the_project_holds_the_lock(sandb
     ran = run_cli(["run", str(workbook), "--json", "--quiet"], env)
     assert ran.code == 0, ran.stdout + ran.stderr
     run_id = ran.json()["run_id"]
-    made = {o["id"] for o in ran.json()["objects"] if o["status"] == "created" and o["id"]
-            and not o["id"].startswith("ggs_")}
+    made = {
+        o["id"]
+        for o in ran.json()["objects"]
+        if o["status"] == "created" and o["id"] and not o["id"].startswith("ggs_")
+    }
     before = _held(sandbox)
     holder = _holder(home)
     try:
@@ -145,8 +173,9 @@ def test_rollback_is_refused_while_an_import_of_the_project_holds_the_lock(sandb
     assert made and not made & left  # with the lock free, everything the run created is gone
 
 
-def test_rollback_deletes_nothing_when_an_import_ran_since_it_looked(sandbox: Any, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rollback_deletes_nothing_when_an_import_ran_since_it_looked(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from importer.history import History
     from importer.rollback import execute_rollback, plan_rollback
     from importer.runner import api_session, history_path
@@ -172,8 +201,9 @@ def test_rollback_deletes_nothing_when_an_import_ran_since_it_looked(sandbox: An
 
 
 # -- two analysts at once: who created what does not depend on timing (item 4) ----------------------------------
-CREATES = frozenset({"/mrv/v0/sources", "/mrv/v0/datapoints", "/mrv/v0/ghg_entries", "/mrv/v0/components",
-                     "/mrv/v0/ghg_statements"})
+CREATES = frozenset(
+    {"/mrv/v0/sources", "/mrv/v0/datapoints", "/mrv/v0/ghg_entries", "/mrv/v0/components", "/mrv/v0/ghg_statements"}
+)
 
 
 class _Gate:
@@ -207,8 +237,11 @@ class _Gate:
                     gate.creating.set()
                     if hold in ("requests", "lost"):
                         gate.release.wait(120)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "content-length", "connection", "accept-encoding")}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length", "connection", "accept-encoding")
+                }
                 answer = upstream.request(self.command, self.path, content=body, headers=headers)
                 if create and hold == "answers":
                     gate.release.wait(120)
@@ -218,8 +251,14 @@ class _Gate:
                     return
                 self.send_response(answer.status_code)
                 for name, value in answer.headers.items():
-                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding",
-                                            "date", "server"):
+                    if name.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "content-encoding",
+                        "date",
+                        "server",
+                    ):
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
@@ -240,8 +279,14 @@ class _Gate:
 
 
 def _start_run(workbook: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "importer.cli", "run", str(workbook), "--json", "--quiet"],
-                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "importer.cli", "run", str(workbook), "--json", "--quiet"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _recorded(home: Path, run_id: str) -> tuple[set[str], set[str]]:
@@ -256,10 +301,22 @@ def _recorded(home: Path, run_id: str) -> tuple[set[str], set[str]]:
     return {o.object_id for o in objects if not o.adopted}, {o.object_id for o in objects if o.adopted}
 
 
-@pytest.mark.parametrize("hold", ["requests", "answers", pytest.param("lost", marks=pytest.mark.xfail(
-    strict=False, reason="importer/api/client.py: a create whose answer was lost and that a look-up then finds is "
-    "reported as created (last_create_adopted() is False), though the look-up cannot tell this run's object from "
-    "one another run made meanwhile: it must be adopted unless proven (issue #24, item 4)"))])
+@pytest.mark.parametrize(
+    "hold",
+    [
+        "requests",
+        "answers",
+        pytest.param(
+            "lost",
+            marks=pytest.mark.xfail(
+                strict=False,
+                reason="importer/api/client.py: a create whose answer was lost and that a look-up then finds "
+                "is reported as created (last_create_adopted() is False), though the look-up cannot tell this "
+                "run's object from one another run made meanwhile: it must be adopted unless proven (#24, item 4)",
+            ),
+        ),
+    ],
+)
 def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tmp_path: Path, hold: str) -> None:
     """Run B plans, then its creates are held (before the server sees them, or after it acted) while run A, with
     its own local state (no shared lock), imports the same workbook; then B goes on. Whatever the interleaving,
@@ -270,8 +327,9 @@ def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tm
     def without_extra_component(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
         sheets["components"].clear()
         sheets["component_inputs"].clear()
-        sheets["datapoints"][:] = [d for d in sheets["datapoints"] if d["ref"] not in ("generator-diesel-l",
-                                                                                       "diesel-ef")]
+        sheets["datapoints"][:] = [
+            d for d in sheets["datapoints"] if d["ref"] not in ("generator-diesel-l", "diesel-ef")
+        ]
 
     workbook = write(tmp_path / "w", without_extra_component)
     gate = _Gate(sandbox.origin, hold)
@@ -290,9 +348,12 @@ def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tm
         ids = {"a": json.loads(out_a)["run_id"], "b": json.loads(out_b)["run_id"]}
         created_a, adopted_a = _recorded(homes["a"], ids["a"])
         created_b, adopted_b = _recorded(homes["b"], ids["b"])
-        server = {n["supplier_reference_id"]: n["id"] for path in COLLECTIONS.values()
-                  for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
-                  if str(n.get("supplier_reference_id") or "").startswith("demo-")}
+        server = {
+            n["supplier_reference_id"]: n["id"]
+            for path in COLLECTIONS.values()
+            for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
+            if str(n.get("supplier_reference_id") or "").startswith("demo-")
+        }
         expected = {s for kind, srids in _ours(workbook).items() for s in srids}
         assert set(server) == expected  # nothing duplicated, nothing missing
         assert created_a and created_b | adopted_b

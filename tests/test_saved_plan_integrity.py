@@ -82,9 +82,14 @@ EDITS: dict[str, tuple[Callable[[Body], None], tuple[str, ...]]] = {
 
 
 def _server(sandbox: Any) -> dict[str, list[dict[str, Any]]]:
-    return {path: [n for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
-                   if str(n.get("supplier_reference_id") or "").startswith("demo-")]
-            for path in ("/sources", "/datapoints", "/ghg_entries", "/components")}
+    return {
+        path: [
+            n
+            for n in api_nodes(sandbox, path, project_id="prj_1SBXBIOCHAR00001")
+            if str(n.get("supplier_reference_id") or "").startswith("demo-")
+        ]
+        for path in ("/sources", "/datapoints", "/ghg_entries", "/components")
+    }
 
 
 @pytest.fixture()
@@ -139,8 +144,12 @@ def test_an_untouched_plan_applies_exactly(sandbox: Any, planned: Any) -> None:
     assert applied.code == 0, applied.stdout + applied.stderr
     held = _server(sandbox)
     expected = expected_references(workbook)
-    for path, kind in (("/sources", "source"), ("/datapoints", "datapoint"), ("/ghg_entries", "ghg_entry"),
-                       ("/components", "component")):
+    for path, kind in (
+        ("/sources", "source"),
+        ("/datapoints", "datapoint"),
+        ("/ghg_entries", "ghg_entry"),
+        ("/components", "component"),
+    ):
         assert sorted(n["supplier_reference_id"] for n in held[path]) == sorted(expected[kind]), path
     mass = next(n for n in held["/datapoints"] if n["supplier_reference_id"].endswith(":biochar-mass-t"))
     assert mass["quantity"]["magnitude"] == 4.21
