@@ -38,10 +38,13 @@ MAX_SHEET_CELLS = 5_000_000  # rows x columns from A1 that python-calamine alloc
 # cell while it is read: 5M cells peak at about 240 MiB); 100k datapoint rows are 1.1M
 MAX_BOOK_CELLS = 10_000_000  # the same, all sheets together
 MAX_FILE = 40 * 1024 * 1024  # 100k datapoint rows take about 6 MiB; a monthly import fitting 40 MiB is plenty
-EXCEL_ERRORS = frozenset({"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
-                          "#GETTING_DATA"})
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+EXCEL_ERRORS = frozenset(
+    {"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+)
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
 _STRICT = b"http://purl.oclc.org/ooxml/"  # Excel's "Strict Open XML Spreadsheet" namespaces start so
 # every scan below is linear: no pattern can run past a tag's `<`/`>` or a cell's `</c>`, whatever the bytes hold
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^<>]*?)(?:/>|>((?:[^<]|<(?!/?c[\s>/]))*?)</c>)')
@@ -91,13 +94,14 @@ def _styles(archive: zipfile.ZipFile, names: set[str]) -> tuple[dict[int, Number
     root = _parse_xml(archive, "xl/styles.xml")
     if not root.tag.startswith(f"{{{_NS['m']}}}"):
         raise WorkbookUnreadable(_foreign_namespace("xl/styles.xml", root.tag))
-    custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "")
-              for f in root.iter(f"{{{_NS['m']}}}numFmt")}
+    custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "") for f in root.iter(f"{{{_NS['m']}}}numFmt")}
     codes = {**_BUILTIN_FORMATS, **custom}
     fonts = root.find(f"{{{_NS['m']}}}fonts")
-    struck_fonts = {index for index, font in enumerate(fonts if fonts is not None else [])
-                    if any(s.get("val", "1").lower() not in ("0", "false")
-                           for s in font.iter(f"{{{_NS['m']}}}strike"))}
+    struck_fonts = {
+        index
+        for index, font in enumerate(fonts if fonts is not None else [])
+        if any(s.get("val", "1").lower() not in ("0", "false") for s in font.iter(f"{{{_NS['m']}}}strike"))
+    }
     out: dict[int, NumberFormat] = {}
     struck: set[int] = set()
     xfs = root.find(f"{{{_NS['m']}}}cellXfs")
@@ -113,10 +117,14 @@ def _styles(archive: zipfile.ZipFile, names: set[str]) -> tuple[dict[int, Number
 
 def _foreign_namespace(part: str, tag: str) -> str:
     if _STRICT.decode() in tag:
-        return ("the workbook is saved as 'Strict Open XML Spreadsheet', which this importer does not read "
-                f"(found in {part}); open it in Excel and save it as 'Excel Workbook (.xlsx)'")
-    return (f"{part} inside the workbook is not SpreadsheetML (root element {tag!r}); open it in Excel and save "
-            "it as 'Excel Workbook (.xlsx)'")
+        return (
+            "the workbook is saved as 'Strict Open XML Spreadsheet', which this importer does not read "
+            f"(found in {part}); open it in Excel and save it as 'Excel Workbook (.xlsx)'"
+        )
+    return (
+        f"{part} inside the workbook is not SpreadsheetML (root element {tag!r}); open it in Excel and save "
+        "it as 'Excel Workbook (.xlsx)'"
+    )
 
 
 _TAG_REST = re.compile(rb"[^<>]*")  # the rest of a tag: stops at its `>` (or at a stray `<`)
@@ -136,7 +144,7 @@ def _tags_with_style(xml: bytes, indices: frozenset[int] | set[int]) -> Iterator
         style = int(match.group(1))
         if style in indices:
             rest = _TAG_REST.match(xml, match.end())
-            yield match.start(), xml[match.start(): rest.end() if rest else match.end()], style
+            yield match.start(), xml[match.start() : rest.end() if rest else match.end()], style
 
 
 def _styled_cells(xml: bytes, styles: dict[int, NumberFormat]) -> dict[str, NumberFormat]:
@@ -151,7 +159,7 @@ def _styled_cells(xml: bytes, styles: dict[int, NumberFormat]) -> dict[str, Numb
 
 
 _ROW_START = re.compile(rb"<row\b[^<>]*")
-_CELL_ANY = re.compile(rb'<c(?=[\s>/])([^<>]*?)(/>|>((?:[^<]|<(?!/?c[\s>/]|/row>))*?)(?:</c>|(?=</row>)))')
+_CELL_ANY = re.compile(rb"<c(?=[\s>/])([^<>]*?)(/>|>((?:[^<]|<(?!/?c[\s>/]|/row>))*?)(?:</c>|(?=</row>)))")
 _S_ATTR = re.compile(rb'\bs="([0-9]+)"')
 
 
@@ -165,7 +173,9 @@ def _struck_rows(xml: bytes, struck: frozenset[int]) -> set[int]:
             continue  # this row is decided
         start = xml.rfind(b"<row", max(0, row_end), position)
         end = xml.find(b"</row>", position)
-        if start == -1 or end == -1:
+        if end == -1:
+            break  # no row ends after this cell: nothing more to decide (and no search runs to the end again)
+        if start == -1:
             row_end = position + 1
             continue
         row_end = end
@@ -173,14 +183,17 @@ def _struck_rows(xml: bytes, struck: frozenset[int]) -> set[int]:
         number = _ROW_NUMBER.search(tag.group(0)) if tag else None
         if number is None:
             continue
-        values = [(attrs, body) for attrs, _, body in _CELL_ANY.findall(xml, start, end)
-                  if body and (b"<v>" in body or b"<is>" in body or b"<v " in body)]
+        values = [
+            (attrs, body)
+            for attrs, _, body in _CELL_ANY.findall(xml, start, end)
+            if body and (b"<v>" in body or b"<is>" in body or b"<v " in body)
+        ]
         if values and all((s := _S_ATTR.search(attrs)) and int(s.group(1)) in struck for attrs, _ in values):
             rows.add(int(number.group(1)))
     return rows
 
 
-_HIDDEN_COL = re.compile(rb'<col\b[^<>]*>')
+_HIDDEN_COL = re.compile(rb"<col\b[^<>]*>")
 _HIDDEN_ROW = re.compile(rb'<row\b[^<>]*?\bhidden="(?:1|true)"')
 _ROW_NUMBER = re.compile(rb'\br="([0-9]+)"')
 
@@ -209,8 +222,8 @@ def _hidden_parts(xml: bytes) -> tuple[set[int], set[int], bool]:
 
 # -- the extent of a sheet, told before python-calamine allocates it ---------------------------------------------
 _DIMENSION = re.compile(rb'<dimension\b[^<>]*?\bref="(?:[A-Za-z]+[0-9]+:)?([A-Za-z]+)([0-9]+)"')
-_ANY_CELL_OR_ROW = re.compile(rb'<(/?)(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^<>]*)>')
-_ANY_REF = re.compile(rb'''\br\s*=\s*["']\s*([A-Za-z]*)([0-9]*)''')
+_ANY_CELL_OR_ROW = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^<>]*)>")
+_ANY_REF = re.compile(rb"""\br\s*=\s*["']\s*([A-Za-z]*)([0-9]*)""")
 _PREFIXED = re.compile(rb":c[\s>/]")  # a cell element with a namespace prefix (python-calamine reads `<x:c>` too)
 
 
@@ -253,10 +266,13 @@ def _beyond(rows: int, columns: int) -> re.Pattern[bytes]:
     column is beyond `columns` or row beyond `rows`: one regex, a few characters looked at per cell."""
     letters, numeral = _letters(columns), str(rows)
     n, d = len(letters), len(numeral)
-    return re.compile((
-        f'<c(?:[>/\t\n\r]| (?:(?!r=")|r="(?:[^A-Za-z]|[A-Za-z]{{{n + 1}}}|(?=[A-Za-z]{{{n}}}[0-9])(?:'
-        f'{_greater(letters, False)})|[A-Za-z]{{1,{n}}}+(?:[^0-9]|0|[0-9]{{{d + 1}}}|(?=[0-9]{{{d}}}")(?:'
-        f'{_greater(numeral, True)})))))').encode())
+    return re.compile(
+        (
+            f'<c(?:[>/\t\n\r]| (?:(?!r=")|r="(?:[^A-Za-z]|[A-Za-z]{{{n + 1}}}|(?=[A-Za-z]{{{n}}}[0-9])(?:'
+            f'{_greater(letters, False)})|[A-Za-z]{{1,{n}}}+(?:[^0-9]|0|[0-9]{{{d + 1}}}|(?=[0-9]{{{d}}}")(?:'
+            f"{_greater(numeral, True)})))))"
+        ).encode()
+    )
 
 
 def _exact_extent(xml: bytes) -> tuple[int, int, str]:
@@ -331,9 +347,11 @@ def _extent(title: str, xml: bytes) -> int:
 
 
 def _too_far(title: str, cell: str, rows: int, columns: int, how: str) -> str:
-    return (f"sheet {title!r}: {how} {cell}, so reading it would take {rows:,} rows x {columns:,} columns = "
-            f"{rows * columns:,} cells from A1 (at most {MAX_SHEET_CELLS:,} are read); delete the far rows and "
-            "columns (select them, right-click > Delete) and save again")
+    return (
+        f"sheet {title!r}: {how} {cell}, so reading it would take {rows:,} rows x {columns:,} columns = "
+        f"{rows * columns:,} cells from A1 (at most {MAX_SHEET_CELLS:,} are read); delete the far rows and "
+        "columns (select them, right-click > Delete) and save again"
+    )
 
 
 class WorkbookUnreadable(Exception):
@@ -393,30 +411,36 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
     if size == 0:
         raise WorkbookUnreadable(f"{path.name} is empty (0 bytes), not a workbook")
     if size > MAX_FILE:
-        raise WorkbookUnreadable(f"{path.name} is {size / 2**20:.0f} MiB; workbooks over {MAX_FILE / 2**20:.0f} MiB "
-                                 "are refused (split the import into several workbooks)")
+        raise WorkbookUnreadable(
+            f"{path.name} is {size / 2**20:.0f} MiB; workbooks over {MAX_FILE / 2**20:.0f} MiB "
+            "are refused (split the import into several workbooks)"
+        )
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise WorkbookUnreadable(f"{path.name} is password-protected (encrypted) or an old .xls file; save it "
-                                 "unprotected as .xlsx in Excel (File > Info > Protect Workbook)")
+        raise WorkbookUnreadable(
+            f"{path.name} is password-protected (encrypted) or an old .xls file; save it "
+            "unprotected as .xlsx in Excel (File > Info > Protect Workbook)"
+        )
     if not head.startswith(b"PK"):
         kind = "a text/CSV file" if all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "not a ZIP-based file"
-        raise WorkbookUnreadable(f"{path.name} is {kind}, not an Excel .xlsx workbook; open it in Excel and save "
-                                 "as .xlsx")
+        raise WorkbookUnreadable(
+            f"{path.name} is {kind}, not an Excel .xlsx workbook; open it in Excel and save as .xlsx"
+        )
     try:
         archive = zipfile.ZipFile(path)
         names = set(archive.namelist())
-        mimetype = (archive.read("mimetype")[:100] if "mimetype" in names and "xl/workbook.xml" not in names
-                    else b"")
+        mimetype = archive.read("mimetype")[:100] if "mimetype" in names and "xl/workbook.xml" not in names else b""
     except Exception as exc:  # zipfile raises more than BadZipFile on a damaged directory
         raise WorkbookUnreadable(f"{path.name} is corrupt (not a readable ZIP archive: {exc})") from None
     if "xl/workbook.xml" not in names:
         archive.close()
         if b"opendocument" in mimetype or path.suffix.lower() in (".ods", ".fods"):
-            raise WorkbookUnreadable(f"{path.name} is an OpenDocument spreadsheet (.ods), not an Excel workbook; "
-                                     "open it in LibreOffice and save it as .xlsx (File > Save As > Excel "
-                                     "2007-365)")
+            raise WorkbookUnreadable(
+                f"{path.name} is an OpenDocument spreadsheet (.ods), not an Excel workbook; "
+                "open it in LibreOffice and save it as .xlsx (File > Save As > Excel "
+                "2007-365)"
+            )
         raise WorkbookUnreadable(f"{path.name} is a ZIP archive but not an Excel workbook (no xl/workbook.xml)")
     total = 0
     for info in archive.infolist():  # what the directory declares; `_inflate` holds every part to it
@@ -424,9 +448,11 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
         ratio = info.file_size / max(1, info.compress_size)
         if total > MAX_UNCOMPRESSED or info.file_size > MAX_PART or (info.file_size > 2**20 and ratio > MAX_RATIO):
             archive.close()
-            raise WorkbookUnreadable(f"{path.name} expands to more than it plausibly holds ({info.filename}: "
-                                     f"{info.file_size / 2**20:.0f} MiB from {info.compress_size / 2**10:.0f} KiB); "
-                                     "refusing a possible zip bomb")
+            raise WorkbookUnreadable(
+                f"{path.name} expands to more than it plausibly holds ({info.filename}: "
+                f"{info.file_size / 2**20:.0f} MiB from {info.compress_size / 2**10:.0f} KiB); "
+                "refusing a possible zip bomb"
+            )
     return archive
 
 
@@ -438,8 +464,9 @@ def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
     name = info.filename
 
     def broken(why: str) -> WorkbookUnreadable:
-        return WorkbookUnreadable(f"{path.name} is damaged: its part {name} {why}; open it in Excel (which may "
-                                  "repair it) and save it again")
+        return WorkbookUnreadable(
+            f"{path.name} is damaged: its part {name} {why}; open it in Excel (which may repair it) and save it again"
+        )
 
     if info.flag_bits & 0x1:
         raise broken("is encrypted")
@@ -499,13 +526,16 @@ def _parse_xml(archive: zipfile.ZipFile, name: str) -> Any:
     try:
         data = archive.read(name)
     except Exception as exc:  # zlib.error, BadZipFile (CRC), EOFError...
-        raise WorkbookUnreadable(f"{archive.filename and Path(archive.filename).name}: its part {name} cannot be "
-                                 f"read ({type(exc).__name__}: {exc}); open it in Excel and save it again") from None
+        raise WorkbookUnreadable(
+            f"{archive.filename and Path(archive.filename).name}: its part {name} cannot be "
+            f"read ({type(exc).__name__}: {exc}); open it in Excel and save it again"
+        ) from None
     try:
         return SafeET.fromstring(data)
     except DefusedXmlException as exc:
-        raise WorkbookUnreadable(f"{name} inside the workbook declares XML entities or a DTD ({type(exc).__name__});"
-                                 " refusing it") from None
+        raise WorkbookUnreadable(
+            f"{name} inside the workbook declares XML entities or a DTD ({type(exc).__name__}); refusing it"
+        ) from None
     except SafeET.ParseError as exc:
         raise WorkbookUnreadable(f"{name} inside the workbook is not valid XML: {exc}") from None
 
@@ -516,8 +546,10 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     if not book.tag.startswith(f"{{{_NS['m']}}}"):
         raise WorkbookUnreadable(_foreign_namespace("xl/workbook.xml", book.tag))
     if "xl/_rels/workbook.xml.rels" not in archive.namelist():
-        raise WorkbookUnreadable("xl/_rels/workbook.xml.rels is missing from the workbook: it cannot tell where its "
-                                 "sheets are; open it in Excel and save it again")
+        raise WorkbookUnreadable(
+            "xl/_rels/workbook.xml.rels is missing from the workbook: it cannot tell where its "
+            "sheets are; open it in Excel and save it again"
+        )
     rels = _parse_xml(archive, "xl/_rels/workbook.xml.rels")
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
     out = {}
@@ -551,7 +583,8 @@ def _application(archive: zipfile.ZipFile, names: set[str]) -> str:
     if "docProps/app.xml" not in names:
         return ""
     found = _parse_xml(archive, "docProps/app.xml").find(
-        "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Application")
+        "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}Application"
+    )
     return (found.text or "").strip() if found is not None else ""
 
 
@@ -586,8 +619,10 @@ class _Read:
                         with archive.open(name) as member:
                             head = member.read(4096)  # a DTD can only come first
                     except Exception as exc:
-                        raise WorkbookUnreadable(f"{path.name} is damaged: its part {name} cannot be read "
-                                                 f"({exc}); open it in Excel and save it again") from None
+                        raise WorkbookUnreadable(
+                            f"{path.name} is damaged: its part {name} cannot be read "
+                            f"({exc}); open it in Excel and save it again"
+                        ) from None
                 else:  # what python-calamine reads when it opens the book (shared strings, styles...), checked
                     head = _inflate(path, info)[:4096] if info.file_size <= 1 << 20 else b""
                     if not head:
@@ -595,8 +630,7 @@ class _Read:
                         with archive.open(name) as member:
                             head = member.read(4096)
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; "
-                                             "refusing it")
+                    raise WorkbookUnreadable(f"{name} inside the workbook declares a DTD or XML entities; refusing it")
             has_macros = any(n.lower().endswith("vbaproject.bin") for n in names)
             styles, struck = _styles(archive, names)
             application = _application(archive, names)
@@ -613,18 +647,19 @@ class _Read:
         order = _consumption_order([title for title, _ in metadata], first)
         sheets = {title: RawSheet(title=title, rows=[], hidden=hidden) for title, hidden in metadata}
         values: dict[str, Future[tuple[list[list[Any]], list[tuple[int, int, int, int]]]]] = {
-            t: Future() for t in order}
+            t: Future() for t in order
+        }
         details: dict[str, Future[tuple[Any, ...]]] = {t: Future() for t in order}
         vetted: dict[str, Future[None]] = {t: Future() for t in order}  # the sheet's XML inflated and its extent
         # told (`_extent`): python-calamine parses a sheet only then
+        self.vetted = vetted
         stop = self.stop = threading.Event()
 
         def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
             vetted[title].result()
             try:
                 sheet = book.get_sheet_by_name(title)
-                merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1)
-                          for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
+                merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
                 return sheet.to_python(skip_empty_area=False), merged
             except (KeyboardInterrupt, SystemExit):
                 raise
@@ -637,21 +672,29 @@ class _Read:
             """The sheet's XML, inflated with its cap, its namespace and extent checked."""
             part = parts.get(title, "")
             if part not in infos:
-                raise WorkbookUnreadable(f"{path.name} is damaged: sheet {title!r} points to {part or 'no part'}, "
-                                         "which the workbook does not hold; open it in Excel and save it again")
+                raise WorkbookUnreadable(
+                    f"{path.name} is damaged: sheet {title!r} points to {part or 'no part'}, "
+                    "which the workbook does not hold; open it in Excel and save it again"
+                )
             xml = _inflate(path, infos[part])
             if _STRICT in xml[:4096]:
                 raise WorkbookUnreadable(_foreign_namespace(part, _STRICT.decode()))
             cells[0] += _extent(title, xml)
             if cells[0] > MAX_BOOK_CELLS:
-                raise WorkbookUnreadable(f"sheet {title!r} takes the workbook past {MAX_BOOK_CELLS:,} cells (rows x "
-                                         "columns from A1, all sheets together); delete the empty rows and columns "
-                                         "far from the data, or split the workbook")
+                raise WorkbookUnreadable(
+                    f"sheet {title!r} takes the workbook past {MAX_BOOK_CELLS:,} cells (rows x "
+                    "columns from A1, all sheets together); delete the empty rows and columns "
+                    "far from the data, or split the workbook"
+                )
             return xml
 
         def scan_details(xml: bytes) -> tuple[Any, ...]:
-            return (_formula_detail(xml), _styled_cells(xml, styles) if styles else {}, _hidden_parts(xml),
-                    _struck_rows(xml, struck) if struck else set())
+            return (
+                _formula_detail(xml),
+                _styled_cells(xml, styles) if styles else {},
+                _hidden_parts(xml),
+                _struck_rows(xml, struck) if struck else set(),
+            )
 
         def fill(futures: dict[str, Future[Any]], read_one: Callable[[str], Any]) -> None:
             """Each sheet's future set to `read_one(title)`, in order; on a failure every one still pending fails."""
@@ -664,8 +707,11 @@ class _Read:
                 fail(exc, futures)
 
         def fail(exc: BaseException, *groups: dict[str, Future[Any]]) -> None:
-            failure = exc if isinstance(exc, WorkbookUnreadable) else WorkbookUnreadable(
-                f"{path.name} could not be read: {exc}")
+            failure = (
+                exc
+                if isinstance(exc, WorkbookUnreadable)
+                else WorkbookUnreadable(f"{path.name} could not be read: {exc}")
+            )
             for futures in groups:
                 for pending in futures.values():
                     if not pending.done():
@@ -702,9 +748,10 @@ class _Read:
                     sheet.hidden_rows, sheet.filtered_rows = (set(), hidden_rows) if filtered else (hidden_rows, set())
             return sheet
 
-        self.workers = [threading.Thread(target=fill, args=(values, parse_values), name="read-workbook-values",
-                                         daemon=True),
-                        threading.Thread(target=scan_all_details, name="read-workbook-details", daemon=True)]
+        self.workers = [
+            threading.Thread(target=fill, args=(values, parse_values), name="read-workbook-values", daemon=True),
+            threading.Thread(target=scan_all_details, name="read-workbook-details", daemon=True),
+        ]
         for worker in self.workers:
             worker.start()
         try:  # hashed while the workers read (hashlib releases the GIL on large chunks)
@@ -712,11 +759,23 @@ class _Read:
         except BaseException:
             stop.set()
             raise
-        self.raw = RawBook(path=path, sha256=digest, sheets=sheets, has_macros=has_macros, application=application,
-                           arrival=arrival)
+        self.raw = RawBook(
+            path=path, sha256=digest, sheets=sheets, has_macros=has_macros, application=application, arrival=arrival
+        )
         if has_macros:
-            self.raw.findings.append(Finding("warning", "macros_ignored", f"{path.name} contains macros (VBA); they "
-                                             "were not run, only the cell values are read"))
+            self.raw.findings.append(
+                Finding(
+                    "warning",
+                    "macros_ignored",
+                    f"{path.name} contains macros (VBA); they were not run, only the cell values are read",
+                )
+            )
+
+    def vet_all(self) -> None:
+        """Raises WorkbookUnreadable when a sheet nobody waited for (one the importer does not read) was refused
+        (`_extent`): every sheet of a workbook is vetted, so a far cell anywhere is a clean refusal."""
+        for future in self.vetted.values():
+            future.result()
 
     def close(self, *, wait: bool = True) -> None:
         """The workers stop after the sheet each is on (what was not waited for stays unread); `wait` for them."""
@@ -788,6 +847,7 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
     read = _adopt(path, first) or _Read(path, first)
     try:
         yield read.raw
+        read.vet_all()
     finally:
         read.close()
 
@@ -800,5 +860,15 @@ def read_workbook(path: Path) -> RawBook:
     return raw
 
 
-__all__ = ["EXCEL_ERRORS", "WORKBOOK_SUFFIXES", "NumberFormat", "RawBook", "RawSheet", "WorkbookUnreadable",
-           "cell_name", "prefetch", "read_workbook", "reading"]
+__all__ = [
+    "EXCEL_ERRORS",
+    "WORKBOOK_SUFFIXES",
+    "NumberFormat",
+    "RawBook",
+    "RawSheet",
+    "WorkbookUnreadable",
+    "cell_name",
+    "prefetch",
+    "read_workbook",
+    "reading",
+]
