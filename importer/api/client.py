@@ -669,7 +669,25 @@ class IsometricClient:
                     # attempt of ours that may have applied (`find` ran before any re-send): someone else made it
                     self._adopted.flag = True
                     return found
+                if srid is not None and project_id is not None:
+                    raise self._elsewhere(kind, srid, project_id, find, exc) from exc
             raise
+
+    @staticmethod
+    def _elsewhere(kind: str, srid: str, project_id: str, find: Callable[[], Any | None], exc: ApiError) -> ApiError:
+        """A duplicate whose holder is another project's object: never adopted; say whose it is and what to do."""
+        found = find()
+        target = found.get("source", found) if kind == "source" and isinstance(found, dict) else found
+
+        def get(name: str) -> Any:
+            return target.get(name) if isinstance(target, dict) else getattr(target, name, None)
+
+        if target is None or get("supplier_reference_id") != srid or get("project_id") in (None, project_id):
+            return exc
+        return Conflict(f"supplier_reference_id {srid!r} already belongs to {get('id')} of project "
+                        f"{get('project_id')}; it is never adopted into project {project_id}: give this workbook its "
+                        "own supplier_reference_prefix on the project sheet", status=exc.status, detail=exc.detail,
+                        method=exc.method, url=exc.url, request_id=exc.request_id)
 
     def last_create_adopted(self) -> bool:
         """Whether this thread's last create was answered with an object that already existed (the API refused
