@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from importer.api.errors import Cancelled, CredentialsRefused
-from importer.applying.env import Applied, StepFailed
 from importer.history import LocalStateError
 from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
+from importer.planning.env import Applied, StepFailed
 from importer.planning.known import Signature
 from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
 from importer.redaction import redact

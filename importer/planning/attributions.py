@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.planning.common import Planning, template_component_of
+from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.model import Action, Change, Ref
 
 KIND = "component_attribution"

@@ -8,8 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv
 from importer.planning.common import Planning, classify, input_ids, iso_z, names_exactly, same_instant
+from importer.planning.env import Applied, ApplyEnv
 from importer.planning.ghg_entries import InputBinding, _input_body, _shape
 from importer.planning.model import Action, Change
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv
 from importer.ids import has_id_prefix
 from importer.planning import sources
 from importer.planning.common import Planning, classify, enum_text, iso_z, names_exactly, same_float, same_instant
+from importer.planning.env import Applied, ApplyEnv
 from importer.planning.model import Action, Change, Ref
 from importer.results import DatapointLineage, SourceLineage
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv
 from importer.planning.common import Planning
+from importer.planning.env import Applied, ApplyEnv
 from importer.planning.model import Action, Change
 
 KIND = "feedstock_type"

@@ -9,9 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.context import ProjectContext
 from importer.planning.common import Planning, classify, enum_text, input_ids, names_exactly, template_component_of
+from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.known import signature_of
 from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
 from importer.results import ComponentLineage, EntryLineage, InputLineage

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.ids import has_id_prefix
 from importer.planning.common import Planning
+from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.model import Action, Change, Op
 from importer.results import SourceLineage
 

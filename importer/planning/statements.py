@@ -9,8 +9,8 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from importer.applying.env import Applied, ApplyEnv, StepFailed
 from importer.planning.common import Planning, enum_text
+from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.model import STATEMENT_KEY, Action, Change
 
 KIND = "ghg_statement"

@@ -160,6 +160,17 @@ class EvidenceFolder:
 
 
 def _check(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
+    """The file a cell names, vetted; whatever the file system answers instead of a file (a link loop, a
+    permission refused, a name too long, an I/O error) is an `EvidenceError` naming it, never an exception."""
+    try:
+        return _vet(root, written, folder)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: Path.resolve's "Symlink loop" before Python 3.13
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split(" from ")[0]
+        raise EvidenceError(f"{written.strip()!r} cannot be read as a file ({why}); put the file itself in the "
+                            "workbook's folder") from None
+
+
+def _vet(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
     text = written.strip()
     if not text:
         raise EvidenceError("no file given")
