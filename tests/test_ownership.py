@@ -310,9 +310,9 @@ def _recorded(home: Path, run_id: str) -> tuple[set[str], set[str]]:
             "lost",
             marks=pytest.mark.xfail(
                 strict=False,
-                reason="importer/api/client.py: a create whose answer was lost and that a look-up then finds "
-                "is reported as created (last_create_adopted() is False), though the look-up cannot tell this "
-                "run's object from one another run made meanwhile: it must be adopted unless proven (#24, item 4)",
+                reason="undecidable through this API (no idempotency key): a create whose answer was lost and "
+                "that a look-up then finds may be this run's or one another run made meanwhile; it is taken as "
+                "this run's (so a rollback after a crash leaves nothing), as README 'What it promises' states",
             ),
         ),
     ],
