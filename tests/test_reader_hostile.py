@@ -362,6 +362,23 @@ def test_its_transitional_twin_reads_the_percent_as_shown(tmp_path, name):
     assert code == 0 and notes and notes[0]["cell"] == "E15" and notes[0]["value"] == 81.2, output[-2000:]
 
 
+def test_sheets_written_with_a_namespace_prefix_are_read_whole(tmp_path):
+    """`<x:c>` (the Open XML SDK's way) hides no style, struck row or hidden row from the reader."""
+    percent = mk.to_prefixed(HOSTILE / "percent.xlsx", tmp_path / "percent-x.xlsx")
+    struck = mk.to_prefixed(HOSTILE / "struck_rows.xlsx", tmp_path / "struck-x.xlsx")
+    with zipfile.ZipFile(percent) as archive:
+        assert b"<x:c " in archive.read(mk.sheet_part(percent, "datapoints"))
+    code, data, output, _, _ = cli(with_evidence(percent, tmp_path / "p"))
+    assert code == 0 and data is not None, output[-2000:]
+    assert [(f["cell"], f["value"]) for f in data["notes"] if f["code"] == "read_percent"] == [("E15", 81.2)]
+    code, data, output, _, _ = cli(with_evidence(struck, tmp_path / "s"))
+    assert data is not None, output[-2000:]
+    assert {(f["sheet"], f["row"]) for f in data["warnings"] if f["code"] == "struck_row"} == {
+        ("datapoints", 3),
+        ("entries", 2),
+    }
+
+
 @pytest.mark.parametrize("part", ["xl/styles.xml", "sheet"])
 def test_a_strict_part_in_a_transitional_workbook_is_refused(tmp_path, part):
     """Never half: one Strict part (the styles, a sheet) is enough to refuse the file."""
@@ -440,3 +457,52 @@ def test_the_templates_hidden_lists_sheet_is_not_an_error(tmp_path):
     code, data, output, _, _ = cli(path)
     assert code == 0 and data is not None, output[-2000:]
     assert not [f for f in findings(data) if f[1] in ("hidden_sheet", "unknown_sheet")]
+
+
+@pytest.mark.parametrize(
+    ("member", "edit"),
+    [
+        ("xl/styles.xml", lambda xml: re.sub(rb'numFmtId="[0-9]+"', b'numFmtId="abc"', xml, count=1)),
+        ("xl/styles.xml", lambda xml: xml[: len(xml) // 2]),
+        ("xl/workbook.xml", lambda xml: xml.replace(b"<sheets>", b"<sheets><sheet", 1)),
+    ],
+    ids=["a style's format id is not a number", "styles cut short", "workbook.xml not XML"],
+)
+def test_a_part_that_does_not_decode_is_unreadable_naming_it(tmp_path, member, edit):
+    path = mk.rewrite(mk.SAMPLE, tmp_path / "undecodable.xlsx", {member: edit})
+    refused(path, member)
+
+
+def test_the_fast_extent_test_tells_usual_cells_within_the_guess_from_all_others():
+    beyond = reader._beyond(100, 28)  # AB100
+    cases = {
+        b'<c r="AB12">': False,
+        b'<c r="ab99">': False,
+        b'<c r="Z100">': False,
+        b'<c r="AB100" s="2">': False,
+        b'<c r="A1"/>': False,
+        b'<col min="1">': False,
+        b'<c r="AC12">': True,
+        b'<c r="A101">': True,
+        b'<c r="A1000">': True,
+        b'<c r="ABC1">': True,
+        b'<c r="A0100">': True,
+        b'<c s="1" r="A1">': True,
+        b"<c r='A1'>": True,
+        b'<c r="">': True,
+        b"<c>": True,
+        b'<c\nr="A1">': True,
+    }
+    assert {tag: bool(beyond.search(tag)) for tag in cases} == cases
+    for bound in ("1", "9", "10", "120", "100001", "999"):
+        within = re.compile(f"(?:{reader._at_most(bound, True)})$")
+        assert all(
+            bool(within.match(str(x))) == (x <= int(bound)) for x in range(1, 1_200_000, 7) if len(str(x)) == len(bound)
+        )
+    for column in (1, 11, 26, 27, 28, 52, 702, 703, 16384):
+        letters = reader._letters(column)
+        within = re.compile(f"(?:{reader._at_most(letters, False)})$")
+        for other in range(1, 1000):
+            name = reader._letters(other)
+            if len(name) == len(letters):
+                assert bool(within.match(name)) == bool(within.match(name.lower())) == (other <= column)

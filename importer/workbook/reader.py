@@ -94,24 +94,27 @@ def _styles(archive: zipfile.ZipFile, names: set[str]) -> tuple[dict[int, Number
     root = _parse_xml(archive, "xl/styles.xml")
     if not root.tag.startswith(f"{{{_NS['m']}}}"):
         raise WorkbookUnreadable(_foreign_namespace("xl/styles.xml", root.tag))
-    custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "") for f in root.iter(f"{{{_NS['m']}}}numFmt")}
-    codes = {**_BUILTIN_FORMATS, **custom}
-    fonts = root.find(f"{{{_NS['m']}}}fonts")
-    struck_fonts = {
-        index
-        for index, font in enumerate(fonts if fonts is not None else [])
-        if any(s.get("val", "1").lower() not in ("0", "false") for s in font.iter(f"{{{_NS['m']}}}strike"))
-    }
-    out: dict[int, NumberFormat] = {}
-    struck: set[int] = set()
-    xfs = root.find(f"{{{_NS['m']}}}cellXfs")
-    for index, xf in enumerate(xfs if xfs is not None else []):
-        code = codes.get(int(xf.get("numFmtId", 0) or 0))
-        found = classify_number_format(code) if code else None
-        if found is not None:
-            out[index] = found
-        if struck_fonts and int(xf.get("fontId", 0) or 0) in struck_fonts:
-            struck.add(index)
+    try:
+        custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "") for f in root.iter(f"{{{_NS['m']}}}numFmt")}
+        codes = {**_BUILTIN_FORMATS, **custom}
+        fonts = root.find(f"{{{_NS['m']}}}fonts")
+        struck_fonts = {
+            index
+            for index, font in enumerate(fonts if fonts is not None else [])
+            if any(s.get("val", "1").lower() not in ("0", "false") for s in font.iter(f"{{{_NS['m']}}}strike"))
+        }
+        out: dict[int, NumberFormat] = {}
+        struck: set[int] = set()
+        xfs = root.find(f"{{{_NS['m']}}}cellXfs")
+        for index, xf in enumerate(xfs if xfs is not None else []):
+            code = codes.get(int(xf.get("numFmtId", 0) or 0))
+            found = classify_number_format(code) if code else None
+            if found is not None:
+                out[index] = found
+            if struck_fonts and int(xf.get("fontId", 0) or 0) in struck_fonts:
+                struck.add(index)
+    except (ValueError, TypeError) as exc:  # numFmtId="abc"
+        raise WorkbookUnreadable(f"xl/styles.xml inside the workbook is not valid: {exc}") from None
     return out, frozenset(struck)
 
 
@@ -224,6 +227,7 @@ def _hidden_parts(xml: bytes) -> tuple[set[int], set[int], bool]:
 _DIMENSION = re.compile(rb'<dimension\b[^<>]*?\bref="(?:[A-Za-z]+[0-9]+:)?([A-Za-z]+)([0-9]+)"')
 _ANY_CELL_OR_ROW = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^<>]*)>")
 _ANY_REF = re.compile(rb"""\br\s*=\s*["']\s*([A-Za-z]*)([0-9]*)""")
+_PREFIXED_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*):worksheet\b")
 _PREFIXED = re.compile(rb":c[\s>/]")  # a cell element with a namespace prefix (python-calamine reads `<x:c>` too)
 
 
@@ -243,36 +247,33 @@ def _letters(column: int) -> str:
     return out or "A"
 
 
-def _greater(value: str, digits: bool) -> str:
-    """A regex matching exactly the numerals (digits) or column names (letters, either case) of `value`'s length
-    that are greater than `value`, as a tree (one character looked at per step), e.g. 120 or K."""
-    if not value:
-        return "(?!)"
-    top = "9" if digits else "Z"
-    one = "[0-9]" if digits else "[A-Za-z]"
+def _at_most(value: str, digits: bool, *, first: bool = True) -> str:
+    """A regex matching exactly the numerals (digits, no leading zero) or column names (letters, either case) of
+    `value`'s length that are not greater than `value`, as a tree (one character looked at per step)."""
+    low = ("1" if first else "0") if digits else "A"
+    head = value[0]
 
-    def above(char: str) -> str:
-        low = chr(ord(char) + 1)
-        return f"[{low}-{top}]" if digits else f"[{low}-{top}{low.lower()}-{top.lower()}]"
+    def span(start: str, end: str) -> str:
+        return f"[{start}-{end}]" if digits else f"[{start}-{end}{start.lower()}-{end.lower()}]"
 
-    parts = [f"{above(value[0])}{one}{{{len(value) - 1}}}"] if value[0] != top else []
-    if len(value) > 1:
-        parts.append(f"{value[0] if digits else f'[{value[0]}{value[0].lower()}]'}(?:{_greater(value[1:], digits)})")
-    return "|".join(parts) or "(?!)"
+    parts = (
+        [f"{span(low, chr(ord(head) - 1))}{'[0-9]' if digits else '[A-Za-z]'}{{{len(value) - 1}}}"]
+        if head > low
+        else []
+    )
+    same = head if digits else f"[{head}{head.lower()}]"
+    parts.append(same if len(value) == 1 else f"{same}(?:{_at_most(value[1:], digits, first=False)})")
+    return "|".join(parts)
 
 
 def _beyond(rows: int, columns: int) -> re.Pattern[bytes]:
-    """A cell tag not written the usual way (`<c r="A1"`, `r` first, uppercase, no leading zero), or one whose
-    column is beyond `columns` or row beyond `rows`: one regex, a few characters looked at per cell."""
+    """A cell tag that is not `<c r="A1"` (`r` first, no leading zero) with its column at most `columns` and its
+    row at most `rows`: one regex whose negative lookahead looks at a few characters of each cell."""
     letters, numeral = _letters(columns), str(rows)
-    n, d = len(letters), len(numeral)
-    return re.compile(
-        (
-            f'<c(?:[>/\t\n\r]| (?:(?!r=")|r="(?:[^A-Za-z]|[A-Za-z]{{{n + 1}}}|(?=[A-Za-z]{{{n}}}[0-9])(?:'
-            f'{_greater(letters, False)})|[A-Za-z]{{1,{n}}}+(?:[^0-9]|0|[0-9]{{{d + 1}}}|(?=[0-9]{{{d}}}")(?:'
-            f"{_greater(numeral, True)})))))"
-        ).encode()
-    )
+    shorter_columns = f"[A-Za-z]{{1,{len(letters) - 1}}}|" if len(letters) > 1 else ""
+    shorter_rows = f"[1-9][0-9]{{0,{len(numeral) - 2}}}|" if len(numeral) > 1 else ""
+    usual = f"(?:{shorter_columns}{_at_most(letters, False)})(?:{shorter_rows}{_at_most(numeral, True)})"
+    return re.compile(f'<c(?=[\\s>/])(?! r="{usual}")'.encode())
 
 
 def _exact_extent(xml: bytes) -> tuple[int, int, str]:
@@ -641,6 +642,12 @@ class _Read:
                 raise
             except BaseException as exc:  # CalamineError, and a Rust panic (a BaseException) alike
                 raise WorkbookUnreadable(f"{path.name} could not be read: {exc}") from None
+        except WorkbookUnreadable:
+            archive.close()
+            raise
+        except Exception as exc:  # any other decoding failure (a style's numFmtId "abc"...) is unreadable too
+            archive.close()
+            raise WorkbookUnreadable(f"{path.name} could not be read: {type(exc).__name__}: {exc}") from None
         except BaseException:
             archive.close()
             raise
@@ -680,6 +687,9 @@ class _Read:
             if _STRICT in xml[:4096]:
                 raise WorkbookUnreadable(_foreign_namespace(part, _STRICT.decode()))
             cells[0] += _extent(title, xml)
+            prefix = _PREFIXED_ROOT.search(xml, 0, 4096)
+            if prefix:  # `<x:worksheet>` (the Open XML SDK writes so): the scans read the tags unprefixed
+                xml = xml.replace(b"<" + prefix.group(1) + b":", b"<").replace(b"</" + prefix.group(1) + b":", b"</")
             if cells[0] > MAX_BOOK_CELLS:
                 raise WorkbookUnreadable(
                     f"sheet {title!r} takes the workbook past {MAX_BOOK_CELLS:,} cells (rows x "
