@@ -1,6 +1,6 @@
 """The sandbox's rules: what the real API accepts, refuses and computes, over the store's JSON objects.
 
-Each operation returns the API JSON of the result or raises `Problem(status, detail)`. Rendering adds the
+Each operation returns the API JSON of the result or raises `Problem(status, detail)` (`problems`). Rendering adds the
 computed fields (an entry's CO2e and statement, a statement's entries and total) at read time, so they are
 always current.
 """
@@ -16,6 +16,7 @@ from typing import Any
 
 from importer.sandbox import co2e, units
 from importer.sandbox.ids import new_id
+from importer.sandbox.problems import Problem
 from importer.sandbox.schemas import issue
 from importer.sandbox.store import SandboxStore
 from importer.sandbox.units import UnitError
@@ -31,13 +32,6 @@ SUPPORTED_TYPES = {
 }
 SUBMITTED = frozenset({"AWAITING_VERIFICATION", "VERIFIED", "CREDITS_ISSUED", "FAILED_VERIFICATION"})
 LOCKED_AFTER_SUBMIT = "locked_used_in_verified_removal"
-
-
-class Problem(Exception):
-    def __init__(self, status: int, detail: Any) -> None:
-        super().__init__(str(detail))
-        self.status = status
-        self.detail = detail
 
 
 def invalid(loc: list[Any], msg: str, value: Any = None) -> Problem:
@@ -678,16 +672,18 @@ def datapoints_used(store: SandboxStore, query: Any) -> set[str] | None:
 
     if query.measurement_sample_id:
         narrow(set())
-    if query.used_in_removal:
-        ids = attributed_components(store, query.used_in_removal)
-        narrow(_component_datapoints([c for c in store.all("component") if c["id"] in ids]))
+    for entry_id in (query.used_in_ghg_entry, query.used_in_removal):
+        if entry_id:
+            ids = attributed_components(store, entry_id)
+            narrow(_component_datapoints([c for c in store.all("component") if c["id"] in ids]))
     if query.used_in_ghg_statement:
         ids = statement_components(store, query.used_in_ghg_statement)
         narrow(_component_datapoints([c for c in store.all("component") if c["id"] in ids]))
-    if query.used_in_removal_template:
-        template = store.get("template", query.used_in_removal_template) or {"groups": []}
-        narrow({i["datapoint_id"] for g in template["groups"] for c in g["components"] for i in c["inputs"]
-                if i.get("datapoint_id")})
+    for template_id in (query.used_in_ghg_entry_template, query.used_in_removal_template):
+        if template_id:
+            template = store.get("template", template_id) or {"groups": []}
+            narrow({i["datapoint_id"] for g in template["groups"] for c in g["components"] for i in c["inputs"]
+                    if i.get("datapoint_id")})
     if query.used_in_scope:
         narrow(_component_datapoints([c for c in store.all("component") if c.get("scope") == query.used_in_scope]))
     return allowed

@@ -15,7 +15,7 @@ import uvicorn
 
 from importer.sandbox.app import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, PREFIX, Sandbox, build_app
 from importer.sandbox.faults import FaultConfig
-from importer.sandbox.logic import add_feedstock_type
+from importer.sandbox.logic import add_feedstock_type, render
 from importer.sandbox.store import SandboxStore
 
 
@@ -36,7 +36,7 @@ class SandboxServer:
         self.port = port
         self.client_secret = DEMO_CLIENT_SECRET
         self.access_token = DEMO_ACCESS_TOKEN
-        self.store = SandboxStore(db_path)
+        self.store = SandboxStore(db_path, render)
         self._sandbox = Sandbox(self.store, faults or FaultConfig())
         self.app = build_app(self._sandbox)
         self._server: uvicorn.Server | None = None
@@ -105,7 +105,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def serve(host: str, port: int, db_path: Path, faults: FaultConfig, feedstock_types: tuple[str, ...] = ()) -> None:
     """Run the sandbox in the foreground until interrupted (for the CLI). `feedstock_types` are added first, by
     name, unless the organisation has one of that name already (the Certify UI's part: the API creates none)."""
-    store = SandboxStore(db_path)
+    store = SandboxStore(db_path, render)
     with store.lock:
         for name in feedstock_types:
             if not any(t["name"] == name for t in store.all("feedstock_type")):

@@ -8,7 +8,10 @@ database by a unique index on (kind, supplier_reference_id), written before the 
 a duplicate create is refused with the API's 422 `value_error.duplicate` whatever the timing: also when two
 sandbox processes share one database file, where the in-memory check cannot see the other's objects. A look-up
 by reference (`by_srid`) that misses in memory asks the database, so such a refused create can find, and
-adopt, the object the other process made."""
+adopt, the object the other process made.
+
+The store knows nothing of the rules (`logic`, which sits above it): the refusal it raises is `problems`', and
+what `list` renders (the computed fields) is the rules' `render`, handed in by whoever opens the store."""
 
 from __future__ import annotations
 
@@ -18,10 +21,16 @@ import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 from importer.sandbox import seed
+from importer.sandbox.problems import duplicate
+
+#: how an object's API JSON is rendered from what the store holds (computed fields added): the rules'
+#: `importer.sandbox.logic.render`, given by whoever opens the store (the store knows nothing of the rules)
+Render = Callable[["SandboxStore", str, dict[str, Any]], dict[str, Any]]
 
 KINDS = ("project", "template", "blueprint", "source", "datapoint", "feedstock_type", "ghg_entry", "component",
          "component_attribution", "ghg_statement")
@@ -40,17 +49,6 @@ CREATE TABLE IF NOT EXISTS files (source_id TEXT PRIMARY KEY, sha256 TEXT NOT NU
 _UNIQUE_SRID = "CREATE UNIQUE INDEX IF NOT EXISTS objects_kind_srid ON objects (kind, srid) WHERE srid IS NOT NULL"
 
 
-def duplicate(kind: str, srid: str) -> Exception:
-    """The API's refusal of a second object with a supplier_reference_id (422, `value_error.duplicate`): the
-    sandbox's `Problem`, imported here when needed (logic imports this module)."""
-    from importer.sandbox.logic import Problem
-    from importer.sandbox.schemas import issue
-
-    return Problem(422, [issue(["supplier_reference_id"],
-                               f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
-                               kind="value_error.duplicate", value=srid)])
-
-
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
 
@@ -64,8 +62,9 @@ def decode_cursor(cursor: str) -> int | None:
 
 
 class SandboxStore:
-    def __init__(self, db_path: str | Path) -> None:
+    def __init__(self, db_path: str | Path, render: Render) -> None:
         self.db_path = db_path
+        self.render = render  # for `list`
         self.lock = threading.RLock()
         self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         if str(db_path) != ":memory:":
@@ -263,11 +262,9 @@ class SandboxStore:
         return len([o for o in self.list(kind) if project_id is None or o.get("project_id") == project_id])
 
     def list(self, kind: str) -> list[dict[str, Any]]:
-        """The API JSON of every object of a kind (computed fields included)."""
-        from importer.sandbox.logic import render
-
+        """The API JSON of every object of a kind (computed fields included: `render`)."""
         with self.lock:
-            return [render(self, kind, o) for o in self.all(kind)]
+            return [self.render(self, kind, o) for o in self.all(kind)]
 
     def close(self) -> None:
         self._db.close()
