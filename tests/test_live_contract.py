@@ -326,3 +326,15 @@ def test_change_entries_and_statements_carry_credit_allocation(api):
     assert {"credit_allocation", "risk_of_reversal_percentage", "credit_type"} <= set(entry)
     statement = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
     assert "credit_allocation" in statement
+
+
+def test_change_datapoints_filter_by_ghg_entry_and_template(api):
+    """`used_in_ghg_entry` and `used_in_ghg_entry_template` (new names; the removal ones deprecated) filter alike,
+    and an ID outside the 20-37 characters is refused."""
+    entry = api.post("/ghg_entries", json=production_entry_body(api, "used-in")).json()
+    by_new = api.get("/datapoints", params={"used_in_ghg_entry": entry["id"], "first": 50}).json()["nodes"]
+    by_old = api.get("/datapoints", params={"used_in_removal": entry["id"], "first": 50}).json()["nodes"]
+    assert by_new and {d["id"] for d in by_new} == {d["id"] for d in by_old}
+    template = api.get("/datapoints", params={"used_in_ghg_entry_template": "rvt_1SBXPRODBATCH001"}).json()
+    assert template["total_count"] >= 1 and all(d["locked_status"] != "not_locked" for d in template["nodes"])
+    assert api.get("/datapoints", params={"used_in_ghg_entry": "0" * 38}).status_code == 422

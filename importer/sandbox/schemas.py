@@ -336,8 +336,10 @@ class DatapointQuery(SridQuery):
     display_name_contains: str | None = None
     quantity_kind: QuantityKind | None = None
     measurement_sample_id: IdStr | None = None
+    used_in_ghg_entry: IdStr | None = None  # the live names; the removal ones are their deprecated twins
     used_in_removal: IdStr | None = None
     used_in_ghg_statement: IdStr | None = None
+    used_in_ghg_entry_template: IdStr | None = None
     used_in_removal_template: IdStr | None = None
     used_in_scope: ComponentScope | None = None
 
