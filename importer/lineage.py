@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from importer.context import ProjectContext
-from importer.planning import datapoints, ghg_entries
+from importer.planning import datapoints, ghg_entries, sources
 from importer.planning.model import Key, Plan
 from importer.results import DatapointLineage, EntryLineage
 from importer.workbook.model import Workbook
@@ -51,7 +51,8 @@ class LineageBuilder:
     def datapoint(self, ref: str) -> DatapointLineage:
         if ref.startswith("dtp_") and ref not in self._fetched:
             self._fetch_datapoint(ref)
-        return datapoints.lineage(ref, self.datapoint_actions, self.source_actions, self.ids, self._fetched)
+        return datapoints.lineage(ref, self.datapoint_actions,
+                                  lambda s: sources.lineage(s, self.source_actions, self.ids), self.ids, self._fetched)
 
     def _entries(self, entry_ids: list[str]) -> dict[str, Any]:
         """The entries as the API now holds them (CO2e, its standard deviation, credit type): those known to

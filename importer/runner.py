@@ -220,6 +220,7 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
     that wrote nothing reports the snapshot `state` it was planned against (nothing to read back)."""
     from importer.applying import apply_plan, outcome_of
     from importer.lineage import LineageBuilder
+    from importer.planning import kinds
 
     result.messages += list(plan.messages)
     result.orphans = [dataclasses.asdict(o) for o in plan.orphans]
@@ -244,8 +245,8 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
     if progress is not None and hasattr(progress, "retry"):
         session.client.on_retry = progress.retry  # retries visible while they happen
     try:
-        run_log = apply_plan(plan, session.client, concurrency=options.concurrency, progress=progress,
-                             cancel=options.cancel, recorder=recorder)
+        run_log = apply_plan(plan, session.client, kinds=kinds.REGISTERED, concurrency=options.concurrency,
+                             progress=progress, cancel=options.cancel, recorder=recorder)
     except BaseException:
         session.listings.forget(plan.project_id)
         raise

@@ -127,6 +127,7 @@ def test_an_entry_starts_when_its_own_datapoints_exist_not_after_the_whole_level
     from types import SimpleNamespace as NS
 
     from importer.applying import apply_plan
+    from importer.planning import kinds
 
     wb = workbook(tmp_path)
     plan = build_plan(wb, context(), _state(), submit=False)
@@ -167,7 +168,7 @@ def test_an_entry_starts_when_its_own_datapoints_exist_not_after_the_whole_level
     original = evidence.read_evidence
     evidence.read_evidence = lambda *a, **k: b"x"  # type: ignore[assignment]
     try:
-        log = apply_plan(plan, Client(), concurrency=8)
+        log = apply_plan(plan, Client(), kinds=kinds.REGISTERED, concurrency=8)
     finally:
         evidence.read_evidence = original  # type: ignore[assignment]
     assert {o.status for o in log.outcomes.values()} == {"created"}, [o.error for o in log.outcomes.values()]

@@ -16,15 +16,15 @@ import logging
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from importer.api.errors import Cancelled, CredentialsRefused
 from importer.history import LocalStateError
-from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
 from importer.planning.env import Applied, StepFailed
+from importer.planning.kind import Kind
 from importer.planning.known import Signature
 from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
 from importer.redaction import redact
@@ -33,13 +33,6 @@ from importer.results import BAD_STATUSES, ObjectOutcome
 log = logging.getLogger("importer.applying")
 
 INTERRUPTED = "not started: the run was interrupted"
-#: kind -> the dependant kinds that may start once an object of it exists, before its apply has finished: a
-#: source's datapoints need its ID, not its document (the upload goes on; the statement waits for it to end)
-RELEASED_ON_CREATE: dict[str, frozenset[str]] = {"source": frozenset({"datapoint"})}
-APPLY: dict[str, Callable[[Action, Any], Applied]] = {
-    "source": sources.apply, "datapoint": datapoints.apply, "feedstock_type": feedstock_types.apply,
-    "ghg_entry": ghg_entries.apply, "component": components.apply, "ghg_statement": statements.apply,
-}
 
 
 class Progress(Protocol):
@@ -154,21 +147,27 @@ def _error_text(exc: BaseException) -> str:
 
 
 
-def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progress | None = None,
-               cancel: threading.Event | None = None, recorder: Recorder | None = None) -> RunLog:
-    """Carry out `plan` against the API; returns the run log. Never raises for a failed action."""
+def apply_plan(plan: Plan, client: Any, *, kinds: Sequence[Kind], concurrency: int = 8,
+               progress: Progress | None = None, cancel: threading.Event | None = None,
+               recorder: Recorder | None = None) -> RunLog:
+    """Carry out `plan` against the API with the appliers `kinds` declare (`importer.planning.kinds.REGISTERED`:
+    the scheduler imports no kind); returns the run log. Never raises for a failed action."""
     from importer.progress import QuietProgress
 
     progress = progress or QuietProgress()
     cancel = cancel or threading.Event()
     run_log = RunLog()
+    by_name = {kind.name: kind for kind in kinds}
+    # a kind's dependants that may start once an object of it exists, before its apply has finished: a source's
+    # datapoints need its ID, not its document (the upload goes on; the statement waits for it to end)
+    released_on_create = {kind.name: frozenset(kind.released_on_create) for kind in kinds if kind.released_on_create}
     env = _Env(client, plan.project_id, run_log, recorder or _NoRecorder())
     for action in plan.actions:
         run_log.outcomes[action.key] = outcome_of(action)
         if action.existing_id:
             run_log.ids[action.key] = action.existing_id
     _record_prefix(plan, recorder, run_log, cancel)
-    units = _units(plan, env)
+    units = _units(plan, env, by_name)
     remaining: defaultdict[str, int] = defaultdict(int)
     for action in plan.actions:
         remaining[action.kind] += 1
@@ -240,7 +239,8 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
                 run_log.entities[action.key] = done.entity
                 if action.kind == "ghg_statement":
                     run_log.statement = done.entity
-            outcome.changes = [c for c in outcome.changes if c != sources.RESUME_UPLOAD] + list(done.notes)
+            # what the plan noted as possible ("file upload resumed unless already present") gives way to what happened
+            outcome.changes = [c for c in outcome.changes if c not in action.notes] + list(done.notes)
             if action.key in run_log.adopted:
                 outcome.changes.append("created by another run meanwhile; adopted")
 
@@ -255,7 +255,7 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
             dependants[dep].append(number)
     ready = [n for n, count in waiting.items() if count == 0]
     finished: queue.SimpleQueue[int | Key] = queue.SimpleQueue()  # a unit's number when done; a key when created
-    env.on_created = lambda key: finished.put(key) if key[0] in RELEASED_ON_CREATE else None
+    env.on_created = lambda key: finished.put(key) if key[0] in released_on_create else None
     outstanding = len(units)
 
     def unblock(number: int) -> None:
@@ -266,7 +266,7 @@ def apply_plan(plan: Plan, client: Any, *, concurrency: int = 8, progress: Progr
     def release_created(key: Key) -> None:
         """The object exists: the dependants that need only its ID may start; the others wait for its unit to
         finish (and are blocked if it fails)."""
-        early = RELEASED_ON_CREATE[key[0]]
+        early = released_on_create[key[0]]
         waiting_on = dependants.get(key, [])
         dependants[key] = [o for o in waiting_on if units[o].actions[0].kind not in early]
         for other in waiting_on:
@@ -350,22 +350,28 @@ def _signal(finished: queue.SimpleQueue[int | Key], number: int, _future: Any) -
     finished.put(number)
 
 
-def _units(plan: Plan, env: _Env) -> list[_Unit]:
+def _units(plan: Plan, env: _Env, kinds: dict[str, Kind]) -> list[_Unit]:
+    """One unit per action to apply, or per group of a kind whose actions go out together (attributions: one
+    PATCH per GHG entry)."""
     units: list[_Unit] = []
-    per_entry: dict[str, list[Action]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Action]] = defaultdict(list)
     for action in plan.actions:
         if not action.needs_applying:
             continue
-        if action.kind == "component_attribution":
-            per_entry[action.payload.entry_ref].append(action)
+        kind = kinds[action.kind]
+        if kind.apply_group is not None and kind.group_of is not None and action.op != "delete":
+            groups[(kind.name, kind.group_of(action))].append(action)
             continue
-        handler: Callable[[Action, Any], Applied] = (functools.partial(_delete, prefix=plan.prefix)
-                                                      if action.op == "delete" else APPLY[action.kind])
+        handler: Callable[[Action, Any], Applied] | None = (functools.partial(_delete, prefix=plan.prefix)
+                                                             if action.op == "delete" else kind.apply)
+        assert handler is not None, f"kind {kind.name} declares no apply"
         units.append(_Unit([action], functools.partial(_one, handler, action, env),
                            set(action.depends_on) - {action.key}))
-    for group in per_entry.values():
-        deps: set[Key] = set().union(*(a.depends_on for a in group)) - {a.key for a in group}
-        units.append(_Unit(group, functools.partial(attributions.apply_entry, group, env), deps))
+    for (name, _group), members in groups.items():
+        apply_group = kinds[name].apply_group
+        assert apply_group is not None
+        deps: set[Key] = set().union(*(a.depends_on for a in members)) - {a.key for a in members}
+        units.append(_Unit(members, functools.partial(apply_group, members, env), deps))
     return units
 
 

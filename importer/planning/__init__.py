@@ -21,11 +21,10 @@ from typing import Any
 from importer import gcpause
 from importer.context import ProjectContext
 from importer.identity import owned_by, reference_for
-from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
+from importer.planning import ghg_entries, kinds
 from importer.planning.common import Planning, enum_text, template_component_of
 from importer.planning.known import Known, resolve_from_knowledge
 from importer.planning.model import (
-    KINDS,
     STATEMENT_KEY,
     SUBMITTED_STATUSES,
     Action,
@@ -38,8 +37,7 @@ from importer.planning.model import (
 from importer.planning.registry import RegistryState, fetch_entry_details, fetch_state
 from importer.workbook.model import Workbook
 
-#: orphans are deleted in this order (what uses an object goes first)
-PRUNE_ORDER: tuple[str, ...] = ("component", "ghg_entry", "feedstock_type", "datapoint", "source")
+PRUNE_ORDER = kinds.PRUNE_ORDER  # orphans are deleted in this order (what uses an object goes first)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +85,8 @@ def find_orphans(p: Planning) -> list[Orphan]:
     made_under = made_under_of(p.state)
     submitted = {s.id for s in p.state.statements if enum_text(s.status) in SUBMITTED_STATUSES}
     out: list[Orphan] = []
-    # feedstock types are never the importer's (the API creates none): never orphans, never pruned
-    tables = (("source", p.state.sources), ("datapoint", p.state.datapoints), ("ghg_entry", p.state.ghg_entries),
-              ("component", p.state.components))
+    # only kinds the importer creates under the workbook's references (not feedstock types: the API creates none)
+    tables = [(k.name, getattr(p.state, k.registry)) for k in kinds.REGISTERED if k.owned and k.registry is not None]
     for kind, table in tables:
         for srid, obj in sorted(table.items()):
             if srid in defined or not owned_by(p.prefix, srid, kind):
@@ -192,16 +189,14 @@ def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submi
 def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool, prune: bool) -> Plan:
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
     p = Planning(wb=wb, ctx=ctx, state=state, submit=submit, prefix=prefix)
-    actions: list[Action] = []
-    actions += sources.plan(p)
-    actions += datapoints.plan(p)
-    actions += feedstock_types.plan(p)
-    entry_actions = ghg_entries.plan(p)
-    statement_actions, entry_actions = statements.plan(p, entry_actions)
-    actions += entry_actions
-    comps = components.plan(p)
-    actions += comps
-    actions += attributions.plan(p)
+    statement_actions: list[Action] = []
+    for kind in kinds.REGISTERED:  # in dependency order; a kind may read (and the statement amend) what came before
+        planned = kind.plan(p)
+        if kind.name == STATEMENT_KEY[0]:  # the statement goes last, after any delete of the entries it would hold
+            statement_actions = planned
+        else:
+            p.planned += planned
+    actions = p.planned
     orphans = find_orphans(p)
     deletes = _prune_actions(orphans, actions) if prune else []
     actions += deletes
@@ -209,7 +204,7 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
         statement = statement_actions[0]
         entry_deletes = tuple(a.key for a in deletes if a.kind == "ghg_entry")
         actions.append(dataclasses.replace(statement, depends_on=statement.depends_on + entry_deletes))
-    order = {k: i for i, k in enumerate(KINDS)}
+    order = {kind.name: i for i, kind in enumerate(kinds.REGISTERED)}
 
     def rank(action: Action) -> tuple[int, int]:  # kinds in dependency order, then deletes, the statement last
         if action.kind == "ghg_statement":

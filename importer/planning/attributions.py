@@ -10,6 +10,7 @@ from typing import Any
 
 from importer.planning.common import Planning, template_component_of
 from importer.planning.env import Applied, ApplyEnv, StepFailed
+from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Ref
 
 KIND = "component_attribution"
@@ -103,3 +104,8 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
     if to_add:
         env.client.patch_component_attributions(entry_id, model.model_validate({"components_to_add": to_add}))
     return done
+
+
+SPEC = Kind(name=KIND, sheet="components", label="attributions", plan=plan, apply_group=apply_entry,
+            group_of=lambda action: str(action.payload.entry_ref), payloads=(AttributionPayload,),
+            depends_on=("ghg_entry", "component"), owned=False)

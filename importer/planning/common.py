@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class Planning:
     srids: dict[Key, str] = field(default_factory=dict)
     ops: dict[Key, Op] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    #: the actions planned so far, kind by kind (a later kind may read them: the statement, the entries)
+    planned: list[Action] = field(default_factory=list)
     #: objects a row names that the importer does not own (feedstock types: matched by ID, reference or name)
     matched: dict[Key, str] = field(default_factory=dict)
 
@@ -150,3 +153,38 @@ def classify(changes: list[Change], *, unpatchable: tuple[str, ...] = (), unclea
                            f"one); {clear_hint or f'give the row a new ref to create a new {noun}'}")
         return Verdict("conflict", f"{noun} {ident}: " + "; ".join(reasons))
     return Verdict("update")
+
+
+# -- component inputs: what GHG entries and extra components bind alike ----------------------------------------
+@dataclass(frozen=True)
+class InputBinding:
+    input_key: str
+    shape: str  # "SCALAR" | "LIST", the blueprint input's data shape
+    datapoints: tuple[Ref, ...]
+    refs: tuple[str, ...] = ()  # as written in the workbook (for the lineage)
+
+
+def input_shape(ctx: ProjectContext, blueprint_key: str, input_key: str) -> str:
+    """SCALAR or LIST: the data shape of a blueprint input (SCALAR when the blueprint does not say)."""
+    spec = ctx.blueprint_input(blueprint_key, input_key)
+    shape = str(getattr(getattr(spec, "data_shape", None), "value", getattr(spec, "data_shape", "SCALAR")))
+    return "LIST" if shape.upper().endswith("LIST") else "SCALAR"
+
+
+def input_body(binding: InputBinding, resolve: Callable[[Ref], str]) -> dict[str, Any]:
+    """The request body of one bound input, its datapoints resolved to IDs."""
+    ids = [resolve(r) for r in binding.datapoints]
+    if binding.shape == "LIST":
+        return {"__typename": "CreateComponentListInput", "input_key": binding.input_key, "datapoint_ids": ids}
+    return {"__typename": "CreateComponentScalarInput", "input_key": binding.input_key, "datapoint_id": ids[0]}
+
+
+def same_project(obj: Any, project_id: str, action: Action) -> str | None:
+    """Why an object answered to a create cannot be adopted: it belongs to another project (supplier references are
+    unique per supplier, not per project); None when it may."""
+    project = getattr(obj, "project_id", None)
+    if project and project != project_id:
+        return (f"supplier_reference_id {action.supplier_reference_id!r} already belongs to {obj.id} of project "
+                f"{project}; it is never adopted into project {project_id}: give this workbook its own "
+                "supplier_reference_prefix on the project sheet")
+    return None

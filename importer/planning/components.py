@@ -8,9 +8,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from importer.planning.common import Planning, classify, input_ids, iso_z, names_exactly, same_instant
+from importer.planning.common import (
+    InputBinding,
+    Planning,
+    classify,
+    input_body,
+    input_ids,
+    input_shape,
+    iso_z,
+    names_exactly,
+    same_instant,
+)
 from importer.planning.env import Applied, ApplyEnv
-from importer.planning.ghg_entries import InputBinding, _input_body, _shape
+from importer.planning.kind import Kind
 from importer.planning.model import Action, Change
 
 KIND = "component"
@@ -39,7 +49,7 @@ def plan(p: Planning) -> list[Action]:
         payload = ComponentPayload(
             blueprint_key=key, display_name=row.display_name or row.ref, description=row.description,
             activity_started_at=iso_z(row.activity_started_at), activity_completed_at=iso_z(row.activity_completed_at),
-            inputs=tuple(InputBinding(ci.input_key, _shape(p.ctx, key, ci.input_key),
+            inputs=tuple(InputBinding(ci.input_key, input_shape(p.ctx, key, ci.input_key),
                                       tuple(p.ref("datapoint", r) for r in ci.datapoint_refs), ci.datapoint_refs)
                          for ci in items))
         srid = p.srid(KIND, "components", row)
@@ -74,7 +84,7 @@ def plan(p: Planning) -> list[Action]:
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
     p: ComponentPayload = action.payload
-    inputs = [_input_body(i, env) for i in p.inputs]
+    inputs = [input_body(i, env.resolve) for i in p.inputs]
     if action.op == "create":
         env.intend(action)
         req = env.models.CreateComponentRequest.model_validate({
@@ -97,3 +107,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         body["inputs"] = inputs
     entity = env.client.patch_component(action.existing_id, env.models.PatchComponentRequest.model_validate(body))
     return Applied(id=action.existing_id, entity=entity)
+
+
+SPEC = Kind(name=KIND, sheet="components", label="components", plan=plan, apply=apply, payloads=(ComponentPayload,),
+            depends_on=("datapoint", "ghg_entry"), registry="components")

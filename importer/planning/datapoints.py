@@ -4,13 +4,23 @@ datapoint's lineage (value, unit, sources)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from importer.ids import has_id_prefix
-from importer.planning import sources
-from importer.planning.common import Planning, classify, enum_text, iso_z, names_exactly, same_float, same_instant
-from importer.planning.env import Applied, ApplyEnv
+from importer.planning.common import (
+    Planning,
+    classify,
+    enum_text,
+    iso_z,
+    names_exactly,
+    same_float,
+    same_instant,
+    same_project,
+)
+from importer.planning.env import Applied, ApplyEnv, StepFailed
+from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Ref
 from importer.results import DatapointLineage, SourceLineage
 
@@ -95,7 +105,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
             "uncertainty_justification": p.uncertainty_justification,
         })
         created = env.client.create_datapoint(req)
-        sources._same_project(created, env, action)
+        why = same_project(created, env.project_id, action)
+        if why:
+            raise StepFailed(why)
         env.created(action, created.id)
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
@@ -114,8 +126,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, entity=entity)
 
 
-def lineage(ref: str, actions: dict[str, Action], source_actions: dict[str, Action],
+def lineage(ref: str, actions: dict[str, Action], source: Callable[[str], SourceLineage],
             ids: dict[tuple[str, str], str], fetched: dict[str, Any]) -> DatapointLineage:
+    """A datapoint's lineage; `source` gives each cited source's (the lineage module composes the kinds)."""
     if has_id_prefix(ref):
         held = fetched.get(ref)
         if held is None:
@@ -129,4 +142,8 @@ def lineage(ref: str, actions: dict[str, Action], source_actions: dict[str, Acti
     p: DatapointPayload = action.payload
     return DatapointLineage(
         ref=ref, id=ids.get((KIND, ref)) or action.existing_id, display_name=p.display_name, magnitude=p.magnitude,
-        unit=p.unit, sources=[sources.lineage(s, source_actions, ids) for s in p.source_refs])
+        unit=p.unit, sources=[source(s) for s in p.source_refs])
+
+
+SPEC = Kind(name=KIND, sheet="datapoints", label="datapoints", plan=plan, apply=apply, payloads=(DatapointPayload,),
+            depends_on=("source",), registry="datapoints")

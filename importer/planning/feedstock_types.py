@@ -12,6 +12,7 @@ from typing import Any
 
 from importer.planning.common import Planning
 from importer.planning.env import Applied, ApplyEnv
+from importer.planning.kind import Kind
 from importer.planning.model import Action, Change
 
 KIND = "feedstock_type"
@@ -57,3 +58,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     body = {k: v for k, v in (("name", p.name), ("supplier_reference_id", p.supplier_reference_id)) if v is not None}
     req = env.models.PatchFeedstockTypeRequest.model_validate(body)
     return Applied(id=action.existing_id, entity=env.client.patch_feedstock_type(action.existing_id, req))
+
+
+SPEC = Kind(name=KIND, sheet="feedstock_types", label="feedstock types", plan=plan, apply=apply,
+            payloads=(FeedstockTypePayload,), registry="feedstock_types", owned=False)

@@ -10,22 +10,25 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from importer.context import ProjectContext
-from importer.planning.common import Planning, classify, enum_text, input_ids, names_exactly, template_component_of
+from importer.planning.common import (
+    InputBinding,
+    Planning,
+    classify,
+    enum_text,
+    input_body,
+    input_ids,
+    input_shape,
+    names_exactly,
+    template_component_of,
+)
 from importer.planning.env import Applied, ApplyEnv, StepFailed
+from importer.planning.kind import Kind
 from importer.planning.known import signature_of
 from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
 from importer.results import ComponentLineage, EntryLineage, InputLineage
 from importer.workbook.model import Workbook
 
 KIND = "ghg_entry"
-
-
-@dataclass(frozen=True)
-class InputBinding:
-    input_key: str
-    shape: str  # "SCALAR" | "LIST", the blueprint input's data shape
-    datapoints: tuple[Ref, ...]
-    refs: tuple[str, ...] = ()  # as written in the workbook (for the lineage)
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,6 @@ class GhgEntryPayload:
     rebind: tuple[Rebinding, ...] = ()
 
 
-def _shape(ctx: ProjectContext, blueprint_key: str, input_key: str) -> str:
-    spec = ctx.blueprint_input(blueprint_key, input_key)
-    shape = str(getattr(getattr(spec, "data_shape", None), "value", getattr(spec, "data_shape", "SCALAR")))
-    return "LIST" if shape.upper().endswith("LIST") else "SCALAR"
-
-
 def bindings(wb: Workbook, ctx: ProjectContext) -> dict[str, dict[str, dict[str, tuple[str, ...]]]]:
     """entry ref -> template component id -> input key -> datapoint refs."""
     out: dict[str, dict[str, dict[str, tuple[str, ...]]]] = defaultdict(lambda: defaultdict(dict))
@@ -91,7 +88,7 @@ def plan(p: Planning) -> list[Action]:
         wanted = bound.get(row.ref, {})
         components = tuple(
             ComponentBinding(rtc, blueprint_of[rtc], tuple(
-                InputBinding(key, _shape(p.ctx, blueprint_of[rtc], key),
+                InputBinding(key, input_shape(p.ctx, blueprint_of[rtc], key),
                              tuple(p.ref("datapoint", r) for r in refs), refs) for key, refs in inputs.items()))
             for rtc, inputs in wanted.items())
         refs = [r for comp in wanted.values() for rs in comp.values() for r in rs]
@@ -151,20 +148,13 @@ def plan(p: Planning) -> list[Action]:
     return out
 
 
-def _input_body(binding: InputBinding, env: ApplyEnv) -> dict[str, Any]:
-    ids = [env.resolve(r) for r in binding.datapoints]
-    if binding.shape == "LIST":
-        return {"__typename": "CreateComponentListInput", "input_key": binding.input_key, "datapoint_ids": ids}
-    return {"__typename": "CreateComponentScalarInput", "input_key": binding.input_key, "datapoint_id": ids[0]}
-
-
 def apply(action: Action, env: ApplyEnv) -> Applied:
     p: GhgEntryPayload = action.payload
     feedstock_id = env.resolve(p.feedstock_type) if p.feedstock_type is not None else None
     if action.op == "create":
         env.intend(action)
         sent = [{"ghg_entry_template_component_id": c.template_component_id,
-                 "inputs": [_input_body(i, env) for i in c.inputs]} for c in p.components]
+                 "inputs": [input_body(i, env.resolve) for i in c.inputs]} for c in p.components]
         req = env.models.CreateGhgEntryRequest.model_validate({
             "supplier_reference_id": action.supplier_reference_id, "project_id": env.project_id,
             "started_on": p.started_on, "completed_on": p.completed_on, "ghg_entry_template_id": p.template_id,
@@ -189,9 +179,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         entity = env.client.patch_ghg_entry(action.existing_id, env.models.PatchGhgEntryRequest.model_validate(body))
     wanted = {c.template_component_id: c for c in p.components}
     for comp in p.rebind:
-        merged = {i.input_key: _input_body(i, env) for i in comp.held}
+        merged = {i.input_key: input_body(i, env.resolve) for i in comp.held}
         for item in wanted[comp.template_component_id].inputs:
-            merged[item.input_key] = _input_body(item, env)
+            merged[item.input_key] = input_body(item, env.resolve)
         req = env.models.PatchComponentRequest.model_validate({"inputs": list(merged.values())})
         env.client.patch_component(comp.component_id, req)
     return Applied(id=action.existing_id, entity=entity)
@@ -237,3 +227,6 @@ def lineage(action: Action, ctx: ProjectContext, wb_components: list[Any], wb_co
     return out
 
 
+SPEC = Kind(name=KIND, sheet="entries", label="GHG entries", plan=plan, apply=apply,
+            payloads=(GhgEntryPayload, ComponentBinding, InputBinding, Rebinding),
+            depends_on=("datapoint", "feedstock_type"), registry="ghg_entries")

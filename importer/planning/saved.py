@@ -27,26 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from importer import __version__
-from importer.planning import (
-    DeletePayload,
-    attributions,
-    components,
-    datapoints,
-    feedstock_types,
-    ghg_entries,
-    sources,
-    statements,
-)
+from importer.planning import DeletePayload, kinds, sources
 from importer.planning.model import Action, Change, EvidenceFingerprint, IdRef, NewRef, Orphan, Plan, StatementEntry
 
 FORMAT = "isometric-import saved plan, version 1"
 #: Plan fields that do not decide what is sent: left out of the content digest and comparison
 NOT_CONTENT = frozenset({"created_at", "messages"})
+#: the plan's own classes, and every registered kind's payloads
 _CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload,
-    sources.SourcePayload, datapoints.DatapointPayload, feedstock_types.FeedstockTypePayload,
-    ghg_entries.GhgEntryPayload, ghg_entries.ComponentBinding, ghg_entries.InputBinding, ghg_entries.Rebinding,
-    components.ComponentPayload, attributions.AttributionPayload, statements.StatementPayload)}
+    Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload)} | kinds.PAYLOADS
 
 
 class SavedPlanError(Exception):

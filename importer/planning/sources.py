@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from importer.ids import has_id_prefix
-from importer.planning.common import Planning
+from importer.planning.common import Planning, same_project
 from importer.planning.env import Applied, ApplyEnv, StepFailed
+from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Op
 from importer.results import SourceLineage
 
@@ -108,12 +109,10 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
 
 def _same_project(obj: Any, env: ApplyEnv, action: Action) -> None:
     """A create refused as a duplicate is answered with the object found by reference: never one of another
-    project (supplier references are unique per supplier, not per project)."""
-    project = getattr(obj, "project_id", None)
-    if project and project != env.project_id:
-        raise StepFailed(f"supplier_reference_id {action.supplier_reference_id!r} already belongs to {obj.id} of "
-                         f"project {project}; it is never adopted into project {env.project_id}: give this "
-                         "workbook its own supplier_reference_prefix on the project sheet")
+    project."""
+    why = same_project(obj, env.project_id, action)
+    if why:
+        raise StepFailed(why)
 
 
 def lineage(ref: str, actions: dict[str, Action], ids: dict[tuple[str, str], str]) -> SourceLineage:
@@ -126,3 +125,7 @@ def lineage(ref: str, actions: dict[str, Action], ids: dict[tuple[str, str], str
     return SourceLineage(ref=ref, id=ids.get((KIND, ref)) or action.existing_id, display_name=p.display_name,
                          file_name=p.file_name, sha256=p.sha256, description=p.description,
                          size_bytes=p.content_length)
+
+
+SPEC = Kind(name=KIND, sheet="sources", label="sources", plan=plan, apply=apply, payloads=(SourcePayload,),
+            released_on_create=("datapoint",), registry="sources")

@@ -11,6 +11,7 @@ from typing import Any
 
 from importer.planning.common import Planning, enum_text
 from importer.planning.env import Applied, ApplyEnv, StepFailed
+from importer.planning.kind import Kind
 from importer.planning.model import STATEMENT_KEY, Action, Change
 
 KIND = "ghg_statement"
@@ -25,8 +26,17 @@ class StatementPayload:
     previous: str | None = None  # the statement this one follows
 
 
-def plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action]]:
-    """The statement's action, and the entry actions (some may become conflicts: closed period)."""
+def plan(p: Planning) -> list[Action]:
+    """The statement's action; the entries planned before it (`p.planned`) that would complete in a closed
+    period become conflicts."""
+    entries = [a for a in p.planned if a.kind == "ghg_entry"]
+    statement, entries = _plan(p, entries)
+    changed = {a.key: a for a in entries}
+    p.planned[:] = [changed.get(a.key, a) if a.kind == "ghg_entry" else a for a in p.planned]
+    return statement
+
+
+def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action]]:
     end_on = p.wb.project.statement_end_on
     if end_on is None:
         return [], entries
@@ -90,3 +100,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         req = env.models.SubmitGhgStatementRequest.model_validate({"ghg_statement_report_url": p.report_url})
         statement = env.client.submit_ghg_statement(statement.id, req)
     return Applied(id=statement.id, entity=statement)
+
+
+SPEC = Kind(name=KIND, sheet="project", label="GHG statement", plan=plan, apply=apply, payloads=(StatementPayload,),
+            depends_on=("source", "ghg_entry", "component_attribution"), owned=False)
