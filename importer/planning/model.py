@@ -17,13 +17,7 @@ from typing import Any, Literal
 Key = tuple[str, str]  # (kind, workbook ref): unique per object of a plan
 Op = Literal["create", "update", "unchanged", "conflict", "blocked", "delete"]
 
-#: the kinds, in dependency order (what a create may need exists earlier in this tuple)
-KINDS: tuple[str, ...] = (
-    "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution", "ghg_statement",
-)
-SHEET_OF_KIND = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
-                 "ghg_entry": "entries", "component": "components", "component_attribution": "components",
-                 "ghg_statement": "project"}
+# the kinds, their order and sheets: `importer.planning.kinds` (each kind's module declares its own)
 STATEMENT_KEY: Key = ("ghg_statement", "statement")
 SUBMITTED_STATUSES = frozenset({"AWAITING_VERIFICATION", "VERIFIED", "CREDITS_ISSUED", "FAILED_VERIFICATION"})
 
