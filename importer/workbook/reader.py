@@ -6,6 +6,13 @@ sheet's XML, only when the XML has formulas at all. Before anything is parsed th
 a ZIP, so a CSV, an encrypted (OLE) file, a ZIP of something else or a zip bomb is refused with a plain
 sentence; XML with DOCTYPE/ENTITY declarations is refused (defusedxml parses what we parse ourselves).
 Macros in an .xlsm are never run: their presence is reported and the data read like any other.
+
+No file hangs or exhausts us (#24): python-calamine trusts what it reads, so before it reads a part the part is
+inflated here with a hard cap (`_inflate`: never more than the ZIP directory declares, whose sizes and ratios
+were vetted), and before it parses a sheet the sheet's extent is told (`_extent`: at most MAX_SHEET_CELLS rows x
+columns from A1, as python-calamine allocates them). A part that does not inflate or decode, or a workbook saved
+as Strict Open XML (whose styles this reader would miss), is WorkbookUnreadable naming the part. Every scan of
+sheet XML here is linear: no pattern runs past a tag's end or a cell's `</c>`.
 """
 
 from __future__ import annotations
@@ -686,10 +693,10 @@ class _Read:
             xml = _inflate(path, infos[part])
             if _STRICT in xml[:4096]:
                 raise WorkbookUnreadable(_foreign_namespace(part, _STRICT.decode()))
-            cells[0] += _extent(title, xml)
             prefix = _PREFIXED_ROOT.search(xml, 0, 4096)
-            if prefix:  # `<x:worksheet>` (the Open XML SDK writes so): the scans read the tags unprefixed
+            if prefix:  # `<x:worksheet>` (the Open XML SDK writes so): the tags are read unprefixed
                 xml = xml.replace(b"<" + prefix.group(1) + b":", b"<").replace(b"</" + prefix.group(1) + b":", b"</")
+            cells[0] += _extent(title, xml)
             if cells[0] > MAX_BOOK_CELLS:
                 raise WorkbookUnreadable(
                     f"sheet {title!r} takes the workbook past {MAX_BOOK_CELLS:,} cells (rows x "
