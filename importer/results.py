@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from importer.failures import Failure, advice
+
 KINDS = (
     "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution",
     "ghg_statement",
@@ -30,7 +32,10 @@ class ObjectOutcome:
     supplier_reference_id: str | None
     id: str | None = None  # Isometric ID once known
     status: str = "create"
-    error: str | None = None  # the API's message or the planner's reason
+    error: str | None = None  # the API's message or the planner's reason (text, for people: never parsed)
+    #: why a failed or conflicting row failed, typed (category, HTTP status, request id, field): what every output
+    #: reads; None for rows that did not fail (a blocked row's cause is the row its `blocked_by` names)
+    failure: Failure | None = None
     blocked_by: str | None = None  # "datapoints row 7 (ref x)" for blocked rows
     changes: list[str] = field(default_factory=list)  # fields that differ, for updates/conflicts
     before: dict[str, Any] = field(default_factory=dict)  # field -> what the registry held (as shown to people)
@@ -42,6 +47,8 @@ class ObjectOutcome:
             "supplier_reference_id": self.supplier_reference_id, "id": self.id,
             "status": self.status, "error": self.error,
         }
+        if self.failure is not None:
+            out["failure"] = {**self.failure.to_json(), "advice": advice(self.failure, self.sheet, self.row)}
         if self.blocked_by:
             out["blocked_by"] = self.blocked_by
         if self.changes:

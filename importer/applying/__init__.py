@@ -15,6 +15,7 @@ import functools
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from importer.api.errors import Cancelled, CredentialsRefused
+from importer.failures import conflict, failure_of
 from importer.history import LocalStateError
 from importer.planning.env import Applied, StepFailed
 from importer.planning.kind import Kind
@@ -85,6 +87,8 @@ def outcome_of(action: Action) -> ObjectOutcome:
         sheet=action.sheet, row=action.row, ref=action.ref, kind=action.kind,
         supplier_reference_id=action.supplier_reference_id, id=action.existing_id, status=action.op,
         error=action.reason, blocked_by=action.blocked_by,
+        failure=conflict(action.reason or "the registry holds a value it will not change")
+        if action.op == "conflict" else None,
         changes=[c.field for c in action.changes] + list(action.notes),
         before={c.field: c.before for c in action.changes if c.before is not None},
         after={c.field: c.after for c in action.changes if c.after is not None})
@@ -209,6 +213,7 @@ def apply_plan(plan: Plan, client: Any, *, kinds: Sequence[Kind], concurrency: i
         if cancel.is_set():  # queued before the interruption, not started: left for the next run
             block(unit, stopped_why())
             return
+        started = time.monotonic()
         try:
             applied = unit.run()
         except Cancelled:  # Ctrl-C ended a retry wait: not a failure of the row
@@ -220,10 +225,12 @@ def apply_plan(plan: Plan, client: Any, *, kinds: Sequence[Kind], concurrency: i
                     run_log.stopped = run_log.stopped or _error_text(exc)
                 cancel.set()
             error = _error_text(exc)
+            elapsed = round(time.monotonic() - started, 3)
             log.debug("failed: %s", unit.actions[0].where, exc_info=True)
             for action in unit.actions:
                 outcome = run_log.outcomes[action.key]
                 outcome.status, outcome.error = "failed", error
+                outcome.failure = failure_of(exc, sheet=action.sheet, elapsed_seconds=elapsed)
                 outcome.id = run_log.ids.get(action.key, outcome.id)  # created, then failed (e.g. its upload)
             return
         for action in unit.actions:
