@@ -93,8 +93,8 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     statement, the problems by cause (the first `max_causes`), what to do, the report and the CSV."""
     from pathlib import Path
 
+    from importer.report.analysis import co2e_summary, problems
     from importer.report.csv_export import failed_csv_path
-    from importer.report.run_html import _co2e_summary, _problems
 
     lines: list[str] = []
     if result.embedded_sandbox:
@@ -118,7 +118,7 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     for o in result.objects:
         totals[o.status] = totals.get(o.status, 0) + 1
     lines.append(f"{len(result.objects):,} rows: " + (", ".join(f"{n:,} {s}" for s, n in totals.items()) or "none"))
-    co2e = _co2e_summary(result)
+    co2e = co2e_summary(result)
     parts = []
     if co2e["total"] is not None:
         sd = f" \u00b1 {co2e['sd']:,.1f} kg" if co2e["sd"] is not None else ""
@@ -133,12 +133,9 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
                      + (f", total {_co2e_text(total)}" if isinstance(total, (int, float)) else ""))
     if parts:
         lines.append("CO2e: " + "; ".join(parts))
-    causes = _problems(result, "")
+    causes = problems(result, "")
     for cause in causes[:max_causes]:
-        blocked = f"; blocks {len(cause['blocked'])} row(s)" if cause["blocked"] else ""
-        what = f"{cause['where']} ({cause['ref']})" if cause["ref"] else cause["where"]
-        error = cause["error"] if len(cause["error"]) <= 110 else cause["error"][:107] + "..."
-        lines.append(f"  {cause['status']}: {what}: {error or cause['advice']}{blocked}")
+        lines.append("  " + cause_line(cause))
     if len(causes) > max_causes:
         lines.append(f"  ... and {len(causes) - max_causes} more cause(s), {bad:,} row(s) in all: see the report")
     held = getattr(result, "statement_entries", None) or []
@@ -164,9 +161,9 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         lines.append("Interrupted: run the same command again to finish; objects already created are found by "
                      "their supplier_reference_id, not duplicated." + notes)
     elif result.mode == "run" and not result.ok:
-        kinds = {c["advice_kind"] for c in causes}
-        lead = "Transient failures: run the same command again." if kinds == {"transient"} else \
-            "Fix the causes above and run the same command again"
+        lead = ("Nothing to fix in the workbook: run the same command again (later, if the API limited the rate)."
+                if causes and all(c["retryable"] for c in causes) else
+                "Fix the causes above and run the same command again")
         lines.append(lead + ("" if lead.endswith(".") else ": what was created stays and is not duplicated.")
                      + notes)
     elif notes:
@@ -177,6 +174,23 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         if bad and csv_path.exists():
             lines.append(f"failed rows (CSV): {csv_path}")
     return lines
+
+
+def cause_line(cause: dict[str, Any]) -> str:
+    """One problem cause on one line: where, the typed facts (HTTP status, request id, field), the message cut
+    short and what to do in a few words (from the category)."""
+    from importer.failures import Failure, short_advice
+
+    blocked = f"; blocks {len(cause['blocked'])} row(s)" if cause["blocked"] else ""
+    what = f"{cause['where']} ({cause['ref']})" if cause["ref"] else cause["where"]
+    error = cause["error"] if len(cause["error"]) <= 90 else cause["error"][:87] + "..."
+    if not cause.get("category"):  # blocked by something that is not a row of this run
+        return f"{cause['status']}: {what}: {error or cause['advice']}{blocked}"
+    facts = [f"HTTP {cause['http']} ({cause['category']})" if cause["http"] else cause["category_label"]]
+    facts += [f"request id {cause['request_id']}"] if cause["request_id"] else []
+    facts += [f"column {cause['column']}" if cause["column"] else f"field {cause['field']}"] if cause["field"] else []
+    todo = short_advice(Failure(cause["category"], "", column=cause["column"]))
+    return f"{cause['status']}: {what}: {', '.join(facts)}: {error} -> {todo}{blocked}"
 
 
 def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> None:
@@ -199,8 +213,14 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
         out.print(f"{len(problems)} row(s) need attention:", markup=False)
         for o in problems:
             where = f"{o.sheet} row {o.row}" if o.row else o.sheet
+            failure = o.failure
+            facts = "" if failure is None else " ".join(
+                [failure.category] + ([f"HTTP {failure.status}"] if failure.status else [])
+                + ([f"request id {failure.request_id}"] if failure.request_id else [])
+                + ([f"field {failure.field}"] if failure.field else []))
             why = o.error or (f"blocked by {o.blocked_by}" if o.blocked_by else "")
-            out.print(f"  {o.status:<9} {where} ({o.kind} {o.ref}): {why}", markup=False)
+            out.print(f"  {o.status:<9} {where} ({o.kind} {o.ref}): " + (f"[{facts}] " if facts else "") + why,
+                      markup=False)
     for message in result.messages:
         out.print(f"note: {message}", markup=False)
     counts = result.counts()

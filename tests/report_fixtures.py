@@ -1,11 +1,15 @@
 """A realistic RunResult with every kind and status, two entries with lineage, a statement, and hostile cell
-text in refs, errors and names, for report tests."""
+text in refs, errors and names, for report tests. Failed rows carry the typed failure that importer.failures
+makes of the API's own errors (`error_for`, `ServerError`), never a message written for the report to parse;
+tests/test_typed_errors.py checks the same from real runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
 
+from importer.api.errors import ServerError, error_for
+from importer.failures import conflict, failure_of
 from importer.results import (
     ComponentLineage,
     DatapointLineage,
@@ -21,19 +25,29 @@ IMG = '"><img src=x onerror="window.__pwned=2">'
 FORMULA = "=cmd|' /C calc'!A0"
 
 
+def _failed(outcome: ObjectOutcome, exc: BaseException, *, elapsed: float | None = 0.4) -> ObjectOutcome:
+    """`outcome` failed with `exc`, as importer.applying records it: the API's message as text and the typed
+    failure the client's error carries (status, request id, the field a 422 names)."""
+    failure = failure_of(exc, sheet=outcome.sheet, elapsed_seconds=elapsed)
+    outcome.status, outcome.error, outcome.failure = "failed", failure.message, failure
+    return outcome
+
+
 def hostile_result(*, embedded: bool = True) -> RunResult:
     start = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
     objects = [
         ObjectOutcome("sources", 2, "weighbridge", "source", "demo:sources:weighbridge:abc", "src_1AAAAAAAAAAAAAAA",
                       "created"),
-        ObjectOutcome("sources", 3, SCRIPT, "source", "demo:sources:x", None, "failed",
-                      error=f"HTTP 422: display_name: {IMG}"),
+        _failed(ObjectOutcome("sources", 3, SCRIPT, "source", "demo:sources:x", None, "failed"),
+                error_for(422, [{"loc": ["body", "display_name"], "msg": IMG, "type": "value_error"}],
+                          method="POST", url="http://127.0.0.1:8765/mrv/v0/sources")),
         ObjectOutcome("datapoints", 2, "biochar-mass", "datapoint", "demo:datapoints:biochar-mass",
                       "dtp_1AAAAAAAAAAAAAAA", "updated", changes=["quantity"]),
         ObjectOutcome("datapoints", 3, FORMULA, "datapoint", "demo:datapoints:f", None, "blocked",
                       blocked_by=f"sources row 3 ({SCRIPT})"),
         ObjectOutcome("datapoints", 4, "locked-dp", "datapoint", "demo:datapoints:locked-dp", "dtp_1BBBBBBBBBBBBBBB",
-                      "conflict", error="datapoint is locked (locked_used_in_verified_removal)"),
+                      "conflict", error="datapoint is locked (locked_used_in_verified_removal)",
+                      failure=conflict("datapoint is locked (locked_used_in_verified_removal)")),
         ObjectOutcome("entries", 2, "batch-1", "ghg_entry", "demo:entries:batch-1", "rmv_1AAAAAAAAAAAAAAA",
                       "created"),
         ObjectOutcome("entries", 3, "batch-2", "ghg_entry", "demo:entries:batch-2", "rmv_1BBBBBBBBBBBBBBB",
@@ -74,6 +88,7 @@ def hostile_result(*, embedded: bool = True) -> RunResult:
 # (set with setattr: the report reads those with getattr and shows them when present).
 
 T0 = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+API = "https://api.sandbox.isometric.com/mrv/v0"
 PREFIX = "acme-biochar"
 
 
@@ -172,8 +187,11 @@ def failures_result() -> RunResult:
     entries = [_entry(0, "created", 6532.4), _entry(1, "blocked", None, day=15), _entry(2, "created", 5102.7, day=20)]
     objects = _objects_for(entries)
     src = next(o for o in objects if o.ref == "meter-log-1")
-    src.status, src.id = "failed", None
-    src.error = "HTTP 422: display_name: must be at most 100 characters (request id: req_7f3a9c21e4)"
+    src.id = None
+    refusal = error_for(422, [{"loc": ["body", "display_name"], "msg": "String should have at most 100 characters",
+                               "type": "string_too_long"}], method="POST", url=f"{API}/sources")
+    refusal.request_id = "req_7f3a9c21e4"  # as the client records the X-Request-Id of the answer
+    _failed(src, refusal, elapsed=0.3)
     blocked_dp = next(o for o in objects if o.ref == "batch-0001-distance")
     blocked_dp.status, blocked_dp.id, blocked_dp.blocked_by = "blocked", None, "sources row 3 (meter-log-1)"
     blocked_dp2 = next(o for o in objects if o.ref == "batch-0001-feedstock-delivered")
@@ -181,13 +199,17 @@ def failures_result() -> RunResult:
     entry = next(o for o in objects if o.ref == "batch-0001")
     entry.status, entry.blocked_by = "blocked", "datapoints row 6 (batch-0001-distance)"
     flaky = next(o for o in objects if o.ref == "batch-0002-biochar-mass")
-    flaky.status, flaky.id = "failed", None
-    flaky.error = "HTTP 503: Service Unavailable: the server did not answer after 6 attempts"
+    flaky.id = None
+    unavailable = ServerError("Service unavailable", status=503, detail="Service unavailable", method="POST",
+                              url=f"{API}/datapoints", request_id="req_5c01d2e3f4")
+    unavailable.attempts = 6  # type: ignore[attr-defined]  # recorded on the error when the client knows it
+    _failed(flaky, unavailable, elapsed=21.7)
     locked = next(o for o in objects if o.ref == "batch-0000-organic-carbon")
     locked.status = "conflict"
     locked.changes = ["quantity"]
     locked.error = ("datapoint is locked (locked_used_in_verified_removal) and cannot change (quantity): "
                     "keep 0.78 in datapoints!E5 or ask Isometric to unlock it")
+    locked.failure = conflict(locked.error)
     comp = ObjectOutcome("components", 4, "batch-0001/Biochar sequestration", "component",
                          f"{PREFIX}:components:batch-0001-seq", None, "blocked",
                          blocked_by="entries row 3 (batch-0001)")
@@ -202,5 +224,5 @@ def big_result(n_objects: int = 2000) -> RunResult:
     entries = [_entry(i, "created", 900.0 + (i * 37) % 500 - (300 if i % 17 == 0 else 0), day=1 + i % 14,
                       month=1 + i % 12) for i in range(n_entries)]
     objects = _objects_for(entries)
-    objects[10].status, objects[10].error = "failed", "HTTP 504: Gateway Timeout"
+    _failed(objects[10], error_for(504, "Gateway Timeout", method="POST", url=f"{API}/datapoints"))
     return _run(objects, entries, _statement(sum(e.co2e_net_removed_kg or 0 for e in entries), n_entries))

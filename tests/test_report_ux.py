@@ -16,8 +16,9 @@ from rich.console import Console
 from importer.findings import Finding
 from importer.output import print_result, print_validation, summary_lines
 from importer.progress import LineProgress, QuietProgress, RichProgress
+from importer.report import analysis
 from importer.report.csv_export import failed_csv_path, write_failed_csv
-from importer.report.run_html import _problems, write_run_report
+from importer.report.run_html import write_run_report
 from importer.report.validation_html import write_validation_report
 from importer.results import BAD_STATUSES, ObjectOutcome
 from importer.workbook.spec import SHEETS
@@ -54,17 +55,26 @@ def test_problems_are_grouped_by_root_cause_with_what_to_do(tmp_path):
     for o in result.objects:
         if o.status in BAD_STATUSES:
             assert f'href="#w1-row-{o.sheet}-{o.row or 0}-{o.kind}"' in problems, o.ref
-    causes = _problems(result, "")
+    causes = analysis.problems(result, "")
     assert [c["where"] for c in causes] == ["sources row 3", "datapoints row 12", "datapoints row 5"]
     source = causes[0]
     assert source["http"] == 422 and source["request_id"] == "req_7f3a9c21e4" and source["advice_kind"] == "workbook"
-    assert "display_name" in source["advice"]
+    assert source["field"] == "display_name" and source["column"] == "display_name"
+    assert source["advice"] == "Fix sources row 3 column display_name in the workbook, then run again."
     # the component is blocked by the entry, blocked by the datapoint, blocked by the source: one root
     assert {b["where"] for b in source["blocked"]} == {"datapoints row 6", "datapoints row 7", "entries row 3",
                                                        "components row 4"}
-    assert causes[1]["http"] == 503 and causes[1]["advice_kind"] == "transient"
+    assert causes[1]["http"] == 503 and causes[1]["advice_kind"] == "server" and causes[1]["retryable"]
     assert "run the same command again" in causes[1]["advice"]
-    assert causes[2]["advice_kind"] == "registry"
+    assert "Nothing to fix in the workbook" in causes[1]["advice"]
+    assert causes[1]["attempts"] == 6 and causes[1]["elapsed"] == 21.7
+    assert causes[2]["advice_kind"] == "conflict" and causes[2]["http"] is None
+    text = _text(problems)
+    assert "HTTP status: 422" in text and "Request ID: req_7f3a9c21e4" in text and "Time: 0.3 s" in text
+    assert "HTTP status: 503" in text and "Attempts: 6" in text and "Time: 21.7 s" in text
+    assert "Field: display_name (column display_name)" in text
+    assert "HTTP status: none (not an API answer)" in text  # the conflict: refused before anything was sent
+    assert "HTTP status: not recorded" not in text and "Time: not recorded" not in text
     assert "acme-biochar-2026-10-20261124T100000Z-c1ea70-failed.csv" in problems
 
 
@@ -193,7 +203,7 @@ def test_interrupted_summary_says_how_to_finish():
 def _outcome(status: str, kind: str = "datapoint") -> ObjectOutcome:
     """An outcome of `kind`: levels run side by side, so each outcome counts on its own kind's bar."""
     return ObjectOutcome("datapoints", 2, "dp", kind, "p:dp", None, status,
-                         error="HTTP 422: bad" if status == "failed" else None)
+                         error="refused" if status == "failed" else None)
 
 
 def test_line_progress_marks_failed_levels_prints_phases_retries_and_a_heartbeat():

@@ -3,32 +3,39 @@ inline SVG and a little inline JS, no external URL, every value escaped.
 
 What an auditor asks first comes first: a verdict box (outcome, counts, the CO2e this import covers beside the
 statement's total), the problems grouped by cause with what to do, the per-entry table, the changes made, then
-the evidence files, every row by sheet, the lineage both ways and the audit stamp. Everything is computed here
-from the `RunResult` alone; fields the result may gain later (`ObjectOutcome.before/after/http_status/
-attempts/elapsed_seconds/request_id`, `EntryLineage.co2e_net_removed_standard_deviation_kg/credit_type`,
-`SourceLineage.size_bytes`, `RunResult.retries`) are read with `getattr` and shown when present.
+the evidence files, every row by sheet, the lineage both ways and the audit stamp. Everything is computed from
+the `RunResult` alone: the CO2e summary and the problems by cause in `analysis.py` (shared with the terminal
+and the CSV; a cause's HTTP status, request ID, field, attempts and time are its row's typed `Failure`, its
+advice the failure's category), the rest here. Fields the result may gain later (`EntryLineage.
+co2e_net_removed_standard_deviation_kg/credit_type`, `SourceLineage.size_bytes`, `RunResult.retries`) are
+read with `getattr` and shown when present.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from importer.report.analysis import (
+    KIND_LABELS,
+    co2e_summary,
+    entry_sd,
+    fmt_co2e,
+    fmt_kg,
+    humanize,
+    problems,
+    row_anchor,
+    where,
+)
 from importer.report.csv_export import failed_csv_path
 from importer.report.render import render_to
-from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, ObjectOutcome, RunResult
+from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, RunResult
 
 SHEET_ORDER = ("project", "sources", "datapoints", "feedstock_types", "entries", "components")
 
-KIND_LABELS = {
-    "source": "evidence source", "datapoint": "datapoint", "feedstock_type": "feedstock type",
-    "ghg_entry": "GHG entry", "component": "component", "component_attribution": "component attribution",
-    "ghg_statement": "GHG statement",
-}
 KIND_PLURALS = {
     "source": "Evidence sources", "datapoint": "Datapoints", "feedstock_type": "Feedstock types",
     "ghg_entry": "GHG entries", "component": "Components", "component_attribution": "Component attributions",
@@ -39,17 +46,6 @@ SHEET_LABELS = {
     "feedstock_types": "Feedstock types sheet", "entries": "Entries sheet", "entry_inputs": "Entry inputs sheet",
     "components": "Components sheet", "component_inputs": "Component inputs sheet",
 }
-#: how internal field and setting names read to people
-FIELD_LABELS = {
-    "statement_end_on": "statement end date", "statement_start_on": "statement start date",
-    "quantity": "value", "magnitude": "value", "standard_deviation": "standard deviation",
-    "component_group_key": "component group", "attribution_factor": "attribution factor",
-    "display_name": "name", "supplier_reference_id": "supplier reference", "source_ids": "evidence sources",
-    "source_refs": "evidence sources", "datapoint_ids": "datapoints", "feedstock_type_id": "feedstock type",
-    "started_on": "start date", "completed_on": "end date", "measured_at": "measured on",
-    "published_at": "published on", "file uploaded": "file uploaded", "resume upload": "file upload resumed",
-    "submit for verification": "submitted for verification", "removed": "removed", "name": "name",
-}
 #: status -> (label, icon): the icon carries the meaning without colour
 STATUS_META = {
     "created": ("created", "\u2713"), "create": ("to create", "+"),
@@ -58,33 +54,9 @@ STATUS_META = {
     "deleted": ("deleted", "\u2212"), "delete": ("to delete", "\u2212"),
     "blocked": ("blocked", "\u2298"), "conflict": ("conflict", "\u26a0"),
 }
-PROBLEM_ORDER = {"failed": 0, "conflict": 1, "blocked": 2}
-TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
-TRANSIENT_WORDS = ("timed out", "timeout", "unreachable", "connection", "temporarily", "try again", "rate limit",
-                   "service unavailable", "bad gateway", "gateway timeout", "server error")
 CHART_MAX_BARS = 25
 EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest are counted
 BIG_RUN = 300  # objects above which the per-sheet tables start folded and print defaults to the summary
-
-
-def humanize(name: str | None) -> str:
-    if not name:
-        return ""
-    return FIELD_LABELS.get(name, name.replace("_", " "))
-
-
-def fmt_kg(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}"
-
-
-def fmt_co2e(value: float | None, *, unit_of: float | None = None) -> str:
-    """`183.8 kg CO2e` or `6.53 t CO2e` (t from 1,000 kg; `unit_of` picks the unit from another figure)."""
-    if value is None:
-        return "not reported"
-    scale = abs(unit_of if unit_of is not None else value)
-    if scale >= 1000:
-        return f"{value / 1000:,.2f} t CO2e"
-    return f"{value:,.1f} kg CO2e"
 
 
 def fmt_bytes(size: Any) -> str:
@@ -104,56 +76,15 @@ def _duration(result: RunResult) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def where(o: ObjectOutcome) -> str:
-    if o.sheet == "project":
-        return "Project sheet"
-    return f"{o.sheet} row {o.row}" if o.row else o.sheet
-
-
-def describe(o: ObjectOutcome) -> str:
-    """As importer.planning.describe names a culprit in `blocked_by`: `datapoints row 7 (ref)`."""
-    loc = f"{o.sheet} row {o.row}" if o.row else o.sheet
-    return f"{loc} ({o.ref})" if o.ref else loc
-
-
-def row_anchor(prefix: str, o: ObjectOutcome) -> str:
-    return f"{prefix}row-{o.sheet}-{o.row or 0}-{o.kind}"
-
-
 def _slug(text: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text or "")[:80]
 
 
 # -- CO2e ------------------------------------------------------------------------------------------------------
 
-def _entry_sd(entry: Any) -> float | None:
-    value = getattr(entry, "co2e_net_removed_standard_deviation_kg", None)
-    return float(value) if isinstance(value, (int, float)) else None
-
-
 def _credit_type(entry: Any) -> str | None:
     value = getattr(entry, "credit_type", None)
     return str(value).upper() if value else None
-
-
-def _co2e_summary(result: RunResult) -> dict[str, Any]:
-    with_value = [e for e in result.lineage if e.co2e_net_removed_kg is not None]
-    total = sum(e.co2e_net_removed_kg for e in with_value) if with_value else None  # type: ignore[misc]
-    sds = [_entry_sd(e) for e in with_value]
-    known = [s for s in sds if s is not None]
-    sd = math.sqrt(sum(s * s for s in known)) if known else None
-    st = result.statement or {}
-    st_total = st.get("pending_total_co2e_removed_kg")
-    st_total = st_total if isinstance(st_total, (int, float)) else None
-    share = (total / st_total * 100) if (total is not None and st_total) else None
-    return {
-        "total": total, "total_display": fmt_co2e(total), "kg_display": fmt_kg(total),
-        "sd": sd, "sd_display": fmt_co2e(sd, unit_of=total) if sd is not None else None,
-        "sd_missing": len(sds) - len(known), "entries": len(result.lineage), "counted": len(with_value),
-        "uncounted": len(result.lineage) - len(with_value),
-        "statement_total": st_total, "statement_total_display": fmt_co2e(st_total) if st_total is not None else None,
-        "share": f"{share:,.0f}%" if share is not None and 0 <= share <= 1000 else None,
-    }
 
 
 def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
@@ -220,7 +151,7 @@ def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | No
         rows.append({
             "ref": e.ref, "id": e.id, "status": e.status, "template": e.template_name or e.template_id or "",
             "period": _period(e.started_on, e.completed_on), "net": fmt_kg(value), "negative": (value or 0) < 0,
-            "sd": fmt_kg(_entry_sd(e)), "credit": credit, "sense": sense,
+            "sd": fmt_kg(entry_sd(e)), "credit": credit, "sense": sense,
             "anchor": f"{prefix}entry-{_slug(e.ref)}",
         })
     return rows
@@ -230,116 +161,6 @@ def _period(start: Any, end: Any) -> str:
     if start and end:
         return f"{start} \u2013 {end}"
     return str(start or end or "")
-
-
-# -- problems --------------------------------------------------------------------------------------------------
-
-def _http_status(o: ObjectOutcome) -> int | None:
-    status = getattr(o, "http_status", None)
-    if isinstance(status, int):
-        return status
-    found = re.search(r"\bHTTP (\d{3})\b", o.error or "")
-    return int(found.group(1)) if found else None
-
-
-def _request_id(o: ObjectOutcome) -> str | None:
-    value = getattr(o, "request_id", None)
-    if value:
-        return str(value)
-    found = re.search(r"request[ _-]?id[:= ]+([A-Za-z0-9_.:-]{6,})", o.error or "", re.IGNORECASE)
-    return found.group(1) if found else None
-
-
-def _field_of(o: ObjectOutcome) -> str | None:
-    """`HTTP 422: display_name: too long` names the field the API refused."""
-    text = re.sub(r"^(HTTP \d{3}:\s*)", "", o.error or "")
-    found = re.match(r"([a-z][a-z0-9_.]*)\s*:", text)
-    return found.group(1).split(".")[-1] if found else None
-
-
-def _advice(o: ObjectOutcome, http: int | None) -> tuple[str, str]:
-    """(kind, what to do): "transient", "interrupted", "credentials", "registry" or "workbook"."""
-    text = (o.error or "").lower()
-    if o.blocked_by and "interrupted" in o.blocked_by:
-        return "interrupted", "The run was interrupted before this row: run the same command again to finish."
-    if http in TRANSIENT_STATUSES or (http is None and o.status == "failed"
-                                      and any(w in text for w in TRANSIENT_WORDS)):
-        return "transient", ("Transient: run the same command again (the API or the network did not answer in "
-                             "time; what was created is found again, never duplicated).")
-    if http in (401, 403):
-        return "credentials", "Check $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN, then run again."
-    if o.status == "conflict":
-        return "registry", ("The registry holds a different, unchangeable value: change the workbook to match it "
-                            "(or ask Isometric to unlock the object), then run again.")
-    field = _field_of(o)
-    loc = where(o)
-    if field:
-        return "workbook", f"Fix the {humanize(field)} cell ({field}) of {loc} in the workbook, then run again."
-    return "workbook", f"Fix {loc} in the workbook, then run again."
-
-
-def _problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
-    by_name = {describe(o): o for o in result.objects}
-    by_where = {where(o): o for o in result.objects if o.row}
-
-    def culprit(o: ObjectOutcome) -> ObjectOutcome | None:
-        name = o.blocked_by or ""
-        return by_name.get(name) or by_where.get(re.sub(r"\s*\(.*\)$", "", name))
-
-    def root(o: ObjectOutcome) -> tuple[ObjectOutcome | None, list[ObjectOutcome]]:
-        seen: list[ObjectOutcome] = []
-        current = o
-        while current.status == "blocked":
-            nxt = culprit(current)
-            if nxt is None or nxt in seen or nxt is current:
-                return None, seen
-            seen.append(nxt)
-            current = nxt
-        return current, seen
-
-    causes: dict[int | str, dict[str, Any]] = {}
-    order: list[int | str] = []
-    for o in result.objects:
-        if o.status not in BAD_STATUSES:
-            continue
-        cause_obj, chain = (o, []) if o.status != "blocked" else root(o)
-        key: int | str = id(cause_obj) if cause_obj is not None else f"text:{o.blocked_by}"
-        if key not in causes:
-            order.append(key)
-            if cause_obj is not None:
-                http = _http_status(cause_obj)
-                kind, todo = _advice(cause_obj, http)
-                causes[key] = {
-                    "status": cause_obj.status, "where": where(cause_obj), "kind": KIND_LABELS.get(cause_obj.kind,
-                                                                                           cause_obj.kind),
-                    "ref": cause_obj.ref, "id": cause_obj.id, "error": cause_obj.error or "",
-                    "anchor": row_anchor(prefix, cause_obj), "http": http,
-                    "attempts": getattr(cause_obj, "attempts", None),
-                    "elapsed": getattr(cause_obj, "elapsed_seconds", None),
-                    "request_id": _request_id(cause_obj), "advice_kind": kind, "advice": todo,
-                    "changes": [humanize(c) for c in cause_obj.changes], "rows": [], "blocked": [],
-                }
-            else:
-                text = o.blocked_by or "an earlier row"
-                kind, todo = _advice(o, None)
-                causes[key] = {
-                    "status": "blocked", "where": text, "kind": "", "ref": None, "id": None, "error": "",
-                    "anchor": None, "http": None, "attempts": None, "elapsed": None, "request_id": None,
-                    "advice_kind": kind, "advice": todo if kind == "interrupted" else
-                    f"Blocked by {text}, which is not a row of this run: check it, then run again.",
-                    "changes": [], "rows": [], "blocked": [],
-                }
-        entry = {"where": where(o), "kind": KIND_LABELS.get(o.kind, o.kind), "ref": o.ref, "status": o.status,
-                 "anchor": row_anchor(prefix, o), "via": [describe(c) for c in chain[:-1]]}
-        if o is cause_obj:
-            causes[key]["rows"].append(entry)
-        else:
-            causes[key]["blocked"].append(entry)
-    groups = [causes[k] for k in order]
-    groups.sort(key=lambda g: (PROBLEM_ORDER.get(g["status"], 3), -len(g["blocked"])))
-    for n, group in enumerate(groups, 1):
-        group["n"] = n
-    return groups
 
 
 # -- changes ---------------------------------------------------------------------------------------------------
@@ -535,7 +356,7 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
         sheets[obj.sheet].append(obj)
     ordered = [(s, sheets[s]) for s in SHEET_ORDER if s in sheets] + [
         (s, rows) for s, rows in sheets.items() if s not in SHEET_ORDER]
-    problems = _problems(result, prefix)
+    causes = problems(result, prefix)
     problem_count = sum(o.status in BAD_STATUSES for o in result.objects)
     csv_name = None
     if report_path is not None and result.mode == "run" and problem_count:
@@ -572,9 +393,9 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
         "finished_at": result.finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") if result.finished_at else None,
         "duration": _duration(result), "counts": result.counts(), "ok": result.ok, "interrupted": result.interrupted,
         "object_count": len(result.objects), "count_line": _counts_line(result, statuses),
-        "problem_count": problem_count, "problems": problems, "csv_name": csv_name,
+        "problem_count": problem_count, "problems": causes, "csv_name": csv_name,
         "csv_href": quote(csv_name) if csv_name else None,
-        "verdict": _verdict(result, problem_count), "co2e": _co2e_summary(result), "chart": _chart(result, prefix),
+        "verdict": _verdict(result, problem_count), "co2e": co2e_summary(result), "chart": _chart(result, prefix),
         "entries": _entries(result, prefix, status_of), "changes": _changes(result, prefix),
         "evidence": _evidence(result, prefix, status_of), "dp_uses": _datapoint_uses(result, prefix, status_of),
         "sheets": ordered, "fold_sheets": len(result.objects) > BIG_RUN,
@@ -591,7 +412,7 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
              "co2e": fmt_kg(x.get("co2e_net_removed_kg"))}
             for x in (getattr(result, "statement_entries", None) or []) if isinstance(x, dict)],
         "has_credit_types": any(_credit_type(e) for e in result.lineage),
-        "has_sd": any(_entry_sd(e) is not None for e in result.lineage),
+        "has_sd": any(entry_sd(e) is not None for e in result.lineage),
     }
 
 
