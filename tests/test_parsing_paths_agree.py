@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.workbook import spec
+from importer.workbook.checks.coordinator import Validator
 from importer.workbook.reader import RawBook, RawSheet
-from importer.workbook.validator import Validator
 
 COLUMNS = {col.type: col for sheet in spec.SHEETS for col in sheet.columns}
 COLUMNS["enum_lower"] = spec.COMPONENTS.column("action")

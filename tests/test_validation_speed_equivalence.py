@@ -151,8 +151,9 @@ def test_findings_order_is_the_plain_key_on_every_fixture() -> None:
     on the broken sample and every real-program fixture, whatever order the findings come in."""
     import random
 
+    from importer.workbook.checks.coordinator import Validator
+    from importer.workbook.checks.order import SEVERITY_ORDER, SHEET_ORDER, SHOWN_FIRST
     from importer.workbook.reader import read_workbook
-    from importer.workbook.validator import SEVERITY_ORDER, SHEET_ORDER, SHOWN_FIRST, Validator
 
     root = Path(__file__).resolve().parent.parent
     books = sorted([*root.glob("sample_workbooks/*.xlsx"), *root.glob("tests/fixtures/**/*.xlsx")])

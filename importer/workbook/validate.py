@@ -4,7 +4,8 @@ Order of work: read (`reader`: python-calamine plus the sheet XML's styles, hidd
 sheets and headers -> per cell: formula errors, then parse to the column's type (`coerce`) -> each sheet's schema
 (required, lengths, enums, ranges, unique refs, date order) -> cross-sheet references (hash look-ups, "did you
 mean") -> units (each distinct unit parsed once) -> evidence files -> supplier_reference_id uniqueness across
-sheets -> typed rows (`model.Workbook`). The checks live in `validator`.
+sheets -> typed rows (`model.Workbook`). The checks live in `importer.workbook.checks`, one module per stage,
+run by `checks.coordinator.Validator`; what they return is `checks.result.ValidationResult`, re-exported here.
 
 This module is the light entry point, so `validate_workbook` starts reading the file at once and checks each
 sheet while the next is read. Reading is mostly python-calamine's native parsing, which runs without the GIL;
@@ -15,45 +16,13 @@ rule, and pint only when a unit is converted (`schemas`, `units`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from importer import gcpause
-from importer.findings import Finding
 from importer.workbook import reader
-from importer.workbook.model import Workbook
+from importer.workbook.checks.result import ValidationResult
 from importer.workbook.reader import WorkbookUnreadable, reading
 from importer.workbook.spec import SHEETS
-
-
-@dataclass
-class ValidationResult:
-    path: Path
-    sha256: str | None
-    findings: list[Finding]
-    counts: dict[str, int]
-    workbook: Workbook | None  # the typed rows: None when there are errors (or when not asked for them)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors()
-
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
-
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "warning"]
-
-    def notes(self) -> list[Finding]:
-        """How values were read where that differs from what the cells store (percentages, unit rewrites)."""
-        return [f for f in self.findings if f.severity == "note"]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "workbook": str(self.path), "sha256": self.sha256,
-                "errors": [f.to_json() for f in self.errors()], "warnings": [f.to_json() for f in self.warnings()],
-                "notes": [f.to_json() for f in self.notes()], "counts": self.counts}
-
 
 #: the order the checks take the sheets in, which is the order they are read in
 CONSUMPTION_ORDER = tuple(s.name for s in SHEETS)
@@ -76,7 +45,7 @@ def validate_workbook(path: Path, *, typed_rows: bool = True) -> ValidationResul
     thread imports the checks and then checks each sheet as it arrives (see the module's docstring). The cyclic
     garbage collector is paused meanwhile (`importer.gcpause`)."""
     with gcpause.paused(), reading(Path(path), first=CONSUMPTION_ORDER) as raw:
-        from importer.workbook.validator import Validator
+        from importer.workbook.checks.coordinator import Validator
 
         return Validator(raw).run(typed_rows=typed_rows)
 
