@@ -5,7 +5,7 @@ Loading that layer and parsing the options (typer builds pydantic adapters for t
 nothing of validation can start before it ends; python-calamine's parse of a big sheet runs without the GIL,
 so begun first it overlaps all of that. The look at the arguments here only picks what to start reading:
 `importer.cli` still parses them and decides what is validated, and `validate_workbook` takes the read over
-only for that very file, unchanged (`importer.workbook.reader.prefetch`); a wrong pick costs a little CPU,
+only for that very file, unchanged (`importer.process_wide.prefetch`); a wrong pick costs a little CPU,
 never a different result.
 """
 

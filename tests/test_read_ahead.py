@@ -1,5 +1,5 @@
 """The console script's head start: it begins reading the workbook a `validate` command names before the
-command-line layer loads (`importer.launcher`, `reader.prefetch`). The read may only ever be taken over for the
+command-line layer loads (`importer.launcher`, `process_wide.prefetch`). The read may only ever be taken over for the
 very file validated, unchanged; anything else is read afresh, and a read nobody takes over never holds the
 process."""
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
+from importer import process_wide
 from importer.cli import app
 from importer.launcher import VALUE_OPTIONS, workbook_to_read_first
 from importer.workbook import reader
@@ -34,8 +35,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[reader._Read]:
 
     monkeypatch.setattr(reader._Read, "__init__", counting)
     yield started
-    with reader._AHEAD_LOCK:
-        reader._drop_ahead()
+    with process_wide._AHEAD_LOCK:
+        process_wide._drop_ahead()
 
 
 def _plain(result):  # what a validation found, without where the read came from
@@ -72,9 +73,9 @@ def test_a_read_begun_ahead_is_taken_over_for_the_same_file(tmp_path, reads):
     fresh = validate_workbook(path)
     assert len(reads) == 1
     prefetch(path)
-    assert len(reads) == 2 and reader._AHEAD
+    assert len(reads) == 2 and process_wide._AHEAD
     adopted = validate_workbook(path)
-    assert len(reads) == 2 and not reader._AHEAD  # taken over, not read again
+    assert len(reads) == 2 and not process_wide._AHEAD  # taken over, not read again
     assert _plain(adopted) == _plain(fresh) and adopted.ok
     assert adopted.workbook is not None and adopted.workbook.datapoints == fresh.workbook.datapoints
 
@@ -91,7 +92,7 @@ def test_a_file_changed_after_the_read_began_is_read_again(tmp_path, reads):
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # even within the clock's resolution
     result = validate_workbook(path)
-    assert len(reads) == 2 and reads[-1] is not ahead and not reader._AHEAD
+    assert len(reads) == 2 and reads[-1] is not ahead and not process_wide._AHEAD
     assert ahead.stop.is_set()  # the stale read was told to stop
     assert result.counts == validate_workbook(path).counts
     assert result.sha256 != ahead.raw.sha256
@@ -102,7 +103,7 @@ def test_another_file_or_order_never_takes_over_the_read(tmp_path, reads):
     second = write(tmp_path / "b")
     prefetch(first)
     assert validate_workbook(second).path == second
-    assert len(reads) == 2 and not reader._AHEAD
+    assert len(reads) == 2 and not process_wide._AHEAD
     prefetch(first)
     with reader.reading(first) as raw:  # the same file in another sheet order: not the read begun ahead
         assert raw is not reads[2].raw
@@ -113,7 +114,7 @@ def test_an_unreadable_file_is_refused_by_the_read_proper(tmp_path, reads):
     csv = tmp_path / "data.xlsx"
     csv.write_text("ref,value\na,1\n", encoding="utf-8")
     prefetch(csv)
-    assert not reader._AHEAD and not reads
+    assert not process_wide._AHEAD and not reads
     with pytest.raises(reader.WorkbookUnreadable, match="text/CSV"):
         validate_workbook(csv)
 

@@ -18,7 +18,6 @@ sheet XML here is linear: no pattern runs past a tag's end or a cell's `</c>`.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import struct
 import threading
@@ -607,8 +606,8 @@ class _Read:
     cells arriving from two worker threads (see `reading`). Raises WorkbookUnreadable for a container that is not
     a safe workbook; a sheet that cannot be read raises it from `RawBook.wait`.
 
-    The workers are daemon threads, not a pool's: a read begun ahead (`prefetch`) that nothing adopts must not
-    hold the process at exit until python-calamine finishes a sheet nobody will look at."""
+    The workers are daemon threads, not a pool's: a read begun ahead (`importer.process_wide.prefetch`) that
+    nothing adopts must not hold the process at exit until python-calamine finishes a sheet nobody will look at."""
 
     def __init__(self, path: Path, first: tuple[str, ...]) -> None:
         from python_calamine import CalamineWorkbook
@@ -803,55 +802,8 @@ class _Read:
         self.raw.arrival = None
 
 
-def _file_key(path: Path, first: tuple[str, ...]) -> tuple[Any, ...]:
-    """What makes a read begun ahead the read asked for now: the same path, order of sheets, and file (device,
-    inode, size, modification time)."""
-    st = os.stat(path)
-    return os.path.abspath(path), first, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-
-
-_AHEAD: dict[tuple[Any, ...], _Read] = {}  # at most one read begun ahead, by `_file_key`
-_AHEAD_LOCK = threading.Lock()
-
-
-def _drop_ahead() -> None:
-    """Every read begun ahead stopped (not waited for) and forgotten; the caller holds `_AHEAD_LOCK`."""
-    for read in _AHEAD.values():
-        read.close(wait=False)
-    _AHEAD.clear()
-
-
-def prefetch(path: Path, first: tuple[str, ...] = ()) -> None:
-    """Begin reading `path` now, for a `reading(path, first)` still to come: that call adopts this read when the
-    file is still the same (`_file_key`), and starts its own otherwise. The console script calls this before the
-    command-line layer loads (about 0.15 s of imports and option parsing that then overlap python-calamine's
-    parse). A file that cannot be read is left for `reading` to refuse, with its own message."""
-    with _AHEAD_LOCK:
-        _drop_ahead()
-        try:
-            key = _file_key(path, first)
-            _AHEAD[key] = _Read(path, first)
-        except (WorkbookUnreadable, OSError):
-            return
-
-
-def _adopt(path: Path, first: tuple[str, ...]) -> _Read | None:
-    """The read begun ahead for this very file, if any (any other one is stopped and dropped)."""
-    if not _AHEAD:
-        return None
-    with _AHEAD_LOCK:
-        try:
-            ahead = _AHEAD.pop(_file_key(path, first), None)
-        except OSError:
-            ahead = None
-        _drop_ahead()
-    if ahead is not None:
-        ahead.raw.path = path  # as the caller names it
-    return ahead
-
-
 @contextmanager
-def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
+def reading(path: Path, first: tuple[str, ...] = (), *, begun: _Read | None = None) -> Iterator[RawBook]:
     """The book at once (sheet titles, hidden flags, macros, application, hash), its sheets' cells arriving
     while the caller works: `RawBook.wait(title)` returns a sheet once it is read. Raises WorkbookUnreadable
     for a container that is not a safe workbook; a sheet that cannot be read raises it from `wait`.
@@ -859,9 +811,9 @@ def reading(path: Path, first: tuple[str, ...] = ()) -> Iterator[RawBook]:
     Two workers share the read: python-calamine parses the values (natively, the GIL released), sheet by sheet
     in the order of `first` (the order the caller consumes them), and the other scans the same sheets' XML for
     styles, hidden parts and formulas. A caller validating sheet by sheet works on one sheet while the next is
-    parsed; the libraries it imports meanwhile load while the first is. A read of this file begun ahead
-    (`prefetch`) is taken over rather than started again."""
-    read = _adopt(path, first) or _Read(path, first)
+    parsed; the libraries it imports meanwhile load while the first is. `begun`: this very read, begun ahead
+    (`importer.process_wide.prefetch`), taken over rather than started again."""
+    read = begun or _Read(path, first)
     try:
         yield read.raw
         read.vet_all()
@@ -885,7 +837,6 @@ __all__ = [
     "RawSheet",
     "WorkbookUnreadable",
     "cell_name",
-    "prefetch",
     "read_workbook",
     "reading",
 ]

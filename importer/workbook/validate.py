@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from importer import gcpause
-from importer.workbook import reader
+from importer import process_wide
 from importer.workbook.checks.result import ValidationResult
 from importer.workbook.reader import WorkbookUnreadable, reading
 from importer.workbook.spec import SHEETS
@@ -30,8 +29,8 @@ CONSUMPTION_ORDER = tuple(s.name for s in SHEETS)
 
 def prefetch(path: Path) -> None:
     """Begin reading `path` for a `validate_workbook(path)` still to come, which takes the read over if the
-    file is unchanged by then (`reader.prefetch`): the console script's head start."""
-    reader.prefetch(Path(path), first=CONSUMPTION_ORDER)
+    file is unchanged by then (`process_wide.prefetch`): the console script's head start."""
+    process_wide.prefetch(Path(path), first=CONSUMPTION_ORDER)
 
 
 def validate_workbook(path: Path, *, typed_rows: bool = True) -> ValidationResult:
@@ -43,8 +42,11 @@ def validate_workbook(path: Path, *, typed_rows: bool = True) -> ValidationResul
 
     The sheets are read by worker threads (`reader.reading`) in the order the checks take them, while this
     thread imports the checks and then checks each sheet as it arrives (see the module's docstring). The cyclic
-    garbage collector is paused meanwhile (`importer.gcpause`)."""
-    with gcpause.paused(), reading(Path(path), first=CONSUMPTION_ORDER) as raw:
+    garbage collector is paused meanwhile, and a read of this file begun ahead is taken over (`process_wide`):
+    both leave the process as they found them."""
+    path = Path(path)
+    begun = process_wide.adopt(path, CONSUMPTION_ORDER)
+    with process_wide.paused(), reading(path, first=CONSUMPTION_ORDER, begun=begun) as raw:
         from importer.workbook.checks.coordinator import Validator
 
         return Validator(raw).run(typed_rows=typed_rows)
