@@ -10,6 +10,7 @@ The library API (lazily imported, so the CLI starts fast):
 - `plan(paths, ...)` -> `BatchOutcome` whose `.plans` are immutable `Plan` values;
 - `apply(saved_plan_path, ...)` -> `BatchOutcome`: exactly a saved plan, refused if anything changed since;
 - `run(paths, ...)` -> `BatchOutcome`: plan and apply in one step;
+- `rollback(run_id, ...)` -> `RollbackOutcome`: delete what a run created, after a look and a confirmation;
 - `target(api_url, client_secret=..., access_token=...)`: where requests go (default: the environment, else
   the embedded local sandbox).
 
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.2.0"
 
 if TYPE_CHECKING:
-    from importer.library import BatchOutcome, Stopped, apply, plan, run, target, validate
+    from importer.library import BatchOutcome, RollbackOutcome, Stopped, apply, plan, rollback, run, target, validate
     from importer.planning.model import Action, Plan
     from importer.results import RunResult
     from importer.workbook.validate import ValidationResult
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "validate": "importer.library", "plan": "importer.library", "apply": "importer.library",
     "run": "importer.library", "target": "importer.library", "BatchOutcome": "importer.library",
+    "rollback": "importer.library", "RollbackOutcome": "importer.library",
     "Stopped": "importer.library", "Plan": "importer.planning.model", "Action": "importer.planning.model",
     "RunResult": "importer.results", "ValidationResult": "importer.workbook.validate",
 }
@@ -47,5 +49,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["Action", "BatchOutcome", "Plan", "RunResult", "Stopped", "ValidationResult", "__version__", "apply",
-           "plan", "run", "target", "validate"]
+__all__ = ["Action", "BatchOutcome", "Plan", "RollbackOutcome", "RunResult", "Stopped", "ValidationResult",
+           "__version__", "apply", "plan", "rollback", "run", "target", "validate"]

@@ -637,7 +637,9 @@ def apply_command(
 def history_command(
     json_out: bool = typer.Option(False, "--json", help="JSON on stdout."),
 ) -> None:
-    """List recorded runs (run id, workbook hash, where, outcome, objects created).
+    """List recorded runs and rollbacks, newest first: one block per run, its ID on a line of its own (never
+    wrapped, at any width or piped), then the workbook, where it went, the outcome, the rows created and the
+    report.
 
     Example: isometric-import history
     """
@@ -645,83 +647,130 @@ def history_command(
     import sys
     from dataclasses import asdict
 
-    from rich.table import Table
-
     from importer.history import History
     from importer.output import console
     from importer.runner import history_path
+    from importer.settings import environment_label
 
     runs = History(history_path()).runs()
     if json_out:
         from importer.terminal_text import echo
 
-        echo(json.dumps([asdict(r) for r in runs], indent=2))
+        echo(json.dumps([{**asdict(r), "rows_created": _rows_created(r.counts)} for r in runs], indent=2))
         return
     out = console(sys.stdout)
     if not runs:
         out.print("no runs recorded yet")
         return
-    table = Table(show_edge=False)
-    for col in ("run id", "started (UTC)", "workbook", "sha256", "api", "outcome", "created", "report"):
-        table.add_column(col, overflow="fold")
     for r in runs:
-        table.add_row(r.run_id, r.started_at[:19].replace("T", " "), Path(r.workbook).name, r.workbook_sha256[:12],
-                      ("sandbox (local) " if r.embedded_sandbox else "") + r.api_url, r.outcome or "unfinished",
-                      str(r.created), r.report or "-")
-    out.print(table)
+        started = r.started_at[:19].replace("T", " ")
+        out.print(f"{r.run_id}  {r.mode}  {r.outcome or 'unfinished'}  {started} UTC", markup=False, soft_wrap=True)
+        lines = [("workbook", f"{Path(r.workbook).name}  (sha256 {r.workbook_sha256[:12]})"),
+                 ("api", f"{environment_label(r.api_url, embedded=r.embedded_sandbox)}  {r.api_url}")]
+        if r.mode == "rollback":
+            done = {k: v for k, v in r.counts.items() if k != "rollback_of" and isinstance(v, int)}
+            lines.append(("rolled back", f"run {r.counts.get('rollback_of', '?')}: "
+                                         + (", ".join(f"{n} {k}" for k, n in done.items()) or "nothing")))
+        else:
+            lines.append(("created", f"{_rows_created(r.counts)} row(s), {r.created} object(s) a rollback deletes"))
+        lines.append(("report", r.report or "-"))
+        for label, text in lines:
+            out.print(f"  {label:<11} {text}", markup=False, soft_wrap=True)
+        out.print("")
+
+
+def _rows_created(counts: dict[str, Any]) -> int:
+    """What the run's summary calls created: every row whose outcome was `created` (attributions included)."""
+    return sum(int(by.get("created", 0)) for by in counts.values() if isinstance(by, dict))
 
 
 @app.command("rollback")
 def rollback_command(
     run_id: str = typer.Argument(..., help="A run id from `isometric-import history`."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be deleted; delete nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing, ask nothing."),
+    yes: bool = typer.Option(False, "--yes", help="Delete without asking (required when stdin is not a terminal)."),
+    json_out: bool = typer.Option(False, "--json", help="JSON on stdout."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
 ) -> None:
-    """Delete, in reverse dependency order, the objects a run created (refused if any is in a submitted
-    GHG statement).
+    """Delete the objects a run created, newest first, as `terraform destroy` does: the plan of deletions and
+    its target first, then `yes` typed at the terminal (or --yes), then a total, an entry in the history and a
+    report. Refused if any object is in a submitted GHG statement.
 
     Example: isometric-import rollback 20261124T101500Z-1a2b3c --dry-run
     """
+    import json
     import sys
 
-    from importer.history import History
+    from importer.library import RollbackOutcome, rollback
     from importer.output import console
-    from importer.rollback import RollbackRefused, execute_rollback, plan_rollback
-    from importer.runner import api_session, history_path
     from importer.settings import SettingsError, api_target
+    from importer.terminal_text import echo
 
-    out = console(sys.stdout)
-    history = History(history_path())
-    record = history.run(run_id)
-    if record is None:
-        out.print(f"error: no run {run_id!r} in the history; `isometric-import history` lists the runs", markup=False)
-        raise typer.Exit(EXIT_USAGE)
+    out = console(sys.stderr if json_out else sys.stdout)
     try:
-        target = api_target(api_url) if not record.embedded_sandbox else api_target(api_url)
+        target = api_target(api_url)
     except SettingsError as exc:
         out.print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_USAGE) from exc
-    with api_session(target) as session:
-        if session.url != record.api_url and not (session.embedded and record.embedded_sandbox):
-            out.print(f"error: run {run_id} went to {record.api_url}, not {session.url}; pass --api-url "
-                      f"{record.api_url}", markup=False)
-            raise typer.Exit(EXIT_USAGE)
-        try:
-            items = plan_rollback(history, run_id, session.client)
-        except RollbackRefused as exc:
-            out.print(f"refused: {exc.message}", markup=False)
-            raise typer.Exit(EXIT_FAILED) from exc
-        if not dry_run:
-            items = execute_rollback(history, run_id, session.client, items)
-    verb = "would delete" if dry_run else "rollback"
-    for item in items:
-        status = "pending" if dry_run and item.status == "pending" else item.status
-        out.print(f"  {verb}: {item.obj.kind:<15} {item.obj.object_id}  {status}"
+    asked: dict[str, str] = {}
+
+    def confirm(outcome: RollbackOutcome) -> bool:
+        _print_rollback_plan(out, outcome, dry_run=False)
+        pending = sum(1 for i in outcome.items if i.status == "pending")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            asked["refused"] = (f"rollback deletes {pending} object(s) from {outcome.environment} "
+                                f"({outcome.api_url}): pass --yes to confirm (stdin is not a terminal)")
+            return False
+        out.print(f"Delete these {pending} object(s) from {outcome.environment}? Only 'yes' is accepted.",
+                  markup=False)
+        asked["answer"] = input("  Enter a value: ").strip()
+        return asked["answer"] == "yes"
+
+    outcome = rollback(run_id, where=target, dry_run=dry_run, confirm=confirm)
+    codes = {"ok": EXIT_OK, "failed": EXIT_FAILED, "usage": EXIT_USAGE, "cancelled": EXIT_FAILED}
+    code = EXIT_USAGE if "refused" in asked else codes[outcome.verdict]
+    if json_out:
+        echo(json.dumps(outcome.to_json(), indent=2))
+    if outcome.refused:
+        out.print(f"{'error' if outcome.verdict == 'usage' else 'refused'}: {outcome.refused}", markup=False)
+        raise typer.Exit(code)
+    if dry_run or not outcome.confirmed:
+        if dry_run:
+            _print_rollback_plan(out, outcome, dry_run=True)
+            out.print("dry run: nothing was deleted", markup=False)
+        elif "refused" in asked:
+            out.print(f"error: {asked['refused']}; nothing was deleted", markup=False)
+        elif not any(i.status == "pending" for i in outcome.items):
+            _print_rollback_plan(out, outcome, dry_run=True)
+            out.print("nothing to roll back: the run created nothing that still exists", markup=False)
+        else:
+            out.print("Rollback cancelled: nothing was deleted.", markup=False)
+        raise typer.Exit(code)
+    for item in outcome.items:
+        out.print(f"  {item.status:<13} {item.obj.kind.replace('_', ' '):<21} {item.obj.object_id}"
+                  + (f"  ({item.message})" if item.message and item.status != "deleted" else ""), markup=False)
+    counts = outcome.counts()
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if status != "pending")
+    out.print(f"{'Rollback complete' if outcome.verdict == 'ok' else 'Rollback incomplete'}: {summary} "
+              f"({outcome.environment}, {outcome.api_url})", markup=False)
+    out.print(f"recorded in the history as {outcome.rollback_id}; report: {outcome.report}", markup=False)
+    raise typer.Exit(code)
+
+
+def _print_rollback_plan(out: Any, outcome: Any, *, dry_run: bool) -> None:
+    """Terraform's shape: the target, one line per object (- delete, = keep), then the totals."""
+    out.print(f"Rollback of run {outcome.run_id} ({Path(outcome.workbook).name})", markup=False)
+    out.print(f"target: {outcome.environment}, {outcome.api_url}", markup=False)
+    for item in outcome.items:
+        sign, verb = ("-", "would delete" if dry_run else "delete") if item.status == "pending" else ("=", item.status)
+        out.print(f"  {sign} {verb:<13} {item.obj.kind.replace('_', ' '):<21} {item.obj.object_id}"
                   + (f"  ({item.message})" if item.message else ""), markup=False)
-    if not items:
-        out.print("nothing to roll back: the run created nothing that still exists")
-    failed = [i for i in items if i.status == "failed"]
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    counts = outcome.counts()
+    pending = counts.pop("pending", 0)
+    rest = "".join(f", {n} {status}" for status, n in counts.items())
+    out.print(f"Plan: {pending} to delete{rest}.", markup=False)
 
 
 @app.command("template")

@@ -468,5 +468,96 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
                          state=state)
 
 
-__all__ = ["BatchOutcome", "Stopped", "apply", "batch_statement_problems", "order_batch", "plan", "run", "target",
-           "validate"]
+@dataclass
+class RollbackOutcome:
+    """What `rollback` looked at and did: the run rolled back, where (`environment`: the embedded sandbox, a
+    local server, Isometric's sandbox or PRODUCTION), each object with its status, and whether it went ahead."""
+
+    run_id: str
+    workbook: str = ""
+    api_url: str = ""
+    environment: str = ""
+    items: list[Any] = field(default_factory=list)  # rollback.RollbackItem, in deletion order
+    dry_run: bool = False
+    confirmed: bool = False  # the deletions were carried out (confirmed, or --yes)
+    refused: str | None = None  # why nothing was looked at or deleted
+    verdict: str = "ok"  # ok | failed | usage | cancelled
+    report: str | None = None
+    rollback_id: str | None = None  # the rollback's own entry in the run history
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in self.items:
+            out[item.status] = out.get(item.status, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "rollback_id": self.rollback_id, "workbook": self.workbook,
+                "api": {"url": self.api_url, "environment": self.environment}, "dry_run": self.dry_run,
+                "confirmed": self.confirmed, "refused": self.refused, "verdict": self.verdict,
+                "counts": self.counts(), "report": self.report,
+                "objects": [{"kind": i.obj.kind, "id": i.obj.object_id, "supplier_reference_id":
+                             i.obj.supplier_reference_id, "status": i.status, "message": i.message}
+                            for i in self.items]}
+
+
+def rollback(run_id: str, *, where: ApiTarget | None = None, dry_run: bool = False,
+             confirm: Callable[[RollbackOutcome], bool] | None = None, report: Path | None = None) -> RollbackOutcome:
+    """Delete what run `run_id` created, newest first, as `terraform destroy` does: look (under the project's
+    lock), then ask `confirm` with the plan of deletions and where they go (no `confirm`: go ahead, as `--yes`),
+    then delete, record the rollback in the run history and write its HTML report. `dry_run` looks only."""
+    import datetime as dt
+    import secrets
+
+    from importer.history import History
+    from importer.report.paths import reports_dir
+    from importer.rollback import RollbackRefused, execute_rollback, plan_rollback
+    from importer.runner import history_path
+
+    outcome = RollbackOutcome(run_id=run_id, dry_run=dry_run)
+    history = History(history_path())
+    record = history.run(run_id)
+    if record is None:
+        outcome.refused, outcome.verdict = (f"no run {run_id!r} in the history; `isometric-import history` lists "
+                                            "the runs"), "usage"
+        return outcome
+    outcome.workbook = record.workbook
+    with _session(where) as session:
+        outcome.api_url, outcome.environment = session.url, session.environment
+        if session.url != record.api_url and not (session.embedded and record.embedded_sandbox):
+            outcome.refused, outcome.verdict = (f"run {run_id} went to {record.api_url}, not {session.url}; pass "
+                                                f"--api-url {record.api_url}"), "usage"
+            return outcome
+        try:
+            outcome.items = plan_rollback(history, run_id, session.client)
+        except RollbackRefused as exc:
+            outcome.refused, outcome.verdict = exc.message, "failed"
+            return outcome
+        pending = [i for i in outcome.items if i.status == "pending"]
+        if dry_run or not pending:
+            return outcome
+        if confirm is not None and not confirm(outcome):
+            outcome.verdict = "cancelled"
+            return outcome
+        outcome.confirmed = True
+        started = dt.datetime.now(dt.UTC)
+        outcome.items = execute_rollback(history, run_id, session.client, outcome.items)
+    outcome.verdict = "failed" if any(i.status == "failed" for i in outcome.items) else "ok"
+    outcome.rollback_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-rb{secrets.token_hex(2)}"
+    history.start_run(run_id=outcome.rollback_id, mode="rollback", workbook=record.workbook,
+                      workbook_sha256=record.workbook_sha256, api_url=record.api_url,
+                      embedded_sandbox=record.embedded_sandbox, project_id=record.project_id,
+                      operator=record.operator, started_at=started)
+    history.finish_run(outcome.rollback_id, outcome="rolled back" if outcome.verdict == "ok" else "failed",
+                       counts={"rollback_of": run_id, **outcome.counts()}, finished_at=dt.datetime.now(dt.UTC))
+    path = report or reports_dir() / f"{Path(record.workbook).stem}-{outcome.rollback_id}-rollback.html"
+    from importer.report.render import render_to
+
+    render_to(path, "rollback_report.html.j2", outcome=outcome, record=record)
+    outcome.report = str(path)
+    history.record_report(outcome.rollback_id, str(path))
+    return outcome
+
+
+__all__ = ["BatchOutcome", "RollbackOutcome", "Stopped", "apply", "batch_statement_problems", "order_batch", "plan",
+           "rollback", "run", "target", "validate"]

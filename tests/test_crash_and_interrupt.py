@@ -143,7 +143,7 @@ def test_sigkill_while_responses_are_lost_then_rollback_leaves_nothing(sandbox, 
     assert left >= 5  # the killed run did create objects, some of them never acknowledged
     history = run_cli(["history", "--json"], env)
     run_id = json.loads(history.stdout)[0]["run_id"]
-    rolled = run_cli(["rollback", run_id], env)
+    rolled = run_cli(["rollback", run_id, "--yes"], env)
     assert rolled.code == 0, rolled.stdout + rolled.stderr
     for kind in ("source", "datapoint", "feedstock_type", "ghg_entry", "component"):
         assert _count(sandbox, kind) == 0, (kind, rolled.stdout)

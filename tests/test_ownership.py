@@ -158,7 +158,7 @@ def test_rollback_is_refused_while_an_import_of_the_project_holds_the_lock(sandb
     before = _held(sandbox)
     holder = _holder(home)
     try:
-        for args in (["rollback", run_id], ["rollback", run_id, "--dry-run"]):
+        for args in (["rollback", run_id, "--yes"], ["rollback", run_id, "--dry-run"]):
             refused = run_cli(args, env, subprocess_=True)
             assert refused.code == 1, refused.stdout + refused.stderr
             assert "another import into project prj_1SBXBIOCHAR00001 is running" in refused.stdout
@@ -167,7 +167,7 @@ def test_rollback_is_refused_while_an_import_of_the_project_holds_the_lock(sandb
     finally:
         holder.kill()
         holder.wait(timeout=10)
-    done = run_cli(["rollback", run_id], env, subprocess_=True)
+    done = run_cli(["rollback", run_id, "--yes"], env, subprocess_=True)
     assert done.code == 0, done.stdout + done.stderr
     left = {n["id"] for path in COLLECTIONS.values() for n in api_nodes(sandbox, path)}
     assert made and not made & left  # with the lock free, everything the run created is gone
@@ -362,7 +362,7 @@ def test_two_runs_at_once_each_object_is_created_by_exactly_one(sandbox: Any, tm
         assert adopted_b <= created_a and adopted_a <= created_b  # what one adopted, the other created
         if hold in ("requests", "lost"):  # B's creates all reached the server after A's: A made every object
             assert set(server.values()) <= created_a and set(server.values()) <= adopted_b
-        rolled = run_cli(["rollback", ids["b"]], env_b, subprocess_=True)
+        rolled = run_cli(["rollback", ids["b"], "--yes"], env_b, subprocess_=True)
         assert rolled.code in (0, 1), rolled.stdout + rolled.stderr  # a source A's datapoints cite stays (refused)
     finally:
         gate.close()

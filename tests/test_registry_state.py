@@ -176,7 +176,7 @@ def test_two_machines_then_rollback_of_one_keeps_the_others_objects(sandbox: Any
     histories = [json.loads(run_cli(["history", "--json"], e).stdout)[0] for e in envs]
     assert [h["created"] for h in histories] == [len(made(r)) for r in results]  # history: created, not adopted
     assert made(results[0]).isdisjoint(made(results[1]))
-    rolled = run_cli(["rollback", results[1]["run_id"]], envs[1])
+    rolled = run_cli(["rollback", results[1]["run_id"], "--yes"], envs[1])
     assert rolled.code in (0, 1), rolled.stdout + rolled.stderr
     remaining = set()
     for collection in ("/sources", "/datapoints", "/feedstock_types", "/ghg_entries", "/components"):

@@ -210,7 +210,7 @@ def test_every_request_of_a_whole_journey_fits_the_document(contract_sandbox, tm
     history = run_cli(["history", "--json"], env)
     assert history.code == 0, history.stderr
     assert first["run_id"] in {r["run_id"] for r in json.loads(history.stdout)}
-    rolled = run_cli(["rollback", first["run_id"]], env)
+    rolled = run_cli(["rollback", first["run_id"], "--yes"], env)
     # a datapoint still used by the detached template component (and its sources) cannot go: exit 1 is fair;
     # what matters here is that every DELETE fits the document
     assert rolled.code in (0, 1) and "deleted" in rolled.stdout, rolled.stdout + rolled.stderr

@@ -151,11 +151,14 @@ def test_history_and_rollback(sandbox, tmp_path):
     assert history[0]["run_id"] == run_id and history[0]["created"] == held and history[0]["outcome"] == "ok"
     assert history[0]["report"] and history[0]["report"].endswith("-run.html")  # where the report went
     table = run_cli(["history"], env).stdout
-    assert "started (UTC)" in table and "report" in table
+    assert run_id in table.splitlines()[0] and "report" in table
     dry = run_cli(["rollback", run_id, "--dry-run"], env)
-    assert dry.code == 0 and dry.stdout.count("would delete") == held
+    # every object but the statement (no DELETE in the API): kept, never "would delete ... kept"
+    assert dry.code == 0 and dry.stdout.count("would delete") == held - 1, dry.stdout
+    assert "= kept" in dry.stdout and "would delete ghg statement" not in dry.stdout
+    assert f"Plan: {held - 1} to delete, 1 kept." in dry.stdout
     assert len([s for s in sandbox.store.list("source") if s.get("supplier_reference_id")]) == 5  # nothing deleted
-    done = run_cli(["rollback", run_id], env)
+    done = run_cli(["rollback", run_id, "--yes"], env)
     assert done.code == 0, done.stdout + done.stderr
     for kind in ("source", "datapoint", "ghg_entry", "component", "feedstock_type"):
         assert not [o for o in sandbox.store.list(kind) if str(o.get("supplier_reference_id") or "").startswith("demo")]
@@ -167,7 +170,7 @@ def test_rollback_is_refused_once_submitted(sandbox, tmp_path):
     workbook = write(tmp_path, lambda s, p: p.update(ghg_statement_report_url="https://example.org/r.pdf"))
     run = run_cli(["run", str(workbook), "--submit", "--json", "--quiet"], env)
     assert run.code == 0, run.stdout + run.stderr
-    refused = run_cli(["rollback", run.json()["run_id"]], env)
+    refused = run_cli(["rollback", run.json()["run_id"], "--yes"], env)
     assert refused.code == 1 and "submitted statements cannot be rolled back" in refused.stdout
     assert len([s for s in sandbox.store.list("source") if s.get("supplier_reference_id")]) == 5
 
