@@ -119,6 +119,16 @@ def test_a_far_cell_is_refused_however_its_reference_is_spelled(tmp_path, form):
     refused(path, "sheet 'datapoints'", "1048576", "cells from A1")
 
 
+def test_a_sheet_of_more_tags_than_cells_it_may_hold_is_refused_in_bounded_time():
+    """Written the unusual way (here one cell with `s` before `r`), a sheet is counted tag by tag: 7M repeats of
+    one cell would allocate nothing new, but the count stops past what a sheet within the bound can hold."""
+    xml = b'<row r="1"><c s="1" r="A1"/>' + b'<c r="A1"/>' * 7_000_000 + b"</row>"
+    started = time.perf_counter()
+    with pytest.raises(reader.WorkbookUnreadable, match="rows and cells"):
+        reader._extent("s", xml)
+    assert time.perf_counter() - started < 30
+
+
 def test_a_lying_dimension_alone_is_refused_too(tmp_path):
     path = mk.far_cell_in_sample(tmp_path / "dimension.xlsx", "K14", dimension="A1:XFD1048576")
     refused(path, "sheet 'datapoints'", "<dimension>", "XFD1048576")

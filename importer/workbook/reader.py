@@ -42,6 +42,7 @@ MAX_PART = 256 * 2**20  # declared, one part (a sheet of 100k datapoint rows is 
 MAX_RATIO = 200  # a part over 1 MiB expanding more than 200x is a bomb (sheets of real workbooks: 10-15x)
 MAX_SHEET_CELLS = 5_000_000  # rows x columns from A1 that python-calamine allocates for one sheet (~45 bytes a
 # cell while it is read: 5M cells peak at about 240 MiB); 100k datapoint rows are 1.1M
+MAX_ELEMENTS = MAX_SHEET_CELLS + 1_048_576  # row and cell tags a sheet within the bound can hold (empty rows too)
 MAX_BOOK_CELLS = 10_000_000  # the same, all sheets together
 MAX_FILE = 40 * 1024 * 1024  # 100k datapoint rows take about 6 MiB; a monthly import fitting 40 MiB is plenty
 EXCEL_ERRORS = frozenset(
@@ -283,14 +284,20 @@ def _beyond(rows: int, columns: int) -> re.Pattern[bytes]:
     return re.compile(f'<c(?=[\\s>/])(?! r="{usual}")'.encode())
 
 
-def _exact_extent(xml: bytes) -> tuple[int, int, str]:
+def _exact_extent(xml: bytes, title: str = "") -> tuple[int, int, str]:
     """The last row and column python-calamine places a cell in (a cell without `r` follows the one before it,
     a row without `r` the row before it), and the farthest cell's name. Used when the fast test cannot tell:
     one step per element (about 1 s per 50 MB), for workbooks no usual program writes."""
     row = column = far_row = far_column = farthest = 0
     far = "A1"
     columns: dict[bytes, int] = {}
-    for kind, letters, digits in _ANY_CELL_OR_ROW.findall(xml):
+    for count, match in enumerate(_ANY_CELL_OR_ROW.finditer(xml)):  # not findall: a list of 60M tuples is GBs
+        if count > MAX_ELEMENTS:  # a sheet within the bound has no more: the count stays bounded in time
+            raise WorkbookUnreadable(
+                f"sheet {title!r} holds more than {MAX_ELEMENTS:,} rows and cells (at most {MAX_SHEET_CELLS:,} "
+                "cells are read); delete what is not data, or split the workbook"
+            )
+        kind, letters, digits = match.groups()
         if kind == b"row":
             row = int(digits) if digits else row + 1
             column = 0
@@ -347,7 +354,7 @@ def _extent(title: str, xml: bytes) -> int:
             rows = max(rows, int(ref.group(2)))
             columns = max(columns, column_number(ref.group(1).decode()))
             position = found.start()
-    rows, columns, far = _exact_extent(xml)
+    rows, columns, far = _exact_extent(xml, title)
     if rows * columns > MAX_SHEET_CELLS:
         raise WorkbookUnreadable(_too_far(title, far, rows, columns, "it has a cell at"))
     return rows * columns
