@@ -9,11 +9,17 @@ expire (a short TTL, or the first URL of each source issued already expired, as 
 hours later); and a per-endpoint
 budget of requests per second answering 429 beyond it. `fault_rate` spreads a total rate over all modes.
 Only `/mrv/v0` API calls and the `/_storage` upload URL are affected, never `/_sandbox` admin calls.
+
+A fixed answer, every time, to some requests: `answer_status` (a 422 naming `answer_field` in its
+`detail[].loc`, a 429, a proxy's HTML 502, a 503...) for the paths under `/mrv/v0` starting with one of
+`answer_paths` (every API path when None) and the `methods` given. With `request_ids`, every injected answer
+carries an `X-Request-Id`, as a server or proxy sends one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import threading
@@ -42,6 +48,10 @@ class FaultConfig:
     expire_first_upload_url: bool = False  # the URL returned by POST /sources is already expired
     budget_per_second: float | None = None
     methods: list[str] | None = None  # draw faults only for these HTTP methods (None: all)
+    answer_status: int | None = None  # answer this status, every time, to the requests below
+    answer_paths: list[str] | None = None  # path prefixes below /mrv/v0 ("/datapoints"); None: every API path
+    answer_field: str | None = None  # the field a 422's detail[].loc names ("display_name", "quantity.magnitude")
+    request_ids: bool = False  # injected answers carry X-Request-Id: req_fault000001, req_fault000002...
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultConfig:
@@ -74,6 +84,7 @@ class FaultInjector:
             self.rng = random.Random(config.seed)
             self.windows: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
             self.stats: dict[str, int] = defaultdict(int)
+            self.request_numbers = itertools.count(1)
 
     def _draw(self, method: str) -> str | None:
         with self.lock:
@@ -114,14 +125,16 @@ class FaultInjector:
             self._count("budget_429")
             await _json(send, 429, {"detail": "Rate limit exceeded"}, retry_after=1)
             return
-        mode = self._draw(method) if not config.methods or method in config.methods else None
+        chosen = not config.methods or method in config.methods
+        if config.answer_status and chosen and _under(path, config.answer_paths):
+            self._count(f"answer_{config.answer_status}")
+            await self._answer(send, config.answer_status, config)
+            return
+        mode = self._draw(method) if chosen else None
         if mode:
             self._count(mode)
         if mode in ("429", "500", "503"):
-            status = int(mode)
-            body = {"detail": {429: "Too many requests", 500: "Internal server error",
-                               503: "Service unavailable"}[status]}
-            await _json(send, status, body, retry_after=config.retry_after_seconds if status == 429 else None)
+            await self._answer(send, int(mode), config)
             return
         if mode == "drop":
             await _cut(send)
@@ -137,6 +150,28 @@ class FaultInjector:
             return
         await self.app(scope, receive, send)
 
+    async def _answer(self, send: Any, status: int, config: FaultConfig) -> None:
+        """An error answer as servers and proxies give them: FastAPI's 422 `detail[]`, a JSON `detail` from the
+        API, a proxy's HTML page for a 502."""
+        request_id = None
+        if config.request_ids:
+            with self.lock:
+                request_id = f"req_fault{next(self.request_numbers):06d}"
+        if status == 502:
+            page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+            await _send(send, status, page, b"text/html", request_id=request_id)
+            return
+        body: Any
+        if status == 422:
+            loc = ["body", *(config.answer_field or "body").split(".")]
+            body = {"detail": [{"loc": loc if config.answer_field else ["body"], "type": "value_error",
+                                "msg": "the value is not accepted (fault injection)"}]}
+        else:
+            body = {"detail": {429: "Too many requests", 500: "Internal server error",
+                               503: "Service unavailable"}.get(status, f"HTTP {status}")}
+        await _json(send, status, body, retry_after=config.retry_after_seconds if status == 429 else None,
+                    request_id=request_id)
+
     def _count(self, mode: str) -> None:
         with self.lock:
             self.stats[mode] += 1
@@ -148,11 +183,27 @@ def _route_key(method: str, path: str) -> str:
     return f"{method} /{shape}"
 
 
-async def _json(send: Any, status: int, body: Any, *, retry_after: float | None = None) -> None:
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+def _under(path: str, prefixes: list[str] | None) -> bool:
+    """Whether an API path (below /mrv/v0) starts with one of `prefixes` (every API path when None)."""
+    if not path.startswith("/mrv/v0"):
+        return False
+    below = path[len("/mrv/v0"):]
+    return prefixes is None or any(below.startswith(p) for p in prefixes)
+
+
+async def _json(send: Any, status: int, body: Any, *, retry_after: float | None = None,
+                request_id: str | None = None) -> None:
+    await _send(send, status, json.dumps(body).encode(), b"application/json", retry_after=retry_after,
+                request_id=request_id)
+
+
+async def _send(send: Any, status: int, payload: bytes, content_type: bytes, *, retry_after: float | None = None,
+                request_id: str | None = None) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(max(0, round(retry_after, 3))).encode()))
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
