@@ -88,6 +88,19 @@ def test_report_and_annotated_copy(tmp_path):
     warning_cell = book["datapoints"]["A15"]
     assert warning_cell.fill.fgColor.rgb.endswith("FFEB9C") and "not used" in warning_cell.comment.text
     assert book["datapoints"]["B8"].comment is None
+    # a first sheet lists every finding, linked to its cell; the copy opens on it; the failing sheet's tab is red
+    findings = json.loads(run(str(path), "--json").stdout)
+    listed = findings["errors"] + findings["warnings"]
+    problems = book.worksheets[0]
+    assert problems.title == "Problems" and book.active.title == "Problems"
+    rows = list(problems.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(listed) + len(findings.get("notes", []))
+    first = problems["B2"]
+    assert first.value == "datapoints!F8" and first.hyperlink.location == "'datapoints'!F8", first.hyperlink
+    assert rows[0][3] == "<script>alert(1)</script>" and "unknown unit" in rows[0][4]  # found, and what to do
+    assert book["datapoints"].sheet_properties.tabColor.rgb.endswith("C00000")
+    assert book["sources"].sheet_properties.tabColor is None
+    assert book["datapoints"].column_dimensions["F"].width >= len("<script>alert(1)</script>")
 
 
 def test_a_workbook_saved_by_libreoffice_validates_like_the_sample():

@@ -193,7 +193,7 @@ def _vet(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
         how = how_texts_differ("/".join(parts), near, "the name written", "the file's name") if near else None
         hint = (f"; the folder has {near!r}, which looks the same but {how}: write the name exactly as the file "
                 "has it") if near and how else ""
-        raise EvidenceError(f"file {text!r} not found in {root}{hint}")
+        raise EvidenceError(f"file {text!r} not found in the workbook's folder{hint}")
     if not (stat.S_ISREG(info.st_mode) if info is not None else resolved.is_file()):
         raise EvidenceError(f"{text!r} is not a regular file")
     ext = resolved.suffix.lower()
