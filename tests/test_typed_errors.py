@@ -156,12 +156,6 @@ def test_the_terminal_shows_the_typed_facts_and_never_sends_a_retryable_failure_
     assert re.search(rf"failed +datapoints row \d+ \(datapoint [^)]*\): \[{category} HTTP {status}[] ]", out)
 
 
-CLIENT_GAP = ("importer/api/client.py builds the ApiError of an error answer with `error_for(...)`, which takes no "
-              "request_id, and records no attempt count on it: the typed failure carries both as soon as the client "
-              "passes `request_id=_request_id(response)` and sets `attempts` on the error it raises")
-
-
-@pytest.mark.xfail(strict=True, reason=CLIENT_GAP)
 def test_the_request_id_and_the_attempts_of_an_error_answer_reach_every_output(sandbox, tmp_path):
     faults = FaultConfig(answer_status=503, answer_paths=["/datapoints"], methods=["POST"], request_ids=True)
     data, rows, problems = _run(sandbox, tmp_path, faults)

@@ -522,7 +522,8 @@ class IsometricClient:
                 self._in_flight.pop(flight, None)
             self._observe(throttled)
         if to_api and response.status_code in (401, 403):
-            refused = credentials_refused(response.status_code, _detail(response), method=method, url=shown)
+            refused = credentials_refused(response.status_code, _detail(response), method=method, url=shown,
+                                          request_id=_request_id(response))
             with self._lock:
                 if self._refused is None:
                     self._refused = refused
@@ -531,10 +532,12 @@ class IsometricClient:
             retry_after = _retry_after(response)
             if response.status_code == 429:
                 self._hold_all(self._clamped(retry_after))
-            raise _Transient(error_for(response.status_code, _detail(response), method=method, url=shown),
+            raise _Transient(error_for(response.status_code, _detail(response), method=method, url=shown,
+                                       request_id=_request_id(response)),
                              retry_after, may_have_applied=response.status_code not in NOT_APPLIED_STATUSES)
         if response.status_code >= 300:
-            raise error_for(response.status_code, _detail(response), method=method, url=shown)
+            raise error_for(response.status_code, _detail(response), method=method, url=shown,
+                            request_id=_request_id(response))
         return response
 
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
@@ -549,9 +552,11 @@ class IsometricClient:
         operation returns); by default an object's GET or PATCH is checked against its model (`_expected`)."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         maybe_applied = False
+        sent = 0
         try:
             for attempt in self._retrying():
                 with attempt:
+                    sent = attempt.retry_state.attempt_number
                     if maybe_applied and before_retry is not None:
                         found = before_retry()
                         if found is not None:
@@ -572,7 +577,11 @@ class IsometricClient:
                         raise
                     return result
         except _Transient as exc:
+            exc.error.attempts = sent
             raise exc.error from None
+        except ApiError as exc:  # final at once (a 4xx): one attempt, or the last of several
+            exc.attempts = exc.attempts or sent or None
+            raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _read(self, response: httpx.Response, method: str, path: str,

@@ -38,6 +38,8 @@ class ApiError(Exception):
         self.url = redact(url)
         #: the server's id of the request (X-Request-Id and the like), to quote to its operators
         self.request_id = redact(request_id) if request_id else None
+        #: how many times the request was sent before this error was final (set by the client; None: unknown)
+        self.attempts: int | None = None
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -157,7 +159,8 @@ def validation_lines(detail: Any) -> list[str]:
     return out
 
 
-def credentials_refused(status: int, detail: Any, *, method: str, url: str) -> CredentialsRefused:
+def credentials_refused(status: int, detail: Any, *, method: str, url: str,
+                        request_id: str | None = None) -> CredentialsRefused:
     """The error of the API's first 401/403: what happened, which variables hold the credentials, and that the
     client sent nothing more (no secret in it: only the API's own words, redacted, and variable names)."""
     said = error_for(status, detail, method=method, url=url).message
@@ -168,10 +171,10 @@ def credentials_refused(status: int, detail: Any, *, method: str, url: str) -> C
         "or is revoked) and run again. Nothing more was sent after this answer; what was created before it "
         "is found again, not duplicated"
     )
-    return CredentialsRefused(message, status=status, detail=detail, method=method, url=url)
+    return CredentialsRefused(message, status=status, detail=detail, method=method, url=url, request_id=request_id)
 
 
-def error_for(status: int, detail: Any, *, method: str, url: str) -> ApiError:
+def error_for(status: int, detail: Any, *, method: str, url: str, request_id: str | None = None) -> ApiError:
     if isinstance(detail, list):
         message = "; ".join(validation_lines(detail)) or f"HTTP {status}"
     elif isinstance(detail, str) and detail:
@@ -194,4 +197,4 @@ def error_for(status: int, detail: Any, *, method: str, url: str) -> ApiError:
         cls = RateLimited
     elif status >= 500:
         cls = ServerError
-    return cls(message, status=status, detail=detail, method=method, url=url)
+    return cls(message, status=status, detail=detail, method=method, url=url, request_id=request_id)
