@@ -176,14 +176,15 @@ def test_xlsm_with_macros_is_read_and_flagged(tmp_path):
     assert data["counts"]["datapoints"] == 13
 
 
-def test_a_hidden_sheet_is_read_with_a_warning(tmp_path):
+def test_a_hidden_sheet_the_importer_reads_is_an_error(tmp_path):
+    """People read a hidden sheet as void (#24): one the import would read is refused at the sheet, not warned."""
     path = write(tmp_path)
     book = openpyxl.load_workbook(path)
     book["feedstock_types"].sheet_state = "hidden"
     book.save(path)
     code, data, _ = validate(path)
-    assert code == 0 and data["counts"]["feedstock_types"] == 1
-    assert any(w["code"] == "hidden_sheet" for w in data["warnings"])
+    assert code == 1 and data["counts"]["feedstock_types"] == 1
+    assert [(e["code"], e["sheet"]) for e in data["errors"]] == [("hidden_sheet", "feedstock_types")]
 
 
 def test_a_large_workbook_is_read(tmp_path):
