@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench.py validate [--sizes 1000 10000 100000]
     .venv/bin/python benchmarks/bench.py upload [--objects 2000] [--latency-ms 50] [--concurrency 1 4 8 16 32]
     .venv/bin/python benchmarks/bench.py all --json
+    .venv/bin/python benchmarks/bench.py targets [--only validation] [--baseline REF]   # REF's validate beside ours
 
 Validation: for each size, a synthetic workbook (importer.workbook.synthetic) is generated into a temporary
 folder; `isometric-import validate` runs as its own process (wall time and peak RSS of that whole process,
@@ -46,8 +47,9 @@ for sheet in ("sources", "datapoints", "entries", "entry_inputs", "project"):
 """
 
 
-def measure(cmd: list[str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, check=True)
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, check=True,
+                         env=env)
     data = json.loads(out.stdout)
     if data["code"] not in (0, 1):
         raise RuntimeError(f"{cmd} exited {data['code']}: {data['err']}")
@@ -150,13 +152,47 @@ BATCH_REPEATS = 3  # month batches per `targets` run (about 40 s each)
 REPEATS = 5  # this machine's wall times vary by up to 60% within an hour: each side is timed 5 times, in turn
 
 
-def _side_by_side(cases: dict[str, list[str] | Path]) -> dict[str, dict[str, float]]:
-    """Each case (a command, or a workbook for a calamine read) run REPEATS times, the cases in turn; per case the
-    fastest run (as `timeit` reports: the noise only ever adds) and the largest peak RSS."""
+#: a checkout of the version to compare with (`--baseline REF`), run by this venv's Python with the checkout first
+#: on sys.path: the same dependencies, the previous code
+BASELINE: dict[str, Any] = {}
+_LAUNCH = "import sys; sys.argv[0] = 'isometric-import'; from importer.launcher import main; main()"
+
+
+def baseline_checkout(ref: str, into: Path) -> Path:
+    """A detached worktree of `ref` (a commit, tag or branch of this repository) under `into`."""
+    import atexit
+
+    target = into / f"baseline-{ref.replace('/', '_')}"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(target), ref], check=True,
+                   capture_output=True)
+    atexit.register(subprocess.run, ["git", "-C", str(REPO), "worktree", "remove", "--force", str(target)],
+                    capture_output=True)
+    return target
+
+
+def _before(cmd: list[str]) -> tuple[list[str], dict[str, str]] | None:
+    """The baseline's form of one of our commands (`isometric-import ...`), or None without a baseline."""
+    checkout = BASELINE.get("checkout")
+    if checkout is None:
+        return None
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    return [sys.executable, "-c", _LAUNCH, *cmd[1:]], env
+
+
+def _side_by_side(cases: dict[str, list[str] | Path | tuple[list[str], dict[str, str]]]
+                  ) -> dict[str, dict[str, float]]:
+    """Each case (a command, a command with its environment, or a workbook for a calamine read) run REPEATS times,
+    the cases in turn; per case the fastest run (as `timeit` reports: the noise only ever adds) and the largest
+    peak RSS."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
     for _ in range(REPEATS):
         for name, case in cases.items():
-            runs[name].append(_calamine_read(case) if isinstance(case, Path) else measure(case))
+            if isinstance(case, Path):
+                runs[name].append(_calamine_read(case))
+            elif isinstance(case, tuple):
+                runs[name].append(measure(case[0], env=case[1]))
+            else:
+                runs[name].append(measure(case))
     return {name: {"wall_s": min(r["wall_s"] for r in got), "slowest_s": max(r["wall_s"] for r in got),
                    "peak_rss_mib": max(r["peak_rss_mib"] for r in got)} for name, got in runs.items()}
 
@@ -173,7 +209,12 @@ def target_validation(rows: int) -> list[dict]:
             name = "warned" if kwargs else "clean"
             workbook = make_workbook(Path(tmp) / name, rows, **kwargs)  # type: ignore[arg-type]
             report = Path(tmp) / f"{name}.html"
-            got = _side_by_side({"read": workbook, "ours": [exe, "validate", str(workbook), "--report", str(report)]})
+            command = [exe, "validate", str(workbook), "--report", str(report)]
+            cases: dict[str, Any] = {"read": workbook, "ours": command}
+            before = _before(command)
+            if before is not None:
+                cases["before"] = before
+            got = _side_by_side(cases)
             ours, read = got["ours"], got["read"]
             row = {"case": case, "validate_s": round(ours["wall_s"], 2), "calamine_read_s": round(read["wall_s"], 2),
                    "ratio": round(ours["wall_s"] / read["wall_s"], 2), "target_ratio": target,
@@ -182,6 +223,10 @@ def target_validation(rows: int) -> list[dict]:
                    "report_mb": round(report.stat().st_size / 1e6, 2)}
             if kwargs:
                 row["target_report_mb"] = 10
+            if "before" in got:
+                row["before_validate_s"] = round(got["before"]["wall_s"], 2)
+                row["before_ratio"] = round(got["before"]["wall_s"] / read["wall_s"], 2)
+                row["vs_before"] = round(ours["wall_s"] / got["before"]["wall_s"] - 1, 3)
             out.append(row)
             print(f"  {out[-1]}", file=sys.stderr, flush=True)
     return out
@@ -335,7 +380,10 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
 
 
 def targets(args: argparse.Namespace) -> dict:
-    report: dict = {}
+    report: dict = {"baseline": BASELINE.get("ref")}
+    if args.only == "validation":
+        report["validation"] = target_validation(args.rows)
+        return report
     report["upload_200ms"] = target_upload(args.objects, 200, 32)
     print(f"  {report['upload_200ms']}", file=sys.stderr, flush=True)
     report["upload_50ms"] = target_upload(args.objects, 50, 32)
@@ -351,9 +399,26 @@ def targets(args: argparse.Namespace) -> dict:
 
 
 def print_targets(report: dict) -> None:
+    lines = [("target", "figure", "ratio / verdict")]
+    if "upload_200ms" in report:
+        lines += _upload_lines(report)
+    _validation_lines(report, lines)
+    batch = report.get("month_batch")
+    if batch:
+        runs = report.get("month_batch_runs", [batch])
+        lines.append((f"{len(batch)} monthly workbooks in one batch, median of {len(runs)} runs: time per workbook "
+                      "flat", *_flatness(batch, runs)))
+    if report.get("baseline"):
+        lines.append((f"side by side with {report['baseline']} (validation)", "", ""))
+    width = max(len(a) for a, _, _ in lines)
+    for a, b, c in lines:
+        print(f"{a:<{width}}  {b:<34}  {c}")
+
+
+def _upload_lines(report: dict) -> list[tuple[str, str, str]]:
     up, fast = report["upload_200ms"], report["upload_50ms"]
     noop = up["noop"]
-    lines = [("target", "figure", "ratio / verdict")]
+    lines: list[tuple[str, str, str]] = []
     lines.append((f"upload 200 ms, c=32: >= 90% of the floor ({up['floor_s']} s for {up['requests']} requests)",
                   f"{up['seconds']} s", f"{up['efficiency']:.0%} {'met' if up['efficiency'] >= 0.9 else 'NOT met'}"))
     lines.append(("upload 50 ms, c=32: where the time goes", f"{fast['seconds']} s (floor {fast['floor_s']} s)",
@@ -362,6 +427,10 @@ def print_targets(report: dict) -> None:
     lines.append((f"no-op re-run: <= ceil(N/50)+10 = {noop['bound']} requests (N = {noop['compared']})",
                   f"{noop['requests']} requests", f"{noop['requests'] / noop['bound']:.1f}x the bound "
                   f"{'met' if noop['requests'] <= noop['bound'] else 'NOT met'}"))
+    return lines
+
+
+def _validation_lines(report: dict, lines: list[tuple[str, str, str]]) -> None:
     for v in report["validation"]:
         met = v["ratio"] <= v["target_ratio"] and v["peak_rss_mib"] <= v["target_rss_mib"] and (
             v["report_mb"] <= v.get("target_report_mb", 1e9))
@@ -369,15 +438,9 @@ def print_targets(report: dict) -> None:
                       + (", report < 10 MB" if "target_report_mb" in v else ""),
                       f"{v['validate_s']} s vs {v['calamine_read_s']} s (best of {REPEATS}), {v['peak_rss_mib']} MiB, "
                       f"{v['report_mb']} MB",
-                      f"{v['ratio']}x {'met' if met else 'NOT met'}"))
-    batch = report["month_batch"]
-    if batch:
-        runs = report.get("month_batch_runs", [batch])
-        lines.append((f"{len(batch)} monthly workbooks in one batch, median of {len(runs)} runs: time per workbook "
-                      "flat", *_flatness(batch, runs)))
-    width = max(len(a) for a, _, _ in lines)
-    for a, b, c in lines:
-        print(f"{a:<{width}}  {b:<34}  {c}")
+                      f"{v['ratio']}x {'met' if met else 'NOT met'}"
+                      + (f"; before {v['before_validate_s']} s ({v['before_ratio']}x), {v['vs_before']:+.0%}"
+                         if "before_ratio" in v else "")))
 
 
 def _trend(times: list[float]) -> float:
@@ -426,7 +489,13 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=20.0,
                         help="per-endpoint requests/s for the pacing run (below the concurrency's bound)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--baseline", metavar="REF", help="also time this commit's validate, side by side (a git "
+                        "worktree run with this venv: the same dependencies, the previous code)")
+    parser.add_argument("--only", choices=["validation"], help="targets: only these rows")
     args = parser.parse_args()
+    if args.baseline:
+        BASELINE["checkout"] = baseline_checkout(args.baseline, Path(tempfile.mkdtemp(prefix="bench-")))
+        BASELINE["ref"] = args.baseline
     report: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                     f"Python {platform.python_version()}"}
     if args.what == "targets":
