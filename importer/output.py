@@ -188,14 +188,64 @@ def cause_line(cause: dict[str, Any]) -> str:
         return f"{cause['status']}: {what}: {error or cause['advice']}{blocked}"
     facts = [f"HTTP {cause['http']} ({cause['category']})" if cause["http"] else cause["category_label"]]
     facts += [f"request id {cause['request_id']}"] if cause["request_id"] else []
+    facts += [f"{cause['attempts']} attempts"] if (cause["attempts"] or 0) > 1 else []
     facts += [f"column {cause['column']}" if cause["column"] else f"field {cause['field']}"] if cause["field"] else []
     todo = short_advice(Failure(cause["category"], "", column=cause["column"]))
     return f"{cause['status']}: {what}: {', '.join(facts)}: {error} -> {todo}{blocked}"
 
 
+#: Terraform's signs: what a plan (or a run) does to each object
+SIGNS = {"create": "+", "created": "+", "update": "~", "updated": "~", "delete": "-", "deleted": "-",
+         "conflict": "!", "failed": "!", "blocked": "!", "unchanged": "=", "not started": "."}
+SHOWN_CREATES = 20  # a plan lists this many creates unless --verbose (updates, deletes and conflicts: all)
+
+
+def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
+    """Terraform's shape: one line per object that changes (`+ create`, `~ update` with `field: before -> after`
+    beneath, `- delete`, `! conflict`), every row with `verbose` (`= unchanged` too), then the plan's totals."""
+    from importer.planning.model import shown
+
+    lines: list[str] = []
+    creates = 0
+    for o in result.objects:
+        sign = SIGNS.get(o.status, "?")
+        if o.status in ("unchanged",) and not verbose:
+            continue
+        if o.status in ("create", "created"):
+            creates += 1
+            if creates > SHOWN_CREATES and not verbose:
+                continue
+        where = f"{o.sheet} row {o.row}" if o.row else o.sheet
+        name = o.ref or o.supplier_reference_id or ""
+        ident = f" {o.id}" if o.id else ""
+        lines.append(f"  {sign} {o.status:<9} {o.kind.replace('_', ' ')} {name}{ident} ({where})")
+        for fld in o.changes:
+            if fld in o.before or fld in o.after:
+                lines.append(f"      {fld}: {shown(o.before.get(fld))} -> {shown(o.after.get(fld))}")
+            elif o.status in ("update", "updated"):
+                lines.append(f"      {fld}")
+        if o.status in ("conflict", "failed", "blocked") and (o.error or o.blocked_by):
+            lines.append(f"      {o.error or 'blocked by ' + str(o.blocked_by)}")
+    if creates > SHOWN_CREATES and not verbose:
+        lines.append(f"  ... and {creates - SHOWN_CREATES:,} more to create (--verbose lists every row)")
+    totals: dict[str, int] = {}
+    for o in result.objects:
+        totals[o.status] = totals.get(o.status, 0) + 1
+    orphans = len(getattr(result, "orphans", None) or [])
+    if result.mode == "plan":
+        lines.append(f"Plan: {totals.get('create', 0):,} to create, {totals.get('update', 0):,} to update, "
+                     f"{totals.get('delete', 0):,} to delete, {orphans:,} orphan{'' if orphans == 1 else 's'}"
+                     + "".join(f", {totals[s]:,} {s}" for s in ("conflict", "blocked") if totals.get(s)) + ".")
+    return lines
+
+
 def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> None:
-    """A summary of at most ten lines (see `summary_lines`); with `verbose`, every problem row, the notes and
-    a line per GHG entry too."""
+    """A summary of at most ten lines (see `summary_lines`); a plan's changes in Terraform's shape
+    (`change_lines`: every row with `verbose`); with `verbose`, every problem row, the notes and a line per GHG
+    entry too."""
+    if result.mode == "plan" or verbose:
+        for line in change_lines(result, verbose=verbose):
+            out.print(line, markup=False)
     lines = summary_lines(result)
     for n, line in enumerate(lines):
         if n == 0 and result.embedded_sandbox:

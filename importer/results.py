@@ -4,6 +4,9 @@ table, `--json`, the HTML result report, the CSV of failed rows).
 Statuses:
 - plan: ``create``, ``update``, ``unchanged``, ``conflict``, ``blocked``
 - run: ``created``, ``updated``, ``unchanged``, ``failed``, ``blocked``, ``conflict``
+
+A failed or conflicting row carries its `Failure` (importer.failures: category, HTTP status, request id, field,
+attempts, time): what every output reads; its `error` is the same message as text, for people.
 """
 
 from __future__ import annotations

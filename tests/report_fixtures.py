@@ -189,8 +189,9 @@ def failures_result() -> RunResult:
     src = next(o for o in objects if o.ref == "meter-log-1")
     src.id = None
     refusal = error_for(422, [{"loc": ["body", "display_name"], "msg": "String should have at most 100 characters",
-                               "type": "string_too_long"}], method="POST", url=f"{API}/sources")
-    refusal.request_id = "req_7f3a9c21e4"  # as the client records the X-Request-Id of the answer
+                               "type": "string_too_long"}], method="POST", url=f"{API}/sources",
+                        request_id="req_7f3a9c21e4")
+    refusal.attempts = 1  # as the client records them: the answer's X-Request-Id, the times it sent the request
     _failed(src, refusal, elapsed=0.3)
     blocked_dp = next(o for o in objects if o.ref == "batch-0001-distance")
     blocked_dp.status, blocked_dp.id, blocked_dp.blocked_by = "blocked", None, "sources row 3 (meter-log-1)"
@@ -202,7 +203,7 @@ def failures_result() -> RunResult:
     flaky.id = None
     unavailable = ServerError("Service unavailable", status=503, detail="Service unavailable", method="POST",
                               url=f"{API}/datapoints", request_id="req_5c01d2e3f4")
-    unavailable.attempts = 6  # type: ignore[attr-defined]  # recorded on the error when the client knows it
+    unavailable.attempts = 6
     _failed(flaky, unavailable, elapsed=21.7)
     locked = next(o for o in objects if o.ref == "batch-0000-organic-carbon")
     locked.status = "conflict"

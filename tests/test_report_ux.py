@@ -71,6 +71,7 @@ def test_problems_are_grouped_by_root_cause_with_what_to_do(tmp_path):
     assert causes[2]["advice_kind"] == "conflict" and causes[2]["http"] is None
     text = _text(problems)
     assert "HTTP status: 422" in text and "Request ID: req_7f3a9c21e4" in text and "Time: 0.3 s" in text
+    assert "Attempts: 1" in text
     assert "HTTP status: 503" in text and "Attempts: 6" in text and "Time: 21.7 s" in text
     assert "Field: display_name (column display_name)" in text
     assert "HTTP status: none (not an API answer)" in text  # the conflict: refused before anything was sent
@@ -187,6 +188,12 @@ def test_terminal_summary_is_at_most_ten_lines_and_verbose_adds_entries(tmp_path
         assert len(text.splitlines()) <= 10 and f"report: {report}" in text and "CO2e" in text
         assert "entry batch-" not in text
     assert "failed rows (CSV): " in text and text.startswith("PROBLEMS")
+    lines = summary_lines(failures_result())
+    assert ("  failed: datapoints row 12 (batch-0002-biochar-mass): HTTP 503 (server), request id req_5c01d2e3f4, "
+            "6 attempts: Service unavailable -> re-run: nothing to fix in the workbook") in lines
+    assert any(line.startswith("  failed: sources row 3 (meter-log-1): HTTP 422 (workbook), request id "
+                               "req_7f3a9c21e4, column display_name: ") and "-> fix column display_name in the workbook"
+               in line for line in lines)
     out = io.StringIO()
     print_result(Console(file=out, width=300), failures_result(), verbose=True)
     assert "entry batch-0000 (rmv_1E00000000000000): 6,532.4 kg CO2e net removal" in out.getvalue()

@@ -22,12 +22,12 @@ from e2e_helpers import cli_env, copy_samples, run_cli
 
 pytestmark = pytest.mark.slow
 
-#: status -> (category, field the 422 names, what the advice says, what it must never say)
+#: status -> (category, field the 422 names, attempts, what the advice says, what it must never say)
 CASES = {
-    422: ("workbook", "display_name", "Fix datapoints row", "Nothing to fix in the workbook"),
-    429: ("rate", None, "Nothing to fix in the workbook", "Fix datapoints row"),
-    502: ("server", None, "Nothing to fix in the workbook", "Fix datapoints row"),
-    503: ("server", None, "Nothing to fix in the workbook", "Fix datapoints row"),
+    422: ("workbook", "display_name", 1, "Fix datapoints row", "Nothing to fix in the workbook"),
+    429: ("rate", None, 3, "Nothing to fix in the workbook", "Fix datapoints row"),
+    502: ("server", None, 6, "Nothing to fix in the workbook", "Fix datapoints row"),
+    503: ("server", None, 6, "Nothing to fix in the workbook", "Fix datapoints row"),
 }
 
 
@@ -69,7 +69,7 @@ def _run(sandbox, tmp_path: Path, faults: FaultConfig | None, *, workbook: Path 
 
 @pytest.mark.parametrize("status", list(CASES))
 def test_each_answer_is_typed_in_json_csv_and_report_with_advice_from_its_category(status, sandbox, tmp_path):
-    category, field, says, never = CASES[status]
+    category, field, attempts, says, never = CASES[status]
     faults = FaultConfig(answer_status=status, answer_paths=["/datapoints"], methods=["POST"],
                          answer_field=field, request_ids=True, retry_after_seconds=0.01)
     data, rows, problems = _run(sandbox, tmp_path, faults)
@@ -80,7 +80,9 @@ def test_each_answer_is_typed_in_json_csv_and_report_with_advice_from_its_catego
     for o in failed:
         failure = o["failure"]
         assert failure["status"] == status and failure["category"] == category
+        assert re.fullmatch(r"req_fault\d{6}", failure["request_id"] or ""), failure
         assert failure["field"] == field and failure["column"] == field
+        assert failure["attempts"] == attempts  # not retried (422), the quick client's bound (429), 6 (5xx)
         assert failure["elapsed_seconds"] is not None and failure["elapsed_seconds"] >= 0
         assert says in failure["advice"] and never not in failure["advice"]
         if status == 422:
@@ -94,7 +96,8 @@ def test_each_answer_is_typed_in_json_csv_and_report_with_advice_from_its_catego
     for o in failed:
         row = by_ref[("datapoint", o["ref"])]
         assert row["category"] == category and row["http_status"] == str(status)
-        assert row["request_id"] == (o["failure"]["request_id"] or "") and row["field"] == (field or "")
+        assert row["request_id"] == o["failure"]["request_id"] and row["field"] == (field or "")
+        assert row["attempts"] == str(attempts) and float(row["elapsed_seconds"]) >= 0
         assert says in row["advice"] and never not in row["advice"]
     for o in blocked:
         row = by_ref[(o["kind"], o["ref"])]
@@ -103,8 +106,8 @@ def test_each_answer_is_typed_in_json_csv_and_report_with_advice_from_its_catego
 
     # the HTML report: the status and time shown, never "not recorded"; advice from the category
     assert f"HTTP status: {status}" in problems and "HTTP status: not recorded" not in problems
-    assert "Request ID: " in problems and "Time: not recorded" not in problems
-    assert re.search(r"Time: \d+\.\d s", problems)
+    assert "Request ID: req_fault" in problems and "Time: not recorded" not in problems
+    assert re.search(r"Time: \d+\.\d s", problems) and f"Attempts: {attempts}" in problems
     assert says in problems and never not in problems
     if field:
         assert "Field: display_name (column display_name)" in problems
@@ -148,12 +151,13 @@ def test_the_terminal_shows_the_typed_facts_and_never_sends_a_retryable_failure_
     assert result.code == 1, result.stdout + result.stderr
     out = result.stdout
     cause = next(line for line in out.splitlines() if line.startswith("  failed: datapoints row"))
-    assert f"HTTP {status}" in cause
+    assert f"HTTP {status}" in cause and "request id req_fault" in cause
     assert "nothing to fix in the workbook" in cause
     assert "Nothing to fix in the workbook: run the same command again" in out
     assert "Fix the causes above" not in out
     category = "rate" if status == 429 else "server"
-    assert re.search(rf"failed +datapoints row \d+ \(datapoint [^)]*\): \[{category} HTTP {status}[] ]", out)
+    assert re.search(rf"failed +datapoints row \d+ \(datapoint [^)]*\): \[{category} HTTP {status} request id "
+                     r"req_fault\d{6}\]", out)
 
 
 def test_the_request_id_and_the_attempts_of_an_error_answer_reach_every_output(sandbox, tmp_path):
