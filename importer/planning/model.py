@@ -51,16 +51,17 @@ class Change:
     def describe(self) -> str:
         if self.before is None and self.after is None:
             return self.field
-        return f"{self.field}: {_show(self.before)} -> {_show(self.after)}"
+        return f"{self.field}: {shown(self.before)} -> {shown(self.after)}"
 
 
-def _show(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as people read it in a change: `46 km -> 52.5 km`, `(empty)`, lists joined."""
     if value is None:
         return "(empty)"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(_show(v) for v in value) or "(none)"
+        return ", ".join(shown(v) for v in value) or "(none)"
     return str(value)
 
 

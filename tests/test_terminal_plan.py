@@ -1,0 +1,51 @@
+"""The terminal `plan` in Terraform's shape (#29): one line per object that changes (`+ create`, `~ update` with
+`field: before -> after` beneath, `- delete`, `! conflict`), every row with --verbose, then `Plan: N to create, N
+to update, N to delete, N orphans.` Real CLI against a loopback sandbox; the figures come from the workbook's own
+rows, not from the importer's counts."""
+
+from __future__ import annotations
+
+import openpyxl
+
+from e2e_helpers import cli_env, copy_samples, run_cli
+from workbooks import sample_data
+
+
+def _creates() -> int:
+    """What a first import of the sample creates, counted from its rows: sources, datapoints, entries, each
+    extra component with its attribution, and the statement (the feedstock type exists: matched, unchanged)."""
+    sheets, project = sample_data()
+    return (len(sheets["sources"]) + len(sheets["datapoints"]) + len(sheets["entries"])
+            + 2 * len(sheets["components"]) + (1 if project["statement_end_on"] else 0))
+
+
+def test_a_first_plan_lists_creates_and_totals(sandbox, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home", COLUMNS="80")
+    book = copy_samples(tmp_path)
+    plan = run_cli(["plan", str(book)], env)
+    assert plan.code == 0, plan.stdout + plan.stderr
+    out = plan.stdout
+    creates = _creates()
+    assert f"Plan: {creates} to create, 0 to update, 0 to delete, 0 orphans." in out, out
+    assert out.count("  + create") == min(creates, 20)
+    assert "+ create    datapoint feedstock-haul-km (datapoints row 2)" in out
+    verbose = run_cli(["plan", str(book), "--verbose"], env).stdout
+    assert verbose.count("  + create") == creates and "= unchanged" in verbose  # the matched feedstock type
+
+
+def test_a_changed_value_shows_before_and_after(sandbox, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home", COLUMNS="80")
+    book = copy_samples(tmp_path)
+    assert run_cli(["run", str(book), "--quiet"], env).code == 0
+    wb = openpyxl.load_workbook(book)
+    ws = wb["datapoints"]
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "feedstock-haul-km")
+    before, unit = row[header.index("magnitude")].value, row[header.index("unit")].value
+    row[header.index("magnitude")].value = before * 2
+    wb.save(book)
+    out = run_cli(["plan", str(book)], env).stdout
+    assert "~ update    datapoint feedstock-haul-km" in out, out
+    assert f"quantity: {before:g} {unit} -> {before * 2:g} {unit}" in out, out
+    assert "Plan: 0 to create, 1 to update, 0 to delete, 0 orphans." in out
+    assert "+ create" not in out and "= unchanged" not in out
