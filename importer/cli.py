@@ -395,7 +395,7 @@ def _add_skipped(payload: dict[str, Any], refused: list[tuple[Path, str]], ignor
 def _import_command(
     paths: list[Path], *, mode: str, api_url: str | None, submit: bool, json_out: bool, report: Path | None,
     concurrency: int, quiet: bool, verbose: bool = False, out_path: Path | None = None, prune: bool = False,
-    keep_orphans: bool = False, update_only: bool = False, saved: Path | None = None,
+    keep_orphans: bool = False, update_only: bool = False, saved: Path | None = None, no_report: bool = False,
 ) -> int:
     """`plan`, `run` and `apply` over one or several workbooks: the library does the work (batch checks, lock,
     history, saved plans); this parses, installs the Ctrl-C handler, and prints."""
@@ -414,6 +414,16 @@ def _import_command(
     out = console(sys.stderr if json_out else sys.stdout)
     refused: list[tuple[Path, str]] = []
     ignored: list[tuple[Path, str]] = []
+    if no_report and report is not None:
+        out.print("error: --report and --no-report say opposite things; give one", markup=False)
+        return EXIT_USAGE
+    missing = [p for p in ([saved] if saved is not None else paths) if not p.exists()]
+    if missing:  # said before anything starts (the embedded sandbox included), once per file
+        for path in missing:
+            out.print(f"error: {path}: no such file or folder", markup=False)
+        if json_out:
+            echo(json.dumps({"ok": False, "stopped": f"{missing[0]}: no such file or folder"}))
+        return EXIT_USAGE
     if saved is None:  # the folders' files, each imported or named here (and in --json) with why not
         paths = library.expand(paths, refused=refused, ignored=ignored)
         _sort_out_evidence(paths, refused, ignored)
@@ -466,7 +476,7 @@ def _import_command(
         out.print(f"error: {stop.workbook}: {stop.message}", markup=False)
     for index, problem in enumerate(outcome.problems):
         out.print(f"error: {problem}" if index == 0 else f"  error   {problem}", markup=False)
-    if outcome.results:
+    if outcome.results and not no_report:
         _write_reports(outcome.results, report, "plan" if mode == "plan" else "run", inputs)
     if out_path is not None and outcome.plans:
         from importer.planning import saved as saved_plans
@@ -551,6 +561,7 @@ _API_URL_HELP = "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (de
 # options that plan, run and apply share, declared once
 _JSON = typer.Option(False, "--json", help="One JSON object on stdout.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress output.")
+_NO_REPORT = typer.Option(False, "--no-report", help="Write no HTML report and no CSV of failed rows.")
 _VERBOSE = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary.")
 _KEEP_ORPHANS = typer.Option(False, "--keep-orphans", help="Submit although GHG entries the workbook no longer "
                              "defines lie in the statement period (they are meant).")
@@ -573,6 +584,7 @@ def plan_command(
     prune: bool = typer.Option(False, "--prune", help="Plan to delete the objects under this workbook's "
                                "supplier-reference prefix that it no longer defines."),
     verbose: bool = _VERBOSE,
+    no_report: bool = _NO_REPORT,
 ) -> None:
     """Validate, then show what a run would create, update or leave alone. Nothing is written.
 
@@ -580,7 +592,7 @@ def plan_command(
     """
     raise typer.Exit(_import_command(workbooks, mode="plan", api_url=api_url, submit=submit, json_out=json_out,
                                      report=report, concurrency=concurrency, quiet=quiet, verbose=verbose,
-                                     out_path=out_path, prune=prune))
+                                     out_path=out_path, prune=prune, no_report=no_report))
 
 
 @app.command("run")
@@ -597,6 +609,7 @@ def run_command(
     keep_orphans: bool = _KEEP_ORPHANS,
     update_only: bool = _UPDATE_ONLY,
     verbose: bool = _VERBOSE,
+    no_report: bool = _NO_REPORT,
 ) -> None:
     """Validate, reconcile with the registry, and upload what is new or changed, in dependency order.
 
@@ -608,7 +621,8 @@ def run_command(
     """
     raise typer.Exit(_import_command(workbooks, mode="run", api_url=api_url, submit=submit, json_out=json_out,
                                      report=report, concurrency=concurrency, quiet=quiet, verbose=verbose,
-                                     prune=prune, keep_orphans=keep_orphans, update_only=update_only))
+                                     prune=prune, keep_orphans=keep_orphans, update_only=update_only,
+                                     no_report=no_report))
 
 
 @app.command("apply")
@@ -622,6 +636,7 @@ def apply_command(
     keep_orphans: bool = _KEEP_ORPHANS,
     update_only: bool = _UPDATE_ONLY,
     verbose: bool = _VERBOSE,
+    no_report: bool = _NO_REPORT,
 ) -> None:
     """Carry out exactly a saved plan; refused, nothing sent, when the workbook, its evidence files, the
     project's templates or the registry changed since the plan was made (it says what changed).
@@ -630,7 +645,7 @@ def apply_command(
     """
     raise typer.Exit(_import_command([], mode="run", api_url=api_url, submit=False, json_out=json_out, report=report,
                                      concurrency=concurrency, quiet=quiet, verbose=verbose, saved=saved,
-                                     keep_orphans=keep_orphans, update_only=update_only))
+                                     keep_orphans=keep_orphans, update_only=update_only, no_report=no_report))
 
 
 @app.command("history")

@@ -80,7 +80,7 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
                   f"({summary}). Every one, with its cell, is in the HTML report, in `--json` and in "
                   "the copy `--annotate marked.xlsx` writes.")
     if errors:
-        out.print("Nothing was sent. `--annotate fixed.xlsx` writes a copy with these cells marked.")
+        out.print("Nothing was sent. `--annotate marked.xlsx` writes a copy with these cells marked.")
 
 
 def _co2e_text(kg: float) -> str:

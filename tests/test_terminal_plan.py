@@ -49,3 +49,29 @@ def test_a_changed_value_shows_before_and_after(sandbox, tmp_path):
     assert f"quantity: {before:g} {unit} -> {before * 2:g} {unit}" in out, out
     assert "Plan: 0 to create, 1 to update, 0 to delete, 0 orphans." in out
     assert "+ create" not in out and "= unchanged" not in out
+
+
+def test_a_missing_workbook_is_said_once_before_anything_starts(tmp_path):
+    """No sandbox, no banner, no progress: the name once, exit 2 (plan, run and apply alike)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOMETRIC_")}
+    env.update(ISOMETRIC_IMPORTER_HOME=str(tmp_path / "home"), NO_COLOR="1")
+    for command in (["run", "missing.xlsx"], ["plan", "missing.xlsx", "--no-report"], ["apply", "missing.json"]):
+        result = run_cli([*command], env, subprocess_=True)
+        out = result.stdout + result.stderr
+        assert result.code == 2, out
+        assert out.count("missing.") == 1 and "no such file or folder" in out, out
+        assert "REHEARSAL" not in out and not (tmp_path / "home" / "sandbox.sqlite3").exists()
+
+
+def test_plan_and_run_take_no_report(sandbox, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home")
+    book = copy_samples(tmp_path)
+    for command in ("plan", "run"):
+        result = run_cli([command, str(book), "--no-report", "--quiet"], env)
+        assert result.code == 0, result.stdout + result.stderr
+        assert "report:" not in result.stdout
+    assert not (tmp_path / "home" / "reports").exists()
+    both = run_cli(["plan", str(book), "--no-report", "--report", str(tmp_path / "r.html")], env)
+    assert both.code == 2 and not (tmp_path / "r.html").exists()
