@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from importer import gcpause
+from importer import process_wide
 from importer.findings import Finding
 from importer.workbook.reader import WORKBOOK_SUFFIXES
 from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
@@ -303,7 +303,7 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
             knowledge = History(history_path())
         except LocalStateError:
             knowledge = None
-    with gcpause.long_lived() as settle:
+    with process_wide.long_lived() as settle:
         for index, validation in enumerate(validations):
             settle()  # what the workbooks before left (results, carried listings) is long-lived
             wb = validation.workbook

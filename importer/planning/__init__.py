@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from importer import gcpause
+from importer import process_wide
 from importer.context import ProjectContext
 from importer.identity import owned_by, reference_for
 from importer.planning import ghg_entries, kinds
@@ -181,8 +181,8 @@ def statement_entries(p: Planning, statement: Action | None, orphans: list[Orpha
 def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool,
                prune: bool = False) -> Plan:
     """The plan of a validated workbook against a registry snapshot: pure, no HTTP (the garbage collector
-    paused: `importer.gcpause`)."""
-    with gcpause.paused():
+    paused: `importer.process_wide`)."""
+    with process_wide.paused():
         return _build_plan(wb, ctx, state, submit=submit, prune=prune)
 
 

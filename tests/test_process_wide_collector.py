@@ -1,4 +1,4 @@
-"""The collector's settings around long steps (`importer.gcpause`): whatever a step changes is given back, and
+"""The collector's settings around long steps (`importer.process_wide`): whatever a step changes is given back, and
 nothing that is garbage stays uncollected once the step ends."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import weakref
 import pytest
 
 import importer
-from importer import gcpause
+from importer import process_wide
 from importer.workbook.synthetic import make_workbook
 
 
@@ -21,12 +21,12 @@ class _Node:
 
 def test_paused_restores_the_collector_as_it_was() -> None:
     assert gc.isenabled()
-    with gcpause.paused():
+    with process_wide.paused():
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with gcpause.paused():
+        with process_wide.paused():
             pass
         assert not gc.isenabled()
     finally:
@@ -34,7 +34,7 @@ def test_paused_restores_the_collector_as_it_was() -> None:
 
 
 def test_long_lived_hides_what_was_settled_and_hands_it_back() -> None:
-    with gcpause.long_lived() as settle:
+    with process_wide.long_lived() as settle:
         node = _Node()
         gone = weakref.ref(node)
         del node
@@ -51,7 +51,7 @@ def test_long_lived_leaves_a_process_that_froze_its_own_objects_alone() -> None:
     gc.freeze()
     frozen = gc.get_freeze_count()
     try:
-        with gcpause.long_lived() as settle:
+        with process_wide.long_lived() as settle:
             settle()
             assert gc.get_freeze_count() == frozen
         assert gc.get_freeze_count() == frozen  # not unfrozen by us
