@@ -502,35 +502,21 @@ def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-a
 
 def _write_reports(results: list, report: Path | None, mode: str,  # type: ignore[type-arg]
                    inputs: Callable[[], Inputs] = list) -> None:
-    """The HTML report (and the CSV of failed rows). By now the import has happened: a report that cannot be
-    written (read-only or full folder, anything else) is a warning on stderr, never a lost summary or exit code;
-    nor is one whose path is an input (`inputs`), which is left as it is."""
+    """The reports folder's files for these results (`importer.report.files`): none may overwrite an input."""
     import logging
 
-    from importer.report.csv_export import failed_csv_path, write_failed_csv
+    from importer.report.files import write_outputs
     from importer.report.paths import default_report_path
-    from importer.report.render import strict_writes, warn_not_written
-    from importer.report.run_html import write_batch_report, write_run_report
 
-    consequence = f"; the {mode} itself is unaffected"
     first = results[0]
     path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
-    if _overwrites_input([("the report", path)], inputs):
-        warn_not_written(path, OSError("it is one of this command's inputs, left as it is"), consequence)
-        return
-    try:
-        with strict_writes():
-            if len(results) == 1:
-                write_run_report(first, path)
-            else:
-                write_batch_report(results, path)
-    except Exception as exc:  # whatever broke, the summary must still be printed
-        logging.getLogger(__name__).debug("report %s not written", path, exc_info=True)
-        warn_not_written(path, exc, consequence)
-        return
-    for result in results:
-        result.report_path = str(path)
-    if mode == "run":  # the history says where each run's report is
+
+    def is_input(candidate: Path) -> str | None:
+        return "it is one of this command's inputs, left as it is" if _overwrites_input(
+            [("a report file", candidate)], inputs) else None
+
+    write_outputs(results, report=path, mode=mode, is_input=is_input)
+    if mode == "run" and first.report_path:  # the history says where each run's report is
         from importer.history import History, LocalStateError
         from importer.runner import history_path
 
@@ -540,19 +526,6 @@ def _write_reports(results: list, report: Path | None, mode: str,  # type: ignor
                 history.record_report(result.run_id, str(Path(path).resolve()))
         except LocalStateError as exc:
             logging.getLogger(__name__).debug("report path not recorded: %s", exc)
-    if mode == "run" and any(not r.ok for r in results):
-        for result in results:
-            if not result.ok:
-                csv_path = failed_csv_path(result, path)
-                if _overwrites_input([("the CSV of failed rows", csv_path)], inputs):
-                    warn_not_written(csv_path, OSError("it is one of this command's inputs, left as it is"),
-                                     consequence)
-                    continue
-                try:
-                    write_failed_csv(result, csv_path)
-                except Exception as exc:  # likewise
-                    logging.getLogger(__name__).debug("CSV %s not written", csv_path, exc_info=True)
-                    warn_not_written(csv_path, exc, consequence)
 
 
 _API_URL_HELP = "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: " \
