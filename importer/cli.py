@@ -190,7 +190,7 @@ def validate_command(
                 continue
             try:
                 with strict_writes():
-                    reports.append(write_validation_report(result, target))
+                    reports.append(write_validation_report(result, target, online=online))
             except OSError as exc:
                 warn_not_written(target, exc, "; the validation itself is unaffected")
     if annotate:
@@ -200,11 +200,16 @@ def validate_command(
     if json_out:
         payload = results[0].to_json() if len(results) == 1 else {
             "ok": all(r.ok for r in results), "workbooks": [r.to_json() for r in results]}
+        payload["online_checks"] = "checked" if online else "not checked"
         _add_skipped(payload, refused, ignored)
         echo(json.dumps(payload, indent=2, default=str))
     else:
         for result in results:
             print_validation(out, result)
+        if not online:
+            from importer.report.validation_html import NOT_CHECKED_OFFLINE
+
+            out.print(NOT_CHECKED_OFFLINE.capitalize() + ".", markup=False)
         for written in reports:
             out.print(f"report: {written}", markup=False)
         if annotate:
@@ -840,6 +845,10 @@ def sandbox_command(
     seed: int | None = typer.Option(None, "--seed", help="Seed of the fault draws (reproducible runs)."),
     upload_ttl: float = typer.Option(3600, "--upload-ttl", help="Seconds a signed upload URL stays valid."),
     budget: float | None = typer.Option(None, "--budget", help="Requests per second per endpoint before 429."),
+    budget_global: bool = typer.Option(False, "--budget-global/--budget-per-endpoint", help="Whether --budget "
+                                       "counts all API requests together, or each endpoint's on its own."),
+    rate_headers: bool = typer.Option(False, "--rate-headers/--no-rate-headers", help="Send the IETF draft's "
+                                      "RateLimit-Policy and RateLimit headers with every answer under --budget."),
     feedstock_type: list[str] = typer.Option([], "--feedstock-type", help="Add a feedstock type of this name "
                                              "(repeatable), as the Certify UI would: the API creates none."),
 ) -> None:
@@ -858,7 +867,8 @@ def sandbox_command(
         raise typer.Exit(EXIT_USAGE)
     path.parent.mkdir(parents=True, exist_ok=True)
     faults = FaultConfig(seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, upload_url_ttl_seconds=upload_ttl,
-                         budget_per_second=budget)
+                         budget_per_second=budget, rate_headers=rate_headers,
+                         budget_scope="global" if budget_global else "endpoint")
     echo(f"Isometric local sandbox: http://{host}:{port}/mrv/v0")
     echo(f"database: {path}")
     echo(f"client secret: {DEMO_CLIENT_SECRET}")

@@ -130,3 +130,18 @@ def test_help_names_values_as_people_read_them_not_python_types():
         shown = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "140"}).output
         assert "Usage" in shown
         assert not any(word in shown for word in ("<list[", "<bool>", "<str>", "<path>", "<int")), command
+
+
+def test_offline_validation_says_what_it_did_not_check(tmp_path):
+    """A misspelled template passes offline (nothing there knows the project's templates), but the report and the
+    terminal say that check did not run, and what --online adds; never a tick for it (#29)."""
+    path = write(tmp_path, lambda s, p: s["entries"][0].update(template="Monthly prodution batch"))
+    report = tmp_path / "report.html"
+    result = run(str(path), "--report", str(report))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not checked offline: templates" in result.stdout.lower() and "--online" in result.stdout
+    html = report.read_text()
+    assert "Templates, components, groups and inputs exist and are all bound (online): <em>not checked</em>" in html
+    assert "✓</span> Templates" not in html
+    data = json.loads(run(str(path), "--json").stdout)
+    assert data["ok"] and data["online_checks"] == "not checked"

@@ -43,9 +43,10 @@ CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("References: unique refs, every ref and ID found and of the right kind", (
         "duplicate_ref", "unknown_ref", "bad_ref", "bad_id", "wrong_id_kind", "wrong_sheet_ref",
         "duplicate_supplier_reference_id", "duplicate_binding", "duplicate_list_datapoint")),
-    ("Templates, components, groups and inputs exist and are all bound", (
+    ("Templates, components, groups and inputs exist and are all bound (online)", (
         "unknown_template", "unknown_template_component", "unknown_blueprint", "unknown_group",
-        "unknown_input_key", "missing_monitored_input", "missing_component_input")),
+        "unknown_input_key", "missing_monitored_input", "missing_component_input", "fixed_input", "input_shape")),
+    ("Feedstock types exist in the organisation (online)", ("unknown_feedstock_type",)),
     ("Evidence files present and readable, URLs valid", ("bad_file", "bad_url")),
     ("Project settings known and set once", ("unknown_setting", "duplicate_setting")),
     ("GHG statement dates plausible", ("statement_before_entries", "statement_before_start",
@@ -192,12 +193,21 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
     return sheets
 
 
-def _checks(findings: list[Any]) -> list[dict[str, Any]]:
+#: what `validate --online` adds (against the live project): offline these checks did not run, and say so
+ONLINE_ONLY = frozenset(title for title, _ in CHECKS if title.endswith("(online)"))
+NOT_CHECKED_OFFLINE = ("not checked offline: templates and their inputs, feedstock types, units and signs against "
+                       "the blueprints; `validate --online` (or `plan`) checks them against the project")
+
+
+def _checks(findings: list[Any], *, online: bool = False) -> list[dict[str, Any]]:
     found = Counter(map(attrgetter("code"), findings))
     known = {code for _, codes in CHECKS for code in codes}
     out = []
     for title, codes in CHECKS:
         n = sum(found.get(c, 0) for c in codes)
+        if title in ONLINE_ONLY and not online:
+            out.append({"title": title, "passed": None, "count": 0, "codes": []})
+            continue
         out.append({"title": title, "passed": n == 0, "count": n, "codes": [c for c in codes if found.get(c)]})
     other = {c: n for c, n in found.items() if c not in known}
     if other:
@@ -205,10 +215,12 @@ def _checks(findings: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def write_validation_report(result: Any, path: Path) -> Path:
+def write_validation_report(result: Any, path: Path, *, online: bool = False) -> Path:
+    """The report; `online` says whether the checks against the live project ran (else they are "not checked")."""
     findings = list(result.findings)
     severities = severity_counts(findings)
     return render_to(path, TEMPLATE, name=Path(result.path).name, workbook_path=str(result.path),
                      sha256=result.sha256, counts=result.counts, error_count=severities["error"],
                      warning_count=severities["warning"], note_count=severities["note"], total=len(findings),
-                     sheets=_groups(findings), checks=_checks(findings))
+                     sheets=_groups(findings), checks=_checks(findings, online=online), online=online,
+                     not_checked=NOT_CHECKED_OFFLINE)
