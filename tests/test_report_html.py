@@ -98,3 +98,22 @@ def test_validation_report_rows_are_escaped_and_redacted_value_by_value(tmp_path
     shown = [stdlib_html.unescape(c[2]) for c in cells]
     assert shown == [v.replace(secret, MASK) for v in values]
     assert secret not in page and stdlib_html.escape(secret) not in page and SCRIPT not in page
+
+
+def test_the_validation_report_never_calls_a_filled_cell_empty(tmp_path):
+    """A date-order finding quotes the date the cell holds (#29: 'Found: (empty)' for a cell holding 2026-10-10);
+    a finding about a cell that records no value never claims the cell was empty."""
+    import datetime as dt
+
+    from importer.report.validation_html import write_validation_report
+    from importer.workbook.validate import validate_workbook
+
+    from workbooks import write as write_book
+
+    path = write_book(tmp_path, lambda s, p: s["entries"][1].update(completed_on=dt.date(2026, 10, 10)))
+    result = validate_workbook(path)
+    (found,) = [f for f in result.findings if f.code == "date_order"]
+    assert found.value == "2026-10-10" and found.cell
+    html = write_validation_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
+    row = html[html.index(f"{found.sheet}!{found.cell}"):][:400]
+    assert "2026-10-10" in row and "(empty)" not in row

@@ -67,8 +67,10 @@ def _found(f: Any) -> str:
     if f.value is not None:
         text = str(f.value)
         return text if text.strip() else "(blank)"
-    if f.code == "required" or f.cell:
+    if f.code == "required":
         return "(empty)"
+    if f.cell:  # a finding about a cell that did not record its value: never claim the cell was empty
+        return "(as the message says)"
     if f.row:
         return "(whole row)"
     return "(whole sheet)" if f.sheet else "(whole workbook)"

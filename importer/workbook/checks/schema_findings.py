@@ -47,8 +47,9 @@ class SchemaChecks(Checks):
             _, first, second = check.split(":")
             frame = sheet.frame
             if row is not None and row in frame.index and (name, row, second) not in self.bad_cells:
-                self.error("date_order", f"{second} ({frame.at[row, second]}) is before {first} "
-                           f"({frame.at[row, first]})", sheet=name, row=row, column=second)
+                found = frame.at[row, second]
+                self.error("date_order", f"{second} ({found}) is before {first} ({frame.at[row, first]})",
+                           sheet=name, row=row, column=second, value=str(found))  # what the cell holds, shown
             return
         if column is None or row is None or (name, row, column) in self.bad_cells:
             return
