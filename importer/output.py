@@ -140,10 +140,13 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         lines.append(f"  ... and {len(causes) - max_causes} more cause(s), {bad:,} row(s) in all: see the report")
     held = getattr(result, "statement_entries", None) or []
     orphans = getattr(result, "orphans", None) or []
-    if held and not orphans:
+    statement_made = bool(st and st.get("id"))  # a run whose statement was not created holds nothing to count
+    if held and not orphans and (result.mode == "plan" or statement_made):
         groups = {g: sum(e["group"] == g for e in held) for g in ("workbook", "orphan", "elsewhere")}
-        lines.append(f"statement holds {len(held)} GHG entr{'y' if len(held) == 1 else 'ies'}: {groups['workbook']} "
-                     f"from this workbook, {groups['elsewhere']} from elsewhere (listed in the report and --json)")
+        verb = "will hold" if result.mode == "plan" and not statement_made else "holds"
+        lines.append(f"statement {verb} {len(held)} GHG entr{'y' if len(held) == 1 else 'ies'}: "
+                     f"{groups['workbook']} from this workbook, {groups['elsewhere']} from elsewhere (listed in the "
+                     "report and --json)")
     if orphans:
         shown = ", ".join(f"{o['kind'].replace('_', ' ')} {o['id']}"
                           + (f" ({o['co2e_net_removed_kg']:,.1f} kg CO2e)" if o.get("co2e_net_removed_kg") is not None

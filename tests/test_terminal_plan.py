@@ -75,3 +75,18 @@ def test_plan_and_run_take_no_report(sandbox, tmp_path):
     assert not (tmp_path / "home" / "reports").exists()
     both = run_cli(["plan", str(book), "--no-report", "--report", str(tmp_path / "r.html")], env)
     assert both.code == 2 and not (tmp_path / "r.html").exists()
+
+
+def test_no_statement_no_statement_count(sandbox, tmp_path):
+    """'statement holds N GHG entries' only when a statement exists (#29): not when its create failed."""
+    from importer.sandbox import FaultConfig
+
+    env = cli_env(sandbox, tmp_path / "home")
+    sandbox.set_faults(FaultConfig(answer_status=503, answer_paths=["/ghg_statements"], methods=["POST"]))
+    result = run_cli(["run", str(copy_samples(tmp_path)), "--quiet"], env)
+    sandbox.set_faults(FaultConfig())
+    assert result.code == 1, result.stdout + result.stderr
+    assert "statement holds" not in result.stdout and "statement will hold" not in result.stdout
+    plan = run_cli(["plan", str(copy_samples(tmp_path / "again"))], env)
+    entries = len(sample_data()[0]["entries"])  # every entry of the sample completes in the statement's period
+    assert f"statement will hold {entries} GHG entries" in plan.stdout, plan.stdout
