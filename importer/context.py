@@ -11,9 +11,17 @@ from __future__ import annotations
 import difflib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from importer.ids import has_id_prefix
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+    from importer.workbook.model import FeedstockTypeRow
+
+#: (group, component) of a template
+TemplatePair = tuple["m.TemplateGroup", "m.TemplateComponent"]
 
 
 def _norm(text: str) -> str:
@@ -23,13 +31,14 @@ def _norm(text: str) -> str:
 @dataclass
 class ProjectContext:
     project_id: str
-    templates: list[Any]  # api.models.GhgEntryTemplate
-    blueprints: dict[str, Any]  # key -> api.models.ComponentBlueprint
-    statements: list[Any] = field(default_factory=list)  # the project's GHG statements (api.models.GhgStatement)
-    #: the organisation's feedstock types (api.models.FeedstockType), listed whole: the API creates none
-    feedstock_types: list[Any] = field(default_factory=list)
-    _by_name: dict[str, Any] = field(default_factory=dict, repr=False)
-    _inputs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)  # (blueprint, input key) -> spec
+    templates: list[m.GhgEntryTemplate]
+    blueprints: dict[str, m.ComponentBlueprint]  # key -> blueprint
+    statements: list[m.GhgStatement] = field(default_factory=list)  # the project's GHG statements
+    #: the organisation's feedstock types, listed whole: the API creates none
+    feedstock_types: list[m.FeedstockType] = field(default_factory=list)
+    _by_name: dict[str, m.GhgEntryTemplate] = field(default_factory=dict, repr=False)
+    #: (blueprint, input key) -> spec
+    _inputs: dict[tuple[str, str], m.BlueprintInput] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for template in self.templates:
@@ -38,7 +47,7 @@ class ProjectContext:
             for spec in blueprint.inputs:
                 self._inputs.setdefault((key, spec.input_key), spec)
 
-    def resolve_template(self, text: str) -> Any | None:
+    def resolve_template(self, text: str) -> m.GhgEntryTemplate | None:
         """A template by `rvt_` ID or (case-insensitive) display name."""
         text = text.strip()
         if has_id_prefix(text):
@@ -51,11 +60,11 @@ class ProjectContext:
         return close[0] if close else None
 
     @staticmethod
-    def template_components(template: Any) -> list[tuple[Any, Any]]:
+    def template_components(template: m.GhgEntryTemplate) -> list[TemplatePair]:
         """(group, component) pairs of a template, in template order."""
         return [(group, comp) for group in template.groups for comp in group.components]
 
-    def resolve_template_component(self, template: Any, text: str) -> tuple[Any, Any] | None:
+    def resolve_template_component(self, template: m.GhgEntryTemplate, text: str) -> TemplatePair | None:
         """(group, component) of `template` named by `rtc_` ID, display name or blueprint key. A blueprint key
         used by two components of the template is ambiguous and resolves to nothing."""
         text = text.strip()
@@ -68,12 +77,12 @@ class ProjectContext:
         by_key = [(g, c) for g, c in pairs if c.blueprint_key == text.strip()]
         return by_key[0] if len(by_key) == 1 else None
 
-    def component_suggestion(self, template: Any, text: str) -> str | None:
+    def component_suggestion(self, template: m.GhgEntryTemplate, text: str) -> str | None:
         names = [c.display_name for _, c in self.template_components(template)]
         close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
         return close[0] if close else None
 
-    def match_feedstock_type(self, row: Any) -> FeedstockMatch:
+    def match_feedstock_type(self, row: FeedstockTypeRow) -> FeedstockMatch:
         """The existing feedstock type a `feedstock_types` row names: by its `ftt_` ID when it gives one, else by
         its own supplier_reference_id, else by exact name (trimmed, case-sensitive). Only a row's own reference
         is looked for: a type made in the Certify UI is never claimed under a derived one."""
@@ -95,10 +104,10 @@ class ProjectContext:
         near = near or difflib.get_close_matches(name, [t.name for t in types], n=1, cutoff=0.6)
         return FeedstockMatch(None, "name", name, suggestion=near[0] if near else None)
 
-    def blueprint_input(self, blueprint_key: str, input_key: str) -> Any | None:
+    def blueprint_input(self, blueprint_key: str, input_key: str) -> m.BlueprintInput | None:
         return self._inputs.get((blueprint_key, input_key))
 
-    def group_keys(self, template: Any) -> list[str]:
+    def group_keys(self, template: m.GhgEntryTemplate) -> list[str]:
         return [g.key for g in template.groups]
 
 
@@ -108,14 +117,14 @@ class FeedstockMatch:
     (`by`: the column that decided) and the text looked for; a near miss's name, or the IDs of types sharing
     the name."""
 
-    found: Any | None
+    found: m.FeedstockType | None
     by: str
     text: str
     suggestion: str | None = None
     ambiguous: tuple[str, ...] = ()
 
 
-def load_context(client: Any, project_id: str, *, feedstock_types: bool = True) -> ProjectContext:
+def load_context(client: IsometricClient, project_id: str, *, feedstock_types: bool = True) -> ProjectContext:
     """Fetch the project's templates, every blueprint they (or extra components) may use, the project's GHG
     statements (for the statement checks before anything is sent) and, unless told not to, the organisation's
     feedstock types, all at once."""

@@ -16,7 +16,7 @@ Failing safely (for the caller, the plan/apply layer):
 
 What each run owns: `record_prefix(run_id, prefix)` says under which supplier-reference prefix a run planned,
 so `known()` can tell, for every reference this machine's runs created, adopted or meant to create, the
-prefixes of the workbooks that made it (`Ownership.made_under`): an orphan search never claims what only
+prefixes of the workbooks that made it (`Known.made_under`): an orphan search never claims what only
 another prefix's runs made (a row's own supplier_reference_id that merely looks like one of this prefix's).
 
 The schema is migration-safe: a database written by an earlier version opens (new columns are added with
@@ -33,12 +33,12 @@ import shlex
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from importer.planning.known import Known
+    from importer.planning.known import Known, Signature
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -95,20 +95,8 @@ CREATE TABLE IF NOT EXISTS known_membership (
 _ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"), ("runs", "report", "TEXT"),
                   ("created", "sent_inputs", "TEXT"))
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@functools.cache
-def _ownership() -> type[Known]:
-    """`Known` with `made_under`: which prefixes' runs made each reference (defined on first use: the planning
-    package imports this module)."""
-    from importer.planning.known import Known
-
-    @dataclass(frozen=True)
-    class Ownership(Known):
-        made_under: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    return Ownership
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class LocalStateError(Exception):
@@ -148,11 +136,11 @@ def local_state_error(path: Path, exc: BaseException, *, what: str = "the run hi
         f"the import: free space or move the file aside (mv {shown} {aside}) and run again; {afterwards}"))
 
 
-def _guarded(method: F) -> F:
+def _guarded(method: Callable[Concatenate[History, _P], _R]) -> Callable[Concatenate[History, _P], _R]:
     """Turn SQLite/OS errors into LocalStateError, and refuse every call once one happened."""
 
     @functools.wraps(method)
-    def wrapper(self: History, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: History, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         self._raise_if_broken()
         try:
             return method(self, *args, **kwargs)
@@ -161,7 +149,7 @@ def _guarded(method: F) -> F:
             self._broken = error
             raise error from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -177,7 +165,7 @@ class RunRecord:
     started_at: str
     finished_at: str | None
     outcome: str | None
-    counts: dict[str, Any]
+    counts: dict[str, Any]  # kind -> status -> how many (`RunResult.counts`), as read back from its JSON
     created: int
     report: str | None = None  # the HTML report written for the run
 
@@ -274,7 +262,7 @@ class History:
                 (run_id, mode, workbook, workbook_sha256, api_url, int(embedded_sandbox), project_id, operator,
                  started_at.isoformat()))
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+    def _transaction(self, work: Callable[[sqlite3.Connection], _R]) -> _R:
         """`work` in one write transaction (rolled back on any error). Call with self._lock held."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -302,7 +290,7 @@ class History:
 
     @_guarded
     def record_created(self, run_id: str, kind: str, id: str, supplier_reference_id: str | None, *,
-                       adopted: bool = False, sent_inputs: Mapping[str, Any] | None = None) -> None:
+                       adopted: bool = False, sent_inputs: Signature | None = None) -> None:
         """Record an object the moment the API returns it: `adopted=False` (default) when this run created it,
         True when it was found (existing at plan time, or created concurrently by someone else). Confirms the
         matching record_intended. `sent_inputs`: what a GHG entry's create sent (see `known`)."""
@@ -370,8 +358,10 @@ class History:
                        "SELECT c.object_id, c.sent_inputs FROM created c JOIN runs r ON r.run_id = c.run_id "
                        "WHERE r.api_url = ? AND c.kind = 'ghg_entry' AND c.adopted = 0 AND c.deleted_at IS NULL "
                        "AND c.sent_inputs IS NOT NULL", (api_url,))}
-        return _ownership()(uploaded_sources=uploaded, membership=membership, created_inputs=created,  # type: ignore[call-arg]
-                            made_under=self.made_under(api_url))
+        from importer.planning.known import Known
+
+        return Known(uploaded_sources=uploaded, membership=membership, created_inputs=created,
+                     made_under=self.made_under(api_url))
 
     @_guarded
     def intended(self, run_id: str) -> list[IntendedCreate]:
@@ -389,7 +379,8 @@ class History:
                             (_now(), object_id, run_id, seq))
 
     @_guarded
-    def finish_run(self, run_id: str, *, outcome: str, counts: dict[str, Any], finished_at: dt.datetime) -> None:
+    def finish_run(self, run_id: str, *, outcome: str, counts: Mapping[str, object], finished_at: dt.datetime
+                   ) -> None:
         with self._lock:
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE run_id = ?",

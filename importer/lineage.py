@@ -11,8 +11,9 @@ never a failed run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from importer.context import ProjectContext
 from importer.planning import datapoints, ghg_entries, sources
@@ -20,12 +21,18 @@ from importer.planning.model import Key, Plan
 from importer.results import DatapointLineage, EntryLineage
 from importer.workbook.model import Workbook
 
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+    from importer.planning.registry import RegistryObject
+
 log = logging.getLogger("importer.lineage")
 
 
 class LineageBuilder:
     def __init__(self, plan: Plan, wb: Workbook, ctx: ProjectContext, ids: dict[Key, str],
-                 statuses: dict[Key, str], client: Any | None, *, current: dict[str, Any] | None = None) -> None:
+                 statuses: dict[Key, str], client: IsometricClient | None, *,
+                 current: Mapping[str, RegistryObject] | None = None) -> None:
         """`current`: objects by ID known to be as the registry holds them now (a run that wrote nothing
         passes its snapshot), not read again."""
         self.plan = plan
@@ -37,7 +44,8 @@ class LineageBuilder:
         self.datapoint_actions = {a.ref: a for a in plan.of_kind("datapoint")}
         self.source_actions = {a.ref: a for a in plan.of_kind("source")}
         self._current = current or {}
-        self._fetched: dict[str, Any] = {k: v for k, v in self._current.items() if k.startswith("dtp_")}
+        self._fetched: dict[str, m.Datapoint | None] = {
+            k: cast("m.Datapoint", v) for k, v in self._current.items() if k.startswith("dtp_")}
 
     def _fetch_datapoint(self, dp_id: str) -> None:
         if self.client is None or dp_id in self._fetched:
@@ -54,10 +62,10 @@ class LineageBuilder:
         return datapoints.lineage(ref, self.datapoint_actions,
                                   lambda s: sources.lineage(s, self.source_actions, self.ids), self.ids, self._fetched)
 
-    def _entries(self, entry_ids: list[str]) -> dict[str, Any]:
+    def _entries(self, entry_ids: list[str]) -> dict[str, m.GhgEntry]:
         """The entries as the API now holds them (CO2e, its standard deviation, credit type): those known to
         be current (`current`), then one read each for a few more, one batched listing (50 a page) for many."""
-        out = {i: self._current[i] for i in entry_ids if i in self._current}
+        out = {i: cast("m.GhgEntry", self._current[i]) for i in entry_ids if i in self._current}
         missing = [i for i in entry_ids if i not in out]
         if self.client is None or not missing:
             return out
@@ -73,7 +81,8 @@ class LineageBuilder:
 
     def _prefetch_fixed(self) -> None:
         """The templates' fixed datapoints, read at once (a handful, each once)."""
-        used = {a.payload.template_id for a in self.plan.of_kind("ghg_entry") if a.op != "delete"}
+        used = {a.payload_of(ghg_entries.GhgEntryPayload).template_id for a in self.plan.of_kind("ghg_entry")
+                if a.op != "delete"}
         ids = {i.datapoint_id for t in self.ctx.templates if t.id in used
                for _, c in self.ctx.template_components(t) for i in c.inputs if i.datapoint_id}
         ids -= set(self._fetched)
@@ -92,10 +101,9 @@ class LineageBuilder:
             lineage = ghg_entries.lineage(action, self.ctx, self.wb.components, self.wb.component_inputs,
                                           self.datapoint, self.ids.get(action.key),
                                           self.statuses.get(action.key, action.op),
-                                          getattr(entry, "co2e_net_removed_kg", None))
-            lineage.co2e_net_removed_standard_deviation_kg = getattr(entry, "co2e_net_removed_standard_deviation_kg",
-                                                                     None)
-            credit = getattr(entry, "credit_type", None)
-            lineage.credit_type = str(getattr(credit, "value", credit)) if credit is not None else None
+                                          entry.co2e_net_removed_kg if entry is not None else None)
+            if entry is not None:
+                lineage.co2e_net_removed_standard_deviation_kg = entry.co2e_net_removed_standard_deviation_kg
+                lineage.credit_type = str(entry.credit_type) if entry.credit_type is not None else None
             out.append(lineage)
         return out

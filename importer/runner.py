@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from importer import __version__
 from importer.context import ProjectContext
@@ -27,6 +27,17 @@ from importer.planning.model import STATEMENT_KEY, Plan
 from importer.planning.registry import RegistryState
 from importer.results import RunResult
 from importer.settings import ApiTarget, environment_label, home, sandbox_db_path
+from importer.workbook.model import Workbook
+
+if TYPE_CHECKING:  # loaded when used (the CLI starts fast); for the types only
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+    from importer.applying import Progress, RunLog
+    from importer.history import History
+    from importer.planning.known import Signature
+    from importer.planning.model import Orphan
+    from importer.planning.registry import RegistryObject
+    from importer.workbook.checks.result import ValidationResult
 
 
 class ImportAborted(Exception):
@@ -34,7 +45,7 @@ class ImportAborted(Exception):
     workbook's fault)."""
 
     def __init__(self, message: str, *, exit_code: int, findings: list[Finding] | None = None,
-                 validation: Any = None) -> None:
+                 validation: ValidationResult | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
@@ -44,7 +55,7 @@ class ImportAborted(Exception):
 
 @dataclass
 class ApiSession:
-    client: Any
+    client: IsometricClient
     url: str
     embedded: bool
     environment: str
@@ -95,8 +106,8 @@ def _operator() -> str:
         return "unknown"
 
 
-def new_result(validation: Any, session: ApiSession, mode: str) -> RunResult:
-    wb = validation.workbook
+def new_result(validation: ValidationResult, session: ApiSession, mode: str) -> RunResult:
+    wb = _workbook(validation)
     started = dt.datetime.now(dt.UTC)
     return RunResult(
         run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6], mode=mode,
@@ -110,15 +121,21 @@ def new_result(validation: Any, session: ApiSession, mode: str) -> RunResult:
     )
 
 
-def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, *,
-                  history: Any = None) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
+def _workbook(validation: ValidationResult) -> Workbook:
+    """The typed rows of a workbook that passed validation (only those are imported)."""
+    assert validation.workbook is not None, "only a valid workbook is imported"
+    return validation.workbook
+
+
+def plan_workbook(validation: ValidationResult, session: ApiSession, options: ImportOptions, *,
+                  history: History | None = None) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
     """Check the workbook against the live project and compute its plan (nothing is written to the API).
     With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns."""
     from importer.api import ApiError, Cancelled
     from importer.online import check_against_project
     from importer.planning import build_plan
 
-    wb = validation.workbook
+    wb = _workbook(validation)
     submit = options.submit or wb.project.submit_statement
     if submit and wb.project.statement_end_on is None:
         raise ImportAborted("submitting needs statement_end_on on the project sheet", exit_code=1)
@@ -143,7 +160,7 @@ def plan_workbook(validation: Any, session: ApiSession, options: ImportOptions, 
     return plan, ctx, online, state
 
 
-def read_project(session: ApiSession, wb: Any, concurrency: int) -> tuple[ProjectContext, RegistryState]:
+def read_project(session: ApiSession, wb: Workbook, concurrency: int) -> tuple[ProjectContext, RegistryState]:
     """The project's context and the registry's batched listings, read at the same time (one round trip less
     before anything can be planned); the project's statements, listed once with the context, serve both."""
     from importer.context import load_context
@@ -158,8 +175,8 @@ def read_project(session: ApiSession, wb: Any, concurrency: int) -> tuple[Projec
     return ctx, listed
 
 
-def take_snapshot(session: ApiSession, listed: RegistryState, wb: Any, ctx: ProjectContext, concurrency: int,
-                  history: Any) -> RegistryState:
+def take_snapshot(session: ApiSession, listed: RegistryState, wb: Workbook, ctx: ProjectContext, concurrency: int,
+                  history: History | None) -> RegistryState:
     """The registry snapshot for `wb` from its batched listings, reading less where the history knows more
     (`importer.planning.known`); what it learns is remembered for the next run."""
     from importer.planning import snapshot
@@ -181,11 +198,14 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
             more = f" (and {len(creates) - 20} more)" if len(creates) > 20 else ""
             raise ImportAborted(f"--update-only: the plan would create {len(creates)} object(s), nothing was sent: "
                                 f"{listed}{more}", exit_code=1)
+    from importer.planning.statements import StatementPayload
+
     statement = plan.action(STATEMENT_KEY)
     if statement is None or not plan.submit or options.prune or options.keep_orphans:
         return
-    start = statement.payload.start_on or "0000-01-01"
-    end = statement.payload.end_on
+    payload = statement.payload_of(StatementPayload)
+    start = payload.start_on or "0000-01-01"
+    end = payload.end_on
     inside = [o for o in plan.orphans if o.kind == "ghg_entry" and _entry_in(o, start, end)]
     if inside:
         listed = ", ".join(f"{o.id} ({o.supplier_reference_id}, {o.co2e_net_removed_kg or 0:,.1f} kg CO2e)"
@@ -196,31 +216,33 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
             "them first, or --keep-orphans if they are meant to be submitted", exit_code=1)
 
 
-def _entry_in(orphan: Any, start: str, end: str) -> bool:
+def _entry_in(orphan: Orphan, start: str, end: str) -> bool:
     return orphan.completed_on is None or start <= orphan.completed_on <= end
 
 
-def import_workbook(validation: Any, session: ApiSession, options: ImportOptions, *, progress: Any = None,
-                    history: Any = None) -> RunResult:
+def import_workbook(validation: ValidationResult, session: ApiSession, options: ImportOptions, *,
+                    progress: Progress | None = None, history: History | None = None) -> RunResult:
     """Plan (and in run mode apply) one validated workbook."""
     result = new_result(validation, session, options.mode)
+    # `phase` and `retry` are optional: a library caller's progress object may have only the scheduler's calls
     if progress is not None and hasattr(progress, "phase"):
         progress.phase("reading the project and the registry")
     plan, ctx, online, state = plan_workbook(validation, session, options, history=history)
     result.warnings += [f.to_json() for f in online]
     result.plan = plan
-    return finish_import(result, plan, ctx, validation.workbook, session, options, progress=progress,
+    return finish_import(result, plan, ctx, _workbook(validation), session, options, progress=progress,
                          history=history, state=state)
 
 
-def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, session: ApiSession,
-                  options: ImportOptions, *, progress: Any = None, history: Any = None,
+def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Workbook, session: ApiSession,
+                  options: ImportOptions, *, progress: Progress | None = None, history: History | None = None,
                   state: RegistryState | None = None) -> RunResult:
     """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode). A run
     that wrote nothing reports the snapshot `state` it was planned against (nothing to read back)."""
     from importer.applying import apply_plan, outcome_of
     from importer.lineage import LineageBuilder
     from importer.planning import kinds
+    from importer.planning.statements import StatementPayload
 
     result.messages += list(plan.messages)
     result.orphans = [dataclasses.asdict(o) for o in plan.orphans]
@@ -231,9 +253,9 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
         ids = {a.key: a.existing_id for a in plan.actions if a.existing_id}
         result.lineage = LineageBuilder(plan, wb, ctx, ids, {a.key: a.op for a in plan.actions}, None).build()
         if statement is not None:
+            payload = statement.payload_of(StatementPayload)
             result.statement = {"id": statement.existing_id, "status": statement.op,
-                                "start_on": statement.payload.start_on, "end_on": statement.payload.end_on,
-                                "submit": plan.submit}
+                                "start_on": payload.start_on, "end_on": payload.end_on, "submit": plan.submit}
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
     check_plan_is_safe(plan, options)
@@ -278,19 +300,23 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Any, s
     return result
 
 
-def _current_after_run(plan: Plan, run_log: Any, state: RegistryState | None) -> dict[str, Any]:
+def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None) -> dict[str, RegistryObject]:
     """Objects known to be as the registry holds them after the run, without reading them again: the whole
     snapshot when the run wrote nothing; otherwise the datapoints of the snapshot this run did not write (the
     templates' fixed ones, say), and the GHG entries it created that nothing later in the run touched (their
     datapoints were written before them; no attribution changed after). The rest is read back."""
     if state is not None and all(o.status == "unchanged" for o in run_log.outcomes.values()):
         return state.by_id()
+    from importer.planning.attributions import AttributionPayload
+
     written = {a.existing_id for a in plan.actions if a.existing_id and run_log.outcomes[a.key].status != "unchanged"}
-    current = {d.id: d for d in (state.project_datapoints if state is not None else []) if d.id not in written}
-    touched_later = {a.payload.entry_ref for a in plan.of_kind("component_attribution") if a.op != "unchanged"}
-    current.update({entity.id: entity for key, entity in run_log.entities.items()
-                    if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created"
-                    and key[1] not in touched_later and getattr(entity, "co2e_net_removed_kg", None) is not None})
+    current: dict[str, RegistryObject] = {
+        d.id: d for d in (state.project_datapoints if state is not None else []) if d.id not in written}
+    touched_later = {a.payload_of(AttributionPayload).entry_ref for a in plan.of_kind("component_attribution")
+                     if a.op != "unchanged"}
+    created = [cast("m.GhgEntry", entity) for key, entity in run_log.entities.items()  # a GHG entry's answer
+               if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created" and key[1] not in touched_later]
+    current.update({entry.id: entry for entry in created if entry.co2e_net_removed_kg is not None})
     return current
 
 
@@ -299,7 +325,7 @@ class HistoryRecorder:
     rollback after a crash with lost responses finds it by supplier_reference_id), a created object as soon
     as its ID is known, marked adopted when someone else had created it meanwhile."""
 
-    def __init__(self, history: Any, run_id: str, api_url: str) -> None:
+    def __init__(self, history: History, run_id: str, api_url: str) -> None:
         self.history = history
         self.run_id = run_id
         self.api_url = api_url
@@ -309,15 +335,18 @@ class HistoryRecorder:
             self.history.record_intended(self.run_id, kind, supplier_reference_id)
 
     def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
-                sent_inputs: Any = None) -> None:
+                sent_inputs: Signature | None = None) -> None:
         self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id, adopted=adopted,
                                     sent_inputs=sent_inputs)
 
     def uploaded(self, source_id: str) -> None:
         self.history.remember_uploaded(self.api_url, source_id)
 
+    def planned_under(self, prefix: str) -> None:
+        self.history.record_prefix(self.run_id, prefix)
 
-def _statement_after_run(client: Any, statement_id: str, result: RunResult) -> dict[str, Any]:
+
+def _statement_after_run(client: IsometricClient, statement_id: str, result: RunResult) -> dict[str, Any]:
     """The statement as the server holds it after the last write: its pending total changes with every entry
     and datapoint the run touched, so the figure read at plan time (or returned mid-run) is never reported."""
     try:

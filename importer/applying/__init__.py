@@ -18,19 +18,23 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from importer.api.errors import Cancelled, CredentialsRefused
 from importer.failures import conflict, failure_of
 from importer.history import LocalStateError
-from importer.planning.env import Applied, StepFailed
+from importer.planning.env import Applied, ApplyEnv, Entity, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.known import Signature
 from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
 from importer.redaction import redact
 from importer.results import BAD_STATUSES, ObjectOutcome
+
+if TYPE_CHECKING:  # the API client loads when a run starts (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
 
 log = logging.getLogger("importer.applying")
 
@@ -51,6 +55,8 @@ class Recorder(Protocol):
     def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
                 sent_inputs: Signature | None = None) -> None: ...
     def uploaded(self, source_id: str) -> None: ...
+    def planned_under(self, prefix: str) -> None:
+        """Record under which prefix this run plans, before anything is sent (may raise LocalStateError)."""
 
 
 class _NoRecorder:
@@ -64,6 +70,9 @@ class _NoRecorder:
     def uploaded(self, source_id: str) -> None:
         pass
 
+    def planned_under(self, prefix: str) -> None:
+        pass
+
 
 @dataclass
 class RunLog:
@@ -71,8 +80,8 @@ class RunLog:
 
     outcomes: dict[Key, ObjectOutcome] = field(default_factory=dict)
     ids: dict[Key, str] = field(default_factory=dict)  # every object's ID once known
-    entities: dict[Key, Any] = field(default_factory=dict)  # API objects returned, for the report
-    statement: Any = None
+    entities: dict[Key, Entity] = field(default_factory=dict)  # API objects returned, for the report
+    statement: m.GhgStatement | None = None
     interrupted: bool = False
     stopped: str | None = None  # why the run stopped early (credentials refused, local state unwritable)
     adopted: set[Key] = field(default_factory=set)  # creates answered with an object another run had made
@@ -97,7 +106,7 @@ def outcome_of(action: Action) -> ObjectOutcome:
 class _Env:
     """The ApplyEnv the kinds' apply functions get."""
 
-    def __init__(self, client: Any, project_id: str, log_: RunLog, recorder: Recorder) -> None:
+    def __init__(self, client: IsometricClient, project_id: str, log_: RunLog, recorder: Recorder) -> None:
         from importer.api import models
 
         self.client = client
@@ -122,7 +131,7 @@ class _Env:
         self._recorder.intended(action.kind, action.supplier_reference_id)
 
     def created(self, action: Action, obj_id: str, *, sent_inputs: Signature | None = None) -> None:
-        adopted = bool(getattr(self.client, "last_create_adopted", lambda: False)())  # this thread's last create
+        adopted = self.client.last_create_adopted()  # this thread's last create
         with self._lock:
             self._log.ids[action.key] = obj_id
             if adopted:
@@ -151,7 +160,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 
-def apply_plan(plan: Plan, client: Any, *, kinds: Sequence[Kind], concurrency: int = 8,
+def apply_plan(plan: Plan, client: IsometricClient, *, kinds: Sequence[Kind], concurrency: int = 8,
                progress: Progress | None = None, cancel: threading.Event | None = None,
                recorder: Recorder | None = None) -> RunLog:
     """Carry out `plan` against the API with the appliers `kinds` declare (`importer.planning.kinds.REGISTERED`:
@@ -245,7 +254,7 @@ def apply_plan(plan: Plan, client: Any, *, kinds: Sequence[Kind], concurrency: i
             if done.entity is not None:
                 run_log.entities[action.key] = done.entity
                 if action.kind == "ghg_statement":
-                    run_log.statement = done.entity
+                    run_log.statement = cast("m.GhgStatement", done.entity)  # the statement's answer
             # what the plan noted as possible ("file upload resumed unless already present") gives way to what happened
             outcome.changes = [c for c in outcome.changes if c not in action.notes] + list(done.notes)
             if action.key in run_log.adopted:
@@ -334,26 +343,25 @@ def apply_plan(plan: Plan, client: Any, *, kinds: Sequence[Kind], concurrency: i
 def _record_prefix(plan: Plan, recorder: Recorder | None, run_log: RunLog, cancel: threading.Event) -> None:
     """Tell the run history (the runner's recorder holds it) under which prefix this run plans, before anything
     is sent: a later orphan search of another prefix never claims what this run makes (`History.made_under`)."""
-    history, run_id = getattr(recorder, "history", None), getattr(recorder, "run_id", None)
-    if history is None or not run_id or not hasattr(history, "record_prefix"):
+    if recorder is None:
         return
     try:
-        history.record_prefix(run_id, plan.prefix)
+        recorder.planned_under(plan.prefix)
     except LocalStateError as exc:  # nothing may be sent without the history
         run_log.stopped = _error_text(exc)
         cancel.set()
 
 
-def _announce_stop(client: Any, progress: Any, running: int) -> None:
+def _announce_stop(client: IsometricClient, progress: Progress, running: int) -> None:
     """Ctrl-C: nothing new starts; say which requests are still on the wire (they end by their timeout)."""
-    waits = client.in_flight() if hasattr(client, "in_flight") else []
+    waits = client.in_flight()
     detail = ": " + "; ".join(redact(w) for w in waits[:3]) + (" ..." if len(waits) > 3 else "") if waits else ""
-    if hasattr(progress, "phase"):
+    if hasattr(progress, "phase"):  # optional: a library caller's progress object may have only the calls above
         progress.phase(f"stopping: nothing new starts; waiting for {len(waits) or running} request(s) in flight"
                        f"{detail}").done()
 
 
-def _signal(finished: queue.SimpleQueue[int | Key], number: int, _future: Any) -> None:
+def _signal(finished: queue.SimpleQueue[int | Key], number: int, _future: Future[None]) -> None:
     finished.put(number)
 
 
@@ -369,7 +377,7 @@ def _units(plan: Plan, env: _Env, kinds: dict[str, Kind]) -> list[_Unit]:
         if kind.apply_group is not None and kind.group_of is not None and action.op != "delete":
             groups[(kind.name, kind.group_of(action))].append(action)
             continue
-        handler: Callable[[Action, Any], Applied] | None = (functools.partial(_delete, prefix=plan.prefix)
+        handler: Callable[[Action, ApplyEnv], Applied] | None = (functools.partial(_delete, prefix=plan.prefix)
                                                              if action.op == "delete" else kind.apply)
         assert handler is not None, f"kind {kind.name} declares no apply"
         units.append(_Unit([action], functools.partial(_one, handler, action, env),
@@ -382,11 +390,11 @@ def _units(plan: Plan, env: _Env, kinds: dict[str, Kind]) -> list[_Unit]:
     return units
 
 
-def _one(handler: Callable[[Action, Any], Applied], action: Action, env: _Env) -> dict[Key, Applied]:
+def _one(handler: Callable[[Action, ApplyEnv], Applied], action: Action, env: _Env) -> dict[Key, Applied]:
     return {action.key: handler(action, env)}
 
 
-def _delete(action: Action, env: Any, *, prefix: str) -> Applied:
+def _delete(action: Action, env: ApplyEnv, *, prefix: str) -> Applied:
     """Delete an orphan (`--prune`); one already gone counts as deleted. Only what this workbook's runs could
     have made (`importer.identity.owned_by` its prefix) is ever deleted, whatever a plan says."""
     from importer.identity import owned_by

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from importer import process_wide
 from importer.context import ProjectContext
@@ -35,7 +35,12 @@ from importer.planning.model import (
     StatementEntry,
 )
 from importer.planning.registry import RegistryState, fetch_entry_details, fetch_state
+from importer.planning.statements import StatementPayload
 from importer.workbook.model import Workbook
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
 
 PRUNE_ORDER = kinds.PRUNE_ORDER  # orphans are deleted in this order (what uses an object goes first)
 
@@ -48,7 +53,7 @@ class DeletePayload:
 
 
 def context_fingerprint(ctx: ProjectContext) -> str:
-    def plain(value: Any) -> Any:
+    def plain(value: m.Response) -> dict[str, object] | str:  # a stand-in without model_dump: its text
         return value.model_dump(mode="json") if hasattr(value, "model_dump") else str(value)
 
     text = json.dumps({"templates": [plain(t) for t in ctx.templates],
@@ -86,7 +91,7 @@ def find_orphans(p: Planning) -> list[Orphan]:
     submitted = {s.id for s in p.state.statements if enum_text(s.status) in SUBMITTED_STATUSES}
     out: list[Orphan] = []
     # only kinds the importer creates under the workbook's references (not feedstock types: the API creates none)
-    tables = [(k.name, getattr(p.state, k.registry)) for k in kinds.REGISTERED if k.owned and k.registry is not None]
+    tables = [(k.name, p.state.table(k.registry)) for k in kinds.REGISTERED if k.owned and k.registry is not None]
     for kind, table in tables:
         for srid, obj in sorted(table.items()):
             if srid in defined or not owned_by(p.prefix, srid, kind):
@@ -94,13 +99,16 @@ def find_orphans(p: Planning) -> list[Orphan]:
             if p.prefix not in made_under.get(srid, (p.prefix,)):  # only other prefixes' runs made it here
                 continue
             why = None
-            if kind == "datapoint" and enum_text(getattr(obj, "locked_status", "not_locked")) != "not_locked":
-                why = f"locked ({enum_text(obj.locked_status)})"
-            if kind == "ghg_entry" and getattr(obj, "ghg_statement_id", None) in submitted:
-                why = f"in submitted statement {obj.ghg_statement_id}"
+            entry = cast("m.GhgEntry", obj) if kind == "ghg_entry" else None
+            datapoint = cast("m.Datapoint", obj) if kind == "datapoint" else None
+            if datapoint is not None and enum_text(datapoint.locked_status) != "not_locked":
+                why = f"locked ({enum_text(datapoint.locked_status)})"
+            if kind == "ghg_entry" and entry is not None and entry.ghg_statement_id in submitted:
+                why = f"in submitted statement {entry.ghg_statement_id}"
             out.append(Orphan(kind=kind, id=obj.id, supplier_reference_id=srid,
-                              co2e_net_removed_kg=getattr(obj, "co2e_net_removed_kg", None),
-                              completed_on=str(obj.completed_on) if getattr(obj, "completed_on", None) else None,
+                              co2e_net_removed_kg=entry.co2e_net_removed_kg if entry is not None else None,
+                              completed_on=str(entry.completed_on) if entry is not None and entry.completed_on
+                              else None,
                               deletable=why is None, why_not=why))
     return out
 
@@ -152,7 +160,7 @@ def statement_entries(p: Planning, statement: Action | None, orphans: list[Orpha
     project an entry belongs to, so these may include other projects' and are labelled as such)."""
     if statement is None or statement.op == "conflict":
         return []
-    payload = statement.payload
+    payload = statement.payload_of(StatementPayload)
     start, end = payload.start_on or "0000-01-01", payload.end_on
     out = [StatementEntry("workbook", e.ref, p.existing_id("ghg_entry", e.ref), e.completed_on.isoformat())
            for e in p.wb.entries if start <= e.completed_on.isoformat() <= end]
@@ -226,7 +234,7 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
         statement_entries=tuple(held), prune=prune)
 
 
-def snapshot(client: Any, listed: RegistryState, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
+def snapshot(client: IsometricClient, listed: RegistryState, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
              known: Known | None = None) -> RegistryState:
     """The registry as this workbook's plan needs it: the batched listings (`listed`, from `fetch_state`,
     read beside the project's context), completed, for the existing entries the workbook names, with their
@@ -239,7 +247,7 @@ def snapshot(client: Any, listed: RegistryState, wb: Workbook, ctx: ProjectConte
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
     state = listed
     state.uploaded_sources = known.uploaded_sources
-    state.__dict__[_MADE_UNDER] = getattr(known, "made_under", {})  # a reference only another prefix made: no orphan
+    state.__dict__[_MADE_UNDER] = known.made_under  # a reference only another prefix made: no orphan
     bound = ghg_entries.bindings(wb, ctx)
     attached = {c.entry_ref for c in wb.components}
     wanted: dict[str, frozenset[str]] = {}

@@ -11,7 +11,7 @@ from typing import Any
 from importer.planning.common import Planning, template_component_of
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Ref
+from importer.planning.model import Action, Change, Ref, Where
 
 KIND = "component_attribution"
 
@@ -36,25 +36,26 @@ def plan(p: Planning) -> list[Action]:
         entry = p.ref("ghg_entry", row.entry_ref)
         entry_id = p.existing_id("ghg_entry", row.entry_ref)
         attributions = p.state.entry_attributions.get(entry_id) if entry_id else None
-        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row)
+        base: Where = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row)
         if row.action == "add":
             comp_id = p.existing_id("component", row.ref)
             payload = AttributionPayload(entry=entry, entry_ref=row.entry_ref, action="add",
                                          component=p.ref("component", row.ref), group=row.group,
                                          attribution_factor=row.attribution_factor)
             deps = entry_dep + (("component", row.ref),)
-            base["supplier_reference_id"] = p.srids.get(("component", row.ref))
+            srid = p.srids.get(("component", row.ref))
             current = next((a for a in attributions or [] if a.component_id == comp_id), None) if comp_id else None
             if current is None:
-                out.append(Action(op="create", payload=payload, depends_on=deps, **base))
+                out.append(Action(op="create", payload=payload, depends_on=deps, supplier_reference_id=srid, **base))
             elif current.component_group_key == row.group and math.isclose(float(current.attribution_factor),
                                                                            row.attribution_factor):
-                out.append(Action(op="unchanged", payload=payload, depends_on=deps, existing_id=current.id, **base))
+                out.append(Action(op="unchanged", payload=payload, depends_on=deps, existing_id=current.id,
+                                  supplier_reference_id=srid, **base))
             else:
                 changes = (Change("component_group_key", current.component_group_key, row.group),
                            Change("attribution_factor", float(current.attribution_factor), row.attribution_factor))
                 out.append(Action(op="update", payload=replace(payload, replace=True), depends_on=deps,
-                                  existing_id=current.id, changes=changes, **base))
+                                  existing_id=current.id, changes=changes, supplier_reference_id=srid, **base))
             continue
         entry_row = next((e for e in p.wb.entries if e.ref == row.entry_ref), None)
         template = p.ctx.resolve_template(entry_row.template) if entry_row else None
@@ -75,13 +76,13 @@ def plan(p: Planning) -> list[Action]:
 
 def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], Applied]:
     """All attribution changes of one GHG entry: removals first, then additions (one PATCH each)."""
-    first: AttributionPayload = actions[0].payload
+    first = actions[0].payload_of(AttributionPayload)
     entry_id = env.resolve(first.entry)
     to_remove: list[str] = []
     to_add: list[dict[str, Any]] = []
     done: dict[tuple[str, str], Applied] = {}
     for action in actions:
-        p: AttributionPayload = action.payload
+        p = action.payload_of(AttributionPayload)
         if p.action == "add":
             assert p.component is not None
             comp_id = env.resolve(p.component)
@@ -107,5 +108,5 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
 
 
 SPEC = Kind(name=KIND, sheet="components", label="attributions", plan=plan, apply_group=apply_entry,
-            group_of=lambda action: str(action.payload.entry_ref), payloads=(AttributionPayload,),
+            group_of=lambda action: action.payload_of(AttributionPayload).entry_ref, payloads=(AttributionPayload,),
             depends_on=("ghg_entry", "component"), owned=False)

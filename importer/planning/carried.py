@@ -30,10 +30,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypeAlias, cast, overload
 
 from importer.api.errors import ApiError, Cancelled, Unreachable
-from importer.planning.model import NewRef
+from importer.planning.model import Action, Key, NewRef, Plan
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+    from importer.planning.env import Entity
+    from importer.results import ObjectOutcome
+
+#: what a carried listing holds
+Carried: TypeAlias = "m.Datapoint | m.Component | m.GhgEntry"
 
 KINDS = ("datapoint", "component", "ghg_entry")
 ORGANISATION = ""  # the scope of the GHG entries' listing: the API cannot list them by project
@@ -42,13 +51,23 @@ _ENTRIES_UNTOUCHED = {"source": {"created", "updated"}, "feedstock_type": {"crea
                       "datapoint": {"created"}, "component": {"created"}, "ghg_entry": {"created"}}
 
 
+def _submits(action: Action) -> bool:
+    """Whether a statement's action submits it (its payload says so; kinds do not import each other)."""
+    return bool(getattr(action.payload, "submit", False))
+
+
+def _as_listed(items: list[Carried]) -> list[m.Datapoint] | list[m.Component] | list[m.GhgEntry]:
+    """One kind's listing (each kept listing holds one kind: `read`'s overloads say which)."""
+    return cast("list[m.Datapoint] | list[m.Component] | list[m.GhgEntry]", items)
+
+
 def _scope(kind: str, project_id: str) -> str:
     return ORGANISATION if kind == "ghg_entry" else project_id
 
 
 @dataclass
 class _Kept:
-    items: dict[str, Any]  # id -> model, in listing order
+    items: dict[str, Carried]  # id -> model, in listing order
     end_cursor: str
 
 
@@ -61,7 +80,15 @@ class CarriedListings:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     reads: dict[str, int] = field(default_factory=lambda: {"whole": 0, "since": 0, "again": 0})
 
-    def read(self, client: Any, kind: str, project_id: str) -> list[Any]:
+    @overload
+    def read(self, client: IsometricClient, kind: Literal["datapoint"], project_id: str) -> list[m.Datapoint]: ...
+    @overload
+    def read(self, client: IsometricClient, kind: Literal["component"], project_id: str) -> list[m.Component]: ...
+    @overload
+    def read(self, client: IsometricClient, kind: Literal["ghg_entry"], project_id: str) -> list[m.GhgEntry]: ...
+
+    def read(self, client: IsometricClient, kind: str, project_id: str) -> list[m.Datapoint] | list[m.Component] | (
+            list[m.GhgEntry]):
         """Every datapoint or component of the project, or GHG entry of the organisation, as a whole listing
         would give them."""
         scope = _scope(kind, project_id)
@@ -81,11 +108,11 @@ class CarriedListings:
                     kept.items.update((o.id, o) for o in fresh)
                     kept.end_cursor = new.end_cursor or kept.end_cursor
                     self._keep(kind, scope, kept, "since")
-                    return list(kept.items.values())
+                    return _as_listed(list(kept.items.values()))
         whole = client.list_since(kind, None, **listed_by)
         self._keep(kind, scope, _Kept({o.id: o for o in whole.items}, whole.end_cursor) if whole.end_cursor
                    else None, "whole" if kept is None else "again")
-        return list(whole.items)
+        return _as_listed(list(whole.items))
 
     def _keep(self, kind: str, scope: str, kept: _Kept | None, how: str) -> None:
         with self._lock:
@@ -93,7 +120,7 @@ class CarriedListings:
                 self._kept[(kind, scope)] = kept
             self.reads[how] += 1
 
-    def after_run(self, project_id: str, plan: Any, outcomes: dict[Any, Any], entities: dict[Any, Any],
+    def after_run(self, project_id: str, plan: Plan, outcomes: dict[Key, ObjectOutcome], entities: dict[Key, Entity],
                   *, clean: bool) -> None:
         """Bring the kept listings up to what the run wrote, or drop what cannot be brought up to date:
         - a datapoint or component created: nothing (it is read as new); updated: its answer replaces it;
@@ -116,7 +143,7 @@ class CarriedListings:
                     self._forget(project_id, ("ghg_entry",))
                 if action.kind == "ghg_entry" and status != "created":
                     self._forget(project_id, ("component",))
-                elif ((action.kind == "ghg_statement" and getattr(action.payload, "submit", False))
+                elif ((action.kind == "ghg_statement" and _submits(action))
                       or (action.kind == "source" and status not in ("created", "updated"))):
                     self._forget(project_id, ("datapoint",))
                 elif action.kind in ("datapoint", "component") and status != "created":
@@ -125,13 +152,14 @@ class CarriedListings:
                     if kept is None:
                         continue
                     if status == "deleted":
-                        kept.items.pop(action.existing_id, None)
-                    elif status == "updated" and getattr(entity, "id", None) == action.existing_id:
-                        kept.items[action.existing_id] = entity
+                        if action.existing_id is not None:
+                            kept.items.pop(action.existing_id, None)
+                    elif status == "updated" and entity is not None and entity.id == action.existing_id:
+                        kept.items[action.existing_id] = cast("Carried", entity)  # a datapoint's or component's
                     else:
                         self._forget(project_id, (action.kind,))
 
-    def _leaves_listed_entries(self, action: Any, status: str, entity: Any) -> bool:
+    def _leaves_listed_entries(self, action: Action, status: str, entity: Entity | None) -> bool:
         """Whether a write leaves every GHG entry listed before as it was: a new object nothing listed refers
         to, an attribution on an entry this run created, or a statement (not submitted) that files none of them:
         none in its answer's `ghg_entry_ids`, and none unfiled whose dates meet its period (in case the answer
@@ -140,16 +168,18 @@ class CarriedListings:
             return True
         if action.kind == "component_attribution":
             return isinstance(getattr(action.payload, "entry", None), NewRef)
-        if action.kind != "ghg_statement" or status not in ("created", "updated") or entity is None or getattr(
-                action.payload, "submit", False):
+        if (action.kind != "ghg_statement" or status not in ("created", "updated") or entity is None
+                or _submits(action)):
             return False
+        statement = cast("m.GhgStatement", entity)
         kept = self._kept.get(("ghg_entry", ORGANISATION))
         if kept is None:
             return True
-        filed = set(entity.ghg_entry_ids or ())
-        start, end = entity.reporting_period_start_at, entity.reporting_period_end_at
+        filed = set(statement.ghg_entry_ids or ())
+        start, end = statement.reporting_period_start_at, statement.reporting_period_end_at
+        entries = cast("dict[str, m.GhgEntry]", kept.items)  # the organisation's GHG entries
         return not any(e.id in filed or (e.ghg_statement_id is None and e.started_on <= end and e.completed_on >= start)
-                       for e in kept.items.values())
+                       for e in entries.values())
 
     def forget(self, project_id: str) -> None:
         """Drop what is kept for the project (a run that failed with writes of unknown outcome, say)."""

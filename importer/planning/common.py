@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from importer.context import ProjectContext
 from importer.identity import reference_for
@@ -16,6 +16,20 @@ from importer.ids import has_id_prefix
 from importer.planning.model import Action, Change, IdRef, Key, NewRef, Op, Ref
 from importer.planning.registry import RegistryState
 from importer.workbook.model import Workbook
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.planning.registry import RegistryObject
+
+class Row(Protocol):
+    """A workbook row that becomes an object of ours: its ref and its own supplier_reference_id, if any."""
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def supplier_reference_id(self) -> str | None: ...
+
 
 _TABLES = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
            "ghg_entry": "ghg_entries", "component": "components"}
@@ -41,14 +55,24 @@ class Planning:
         self.ops[action.key] = action.op
         return action
 
-    def srid(self, kind: str, sheet: str, row: Any, *, file_sha256: str | None = None) -> str:
+    def srid(self, kind: str, sheet: str, row: Row, *, file_sha256: str | None = None) -> str:
         srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)
         self.srids[(kind, row.ref)] = srid
         return srid
 
-    def existing(self, kind: str, srid: str) -> Any | None:
-        table: dict[str, Any] = getattr(self.state, _TABLES[kind])
-        return table.get(srid)
+    @overload
+    def existing(self, kind: Literal["source"], srid: str) -> m.Source | None: ...
+    @overload
+    def existing(self, kind: Literal["datapoint"], srid: str) -> m.Datapoint | None: ...
+    @overload
+    def existing(self, kind: Literal["ghg_entry"], srid: str) -> m.GhgEntry | None: ...
+    @overload
+    def existing(self, kind: Literal["component"], srid: str) -> m.Component | None: ...
+    @overload
+    def existing(self, kind: str, srid: str) -> RegistryObject | None: ...
+
+    def existing(self, kind: str, srid: str) -> RegistryObject | None:
+        return self.state.table(_TABLES[kind]).get(srid)
 
     def existing_id(self, kind: str, ref: str) -> str | None:
         """The registry ID a ref stands for, when known before the run (a literal ID, or an existing object
@@ -71,7 +95,8 @@ class Planning:
         return tuple((kind, r) for r in refs if not has_id_prefix(r))
 
 
-def enum_text(value: Any) -> str:
+def enum_text(value: object) -> str:
+    """An API enum's text (the models hold plain strings; an Enum gives its value)."""
     return str(getattr(value, "value", value))
 
 
@@ -81,7 +106,7 @@ def same_float(a: float | None, b: float | None) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
 
 
-def as_utc(value: Any) -> dt.datetime | None:
+def as_utc(value: str | dt.date | None) -> dt.datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -94,22 +119,22 @@ def as_utc(value: Any) -> dt.datetime | None:
     return stamp
 
 
-def same_instant(a: Any, b: Any) -> bool:
+def same_instant(a: str | dt.date | None, b: str | dt.date | None) -> bool:
     return as_utc(a) == as_utc(b)
 
 
-def iso_z(value: Any) -> str | None:
+def iso_z(value: dt.date | None) -> str | None:
     if value is None:
         return None
     text: str = value.isoformat()
     return text.replace("+00:00", "Z") if text.endswith("+00:00") else text + ("" if "T" not in text else "Z")
 
 
-def input_ids(item: Any) -> list[str]:
+def input_ids(item: m.ComponentInput) -> list[str]:
     """The datapoint IDs a component input (scalar or list, as returned) holds."""
-    if getattr(item, "datapoint_ids", None) is not None:
+    if item.datapoint_ids is not None:
         return list(item.datapoint_ids)
-    return [item.datapoint_id] if getattr(item, "datapoint_id", None) else []
+    return [item.datapoint_id] if item.datapoint_id else []
 
 
 def names_exactly(refs: tuple[Ref, ...], held: list[str]) -> bool:
@@ -119,10 +144,9 @@ def names_exactly(refs: tuple[Ref, ...], held: list[str]) -> bool:
     return len(ids) == len(refs) and sorted(ids) == sorted(held)
 
 
-def template_component_of(component: Any) -> str | None:
+def template_component_of(component: m.Component) -> str | None:
     """The template component (rtc_) a component fills, whichever name the API uses."""
-    return (getattr(component, "ghg_entry_template_component_id", None)
-            or getattr(component, "removal_template_component_id", None))
+    return component.ghg_entry_template_component_id or component.removal_template_component_id
 
 
 @dataclass(frozen=True)
@@ -167,11 +191,11 @@ class InputBinding:
 def input_shape(ctx: ProjectContext, blueprint_key: str, input_key: str) -> str:
     """SCALAR or LIST: the data shape of a blueprint input (SCALAR when the blueprint does not say)."""
     spec = ctx.blueprint_input(blueprint_key, input_key)
-    shape = str(getattr(getattr(spec, "data_shape", None), "value", getattr(spec, "data_shape", "SCALAR")))
+    shape = enum_text(spec.data_shape) if spec is not None else "SCALAR"
     return "LIST" if shape.upper().endswith("LIST") else "SCALAR"
 
 
-def input_body(binding: InputBinding, resolve: Callable[[Ref], str]) -> dict[str, Any]:
+def input_body(binding: InputBinding, resolve: Callable[[Ref], str]) -> dict[str, Any]:  # a request body (JSON)
     """The request body of one bound input, its datapoints resolved to IDs."""
     ids = [resolve(r) for r in binding.datapoints]
     if binding.shape == "LIST":
@@ -179,10 +203,10 @@ def input_body(binding: InputBinding, resolve: Callable[[Ref], str]) -> dict[str
     return {"__typename": "CreateComponentScalarInput", "input_key": binding.input_key, "datapoint_id": ids[0]}
 
 
-def same_project(obj: Any, project_id: str, action: Action) -> str | None:
+def same_project(obj: m.Source | m.Datapoint, project_id: str, action: Action) -> str | None:
     """Why an object answered to a create cannot be adopted: it belongs to another project (supplier references are
     unique per supplier, not per project); None when it may."""
-    project = getattr(obj, "project_id", None)
+    project = obj.project_id
     if project and project != project_id:
         return (f"supplier_reference_id {action.supplier_reference_id!r} already belongs to {obj.id} of project "
                 f"{project}; it is never adopted into project {project_id}: give this workbook its own "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from importer.planning.common import (
     InputBinding,
@@ -21,9 +21,9 @@ from importer.planning.common import (
 )
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change
+from importer.planning.model import Action, Change, Placed
 
-KIND = "component"
+KIND: Final = "component"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def plan(p: Planning) -> list[Action]:
                                       tuple(p.ref("datapoint", r) for r in ci.datapoint_refs), ci.datapoint_refs)
                          for ci in items))
         srid = p.srid(KIND, "components", row)
-        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row,
+        base: Placed = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row,
                                     supplier_reference_id=srid,
                                     depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]))
         existing = p.existing(KIND, srid)
@@ -83,7 +83,7 @@ def plan(p: Planning) -> list[Action]:
 
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
-    p: ComponentPayload = action.payload
+    p = action.payload_of(ComponentPayload)
     inputs = [input_body(i, env.resolve) for i in p.inputs]
     if action.op == "create":
         env.intend(action)

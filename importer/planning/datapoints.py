@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, TypedDict
 
 from importer.ids import has_id_prefix
 from importer.planning.common import (
@@ -21,10 +21,10 @@ from importer.planning.common import (
 )
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Ref
+from importer.planning.model import Action, Change, Placed, Ref
 from importer.results import DatapointLineage, SourceLineage
 
-KIND = "datapoint"
+KIND: Final = "datapoint"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def plan(p: Planning) -> list[Action]:
             unit=row.unit, standard_deviation=row.standard_deviation, measured_at=iso_z(row.measured_at),
             sources=tuple(p.ref("source", r) for r in row.source_refs), source_refs=row.source_refs,
             uncertainty_justification=row.uncertainty_justification)
-        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="datapoints", row=row.row,
+        base: Placed = dict(kind=KIND, ref=row.ref, sheet="datapoints", row=row.row,
                                     supplier_reference_id=srid, depends_on=p.deps("source", row.source_refs))
         existing = p.existing(KIND, srid)
         if existing is None:
@@ -64,8 +64,8 @@ def plan(p: Planning) -> list[Action]:
         if enum_text(existing.type) != row.type:
             changes.append(Change("type", enum_text(existing.type), row.type))
         q = existing.quantity
-        held = {"magnitude": float(q.magnitude), "unit": q.unit, "standard_deviation": q.standard_deviation}
-        wanted = {"magnitude": row.magnitude, "unit": row.unit, "standard_deviation": row.standard_deviation}
+        held: _Quantity = {"magnitude": float(q.magnitude), "unit": q.unit, "standard_deviation": q.standard_deviation}
+        wanted: _Quantity = {"magnitude": row.magnitude, "unit": row.unit, "standard_deviation": row.standard_deviation}
         if not (same_float(held["magnitude"], row.magnitude) and (q.unit or "") == row.unit
                 and same_float(q.standard_deviation, row.standard_deviation)):
             changes.append(Change("quantity", _quantity_text(held), _quantity_text(wanted)))
@@ -86,14 +86,20 @@ def plan(p: Planning) -> list[Action]:
     return out
 
 
-def _quantity_text(q: dict[str, Any]) -> str:
+class _Quantity(TypedDict):
+    magnitude: float
+    unit: str | None
+    standard_deviation: float | None
+
+
+def _quantity_text(q: _Quantity) -> str:
     sd = q.get("standard_deviation")
     unit = q.get("unit") or ""
     return f"{q['magnitude']:g} {unit}".strip() + (f" ± {sd:g}" if sd is not None else "")
 
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
-    p: DatapointPayload = action.payload
+    p = action.payload_of(DatapointPayload)
     source_ids = [env.resolve(r) for r in p.sources]
     quantity = {"magnitude": p.magnitude, "unit": p.unit, "standard_deviation": p.standard_deviation}
     if action.op == "create":
@@ -139,7 +145,7 @@ def lineage(ref: str, actions: dict[str, Action], source: Callable[[str], Source
     action = actions.get(ref)
     if action is None:
         return DatapointLineage(ref=ref, id=None, display_name=None, magnitude=None, unit=None)
-    p: DatapointPayload = action.payload
+    p = action.payload_of(DatapointPayload)
     return DatapointLineage(
         ref=ref, id=ids.get((KIND, ref)) or action.existing_id, display_name=p.display_name, magnitude=p.magnitude,
         unit=p.unit, sources=[source(s) for s in p.source_refs])

@@ -5,10 +5,17 @@ create before and after it is sent (the run history). Kinds never see the schedu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from importer.planning.known import Signature
 from importer.planning.model import Action, Ref
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+
+#: an API object an applied action returns (for the report, and what a batch carries)
+Entity: TypeAlias = "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement"
 
 
 class StepFailed(Exception):
@@ -22,16 +29,46 @@ class Applied:
 
     id: str | None = None
     status: str | None = None
-    entity: Any = None
+    entity: Entity | None = None
     notes: tuple[str, ...] = ()
+
+
+class RequestModels(Protocol):
+    """The request bodies the kinds send: `importer.api.models` itself (the module is this protocol's one
+    implementation), handed over by the scheduler so that no kind loads the API client at import time."""
+
+    @property
+    def CreateSourceRequest(self) -> type[m.CreateSourceRequest]: ...
+    @property
+    def PatchSourceRequest(self) -> type[m.PatchSourceRequest]: ...
+    @property
+    def CreateDatapointRequest(self) -> type[m.CreateDatapointRequest]: ...
+    @property
+    def PatchDatapointRequest(self) -> type[m.PatchDatapointRequest]: ...
+    @property
+    def PatchFeedstockTypeRequest(self) -> type[m.PatchFeedstockTypeRequest]: ...
+    @property
+    def CreateGhgEntryRequest(self) -> type[m.CreateGhgEntryRequest]: ...
+    @property
+    def PatchGhgEntryRequest(self) -> type[m.PatchGhgEntryRequest]: ...
+    @property
+    def CreateComponentRequest(self) -> type[m.CreateComponentRequest]: ...
+    @property
+    def PatchComponentRequest(self) -> type[m.PatchComponentRequest]: ...
+    @property
+    def PatchComponentAttributionsRequest(self) -> type[m.PatchComponentAttributionsRequest]: ...
+    @property
+    def CreateGhgStatementRequest(self) -> type[m.CreateGhgStatementRequest]: ...
+    @property
+    def SubmitGhgStatementRequest(self) -> type[m.SubmitGhgStatementRequest]: ...
 
 
 class ApplyEnv(Protocol):
     @property
-    def client(self) -> Any: ...
+    def client(self) -> IsometricClient: ...
 
     @property
-    def models(self) -> Any: ...
+    def models(self) -> RequestModels: ...
 
     @property
     def project_id(self) -> str: ...

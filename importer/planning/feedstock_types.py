@@ -8,12 +8,11 @@ otherwise it is unchanged. The entries citing the row get the matched type's ID.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from importer.planning.common import Planning
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change
+from importer.planning.model import Action, Change, Where
 
 KIND = "feedstock_type"
 
@@ -28,7 +27,7 @@ def plan(p: Planning) -> list[Action]:
     out = []
     for row in p.wb.feedstock_types:
         match = p.ctx.match_feedstock_type(row)
-        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="feedstock_types", row=row.row)
+        base: Where = dict(kind=KIND, ref=row.ref, sheet="feedstock_types", row=row.row)
         found = match.found
         if found is None:  # the online checks refuse this before planning; a plan never sends it
             out.append(p.record(Action(op="conflict", payload=FeedstockTypePayload(None), reason=(
@@ -53,7 +52,7 @@ def plan(p: Planning) -> list[Action]:
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
     """A PATCH of the fields that differ: the only write the API allows on a feedstock type besides DELETE."""
-    p: FeedstockTypePayload = action.payload
+    p = action.payload_of(FeedstockTypePayload)
     assert action.op == "update" and action.existing_id is not None, "feedstock types are never created"
     body = {k: v for k, v in (("name", p.name), ("supplier_reference_id", p.supplier_reference_id)) if v is not None}
     req = env.models.PatchFeedstockTypeRequest.model_validate(body)

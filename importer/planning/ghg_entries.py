@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from importer.context import ProjectContext
 from importer.planning.common import (
@@ -24,11 +24,11 @@ from importer.planning.common import (
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.known import signature_of
-from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
+from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Placed, Ref
 from importer.results import ComponentLineage, EntryLineage, InputLineage
 from importer.workbook.model import Workbook
 
-KIND = "ghg_entry"
+KIND: Final = "ghg_entry"
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def plan(p: Planning) -> list[Action]:
             completed_on=row.completed_on.isoformat(),
             feedstock_type=p.ref("feedstock_type", row.feedstock_type) if row.feedstock_type else None,
             feedstock_ref=row.feedstock_type, components=components)
-        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="entries", row=row.row,
+        base: Placed = dict(kind=KIND, ref=row.ref, sheet="entries", row=row.row,
                                     supplier_reference_id=srid, depends_on=deps)
         existing = p.existing(KIND, srid)
         if existing is None:
@@ -149,7 +149,7 @@ def plan(p: Planning) -> list[Action]:
 
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
-    p: GhgEntryPayload = action.payload
+    p = action.payload_of(GhgEntryPayload)
     feedstock_id = env.resolve(p.feedstock_type) if p.feedstock_type is not None else None
     if action.op == "create":
         env.intend(action)
@@ -182,8 +182,8 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         merged = {i.input_key: input_body(i, env.resolve) for i in comp.held}
         for item in wanted[comp.template_component_id].inputs:
             merged[item.input_key] = input_body(item, env.resolve)
-        req = env.models.PatchComponentRequest.model_validate({"inputs": list(merged.values())})
-        env.client.patch_component(comp.component_id, req)
+        rebound = env.models.PatchComponentRequest.model_validate({"inputs": list(merged.values())})
+        env.client.patch_component(comp.component_id, rebound)
     return Applied(id=action.existing_id, entity=entity)
 
 
@@ -191,7 +191,7 @@ def lineage(action: Action, ctx: ProjectContext, wb_components: list[Any], wb_co
             dp_lineage: Any, entry_id: str | None, status: str, co2e: float | None) -> EntryLineage:
     """template -> components -> inputs -> datapoints -> sources, for one entry. `dp_lineage(ref)` gives a
     datapoint's lineage (a workbook ref or an ID)."""
-    p: GhgEntryPayload = action.payload
+    p = action.payload_of(GhgEntryPayload)
     template = next((t for t in ctx.templates if t.id == p.template_id), None)
     out = EntryLineage(ref=action.ref, id=entry_id, status=status, template_id=p.template_id,
                        template_name=p.template_name, started_on=p.started_on, completed_on=p.completed_on,

@@ -41,6 +41,9 @@ class Known:
     uploaded_sources: frozenset[str] = frozenset()
     membership: Mapping[str, str] = field(default_factory=dict)  # component ID -> GHG entry ID
     created_inputs: Mapping[str, Signature] = field(default_factory=dict)  # GHG entry ID -> its create's inputs
+    #: supplier_reference_id -> the prefixes of this machine's runs that made it (an orphan search never claims
+    #: what only other prefixes' runs made)
+    made_under: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def signature_of(components: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, tuple[str, ...]]]:

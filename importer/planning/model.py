@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Key = tuple[str, str]  # (kind, workbook ref): unique per object of a plan
 Op = Literal["create", "update", "unchanged", "conflict", "blocked", "delete"]
@@ -38,6 +41,11 @@ class NewRef:
 
 Ref = IdRef | NewRef
 
+#: an action's payload: the frozen dataclass its kind's module declares (SourcePayload, ...). Kinds never import
+#: each other, and this module imports none of them, so the type says only that much; `payload_of` narrows it
+Payload: TypeAlias = "DataclassInstance"
+_P = TypeVar("_P")
+
 
 @dataclass(frozen=True)
 class Change:
@@ -45,8 +53,8 @@ class Change:
     shown to people: `46 km -> 52.5 km`)."""
 
     field: str
-    before: Any = None
-    after: Any = None
+    before: object = None
+    after: object = None
 
     def describe(self) -> str:
         if self.before is None and self.after is None:
@@ -54,7 +62,7 @@ class Change:
         return f"{self.field}: {shown(self.before)} -> {shown(self.after)}"
 
 
-def shown(value: Any) -> str:
+def shown(value: object) -> str:
     """A value as people read it in a change: `46 km -> 52.5 km`, `(empty)`, lists joined."""
     if value is None:
         return "(empty)"
@@ -74,7 +82,7 @@ class Action:
     sheet: str
     row: int | None
     op: Op
-    payload: Any
+    payload: Payload
     supplier_reference_id: str | None = None
     existing_id: str | None = None  # the registry's object, for update/unchanged/conflict
     changes: tuple[Change, ...] = ()
@@ -87,6 +95,13 @@ class Action:
     def key(self) -> Key:
         return (self.kind, self.ref)
 
+    def payload_of(self, cls: type[_P]) -> _P:
+        """The payload as its kind's own dataclass (what the kind's plan put there)."""
+        payload = self.payload
+        if not isinstance(payload, cls):
+            raise TypeError(f"{self.kind} {self.ref!r}: payload {type(payload).__name__}, not {cls.__name__}")
+        return payload
+
     @property
     def where(self) -> str:
         """`datapoints row 7 (ref biochar-mass)`: how a blocked row names its culprit."""
@@ -98,6 +113,22 @@ class Action:
         """Create and update go out; an unchanged source still asks whether its file arrived."""
         return self.op in ("create", "update", "delete") or (self.op == "unchanged" and bool(
             getattr(self.payload, "resume_upload", False)))
+
+
+class Where(TypedDict):
+    """What every action of one workbook row shares (a kind's planner builds it once per row: `Action(**where)`)."""
+
+    kind: str
+    ref: str
+    sheet: str
+    row: int | None
+
+
+class Placed(Where):
+    """A row's `Where` with what its actions depend on (and its supplier_reference_id, when it has one)."""
+
+    depends_on: tuple[Key, ...]
+    supplier_reference_id: NotRequired[str]
 
 
 @dataclass(frozen=True)

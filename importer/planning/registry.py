@@ -10,39 +10,67 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from importer.planning.carried import CarriedListings
 from importer.workbook.model import Workbook
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+
+
+class _Referenced(Protocol):
+    @property
+    def supplier_reference_id(self) -> str | None: ...
+
+
+_R = TypeVar("_R", bound=_Referenced)
+
+
+#: any object a snapshot holds
+RegistryObject: TypeAlias = "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component"
+
+
+_TABLE_NAMES = ("sources", "datapoints", "feedstock_types", "ghg_entries", "components")
 
 
 @dataclass
 class RegistryState:
     """The snapshot: API objects by supplier_reference_id (statements by end date)."""
 
-    sources: dict[str, Any] = field(default_factory=dict)
-    datapoints: dict[str, Any] = field(default_factory=dict)
-    feedstock_types: dict[str, Any] = field(default_factory=dict)
-    ghg_entries: dict[str, Any] = field(default_factory=dict)
-    components: dict[str, Any] = field(default_factory=dict)
-    statements: list[Any] = field(default_factory=list)  # of this project, by end date
-    entry_components: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its components (below)
-    entry_attributions: dict[str, list[Any]] = field(default_factory=dict)  # entry id -> its attributions
+    sources: dict[str, m.Source] = field(default_factory=dict)
+    datapoints: dict[str, m.Datapoint] = field(default_factory=dict)
+    feedstock_types: dict[str, m.FeedstockType] = field(default_factory=dict)
+    ghg_entries: dict[str, m.GhgEntry] = field(default_factory=dict)
+    components: dict[str, m.Component] = field(default_factory=dict)
+    statements: list[m.GhgStatement] = field(default_factory=list)  # of this project, by end date
+    #: entry id -> its components (below)
+    entry_components: dict[str, list[m.Component]] = field(default_factory=dict)
+    #: entry id -> its attributions
+    entry_attributions: dict[str, list[m.ComponentAttribution]] = field(default_factory=dict)
     #: every component and datapoint of the project as listed (template components, and datapoints made
     #: outside the importer, have no supplier_reference_id)
-    project_components: list[Any] = field(default_factory=list)
-    project_datapoints: list[Any] = field(default_factory=list)
+    project_components: list[m.Component] = field(default_factory=list)
+    project_datapoints: list[m.Datapoint] = field(default_factory=list)
     #: sources whose document is known to be uploaded (learned on earlier runs: `importer.planning.known`)
     uploaded_sources: frozenset[str] = frozenset()
     #: component ID -> entry ID learned while taking this snapshot (for the caller to remember)
     learned_membership: dict[str, str] = field(default_factory=dict)
 
-    def by_id(self) -> dict[str, Any]:
+    def table(self, name: str) -> Mapping[str, RegistryObject]:
+        """One of the tables by supplier_reference_id, by its field's name (a `Kind.registry`)."""
+        tables: tuple[Mapping[str, RegistryObject], ...] = (
+            self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components)
+        return tables[_TABLE_NAMES.index(name)]
+
+    def by_id(self) -> dict[str, RegistryObject]:
         """Every object read, by ID: what a run that wrote nothing may report as current."""
-        out = {o.id: o for table in (self.sources, self.feedstock_types, self.ghg_entries) for o in table.values()}
+        tables: tuple[Mapping[str, RegistryObject], ...] = (self.sources, self.feedstock_types, self.ghg_entries)
+        out: dict[str, RegistryObject] = {o.id: o for table in tables for o in table.values()}
         out.update({o.id: o for o in self.project_datapoints})
         out.update({o.id: o for o in self.project_components})
         return out
@@ -55,7 +83,10 @@ class RegistryState:
         same project neither invalidates a saved plan nor costs a digest), `entries` which other GHG entries
         (by ID: those its statement would hold)."""
         out: dict[str, str] = {}
-        for table in (self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components):
+        tables: tuple[dict[str, m.Source], dict[str, m.Datapoint], dict[str, m.FeedstockType], dict[str, m.GhgEntry],
+                      dict[str, m.Component]] = (self.sources, self.datapoints, self.feedstock_types,
+                                                  self.ghg_entries, self.components)
+        for table in tables:
             for srid, obj in table.items():
                 if keep(srid) or (table is self.ghg_entries and obj.id in entries):
                     out[srid] = _digest(obj)
@@ -68,23 +99,24 @@ class RegistryState:
         return out
 
 
-def _digest(obj: Any) -> str:
-    def plain(value: Any) -> Any:
+def _digest(obj: m.Response | list[m.Component] | list[m.ComponentAttribution]) -> str:
+    def plain(value: object) -> object:  # a stand-in without model_dump is digested as it is
         if hasattr(value, "model_dump"):
             return value.model_dump(mode="json")
         if isinstance(value, list):
             return [plain(v) for v in value]
         return value
 
+
     text = json.dumps(plain(obj), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _by_srid(objects: list[Any]) -> dict[str, Any]:
-    return {o.supplier_reference_id: o for o in objects if getattr(o, "supplier_reference_id", None)}
+def _by_srid(objects: list[_R]) -> dict[str, _R]:
+    return {o.supplier_reference_id: o for o in objects if o.supplier_reference_id}
 
 
-def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
+def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
                 ) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries cannot be listed by
     project: all are read, and matched by supplier_reference_id (feedstock types come with the project's
@@ -94,27 +126,34 @@ def fetch_state(client: Any, wb: Workbook, *, concurrency: int = 4, carried: Car
     (one per batch), datapoints and components are read whole once and then only what is new
     (`importer.planning.carried`)."""
     project_id = wb.project.project_id
-    calls = {
-        "sources": lambda: client.list_sources(project_id=project_id),
-        "datapoints": lambda: (carried.read(client, "datapoint", project_id) if carried is not None
-                               else client.list_datapoints(project_id=project_id)),
-        "ghg_entries": lambda: (carried.read(client, "ghg_entry", project_id) if carried is not None
-                                else client.list_ghg_entries()),
-        "components": lambda: (carried.read(client, "component", project_id) if carried is not None
-                               else client.list_components(project_id=project_id)),
-    }
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(calls)))) as pool:
-        futures = {name: pool.submit(fn) for name, fn in calls.items()}
-        got = {name: f.result() for name, f in futures.items()}
+    def datapoints() -> list[m.Datapoint]:
+        if carried is not None:
+            return carried.read(client, "datapoint", project_id)
+        return client.list_datapoints(project_id=project_id)
+
+    def ghg_entries() -> list[m.GhgEntry]:
+        return carried.read(client, "ghg_entry", project_id) if carried is not None else client.list_ghg_entries()
+
+    def components() -> list[m.Component]:
+        if carried is not None:
+            return carried.read(client, "component", project_id)
+        return client.list_components(project_id=project_id)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 4))) as pool:
+        sources_f = pool.submit(lambda: client.list_sources(project_id=project_id))
+        datapoints_f, entries_f = pool.submit(datapoints), pool.submit(ghg_entries)
+        components_f = pool.submit(components)
+        got_sources, got_datapoints = sources_f.result(), datapoints_f.result()
+        got_entries, got_components = entries_f.result(), components_f.result()
     return RegistryState(
-        sources=_by_srid(got["sources"]), datapoints=_by_srid(got["datapoints"]),
-        ghg_entries=_by_srid(got["ghg_entries"]),
-        components=_by_srid(got["components"]), project_components=list(got["components"]),
-        project_datapoints=list(got["datapoints"]),
+        sources=_by_srid(got_sources), datapoints=_by_srid(got_datapoints),
+        ghg_entries=_by_srid(got_entries),
+        components=_by_srid(got_components), project_components=list(got_components),
+        project_datapoints=list(got_datapoints),
     )
 
 
-def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,
+def fetch_entry_details(client: IsometricClient, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,
                         with_attributions: set[str] | frozenset[str] = frozenset()) -> None:
     """Components of the given entries (one listing each: a component does not say which entry it belongs
     to), and the attributions of those whose extra components the workbook attaches or removes. Every
@@ -122,7 +161,7 @@ def fetch_entry_details(client: Any, state: RegistryState, entry_ids: list[str],
     if not entry_ids:
         return
 
-    def fetch(entry_id: str) -> tuple[str, list[Any], list[Any] | None]:
+    def fetch(entry_id: str) -> tuple[str, list[m.Component], list[m.ComponentAttribution] | None]:
         attributions = client.list_component_attributions(entry_id) if entry_id in with_attributions else None
         return entry_id, client.list_components(ghg_entry_id=entry_id), attributions
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from importer.ids import has_id_prefix
 from importer.planning.common import Planning, same_project
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Op
+from importer.planning.model import Action, Change, Op, Where
 from importer.results import SourceLineage
 
 RESUME_UPLOAD = "file upload resumed unless already present"
-KIND = "source"
+KIND: Final = "source"
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ def plan(p: Planning) -> list[Action]:
             content_type=row.content_type, content_length=row.content_length, sha256=row.sha256,
             published_at=row.published_at.isoformat(), is_public=row.is_public, description=row.description)
         existing = p.existing(KIND, srid)
-        base: dict[str, Any] = dict(kind=KIND, ref=row.ref, sheet="sources", row=row.row, supplier_reference_id=srid)
+        base: Where = dict(kind=KIND, ref=row.ref, sheet="sources", row=row.row)
         if existing is None:
-            out.append(p.record(Action(op="create", payload=payload, **base)))
+            out.append(p.record(Action(op="create", payload=payload, supplier_reference_id=srid, **base)))
             continue
         changes = []
         if (existing.display_name or "") != row.display_name:
@@ -65,7 +65,8 @@ def plan(p: Planning) -> list[Action]:
         op: Op = "update" if changes else "unchanged"
         resume = existing.id not in p.state.uploaded_sources  # a document once uploaded stays
         out.append(p.record(Action(op=op, payload=replace(payload, resume_upload=resume), existing_id=existing.id,
-                                   changes=tuple(changes), notes=(RESUME_UPLOAD,) if resume else (), **base)))
+                                   changes=tuple(changes), notes=(RESUME_UPLOAD,) if resume else (),
+                                   supplier_reference_id=srid, **base)))
     return out
 
 
@@ -73,7 +74,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     """Create the source (or PATCH its fields) and make sure its document is uploaded."""
     from importer.workbook import evidence
 
-    p: SourcePayload = action.payload
+    p = action.payload_of(SourcePayload)
     try:
         data = evidence.read_evidence(Path(p.file), expected_size=p.content_length, expected_sha256=p.sha256)
     except evidence.EvidenceError as exc:
@@ -121,7 +122,7 @@ def lineage(ref: str, actions: dict[str, Action], ids: dict[tuple[str, str], str
     action = actions.get(ref)
     if action is None:
         return SourceLineage(ref=ref, id=None, display_name=None, file_name=None, sha256=None)
-    p: SourcePayload = action.payload
+    p = action.payload_of(SourcePayload)
     return SourceLineage(ref=ref, id=ids.get((KIND, ref)) or action.existing_id, display_name=p.display_name,
                          file_name=p.file_name, sha256=p.sha256, description=p.description,
                          size_bytes=p.content_length)

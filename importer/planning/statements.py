@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
 
 from importer.planning.common import Planning, enum_text
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import STATEMENT_KEY, Action, Change
+from importer.planning.model import STATEMENT_KEY, Action, Change, Placed
 
 KIND = "ghg_statement"
 
@@ -46,7 +45,7 @@ def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action
         ("component_attribution", c.ref) for c in p.wb.components) + tuple(("source", s.ref) for s in p.wb.sources)
     payload = StatementPayload(end_on=end_on.isoformat(), submit=p.submit,
                                report_url=p.wb.project.ghg_statement_report_url)
-    base: dict[str, Any] = dict(kind=KIND, ref=STATEMENT_KEY[1], sheet="project", row=p.wb.project_rows.get(
+    base: Placed = dict(kind=KIND, ref=STATEMENT_KEY[1], sheet="project", row=p.wb.project_rows.get(
         "statement_end_on"), depends_on=deps)
     same = next((s for s in p.state.statements if str(s.reporting_period_end_at) == end_on.isoformat()), None)
     previous = [s for s in p.state.statements if str(s.reporting_period_end_at) < end_on.isoformat()]
@@ -84,7 +83,7 @@ def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action
 
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
-    p: StatementPayload = action.payload
+    p = action.payload_of(StatementPayload)
     statement = None
     if action.op == "create":
         req = env.models.CreateGhgStatementRequest.model_validate({"project_id": env.project_id,
@@ -97,8 +96,8 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     if p.submit and enum_text(statement.status) == "DRAFT":
         if not p.report_url:
             raise StepFailed("submitting needs ghg_statement_report_url on the project sheet")
-        req = env.models.SubmitGhgStatementRequest.model_validate({"ghg_statement_report_url": p.report_url})
-        statement = env.client.submit_ghg_statement(statement.id, req)
+        submission = env.models.SubmitGhgStatementRequest.model_validate({"ghg_statement_report_url": p.report_url})
+        statement = env.client.submit_ghg_statement(statement.id, submission)
     return Applied(id=statement.id, entity=statement)
 
 
