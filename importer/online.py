@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.context import ProjectContext
 from importer.findings import Finding
 from importer.ids import has_id_prefix
 from importer.units import NON_NEGATIVE_KINDS, is_convertible, non_negative_kind
 from importer.workbook.coerce import did_you_mean
-from importer.workbook.model import Workbook
+from importer.workbook.model import ComponentInputRow, Workbook
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
 
 
 def _finding(wb: Workbook, sheet: str, row: int, column: str, code: str, message: str,
@@ -39,7 +42,7 @@ def _check_bindings(
     spec = ctx.blueprint_input(blueprint_key, input_key)
     if spec is None:
         return out
-    shape = str(getattr(spec, "data_shape", "SCALAR")).upper()
+    shape = str(spec.data_shape).upper()
     if shape.endswith("SCALAR") and len(refs) != 1:
         out.append(_finding(
             wb, sheet, row, "datapoint_refs", "input_shape",
@@ -62,7 +65,8 @@ def _check_bindings(
 
 
 def _check_signs(
-    wb: Workbook, sheet: str, row: int, blueprint_key: str, input_key: str, spec: Any, refs: tuple[str, ...],
+    wb: Workbook, sheet: str, row: int, blueprint_key: str, input_key: str, spec: m.BlueprintInput,
+    refs: tuple[str, ...],
     units: dict[str, str], rows: dict[str, int], magnitudes: dict[str, float], signed: set[str],
 ) -> list[Finding]:
     """A negative datapoint feeding an input whose quantity cannot be negative, as the blueprint says: by its
@@ -72,7 +76,7 @@ def _check_signs(
     negative = [ref for ref in refs if (magnitudes.get(ref) or 0.0) < 0 and ref not in signed and ref in rows]
     if not negative:
         return []
-    kind = str(getattr(spec, "quantity_kind", None) or "")
+    kind = str(spec.quantity_kind or "")
     words = NON_NEGATIVE_KINDS.get(kind) if kind else non_negative_kind(str(spec.compatible_unit))
     if words is None:
         return []
@@ -128,7 +132,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
     rows = {d.ref: d.row for d in wb.datapoints}
     magnitudes = {d.ref: d.magnitude for d in wb.datapoints}
     signed: set[str] = set()
-    templates: dict[str, Any] = {}  # entry ref -> template
+    templates: dict[str, m.GhgEntryTemplate] = {}  # entry ref -> template
 
     for entry in wb.entries:
         template = ctx.resolve_template(entry.template)
@@ -196,7 +200,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
                         f"entry {entry.ref!r}: monitored input {spec.input_key!r} of "
                         f"{comp.display_name!r} has no datapoint; add a row to entry_inputs", entry.ref))
 
-    comp_inputs: dict[str, list[Any]] = defaultdict(list)
+    comp_inputs: dict[str, list[ComponentInputRow]] = defaultdict(list)
     for ci in wb.component_inputs:
         comp_inputs[ci.component_ref].append(ci)
     for comp_row in wb.components:
@@ -265,7 +269,8 @@ def whole_months(start: dt.date, end: dt.date) -> list[tuple[int, int]]:
     return out
 
 
-def inferred_statement_start(end_on: dt.date, statements: list[Any], earliest_entry: dt.date | None) -> dt.date | None:
+def inferred_statement_start(end_on: dt.date, statements: list[m.GhgStatement],
+                             earliest_entry: dt.date | None) -> dt.date | None:
     """The start Isometric infers for a statement ending on `end_on`: that statement's own start if it exists,
     else the day after the latest earlier statement of the project, else the project's earliest entry."""
     for st in statements:
@@ -278,7 +283,7 @@ def inferred_statement_start(end_on: dt.date, statements: list[Any], earliest_en
     return earliest_entry
 
 
-def check_statement(wb: Workbook, statements: list[Any],
+def check_statement(wb: Workbook, statements: list[m.GhgStatement],
                     registry_completed: list[dt.date] | None = None) -> list[Finding]:
     """Statement sanity before anything is sent (validate --online, plan and run): an end date the statement
     cannot have, entries that will fall outside it, and whole months of the period without any GHG entry.

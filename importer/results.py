@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.failures import Failure, advice
+
+if TYPE_CHECKING:  # the planning package imports this module
+    from importer.planning.model import Plan
 
 KINDS = (
     "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution",
@@ -41,8 +44,8 @@ class ObjectOutcome:
     failure: Failure | None = None
     blocked_by: str | None = None  # "datapoints row 7 (ref x)" for blocked rows
     changes: list[str] = field(default_factory=list)  # fields that differ, for updates/conflicts
-    before: dict[str, Any] = field(default_factory=dict)  # field -> what the registry held (as shown to people)
-    after: dict[str, Any] = field(default_factory=dict)  # field -> what the workbook wants
+    before: dict[str, object] = field(default_factory=dict)  # field -> what the registry held (as shown to people)
+    after: dict[str, object] = field(default_factory=dict)  # field -> what the workbook wants
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -142,7 +145,7 @@ class RunResult:
     orphans: list[dict[str, Any]] = field(default_factory=list)
     #: the batch position ("2 of 12") and the stop reason when the run stopped early (credentials, disk)
     stopped: str | None = None
-    plan: Any = field(default=None, repr=False)  # the Plan (importer.planning.model) behind this result
+    plan: Plan | None = field(default=None, repr=False)  # the Plan behind this result
     #: the GHG entries the statement will hold, grouped: workbook / orphan / elsewhere (group, ref, id,
     #: completed_on, co2e_net_removed_kg)
     statement_entries: list[dict[str, Any]] = field(default_factory=list)

@@ -18,12 +18,17 @@ look (`plan_rollback`) and the deletes (`execute_rollback`) makes the deletes re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from importer.history import CreatedObject, History, IntendedCreate, LocalStateError
+
+if TYPE_CHECKING:  # the API client loads when a rollback starts (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
+    from importer.planning.registry import RegistryObject
 
 #: reverse dependency order: what depends on others goes first
 DELETE_ORDER = ("component", "ghg_entry", "feedstock_type", "datapoint", "source")
@@ -73,24 +78,28 @@ def _runs_since(history: History, project_id: str, since: str, run_id: str) -> l
 
 
 #: how to find an object by its supplier_reference_id, per kind (statements have none)
-_LOOKUPS: dict[str, str] = {"source": "list_sources", "datapoint": "list_datapoints",
-                            "feedstock_type": "list_feedstock_types", "ghg_entry": "list_ghg_entries",
-                            "component": "list_components"}
+_LOOKUPS: dict[str, Callable[[IsometricClient, str], Sequence[RegistryObject]]] = {
+    "source": lambda client, srid: client.list_sources(supplier_reference_id=srid),
+    "datapoint": lambda client, srid: client.list_datapoints(supplier_reference_id=srid),
+    "feedstock_type": lambda client, srid: client.list_feedstock_types(supplier_reference_id=srid),
+    "ghg_entry": lambda client, srid: client.list_ghg_entries(supplier_reference_id=srid),
+    "component": lambda client, srid: client.list_components(supplier_reference_id=srid),
+}
 
 
-def _find_intended(client: Any, intent: IntendedCreate) -> list[Any]:
+def _find_intended(client: IsometricClient, intent: IntendedCreate) -> list[RegistryObject]:
     lookup = _LOOKUPS.get(intent.kind)
     if lookup is None:
         return []
-    found = getattr(client, lookup)(supplier_reference_id=intent.supplier_reference_id)
-    return [o for o in found if getattr(o, "supplier_reference_id", None) == intent.supplier_reference_id]
+    found = lookup(client, intent.supplier_reference_id)
+    return [o for o in found if o.supplier_reference_id == intent.supplier_reference_id]
 
 
-def _status(statement: Any) -> str:
-    return str(getattr(statement.status, "value", statement.status))
+def _status(statement: m.GhgStatement) -> str:
+    return str(statement.status)
 
 
-def plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackItem]:
+def plan_rollback(history: History, run_id: str, client: IsometricClient) -> list[RollbackItem]:
     """What a rollback of `run_id` would delete, in order, looked at under the project's lock; raises
     RollbackRefused when it must not (an import of the project is running, a submitted statement)."""
     with rollback_lock(history, run_id):
@@ -101,7 +110,7 @@ def plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackIt
     return items
 
 
-def _plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackItem]:
+def _plan_rollback(history: History, run_id: str, client: IsometricClient) -> list[RollbackItem]:
     from importer.api import NotFound
 
     record = history.run(run_id)
@@ -114,11 +123,11 @@ def _plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackI
     unfound: list[RollbackItem] = []
     for intent in history.intended(run_id):
         hits = [o for o in _find_intended(client, intent) if (intent.kind, o.id) not in known]
-        for obj in hits:
-            created.append(CreatedObject(seq=-intent.seq, kind=intent.kind, object_id=obj.id,
+        for hit in hits:
+            created.append(CreatedObject(seq=-intent.seq, kind=intent.kind, object_id=hit.id,
                                          supplier_reference_id=intent.supplier_reference_id, deleted_at=None))
-            intents[(intent.kind, obj.id)] = intent
-            known.add((intent.kind, obj.id))
+            intents[(intent.kind, hit.id)] = intent
+            known.add((intent.kind, hit.id))
         if not hits:
             lookable = intent.kind in _LOOKUPS
             unfound.append(RollbackItem(
@@ -127,7 +136,7 @@ def _plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackI
                 status="never created" if lookable else "kept", intended=intent,
                 message=f"meant to create {intent.supplier_reference_id!r}, but the API has no such object"
                 if lookable else f"a {intent.kind} cannot be looked up by supplier_reference_id: check the Certify UI"))
-    statements: dict[str, Any] = {}
+    statements: dict[str, m.GhgStatement] = {}
     for obj in created:
         if obj.kind == "ghg_statement":
             try:
@@ -156,7 +165,8 @@ def _plan_rollback(history: History, run_id: str, client: Any) -> list[RollbackI
     return items + unfound
 
 
-def execute_rollback(history: History, run_id: str, client: Any, items: list[RollbackItem]) -> list[RollbackItem]:
+def execute_rollback(history: History, run_id: str, client: IsometricClient,
+                     items: list[RollbackItem]) -> list[RollbackItem]:
     """Delete what `plan_rollback` listed, under the project's lock. When the lock is held (an import of the
     project is running), or an import of the project started since the look, nothing is deleted: every pending
     item is `failed` with the reason (look again)."""
@@ -179,7 +189,8 @@ def _refuse(items: list[RollbackItem], why: str) -> list[RollbackItem]:
     return items
 
 
-def _execute_rollback(history: History, run_id: str, client: Any, items: list[RollbackItem]) -> list[RollbackItem]:
+def _execute_rollback(history: History, run_id: str, client: IsometricClient,
+                      items: list[RollbackItem]) -> list[RollbackItem]:
     from importer.api import ApiError, NotFound
 
     for item in items:
