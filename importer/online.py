@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importer.context import ProjectContext
-from importer.findings import Finding
+from importer.findings import Finding, Severity
 from importer.ids import has_id_prefix
 from importer.units import NON_NEGATIVE_KINDS, is_convertible, non_negative_kind
 from importer.workbook.coerce import did_you_mean
@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
 
 
 def _finding(wb: Workbook, sheet: str, row: int, column: str, code: str, message: str,
-             value: Any = None, severity: str = "error") -> Finding:
-    return Finding(severity, code, message, sheet=sheet, row=row, column=column,  # type: ignore[arg-type]
+             value: object = None, severity: Severity = "error") -> Finding:
+    return Finding(severity, code, message, sheet=sheet, row=row, column=column,
                    cell=wb.cell(sheet, row, column), value=value)
 
 

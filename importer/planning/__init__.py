@@ -172,8 +172,9 @@ def statement_entries(p: Planning, statement: Action | None, orphans: list[Orpha
     held = next((s for s in p.state.statements if s.id == statement.existing_id), None)
     by_id = {e.id: e for e in p.state.ghg_entries.values()}
     if held is not None:
-        others = [by_id.get(i) or i for i in held.ghg_entry_ids if i not in orphan_ids
-                  and getattr(by_id.get(i), "supplier_reference_id", None) not in ours]
+        others: list[m.GhgEntry | str] = [
+            by_id.get(i) or i for i in held.ghg_entry_ids if i not in orphan_ids
+            and (by_id[i].supplier_reference_id if i in by_id else None) not in ours]
     else:
         others = [e for e in p.state.ghg_entries.values() if e.supplier_reference_id not in ours
                   and e.id not in orphan_ids and not e.ghg_statement_id and start <= str(e.completed_on) <= end]

@@ -22,6 +22,7 @@ from importer.planning.common import (
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Placed
+from importer.workbook.model import ComponentInputRow
 
 KIND: Final = "component"
 
@@ -37,7 +38,7 @@ class ComponentPayload:
 
 
 def plan(p: Planning) -> list[Action]:
-    given: dict[str, list[Any]] = defaultdict(list)
+    given: dict[str, list[ComponentInputRow]] = defaultdict(list)
     for ci in p.wb.component_inputs:
         given[ci.component_ref].append(ci)
     out = []

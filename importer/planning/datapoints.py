@@ -4,9 +4,9 @@ datapoint's lineage (value, unit, sources)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from importer.ids import has_id_prefix
 from importer.planning.common import (
@@ -23,6 +23,9 @@ from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Placed, Ref
 from importer.results import DatapointLineage, SourceLineage
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
 
 KIND: Final = "datapoint"
 
@@ -133,7 +136,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
 
 
 def lineage(ref: str, actions: dict[str, Action], source: Callable[[str], SourceLineage],
-            ids: dict[tuple[str, str], str], fetched: dict[str, Any]) -> DatapointLineage:
+            ids: dict[tuple[str, str], str], fetched: Mapping[str, m.Datapoint | None]) -> DatapointLineage:
     """A datapoint's lineage; `source` gives each cited source's (the lineage module composes the kinds)."""
     if has_id_prefix(ref):
         held = fetched.get(ref)

@@ -6,6 +6,7 @@ apply (create, or PATCH the entry and re-bind the held components' inputs); the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -25,8 +26,8 @@ from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.known import signature_of
 from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Placed, Ref
-from importer.results import ComponentLineage, EntryLineage, InputLineage
-from importer.workbook.model import Workbook
+from importer.results import ComponentLineage, DatapointLineage, EntryLineage, InputLineage
+from importer.workbook.model import ComponentInputRow, ComponentRow, Workbook
 
 KIND: Final = "ghg_entry"
 
@@ -132,7 +133,7 @@ def plan(p: Planning) -> list[Action]:
                     changes.append(Change(f"inputs.{item.input_key}", held.get(item.input_key, []), list(item.refs)))
             if differs:
                 rebind.append(Rebinding(comp.id, binding.template_component_id, comp.blueprint_key, tuple(
-                    InputBinding(i.input_key, "LIST" if getattr(i, "datapoint_ids", None) is not None else "SCALAR",
+                    InputBinding(i.input_key, "LIST" if i.datapoint_ids is not None else "SCALAR",
                                  tuple(IdRef(d) for d in input_ids(i))) for i in comp.inputs)))
         statement = statements.get(existing.ghg_statement_id or "")
         submitted = statement is not None and enum_text(statement.status) in SUBMITTED_STATUSES
@@ -187,8 +188,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, entity=entity)
 
 
-def lineage(action: Action, ctx: ProjectContext, wb_components: list[Any], wb_component_inputs: list[Any],
-            dp_lineage: Any, entry_id: str | None, status: str, co2e: float | None) -> EntryLineage:
+def lineage(action: Action, ctx: ProjectContext, wb_components: list[ComponentRow],
+            wb_component_inputs: list[ComponentInputRow], dp_lineage: Callable[[str], DatapointLineage],
+            entry_id: str | None, status: str, co2e: float | None) -> EntryLineage:
     """template -> components -> inputs -> datapoints -> sources, for one entry. `dp_lineage(ref)` gives a
     datapoint's lineage (a workbook ref or an ID)."""
     p = action.payload_of(GhgEntryPayload)
@@ -204,7 +206,7 @@ def lineage(action: Action, ctx: ProjectContext, wb_components: list[Any], wb_co
                 else "template"
             inputs = []
             for spec in comp.inputs:
-                kind = "fixed" if str(getattr(spec.type, "value", spec.type)).endswith("fixed") else "monitored"
+                kind = "fixed" if enum_text(spec.type).endswith("fixed") else "monitored"
                 refs = (spec.datapoint_id,) if kind == "fixed" and spec.datapoint_id else \
                     bound.get(comp.id, {}).get(spec.input_key, ())
                 inputs.append(InputLineage(input_key=spec.input_key, kind=kind,
@@ -212,7 +214,7 @@ def lineage(action: Action, ctx: ProjectContext, wb_components: list[Any], wb_co
             out.components.append(ComponentLineage(
                 display_name=comp.display_name, blueprint_key=comp.blueprint_key, group=group.key, origin=origin,
                 attribution_factor=None if origin == "removed" else 1.0, inputs=inputs))
-    extra: dict[str, list[Any]] = {}
+    extra: dict[str, list[ComponentInputRow]] = {}
     for ci in wb_component_inputs:
         extra.setdefault(ci.component_ref, []).append(ci)
     for row in wb_components:

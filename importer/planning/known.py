@@ -28,9 +28,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.planning.common import input_ids, template_component_of
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
 
 #: template component (rtc_) -> input key -> datapoint IDs
 Signature = Mapping[str, Mapping[str, tuple[str, ...]]]
@@ -57,7 +60,7 @@ def signature_of(components: Iterable[Mapping[str, Any]]) -> dict[str, dict[str,
     return out
 
 
-def _holds(component: Any, inputs: Mapping[str, tuple[str, ...]]) -> bool:
+def _holds(component: m.Component, inputs: Mapping[str, tuple[str, ...]]) -> bool:
     held = {i.input_key: tuple(sorted(input_ids(i))) for i in component.inputs}
     return all(held.get(key) == ids for key, ids in inputs.items())
 
@@ -67,17 +70,17 @@ class Resolution:
     """Per entry: its components of the wanted template components (None: list the entry), and the membership
     learned on the way (to be remembered)."""
 
-    components: dict[str, list[Any] | None]
+    components: dict[str, list[m.Component] | None]
     learned: dict[str, str]
 
 
-def resolve_from_knowledge(wanted: Mapping[str, frozenset[str]], project_components: list[Any],
+def resolve_from_knowledge(wanted: Mapping[str, frozenset[str]], project_components: list[m.Component],
                            known: Known) -> Resolution:
     """`wanted`: entry ID -> the template components the workbook binds for it. Each entry gets its components
     of those template components from remembered membership, or from its create's inputs, or None (to be
     listed)."""
     present = {c.id: c for c in project_components}
-    by_entry: dict[str, list[Any]] = {}
+    by_entry: dict[str, list[m.Component]] = {}
     for comp_id, entry_id in known.membership.items():
         if comp_id in present:
             by_entry.setdefault(entry_id, []).append(present[comp_id])
@@ -85,7 +88,7 @@ def resolve_from_knowledge(wanted: Mapping[str, frozenset[str]], project_compone
     # how many entries created here sent each (template component, inputs): a shared one matches nothing
     sent = Counter((rtc, tuple(sorted(inputs.items())))
                    for sig in known.created_inputs.values() for rtc, inputs in sig.items())
-    out: dict[str, list[Any] | None] = {}
+    out: dict[str, list[m.Component] | None] = {}
     learned: dict[str, str] = {}
     for entry_id, rtcs in wanted.items():
         mine = [c for c in by_entry.get(entry_id, []) if template_component_of(c) in rtcs]
@@ -93,7 +96,7 @@ def resolve_from_knowledge(wanted: Mapping[str, frozenset[str]], project_compone
             out[entry_id] = sorted(mine, key=lambda c: c.id)
             continue
         signature = known.created_inputs.get(entry_id)
-        matched: list[Any] = []
+        matched: list[m.Component] = []
         for rtc in rtcs:
             inputs = signature.get(rtc) if signature is not None else None
             if inputs is None or sent[(rtc, tuple(sorted(inputs.items())))] != 1:

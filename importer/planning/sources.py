@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from importer.ids import has_id_prefix
 from importer.planning.common import Planning, same_project
@@ -21,6 +21,9 @@ from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Op, Where
 from importer.results import SourceLineage
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
 
 RESUME_UPLOAD = "file upload resumed unless already present"
 KIND: Final = "source"
@@ -108,7 +111,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, status="updated" if action.changes else "unchanged", entity=entity)
 
 
-def _same_project(obj: Any, env: ApplyEnv, action: Action) -> None:
+def _same_project(obj: m.Source, env: ApplyEnv, action: Action) -> None:
     """A create refused as a duplicate is answered with the object found by reference: never one of another
     project."""
     why = same_project(obj, env.project_id, action)
