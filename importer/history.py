@@ -112,7 +112,7 @@ class LocalStateError(Exception):
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).lower()
-    code = getattr(exc, "errno", None)
+    code = exc.errno if isinstance(exc, OSError) else None  # SQLite's errors carry no errno
     if "full" in text or code in (errno.ENOSPC, errno.EDQUOT):
         return "database or disk is full"
     if ("readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text
