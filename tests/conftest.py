@@ -21,13 +21,30 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
         monkeypatch.delenv(name, raising=False)
 
 
+def _from_the_importer(path: str, headers: dict[str, str]) -> bool:
+    """A request the importer sent to the API (a test that points it at another path is testing that mistake)."""
+    from importer.api.endpoints import USER_AGENT
+
+    return headers.get("user-agent") == USER_AGENT and path.startswith("/mrv/v0/")
+
+
 @pytest.fixture()
 def sandbox(tmp_path: Path) -> Iterator[object]:
-    """A fresh local sandbox per test (a real SQLite file, a real HTTP server on 127.0.0.1)."""
+    """A fresh local sandbox per test (a real SQLite file, a real HTTP server on 127.0.0.1). Every request the
+    importer sends it (told by its User-Agent; a test's own raw requests are not) is held against the published
+    contract (`request_contract`): a test whose importer sent one the live document lacks fails at teardown."""
+    from request_contract import ContractMiddleware, RequestContract
+
     from importer.sandbox import SandboxServer
 
-    with SandboxServer(db_path=tmp_path / "sandbox.sqlite3") as server:
+    server = SandboxServer(db_path=tmp_path / "sandbox.sqlite3")
+    contract = RequestContract()
+    server.app = ContractMiddleware(server.app, contract, only=_from_the_importer)
+    server.contract = contract  # type: ignore[attr-defined]
+    with server:
         yield server
+    assert not contract.violations, "the importer sent requests the contract does not declare:\n" + "\n".join(
+        contract.violations[:20])
 
 
 @pytest.fixture()

@@ -253,9 +253,11 @@ class RequestContract:
 class ContractMiddleware:
     """ASGI middleware: reads each HTTP request's body, checks the request, then replays it to the app."""
 
-    def __init__(self, app: Any, contract: RequestContract) -> None:
+    def __init__(self, app: Any, contract: RequestContract,
+                 only: Callable[[str, dict[str, str]], bool] | None = None) -> None:
         self.app = app
         self.contract = contract
+        self.only = only  # which requests to check, by their path and headers (None: all)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -272,7 +274,8 @@ class ContractMiddleware:
         body = b"".join(chunks)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        self.contract.check(scope["method"], scope["path"], query=query, headers=headers, body=body or None)
+        if self.only is None or self.only(scope["path"], headers):
+            self.contract.check(scope["method"], scope["path"], query=query, headers=headers, body=body or None)
         replayed = False
 
         async def replay() -> dict[str, Any]:

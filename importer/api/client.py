@@ -310,7 +310,8 @@ class IsometricClient:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8), follow_redirects=False,
             timeout=httpx.Timeout(config.timeout), verify=True,
             headers={ep.HEADER_CLIENT_SECRET: config.client_secret,
-                     ep.HEADER_AUTHORIZATION: f"Bearer {config.access_token}", "Accept": "application/json"},
+                     ep.HEADER_AUTHORIZATION: f"Bearer {config.access_token}", "Accept": "application/json",
+                     "User-Agent": ep.USER_AGENT},
         ) for _ in range(API_POOLS)]
         self._pool_of_thread = threading.local()
         self._pools_assigned = itertools.count()

@@ -4,7 +4,11 @@ field names are partly inferred and may need correcting). Paths are relative to 
 
 from __future__ import annotations
 
+from importer import __version__
+
 HEADER_CLIENT_SECRET = "X-Client-Secret"
+#: how the importer names itself to the API (its operators, a proxy's logs, and the test suite's contract check)
+USER_AGENT = f"isometric-import/{__version__}"
 HEADER_AUTHORIZATION = "Authorization"
 
 PAGE_SIZE = 50  # the documented maximum of `first`
