@@ -6,8 +6,14 @@ connection is cut before the body: the client sees an incomplete response, as af
 slow answer (sleeps past a client's timeout, then answers); a lost response (the write is carried out and
 committed, then the connection is cut: the case that duplicates in naive clients); signed upload URLs that
 expire (a short TTL, or the first URL of each source issued already expired, as when an import resumes
-hours later); and a per-endpoint
-budget of requests per second answering 429 beyond it. `fault_rate` spreads a total rate over all modes.
+hours later); and a budget of
+requests per second answering 429 beyond it, per endpoint (method and path with IDs collapsed: `budget_scope`
+"endpoint") or for all API requests together ("global": `/mrv/v0` only, not the storage's upload URLs), in
+fixed one-second windows; with `rate_headers`, every budgeted answer carries the IETF draft's
+(draft-ietf-httpapi-ratelimit-headers) `RateLimit-Policy: "endpoint";q=20;w=1;pk=:...:` and
+`RateLimit: "endpoint";r=7;t=1;pk=:...:` (the partition key `pk`, the route's key in base64, only per
+endpoint; "global" policies have none), without them no header at all, as Isometric's API today.
+`fault_rate` spreads a total rate over all modes.
 Only `/mrv/v0` API calls and the `/_storage` upload URL are affected, never `/_sandbox` admin calls.
 
 A fixed answer, every time, to some requests: `answer_status` (a 422 naming `answer_field` in its
@@ -19,8 +25,10 @@ carries an `X-Request-Id`, as a server or proxy sends one.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
+import math
 import random
 import threading
 import time
@@ -47,6 +55,8 @@ class FaultConfig:
     upload_url_ttl_seconds: float = 3600.0
     expire_first_upload_url: bool = False  # the URL returned by POST /sources is already expired
     budget_per_second: float | None = None
+    budget_scope: str = "endpoint"  # "endpoint": a budget per method and path template; "global": one for all
+    rate_headers: bool = False  # send RateLimit-Policy / RateLimit (IETF draft) with every budgeted answer
     methods: list[str] | None = None  # draw faults only for these HTTP methods (None: all)
     answer_status: int | None = None  # answer this status, every time, to the requests below
     answer_paths: list[str] | None = None  # path prefixes below /mrv/v0 ("/datapoints"); None: every API path
@@ -99,17 +109,29 @@ class FaultInjector:
         return None
 
     def _over_budget(self, key: str) -> bool:
+        return self._budget(key)[0]
+
+    def _budget(self, key: str) -> tuple[bool, int, float]:
+        """Count one request against `key`'s window: (over the budget, requests left in the window, seconds until
+        the window resets). No budget: (False, 0, 0)."""
         budget = self.config.budget_per_second
         if not budget:
-            return False
+            return False, 0, 0.0
         with self.lock:
-            second = int(time.monotonic())
+            now = time.monotonic()
+            second = int(now)
             window, count = self.windows[key]
             if window != second:
                 window, count = second, 0
             count += 1
             self.windows[key] = (window, count)
-            return count > budget
+            return count > budget, max(0, int(budget) - count), second + 1 - now
+
+    def _budget_key(self, method: str, path: str) -> str | None:
+        """The budget a request counts against: its route, or one for every API request (None: no budget)."""
+        if self.config.budget_scope == "global":
+            return "global" if path.startswith("/mrv/v0") else None
+        return _route_key(method, path)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
@@ -120,8 +142,11 @@ class FaultInjector:
         if config.latency_ms:
             await asyncio.sleep(config.latency_ms / 1000)
         method = scope["method"]
-        route = _route_key(method, path)
-        if self._over_budget(route):
+        key = self._budget_key(method, path)
+        over, left, reset = self._budget(key) if key is not None else (False, 0, 0.0)
+        if key is not None and config.rate_headers and config.budget_per_second:
+            send = _with_headers(send, _rate_headers(config, key, left, reset))
+        if over:
             self._count("budget_429")
             await _json(send, 429, {"detail": "Rate limit exceeded"}, retry_after=1)
             return
@@ -181,6 +206,28 @@ def _route_key(method: str, path: str) -> str:
     parts = [p for p in path.split("/") if p]
     shape = "/".join("{id}" if len(p) >= 20 and p[3:4] == "_" else p for p in parts)
     return f"{method} /{shape}"
+
+
+def _rate_headers(config: FaultConfig, key: str, left: int, reset: float) -> list[tuple[bytes, bytes]]:
+    """RateLimit-Policy and RateLimit as structured fields (draft-ietf-httpapi-ratelimit-headers): the quota `q`
+    per window `w` seconds, what is left `r` and the seconds until the window resets `t` (whole seconds, rounded
+    up); per endpoint, the partition key `pk` names the route (a byte sequence, base64)."""
+    name = "global" if config.budget_scope == "global" else "endpoint"
+    pk = "" if name == "global" else f";pk=:{base64.b64encode(key.encode()).decode()}:"
+    quota = max(1, int(config.budget_per_second or 0))
+    policy = f'"{name}";q={quota};w=1{pk}'
+    state = f'"{name}";r={left};t={max(0, math.ceil(reset))}{pk}'
+    return [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+
+
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    """`send` adding `extra` to the response's headers."""
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 def _under(path: str, prefixes: list[str] | None) -> bool:
