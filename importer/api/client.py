@@ -3,8 +3,13 @@
 What it guarantees:
 - Credentials go in headers only and are registered for redaction; no exception or log line shows them.
 - Transient failures (408, 425, 429, 500, 502, 503, 504, connection errors, timeouts) are retried with
-  exponential backoff and jitter (tenacity), honouring `Retry-After` (capped). A 429 pauses every thread of
-  the client until its Retry-After has passed, so concurrency is paced rather than retried blindly.
+  exponential backoff and jitter (tenacity), honouring `Retry-After` (capped).
+- Under a rate budget, requests are paced rather than retried blindly: per route (method and path template)
+  and for all API requests together. RateLimit-Policy / RateLimit headers (IETF draft), when the server sends
+  them, give the rate (quota per window) and say when a spent window resets; without them the rate is learned
+  from 429s (just under what drew one, then probed up slowly), and the first 429 before anything is known
+  pauses every thread of the client until its Retry-After has passed. `settled_rates` and `rate_source` say
+  what the client keeps to.
 - A retried create never makes a second object: before re-sending a POST (its response may have been lost
   after the server acted), the object is looked up by its `supplier_reference_id`; a create the API refuses
   as a duplicate is answered with the existing object. Statements (no supplier_reference_id) are looked up
@@ -18,11 +23,13 @@ What it guarantees:
 
 from __future__ import annotations
 
+import base64
 import collections
 import datetime as dt
 import email.utils
 import itertools
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -273,6 +280,146 @@ def _storage_error(exc: ApiError, url: str) -> ApiError:
                     method="PUT", url=url)
 
 
+# -- pacing under a rate budget ---------------------------------------------------------------------------
+
+#: a scope keeps to this share of the rate it learned from 429s, or of a RateLimit-Policy's quota per second:
+#: just under it, so a fixed window's edge or a little jitter does not draw a 429
+RATE_MARGIN = 0.97
+#: a rate learned from 429s is raised by this share each quiet second, up to just under the rate that drew the 429
+PROBE_STEP = 0.02
+#: after this many seconds without a 429, that ceiling is probed higher by CEILING_STEP (a budget may be raised)
+CEILING_QUIET = 10.0
+CEILING_STEP = 0.03
+#: once a server sent RateLimit headers, a route's first request goes alone (its answer names the route's
+#: policy) and the route's other requests wait for it, at most this long
+FIRST_CONTACT_WAIT = 2.0
+#: the scope of every API request together
+ALL_REQUESTS = "all API requests"
+
+_PATH_WORDS = frozenset(part for path in (ep.PROJECTS, ep.GHG_ENTRY_TEMPLATES, ep.COMPONENT_BLUEPRINTS,
+                                          ep.SIGNED_UPLOAD_URL, ep.GHG_ENTRY_ATTRIBUTIONS, ep.GHG_STATEMENT_SUBMIT,
+                                          *ep.COLLECTIONS.values())
+                        for part in path.split("/") if part and not part.startswith("{"))
+
+
+def route_key(method: str, path: str) -> str:
+    """The route of a request as servers key a per-endpoint budget: the method and the path with its IDs
+    collapsed ("POST /datapoints", "GET /datapoints/{id}"); the words are the client's own paths (endpoints.py)."""
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    return f"{method} /" + "/".join(p if p in _PATH_WORDS else "{id}" for p in parts)
+
+
+_SF_STRING = r'"(?:[^"\\]|\\.)*"'
+_SF_TOKEN = r"[A-Za-z*][A-Za-z0-9_\-.:%*/!#$&'^`|~+]*"
+_SF_VALUE = rf"{_SF_STRING}|:[A-Za-z0-9+/=]*:|\?[01]|-?[0-9]+(?:\.[0-9]+)?|{_SF_TOKEN}"
+_SF_KEY = r"[a-z*][a-z0-9_\-.*]*"
+_SF_ITEM = re.compile(rf"\s*({_SF_STRING}|{_SF_TOKEN})((?:\s*;\s*{_SF_KEY}(?:=(?:{_SF_VALUE}))?)*)\s*(?:,|$)")
+_SF_PARAM = re.compile(rf"\s*;\s*({_SF_KEY})(?:=({_SF_VALUE}))?")
+
+
+def _sf_value(text: str | None) -> Any:
+    if text is None or text == "?1":
+        return True
+    if text == "?0":
+        return False
+    if text.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    if text.startswith(":"):
+        try:
+            return base64.b64decode(text[1:-1], validate=True)
+        except ValueError:
+            return None
+    try:
+        return float(text) if "." in text else int(text)
+    except ValueError:
+        return text  # a token
+
+
+def parse_ratelimit(value: str) -> list[tuple[str, dict[str, Any]]]:
+    """A `RateLimit-Policy` or `RateLimit` field (draft-ietf-httpapi-ratelimit-headers: a structured-field List of
+    Items, e.g. `"default";q=20;w=1` or `"default";r=7;t=1;pk=:cGs=:`) as (policy name, parameters); byte
+    sequences decoded, numbers as int or float. Parsing stops at the first member it cannot read."""
+    items: list[tuple[str, dict[str, Any]]] = []
+    pos = 0
+    value = value.strip()
+    while pos < len(value):
+        found = _SF_ITEM.match(value, pos)
+        if found is None or found.end() == pos:
+            break
+        pos = found.end()
+        name = _sf_value(found.group(1))
+        params = {key: _sf_value(raw or None) for key, raw in _SF_PARAM.findall(found.group(2))}
+        items.append((str(name), params))
+    return items
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """One policy of an answer's RateLimit headers: its scope's name, quota per second, and what is left of the
+    window (None when the answer did not say) with the seconds until it resets."""
+
+    scope: str
+    shared: bool  # no partition key: taken to hold for every API request
+    per_second: float | None
+    remaining: int | None
+    reset: float | None
+
+
+def _policies(headers: httpx.Headers) -> list[_Policy]:
+    """The RateLimit-Policy / RateLimit pairs of an answer (matched by name and partition key `pk`)."""
+    def key(name: str, params: dict[str, Any]) -> str:
+        pk = params.get("pk")
+        if isinstance(pk, bytes):
+            shown = pk.decode("utf-8", "replace") if pk.isascii() and pk.decode().isprintable() else pk.hex()
+            return f'policy "{name}" ({shown})'
+        return f'policy "{name}"'
+
+    quotas: dict[str, float | None] = {}
+    for name, params in parse_ratelimit(headers.get("ratelimit-policy", "")):
+        q, w = params.get("q"), params.get("w", 1)
+        good = isinstance(q, int | float) and isinstance(w, int | float) and q > 0 and w > 0
+        quotas[key(name, params)] = q / w if good else None
+    states: dict[str, tuple[int | None, float | None]] = {}
+    for name, params in parse_ratelimit(headers.get("ratelimit", "")):
+        r, t = params.get("r"), params.get("t")
+        states[key(name, params)] = (r if isinstance(r, int) and r >= 0 else None,
+                                     float(t) if isinstance(t, int | float) and t >= 0 else None)
+    return [_Policy(scope, "(" not in scope, quotas.get(scope), *states.get(scope, (None, None)))
+            for scope in dict.fromkeys([*quotas, *states])]
+
+
+@dataclass
+class _Scope:
+    """What requests share a budget: a route, every API request, or a policy a server named in its headers."""
+
+    rate: float | None = None  # requests per second kept to (None: not paced)
+    ceiling: float | None = None  # the rate that drew the last 429, or the policy's quota per second
+    next_slot: float = 0.0
+    held_until: float = 0.0
+    lowered_at: float = -math.inf
+    raised_at: float = 0.0
+    lifted_at: float = 0.0
+    from_headers: bool = False
+    answered: collections.deque[float] = field(default_factory=collections.deque)  # successes, last second
+
+    def seen(self, now: float) -> int:
+        while self.answered and self.answered[0] < now - 1.0:
+            self.answered.popleft()
+        return len(self.answered)
+
+    def probe(self, now: float) -> None:
+        """A rate learned from 429s creeps up while no 429 comes: to just under the rate that drew the last one,
+        and, after CEILING_QUIET seconds, past it."""
+        if self.rate is None or self.from_headers or now - self.raised_at < 1.0 or now - self.lowered_at < 1.0:
+            return
+        self.raised_at = now
+        if self.ceiling is not None and now - max(self.lowered_at, self.lifted_at) >= CEILING_QUIET:
+            self.ceiling *= 1 + CEILING_STEP
+            self.lifted_at = now
+        cap = math.inf if self.ceiling is None else self.ceiling * RATE_MARGIN
+        self.rate = max(self.rate, min(self.rate * (1 + PROBE_STEP), cap))
+
+
 class IsometricClient:
     """The API client. Thread-safe: share one instance between the threads of a pool (the caller bounds the
     concurrency); `request_count` counts every request sent, retries included.
@@ -329,13 +476,14 @@ class IsometricClient:
         self.on_retry: Callable[[str, int, float | None, str], None] | None = None
         self._in_flight: dict[int, tuple[str, str, float]] = {}
         self._flight_seq = 0
-        self._not_before = 0.0
         self.request_count = 0
         self.throttled_count = 0
-        self._rate: float | None = None  # requests per second, learned from 429s
-        self._next_slot = 0.0
-        self._answered: collections.deque[float] = collections.deque()
-        self._last_decrease = 0.0
+        #: scope name -> its pace: routes ("POST /datapoints"), ALL_REQUESTS, policies named by RateLimit headers
+        self._scopes: dict[str, _Scope] = {}
+        self._policies_of: dict[str, tuple[str, ...]] = {}  # route -> the policies its answers named
+        self._headers_seen = False  # some answer carried RateLimit headers
+        self._shared_policies: dict[str, None] = {}  # policies named without a partition key: every route's
+        self._contact: dict[str, float] = {}  # route -> when its lone first request left (headers seen)
 
     # -- plumbing -----------------------------------------------------------------------------------
     def close(self) -> None:
@@ -405,51 +553,148 @@ class IsometricClient:
         """The wait between attempts of one request (tenacity's sleep): interruptible like every wait."""
         self._sleep(seconds)
 
-    def _pause(self) -> None:
+    @property
+    def settled_rates(self) -> dict[str, float]:
+        """The rate (requests per second) each scope keeps to now, as learned from 429s or read from RateLimit
+        headers: a route ("POST /datapoints"), ALL_REQUESTS, or a policy a server named ('policy "endpoint"
+        (POST /mrv/v0/datapoints)'). Empty when the server never limited this client."""
+        with self._lock:
+            return {name: round(scope.rate, 2) for name, scope in self._scopes.items() if scope.rate is not None}
+
+    @property
+    def rate_source(self) -> str | None:
+        """Where the settled rates come from: "RateLimit headers", "429 answers", or None (never limited)."""
+        with self._lock:
+            paced = [scope for scope in self._scopes.values() if scope.rate is not None]
+        if not paced:
+            return None
+        return "RateLimit headers" if any(scope.from_headers for scope in paced) else "429 answers"
+
+    def _scope_names(self, route: str, to_api: bool) -> list[str]:
+        if not to_api:
+            return [route]
+        return [ALL_REQUESTS, route, *dict.fromkeys([*self._shared_policies, *self._policies_of.get(route, ())])]
+
+    def _pace(self, route: str, to_api: bool) -> None:
+        """Wait for this request's turn in every scope it belongs to: a scope held (a 429's Retry-After, a
+        policy's window spent) waits until then; a paced one spaces its requests at its rate. Once a server sent
+        RateLimit headers, a route not seen yet sends one request alone (its answer names the route's policy),
+        and so does the client's very first API request (its answer may carry those headers)."""
         while True:
             with self._lock:
-                delay = self._not_before - time.monotonic()
-            if delay <= 0:
+                now = time.monotonic()
+                alone = "" if to_api and not self._policies_of else route  # no API answer yet: one request
+                if to_api and (self._headers_seen or not self._policies_of) and route not in self._policies_of:
+                    started = self._contact.get(alone)
+                    if started is not None and now - started < FIRST_CONTACT_WAIT:
+                        slot = now + 0.01  # wait for the lone first request's answer, then look again
+                    else:
+                        self._contact[alone] = now
+                        slot = None
+                else:
+                    slot = None
+                if slot is None:
+                    scopes = [self._scopes.setdefault(name, _Scope()) for name in self._scope_names(route, to_api)]
+                    for scope in scopes:
+                        scope.probe(now)
+                    slot = max([now, *(s.held_until for s in scopes), *(s.next_slot for s in scopes if s.rate)])
+                    for scope in scopes:
+                        if scope.rate:
+                            scope.next_slot = slot + 1.0 / scope.rate
+                    done = True
+                else:
+                    done = False
+            if slot > now:
+                self._sleep(slot - now)
+            if done:
                 return
-            self._sleep(min(delay, 1.0))
 
-    def _pace(self) -> None:
-        """Space requests out at the rate learned from 429s (no-op until the server has said "too many")."""
-        with self._lock:
-            if self._rate is None:
-                return
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + 1.0 / self._rate
-        if slot > now:
-            self._sleep(slot - now)
-
-    def _observe(self, throttled: bool) -> None:
-        """Learn the server's rate limit from its answers. On a 429 (at most once a second, so one volley counts
-        once) the pace becomes 90% of the rate that was succeeding in the last second; every answered request
-        then raises it by 1/rate, about one request per second per second, until the next 429. With a
-        per-second budget below what the caller's pool could send, the client paces itself at the budget
-        instead of collecting 429s."""
+    def _observe(self, route: str, to_api: bool, response: httpx.Response | None) -> None:
+        """Learn the budget from an answer (None: no answer). RateLimit headers, when present, say it: the quota
+        per window is the rate (kept at RATE_MARGIN of it), and `r=0` with `t` holds the policy until its window
+        resets (a reset of a second or less is left to the pace: a whole second, rounded up, would waste most of
+        a window). Without them, a 429 is the evidence (`_throttled`): the scope that drew it keeps to just under
+        what was answered in the last second, at most once a second per scope, then creeps up slowly
+        (`_Scope.probe`)."""
         now = time.monotonic()
+        throttled = response is not None and response.status_code == 429
         with self._lock:
             if throttled:
                 self.throttled_count += 1
-                while self._answered and self._answered[0] < now - 1.0:
-                    self._answered.popleft()
-                if self._answered and now - self._last_decrease >= 1.0:  # no evidence yet: Retry-After alone
-                    learned = max(1.0, 0.9 * len(self._answered))
-                    self._rate = learned if self._rate is None else min(self._rate, learned)
-                    self._last_decrease = now
-            else:
-                self._answered.append(now)
-                if len(self._answered) > 4096:
-                    self._answered.popleft()
-                if self._rate is not None:
-                    self._rate += 1.0 / self._rate
+            if response is None:  # no answer: another request may make the first contact
+                self._contact.pop(route, None)
+                self._contact.pop("", None)
+                return
+            policies = _policies(response.headers) if to_api else []
+            if to_api:
+                self._policies_of[route] = tuple(p.scope for p in policies)
+            if policies:
+                self._headers_seen = True
+            for policy in policies:
+                if policy.shared:
+                    self._shared_policies[policy.scope] = None
+                scope = self._scopes.setdefault(policy.scope, _Scope())
+                was_paced = scope.rate is not None
+                scope.from_headers = True
+                if policy.per_second:
+                    scope.ceiling = policy.per_second
+                    scope.rate = RATE_MARGIN * policy.per_second
+                if policy.remaining == 0 and policy.reset is not None and (policy.reset > 1 or not was_paced
+                                                                           or throttled):
+                    scope.held_until = max(scope.held_until, now + policy.reset)
+            names = self._scope_names(route, to_api)
+            if not throttled:
+                for name in names[:2]:
+                    self._scopes.setdefault(name, _Scope()).answered.append(now)
+                return
+            if not policies:
+                self._throttled(route, to_api, response, now)
 
-    def _hold_all(self, seconds: float) -> None:
-        with self._lock:
-            self._not_before = max(self._not_before, time.monotonic() + seconds)
+    def _throttled(self, route: str, to_api: bool, response: httpx.Response, now: float) -> None:
+        """A 429 without RateLimit headers (under the lock). Which budget drew it: the route's own when it was
+        the only one answered in the last second, or when every API request together keeps to a pace learned
+        from an earlier 429 (not probed past since) while the route runs at its own pace; else every API request
+        together (the first time: with a steady mix, that also keeps each route under a budget of its own, and a
+        route that still draws 429s under it learns its own). That scope keeps to just under the rate that drew
+        it. The first 429 of a scope holds it until its oldest answer of the last second is a second old (a
+        window's quota is spent: what comes sooner draws 429s); with no answer to go by, every scope of the
+        request waits the Retry-After out."""
+        route_scope = self._scopes.setdefault(route, _Scope())
+        own = route_scope.seen(now)
+        scope, seen = route_scope, own
+        if to_api:
+            everything = self._scopes.setdefault(ALL_REQUESTS, _Scope())
+            total = everything.seen(now)
+            route_drew = route_scope.rate is None or own >= 0.9 * route_scope.rate  # at its own pace, or unpaced
+            if total > own and (everything.rate is None or everything.lifted_at > everything.lowered_at
+                                or not route_drew):
+                scope, seen = everything, total
+        first = scope.rate is None
+        self._learn(scope, seen, now)
+        if seen and first:
+            scope.held_until = max(scope.held_until, scope.answered[0] + 1.0)
+        elif not seen and scope.rate is None:
+            until = now + self._clamped(_retry_after(response))
+            for name in self._scope_names(route, to_api):
+                self._scopes[name].held_until = max(self._scopes[name].held_until, until)
+
+    @staticmethod
+    def _learn(scope: _Scope, seen: int, now: float) -> None:
+        """A 429 in `scope`, after `seen` answered requests in the last second: keep to just under the rate that
+        drew it (what was answered, or the pace kept when lower). One volley counts once a second."""
+        if now - scope.lowered_at < 1.0:
+            return
+        if seen == 0:  # no evidence yet (the first answer is a 429): its Retry-After alone
+            if scope.rate is None:
+                return
+            drew = scope.rate
+        elif scope.rate is None or seen < 0.9 * scope.rate:
+            drew = float(seen)  # what the server answered (far below the pace: the budget is clearly lower)
+        else:
+            drew = scope.rate  # the pace itself drew it
+        scope.ceiling = drew
+        scope.rate = max(0.1, RATE_MARGIN * drew)
+        scope.lowered_at = now
 
     def _clamped(self, retry_after: float | None) -> float:
         """A Retry-After as a wait: at least the backoff floor (a date in the past, or 0, must not turn the retries
@@ -480,9 +725,9 @@ class IsometricClient:
 
     def _once(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One attempt; transient failures raise _Transient, other errors their ApiError."""
-        self._pause()
-        self._pace()
         to_api = http is not self._storage
+        route = route_key(method, url) if to_api else f"{method} {httpx.URL(url).host}"
+        self._pace(route, to_api)
         shown = redact(str(http.base_url).rstrip("/") + "/" + url.lstrip("/") if to_api else url.split("?")[0])
         with self._lock:
             self._check_stop()  # under the lock: after the first 401/403 is recorded, nothing more starts
@@ -490,7 +735,7 @@ class IsometricClient:
             self._flight_seq += 1
             flight = self._flight_seq
             self._in_flight[flight] = (method, shown, time.monotonic())
-        throttled = False
+        response = None
         # the whole exchange (connect, send, headers and body) has one deadline, and a cancel abandons it after a
         # short grace: httpx's own timeouts bound each read only (safety.exchange)
         content = kwargs.get("content")
@@ -500,7 +745,6 @@ class IsometricClient:
         try:
             with exchange(seconds, self._cancel) as limits:
                 response = http.request(method, url, **kwargs)
-            throttled = response.status_code == 429
         except ExchangeCancelled:
             raise Cancelled(f"cancelled: {method} {shown} was abandoned in flight (its answer, if any, is lost: the "
                             "next run looks the object up before sending it again)", method=method, url=shown) from None
@@ -521,7 +765,7 @@ class IsometricClient:
         finally:
             with self._lock:
                 self._in_flight.pop(flight, None)
-            self._observe(throttled)
+            self._observe(route, to_api, response)
         if to_api and response.status_code in (401, 403):
             refused = credentials_refused(response.status_code, _detail(response), method=method, url=shown,
                                           request_id=_request_id(response))
@@ -531,8 +775,6 @@ class IsometricClient:
             raise refused
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
-            if response.status_code == 429:
-                self._hold_all(self._clamped(retry_after))
             raise _Transient(error_for(response.status_code, _detail(response), method=method, url=shown,
                                        request_id=_request_id(response)),
                              retry_after, may_have_applied=response.status_code not in NOT_APPLIED_STATUSES)
