@@ -24,7 +24,7 @@ KINDS = (
     "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution",
     "ghg_statement",
 )
-RUN_STATUSES = ("created", "updated", "deleted", "unchanged", "failed", "blocked", "conflict")
+RUN_STATUSES = ("created", "updated", "deleted", "unchanged", "failed", "blocked", "conflict", "not started")
 PLAN_STATUSES = ("create", "update", "delete", "unchanged", "conflict", "blocked")
 BAD_STATUSES = frozenset({"failed", "blocked", "conflict"})
 

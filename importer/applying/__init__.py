@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the API client loads when a run starts (the CLI starts fast
 log = logging.getLogger("importer.applying")
 
 INTERRUPTED = "not started: the run was interrupted"
+NOT_STARTED = "not started"  # a row's outcome when the run was interrupted or stopped before it began
 
 
 class Progress(Protocol):
@@ -204,10 +205,12 @@ def apply_plan(plan: Plan, client: IsometricClient, *, kinds: Sequence[Kind], co
     def stopped_why() -> str:
         return f"not started: {run_log.stopped}" if run_log.stopped else INTERRUPTED
 
-    def block(unit: _Unit, why: str) -> None:
+    def block(unit: _Unit, why: str, status: str = "blocked") -> None:
+        """`blocked` by a row that failed, or `not started` (interrupted, or the run stopped): its own outcome,
+        counted apart, never a problem of the row."""
         for action in unit.actions:
             outcome = run_log.outcomes[action.key]
-            outcome.status, outcome.blocked_by = "blocked", why
+            outcome.status, outcome.blocked_by = status, why
             outcome.id = run_log.ids.get(action.key, outcome.id)
 
     def culprit_of(unit: _Unit) -> str | None:
@@ -220,13 +223,13 @@ def apply_plan(plan: Plan, client: IsometricClient, *, kinds: Sequence[Kind], co
 
     def execute(unit: _Unit) -> None:
         if cancel.is_set():  # queued before the interruption, not started: left for the next run
-            block(unit, stopped_why())
+            block(unit, stopped_why(), NOT_STARTED)
             return
         started = time.monotonic()
         try:
             applied = unit.run()
         except Cancelled:  # Ctrl-C ended a retry wait: not a failure of the row
-            block(unit, INTERRUPTED)
+            block(unit, INTERRUPTED, NOT_STARTED)
             return
         except Exception as exc:  # an API error, a file error, or a bug: the unit fails, the run goes on
             if isinstance(exc, (CredentialsRefused, LocalStateError)):  # nothing more may be sent
@@ -305,7 +308,7 @@ def apply_plan(plan: Plan, client: IsometricClient, *, kinds: Sequence[Kind], co
                 unit = units[number]
                 culprit = stopped_why() if cancel.is_set() else culprit_of(unit)
                 if culprit is not None:
-                    block(unit, culprit)
+                    block(unit, culprit, NOT_STARTED if cancel.is_set() else "blocked")
                     outstanding -= 1
                     release(number)
                     continue

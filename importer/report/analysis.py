@@ -111,8 +111,8 @@ def failure_of(o: ObjectOutcome) -> Failure:
 
 
 def interrupted(o: ObjectOutcome) -> bool:
-    """Blocked because the run was interrupted before the row started (not because a row failed)."""
-    return bool(o.blocked_by) and "interrupted" in (o.blocked_by or "")
+    """Not started: the run was interrupted (or stopped) before the row began, not because a row failed."""
+    return o.status == "not started"
 
 
 def root_causes(result: RunResult) -> dict[int, tuple[ObjectOutcome | None, list[ObjectOutcome]]]:

@@ -53,6 +53,7 @@ STATUS_META = {
     "unchanged": ("unchanged", "="), "failed": ("failed", "\u2717"),
     "deleted": ("deleted", "\u2212"), "delete": ("to delete", "\u2212"),
     "blocked": ("blocked", "\u2298"), "conflict": ("conflict", "\u26a0"),
+    "not started": ("not started (interrupted)", "\u00b7"),
 }
 CHART_MAX_BARS = 25
 EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest are counted

@@ -204,7 +204,7 @@ NOT_CHECKED_OFFLINE = ("not checked offline: templates and their inputs, feedsto
 def _checks(findings: list[Any], *, online: bool = False) -> list[dict[str, Any]]:
     found = Counter(map(attrgetter("code"), findings))
     known = {code for _, codes in CHECKS for code in codes}
-    out = []
+    out: list[dict[str, Any]] = []
     for title, codes in CHECKS:
         n = sum(found.get(c, 0) for c in codes)
         if title in ONLINE_ONLY and not online:
