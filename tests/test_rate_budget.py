@@ -1,0 +1,170 @@
+"""Under a rate budget (#30): the sandbox's budget per endpoint or for all API requests together, with the IETF
+draft's RateLimit headers or none; the client reading those headers, or learning the rate from 429s, so that few
+requests are answered 429 and nothing is lost or duplicated. Real HTTP on loopback; time limits here are only
+bounds against hanging (the rate's figures are `benchmarks/bench.py targets --only rate`)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from importer.api import ClientConfig, IsometricClient
+from importer.api import models as m
+from importer.api.client import ALL_REQUESTS, parse_ratelimit, route_key
+from importer.sandbox import FaultConfig
+from importer.sandbox.seed import PROJECT_ID
+
+from e2e_helpers import SHEET_KIND, api_nodes, cli_env, copy_samples, expected_references, run_cli
+
+COLLECTIONS = {"source": "/sources", "datapoint": "/datapoints", "feedstock_type": "/feedstock_types",
+               "ghg_entry": "/ghg_entries", "component": "/components"}
+
+
+def client_for(sandbox) -> IsometricClient:
+    return IsometricClient(ClientConfig(base_url=sandbox.base_url, client_secret=sandbox.client_secret,
+                                        access_token=sandbox.access_token, max_rate_limited_attempts=60))
+
+
+def raw(sandbox) -> httpx.Client:
+    return httpx.Client(base_url=sandbox.base_url, timeout=10,
+                        headers={"X-Client-Secret": sandbox.client_secret,
+                                 "Authorization": f"Bearer {sandbox.access_token}"})
+
+
+def load(client: IsometricClient, tag: str, creates: int, reads: int, threads: int = 6) -> list[m.Datapoint]:
+    """`creates` datapoint creates interleaved with `reads` listings of the feedstock types, over `threads`."""
+    jobs = sorted([("c", i / creates, i) for i in range(creates)] + [("r", (i + 0.5) / reads, i) for i in range(reads)],
+                  key=lambda job: job[1])
+
+    def one(job):
+        kind, _, i = job
+        if kind == "r":
+            return client.list_feedstock_types()
+        srid = f"{tag}-{i:03d}"
+        return client.create_datapoint(m.CreateDatapointRequest(
+            supplier_reference_id=srid, display_name=srid, description="under a budget", type="REPORTED",
+            quantity=m.QuantityInput(magnitude=1.0 + i, unit="t"), source_ids=[], project_id=PROJECT_ID))
+
+    with ThreadPoolExecutor(threads) as pool:
+        return [d for d in pool.map(one, jobs) if isinstance(d, m.Datapoint)]
+
+
+def held(sandbox, prefix: str) -> list[str]:
+    """The supplier_reference_ids of the datapoints under `prefix` the server holds, read over HTTP."""
+    return sorted(n["supplier_reference_id"] for n in api_nodes(sandbox, "/datapoints")
+                  if str(n.get("supplier_reference_id") or "").startswith(prefix))
+
+
+# -- the headers --------------------------------------------------------------------------------------------
+
+
+def test_ratelimit_fields_parse_as_structured_lists():
+    assert parse_ratelimit('"default";q=20;w=1') == [("default", {"q": 20, "w": 1})]
+    assert parse_ratelimit('"default";r=7;t=1') == [("default", {"r": 7, "t": 1})]
+    assert parse_ratelimit(' "burst";q=100;w=60, "day";q=1000;w=86400;qu="requests" ') == [
+        ("burst", {"q": 100, "w": 60}), ("day", {"q": 1000, "w": 86400, "qu": "requests"})]
+    pk = base64.b64encode(b"POST /mrv/v0/datapoints").decode()
+    assert parse_ratelimit(f'"endpoint";r=0;t=1;pk=:{pk}:') == [("endpoint", {"r": 0, "t": 1,
+                                                                               "pk": b"POST /mrv/v0/datapoints"})]
+    assert parse_ratelimit('"a\\"b";q=1.5;flag, token;w=2') == [('a"b', {"q": 1.5, "flag": True}), ("token", {"w": 2})]
+    assert parse_ratelimit('"ok";q=5, ;;garbage') == [("ok", {"q": 5})]  # stops at what it cannot read
+    assert parse_ratelimit("") == []
+
+
+def test_routes_are_keyed_as_the_sandbox_keys_its_budget():
+    assert route_key("POST", "/datapoints") == "POST /datapoints"
+    assert route_key("GET", "/datapoints/dtp_1ABCDEFGHIJKLMNOPQ") == "GET /datapoints/{id}"
+    assert route_key("POST", "/sources/src_1ABCDEFGHIJKLMNOPQ/signed_upload_url") == \
+        "POST /sources/{id}/signed_upload_url"
+    assert route_key("GET", "/projects/prj_1SBXBIOCHAR00001/ghg_entry_templates") == \
+        "GET /projects/{id}/ghg_entry_templates"
+
+
+def test_the_sandbox_sends_the_draft_headers_per_endpoint_and_none_by_default(sandbox):
+    sandbox.set_faults(FaultConfig(budget_per_second=3, rate_headers=True))
+    time.sleep(1 - time.monotonic() % 1 + 0.02)  # a fresh window (the sandbox's windows are whole seconds)
+    with raw(sandbox) as http:
+        answers = [http.get("/projects") for _ in range(4)]
+        other = http.get("/feedstock_types")
+    pk = base64.b64encode(b"GET /mrv/v0/projects").decode()
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[0].headers["RateLimit-Policy"] == f'"endpoint";q=3;w=1;pk=:{pk}:'
+    assert [parse_ratelimit(a.headers["RateLimit"])[0][1]["r"] for a in answers] == [2, 1, 0, 0]
+    assert all(parse_ratelimit(a.headers["RateLimit"])[0][1]["t"] in (0, 1) for a in answers)
+    assert other.status_code == 200 and parse_ratelimit(other.headers["RateLimit"])[0][1]["r"] == 2  # its own
+    sandbox.set_faults(FaultConfig(budget_per_second=3))
+    with raw(sandbox) as http:
+        answer = http.get("/projects")
+    assert "RateLimit" not in answer.headers and "RateLimit-Policy" not in answer.headers
+
+
+def test_a_global_budget_counts_every_api_request_together(sandbox):
+    sandbox.set_faults(FaultConfig(budget_per_second=3, budget_scope="global", rate_headers=True))
+    time.sleep(1 - time.monotonic() % 1 + 0.02)
+    with raw(sandbox) as http:
+        codes = [http.get(path).status_code for path in ("/projects", "/feedstock_types", "/component_blueprints",
+                                                         "/projects")]
+        answer = http.get("/datapoints")
+    assert codes == [200, 200, 200, 429]
+    assert answer.status_code == 429
+    assert answer.headers["RateLimit-Policy"] == '"global";q=3;w=1'
+    assert parse_ratelimit(answer.headers["RateLimit"]) == [("global", {"r": 0, "t": 1})]
+
+
+# -- the client under a budget ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("scope", "headers"), [("endpoint", True), ("global", True), ("endpoint", False),
+                                                ("global", False)])
+def test_the_client_keeps_to_the_budget_with_few_429s_and_nothing_lost(sandbox, scope, headers):
+    budget = 10
+    sandbox.set_faults(FaultConfig(budget_per_second=budget, budget_scope=scope, rate_headers=headers))
+    tag = f"rate-{scope}-{'h' if headers else 'n'}"
+    started = time.monotonic()
+    with client_for(sandbox) as client:
+        made = load(client, tag, creates=30, reads=15)
+        rates, source = client.settled_rates, client.rate_source
+        requests, throttled = client.request_count, client.throttled_count
+    took = time.monotonic() - started
+    sandbox.set_faults(FaultConfig())
+    assert sorted(d.supplier_reference_id for d in made) == [f"{tag}-{i:03d}" for i in range(30)]
+    assert held(sandbox, tag + "-") == [f"{tag}-{i:03d}" for i in range(30)]  # none lost, none twice
+    assert took < 60  # generous: the bound is 3 s per endpoint, 4.5 s global
+    if headers:
+        assert source == "RateLimit headers"
+        assert throttled <= 1, (throttled, requests)
+        assert any(name.startswith('policy "') and 9 <= rate <= 10 for name, rate in rates.items()), rates
+    else:
+        assert source == "429 answers"
+        assert throttled <= 10, (throttled, requests)  # the first volley (6 threads), and little after it
+        assert rates and all(0 < rate <= 2.5 * budget for rate in rates.values()), rates
+        if scope == "global":
+            assert rates.get(ALL_REQUESTS, 0) <= budget, rates
+
+
+def test_without_a_budget_nothing_is_paced(sandbox):
+    with client_for(sandbox) as client:
+        load(client, "free", creates=10, reads=5)
+        assert client.settled_rates == {} and client.rate_source is None and client.throttled_count == 0
+
+
+def test_an_import_under_a_global_budget_lands_exactly_what_the_workbook_defines(sandbox, tmp_path):
+    workbook = copy_samples(tmp_path)
+    sandbox.set_faults(FaultConfig(budget_per_second=15, budget_scope="global", rate_headers=True))
+    done = run_cli(["run", str(workbook), "--json", "--no-report"], cli_env(sandbox, tmp_path / "home"), timeout=120)
+    sandbox.set_faults(FaultConfig())
+    assert done.code == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    throttled = sum(1 for _m, _p, status in sandbox.store.request_log if status == 429)
+    assert throttled <= 2, throttled
+    expected = expected_references(workbook)
+    for kind, srids in expected.items():
+        if kind == "feedstock_type":
+            continue  # looked up, never made (the API creates none)
+        found = [n.get("supplier_reference_id") for n in api_nodes(sandbox, COLLECTIONS[kind])]
+        mine = [s for s in found if s in srids]
+        assert sorted(mine) == sorted(srids), (kind, sorted(set(srids) - set(mine)))  # none lost, none twice
+    assert set(SHEET_KIND.values()) == set(expected)
