@@ -379,10 +379,163 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
     return rows
 
 
+# -- under a rate budget (issue #30) -------------------------------------------------------------------------
+
+#: the load of the rate rows, run as its own process (our code, or a baseline checkout's first on PYTHONPATH):
+#: `creates` datapoint creates (POST /datapoints) interleaved with `reads` listings of the feedstock types
+#: (GET /feedstock_types), over a pool of `concurrency` threads; prints time, requests, 429s and what was made
+_RATE_LOAD = r"""
+import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from importer.api import ClientConfig, IsometricClient
+from importer.api import models as m
+url, secret, token, creates, reads, concurrency, tag = sys.argv[1:8]
+creates, reads, concurrency = int(creates), int(reads), int(concurrency)
+jobs = sorted([("c", i / creates, i) for i in range(creates)] + [("r", (i + 0.5) / reads, i) for i in range(reads)],
+              key=lambda job: job[1])
+config = ClientConfig(base_url=url, client_secret=secret, access_token=token, max_rate_limited_attempts=200)
+
+def one(job):
+    kind, _, i = job
+    if kind == "r":
+        return client.list_feedstock_types()
+    srid = f"{tag}-{i:05d}"
+    return client.create_datapoint(m.CreateDatapointRequest(
+        supplier_reference_id=srid, display_name=srid, description="rate budget load", type="REPORTED",
+        quantity=m.QuantityInput(magnitude=1.0 + i, unit="t"), source_ids=[], project_id="prj_1SBXBIOCHAR00001"))
+
+with IsometricClient(config) as client:
+    t = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        done = list(pool.map(one, jobs))
+    wall = time.perf_counter() - t
+    made = sorted(d.supplier_reference_id for d in done if hasattr(d, "supplier_reference_id"))
+    print(json.dumps({"seconds": wall, "requests": client.request_count, "answered_429": client.throttled_count,
+                      "made": made, "settled_rates": getattr(client, "settled_rates", None),
+                      "rate_source": getattr(client, "rate_source", None)}))
+"""
+
+
+def _rate_sandbox(db: Path, budget: float, scope: str, headers: bool) -> tuple[subprocess.Popen, str]:
+    """`isometric-import sandbox` in its own process with a budget (our sandbox serves both sides)."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("isometric-import"))
+    proc = subprocess.Popen([exe, "sandbox", "--port", str(port), "--db", str(db), "--budget", str(budget),
+                             "--budget-global" if scope == "global" else "--budget-per-endpoint",
+                             "--rate-headers" if headers else "--no-rate-headers"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/mrv/v0"
+    for _ in range(200):
+        try:
+            httpx.get(url + "/projects", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return proc, url
+
+
+def _datapoints_held(url: str) -> int:
+    """How many datapoints the sandbox holds (its seed's and the load's), read past its budget's 429s."""
+    import httpx
+
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+
+    auth = {"X-Client-Secret": DEMO_CLIENT_SECRET, "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
+    for _ in range(50):
+        got = httpx.get(url + "/datapoints", params={"first": 1}, timeout=10, headers=auth)
+        if got.status_code == 200:
+            return int(got.json()["total_count"])
+        time.sleep(0.2)
+    raise RuntimeError("the sandbox would not list its datapoints")
+
+
+def _rate_run(url: str, creates: int, reads: int, concurrency: int, tag: str, checkout: Path | None) -> dict:
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+
+    env = {**os.environ, "PYTHONPATH": str(checkout or REPO)}
+    out = subprocess.run([sys.executable, "-c", _RATE_LOAD, url, DEMO_CLIENT_SECRET, DEMO_ACCESS_TOKEN, str(creates),
+                          str(reads), str(concurrency), tag], capture_output=True, text=True, env=env, timeout=600)
+    if out.returncode:
+        raise RuntimeError(f"the rate load failed: {out.stderr[-2000:]}")
+    result: dict = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concurrency: int = 8) -> list[dict]:
+    """For each budget (per endpoint and global, with RateLimit headers and without): a load of datapoint creates
+    and feedstock-type listings (two routes, 2:1) sized so that its bound is about `seconds`: per endpoint the
+    busiest route's requests / budget, global all requests / budget. Time against the bound, the share of
+    requests answered 429, the requests, the rate the client settled on, and whether every create landed once
+    (read back from the server). With --baseline, the previous client runs the same load beside ours, each
+    against a fresh sandbox of ours (the old sandbox has neither a global budget nor headers)."""
+    sides: list[tuple[str, Path | None]] = [("ours", None)]
+    if BASELINE.get("checkout") is not None:
+        sides.append(("before", BASELINE["checkout"]))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for budget in budgets:
+            for scope in ("endpoint", "global"):
+                for headers in (True, False):
+                    # two creates to a read: per endpoint the creates bound it, global all three
+                    creates = round(seconds * budget * (1 if scope == "endpoint" else 2 / 3))
+                    reads = max(1, creates // 2)
+                    bound = (creates if scope == "endpoint" else creates + reads) / budget
+                    row: dict = {"budget": budget, "scope": scope, "headers": headers, "bound_s": round(bound, 1),
+                                 "creates": creates, "reads": reads}
+                    for side, checkout in sides:
+                        name = f"b{budget:g}-{scope}-{'h' if headers else 'n'}-{side}"
+                        proc, url = _rate_sandbox(Path(tmp) / f"{name}.sqlite3", budget, scope, headers)
+                        try:
+                            seeded = _datapoints_held(url)
+                            time.sleep(1.1)  # start the load on a fresh window
+                            got = _rate_run(url, creates, reads, concurrency, name, checkout)
+                            time.sleep(1.1)
+                            made = _datapoints_held(url) - seeded
+                        finally:
+                            proc.terminate()
+                            proc.wait(timeout=10)
+                        exact = got["made"] == sorted(f"{name}-{i:05d}" for i in range(creates)) and made == creates
+                        prefix = "" if side == "ours" else "before_"
+                        row.update({f"{prefix}seconds": round(got["seconds"], 1),
+                                    f"{prefix}share_of_bound": round(bound / got["seconds"], 3),
+                                    f"{prefix}requests": got["requests"], f"{prefix}answered_429": got["answered_429"],
+                                    f"{prefix}share_429": round(got["answered_429"] / got["requests"], 3),
+                                    f"{prefix}exact": exact})
+                        if side == "ours":
+                            row.update({"settled_rates": got["settled_rates"], "rate_source": got["rate_source"]})
+                    rows.append(row)
+                    print(f"  rate: {row}", file=sys.stderr, flush=True)
+    return rows
+
+
+def _rate_lines(report: dict) -> list[tuple[str, str, str]]:
+    lines: list[tuple[str, str, str]] = []
+    for r in report["rate"]:
+        met = r["share_of_bound"] >= 0.95 and r["share_429"] <= 0.02 and r["exact"]
+        before = (f"; before {r['before_seconds']} s ({r['before_share_of_bound']:.0%}), "
+                  f"{r['before_share_429']:.1%} 429 of {r['before_requests']}" if "before_seconds" in r else "")
+        lines.append((f"budget {r['budget']:g}/s {r['scope']}, {'headers' if r['headers'] else 'no headers'}: "
+                      f">= 95% of the bound ({r['bound_s']} s), <= 2% 429",
+                      f"{r['seconds']} s, {r['answered_429']} of {r['requests']} answered 429",
+                      f"{r['share_of_bound']:.0%}, {r['share_429']:.1%} 429"
+                      f"{'' if r['exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}"))
+    return lines
+
+
 def targets(args: argparse.Namespace) -> dict:
     report: dict = {"baseline": BASELINE.get("ref")}
     if args.only == "validation":
         report["validation"] = target_validation(args.rows)
+        return report
+    if args.only == "rate":
+        report["validation"] = []
+        report["rate"] = target_rate()
         return report
     report["upload_200ms"] = target_upload(args.objects, 200, 32)
     print(f"  {report['upload_200ms']}", file=sys.stderr, flush=True)
@@ -395,6 +548,7 @@ def targets(args: argparse.Namespace) -> dict:
     report["month_batch_runs"] = runs
     report["month_batch"] = [{**month[0], "seconds": statistics.median(r["seconds"] for r in month),
                               "runs_seconds": [r["seconds"] for r in month]} for month in zip(*runs, strict=True)]
+    report["rate"] = target_rate()
     return report
 
 
@@ -408,6 +562,8 @@ def print_targets(report: dict) -> None:
         runs = report.get("month_batch_runs", [batch])
         lines.append((f"{len(batch)} monthly workbooks in one batch, median of {len(runs)} runs: time per workbook "
                       "flat", *_flatness(batch, runs)))
+    if report.get("rate"):
+        lines += _rate_lines(report)
     if report.get("baseline"):
         lines.append((f"side by side with {report['baseline']} (validation)", "", ""))
     width = max(len(a) for a, _, _ in lines)
@@ -491,7 +647,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--baseline", metavar="REF", help="also time this commit's validate, side by side (a git "
                         "worktree run with this venv: the same dependencies, the previous code)")
-    parser.add_argument("--only", choices=["validation"], help="targets: only these rows")
+    parser.add_argument("--only", choices=["validation", "rate"], help="targets: only these rows")
     args = parser.parse_args()
     if args.baseline:
         BASELINE["checkout"] = baseline_checkout(args.baseline, Path(tempfile.mkdtemp(prefix="bench-")))
