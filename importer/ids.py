@@ -26,6 +26,7 @@ PREFIXES: dict[str, str] = {
     "component": "cmp_",
     "component_attribution": "rvc_",
     "ghg_statement": "ggs_",
+    "storage_location": "slc_",
 }
 
 KIND_BY_PREFIX: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}

@@ -13,6 +13,7 @@ from importer.api.errors import (
     CredentialsRefused,
     EndlessListing,
     InsecureApiUrl,
+    NotEnabled,
     NotFound,
     RateLimited,
     ServerError,
@@ -32,7 +33,7 @@ STOPS_THE_RUN: tuple[type[ApiError], ...] = (CredentialsRefused, Cancelled)
 __all__ = [
     "DEFAULT_UPLOAD_HOSTS", "STOPS_THE_RUN", "UPLOAD_HOSTS_ENV", "ApiError", "AuthError", "Cancelled",
     "ClientConfig", "Conflict", "CredentialsRefused", "EndlessListing", "InsecureApiUrl", "IsometricClient",
-    "NotFound", "RateLimited", "ServerError", "UnreadableAnswer", "Unreachable", "UnsafeUploadUrl",
+    "NotEnabled", "NotFound", "RateLimited", "ServerError", "UnreadableAnswer", "Unreachable", "UnsafeUploadUrl",
     "UnusableCredentials", "UploadNotConfirmed", "UploadUrlExpired", "ValidationFailed", "configured_upload_hosts",
     "is_loopback_url",
 ]

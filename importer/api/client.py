@@ -48,6 +48,7 @@ from importer.api.errors import (
     CredentialsRefused,
     EndlessListing,
     InsecureApiUrl,
+    NotEnabled,
     NotFound,
     ServerError,
     Unreachable,
@@ -193,7 +194,7 @@ def _same_object(found: Any, supplier_reference_id: str | None, project_id: str 
 #: kind -> the model of one object as a GET or PATCH of `<collection>/{id}` returns it
 _ITEM_MODELS: dict[str, type[m.Response]] = {
     "source": m.Source, "datapoint": m.Datapoint, "feedstock_type": m.FeedstockType, "ghg_entry": m.GhgEntry,
-    "component": m.Component, "ghg_statement": m.GhgStatement,
+    "component": m.Component, "ghg_statement": m.GhgStatement, "storage_location": m.StorageLocation,
 }
 #: kind -> the model of a create's answer
 _CREATED_MODELS: dict[str, type[m.Response]] = {**_ITEM_MODELS, "source": m.CreateSourceResponse}
@@ -766,6 +767,15 @@ class IsometricClient:
             with self._lock:
                 self._in_flight.pop(flight, None)
             self._observe(route, to_api, response)
+        opt_in = ep.opt_in_kind(url) if to_api and response.status_code in (403, 404) else None
+        if opt_in is not None and (response.status_code == 403 or ep.opt_in_kind(url.rstrip("/").rsplit("/", 1)[0])
+                                   is None):  # a 403 anywhere on the path, a 404 on the collection itself
+            noun = opt_in.replace("_", " ")
+            raise NotEnabled(f"{noun}s are not enabled for this organisation (HTTP {response.status_code} on {method} "
+                             f"{shown}): they are a beta feature Isometric enables on request; this is not a "
+                             "credentials failure. Ask Isometric to enable them, or remove the sheet",
+                             status=response.status_code, detail=_detail(response), method=method, url=shown,
+                             request_id=_request_id(response))
         if to_api and response.status_code in (401, 403):
             refused = credentials_refused(response.status_code, _detail(response), method=method, url=shown,
                                           request_id=_request_id(response))
@@ -891,7 +901,7 @@ class IsometricClient:
                     status=200, method="GET", url=shown)
 
     def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None], *,
-                lookup_on_refusal: bool = False) -> dict[str, Any] | Any:
+                lookup_on_refusal: bool = False, path: str | None = None) -> dict[str, Any] | Any:
         """POST a create; before a re-send that might duplicate, and when the API says it already exists, look it
         up instead. `lookup_on_refusal`: any 409/422 may mean "exists" (statements refuse an overlap, not a
         duplicate supplier_reference_id), so look before giving up.
@@ -911,7 +921,7 @@ class IsometricClient:
 
         model = _CREATED_MODELS.get(kind)
         try:
-            return self._request("POST", ep.COLLECTIONS[kind], json=body, before_retry=checked,
+            return self._request("POST", path or ep.COLLECTIONS[kind], json=body, before_retry=checked,
                                  expect=model.model_validate if model is not None else None)
         except ApiError as exc:
             if _is_duplicate(exc) or (lookup_on_refusal and isinstance(exc, Conflict | ValidationFailed)):
@@ -1013,6 +1023,34 @@ class IsometricClient:
         params = {"project_id": project_id} if project_id is not None else None
         nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], params, after)
         return Listed(self._models(model, nodes, ep.COLLECTIONS[kind]), total, cursor)
+
+    def list_storage_locations(self, project_id: str) -> list[m.StorageLocation]:
+        """Every storage location of the project, paginated. The listing takes no supplier_reference_id filter:
+        callers match by it themselves. NotEnabled when the organisation does not have storage locations (beta)."""
+        path = ep.collection("storage_location", project_id)
+        found = self._models(m.StorageLocation, self._paginate(path), path)
+        return [o for o in found if o.project_id == project_id]
+
+    def get_storage_location(self, project_id: str, id: str) -> m.StorageLocation:
+        path = ep.item("storage_location", id, project_id)
+        return m.StorageLocation.model_validate(self._request("GET", path, expect=m.StorageLocation.model_validate))
+
+    def create_storage_location(self, req: m.CreateStorageLocationRequest) -> m.StorageLocation:
+        """A lost answer, or a duplicate refusal, is settled by listing the project's locations and comparing the
+        supplier_reference_id (the listing has no filter)."""
+        def find() -> dict[str, Any] | None:
+            found = _matching(self.list_storage_locations(req.project_id), req.supplier_reference_id, req.project_id)
+            return found.model_dump(by_alias=True) if found else None
+
+        path = ep.collection("storage_location", req.project_id)
+        return m.StorageLocation.model_validate(self._create("storage_location", req.body(), find, path=path))
+
+    def patch_storage_location(self, project_id: str, id: str,
+                               req: m.PatchStorageLocationRequest | dict[str, Any]) -> m.StorageLocation:
+        body = m.PatchStorageLocationRequest.model_validate(req).body()
+        path = ep.item("storage_location", id, project_id)
+        return m.StorageLocation.model_validate(self._request("PATCH", path, json=body,
+                                                              expect=m.StorageLocation.model_validate))
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)
@@ -1205,12 +1243,13 @@ class IsometricClient:
         path = ep.GHG_STATEMENT_SUBMIT.format(id=id)
         return m.GhgStatement.model_validate(self._request("POST", path, json=req.body(), before_retry=already))
 
-    def delete(self, kind: str, id: str) -> None:
+    def delete(self, kind: str, id: str, *, project_id: str | None = None) -> None:
         """Delete one object; NotFound when it does not exist (but not when an earlier attempt of this very call,
-        whose answer was lost, already deleted it)."""
+        whose answer was lost, already deleted it). `project_id` is needed by project-scoped kinds (storage
+        locations) and ignored by the others."""
         if kind not in ep.DELETABLE:
             raise ValueError(f"cannot delete a {kind!r}; deletable: {', '.join(ep.DELETABLE)}")
-        self._request("DELETE", ep.item(kind, id), gone_is_done=True)
+        self._request("DELETE", ep.item(kind, id, project_id), gone_is_done=True)
 
 
 __all__ = ["ClientConfig", "IsometricClient", "Listed", "NotFound", "ServerError"]

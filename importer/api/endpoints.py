@@ -34,11 +34,36 @@ COLLECTIONS: dict[str, str] = {
     "ghg_entry": "/ghg_entries",
     "component": "/components",
     "ghg_statement": "/ghg_statements",
+    "storage_location": "/projects/{project_id}/storage_locations",  # project-scoped: `item` needs the project
 }
+#: kinds whose paths are beta and opt-in per organisation: a 403 (anywhere on the path) or a 404 (on the
+#: collection) means "not enabled for this organisation", never a credentials failure (API-NOTES.md)
+OPT_IN: tuple[str, ...] = ("storage_location",)
 
 #: kinds `IsometricClient.delete` accepts (statements are never deleted through the API)
-DELETABLE: tuple[str, ...] = ("source", "datapoint", "feedstock_type", "ghg_entry", "component")
+DELETABLE: tuple[str, ...] = ("source", "datapoint", "feedstock_type", "ghg_entry", "component", "storage_location")
 
 
-def item(kind: str, id_: str) -> str:
-    return f"{COLLECTIONS[kind]}/{id_}"
+def collection(kind: str, project_id: str | None = None) -> str:
+    """The collection path of a kind; a project-scoped one (`{project_id}` in it) needs `project_id`."""
+    path = COLLECTIONS[kind]
+    if "{project_id}" in path:
+        if not project_id:
+            raise ValueError(f"a {kind.replace('_', ' ')} path needs the project's ID")
+        path = path.format(project_id=project_id)
+    return path
+
+
+def item(kind: str, id_: str, project_id: str | None = None) -> str:
+    return f"{collection(kind, project_id)}/{id_}"
+
+
+def opt_in_kind(path: str) -> str | None:
+    """The opt-in kind (`OPT_IN`) whose collection or items `path` names, else None."""
+    parts = path.split("?")[0].strip("/").split("/")
+    for kind in OPT_IN:
+        template = COLLECTIONS[kind].strip("/").split("/")
+        head = parts[:len(template)]
+        if len(head) == len(template) and all(t.startswith("{") or t == p for t, p in zip(template, head, strict=True)):
+            return kind
+    return None

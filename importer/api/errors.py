@@ -83,6 +83,13 @@ class NotFound(ApiError):
     """404: no object with that ID (or not visible to this organisation)."""
 
 
+class NotEnabled(ApiError):
+    """403 on an opt-in (beta) path, or 404 on its collection: the feature is not enabled for this organisation (ask
+    Isometric to enable it). Not a credentials failure: the client goes on sending other requests."""
+
+    category = "client"
+
+
 class Conflict(ApiError):
     """409: e.g. a signed URL asked for a document that is already uploaded."""
 

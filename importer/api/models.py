@@ -5,7 +5,7 @@ response properties may appear at any time); requests carry exactly the document
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -113,6 +113,24 @@ class FeedstockType(Response):
     id: str
     supplier_reference_id: str | None = None
     name: str
+
+
+#: the document's StorageMethod enum
+StorageMethod = Literal["biochar_field", "biochar_landfill", "permeable_reservoir", "biomass_subsurface", "salt_cavern",
+                        "saline_aquifer", "in_situ_mineralization", "depleted_hydrocarbon_reservoir"]
+STORAGE_METHODS: tuple[str, ...] = get_args(StorageMethod)
+
+
+class StorageLocation(Response):
+    id: str
+    supplier_reference_id: str | None = None
+    name: str
+    latitude: float | None = None
+    longitude: float | None = None
+    storage_method: str
+    description: str | None = None
+    project_id: str
+    supplier_id: str | None = None
 
 
 class TemplateInput(Response):
@@ -398,3 +416,22 @@ class CreateGhgStatementRequest(Request):
 class SubmitGhgStatementRequest(Request):
     ghg_statement_report_url: str = Field(max_length=2048)
     summary_of_changes: str | None = None
+
+
+class CreateStorageLocationRequest(Request):
+    project_id: str = Field(min_length=20, max_length=37)
+    name: str = Field(max_length=100)
+    latitude: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    longitude: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    storage_method: StorageMethod | None = None
+    description: str | None = None
+    supplier_reference_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class PatchStorageLocationRequest(PatchRequest):
+    name: str | None = Field(None, max_length=100)  # the document caps it on create and in the response, not here
+    latitude: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    longitude: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    storage_method: StorageMethod | None = None
+    description: str | None = None
+    supplier_reference_id: str | None = Field(None, min_length=1, max_length=100)
