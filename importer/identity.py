@@ -38,6 +38,14 @@ SEPARATOR = ":"
 #: object kind -> the sheet whose rows derive its supplier_reference_id
 SHEET_OF_KIND: dict[str, str] = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
                                  "ghg_entry": "entries", "component": "components"}
+
+
+def register_sheets(sheets: dict[str, str]) -> None:
+    """Add kinds' sheets (kind -> sheet) to `SHEET_OF_KIND`: the registered kinds (`importer.planning.kinds`) say
+    theirs, so a new kind is claimed by `owned_by` without an edit here (this module imports no kind)."""
+    SHEET_OF_KIND.update(sheets)
+
+
 _SHORTENED = re.compile(r"~[0-9a-f]{16}")
 _SHA12 = re.compile(r"[0-9a-f]{12}")
 
@@ -95,6 +103,7 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
            for r in wb.sources]
     # feedstock_types rows name existing types (the API creates none): they define no object
     for sheet, rows in (("datapoints", wb.datapoints), ("entries", wb.entries),
-                        ("components", [c for c in wb.components if c.action == "add"])):
+                        ("components", [c for c in wb.components if c.action == "add"]),
+                        ("storage_locations", wb.storage_locations)):
         out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
     return out

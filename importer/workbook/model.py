@@ -110,6 +110,18 @@ class ComponentInputRow:
     datapoint_refs: tuple[str, ...]
 
 
+@dataclass(slots=True)
+class StorageLocationRow:
+    row: int
+    ref: str
+    name: str
+    latitude: float
+    longitude: float
+    storage_method: str | None  # the contract's StorageMethod
+    description: str | None
+    supplier_reference_id: str | None
+
+
 @dataclass
 class Workbook:
     """A workbook that passed offline validation (no errors; warnings allowed)."""
@@ -124,6 +136,7 @@ class Workbook:
     entry_inputs: list[EntryInputRow] = field(default_factory=list)
     components: list[ComponentRow] = field(default_factory=list)
     component_inputs: list[ComponentInputRow] = field(default_factory=list)
+    storage_locations: list[StorageLocationRow] = field(default_factory=list)
     #: sheet -> column name -> 1-based Excel column index, as found in this workbook's header row, so
     #: later stages (online checks, the planner) can still name the exact cell of a problem.
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -137,6 +150,7 @@ class Workbook:
         return cell_name(row, self.columns.get(sheet, {}).get(column))
 
     def counts(self) -> dict[str, int]:
+        optional = {"storage_locations": len(self.storage_locations)}  # new sheets: said only when used
         return {
             "sources": len(self.sources),
             "datapoints": len(self.datapoints),
@@ -145,4 +159,5 @@ class Workbook:
             "entry_inputs": len(self.entry_inputs),
             "components": len(self.components),
             "component_inputs": len(self.component_inputs),
+            **{sheet: n for sheet, n in optional.items() if n},
         }

@@ -238,8 +238,35 @@ COMPONENT_INPUTS = Sheet(
     required=False, has_ref=False, unique=(),
 )
 
+#: the contract's StorageMethod enum
+STORAGE_METHODS = ("biochar_field", "biochar_landfill", "permeable_reservoir", "biomass_subsurface", "salt_cavern",
+                   "saline_aquifer", "in_situ_mineralization", "depleted_hydrocarbon_reservoir")
+
+STORAGE_LOCATIONS = Sheet(
+    "storage_locations",
+    "Storage locations (optional sheet): the fields or sites where biochar is stored, registered once and reused "
+    "for months. A changed row updates the location (a PATCH). A beta feature of the API that Isometric enables per "
+    "organisation.",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="north-field",
+               description="Your short name for this location, unique in the sheet; a later workbook may cite the "
+               "location by its slc_ ID instead."),
+        Column("name", "str", required=True, max_length=NAME_MAX, example="North field"),
+        Column("latitude", "number", required=True, minimum=-90, maximum=90, example="52.0907",
+               description="WGS84 latitude in decimal degrees, -90 to 90."),
+        Column("longitude", "number", required=True, minimum=-180, maximum=180, example="5.1214",
+               description="WGS84 longitude in decimal degrees, -180 to 180."),
+        Column("storage_method", "enum", choices=STORAGE_METHODS, example="biochar_field",
+               description="How the carbon is stored there; empty: left to Isometric."),
+        Column("description", "str", example="Arable field north of the plant"),
+        _srid(),
+    ),
+    required=False,
+)
+
 SHEETS: tuple[Sheet, ...] = (
     PROJECT, SOURCES, DATAPOINTS, FEEDSTOCK_TYPES, ENTRIES, ENTRY_INPUTS, COMPONENTS, COMPONENT_INPUTS,
+    STORAGE_LOCATIONS,
 )
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
 

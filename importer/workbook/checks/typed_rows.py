@@ -17,6 +17,7 @@ from importer.workbook.model import (
     FeedstockTypeRow,
     ProjectSettings,
     SourceRow,
+    StorageLocationRow,
     Workbook,
 )
 
@@ -67,6 +68,7 @@ class TypedRows(Checks):
                 action=[a or "add" for a in components.get("action", [])],
                 attribution_factor=[float(f or 1.0) for f in components.get("attribution_factor", [])]),
             component_inputs=self.typed("component_inputs", ComponentInputRow),
+            storage_locations=self.typed("storage_locations", StorageLocationRow),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
             project_rows=dict(self.project_rows),
         )
@@ -76,7 +78,8 @@ class TypedRows(Checks):
         (`<prefix>:<sheet>:<ref>`, sources adding their file's hash, long ones hashed): distinct, since refs are
         unique within a sheet (checked before) and sheets are named apart."""
         given = [self.sheets[name].records.get("supplier_reference_id", []) for name in
-                 ("sources", "datapoints", "feedstock_types", "entries", "components") if name in self.sheets]
+                 ("sources", "datapoints", "feedstock_types", "entries", "components", "storage_locations")
+                 if name in self.sheets]
         return not all(column.count(None) == len(column) for column in given)
 
     def check_supplier_references(self, wb: Workbook) -> None:
