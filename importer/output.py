@@ -277,7 +277,7 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
     for message in result.messages:
         out.print(f"note: {message}", markup=False)
     counts = result.counts()
-    for kind in KINDS:
+    for kind in [*KINDS, *(k for k in counts if k not in KINDS)]:
         row = {s: n for s, n in counts[kind].items() if n}
         if row:
             out.print(f"  {kind}: " + ", ".join(f"{n} {s}" for s, n in row.items()), markup=False)

@@ -163,8 +163,9 @@ class RunResult:
     def counts(self) -> dict[str, dict[str, int]]:
         statuses = PLAN_STATUSES if self.mode == "plan" else RUN_STATUSES
         table = {kind: dict.fromkeys(statuses, 0) for kind in KINDS}
-        for obj in self.objects:
-            table[obj.kind][obj.status] = table[obj.kind].get(obj.status, 0) + 1
+        for obj in self.objects:  # a kind beyond KINDS (one registered since) gets its row when it has objects
+            row = table.setdefault(obj.kind, dict.fromkeys(statuses, 0))
+            row[obj.status] = row.get(obj.status, 0) + 1
         return table
 
     def to_json(self) -> dict[str, Any]:

@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # the API client loads when a rollback starts (the CLI starts
     from importer.api.client import IsometricClient
     from importer.planning.registry import RegistryObject
 
-#: reverse dependency order: what depends on others goes first
-DELETE_ORDER = ("component", "ghg_entry", "feedstock_type", "datapoint", "source")
+#: kinds no longer created whose objects an old run's history may still hold (after the registered kinds' order)
+_LEGACY_DELETE_ORDER = ("feedstock_type",)
 SUBMITTED = frozenset({"AWAITING_VERIFICATION", "VERIFIED", "CREDITS_ISSUED", "FAILED_VERIFICATION"})
 
 
@@ -87,12 +87,32 @@ _LOOKUPS: dict[str, Callable[[IsometricClient, str], Sequence[RegistryObject]]] 
 }
 
 
-def _find_intended(client: IsometricClient, intent: IntendedCreate) -> list[RegistryObject]:
+def _delete_order() -> tuple[str, ...]:
+    """Reverse dependency order, what depends on others first: the registered kinds' (`importer.planning.kinds`)."""
+    from importer.planning.kinds import DELETE_ORDER
+
+    return DELETE_ORDER + tuple(k for k in _LEGACY_DELETE_ORDER if k not in DELETE_ORDER)
+
+
+def _lookable(kind: str) -> bool:
+    from importer.planning.kinds import LOOKUPS
+
+    return kind in _LOOKUPS or kind in LOOKUPS
+
+
+def _find_intended(client: IsometricClient, intent: IntendedCreate, project_id: str) -> list[RegistryObject]:
+    from importer.planning.kinds import LOOKUPS
+
+    srid = intent.supplier_reference_id
     lookup = _LOOKUPS.get(intent.kind)
-    if lookup is None:
+    declared = LOOKUPS.get(intent.kind)
+    if lookup is not None:
+        found = lookup(client, srid)
+    elif declared is not None:
+        found = declared(client, project_id, srid)
+    else:
         return []
-    found = lookup(client, intent.supplier_reference_id)
-    return [o for o in found if o.supplier_reference_id == intent.supplier_reference_id]
+    return [o for o in found if o.supplier_reference_id == srid]
 
 
 def _status(statement: m.GhgStatement) -> str:
@@ -122,14 +142,14 @@ def _plan_rollback(history: History, run_id: str, client: IsometricClient) -> li
     intents: dict[tuple[str, str], IntendedCreate] = {}
     unfound: list[RollbackItem] = []
     for intent in history.intended(run_id):
-        hits = [o for o in _find_intended(client, intent) if (intent.kind, o.id) not in known]
+        hits = [o for o in _find_intended(client, intent, record.project_id) if (intent.kind, o.id) not in known]
         for hit in hits:
             created.append(CreatedObject(seq=-intent.seq, kind=intent.kind, object_id=hit.id,
                                          supplier_reference_id=intent.supplier_reference_id, deleted_at=None))
             intents[(intent.kind, hit.id)] = intent
             known.add((intent.kind, hit.id))
         if not hits:
-            lookable = intent.kind in _LOOKUPS
+            lookable = _lookable(intent.kind)
             unfound.append(RollbackItem(
                 CreatedObject(seq=-intent.seq, kind=intent.kind, object_id="-",
                               supplier_reference_id=intent.supplier_reference_id, deleted_at=None),
@@ -155,7 +175,7 @@ def _plan_rollback(history: History, run_id: str, client: IsometricClient) -> li
             raise RollbackRefused(
                 f"run {run_id} created objects in GHG statement {statement.id}, which is {_status(statement)}: "
                 "submitted statements cannot be rolled back; contact Isometric to amend it")
-    items = [RollbackItem(c, intended=intents.get((c.kind, c.object_id))) for kind in DELETE_ORDER
+    items = [RollbackItem(c, intended=intents.get((c.kind, c.object_id))) for kind in _delete_order()
              for c in reversed(created) if c.kind == kind]
     items += [RollbackItem(c, status="kept", message="GHG statements cannot be deleted through the API; this "
                            "draft stays and will be extended by the next statement") for c in created
@@ -193,13 +213,16 @@ def _execute_rollback(history: History, run_id: str, client: IsometricClient,
                       items: list[RollbackItem]) -> list[RollbackItem]:
     from importer.api import ApiError, NotFound
 
+    record = history.run(run_id)
+    project_id = record.project_id if record is not None else None
+
     for item in items:
         if item.status == "never created" and item.intended is not None:
             history.resolve_intended(run_id, item.intended.seq)
         if item.status != "pending":
             continue
         try:
-            client.delete(item.obj.kind, item.obj.object_id)
+            client.delete(item.obj.kind, item.obj.object_id, project_id=project_id)
             item.status = "deleted"
         except NotFound:
             item.status = "already gone"

@@ -407,7 +407,7 @@ def _delete(action: Action, env: ApplyEnv, *, prefix: str) -> Applied:
         raise StepFailed(f"{action.kind.replace('_', ' ')} {action.existing_id} "
                          f"({action.supplier_reference_id!r}) is not one this workbook's prefix {prefix!r} "
                          "made: not deleted")
-    env.client.delete(action.kind, action.existing_id)
+    env.client.delete(action.kind, action.existing_id, project_id=env.project_id)
     return Applied(id=action.existing_id, status="deleted")
 
 

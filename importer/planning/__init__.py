@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, cast
 from importer import process_wide
 from importer.context import ProjectContext
 from importer.identity import owned_by, reference_for
-from importer.planning import ghg_entries, kinds
+from importer.planning import ghg_entries, kinds, registry
+from importer.planning.carried import CarriedListings
 from importer.planning.common import Planning, enum_text, template_component_of
 from importer.planning.known import Known, resolve_from_knowledge
 from importer.planning.model import (
@@ -34,7 +35,7 @@ from importer.planning.model import (
     Plan,
     StatementEntry,
 )
-from importer.planning.registry import RegistryState, fetch_entry_details, fetch_state
+from importer.planning.registry import RegistryState, fetch_entry_details
 from importer.planning.statements import StatementPayload
 from importer.workbook.model import Workbook
 
@@ -233,6 +234,13 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
         actions=tuple(actions), submit=submit, messages=tuple(p.messages), orphans=tuple(orphans),
         statement_end_on=wb.project.statement_end_on,
         statement_entries=tuple(held), prune=prune)
+
+
+def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4,
+                carried: CarriedListings | None = None) -> RegistryState:
+    """The registry's batched listings (`importer.planning.registry.fetch_state`), with those of every registered
+    kind that lists itself (`Kind.listing`)."""
+    return registry.fetch_state(client, wb, concurrency=concurrency, carried=carried, kinds=kinds.REGISTERED)
 
 
 def snapshot(client: IsometricClient, listed: RegistryState, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,

@@ -72,7 +72,7 @@ class Planning:
     def existing(self, kind: str, srid: str) -> RegistryObject | None: ...
 
     def existing(self, kind: str, srid: str) -> RegistryObject | None:
-        return self.state.table(_TABLES[kind]).get(srid)
+        return self.state.table(_TABLES.get(kind) or self.state.listed_kinds.get(kind, kind)).get(srid)
 
     def existing_id(self, kind: str, ref: str) -> str | None:
         """The registry ID a ref stands for, when known before the run (a literal ID, or an existing object

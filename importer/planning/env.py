@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api.client import IsometricClient
 
 #: an API object an applied action returns (for the report, and what a batch carries)
-Entity: TypeAlias = "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement"
+Entity: TypeAlias = ("m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement | "
+                     "m.StorageLocation")
 
 
 class StepFailed(Exception):
@@ -61,6 +62,10 @@ class RequestModels(Protocol):
     def CreateGhgStatementRequest(self) -> type[m.CreateGhgStatementRequest]: ...
     @property
     def SubmitGhgStatementRequest(self) -> type[m.SubmitGhgStatementRequest]: ...
+    @property
+    def CreateStorageLocationRequest(self) -> type[m.CreateStorageLocationRequest]: ...
+    @property
+    def PatchStorageLocationRequest(self) -> type[m.PatchStorageLocationRequest]: ...
 
 
 class ApplyEnv(Protocol):

@@ -3,26 +3,36 @@ plans and prune are generic over the registered kinds (`importer.planning.kinds`
 
 Each kind is one module of `importer.planning` exposing a `SPEC` (a `Kind`): its name, the workbook sheet its rows
 come from, the kinds its creates may need, how to plan its actions from the workbook and the registry snapshot,
-how to apply one action (or a group of them), the payload types a saved plan may hold, and whether the importer
-owns (creates, prunes, rolls back) its objects. Kinds never import the scheduler; the scheduler receives them.
+how to apply one action (or a group of them), the payload types a saved plan may hold, whether the importer
+owns (creates, prunes, rolls back) its objects, and, for kinds the snapshot does not list itself, how to list them
+and look one up by its supplier_reference_id. Kinds never import the scheduler; the scheduler receives them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.model import Action
 
 if TYPE_CHECKING:
+    from importer.api.client import IsometricClient
     from importer.planning.common import Planning
+    from importer.planning.registry import RegistryObject
+    from importer.workbook.model import Workbook
 
 #: one action applied alone
 ApplyOne = Callable[[Action, ApplyEnv], Applied]
 #: actions applied together in one request (attributions: one PATCH per GHG entry), keyed by their Key
 ApplyGroup = Callable[[list[Action], ApplyEnv], dict[tuple[str, str], Applied]]
+#: what the project holds of a kind, for the registry snapshot (kinds the snapshot does not read itself); None
+#: when the workbook needs no listing (its sheet is empty), so an organisation without the kind is never asked
+Listing: TypeAlias = "Callable[[IsometricClient, Workbook], Sequence[RegistryObject] | None]"
+#: the objects of a kind carrying a supplier_reference_id (client, project ID, reference): a rollback's look-up
+#: of a create that was never confirmed
+Lookup: TypeAlias = "Callable[[IsometricClient, str, str], Sequence[RegistryObject]]"
 
 
 @dataclass(frozen=True)
@@ -41,3 +51,5 @@ class Kind:
     released_on_create: tuple[str, ...] = ()  # dependant kinds that may start once an object exists (not applied)
     registry: str | None = None  # the RegistryState table holding what is listed, by supplier_reference_id
     owned: bool = True  # created by the importer: may be an orphan, pruned and rolled back
+    listing: Listing | None = None  # read into RegistryState's `registry` table by the snapshot (`fetch_state`)
+    lookup: Lookup | None = None  # how a rollback finds an unconfirmed create (else `importer.rollback`'s own)

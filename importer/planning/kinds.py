@@ -1,19 +1,36 @@
 """The registered kinds, in dependency order (what a create may need is registered earlier), and what every
 generic stage derives from them: the planner's order, the scheduler's appliers, prune's order, the payload types
-a saved plan may decode. Adding a kind means its module in `importer.planning` (with its `SPEC`), a line here, its
-sandbox resource, and tests."""
+a saved plan may decode, rollback's order and look-ups, and the sheets `importer.identity.owned_by` claims. Adding a
+kind means its module in `importer.planning` (with its `SPEC`), a line here, its sandbox resource, and tests."""
 
 from __future__ import annotations
 
-from importer.planning import attributions, components, datapoints, feedstock_types, ghg_entries, sources, statements
+from importer import identity
+from importer.planning import (
+    attributions,
+    components,
+    datapoints,
+    feedstock_types,
+    ghg_entries,
+    sources,
+    statements,
+    storage_locations,
+)
 from importer.planning.kind import Kind
 
 REGISTERED: tuple[Kind, ...] = (
-    sources.SPEC, datapoints.SPEC, feedstock_types.SPEC, ghg_entries.SPEC, components.SPEC, attributions.SPEC,
-    statements.SPEC,
+    sources.SPEC, datapoints.SPEC, feedstock_types.SPEC, storage_locations.SPEC, ghg_entries.SPEC, components.SPEC,
+    attributions.SPEC, statements.SPEC,
 )
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in REGISTERED}
 #: orphans are deleted in this order: what uses an object goes first (reverse dependency order)
 PRUNE_ORDER: tuple[str, ...] = tuple(kind.name for kind in reversed(REGISTERED) if kind.owned)
 #: every payload type a saved plan may hold, by class name
 PAYLOADS: dict[str, type] = {cls.__name__: cls for kind in REGISTERED for cls in kind.payloads}
+#: what rollback deletes, in order: the owned kinds a registry table holds, what uses an object first
+DELETE_ORDER: tuple[str, ...] = tuple(kind.name for kind in reversed(REGISTERED) if kind.owned and kind.registry)
+#: how a rollback looks up an unconfirmed create, for the kinds that say (`Kind.lookup`)
+LOOKUPS = {kind.name: kind.lookup for kind in REGISTERED if kind.lookup is not None}
+
+# which sheet's rows derive each owned kind's supplier_reference_ids: what `identity.owned_by` claims for a prefix
+identity.register_sheets({kind.name: kind.sheet for kind in REGISTERED if kind.owned and kind.registry})

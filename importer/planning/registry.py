@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
@@ -21,6 +21,7 @@ from importer.workbook.model import Workbook
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.api.client import IsometricClient
+    from importer.planning.kind import Kind
 
 
 class _Referenced(Protocol):
@@ -32,7 +33,7 @@ _R = TypeVar("_R", bound=_Referenced)
 
 
 #: any object a snapshot holds
-RegistryObject: TypeAlias = "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component"
+RegistryObject: TypeAlias = "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.StorageLocation"
 
 
 _TABLE_NAMES = ("sources", "datapoints", "feedstock_types", "ghg_entries", "components")
@@ -60,9 +61,15 @@ class RegistryState:
     uploaded_sources: frozenset[str] = frozenset()
     #: component ID -> entry ID learned while taking this snapshot (for the caller to remember)
     learned_membership: dict[str, str] = field(default_factory=dict)
+    #: the tables of kinds that list themselves (`Kind.listing`), by their `Kind.registry` name, and which kind
+    #: each table holds (kind name -> table name)
+    listed: dict[str, dict[str, RegistryObject]] = field(default_factory=dict)
+    listed_kinds: dict[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> Mapping[str, RegistryObject]:
         """One of the tables by supplier_reference_id, by its field's name (a `Kind.registry`)."""
+        if name not in _TABLE_NAMES:
+            return self.listed.get(name, {})
         tables: tuple[Mapping[str, RegistryObject], ...] = (
             self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components)
         return tables[_TABLE_NAMES.index(name)]
@@ -73,6 +80,7 @@ class RegistryState:
         out: dict[str, RegistryObject] = {o.id: o for table in tables for o in table.values()}
         out.update({o.id: o for o in self.project_datapoints})
         out.update({o.id: o for o in self.project_components})
+        out.update({o.id: o for table in self.listed.values() for o in table.values()})
         return out
 
     def fingerprint(self, keep: Callable[[str], bool] = lambda srid: True,
@@ -90,6 +98,8 @@ class RegistryState:
             for srid, obj in table.items():
                 if keep(srid) or (table is self.ghg_entries and obj.id in entries):
                     out[srid] = _digest(obj)
+        for listed in self.listed.values():
+            out.update({srid: _digest(obj) for srid, obj in listed.items() if keep(srid)})
         for statement in self.statements:
             out[f"statement:{statement.id}"] = _digest(statement)
         for entry_id, comps in self.entry_components.items():
@@ -116,15 +126,16 @@ def _by_srid(objects: list[_R]) -> dict[str, _R]:
     return {o.supplier_reference_id: o for o in objects if o.supplier_reference_id}
 
 
-def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
-                ) -> RegistryState:
+def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None,
+                kinds: Sequence[Kind] = ()) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries cannot be listed by
     project: all are read, and matched by supplier_reference_id (feedstock types come with the project's
     context, `importer.context`: they are matched by ID, reference or name). Entries and components are read
     even when the workbook has none: their orphans are found by prefix. The project's statements are not
     listed here: its context has them (`runner.read_project` puts them in). With `carried`
     (one per batch), datapoints and components are read whole once and then only what is new
-    (`importer.planning.carried`)."""
+    (`importer.planning.carried`). Each of `kinds` that declares a `listing` is read beside them into its own
+    table (`RegistryState.listed`), unless its listing says the workbook needs none."""
     project_id = wb.project.project_id
     def datapoints() -> list[m.Datapoint]:
         if carried is not None:
@@ -143,14 +154,21 @@ def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, 
         sources_f = pool.submit(lambda: client.list_sources(project_id=project_id))
         datapoints_f, entries_f = pool.submit(datapoints), pool.submit(ghg_entries)
         components_f = pool.submit(components)
+        own = [(k, pool.submit(k.listing, client, wb)) for k in kinds if k.listing is not None and k.registry]
         got_sources, got_datapoints = sources_f.result(), datapoints_f.result()
         got_entries, got_components = entries_f.result(), components_f.result()
-    return RegistryState(
+        listed = [(k, f.result()) for k, f in own]
+    state = RegistryState(
         sources=_by_srid(got_sources), datapoints=_by_srid(got_datapoints),
         ghg_entries=_by_srid(got_entries),
         components=_by_srid(got_components), project_components=list(got_components),
         project_datapoints=list(got_datapoints),
     )
+    for kind, objects in listed:
+        if objects is not None and kind.registry:
+            state.listed[kind.registry] = _by_srid(list(objects))
+            state.listed_kinds[kind.name] = kind.registry
+    return state
 
 
 def fetch_entry_details(client: IsometricClient, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,

@@ -424,7 +424,8 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
     for result in results:
         for kind, row in result.counts().items():
             for status, n in row.items():
-                grand[kind][status] = grand[kind].get(status, 0) + n
+                totals = grand.setdefault(kind, dict.fromkeys(statuses, 0))
+                totals[status] = totals.get(status, 0) + n
     # the columns people look for first come first (and stay visible on a phone)
     bad_first = [s for s in ("failed", "blocked", "conflict") if s in statuses] + [
         s for s in statuses if s not in ("failed", "blocked", "conflict")]
