@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from importer.sandbox import logic
+from importer.sandbox import logic, storage_locations
 from importer.sandbox import schemas as s
 from importer.sandbox.faults import FaultConfig, FaultInjector
 from importer.sandbox.logic import Problem, invalid, need, render
@@ -31,6 +31,8 @@ DEMO_ACCESS_TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJvcmciOiJvcmdfMVNCW
                      "Ym94In0.c2FuZGJveC1kZW1vLXNpZ25hdHVyZS0wMDAx")
 
 Handler = Callable[[Request], Awaitable[Response]]
+#: resources served from their own module (`routes(Kit)`): a new one is a module and a line here
+RESOURCES = (storage_locations,)
 
 
 class Sandbox:
@@ -420,6 +422,8 @@ def build_app(sandbox: Sandbox) -> Any:
         Route("/_sandbox/stats", stats, methods=["GET"]),
         Route("/_sandbox/feedstock_types", api(add_feedstock_type, path=None, status=201), methods=["POST"]),
     ]
+    kit = storage_locations.Kit(store=store, prefix=PREFIX, api=api, body=_body, params=_params)
+    routes += [route for resource in RESOURCES for route in resource.routes(kit)]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": "Not Found"}, status_code=404)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import collections
 import contextlib
 import json
 import sqlite3
@@ -71,11 +72,12 @@ class SandboxStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+        #: kind -> id -> object; a kind not in KINDS (a resource module's own) gets its table on first use
+        self.objects: dict[str, dict[str, dict[str, Any]]] = collections.defaultdict(dict, {k: {} for k in KINDS})
         self._seq: dict[str, int] = {}
         #: kind -> supplier_reference_id -> object id: look-ups and the uniqueness check in constant time (a
         #: registry of a year of monthly imports holds tens of thousands of objects)
-        self._by_srid: dict[str, dict[str, str]] = {k: {} for k in KINDS}
+        self._by_srid: dict[str, dict[str, str]] = collections.defaultdict(dict, {k: {} for k in KINDS})
         #: (kind, field) -> value -> IDs of the objects referring to it (`referring`): an entry's attributions
         #: are found without reading every attribution of the registry
         self._by_ref: dict[tuple[str, str], dict[str, set[str]]] = {
