@@ -60,6 +60,9 @@ SERVED = {
     "GET /removals/{id}/component_attributions", "PATCH /removals/{id}/component_attributions",
     "GET /components", "POST /components", "GET /components/{id}", "PATCH /components/{id}", "DELETE /components/{id}",
     "GET /ghg_statements", "POST /ghg_statements", "GET /ghg_statements/{id}", "POST /ghg_statements/{id}/submit",
+    "GET /projects/{project_id}/storage_locations", "POST /projects/{project_id}/storage_locations",
+    "GET /projects/{project_id}/storage_locations/{id}", "PATCH /projects/{project_id}/storage_locations/{id}",
+    "DELETE /projects/{project_id}/storage_locations/{id}",
 }
 #: operations of the document the sandbox does not implement (skipped), with the reason
 NOT_SERVED = {
@@ -80,8 +83,7 @@ NOT_SERVED = {
 }
 _OTHER_RESOURCES = ("biochar_applications", "data-upload-submissions", "feedstock_batches", "file-uploads",
                     "measurement_locations", "measurement_samples", "production_batches", "monitoring_requirements",
-                    "monitoring_submissions",
-                    "storage_locations", "sensors", "storage_units")
+                    "monitoring_submissions", "sensors", "storage_units")
 NOT_SERVED_REASON_OTHER = "a resource outside the importer's flow (biochar applications, batches, storage, " \
                           "sensors, measurements, monitoring): not implemented by the sandbox"
 
@@ -205,10 +207,13 @@ def _objects(api: httpx.Client) -> dict[str, str]:
             {"input_key": "fuel_emission_factor", "datapoint_id": factor["id"]}]}).json()
     feedstock = ui_feedstock_type(api, "Offcuts", "st-ftt")  # the Certify UI's part: the API creates none
     statement = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
+    location = api.post(f"/projects/{PROJECT}/storage_locations", json={
+        "project_id": PROJECT, "name": "North field", "latitude": 52.09, "longitude": 5.12,
+        "supplier_reference_id": "st-slc"}).json()
     return {"sources": created["source"]["id"], "datapoints": datapoint(api, "st-dp", 1, "t")["id"],
             "feedstock_types": feedstock["id"], "ghg_entries": entry["id"], "removals": entry["id"],
             "components": component["id"], "ghg_statements": statement["id"],
-            "ghg_entry_templates": PRODUCTION, "removal_templates": PRODUCTION}
+            "ghg_entry_templates": PRODUCTION, "removal_templates": PRODUCTION, "storage_locations": location["id"]}
 
 
 def _valid_id(value: Any) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
@@ -34,13 +34,15 @@ NAME_MAX = 100
 
 StorageMethod = Literal["biochar_field", "biochar_landfill", "permeable_reservoir", "biomass_subsurface",
                         "salt_cavern", "saline_aquifer", "in_situ_mineralization", "depleted_hydrocarbon_reservoir"]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 
 class CreateStorageLocation(s.Body):
     project_id: s.IdStr
     name: str = Field(max_length=NAME_MAX)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
+    latitude: Latitude
+    longitude: Longitude
     storage_method: StorageMethod | s.Undefined = s.Undefined()
     description: str | s.Undefined = s.Undefined()
     supplier_reference_id: s.Srid | s.Undefined = s.Undefined()
@@ -48,8 +50,8 @@ class CreateStorageLocation(s.Body):
 
 class PatchStorageLocation(s.Body):
     name: str | s.Undefined = s.Undefined()
-    latitude: float | s.Undefined = Field(s.Undefined(), ge=-90, le=90)
-    longitude: float | s.Undefined = Field(s.Undefined(), ge=-180, le=180)
+    latitude: Latitude | s.Undefined = s.Undefined()
+    longitude: Longitude | s.Undefined = s.Undefined()
     storage_method: StorageMethod | s.Undefined = s.Undefined()
     description: str | s.Undefined = s.Undefined()
     supplier_reference_id: s.Srid | s.Undefined = s.Undefined()
