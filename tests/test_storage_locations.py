@@ -160,3 +160,39 @@ def test_an_organisation_without_storage_locations_is_told_so_not_that_its_crede
         with pytest.raises(NotEnabled, match="not enabled for this organisation.*not a credentials failure"):
             client.list_storage_locations(PROJECT)
         assert client.refused is None  # the client goes on: other requests are still sent
+
+
+def test_the_template_offers_the_storage_methods_as_a_dropdown(sandbox, tmp_path):
+    import openpyxl
+
+    from importer.workbook.spec import STORAGE_METHODS
+
+    out = tmp_path / "template.xlsx"
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["template", str(out), "--project-id", PROJECT], env)
+    assert result.code == 0, result.stdout + result.stderr
+    book = openpyxl.load_workbook(out)
+    ws = book["storage_locations"]
+    header = [c.value for c in ws[1]]
+    assert header == ["ref", "name", "latitude", "longitude", "storage_method", "description", "supplier_reference_id"]
+    letter = "E"
+    (dv,) = [dv for dv in ws.data_validations.dataValidation if f"{letter}2" in str(dv.sqref)]
+    assert dv.type == "list" and dv.showErrorMessage  # strict: only the contract's values
+    sheet, cells = dv.formula1.split("!")
+    column = cells.split(":")[0].replace("$", "").rstrip("0123456789")
+    lists = book[sheet.strip("'")]
+    offered = [c.value for c in lists[column][1:] if c.value is not None]
+    assert offered == list(STORAGE_METHODS)
+
+
+def test_rollback_deletes_the_locations_the_run_created(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", LOCATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    run = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert run.code == 0, run.stdout + run.stderr
+    assert len(api_nodes(sandbox, PREFIX_PATH)) == 3
+    done = run_cli(["rollback", run.json()["run_id"], "--yes"], env)
+    assert done.code == 0, done.stdout + done.stderr
+    assert api_nodes(sandbox, PREFIX_PATH) == []
+    deletes = [r for r in _log(sandbox) if r[0] == "DELETE" and "/storage_locations/" in r[1]]
+    assert len(deletes) == 3 and {status for _, _, status in deletes} == {204}

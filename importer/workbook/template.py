@@ -143,6 +143,11 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
                   ("components", "blueprint_key"): ("blueprint_key", True),
                   ("feedstock_types", "name"): ("feedstock_type_name", False),
                   ("feedstock_types", "feedstock_type_id"): ("feedstock_type_id", False)}
+    for sheet in spec.SHEETS:  # every other enum column of the format gets its choices as a strict dropdown
+        for col in sheet.columns:
+            if col.type == "enum" and col.choices and (sheet.name, col.name) not in enum_lists:
+                add_list(f"{sheet.name}.{col.name}", list(col.choices))
+                enum_lists[(sheet.name, col.name)] = (f"{sheet.name}.{col.name}", True)
 
     for sheet in spec.SHEETS:
         ws = book.create_sheet(sheet.name)
