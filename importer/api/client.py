@@ -285,11 +285,11 @@ def _storage_error(exc: ApiError, url: str) -> ApiError:
 
 #: a scope keeps to this share of the rate it learned from 429s, or of a RateLimit-Policy's quota per second:
 #: just under it, so a fixed window's edge or a little jitter does not draw a 429
-RATE_MARGIN = 0.97
+RATE_MARGIN = 0.98
 #: a rate learned from 429s is raised by this share each quiet second, up to just under the rate that drew the 429
 PROBE_STEP = 0.02
 #: after this many seconds without a 429, that ceiling is probed higher by CEILING_STEP (a budget may be raised)
-CEILING_QUIET = 10.0
+CEILING_QUIET = 5.0
 CEILING_STEP = 0.03
 #: once a server sent RateLimit headers, a route's first request goes alone (its answer names the route's
 #: policy) and the route's other requests wait for it, at most this long
@@ -401,6 +401,7 @@ class _Scope:
     raised_at: float = 0.0
     lifted_at: float = 0.0
     from_headers: bool = False
+    counted: bool = False  # the last lowering took the answers counted in the last second (not the pace)
     answered: collections.deque[float] = field(default_factory=collections.deque)  # successes, last second
 
     def seen(self, now: float) -> int:
@@ -410,15 +411,18 @@ class _Scope:
 
     def probe(self, now: float) -> None:
         """A rate learned from 429s creeps up while no 429 comes: to just under the rate that drew the last one,
-        and, after CEILING_QUIET seconds, past it."""
+        and, after CEILING_QUIET seconds, past it; one that no 429 bounds (every request together, once a route
+        showed a budget of its own) by 5 x PROBE_STEP a second."""
         if self.rate is None or self.from_headers or now - self.raised_at < 1.0 or now - self.lowered_at < 1.0:
             return
         self.raised_at = now
         if self.ceiling is not None and now - max(self.lowered_at, self.lifted_at) >= CEILING_QUIET:
             self.ceiling *= 1 + CEILING_STEP
             self.lifted_at = now
-        cap = math.inf if self.ceiling is None else self.ceiling * RATE_MARGIN
-        self.rate = max(self.rate, min(self.rate * (1 + PROBE_STEP), cap))
+        if self.ceiling is None:  # nothing drew a 429 at this pace: probe faster
+            self.rate *= 1 + 5 * PROBE_STEP
+            return
+        self.rate = max(self.rate, min(self.rate * (1 + PROBE_STEP), self.ceiling * RATE_MARGIN))
 
 
 class IsometricClient:
@@ -646,7 +650,10 @@ class IsometricClient:
             names = self._scope_names(route, to_api)
             if not throttled:
                 for name in names[:2]:
-                    self._scopes.setdefault(name, _Scope()).answered.append(now)
+                    answered = self._scopes.setdefault(name, _Scope()).answered
+                    answered.append(now)
+                    if len(answered) > 4096:  # a second's worth is all a 429 counts
+                        answered.popleft()
                 return
             if not policies:
                 self._throttled(route, to_api, response, now)
@@ -667,9 +674,14 @@ class IsometricClient:
             everything = self._scopes.setdefault(ALL_REQUESTS, _Scope())
             total = everything.seen(now)
             route_drew = route_scope.rate is None or own >= 0.9 * route_scope.rate  # at its own pace, or unpaced
+            same_volley = now - everything.lowered_at < 1.0 <= now - route_scope.lowered_at
             if total > own and (everything.rate is None or everything.lifted_at > everything.lowered_at
-                                or not route_drew):
+                                or not route_drew or same_volley):
                 scope, seen = everything, total
+            elif total > own and everything.ceiling is not None:
+                # the route has a budget of its own: all requests together need not keep to what they drew
+                # before (a share of several such budgets); they creep up from here without a ceiling
+                everything.ceiling = None
         first = scope.rate is None
         self._learn(scope, seen, now)
         if seen and first:
@@ -683,7 +695,10 @@ class IsometricClient:
     def _learn(scope: _Scope, seen: int, now: float) -> None:
         """A 429 in `scope`, after `seen` answered requests in the last second: keep to just under the rate that
         drew it (what was answered, or the pace kept when lower). One volley counts once a second."""
-        if now - scope.lowered_at < 1.0:
+        if now - scope.lowered_at < 1.0:  # the same volley: only more answers counted than when it was lowered
+            if scope.counted and scope.ceiling is not None and seen > scope.ceiling:
+                scope.ceiling = float(seen)
+                scope.rate = RATE_MARGIN * seen
             return
         if seen == 0:  # no evidence yet (the first answer is a 429): its Retry-After alone
             if scope.rate is None:
@@ -691,8 +706,10 @@ class IsometricClient:
             drew = scope.rate
         elif scope.rate is None or seen < 0.9 * scope.rate:
             drew = float(seen)  # what the server answered (far below the pace: the budget is clearly lower)
+            scope.counted = True
         else:
             drew = scope.rate  # the pace itself drew it
+            scope.counted = False
         scope.ceiling = drew
         scope.rate = max(0.1, RATE_MARGIN * drew)
         scope.lowered_at = now
