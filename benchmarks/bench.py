@@ -460,7 +460,8 @@ def _rate_run(url: str, creates: int, reads: int, concurrency: int, tag: str, ch
 
     env = {**os.environ, "PYTHONPATH": str(checkout or REPO)}
     out = subprocess.run([sys.executable, "-c", _RATE_LOAD, url, DEMO_CLIENT_SECRET, DEMO_ACCESS_TOKEN, str(creates),
-                          str(reads), str(concurrency), tag], capture_output=True, text=True, env=env, timeout=600)
+                          str(reads), str(concurrency), tag], capture_output=True, text=True, env=env, timeout=600,
+                         cwd=str(checkout or REPO))  # `-c` puts the working folder first on sys.path
     if out.returncode:
         raise RuntimeError(f"the rate load failed: {out.stderr[-2000:]}")
     result: dict = json.loads(out.stdout.strip().splitlines()[-1])
