@@ -362,6 +362,8 @@ class _Policy:
     scope: str
     shared: bool  # no partition key: taken to hold for every API request
     per_second: float | None
+    quota: int | None  # requests per window, and the window's seconds
+    window: float | None
     remaining: int | None
     reset: float | None
 
@@ -375,18 +377,24 @@ def _policies(headers: httpx.Headers) -> list[_Policy]:
             return f'policy "{name}" ({shown})'
         return f'policy "{name}"'
 
-    quotas: dict[str, float | None] = {}
+    quotas: dict[str, tuple[int, float] | None] = {}
     for name, params in parse_ratelimit(headers.get("ratelimit-policy", "")):
         q, w = params.get("q"), params.get("w", 1)
-        good = isinstance(q, int | float) and isinstance(w, int | float) and q > 0 and w > 0
-        quotas[key(name, params)] = q / w if good else None
+        quotas[key(name, params)] = None
+        if isinstance(q, int) and not isinstance(q, bool) and isinstance(w, int | float) and q > 0 and w > 0:
+            quotas[key(name, params)] = (q, float(w))
     states: dict[str, tuple[int | None, float | None]] = {}
     for name, params in parse_ratelimit(headers.get("ratelimit", "")):
         r, t = params.get("r"), params.get("t")
         states[key(name, params)] = (r if isinstance(r, int) and r >= 0 else None,
                                      float(t) if isinstance(t, int | float) and t >= 0 else None)
-    return [_Policy(scope, "(" not in scope, quotas.get(scope), *states.get(scope, (None, None)))
-            for scope in dict.fromkeys([*quotas, *states])]
+    policies = []
+    for scope in dict.fromkeys([*quotas, *states]):
+        quota = quotas.get(scope)
+        policies.append(_Policy(scope, "(" not in scope, quota[0] / quota[1] if quota else None,
+                                quota[0] if quota else None, quota[1] if quota else None,
+                                *states.get(scope, (None, None))))
+    return policies
 
 
 @dataclass
@@ -617,8 +625,7 @@ class IsometricClient:
     def _observe(self, route: str, to_api: bool, response: httpx.Response | None) -> None:
         """Learn the budget from an answer (None: no answer). RateLimit headers, when present, say it: the quota
         per window is the rate (kept at RATE_MARGIN of it), and `r=0` with `t` holds the policy until its window
-        resets (a reset of a second or less is left to the pace: a whole second, rounded up, would waste most of
-        a window). Without them, a 429 is the evidence (`_throttled`): the scope that drew it keeps to just under
+        resets. Without them, a 429 is the evidence (`_throttled`): the scope that drew it keeps to just under
         what was answered in the last second, at most once a second per scope, then creeps up slowly
         (`_Scope.probe`)."""
         now = time.monotonic()
@@ -639,14 +646,21 @@ class IsometricClient:
                 if policy.shared:
                     self._shared_policies[policy.scope] = None
                 scope = self._scopes.setdefault(policy.scope, _Scope())
-                was_paced = scope.rate is not None
                 scope.from_headers = True
+                if not throttled:
+                    scope.answered.append(now)
+                    if len(scope.answered) > 4096:
+                        scope.answered.popleft()
                 if policy.per_second:
                     scope.ceiling = policy.per_second
                     scope.rate = RATE_MARGIN * policy.per_second
-                if policy.remaining == 0 and policy.reset is not None and (policy.reset > 1 or not was_paced
-                                                                           or throttled):
-                    scope.held_until = max(scope.held_until, now + policy.reset)
+                if policy.remaining == 0 and policy.reset is not None:
+                    # the window is spent: wait for its reset, which is no later than a window after the oldest of
+                    # its last `quota` answers (`t` is whole seconds, rounded up: most of a second too long)
+                    until = now + policy.reset
+                    if policy.quota and policy.window and len(scope.answered) >= policy.quota:
+                        until = min(until, scope.answered[-policy.quota] + policy.window)
+                    scope.held_until = max(scope.held_until, until)
             names = self._scope_names(route, to_api)
             if not throttled:
                 for name in names[:2]:
