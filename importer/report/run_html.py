@@ -53,7 +53,7 @@ STATUS_META = {
     "unchanged": ("unchanged", "="), "failed": ("failed", "\u2717"),
     "deleted": ("deleted", "\u2212"), "delete": ("to delete", "\u2212"),
     "blocked": ("blocked", "\u2298"), "conflict": ("conflict", "\u26a0"),
-    "not started": ("not started (interrupted)", "\u00b7"),
+    "not started": ("not started", "\u00b7"),
 }
 CHART_MAX_BARS = 25
 EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest are counted
@@ -428,7 +428,8 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
                 totals[status] = totals.get(status, 0) + n
     # the columns people look for first come first (and stay visible on a phone)
     bad_first = [s for s in ("failed", "blocked", "conflict") if s in statuses] + [
-        s for s in statuses if s not in ("failed", "blocked", "conflict")]
+        s for s in statuses if s not in ("failed", "blocked", "conflict")
+        and (s != "not started" or any(row.get(s) for row in grand.values()))]  # only when a run was cut short
     views = [_view(r, i, path, statuses) for i, r in enumerate(results, 1)]
     total_objects = sum(len(r.objects) for r in results)
     return render_to(path, "run_report.html.j2", title=title, subtitle=subtitle, results=views,
