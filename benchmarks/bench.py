@@ -47,9 +47,9 @@ for sheet in ("sources", "datapoints", "entries", "entry_inputs", "project"):
 """
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, check=True,
-                         env=env)
+                         env=env, cwd=cwd)
     data = json.loads(out.stdout)
     if data["code"] not in (0, 1):
         raise RuntimeError(f"{cmd} exited {data['code']}: {data['err']}")
@@ -189,8 +189,8 @@ def _side_by_side(cases: dict[str, list[str] | Path | tuple[list[str], dict[str,
         for name, case in cases.items():
             if isinstance(case, Path):
                 runs[name].append(_calamine_read(case))
-            elif isinstance(case, tuple):
-                runs[name].append(measure(case[0], env=case[1]))
+            elif isinstance(case, tuple):  # the baseline: run from its checkout (`-c` puts the working folder first
+                runs[name].append(measure(case[0], env=case[1], cwd=BASELINE.get("checkout")))  # on sys.path)
             else:
                 runs[name].append(measure(case))
     return {name: {"wall_s": min(r["wall_s"] for r in got), "slowest_s": max(r["wall_s"] for r in got),
