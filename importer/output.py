@@ -154,6 +154,10 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
         lines.append(f"orphans: {len(orphans)} object(s) under this workbook's prefix it no longer defines: {shown}"
                      f"{more}; --prune deletes them")
+    if result.settled_rates:
+        slowest = min(result.settled_rates.items(), key=lambda kv: kv[1])
+        lines.append(f"rate: the API limited requests ({result.throttled:,} answered 429); kept to {slowest[1]:g}/s "
+                     f"for {slowest[0]}, from {result.rate_source}")
     rewrites = [r for r in (getattr(result, "readings", None) or []) if r.get("code") == "unit_rewritten"]
     if rewrites:
         lines.append("read as: " + ", ".join(str(r.get("value")) for r in rewrites[:4])

@@ -149,6 +149,11 @@ class RunResult:
     #: the GHG entries the statement will hold, grouped: workbook / orphan / elsewhere (group, ref, id,
     #: completed_on, co2e_net_removed_kg)
     statement_entries: list[dict[str, Any]] = field(default_factory=list)
+    #: the rate the client kept to when the API limited it: scope -> requests per second, and where it came
+    #: from ("RateLimit headers" or "429 answers"); empty / None when it was never limited
+    settled_rates: dict[str, float] = field(default_factory=dict)
+    rate_source: str | None = None
+    throttled: int = 0  # requests answered 429 during the run
 
     @property
     def ok(self) -> bool:
@@ -189,6 +194,7 @@ class RunResult:
             "statement_entries": self.statement_entries,
             "stopped": self.stopped,
             "interrupted": self.interrupted,
+            "rate": {"settled": self.settled_rates, "source": self.rate_source, "answered_429": self.throttled},
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "report": self.report_path,

@@ -284,6 +284,8 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Workbo
                                f"import of project {plan.project_id} seems to be running")
     result.interrupted = run_log.interrupted
     result.stopped = run_log.stopped
+    result.settled_rates, result.rate_source = session.client.settled_rates, session.client.rate_source
+    result.throttled = session.client.throttled_count
     if run_log.stopped:
         result.messages.append(f"the run stopped: {run_log.stopped}")
     statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}

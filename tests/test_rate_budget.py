@@ -168,3 +168,23 @@ def test_an_import_under_a_global_budget_lands_exactly_what_the_workbook_defines
         mine = [s for s in found if s in srids]
         assert sorted(mine) == sorted(srids), (kind, sorted(set(srids) - set(mine)))  # none lost, none twice
     assert set(SHEET_KIND.values()) == set(expected)
+
+
+def test_the_run_reports_the_rate_it_settled_on(sandbox, tmp_path):
+    """#30: the run's --json, terminal summary and report say the API limited it and the rate it kept to."""
+    import json
+    from pathlib import Path
+
+    from e2e_helpers import cli_env, copy_samples, run_cli
+    from importer.sandbox import FaultConfig
+
+    sandbox.set_faults(FaultConfig(budget_per_second=8, budget_scope="global", rate_headers=True))
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["run", str(copy_samples(tmp_path)), "--json", "--quiet"], env)
+    sandbox.set_faults(FaultConfig())
+    assert result.code == 0, result.stdout + result.stderr
+    rate = json.loads(result.stdout)["rate"]
+    assert rate["source"] == "RateLimit headers" and rate["settled"]
+    assert all(0 < r <= 8 for r in rate["settled"].values()), rate
+    report = Path(json.loads(result.stdout)["report"]).read_text(encoding="utf-8")
+    assert "the API limited requests" in report and "/s for" in report
