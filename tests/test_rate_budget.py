@@ -175,8 +175,9 @@ def test_the_run_reports_the_rate_it_settled_on(sandbox, tmp_path):
     import json
     from pathlib import Path
 
-    from e2e_helpers import cli_env, copy_samples, run_cli
     from importer.sandbox import FaultConfig
+
+    from e2e_helpers import cli_env, copy_samples, run_cli
 
     sandbox.set_faults(FaultConfig(budget_per_second=8, budget_scope="global", rate_headers=True))
     env = cli_env(sandbox, tmp_path / "home")
