@@ -48,8 +48,9 @@ for sheet in ("sources", "datapoints", "entries", "entry_inputs", "project"):
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, check=True,
-                         env=env, cwd=cwd)
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, check=True, env=env, cwd=cwd
+    )
     data = json.loads(out.stdout)
     if data["code"] not in (0, 1):
         raise RuntimeError(f"{cmd} exited {data['code']}: {data['err']}")
@@ -66,11 +67,17 @@ def bench_validate(sizes: list[int]) -> list[dict[str, float]]:
             path = make_workbook(Path(tmp), size)
             ours = measure([exe, "validate", str(path), "--json"])
             base = measure([sys.executable, "-c", _BASELINE, str(path)])
-            rows.append({"datapoints": size, "validate_s": round(ours["wall_s"], 2),
-                         "validate_rss_mib": round(ours["peak_rss_mib"]),
-                         "openpyxl_read_s": round(base["wall_s"], 2), "openpyxl_rss_mib": round(base["peak_rss_mib"]),
-                         "speedup": round(base["wall_s"] / ours["wall_s"], 1),
-                         "file_mib": round(path.stat().st_size / 2**20, 1)})
+            rows.append(
+                {
+                    "datapoints": size,
+                    "validate_s": round(ours["wall_s"], 2),
+                    "validate_rss_mib": round(ours["peak_rss_mib"]),
+                    "openpyxl_read_s": round(base["wall_s"], 2),
+                    "openpyxl_rss_mib": round(base["peak_rss_mib"]),
+                    "speedup": round(base["wall_s"] / ours["wall_s"], 1),
+                    "file_mib": round(path.stat().st_size / 2**20, 1),
+                }
+            )
             print(f"  validate {size:>7} rows: {rows[-1]}", file=sys.stderr, flush=True)
     for a, b in zip(rows, rows[1:], strict=False):
         b["scaling_vs_previous"] = round(b["validate_s"] / a["validate_s"], 1)
@@ -84,8 +91,11 @@ def _import(workbook: Path, sandbox: object, concurrency: int) -> tuple[float, i
 
     validation = validate_workbook(workbook)
     assert validation.ok, [f.message for f in validation.errors()][:5]
-    config = ClientConfig(base_url=sandbox.base_url, client_secret=sandbox.client_secret,  # type: ignore[attr-defined]
-                          access_token=sandbox.access_token)  # type: ignore[attr-defined]
+    config = ClientConfig(
+        base_url=sandbox.base_url,
+        client_secret=sandbox.client_secret,  # type: ignore[attr-defined]
+        access_token=sandbox.access_token,
+    )  # type: ignore[attr-defined]
     with IsometricClient(config) as client:
         session = ApiSession(client=client, url=sandbox.base_url, embedded=False, environment="bench")  # type: ignore[attr-defined]
         t = time.perf_counter()
@@ -111,10 +121,19 @@ def bench_upload(objects: int, latency_ms: float, concurrencies: list[int], budg
                 rate = created / wall
                 bound = c / (latency_ms / 1000)
                 sequential = sequential or rate
-                rows.append({"concurrency": c, "objects": created, "seconds": round(wall, 1),
-                             "objects_per_s": round(rate, 1), "bound_per_s": round(bound, 1),
-                             "efficiency": round(rate / bound, 2), "vs_sequential": round(rate / sequential, 1),
-                             "requests": requests, "ok": result.ok})
+                rows.append(
+                    {
+                        "concurrency": c,
+                        "objects": created,
+                        "seconds": round(wall, 1),
+                        "objects_per_s": round(rate, 1),
+                        "bound_per_s": round(bound, 1),
+                        "efficiency": round(rate / bound, 2),
+                        "vs_sequential": round(rate / sequential, 1),
+                        "requests": requests,
+                        "ok": result.ok,
+                    }
+                )
                 print(f"  upload c={c:>2}: {rows[-1]}", file=sys.stderr, flush=True)
                 if c == concurrencies[-1]:
                     noop_wall, noop_requests, noop = _import(workbook, sb, c)
@@ -129,22 +148,34 @@ def bench_upload(objects: int, latency_ms: float, concurrencies: list[int], budg
                 created = sum(v.get("created", 0) for v in result.counts().values())
                 throttled = sum(1 for _m, _p, status in sb.store.request_log if status == 429)
                 # the busiest endpoint (POST /datapoints, 360 calls) cannot finish faster than 360 / budget seconds
-                paced = {"concurrency": c, "budget_per_s_per_endpoint": budget, "objects": created,
-                         "min_seconds_at_budget": round(360 / budget, 1),
-                         "seconds": round(wall, 1), "objects_per_s": round(created / wall, 1), "requests": requests,
-                         "answered_429": throttled, "ok": result.ok}
+                paced = {
+                    "concurrency": c,
+                    "budget_per_s_per_endpoint": budget,
+                    "objects": created,
+                    "min_seconds_at_budget": round(360 / budget, 1),
+                    "seconds": round(wall, 1),
+                    "objects_per_s": round(created / wall, 1),
+                    "requests": requests,
+                    "answered_429": throttled,
+                    "ok": result.ok,
+                }
                 print(f"  budget: {paced}", file=sys.stderr, flush=True)
-    return {"latency_ms": latency_ms, "runs": rows,
-            "noop_rerun": {"objects": unchanged, "requests": noop_requests, "seconds": round(noop_wall, 1)},
-            "rate_budget": paced}
+    return {
+        "latency_ms": latency_ms,
+        "runs": rows,
+        "noop_rerun": {"objects": unchanged, "requests": noop_requests, "seconds": round(noop_wall, 1)},
+        "rate_budget": paced,
+    }
 
 
 # -- the performance issue's targets, measured side by side -------------------------------------------------
 
 
 def _calamine_read(path: Path) -> dict[str, float]:
-    code = ("import sys; from python_calamine import CalamineWorkbook as W; b = W.from_path(sys.argv[1]); "
-            "[b.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in b.sheet_names]")
+    code = (
+        "import sys; from python_calamine import CalamineWorkbook as W; b = W.from_path(sys.argv[1]); "
+        "[b.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in b.sheet_names]"
+    )
     return measure([sys.executable, "-c", code, str(path)])
 
 
@@ -163,10 +194,14 @@ def baseline_checkout(ref: str, into: Path) -> Path:
     import atexit
 
     target = into / f"baseline-{ref.replace('/', '_')}"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(target), ref], check=True,
-                   capture_output=True)
-    atexit.register(subprocess.run, ["git", "-C", str(REPO), "worktree", "remove", "--force", str(target)],
-                    capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(target), ref],
+        check=True,
+        capture_output=True,
+    )
+    atexit.register(
+        subprocess.run, ["git", "-C", str(REPO), "worktree", "remove", "--force", str(target)], capture_output=True
+    )
     return target
 
 
@@ -179,8 +214,7 @@ def _before(cmd: list[str]) -> tuple[list[str], dict[str, str]] | None:
     return [sys.executable, "-c", _LAUNCH, *cmd[1:]], env
 
 
-def _side_by_side(cases: dict[str, list[str] | Path | tuple[list[str], dict[str, str]]]
-                  ) -> dict[str, dict[str, float]]:
+def _side_by_side(cases: dict[str, list[str] | Path | tuple[list[str], dict[str, str]]]) -> dict[str, dict[str, float]]:
     """Each case (a command, a command with its environment, or a workbook for a calamine read) run REPEATS times,
     the cases in turn; per case the fastest run (as `timeit` reports: the noise only ever adds) and the largest
     peak RSS."""
@@ -193,19 +227,28 @@ def _side_by_side(cases: dict[str, list[str] | Path | tuple[list[str], dict[str,
                 runs[name].append(measure(case[0], env=case[1], cwd=BASELINE.get("checkout")))  # on sys.path)
             else:
                 runs[name].append(measure(case))
-    return {name: {"wall_s": min(r["wall_s"] for r in got), "slowest_s": max(r["wall_s"] for r in got),
-                   "peak_rss_mib": max(r["peak_rss_mib"] for r in got)} for name, got in runs.items()}
+    return {
+        name: {
+            "wall_s": min(r["wall_s"] for r in got),
+            "slowest_s": max(r["wall_s"] for r in got),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in got),
+        }
+        for name, got in runs.items()
+    }
 
 
 def target_validation(rows: int) -> list[dict]:
     """100k datapoint rows validated with the HTML report, against python-calamine merely reading every sheet;
     then the same with a warning on every row (every datapoint unused)."""
     from importer.workbook.synthetic import make_workbook
+
     exe = str(Path(sys.executable).with_name("isometric-import"))
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case, kwargs, target in ((f"{rows:,} rows, clean", {}, 1.5),
-                                     (f"{rows:,} rows, a warning each", {"entries_too": False}, 2.0)):
+        for case, kwargs, target in (
+            (f"{rows:,} rows, clean", {}, 1.5),
+            (f"{rows:,} rows, a warning each", {"entries_too": False}, 2.0),
+        ):
             name = "warned" if kwargs else "clean"
             workbook = make_workbook(Path(tmp) / name, rows, **kwargs)  # type: ignore[arg-type]
             report = Path(tmp) / f"{name}.html"
@@ -216,11 +259,18 @@ def target_validation(rows: int) -> list[dict]:
                 cases["before"] = before
             got = _side_by_side(cases)
             ours, read = got["ours"], got["read"]
-            row = {"case": case, "validate_s": round(ours["wall_s"], 2), "calamine_read_s": round(read["wall_s"], 2),
-                   "ratio": round(ours["wall_s"] / read["wall_s"], 2), "target_ratio": target,
-                   "slowest_validate_s": round(ours["slowest_s"], 2), "slowest_read_s": round(read["slowest_s"], 2),
-                   "peak_rss_mib": round(ours["peak_rss_mib"]), "target_rss_mib": 400,
-                   "report_mb": round(report.stat().st_size / 1e6, 2)}
+            row = {
+                "case": case,
+                "validate_s": round(ours["wall_s"], 2),
+                "calamine_read_s": round(read["wall_s"], 2),
+                "ratio": round(ours["wall_s"] / read["wall_s"], 2),
+                "target_ratio": target,
+                "slowest_validate_s": round(ours["slowest_s"], 2),
+                "slowest_read_s": round(read["slowest_s"], 2),
+                "peak_rss_mib": round(ours["peak_rss_mib"]),
+                "target_rss_mib": 400,
+                "report_mb": round(report.stat().st_size / 1e6, 2),
+            }
             if kwargs:
                 row["target_report_mb"] = 10
             if "before" in got:
@@ -239,8 +289,12 @@ def _sandbox_process(db: Path, latency_ms: float) -> tuple[subprocess.Popen, str
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     exe = str(Path(sys.executable).with_name("isometric-import"))
-    proc = subprocess.Popen([exe, "sandbox", "--port", str(port), "--db", str(db), "--latency-ms", str(latency_ms)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [exe, "sandbox", "--port", str(port), "--db", str(db), "--latency-ms", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/mrv/v0"
     for _ in range(200):
         try:
@@ -280,8 +334,9 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
                 session = ApiSession(client=client, url=url, embedded=False, environment="bench")
                 cpu0, scpu0 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
                 t = time.perf_counter()
-                result = import_workbook(validation, session, ImportOptions(mode="run", concurrency=concurrency),
-                                         history=history)
+                result = import_workbook(
+                    validation, session, ImportOptions(mode="run", concurrency=concurrency), history=history
+                )
                 wall = time.perf_counter() - t
                 cpu1, scpu1 = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
                 requests = client.request_count
@@ -291,8 +346,12 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
                 with noop_client:
                     noop_session = ApiSession(client=noop_client, url=url, embedded=False, environment="bench")
                     t = time.perf_counter()
-                    noop = import_workbook(validate_workbook(wb), noop_session,
-                                           ImportOptions(mode="run", concurrency=concurrency), history=history)
+                    noop = import_workbook(
+                        validate_workbook(wb),
+                        noop_session,
+                        ImportOptions(mode="run", concurrency=concurrency),
+                        history=history,
+                    )
                     noop_wall = time.perf_counter() - t
                     noop_requests = noop_client.request_count
         finally:
@@ -304,15 +363,28 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
     entries = plan.of_kind("ghg_entry")
     # N: what a re-run must compare: the objects the workbook defines and the (template) components of its entries
     compared = len([a for a in plan.actions if a.kind != "ghg_statement"]) + sum(
-        len(a.payload.components) for a in entries)
-    return {"latency_ms": latency_ms, "concurrency": concurrency, "objects": created, "requests": requests,
-            "seconds": round(wall, 1), "floor_s": round(floor, 1), "efficiency": round(floor / wall, 2),
-            "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2),
-            "sandbox_cpu_ms_per_request": round(sandbox_cpu / requests * 1000, 2),
-            "waiting_share": round(max(0.0, 1 - client_cpu / wall), 2), "ok": result.ok,
-            "noop": {"compared": compared, "requests": noop_requests, "bound": -(-compared // 50) + 10,
-                     "seconds": round(noop_wall, 1), "unchanged": sum(v.get("unchanged", 0)
-                                                                       for v in noop.counts().values())}}
+        len(a.payload.components) for a in entries
+    )
+    return {
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        "objects": created,
+        "requests": requests,
+        "seconds": round(wall, 1),
+        "floor_s": round(floor, 1),
+        "efficiency": round(floor / wall, 2),
+        "client_cpu_ms_per_request": round(client_cpu / requests * 1000, 2),
+        "sandbox_cpu_ms_per_request": round(sandbox_cpu / requests * 1000, 2),
+        "waiting_share": round(max(0.0, 1 - client_cpu / wall), 2),
+        "ok": result.ok,
+        "noop": {
+            "compared": compared,
+            "requests": noop_requests,
+            "bound": -(-compared // 50) + 10,
+            "seconds": round(noop_wall, 1),
+            "unchanged": sum(v.get("unchanged", 0) for v in noop.counts().values()),
+        },
+    }
 
 
 def target_month_batch(months: int, objects: int) -> list[dict]:
@@ -338,9 +410,17 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
         for m in range(months):
             first = dt.date(2026 + (m // 12), m % 12 + 1, 1)
             last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-            paths.append(make_workbook(Path(tmp) / f"m{m:02d}", (objects - 10) // per_entry * DATAPOINTS_PER_ENTRY,
-                                       sources=10, prefix=f"month-{m:02d}", month=first,
-                                       statement_end_on=last.isoformat(), name=f"{first:%Y-%m}.xlsx"))
+            paths.append(
+                make_workbook(
+                    Path(tmp) / f"m{m:02d}",
+                    (objects - 10) // per_entry * DATAPOINTS_PER_ENTRY,
+                    sources=10,
+                    prefix=f"month-{m:02d}",
+                    month=first,
+                    statement_end_on=last.isoformat(),
+                    name=f"{first:%Y-%m}.xlsx",
+                )
+            )
         os.environ["ISOMETRIC_IMPORTER_HOME"] = str(Path(tmp) / "home")
         proc, url = _sandbox_process(Path(tmp) / "sandbox.sqlite3", 0)
         marks: list[tuple[int, float, float]] = []
@@ -363,18 +443,35 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
                         return lambda *args, **kwargs: None
 
                 t = time.perf_counter()
-                outcome = library._import("run", paths, where=None, submit=False, prune=False, keep_orphans=False,
-                                          update_only=False, concurrency=16, cancel=None, progress=Meter(),
-                                          session=session)
+                outcome = library._import(
+                    "run",
+                    paths,
+                    where=None,
+                    submit=False,
+                    prune=False,
+                    keep_orphans=False,
+                    update_only=False,
+                    concurrency=16,
+                    cancel=None,
+                    progress=Meter(),
+                    session=session,
+                )
                 total = time.perf_counter() - t
                 mark()
         finally:
             proc.terminate()
             proc.wait(timeout=10)
         for result, (r0, c0, s0), (r1, c1, s1) in zip(outcome.results, marks, marks[1:], strict=False):
-            rows.append({"workbook": Path(result.workbook_path).name, "seconds": round(result.duration_seconds or 0, 1),
-                         "requests": r1 - r0, "client_cpu_s": round(c1 - c0, 1), "sandbox_cpu_s": round(s1 - s0, 1),
-                         "ok": result.ok})
+            rows.append(
+                {
+                    "workbook": Path(result.workbook_path).name,
+                    "seconds": round(result.duration_seconds or 0, 1),
+                    "requests": r1 - r0,
+                    "client_cpu_s": round(c1 - c0, 1),
+                    "sandbox_cpu_s": round(s1 - s0, 1),
+                    "ok": result.ok,
+                }
+            )
         print(f"  batch of {months}: {total:.1f} s, exit {outcome.exit_code}", file=sys.stderr, flush=True)
     return rows
 
@@ -426,10 +523,22 @@ def _rate_sandbox(db: Path, budget: float, scope: str, headers: bool) -> tuple[s
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     exe = str(Path(sys.executable).with_name("isometric-import"))
-    proc = subprocess.Popen([exe, "sandbox", "--port", str(port), "--db", str(db), "--budget", str(budget),
-                             "--budget-global" if scope == "global" else "--budget-per-endpoint",
-                             "--rate-headers" if headers else "--no-rate-headers"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            exe,
+            "sandbox",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--budget",
+            str(budget),
+            "--budget-global" if scope == "global" else "--budget-per-endpoint",
+            "--rate-headers" if headers else "--no-rate-headers",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/mrv/v0"
     for _ in range(200):
         try:
@@ -459,9 +568,25 @@ def _rate_run(url: str, creates: int, reads: int, concurrency: int, tag: str, ch
     from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
 
     env = {**os.environ, "PYTHONPATH": str(checkout or REPO)}
-    out = subprocess.run([sys.executable, "-c", _RATE_LOAD, url, DEMO_CLIENT_SECRET, DEMO_ACCESS_TOKEN, str(creates),
-                          str(reads), str(concurrency), tag], capture_output=True, text=True, env=env, timeout=600,
-                         cwd=str(checkout or REPO))  # `-c` puts the working folder first on sys.path
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _RATE_LOAD,
+            url,
+            DEMO_CLIENT_SECRET,
+            DEMO_ACCESS_TOKEN,
+            str(creates),
+            str(reads),
+            str(concurrency),
+            tag,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=str(checkout or REPO),
+    )  # `-c` puts the working folder first on sys.path
     if out.returncode:
         raise RuntimeError(f"the rate load failed: {out.stderr[-2000:]}")
     result: dict = json.loads(out.stdout.strip().splitlines()[-1])
@@ -487,8 +612,14 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                     creates = round(seconds * budget * (1 if scope == "endpoint" else 2 / 3))
                     reads = max(1, creates // 2)
                     bound = (creates if scope == "endpoint" else creates + reads) / budget
-                    row: dict = {"budget": budget, "scope": scope, "headers": headers, "bound_s": round(bound, 1),
-                                 "creates": creates, "reads": reads}
+                    row: dict = {
+                        "budget": budget,
+                        "scope": scope,
+                        "headers": headers,
+                        "bound_s": round(bound, 1),
+                        "creates": creates,
+                        "reads": reads,
+                    }
                     for side, checkout in sides:
                         name = f"b{budget:g}-{scope}-{'h' if headers else 'n'}-{side}"
                         proc, url = _rate_sandbox(Path(tmp) / f"{name}.sqlite3", budget, scope, headers)
@@ -503,11 +634,16 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                             proc.wait(timeout=10)
                         exact = got["made"] == sorted(f"{name}-{i:05d}" for i in range(creates)) and made == creates
                         prefix = "" if side == "ours" else "before_"
-                        row.update({f"{prefix}seconds": round(got["seconds"], 1),
-                                    f"{prefix}share_of_bound": round(bound / got["seconds"], 3),
-                                    f"{prefix}requests": got["requests"], f"{prefix}answered_429": got["answered_429"],
-                                    f"{prefix}share_429": round(got["answered_429"] / got["requests"], 3),
-                                    f"{prefix}exact": exact})
+                        row.update(
+                            {
+                                f"{prefix}seconds": round(got["seconds"], 1),
+                                f"{prefix}share_of_bound": round(bound / got["seconds"], 3),
+                                f"{prefix}requests": got["requests"],
+                                f"{prefix}answered_429": got["answered_429"],
+                                f"{prefix}share_429": round(got["answered_429"] / got["requests"], 3),
+                                f"{prefix}exact": exact,
+                            }
+                        )
                         if side == "ours":
                             row.update({"settled_rates": got["settled_rates"], "rate_source": got["rate_source"]})
                     rows.append(row)
@@ -519,13 +655,21 @@ def _rate_lines(report: dict) -> list[tuple[str, str, str]]:
     lines: list[tuple[str, str, str]] = []
     for r in report["rate"]:
         met = r["share_of_bound"] >= 0.95 and r["share_429"] <= 0.02 and r["exact"]
-        before = (f"; before {r['before_seconds']} s ({r['before_share_of_bound']:.0%}), "
-                  f"{r['before_share_429']:.1%} 429 of {r['before_requests']}" if "before_seconds" in r else "")
-        lines.append((f"budget {r['budget']:g}/s {r['scope']}, {'headers' if r['headers'] else 'no headers'}: "
-                      f">= 95% of the bound ({r['bound_s']} s), <= 2% 429",
-                      f"{r['seconds']} s, {r['answered_429']} of {r['requests']} answered 429",
-                      f"{r['share_of_bound']:.0%}, {r['share_429']:.1%} 429"
-                      f"{'' if r['exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}"))
+        before = (
+            f"; before {r['before_seconds']} s ({r['before_share_of_bound']:.0%}), "
+            f"{r['before_share_429']:.1%} 429 of {r['before_requests']}"
+            if "before_seconds" in r
+            else ""
+        )
+        lines.append(
+            (
+                f"budget {r['budget']:g}/s {r['scope']}, {'headers' if r['headers'] else 'no headers'}: "
+                f">= 95% of the bound ({r['bound_s']} s), <= 2% 429",
+                f"{r['seconds']} s, {r['answered_429']} of {r['requests']} answered 429",
+                f"{r['share_of_bound']:.0%}, {r['share_429']:.1%} 429"
+                f"{'' if r['exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
+            )
+        )
     return lines
 
 
@@ -547,8 +691,14 @@ def targets(args: argparse.Namespace) -> dict:
     # run BATCH_REPEATS times and each month's time is the median of its runs (every run is kept in the report)
     runs = [target_month_batch(args.months, args.objects) for _ in range(BATCH_REPEATS)]
     report["month_batch_runs"] = runs
-    report["month_batch"] = [{**month[0], "seconds": statistics.median(r["seconds"] for r in month),
-                              "runs_seconds": [r["seconds"] for r in month]} for month in zip(*runs, strict=True)]
+    report["month_batch"] = [
+        {
+            **month[0],
+            "seconds": statistics.median(r["seconds"] for r in month),
+            "runs_seconds": [r["seconds"] for r in month],
+        }
+        for month in zip(*runs, strict=True)
+    ]
     report["rate"] = target_rate()
     return report
 
@@ -561,8 +711,12 @@ def print_targets(report: dict) -> None:
     batch = report.get("month_batch")
     if batch:
         runs = report.get("month_batch_runs", [batch])
-        lines.append((f"{len(batch)} monthly workbooks in one batch, median of {len(runs)} runs: time per workbook "
-                      "flat", *_flatness(batch, runs)))
+        lines.append(
+            (
+                f"{len(batch)} monthly workbooks in one batch, median of {len(runs)} runs: time per workbook flat",
+                *_flatness(batch, runs),
+            )
+        )
     if report.get("rate"):
         lines += _rate_lines(report)
     if report.get("baseline"):
@@ -576,28 +730,53 @@ def _upload_lines(report: dict) -> list[tuple[str, str, str]]:
     up, fast = report["upload_200ms"], report["upload_50ms"]
     noop = up["noop"]
     lines: list[tuple[str, str, str]] = []
-    lines.append((f"upload 200 ms, c=32: >= 90% of the floor ({up['floor_s']} s for {up['requests']} requests)",
-                  f"{up['seconds']} s", f"{up['efficiency']:.0%} {'met' if up['efficiency'] >= 0.9 else 'NOT met'}"))
-    lines.append(("upload 50 ms, c=32: where the time goes", f"{fast['seconds']} s (floor {fast['floor_s']} s)",
-                  f"client CPU {fast['client_cpu_ms_per_request']} ms/request, sandbox CPU "
-                  f"{fast['sandbox_cpu_ms_per_request']} ms/request, waiting {fast['waiting_share']:.0%}"))
-    lines.append((f"no-op re-run: <= ceil(N/50)+10 = {noop['bound']} requests (N = {noop['compared']})",
-                  f"{noop['requests']} requests", f"{noop['requests'] / noop['bound']:.1f}x the bound "
-                  f"{'met' if noop['requests'] <= noop['bound'] else 'NOT met'}"))
+    lines.append(
+        (
+            f"upload 200 ms, c=32: >= 90% of the floor ({up['floor_s']} s for {up['requests']} requests)",
+            f"{up['seconds']} s",
+            f"{up['efficiency']:.0%} {'met' if up['efficiency'] >= 0.9 else 'NOT met'}",
+        )
+    )
+    lines.append(
+        (
+            "upload 50 ms, c=32: where the time goes",
+            f"{fast['seconds']} s (floor {fast['floor_s']} s)",
+            f"client CPU {fast['client_cpu_ms_per_request']} ms/request, sandbox CPU "
+            f"{fast['sandbox_cpu_ms_per_request']} ms/request, waiting {fast['waiting_share']:.0%}",
+        )
+    )
+    lines.append(
+        (
+            f"no-op re-run: <= ceil(N/50)+10 = {noop['bound']} requests (N = {noop['compared']})",
+            f"{noop['requests']} requests",
+            f"{noop['requests'] / noop['bound']:.1f}x the bound "
+            f"{'met' if noop['requests'] <= noop['bound'] else 'NOT met'}",
+        )
+    )
     return lines
 
 
 def _validation_lines(report: dict, lines: list[tuple[str, str, str]]) -> None:
     for v in report["validation"]:
-        met = v["ratio"] <= v["target_ratio"] and v["peak_rss_mib"] <= v["target_rss_mib"] and (
-            v["report_mb"] <= v.get("target_report_mb", 1e9))
-        lines.append((f"validation {v['case']}: <= {v['target_ratio']}x calamine read, <= 400 MiB"
-                      + (", report < 10 MB" if "target_report_mb" in v else ""),
-                      f"{v['validate_s']} s vs {v['calamine_read_s']} s (best of {REPEATS}), {v['peak_rss_mib']} MiB, "
-                      f"{v['report_mb']} MB",
-                      f"{v['ratio']}x {'met' if met else 'NOT met'}"
-                      + (f"; before {v['before_validate_s']} s ({v['before_ratio']}x), {v['vs_before']:+.0%}"
-                         if "before_ratio" in v else "")))
+        met = (
+            v["ratio"] <= v["target_ratio"]
+            and v["peak_rss_mib"] <= v["target_rss_mib"]
+            and (v["report_mb"] <= v.get("target_report_mb", 1e9))
+        )
+        lines.append(
+            (
+                f"validation {v['case']}: <= {v['target_ratio']}x calamine read, <= 400 MiB"
+                + (", report < 10 MB" if "target_report_mb" in v else ""),
+                f"{v['validate_s']} s vs {v['calamine_read_s']} s (best of {REPEATS}), {v['peak_rss_mib']} MiB, "
+                f"{v['report_mb']} MB",
+                f"{v['ratio']}x {'met' if met else 'NOT met'}"
+                + (
+                    f"; before {v['before_validate_s']} s ({v['before_ratio']}x), {v['vs_before']:+.0%}"
+                    if "before_ratio" in v
+                    else ""
+                ),
+            )
+        )
 
 
 def _trend(times: list[float]) -> float:
@@ -617,10 +796,12 @@ def _flatness(batch: list[dict], runs: list[list[dict]]) -> tuple[str, str]:
     times, requests = [r["seconds"] for r in batch], [r["requests"] for r in batch]
     growth = _trend(times[1:])
     each = ", ".join(f"{_trend([r['seconds'] for r in run][1:]):+.0%}" for run in runs)
-    return (f"first {times[0]} s, second {times[1]} s, last {times[-1]} s, max {max(times)} s",
-            f"trend from month 2 {growth:+.0%} {'(flat: met)' if abs(growth) <= 0.10 else '(NOT flat)'}; from "
-            f"month 1 {_trend(times):+.0%}; each run from month 2 {each}; requests {requests[0]} -> {requests[1]} "
-            f"-> {requests[-1]}")
+    return (
+        f"first {times[0]} s, second {times[1]} s, last {times[-1]} s, max {max(times)} s",
+        f"trend from month 2 {growth:+.0%} {'(flat: met)' if abs(growth) <= 0.10 else '(NOT flat)'}; from "
+        f"month 1 {_trend(times):+.0%}; each run from month 2 {each}; requests {requests[0]} -> {requests[1]} "
+        f"-> {requests[-1]}",
+    )
 
 
 def _table(rows: list[dict]) -> str:
@@ -643,18 +824,28 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8, 16, 32])
-    parser.add_argument("--budget", type=float, default=20.0,
-                        help="per-endpoint requests/s for the pacing run (below the concurrency's bound)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="per-endpoint requests/s for the pacing run (below the concurrency's bound)",
+    )
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--baseline", metavar="REF", help="also time this commit's validate, side by side (a git "
-                        "worktree run with this venv: the same dependencies, the previous code)")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time this commit's validate, side by side (a git "
+        "worktree run with this venv: the same dependencies, the previous code)",
+    )
     parser.add_argument("--only", choices=["validation", "rate"], help="targets: only these rows")
     args = parser.parse_args()
     if args.baseline:
         BASELINE["checkout"] = baseline_checkout(args.baseline, Path(tempfile.mkdtemp(prefix="bench-")))
         BASELINE["ref"] = args.baseline
-    report: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                    f"Python {platform.python_version()}"}
+    report: dict = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
     if args.what == "targets":
         report["targets"] = targets(args)
         if args.json:

@@ -100,11 +100,19 @@ def sheet_section(sheet: spec.Sheet) -> str:
     lines = [title, "", sheet.description, ""]
     if sheet.key_value:
         lines += [KEY_VALUE_NOTE, ""]
-    lines += ["| column | type | required | description | example | allowed values |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "| column | type | required | description | example | allowed values |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for col in sheet.columns:
-        cells = [_code(col.name), type_label(col), "yes" if col.required else "no",
-                 _cell(col.description), _code(col.example) if col.example else "", _cell(allowed_values(col))]
+        cells = [
+            _code(col.name),
+            type_label(col),
+            "yes" if col.required else "no",
+            _cell(col.description),
+            _code(col.example) if col.example else "",
+            _cell(allowed_values(col)),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -119,7 +127,7 @@ def render(doc: str) -> str:
     start, end = doc.find(BEGIN), doc.find(END)
     if start < 0 or end < start:
         raise SystemExit(f"{DOC}: the markers are missing; expected a line {BEGIN!r} and later a line {END!r}")
-    return doc[:start] + generated_block() + doc[end + len(END):]
+    return doc[:start] + generated_block() + doc[end + len(END) :]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         diff = difflib.unified_diff(current.splitlines(), wanted.splitlines(), "committed", "generated", lineterm="")
         print("\n".join(diff), file=sys.stderr)
-        print(f"{DOC.relative_to(REPO)} is out of date with importer/workbook/spec.py; regenerate it: {COMMAND}",
-              file=sys.stderr)
+        print(
+            f"{DOC.relative_to(REPO)} is out of date with importer/workbook/spec.py; regenerate it: {COMMAND}",
+            file=sys.stderr,
+        )
         return 1
     if current != wanted:
         DOC.write_text(wanted, encoding="utf-8")

@@ -30,11 +30,19 @@ if TYPE_CHECKING:
     from importer.workbook.validate import ValidationResult
 
 _LAZY = {
-    "validate": "importer.library", "plan": "importer.library", "apply": "importer.library",
-    "run": "importer.library", "target": "importer.library", "BatchOutcome": "importer.library",
-    "rollback": "importer.library", "RollbackOutcome": "importer.library",
-    "Stopped": "importer.library", "Plan": "importer.planning.model", "Action": "importer.planning.model",
-    "RunResult": "importer.results", "ValidationResult": "importer.workbook.validate",
+    "validate": "importer.library",
+    "plan": "importer.library",
+    "apply": "importer.library",
+    "run": "importer.library",
+    "target": "importer.library",
+    "BatchOutcome": "importer.library",
+    "rollback": "importer.library",
+    "RollbackOutcome": "importer.library",
+    "Stopped": "importer.library",
+    "Plan": "importer.planning.model",
+    "Action": "importer.planning.model",
+    "RunResult": "importer.results",
+    "ValidationResult": "importer.workbook.validate",
 }
 
 
@@ -49,5 +57,19 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["Action", "BatchOutcome", "Plan", "RollbackOutcome", "RunResult", "Stopped", "ValidationResult",
-           "__version__", "apply", "plan", "rollback", "run", "target", "validate"]
+__all__ = [
+    "Action",
+    "BatchOutcome",
+    "Plan",
+    "RollbackOutcome",
+    "RunResult",
+    "Stopped",
+    "ValidationResult",
+    "__version__",
+    "apply",
+    "plan",
+    "rollback",
+    "run",
+    "target",
+    "validate",
+]

@@ -69,8 +69,9 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
-    debug: bool = typer.Option(False, "--debug", help="Log every request and show full tracebacks (secrets are "
-                               "still redacted)."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Log every request and show full tracebacks (secrets are still redacted)."
+    ),
 ) -> None:
     """Validate, plan and upload Isometric Certify workbooks.
 
@@ -84,8 +85,9 @@ def _root(
     _STATE["debug"] = debug
     from importer.terminal_text import make_logs_visible
 
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     install_logging_filter()
     make_logs_visible()  # a cell or a server's message quoted in a log line cannot steer the terminal
 
@@ -95,15 +97,30 @@ def validate_command(
     ctx: typer.Context,
     workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
-    report: Path | None = typer.Option(None, "--report", help="Where to write the self-contained HTML validation "
-                                       "report (default: reports/<workbook>-<time>-validation.html)."),
+    report: Path | None = typer.Option(
+        None,
+        "--report",
+        help="Where to write the self-contained HTML validation "
+        "report (default: reports/<workbook>-<time>-validation.html).",
+    ),
     no_report: bool = typer.Option(False, "--no-report", help="Write no HTML report."),
-    annotate: Path | None = typer.Option(None, "--annotate", help="Write a copy of the workbook with error cells red "
-                                         "and warnings amber, each with a comment (the original is never changed)."),
-    online: bool = typer.Option(False, "--online", help="Also check against the live project: templates, monitored "
-                                "inputs, shapes and units (starts the local sandbox when no API is configured)."),
-    api_url: str | None = typer.Option(None, "--api-url", help="API base URL for --online (default: "
-                                       "$ISOMETRIC_API_URL; none: the embedded local sandbox)."),
+    annotate: Path | None = typer.Option(
+        None,
+        "--annotate",
+        help="Write a copy of the workbook with error cells red "
+        "and warnings amber, each with a comment (the original is never changed).",
+    ),
+    online: bool = typer.Option(
+        False,
+        "--online",
+        help="Also check against the live project: templates, monitored "
+        "inputs, shapes and units (starts the local sandbox when no API is configured).",
+    ),
+    api_url: str | None = typer.Option(
+        None,
+        "--api-url",
+        help="API base URL for --online (default: $ISOMETRIC_API_URL; none: the embedded local sandbox).",
+    ),
 ) -> None:
     """Check a workbook before anything is sent: every problem, located to its cell (e.g. datapoints!D7).
 
@@ -139,8 +156,10 @@ def validate_command(
         from importer.output import console
 
         console(stream).print(
-            "error: no workbook given (a folder must hold .xlsx files)" if not paths
-            else "error: --report and --annotate take one workbook at a time")
+            "error: no workbook given (a folder must hold .xlsx files)"
+            if not paths
+            else "error: --report and --annotate take one workbook at a time"
+        )
         raise typer.Exit(EXIT_USAGE)
     clash = _overwrites_input([("--report", report), ("--annotate", annotate)], lambda: _inputs_of(paths))
     if clash:
@@ -158,6 +177,7 @@ def validate_command(
     import datetime as dt
 
     from importer.report.paths import default_report_path
+
     results = []
     for path in paths:
         try:
@@ -198,8 +218,11 @@ def validate_command(
 
         annotate_workbook(results[0].path, results[0].findings, annotate)
     if json_out:
-        payload = results[0].to_json() if len(results) == 1 else {
-            "ok": all(r.ok for r in results), "workbooks": [r.to_json() for r in results]}
+        payload = (
+            results[0].to_json()
+            if len(results) == 1
+            else {"ok": all(r.ok for r in results), "workbooks": [r.to_json() for r in results]}
+        )
         payload["online_checks"] = "checked" if online else "not checked"
         _add_skipped(payload, refused, ignored)
         echo(json.dumps(payload, indent=2, default=str))
@@ -312,8 +335,9 @@ def _inputs_of(workbooks: list[Path], saved: Path | None = None) -> Inputs:
             bundle = None
         for plan in bundle.plans if bundle is not None else ():
             workbooks = [*workbooks, Path(plan.workbook_path)]
-            inputs += [(f"evidence file of source {item.ref!r} in the saved plan", Path(item.file))
-                       for item in plan.evidence]
+            inputs += [
+                (f"evidence file of source {item.ref!r} in the saved plan", Path(item.file)) for item in plan.evidence
+            ]
     for workbook in workbooks:
         inputs.append(("the workbook", workbook))
         inputs += [(f"an evidence file {workbook.name} names", p) for p in _evidence_named(workbook)]
@@ -353,13 +377,14 @@ def _overwrites_input(outputs: list[tuple[str, Path | None]], inputs: Callable[[
         for what, source in known:
             if _same_file(path, source):
                 same = "" if os.path.realpath(path) == os.path.realpath(source) else f" ({source})"
-                return (f"{flag} {path} is {what}{same}: it would be overwritten. Nothing was written or sent; "
-                        f"give {flag} a new path")
+                return (
+                    f"{flag} {path} is {what}{same}: it would be overwritten. Nothing was written or sent; "
+                    f"give {flag} a new path"
+                )
     return None
 
 
-def _sort_out_evidence(workbooks: list[Path], refused: list[tuple[Path, str]],
-                       ignored: list[tuple[Path, str]]) -> None:
+def _sort_out_evidence(workbooks: list[Path], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
     """A folder's file that one of its workbooks names as evidence is no refused workbook: it is moved, in
     place, from `refused` to `ignored`, saying whose evidence it is."""
     if not refused:
@@ -384,8 +409,10 @@ def _print_not_imported(out: Any, refused: list[tuple[Path, str]], verb: str) ->
     """The last line when a folder held files that were refused: they are not forgotten below the summary."""
     if refused:
         names = ", ".join(str(path) for path, _ in refused)
-        out.print(f"NOT {verb.upper()}: {len(refused)} file(s) refused (see above): {names}; exit code "
-                  f"{EXIT_USAGE}", markup=False)
+        out.print(
+            f"NOT {verb.upper()}: {len(refused)} file(s) refused (see above): {names}; exit code {EXIT_USAGE}",
+            markup=False,
+        )
 
 
 def _add_skipped(payload: dict[str, Any], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
@@ -398,9 +425,22 @@ def _add_skipped(payload: dict[str, Any], refused: list[tuple[Path, str]], ignor
 
 
 def _import_command(
-    paths: list[Path], *, mode: str, api_url: str | None, submit: bool, json_out: bool, report: Path | None,
-    concurrency: int, quiet: bool, verbose: bool = False, out_path: Path | None = None, prune: bool = False,
-    keep_orphans: bool = False, update_only: bool = False, saved: Path | None = None, no_report: bool = False,
+    paths: list[Path],
+    *,
+    mode: str,
+    api_url: str | None,
+    submit: bool,
+    json_out: bool,
+    report: Path | None,
+    concurrency: int,
+    quiet: bool,
+    verbose: bool = False,
+    out_path: Path | None = None,
+    prune: bool = False,
+    keep_orphans: bool = False,
+    update_only: bool = False,
+    saved: Path | None = None,
+    no_report: bool = False,
 ) -> int:
     """`plan`, `run` and `apply` over one or several workbooks: the library does the work (batch checks, lock,
     history, saved plans); this parses, installs the Ctrl-C handler, and prints."""
@@ -459,23 +499,46 @@ def _import_command(
         echo("\ninterrupt: finishing the requests in flight, then stopping (Ctrl-C again to abort at once)", err=True)
 
     previous = signal.signal(signal.SIGINT, _on_sigint)
-    meter = (lambda: make_progress(quiet=quiet or json_out))  # noqa: E731 - one progress display per workbook
+    meter = lambda: make_progress(quiet=quiet or json_out)  # noqa: E731 - one progress display per workbook
     try:
         if saved is not None:
-            outcome = library.apply(saved, where=where, keep_orphans=keep_orphans, update_only=update_only,
-                                    concurrency=concurrency, cancel=cancel, progress=meter)
+            outcome = library.apply(
+                saved,
+                where=where,
+                keep_orphans=keep_orphans,
+                update_only=update_only,
+                concurrency=concurrency,
+                cancel=cancel,
+                progress=meter,
+            )
         elif mode == "plan":
-            outcome = library.plan(paths, where=where, submit=submit, prune=prune, concurrency=concurrency,
-                                   progress=meter)
+            outcome = library.plan(
+                paths, where=where, submit=submit, prune=prune, concurrency=concurrency, progress=meter
+            )
         else:
-            outcome = library.run(paths, where=where, submit=submit, prune=prune, keep_orphans=keep_orphans,
-                                  update_only=update_only, concurrency=concurrency, cancel=cancel, progress=meter)
+            outcome = library.run(
+                paths,
+                where=where,
+                submit=submit,
+                prune=prune,
+                keep_orphans=keep_orphans,
+                update_only=update_only,
+                concurrency=concurrency,
+                cancel=cancel,
+                progress=meter,
+            )
     finally:
         signal.signal(signal.SIGINT, previous)
     if len(outcome.validations) > 1 and not json_out:
-        out.print("batch order (by statement period, then name): " + ", ".join(
-            f"{v.path.name} (statement to {v.workbook.project.statement_end_on or 'none'})"
-            for v in outcome.validations if v.workbook is not None), markup=False)
+        out.print(
+            "batch order (by statement period, then name): "
+            + ", ".join(
+                f"{v.path.name} (statement to {v.workbook.project.statement_end_on or 'none'})"
+                for v in outcome.validations
+                if v.workbook is not None
+            ),
+            markup=False,
+        )
     for stop in outcome.stopped:
         _print_findings(out, stop.findings)
         out.print(f"error: {stop.workbook}: {stop.message}", markup=False)
@@ -487,8 +550,11 @@ def _import_command(
         from importer.planning import saved as saved_plans
 
         saved_plans.save(outcome.plans, out_path, api_url=outcome.results[0].api_url)
-        out.print(f"plan saved to {out_path}: `isometric-import apply {out_path}` carries out exactly this plan "
-                  "(refused if the workbook, its evidence or the registry change meanwhile)", markup=False)
+        out.print(
+            f"plan saved to {out_path}: `isometric-import apply {out_path}` carries out exactly this plan "
+            "(refused if the workbook, its evidence or the registry change meanwhile)",
+            markup=False,
+        )
     if json_out:
         payload = outcome.to_json()
         _add_skipped(payload, refused, ignored)
@@ -505,8 +571,12 @@ def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-a
         out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)  # type: ignore[attr-defined]
 
 
-def _write_reports(results: list, report: Path | None, mode: str,  # type: ignore[type-arg]
-                   inputs: Callable[[], Inputs] = list) -> None:
+def _write_reports(
+    results: list,  # type: ignore[type-arg]
+    report: Path | None,
+    mode: str,
+    inputs: Callable[[], Inputs] = list,
+) -> None:
     """The reports folder's files for these results (`importer.report.files`): none may overwrite an input."""
     import logging
 
@@ -517,8 +587,11 @@ def _write_reports(results: list, report: Path | None, mode: str,  # type: ignor
     path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
 
     def is_input(candidate: Path) -> str | None:
-        return "it is one of this command's inputs, left as it is" if _overwrites_input(
-            [("a report file", candidate)], inputs) else None
+        return (
+            "it is one of this command's inputs, left as it is"
+            if _overwrites_input([("a report file", candidate)], inputs)
+            else None
+        )
 
     write_outputs(results, report=path, mode=mode, is_input=is_input)
     if mode == "run" and first.report_path:  # the history says where each run's report is
@@ -533,19 +606,26 @@ def _write_reports(results: list, report: Path | None, mode: str,  # type: ignor
             logging.getLogger(__name__).debug("report path not recorded: %s", exc)
 
 
-_API_URL_HELP = "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: " \
+_API_URL_HELP = (
+    "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: "
     "the embedded local sandbox). Credentials come only from $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN."
+)
 
 # options that plan, run and apply share, declared once
 _JSON = typer.Option(False, "--json", help="One JSON object on stdout.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress output.")
 _NO_REPORT = typer.Option(False, "--no-report", help="Write no HTML report and no CSV of failed rows.")
 _VERBOSE = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary.")
-_KEEP_ORPHANS = typer.Option(False, "--keep-orphans", help="Submit although GHG entries the workbook no longer "
-                             "defines lie in the statement period (they are meant).")
-_UPDATE_ONLY = typer.Option(False, "--update-only", help="Never create: refuse, sending nothing, when the plan "
-                            "would create anything (corrections after submission).")
-
+_KEEP_ORPHANS = typer.Option(
+    False,
+    "--keep-orphans",
+    help="Submit although GHG entries the workbook no longer defines lie in the statement period (they are meant).",
+)
+_UPDATE_ONLY = typer.Option(
+    False,
+    "--update-only",
+    help="Never create: refuse, sending nothing, when the plan would create anything (corrections after submission).",
+)
 
 
 @app.command("plan")
@@ -557,10 +637,17 @@ def plan_command(
     report: Path | None = typer.Option(None, "--report", help="Write the HTML plan report here."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel look-ups."),
     quiet: bool = _QUIET,
-    out_path: Path | None = typer.Option(None, "--out", help="Save the plan (with fingerprints of the workbook, "
-                                         "its evidence and the registry) for `isometric-import apply`."),
-    prune: bool = typer.Option(False, "--prune", help="Plan to delete the objects under this workbook's "
-                               "supplier-reference prefix that it no longer defines."),
+    out_path: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Save the plan (with fingerprints of the workbook, "
+        "its evidence and the registry) for `isometric-import apply`.",
+    ),
+    prune: bool = typer.Option(
+        False,
+        "--prune",
+        help="Plan to delete the objects under this workbook's supplier-reference prefix that it no longer defines.",
+    ),
     verbose: bool = _VERBOSE,
     no_report: bool = _NO_REPORT,
 ) -> None:
@@ -568,9 +655,22 @@ def plan_command(
 
     Example: isometric-import plan sample_workbooks/biochar-2026-10.xlsx --out plan.json
     """
-    raise typer.Exit(_import_command(workbooks, mode="plan", api_url=api_url, submit=submit, json_out=json_out,
-                                     report=report, concurrency=concurrency, quiet=quiet, verbose=verbose,
-                                     out_path=out_path, prune=prune, no_report=no_report))
+    raise typer.Exit(
+        _import_command(
+            workbooks,
+            mode="plan",
+            api_url=api_url,
+            submit=submit,
+            json_out=json_out,
+            report=report,
+            concurrency=concurrency,
+            quiet=quiet,
+            verbose=verbose,
+            out_path=out_path,
+            prune=prune,
+            no_report=no_report,
+        )
+    )
 
 
 @app.command("run")
@@ -582,8 +682,12 @@ def run_command(
     report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests."),
     quiet: bool = _QUIET,
-    prune: bool = typer.Option(False, "--prune", help="Delete the objects under this workbook's supplier-reference "
-                               "prefix that it no longer defines (those that can be deleted)."),
+    prune: bool = typer.Option(
+        False,
+        "--prune",
+        help="Delete the objects under this workbook's supplier-reference "
+        "prefix that it no longer defines (those that can be deleted).",
+    ),
     keep_orphans: bool = _KEEP_ORPHANS,
     update_only: bool = _UPDATE_ONLY,
     verbose: bool = _VERBOSE,
@@ -597,10 +701,23 @@ def run_command(
 
     Example: isometric-import run sample_workbooks/biochar-2026-10.xlsx
     """
-    raise typer.Exit(_import_command(workbooks, mode="run", api_url=api_url, submit=submit, json_out=json_out,
-                                     report=report, concurrency=concurrency, quiet=quiet, verbose=verbose,
-                                     prune=prune, keep_orphans=keep_orphans, update_only=update_only,
-                                     no_report=no_report))
+    raise typer.Exit(
+        _import_command(
+            workbooks,
+            mode="run",
+            api_url=api_url,
+            submit=submit,
+            json_out=json_out,
+            report=report,
+            concurrency=concurrency,
+            quiet=quiet,
+            verbose=verbose,
+            prune=prune,
+            keep_orphans=keep_orphans,
+            update_only=update_only,
+            no_report=no_report,
+        )
+    )
 
 
 @app.command("apply")
@@ -621,9 +738,23 @@ def apply_command(
 
     Example: isometric-import apply plan.json
     """
-    raise typer.Exit(_import_command([], mode="run", api_url=api_url, submit=False, json_out=json_out, report=report,
-                                     concurrency=concurrency, quiet=quiet, verbose=verbose, saved=saved,
-                                     keep_orphans=keep_orphans, update_only=update_only, no_report=no_report))
+    raise typer.Exit(
+        _import_command(
+            [],
+            mode="run",
+            api_url=api_url,
+            submit=False,
+            json_out=json_out,
+            report=report,
+            concurrency=concurrency,
+            quiet=quiet,
+            verbose=verbose,
+            saved=saved,
+            keep_orphans=keep_orphans,
+            update_only=update_only,
+            no_report=no_report,
+        )
+    )
 
 
 @app.command("history")
@@ -658,12 +789,19 @@ def history_command(
     for r in runs:
         started = r.started_at[:19].replace("T", " ")
         out.print(f"{r.run_id}  {r.mode}  {r.outcome or 'unfinished'}  {started} UTC", markup=False, soft_wrap=True)
-        lines = [("workbook", f"{Path(r.workbook).name}  (sha256 {r.workbook_sha256[:12]})"),
-                 ("api", f"{environment_label(r.api_url, embedded=r.embedded_sandbox)}  {r.api_url}")]
+        lines = [
+            ("workbook", f"{Path(r.workbook).name}  (sha256 {r.workbook_sha256[:12]})"),
+            ("api", f"{environment_label(r.api_url, embedded=r.embedded_sandbox)}  {r.api_url}"),
+        ]
         if r.mode == "rollback":
             done = {k: v for k, v in r.counts.items() if k != "rollback_of" and isinstance(v, int)}
-            lines.append(("rolled back", f"run {r.counts.get('rollback_of', '?')}: "
-                                         + (", ".join(f"{n} {k}" for k, n in done.items()) or "nothing")))
+            lines.append(
+                (
+                    "rolled back",
+                    f"run {r.counts.get('rollback_of', '?')}: "
+                    + (", ".join(f"{n} {k}" for k, n in done.items()) or "nothing"),
+                )
+            )
         else:
             lines.append(("created", f"{_rows_created(r.counts)} row(s), {r.created} object(s) a rollback deletes"))
         lines.append(("report", r.report or "-"))
@@ -713,11 +851,12 @@ def rollback_command(
         if yes:
             return True
         if not sys.stdin.isatty():
-            asked["refused"] = (f"rollback deletes {pending} object(s) from {outcome.environment} "
-                                f"({outcome.api_url}): pass --yes to confirm (stdin is not a terminal)")
+            asked["refused"] = (
+                f"rollback deletes {pending} object(s) from {outcome.environment} "
+                f"({outcome.api_url}): pass --yes to confirm (stdin is not a terminal)"
+            )
             return False
-        out.print(f"Delete these {pending} object(s) from {outcome.environment}? Only 'yes' is accepted.",
-                  markup=False)
+        out.print(f"Delete these {pending} object(s) from {outcome.environment}? Only 'yes' is accepted.", markup=False)
         asked["answer"] = input("  Enter a value: ").strip()
         return asked["answer"] == "yes"
 
@@ -742,12 +881,18 @@ def rollback_command(
             out.print("Rollback cancelled: nothing was deleted.", markup=False)
         raise typer.Exit(code)
     for item in outcome.items:
-        out.print(f"  {item.status:<13} {item.obj.kind.replace('_', ' '):<21} {item.obj.object_id}"
-                  + (f"  ({item.message})" if item.message and item.status != "deleted" else ""), markup=False)
+        out.print(
+            f"  {item.status:<13} {item.obj.kind.replace('_', ' '):<21} {item.obj.object_id}"
+            + (f"  ({item.message})" if item.message and item.status != "deleted" else ""),
+            markup=False,
+        )
     counts = outcome.counts()
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if status != "pending")
-    out.print(f"{'Rollback complete' if outcome.verdict == 'ok' else 'Rollback incomplete'}: {summary} "
-              f"({outcome.environment}, {outcome.api_url})", markup=False)
+    out.print(
+        f"{'Rollback complete' if outcome.verdict == 'ok' else 'Rollback incomplete'}: {summary} "
+        f"({outcome.environment}, {outcome.api_url})",
+        markup=False,
+    )
     out.print(f"recorded in the history as {outcome.rollback_id}; report: {outcome.report}", markup=False)
     raise typer.Exit(code)
 
@@ -758,8 +903,11 @@ def _print_rollback_plan(out: Any, outcome: Any, *, dry_run: bool) -> None:
     out.print(f"target: {outcome.environment}, {outcome.api_url}", markup=False)
     for item in outcome.items:
         sign, verb = ("-", "would delete" if dry_run else "delete") if item.status == "pending" else ("=", item.status)
-        out.print(f"  {sign} {verb:<13} {item.obj.kind.replace('_', ' '):<21} {item.obj.object_id}"
-                  + (f"  ({item.message})" if item.message else ""), markup=False)
+        out.print(
+            f"  {sign} {verb:<13} {item.obj.kind.replace('_', ' '):<21} {item.obj.object_id}"
+            + (f"  ({item.message})" if item.message else ""),
+            markup=False,
+        )
     counts = outcome.counts()
     pending = counts.pop("pending", 0)
     rest = "".join(f", {n} {status}" for status, n in counts.items())
@@ -769,10 +917,12 @@ def _print_rollback_plan(out: Any, outcome: Any, *, dry_run: bool) -> None:
 @app.command("template")
 def template_command(
     out_path: Path = typer.Argument(..., help="Where to write the workbook (.xlsx)."),
-    project_id: str | None = typer.Option(None, "--project-id", help="Project to read templates from "
-                                          "(default: the only project the credentials see)."),
-    templates: list[str] = typer.Option([], "--template", help="A template's name or rvt_ ID (repeatable; "
-                                        "default: all of the project's templates)."),
+    project_id: str | None = typer.Option(
+        None, "--project-id", help="Project to read templates from (default: the only project the credentials see)."
+    ),
+    templates: list[str] = typer.Option(
+        [], "--template", help="A template's name or rvt_ ID (repeatable; default: all of the project's templates)."
+    ),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
 ) -> None:
     """Generate the workbook a field team fills in: every sheet and header, explanations, dropdowns, and the
@@ -792,8 +942,11 @@ def template_command(
     out = console(sys.stdout)
     if out_path.exists() or out_path.is_symlink():
         # a slip of tab completion naming last month's filled-in workbook must not turn it into an empty one
-        out.print(f"error: {out_path} already exists: `template` writes a new, empty workbook and never replaces a "
-                  "file; give a new name (or move the file away first). Nothing was written", markup=False)
+        out.print(
+            f"error: {out_path} already exists: `template` writes a new, empty workbook and never replaces a "
+            "file; give a new name (or move the file away first). Nothing was written",
+            markup=False,
+        )
         raise typer.Exit(EXIT_USAGE)
     try:
         target = api_target(api_url)
@@ -808,8 +961,10 @@ def template_command(
                 projects = session.client.list_projects()
                 if len(projects) != 1:
                     names = ", ".join(f"{p.id} ({p.name})" for p in projects)
-                    out.print(f"error: the credentials see {len(projects)} projects; choose one with --project-id: "
-                              f"{names}", markup=False)
+                    out.print(
+                        f"error: the credentials see {len(projects)} projects; choose one with --project-id: {names}",
+                        markup=False,
+                    )
                     raise typer.Exit(EXIT_USAGE)
                 project_id = projects[0].id
             ctx = load_context(session.client, project_id)
@@ -823,34 +978,60 @@ def template_command(
             found = ctx.resolve_template(name)
             if found is None:
                 hint = ctx.template_suggestion(name)
-                out.print(f"error: project {project_id} has no template {name!r}"
-                          + (f"; did you mean {hint!r}?" if hint else ""), markup=False)
+                out.print(
+                    f"error: project {project_id} has no template {name!r}"
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                    markup=False,
+                )
                 raise typer.Exit(EXIT_USAGE)
             chosen.append(found)
-    build_template(out_path, project_id=project_id, templates=chosen, blueprints=ctx.blueprints,
-                   feedstock_types=ctx.feedstock_types)
-    out.print(f"wrote {out_path} for project {project_id} with {len(chosen)} template(s): "
-              + ", ".join(t.display_name for t in chosen), markup=False)
+    build_template(
+        out_path,
+        project_id=project_id,
+        templates=chosen,
+        blueprints=ctx.blueprints,
+        feedstock_types=ctx.feedstock_types,
+    )
+    out.print(
+        f"wrote {out_path} for project {project_id} with {len(chosen)} template(s): "
+        + ", ".join(t.display_name for t in chosen),
+        markup=False,
+    )
 
 
 @app.command("sandbox")
 def sandbox_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (keep it on loopback)."),
     port: int = typer.Option(8765, "--port", help="Port to listen on."),
-    db: Path | None = typer.Option(None, "--db", help="SQLite file holding the sandbox's state "
-                                   "(default: the importer's data folder)."),
+    db: Path | None = typer.Option(
+        None, "--db", help="SQLite file holding the sandbox's state (default: the importer's data folder)."
+    ),
     latency_ms: float = typer.Option(0, "--latency-ms", min=0, help="Delay added to every API request."),
-    fault_rate: float = typer.Option(0.0, "--fault-rate", min=0.0, max=1.0, help="Share of requests that fail: "
-                                     "429, 500, 503, dropped, slow or lost-response, mixed."),
+    fault_rate: float = typer.Option(
+        0.0,
+        "--fault-rate",
+        min=0.0,
+        max=1.0,
+        help="Share of requests that fail: 429, 500, 503, dropped, slow or lost-response, mixed.",
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the fault draws (reproducible runs)."),
     upload_ttl: float = typer.Option(3600, "--upload-ttl", help="Seconds a signed upload URL stays valid."),
     budget: float | None = typer.Option(None, "--budget", help="Requests per second per endpoint before 429."),
-    budget_global: bool = typer.Option(False, "--budget-global/--budget-per-endpoint", help="Whether --budget "
-                                       "counts all API requests together, or each endpoint's on its own."),
-    rate_headers: bool = typer.Option(False, "--rate-headers/--no-rate-headers", help="Send the IETF draft's "
-                                      "RateLimit-Policy and RateLimit headers with every answer under --budget."),
-    feedstock_type: list[str] = typer.Option([], "--feedstock-type", help="Add a feedstock type of this name "
-                                             "(repeatable), as the Certify UI would: the API creates none."),
+    budget_global: bool = typer.Option(
+        False,
+        "--budget-global/--budget-per-endpoint",
+        help="Whether --budget counts all API requests together, or each endpoint's on its own.",
+    ),
+    rate_headers: bool = typer.Option(
+        False,
+        "--rate-headers/--no-rate-headers",
+        help="Send the IETF draft's RateLimit-Policy and RateLimit headers with every answer under --budget.",
+    ),
+    feedstock_type: list[str] = typer.Option(
+        [],
+        "--feedstock-type",
+        help="Add a feedstock type of this name (repeatable), as the Certify UI would: the API creates none.",
+    ),
 ) -> None:
     """Serve the local Isometric sandbox in the foreground (Ctrl-C to stop).
 
@@ -862,19 +1043,31 @@ def sandbox_command(
 
     path = db or sandbox_db_path()
     if _not_a_database(path):
-        echo(f"error: --db {path} is a file but not a SQLite database (a workbook or evidence file?); the sandbox "
-             "keeps its state in a database of its own: give a new path. Nothing was written", err=True)
+        echo(
+            f"error: --db {path} is a file but not a SQLite database (a workbook or evidence file?); the sandbox "
+            "keeps its state in a database of its own: give a new path. Nothing was written",
+            err=True,
+        )
         raise typer.Exit(EXIT_USAGE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    faults = FaultConfig(seed=seed, latency_ms=latency_ms, fault_rate=fault_rate, upload_url_ttl_seconds=upload_ttl,
-                         budget_per_second=budget, rate_headers=rate_headers,
-                         budget_scope="global" if budget_global else "endpoint")
+    faults = FaultConfig(
+        seed=seed,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        upload_url_ttl_seconds=upload_ttl,
+        budget_per_second=budget,
+        rate_headers=rate_headers,
+        budget_scope="global" if budget_global else "endpoint",
+    )
     echo(f"Isometric local sandbox: http://{host}:{port}/mrv/v0")
     echo(f"database: {path}")
     echo(f"client secret: {DEMO_CLIENT_SECRET}")
     echo(f"access token: {DEMO_ACCESS_TOKEN}")
-    echo("(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
-         "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)", err=True)
+    echo(
+        "(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
+        "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)",
+        err=True,
+    )
     serve(host, port, path, faults, tuple(feedstock_type))
 
 
@@ -917,8 +1110,11 @@ def main() -> None:
     except Exception as exc:  # the last line of defence: say what happened, in plain words
         if _STATE["debug"]:
             echo(redact("".join(traceback.format_exception(exc))), err=True)
-        echo(redact(f"internal error: {type(exc).__name__}: {exc}") + " (run again with --debug for the "
-             "traceback, and report it)", err=True)
+        echo(
+            redact(f"internal error: {type(exc).__name__}: {exc}") + " (run again with --debug for the "
+            "traceback, and report it)",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
 
 

@@ -133,8 +133,12 @@ def load_context(client: IsometricClient, project_id: str, *, feedstock_types: b
         blueprints = pool.submit(client.list_component_blueprints)
         statements = pool.submit(client.list_ghg_statements)
         types = pool.submit(client.list_feedstock_types) if feedstock_types else None
-        return ProjectContext(project_id=project_id, templates=templates.result(),
-                              blueprints={b.key: b for b in blueprints.result()},
-                              statements=sorted((s for s in statements.result() if s.project_id == project_id),
-                                                key=lambda s: s.reporting_period_end_at),
-                              feedstock_types=types.result() if types is not None else [])
+        return ProjectContext(
+            project_id=project_id,
+            templates=templates.result(),
+            blueprints={b.key: b for b in blueprints.result()},
+            statements=sorted(
+                (s for s in statements.result() if s.project_id == project_id), key=lambda s: s.reporting_period_end_at
+            ),
+            feedstock_types=types.result() if types is not None else [],
+        )

@@ -31,19 +31,33 @@ CATEGORIES = ("workbook", "contract", "credentials", "rate", "server", "network"
 RETRYABLE = frozenset({"rate", "server", "network"})
 
 CATEGORY_LABELS = {
-    "workbook": "refused by the API: the workbook's values", "contract": "refused by the API: the request",
-    "credentials": "credentials", "rate": "rate limited by the API", "server": "server error",
-    "network": "no answer (network)", "conflict": "conflict with the registry", "local": "local problem",
+    "workbook": "refused by the API: the workbook's values",
+    "contract": "refused by the API: the request",
+    "credentials": "credentials",
+    "rate": "rate limited by the API",
+    "server": "server error",
+    "network": "no answer (network)",
+    "conflict": "conflict with the registry",
+    "local": "local problem",
 }
 
 #: an API field (dotted, without "body" and list indices) -> the workbook column that carries it, when the names
 #: differ; a field of the same name as a column of the row's sheet needs no entry
 FIELD_COLUMNS = {
-    "quantity.magnitude": "magnitude", "quantity.unit": "unit", "quantity.standard_deviation": "standard_deviation",
-    "source_ids": "source_refs", "datapoint_ids": "datapoint_refs", "datapoint_id": "datapoint_refs",
-    "original_filename": "file", "content_length": "file", "content_type": "file",
-    "ghg_entry_template_id": "template", "feedstock_type_id": "feedstock_type",
-    "component_blueprint_key": "blueprint_key", "component_group_key": "group", "end_on": "statement_end_on",
+    "quantity.magnitude": "magnitude",
+    "quantity.unit": "unit",
+    "quantity.standard_deviation": "standard_deviation",
+    "source_ids": "source_refs",
+    "datapoint_ids": "datapoint_refs",
+    "datapoint_id": "datapoint_refs",
+    "original_filename": "file",
+    "content_length": "file",
+    "content_type": "file",
+    "ghg_entry_template_id": "template",
+    "feedstock_type_id": "feedstock_type",
+    "component_blueprint_key": "blueprint_key",
+    "component_group_key": "group",
+    "end_on": "statement_end_on",
 }
 
 
@@ -95,9 +109,18 @@ def failure_of(exc: BaseException, *, sheet: str | None = None, elapsed_seconds:
     status = exc.status if isinstance(exc.status, int) else None
     field = _field(exc.detail) if status == 422 or isinstance(exc, e.ValidationFailed) else None
     column = column_of(field, sheet)
-    return Failure(_category(exc, status, field, column), message, status=status, request_id=exc.request_id,
-                   field=field, column=column, attempts=attempts, elapsed_seconds=elapsed_seconds,
-                   method=exc.method or None, url=exc.url or None)
+    return Failure(
+        _category(exc, status, field, column),
+        message,
+        status=status,
+        request_id=exc.request_id,
+        field=field,
+        column=column,
+        attempts=attempts,
+        elapsed_seconds=elapsed_seconds,
+        method=exc.method or None,
+        url=exc.url or None,
+    )
 
 
 def _category(exc: Any, status: int | None, field: str | None, column: str | None) -> str:
@@ -167,34 +190,51 @@ def advice(failure: Failure, sheet: str | None = None, row: int | None = None) -
     """What to do about `failure` of the row at `sheet` `row`, from its category alone."""
     category, where = failure.category, _where(sheet, row)
     if category == "rate":
-        return ("The API limited the rate of requests and this row ran out of retries: run the same command again "
-                f"later. Nothing to fix in the workbook; {RERUN}.")
+        return (
+            "The API limited the rate of requests and this row ran out of retries: run the same command again "
+            f"later. Nothing to fix in the workbook; {RERUN}."
+        )
     if category == "server":
         said = f" (HTTP {failure.status})" if failure.status else ""
-        return (f"The API, or a proxy in front of it, failed{said}: run the same command again. Nothing to fix in "
-                f"the workbook; {RERUN}.")
+        return (
+            f"The API, or a proxy in front of it, failed{said}: run the same command again. Nothing to fix in "
+            f"the workbook; {RERUN}."
+        )
     if category == "network":
-        return ("The API did not answer (connection refused, dropped or timed out): check the network and run the "
-                f"same command again. Nothing to fix in the workbook; {RERUN}.")
+        return (
+            "The API did not answer (connection refused, dropped or timed out): check the network and run the "
+            f"same command again. Nothing to fix in the workbook; {RERUN}."
+        )
     if category == "credentials":
-        return ("Check the environment variables ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN (and "
-                "ISOMETRIC_API_URL), then run again. Nothing to fix in the workbook.")
+        return (
+            "Check the environment variables ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN (and "
+            "ISOMETRIC_API_URL), then run again. Nothing to fix in the workbook."
+        )
     if category == "conflict":
-        return ("The registry already holds something this row clashes with (the message says what): change the "
-                "workbook to match the registry, or ask Isometric to unlock or release it, then run again. Run as it "
-                "is, it fails again.")
+        return (
+            "The registry already holds something this row clashes with (the message says what): change the "
+            "workbook to match the registry, or ask Isometric to unlock or release it, then run again. Run as it "
+            "is, it fails again."
+        )
     if category == "local":
-        return ("A problem on this machine, not of the API: fix what the message says (a file, the disk, the local "
-                "state), then run the same command again.")
+        return (
+            "A problem on this machine, not of the API: fix what the message says (a file, the disk, the local "
+            "state), then run the same command again."
+        )
     if failure.column:
-        cell = (f"the {failure.column} setting of the project sheet" if sheet == "project"
-                else f"{where} column {failure.column}")
+        cell = (
+            f"the {failure.column} setting of the project sheet"
+            if sheet == "project"
+            else f"{where} column {failure.column}"
+        )
         return f"Fix {cell} in the workbook, then run again."
     if category == "contract":
         named = f" (field {failure.field})" if failure.field else ""
-        return (f"The API refused the request the importer built for {where}{named}, which no workbook cell "
-                "holds: check the row, and if it looks right, report it with the request ID to the importer's "
-                "maintainers. Run as it is, it fails again.")
+        return (
+            f"The API refused the request the importer built for {where}{named}, which no workbook cell "
+            "holds: check the row, and if it looks right, report it with the request ID to the importer's "
+            "maintainers. Run as it is, it fails again."
+        )
     return f"Fix {where} in the workbook, then run again."
 
 
@@ -208,9 +248,20 @@ def short_advice(failure: Failure) -> str:
         "conflict": "change the workbook to match the registry",
         "local": "fix it on this machine, then re-run",
         "contract": "the API refused the request: see the report",
-    }.get(failure.category,
-          f"fix column {failure.column} in the workbook" if failure.column else "fix the row in the workbook")
+    }.get(
+        failure.category,
+        f"fix column {failure.column} in the workbook" if failure.column else "fix the row in the workbook",
+    )
 
 
-__all__ = ["CATEGORIES", "CATEGORY_LABELS", "RETRYABLE", "Failure", "advice", "column_of", "conflict",
-           "failure_of", "short_advice"]
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_LABELS",
+    "RETRYABLE",
+    "Failure",
+    "advice",
+    "column_of",
+    "conflict",
+    "failure_of",
+    "short_advice",
+]

@@ -92,8 +92,11 @@ CREATE TABLE IF NOT EXISTS known_membership (
 );
 """
 #: columns added after the first version: (table, column, declaration); added with ALTER TABLE when missing
-_ADDED_COLUMNS = (("created", "adopted", "INTEGER NOT NULL DEFAULT 0"), ("runs", "report", "TEXT"),
-                  ("created", "sent_inputs", "TEXT"))
+_ADDED_COLUMNS = (
+    ("created", "adopted", "INTEGER NOT NULL DEFAULT 0"),
+    ("runs", "report", "TEXT"),
+    ("created", "sent_inputs", "TEXT"),
+)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -115,25 +118,43 @@ def _reason(exc: BaseException) -> str:
     code = exc.errno if isinstance(exc, OSError) else None  # SQLite's errors carry no errno
     if "full" in text or code in (errno.ENOSPC, errno.EDQUOT):
         return "database or disk is full"
-    if ("readonly" in text or "read-only" in text or "unable to open" in text or "permission" in text
-            or code in (errno.EROFS, errno.EACCES, errno.EPERM)):
+    if (
+        "readonly" in text
+        or "read-only" in text
+        or "unable to open" in text
+        or "permission" in text
+        or code in (errno.EROFS, errno.EACCES, errno.EPERM)
+    ):
         return "read-only"
-    if "not a database" in text or "malformed" in text or "corrupt" in text or (
-            isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)):
+    if (
+        "not a database" in text
+        or "malformed" in text
+        or "corrupt" in text
+        or (isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError))
+    ):
         return "corrupt"
     return "not writable"
 
 
-def local_state_error(path: Path, exc: BaseException, *, what: str = "the run history",
-                      afterwards: str = "objects already created are found again, not duplicated") -> LocalStateError:
+def local_state_error(
+    path: Path,
+    exc: BaseException,
+    *,
+    what: str = "the run history",
+    afterwards: str = "objects already created are found again, not duplicated",
+) -> LocalStateError:
     """The LocalStateError for `exc` met while writing `path` (no secret can be in it: a path and an OS or SQLite
     message)."""
     shown = shlex.quote(str(path))
     aside = shlex.quote(f"{path}.bak")
     detail = " ".join(str(exc).split()) or type(exc).__name__
-    return LocalStateError(path, (
-        f"{what} at {path} cannot be written ({_reason(exc)}: {detail}); this is a problem of this machine, not of "
-        f"the import: free space or move the file aside (mv {shown} {aside}) and run again; {afterwards}"))
+    return LocalStateError(
+        path,
+        (
+            f"{what} at {path} cannot be written ({_reason(exc)}: {detail}); this is a problem of this machine, not of "
+            f"the import: free space or move the file aside (mv {shown} {aside}) and run again; {afterwards}"
+        ),
+    )
 
 
 def _guarded(method: Callable[Concatenate[History, _P], _R]) -> Callable[Concatenate[History, _P], _R]:
@@ -183,6 +204,7 @@ class CreatedObject:
 @dataclass(frozen=True)
 class IntendedCreate:
     """A create recorded before it was sent and not (yet) confirmed by record_created."""
+
     seq: int
     kind: str
     supplier_reference_id: str
@@ -253,14 +275,35 @@ class History:
             raise LocalStateError(self.path, self._broken.message) from exc
 
     @_guarded
-    def start_run(self, *, run_id: str, mode: str, workbook: str, workbook_sha256: str, api_url: str,
-                  embedded_sandbox: bool, project_id: str, operator: str, started_at: dt.datetime) -> None:
+    def start_run(
+        self,
+        *,
+        run_id: str,
+        mode: str,
+        workbook: str,
+        workbook_sha256: str,
+        api_url: str,
+        embedded_sandbox: bool,
+        project_id: str,
+        operator: str,
+        started_at: dt.datetime,
+    ) -> None:
         with self._lock:
             self.db.execute(
                 "INSERT INTO runs (run_id, mode, workbook, workbook_sha256, api_url, embedded_sandbox, project_id,"
                 " operator, started_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (run_id, mode, workbook, workbook_sha256, api_url, int(embedded_sandbox), project_id, operator,
-                 started_at.isoformat()))
+                (
+                    run_id,
+                    mode,
+                    workbook,
+                    workbook_sha256,
+                    api_url,
+                    int(embedded_sandbox),
+                    project_id,
+                    operator,
+                    started_at.isoformat(),
+                ),
+            )
 
     def _transaction(self, work: Callable[[sqlite3.Connection], _R]) -> _R:
         """`work` in one write transaction (rolled back on any error). Call with self._lock held."""
@@ -279,18 +322,29 @@ class History:
         """Record a create about to be sent (call it BEFORE the request; do not send when it raises). Returns its
         seq. record_created for the same (run, kind, supplier_reference_id) confirms it; one left unconfirmed is
         looked up by supplier_reference_id at rollback."""
+
         def work(db: sqlite3.Connection) -> int:
             (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM intended WHERE run_id = ?", (run_id,)).fetchone()
-            db.execute("INSERT INTO intended (run_id, seq, kind, supplier_reference_id, intended_at)"
-                       " VALUES (?,?,?,?,?)", (run_id, seq, kind, supplier_reference_id, _now()))
+            db.execute(
+                "INSERT INTO intended (run_id, seq, kind, supplier_reference_id, intended_at) VALUES (?,?,?,?,?)",
+                (run_id, seq, kind, supplier_reference_id, _now()),
+            )
             return int(seq)
 
         with self._lock:
             return int(self._transaction(work))
 
     @_guarded
-    def record_created(self, run_id: str, kind: str, id: str, supplier_reference_id: str | None, *,
-                       adopted: bool = False, sent_inputs: Signature | None = None) -> None:
+    def record_created(
+        self,
+        run_id: str,
+        kind: str,
+        id: str,
+        supplier_reference_id: str | None,
+        *,
+        adopted: bool = False,
+        sent_inputs: Signature | None = None,
+    ) -> None:
         """Record an object the moment the API returns it: `adopted=False` (default) when this run created it,
         True when it was found (existing at plan time, or created concurrently by someone else). Confirms the
         matching record_intended. `sent_inputs`: what a GHG entry's create sent (see `known`)."""
@@ -298,12 +352,17 @@ class History:
 
         def work(db: sqlite3.Connection) -> None:
             (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM created WHERE run_id = ?", (run_id,)).fetchone()
-            db.execute("INSERT INTO created (run_id, seq, kind, object_id, supplier_reference_id, adopted, sent_inputs)"
-                       " VALUES (?,?,?,?,?,?,?)", (run_id, seq, kind, id, supplier_reference_id, int(adopted), inputs))
+            db.execute(
+                "INSERT INTO created (run_id, seq, kind, object_id, supplier_reference_id, adopted, sent_inputs)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run_id, seq, kind, id, supplier_reference_id, int(adopted), inputs),
+            )
             if supplier_reference_id is not None:
-                db.execute("UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND kind = ? AND "
-                           "supplier_reference_id = ? AND resolved_at IS NULL",
-                           (_now(), id, run_id, kind, supplier_reference_id))
+                db.execute(
+                    "UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND kind = ? AND "
+                    "supplier_reference_id = ? AND resolved_at IS NULL",
+                    (_now(), id, run_id, kind, supplier_reference_id),
+                )
 
         with self._lock:
             self._transaction(work)
@@ -312,8 +371,9 @@ class History:
     def remember_uploaded(self, api_url: str, source_id: str) -> None:
         """A source whose document was confirmed uploaded at `api_url` (see `importer.planning.known`)."""
         with self._lock:
-            self.db.execute("INSERT OR IGNORE INTO known_uploaded (api_url, source_id) VALUES (?,?)",
-                            (api_url, source_id))
+            self.db.execute(
+                "INSERT OR IGNORE INTO known_uploaded (api_url, source_id) VALUES (?,?)", (api_url, source_id)
+            )
 
     @_guarded
     def remember_membership(self, api_url: str, membership: Mapping[str, str]) -> None:
@@ -321,9 +381,12 @@ class History:
         if not membership:
             return
         with self._lock:
-            self._transaction(lambda db: db.executemany(
-                "INSERT OR REPLACE INTO known_membership (api_url, component_id, entry_id) VALUES (?,?,?)",
-                [(api_url, c, e) for c, e in membership.items()]))
+            self._transaction(
+                lambda db: db.executemany(
+                    "INSERT OR REPLACE INTO known_membership (api_url, component_id, entry_id) VALUES (?,?,?)",
+                    [(api_url, c, e) for c, e in membership.items()],
+                )
+            )
 
     @_guarded
     def record_prefix(self, run_id: str, prefix: str) -> None:
@@ -337,11 +400,12 @@ class History:
         create an object with it (runs whose prefix was recorded)."""
         out: dict[str, set[str]] = {}
         for srid, prefix in self.db.execute(
-                "SELECT c.supplier_reference_id, p.prefix FROM created c JOIN runs r ON r.run_id = c.run_id "
-                "JOIN run_prefixes p ON p.run_id = c.run_id WHERE r.api_url = ? AND c.supplier_reference_id IS NOT "
-                "NULL UNION SELECT i.supplier_reference_id, p.prefix FROM intended i JOIN runs r ON "
-                "r.run_id = i.run_id JOIN run_prefixes p ON p.run_id = i.run_id WHERE r.api_url = ?",
-                (api_url, api_url)):
+            "SELECT c.supplier_reference_id, p.prefix FROM created c JOIN runs r ON r.run_id = c.run_id "
+            "JOIN run_prefixes p ON p.run_id = c.run_id WHERE r.api_url = ? AND c.supplier_reference_id IS NOT "
+            "NULL UNION SELECT i.supplier_reference_id, p.prefix FROM intended i JOIN runs r ON "
+            "r.run_id = i.run_id JOIN run_prefixes p ON p.run_id = i.run_id WHERE r.api_url = ?",
+            (api_url, api_url),
+        ):
             out.setdefault(srid, set()).add(prefix)
         return {srid: frozenset(prefixes) for srid, prefixes in out.items()}
 
@@ -349,42 +413,58 @@ class History:
     def known(self, api_url: str) -> Known:
         """What earlier runs against `api_url` learned of the registry (with `made_under`: whose each
         reference is)."""
-        uploaded = frozenset(r[0] for r in self.db.execute(
-            "SELECT source_id FROM known_uploaded WHERE api_url = ?", (api_url,)))
-        membership = dict(self.db.execute(
-            "SELECT component_id, entry_id FROM known_membership WHERE api_url = ?", (api_url,)).fetchall())
-        created = {r[0]: {rtc: {k: tuple(v) for k, v in inputs.items()} for rtc, inputs in json.loads(r[1]).items()}
-                   for r in self.db.execute(
-                       "SELECT c.object_id, c.sent_inputs FROM created c JOIN runs r ON r.run_id = c.run_id "
-                       "WHERE r.api_url = ? AND c.kind = 'ghg_entry' AND c.adopted = 0 AND c.deleted_at IS NULL "
-                       "AND c.sent_inputs IS NOT NULL", (api_url,))}
+        uploaded = frozenset(
+            r[0] for r in self.db.execute("SELECT source_id FROM known_uploaded WHERE api_url = ?", (api_url,))
+        )
+        membership = dict(
+            self.db.execute(
+                "SELECT component_id, entry_id FROM known_membership WHERE api_url = ?", (api_url,)
+            ).fetchall()
+        )
+        created = {
+            r[0]: {rtc: {k: tuple(v) for k, v in inputs.items()} for rtc, inputs in json.loads(r[1]).items()}
+            for r in self.db.execute(
+                "SELECT c.object_id, c.sent_inputs FROM created c JOIN runs r ON r.run_id = c.run_id "
+                "WHERE r.api_url = ? AND c.kind = 'ghg_entry' AND c.adopted = 0 AND c.deleted_at IS NULL "
+                "AND c.sent_inputs IS NOT NULL",
+                (api_url,),
+            )
+        }
         from importer.planning.known import Known
 
-        return Known(uploaded_sources=uploaded, membership=membership, created_inputs=created,
-                     made_under=self.made_under(api_url))
+        return Known(
+            uploaded_sources=uploaded,
+            membership=membership,
+            created_inputs=created,
+            made_under=self.made_under(api_url),
+        )
 
     @_guarded
     def intended(self, run_id: str) -> list[IntendedCreate]:
         """Creates recorded as intended and never confirmed (a crash or lost answer): rollback looks them up."""
         rows = self.db.execute(
             "SELECT seq, kind, supplier_reference_id, intended_at FROM intended WHERE run_id = ? AND resolved_at IS "
-            "NULL ORDER BY seq", (run_id,)).fetchall()
+            "NULL ORDER BY seq",
+            (run_id,),
+        ).fetchall()
         return [IntendedCreate(*r) for r in rows]
 
     @_guarded
     def resolve_intended(self, run_id: str, seq: int, *, object_id: str | None = None) -> None:
         """Close an unconfirmed intended create (rollback deleted what it found, or found nothing)."""
         with self._lock:
-            self.db.execute("UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND seq = ?",
-                            (_now(), object_id, run_id, seq))
+            self.db.execute(
+                "UPDATE intended SET resolved_at = ?, object_id = ? WHERE run_id = ? AND seq = ?",
+                (_now(), object_id, run_id, seq),
+            )
 
     @_guarded
-    def finish_run(self, run_id: str, *, outcome: str, counts: Mapping[str, object], finished_at: dt.datetime
-                   ) -> None:
+    def finish_run(self, run_id: str, *, outcome: str, counts: Mapping[str, object], finished_at: dt.datetime) -> None:
         with self._lock:
             self.db.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ? WHERE run_id = ?",
-                (finished_at.isoformat(), outcome, json.dumps(counts), run_id))
+                (finished_at.isoformat(), outcome, json.dumps(counts), run_id),
+            )
 
     @_guarded
     def record_report(self, run_id: str, path: str) -> None:
@@ -395,8 +475,7 @@ class History:
     @_guarded
     def mark_deleted(self, run_id: str, seq: int) -> None:
         with self._lock:
-            self.db.execute(
-                "UPDATE created SET deleted_at = ? WHERE run_id = ? AND seq = ?", (_now(), run_id, seq))
+            self.db.execute("UPDATE created SET deleted_at = ? WHERE run_id = ? AND seq = ?", (_now(), run_id, seq))
 
     @_guarded
     def runs(self) -> list[RunRecord]:
@@ -405,9 +484,27 @@ class History:
             "SELECT r.run_id, r.mode, r.workbook, r.workbook_sha256, r.api_url, r.embedded_sandbox, r.project_id, "
             "r.operator, r.started_at, r.finished_at, r.outcome, r.counts, "
             "(SELECT COUNT(*) FROM created c WHERE c.run_id = r.run_id AND c.adopted = 0), r.report FROM runs r "
-            "ORDER BY r.started_at DESC").fetchall()
-        return [RunRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10],
-                          json.loads(r[11]) if r[11] else {}, r[12], r[13]) for r in rows]
+            "ORDER BY r.started_at DESC"
+        ).fetchall()
+        return [
+            RunRecord(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                bool(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                json.loads(r[11]) if r[11] else {},
+                r[12],
+                r[13],
+            )
+            for r in rows
+        ]
 
     def run(self, run_id: str) -> RunRecord | None:
         return next((r for r in self.runs() if r.run_id == run_id), None)
@@ -417,7 +514,9 @@ class History:
         """Every object recorded for the run, created and adopted (`adopted` tells them apart), in order."""
         rows = self.db.execute(
             "SELECT seq, kind, object_id, supplier_reference_id, deleted_at, adopted FROM created WHERE run_id = ? "
-            "ORDER BY seq", (run_id,)).fetchall()
+            "ORDER BY seq",
+            (run_id,),
+        ).fetchall()
         return [CreatedObject(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
 

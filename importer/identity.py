@@ -36,8 +36,13 @@ if TYPE_CHECKING:
 MAX_LENGTH = 100
 SEPARATOR = ":"
 #: object kind -> the sheet whose rows derive its supplier_reference_id
-SHEET_OF_KIND: dict[str, str] = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
-                                 "ghg_entry": "entries", "component": "components"}
+SHEET_OF_KIND: dict[str, str] = {
+    "source": "sources",
+    "datapoint": "datapoints",
+    "feedstock_type": "feedstock_types",
+    "ghg_entry": "entries",
+    "component": "components",
+}
 
 
 def register_sheets(sheets: dict[str, str]) -> None:
@@ -72,7 +77,7 @@ def owned_by(prefix: str, srid: str, kind: str | None = None) -> bool:
     head = prefix + SEPARATOR
     if not prefix or not srid.startswith(head):
         return False
-    rest = srid[len(head):]
+    rest = srid[len(head) :]
     shortened = len(srid) == MAX_LENGTH and _SHORTENED.fullmatch(srid[-17:]) is not None
     if shortened:
         rest = rest[:-17] if len(rest) > 17 else ""
@@ -87,9 +92,7 @@ def owned_by(prefix: str, srid: str, kind: str | None = None) -> bool:
     return bool(ref) and SEPARATOR not in ref
 
 
-def reference_for(
-    own: str | None, prefix: str, sheet: str, ref: str, *, file_sha256: str | None = None
-) -> str:
+def reference_for(own: str | None, prefix: str, sheet: str, ref: str, *, file_sha256: str | None = None) -> str:
     """The row's own supplier_reference_id when given, else the derived one."""
     if own:
         return own
@@ -99,11 +102,16 @@ def reference_for(
 def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
     """(sheet, Excel row, supplier_reference_id) of every object a workbook defines, by the rule above."""
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    out = [("sources", r.row, reference_for(r.supplier_reference_id, prefix, "sources", r.ref, file_sha256=r.sha256))
-           for r in wb.sources]
+    out = [
+        ("sources", r.row, reference_for(r.supplier_reference_id, prefix, "sources", r.ref, file_sha256=r.sha256))
+        for r in wb.sources
+    ]
     # feedstock_types rows name existing types (the API creates none): they define no object
-    for sheet, rows in (("datapoints", wb.datapoints), ("entries", wb.entries),
-                        ("components", [c for c in wb.components if c.action == "add"]),
-                        ("storage_locations", wb.storage_locations)):
+    for sheet, rows in (
+        ("datapoints", wb.datapoints),
+        ("entries", wb.entries),
+        ("components", [c for c in wb.components if c.action == "add"]),
+        ("storage_locations", wb.storage_locations),
+    ):
         out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
     return out

@@ -37,11 +37,7 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def looks_like_id(value: str) -> bool:
     """True when `value` has the shape of any Isometric ID (known prefix, allowed length)."""
-    return (
-        ID_MIN_LENGTH <= len(value) <= ID_MAX_LENGTH
-        and bool(_ID_BODY.match(value))
-        and value[:4] in KIND_BY_PREFIX
-    )
+    return ID_MIN_LENGTH <= len(value) <= ID_MAX_LENGTH and bool(_ID_BODY.match(value)) and value[:4] in KIND_BY_PREFIX
 
 
 def id_kind(value: str) -> str | None:

@@ -42,9 +42,13 @@ class Stopped:
     findings: list[Finding] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": False, "workbook": self.workbook, "stopped": self.message,
-                "errors": [f.to_json() for f in self.findings if f.severity == "error"],
-                "warnings": [f.to_json() for f in self.findings if f.severity == "warning"]}
+        return {
+            "ok": False,
+            "workbook": self.workbook,
+            "stopped": self.message,
+            "errors": [f.to_json() for f in self.findings if f.severity == "error"],
+            "warnings": [f.to_json() for f in self.findings if f.severity == "warning"],
+        }
 
 
 @dataclass
@@ -69,16 +73,19 @@ class BatchOutcome:
     def to_json(self) -> dict[str, Any]:
         if len(self.results) == 1 and not self.stopped and not self.problems:
             return self.results[0].to_json()
-        out: dict[str, Any] = {"ok": self.ok, "workbooks": [r.to_json() for r in self.results]
-                               + [s.to_json() for s in self.stopped]}
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "workbooks": [r.to_json() for r in self.results] + [s.to_json() for s in self.stopped],
+        }
         if self.problems:  # the first says what was refused, the others why
             out["stopped"] = self.problems[0]
             out["problems"] = self.problems[1:] or self.problems[:1]
         return out
 
 
-def target(api_url: str | None = None, *, client_secret: str | None = None,
-           access_token: str | None = None) -> ApiTarget:
+def target(
+    api_url: str | None = None, *, client_secret: str | None = None, access_token: str | None = None
+) -> ApiTarget:
     """Where to send requests: given in code, else the environment (ISOMETRIC_API_URL and credentials), else
     the embedded local sandbox. Raises SettingsError when a URL lacks credentials or carries `user:pass@`."""
     from importer.settings import ApiTarget, SettingsError, api_target, url_credentials_problem
@@ -98,17 +105,29 @@ def validate(path: str | Path) -> ValidationResult:
     return validate_workbook(Path(path))
 
 
-def expand(paths: Sequence[str | Path], *, refused: list[tuple[Path, str]] | None = None,
-           ignored: list[tuple[Path, str]] | None = None) -> list[Path]:
+def expand(
+    paths: Sequence[str | Path],
+    *,
+    refused: list[tuple[Path, str]] | None = None,
+    ignored: list[tuple[Path, str]] | None = None,
+) -> list[Path]:
     """Folders become their workbooks (sorted); duplicates removed. No other entry of a folder is dropped
     unsaid: each is added to `refused` with why it cannot be imported (an .ods, .xls, .csv, .xlsb or any other
     file), or to `ignored` with why it is no workbook at all (lock files of an open workbook, hidden files,
     sub-folders). Files named one by one are returned as given (reading them says what is wrong)."""
     refused = [] if refused is None else refused
     ignored = [] if ignored is None else ignored
-    kinds = {".ods": "OpenDocument spreadsheet", ".fods": "OpenDocument spreadsheet", ".xls": "Excel 97-2003 "
-             "workbook", ".xlsb": "Excel binary workbook", ".xltx": "Excel template", ".xltm": "Excel template",
-             ".numbers": "Numbers spreadsheet", ".csv": "CSV text, not a workbook", ".tsv": "text, not a workbook"}
+    kinds = {
+        ".ods": "OpenDocument spreadsheet",
+        ".fods": "OpenDocument spreadsheet",
+        ".xls": "Excel 97-2003 workbook",
+        ".xlsb": "Excel binary workbook",
+        ".xltx": "Excel template",
+        ".xltm": "Excel template",
+        ".numbers": "Numbers spreadsheet",
+        ".csv": "CSV text, not a workbook",
+        ".tsv": "text, not a workbook",
+    }
     out: list[Path] = []
     for item in map(Path, paths):
         if not item.is_dir():
@@ -129,8 +148,13 @@ def expand(paths: Sequence[str | Path], *, refused: list[tuple[Path, str]] | Non
             elif suffix in kinds:
                 refused.append((p, f"{suffix} ({kinds[suffix]}) is not supported: save it as .xlsx"))
             else:
-                refused.append((p, f"not a workbook ({suffix or 'no extension'}): only "
-                                   f"{' and '.join(WORKBOOK_SUFFIXES)} files are imported"))
+                refused.append(
+                    (
+                        p,
+                        f"not a workbook ({suffix or 'no extension'}): only "
+                        f"{' and '.join(WORKBOOK_SUFFIXES)} files are imported",
+                    )
+                )
     seen: set[Path] = set()
     unique = []
     for p in out:
@@ -164,8 +188,13 @@ def order_batch(results: list[ValidationResult]) -> list[ValidationResult]:
     (workbooks without a statement last). A folder lists `november.xlsx` before `october.xlsx`."""
     import datetime as dt
 
-    return sorted(results, key=lambda r: (r.workbook.project.statement_end_on or dt.date.max,  # type: ignore[union-attr]
-                                          r.path.name))
+    return sorted(
+        results,
+        key=lambda r: (
+            r.workbook.project.statement_end_on or dt.date.max,  # type: ignore[union-attr]
+            r.path.name,
+        ),
+    )
 
 
 def batch_statement_problems(results: list[ValidationResult]) -> list[str]:
@@ -188,24 +217,30 @@ def batch_statement_problems(results: list[ValidationResult]) -> list[str]:
             end = current.workbook.project.statement_end_on
             assert prev_end is not None and end is not None
             if end == prev_end:
-                problems.append(f"{previous.path.name} and {current.path.name} both end their GHG statement on "
-                                f"{end}: their periods overlap")
+                problems.append(
+                    f"{previous.path.name} and {current.path.name} both end their GHG statement on "
+                    f"{end}: their periods overlap"
+                )
                 continue
             for entry in current.workbook.entries:
                 if entry.completed_on <= prev_end:
-                    problems.append(f"{current.path.name} entries row {entry.row} ({entry.ref}) completes on "
-                                    f"{entry.completed_on}, inside the period of {previous.path.name} (to "
-                                    f"{prev_end}): it would land in the earlier statement")
+                    problems.append(
+                        f"{current.path.name} entries row {entry.row} ({entry.ref}) completes on "
+                        f"{entry.completed_on}, inside the period of {previous.path.name} (to "
+                        f"{prev_end}): it would land in the earlier statement"
+                    )
             completions = [e.completed_on for e in current.workbook.entries if e.completed_on > prev_end]
             if completions:
                 start = prev_end + dt.timedelta(days=1)
                 first = min(completions)
                 gap = whole_months(start, dt.date(first.year, first.month, 1) - dt.timedelta(days=1))
                 if gap:
-                    problems.append(f"between {previous.path.name} (statement to {prev_end}) and {current.path.name} "
-                                    f"(first entry completes {first}) no workbook covers "
-                                    f"{', '.join(month_name(*m) for m in gap)}: {current.path.name}'s statement "
-                                    f"would start on {start} and hold those months empty")
+                    problems.append(
+                        f"between {previous.path.name} (statement to {prev_end}) and {current.path.name} "
+                        f"(first entry completes {first}) no workbook covers "
+                        f"{', '.join(month_name(*m) for m in gap)}: {current.path.name}'s statement "
+                        f"would start on {start} and hold those months empty"
+                    )
     return problems
 
 
@@ -227,21 +262,27 @@ def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[V
     bad = [r for r in outcome.validations if not r.ok]
     if bad:
         for r in bad:
-            outcome.stopped.append(Stopped(str(r.path), f"{len(r.errors())} error(s); nothing was sent",
-                                           EXIT_FAILED, r.findings))
+            outcome.stopped.append(
+                Stopped(str(r.path), f"{len(r.errors())} error(s); nothing was sent", EXIT_FAILED, r.findings)
+            )
         outcome.exit_code = EXIT_FAILED
         return None
     clashes = reference_clashes(outcome.validations)
     if clashes:
-        outcome.problems = ["supplier_reference_id must be unique across the workbooks of a batch; nothing was "
-                            "sent", *clashes]
+        outcome.problems = [
+            "supplier_reference_id must be unique across the workbooks of a batch; nothing was sent",
+            *clashes,
+        ]
         outcome.exit_code = EXIT_FAILED
         return None
     ordered = order_batch(outcome.validations)
     problems = batch_statement_problems(ordered)
     if problems:
-        outcome.problems = ["the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "
-                            "them separately if that is meant)", *problems]
+        outcome.problems = [
+            "the workbooks' GHG statements would overlap or leave a gap; nothing was sent (import "
+            "them separately if that is meant)",
+            *problems,
+        ]
         outcome.exit_code = EXIT_FAILED
         return None
     outcome.validations = ordered
@@ -260,9 +301,20 @@ def _session(where: ApiTarget | None, cancel: threading.Event | None = None) -> 
         yield session
 
 
-def _import(mode: str, paths: Sequence[str | Path], *, where: ApiTarget | None, submit: bool, prune: bool,
-            keep_orphans: bool, update_only: bool, concurrency: int, cancel: threading.Event | None,
-            progress: Callable[[], Any] | None, session: Any = None) -> BatchOutcome:
+def _import(
+    mode: str,
+    paths: Sequence[str | Path],
+    *,
+    where: ApiTarget | None,
+    submit: bool,
+    prune: bool,
+    keep_orphans: bool,
+    update_only: bool,
+    concurrency: int,
+    cancel: threading.Event | None,
+    progress: Callable[[], Any] | None,
+    session: Any = None,
+) -> BatchOutcome:
     from importer.api import ApiError
     from importer.runner import ImportOptions
 
@@ -270,8 +322,15 @@ def _import(mode: str, paths: Sequence[str | Path], *, where: ApiTarget | None, 
     validations = validate_batch(paths, outcome)
     if validations is None:
         return outcome
-    options = ImportOptions(mode=mode, submit=submit, concurrency=concurrency, cancel=cancel or threading.Event(),
-                            prune=prune, keep_orphans=keep_orphans, update_only=update_only)
+    options = ImportOptions(
+        mode=mode,
+        submit=submit,
+        concurrency=concurrency,
+        cancel=cancel or threading.Event(),
+        prune=prune,
+        keep_orphans=keep_orphans,
+        update_only=update_only,
+    )
     try:
         if session is not None:
             _each(validations, session, options, outcome, progress)
@@ -284,8 +343,14 @@ def _import(mode: str, paths: Sequence[str | Path], *, where: ApiTarget | None, 
     return outcome
 
 
-def _each(validations: list[ValidationResult], session: Any, options: Any, outcome: BatchOutcome,
-          progress: Callable[[], Any] | None, plans: list[Plan] | None = None) -> None:
+def _each(
+    validations: list[ValidationResult],
+    session: Any,
+    options: Any,
+    outcome: BatchOutcome,
+    progress: Callable[[], Any] | None,
+    plans: list[Plan] | None = None,
+) -> None:
     """Plan (and apply) each workbook in batch order, under the project's lock, recorded in the history."""
     from importer.history import History, LocalStateError
     from importer.locking import LockedByAnotherRun, project_lock
@@ -312,9 +377,11 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
             try:
                 if options.mode == "run":
                     with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
-                        result = (import_workbook(validation, session, options, progress=meter, history=history)
-                                  if plans is None else _apply_saved(plans[index], validation, session, options,
-                                                                     meter, history))
+                        result = (
+                            import_workbook(validation, session, options, progress=meter, history=history)
+                            if plans is None
+                            else _apply_saved(plans[index], validation, session, options, meter, history)
+                        )
                 else:
                     result = import_workbook(validation, session, options, progress=meter, history=knowledge)
             except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
@@ -339,26 +406,69 @@ def _each(validations: list[ValidationResult], session: Any, options: Any, outco
                 outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
 
 
-def plan(paths: Sequence[str | Path], *, where: ApiTarget | None = None, submit: bool = False, prune: bool = False,
-         concurrency: int = 8, progress: Callable[[], Any] | None = None) -> BatchOutcome:
+def plan(
+    paths: Sequence[str | Path],
+    *,
+    where: ApiTarget | None = None,
+    submit: bool = False,
+    prune: bool = False,
+    concurrency: int = 8,
+    progress: Callable[[], Any] | None = None,
+) -> BatchOutcome:
     """What a run would do, workbook by workbook; nothing is written. `outcome.plans` are the Plan values
     (save them with `importer.planning.saved.save`)."""
-    return _import("plan", paths, where=where, submit=submit, prune=prune, keep_orphans=False, update_only=False,
-                   concurrency=concurrency, cancel=None, progress=progress)
+    return _import(
+        "plan",
+        paths,
+        where=where,
+        submit=submit,
+        prune=prune,
+        keep_orphans=False,
+        update_only=False,
+        concurrency=concurrency,
+        cancel=None,
+        progress=progress,
+    )
 
 
-def run(paths: Sequence[str | Path], *, where: ApiTarget | None = None, submit: bool = False, prune: bool = False,
-        keep_orphans: bool = False, update_only: bool = False, concurrency: int = 8,
-        cancel: threading.Event | None = None, progress: Callable[[], Any] | None = None) -> BatchOutcome:
+def run(
+    paths: Sequence[str | Path],
+    *,
+    where: ApiTarget | None = None,
+    submit: bool = False,
+    prune: bool = False,
+    keep_orphans: bool = False,
+    update_only: bool = False,
+    concurrency: int = 8,
+    cancel: threading.Event | None = None,
+    progress: Callable[[], Any] | None = None,
+) -> BatchOutcome:
     """Plan and apply in one step, workbook by workbook (safe to re-run: objects are found again by their
     supplier_reference_id, never duplicated)."""
-    return _import("run", paths, where=where, submit=submit, prune=prune, keep_orphans=keep_orphans,
-                   update_only=update_only, concurrency=concurrency, cancel=cancel, progress=progress)
+    return _import(
+        "run",
+        paths,
+        where=where,
+        submit=submit,
+        prune=prune,
+        keep_orphans=keep_orphans,
+        update_only=update_only,
+        concurrency=concurrency,
+        cancel=cancel,
+        progress=progress,
+    )
 
 
-def apply(saved: str | Path, *, where: ApiTarget | None = None, keep_orphans: bool = False,
-          update_only: bool = False, concurrency: int = 8, cancel: threading.Event | None = None,
-          progress: Callable[[], Any] | None = None) -> BatchOutcome:
+def apply(
+    saved: str | Path,
+    *,
+    where: ApiTarget | None = None,
+    keep_orphans: bool = False,
+    update_only: bool = False,
+    concurrency: int = 8,
+    cancel: threading.Event | None = None,
+    progress: Callable[[], Any] | None = None,
+) -> BatchOutcome:
     """Carry out exactly the plans saved by `plan --out`, refusing (nothing sent) when the file was edited after
     it was saved, or when a workbook, an evidence file, the project's templates or the registry changed since,
     or when any value of a saved plan differs from what its inputs give now: `outcome.problems` says what."""
@@ -375,8 +485,11 @@ def apply(saved: str | Path, *, where: ApiTarget | None = None, keep_orphans: bo
     changed = saved_plans.local_changes(bundle.plans)
     validations = validate_batch([p.workbook_path for p in bundle.plans], outcome) if not changed else None
     if changed or validations is None:
-        outcome.problems = (["the saved plan no longer matches: nothing was sent; run `plan` again", *changed]
-                            if changed else outcome.problems)
+        outcome.problems = (
+            ["the saved plan no longer matches: nothing was sent; run `plan` again", *changed]
+            if changed
+            else outcome.problems
+        )
         outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
         return outcome
     by_path = {str(p.workbook_path): p for p in bundle.plans}
@@ -385,14 +498,23 @@ def apply(saved: str | Path, *, where: ApiTarget | None = None, keep_orphans: bo
         outcome.exit_code = EXIT_FAILED
         return outcome
     plans = [by_path[str(v.path)] for v in validations]
-    options = ImportOptions(mode="run", submit=any(p.submit for p in plans), concurrency=concurrency,
-                            cancel=cancel or threading.Event(), keep_orphans=keep_orphans, update_only=update_only,
-                            prune=any(p.prune for p in plans))
+    options = ImportOptions(
+        mode="run",
+        submit=any(p.submit for p in plans),
+        concurrency=concurrency,
+        cancel=cancel or threading.Event(),
+        keep_orphans=keep_orphans,
+        update_only=update_only,
+        prune=any(p.prune for p in plans),
+    )
     tampered = saved_plans.tampering(bundle)
     with _session(where, options.cancel) as session:
         if tampered:  # refused whatever else holds; the re-plan names what was edited (reads only)
-            outcome.problems = ["the saved plan was edited after it was saved: nothing was sent; run `plan` again "
-                                "and have it approved", *tampered, *_edits(plans, validations, session, options)]
+            outcome.problems = [
+                "the saved plan was edited after it was saved: nothing was sent; run `plan` again and have it approved",
+                *tampered,
+                *_edits(plans, validations, session, options),
+            ]
             outcome.exit_code = EXIT_FAILED
             return outcome
         _each(validations, session, options, outcome, progress, plans=plans)
@@ -415,8 +537,9 @@ def _edits(plans: list[Plan], validations: list[ValidationResult], session: Any,
     return out
 
 
-def _replan(plan_value: Plan, validation: ValidationResult, session: Any, options: Any,
-            history: Any) -> tuple[Any, Any, Any, str | None]:
+def _replan(
+    plan_value: Plan, validation: ValidationResult, session: Any, options: Any, history: Any
+) -> tuple[Any, Any, Any, str | None]:
     """Read the registry and the project again and plan the workbook as the saved plan was planned: (context,
     snapshot, the plan now, the first difference from the saved one). Raises ImportAborted when the registry
     or the project's templates changed since (their own, more precise, message)."""
@@ -434,10 +557,13 @@ def _replan(plan_value: Plan, validation: ValidationResult, session: Any, option
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")
     if differences:
-        raise ImportAborted("the registry changed since the plan was made; nothing was sent. Run `plan` again "
-                            "and have it approved: " + "; ".join(differences[:20])
-                            + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
-                            exit_code=EXIT_FAILED)
+        raise ImportAborted(
+            "the registry changed since the plan was made; nothing was sent. Run `plan` again "
+            "and have it approved: "
+            + "; ".join(differences[:20])
+            + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
+            exit_code=EXIT_FAILED,
+        )
     return ctx, state, recomputed, saved_plans.first_difference(plan_value, recomputed)
 
 
@@ -449,8 +575,9 @@ def _planned_submit(plan_value: Plan) -> bool:
     return plan_value.submit if submit is None else bool(submit)
 
 
-def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any,
-                 history: Any) -> RunResult:
+def _apply_saved(
+    plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any, history: Any
+) -> RunResult:
     """Re-read the registry and the project: refuse when they differ from what the plan was computed against, or
     when the plan they give now differs from the saved one in any value (what was reviewed is what is sent);
     otherwise apply the saved plan itself (not a recomputed one)."""
@@ -460,12 +587,14 @@ def _apply_saved(plan_value: Plan, validation: ValidationResult, session: Any, o
     assert wb is not None
     ctx, state, _, difference = _replan(plan_value, validation, session, options, history)
     if difference is not None:
-        raise ImportAborted("the saved plan differs from what the workbook and the registry give now; nothing was "
-                            f"sent. Run `plan` again and have it approved: {difference}", exit_code=EXIT_FAILED)
+        raise ImportAborted(
+            "the saved plan differs from what the workbook and the registry give now; nothing was "
+            f"sent. Run `plan` again and have it approved: {difference}",
+            exit_code=EXIT_FAILED,
+        )
     result = new_result(validation, session, "run")
     result.plan = plan_value
-    return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history,
-                         state=state)
+    return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history, state=state)
 
 
 @dataclass
@@ -492,17 +621,38 @@ class RollbackOutcome:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "rollback_id": self.rollback_id, "workbook": self.workbook,
-                "api": {"url": self.api_url, "environment": self.environment}, "dry_run": self.dry_run,
-                "confirmed": self.confirmed, "refused": self.refused, "verdict": self.verdict,
-                "counts": self.counts(), "report": self.report,
-                "objects": [{"kind": i.obj.kind, "id": i.obj.object_id, "supplier_reference_id":
-                             i.obj.supplier_reference_id, "status": i.status, "message": i.message}
-                            for i in self.items]}
+        return {
+            "run_id": self.run_id,
+            "rollback_id": self.rollback_id,
+            "workbook": self.workbook,
+            "api": {"url": self.api_url, "environment": self.environment},
+            "dry_run": self.dry_run,
+            "confirmed": self.confirmed,
+            "refused": self.refused,
+            "verdict": self.verdict,
+            "counts": self.counts(),
+            "report": self.report,
+            "objects": [
+                {
+                    "kind": i.obj.kind,
+                    "id": i.obj.object_id,
+                    "supplier_reference_id": i.obj.supplier_reference_id,
+                    "status": i.status,
+                    "message": i.message,
+                }
+                for i in self.items
+            ],
+        }
 
 
-def rollback(run_id: str, *, where: ApiTarget | None = None, dry_run: bool = False,
-             confirm: Callable[[RollbackOutcome], bool] | None = None, report: Path | None = None) -> RollbackOutcome:
+def rollback(
+    run_id: str,
+    *,
+    where: ApiTarget | None = None,
+    dry_run: bool = False,
+    confirm: Callable[[RollbackOutcome], bool] | None = None,
+    report: Path | None = None,
+) -> RollbackOutcome:
     """Delete what run `run_id` created, newest first, as `terraform destroy` does: look (under the project's
     lock), then ask `confirm` with the plan of deletions and where they go (no `confirm`: go ahead, as `--yes`),
     then delete, record the rollback in the run history and write its HTML report. `dry_run` looks only."""
@@ -518,15 +668,19 @@ def rollback(run_id: str, *, where: ApiTarget | None = None, dry_run: bool = Fal
     history = History(history_path())
     record = history.run(run_id)
     if record is None:
-        outcome.refused, outcome.verdict = (f"no run {run_id!r} in the history; `isometric-import history` lists "
-                                            "the runs"), "usage"
+        outcome.refused, outcome.verdict = (
+            (f"no run {run_id!r} in the history; `isometric-import history` lists the runs"),
+            "usage",
+        )
         return outcome
     outcome.workbook = record.workbook
     with _session(where) as session:
         outcome.api_url, outcome.environment = session.url, session.environment
         if session.url != record.api_url and not (session.embedded and record.embedded_sandbox):
-            outcome.refused, outcome.verdict = (f"run {run_id} went to {record.api_url}, not {session.url}; pass "
-                                                f"--api-url {record.api_url}"), "usage"
+            outcome.refused, outcome.verdict = (
+                (f"run {run_id} went to {record.api_url}, not {session.url}; pass --api-url {record.api_url}"),
+                "usage",
+            )
             return outcome
         try:
             outcome.items = plan_rollback(history, run_id, session.client)
@@ -544,12 +698,23 @@ def rollback(run_id: str, *, where: ApiTarget | None = None, dry_run: bool = Fal
         outcome.items = execute_rollback(history, run_id, session.client, outcome.items)
     outcome.verdict = "failed" if any(i.status == "failed" for i in outcome.items) else "ok"
     outcome.rollback_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-rb{secrets.token_hex(2)}"
-    history.start_run(run_id=outcome.rollback_id, mode="rollback", workbook=record.workbook,
-                      workbook_sha256=record.workbook_sha256, api_url=record.api_url,
-                      embedded_sandbox=record.embedded_sandbox, project_id=record.project_id,
-                      operator=record.operator, started_at=started)
-    history.finish_run(outcome.rollback_id, outcome="rolled back" if outcome.verdict == "ok" else "failed",
-                       counts={"rollback_of": run_id, **outcome.counts()}, finished_at=dt.datetime.now(dt.UTC))
+    history.start_run(
+        run_id=outcome.rollback_id,
+        mode="rollback",
+        workbook=record.workbook,
+        workbook_sha256=record.workbook_sha256,
+        api_url=record.api_url,
+        embedded_sandbox=record.embedded_sandbox,
+        project_id=record.project_id,
+        operator=record.operator,
+        started_at=started,
+    )
+    history.finish_run(
+        outcome.rollback_id,
+        outcome="rolled back" if outcome.verdict == "ok" else "failed",
+        counts={"rollback_of": run_id, **outcome.counts()},
+        finished_at=dt.datetime.now(dt.UTC),
+    )
     path = report or reports_dir() / f"{Path(record.workbook).stem}-{outcome.rollback_id}-rollback.html"
     from importer.report.render import render_to
 
@@ -559,5 +724,16 @@ def rollback(run_id: str, *, where: ApiTarget | None = None, dry_run: bool = Fal
     return outcome
 
 
-__all__ = ["BatchOutcome", "RollbackOutcome", "Stopped", "apply", "batch_statement_problems", "order_batch", "plan",
-           "rollback", "run", "target", "validate"]
+__all__ = [
+    "BatchOutcome",
+    "RollbackOutcome",
+    "Stopped",
+    "apply",
+    "batch_statement_problems",
+    "order_batch",
+    "plan",
+    "rollback",
+    "run",
+    "target",
+    "validate",
+]

@@ -30,9 +30,17 @@ log = logging.getLogger("importer.lineage")
 
 
 class LineageBuilder:
-    def __init__(self, plan: Plan, wb: Workbook, ctx: ProjectContext, ids: dict[Key, str],
-                 statuses: dict[Key, str], client: IsometricClient | None, *,
-                 current: Mapping[str, RegistryObject] | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        wb: Workbook,
+        ctx: ProjectContext,
+        ids: dict[Key, str],
+        statuses: dict[Key, str],
+        client: IsometricClient | None,
+        *,
+        current: Mapping[str, RegistryObject] | None = None,
+    ) -> None:
         """`current`: objects by ID known to be as the registry holds them now (a run that wrote nothing
         passes its snapshot), not read again."""
         self.plan = plan
@@ -45,7 +53,8 @@ class LineageBuilder:
         self.source_actions = {a.ref: a for a in plan.of_kind("source")}
         self._current = current or {}
         self._fetched: dict[str, m.Datapoint | None] = {
-            k: cast("m.Datapoint", v) for k, v in self._current.items() if k.startswith("dtp_")}
+            k: cast("m.Datapoint", v) for k, v in self._current.items() if k.startswith("dtp_")
+        }
 
     def _fetch_datapoint(self, dp_id: str) -> None:
         if self.client is None or dp_id in self._fetched:
@@ -59,8 +68,13 @@ class LineageBuilder:
     def datapoint(self, ref: str) -> DatapointLineage:
         if ref.startswith("dtp_") and ref not in self._fetched:
             self._fetch_datapoint(ref)
-        return datapoints.lineage(ref, self.datapoint_actions,
-                                  lambda s: sources.lineage(s, self.source_actions, self.ids), self.ids, self._fetched)
+        return datapoints.lineage(
+            ref,
+            self.datapoint_actions,
+            lambda s: sources.lineage(s, self.source_actions, self.ids),
+            self.ids,
+            self._fetched,
+        )
 
     def _entries(self, entry_ids: list[str]) -> dict[str, m.GhgEntry]:
         """The entries as the API now holds them (CO2e, its standard deviation, credit type): those known to
@@ -81,10 +95,19 @@ class LineageBuilder:
 
     def _prefetch_fixed(self) -> None:
         """The templates' fixed datapoints, read at once (a handful, each once)."""
-        used = {a.payload_of(ghg_entries.GhgEntryPayload).template_id for a in self.plan.of_kind("ghg_entry")
-                if a.op != "delete"}
-        ids = {i.datapoint_id for t in self.ctx.templates if t.id in used
-               for _, c in self.ctx.template_components(t) for i in c.inputs if i.datapoint_id}
+        used = {
+            a.payload_of(ghg_entries.GhgEntryPayload).template_id
+            for a in self.plan.of_kind("ghg_entry")
+            if a.op != "delete"
+        }
+        ids = {
+            i.datapoint_id
+            for t in self.ctx.templates
+            if t.id in used
+            for _, c in self.ctx.template_components(t)
+            for i in c.inputs
+            if i.datapoint_id
+        }
         ids -= set(self._fetched)
         if self.client is None or not ids:
             return
@@ -98,10 +121,16 @@ class LineageBuilder:
         out = []
         for action in entries:
             entry = held.get(self.ids.get(action.key) or "")
-            lineage = ghg_entries.lineage(action, self.ctx, self.wb.components, self.wb.component_inputs,
-                                          self.datapoint, self.ids.get(action.key),
-                                          self.statuses.get(action.key, action.op),
-                                          entry.co2e_net_removed_kg if entry is not None else None)
+            lineage = ghg_entries.lineage(
+                action,
+                self.ctx,
+                self.wb.components,
+                self.wb.component_inputs,
+                self.datapoint,
+                self.ids.get(action.key),
+                self.statuses.get(action.key, action.op),
+                entry.co2e_net_removed_kg if entry is not None else None,
+            )
             if entry is not None:
                 lineage.co2e_net_removed_standard_deviation_kg = entry.co2e_net_removed_standard_deviation_kg
                 lineage.credit_type = str(entry.credit_type) if entry.credit_type is not None else None

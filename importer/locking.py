@@ -58,21 +58,30 @@ def project_lock(folder: Path, project_id: str, *, workbook: str) -> Iterator[No
     except Timeout:
         try:
             holder = json.loads(note_path.read_text())
-            who = (f"process {holder.get('pid')} on {holder.get('host')}, workbook {holder.get('workbook')}, "
-                   f"started {holder.get('started_at')}")
+            who = (
+                f"process {holder.get('pid')} on {holder.get('host')}, workbook {holder.get('workbook')}, "
+                f"started {holder.get('started_at')}"
+            )
         except (OSError, ValueError):
             who = "another process"
         raise LockedByAnotherRun(
             f"another import into project {project_id} is running ({who}). Wait for it to finish, then run "
-            "again; nothing was sent by this run.") from None
+            "again; nothing was sent by this run."
+        ) from None
     except OSError as exc:
         raise _local(lock_path, exc) from exc
     try:
         try:
-            note_path.write_text(json.dumps({
-                "pid": os.getpid(), "host": os.uname().nodename, "workbook": workbook,
-                "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            }))
+            note_path.write_text(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": os.uname().nodename,
+                        "workbook": workbook,
+                        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    }
+                )
+            )
         except OSError as exc:
             raise _local(note_path, exc) from exc
         yield

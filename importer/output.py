@@ -24,8 +24,14 @@ def console(stream: Any = None) -> Console:
     read in the text it prints unless a call passes ``markup=True`` with its values escaped)."""
     stream = stream or sys.stdout
     color = stream.isatty() and not os.environ.get("NO_COLOR")
-    return SafeConsole(file=stream, no_color=not color, highlight=False, soft_wrap=True,
-                   force_terminal=None if color else False, width=None if color else 140)
+    return SafeConsole(
+        file=stream,
+        no_color=not color,
+        highlight=False,
+        soft_wrap=True,
+        force_terminal=None if color else False,
+        width=None if color else 140,
+    )
 
 
 def sandbox_banner(out: Console, db: Any) -> None:
@@ -62,9 +68,12 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
     errors, warnings, notes = severities["error"], severities["warning"], severities["note"]
     counts = ", ".join(f"{n} {sheet}" for sheet, n in result.counts.items() if n)
     verdict = "[bold green]valid[/bold green]" if not errors else "[bold red]not valid[/bold red]"
-    out.print(f"{escape(str(result.path))}: {verdict}: {errors} error(s), {warnings} warning(s)"
-              + (f", {notes} value(s) read differently from how they are stored" if notes else "")
-              + (f"; rows read: {escape(counts)}" if counts else ""), markup=True)
+    out.print(
+        f"{escape(str(result.path))}: {verdict}: {errors} error(s), {warnings} warning(s)"
+        + (f", {notes} value(s) read differently from how they are stored" if notes else "")
+        + (f"; rows read: {escape(counts)}" if counts else ""),
+        markup=True,
+    )
     if len(findings) <= limit:
         print_findings(out, findings)
     else:
@@ -74,11 +83,15 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
         for (_, _code), items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))):
             shown += items[:FINDINGS_PER_CODE]
         print_findings(out, shown)
-        summary = "; ".join(f"{code}: {len(items):,}" for (_, code), items in
-                            sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))))
-        out.print(f"{len(findings):,} findings in all, the first {FINDINGS_PER_CODE} of each kind shown above "
-                  f"({summary}). Every one, with its cell, is in the HTML report, in `--json` and in "
-                  "the copy `--annotate marked.xlsx` writes.")
+        summary = "; ".join(
+            f"{code}: {len(items):,}"
+            for (_, code), items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1])))
+        )
+        out.print(
+            f"{len(findings):,} findings in all, the first {FINDINGS_PER_CODE} of each kind shown above "
+            f"({summary}). Every one, with its cell, is in the HTML report, in `--json` and in "
+            "the copy `--annotate marked.xlsx` writes."
+        )
     if errors:
         out.print("Nothing was sent. `--annotate marked.xlsx` writes a copy with these cells marked.")
 
@@ -112,7 +125,8 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         verdict = f"PROBLEMS: {verb.lower()} {result.run_id} of {name}: {bad:,} {noun} attention"
     else:
         verdict = f"OK: {verb.lower()} {result.run_id} of {name}" + (
-            ": every row imported or up to date" if result.mode == "run" else ": every row can be imported")
+            ": every row imported or up to date" if result.mode == "run" else ": every row can be imported"
+        )
     lines.append(f"{verdict} ({result.environment}, {result.api_url})")
     totals: dict[str, int] = {}
     for o in result.objects:
@@ -122,15 +136,19 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     parts = []
     if co2e["total"] is not None:
         sd = f" \u00b1 {co2e['sd']:,.1f} kg" if co2e["sd"] is not None else ""
-        parts.append(f"this import {_co2e_text(co2e['total'])}{sd} over {co2e['counted']} GHG entr"
-                     + ("y" if co2e["counted"] == 1 else "ies"))
+        parts.append(
+            f"this import {_co2e_text(co2e['total'])}{sd} over {co2e['counted']} GHG entr"
+            + ("y" if co2e["counted"] == 1 else "ies")
+        )
     st = result.statement
     if st:
         start = st.get("reporting_period_start_at") or st.get("start_on")
         end = st.get("reporting_period_end_at") or st.get("end_on")
         total = st.get("pending_total_co2e_removed_kg")
-        parts.append(f"GHG statement {st.get('id') or '(new)'} {start} to {end}, {st.get('status')}"
-                     + (f", total {_co2e_text(total)}" if isinstance(total, (int, float)) else ""))
+        parts.append(
+            f"GHG statement {st.get('id') or '(new)'} {start} to {end}, {st.get('status')}"
+            + (f", total {_co2e_text(total)}" if isinstance(total, (int, float)) else "")
+        )
     if parts:
         lines.append("CO2e: " + "; ".join(parts))
     causes = problems(result, "")
@@ -144,35 +162,49 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     if held and not orphans and (result.mode == "plan" or statement_made):
         groups = {g: sum(e["group"] == g for e in held) for g in ("workbook", "orphan", "elsewhere")}
         verb = "will hold" if result.mode == "plan" and not statement_made else "holds"
-        lines.append(f"statement {verb} {len(held)} GHG entr{'y' if len(held) == 1 else 'ies'}: "
-                     f"{groups['workbook']} from this workbook, {groups['elsewhere']} from elsewhere (listed in the "
-                     "report and --json)")
+        lines.append(
+            f"statement {verb} {len(held)} GHG entr{'y' if len(held) == 1 else 'ies'}: "
+            f"{groups['workbook']} from this workbook, {groups['elsewhere']} from elsewhere (listed in the "
+            "report and --json)"
+        )
     if orphans:
-        shown = ", ".join(f"{o['kind'].replace('_', ' ')} {o['id']}"
-                          + (f" ({o['co2e_net_removed_kg']:,.1f} kg CO2e)" if o.get("co2e_net_removed_kg") is not None
-                             else "") for o in orphans[:3])
+        shown = ", ".join(
+            f"{o['kind'].replace('_', ' ')} {o['id']}"
+            + (f" ({o['co2e_net_removed_kg']:,.1f} kg CO2e)" if o.get("co2e_net_removed_kg") is not None else "")
+            for o in orphans[:3]
+        )
         more = f" and {len(orphans) - 3} more" if len(orphans) > 3 else ""
-        lines.append(f"orphans: {len(orphans)} object(s) under this workbook's prefix it no longer defines: {shown}"
-                     f"{more}; --prune deletes them")
+        lines.append(
+            f"orphans: {len(orphans)} object(s) under this workbook's prefix it no longer defines: {shown}"
+            f"{more}; --prune deletes them"
+        )
     if result.settled_rates:
         slowest = min(result.settled_rates.items(), key=lambda kv: kv[1])
-        lines.append(f"rate: the API limited requests ({result.throttled:,} answered 429); kept to {slowest[1]:g}/s "
-                     f"for {slowest[0]}, from {result.rate_source}")
+        lines.append(
+            f"rate: the API limited requests ({result.throttled:,} answered 429); kept to {slowest[1]:g}/s "
+            f"for {slowest[0]}, from {result.rate_source}"
+        )
     rewrites = [r for r in (getattr(result, "readings", None) or []) if r.get("code") == "unit_rewritten"]
     if rewrites:
-        lines.append("read as: " + ", ".join(str(r.get("value")) for r in rewrites[:4])
-                     + (f" and {len(rewrites) - 4} more" if len(rewrites) > 4 else "")
-                     + " (every value read differently from its cell is in the report)")
+        lines.append(
+            "read as: "
+            + ", ".join(str(r.get("value")) for r in rewrites[:4])
+            + (f" and {len(rewrites) - 4} more" if len(rewrites) > 4 else "")
+            + " (every value read differently from its cell is in the report)"
+        )
     notes = f" ({len(result.messages)} note(s) in the report)" if result.messages else ""
     if result.interrupted:
-        lines.append("Interrupted: run the same command again to finish; objects already created are found by "
-                     "their supplier_reference_id, not duplicated." + notes)
+        lines.append(
+            "Interrupted: run the same command again to finish; objects already created are found by "
+            "their supplier_reference_id, not duplicated." + notes
+        )
     elif result.mode == "run" and not result.ok:
-        lead = ("Nothing to fix in the workbook: run the same command again (later, if the API limited the rate)."
-                if causes and all(c["retryable"] for c in causes) else
-                "Fix the causes above and run the same command again")
-        lines.append(lead + ("" if lead.endswith(".") else ": what was created stays and is not duplicated.")
-                     + notes)
+        lead = (
+            "Nothing to fix in the workbook: run the same command again (later, if the API limited the rate)."
+            if causes and all(c["retryable"] for c in causes)
+            else "Fix the causes above and run the same command again"
+        )
+        lines.append(lead + ("" if lead.endswith(".") else ": what was created stays and is not duplicated.") + notes)
     elif notes:
         lines.append(notes.strip(" ()").capitalize() + ".")
     if result.report_path:
@@ -202,8 +234,19 @@ def cause_line(cause: dict[str, Any]) -> str:
 
 
 #: Terraform's signs: what a plan (or a run) does to each object
-SIGNS = {"create": "+", "created": "+", "update": "~", "updated": "~", "delete": "-", "deleted": "-",
-         "conflict": "!", "failed": "!", "blocked": "!", "unchanged": "=", "not started": "."}
+SIGNS = {
+    "create": "+",
+    "created": "+",
+    "update": "~",
+    "updated": "~",
+    "delete": "-",
+    "deleted": "-",
+    "conflict": "!",
+    "failed": "!",
+    "blocked": "!",
+    "unchanged": "=",
+    "not started": ".",
+}
 SHOWN_CREATES = 20  # a plan lists this many creates unless --verbose (updates, deletes and conflicts: all)
 
 
@@ -240,9 +283,12 @@ def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
         totals[o.status] = totals.get(o.status, 0) + 1
     orphans = len(getattr(result, "orphans", None) or [])
     if result.mode == "plan":
-        lines.append(f"Plan: {totals.get('create', 0):,} to create, {totals.get('update', 0):,} to update, "
-                     f"{totals.get('delete', 0):,} to delete, {orphans:,} orphan{'' if orphans == 1 else 's'}"
-                     + "".join(f", {totals[s]:,} {s}" for s in ("conflict", "blocked") if totals.get(s)) + ".")
+        lines.append(
+            f"Plan: {totals.get('create', 0):,} to create, {totals.get('update', 0):,} to update, "
+            f"{totals.get('delete', 0):,} to delete, {orphans:,} orphan{'' if orphans == 1 else 's'}"
+            + "".join(f", {totals[s]:,} {s}" for s in ("conflict", "blocked") if totals.get(s))
+            + "."
+        )
     return lines
 
 
@@ -271,13 +317,20 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
         for o in problems:
             where = f"{o.sheet} row {o.row}" if o.row else o.sheet
             failure = o.failure
-            facts = "" if failure is None else " ".join(
-                [failure.category] + ([f"HTTP {failure.status}"] if failure.status else [])
-                + ([f"request id {failure.request_id}"] if failure.request_id else [])
-                + ([f"field {failure.field}"] if failure.field else []))
+            facts = (
+                ""
+                if failure is None
+                else " ".join(
+                    [failure.category]
+                    + ([f"HTTP {failure.status}"] if failure.status else [])
+                    + ([f"request id {failure.request_id}"] if failure.request_id else [])
+                    + ([f"field {failure.field}"] if failure.field else [])
+                )
+            )
             why = o.error or (f"blocked by {o.blocked_by}" if o.blocked_by else "")
-            out.print(f"  {o.status:<9} {where} ({o.kind} {o.ref}): " + (f"[{facts}] " if facts else "") + why,
-                      markup=False)
+            out.print(
+                f"  {o.status:<9} {where} ({o.kind} {o.ref}): " + (f"[{facts}] " if facts else "") + why, markup=False
+            )
     for message in result.messages:
         out.print(f"note: {message}", markup=False)
     counts = result.counts()
@@ -288,5 +341,6 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
     for entry in result.lineage:
         if entry.co2e_net_removed_kg is not None:
             sense = "net removal" if entry.co2e_net_removed_kg >= 0 else "net emission"
-            out.print(f"  entry {entry.ref} ({entry.id}): {entry.co2e_net_removed_kg:,.1f} kg CO2e {sense}",
-                      markup=False)
+            out.print(
+                f"  entry {entry.ref} ({entry.id}): {entry.co2e_net_removed_kg:,.1f} kg CO2e {sense}", markup=False
+            )

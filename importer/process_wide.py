@@ -76,6 +76,7 @@ def long_lived() -> Iterator[Callable[[], None]]:
 
 # -- the read begun ahead -----------------------------------------------------------------------------------------
 
+
 def _file_key(path: Path, first: tuple[str, ...]) -> tuple[Any, ...]:
     """What makes a read begun ahead the read asked for now: the same path, order of sheets, and file (device,
     inode, size, modification time)."""

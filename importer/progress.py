@@ -36,8 +36,12 @@ from importer.results import ObjectOutcome
 from importer.terminal_text import SafeConsole, visible
 
 LEVEL_TITLES = {
-    "source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock types",
-    "ghg_entry": "GHG entries", "component": "components", "component_attribution": "attributions",
+    "source": "sources",
+    "datapoint": "datapoints",
+    "feedstock_type": "feedstock types",
+    "ghg_entry": "GHG entries",
+    "component": "components",
+    "component_attribution": "attributions",
     "ghg_statement": "GHG statement",
 }
 HEARTBEAT_SECONDS = 10.0
@@ -150,8 +154,10 @@ class LineProgress:
             parts = []
             for level, counts in self._levels.items():
                 bad = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s in (*BAD, "blocked"))
-                parts.append(f"{LEVEL_TITLES.get(level, level)} {sum(counts.values())}/{self._totals[level]}"
-                             + (f" ({bad})" if bad else ""))
+                parts.append(
+                    f"{LEVEL_TITLES.get(level, level)} {sum(counts.values())}/{self._totals[level]}"
+                    + (f" ({bad})" if bad else "")
+                )
             retries = f", {self._retries} retries" if self._retries else ""
             return "; ".join(parts) + retries
         return "starting"
@@ -176,8 +182,11 @@ class LineProgress:
         with self._lock:
             counts = self._levels.pop(level, {})
             summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
-            mark = "FAILED ROWS" if any(counts.get(s) for s in BAD) else (
-                "BLOCKED ROWS" if counts.get("blocked") else "done")
+            mark = (
+                "FAILED ROWS"
+                if any(counts.get(s) for s in BAD)
+                else ("BLOCKED ROWS" if counts.get("blocked") else "done")
+            )
             self._print(f"[{LEVEL_TITLES.get(level, level)}] {mark}: {summary}")
 
     # -- phases and retries ------------------------------------------------------------------------------------
@@ -247,9 +256,14 @@ class RichProgress:
                 return super().render(task)
 
         self._progress = Progress(
-            SpinnerColumn(finished_text=" "), TextColumn("{task.description:<22}", markup=False), StateBar(),
-            MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
-            console=console or SafeConsole(stderr=True), transient=False,
+            SpinnerColumn(finished_text=" "),
+            TextColumn("{task.description:<22}", markup=False),
+            StateBar(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            console=console or SafeConsole(stderr=True),
+            transient=False,
         )
         self._tasks: dict[str, Any] = {}  # level -> its bar (levels run side by side)
         self._levels: dict[str, dict[str, int]] = {}  # level -> status counts
@@ -262,8 +276,11 @@ class RichProgress:
 
     def _note(self, counts: dict[str, int]) -> str:
         parts = []
-        for status, mark in (("failed", "[red]\u2717 {} failed[/red]"), ("conflict", "[red]\u26a0 {} conflict[/red]"),
-                             ("blocked", "[yellow]\u2298 {} blocked[/yellow]")):
+        for status, mark in (
+            ("failed", "[red]\u2717 {} failed[/red]"),
+            ("conflict", "[red]\u26a0 {} conflict[/red]"),
+            ("blocked", "[yellow]\u2298 {} blocked[/yellow]"),
+        ):
             if counts.get(status):
                 parts.append(mark.format(counts[status]))
         if self._retries:
@@ -280,8 +297,9 @@ class RichProgress:
         with self._lock:
             self._start()
             self._levels[level] = {}
-            self._tasks[level] = self._progress.add_task(LEVEL_TITLES.get(level, level), total=total, state="ok",
-                                                         note="")
+            self._tasks[level] = self._progress.add_task(
+                LEVEL_TITLES.get(level, level), total=total, state="ok", note=""
+            )
 
     def object_done(self, outcome: ObjectOutcome) -> None:
         with self._lock:
@@ -312,16 +330,24 @@ class RichProgress:
 
         with self._lock:
             fields: dict[str, Any] = {"note": escape(note)} if note else {}  # the note column reads markup
-            self._progress.update(phase.task, completed=phase.completed, total=phase.total,  # type: ignore[attr-defined]
-                                  **fields)
+            self._progress.update(
+                phase.task,  # type: ignore[attr-defined]
+                completed=phase.completed,
+                total=phase.total,
+                **fields,
+            )
 
     def _phase_done(self, phase: _Phase, note: str | None = None) -> None:
         with self._lock:
             total = phase.total if phase.total is not None else max(phase.completed, 1)
             from rich.markup import escape
 
-            self._progress.update(phase.task, completed=total, total=total,  # type: ignore[attr-defined]
-                                  note=escape(note or ""))
+            self._progress.update(
+                phase.task,  # type: ignore[attr-defined]
+                completed=total,
+                total=total,
+                note=escape(note or ""),
+            )
 
     def retry(self, what: str, attempt: int, wait: float | None = None, reason: str | None = None) -> None:
         with self._lock:
@@ -332,9 +358,12 @@ class RichProgress:
             else:
                 from rich.markup import escape
 
-                self._progress.console.print(f"[cyan]retry[/cyan] {escape(what)}: attempt {attempt}"
-                                             + (f" ({escape(reason)})" if reason else ""), highlight=False,
-                                             markup=True)
+                self._progress.console.print(
+                    f"[cyan]retry[/cyan] {escape(what)}: attempt {attempt}"
+                    + (f" ({escape(reason)})" if reason else ""),
+                    highlight=False,
+                    markup=True,
+                )
 
     def close(self) -> None:
         if self._progress.live.is_started:

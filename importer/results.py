@@ -21,7 +21,12 @@ if TYPE_CHECKING:  # the planning package imports this module
     from importer.planning.model import Plan
 
 KINDS = (
-    "source", "datapoint", "feedstock_type", "ghg_entry", "component", "component_attribution",
+    "source",
+    "datapoint",
+    "feedstock_type",
+    "ghg_entry",
+    "component",
+    "component_attribution",
     "ghg_statement",
 )
 RUN_STATUSES = ("created", "updated", "deleted", "unchanged", "failed", "blocked", "conflict", "not started")
@@ -49,17 +54,23 @@ class ObjectOutcome:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "sheet": self.sheet, "row": self.row, "ref": self.ref, "kind": self.kind,
-            "supplier_reference_id": self.supplier_reference_id, "id": self.id,
-            "status": self.status, "error": self.error,
+            "sheet": self.sheet,
+            "row": self.row,
+            "ref": self.ref,
+            "kind": self.kind,
+            "supplier_reference_id": self.supplier_reference_id,
+            "id": self.id,
+            "status": self.status,
+            "error": self.error,
         }
         if self.failure is not None:
             out["failure"] = {**self.failure.to_json(), "advice": advice(self.failure, self.sheet, self.row)}
         if self.blocked_by:
             out["blocked_by"] = self.blocked_by
         if self.changes:
-            out["changes"] = [{"field": name, "before": self.before.get(name), "after": self.after.get(name)}
-                              for name in self.changes]
+            out["changes"] = [
+                {"field": name, "before": self.before.get(name), "after": self.after.get(name)} for name in self.changes
+            ]
         return out
 
 
@@ -180,8 +191,7 @@ class RunResult:
             "mode": self.mode,
             "workbook": self.workbook_path,
             "workbook_sha256": self.workbook_sha256,
-            "api": {"url": self.api_url, "embedded_sandbox": self.embedded_sandbox,
-                    "environment": self.environment},
+            "api": {"url": self.api_url, "embedded_sandbox": self.embedded_sandbox, "environment": self.environment},
             "counts": self.counts(),
             "objects": [o.to_json() for o in self.objects],
             "statement": self.statement,

@@ -64,17 +64,21 @@ def rollback_lock(history: History, run_id: str) -> Iterator[str]:
         with project_lock(lock_folder(), record.project_id, workbook=f"(rollback of run {run_id})"):
             yield record.project_id
     except LockedByAnotherRun as exc:
-        raise RollbackRefused(exc.message.replace("then run again; nothing was sent by this run",
-                                                  f"then roll back again; nothing was deleted by this rollback of "
-                                                  f"run {run_id}")) from None
+        raise RollbackRefused(
+            exc.message.replace(
+                "then run again; nothing was sent by this run",
+                f"then roll back again; nothing was deleted by this rollback of run {run_id}",
+            )
+        ) from None
     except LocalStateError as exc:
         raise RollbackRefused(f"{exc.message}; nothing was deleted") from None
 
 
 def _runs_since(history: History, project_id: str, since: str, run_id: str) -> list[str]:
     """Runs of the project this history started at or after `since` (other than the one rolled back)."""
-    return [r.run_id for r in history.runs() if r.project_id == project_id and r.run_id != run_id
-            and r.started_at >= since]
+    return [
+        r.run_id for r in history.runs() if r.project_id == project_id and r.run_id != run_id and r.started_at >= since
+    ]
 
 
 #: how to find an object by its supplier_reference_id, per kind (statements have none)
@@ -144,18 +148,35 @@ def _plan_rollback(history: History, run_id: str, client: IsometricClient) -> li
     for intent in history.intended(run_id):
         hits = [o for o in _find_intended(client, intent, record.project_id) if (intent.kind, o.id) not in known]
         for hit in hits:
-            created.append(CreatedObject(seq=-intent.seq, kind=intent.kind, object_id=hit.id,
-                                         supplier_reference_id=intent.supplier_reference_id, deleted_at=None))
+            created.append(
+                CreatedObject(
+                    seq=-intent.seq,
+                    kind=intent.kind,
+                    object_id=hit.id,
+                    supplier_reference_id=intent.supplier_reference_id,
+                    deleted_at=None,
+                )
+            )
             intents[(intent.kind, hit.id)] = intent
             known.add((intent.kind, hit.id))
         if not hits:
             lookable = _lookable(intent.kind)
-            unfound.append(RollbackItem(
-                CreatedObject(seq=-intent.seq, kind=intent.kind, object_id="-",
-                              supplier_reference_id=intent.supplier_reference_id, deleted_at=None),
-                status="never created" if lookable else "kept", intended=intent,
-                message=f"meant to create {intent.supplier_reference_id!r}, but the API has no such object"
-                if lookable else f"a {intent.kind} cannot be looked up by supplier_reference_id: check the Certify UI"))
+            unfound.append(
+                RollbackItem(
+                    CreatedObject(
+                        seq=-intent.seq,
+                        kind=intent.kind,
+                        object_id="-",
+                        supplier_reference_id=intent.supplier_reference_id,
+                        deleted_at=None,
+                    ),
+                    status="never created" if lookable else "kept",
+                    intended=intent,
+                    message=f"meant to create {intent.supplier_reference_id!r}, but the API has no such object"
+                    if lookable
+                    else f"a {intent.kind} cannot be looked up by supplier_reference_id: check the Certify UI",
+                )
+            )
     statements: dict[str, m.GhgStatement] = {}
     for obj in created:
         if obj.kind == "ghg_statement":
@@ -174,19 +195,35 @@ def _plan_rollback(history: History, run_id: str, client: IsometricClient) -> li
         if _status(statement) in SUBMITTED:
             raise RollbackRefused(
                 f"run {run_id} created objects in GHG statement {statement.id}, which is {_status(statement)}: "
-                "submitted statements cannot be rolled back; contact Isometric to amend it")
-    items = [RollbackItem(c, intended=intents.get((c.kind, c.object_id))) for kind in _delete_order()
-             for c in reversed(created) if c.kind == kind]
-    items += [RollbackItem(c, status="kept", message="GHG statements cannot be deleted through the API; this "
-                           "draft stays and will be extended by the next statement") for c in created
-              if c.kind == "ghg_statement"]
-    items += [RollbackItem(c, status="kept", message="found by this run, not created by it: left in place")
-              for c in recorded if c.adopted]
+                "submitted statements cannot be rolled back; contact Isometric to amend it"
+            )
+    items = [
+        RollbackItem(c, intended=intents.get((c.kind, c.object_id)))
+        for kind in _delete_order()
+        for c in reversed(created)
+        if c.kind == kind
+    ]
+    items += [
+        RollbackItem(
+            c,
+            status="kept",
+            message="GHG statements cannot be deleted through the API; this "
+            "draft stays and will be extended by the next statement",
+        )
+        for c in created
+        if c.kind == "ghg_statement"
+    ]
+    items += [
+        RollbackItem(c, status="kept", message="found by this run, not created by it: left in place")
+        for c in recorded
+        if c.adopted
+    ]
     return items + unfound
 
 
-def execute_rollback(history: History, run_id: str, client: IsometricClient,
-                     items: list[RollbackItem]) -> list[RollbackItem]:
+def execute_rollback(
+    history: History, run_id: str, client: IsometricClient, items: list[RollbackItem]
+) -> list[RollbackItem]:
     """Delete what `plan_rollback` listed, under the project's lock. When the lock is held (an import of the
     project is running), or an import of the project started since the look, nothing is deleted: every pending
     item is `failed` with the reason (look again)."""
@@ -195,8 +232,11 @@ def execute_rollback(history: History, run_id: str, client: IsometricClient,
             planned = min((i.planned_at for i in items if i.planned_at), default=None)
             since = _runs_since(history, project_id, planned, run_id) if planned else []
             if since:
-                return _refuse(items, f"an import of project {project_id} ran since this rollback looked (run "
-                                      f"{since[0]}); nothing was deleted: roll back again")
+                return _refuse(
+                    items,
+                    f"an import of project {project_id} ran since this rollback looked (run "
+                    f"{since[0]}); nothing was deleted: roll back again",
+                )
             return _execute_rollback(history, run_id, client, items)
     except RollbackRefused as exc:
         return _refuse(items, exc.message)
@@ -209,8 +249,9 @@ def _refuse(items: list[RollbackItem], why: str) -> list[RollbackItem]:
     return items
 
 
-def _execute_rollback(history: History, run_id: str, client: IsometricClient,
-                      items: list[RollbackItem]) -> list[RollbackItem]:
+def _execute_rollback(
+    history: History, run_id: str, client: IsometricClient, items: list[RollbackItem]
+) -> list[RollbackItem]:
     from importer.api import ApiError, NotFound
 
     record = history.run(run_id)

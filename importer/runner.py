@@ -44,8 +44,14 @@ class ImportAborted(Exception):
     """The import stopped before sending anything (exit code in `exit_code`; findings when it was the
     workbook's fault)."""
 
-    def __init__(self, message: str, *, exit_code: int, findings: list[Finding] | None = None,
-                 validation: ValidationResult | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int,
+        findings: list[Finding] | None = None,
+        validation: ValidationResult | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
@@ -65,8 +71,9 @@ class ApiSession:
 
 
 @contextmanager
-def api_session(target: ApiTarget, *, timeout: float = 30.0, max_attempts: int = 6,
-                cancel: threading.Event | None = None) -> Iterator[ApiSession]:
+def api_session(
+    target: ApiTarget, *, timeout: float = 30.0, max_attempts: int = 6, cancel: threading.Event | None = None
+) -> Iterator[ApiSession]:
     """An open API client; starts (and finally stops) the embedded sandbox when no URL is configured."""
     from importer.api import ClientConfig, IsometricClient
 
@@ -81,11 +88,17 @@ def api_session(target: ApiTarget, *, timeout: float = 30.0, max_attempts: int =
         else:
             assert target.url and target.client_secret and target.access_token
             url, secret, token, db = target.url, target.client_secret, target.access_token, None
-        config = ClientConfig(base_url=url, client_secret=secret, access_token=token, timeout=timeout,
-                              max_attempts=max_attempts)
+        config = ClientConfig(
+            base_url=url, client_secret=secret, access_token=token, timeout=timeout, max_attempts=max_attempts
+        )
         client = stack.enter_context(IsometricClient(config, cancel=cancel))
-        yield ApiSession(client=client, url=url, embedded=target.embedded,
-                         environment=environment_label(url, embedded=target.embedded), sandbox_db=db)
+        yield ApiSession(
+            client=client,
+            url=url,
+            embedded=target.embedded,
+            environment=environment_label(url, embedded=target.embedded),
+            sandbox_db=db,
+        )
 
 
 @dataclass
@@ -110,10 +123,17 @@ def new_result(validation: ValidationResult, session: ApiSession, mode: str) -> 
     wb = _workbook(validation)
     started = dt.datetime.now(dt.UTC)
     return RunResult(
-        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6], mode=mode,
-        workbook_path=str(wb.path), workbook_sha256=wb.sha256, tool_version=__version__, api_url=session.url,
-        environment=session.environment, embedded_sandbox=session.embedded, operator=_operator(),
-        started_at=started, warnings=[f.to_json() for f in validation.warnings()],
+        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
+        mode=mode,
+        workbook_path=str(wb.path),
+        workbook_sha256=wb.sha256,
+        tool_version=__version__,
+        api_url=session.url,
+        environment=session.environment,
+        embedded_sandbox=session.embedded,
+        operator=_operator(),
+        started_at=started,
+        warnings=[f.to_json() for f in validation.warnings()],
         readings=[f.to_json() for f in validation.notes()],
         # the API has no field for a source's description (CreateDocumentSourceRequest declares none): it is
         # not sent, but stays in the result for the report
@@ -127,8 +147,9 @@ def _workbook(validation: ValidationResult) -> Workbook:
     return validation.workbook
 
 
-def plan_workbook(validation: ValidationResult, session: ApiSession, options: ImportOptions, *,
-                  history: History | None = None) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
+def plan_workbook(
+    validation: ValidationResult, session: ApiSession, options: ImportOptions, *, history: History | None = None
+) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
     """Check the workbook against the live project and compute its plan (nothing is written to the API).
     With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns."""
     from importer.api import ApiError, Cancelled
@@ -148,12 +169,16 @@ def plan_workbook(validation: ValidationResult, session: ApiSession, options: Im
             raise ImportAborted(
                 f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
                 f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
-                exit_code=1, findings=online, validation=validation)
+                exit_code=1,
+                findings=online,
+                validation=validation,
+            )
         state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
         plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune)
     except Cancelled as exc:  # Ctrl-C while the project is read: interrupted, nothing sent
-        raise ImportAborted(f"interrupted while reading the project: {exc.message}; nothing was sent",
-                            exit_code=130) from exc
+        raise ImportAborted(
+            f"interrupted while reading the project: {exc.message}; nothing was sent", exit_code=130
+        ) from exc
     except ApiError as exc:
         code = 2 if exc.status in (None, 401, 403) else 1
         raise ImportAborted(f"the API refused the project look-up: {exc.message}", exit_code=code) from exc
@@ -175,8 +200,14 @@ def read_project(session: ApiSession, wb: Workbook, concurrency: int) -> tuple[P
     return ctx, listed
 
 
-def take_snapshot(session: ApiSession, listed: RegistryState, wb: Workbook, ctx: ProjectContext, concurrency: int,
-                  history: History | None) -> RegistryState:
+def take_snapshot(
+    session: ApiSession,
+    listed: RegistryState,
+    wb: Workbook,
+    ctx: ProjectContext,
+    concurrency: int,
+    history: History | None,
+) -> RegistryState:
     """The registry snapshot for `wb` from its batched listings, reading less where the history knows more
     (`importer.planning.known`); what it learns is remembered for the next run."""
     from importer.planning import snapshot
@@ -196,8 +227,10 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
         if creates:
             listed = "; ".join(f"{a.where}: {a.kind.replace('_', ' ')}" for a in creates[:20])
             more = f" (and {len(creates) - 20} more)" if len(creates) > 20 else ""
-            raise ImportAborted(f"--update-only: the plan would create {len(creates)} object(s), nothing was sent: "
-                                f"{listed}{more}", exit_code=1)
+            raise ImportAborted(
+                f"--update-only: the plan would create {len(creates)} object(s), nothing was sent: {listed}{more}",
+                exit_code=1,
+            )
     from importer.planning.statements import StatementPayload
 
     statement = plan.action(STATEMENT_KEY)
@@ -208,20 +241,29 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
     end = payload.end_on
     inside = [o for o in plan.orphans if o.kind == "ghg_entry" and _entry_in(o, start, end)]
     if inside:
-        listed = ", ".join(f"{o.id} ({o.supplier_reference_id}, {o.co2e_net_removed_kg or 0:,.1f} kg CO2e)"
-                           for o in inside)
+        listed = ", ".join(
+            f"{o.id} ({o.supplier_reference_id}, {o.co2e_net_removed_kg or 0:,.1f} kg CO2e)" for o in inside
+        )
         raise ImportAborted(
             f"submitting is refused, nothing was sent: GHG entries of this workbook's prefix that the workbook no "
             f"longer defines lie in the statement period {start} to {end}: {listed}. Run with --prune to delete "
-            "them first, or --keep-orphans if they are meant to be submitted", exit_code=1)
+            "them first, or --keep-orphans if they are meant to be submitted",
+            exit_code=1,
+        )
 
 
 def _entry_in(orphan: Orphan, start: str, end: str) -> bool:
     return orphan.completed_on is None or start <= orphan.completed_on <= end
 
 
-def import_workbook(validation: ValidationResult, session: ApiSession, options: ImportOptions, *,
-                    progress: Progress | None = None, history: History | None = None) -> RunResult:
+def import_workbook(
+    validation: ValidationResult,
+    session: ApiSession,
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+    history: History | None = None,
+) -> RunResult:
     """Plan (and in run mode apply) one validated workbook."""
     result = new_result(validation, session, options.mode)
     # `phase` and `retry` are optional: a library caller's progress object may have only the scheduler's calls
@@ -230,13 +272,23 @@ def import_workbook(validation: ValidationResult, session: ApiSession, options: 
     plan, ctx, online, state = plan_workbook(validation, session, options, history=history)
     result.warnings += [f.to_json() for f in online]
     result.plan = plan
-    return finish_import(result, plan, ctx, _workbook(validation), session, options, progress=progress,
-                         history=history, state=state)
+    return finish_import(
+        result, plan, ctx, _workbook(validation), session, options, progress=progress, history=history, state=state
+    )
 
 
-def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Workbook, session: ApiSession,
-                  options: ImportOptions, *, progress: Progress | None = None, history: History | None = None,
-                  state: RegistryState | None = None) -> RunResult:
+def finish_import(
+    result: RunResult,
+    plan: Plan,
+    ctx: ProjectContext,
+    wb: Workbook,
+    session: ApiSession,
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+    history: History | None = None,
+    state: RegistryState | None = None,
+) -> RunResult:
     """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode). A run
     that wrote nothing reports the snapshot `state` it was planned against (nothing to read back)."""
     from importer.applying import apply_plan, outcome_of
@@ -254,34 +306,57 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Workbo
         result.lineage = LineageBuilder(plan, wb, ctx, ids, {a.key: a.op for a in plan.actions}, None).build()
         if statement is not None:
             payload = statement.payload_of(StatementPayload)
-            result.statement = {"id": statement.existing_id, "status": statement.op,
-                                "start_on": payload.start_on, "end_on": payload.end_on, "submit": plan.submit}
+            result.statement = {
+                "id": statement.existing_id,
+                "status": statement.op,
+                "start_on": payload.start_on,
+                "end_on": payload.end_on,
+                "submit": plan.submit,
+            }
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
     check_plan_is_safe(plan, options)
     recorder = HistoryRecorder(history, result.run_id, session.url) if history is not None else None
     if history is not None:
-        history.start_run(run_id=result.run_id, mode="run", workbook=str(wb.path), workbook_sha256=wb.sha256,
-                          api_url=session.url, embedded_sandbox=session.embedded,
-                          project_id=wb.project.project_id, operator=result.operator, started_at=result.started_at)
+        history.start_run(
+            run_id=result.run_id,
+            mode="run",
+            workbook=str(wb.path),
+            workbook_sha256=wb.sha256,
+            api_url=session.url,
+            embedded_sandbox=session.embedded,
+            project_id=wb.project.project_id,
+            operator=result.operator,
+            started_at=result.started_at,
+        )
     if progress is not None and hasattr(progress, "retry"):
         session.client.on_retry = progress.retry  # retries visible while they happen
     try:
-        run_log = apply_plan(plan, session.client, kinds=kinds.REGISTERED, concurrency=options.concurrency,
-                             progress=progress, cancel=options.cancel, recorder=recorder)
+        run_log = apply_plan(
+            plan,
+            session.client,
+            kinds=kinds.REGISTERED,
+            concurrency=options.concurrency,
+            progress=progress,
+            cancel=options.cancel,
+            recorder=recorder,
+        )
     except BaseException:
         session.listings.forget(plan.project_id)
         raise
     finally:
         session.client.on_retry = None
-    session.listings.after_run(plan.project_id, plan, run_log.outcomes, run_log.entities,
-                               clean=not (run_log.interrupted or run_log.stopped))
+    session.listings.after_run(
+        plan.project_id, plan, run_log.outcomes, run_log.entities, clean=not (run_log.interrupted or run_log.stopped)
+    )
     result.objects = run_log.outcome_list(plan)
     adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
     if adopted:
-        result.messages.append(f"{len(adopted)} object(s) were created by another run while this one ran (their "
-                               "creates were refused as duplicates and the objects adopted, not duplicated): another "
-                               f"import of project {plan.project_id} seems to be running")
+        result.messages.append(
+            f"{len(adopted)} object(s) were created by another run while this one ran (their "
+            "creates were refused as duplicates and the objects adopted, not duplicated): another "
+            f"import of project {plan.project_id} seems to be running"
+        )
     result.interrupted = run_log.interrupted
     result.stopped = run_log.stopped
     result.settled_rates, result.rate_source = session.client.settled_rates, session.client.rate_source
@@ -290,8 +365,9 @@ def finish_import(result: RunResult, plan: Plan, ctx: ProjectContext, wb: Workbo
         result.messages.append(f"the run stopped: {run_log.stopped}")
     statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}
     if not run_log.stopped:
-        result.lineage = LineageBuilder(plan, wb, ctx, run_log.ids, statuses, session.client,
-                                        current=_current_after_run(plan, run_log, state)).build()
+        result.lineage = LineageBuilder(
+            plan, wb, ctx, run_log.ids, statuses, session.client, current=_current_after_run(plan, run_log, state)
+        ).build()
     held = run_log.ids.get(STATEMENT_KEY) or (statement.existing_id if statement is not None else None)
     if held is not None and not run_log.stopped:
         result.statement = _statement_after_run(session.client, held, result)
@@ -313,11 +389,16 @@ def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None)
 
     written = {a.existing_id for a in plan.actions if a.existing_id and run_log.outcomes[a.key].status != "unchanged"}
     current: dict[str, RegistryObject] = {
-        d.id: d for d in (state.project_datapoints if state is not None else []) if d.id not in written}
-    touched_later = {a.payload_of(AttributionPayload).entry_ref for a in plan.of_kind("component_attribution")
-                     if a.op != "unchanged"}
-    created = [cast("m.GhgEntry", entity) for key, entity in run_log.entities.items()  # a GHG entry's answer
-               if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created" and key[1] not in touched_later]
+        d.id: d for d in (state.project_datapoints if state is not None else []) if d.id not in written
+    }
+    touched_later = {
+        a.payload_of(AttributionPayload).entry_ref for a in plan.of_kind("component_attribution") if a.op != "unchanged"
+    }
+    created = [
+        cast("m.GhgEntry", entity)
+        for key, entity in run_log.entities.items()  # a GHG entry's answer
+        if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created" and key[1] not in touched_later
+    ]
     current.update({entry.id: entry for entry in created if entry.co2e_net_removed_kg is not None})
     return current
 
@@ -336,10 +417,18 @@ class HistoryRecorder:
         if supplier_reference_id:
             self.history.record_intended(self.run_id, kind, supplier_reference_id)
 
-    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
-                sent_inputs: Signature | None = None) -> None:
-        self.history.record_created(self.run_id, kind, obj_id, supplier_reference_id, adopted=adopted,
-                                    sent_inputs=sent_inputs)
+    def created(
+        self,
+        kind: str,
+        obj_id: str,
+        supplier_reference_id: str | None,
+        *,
+        adopted: bool,
+        sent_inputs: Signature | None = None,
+    ) -> None:
+        self.history.record_created(
+            self.run_id, kind, obj_id, supplier_reference_id, adopted=adopted, sent_inputs=sent_inputs
+        )
 
     def uploaded(self, source_id: str) -> None:
         self.history.remember_uploaded(self.api_url, source_id)
@@ -357,8 +446,10 @@ def _statement_after_run(client: IsometricClient, statement_id: str, result: Run
     except Exception as exc:  # report no figure rather than a stale one
         from importer.redaction import redact
 
-        result.messages.append(f"could not re-read GHG statement {statement_id} after the run "
-                               f"({redact(str(getattr(exc, 'message', exc)))}): its total is not shown")
+        result.messages.append(
+            f"could not re-read GHG statement {statement_id} after the run "
+            f"({redact(str(getattr(exc, 'message', exc)))}): its total is not shown"
+        )
         return {"id": statement_id, "pending_total_co2e_removed_kg": None}
 
 

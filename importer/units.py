@@ -56,8 +56,17 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     # CO2-equivalent mass
     "gCO2e": ("g CO2e", "gCO2eq", "g CO2eq", "g CO2-e", "gCO2-e"),
     "kgCO2e": ("kg CO2e", "kgCO2eq", "kg CO2eq", "kg CO2-e", "kgCO2-e", "kg_CO2e"),
-    "tCO2e": ("t CO2e", "tCO2eq", "t CO2eq", "t CO2-e", "tCO2-e", "tonneCO2e", "tonnes CO2e", "tonne CO2e",
-              "tonnes CO2eq"),
+    "tCO2e": (
+        "t CO2e",
+        "tCO2eq",
+        "t CO2eq",
+        "t CO2-e",
+        "tCO2-e",
+        "tonneCO2e",
+        "tonnes CO2e",
+        "tonne CO2e",
+        "tonnes CO2eq",
+    ),
     "MtCO2e": (),
     "kgCO2": ("kg CO2",),
     "tCO2": ("t CO2", "tonnes CO2", "tonne CO2"),
@@ -68,8 +77,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "GJ": ("gigajoule", "gigajoules"),
     "TJ": ("terajoule", "terajoules"),
     "Wh": ("watt hour", "watt hours", "watt-hour", "watt-hours"),
-    "kWh": ("kwh", "KWH", "KWh", "kW h", "kW·h", "kilowatt hour", "kilowatt hours", "kilowatt-hour",
-            "kilowatt-hours"),
+    "kWh": ("kwh", "KWH", "KWh", "kW h", "kW·h", "kilowatt hour", "kilowatt hours", "kilowatt-hour", "kilowatt-hours"),
     "MWh": ("MWH", "megawatt hour", "megawatt hours", "megawatt-hour", "megawatt-hours"),
     "GWh": ("GWH", "gigawatt hour", "gigawatt hours", "gigawatt-hour", "gigawatt-hours"),
     "kcal": ("kilocalorie", "kilocalories"),
@@ -116,9 +124,9 @@ AMBIGUOUS: dict[str, str] = {
     "Mt": "is a megatonne to unit libraries but often a metric ton; write t (tonnes), or 1000000 t",
     "MTs": "is read as metric tons or megatonnes; write t (tonnes)",
     "ton": "is a short ton (907 kg) in the US, a long ton (1016 kg) in the UK, a tonne elsewhere; write t for "
-           "tonnes or short_ton",
+    "tonnes or short_ton",
     "tons": "is short tons (907 kg) in the US, long tons (1016 kg) in the UK, tonnes elsewhere; write t for "
-            "tonnes or short_ton",
+    "tonnes or short_ton",
     "kt": "is a knot (a speed) to unit libraries and a kilotonne to people; write kilotonne, or the value in t",
     "KT": "is a knot or a kilotonne; write kilotonne, or the value in t",
     "T": "is a tesla to unit libraries and a tonne to some people; write t (tonnes)",
@@ -217,8 +225,9 @@ def canonical_unit(text: str) -> CanonicalUnit:
                 raise UnitError(f"unit {written!r} has an empty factor")
             atom = _atom(part)
             if atom in (PERCENT, DIMENSIONLESS) and len(parts) > 1:
-                raise UnitError(f"unit {written!r} combines {part!r} with other units; write a plain %, or "
-                                "dimensionless")
+                raise UnitError(
+                    f"unit {written!r} combines {part!r} with other units; write a plain %, or dimensionless"
+                )
             out.append(atom)
         canonical = "".join(out)
     return CanonicalUnit(written, canonical)  # one pint reads: tests parse every listed spelling and composition
@@ -242,7 +251,8 @@ def _built_registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
 
     try:
         built: pint.UnitRegistry = pint.UnitRegistry(  # type: ignore[type-arg]
-            autoconvert_offset_to_baseunit=True, cache_folder=":auto:")
+            autoconvert_offset_to_baseunit=True, cache_folder=":auto:"
+        )
     except (OSError, ValueError, ImportError):  # pragma: no cover - depends on the machine
         built = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     for line in _DEFINITIONS:
@@ -256,9 +266,19 @@ def _built_registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
 
 
 #: canonical spellings pint spells differently
-_PINT_NAMES = {PERCENT: "percent", DIMENSIONLESS: "dimensionless", "L": "liter", "mL": "milliliter",
-               "m3": "meter**3", "cm3": "centimeter**3", "m2": "meter**2", "km2": "kilometer**2",
-               "short_ton": "short_ton", "kilotonne": "kilotonne", "1": "dimensionless"}
+_PINT_NAMES = {
+    PERCENT: "percent",
+    DIMENSIONLESS: "dimensionless",
+    "L": "liter",
+    "mL": "milliliter",
+    "m3": "meter**3",
+    "cm3": "centimeter**3",
+    "m2": "meter**2",
+    "km2": "kilometer**2",
+    "short_ton": "short_ton",
+    "kilotonne": "kilotonne",
+    "1": "dimensionless",
+}
 
 
 def _pint_text(canonical: str) -> str:
@@ -275,8 +295,16 @@ def parse_unit(text: str) -> pint.Unit:
 
     try:
         parsed = registry().parse_units(_pint_text(text.strip()))
-    except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, AttributeError, TypeError,
-            ValueError, SyntaxError, AssertionError, KeyError) as exc:
+    except (
+        pint.UndefinedUnitError,
+        pint.DefinitionSyntaxError,
+        AttributeError,
+        TypeError,
+        ValueError,
+        SyntaxError,
+        AssertionError,
+        KeyError,
+    ) as exc:
         raise UnitError(f"unknown unit {text!r}") from exc
     return parsed
 
@@ -331,18 +359,43 @@ _NON_NEGATIVE: dict[frozenset[tuple[str, float]], str] = {
 #: in words; elevations, latitudes, temperatures, pressures, voltages, currencies, pH and every carbon emission
 #: factor or CDR potential may be
 NON_NEGATIVE_KINDS: dict[str, str] = {
-    "mass": "mass", "mass_carbon": "carbon mass", "volume": "volume", "distance": "distance", "depth": "depth",
-    "height": "height", "diameter": "diameter", "diameter_at_breast_height": "diameter",
-    "particle_diameter": "particle diameter", "area": "area", "energy": "energy", "time": "duration",
-    "power": "power", "count": "count", "dimensionless_ratio": "ratio", "mass_fraction": "mass fraction",
-    "mass_fraction_dry_basis": "mass fraction", "mass_fraction_wet_basis": "mass fraction",
-    "volume_fraction": "volume fraction", "mole_fraction": "mole fraction", "mass_ratio": "mass ratio",
-    "mass_density": "density", "bulk_density": "bulk density", "particle_mass_density": "density",
-    "mass_per_area": "mass per area", "volume_per_area": "volume per area", "mass_flow_rate": "mass flow rate",
-    "volume_flow_rate": "volume flow rate", "mass_concentration": "concentration", "energy_density": "energy density",
-    "mass_energy_density": "energy density", "specific_surface_area": "specific surface area",
-    "specific_volume": "specific volume", "fuel_economy": "fuel economy", "molar_mass": "molar mass",
-    "mass_distance": "mass-distance", "amount_of_substance": "amount of substance",
+    "mass": "mass",
+    "mass_carbon": "carbon mass",
+    "volume": "volume",
+    "distance": "distance",
+    "depth": "depth",
+    "height": "height",
+    "diameter": "diameter",
+    "diameter_at_breast_height": "diameter",
+    "particle_diameter": "particle diameter",
+    "area": "area",
+    "energy": "energy",
+    "time": "duration",
+    "power": "power",
+    "count": "count",
+    "dimensionless_ratio": "ratio",
+    "mass_fraction": "mass fraction",
+    "mass_fraction_dry_basis": "mass fraction",
+    "mass_fraction_wet_basis": "mass fraction",
+    "volume_fraction": "volume fraction",
+    "mole_fraction": "mole fraction",
+    "mass_ratio": "mass ratio",
+    "mass_density": "density",
+    "bulk_density": "bulk density",
+    "particle_mass_density": "density",
+    "mass_per_area": "mass per area",
+    "volume_per_area": "volume per area",
+    "mass_flow_rate": "mass flow rate",
+    "volume_flow_rate": "volume flow rate",
+    "mass_concentration": "concentration",
+    "energy_density": "energy density",
+    "mass_energy_density": "energy density",
+    "specific_surface_area": "specific surface area",
+    "specific_volume": "specific volume",
+    "fuel_economy": "fuel economy",
+    "molar_mass": "molar mass",
+    "mass_distance": "mass-distance",
+    "amount_of_substance": "amount of substance",
 }
 
 

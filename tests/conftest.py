@@ -44,7 +44,8 @@ def sandbox(tmp_path: Path) -> Iterator[object]:
     with server:
         yield server
     assert not contract.violations, "the importer sent requests the contract does not declare:\n" + "\n".join(
-        contract.violations[:20])
+        contract.violations[:20]
+    )
 
 
 @pytest.fixture()

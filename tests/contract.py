@@ -21,8 +21,11 @@ def document() -> dict[str, Any]:
     """The document; a test that needs it FAILS when it is missing (never skips: a green suite without the
     contract would say nothing about it)."""
     if not OPENAPI.exists():
-        pytest.fail(f"the published contract is not beside the repository ({OPENAPI}): check out shared/ beside "
-                    "this repository", pytrace=False)
+        pytest.fail(
+            f"the published contract is not beside the repository ({OPENAPI}): check out shared/ beside "
+            "this repository",
+            pytrace=False,
+        )
     return json.loads(OPENAPI.read_text())
 
 

@@ -38,14 +38,16 @@ def copy_samples(dest: Path) -> Path:
 def cli_env(sandbox: Any, home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISOMETRIC_")}
     env["ISOMETRIC_REPORTS_DIR"] = str(home / "reports")
-    env.update({
-        "ISOMETRIC_API_URL": sandbox.base_url,
-        "ISOMETRIC_CLIENT_SECRET": sandbox.client_secret,
-        "ISOMETRIC_ACCESS_TOKEN": sandbox.access_token,
-        "ISOMETRIC_IMPORTER_HOME": str(home),
-        "NO_COLOR": "1",
-        "COLUMNS": "160",
-    })
+    env.update(
+        {
+            "ISOMETRIC_API_URL": sandbox.base_url,
+            "ISOMETRIC_CLIENT_SECRET": sandbox.client_secret,
+            "ISOMETRIC_ACCESS_TOKEN": sandbox.access_token,
+            "ISOMETRIC_IMPORTER_HOME": str(home),
+            "NO_COLOR": "1",
+            "COLUMNS": "160",
+        }
+    )
     env.update(extra)
     return env
 
@@ -55,8 +57,14 @@ def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 240, subpr
     process is the point: `--debug` (logging is configured once per process) or `subprocess_=True` (exit codes
     of the real entry point, signals, crashes)."""
     if subprocess_ or "--debug" in args:
-        proc = subprocess.run([sys.executable, "-m", "importer.cli", *args], env=env, capture_output=True, text=True,
-                              timeout=timeout, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, "-m", "importer.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
     from typer.testing import CliRunner
 
@@ -70,8 +78,13 @@ def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 240, subpr
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
-SHEET_KIND = {"sources": "source", "datapoints": "datapoint", "feedstock_types": "feedstock_type",
-              "entries": "ghg_entry", "components": "component"}
+SHEET_KIND = {
+    "sources": "source",
+    "datapoints": "datapoint",
+    "feedstock_types": "feedstock_type",
+    "entries": "ghg_entry",
+    "components": "component",
+}
 
 
 def expected_references(workbook: Path) -> dict[str, set[str]]:

@@ -63,8 +63,9 @@ def _format_checker() -> FormatChecker:
 
     @checker.checks("date", raises=ValueError)
     def is_date(value: object) -> bool:
-        return not isinstance(value, str) or bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and
-                                                   dt.date.fromisoformat(value))
+        return not isinstance(value, str) or bool(
+            re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and dt.date.fromisoformat(value)
+        )
 
     @checker.checks("date-time", raises=ValueError)
     def is_date_time(value: object) -> bool:
@@ -142,8 +143,15 @@ class RequestContract:
         self._lock = threading.Lock()
 
     # -- the check ------------------------------------------------------------------------------------
-    def check(self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
-              headers: dict[str, str] | None = None, body: bytes | None = None) -> list[str]:
+    def check(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> list[str]:
         """The problems of one request (empty when it fits the document); recorded as well."""
         method = method.upper()
         headers = {k.lower(): v for k, v in (headers or {}).items()}
@@ -156,7 +164,7 @@ class RequestContract:
         if not path.startswith(PREFIX + "/"):
             problems.append("outside the API's /mrv/v0 prefix and not a signed upload")
             return self._record(label, problems, None)
-        rest = path[len(PREFIX):]
+        rest = path[len(PREFIX) :]
         match = next(((t, m) for t in _templates() if (m := t.pattern.match(rest))), None)
         if match is None:
             problems.append("no path of the document matches")
@@ -206,8 +214,9 @@ class RequestContract:
                 problems.append(f"required query parameter {name!r} missing")
         return problems
 
-    def _credentials(self, op: dict[str, Any], headers: dict[str, str],
-                     declared: dict[str, dict[str, Any]]) -> list[str]:
+    def _credentials(
+        self, op: dict[str, Any], headers: dict[str, str], declared: dict[str, dict[str, Any]]
+    ) -> list[str]:
         problems = []
         for name, spec in declared.items():
             if spec.get("required") and name.lower() not in headers:
@@ -246,15 +255,17 @@ class RequestContract:
         return "\n".join(lines)
 
     def assert_clean(self) -> None:
-        assert not self.violations, ("requests outside the contract:\n" + "\n".join(self.violations)
-                                     + "\n\noperations seen:\n" + self.summary())
+        assert not self.violations, (
+            "requests outside the contract:\n" + "\n".join(self.violations) + "\n\noperations seen:\n" + self.summary()
+        )
 
 
 class ContractMiddleware:
     """ASGI middleware: reads each HTTP request's body, checks the request, then replays it to the app."""
 
-    def __init__(self, app: Any, contract: RequestContract,
-                 only: Callable[[str, dict[str, str]], bool] | None = None) -> None:
+    def __init__(
+        self, app: Any, contract: RequestContract, only: Callable[[str, dict[str, str]], bool] | None = None
+    ) -> None:
         self.app = app
         self.contract = contract
         self.only = only  # which requests to check, by their path and headers (None: all)

@@ -28,8 +28,12 @@ def sent() -> tuple[IsometricClient, list[tuple[str, str, dict]]]:
         bodies.append((request.method, request.url.path.removeprefix("/mrv/v0"), json.loads(request.content)))
         return httpx.Response(500, json={"detail": "stop here: the body is what matters"})
 
-    config = ClientConfig(base_url="https://api.sandbox.isometric.com/mrv/v0", client_secret="contract-secret-1",
-                          access_token="contract-token-1", max_attempts=1)
+    config = ClientConfig(
+        base_url="https://api.sandbox.isometric.com/mrv/v0",
+        client_secret="contract-secret-1",
+        access_token="contract-token-1",
+        max_attempts=1,
+    )
     return IsometricClient(config, transport=httpx.MockTransport(handler)), bodies
 
 
@@ -45,17 +49,26 @@ def only_body(bodies: list[tuple[str, str, dict]], method: str, template: str) -
 def test_a_dimensionless_datapoint_sends_its_null_unit(sent):
     client, bodies = sent
     with pytest.raises(ServerError):
-        client.create_datapoint(m.CreateDatapointRequest(
-            supplier_reference_id="ratio", display_name="Carbon fraction", description="lab", type="REPORTED",
-            quantity=m.QuantityInput(magnitude=0.78, unit=None), source_ids=[], project_id=PROJECT))
+        client.create_datapoint(
+            m.CreateDatapointRequest(
+                supplier_reference_id="ratio",
+                display_name="Carbon fraction",
+                description="lab",
+                type="REPORTED",
+                quantity=m.QuantityInput(magnitude=0.78, unit=None),
+                source_ids=[],
+                project_id=PROJECT,
+            )
+        )
     body = only_body(bodies, "POST", "/datapoints")
     assert body["quantity"] == {"magnitude": 0.78, "unit": None}
 
 
 def test_a_datapoint_patch_names_only_what_changes(sent):
     client, bodies = sent
-    req = m.PatchDatapointRequest.model_validate({
-        "quantity": {"magnitude": 19.0, "unit": "t", "standard_deviation": None}, "source_ids": []})
+    req = m.PatchDatapointRequest.model_validate(
+        {"quantity": {"magnitude": 19.0, "unit": "t", "standard_deviation": None}, "source_ids": []}
+    )
     with pytest.raises(ServerError):
         client.patch_datapoint(DP, req)
     body = only_body(bodies, "PATCH", "/datapoints/{id}")
@@ -64,18 +77,45 @@ def test_a_datapoint_patch_names_only_what_changes(sent):
 
 # every PATCH the client builds: (client method, the document's path, a body naming every field it may send)
 PATCHES = [
-    ("patch_datapoint", "/datapoints/{id}", DP, {
-        "display_name": "Mass", "description": "d", "type": "REPORTED", "source_ids": ["src_1AAAAAAAAAAAAAAAAA"],
-        "quantity": {"magnitude": 1.0, "unit": None, "standard_deviation": None}, "uncertainty_justification": ""}),
-    ("patch_source", "/sources/{id}", "src_1AAAAAAAAAAAAAAAAA", {
-        "display_name": "Ticket", "published_at": "2026-10-31", "is_public": True}),
+    (
+        "patch_datapoint",
+        "/datapoints/{id}",
+        DP,
+        {
+            "display_name": "Mass",
+            "description": "d",
+            "type": "REPORTED",
+            "source_ids": ["src_1AAAAAAAAAAAAAAAAA"],
+            "quantity": {"magnitude": 1.0, "unit": None, "standard_deviation": None},
+            "uncertainty_justification": "",
+        },
+    ),
+    (
+        "patch_source",
+        "/sources/{id}",
+        "src_1AAAAAAAAAAAAAAAAA",
+        {"display_name": "Ticket", "published_at": "2026-10-31", "is_public": True},
+    ),
     ("patch_feedstock_type", "/feedstock_types/{id}", "ftt_1AAAAAAAAAAAAAAAAA", {"name": "Sawdust"}),
-    ("patch_ghg_entry", "/ghg_entries/{id}", "rmv_1AAAAAAAAAAAAAAAAA", {
-        "started_on": "2026-10-01", "completed_on": "2026-10-31", "feedstock_type_id": "ftt_1AAAAAAAAAAAAAAAAA"}),
-    ("patch_component", "/components/{id}", "cmp_1AAAAAAAAAAAAAAAAA", {
-        "display_name": "Generator", "description": "", "inputs": [
-            {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": DP},
-            {"__typename": "CreateComponentListInput", "input_key": "kwh", "datapoint_ids": [DP]}]}),
+    (
+        "patch_ghg_entry",
+        "/ghg_entries/{id}",
+        "rmv_1AAAAAAAAAAAAAAAAA",
+        {"started_on": "2026-10-01", "completed_on": "2026-10-31", "feedstock_type_id": "ftt_1AAAAAAAAAAAAAAAAA"},
+    ),
+    (
+        "patch_component",
+        "/components/{id}",
+        "cmp_1AAAAAAAAAAAAAAAAA",
+        {
+            "display_name": "Generator",
+            "description": "",
+            "inputs": [
+                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": DP},
+                {"__typename": "CreateComponentListInput", "input_key": "kwh", "datapoint_ids": [DP]},
+            ],
+        },
+    ),
 ]
 
 
@@ -112,8 +152,15 @@ def test_a_ghg_entry_feedstock_type_cannot_be_cleared(sent):
 def test_a_source_create_carries_its_description(sent):
     """CreateDocumentSourceRequest has an optional description: sent when given, left out when not."""
     client, bodies = sent
-    fields = {"supplier_reference_id": "s", "display_name": "S", "published_at": "2026-10-31", "file_name": "a.pdf",
-              "content_type": "application/pdf", "content_length": 10, "project_id": PROJECT}
+    fields = {
+        "supplier_reference_id": "s",
+        "display_name": "S",
+        "published_at": "2026-10-31",
+        "file_name": "a.pdf",
+        "content_type": "application/pdf",
+        "content_length": 10,
+        "project_id": PROJECT,
+    }
     with pytest.raises(ServerError):
         client.create_source(m.CreateSourceRequest.model_validate({**fields, "description": "scanned tickets"}))
     assert only_body(bodies, "POST", "/sources")["description"] == "scanned tickets"
@@ -135,14 +182,21 @@ def test_a_source_description_is_cleared_with_null(sent):
 
 # request model -> the document's schema it stands for
 MODELS = {
-    m.CreateSourceRequest: "CreateDocumentSourceRequest", m.PatchSourceRequest: "PatchSourceRequest",
-    m.SignedUploadUrlRequest: "SignedUploadUrlRequest", m.QuantityInput: "DatapointQuantityInput",
-    m.CreateDatapointRequest: "CreateDatapointRequest", m.PatchDatapointRequest: "PatchDatapointRequest",
+    m.CreateSourceRequest: "CreateDocumentSourceRequest",
+    m.PatchSourceRequest: "PatchSourceRequest",
+    m.SignedUploadUrlRequest: "SignedUploadUrlRequest",
+    m.QuantityInput: "DatapointQuantityInput",
+    m.CreateDatapointRequest: "CreateDatapointRequest",
+    m.PatchDatapointRequest: "PatchDatapointRequest",
     m.PatchFeedstockTypeRequest: "PatchFeedstockType",
-    m.ScalarInput: "CreateComponentScalarInput", m.ListInput: "CreateComponentListInput",
-    m.TemplateComponentInputs: "GhgEntryTemplateComponentInputs", m.CreateGhgEntryRequest: "CreateGhgEntryRequest",
-    m.PatchGhgEntryRequest: "PatchGhgEntryRequest", m.CreateComponentRequest: "CreateComponentRequest",
-    m.PatchComponentRequest: "PatchComponentRequest", m.ComponentToAttribute: "GhgEntryComponentToAttribute",
+    m.ScalarInput: "CreateComponentScalarInput",
+    m.ListInput: "CreateComponentListInput",
+    m.TemplateComponentInputs: "GhgEntryTemplateComponentInputs",
+    m.CreateGhgEntryRequest: "CreateGhgEntryRequest",
+    m.PatchGhgEntryRequest: "PatchGhgEntryRequest",
+    m.CreateComponentRequest: "CreateComponentRequest",
+    m.PatchComponentRequest: "PatchComponentRequest",
+    m.ComponentToAttribute: "GhgEntryComponentToAttribute",
     m.PatchComponentAttributionsRequest: "PatchGhgEntryComponentAttributionsRequest",
     m.CreateGhgStatementRequest: "CreateGhgStatementRequest",
     m.SubmitGhgStatementRequest: "ResubmitGhgStatementRequest",
@@ -168,9 +222,11 @@ def test_request_models_declare_only_what_the_document_declares(model):
 
 #: where the client is stricter than the document, and why: API-NOTES.md asks to hold a datapoint PATCH's
 #: description to the 500 characters the document states on create
-STRICTER = {("PatchDatapointRequest", "description"): {"maxLength": 500},
-            # a storage location's name is at most 100 on create and in the response; the PATCH states no limit
-            ("PatchStorageLocationRequest", "name"): {"maxLength": 100}}
+STRICTER = {
+    ("PatchDatapointRequest", "description"): {"maxLength": 500},
+    # a storage location's name is at most 100 on create and in the response; the PATCH states no limit
+    ("PatchStorageLocationRequest", "name"): {"maxLength": 100},
+}
 
 
 def _limits(schema: dict) -> dict[str, object]:
@@ -211,14 +267,20 @@ def test_a_fresh_signed_url_request(sent):
     with pytest.raises(ServerError):
         client.new_signed_upload_url("src_1AAAAAAAAAAAAAAAAA", content_length=1234, content_type="application/pdf")
     assert only_body(bodies, "POST", "/sources/{id}/signed_upload_url") == {
-        "content_length": 1234, "content_type": "application/pdf"}
+        "content_length": 1234,
+        "content_type": "application/pdf",
+    }
 
 
 def test_a_resubmission_carries_its_summary(sent):
     client, bodies = sent
     with pytest.raises(ServerError):
-        client.submit_ghg_statement("ggs_1AAAAAAAAAAAAAAAAA", m.SubmitGhgStatementRequest(
-            ghg_statement_report_url="https://reports.example.org/v2.pdf", summary_of_changes="fixed diesel"))
+        client.submit_ghg_statement(
+            "ggs_1AAAAAAAAAAAAAAAAA",
+            m.SubmitGhgStatementRequest(
+                ghg_statement_report_url="https://reports.example.org/v2.pdf", summary_of_changes="fixed diesel"
+            ),
+        )
     body = only_body(bodies, "POST", "/ghg_statements/{id}/submit")
     assert body["summary_of_changes"] == "fixed diesel"
 
@@ -226,15 +288,39 @@ def test_a_resubmission_carries_its_summary(sent):
 def test_an_entry_with_scalar_and_list_inputs_and_no_feedstock(sent):
     client, bodies = sent
     with pytest.raises(ServerError):
-        client.create_ghg_entry(m.CreateGhgEntryRequest.model_validate({
-            "supplier_reference_id": "batch-7", "project_id": PROJECT, "started_on": "2026-10-01",
-            "completed_on": "2026-10-31", "ghg_entry_template_id": "rvt_1SBXPRODBATCH001",
-            "ghg_entry_template_components": [
-                {"ghg_entry_template_component_id": "rtc_1SBXCOMPFEEDTR01", "inputs": [
-                    {"__typename": "CreateComponentScalarInput", "input_key": "distance", "datapoint_id": DP}]},
-                {"ghg_entry_template_component_id": "rtc_1SBXCOMPELECTR01", "inputs": [
-                    {"__typename": "CreateComponentListInput", "input_key": "electricity_used",
-                     "datapoint_ids": [DP, "dtp_1BBBBBBBBBBBBBBBBB"]}]}]}))
+        client.create_ghg_entry(
+            m.CreateGhgEntryRequest.model_validate(
+                {
+                    "supplier_reference_id": "batch-7",
+                    "project_id": PROJECT,
+                    "started_on": "2026-10-01",
+                    "completed_on": "2026-10-31",
+                    "ghg_entry_template_id": "rvt_1SBXPRODBATCH001",
+                    "ghg_entry_template_components": [
+                        {
+                            "ghg_entry_template_component_id": "rtc_1SBXCOMPFEEDTR01",
+                            "inputs": [
+                                {
+                                    "__typename": "CreateComponentScalarInput",
+                                    "input_key": "distance",
+                                    "datapoint_id": DP,
+                                }
+                            ],
+                        },
+                        {
+                            "ghg_entry_template_component_id": "rtc_1SBXCOMPELECTR01",
+                            "inputs": [
+                                {
+                                    "__typename": "CreateComponentListInput",
+                                    "input_key": "electricity_used",
+                                    "datapoint_ids": [DP, "dtp_1BBBBBBBBBBBBBBBBB"],
+                                }
+                            ],
+                        },
+                    ],
+                }
+            )
+        )
     body = only_body(bodies, "POST", "/ghg_entries")
     assert "feedstock_type_id" not in body
     kinds = [i["__typename"] for c in body["ghg_entry_template_components"] for i in c["inputs"]]
@@ -244,8 +330,10 @@ def test_an_entry_with_scalar_and_list_inputs_and_no_feedstock(sent):
 def test_a_remove_only_attribution_patch(sent):
     client, bodies = sent
     with pytest.raises(ServerError):
-        client.patch_component_attributions("rmv_1AAAAAAAAAAAAAAAAA", m.PatchComponentAttributionsRequest(
-            components_to_remove=["cmp_1AAAAAAAAAAAAAAAAA"]))
+        client.patch_component_attributions(
+            "rmv_1AAAAAAAAAAAAAAAAA",
+            m.PatchComponentAttributionsRequest(components_to_remove=["cmp_1AAAAAAAAAAAAAAAAA"]),
+        )
     body = only_body(bodies, "PATCH", "/ghg_entries/{id}/component_attributions")
     assert body == {"components_to_remove": ["cmp_1AAAAAAAAAAAAAAAAA"]}
 

@@ -44,31 +44,57 @@ def make(handler, **overrides) -> IsometricClient:
 
 
 def page(nodes, cursor=None) -> dict:
-    return {"nodes": nodes, "total_count": len(nodes),
-            "page_info": {"has_next_page": cursor is not None, "has_previous_page": False, "start_cursor": None,
-                          "end_cursor": cursor}}
+    return {
+        "nodes": nodes,
+        "total_count": len(nodes),
+        "page_info": {
+            "has_next_page": cursor is not None,
+            "has_previous_page": False,
+            "start_cursor": None,
+            "end_cursor": cursor,
+        },
+    }
 
 
 def datapoint(srid: str) -> dict:
-    return {"id": "dtp_1AAAAAAAAAAAAAAAAA", "supplier_reference_id": srid, "display_name": srid, "type": "REPORTED",
-            "quantity": {"magnitude": 2.0, "unit": "t", "standard_deviation": None}, "description": "d",
-            "source_ids": [], "measured_at": None, "project_id": PROJECT, "locked_status": "not_locked",
-            "a_field_added_next_year": {"ignored": True}}
+    return {
+        "id": "dtp_1AAAAAAAAAAAAAAAAA",
+        "supplier_reference_id": srid,
+        "display_name": srid,
+        "type": "REPORTED",
+        "quantity": {"magnitude": 2.0, "unit": "t", "standard_deviation": None},
+        "description": "d",
+        "source_ids": [],
+        "measured_at": None,
+        "project_id": PROJECT,
+        "locked_status": "not_locked",
+        "a_field_added_next_year": {"ignored": True},
+    }
 
 
 def datapoint_request(srid: str = "dp-1") -> m.CreateDatapointRequest:
-    return m.CreateDatapointRequest(supplier_reference_id=srid, display_name="d", description="d", type="REPORTED",
-                                    quantity=m.QuantityInput(magnitude=2.0, unit="t"), source_ids=[],
-                                    project_id=PROJECT)
+    return m.CreateDatapointRequest(
+        supplier_reference_id=srid,
+        display_name="d",
+        description="d",
+        type="REPORTED",
+        quantity=m.QuantityInput(magnitude=2.0, unit="t"),
+        source_ids=[],
+        project_id=PROJECT,
+    )
 
 
-@pytest.mark.parametrize("failure", [
-    lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused", request=r)),
-    lambda r: (_ for _ in ()).throw(httpx.ConnectTimeout("no route", request=r)),
-    lambda r: httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "0"}),
-    lambda r: httpx.Response(408, json={"detail": "request timeout"}),
-    lambda r: httpx.Response(425, json={"detail": "too early"}),
-], ids=["connect-error", "connect-timeout", "429", "408", "425"])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused", request=r)),
+        lambda r: (_ for _ in ()).throw(httpx.ConnectTimeout("no route", request=r)),
+        lambda r: httpx.Response(429, json={"detail": "slow down"}, headers={"Retry-After": "0"}),
+        lambda r: httpx.Response(408, json={"detail": "request timeout"}),
+        lambda r: httpx.Response(425, json={"detail": "too early"}),
+    ],
+    ids=["connect-error", "connect-timeout", "429", "408", "425"],
+)
 def test_a_create_the_server_never_acted_on_is_resent_without_a_look_up(failure):
     seen: list[str] = []
 
@@ -82,11 +108,15 @@ def test_a_create_the_server_never_acted_on_is_resent_without_a_look_up(failure)
     assert seen == ["POST", "POST"]
 
 
-@pytest.mark.parametrize("failure", [
-    lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r)),
-    lambda r: (_ for _ in ()).throw(httpx.RemoteProtocolError("peer closed", request=r)),
-    lambda r: httpx.Response(502, json={"detail": "bad gateway"}),
-], ids=["read-timeout", "connection-dropped", "502"])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r)),
+        lambda r: (_ for _ in ()).throw(httpx.RemoteProtocolError("peer closed", request=r)),
+        lambda r: httpx.Response(502, json={"detail": "bad gateway"}),
+    ],
+    ids=["read-timeout", "connection-dropped", "502"],
+)
 def test_a_create_that_may_have_happened_is_looked_up_before_a_resend(failure):
     seen: list[tuple[str, str | None]] = []
 
@@ -106,8 +136,13 @@ def test_a_create_that_may_have_happened_is_looked_up_before_a_resend(failure):
 
 def test_after_one_uncertain_attempt_every_later_resend_looks_first():
     seen: list[str] = []
-    answers = iter([httpx.Response(500), httpx.Response(429, headers={"Retry-After": "0"}),
-                    httpx.Response(200, json=datapoint("dp-1"))])
+    answers = iter(
+        [
+            httpx.Response(500),
+            httpx.Response(429, headers={"Retry-After": "0"}),
+            httpx.Response(200, json=datapoint("dp-1")),
+        ]
+    )
 
     def handler(request):
         seen.append(request.method)
@@ -146,10 +181,14 @@ def test_retry_after_as_an_http_date_is_honoured_and_capped(monkeypatch):
     monkeypatch.setattr(IsometricClient, "_retry_sleep", lambda self, s: sleeps.append(s))
     later = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), usegmt=True)
     past = "Tue, 01 Jan 2019 00:00:00 -0000"  # a naive date: must not crash
-    answers = iter([httpx.Response(503, headers={"Retry-After": later}),
-                    httpx.Response(503, headers={"Retry-After": past}),
-                    httpx.Response(503, headers={"Retry-After": "soon"}),
-                    httpx.Response(200, json=page([]))])
+    answers = iter(
+        [
+            httpx.Response(503, headers={"Retry-After": later}),
+            httpx.Response(503, headers={"Retry-After": past}),
+            httpx.Response(503, headers={"Retry-After": "soon"}),
+            httpx.Response(200, json=page([])),
+        ]
+    )
     make(lambda r: next(answers), retry_after_cap=0.5, backoff_initial=0.001, backoff_max=0.001).list_projects()
     assert sleeps[0] == pytest.approx(0.5)  # an hour away, capped
     assert sleeps[1] == pytest.approx(0.001)  # already past: the backoff floor, never a tight loop
@@ -226,8 +265,13 @@ def test_request_count_is_exact_under_concurrency():
 def test_secrets_echoed_into_error_detail_are_redacted_everywhere():
     def echo(request):
         secret = request.headers["X-Client-Secret"]
-        detail = [{"loc": ["header", "x-client-secret"], "msg": f"unknown secret {secret}",
-                   "input": {"Authorization": request.headers["Authorization"], "quoted": quote(secret)}}]
+        detail = [
+            {
+                "loc": ["header", "x-client-secret"],
+                "msg": f"unknown secret {secret}",
+                "input": {"Authorization": request.headers["Authorization"], "quoted": quote(secret)},
+            }
+        ]
         return httpx.Response(422, json={"detail": detail})
 
     with pytest.raises(ValidationFailed) as info:
@@ -261,9 +305,15 @@ def test_timeouts_end_as_unreachable_after_bounded_attempts():
 
 def test_a_lost_submit_is_not_sent_twice_once_the_statement_has_moved_on():
     seen: list[str] = []
-    statement = {"id": "ggs_1AAAAAAAAAAAAAAAAA", "project_id": PROJECT, "status": "AWAITING_VERIFICATION",
-                 "reporting_period_start_at": "2026-10-01", "reporting_period_end_at": "2026-10-31",
-                 "ghg_entry_ids": [], "removal_ids": []}
+    statement = {
+        "id": "ggs_1AAAAAAAAAAAAAAAAA",
+        "project_id": PROJECT,
+        "status": "AWAITING_VERIFICATION",
+        "reporting_period_start_at": "2026-10-01",
+        "reporting_period_end_at": "2026-10-31",
+        "ghg_entry_ids": [],
+        "removal_ids": [],
+    }
 
     def handler(request):
         seen.append(request.method)
@@ -272,18 +322,32 @@ def test_a_lost_submit_is_not_sent_twice_once_the_statement_has_moved_on():
         return httpx.Response(200, json=statement)
 
     result = make(handler).submit_ghg_statement(
-        "ggs_1AAAAAAAAAAAAAAAAA", m.SubmitGhgStatementRequest(ghg_statement_report_url="https://r.example.org/x"))
+        "ggs_1AAAAAAAAAAAAAAAAA", m.SubmitGhgStatementRequest(ghg_statement_report_url="https://r.example.org/x")
+    )
     assert result.status == "AWAITING_VERIFICATION" and seen == ["POST", "GET"]
 
 
 def test_a_lost_attribution_patch_resends_only_what_is_left():
     bodies: list[dict] = []
-    entry = {"id": "rmv_1AAAAAAAAAAAAAAAAA", "supplier_reference_id": "e", "started_on": "2026-10-01",
-             "completed_on": "2026-10-15", "co2e_net_removed_kg": 1.0, "co2e_net_removed_without_discount_kg": 1.0,
-             "co2e_net_removed_standard_deviation_kg": None, "ghg_statement_id": None, "feedstock_type_id": None}
-    present = {"id": "rvc_1AAAAAAAAAAAAAAAAA", "component_id": "cmp_1DONEAAAAAAAAAAAAA", "removal_id": entry["id"],
-               "component_group_key": "energy-use", "attribution_factor": 1.0,
-               "removal_template_component_id": None}
+    entry = {
+        "id": "rmv_1AAAAAAAAAAAAAAAAA",
+        "supplier_reference_id": "e",
+        "started_on": "2026-10-01",
+        "completed_on": "2026-10-15",
+        "co2e_net_removed_kg": 1.0,
+        "co2e_net_removed_without_discount_kg": 1.0,
+        "co2e_net_removed_standard_deviation_kg": None,
+        "ghg_statement_id": None,
+        "feedstock_type_id": None,
+    }
+    present = {
+        "id": "rvc_1AAAAAAAAAAAAAAAAA",
+        "component_id": "cmp_1DONEAAAAAAAAAAAAA",
+        "removal_id": entry["id"],
+        "component_group_key": "energy-use",
+        "attribution_factor": 1.0,
+        "removal_template_component_id": None,
+    }
 
     def handler(request):
         if request.method == "GET":
@@ -293,10 +357,15 @@ def test_a_lost_attribution_patch_resends_only_what_is_left():
             return httpx.Response(504, json={"detail": "gateway timeout"})
         return httpx.Response(200, json=entry)
 
-    req = m.PatchComponentAttributionsRequest.model_validate({
-        "components_to_add": [{"component_id": "cmp_1DONEAAAAAAAAAAAAA", "component_group_key": "energy-use"},
-                              {"component_id": "cmp_1TODOAAAAAAAAAAAAA", "component_group_key": "energy-use"}],
-        "components_to_remove": ["cmp_1GONEAAAAAAAAAAAAA"]})
+    req = m.PatchComponentAttributionsRequest.model_validate(
+        {
+            "components_to_add": [
+                {"component_id": "cmp_1DONEAAAAAAAAAAAAA", "component_group_key": "energy-use"},
+                {"component_id": "cmp_1TODOAAAAAAAAAAAAA", "component_group_key": "energy-use"},
+            ],
+            "components_to_remove": ["cmp_1GONEAAAAAAAAAAAAA"],
+        }
+    )
     make(handler).patch_component_attributions(entry["id"], req)
     assert len(bodies) == 2
     assert [c["component_id"] for c in bodies[1]["components_to_add"]] == ["cmp_1TODOAAAAAAAAAAAAA"]
@@ -304,37 +373,62 @@ def test_a_lost_attribution_patch_resends_only_what_is_left():
 
 
 def test_a_statement_refused_as_overlapping_is_the_one_already_there():
-    existing = {"id": "ggs_1AAAAAAAAAAAAAAAAA", "project_id": PROJECT, "status": "DRAFT",
-                "reporting_period_start_at": "2026-10-01", "reporting_period_end_at": "2026-10-31",
-                "ghg_entry_ids": ["rmv_1AAAAAAAAAAAAAAAAA"], "removal_ids": []}
+    existing = {
+        "id": "ggs_1AAAAAAAAAAAAAAAAA",
+        "project_id": PROJECT,
+        "status": "DRAFT",
+        "reporting_period_start_at": "2026-10-01",
+        "reporting_period_end_at": "2026-10-31",
+        "ghg_entry_ids": ["rmv_1AAAAAAAAAAAAAAAAA"],
+        "removal_ids": [],
+    }
 
     def handler(request):
         if request.method == "POST":
-            return httpx.Response(422, json={"detail": [{"loc": ["body", "end_on"], "msg": "would overlap",
-                                                         "type": "value_error"}]})
+            return httpx.Response(
+                422, json={"detail": [{"loc": ["body", "end_on"], "msg": "would overlap", "type": "value_error"}]}
+            )
         return httpx.Response(200, json=page([existing]))
 
-    found = make(handler).create_ghg_statement(m.CreateGhgStatementRequest(project_id=PROJECT,
-                                                                          end_on=dt.date(2026, 10, 31)))
+    found = make(handler).create_ghg_statement(
+        m.CreateGhgStatementRequest(project_id=PROJECT, end_on=dt.date(2026, 10, 31))
+    )
     assert found.id == existing["id"]
     with pytest.raises(ValidationFailed):  # a different period is a real refusal
-        make(handler).create_ghg_statement(m.CreateGhgStatementRequest(project_id=PROJECT,
-                                                                      end_on=dt.date(2026, 11, 30)))
+        make(handler).create_ghg_statement(
+            m.CreateGhgStatementRequest(project_id=PROJECT, end_on=dt.date(2026, 11, 30))
+        )
 
 
 def test_a_found_source_comes_back_without_a_signed_url():
-    source = {"id": "src_1AAAAAAAAAAAAAAAAA", "supplier_reference_id": "s", "display_name": "S",
-              "original_filename": "a.txt", "type": "DOCUMENT", "published_at": "2026-10-31", "url_info": None,
-              "is_public": False, "project_id": PROJECT}
+    source = {
+        "id": "src_1AAAAAAAAAAAAAAAAA",
+        "supplier_reference_id": "s",
+        "display_name": "S",
+        "original_filename": "a.txt",
+        "type": "DOCUMENT",
+        "published_at": "2026-10-31",
+        "url_info": None,
+        "is_public": False,
+        "project_id": PROJECT,
+    }
 
     def handler(request):
         if request.method == "POST":
             return httpx.Response(409, json={"detail": "supplier_reference_id already used"})
         return httpx.Response(200, json=page([source]))
 
-    created = make(handler).create_source(m.CreateSourceRequest(
-        supplier_reference_id="s", display_name="S", published_at=dt.date(2026, 10, 31), file_name="a.txt",
-        content_type="text/plain", content_length=3, project_id=PROJECT))
+    created = make(handler).create_source(
+        m.CreateSourceRequest(
+            supplier_reference_id="s",
+            display_name="S",
+            published_at=dt.date(2026, 10, 31),
+            file_name="a.txt",
+            content_type="text/plain",
+            content_length=3,
+            project_id=PROJECT,
+        )
+    )
     assert created.source.id == source["id"] and created.signed_upload_url is None
 
 
@@ -343,23 +437,27 @@ def test_pagination_stops_when_the_server_repeats_a_cursor():
 
     def handler(request):
         seen.append(request)
-        return httpx.Response(200, json=page([{"id": f"prj_1AAAAAAAAAAAAAAA{len(seen):02d}", "name": "P"}],
-                                             cursor="same"))
+        return httpx.Response(
+            200, json=page([{"id": f"prj_1AAAAAAAAAAAAAAA{len(seen):02d}", "name": "P"}], cursor="same")
+        )
 
     assert len(make(handler).list_projects()) == 2
     assert len(seen) == 2 and all(r.url.params["first"] == "50" for r in seen)
     assert seen[1].url.params["after"] == "same"
 
 
-@pytest.mark.parametrize("url", [
-    "https://storage.googleapis.com.evil.example/b/k",
-    "https://evil.example/storage.googleapis.com/b/k",
-    "https://s3.amazonaws.com@evil.example/k",
-    "https://amazonaws.com.evil.example/k",
-    "https://evilamazonaws.com/k",
-    "http://127.0.0.1:9/_storage/upload/x",  # loopback storage, but the API is not loopback
-    "https://[::2]/k",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://storage.googleapis.com.evil.example/b/k",
+        "https://evil.example/storage.googleapis.com/b/k",
+        "https://s3.amazonaws.com@evil.example/k",
+        "https://amazonaws.com.evil.example/k",
+        "https://evilamazonaws.com/k",
+        "http://127.0.0.1:9/_storage/upload/x",  # loopback storage, but the API is not loopback
+        "https://[::2]/k",
+    ],
+)
 def test_upload_urls_off_the_allowlist_send_nothing(url):
     sent: list[httpx.Request] = []
     client = make(lambda r: sent.append(r) or httpx.Response(200))
@@ -368,8 +466,10 @@ def test_upload_urls_off_the_allowlist_send_nothing(url):
     assert sent == [] and "?" not in info.value.url
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8765/_storage/upload/t", "http://localhost:8765/_storage/u",
-                                 "http://[::1]:8765/_storage/u"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8765/_storage/upload/t", "http://localhost:8765/_storage/u", "http://[::1]:8765/_storage/u"],
+)
 def test_plain_http_uploads_go_to_loopback_only_for_a_loopback_api(url):
     sent: list[httpx.Request] = []
     client = make(lambda r: sent.append(r) or httpx.Response(200), base_url="http://127.0.0.1:8765/mrv/v0")
@@ -380,15 +480,19 @@ def test_plain_http_uploads_go_to_loopback_only_for_a_loopback_api(url):
 
 
 def test_storage_answers_are_read_in_storage_terms():
-    answers = {"expired-s3": httpx.Response(403, text="<Error><Code>AccessDenied</Code>"
-                                                   "<Message>Request has expired</Message></Error>"),
-               "expired-gcs": httpx.Response(400, text="<Error><Code>ExpiredToken</Code></Error>"),
-               "bad-body": httpx.Response(400, text="<Error><Code>IncompleteBody</Code></Error>")}
+    answers = {
+        "expired-s3": httpx.Response(
+            403, text="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+        ),
+        "expired-gcs": httpx.Response(400, text="<Error><Code>ExpiredToken</Code></Error>"),
+        "bad-body": httpx.Response(400, text="<Error><Code>IncompleteBody</Code></Error>"),
+    }
     client = make(lambda r: answers[r.url.path.rsplit("/", 1)[-1]])
     for name in ("expired-s3", "expired-gcs"):
         with pytest.raises(UploadUrlExpired) as info:
-            client.upload_to_signed_url(f"https://isometric-b.s3.amazonaws.com/{name}?X-Amz-Signature=abc", b"x",
-                                        "text/csv")
+            client.upload_to_signed_url(
+                f"https://isometric-b.s3.amazonaws.com/{name}?X-Amz-Signature=abc", b"x", "text/csv"
+            )
         assert "ISOMETRIC_" not in info.value.message and "X-Amz-Signature" not in str(info.value)
     with pytest.raises(ApiError) as info:
         client.upload_to_signed_url("https://storage.googleapis.com/isometric-b/bad-body", b"x", "text/csv")
@@ -406,7 +510,8 @@ def test_storage_5xx_is_retried_because_put_is_idempotent():
     assert len(seen) == 3 and {r.content for r in seen} == {b"12345"}
     with pytest.raises(ServerError):
         make(lambda r: httpx.Response(500), max_attempts=2).upload_to_signed_url(
-            "https://x.isometric.com/upload/k", b"12345", "application/pdf")
+            "https://x.isometric.com/upload/k", b"12345", "application/pdf"
+        )
 
 
 def test_responses_ignore_fields_the_api_adds_later():

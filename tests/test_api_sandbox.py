@@ -26,8 +26,9 @@ EVIDENCE = b"weighbridge ticket 2026-10-31: 18.4 t\n"
 
 def client_for(sandbox, **overrides) -> IsometricClient:
     settings = {"backoff_initial": 0.001, "backoff_max": 0.01, "retry_after_cap": 0.05, **overrides}
-    config = ClientConfig(base_url=sandbox.base_url, client_secret=sandbox.client_secret,
-                          access_token=sandbox.access_token, **settings)
+    config = ClientConfig(
+        base_url=sandbox.base_url, client_secret=sandbox.client_secret, access_token=sandbox.access_token, **settings
+    )
     return IsometricClient(config)
 
 
@@ -37,58 +38,106 @@ def stored(sandbox, kind: str, prefix: str) -> list[dict]:
 
 
 def source_request(srid: str) -> m.CreateSourceRequest:
-    return m.CreateSourceRequest(supplier_reference_id=srid, display_name="Weighbridge ticket",
-                                 published_at=dt.date(2026, 10, 31), file_name="ticket.txt",
-                                 content_type="text/plain", content_length=len(EVIDENCE), project_id=PROJECT_ID)
+    return m.CreateSourceRequest(
+        supplier_reference_id=srid,
+        display_name="Weighbridge ticket",
+        published_at=dt.date(2026, 10, 31),
+        file_name="ticket.txt",
+        content_type="text/plain",
+        content_length=len(EVIDENCE),
+        project_id=PROJECT_ID,
+    )
 
 
-def datapoint_request(srid: str, magnitude: float = 1.0, unit: str = "t",
-                      source_ids: list[str] | None = None) -> m.CreateDatapointRequest:
-    return m.CreateDatapointRequest(supplier_reference_id=srid, display_name=srid, description=f"{srid} measured",
-                                    type="REPORTED", quantity=m.QuantityInput(magnitude=magnitude, unit=unit),
-                                    source_ids=source_ids or [], project_id=PROJECT_ID)
+def datapoint_request(
+    srid: str, magnitude: float = 1.0, unit: str = "t", source_ids: list[str] | None = None
+) -> m.CreateDatapointRequest:
+    return m.CreateDatapointRequest(
+        supplier_reference_id=srid,
+        display_name=srid,
+        description=f"{srid} measured",
+        type="REPORTED",
+        quantity=m.QuantityInput(magnitude=magnitude, unit=unit),
+        source_ids=source_ids or [],
+        project_id=PROJECT_ID,
+    )
 
 
 def entry_request(srid: str, distance: str, mass: str, fuel: str) -> m.CreateGhgEntryRequest:
     """A "Field application" entry: its monitored inputs only (the fixed ones come from the template)."""
-    return m.CreateGhgEntryRequest.model_validate({
-        "supplier_reference_id": srid, "project_id": PROJECT_ID, "started_on": "2026-10-01",
-        "completed_on": "2026-10-15", "ghg_entry_template_id": TEMPLATE_APPLICATION,
-        "feedstock_type_id": FEEDSTOCK_TYPE_ID,
-        "ghg_entry_template_components": [
-            {"ghg_entry_template_component_id": "rtc_1SBXCOMPDELIVR01", "inputs": [
-                {"__typename": "CreateComponentScalarInput", "input_key": "distance", "datapoint_id": distance},
-                {"__typename": "CreateComponentScalarInput", "input_key": "mass", "datapoint_id": mass}]},
-            {"ghg_entry_template_component_id": "rtc_1SBXCOMPSPREAD01", "inputs": [
-                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel}]},
-        ],
-    })
+    return m.CreateGhgEntryRequest.model_validate(
+        {
+            "supplier_reference_id": srid,
+            "project_id": PROJECT_ID,
+            "started_on": "2026-10-01",
+            "completed_on": "2026-10-15",
+            "ghg_entry_template_id": TEMPLATE_APPLICATION,
+            "feedstock_type_id": FEEDSTOCK_TYPE_ID,
+            "ghg_entry_template_components": [
+                {
+                    "ghg_entry_template_component_id": "rtc_1SBXCOMPDELIVR01",
+                    "inputs": [
+                        {"__typename": "CreateComponentScalarInput", "input_key": "distance", "datapoint_id": distance},
+                        {"__typename": "CreateComponentScalarInput", "input_key": "mass", "datapoint_id": mass},
+                    ],
+                },
+                {
+                    "ghg_entry_template_component_id": "rtc_1SBXCOMPSPREAD01",
+                    "inputs": [
+                        {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel}
+                    ],
+                },
+            ],
+        }
+    )
 
 
 def component_request(srid: str, fuel: str, factor: str) -> m.CreateComponentRequest:
-    return m.CreateComponentRequest.model_validate({
-        "supplier_reference_id": srid, "project_id": PROJECT_ID, "component_blueprint_key": "fuel-combustion",
-        "display_name": "Generator", "activity_started_at": "2026-10-01T00:00:00Z",
-        "activity_completed_at": "2026-10-15T00:00:00Z",
-        "inputs": [{"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel},
-                   {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor",
-                    "datapoint_id": factor}],
-    })
+    return m.CreateComponentRequest.model_validate(
+        {
+            "supplier_reference_id": srid,
+            "project_id": PROJECT_ID,
+            "component_blueprint_key": "fuel-combustion",
+            "display_name": "Generator",
+            "activity_started_at": "2026-10-01T00:00:00Z",
+            "activity_completed_at": "2026-10-15T00:00:00Z",
+            "inputs": [
+                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel},
+                {
+                    "__typename": "CreateComponentScalarInput",
+                    "input_key": "fuel_emission_factor",
+                    "datapoint_id": factor,
+                },
+            ],
+        }
+    )
 
 
 def build_entry(client: IsometricClient, prefix: str) -> tuple[m.GhgEntry, m.Component]:
     """Datapoints, an entry from the template, an extra component: what a statement needs."""
-    dps = {key: client.create_datapoint(datapoint_request(f"{prefix}-{key}", magnitude, unit)).id
-           for key, magnitude, unit in [("distance", 42.0, "km"), ("mass", 18.4, "t"), ("fuel", 120.0, "L"),
-                                        ("gen-fuel", 30.0, "L"), ("gen-ef", 2.68, "kgCO2e/L")]}
+    dps = {
+        key: client.create_datapoint(datapoint_request(f"{prefix}-{key}", magnitude, unit)).id
+        for key, magnitude, unit in [
+            ("distance", 42.0, "km"),
+            ("mass", 18.4, "t"),
+            ("fuel", 120.0, "L"),
+            ("gen-fuel", 30.0, "L"),
+            ("gen-ef", 2.68, "kgCO2e/L"),
+        ]
+    }
     entry = client.create_ghg_entry(entry_request(f"{prefix}-entry", dps["distance"], dps["mass"], dps["fuel"]))
     component = client.create_component(component_request(f"{prefix}-generator", dps["gen-fuel"], dps["gen-ef"]))
     return entry, component
 
 
 def attribution(component_id: str) -> m.PatchComponentAttributionsRequest:
-    return m.PatchComponentAttributionsRequest.model_validate({"components_to_add": [
-        {"component_id": component_id, "component_group_key": "energy-use", "attribution_factor": 0.5}]})
+    return m.PatchComponentAttributionsRequest.model_validate(
+        {
+            "components_to_add": [
+                {"component_id": component_id, "component_group_key": "energy-use", "attribution_factor": 0.5}
+            ]
+        }
+    )
 
 
 def test_the_whole_flow_creates_each_object_once(sandbox):
@@ -96,8 +145,9 @@ def test_the_whole_flow_creates_each_object_once(sandbox):
         assert PROJECT_ID in {p.id for p in client.list_projects()}
         templates = client.list_ghg_entry_templates(PROJECT_ID)
         application = next(t for t in templates if t.id == TEMPLATE_APPLICATION)
-        monitored = {i.input_key for g in application.groups for c in g.components for i in c.inputs
-                      if i.type == "monitored"}
+        monitored = {
+            i.input_key for g in application.groups for c in g.components for i in c.inputs if i.type == "monitored"
+        }
         assert monitored == {"distance", "mass", "fuel_volume"}
         blueprints = {b.key: b for b in client.list_component_blueprints()}
         assert blueprints["fuel-combustion"].inputs[0].compatible_unit == "L"
@@ -122,11 +172,14 @@ def test_the_whole_flow_creates_each_object_once(sandbox):
         attributions = client.list_component_attributions(entry.id)
         assert component.id in {a.component_id for a in attributions}
 
-        statement = client.create_ghg_statement(m.CreateGhgStatementRequest(project_id=PROJECT_ID,
-                                                                            end_on=dt.date(2026, 10, 31)))
+        statement = client.create_ghg_statement(
+            m.CreateGhgStatementRequest(project_id=PROJECT_ID, end_on=dt.date(2026, 10, 31))
+        )
         assert statement.status == "DRAFT" and entry.id in statement.ghg_entry_ids
-        submitted = client.submit_ghg_statement(statement.id, m.SubmitGhgStatementRequest(
-            ghg_statement_report_url="https://reports.example.org/october.pdf"))
+        submitted = client.submit_ghg_statement(
+            statement.id,
+            m.SubmitGhgStatementRequest(ghg_statement_report_url="https://reports.example.org/october.pdf"),
+        )
         assert submitted.status != "DRAFT"
     for kind in ("source", "ghg_entry", "component"):
         assert len(stored(sandbox, kind, "flow-")) == 1, kind
@@ -135,8 +188,7 @@ def test_the_whole_flow_creates_each_object_once(sandbox):
 
 def test_lists_follow_cursors_past_one_page(sandbox):
     with client_for(sandbox) as client, ThreadPoolExecutor(max_workers=8) as pool:
-        made = list(pool.map(lambda n: client.create_datapoint(datapoint_request(f"page-{n:03d}", n)).id,
-                             range(120)))
+        made = list(pool.map(lambda n: client.create_datapoint(datapoint_request(f"page-{n:03d}", n)).id, range(120)))
         before = client.request_count
         listed = client.list_datapoints(project_id=PROJECT_ID)
         pages = client.request_count - before
@@ -147,8 +199,17 @@ def test_lists_follow_cursors_past_one_page(sandbox):
 
 def test_creates_survive_every_transient_fault_and_are_counted_once(sandbox):
     # sequential, so the seeded fault draws are reproducible
-    sandbox.set_faults(FaultConfig(seed=11, rate_500=0.06, rate_503=0.06, rate_429=0.06, retry_after_seconds=0.01,
-                                   rate_drop=0.06, rate_lost_response=0.06))
+    sandbox.set_faults(
+        FaultConfig(
+            seed=11,
+            rate_500=0.06,
+            rate_503=0.06,
+            rate_429=0.06,
+            retry_after_seconds=0.01,
+            rate_drop=0.06,
+            rate_lost_response=0.06,
+        )
+    )
     with client_for(sandbox, max_attempts=10) as client:
         made = [client.create_datapoint(datapoint_request(f"fault-{n:02d}", n)) for n in range(30)]
         sent = client.request_count
@@ -168,11 +229,14 @@ def test_lost_responses_never_duplicate_any_kind_of_object(sandbox):
         assert created.signed_upload_url is None  # a found source: the caller asks for a fresh URL
         entry, component = build_entry(client, "lost")
         client.patch_component_attributions(entry.id, attribution(component.id))
-        statement = client.create_ghg_statement(m.CreateGhgStatementRequest(project_id=PROJECT_ID,
-                                                                            end_on=dt.date(2026, 10, 31)))
+        statement = client.create_ghg_statement(
+            m.CreateGhgStatementRequest(project_id=PROJECT_ID, end_on=dt.date(2026, 10, 31))
+        )
         assert statement.reporting_period_end_at == dt.date(2026, 10, 31)
-        submitted = client.submit_ghg_statement(statement.id, m.SubmitGhgStatementRequest(
-            ghg_statement_report_url="https://reports.example.org/october.pdf"))
+        submitted = client.submit_ghg_statement(
+            statement.id,
+            m.SubmitGhgStatementRequest(ghg_statement_report_url="https://reports.example.org/october.pdf"),
+        )
         assert submitted.status != "DRAFT"
         sandbox.set_faults(FaultConfig())
         url = client.new_signed_upload_url(created.source.id, content_length=len(EVIDENCE), content_type="text/plain")
@@ -194,8 +258,7 @@ def test_an_expired_upload_url_asks_for_a_fresh_one(sandbox):
         with pytest.raises(UploadUrlExpired) as info:
             client.upload_to_signed_url(created.signed_upload_url, EVIDENCE, "text/plain")
         assert "ISOMETRIC_" not in info.value.message  # storage trouble, not an API credential problem
-        fresh = client.new_signed_upload_url(created.source.id, content_length=len(EVIDENCE),
-                                             content_type="text/plain")
+        fresh = client.new_signed_upload_url(created.source.id, content_length=len(EVIDENCE), content_type="text/plain")
         client.upload_to_signed_url(fresh, EVIDENCE, "text/plain")
     assert sandbox.store.stored_file_sha256(created.source.id) is not None
 
@@ -220,8 +283,13 @@ def test_deletes_and_credentials(sandbox):
             client.get_datapoint(made.id)
         with pytest.raises(NotFound):
             client.delete("datapoint", made.id)
-    wrong = IsometricClient(ClientConfig(base_url=sandbox.base_url, client_secret=sandbox.client_secret,
-                                         access_token="eyJwrong-token-value-0000000000"))
+    wrong = IsometricClient(
+        ClientConfig(
+            base_url=sandbox.base_url,
+            client_secret=sandbox.client_secret,
+            access_token="eyJwrong-token-value-0000000000",
+        )
+    )
     with wrong, pytest.raises(AuthError) as info:
         wrong.list_projects()
     assert info.value.status == 403
@@ -231,8 +299,7 @@ def test_deletes_and_credentials(sandbox):
 def test_a_rate_limit_paces_concurrent_threads(sandbox):
     """A per-endpoint budget answers 429 beyond it; the client's threads wait it out together and all succeed."""
     sandbox.set_faults(FaultConfig(budget_per_second=20))
-    with client_for(sandbox, retry_after_cap=1.0, max_attempts=10) as client, \
-            ThreadPoolExecutor(max_workers=6) as pool:
+    with client_for(sandbox, retry_after_cap=1.0, max_attempts=10) as client, ThreadPoolExecutor(max_workers=6) as pool:
         made = list(pool.map(lambda n: client.create_datapoint(datapoint_request(f"paced-{n:02d}", n)), range(40)))
     sandbox.set_faults(FaultConfig())
     assert len({d.id for d in made}) == 40

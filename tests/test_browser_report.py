@@ -23,14 +23,27 @@ from report_fixtures import big_result, clean_result, failures_result, hostile_r
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 A4_CONTENT_PX = 703  # 210 mm minus two 12 mm margins at 96 px per inch
 # which screenshots are committed under docs/screenshots/ (REPORT_SCREENSHOTS=docs)
-COMMITTED = {("failures", "1440"), ("failures", "390"), ("failures", "print"), ("clean", "1440"),
-             ("updates", "changes")}
+COMMITTED = {
+    ("failures", "1440"),
+    ("failures", "390"),
+    ("failures", "print"),
+    ("clean", "1440"),
+    ("updates", "changes"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +195,23 @@ def test_what_users_see_at_1440_390_and_on_paper(browser, tmp_path, name):
     page.close()
     assert pdf.stat().st_size > 10_000
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-png", "-r", "72", "-f", "1", "-l", "1", "-singlefile", str(pdf),
-                        str(tmp_path / f"{name}-print")], check=True, timeout=60)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "72",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf),
+                str(tmp_path / f"{name}-print"),
+            ],
+            check=True,
+            timeout=60,
+        )
         _save(name, "print", tmp_path / f"{name}-print.png")
     assert errors == []
 
@@ -202,7 +230,7 @@ def test_2000_objects_load_fast_and_navigate(browser, tmp_path):
     started = time.perf_counter()
     page.fill("#search", "batch-0007-distance")
     search = time.perf_counter() - started
-    assert page.locator('table.rows tr[data-status]:visible').count() == 1 and search < 5
+    assert page.locator("table.rows tr[data-status]:visible").count() == 1 and search < 5
     page.emulate_media(media="print")
     assert page.locator("#w1-rows").is_hidden()  # summary print by default on a big run
     pdf = tmp_path / "big.pdf"

@@ -34,9 +34,16 @@ MODES = {
 def _run(workbook: Path, sandbox, *, concurrency: int = 4, attempts: int = 12):
     validation = validate_workbook(workbook)
     assert validation.ok, [f.message for f in validation.errors()]
-    config = ClientConfig(base_url=sandbox.base_url, client_secret=sandbox.client_secret,
-                          access_token=sandbox.access_token, timeout=1.0, max_attempts=attempts,
-                          backoff_initial=0.01, backoff_max=0.1, retry_after_cap=0.2)
+    config = ClientConfig(
+        base_url=sandbox.base_url,
+        client_secret=sandbox.client_secret,
+        access_token=sandbox.access_token,
+        timeout=1.0,
+        max_attempts=attempts,
+        backoff_initial=0.01,
+        backoff_max=0.1,
+        retry_after_cap=0.2,
+    )
     with IsometricClient(config) as client:
         session = ApiSession(client=client, url=sandbox.base_url, embedded=False, environment="test")
         return import_workbook(validation, session, ImportOptions(mode="run", concurrency=concurrency))

@@ -17,7 +17,10 @@ from workbooks import REPO, row, write
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "importer.launcher", "validate", *args], cwd=REPO, capture_output=True, text=True,
+        [sys.executable, "-m", "importer.launcher", "validate", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 

@@ -106,8 +106,11 @@ def test_bounded_attempts_end_in_the_right_exception():
         make(lambda r: httpx.Response(503, json={"detail": "down"}), max_attempts=2).list_projects()
     limited = []
     with pytest.raises(RateLimited):
-        make(lambda r: limited.append(r) or httpx.Response(429, json={"detail": "slow down"}), max_attempts=2,
-             max_rate_limited_attempts=3).list_projects()
+        make(
+            lambda r: limited.append(r) or httpx.Response(429, json={"detail": "slow down"}),
+            max_attempts=2,
+            max_rate_limited_attempts=3,
+        ).list_projects()
     assert len(limited) == 3  # a 429 has its own bound
 
 
@@ -300,8 +303,9 @@ def test_uploads_go_to_allowlisted_storage_with_exact_length_and_no_redirects():
         return httpx.Response(200)
 
     client = make(handler)
-    client.upload_to_signed_url("https://isometric-sources.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=1", b"12345",
-                                "text/csv")
+    client.upload_to_signed_url(
+        "https://isometric-sources.s3.eu-west-1.amazonaws.com/k?X-Amz-Signature=1", b"12345", "text/csv"
+    )
     assert sent[0].method == "PUT" and sent[0].headers["Content-Length"] == "5"
     assert sent[0].headers["Content-Type"] == "text/csv" and "X-Client-Secret" not in sent[0].headers
     redirect = make(lambda r: httpx.Response(307, headers={"Location": "https://evil.example.com/"}))
@@ -476,8 +480,12 @@ def test_lost_responses_against_the_real_sandbox_create_exactly_once(sandbox):
 
 def test_upload_state_comes_from_the_signed_url_answer_alone():
     """409 on a fresh signed-URL request: the document is there (None); a URL: it never arrived."""
-    answers = iter([httpx.Response(409, json={"detail": "The document has already been uploaded"}),
-                    httpx.Response(200, json="https://storage.googleapis.com/bucket/obj?sig=1")])
+    answers = iter(
+        [
+            httpx.Response(409, json={"detail": "The document has already been uploaded"}),
+            httpx.Response(200, json="https://storage.googleapis.com/bucket/obj?sig=1"),
+        ]
+    )
     seen = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -489,8 +497,11 @@ def test_upload_state_comes_from_the_signed_url_answer_alone():
     assert client.upload_url_unless_uploaded("src_1AAAAAAAAAAAAAAAAA", **ask) is None
     url = client.upload_url_unless_uploaded("src_1AAAAAAAAAAAAAAAAA", **ask)
     assert url == "https://storage.googleapis.com/bucket/obj?sig=1"
-    assert seen[0] == ("POST", "/mrv/v0/sources/src_1AAAAAAAAAAAAAAAAA/signed_upload_url",
-                       {"content_length": 5, "content_type": "text/plain"})
+    assert seen[0] == (
+        "POST",
+        "/mrv/v0/sources/src_1AAAAAAAAAAAAAAAAA/signed_upload_url",
+        {"content_length": 5, "content_type": "text/plain"},
+    )
 
 
 def _upload_client(answers: list[str | None]):

@@ -25,9 +25,14 @@ pytestmark = pytest.mark.slow
 
 
 def _start(workbook: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "importer.cli", "run", str(workbook), "--quiet",
-                             "--concurrency", "2"], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "importer.cli", "run", str(workbook), "--quiet", "--concurrency", "2"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -53,8 +58,9 @@ def _extra_attached(sandbox) -> bool:
 KILL_POINTS = {
     "during sources": lambda sb: _count(sb, "source") >= 1,
     "during datapoints": lambda sb: _count(sb, "datapoint") >= 2,
-    "between entry creation and component attribution": lambda sb: _count(sb, "ghg_entry") >= 1
-    and not _extra_attached(sb),
+    "between entry creation and component attribution": lambda sb: (
+        _count(sb, "ghg_entry") >= 1 and not _extra_attached(sb)
+    ),
     "after statement creation": lambda sb: len(sb.store.list("ghg_statement")) >= 1,
 }
 
@@ -75,15 +81,22 @@ def test_sigkill_then_rerun_leaves_exactly_the_workbook(point, sandbox, tmp_path
     assert_exactly(sandbox, workbook)
     assert len(sandbox.store.list("ghg_statement")) == 1
     assert len({a["component_id"] for a in sandbox.store.list("component_attribution")}) == len(
-        sandbox.store.list("component_attribution"))  # no component attached twice
+        sandbox.store.list("component_attribution")
+    )  # no component attached twice
 
 
 def test_ctrl_c_stops_cleanly_says_how_to_resume_and_exits_130(sandbox, tmp_path):
     workbook = copy_samples(tmp_path)
     env = cli_env(sandbox, tmp_path / "home")
     sandbox.set_faults(FaultConfig(latency_ms=150))
-    proc = subprocess.Popen([sys.executable, "-m", "importer.cli", "run", str(workbook), "--concurrency", "2"],
-                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "importer.cli", "run", str(workbook), "--concurrency", "2"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(lambda: _count(sandbox, "datapoint") >= 1, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -120,10 +133,20 @@ def test_a_second_run_of_the_same_project_is_refused_while_the_first_holds_the_l
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(sandbox, tmp_path):
     home = tmp_path / "home"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from importer.locking import project_lock\n"
-        f"with project_lock(Path({str(home / 'locks')!r}), 'prj_1SBXBIOCHAR00001', workbook='killed.xlsx'):\n"
-        "    print('held', flush=True); time.sleep(60)")], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pathlib import Path; from importer.locking import project_lock\n"
+                f"with project_lock(Path({str(home / 'locks')!r}), 'prj_1SBXBIOCHAR00001', workbook='killed.xlsx'):\n"
+                "    print('held', flush=True); time.sleep(60)"
+            ),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait(timeout=10)

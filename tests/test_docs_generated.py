@@ -24,10 +24,15 @@ def test_committed_doc_matches_the_spec(generator):
     committed = generator.DOC.read_text(encoding="utf-8")
     wanted = generator.render(committed)
     if committed != wanted:
-        diff = "\n".join(list(difflib.unified_diff(committed.splitlines(), wanted.splitlines(), "committed",
-                                                   "generated", lineterm=""))[:60])
-        pytest.fail(f"docs/workbook-format.md is out of date with importer/workbook/spec.py. Regenerate it with\n"
-                    f"    {generator.COMMAND}\nand commit the result.\n{diff}")
+        diff = "\n".join(
+            list(
+                difflib.unified_diff(committed.splitlines(), wanted.splitlines(), "committed", "generated", lineterm="")
+            )[:60]
+        )
+        pytest.fail(
+            f"docs/workbook-format.md is out of date with importer/workbook/spec.py. Regenerate it with\n"
+            f"    {generator.COMMAND}\nand commit the result.\n{diff}"
+        )
 
 
 def test_doc_header_names_the_command_and_the_prose_survives(generator):
@@ -35,8 +40,12 @@ def test_doc_header_names_the_command_and_the_prose_survives(generator):
     header = doc.split("## ", 1)[0]
     assert generator.COMMAND in header
     assert "## General rules" in doc and "## Cross-sheet rules" in doc  # hand-written, outside the markers
-    assert doc.index("## General rules") < doc.index(generator.BEGIN) < doc.index(generator.END) < doc.index(
-        "## Cross-sheet rules")
+    assert (
+        doc.index("## General rules")
+        < doc.index(generator.BEGIN)
+        < doc.index(generator.END)
+        < doc.index("## Cross-sheet rules")
+    )
 
 
 def test_generated_tables_follow_the_spec(generator):
@@ -46,8 +55,11 @@ def test_generated_tables_follow_the_spec(generator):
     for sheet in spec.SHEETS:
         assert f"## `{sheet.name}`" in block
         for col in sheet.columns:
-            row = next(line for line in block.splitlines() if line.startswith(f"| `{col.name}` |")
-                       and line in generator.sheet_section(sheet))
+            row = next(
+                line
+                for line in block.splitlines()
+                if line.startswith(f"| `{col.name}` |") and line in generator.sheet_section(sheet)
+            )
             assert row.count(" | ") == 5, row  # column, type, required, description, example, allowed values
     datapoints = generator.sheet_section(spec.DATAPOINTS)
     assert "one of `CONSTANT`, `STANDARD_PUBLISHED_VALUE`, `REPORTED`, `ASSUMPTION`, `DERIVED`" in datapoints
@@ -59,8 +71,9 @@ def test_a_changed_description_changes_the_doc(generator, monkeypatch):
     from importer.workbook import spec
 
     column = replace(spec.SOURCES.columns[0], description="Your name | for the row.")
-    changed = replace(spec.SOURCES, description="Evidence, described anew.",
-                      columns=(column, *spec.SOURCES.columns[1:]))
+    changed = replace(
+        spec.SOURCES, description="Evidence, described anew.", columns=(column, *spec.SOURCES.columns[1:])
+    )
     monkeypatch.setattr(spec, "SHEETS", (spec.PROJECT, changed, *spec.SHEETS[2:]))
     committed = generator.DOC.read_text(encoding="utf-8")
     regenerated = generator.render(committed)

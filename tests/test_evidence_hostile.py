@@ -15,8 +15,10 @@ import pytest
 from workbooks import write
 
 CASES = {
-    "file loop": ("evidence/loop-a.pdf",
-                  [("evidence/loop-a.pdf", "loop-b.pdf"), ("evidence/loop-b.pdf", "loop-a.pdf")]),
+    "file loop": (
+        "evidence/loop-a.pdf",
+        [("evidence/loop-a.pdf", "loop-b.pdf"), ("evidence/loop-b.pdf", "loop-a.pdf")],
+    ),
     "self link": ("evidence/self.pdf", [("evidence/self.pdf", "self.pdf")]),
     "folder loop": ("evidence/d1/ticket.pdf", [("evidence/d1", "d2"), ("evidence/d2", "d1")]),
     "name too long": ("evidence/" + "n" * 300 + ".pdf", []),
@@ -34,8 +36,13 @@ def test_an_evidence_path_that_is_no_file_is_an_error_at_its_cell(tmp_path: Path
     for link, target in links:
         os.symlink(target, tmp_path / link)
     env = {**os.environ, "ISOMETRIC_IMPORTER_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "importer.cli", "validate", str(book), "--json"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "importer.cli", "validate", str(book), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "internal error" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
     errors = json.loads(proc.stdout)["errors"]

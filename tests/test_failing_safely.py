@@ -47,15 +47,28 @@ def make(handler, **overrides) -> IsometricClient:
 
 
 def page(nodes, cursor=None) -> dict:
-    return {"nodes": nodes, "total_count": len(nodes),
-            "page_info": {"has_next_page": cursor is not None, "has_previous_page": False, "start_cursor": None,
-                          "end_cursor": cursor}}
+    return {
+        "nodes": nodes,
+        "total_count": len(nodes),
+        "page_info": {
+            "has_next_page": cursor is not None,
+            "has_previous_page": False,
+            "start_cursor": None,
+            "end_cursor": cursor,
+        },
+    }
 
 
 def datapoint_request(srid: str) -> m.CreateDatapointRequest:
-    return m.CreateDatapointRequest(supplier_reference_id=srid, display_name=srid, description=f"{srid} measured",
-                                    type="REPORTED", quantity=m.QuantityInput(magnitude=1.0, unit="t"),
-                                    source_ids=[], project_id=PROJECT_ID)
+    return m.CreateDatapointRequest(
+        supplier_reference_id=srid,
+        display_name=srid,
+        description=f"{srid} measured",
+        type="REPORTED",
+        quantity=m.QuantityInput(magnitude=1.0, unit="t"),
+        source_ids=[],
+        project_id=PROJECT_ID,
+    )
 
 
 class RevokeAfter:
@@ -81,8 +94,13 @@ class RevokeAfter:
             await self.app(scope, receive, send)
             return
         body = json.dumps({"detail": "Token has been revoked"}).encode()
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -98,8 +116,11 @@ def revoking_sandbox(tmp_path):
 
 def sandbox_client(server, **overrides) -> IsometricClient:
     settings = {"backoff_initial": 0.001, "backoff_max": 0.01, "retry_after_cap": 0.05, **overrides}
-    return IsometricClient(ClientConfig(base_url=server.base_url, client_secret=server.client_secret,
-                                        access_token=server.access_token, **settings))
+    return IsometricClient(
+        ClientConfig(
+            base_url=server.base_url, client_secret=server.client_secret, access_token=server.access_token, **settings
+        )
+    )
 
 
 # -- credentials refused ---------------------------------------------------------------------------------
@@ -122,11 +143,13 @@ def test_a_token_revoked_mid_run_stops_every_further_request(revoking_sandbox):
 
         # every later call: the same error, at once, with nothing sent (reads, writes, uploads, deletes)
         started = time.monotonic()
-        for call in (client.list_projects, lambda: client.create_datapoint(datapoint_request("after")),
-                     lambda: client.get_datapoint("dtp_1AAAAAAAAAAAAAAAAA"),
-                     lambda: client.delete("datapoint", made[0].id),
-                     lambda: client.upload_to_signed_url(f"{revoking_sandbox.origin}/_storage/upload/x", b"x",
-                                                         "text/plain")):
+        for call in (
+            client.list_projects,
+            lambda: client.create_datapoint(datapoint_request("after")),
+            lambda: client.get_datapoint("dtp_1AAAAAAAAAAAAAAAAA"),
+            lambda: client.delete("datapoint", made[0].id),
+            lambda: client.upload_to_signed_url(f"{revoking_sandbox.origin}/_storage/upload/x", b"x", "text/plain"),
+        ):
             with pytest.raises(CredentialsRefused) as later:
                 call()
             assert str(later.value) == text
@@ -163,8 +186,9 @@ def test_a_storage_403_is_an_expired_url_not_refused_credentials():
 
     client = make(handler)
     with pytest.raises(UploadUrlExpired):
-        client.upload_to_signed_url("https://isometric-sources.s3.eu-west-2.amazonaws.com/k?X-Amz-Signature=1",
-                                    b"x", "text/plain")
+        client.upload_to_signed_url(
+            "https://isometric-sources.s3.eu-west-2.amazonaws.com/k?X-Amz-Signature=1", b"x", "text/plain"
+        )
     assert client.refused is None
     assert client.list_projects() == []  # the client goes on
 
@@ -184,8 +208,11 @@ def test_the_first_401_or_403_is_not_retried(status):
 # -- cancel ---------------------------------------------------------------------------------------------
 def test_cancel_ends_a_retry_wait_at_once_and_starts_nothing():
     seen = []
-    client = make(lambda r: seen.append(r) or httpx.Response(503, headers={"Retry-After": "30"}),
-                  retry_after_cap=30, max_attempts=5)
+    client = make(
+        lambda r: seen.append(r) or httpx.Response(503, headers={"Retry-After": "30"}),
+        retry_after_cap=30,
+        max_attempts=5,
+    )
     outcome: list[BaseException] = []
     worker = threading.Thread(target=lambda: _capture(outcome, client.list_projects))
     worker.start()
@@ -205,8 +232,11 @@ def test_cancel_ends_a_retry_wait_at_once_and_starts_nothing():
 def test_the_run_s_cancel_event_also_ends_a_rate_limit_pause():
     cancel = threading.Event()
     seen = []
-    client = make(lambda r: seen.append(r) or httpx.Response(429, headers={"Retry-After": "30"}),
-                  retry_after_cap=30, cancel=cancel)
+    client = make(
+        lambda r: seen.append(r) or httpx.Response(429, headers={"Retry-After": "30"}),
+        retry_after_cap=30,
+        cancel=cancel,
+    )
     outcomes: list[BaseException] = []
     threads = [threading.Thread(target=lambda: _capture(outcomes, client.list_projects)) for _ in range(3)]
     threads[0].start()
@@ -254,9 +284,17 @@ def test_upload_and_confirm_needs_a_409_after_the_put(sandbox):
 
     evidence = b"weighbridge ticket\n"
     with sandbox_client(sandbox) as client:
-        created = client.create_source(m.CreateSourceRequest(
-            supplier_reference_id="confirm-1", display_name="Ticket", published_at=dt.date(2026, 10, 31),
-            file_name="t.txt", content_type="text/plain", content_length=len(evidence), project_id=project))
+        created = client.create_source(
+            m.CreateSourceRequest(
+                supplier_reference_id="confirm-1",
+                display_name="Ticket",
+                published_at=dt.date(2026, 10, 31),
+                file_name="t.txt",
+                content_type="text/plain",
+                content_length=len(evidence),
+                project_id=project,
+            )
+        )
         assert client.upload_and_confirm(created.source.id, created.signed_upload_url, evidence, "text/plain")
         assert sandbox.store.stored_file_sha256(created.source.id) is not None
         assert not client.upload_and_confirm(created.source.id, None, evidence, "text/plain")  # already there
@@ -276,8 +314,11 @@ def test_an_api_url_with_user_and_password_is_refused_without_echoing_it(monkeyp
 
     monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", "s")
     monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", "t")
-    for url in ("https://analyst:hunter2-PASSWORD@api.isometric.com/mrv/v0",
-                "https://:hunter2-PASSWORD@api.isometric.com/mrv/v0", "https://analyst@api.isometric.com/mrv/v0"):
+    for url in (
+        "https://analyst:hunter2-PASSWORD@api.isometric.com/mrv/v0",
+        "https://:hunter2-PASSWORD@api.isometric.com/mrv/v0",
+        "https://analyst@api.isometric.com/mrv/v0",
+    ):
         with pytest.raises(SettingsError) as info:
             api_target(url)
         text = str(info.value)
@@ -363,7 +404,6 @@ def test_loopback_storage_only_for_the_local_sandbox():
     assert upload_url_problem(url, allowed_hosts=DEFAULT_UPLOAD_HOSTS, api_is_loopback=False) is not None
 
 
-
 # -- local state ----------------------------------------------------------------------------------------
 def _history(path: Path):
     from importer.history import History
@@ -372,9 +412,17 @@ def _history(path: Path):
 
 
 def _start(history, run_id: str = "run-1") -> None:
-    history.start_run(run_id=run_id, mode="run", workbook="w.xlsx", workbook_sha256="0" * 64,
-                      api_url="http://127.0.0.1/mrv/v0", embedded_sandbox=True, project_id=PROJECT_ID,
-                      operator="analyst", started_at=dt.datetime.now(dt.UTC))
+    history.start_run(
+        run_id=run_id,
+        mode="run",
+        workbook="w.xlsx",
+        workbook_sha256="0" * 64,
+        api_url="http://127.0.0.1/mrv/v0",
+        embedded_sandbox=True,
+        project_id=PROJECT_ID,
+        operator="analyst",
+        started_at=dt.datetime.now(dt.UTC),
+    )
 
 
 def _assert_local(error, path: Path, reason: str) -> None:
@@ -400,8 +448,11 @@ def test_a_full_disk_stops_the_history_with_a_local_diagnosis(tmp_path):
         for n in range(10_000):
             history.record_intended("run-1", "datapoint", f"dp-{n:05d}-" + "x" * 80)
     _assert_local(info.value, path, "database or disk is full")
-    for call in (lambda: history.record_created("run-1", "datapoint", "dtp_2", "dp-2"), history.runs,
-                 lambda: history.finish_run("run-1", outcome="failed", counts={}, finished_at=dt.datetime.now(dt.UTC))):
+    for call in (
+        lambda: history.record_created("run-1", "datapoint", "dtp_2", "dp-2"),
+        history.runs,
+        lambda: history.finish_run("run-1", outcome="failed", counts={}, finished_at=dt.datetime.now(dt.UTC)),
+    ):
         with pytest.raises(LocalStateError) as again:  # nothing more is attempted: the run stops
             call()
         assert again.value.message == info.value.message
@@ -415,8 +466,9 @@ def test_a_read_only_history_file_is_a_local_problem(tmp_path, monkeypatch):
     _start(history)
     history.close()
     connect = sqlite3.connect  # open it read-only, as SQLite does for a file it may not write
-    monkeypatch.setattr("importer.history.sqlite3.connect",
-                        lambda name, **kw: connect(f"file:{name}?mode=ro", uri=True, **kw))
+    monkeypatch.setattr(
+        "importer.history.sqlite3.connect", lambda name, **kw: connect(f"file:{name}?mode=ro", uri=True, **kw)
+    )
     history = _history(path)
     assert [r.run_id for r in history.runs()] == ["run-1"]  # reading works
     with pytest.raises(LocalStateError) as info:
@@ -502,8 +554,10 @@ def test_a_history_of_the_previous_version_still_opens(tmp_path):
     path = tmp_path / "history.sqlite3"
     old = sqlite3.connect(path)
     old.executescript(OLD_SCHEMA)
-    old.execute("INSERT INTO runs VALUES ('old-run','run','w.xlsx','00','http://x',1,'prj','me',"
-                "'2026-01-01T00:00:00+00:00','2026-01-01T00:01:00+00:00','ok','{\"created\": 1}')")
+    old.execute(
+        "INSERT INTO runs VALUES ('old-run','run','w.xlsx','00','http://x',1,'prj','me',"
+        "'2026-01-01T00:00:00+00:00','2026-01-01T00:01:00+00:00','ok','{\"created\": 1}')"
+    )
     old.execute("INSERT INTO created VALUES ('old-run', 1, 'datapoint', 'dtp_old', 'dp-old', NULL)")
     old.commit()
     old.close()
@@ -516,8 +570,13 @@ def test_a_history_of_the_previous_version_still_opens(tmp_path):
     assert history.intended("old-run") == []
     history.close()
     again = sqlite3.connect(path)  # the previous version's queries still read it
-    assert again.execute("SELECT seq, kind, object_id, supplier_reference_id, deleted_at FROM created "
-                         "WHERE run_id = 'old-run' ORDER BY seq").fetchall()[1][2] == "dtp_new"
+    assert (
+        again.execute(
+            "SELECT seq, kind, object_id, supplier_reference_id, deleted_at FROM created "
+            "WHERE run_id = 'old-run' ORDER BY seq"
+        ).fetchall()[1][2]
+        == "dtp_new"
+    )
     again.close()
 
 
@@ -554,11 +613,17 @@ def test_rollback_deletes_only_what_the_run_created_and_finds_unconfirmed_create
         assert [i.supplier_reference_id for i in history.intended("run-2")] == ["rb-lost", "rb-never"]
         items = plan_rollback(history, "run-2", client)
         planned = {(i.obj.supplier_reference_id, i.status) for i in items}
-        assert planned == {("rb-created", "pending"), ("rb-lost", "pending"), ("rb-existing", "kept"),
-                           ("rb-never", "never created")}
+        assert planned == {
+            ("rb-created", "pending"),
+            ("rb-lost", "pending"),
+            ("rb-existing", "kept"),
+            ("rb-never", "never created"),
+        }
         done = execute_rollback(history, "run-2", client, items)
         assert {(i.obj.object_id, i.status) for i in done if i.status == "deleted"} == {
-            (created.id, "deleted"), (lost.id, "deleted")}
+            (created.id, "deleted"),
+            (lost.id, "deleted"),
+        }
         remaining = {d.supplier_reference_id for d in client.list_datapoints(project_id=PROJECT_ID)}
         assert "rb-existing" in remaining and not remaining & {"rb-created", "rb-lost"}
         assert history.intended("run-2") == []  # every intent closed

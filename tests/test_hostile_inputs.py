@@ -224,8 +224,11 @@ def test_a_sheet_that_cannot_be_parsed_is_unreadable_however_far_the_checks_got(
     validation as an unreadable workbook (exit 2), never as a partial result."""
     path = write(tmp_path)
     part = sheet_part(path, "entries")
-    rewrite_member(path, part, lambda xml: xml.replace("<sheetData>", "<sheetData><row r=\"1\"><c r=\"A1\" t=\"s\">"
-                                                       "<v>not closed</row>", 1))
+    rewrite_member(
+        path,
+        part,
+        lambda xml: xml.replace("<sheetData>", '<sheetData><row r="1"><c r="A1" t="s"><v>not closed</row>', 1),
+    )
     code, _data, output = validate(path)
     assert code == 2 and "could not be read" in output
 

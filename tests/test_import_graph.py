@@ -39,7 +39,8 @@ MODULES = _modules()
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -189,14 +190,26 @@ def test_no_import_cycles() -> None:
     found = cycles(import_graph())
     assert not found, "modules of importer import each other:\n" + "\n".join(
         " -> ".join(cycle) + (f"  (in a group of {len(group)}: {', '.join(group)})" if len(group) > 2 else "")
-        for cycle, group in found)
+        for cycle, group in found
+    )
 
 
 def _import_alone(modules: list[str]) -> list[tuple[str, str]]:
     """Each module imported in an interpreter of its own (nothing of the package loaded before it): the failures,
     with the last line of their error. One interpreter per module, a small driver starting them in parallel."""
-    procs = [(m, subprocess.Popen([sys.executable, "-c", f"import {m}"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)) for m in modules]
+    procs = [
+        (
+            m,
+            subprocess.Popen(
+                [sys.executable, "-c", f"import {m}"],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
+        for m in modules
+    ]
     failed = []
     for module, proc in procs:
         _, err = proc.communicate(timeout=120)
@@ -210,5 +223,5 @@ def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
     modules = sorted(MODULES)
     failed: list[tuple[str, str]] = []
     for start in range(0, len(modules), 8):  # 8 interpreters at a time: the machine's cores are shared
-        failed += _import_alone(modules[start:start + 8])
+        failed += _import_alone(modules[start : start + 8])
     assert not failed, "modules that fail to import alone:\n" + "\n".join(f"{m}: {e}" for m, e in failed)

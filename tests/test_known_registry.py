@@ -52,8 +52,11 @@ class Recording:
         """For each request listing the project's `path` (the organisation's GHG entries) since the last take():
         whether it continued a cursor."""
         scoped = () if path == "/ghg_entries" else ("project_id",)
-        return [after for (method, p, keys), after in zip(self.requests, self.continued, strict=True)
-                if method == "GET" and p == f"/mrv/v0{path}" and keys == scoped]
+        return [
+            after
+            for (method, p, keys), after in zip(self.requests, self.continued, strict=True)
+            if method == "GET" and p == f"/mrv/v0{path}" and keys == scoped
+        ]
 
 
 @pytest.fixture()
@@ -73,8 +76,10 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
 
 
 def _api(server: Any) -> httpx.Client:
-    return httpx.Client(base_url=server.base_url, headers={
-        "X-Client-Secret": server.client_secret, "Authorization": f"Bearer {server.access_token}"})
+    return httpx.Client(
+        base_url=server.base_url,
+        headers={"X-Client-Secret": server.client_secret, "Authorization": f"Bearer {server.access_token}"},
+    )
 
 
 def _all(api: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -116,8 +121,14 @@ def test_a_no_op_re_run_reads_in_pages_within_the_bound(recorded: tuple[Any, Rec
     assert all(o.status == "unchanged" for r in again.results for o in r.objects)
     # nothing one by one: no entry's components, no signed URL for a document already confirmed, no entry or
     # datapoint read back (a run that wrote nothing reports what it read)
-    per_object = [r for r in sent if r[2] == ("ghg_entry_id",) or r[1].endswith("/signed_upload_url")
-                  or r[1].startswith("/mrv/v0/datapoints/") or r[1].startswith("/mrv/v0/ghg_entries/")]
+    per_object = [
+        r
+        for r in sent
+        if r[2] == ("ghg_entry_id",)
+        or r[1].endswith("/signed_upload_url")
+        or r[1].startswith("/mrv/v0/datapoints/")
+        or r[1].startswith("/mrv/v0/ghg_entries/")
+    ]
     assert per_object == []
     assert {m for m, _, _ in sent} == {"GET"}
     # N, counted by hand: the workbook's rows (3 sources, 240 datapoints, 30 entries) and the components the
@@ -125,15 +136,19 @@ def test_a_no_op_re_run_reads_in_pages_within_the_bound(recorded: tuple[Any, Rec
     api = _api(server)
     entries = [e for e in _all(api, "/ghg_entries") if e["supplier_reference_id"].startswith(f"{PREFIX}:")]
     components = sum(len(_all(api, "/components", ghg_entry_id=e["id"])) for e in entries)
-    template = next(t for t in _all(api, "/projects/prj_1SBXBIOCHAR00001/ghg_entry_templates")
-                    if t["display_name"] == "Monthly production batch")
+    template = next(
+        t
+        for t in _all(api, "/projects/prj_1SBXBIOCHAR00001/ghg_entry_templates")
+        if t["display_name"] == "Monthly production batch"
+    )
     assert len(entries) == 30 and components == 30 * sum(len(g["components"]) for g in template["groups"])
     n = 3 + 240 + 30 + components
     assert len(sent) <= math.ceil(n / 50) + 10, Counter(sent)
 
 
 def test_swapped_inputs_land_on_each_entry_with_and_without_learned_membership(
-        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    recorded: tuple[Any, Recording], tmp_path: Path
+) -> None:
     """The first re-run knows only what each create sent; the second also which component is whose. Both
     times the swap lands on the entries the workbook names, read back entry by entry."""
     server, recording = recorded
@@ -158,25 +173,37 @@ def test_swapped_inputs_land_on_each_entry_with_and_without_learned_membership(
     assert _entry_input(api, "batch-000001", "distance") == f"{PREFIX}:datapoints:batch-000001-distance"
 
 
-def test_a_component_changed_outside_the_importer_is_put_back(recorded: tuple[Any, Recording],
-                                                                tmp_path: Path) -> None:
+def test_a_component_changed_outside_the_importer_is_put_back(recorded: tuple[Any, Recording], tmp_path: Path) -> None:
     server, _ = recorded
     wb = make_workbook(tmp_path / "wb", 80, prefix=PREFIX, sources=1)
     assert importer.run([wb]).ok and importer.run([wb]).ok  # the second run has learned which component is whose
     api = _api(server)
     entry = next(e for e in _all(api, "/ghg_entries") if e["supplier_reference_id"] == f"{PREFIX}:entries:batch-000003")
-    comp = next(c for c in _all(api, "/components", ghg_entry_id=entry["id"])
-                if any(i["input_key"] == "distance" for i in c["inputs"]))
-    other = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
-                 if d["supplier_reference_id"] == f"{PREFIX}:datapoints:batch-000007-distance")
+    comp = next(
+        c
+        for c in _all(api, "/components", ghg_entry_id=entry["id"])
+        if any(i["input_key"] == "distance" for i in c["inputs"])
+    )
+    other = next(
+        d
+        for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+        if d["supplier_reference_id"] == f"{PREFIX}:datapoints:batch-000007-distance"
+    )
+
     def body(item: dict[str, Any]) -> dict[str, Any]:
         if item["input_key"] == "distance":
             return {"__typename": "CreateComponentScalarInput", "input_key": "distance", "datapoint_id": other["id"]}
         if "datapoint_ids" in item:
-            return {"__typename": "CreateComponentListInput", "input_key": item["input_key"],
-                    "datapoint_ids": item["datapoint_ids"]}
-        return {"__typename": "CreateComponentScalarInput", "input_key": item["input_key"],
-                "datapoint_id": item["datapoint_id"]}
+            return {
+                "__typename": "CreateComponentListInput",
+                "input_key": item["input_key"],
+                "datapoint_ids": item["datapoint_ids"],
+            }
+        return {
+            "__typename": "CreateComponentScalarInput",
+            "input_key": item["input_key"],
+            "datapoint_id": item["datapoint_id"],
+        }
 
     inputs = [body(i) for i in comp["inputs"]]
     assert api.patch(f"/components/{comp['id']}", json={"inputs": inputs}).status_code == 200
@@ -195,8 +222,9 @@ def _save_plan(wb: Path, path: Path, server: Any) -> Path:
     return saved_plans.save(planned.plans, path, api_url=server.base_url)
 
 
-def test_a_plan_saved_without_knowledge_applies_where_it_is_known(recorded: tuple[Any, Recording], tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plan_saved_without_knowledge_applies_where_it_is_known(
+    recorded: tuple[Any, Recording], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What a machine knows changes how the registry is read, never what a plan compares: a plan made on a
     fresh machine (every entry listed) applies on the machine that ran the import, and the other way round."""
     wb = copy_samples(tmp_path)
@@ -214,7 +242,8 @@ def test_a_plan_saved_without_knowledge_applies_where_it_is_known(recorded: tupl
 
 
 def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
-        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    recorded: tuple[Any, Recording], tmp_path: Path
+) -> None:
     """A saved plan depends on its own objects, its prefix's and its statement's: an import of another month
     (another prefix, same project) between plan and apply does not invalidate it; a change to one of its own
     objects does."""
@@ -228,8 +257,11 @@ def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
     assert applied.exit_code == 0, applied.stopped
 
     api = _api(server)
-    dp = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
-              if d["supplier_reference_id"] == "oct:datapoints:batch-000000-distance")
+    dp = next(
+        d
+        for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+        if d["supplier_reference_id"] == "oct:datapoints:batch-000000-distance"
+    )
     assert api.patch(f"/datapoints/{dp['id']}", json={"display_name": "changed in the UI"}).status_code == 200
     refused = importer.apply(saved)
     assert refused.exit_code == 1
@@ -252,8 +284,9 @@ class _Segments:
         recording.take()
 
     def close(self) -> None:
-        self.done.append({kind: self.recording.listings(kind) for kind in ("/datapoints", "/components",
-                                                                           "/ghg_entries")})
+        self.done.append(
+            {kind: self.recording.listings(kind) for kind in ("/datapoints", "/components", "/ghg_entries")}
+        )
         self.recording.take()
 
     def __call__(self) -> Any:
@@ -265,14 +298,22 @@ class _Segments:
         return lambda *args, **kwargs: None
 
 
-def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[Any, Recording],
-                                                                tmp_path: Path) -> None:
+def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[Any, Recording], tmp_path: Path) -> None:
     """Three months in one batch: the first workbook lists the project's datapoints and components whole, the
     next ones continue from the cursor where the last listing ended (issue #15, month batch). What lands is
     read back and compared with the cells; a re-run of the batch finds everything unchanged."""
     server, recording = recorded
-    months = [make_workbook(tmp_path / f"m{n}", 80, prefix=f"m{n}", sources=1, month=dt.date(2026, 9 + n, 1),
-                            name=f"2026-{9 + n:02d}.xlsx") for n in range(3)]
+    months = [
+        make_workbook(
+            tmp_path / f"m{n}",
+            80,
+            prefix=f"m{n}",
+            sources=1,
+            month=dt.date(2026, 9 + n, 1),
+            name=f"2026-{9 + n:02d}.xlsx",
+        )
+        for n in range(3)
+    ]
     segments = _Segments(recording)
     outcome = importer.run(months, progress=segments)
     assert outcome.exit_code == 0 and len(outcome.results) == 3
@@ -289,11 +330,16 @@ def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[An
     assert not any(after is False for s in segments.done[2:] for after in s["/ghg_entries"])
 
     api = _api(server)
-    held = {d["supplier_reference_id"]: d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
-            if d["supplier_reference_id"]}
+    held = {
+        d["supplier_reference_id"]: d
+        for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+        if d["supplier_reference_id"]
+    }
     for n, workbook in enumerate(months):
-        expected = {f"m{n}:datapoints:{ref}": (float(magnitude), unit)
-                    for ref, magnitude, unit in _cells(workbook, "datapoints", "ref", "magnitude", "unit")}
+        expected = {
+            f"m{n}:datapoints:{ref}": (float(magnitude), unit)
+            for ref, magnitude, unit in _cells(workbook, "datapoints", "ref", "magnitude", "unit")
+        }
         mine = {srid: d for srid, d in held.items() if srid.startswith(f"m{n}:")}
         assert len(expected) == 80
         assert {srid: (d["quantity"]["magnitude"], d["quantity"]["unit"]) for srid, d in mine.items()} == expected
@@ -307,18 +353,29 @@ def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[An
     assert [s["/datapoints"][0] for s in again.done] == [False, True, True]
 
 
-def test_a_batch_reads_whole_again_when_an_outside_delete_breaks_the_count(recorded: tuple[Any, Recording],
-                                                                            tmp_path: Path) -> None:
+def test_a_batch_reads_whole_again_when_an_outside_delete_breaks_the_count(
+    recorded: tuple[Any, Recording], tmp_path: Path
+) -> None:
     """Between two workbooks of a batch someone deletes one of the second workbook's datapoints: the count
     the server gives no longer adds up, the listing is read whole again, and the datapoint is made again."""
     server, recording = recorded
     october = make_workbook(tmp_path / "oct", 80, prefix="oct", sources=1, name="2026-10.xlsx")
-    november = make_workbook(tmp_path / "nov", 40, prefix="nov", sources=1, month=dt.date(2026, 11, 1),
-                             entries_too=False, name="2026-11.xlsx")  # a batch takes them by name
+    november = make_workbook(
+        tmp_path / "nov",
+        40,
+        prefix="nov",
+        sources=1,
+        month=dt.date(2026, 11, 1),
+        entries_too=False,
+        name="2026-11.xlsx",
+    )  # a batch takes them by name
     assert importer.run([november]).ok
     api = _api(server)
-    victim = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
-                  if d["supplier_reference_id"] == "nov:datapoints:batch-000002-meter-a")
+    victim = next(
+        d
+        for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+        if d["supplier_reference_id"] == "nov:datapoints:batch-000002-meter-a"
+    )
 
     def outside(started: int) -> None:
         if started == 1:  # november is next: october's run has listed and written
@@ -331,14 +388,18 @@ def test_a_batch_reads_whole_again_when_an_outside_delete_breaks_the_count(recor
     assert second[0] is True and False in second  # tried from the cursor, then read whole
     made = [o.ref for o in outcome.results[1].objects if o.status == "created"]
     assert made == ["batch-000002-meter-a"]
-    back = next(d for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
-                if d["supplier_reference_id"] == "nov:datapoints:batch-000002-meter-a")
+    back = next(
+        d
+        for d in _all(api, "/datapoints", project_id="prj_1SBXBIOCHAR00001")
+        if d["supplier_reference_id"] == "nov:datapoints:batch-000002-meter-a"
+    )
     expected = next(m for r, m in _cells(november, "datapoints", "ref", "magnitude") if r == "batch-000002-meter-a")
     assert back["id"] != victim["id"] and back["quantity"]["magnitude"] == float(expected)
 
 
 def test_what_a_batch_carries_is_what_a_whole_listing_gives_after_updates(
-        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    recorded: tuple[Any, Recording], tmp_path: Path
+) -> None:
     """After a run that updated datapoints and rebound entries' components, the listings a batch carries to its
     next workbook equal, object for object and in order, what listing the project (the organisation's entries)
     whole gives."""
@@ -363,9 +424,11 @@ def test_what_a_batch_carries_is_what_a_whole_listing_gives_after_updates(
         statuses = Counter((o.kind, o.status) for o in result.objects)
         assert statuses[("datapoint", "updated")] == 2 and statuses[("ghg_entry", "updated")] == 2
         client, project = session.client, "prj_1SBXBIOCHAR00001"
-        for kind, whole in (("datapoint", client.list_datapoints(project_id=project)),
-                            ("component", client.list_components(project_id=project)),
-                            ("ghg_entry", client.list_ghg_entries())):
+        for kind, whole in (
+            ("datapoint", client.list_datapoints(project_id=project)),
+            ("component", client.list_components(project_id=project)),
+            ("ghg_entry", client.list_ghg_entries()),
+        ):
             assert session.listings.read(client, kind, project) == whole
         # datapoints were brought up to date from the run's answers; rebound components, and the entries whose
         # figures they feed, are read whole again
@@ -398,19 +461,30 @@ def test_what_a_batch_carries_drops_what_the_run_pruned(recorded: tuple[Any, Rec
 
 def _entries_as_held(api: httpx.Client) -> dict[str, tuple[str | None, float | None]]:
     """supplier_reference_id -> (statement, CO2e) of every GHG entry the server holds, read with plain httpx."""
-    return {e["supplier_reference_id"]: (e["ghg_statement_id"], e["co2e_net_removed_kg"])
-            for e in _all(api, "/ghg_entries")}
+    return {
+        e["supplier_reference_id"]: (e["ghg_statement_id"], e["co2e_net_removed_kg"]) for e in _all(api, "/ghg_entries")
+    }
 
 
 def test_a_batch_carries_the_entries_and_each_months_statement_files_only_its_own(
-        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    recorded: tuple[Any, Recording], tmp_path: Path
+) -> None:
     """Three monthly workbooks, each with its statement, in one batch: from the third on the organisation's
     entries are read from the cursor only, and what a workbook planned against is what the server holds: each
     month's entries filed in that month's statement, read back over HTTP."""
     server, recording = recorded
-    months = [make_workbook(tmp_path / f"s{n}", 40, prefix=f"s{n}", sources=1, month=dt.date(2026, 9 + n, 1),
-                            statement_end_on=f"2026-{9 + n:02d}-{(30, 31, 30)[n]}", name=f"2026-{9 + n:02d}.xlsx")
-              for n in range(3)]
+    months = [
+        make_workbook(
+            tmp_path / f"s{n}",
+            40,
+            prefix=f"s{n}",
+            sources=1,
+            month=dt.date(2026, 9 + n, 1),
+            statement_end_on=f"2026-{9 + n:02d}-{(30, 31, 30)[n]}",
+            name=f"2026-{9 + n:02d}.xlsx",
+        )
+        for n in range(3)
+    ]
     segments = _Segments(recording)
     outcome = importer.run(months, progress=segments)
     assert outcome.exit_code == 0 and len(outcome.results) == 3
@@ -429,7 +503,8 @@ def test_a_batch_carries_the_entries_and_each_months_statement_files_only_its_ow
 
 
 def test_a_statement_filing_entries_listed_earlier_makes_the_next_read_whole(
-        recorded: tuple[Any, Recording], tmp_path: Path) -> None:
+    recorded: tuple[Any, Recording], tmp_path: Path
+) -> None:
     """October's entries are imported without a statement; then a workbook whose statement covers October files
     them. The entries carried to the next workbook must say so (read whole again, not from the cursor): what a
     batch carries equals what listing the entries whole gives, statement for statement."""
@@ -451,4 +526,5 @@ def test_a_statement_filing_entries_listed_earlier_makes_the_next_read_whole(
     filed = {statement for srid, (statement, _) in held.items() if srid.startswith(("a:", "b:"))}
     assert len(filed) == 1 and None not in filed  # the server did file October's earlier entries too
     assert {e.supplier_reference_id: e.ghg_statement_id for e in carried} == {
-        srid: statement for srid, (statement, _) in held.items()}
+        srid: statement for srid, (statement, _) in held.items()
+    }

@@ -103,8 +103,14 @@ def test_a_feedstock_type_is_found_by_id_reference_or_exact_name(sandbox, tmp_pa
 
 
 def test_a_changed_name_beside_an_id_or_a_new_reference_is_a_patch(sandbox, tmp_path):
-    rows = [{"ref": "sawmill-offcuts", "feedstock_type_id": seed.SAWMILL_OFFCUTS_ID, "name": "Sawmill offcuts (oak)",
-             "supplier_reference_id": "acme-offcuts"}]
+    rows = [
+        {
+            "ref": "sawmill-offcuts",
+            "feedstock_type_id": seed.SAWMILL_OFFCUTS_ID,
+            "name": "Sawmill offcuts (oak)",
+            "supplier_reference_id": "acme-offcuts",
+        }
+    ]
     book = _feedstock(tmp_path, rows)
     env = cli_env(sandbox, tmp_path / "home")
     plan = run_cli(["plan", str(book), "--json"], env)
@@ -115,8 +121,11 @@ def test_a_changed_name_beside_an_id_or_a_new_reference_is_a_patch(sandbox, tmp_
     result = run_cli(["run", str(book)], env)
     assert result.code == 0, result.stdout + result.stderr
     patched = api_get(sandbox, f"/feedstock_types/{seed.SAWMILL_OFFCUTS_ID}")
-    assert patched == {"id": seed.SAWMILL_OFFCUTS_ID, "name": "Sawmill offcuts (oak)",
-                       "supplier_reference_id": "acme-offcuts"}
+    assert patched == {
+        "id": seed.SAWMILL_OFFCUTS_ID,
+        "name": "Sawmill offcuts (oak)",
+        "supplier_reference_id": "acme-offcuts",
+    }
     assert [w[0] for w in _writes(sandbox) if "feedstock_types" in w[1]] == ["PATCH"]
     again = run_cli(["run", str(book)], env)  # the second run finds it by ID, unchanged
     assert again.code == 0 and [w[0] for w in _writes(sandbox) if "feedstock_types" in w[1]] == ["PATCH"]
@@ -137,8 +146,13 @@ def test_sandbox_admin_path_adds_types_as_the_ui_would(sandbox, api):
     listed = api_nodes(sandbox, "/feedstock_types", supplier_reference_id="acme-rice")
     assert listed == [made]
     # a reference is as unique as everywhere else
-    assert api.post(api.base_url.copy_with(path="/_sandbox/feedstock_types"),
-                    json={"name": "Other", "supplier_reference_id": "acme-rice"}).status_code == 422
+    assert (
+        api.post(
+            api.base_url.copy_with(path="/_sandbox/feedstock_types"),
+            json={"name": "Other", "supplier_reference_id": "acme-rice"},
+        ).status_code
+        == 422
+    )
 
 
 # -- limits of the document, at their cells ---------------------------------------------------------------------
@@ -153,8 +167,10 @@ def test_a_long_description_and_report_url_are_refused_at_their_cells(sandbox, t
     assert result.code == 1
     found = {(f["sheet"], f["column"], f["cell"], f["code"]) for f in result.json()["errors"]}
     rows = _sample_rows()
-    assert found == {("datapoints", "description", f"C{rows['feedstock-delivered-t']}", "too_long"),
-                     ("project", "ghg_statement_report_url", _project_cell("ghg_statement_report_url"), "too_long")}
+    assert found == {
+        ("datapoints", "description", f"C{rows['feedstock-delivered-t']}", "too_long"),
+        ("project", "ghg_statement_report_url", _project_cell("ghg_statement_report_url"), "too_long"),
+    }
     assert _writes(sandbox) == []
 
 
@@ -233,11 +249,19 @@ def test_the_workbook_format_holds_the_documents_limits(where):
 def test_every_column_sent_with_a_limit_is_mapped():
     """A new column with a maximum length must say which field of the document it is sent as."""
     limited = {(s.name, c.name) for s in spec.SHEETS for c in s.columns if c.max_length is not None}
-    unmapped = limited - set(SENT_AS) - {
-        ("sources", "ref"), ("datapoints", "ref"), ("feedstock_types", "ref"), ("entries", "ref"),
-        ("components", "ref"), ("storage_locations", "ref"),  # refs are the workbook's own names, never sent
-        ("project", "supplier_reference_prefix"),  # a part of derived references, each held to 100
-    }
+    unmapped = (
+        limited
+        - set(SENT_AS)
+        - {
+            ("sources", "ref"),
+            ("datapoints", "ref"),
+            ("feedstock_types", "ref"),
+            ("entries", "ref"),
+            ("components", "ref"),
+            ("storage_locations", "ref"),  # refs are the workbook's own names, never sent
+            ("project", "supplier_reference_prefix"),  # a part of derived references, each held to 100
+        }
+    )
     assert not unmapped, unmapped
 
 
@@ -256,9 +280,17 @@ def test_change_no_post_feedstock_types(api):
 
 
 def test_change_source_description(api):
-    body = {"__typename": "CreateDocumentSourceRequest", "supplier_reference_id": "desc-src", "display_name": "D",
-            "published_at": "2026-10-31", "file_name": "a.txt", "content_type": "text/plain", "content_length": 5,
-            "project_id": PROJECT, "description": "weighbridge tickets"}
+    body = {
+        "__typename": "CreateDocumentSourceRequest",
+        "supplier_reference_id": "desc-src",
+        "display_name": "D",
+        "published_at": "2026-10-31",
+        "file_name": "a.txt",
+        "content_type": "text/plain",
+        "content_length": 5,
+        "project_id": PROJECT,
+        "description": "weighbridge tickets",
+    }
     assert not errors_of(request_schema("POST", "/sources"), body)
     made = api.post("/sources", json=body).json()["source"]
     assert api.get(f"/sources/{made['id']}").json()["description"] == "weighbridge tickets"
@@ -272,8 +304,14 @@ def test_change_source_description(api):
 def test_change_datapoint_description_at_most_500(api):
     ok = datapoint(api, "d500")
     assert ok["description"]
-    base = {"supplier_reference_id": "d501", "display_name": "N", "type": "REPORTED", "quantity": {
-        "magnitude": 1, "unit": "t"}, "source_ids": [], "project_id": PROJECT}
+    base = {
+        "supplier_reference_id": "d501",
+        "display_name": "N",
+        "type": "REPORTED",
+        "quantity": {"magnitude": 1, "unit": "t"},
+        "source_ids": [],
+        "project_id": PROJECT,
+    }
     assert api.post("/datapoints", json={**base, "description": "x" * 500}).status_code == 200
     refused = api.post("/datapoints", json={**base, "supplier_reference_id": "d502", "description": "x" * 501})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "description"]
@@ -292,8 +330,10 @@ def test_change_report_url_at_most_2048(api):
 
 def test_change_ghg_entry_template_required_and_deprecated_fields_gone(api):
     body = production_entry_body(api, "tmpl-req")
-    for without in ({k: v for k, v in body.items() if k != "ghg_entry_template_id"},
-                    {**body, "ghg_entry_template_id": None}):
+    for without in (
+        {k: v for k, v in body.items() if k != "ghg_entry_template_id"},
+        {**body, "ghg_entry_template_id": None},
+    ):
         assert errors_of(request_schema("POST", "/ghg_entries"), without)
         refused = api.post("/ghg_entries", json=without)
         assert refused.status_code == 422, refused.text
@@ -311,8 +351,10 @@ def test_change_patch_ghg_entry_dates_not_nullable_and_no_component_fields(api):
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][:2] == ["body", field]
     before = api.get(f"/ghg_entries/{entry['id']}/component_attributions").json()["total_count"]
     # add_components / delete_component_ids are gone from PatchGhgEntryRequest: not acted on
-    ignored = api.patch(f"/ghg_entries/{entry['id']}", json={"delete_component_ids": [entry["id"]],
-                                                             "add_components": [{"component_id": "x"}]})
+    ignored = api.patch(
+        f"/ghg_entries/{entry['id']}",
+        json={"delete_component_ids": [entry["id"]], "add_components": [{"component_id": "x"}]},
+    )
     assert ignored.status_code == 200, ignored.text
     assert api.get(f"/ghg_entries/{entry['id']}/component_attributions").json()["total_count"] == before
 

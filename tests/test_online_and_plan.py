@@ -62,8 +62,18 @@ def test_plan_for_an_empty_registry_creates_everything_in_dependency_order(tmp_p
     wb = workbook(tmp_path)
     plan = build_plan(wb, context(), _state(), submit=False)
     kinds = [a.kind for a in plan.actions]
-    assert kinds == sorted(kinds, key=["source", "datapoint", "feedstock_type", "ghg_entry", "component",
-                                       "component_attribution", "ghg_statement"].index)
+    assert kinds == sorted(
+        kinds,
+        key=[
+            "source",
+            "datapoint",
+            "feedstock_type",
+            "ghg_entry",
+            "component",
+            "component_attribution",
+            "ghg_statement",
+        ].index,
+    )
     assert {a.op for a in plan.actions} == {"create"}
     entry = plan.action(("ghg_entry", "batch-1"))
     assert set(entry.depends_on) == {("datapoint", r) for r in ("distance", "mass", "kwh-a", "kwh-b")}
@@ -73,20 +83,35 @@ def test_plan_for_an_empty_registry_creates_everything_in_dependency_order(tmp_p
 
 
 def _existing_dp(row, *, magnitude=None, locked="not_locked", source_ids=("src_1EXISTING0000000",)):
-    return NS(id=f"dtp_1EXIST{row.ref.upper():0<14}"[:20], supplier_reference_id=None, display_name=row.display_name,
-              description=row.description, type="REPORTED",
-              quantity=NS(magnitude=row.magnitude if magnitude is None else magnitude, unit=row.unit,
-                          standard_deviation=None),
-              source_ids=list(source_ids), measured_at=None, uncertainty_justification=None, locked_status=locked)
+    return NS(
+        id=f"dtp_1EXIST{row.ref.upper():0<14}"[:20],
+        supplier_reference_id=None,
+        display_name=row.display_name,
+        description=row.description,
+        type="REPORTED",
+        quantity=NS(
+            magnitude=row.magnitude if magnitude is None else magnitude, unit=row.unit, standard_deviation=None
+        ),
+        source_ids=list(source_ids),
+        measured_at=None,
+        uncertainty_justification=None,
+        locked_status=locked,
+    )
 
 
 def test_plan_classifies_unchanged_update_and_locked_conflict(tmp_path):
     wb = workbook(tmp_path)
     prefix = "t"
     src_srid = reference_for(None, prefix, "sources", "ticket", file_sha256=wb.sources[0].sha256)
-    source = NS(id="src_1EXISTING0000000", supplier_reference_id=src_srid, display_name="Ticket",
-                published_at=dt.date(2026, 10, 31), is_public=False, description=wb.sources[0].description,
-                url_info=NS(__typename="SourcePrivateUrlInfo", is_accessible=True))
+    source = NS(
+        id="src_1EXISTING0000000",
+        supplier_reference_id=src_srid,
+        display_name="Ticket",
+        published_at=dt.date(2026, 10, 31),
+        is_public=False,
+        description=wb.sources[0].description,
+        url_info=NS(__typename="SourcePrivateUrlInfo", is_accessible=True),
+    )
     dps = {}
     for row in wb.datapoints:
         srid = reference_for(None, prefix, "datapoints", row.ref)
@@ -116,14 +141,24 @@ def test_plan_classifies_unchanged_update_and_locked_conflict(tmp_path):
 
 def test_statement_overlap_and_closed_period_are_refused(tmp_path):
     wb = workbook(tmp_path)
-    later = NS(id="ggs_1LATER0000000000", project_id=PROJECT, status="DRAFT",
-               reporting_period_start_at="2026-10-01", reporting_period_end_at="2026-11-30")
+    later = NS(
+        id="ggs_1LATER0000000000",
+        project_id=PROJECT,
+        status="DRAFT",
+        reporting_period_start_at="2026-10-01",
+        reporting_period_end_at="2026-11-30",
+    )
     plan = build_plan(wb, context(), _state(statements=[later]), submit=False)
     step = plan.action(("ghg_statement", "statement"))
     assert step.op == "conflict" and "overlap" in step.reason
 
-    earlier = NS(id="ggs_1EARLY0000000000", project_id=PROJECT, status="AWAITING_VERIFICATION",
-                 reporting_period_start_at="2026-09-01", reporting_period_end_at="2026-10-20")
+    earlier = NS(
+        id="ggs_1EARLY0000000000",
+        project_id=PROJECT,
+        status="AWAITING_VERIFICATION",
+        reporting_period_start_at="2026-09-01",
+        reporting_period_end_at="2026-10-20",
+    )
     plan = build_plan(wb, context(), _state(statements=[earlier]), submit=False)
     assert plan.action(("ghg_statement", "statement")).payload.start_on == "2026-10-21"
     entry = plan.action(("ghg_entry", "batch-1"))

@@ -34,8 +34,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
-                   check=True, timeout=300, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
     (built,) = out.glob("isometric_workbook_importer-*.whl")
     return built
 
@@ -46,13 +51,22 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("venv") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
     python = root / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # A plain path line: this environment's packages become importable, its own .pth files (the editable
     # install of the checkout) are not processed, so `importer` can only come from the wheel.
     (Path(purelib) / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-                   check=True, timeout=300, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
     return root
 
 
@@ -73,8 +87,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def tool(venv: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(venv / "bin" / "isometric-import"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=240)
+    return subprocess.run(
+        [str(venv / "bin" / "isometric-import"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    )
 
 
 def test_wheel_carries_the_templates_and_every_package(wheel: Path):
@@ -88,10 +103,13 @@ def test_wheel_carries_the_templates_and_every_package(wheel: Path):
 
 
 def test_installed_package_is_the_wheel_and_loads_templates_from_it(venv: Path, elsewhere: Path, env: dict[str, str]):
-    code = ("import importer, importer.report.render as r; print(importer.__file__); "
-            "print(r.environment().get_template('run_report.html.j2').filename)")
-    proc = subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=elsewhere, env=env, capture_output=True,
-                          text=True, check=True)
+    code = (
+        "import importer, importer.report.render as r; print(importer.__file__); "
+        "print(r.environment().get_template('run_report.html.j2').filename)"
+    )
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, check=True
+    )
     package, template = proc.stdout.splitlines()
     assert Path(package).is_relative_to(venv) and "site-packages" in package
     assert Path(template).is_relative_to(venv) and Path(template).parent.name == "_templates"

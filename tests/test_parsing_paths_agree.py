@@ -19,10 +19,41 @@ COLUMNS = {col.type: col for sheet in spec.SHEETS for col in sheet.columns}
 COLUMNS["enum_lower"] = spec.COMPONENTS.column("action")
 COLUMNS["enum"] = spec.DATAPOINTS.column("type")
 
-words = st.sampled_from(["", " ", "  REPORTED ", "reported", "Add", "add", " Remove", "#REF!", "#N/A", "a, b",
-                         "a;b", "x\ny", "t", "tonnes", "81.2 %", "81,2 %", "1,234", "1 234.5", "12.5", "-3", "2026",
-                         "2026-10-31", "2026-02-30", "31/10/2026", "TRUE", "no", "1e3", "nan", "inf", "src_1"])
-numbers = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64), st.integers(-10**9, 10**9))
+words = st.sampled_from(
+    [
+        "",
+        " ",
+        "  REPORTED ",
+        "reported",
+        "Add",
+        "add",
+        " Remove",
+        "#REF!",
+        "#N/A",
+        "a, b",
+        "a;b",
+        "x\ny",
+        "t",
+        "tonnes",
+        "81.2 %",
+        "81,2 %",
+        "1,234",
+        "1 234.5",
+        "12.5",
+        "-3",
+        "2026",
+        "2026-10-31",
+        "2026-02-30",
+        "31/10/2026",
+        "TRUE",
+        "no",
+        "1e3",
+        "nan",
+        "inf",
+        "src_1",
+    ]
+)
+numbers = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64), st.integers(-(10**9), 10**9))
 dates = st.dates(dt.date(1899, 1, 1), dt.date(2100, 12, 31))
 datetimes = st.datetimes(dt.datetime(1899, 1, 1), dt.datetime(2100, 12, 31))
 cells = st.one_of(words, st.text(max_size=12), numbers, dates, datetimes, st.booleans(), st.none())
@@ -60,9 +91,13 @@ def test_every_path_parses_a_mixed_column_alike(kind: str, values: list[Any]) ->
         assert all(_same(a, b) for a, b in zip(out, cell, strict=True)), (kind, mode, values, out, cell)
 
 
-uniform = st.one_of(st.lists(words, min_size=1, max_size=8), st.lists(st.text(max_size=10), min_size=1, max_size=8),
-                    st.lists(numbers, min_size=1, max_size=8), st.lists(dates, min_size=1, max_size=8),
-                    st.lists(datetimes, min_size=1, max_size=8))
+uniform = st.one_of(
+    st.lists(words, min_size=1, max_size=8),
+    st.lists(st.text(max_size=10), min_size=1, max_size=8),
+    st.lists(numbers, min_size=1, max_size=8),
+    st.lists(dates, min_size=1, max_size=8),
+    st.lists(datetimes, min_size=1, max_size=8),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -91,12 +126,14 @@ def test_enum_case_is_one_rule() -> None:
 
 # -- the whole-column schema check against pandera ------------------------------------------------------------
 
+
 def _typed_values(col: spec.Column) -> st.SearchStrategy[Any]:
     """Values `coerce` can give the column, drawn around its limits (lengths, bounds, choices)."""
     utc = dt.UTC
     by_type: dict[str, st.SearchStrategy[Any]] = {
-        "number": st.one_of(st.sampled_from([-1.0, 0.0, 1e-9, 0.5, 1.0, 1.0000001, 2.0, 1e12]),
-                            st.floats(-5, 5, allow_nan=False)),
+        "number": st.one_of(
+            st.sampled_from([-1.0, 0.0, 1e-9, 0.5, 1.0, 1.0000001, 2.0, 1e12]), st.floats(-5, 5, allow_nan=False)
+        ),
         "date": dates,
         "datetime": st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1)).map(lambda d: d.replace(tzinfo=utc)),
         "bool": st.booleans(),
@@ -106,13 +143,18 @@ def _typed_values(col: spec.Column) -> st.SearchStrategy[Any]:
     if col.type in by_type:
         return by_type[col.type]
     limit = col.max_length or 20
-    return st.one_of(st.sampled_from(["a", "b", "c"]),
-                     st.integers(max(0, limit - 2), limit + 2).map(lambda n: "x" * n))
+    return st.one_of(st.sampled_from(["a", "b", "c"]), st.integers(max(0, limit - 2), limit + 2).map(lambda n: "x" * n))
 
 
 def _junk() -> st.SearchStrategy[Any]:
-    return st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.text(max_size=3),
-                     st.booleans(), dates, st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1)))
+    return st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-3, 3),
+        st.text(max_size=3),
+        st.booleans(),
+        dates,
+        st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1)),
+    )
 
 
 @st.composite

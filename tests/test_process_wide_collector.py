@@ -61,8 +61,17 @@ def test_long_lived_leaves_a_process_that_froze_its_own_objects_alone() -> None:
 
 @pytest.mark.slow
 def test_a_batch_hands_back_everything_it_froze(tmp_path) -> None:
-    months = [make_workbook(tmp_path / f"m{n}", 16, prefix=f"gc{n}", sources=1, month=dt.date(2026, 9 + n, 1),
-                            name=f"2026-{9 + n:02d}.xlsx") for n in range(2)]
+    months = [
+        make_workbook(
+            tmp_path / f"m{n}",
+            16,
+            prefix=f"gc{n}",
+            sources=1,
+            month=dt.date(2026, 9 + n, 1),
+            name=f"2026-{9 + n:02d}.xlsx",
+        )
+        for n in range(2)
+    ]
     outcome = importer.run(months)
     assert outcome.exit_code == 0 and len(outcome.results) == 2
     assert {o.status for r in outcome.results for o in r.objects} == {"created"}

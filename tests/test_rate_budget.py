@@ -20,34 +20,57 @@ from importer.sandbox.seed import PROJECT_ID
 
 from e2e_helpers import SHEET_KIND, api_nodes, cli_env, copy_samples, expected_references, run_cli
 
-COLLECTIONS = {"source": "/sources", "datapoint": "/datapoints", "feedstock_type": "/feedstock_types",
-               "ghg_entry": "/ghg_entries", "component": "/components"}
+COLLECTIONS = {
+    "source": "/sources",
+    "datapoint": "/datapoints",
+    "feedstock_type": "/feedstock_types",
+    "ghg_entry": "/ghg_entries",
+    "component": "/components",
+}
 
 
 def client_for(sandbox) -> IsometricClient:
-    return IsometricClient(ClientConfig(base_url=sandbox.base_url, client_secret=sandbox.client_secret,
-                                        access_token=sandbox.access_token, max_rate_limited_attempts=60))
+    return IsometricClient(
+        ClientConfig(
+            base_url=sandbox.base_url,
+            client_secret=sandbox.client_secret,
+            access_token=sandbox.access_token,
+            max_rate_limited_attempts=60,
+        )
+    )
 
 
 def raw(sandbox) -> httpx.Client:
-    return httpx.Client(base_url=sandbox.base_url, timeout=10,
-                        headers={"X-Client-Secret": sandbox.client_secret,
-                                 "Authorization": f"Bearer {sandbox.access_token}"})
+    return httpx.Client(
+        base_url=sandbox.base_url,
+        timeout=10,
+        headers={"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"},
+    )
 
 
 def load(client: IsometricClient, tag: str, creates: int, reads: int, threads: int = 6) -> list[m.Datapoint]:
     """`creates` datapoint creates interleaved with `reads` listings of the feedstock types, over `threads`."""
-    jobs = sorted([("c", i / creates, i) for i in range(creates)] + [("r", (i + 0.5) / reads, i) for i in range(reads)],
-                  key=lambda job: job[1])
+    jobs = sorted(
+        [("c", i / creates, i) for i in range(creates)] + [("r", (i + 0.5) / reads, i) for i in range(reads)],
+        key=lambda job: job[1],
+    )
 
     def one(job):
         kind, _, i = job
         if kind == "r":
             return client.list_feedstock_types()
         srid = f"{tag}-{i:03d}"
-        return client.create_datapoint(m.CreateDatapointRequest(
-            supplier_reference_id=srid, display_name=srid, description="under a budget", type="REPORTED",
-            quantity=m.QuantityInput(magnitude=1.0 + i, unit="t"), source_ids=[], project_id=PROJECT_ID))
+        return client.create_datapoint(
+            m.CreateDatapointRequest(
+                supplier_reference_id=srid,
+                display_name=srid,
+                description="under a budget",
+                type="REPORTED",
+                quantity=m.QuantityInput(magnitude=1.0 + i, unit="t"),
+                source_ids=[],
+                project_id=PROJECT_ID,
+            )
+        )
 
     with ThreadPoolExecutor(threads) as pool:
         return [d for d in pool.map(one, jobs) if isinstance(d, m.Datapoint)]
@@ -55,8 +78,11 @@ def load(client: IsometricClient, tag: str, creates: int, reads: int, threads: i
 
 def held(sandbox, prefix: str) -> list[str]:
     """The supplier_reference_ids of the datapoints under `prefix` the server holds, read over HTTP."""
-    return sorted(n["supplier_reference_id"] for n in api_nodes(sandbox, "/datapoints")
-                  if str(n.get("supplier_reference_id") or "").startswith(prefix))
+    return sorted(
+        n["supplier_reference_id"]
+        for n in api_nodes(sandbox, "/datapoints")
+        if str(n.get("supplier_reference_id") or "").startswith(prefix)
+    )
 
 
 # -- the headers --------------------------------------------------------------------------------------------
@@ -66,10 +92,13 @@ def test_ratelimit_fields_parse_as_structured_lists():
     assert parse_ratelimit('"default";q=20;w=1') == [("default", {"q": 20, "w": 1})]
     assert parse_ratelimit('"default";r=7;t=1') == [("default", {"r": 7, "t": 1})]
     assert parse_ratelimit(' "burst";q=100;w=60, "day";q=1000;w=86400;qu="requests" ') == [
-        ("burst", {"q": 100, "w": 60}), ("day", {"q": 1000, "w": 86400, "qu": "requests"})]
+        ("burst", {"q": 100, "w": 60}),
+        ("day", {"q": 1000, "w": 86400, "qu": "requests"}),
+    ]
     pk = base64.b64encode(b"POST /mrv/v0/datapoints").decode()
-    assert parse_ratelimit(f'"endpoint";r=0;t=1;pk=:{pk}:') == [("endpoint", {"r": 0, "t": 1,
-                                                                               "pk": b"POST /mrv/v0/datapoints"})]
+    assert parse_ratelimit(f'"endpoint";r=0;t=1;pk=:{pk}:') == [
+        ("endpoint", {"r": 0, "t": 1, "pk": b"POST /mrv/v0/datapoints"})
+    ]
     assert parse_ratelimit('"a\\"b";q=1.5;flag, token;w=2') == [('a"b', {"q": 1.5, "flag": True}), ("token", {"w": 2})]
     assert parse_ratelimit('"ok";q=5, ;;garbage') == [("ok", {"q": 5})]  # stops at what it cannot read
     assert parse_ratelimit("") == []
@@ -78,10 +107,13 @@ def test_ratelimit_fields_parse_as_structured_lists():
 def test_routes_are_keyed_as_the_sandbox_keys_its_budget():
     assert route_key("POST", "/datapoints") == "POST /datapoints"
     assert route_key("GET", "/datapoints/dtp_1ABCDEFGHIJKLMNOPQ") == "GET /datapoints/{id}"
-    assert route_key("POST", "/sources/src_1ABCDEFGHIJKLMNOPQ/signed_upload_url") == \
-        "POST /sources/{id}/signed_upload_url"
-    assert route_key("GET", "/projects/prj_1SBXBIOCHAR00001/ghg_entry_templates") == \
-        "GET /projects/{id}/ghg_entry_templates"
+    assert (
+        route_key("POST", "/sources/src_1ABCDEFGHIJKLMNOPQ/signed_upload_url") == "POST /sources/{id}/signed_upload_url"
+    )
+    assert (
+        route_key("GET", "/projects/prj_1SBXBIOCHAR00001/ghg_entry_templates")
+        == "GET /projects/{id}/ghg_entry_templates"
+    )
 
 
 def test_the_sandbox_sends_the_draft_headers_per_endpoint_and_none_by_default(sandbox):
@@ -106,8 +138,10 @@ def test_a_global_budget_counts_every_api_request_together(sandbox):
     sandbox.set_faults(FaultConfig(budget_per_second=3, budget_scope="global", rate_headers=True))
     time.sleep(1 - time.monotonic() % 1 + 0.02)
     with raw(sandbox) as http:
-        codes = [http.get(path).status_code for path in ("/projects", "/feedstock_types", "/component_blueprints",
-                                                         "/projects")]
+        codes = [
+            http.get(path).status_code
+            for path in ("/projects", "/feedstock_types", "/component_blueprints", "/projects")
+        ]
         answer = http.get("/datapoints")
     assert codes == [200, 200, 200, 429]
     assert answer.status_code == 429
@@ -118,8 +152,9 @@ def test_a_global_budget_counts_every_api_request_together(sandbox):
 # -- the client under a budget ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("scope", "headers"), [("endpoint", True), ("global", True), ("endpoint", False),
-                                                ("global", False)])
+@pytest.mark.parametrize(
+    ("scope", "headers"), [("endpoint", True), ("global", True), ("endpoint", False), ("global", False)]
+)
 def test_the_client_keeps_to_the_budget_with_few_429s_and_nothing_lost(sandbox, scope, headers):
     budget = 10
     sandbox.set_faults(FaultConfig(budget_per_second=budget, budget_scope=scope, rate_headers=headers))

@@ -63,8 +63,12 @@ def test_only_the_first_workbook_of_a_validate_command_is_read_ahead(tmp_path):
 
 def test_the_options_taking_a_value_are_those_of_the_validate_command():
     command = typer.main.get_command(app).commands["validate"]  # type: ignore[attr-defined]
-    taking_a_value = {name for param in command.params if param.param_type_name == "option" and not param.is_flag
-                      for name in param.opts}
+    taking_a_value = {
+        name
+        for param in command.params
+        if param.param_type_name == "option" and not param.is_flag
+        for name in param.opts
+    }
     assert taking_a_value == VALUE_OPTIONS
 
 
@@ -124,16 +128,28 @@ def test_a_read_nobody_takes_over_does_not_hold_the_process(tmp_path, reads):
     prefetch(path)
     assert all(worker.daemon for worker in reads[0].workers)
     # through the console script: a usage error after the read began exits with the usage code and message
-    proc = subprocess.run([sys.executable, "-m", "importer.launcher", "validate", str(path), "--no-such-option"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "importer.launcher", "validate", str(path), "--no-such-option"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "No such option" in proc.stderr
 
 
 def test_the_console_script_validates_what_the_library_validates(tmp_path):
-    path = write(tmp_path, lambda sheets, _p: row(sheets, "datapoints", sheets["datapoints"][0]["ref"]).update(
-        unit="tonnes metric"))
-    proc = subprocess.run([sys.executable, "-m", "importer.launcher", "validate", str(path), "--json", "--no-report"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    path = write(
+        tmp_path,
+        lambda sheets, _p: row(sheets, "datapoints", sheets["datapoints"][0]["ref"]).update(unit="tonnes metric"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "importer.launcher", "validate", str(path), "--json", "--no-report"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1, proc.stderr
     found = json.loads(proc.stdout)
     library = validate_workbook(path)

@@ -31,8 +31,11 @@ def _get(sandbox: Any, path: str, **params: Any) -> Any:
 
 
 def _entries(sandbox: Any, prefix: str = "demo-2026-10:") -> dict[str, Any]:
-    return {e["supplier_reference_id"]: e for e in _get(sandbox, "/ghg_entries")["nodes"]
-            if str(e.get("supplier_reference_id") or "").startswith(prefix)}
+    return {
+        e["supplier_reference_id"]: e
+        for e in _get(sandbox, "/ghg_entries")["nodes"]
+        if str(e.get("supplier_reference_id") or "").startswith(prefix)
+    }
 
 
 def _rename_entry(workbook: Path, old: str, new: str) -> None:
@@ -57,10 +60,14 @@ def test_renamed_entry_is_an_orphan_submit_is_refused_and_prune_removes_it(env: 
 
     planned = runner.invoke(app, ["plan", str(wb), "--json", "-q"])
     orphans = json.loads(planned.stdout)["orphans"]
-    assert {"kind": "ghg_entry", "id": old["id"], "supplier_reference_id": "demo-2026-10:entries:batch-2026-10-a"} \
-        .items() <= next(o for o in orphans if o["kind"] == "ghg_entry").items()
+    assert {
+        "kind": "ghg_entry",
+        "id": old["id"],
+        "supplier_reference_id": "demo-2026-10:entries:batch-2026-10-a",
+    }.items() <= next(o for o in orphans if o["kind"] == "ghg_entry").items()
     assert next(o for o in orphans if o["kind"] == "ghg_entry")["co2e_net_removed_kg"] == pytest.approx(
-        old["co2e_net_removed_kg"])
+        old["co2e_net_removed_kg"]
+    )
 
     held = [(e["group"], e["id"]) for e in json.loads(planned.stdout)["statement_entries"]]
     assert ("orphan", old["id"]) in held  # the statement would hold the old entry beside its copy
@@ -115,7 +122,8 @@ def test_update_only_refuses_creates_before_sending(env: Any, tmp_path: Path) ->
     refused = CliRunner().invoke(app, ["run", str(wb), "--update-only", "--json", "-q"])
     assert refused.exit_code == 1 and "--update-only" in refused.stdout
     assert _get(env, "/sources")["nodes"] == [] or all(
-        not str(s.get("supplier_reference_id") or "").startswith("demo") for s in _get(env, "/sources")["nodes"])
+        not str(s.get("supplier_reference_id") or "").startswith("demo") for s in _get(env, "/sources")["nodes"]
+    )
     assert importer.run([wb]).ok
     book = openpyxl.load_workbook(wb)
     book["datapoints"]["E2"] = 52.5  # a correction of an existing value
@@ -126,8 +134,9 @@ def test_update_only_refuses_creates_before_sending(env: Any, tmp_path: Path) ->
     assert held[0]["quantity"]["magnitude"] == 52.5
 
 
-def test_a_token_revoked_mid_run_stops_the_run_and_sends_nothing_more(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_token_revoked_mid_run_stops_the_run_and_sends_nothing_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from importer.sandbox import SandboxServer
 
     server = SandboxServer(db_path=tmp_path / "sandbox.sqlite3")
@@ -145,8 +154,9 @@ def test_a_token_revoked_mid_run_stops_the_run_and_sends_nothing_more(tmp_path: 
         assert revoker.refused <= 8, revoker.refused
 
 
-def test_unwritable_history_stops_before_sending_and_names_the_file(env: Any, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unwritable_history_stops_before_sending_and_names_the_file(
+    env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "history.sqlite3").write_bytes(b"this is not a database" * 100)
@@ -162,16 +172,31 @@ def test_two_machines_then_rollback_of_one_keeps_the_others_objects(sandbox: Any
     each history records only what that run created; rolling back the second leaves the first's objects."""
     wb = copy_samples(tmp_path / "w")
     envs = [cli_env(sandbox, tmp_path / f"home{i}") for i in (1, 2)]
-    procs = [subprocess.Popen([sys.executable, "-m", "importer.cli", "run", str(wb), "--json", "--quiet"], env=e,
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for e in envs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "importer.cli", "run", str(wb), "--json", "--quiet"],
+            env=e,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for e in envs
+    ]
     outs = [p.communicate(timeout=240) for p in procs]
     results = [json.loads(o[0]) for o in outs]
     sources = _get(sandbox, "/sources")["nodes"]
     srids = [s["supplier_reference_id"] for s in sources if str(s["supplier_reference_id"]).startswith("demo")]
     assert len(srids) == len(set(srids)) == 5  # no duplicate
+
     def made(result: dict[str, Any]) -> set[str]:  # created by that run itself, not adopted from the other
-        return {o["id"] for o in result["objects"] if o["status"] == "created" and o["id"]
-                and not any("another run" in c["field"] for c in o.get("changes", []))}
+        return {
+            o["id"]
+            for o in result["objects"]
+            if o["status"] == "created"
+            and o["id"]
+            and not any("another run" in c["field"] for c in o.get("changes", []))
+        }
 
     histories = [json.loads(run_cli(["history", "--json"], e).stdout)[0] for e in envs]
     assert [h["created"] for h in histories] == [len(made(r)) for r in results]  # history: created, not adopted

@@ -11,8 +11,14 @@ from pathlib import Path
 from e2e_helpers import api_get, cli_env, copy_samples, run_cli
 from workbooks import sample_data
 
-PATHS = {"source": "/sources", "datapoint": "/datapoints", "ghg_entry": "/ghg_entries", "component": "/components",
-         "ghg_statement": "/ghg_statements", "feedstock_type": "/feedstock_types"}
+PATHS = {
+    "source": "/sources",
+    "datapoint": "/datapoints",
+    "ghg_entry": "/ghg_entries",
+    "component": "/components",
+    "ghg_statement": "/ghg_statements",
+    "feedstock_type": "/feedstock_types",
+}
 SHEETS = {"source": "sources", "datapoint": "datapoints", "ghg_entry": "entries", "component": "components"}
 
 
@@ -25,8 +31,9 @@ def test_the_created_csv_maps_every_row_to_its_id(sandbox, tmp_path):
     rows = list(csv.DictReader(created.open(encoding="utf-8")))
     sheets, project = sample_data()
     prefix = project["supplier_reference_prefix"]
-    expected = {("sources", r["ref"]) for r in sheets["sources"]} | {("datapoints", r["ref"]) for r in
-                                                                     sheets["datapoints"]}
+    expected = {("sources", r["ref"]) for r in sheets["sources"]} | {
+        ("datapoints", r["ref"]) for r in sheets["datapoints"]
+    }
     assert expected <= {(r["sheet"], r["ref"]) for r in rows}
     for row in rows:
         if row["kind"] not in PATHS:

@@ -20,7 +20,7 @@ def test_run_report_escapes_hostile_text_and_is_self_contained(tmp_path):
     assert 'onerror="window' not in html and "&#34;&gt;&lt;img src=x onerror=" in html
     urls = set(re.findall(r"https?://[^\s\"'<>]+", html))
     assert urls == {"http://127.0.0.1:8765/mrv/v0"}  # the API URL as text; nothing is loaded from anywhere
-    assert "<link" not in html and "src=\"http" not in html
+    assert "<link" not in html and 'src="http' not in html
     assert "Content-Security-Policy" in html
     assert "REHEARSAL against the local sandbox" in html
     for figure in ("6,532.4", "-183.8", "6,348.6"):
@@ -59,11 +59,17 @@ def test_validation_report_escapes_cell_values(tmp_path):
     from importer.workbook.validate import ValidationResult
 
     result = ValidationResult(
-        path=Path("/data/wb.xlsx"), sha256="ef" * 32, counts={"datapoints": 3},
-        findings=[Finding("error", "bad_unit", "unknown unit", sheet="datapoints", row=7, column="unit", cell="F7",
-                          value=SCRIPT),
-                  Finding("warning", "unused", "not used", sheet="sources", row=2, column="ref", cell="A2")],
-        workbook=None)
+        path=Path("/data/wb.xlsx"),
+        sha256="ef" * 32,
+        counts={"datapoints": 3},
+        findings=[
+            Finding(
+                "error", "bad_unit", "unknown unit", sheet="datapoints", row=7, column="unit", cell="F7", value=SCRIPT
+            ),
+            Finding("warning", "unused", "not used", sheet="sources", row=2, column="ref", cell="A2"),
+        ],
+        workbook=None,
+    )
     html = write_validation_report(result, tmp_path / "v.html").read_text()
     assert SCRIPT not in html and "&lt;script&gt;" in html
     assert "datapoints!F7" in html and "sources!A2" in html and "ef" * 32 in html
@@ -86,13 +92,29 @@ def test_validation_report_rows_are_escaped_and_redacted_value_by_value(tmp_path
     values = [SCRIPT, 'a "quoted" & <tagged> value', f"holds {secret} inside", "tab\there", "plain"]
     if with_separator:
         values.append("nul\x00and\x01soh")
-    findings = [Finding("error", "bad_unit", f"unit {v!r} unknown, seen in row {n}", sheet="datapoints", row=n,
-                        column="unit", cell=f"F{n}", value=v) for n, v in enumerate(values, 2)]
-    result = ValidationResult(path=Path("/data/wb.xlsx"), sha256="ab" * 32, counts={"datapoints": len(values)},
-                              findings=findings, workbook=None)
+    findings = [
+        Finding(
+            "error",
+            "bad_unit",
+            f"unit {v!r} unknown, seen in row {n}",
+            sheet="datapoints",
+            row=n,
+            column="unit",
+            cell=f"F{n}",
+            value=v,
+        )
+        for n, v in enumerate(values, 2)
+    ]
+    result = ValidationResult(
+        path=Path("/data/wb.xlsx"),
+        sha256="ab" * 32,
+        counts={"datapoints": len(values)},
+        findings=findings,
+        workbook=None,
+    )
     page = write_validation_report(result, tmp_path / "v.html").read_text()
-    body = page[page.index("<tbody>", page.index('id="g-datapoints-bad_unit"')):]
-    body = body[len("<tbody>"):body.index("</tbody>")]
+    body = page[page.index("<tbody>", page.index('id="g-datapoints-bad_unit"')) :]
+    body = body[len("<tbody>") : body.index("</tbody>")]
     cells = [row.split("<td>")[1:] for row in body.split("<tr>")[1:]]
     assert [c[0] for c in cells] == [f"datapoints!F{n}" for n in range(2, 2 + len(values))]
     shown = [stdlib_html.unescape(c[2]) for c in cells]
@@ -115,5 +137,5 @@ def test_the_validation_report_never_calls_a_filled_cell_empty(tmp_path):
     (found,) = [f for f in result.findings if f.code == "date_order"]
     assert found.value == "2026-10-10" and found.cell
     html = write_validation_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
-    row = html[html.index(f"{found.sheet}!{found.cell}"):][:400]
+    row = html[html.index(f"{found.sheet}!{found.cell}") :][:400]
     assert "2026-10-10" in row and "(empty)" not in row

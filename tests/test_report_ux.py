@@ -38,7 +38,7 @@ def test_verdict_comes_first_with_this_imports_co2e_and_its_standard_deviation(t
     assert verdict < html.index('id="filters"') and verdict < html.index('id="w1-entries"')
     assert "Import succeeded" in html
     total = 6532.4 + 5210.9 - 183.8
-    sd = math.sqrt(412.0 ** 2 + 365.5 ** 2 + 21.3 ** 2)
+    sd = math.sqrt(412.0**2 + 365.5**2 + 21.3**2)
     text = _text(html)
     assert f"{total / 1000:,.2f} t CO2e" in text and f"± {sd / 1000:,.2f} t CO2e" in text
     assert "square root of the sum of squares" in text
@@ -51,7 +51,7 @@ def test_verdict_comes_first_with_this_imports_co2e_and_its_standard_deviation(t
 def test_problems_are_grouped_by_root_cause_with_what_to_do(tmp_path):
     result = failures_result()
     html = write_run_report(result, tmp_path / "r.html").read_text()
-    problems = html[html.index('id="w1-problems"'):html.index('id="w1-entries"')]
+    problems = html[html.index('id="w1-problems"') : html.index('id="w1-entries"')]
     for o in result.objects:
         if o.status in BAD_STATUSES:
             assert f'href="#w1-row-{o.sheet}-{o.row or 0}-{o.kind}"' in problems, o.ref
@@ -62,8 +62,12 @@ def test_problems_are_grouped_by_root_cause_with_what_to_do(tmp_path):
     assert source["field"] == "display_name" and source["column"] == "display_name"
     assert source["advice"] == "Fix sources row 3 column display_name in the workbook, then run again."
     # the component is blocked by the entry, blocked by the datapoint, blocked by the source: one root
-    assert {b["where"] for b in source["blocked"]} == {"datapoints row 6", "datapoints row 7", "entries row 3",
-                                                       "components row 4"}
+    assert {b["where"] for b in source["blocked"]} == {
+        "datapoints row 6",
+        "datapoints row 7",
+        "entries row 3",
+        "components row 4",
+    }
     assert causes[1]["http"] == 503 and causes[1]["advice_kind"] == "server" and causes[1]["retryable"]
     assert "run the same command again" in causes[1]["advice"]
     assert "Nothing to fix in the workbook" in causes[1]["advice"]
@@ -95,11 +99,11 @@ def test_changes_show_before_and_after_when_recorded_and_the_new_value_otherwise
 
 def test_evidence_lists_files_with_hash_and_users_and_lineage_runs_both_ways(tmp_path):
     html = write_run_report(failures_result(), tmp_path / "r.html").read_text()
-    evidence = html[html.index('id="w1-evidence"'):html.index('id="w1-rows"')]
+    evidence = html[html.index('id="w1-evidence"') : html.index('id="w1-rows"')]
     assert "meter-log-1.pdf" in evidence and "01" * 32 in evidence
     assert 'href="#w1-dp-batch-0001-distance"' in evidence and 'href="#w1-entry-batch-0001"' in evidence
     assert 'id="w1-dp-batch-0001-distance"' in html  # datapoint -> entries table
-    lineage = html[html.index('id="w1-lineage"'):]
+    lineage = html[html.index('id="w1-lineage"') :]
     assert "data-bad" in lineage and "s-blocked" in lineage and "s-failed" in lineage
 
 
@@ -124,17 +128,21 @@ def test_a_2000_object_report_is_small_fast_and_folded(tmp_path):
 
 def test_validation_report_in_sheet_order_with_checks_and_found_filled(tmp_path):
     findings = [
-        Finding("warning", "unused", "entry 'x' is not used", sheet="entries", row=4, column="ref", cell="A4",
-                value="x"),
-        Finding("error", "required", "display_name is required", sheet="sources", row=3, column="display_name",
-                cell="B3"),
-        Finding("error", "bad_unit", "unknown unit", sheet="datapoints", row=7, column="unit", cell="F7",
-                value="tonnes"),
+        Finding(
+            "warning", "unused", "entry 'x' is not used", sheet="entries", row=4, column="ref", cell="A4", value="x"
+        ),
+        Finding(
+            "error", "required", "display_name is required", sheet="sources", row=3, column="display_name", cell="B3"
+        ),
+        Finding(
+            "error", "bad_unit", "unknown unit", sheet="datapoints", row=7, column="unit", cell="F7", value="tonnes"
+        ),
         Finding("warning", "hidden_sheet", "sheet notes is hidden", sheet=None),
         Finding("error", "missing_column", "no column ref", sheet="project"),
     ]
-    result = ValidationResult(path=Path("/data/wb.xlsx"), sha256="ef" * 32, counts={"datapoints": 3},
-                              findings=findings, workbook=None)
+    result = ValidationResult(
+        path=Path("/data/wb.xlsx"), sha256="ef" * 32, counts={"datapoints": 3}, findings=findings, workbook=None
+    )
     html = write_validation_report(result, tmp_path / "v.html").read_text()
     order = [html.index(f'id="s-{name}"') for name in ("workbook", "project", "sources", "datapoints", "entries")]
     assert order == sorted(order)
@@ -146,11 +154,22 @@ def test_validation_report_in_sheet_order_with_checks_and_found_filled(tmp_path)
 
 
 def test_validation_report_at_100000_findings_stays_small_and_lists_every_cell(tmp_path):
-    findings = [Finding("warning", "unused", f"datapoint {f'dp-{i:06d}'!r} is not used by any other row",
-                        sheet="datapoints", row=i + 2, column="ref", cell=f"A{i + 2}", value=f"dp-{i:06d}")
-                for i in range(100_000)]
-    result = ValidationResult(path=Path("/data/big.xlsx"), sha256="ab" * 32, counts={"datapoints": 100_000},
-                              findings=findings, workbook=None)
+    findings = [
+        Finding(
+            "warning",
+            "unused",
+            f"datapoint {f'dp-{i:06d}'!r} is not used by any other row",
+            sheet="datapoints",
+            row=i + 2,
+            column="ref",
+            cell=f"A{i + 2}",
+            value=f"dp-{i:06d}",
+        )
+        for i in range(100_000)
+    ]
+    result = ValidationResult(
+        path=Path("/data/big.xlsx"), sha256="ab" * 32, counts={"datapoints": 100_000}, findings=findings, workbook=None
+    )
     started = time.perf_counter()
     path = write_validation_report(result, tmp_path / "v.html")
     size = path.stat().st_size
@@ -189,11 +208,18 @@ def test_terminal_summary_is_at_most_ten_lines_and_verbose_adds_entries(tmp_path
         assert "entry batch-" not in text
     assert "failed rows (CSV): " in text and text.startswith("PROBLEMS")
     lines = summary_lines(failures_result())
-    assert ("  failed: datapoints row 12 (batch-0002-biochar-mass): HTTP 503 (server), request id req_5c01d2e3f4, "
-            "6 attempts: Service unavailable -> re-run: nothing to fix in the workbook") in lines
-    assert any(line.startswith("  failed: sources row 3 (meter-log-1): HTTP 422 (workbook), request id "
-                               "req_7f3a9c21e4, column display_name: ") and "-> fix column display_name in the workbook"
-               in line for line in lines)
+    assert (
+        "  failed: datapoints row 12 (batch-0002-biochar-mass): HTTP 503 (server), request id req_5c01d2e3f4, "
+        "6 attempts: Service unavailable -> re-run: nothing to fix in the workbook"
+    ) in lines
+    assert any(
+        line.startswith(
+            "  failed: sources row 3 (meter-log-1): HTTP 422 (workbook), request id "
+            "req_7f3a9c21e4, column display_name: "
+        )
+        and "-> fix column display_name in the workbook" in line
+        for line in lines
+    )
     out = io.StringIO()
     print_result(Console(file=out, width=300), failures_result(), verbose=True)
     assert "entry batch-0000 (rmv_1E00000000000000): 6,532.4 kg CO2e net removal" in out.getvalue()
@@ -209,8 +235,9 @@ def test_interrupted_summary_says_how_to_finish():
 
 def _outcome(status: str, kind: str = "datapoint") -> ObjectOutcome:
     """An outcome of `kind`: levels run side by side, so each outcome counts on its own kind's bar."""
-    return ObjectOutcome("datapoints", 2, "dp", kind, "p:dp", None, status,
-                         error="refused" if status == "failed" else None)
+    return ObjectOutcome(
+        "datapoints", 2, "dp", kind, "p:dp", None, status, error="refused" if status == "failed" else None
+    )
 
 
 def test_line_progress_marks_failed_levels_prints_phases_retries_and_a_heartbeat():

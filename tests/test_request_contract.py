@@ -34,9 +34,17 @@ def _check(method: str, path: str, body: object = None, query: list[tuple[str, s
 
 # -- the check itself ---------------------------------------------------------------------------------------
 
-SOURCE = {"__typename": "CreateDocumentSourceRequest", "supplier_reference_id": "s-1", "display_name": "Ticket",
-          "published_at": "2026-10-31", "file_name": "t.pdf", "content_type": "application/pdf",
-          "content_length": 10, "project_id": PROJECT, "is_public": False}
+SOURCE = {
+    "__typename": "CreateDocumentSourceRequest",
+    "supplier_reference_id": "s-1",
+    "display_name": "Ticket",
+    "published_at": "2026-10-31",
+    "file_name": "t.pdf",
+    "content_type": "application/pdf",
+    "content_length": 10,
+    "project_id": PROJECT,
+    "is_public": False,
+}
 
 
 def test_the_check_accepts_a_request_the_document_declares():
@@ -49,9 +57,18 @@ def test_the_check_flags_an_undeclared_body_field():
     assert _check("POST", "/sources", {**SOURCE, "description": "scanned tickets"}) == []  # declared since July
     problems = _check("POST", "/sources", {**SOURCE, "notes": "scanned tickets"})
     assert any("notes" in p and "not allowed" in p for p in problems), problems
-    problems = _check("POST", "/ghg_entries", {"supplier_reference_id": "e", "project_id": PROJECT,
-                                               "started_on": "2026-10-01", "completed_on": "2026-10-31",
-                                               "ghg_entry_template_id": "rvt_1AAAAAAAAAAAAAAAAA", "process_key": "x"})
+    problems = _check(
+        "POST",
+        "/ghg_entries",
+        {
+            "supplier_reference_id": "e",
+            "project_id": PROJECT,
+            "started_on": "2026-10-01",
+            "completed_on": "2026-10-31",
+            "ghg_entry_template_id": "rvt_1AAAAAAAAAAAAAAAAA",
+            "process_key": "x",
+        },
+    )
     assert any("process_key" in p for p in problems), problems  # gone from the live CreateGhgEntryRequest
 
 
@@ -76,12 +93,22 @@ def test_the_check_flags_paths_methods_queries_and_nested_fields():
     assert any("first" in p for p in _check("GET", "/sources", query=[("first", "500")]))
     assert any("deprecated" in p for p in _check("GET", "/removals"))
     assert any("path id" in p for p in _check("GET", "/sources/short"))
-    scalar = {"__typename": "CreateComponentScalarInput", "input_key": "mass", "datapoint_id": "dtp_1AAAAAAAAAAAAAAAAA",
-              "unit": "t"}
-    entry = {"supplier_reference_id": "e", "project_id": PROJECT, "started_on": "2026-10-01",
-             "completed_on": "2026-10-31", "ghg_entry_template_id": "rvt_1AAAAAAAAAAAAAAAAA",
-             "ghg_entry_template_components": [{"ghg_entry_template_component_id": "rtc_1AAAAAAAAAAAAAAAAA",
-                                                "inputs": [scalar]}]}
+    scalar = {
+        "__typename": "CreateComponentScalarInput",
+        "input_key": "mass",
+        "datapoint_id": "dtp_1AAAAAAAAAAAAAAAAA",
+        "unit": "t",
+    }
+    entry = {
+        "supplier_reference_id": "e",
+        "project_id": PROJECT,
+        "started_on": "2026-10-01",
+        "completed_on": "2026-10-31",
+        "ghg_entry_template_id": "rvt_1AAAAAAAAAAAAAAAAA",
+        "ghg_entry_template_components": [
+            {"ghg_entry_template_component_id": "rtc_1AAAAAAAAAAAAAAAAA", "inputs": [scalar]}
+        ],
+    }
     assert _check("POST", "/ghg_entries", entry)  # an undeclared field two levels down
     assert any("date" in p for p in _check("POST", "/ghg_statements", {"project_id": PROJECT, "end_on": "31/10/2026"}))
     no_token = RequestContract().check("GET", "/mrv/v0/projects", headers={"x-client-secret": "s"})
@@ -107,6 +134,7 @@ def test_the_middleware_sees_requests_over_http(contract_sandbox):
 
 
 # -- the importer's requests over a whole journey ----------------------------------------------------------
+
 
 def _rows(book: openpyxl.Workbook, sheet: str) -> tuple[list[str], list[tuple]]:
     ws = book[sheet]
@@ -176,21 +204,43 @@ def test_every_request_of_a_whole_journey_fits_the_document(contract_sandbox, tm
     _set(workbook, "entries", {"ref": "batch-2026-10-a"}, feedstock_type="sawmill-offcuts")
 
     # re-bound inputs: a scalar to another datapoint, a list shrunk then extended
-    _set(workbook, "entry_inputs", {"entry_ref": "batch-2026-10-a", "input_key": "mass"},
-         datapoint_refs="feedstock-dry-t")
-    _set(workbook, "entry_inputs", {"entry_ref": "batch-2026-10-a", "input_key": "electricity_used"},
-         datapoint_refs="kwh-period-1, kwh-period-2")
+    _set(
+        workbook,
+        "entry_inputs",
+        {"entry_ref": "batch-2026-10-a", "input_key": "mass"},
+        datapoint_refs="feedstock-dry-t",
+    )
+    _set(
+        workbook,
+        "entry_inputs",
+        {"entry_ref": "batch-2026-10-a", "input_key": "electricity_used"},
+        datapoint_refs="kwh-period-1, kwh-period-2",
+    )
     assert _status(_run(["run", str(workbook)], env), "ghg_entry", "batch-2026-10-a")["status"] == "updated"
-    _set(workbook, "entry_inputs", {"entry_ref": "batch-2026-10-a", "input_key": "electricity_used"},
-         datapoint_refs="kwh-period-1, kwh-period-2, kwh-period-3")
+    _set(
+        workbook,
+        "entry_inputs",
+        {"entry_ref": "batch-2026-10-a", "input_key": "electricity_used"},
+        datapoint_refs="kwh-period-1, kwh-period-2, kwh-period-3",
+    )
     assert _status(_run(["run", str(workbook)], env), "ghg_entry", "batch-2026-10-a")["status"] == "updated"
 
     # a changed source, feedstock type and extra component (PATCHes of each kind)
-    _set(workbook, "sources", {"ref": "weighbridge"}, display_name="Weighbridge tickets Oct 2026 (rescanned)",
-         description="Rescanned at 600 dpi")
+    _set(
+        workbook,
+        "sources",
+        {"ref": "weighbridge"},
+        display_name="Weighbridge tickets Oct 2026 (rescanned)",
+        description="Rescanned at 600 dpi",
+    )
     # a rename is given beside the type's ID (by name alone, the new name would match nothing)
-    _set(workbook, "feedstock_types", {"ref": "sawmill-offcuts"}, name="Sawmill offcuts (spruce)",
-         feedstock_type_id="ftt_1SBXSAWMILLOFF01")
+    _set(
+        workbook,
+        "feedstock_types",
+        {"ref": "sawmill-offcuts"},
+        name="Sawmill offcuts (spruce)",
+        feedstock_type_id="ftt_1SBXSAWMILLOFF01",
+    )
     _set(workbook, "components", {"ref": "site-generator-2026-10"}, description=None, display_name="Generator")
     _set(workbook, "entries", {"ref": "application-2026-10"}, started_on="2026-10-17")
     updated = _run(["run", str(workbook)], env)
@@ -200,8 +250,14 @@ def test_every_request_of_a_whole_journey_fits_the_document(contract_sandbox, tm
     assert _status(updated, "ghg_entry", "application-2026-10")["status"] == "updated"
 
     # a removed template component
-    _append(workbook, "components", ref="no-decay", entry_ref="application-2026-10", action="remove",
-            template_component="Spreader fuel")
+    _append(
+        workbook,
+        "components",
+        ref="no-decay",
+        entry_ref="application-2026-10",
+        action="remove",
+        template_component="Spreader fuel",
+    )
     removed = _run(["run", str(workbook)], env)
     assert _status(removed, "component_attribution", "no-decay")["status"] == "updated"
 
@@ -225,10 +281,18 @@ def test_every_request_of_a_whole_journey_fits_the_document(contract_sandbox, tm
 
     print("\n" + s.contract.summary())
     s.contract.assert_clean()
-    for operation in ("POST /sources", "POST /sources/{id}/signed_upload_url", "PATCH /sources/{id}",
-                      "PATCH /datapoints/{id}", "PATCH /feedstock_types/{id}", "PATCH /components/{id}",
-                      "PATCH /ghg_entries/{id}",
-                      "PATCH /ghg_entries/{id}/component_attributions", "DELETE /ghg_entries/{id}",
-                      "POST /ghg_statements/{id}/submit", "GET /ghg_statements/{id}"):
+    for operation in (
+        "POST /sources",
+        "POST /sources/{id}/signed_upload_url",
+        "PATCH /sources/{id}",
+        "PATCH /datapoints/{id}",
+        "PATCH /feedstock_types/{id}",
+        "PATCH /components/{id}",
+        "PATCH /ghg_entries/{id}",
+        "PATCH /ghg_entries/{id}/component_attributions",
+        "DELETE /ghg_entries/{id}",
+        "POST /ghg_statements/{id}/submit",
+        "GET /ghg_statements/{id}",
+    ):
         assert s.contract.seen[operation], (operation, s.contract.summary())
     assert s.contract.skipped

@@ -21,8 +21,11 @@ def _ours(sandbox) -> int:
     """Objects under the sample's prefix the server lists (sources, datapoints, entries, components)."""
     n = 0
     for path in ("/sources", "/datapoints", "/components"):
-        n += sum(1 for o in api_nodes(sandbox, path, project_id=PROJECT)
-                 if str(o.get("supplier_reference_id") or "").startswith("demo"))
+        n += sum(
+            1
+            for o in api_nodes(sandbox, path, project_id=PROJECT)
+            if str(o.get("supplier_reference_id") or "").startswith("demo")
+        )
     n += sum(1 for o in api_nodes(sandbox, "/ghg_entries") if str(o["supplier_reference_id"]).startswith("demo"))
     return n
 
@@ -62,8 +65,15 @@ def test_rollback_with_yes_totals_records_and_reports(sandbox, tmp_path):
 
 def _in_a_terminal(args: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "importer.cli", *args], env=env, cwd=REPO, stdin=secondary,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "importer.cli", *args],
+        env=env,
+        cwd=REPO,
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     os.close(secondary)
     deadline = time.monotonic() + 60
     time.sleep(0.2)
@@ -95,6 +105,9 @@ def test_history_never_breaks_a_run_id(sandbox, tmp_path):
     summary = run_cli(["run", str(copy_samples(tmp_path / "again")), "--json", "--quiet"], env)
     assert summary.code == 0
     created = next(line for line in lines if line.strip().startswith("created"))
-    rows = sum(by.get("created", 0) for by in json.loads(run_cli(["history", "--json"], env).stdout)[1]["counts"]
-               .values() if isinstance(by, dict))
+    rows = sum(
+        by.get("created", 0)
+        for by in json.loads(run_cli(["history", "--json"], env).stdout)[1]["counts"].values()
+        if isinstance(by, dict)
+    )
     assert created.split()[1] == str(rows)  # the same count the run's summary gave

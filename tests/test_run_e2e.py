@@ -187,13 +187,19 @@ def test_no_secret_in_any_output(sandbox, workbook, tmp_path):
     env = cli_env(sandbox, tmp_path / "home")
     report = tmp_path / "r.html"
     outputs = []
-    for args in (["run", str(workbook), "--json", "--report", str(report)], ["plan", str(workbook)],
-                 ["run", str(workbook), "--api-url", sandbox.base_url + "/nope"]):
+    for args in (
+        ["run", str(workbook), "--json", "--report", str(report)],
+        ["plan", str(workbook)],
+        ["run", str(workbook), "--api-url", sandbox.base_url + "/nope"],
+    ):
         result = run_cli(args, env)
         outputs += [result.stdout, result.stderr]
     outputs.append(report.read_text())
-    outputs += [p.read_text(errors="replace") for p in (tmp_path / "home").rglob("*") if p.is_file()
-                and p.suffix in (".json", ".csv", ".html", ".log")]
+    outputs += [
+        p.read_text(errors="replace")
+        for p in (tmp_path / "home").rglob("*")
+        if p.is_file() and p.suffix in (".json", ".csv", ".html", ".log")
+    ]
     for text in outputs:
         assert sandbox.client_secret not in text
         assert sandbox.access_token not in text
@@ -213,6 +219,7 @@ def test_validation_errors_send_nothing(sandbox, tmp_path):
 
 
 # -- re-bound monitored inputs, read back over HTTP ---------------------------------------------------------
+
 
 def _rows(workbook: Path, sheet: str) -> list[dict[str, Any]]:
     book = openpyxl.load_workbook(workbook, read_only=True)
@@ -250,11 +257,17 @@ def _assert_server_inputs(sandbox: Any, workbook: Path, entry_ref: str) -> None:
     the datapoints the workbook names (found by display name, over HTTP)."""
     entries = {r["ref"]: r for r in _rows(workbook, "entries")}
     row = entries[entry_ref]
-    entry = next(e for e in api_nodes(sandbox, "/ghg_entries")
-                 if e["started_on"] == row["started_on"].date().isoformat()
-                 and e["completed_on"] == row["completed_on"].date().isoformat())
-    template = next(t for t in api_nodes(sandbox, f"/projects/{PROJECT}/ghg_entry_templates")
-                    if t["display_name"] == row["template"])
+    entry = next(
+        e
+        for e in api_nodes(sandbox, "/ghg_entries")
+        if e["started_on"] == row["started_on"].date().isoformat()
+        and e["completed_on"] == row["completed_on"].date().isoformat()
+    )
+    template = next(
+        t
+        for t in api_nodes(sandbox, f"/projects/{PROJECT}/ghg_entry_templates")
+        if t["display_name"] == row["template"]
+    )
     rtc = {c["display_name"]: c["id"] for g in template["groups"] for c in g["components"]}
     by_name: dict[str, list[str]] = {}
     for dp in api_nodes(sandbox, "/datapoints", project_id=PROJECT):
@@ -297,8 +310,21 @@ def test_rebound_inputs_are_patched_and_read_back(sandbox, workbook, tmp_path):
     run_and_check("list shrunk")
     # a list input extended, with a datapoint new to the workbook
     book = openpyxl.load_workbook(workbook)
-    book["datapoints"].append(["kwh-period-4", "Pyrolysis electricity 16-20 Oct", "Sub-meter PYRO-A", "REPORTED",
-                               1250, "kWh", None, None, "meter-readings", None, None])
+    book["datapoints"].append(
+        [
+            "kwh-period-4",
+            "Pyrolysis electricity 16-20 Oct",
+            "Sub-meter PYRO-A",
+            "REPORTED",
+            1250,
+            "kWh",
+            None,
+            None,
+            "meter-readings",
+            None,
+            None,
+        ]
+    )
     book.save(workbook)
     _set_input(workbook, entry, "electricity_used", ["kwh-period-1", "kwh-period-2", "kwh-period-3", "kwh-period-4"])
     run_and_check("list extended")
@@ -319,6 +345,7 @@ def test_rebound_inputs_are_patched_and_read_back(sandbox, workbook, tmp_path):
 
 
 # -- figures, feedstock types, uploads -------------------------------------------------------------------
+
 
 def test_reported_statement_total_is_read_after_the_last_write(sandbox, workbook, tmp_path):
     env = cli_env(sandbox, tmp_path / "home")
@@ -373,8 +400,9 @@ class _RefuseUploads:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and self.refusing and scope["path"].startswith("/_storage/upload/"):
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json")]})
+            await send(
+                {"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]}
+            )
             await send({"type": "http.response.body", "body": b'{"detail": "AccessDenied: Request has expired"}'})
             return
         if scope["type"] != "http" or not scope["path"].startswith("/mrv/v0/sources"):

@@ -177,9 +177,10 @@ def test_co2e_arithmetic_matches_a_hand_computation(api):
     assert api.patch(f"/datapoints/{diesel['id']}", json=more).status_code == 200
     assert api.get(entry_url).json()["co2e_net_removed_kg"] == pytest.approx(expected - 200 * 2.68 * 0.5)
     other = dp(api, "factor-2", 3.0, "kgCO2e/L")
-    inputs = [{"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": diesel["id"]},
-              {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor",
-               "datapoint_id": other["id"]}]
+    inputs = [
+        {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": diesel["id"]},
+        {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor", "datapoint_id": other["id"]},
+    ]
     assert api.patch(f"/components/{comp['id']}", json={"inputs": inputs}).status_code == 200
     assert api.get(entry_url).json()["co2e_net_removed_kg"] == pytest.approx(expected - 200 * 3.0 * 0.5)
 
@@ -415,8 +416,14 @@ def test_null_is_refused_in_patch_bodies_where_the_document_does_not_allow_it(ap
     diesel, factor = dp(api, "nul-diesel", 1, "L"), dp(api, "nul-factor", 2.68, "kgCO2e/L")
     comp = api.post("/components", json=_fuel_component("nul-comp", diesel["id"], factor["id"])).json()["id"]
     cases = {
-        f"/datapoints/{point}": ["display_name", "description", "type", "quantity", "source_ids",
-                                 "uncertainty_justification"],
+        f"/datapoints/{point}": [
+            "display_name",
+            "description",
+            "type",
+            "quantity",
+            "source_ids",
+            "uncertainty_justification",
+        ],
         f"/sources/{made}": ["display_name", "is_public", "published_at", "supplier_reference_id"],
         f"/feedstock_types/{ftt}": ["name", "supplier_reference_id"],
         f"/components/{comp}": ["display_name", "description", "inputs", "allocation_strategy"],
@@ -438,8 +445,10 @@ def test_null_is_refused_in_patch_bodies_where_the_document_does_not_allow_it(ap
 def test_the_undefined_placeholder_leaves_a_field_unchanged(api):
     undefined = {"__typename": "Undefined"}
     point = dp(api, "und-dp", 4, "t")
-    patched = api.patch(f"/datapoints/{point['id']}", json={"display_name": "renamed", "quantity": undefined,
-                                                            "source_ids": undefined, "description": {}})
+    patched = api.patch(
+        f"/datapoints/{point['id']}",
+        json={"display_name": "renamed", "quantity": undefined, "source_ids": undefined, "description": {}},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["display_name"] == "renamed" and patched.json()["quantity"] == point["quantity"]
     assert patched.json()["description"] == point["description"]
@@ -448,8 +457,10 @@ def test_the_undefined_placeholder_leaves_a_field_unchanged(api):
     entry = production_entry(api, "und-entry", VALUES).json()
     same = api.patch(f"/ghg_entries/{entry['id']}", json={"feedstock_type_id": undefined})
     assert same.status_code == 200 and same.json()["feedstock_type_id"] is None
-    nothing = api.patch(f"/ghg_entries/{entry['id']}/component_attributions",
-                        json={"components_to_add": undefined, "components_to_remove": undefined})
+    nothing = api.patch(
+        f"/ghg_entries/{entry['id']}/component_attributions",
+        json={"components_to_add": undefined, "components_to_remove": undefined},
+    )
     assert nothing.status_code == 200, nothing.text
     # the placeholder allows no other property (the document's Undefined: additionalProperties false)
     extra = api.patch(f"/datapoints/{point['id']}", json={"display_name": {"__typename": "Undefined", "x": 1}})
@@ -458,9 +469,16 @@ def test_the_undefined_placeholder_leaves_a_field_unchanged(api):
 
 def test_list_filters_are_checked_against_the_document(api):
     dp(api, "flt-1")
-    for params in ({"supplier_reference_id": ""}, {"supplier_reference_id": "x" * 101}, {"after": ""},
-                   {"before": ""}, {"project_id": "prj_short"}, {"first": ""}, {"quantity_kind": "weight"},
-                   {"used_in_scope": "EVERYWHERE"}):
+    for params in (
+        {"supplier_reference_id": ""},
+        {"supplier_reference_id": "x" * 101},
+        {"after": ""},
+        {"before": ""},
+        {"project_id": "prj_short"},
+        {"first": ""},
+        {"quantity_kind": "weight"},
+        {"used_in_scope": "EVERYWHERE"},
+    ):
         response = api.get("/datapoints", params=params)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["detail"][0]["loc"] == ["query", next(iter(params))], response.json()
@@ -477,9 +495,18 @@ def test_a_dimensionless_datapoint_answers_with_the_unit_dimensionless(api):
     from contract import errors_of, response_schema
 
     for n, unit in enumerate((None, "")):
-        response = api.post("/datapoints", json={
-            "supplier_reference_id": f"dimless-{n}", "display_name": "Ratio", "type": "REPORTED", "description": "d",
-            "quantity": {"magnitude": 0.4, "unit": unit}, "source_ids": [], "project_id": PROJECT})
+        response = api.post(
+            "/datapoints",
+            json={
+                "supplier_reference_id": f"dimless-{n}",
+                "display_name": "Ratio",
+                "type": "REPORTED",
+                "description": "d",
+                "quantity": {"magnitude": 0.4, "unit": unit},
+                "source_ids": [],
+                "project_id": PROJECT,
+            },
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["quantity"]["unit"] == "dimensionless"
@@ -489,19 +516,32 @@ def test_a_dimensionless_datapoint_answers_with_the_unit_dimensionless(api):
 
 
 def test_deprecated_removals_alias_refuses_malformed_components_with_422(api):
-    base = {"supplier_reference_id": "old", "project_id": PROJECT, "started_on": "2026-10-01",
-            "completed_on": "2026-10-02", "removal_template_id": "rvt_1SBXPRODBATCH001"}
-    for components in ([1], "x", [{"inputs": "no"}], [{"removal_template_component_id": None, "inputs": []}],
-                       [{"removal_template_component_id": "rtc_1SBXCOMPFEEDTR01", "inputs": [{"input_key": 1}]}]):
+    base = {
+        "supplier_reference_id": "old",
+        "project_id": PROJECT,
+        "started_on": "2026-10-01",
+        "completed_on": "2026-10-02",
+        "removal_template_id": "rvt_1SBXPRODBATCH001",
+    }
+    for components in (
+        [1],
+        "x",
+        [{"inputs": "no"}],
+        [{"removal_template_component_id": None, "inputs": []}],
+        [{"removal_template_component_id": "rtc_1SBXCOMPFEEDTR01", "inputs": [{"input_key": 1}]}],
+    ):
         response = api.post("/removals", json={**base, "removal_template_components": components})
         assert response.status_code == 422, (components, response.text)
         assert response.json()["detail"][0]["loc"][:2] == ["body", "removal_template_components"]
     body = production_entry_body(api, "old-ok")
-    renamed = {**{k: v for k, v in body.items() if not k.startswith("ghg_entry_template")},
-               "removal_template_id": body["ghg_entry_template_id"],
-               "removal_template_components": [
-                   {"removal_template_component_id": c["ghg_entry_template_component_id"], "inputs": c["inputs"]}
-                   for c in body["ghg_entry_template_components"]]}
+    renamed = {
+        **{k: v for k, v in body.items() if not k.startswith("ghg_entry_template")},
+        "removal_template_id": body["ghg_entry_template_id"],
+        "removal_template_components": [
+            {"removal_template_component_id": c["ghg_entry_template_component_id"], "inputs": c["inputs"]}
+            for c in body["ghg_entry_template_components"]
+        ],
+    }
     assert api.post("/removals", json=renamed).status_code == 200
 
 
@@ -515,13 +555,25 @@ def test_what_the_document_allows_is_accepted(api):
     assert entry.status_code == 200, entry.text
     # ...but an input matching both shapes (no __typename, both keys) matches neither exactly: oneOf
     ambiguous = _fuel_component("amb", "dtp_" + "A" * 16, "dtp_" + "B" * 16)
-    ambiguous["inputs"][0] = {"input_key": "fuel_volume", "datapoint_id": "dtp_" + "A" * 16,
-                              "datapoint_ids": ["dtp_" + "A" * 16]}
+    ambiguous["inputs"][0] = {
+        "input_key": "fuel_volume",
+        "datapoint_id": "dtp_" + "A" * 16,
+        "datapoint_ids": ["dtp_" + "A" * 16],
+    }
     assert api.post("/components", json=ambiguous).status_code == 422
     # a negative standard deviation: the document sets no bound
-    negative = api.post("/datapoints", json={
-        "supplier_reference_id": "neg-sd", "display_name": "N", "type": "REPORTED", "description": "d",
-        "quantity": {"magnitude": 1, "unit": "t", "standard_deviation": -0.5}, "source_ids": [], "project_id": PROJECT})
+    negative = api.post(
+        "/datapoints",
+        json={
+            "supplier_reference_id": "neg-sd",
+            "display_name": "N",
+            "type": "REPORTED",
+            "description": "d",
+            "quantity": {"magnitude": 1, "unit": "t", "standard_deviation": -0.5},
+            "source_ids": [],
+            "project_id": PROJECT,
+        },
+    )
     assert negative.status_code == 200 and negative.json()["quantity"]["standard_deviation"] == -0.5
     # an empty feedstock-type name on PATCH (PatchFeedstockType.name has no length limit)
     ftt = ui_feedstock_type(api, "F", "empty-name")
@@ -565,14 +617,26 @@ def test_the_second_project_has_its_own_templates_and_blueprints(api):
         assert api.get(f"/component_blueprints/{key}").status_code == 200
     rock, fraction = dp(api, "ew-rock", 100, "t", project=OTHER), dp(api, "ew-frac", 5, "%", project=OTHER)
     energy = [dp(api, f"ew-kwh-{n}", 50, "kWh", project=OTHER)["id"] for n in range(2)]
-    body = {"supplier_reference_id": "ew-1", "project_id": OTHER, "started_on": "2026-10-01",
-            "completed_on": "2026-10-31", "ghg_entry_template_id": TEMPLATE_WEATHERING,
-            "ghg_entry_template_components": [
-                {"ghg_entry_template_component_id": "rtc_1SBXCOMPBASALT01", "inputs": [
+    body = {
+        "supplier_reference_id": "ew-1",
+        "project_id": OTHER,
+        "started_on": "2026-10-01",
+        "completed_on": "2026-10-31",
+        "ghg_entry_template_id": TEMPLATE_WEATHERING,
+        "ghg_entry_template_components": [
+            {
+                "ghg_entry_template_component_id": "rtc_1SBXCOMPBASALT01",
+                "inputs": [
                     {"input_key": "rock_mass", "datapoint_id": rock["id"]},
-                    {"input_key": "weathered_fraction", "datapoint_id": fraction["id"]}]},
-                {"ghg_entry_template_component_id": "rtc_1SBXCOMPGRIND001", "inputs": [
-                    {"input_key": "grinding_energy", "datapoint_ids": energy}]}]}
+                    {"input_key": "weathered_fraction", "datapoint_id": fraction["id"]},
+                ],
+            },
+            {
+                "ghg_entry_template_component_id": "rtc_1SBXCOMPGRIND001",
+                "inputs": [{"input_key": "grinding_energy", "datapoint_ids": energy}],
+            },
+        ],
+    }
     entry = api.post("/ghg_entries", json=body)
     assert entry.status_code == 200, entry.text
     assert entry.json()["co2e_net_removed_kg"] == pytest.approx(100 * 300 * 0.05 - 100 * 0.019)
@@ -585,16 +649,23 @@ def test_the_second_project_has_its_own_templates_and_blueprints(api):
             nodes = api.get(url, params={"project_id": project, "first": 50}).json()["nodes"]
             assert all(n["project_id"] == project for n in nodes), url
     other_points = api.get("/datapoints", params={"project_id": OTHER, "first": 50}).json()
-    assert {"dtp_1SBXOTHERCDRPOT1", "ew-rock"} <= {n["id"] if n["supplier_reference_id"] is None else
-                                                  n["supplier_reference_id"] for n in other_points["nodes"]}
+    assert {"dtp_1SBXOTHERCDRPOT1", "ew-rock"} <= {
+        n["id"] if n["supplier_reference_id"] is None else n["supplier_reference_id"] for n in other_points["nodes"]
+    }
     assert api.get("/components", params={"project_id": OTHER}).json()["total_count"] == 2
     assert api.get("/components", params={"project_id": PROJECT}).json()["total_count"] == 0
 
 
 def _fuel_component(srid: str, fuel: str, factor: str) -> dict:
-    return {"supplier_reference_id": srid, "project_id": PROJECT, "component_blueprint_key": "fuel-combustion",
-            "display_name": "Generator", "activity_started_at": "2026-10-01T00:00:00Z",
-            "activity_completed_at": "2026-10-31T00:00:00Z", "inputs": [
-                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel},
-                {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor",
-                 "datapoint_id": factor}]}
+    return {
+        "supplier_reference_id": srid,
+        "project_id": PROJECT,
+        "component_blueprint_key": "fuel-combustion",
+        "display_name": "Generator",
+        "activity_started_at": "2026-10-01T00:00:00Z",
+        "activity_completed_at": "2026-10-31T00:00:00Z",
+        "inputs": [
+            {"__typename": "CreateComponentScalarInput", "input_key": "fuel_volume", "datapoint_id": fuel},
+            {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor", "datapoint_id": factor},
+        ],
+    }

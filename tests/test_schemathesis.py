@@ -40,28 +40,66 @@ if not OPENAPI.exists():  # fails, never skips: the run against the contract is 
     raise RuntimeError(f"the published contract is not beside the repository ({OPENAPI})")
 
 MAX_EXAMPLES = 20
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection, positive_data_acceptance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+]
 
 #: every operation the sandbox serves (the deprecated removal* aliases included)
 SERVED = {
     "GET /projects",
-    "GET /projects/{project_id}/ghg_entry_templates", "GET /projects/{project_id}/ghg_entry_templates/{id}",
-    "GET /projects/{project_id}/removal_templates", "GET /projects/{project_id}/removal_templates/{id}",
-    "GET /component_blueprints", "GET /component_blueprints/{key}",
-    "GET /sources", "POST /sources", "GET /sources/{id}", "PATCH /sources/{id}", "DELETE /sources/{id}",
+    "GET /projects/{project_id}/ghg_entry_templates",
+    "GET /projects/{project_id}/ghg_entry_templates/{id}",
+    "GET /projects/{project_id}/removal_templates",
+    "GET /projects/{project_id}/removal_templates/{id}",
+    "GET /component_blueprints",
+    "GET /component_blueprints/{key}",
+    "GET /sources",
+    "POST /sources",
+    "GET /sources/{id}",
+    "PATCH /sources/{id}",
+    "DELETE /sources/{id}",
     "POST /sources/{id}/signed_upload_url",
-    "GET /datapoints", "POST /datapoints", "GET /datapoints/{id}", "PATCH /datapoints/{id}", "DELETE /datapoints/{id}",
-    "GET /feedstock_types", "GET /feedstock_types/{id}", "PATCH /feedstock_types/{id}", "DELETE /feedstock_types/{id}",
-    "GET /ghg_entries", "POST /ghg_entries", "GET /ghg_entries/{id}", "PATCH /ghg_entries/{id}",
-    "DELETE /ghg_entries/{id}", "GET /ghg_entries/{id}/component_attributions",
+    "GET /datapoints",
+    "POST /datapoints",
+    "GET /datapoints/{id}",
+    "PATCH /datapoints/{id}",
+    "DELETE /datapoints/{id}",
+    "GET /feedstock_types",
+    "GET /feedstock_types/{id}",
+    "PATCH /feedstock_types/{id}",
+    "DELETE /feedstock_types/{id}",
+    "GET /ghg_entries",
+    "POST /ghg_entries",
+    "GET /ghg_entries/{id}",
+    "PATCH /ghg_entries/{id}",
+    "DELETE /ghg_entries/{id}",
+    "GET /ghg_entries/{id}/component_attributions",
     "PATCH /ghg_entries/{id}/component_attributions",
-    "GET /removals", "POST /removals", "GET /removals/{id}", "PATCH /removals/{id}", "DELETE /removals/{id}",
-    "GET /removals/{id}/component_attributions", "PATCH /removals/{id}/component_attributions",
-    "GET /components", "POST /components", "GET /components/{id}", "PATCH /components/{id}", "DELETE /components/{id}",
-    "GET /ghg_statements", "POST /ghg_statements", "GET /ghg_statements/{id}", "POST /ghg_statements/{id}/submit",
-    "GET /projects/{project_id}/storage_locations", "POST /projects/{project_id}/storage_locations",
-    "GET /projects/{project_id}/storage_locations/{id}", "PATCH /projects/{project_id}/storage_locations/{id}",
+    "GET /removals",
+    "POST /removals",
+    "GET /removals/{id}",
+    "PATCH /removals/{id}",
+    "DELETE /removals/{id}",
+    "GET /removals/{id}/component_attributions",
+    "PATCH /removals/{id}/component_attributions",
+    "GET /components",
+    "POST /components",
+    "GET /components/{id}",
+    "PATCH /components/{id}",
+    "DELETE /components/{id}",
+    "GET /ghg_statements",
+    "POST /ghg_statements",
+    "GET /ghg_statements/{id}",
+    "POST /ghg_statements/{id}/submit",
+    "GET /projects/{project_id}/storage_locations",
+    "POST /projects/{project_id}/storage_locations",
+    "GET /projects/{project_id}/storage_locations/{id}",
+    "PATCH /projects/{project_id}/storage_locations/{id}",
     "DELETE /projects/{project_id}/storage_locations/{id}",
 }
 #: operations of the document the sandbox does not implement (skipped), with the reason
@@ -72,20 +110,34 @@ NOT_SERVED = {
     "GET /datapoints/{id}/ghg_entry_template_components": "not used by the importer; not implemented",
     "POST /project_components": "project-scoped component attributions are outside the importer's flow",
     "POST /project_components/{id}/removal_attributions": "project components are not implemented (deprecated)",
-    "DELETE /project_components/{component_id}/removal_attributions/{removal_id}":
-        "project components are not implemented (deprecated)",
+    "DELETE /project_components/{component_id}/removal_attributions/{removal_id}": (
+        "project components are not implemented (deprecated)"
+    ),
     "POST /project_components/{id}/ghg_entry_attributions": "project components are not implemented",
-    "DELETE /project_components/{component_id}/ghg_entry_attributions/{ghg_entry_id}":
-        "project components are not implemented",
+    "DELETE /project_components/{component_id}/ghg_entry_attributions/{ghg_entry_id}": (
+        "project components are not implemented"
+    ),
     "POST /ghg_statement_components": "statement-scoped components are outside the importer's flow",
     "GET /processes": "deprecated process catalogue; the sandbox has templates only",
     "GET /organisation": "not used by the importer; not implemented",
 }
-_OTHER_RESOURCES = ("biochar_applications", "data-upload-submissions", "feedstock_batches", "file-uploads",
-                    "measurement_locations", "measurement_samples", "production_batches", "monitoring_requirements",
-                    "monitoring_submissions", "sensors", "storage_units")
-NOT_SERVED_REASON_OTHER = "a resource outside the importer's flow (biochar applications, batches, storage, " \
-                          "sensors, measurements, monitoring): not implemented by the sandbox"
+_OTHER_RESOURCES = (
+    "biochar_applications",
+    "data-upload-submissions",
+    "feedstock_batches",
+    "file-uploads",
+    "measurement_locations",
+    "measurement_samples",
+    "production_batches",
+    "monitoring_requirements",
+    "monitoring_submissions",
+    "sensors",
+    "storage_units",
+)
+NOT_SERVED_REASON_OTHER = (
+    "a resource outside the importer's flow (biochar applications, batches, storage, "
+    "sensors, measurements, monitoring): not implemented by the sandbox"
+)
 
 
 @dataclass(frozen=True)
@@ -99,62 +151,121 @@ class Exclusion:
 
 _ID_OPERATIONS = frozenset(name for name in SERVED if "{" in name)
 EXCLUSIONS = [
-    Exclusion(_ID_OPERATIONS, "status_code_conformance", 404, r"not found",
-              "404 for an ID that names no object (made up, or deleted by an earlier DELETE case): real "
-              "deployments answer 404 (API-NOTES, Errors), the document lists only 200/204 and 422"),
-    Exclusion(frozenset(SERVED), "status_code_conformance", 401, r"Missing X-Client-Secret|Not authenticated",
-              "401 when a generated case leaves out the required x-client-secret header or the bearer token "
-              "(API-NOTES, Errors: real deployments answer 401)"),
-    Exclusion(frozenset({"POST /sources/{id}/signed_upload_url"}), "status_code_conformance", 409,
-              r"already been uploaded",
-              "409 once the document is uploaded (API-NOTES, step 1: the upload state is told by this 409)"),
+    Exclusion(
+        _ID_OPERATIONS,
+        "status_code_conformance",
+        404,
+        r"not found",
+        "404 for an ID that names no object (made up, or deleted by an earlier DELETE case): real "
+        "deployments answer 404 (API-NOTES, Errors), the document lists only 200/204 and 422",
+    ),
+    Exclusion(
+        frozenset(SERVED),
+        "status_code_conformance",
+        401,
+        r"Missing X-Client-Secret|Not authenticated",
+        "401 when a generated case leaves out the required x-client-secret header or the bearer token "
+        "(API-NOTES, Errors: real deployments answer 401)",
+    ),
+    Exclusion(
+        frozenset({"POST /sources/{id}/signed_upload_url"}),
+        "status_code_conformance",
+        409,
+        r"already been uploaded",
+        "409 once the document is uploaded (API-NOTES, step 1: the upload state is told by this 409)",
+    ),
     # business rules: valid JSON that names things that do not exist or break a documented rule
-    Exclusion(frozenset({"POST /sources"}), "positive_data_acceptance", 422,
-              r"unsupported file type|does not match|cannot be negative|does not exist",
-              "business rules: supported file types and their Content-Type (the document links the list; "
-              "API-NOTES step 1), a size in bytes is not negative, the project must exist"),
-    Exclusion(frozenset({"POST /sources/{id}/signed_upload_url"}), "positive_data_acceptance", 422,
-              r"does not match the source's file|cannot be negative",
-              "business rule: the fresh URL is for the source's own file type; a size is not negative"),
-    Exclusion(frozenset({"POST /datapoints", "PATCH /datapoints/{id}"}), "positive_data_acceptance", 422,
-              r"does not exist|unknown unit|belongs to another project|already exists|is locked",
-              "business rules: the project and cited sources must exist, the unit must be a unit, "
-              "supplier_reference_id is unique, a locked datapoint cannot change"),
-    Exclusion(frozenset({"PATCH /feedstock_types/{id}"}), "positive_data_acceptance", 422, r"already exists",
-              "business rule: supplier_reference_id is unique per supplier (the document's description)"),
-    Exclusion(frozenset({"POST /components", "PATCH /components/{id}"}), "positive_data_acceptance", 422,
-              r"does not exist|unknown component blueprint|unknown input|missing input|before activity_started_at|"
-              r"already exists|project-scoped|given twice|cannot be converted|is a (SCALAR|LIST) input|"
-              r"at least one datapoint|another project|submitted statement",
-              "business rules: the project, blueprint and datapoints must exist and fit the blueprint's inputs "
-              "(API-NOTES step 4), dates in order, unique supplier_reference_id, allocation strategy only on "
-              "project-scoped components (the document's description)"),
-    Exclusion(frozenset({"POST /ghg_entries", "POST /removals"}), "positive_data_acceptance", 422,
-              r"does not exist|template is required|already exists|before started_on|not part of template|"
-              r"missing monitored|submitted statement",
-              "business rules: the project, template (of that project), feedstock type and datapoints must "
-              "exist, dates in order, unique supplier_reference_id"),
-    Exclusion(frozenset({"PATCH /ghg_entries/{id}", "PATCH /removals/{id}",
-                         "PATCH /ghg_entries/{id}/component_attributions",
-                         "PATCH /removals/{id}/component_attributions"}),
-              "positive_data_acceptance", 422,
-              r"does not exist|before started_on|not part of the entry's template|name the group|"
-              r"not attributed|already attributed|unknown component group|another project|attribution factor",
-              "business rules: referenced components, groups and feedstock types must exist in the entry's "
-              "project and template (API-NOTES step 6)"),
-    Exclusion(frozenset({"POST /ghg_statements"}), "positive_data_acceptance", 422,
-              r"does not exist|no GHG entries|overlap|before the project's earliest",
-              "business rules: statements are contiguous and need entries (API-NOTES step 7)"),
-    Exclusion(frozenset({"POST /ghg_statements/{id}/submit"}), "positive_data_acceptance", 422,
-              r"only a draft can be submitted|no GHG entries|needs summary_of_changes",
-              "business rules: only a draft with entries is submitted; a resubmission states its changes"),
+    Exclusion(
+        frozenset({"POST /sources"}),
+        "positive_data_acceptance",
+        422,
+        r"unsupported file type|does not match|cannot be negative|does not exist",
+        "business rules: supported file types and their Content-Type (the document links the list; "
+        "API-NOTES step 1), a size in bytes is not negative, the project must exist",
+    ),
+    Exclusion(
+        frozenset({"POST /sources/{id}/signed_upload_url"}),
+        "positive_data_acceptance",
+        422,
+        r"does not match the source's file|cannot be negative",
+        "business rule: the fresh URL is for the source's own file type; a size is not negative",
+    ),
+    Exclusion(
+        frozenset({"POST /datapoints", "PATCH /datapoints/{id}"}),
+        "positive_data_acceptance",
+        422,
+        r"does not exist|unknown unit|belongs to another project|already exists|is locked",
+        "business rules: the project and cited sources must exist, the unit must be a unit, "
+        "supplier_reference_id is unique, a locked datapoint cannot change",
+    ),
+    Exclusion(
+        frozenset({"PATCH /feedstock_types/{id}"}),
+        "positive_data_acceptance",
+        422,
+        r"already exists",
+        "business rule: supplier_reference_id is unique per supplier (the document's description)",
+    ),
+    Exclusion(
+        frozenset({"POST /components", "PATCH /components/{id}"}),
+        "positive_data_acceptance",
+        422,
+        r"does not exist|unknown component blueprint|unknown input|missing input|before activity_started_at|"
+        r"already exists|project-scoped|given twice|cannot be converted|is a (SCALAR|LIST) input|"
+        r"at least one datapoint|another project|submitted statement",
+        "business rules: the project, blueprint and datapoints must exist and fit the blueprint's inputs "
+        "(API-NOTES step 4), dates in order, unique supplier_reference_id, allocation strategy only on "
+        "project-scoped components (the document's description)",
+    ),
+    Exclusion(
+        frozenset({"POST /ghg_entries", "POST /removals"}),
+        "positive_data_acceptance",
+        422,
+        r"does not exist|template is required|already exists|before started_on|not part of template|"
+        r"missing monitored|submitted statement",
+        "business rules: the project, template (of that project), feedstock type and datapoints must "
+        "exist, dates in order, unique supplier_reference_id",
+    ),
+    Exclusion(
+        frozenset(
+            {
+                "PATCH /ghg_entries/{id}",
+                "PATCH /removals/{id}",
+                "PATCH /ghg_entries/{id}/component_attributions",
+                "PATCH /removals/{id}/component_attributions",
+            }
+        ),
+        "positive_data_acceptance",
+        422,
+        r"does not exist|before started_on|not part of the entry's template|name the group|"
+        r"not attributed|already attributed|unknown component group|another project|attribution factor",
+        "business rules: referenced components, groups and feedstock types must exist in the entry's "
+        "project and template (API-NOTES step 6)",
+    ),
+    Exclusion(
+        frozenset({"POST /ghg_statements"}),
+        "positive_data_acceptance",
+        422,
+        r"does not exist|no GHG entries|overlap|before the project's earliest",
+        "business rules: statements are contiguous and need entries (API-NOTES step 7)",
+    ),
+    Exclusion(
+        frozenset({"POST /ghg_statements/{id}/submit"}),
+        "positive_data_acceptance",
+        422,
+        r"only a draft can be submitted|no GHG entries|needs summary_of_changes",
+        "business rules: only a draft with entries is submitted; a resubmission states its changes",
+    ),
 ]
 
 
 def _excluded(operation: str, check: str, response: Any) -> Exclusion | None:
     for exclusion in EXCLUSIONS:
-        if (operation in exclusion.operations and exclusion.check == check and response.status_code == exclusion.status
-                and re.search(exclusion.message, response.text)):
+        if (
+            operation in exclusion.operations
+            and exclusion.check == check
+            and response.status_code == exclusion.status
+            and re.search(exclusion.message, response.text)
+        ):
             return exclusion
     return None
 
@@ -193,27 +304,60 @@ def world():
 
 
 def _objects(api: httpx.Client) -> dict[str, str]:
-    created = api.post("/sources", json={
-        "__typename": "CreateDocumentSourceRequest", "supplier_reference_id": "st-src", "display_name": "Ticket",
-        "published_at": "2026-10-31", "file_name": "t.txt", "content_type": "text/plain", "content_length": 5,
-        "project_id": PROJECT}).json()
+    created = api.post(
+        "/sources",
+        json={
+            "__typename": "CreateDocumentSourceRequest",
+            "supplier_reference_id": "st-src",
+            "display_name": "Ticket",
+            "published_at": "2026-10-31",
+            "file_name": "t.txt",
+            "content_type": "text/plain",
+            "content_length": 5,
+            "project_id": PROJECT,
+        },
+    ).json()
     entry = api.post("/ghg_entries", json=production_entry_body(api, "st-entry")).json()
     fuel, factor = datapoint(api, "st-fuel", 10, "L"), datapoint(api, "st-factor", 2.68, "kgCO2e/L")
-    component = api.post("/components", json={
-        "supplier_reference_id": "st-comp", "project_id": PROJECT, "component_blueprint_key": "fuel-combustion",
-        "display_name": "Generator", "activity_started_at": "2026-10-01T00:00:00Z",
-        "activity_completed_at": "2026-10-31T00:00:00Z", "inputs": [
-            {"input_key": "fuel_volume", "datapoint_id": fuel["id"]},
-            {"input_key": "fuel_emission_factor", "datapoint_id": factor["id"]}]}).json()
+    component = api.post(
+        "/components",
+        json={
+            "supplier_reference_id": "st-comp",
+            "project_id": PROJECT,
+            "component_blueprint_key": "fuel-combustion",
+            "display_name": "Generator",
+            "activity_started_at": "2026-10-01T00:00:00Z",
+            "activity_completed_at": "2026-10-31T00:00:00Z",
+            "inputs": [
+                {"input_key": "fuel_volume", "datapoint_id": fuel["id"]},
+                {"input_key": "fuel_emission_factor", "datapoint_id": factor["id"]},
+            ],
+        },
+    ).json()
     feedstock = ui_feedstock_type(api, "Offcuts", "st-ftt")  # the Certify UI's part: the API creates none
     statement = api.post("/ghg_statements", json={"project_id": PROJECT, "end_on": "2026-10-31"}).json()
-    location = api.post(f"/projects/{PROJECT}/storage_locations", json={
-        "project_id": PROJECT, "name": "North field", "latitude": 52.09, "longitude": 5.12,
-        "supplier_reference_id": "st-slc"}).json()
-    return {"sources": created["source"]["id"], "datapoints": datapoint(api, "st-dp", 1, "t")["id"],
-            "feedstock_types": feedstock["id"], "ghg_entries": entry["id"], "removals": entry["id"],
-            "components": component["id"], "ghg_statements": statement["id"],
-            "ghg_entry_templates": PRODUCTION, "removal_templates": PRODUCTION, "storage_locations": location["id"]}
+    location = api.post(
+        f"/projects/{PROJECT}/storage_locations",
+        json={
+            "project_id": PROJECT,
+            "name": "North field",
+            "latitude": 52.09,
+            "longitude": 5.12,
+            "supplier_reference_id": "st-slc",
+        },
+    ).json()
+    return {
+        "sources": created["source"]["id"],
+        "datapoints": datapoint(api, "st-dp", 1, "t")["id"],
+        "feedstock_types": feedstock["id"],
+        "ghg_entries": entry["id"],
+        "removals": entry["id"],
+        "components": component["id"],
+        "ghg_statements": statement["id"],
+        "ghg_entry_templates": PRODUCTION,
+        "removal_templates": PRODUCTION,
+        "storage_locations": location["id"],
+    }
 
 
 def _valid_id(value: Any) -> bool:
@@ -233,8 +377,12 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
         params["key"] = "fuel-combustion"
     if isinstance(case.body, dict):
         body = case.body
-        for field, real in (("project_id", PROJECT), ("ghg_entry_template_id", PRODUCTION),
-                            ("removal_template_id", PRODUCTION), ("feedstock_type_id", ids["feedstock_types"])):
+        for field, real in (
+            ("project_id", PROJECT),
+            ("ghg_entry_template_id", PRODUCTION),
+            ("removal_template_id", PRODUCTION),
+            ("feedstock_type_id", ids["feedstock_types"]),
+        ):
             if _valid_id(body.get(field)):
                 body[field] = real
         if isinstance(body.get("component_blueprint_key"), str):
@@ -242,8 +390,7 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_sandbox_answers_as_the_document_says(case, world):
     server, ids = world
     _prepare(case, ids)

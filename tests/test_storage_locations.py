@@ -17,12 +17,31 @@ PROJECT = "prj_1SBXBIOCHAR00001"
 PREFIX_PATH = f"/projects/{PROJECT}/storage_locations"
 
 LOCATIONS = [
-    {"ref": "north-field", "name": "North field", "latitude": 52.0907, "longitude": 5.1214,
-     "storage_method": "biochar_field", "description": "Arable field north of the plant"},
-    {"ref": "south-field", "name": "South field", "latitude": -33.8688, "longitude": 151.2093,
-     "storage_method": "biochar_landfill", "description": None},
-    {"ref": "east-field", "name": "East field", "latitude": 0.5, "longitude": -0.1276, "storage_method": None,
-     "description": "Own reference", "supplier_reference_id": "acme-slc-east"},
+    {
+        "ref": "north-field",
+        "name": "North field",
+        "latitude": 52.0907,
+        "longitude": 5.1214,
+        "storage_method": "biochar_field",
+        "description": "Arable field north of the plant",
+    },
+    {
+        "ref": "south-field",
+        "name": "South field",
+        "latitude": -33.8688,
+        "longitude": 151.2093,
+        "storage_method": "biochar_landfill",
+        "description": None,
+    },
+    {
+        "ref": "east-field",
+        "name": "East field",
+        "latitude": 0.5,
+        "longitude": -0.1276,
+        "storage_method": None,
+        "description": "Own reference",
+        "supplier_reference_id": "acme-slc-east",
+    },
 ]
 
 
@@ -47,9 +66,15 @@ def _expected(prefix: str, rows: list[dict[str, Any]]) -> dict[str, dict[str, An
     out = {}
     for r in rows:
         srid = r.get("supplier_reference_id") or f"{prefix}:storage_locations:{r['ref']}"
-        out[srid] = {"name": r["name"], "latitude": float(r["latitude"]), "longitude": float(r["longitude"]),
-                     "storage_method": r["storage_method"] or "biochar_field",  # the sandbox's default
-                     "description": r["description"], "project_id": PROJECT, "supplier_reference_id": srid}
+        out[srid] = {
+            "name": r["name"],
+            "latitude": float(r["latitude"]),
+            "longitude": float(r["longitude"]),
+            "storage_method": r["storage_method"] or "biochar_field",  # the sandbox's default
+            "description": r["description"],
+            "project_id": PROJECT,
+            "supplier_reference_id": srid,
+        }
     return out
 
 
@@ -61,8 +86,18 @@ def _held(sandbox: Any) -> dict[str, dict[str, Any]]:
         one = api_get(sandbox, f"{PREFIX_PATH}/{node['id']}")
         assert one == node
         assert node["id"].startswith("slc_")
-        out[node["supplier_reference_id"]] = {k: node[k] for k in (
-            "name", "latitude", "longitude", "storage_method", "description", "project_id", "supplier_reference_id")}
+        out[node["supplier_reference_id"]] = {
+            k: node[k]
+            for k in (
+                "name",
+                "latitude",
+                "longitude",
+                "storage_method",
+                "description",
+                "project_id",
+                "supplier_reference_id",
+            )
+        }
     return out
 
 
@@ -102,8 +137,9 @@ def test_a_changed_name_is_a_patch_and_a_removed_row_is_pruned_alone(sandbox, tm
     env = cli_env(sandbox, tmp_path / "home")
     assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
     prefix = _prefix(workbook)
-    ids = {srid: node["id"] for srid, node in
-           ((n["supplier_reference_id"], n) for n in api_nodes(sandbox, PREFIX_PATH))}
+    ids = {
+        srid: node["id"] for srid, node in ((n["supplier_reference_id"], n) for n in api_nodes(sandbox, PREFIX_PATH))
+    }
 
     renamed = [dict(LOCATIONS[0], name="North field (limed)"), *LOCATIONS[1:]]
     workbook = _workbook(tmp_path / "wb", renamed)
@@ -121,7 +157,8 @@ def test_a_changed_name_is_a_patch_and_a_removed_row_is_pruned_alone(sandbox, tm
     assert plan.code == 0, plan.stdout + plan.stderr
     orphans = plan.json()["orphans"]
     assert [(o["kind"], o["supplier_reference_id"]) for o in orphans] == [
-        ("storage_location", f"{prefix}:storage_locations:south-field")]
+        ("storage_location", f"{prefix}:storage_locations:south-field")
+    ]
 
     before = len(_log(sandbox))
     pruned = run_cli(["run", str(workbook), "--prune", "--json", "--quiet"], env)

@@ -144,8 +144,12 @@ def test_history_and_rollback(sandbox, tmp_path):
     run_id = run.json()["run_id"]
     history = json.loads(run_cli(["history", "--json"], env).stdout)
     # what the server holds under the workbook's prefix, plus its statement (no feedstock type: never created)
-    held = sum(1 for kind in ("source", "datapoint", "ghg_entry", "component", "feedstock_type")
-               for o in sandbox.store.list(kind) if str(o.get("supplier_reference_id") or "").startswith("demo"))
+    held = sum(
+        1
+        for kind in ("source", "datapoint", "ghg_entry", "component", "feedstock_type")
+        for o in sandbox.store.list(kind)
+        if str(o.get("supplier_reference_id") or "").startswith("demo")
+    )
     held += len(sandbox.store.list("ghg_statement"))
     assert held == 22
     assert history[0]["run_id"] == run_id and history[0]["created"] == held and history[0]["outcome"] == "ok"

@@ -15,8 +15,13 @@ def _creates() -> int:
     """What a first import of the sample creates, counted from its rows: sources, datapoints, entries, each
     extra component with its attribution, and the statement (the feedstock type exists: matched, unchanged)."""
     sheets, project = sample_data()
-    return (len(sheets["sources"]) + len(sheets["datapoints"]) + len(sheets["entries"])
-            + 2 * len(sheets["components"]) + (1 if project["statement_end_on"] else 0))
+    return (
+        len(sheets["sources"])
+        + len(sheets["datapoints"])
+        + len(sheets["entries"])
+        + 2 * len(sheets["components"])
+        + (1 if project["statement_end_on"] else 0)
+    )
 
 
 def test_a_first_plan_lists_creates_and_totals(sandbox, tmp_path):

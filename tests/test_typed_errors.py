@@ -38,8 +38,13 @@ def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     per datapoint would slow the run to minutes."""
     import importer.api
 
-    quick = functools.partial(importer.api.ClientConfig, backoff_initial=0.005, backoff_max=0.02,
-                              retry_after_cap=0.02, max_rate_limited_attempts=3)
+    quick = functools.partial(
+        importer.api.ClientConfig,
+        backoff_initial=0.005,
+        backoff_max=0.02,
+        retry_after_cap=0.02,
+        max_rate_limited_attempts=3,
+    )
     monkeypatch.setattr(importer.api, "ClientConfig", quick)
 
 
@@ -63,15 +68,21 @@ def _run(sandbox, tmp_path: Path, faults: FaultConfig | None, *, workbook: Path 
     assert len(csv_files) == 1
     rows = list(csv.DictReader(csv_files[0].open(encoding="utf-8")))
     page = report.read_text(encoding="utf-8")
-    problems = _text(page[page.index('id="w1-problems"'):page.index("</section>", page.index('id="w1-problems"'))])
+    problems = _text(page[page.index('id="w1-problems"') : page.index("</section>", page.index('id="w1-problems"'))])
     return data, rows, problems
 
 
 @pytest.mark.parametrize("status", list(CASES))
 def test_each_answer_is_typed_in_json_csv_and_report_with_advice_from_its_category(status, sandbox, tmp_path):
     category, field, attempts, says, never = CASES[status]
-    faults = FaultConfig(answer_status=status, answer_paths=["/datapoints"], methods=["POST"],
-                         answer_field=field, request_ids=True, retry_after_seconds=0.01)
+    faults = FaultConfig(
+        answer_status=status,
+        answer_paths=["/datapoints"],
+        methods=["POST"],
+        answer_field=field,
+        request_ids=True,
+        retry_after_seconds=0.01,
+    )
     data, rows, problems = _run(sandbox, tmp_path, faults)
 
     # --json: every datapoint create failed with the typed facts of its answer
@@ -139,11 +150,19 @@ def test_a_422_of_the_sandbox_itself_names_the_field_and_the_column_of_the_workb
 
 @pytest.mark.parametrize("status", [429, 502])
 def test_the_terminal_shows_the_typed_facts_and_never_sends_a_retryable_failure_to_the_workbook(
-        status, sandbox, tmp_path):
+    status, sandbox, tmp_path
+):
     workbook = copy_samples(tmp_path)
     env = cli_env(sandbox, tmp_path / "home")
-    sandbox.set_faults(FaultConfig(answer_status=status, answer_paths=["/datapoints"], methods=["POST"],
-                                   request_ids=True, retry_after_seconds=0.01))
+    sandbox.set_faults(
+        FaultConfig(
+            answer_status=status,
+            answer_paths=["/datapoints"],
+            methods=["POST"],
+            request_ids=True,
+            retry_after_seconds=0.01,
+        )
+    )
     try:
         result = run_cli(["run", str(workbook), "--quiet", "--verbose"], env)
     finally:
@@ -156,8 +175,11 @@ def test_the_terminal_shows_the_typed_facts_and_never_sends_a_retryable_failure_
     assert "Nothing to fix in the workbook: run the same command again" in out
     assert "Fix the causes above" not in out
     category = "rate" if status == 429 else "server"
-    assert re.search(rf"failed +datapoints row \d+ \(datapoint [^)]*\): \[{category} HTTP {status} request id "
-                     r"req_fault\d{6}\]", out)
+    assert re.search(
+        rf"failed +datapoints row \d+ \(datapoint [^)]*\): \[{category} HTTP {status} request id "
+        r"req_fault\d{6}\]",
+        out,
+    )
 
 
 def test_the_request_id_and_the_attempts_of_an_error_answer_reach_every_output(sandbox, tmp_path):

@@ -197,6 +197,7 @@ def test_duplicate_supplier_reference_ids_across_sheets(tmp_path):
 def test_the_findings_do_not_depend_on_typed_rows(tmp_path, typed_rows):
     """The `validate` command asks for no typed rows; given supplier_reference_ids are still compared, and the
     findings are those of a validation that builds the rows."""
+
     def mutate(s, p):
         row(s, "sources", "weighbridge")["supplier_reference_id"] = "same-key"
         row(s, "datapoints", "biochar-mass-t")["supplier_reference_id"] = "same-key"
@@ -213,10 +214,12 @@ def test_the_findings_do_not_depend_on_typed_rows(tmp_path, typed_rows):
 def test_a_given_supplier_reference_id_equal_to_another_rows_derived_one_is_refused(tmp_path):
     """One row gives its own ID and it is exactly what another row's derived ID is (`<prefix>:<sheet>:<ref>`,
     spelled out here by hand): the two objects would be one in Isometric."""
+
     def mutate(s, p):
         prefix = p.get("supplier_reference_prefix") or p["project_id"]
         row(s, "entries", next(r["ref"] for r in s["entries"]))["supplier_reference_id"] = (
-            f"{prefix}:datapoints:biochar-mass-t")
+            f"{prefix}:datapoints:biochar-mass-t"
+        )
 
     found, _ = findings(write(tmp_path, mutate))
     assert [code for code, _, _ in found] == ["duplicate_supplier_reference_id"]
@@ -347,8 +350,11 @@ def test_duplicate_refs_flag_every_copy(tmp_path):
 
 def test_a_remove_component_needs_its_template_component_and_takes_no_inputs(tmp_path):
     found, result = findings(write(tmp_path, lambda s, p: s["components"][0].update(action="remove")))
-    assert found == [("required", "components", "K2"), ("bad_ref", "component_inputs", "A2"),
-                     ("bad_ref", "component_inputs", "A3")]
+    assert found == [
+        ("required", "components", "K2"),
+        ("bad_ref", "component_inputs", "A2"),
+        ("bad_ref", "component_inputs", "A3"),
+    ]
     assert "template_component is required for action 'remove'" in result.errors()[0].message
 
 
@@ -378,8 +384,9 @@ def test_a_schema_check_that_cannot_run_is_an_error_not_silence(tmp_path, monkey
         schema = real(name)
         if name != "entries":
             return schema
-        return pa.DataFrameSchema(schema.columns, checks=[pa.Check(raising, name="order:started_on:completed_on")],
-                                  strict=False, name=name)
+        return pa.DataFrameSchema(
+            schema.columns, checks=[pa.Check(raising, name="order:started_on:completed_on")], strict=False, name=name
+        )
 
     monkeypatch.setattr(schemas, "schema_for", schema_for)
     monkeypatch.setattr(schemas, "certainly_passes", lambda sheet, records: False)  # pandera always asked

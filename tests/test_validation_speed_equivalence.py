@@ -60,12 +60,35 @@ def test_evidence_folder_checks_as_check_evidence(tmp_path: Path) -> None:
     os.symlink(outside, book / "evidence" / "dir-out")
     os.symlink(book / "evidence" / "deep", book / "evidence" / "dir-in")
     os.symlink(book / "evidence" / "loop", book / "evidence" / "loop")
-    cells = ["evidence/log.csv", "evidence/deep/log.csv", "evidence/./deep/log.csv", "evidence\\log.csv",
-             "top.csv", " top.csv ", "evidence/empty.csv", "evidence/fake.pdf", "evidence/missing.csv",
-             "evidence/LOG.csv", "missing/log.csv", "evidence/link-out.csv", "evidence/link-in.csv",
-             "evidence/dir-out/secret.csv", "evidence/dir-in/log.csv", "evidence/deep", "evidence",
-             ".", "", "   ", "/etc/passwd", "C:\\x.csv", "../x.csv", "evidence/../top.csv",
-             "evidence/loop", "evidence/loop/x.csv", "evidence/log.exe"]
+    cells = [
+        "evidence/log.csv",
+        "evidence/deep/log.csv",
+        "evidence/./deep/log.csv",
+        "evidence\\log.csv",
+        "top.csv",
+        " top.csv ",
+        "evidence/empty.csv",
+        "evidence/fake.pdf",
+        "evidence/missing.csv",
+        "evidence/LOG.csv",
+        "missing/log.csv",
+        "evidence/link-out.csv",
+        "evidence/link-in.csv",
+        "evidence/dir-out/secret.csv",
+        "evidence/dir-in/log.csv",
+        "evidence/deep",
+        "evidence",
+        ".",
+        "",
+        "   ",
+        "/etc/passwd",
+        "C:\\x.csv",
+        "../x.csv",
+        "evidence/../top.csv",
+        "evidence/loop",
+        "evidence/loop/x.csv",
+        "evidence/log.exe",
+    ]
     folder = EvidenceFolder(book)
     for _ in range(2):  # the second time from the folder's cache
         for cell in cells:
@@ -73,10 +96,12 @@ def test_evidence_folder_checks_as_check_evidence(tmp_path: Path) -> None:
             assert _evidence(folder.check, cell) == plain, cell
 
 
-
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(["a", "b-1", " ", "", ",", ";", "\n", "\t", "\r", " , ", "x y", "\u00a0"]),
-                max_size=8).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["a", "b-1", " ", "", ",", ";", "\n", "\t", "\r", " , ", "x y", "\u00a0"]), max_size=8
+    ).map("".join)
+)
 def test_list_cells_split_as_the_plain_rule(text: str) -> None:
     """A list cell splits at commas, semicolons and line breaks, each part stripped and empty ones dropped."""
     import re
@@ -87,8 +112,11 @@ def test_list_cells_split_as_the_plain_rule(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["error", "warning", "note"]), st.sampled_from(["unused", "bad_ref"])),
-                max_size=8))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["error", "warning", "note"]), st.sampled_from(["unused", "bad_ref"])), max_size=8
+    )
+)
 def test_findings_by_kind_are_grouped_as_the_plain_loop(kinds: list[tuple[str, str]]) -> None:
     findings = [Finding(severity, code, f"m{n}") for n, (severity, code) in enumerate(kinds)]  # type: ignore[arg-type]
     plain: dict[tuple[str, str], list[Finding]] = {}
@@ -98,6 +126,7 @@ def test_findings_by_kind_are_grouped_as_the_plain_loop(kinds: list[tuple[str, s
 
 
 # -- a report group's template and cells -------------------------------------------------------------------------
+
 
 def _plain_template(f: Finding) -> str | None:
     """The message with the value masked: each spelling tried in turn (the report's rule, written plainly)."""
@@ -114,37 +143,64 @@ class _Quoted(str):
         return f"Quoted({str(self)!r})"
 
 
-_WORDS = st.sampled_from(["a", "'a'", "datapoint", " ", "'", "\"", "1", "‹found›", "x'y", "", "Quoted('a')", "2.5"])
-_ANY_VALUE = st.one_of(st.sampled_from(["a", "x'y", "1", "", " ", "'a'", "b\\c", "tab\t"]), st.text(max_size=4),
-                       st.integers(-2, 12), st.floats(allow_nan=False, width=16), st.none(), st.booleans(),
-                       st.sampled_from(["a", "x'y", ""]).map(_Quoted))
+_WORDS = st.sampled_from(["a", "'a'", "datapoint", " ", "'", '"', "1", "‹found›", "x'y", "", "Quoted('a')", "2.5"])
+_ANY_VALUE = st.one_of(
+    st.sampled_from(["a", "x'y", "1", "", " ", "'a'", "b\\c", "tab\t"]),
+    st.text(max_size=4),
+    st.integers(-2, 12),
+    st.floats(allow_nan=False, width=16),
+    st.none(),
+    st.booleans(),
+    st.sampled_from(["a", "x'y", ""]).map(_Quoted),
+)
 
 
 @settings(max_examples=500, deadline=None)
-@given(before=st.lists(_WORDS, max_size=3).map(" ".join), after=st.lists(_WORDS, max_size=3).map(" ".join),
-       value=_ANY_VALUE, how=st.sampled_from([repr, str, lambda v: repr(str(v)), lambda v: "none"]))
+@given(
+    before=st.lists(_WORDS, max_size=3).map(" ".join),
+    after=st.lists(_WORDS, max_size=3).map(" ".join),
+    value=_ANY_VALUE,
+    how=st.sampled_from([repr, str, lambda v: repr(str(v)), lambda v: "none"]),
+)
 def test_a_findings_template_is_the_plain_rule(before: str, after: str, value: object, how: Any) -> None:
     message = before + how(value) + after
     finding = Finding("warning", "unused", message, sheet="datapoints", row=2, column="ref", cell="A2", value=value)
     assert _template(finding) == _plain_template(finding)
 
 
-
-_VALUES = st.one_of(st.sampled_from(["a", "x'y", "row", "1", "", " ", "'a'"]), st.text(max_size=4),
-                    st.integers(-2, 12), st.none(), st.floats(allow_nan=False, width=16))
+_VALUES = st.one_of(
+    st.sampled_from(["a", "x'y", "row", "1", "", " ", "'a'"]),
+    st.text(max_size=4),
+    st.integers(-2, 12),
+    st.none(),
+    st.floats(allow_nan=False, width=16),
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["datapoints", "sources", "", None]), st.sampled_from(["A2", "B7", "", None]),
-                          st.sampled_from(["ref", "unit", "", None]), _VALUES), min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["datapoints", "sources", "", None]),
+            st.sampled_from(["A2", "B7", "", None]),
+            st.sampled_from(["ref", "unit", "", None]),
+            _VALUES,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_a_groups_cells_are_each_findings(parts: list[tuple[str | None, str | None, str | None, object]]) -> None:
     """Where, column and what was found, taken as columns, are what each finding gives."""
-    group = [Finding("warning", "unused", "m", sheet=sheet, row=2, column=column, cell=cell, value=value)
-             for sheet, cell, column, value in parts]
+    group = [
+        Finding("warning", "unused", "m", sheet=sheet, row=2, column=column, cell=cell, value=value)
+        for sheet, cell, column, value in parts
+    ]
     assert list(zip(*_cells(group), strict=True)) == [(f.location or "-", f.column or "", _found(f)) for f in group]
 
 
 # -- the findings' order -----------------------------------------------------------------------------------------
+
 
 def test_findings_order_is_the_plain_key_on_every_fixture() -> None:
     """Validation ranks (code, severity, sheet, column) once per kind; the order is the plain per-finding key's,
@@ -168,12 +224,18 @@ def test_findings_order_is_the_plain_key_on_every_fixture() -> None:
 
         def plain(f: Finding, validator: Validator = validator) -> tuple[object, ...]:
             sheet = validator.sheets.get(f.sheet or "")
-            return (f.code not in SHOWN_FIRST, SEVERITY_ORDER[f.severity], SHEET_ORDER.get(f.sheet or "", 99),
-                    f.row or 0, sheet.columns.get(f.column or "", 0) if sheet else 0)
+            return (
+                f.code not in SHOWN_FIRST,
+                SEVERITY_ORDER[f.severity],
+                SHEET_ORDER.get(f.sheet or "", 99),
+                f.row or 0,
+                sheet.columns.get(f.column or "", 0) if sheet else 0,
+            )
 
         shuffled = list(findings)
         random.Random(book.name).shuffle(shuffled)
         assert [id(f) for f in sorted(shuffled, key=validator.finding_order())] == [
-            id(f) for f in sorted(shuffled, key=plain)], book.name
+            id(f) for f in sorted(shuffled, key=plain)
+        ], book.name
         kinds |= {(f.code, f.severity, f.sheet, f.column) for f in findings}
     assert len(kinds) >= 8  # findings of many kinds were ordered (the broken sample alone has eight)

@@ -26,8 +26,9 @@ from importer.workbook.validate import validate_workbook
 from workbooks import sample_data
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "realworld"
-EXPECTED: dict[str, Any] = {k: v for k, v in json.loads((FIXTURES / "expected.json").read_text()).items()
-                            if not k.startswith("_")}
+EXPECTED: dict[str, Any] = {
+    k: v for k, v in json.loads((FIXTURES / "expected.json").read_text()).items() if not k.startswith("_")
+}
 ACCEPTED = sorted(name for name, spec in EXPECTED.items() if spec["accepted"])
 REFUSED = sorted(name for name, spec in EXPECTED.items() if not spec["accepted"])
 
@@ -61,8 +62,9 @@ def test_accepted_fixture_reads_what_it_shows(name: str) -> None:
         assert got.magnitude == pytest.approx(want["magnitude"], rel=1e-12), ref
         assert got.unit == want["unit"], ref
         if "standard_deviation" in want:
-            assert got.standard_deviation == (pytest.approx(want["standard_deviation"], rel=1e-12)
-                                              if want["standard_deviation"] is not None else None), ref
+            assert got.standard_deviation == (
+                pytest.approx(want["standard_deviation"], rel=1e-12) if want["standard_deviation"] is not None else None
+            ), ref
 
 
 # -- round trip through a loopback sandbox ----------------------------------------------------------------
@@ -87,6 +89,7 @@ def _displayed(name: str) -> dict[str, tuple[float, str]]:
 def _expected_co2e(values: dict[str, tuple[float, str]]) -> dict[str, float]:
     """Net kg CO2e removed of the sample's two entries, by hand: sequestration minus counterfactual minus each
     activity, an extra component times its attribution factor (0.5 for the site generator)."""
+
     def v(ref: str) -> float:
         magnitude, unit = values[ref]
         return magnitude * TO_BLUEPRINT[unit]
@@ -97,8 +100,10 @@ def _expected_co2e(values: dict[str, tuple[float, str]]) -> dict[str, float]:
     electricity = (v("kwh-period-1") + v("kwh-period-2") + v("kwh-period-3")) * GRID_EF
     generator = v("generator-diesel-l") * DIESEL_EF * 0.5
     application = v("delivery-km") * v("delivered-biochar-t") * ROAD_EF + v("spreader-diesel-l") * DIESEL_EF
-    return {"batch-2026-10-a": sequestration - counterfactual - haul - electricity - generator,
-            "application-2026-10": -application}
+    return {
+        "batch-2026-10-a": sequestration - counterfactual - haul - electricity - generator,
+        "application-2026-10": -application,
+    }
 
 
 def test_the_hand_computation_matches_the_published_sample_total() -> None:
@@ -138,8 +143,10 @@ def test_accepted_fixtures_land_as_displayed(tmp_path: Path, sandbox: Any, monke
                     assert held["standard_deviation"] == pytest.approx(want["standard_deviation"], rel=1e-12)
                 if want.get("measured_at"):
                     stamp = _get(http, "/datapoints", f"{prefix}:datapoints:{ref}")["measured_at"]
-                    assert dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).date().isoformat() == \
-                        want["measured_at"]
+                    assert (
+                        dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).date().isoformat()
+                        == want["measured_at"]
+                    )
             for ref, co2e in _expected_co2e(_displayed(name)).items():
                 entry = _get(http, "/ghg_entries", f"{prefix}:entries:{ref}")
                 assert entry["co2e_net_removed_kg"] == pytest.approx(co2e, abs=0.05), (name, ref)

@@ -33,11 +33,24 @@ from workbooks import row, write
 # -- units -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("written,canonical", [
-    ("tonnes", "t"), ("Tonne", "t"), ("metric ton", "t"), ("litres", "L"), ("l", "L"), ("m³", "m3"),
-    ("m^3", "m3"), ("kwh", "kWh"), ("kg CO2e / tonne / km", "kgCO2e/t/km"), ("percent", "%"), ("1", "dimensionless"),
-    ("t", "t"), ("kgCO2e/kWh", "kgCO2e/kWh"),
-])
+@pytest.mark.parametrize(
+    "written,canonical",
+    [
+        ("tonnes", "t"),
+        ("Tonne", "t"),
+        ("metric ton", "t"),
+        ("litres", "L"),
+        ("l", "L"),
+        ("m³", "m3"),
+        ("m^3", "m3"),
+        ("kwh", "kWh"),
+        ("kg CO2e / tonne / km", "kgCO2e/t/km"),
+        ("percent", "%"),
+        ("1", "dimensionless"),
+        ("t", "t"),
+        ("kgCO2e/kWh", "kgCO2e/kWh"),
+    ],
+)
 def test_accepted_spellings_have_one_canonical_form(written: str, canonical: str) -> None:
     assert canonical_unit(written).canonical == canonical
 
@@ -52,11 +65,20 @@ def test_every_listed_spelling_is_one_pint_parses() -> None:
 
 
 # a Btu as ISO 31-4 (and pint) define it: 1055.056 J
-@pytest.mark.parametrize("source,target,factor", [
-    ("t", "kg", 1000.0), ("kWh", "J", 3.6e6), ("L", "m3", 0.001), ("%", "dimensionless", 0.01),
-    ("short_ton", "kg", 907.18474), ("kilotonne", "t", 1000.0), ("MMBtu", "GJ", 1.055056),
-    ("tCO2e", "kgCO2e", 1000.0), ("m2", "ha", 1e-4),
-])
+@pytest.mark.parametrize(
+    "source,target,factor",
+    [
+        ("t", "kg", 1000.0),
+        ("kWh", "J", 3.6e6),
+        ("L", "m3", 0.001),
+        ("%", "dimensionless", 0.01),
+        ("short_ton", "kg", 907.18474),
+        ("kilotonne", "t", 1000.0),
+        ("MMBtu", "GJ", 1.055056),
+        ("tCO2e", "kgCO2e", 1000.0),
+        ("m2", "ha", 1e-4),
+    ],
+)
 def test_listed_spellings_convert_by_the_published_factors(source: str, target: str, factor: float) -> None:
     from importer.units import conversion_factor
 
@@ -84,8 +106,10 @@ def test_every_accepted_composition_is_one_pint_parses() -> None:
     assert accepted > 2 * len(atoms) ** 2  # every composition of two, and some powers
 
 
-@pytest.mark.parametrize("written,canonical", [("s^-2", "s^-2"), ("kg^-3", "kg^-3"), ("km^2", "km2"),
-                                               ("cm^3", "cm3"), ("kg CO2e / MMBtu", "kgCO2e/MMBtu")])
+@pytest.mark.parametrize(
+    "written,canonical",
+    [("s^-2", "s^-2"), ("kg^-3", "kg^-3"), ("km^2", "km2"), ("cm^3", "cm3"), ("kg CO2e / MMBtu", "kgCO2e/MMBtu")],
+)
 def test_power_forms_pint_reads_are_accepted(written: str, canonical: str) -> None:
     assert canonical_unit(written).canonical == canonical
 
@@ -102,13 +126,15 @@ def test_threads_converting_at_once_share_one_unit_registry() -> None:
     import subprocess
     import sys
 
-    code = ("import threading; from importer import units\n"
-            "got = []\n"
-            "def convert():\n"
-            "    got.append((units.registry(), units.conversion_factor('kgCO2e/t', 'kgCO2e/kg')))\n"
-            "threads = [threading.Thread(target=convert) for _ in range(8)]\n"
-            "[t.start() for t in threads]; [t.join() for t in threads]\n"
-            "print(len({id(r) for r, _ in got}), sorted({f for _, f in got}))")
+    code = (
+        "import threading; from importer import units\n"
+        "got = []\n"
+        "def convert():\n"
+        "    got.append((units.registry(), units.conversion_factor('kgCO2e/t', 'kgCO2e/kg')))\n"
+        "threads = [threading.Thread(target=convert) for _ in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(len({id(r) for r, _ in got}), sorted({f for _, f in got}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["1", "[0.001]"]
 
@@ -117,9 +143,11 @@ def _loaded_while_validating(workbook: Path) -> tuple[list[str], list[str]]:
     import subprocess
     import sys
 
-    code = ("import sys; from pathlib import Path; from importer.workbook.validate import validate_workbook; "
-            "r = validate_workbook(Path(sys.argv[1])); print(sorted({f.code for f in r.errors()})); "
-            "print([m for m in ('pint', 'pandas', 'pandera') if m in sys.modules])")
+    code = (
+        "import sys; from pathlib import Path; from importer.workbook.validate import validate_workbook; "
+        "r = validate_workbook(Path(sys.argv[1])); print(sorted({f.code for f in r.errors()})); "
+        "print([m for m in ('pint', 'pandas', 'pandera') if m in sys.modules])"
+    )
     done = subprocess.run([sys.executable, "-c", code, str(workbook)], capture_output=True, text=True, check=True)
     errors, loaded = done.stdout.splitlines()
     return eval(errors), eval(loaded)  # noqa: S307 - two printed lists of strings
@@ -189,8 +217,9 @@ def test_libreoffice_saved_formula_without_result_gets_libreoffice_advice(tmp_pa
     assert "does not calculate formulas" in openpyxl_made.message
 
 
-@pytest.mark.parametrize("typed,phrase", [(2026, "looks like a year"), (15, "looks like a day"),
-                                          ("1899-05-01", "before 1900")])
+@pytest.mark.parametrize(
+    "typed,phrase", [(2026, "looks like a year"), (15, "looks like a day"), ("1899-05-01", "before 1900")]
+)
 def test_implausible_dates_are_refused_with_what_was_typed(tmp_path: Path, typed: Any, phrase: str) -> None:
     path = write(tmp_path)
     book = openpyxl.load_workbook(path)
@@ -260,8 +289,9 @@ def test_batch_is_ordered_by_statement_period_and_refused_on_overlap_or_gap(tmp_
     assert any("inside the period of october.xlsx" in p for p in overlap)
 
 
-def test_batch_refusal_sends_nothing_and_says_why_in_json(tmp_path: Path, sandbox: Any,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_refusal_sends_nothing_and_says_why_in_json(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)
     monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)
     monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)
@@ -279,8 +309,9 @@ def test_batch_refusal_sends_nothing_and_says_why_in_json(tmp_path: Path, sandbo
         assert collection != "ghg_statements" or listed["nodes"] == []
 
 
-def test_run_json_carries_the_findings_when_it_stops_before_planning(tmp_path: Path, sandbox: Any,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_json_carries_the_findings_when_it_stops_before_planning(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)
     monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)
     monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)
@@ -290,7 +321,8 @@ def test_run_json_carries_the_findings_when_it_stops_before_planning(tmp_path: P
     payload = json.loads(outcome.stdout)
     stopped = payload["workbooks"][0]
     assert stopped["stopped"] and [(e["code"], e["sheet"], e["cell"]) for e in stopped["errors"]] == [
-        ("unknown_template", "entries", "B2")]
+        ("unknown_template", "entries", "B2")
+    ]
 
 
 # -- the smaller ones --------------------------------------------------------------------------------------
@@ -334,8 +366,9 @@ def test_an_ods_file_is_named_as_opendocument(tmp_path: Path) -> None:
     assert "OpenDocument" in caught.value.message and "save it as .xlsx" in caught.value.message
 
 
-def test_the_templates_own_hidden_lists_sheet_does_not_warn(tmp_path: Path, sandbox: Any,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_templates_own_hidden_lists_sheet_does_not_warn(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ISOMETRIC_API_URL", sandbox.base_url)
     monkeypatch.setenv("ISOMETRIC_CLIENT_SECRET", sandbox.client_secret)
     monkeypatch.setenv("ISOMETRIC_ACCESS_TOKEN", sandbox.access_token)

@@ -173,15 +173,21 @@ def _unreadable(response: httpx.Response, method: str, shown: str, why: str) -> 
     """A 2xx whose body could not be read (`why`): the server's fault, said with what identifies the request."""
     request_id = _request_id(response)
     said = f"; request id {request_id}" if request_id else ""
-    return UnreadableAnswer(f"the server's answer could not be read ({why}; HTTP {response.status_code} to {method} "
-                            f"{shown}{said}): the server or something between it and this machine is misbehaving",
-                            status=response.status_code, method=method, url=shown, request_id=request_id)
+    return UnreadableAnswer(
+        f"the server's answer could not be read ({why}; HTTP {response.status_code} to {method} "
+        f"{shown}{said}): the server or something between it and this machine is misbehaving",
+        status=response.status_code,
+        method=method,
+        url=shown,
+        request_id=request_id,
+    )
 
 
 def _same_object(found: Any, supplier_reference_id: str | None, project_id: str | None) -> bool:
     """Whether an object (a model or a dict) a look-up found is the one asked for: its supplier_reference_id equal,
     and its project_id too when it has one and one was asked for. A server or proxy that ignores the
     `?supplier_reference_id=` filter lists others: never adopt one of those."""
+
     def get(name: str) -> Any:
         return found.get(name) if isinstance(found, dict) else getattr(found, name, None)
 
@@ -193,8 +199,13 @@ def _same_object(found: Any, supplier_reference_id: str | None, project_id: str 
 
 #: kind -> the model of one object as a GET or PATCH of `<collection>/{id}` returns it
 _ITEM_MODELS: dict[str, type[m.Response]] = {
-    "source": m.Source, "datapoint": m.Datapoint, "feedstock_type": m.FeedstockType, "ghg_entry": m.GhgEntry,
-    "component": m.Component, "ghg_statement": m.GhgStatement, "storage_location": m.StorageLocation,
+    "source": m.Source,
+    "datapoint": m.Datapoint,
+    "feedstock_type": m.FeedstockType,
+    "ghg_entry": m.GhgEntry,
+    "component": m.Component,
+    "ghg_statement": m.GhgStatement,
+    "storage_location": m.StorageLocation,
 }
 #: kind -> the model of a create's answer
 _CREATED_MODELS: dict[str, type[m.Response]] = {**_ITEM_MODELS, "source": m.CreateSourceResponse}
@@ -270,15 +281,22 @@ def _storage_error(exc: ApiError, url: str) -> ApiError:
     status = exc.status or 0
     said = exc.detail if isinstance(exc.detail, str) and exc.detail else exc.message  # no API-credential hint
     if 300 <= status < 400:
-        return UnsafeUploadUrl("the storage answered with a redirect, which is not followed", status=status,
-                               method="PUT", url=url)
+        return UnsafeUploadUrl(
+            "the storage answered with a redirect, which is not followed", status=status, method="PUT", url=url
+        )
     if status in (403, 410) or (status == 400 and "expire" in said.lower()):
         # S3 says 403 "Request has expired", GCS 400 "ExpiredToken"; a 403 for any other reason (a used or
         # revoked URL) has the same cure: a fresh signed URL
-        return UploadUrlExpired(f"the storage refused the signed upload URL: {said}", status=status,
-                                detail=exc.detail, method="PUT", url=url)
-    return ApiError(f"the storage refused the upload: {said}", status=status or None, detail=exc.detail,
-                    method="PUT", url=url)
+        return UploadUrlExpired(
+            f"the storage refused the signed upload URL: {said}",
+            status=status,
+            detail=exc.detail,
+            method="PUT",
+            url=url,
+        )
+    return ApiError(
+        f"the storage refused the upload: {said}", status=status or None, detail=exc.detail, method="PUT", url=url
+    )
 
 
 # -- pacing under a rate budget ---------------------------------------------------------------------------
@@ -297,10 +315,20 @@ FIRST_CONTACT_WAIT = 2.0
 #: the scope of every API request together
 ALL_REQUESTS = "all API requests"
 
-_PATH_WORDS = frozenset(part for path in (ep.PROJECTS, ep.GHG_ENTRY_TEMPLATES, ep.COMPONENT_BLUEPRINTS,
-                                          ep.SIGNED_UPLOAD_URL, ep.GHG_ENTRY_ATTRIBUTIONS, ep.GHG_STATEMENT_SUBMIT,
-                                          *ep.COLLECTIONS.values())
-                        for part in path.split("/") if part and not part.startswith("{"))
+_PATH_WORDS = frozenset(
+    part
+    for path in (
+        ep.PROJECTS,
+        ep.GHG_ENTRY_TEMPLATES,
+        ep.COMPONENT_BLUEPRINTS,
+        ep.SIGNED_UPLOAD_URL,
+        ep.GHG_ENTRY_ATTRIBUTIONS,
+        ep.GHG_STATEMENT_SUBMIT,
+        *ep.COLLECTIONS.values(),
+    )
+    for part in path.split("/")
+    if part and not part.startswith("{")
+)
 
 
 def route_key(method: str, path: str) -> str:
@@ -370,6 +398,7 @@ class _Policy:
 
 def _policies(headers: httpx.Headers) -> list[_Policy]:
     """The RateLimit-Policy / RateLimit pairs of an answer (matched by name and partition key `pk`)."""
+
     def key(name: str, params: dict[str, Any]) -> str:
         pk = params.get("pk")
         if isinstance(pk, bytes):
@@ -386,14 +415,23 @@ def _policies(headers: httpx.Headers) -> list[_Policy]:
     states: dict[str, tuple[int | None, float | None]] = {}
     for name, params in parse_ratelimit(headers.get("ratelimit", "")):
         r, t = params.get("r"), params.get("t")
-        states[key(name, params)] = (r if isinstance(r, int) and r >= 0 else None,
-                                     float(t) if isinstance(t, int | float) and t >= 0 else None)
+        states[key(name, params)] = (
+            r if isinstance(r, int) and r >= 0 else None,
+            float(t) if isinstance(t, int | float) and t >= 0 else None,
+        )
     policies = []
     for scope in dict.fromkeys([*quotas, *states]):
         quota = quotas.get(scope)
-        policies.append(_Policy(scope, "(" not in scope, quota[0] / quota[1] if quota else None,
-                                quota[0] if quota else None, quota[1] if quota else None,
-                                *states.get(scope, (None, None))))
+        policies.append(
+            _Policy(
+                scope,
+                "(" not in scope,
+                quota[0] / quota[1] if quota else None,
+                quota[0] if quota else None,
+                quota[1] if quota else None,
+                *states.get(scope, (None, None)),
+            )
+        )
     return policies
 
 
@@ -449,8 +487,13 @@ class IsometricClient:
       `config.timeout`, or for an upload `config.upload_timeout` plus 10 s per MB. A server that dribbles its
       answer is cut there, like one that never answers (a timeout, retried within the attempts' bound)."""
 
-    def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None,
-                 cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
         problem = api_url_problem(config.base_url)
         if problem:
             raise InsecureApiUrl(problem)
@@ -465,20 +508,34 @@ class IsometricClient:
         # The API is reached through a few httpx clients, each thread keeping to one: httpcore's connection pool
         # takes one lock per request and checks every pooled connection under it, so 32 threads on one pool
         # queue behind each other (profiled); a pool per few threads does not.
-        self._api_clients = [httpx.Client(
-            base_url=config.base_url.rstrip("/"), transport=transport,
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8), follow_redirects=False,
-            timeout=httpx.Timeout(config.timeout), verify=True,
-            headers={ep.HEADER_CLIENT_SECRET: config.client_secret,
-                     ep.HEADER_AUTHORIZATION: f"Bearer {config.access_token}", "Accept": "application/json",
-                     "User-Agent": ep.USER_AGENT},
-        ) for _ in range(API_POOLS)]
+        self._api_clients = [
+            httpx.Client(
+                base_url=config.base_url.rstrip("/"),
+                transport=transport,
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+                follow_redirects=False,
+                timeout=httpx.Timeout(config.timeout),
+                verify=True,
+                headers={
+                    ep.HEADER_CLIENT_SECRET: config.client_secret,
+                    ep.HEADER_AUTHORIZATION: f"Bearer {config.access_token}",
+                    "Accept": "application/json",
+                    "User-Agent": ep.USER_AGENT,
+                },
+            )
+            for _ in range(API_POOLS)
+        ]
         self._pool_of_thread = threading.local()
         self._pools_assigned = itertools.count()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         # uploads go to storage: no API credentials on that client
-        self._storage = httpx.Client(transport=transport, limits=limits, follow_redirects=False, verify=True,
-                                     timeout=httpx.Timeout(config.upload_timeout, connect=config.timeout))
+        self._storage = httpx.Client(
+            transport=transport,
+            limits=limits,
+            follow_redirects=False,
+            verify=True,
+            timeout=httpx.Timeout(config.upload_timeout, connect=config.timeout),
+        )
         for http in (*self._api_clients, self._storage):  # whole-exchange deadlines, prompt cancel (see _once)
             arm_deadlines(http)
         self._lock = threading.Lock()
@@ -547,8 +604,9 @@ class IsometricClient:
         """Raise when no request may start: credentials refused, or cancelled."""
         refused = self._refused
         if refused is not None:
-            raise CredentialsRefused(refused.message, status=refused.status, detail=refused.detail,
-                                     method=refused.method, url=refused.url)
+            raise CredentialsRefused(
+                refused.message, status=refused.status, detail=refused.detail, method=refused.method, url=refused.url
+            )
         if self._cancel.is_set():
             raise Cancelled("cancelled: no further request was started")
 
@@ -689,8 +747,9 @@ class IsometricClient:
             total = everything.seen(now)
             route_drew = route_scope.rate is None or own >= 0.9 * route_scope.rate  # at its own pace, or unpaced
             same_volley = now - everything.lowered_at < 1.0 <= now - route_scope.lowered_at
-            if total > own and (everything.rate is None or everything.lifted_at > everything.lowered_at
-                                or not route_drew or same_volley):
+            if total > own and (
+                everything.rate is None or everything.lifted_at > everything.lowered_at or not route_drew or same_volley
+            ):
                 scope, seen = everything, total
             elif total > own and everything.ceiling is not None:
                 # the route has a budget of its own: all requests together need not keep to what they drew
@@ -738,8 +797,9 @@ class IsometricClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.retry_after is not None:
             return self._clamped(exc.retry_after)
-        backoff = tenacity.wait_exponential_jitter(multiplier=self.config.backoff_initial, max=self.config.backoff_max,
-                                                   jitter=self.config.backoff_initial)
+        backoff = tenacity.wait_exponential_jitter(
+            multiplier=self.config.backoff_initial, max=self.config.backoff_max, jitter=self.config.backoff_initial
+        )
         return backoff(state)
 
     def _stop(self, state: tenacity.RetryCallState) -> bool:
@@ -752,8 +812,13 @@ class IsometricClient:
         return state.attempt_number >= max(1, bound)
 
     def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(stop=self._stop, wait=self._wait, retry=tenacity.retry_if_exception_type(_Transient),
-                                 reraise=True, sleep=self._retry_sleep)
+        return tenacity.Retrying(
+            stop=self._stop,
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(_Transient),
+            reraise=True,
+            sleep=self._retry_sleep,
+        )
 
     def _once(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One attempt; transient failures raise _Transient, other errors their ApiError."""
@@ -771,62 +836,98 @@ class IsometricClient:
         # the whole exchange (connect, send, headers and body) has one deadline, and a cancel abandons it after a
         # short grace: httpx's own timeouts bound each read only (safety.exchange)
         content = kwargs.get("content")
-        seconds = self.config.timeout if to_api else (
-            self.config.upload_timeout + UPLOAD_SECONDS_PER_BYTE * (len(content) if content else 0))
+        seconds = (
+            self.config.timeout
+            if to_api
+            else (self.config.upload_timeout + UPLOAD_SECONDS_PER_BYTE * (len(content) if content else 0))
+        )
         limits = None
         try:
             with exchange(seconds, self._cancel) as limits:
                 response = http.request(method, url, **kwargs)
         except ExchangeCancelled:
-            raise Cancelled(f"cancelled: {method} {shown} was abandoned in flight (its answer, if any, is lost: the "
-                            "next run looks the object up before sending it again)", method=method, url=shown) from None
+            raise Cancelled(
+                f"cancelled: {method} {shown} was abandoned in flight (its answer, if any, is lost: the "
+                "next run looks the object up before sending it again)",
+                method=method,
+                url=shown,
+            ) from None
         except httpx.TimeoutException as exc:
-            why = (f"timed out: no complete answer within {seconds:g} s, the deadline of one attempt (the server "
-                   "answered too slowly)" if limits is not None and limits.expired
-                   else f"timed out ({type(exc).__name__})")
-            raise _Transient(Unreachable(why, method=method, url=shown),
-                             may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
+            why = (
+                f"timed out: no complete answer within {seconds:g} s, the deadline of one attempt (the server "
+                "answered too slowly)"
+                if limits is not None and limits.expired
+                else f"timed out ({type(exc).__name__})"
+            )
+            raise _Transient(
+                Unreachable(why, method=method, url=shown), may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)
+            ) from None
         except httpx.LocalProtocolError as exc:  # refused here, before sending: not the network, not retried
-            raise ApiError(f"the request could not be formed ({type(exc).__name__}: a header or the body is not "
-                           "valid HTTP; check that ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN hold the "
-                           "credentials alone)", method=method, url=shown) from None
+            raise ApiError(
+                f"the request could not be formed ({type(exc).__name__}: a header or the body is not "
+                "valid HTTP; check that ISOMETRIC_CLIENT_SECRET and ISOMETRIC_ACCESS_TOKEN hold the "
+                "credentials alone)",
+                method=method,
+                url=shown,
+            ) from None
         except httpx.TransportError as exc:
-            raise _Transient(Unreachable(f"connection failed ({type(exc).__name__}: {redact(str(exc))})",
-                                         method=method, url=shown),
-                             may_have_applied=not isinstance(exc, NOT_SENT_ERRORS)) from None
+            raise _Transient(
+                Unreachable(f"connection failed ({type(exc).__name__}: {redact(str(exc))})", method=method, url=shown),
+                may_have_applied=not isinstance(exc, NOT_SENT_ERRORS),
+            ) from None
         finally:
             with self._lock:
                 self._in_flight.pop(flight, None)
             self._observe(route, to_api, response)
         opt_in = ep.opt_in_kind(url) if to_api and response.status_code in (403, 404) else None
-        if opt_in is not None and (response.status_code == 403 or ep.opt_in_kind(url.rstrip("/").rsplit("/", 1)[0])
-                                   is None):  # a 403 anywhere on the path, a 404 on the collection itself
+        if opt_in is not None and (
+            response.status_code == 403 or ep.opt_in_kind(url.rstrip("/").rsplit("/", 1)[0]) is None
+        ):  # a 403 anywhere on the path, a 404 on the collection itself
             noun = opt_in.replace("_", " ")
-            raise NotEnabled(f"{noun}s are not enabled for this organisation (HTTP {response.status_code} on {method} "
-                             f"{shown}): they are a beta feature Isometric enables on request; this is not a "
-                             "credentials failure. Ask Isometric to enable them, or remove the sheet",
-                             status=response.status_code, detail=_detail(response), method=method, url=shown,
-                             request_id=_request_id(response))
+            raise NotEnabled(
+                f"{noun}s are not enabled for this organisation (HTTP {response.status_code} on {method} "
+                f"{shown}): they are a beta feature Isometric enables on request; this is not a "
+                "credentials failure. Ask Isometric to enable them, or remove the sheet",
+                status=response.status_code,
+                detail=_detail(response),
+                method=method,
+                url=shown,
+                request_id=_request_id(response),
+            )
         if to_api and response.status_code in (401, 403):
-            refused = credentials_refused(response.status_code, _detail(response), method=method, url=shown,
-                                          request_id=_request_id(response))
+            refused = credentials_refused(
+                response.status_code, _detail(response), method=method, url=shown, request_id=_request_id(response)
+            )
             with self._lock:
                 if self._refused is None:
                     self._refused = refused
             raise refused
         if response.status_code in RETRY_STATUSES:
             retry_after = _retry_after(response)
-            raise _Transient(error_for(response.status_code, _detail(response), method=method, url=shown,
-                                       request_id=_request_id(response)),
-                             retry_after, may_have_applied=response.status_code not in NOT_APPLIED_STATUSES)
+            raise _Transient(
+                error_for(
+                    response.status_code, _detail(response), method=method, url=shown, request_id=_request_id(response)
+                ),
+                retry_after,
+                may_have_applied=response.status_code not in NOT_APPLIED_STATUSES,
+            )
         if response.status_code >= 300:
-            raise error_for(response.status_code, _detail(response), method=method, url=shown,
-                            request_id=_request_id(response))
+            raise error_for(
+                response.status_code, _detail(response), method=method, url=shown, request_id=_request_id(response)
+            )
         return response
 
-    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                 json: Any = None, before_retry: Callable[[], Any] | None = None,
-                 gone_is_done: bool = False, expect: Callable[[Any], Any] | None = None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        before_retry: Callable[[], Any] | None = None,
+        gone_is_done: bool = False,
+        expect: Callable[[Any], Any] | None = None,
+    ) -> Any:
         """A request with retries.
 
         Once an attempt may have reached the server (response lost, timeout, 5xx, a 2xx whose body cannot be
@@ -852,8 +953,12 @@ class IsometricClient:
                         maybe_applied = maybe_applied or exc.may_have_applied
                         hook = self.on_retry
                         if hook is not None:  # the progress display shows retries as they happen
-                            hook(f"{method} {path}", attempt.retry_state.attempt_number, exc.retry_after,
-                                 redact(str(exc.error))[:120])
+                            hook(
+                                f"{method} {path}",
+                                attempt.retry_state.attempt_number,
+                                exc.retry_after,
+                                redact(str(exc.error))[:120],
+                            )
                         raise
                     except NotFound:
                         if gone_is_done and maybe_applied:
@@ -868,8 +973,7 @@ class IsometricClient:
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _read(self, response: httpx.Response, method: str, path: str,
-              expect: Callable[[Any], Any] | None) -> Any:
+    def _read(self, response: httpx.Response, method: str, path: str, expect: Callable[[Any], Any] | None) -> Any:
         """A 2xx answer's body (None when empty and nothing is expected). A body that cannot be read (not JSON,
         or not what `expect` accepts) is the server's fault and, like a lost answer, transient: a GET is asked
         again; a POST or PATCH may have been applied, so its `before_retry` look-up runs before any re-send."""
@@ -894,8 +998,9 @@ class IsometricClient:
         `has_next_page` (and never looping on a cursor the server repeats)."""
         return self._pages(path, params)[0]
 
-    def _pages(self, path: str, params: dict[str, Any] | None = None,
-               after: str | None = None) -> tuple[list[dict[str, Any]], int | None, str | None]:
+    def _pages(
+        self, path: str, params: dict[str, Any] | None = None, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], int | None, str | None]:
         """The nodes after cursor `after` (all when None), the listing's `total_count` as the last page gave it,
         and the cursor of the last node read (`after` again when there was none).
 
@@ -909,8 +1014,9 @@ class IsometricClient:
         seen: set[str] = {after} if after else set()
         pages = 0
         while True:
-            page = self._request("GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor},
-                                 expect=_check_page)
+            page = self._request(
+                "GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor}, expect=_check_page
+            )
             pages += 1
             nodes += page.get(ep.PAGE_NODES) or []
             total = page.get(ep.PAGE_TOTAL, total)
@@ -929,10 +1035,20 @@ class IsometricClient:
                 raise EndlessListing(
                     f"the server would not end the listing: {len(nodes)} objects over {pages} pages with {count}, "
                     "and it still offers a next page (stopped: what was read cannot be taken as the whole listing)",
-                    status=200, method="GET", url=shown)
+                    status=200,
+                    method="GET",
+                    url=shown,
+                )
 
-    def _create(self, kind: str, body: dict[str, Any], find: Callable[[], Any | None], *,
-                lookup_on_refusal: bool = False, path: str | None = None) -> dict[str, Any] | Any:
+    def _create(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        find: Callable[[], Any | None],
+        *,
+        lookup_on_refusal: bool = False,
+        path: str | None = None,
+    ) -> dict[str, Any] | Any:
         """POST a create; before a re-send that might duplicate, and when the API says it already exists, look it
         up instead. `lookup_on_refusal`: any 409/422 may mean "exists" (statements refuse an overlap, not a
         duplicate supplier_reference_id), so look before giving up.
@@ -952,8 +1068,13 @@ class IsometricClient:
 
         model = _CREATED_MODELS.get(kind)
         try:
-            return self._request("POST", path or ep.COLLECTIONS[kind], json=body, before_retry=checked,
-                                 expect=model.model_validate if model is not None else None)
+            return self._request(
+                "POST",
+                path or ep.COLLECTIONS[kind],
+                json=body,
+                before_retry=checked,
+                expect=model.model_validate if model is not None else None,
+            )
         except ApiError as exc:
             if _is_duplicate(exc) or (lookup_on_refusal and isinstance(exc, Conflict | ValidationFailed)):
                 found = checked()
@@ -977,10 +1098,16 @@ class IsometricClient:
 
         if target is None or get("supplier_reference_id") != srid or get("project_id") in (None, project_id):
             return exc
-        return Conflict(f"supplier_reference_id {srid!r} already belongs to {get('id')} of project "
-                        f"{get('project_id')}; it is never adopted into project {project_id}: give this workbook its "
-                        "own supplier_reference_prefix on the project sheet", status=exc.status, detail=exc.detail,
-                        method=exc.method, url=exc.url, request_id=exc.request_id)
+        return Conflict(
+            f"supplier_reference_id {srid!r} already belongs to {get('id')} of project "
+            f"{get('project_id')}; it is never adopted into project {project_id}: give this workbook its "
+            "own supplier_reference_prefix on the project sheet",
+            status=exc.status,
+            detail=exc.detail,
+            method=exc.method,
+            url=exc.url,
+            request_id=exc.request_id,
+        )
 
     def last_create_adopted(self) -> bool:
         """Whether this thread's last create was answered with an object that already existed (the API refused
@@ -1004,9 +1131,14 @@ class IsometricClient:
             return [model.model_validate(n) for n in nodes]
         except ValueError as exc:
             shown = redact(str(self._http.base_url).rstrip("/") + "/" + path.lstrip("/"))
-            raise UnreadableAnswer(f"the server's answer could not be read (a listed object is {_why_not(exc)}; "
-                                   f"GET {shown}): the server or something between it and this machine is "
-                                   "misbehaving", status=200, method="GET", url=shown) from None
+            raise UnreadableAnswer(
+                f"the server's answer could not be read (a listed object is {_why_not(exc)}; "
+                f"GET {shown}): the server or something between it and this machine is "
+                "misbehaving",
+                status=200,
+                method="GET",
+                url=shown,
+            ) from None
 
     def _filtered(self, model: type[M], kind: str, params: dict[str, Any]) -> list[M]:
         """A listing filtered by `params`, where the filters this client relies on (supplier_reference_id,
@@ -1021,13 +1153,15 @@ class IsometricClient:
             found = [o for o in found if getattr(o, "project_id", None) in (None, project_id)]
         return found
 
-    def list_sources(self, *, project_id: str | None = None,
-                     supplier_reference_id: str | None = None) -> list[m.Source]:
+    def list_sources(
+        self, *, project_id: str | None = None, supplier_reference_id: str | None = None
+    ) -> list[m.Source]:
         params = {"project_id": project_id, "supplier_reference_id": supplier_reference_id}
         return self._filtered(m.Source, "source", params)
 
-    def list_datapoints(self, *, project_id: str | None = None,
-                        supplier_reference_id: str | None = None) -> list[m.Datapoint]:
+    def list_datapoints(
+        self, *, project_id: str | None = None, supplier_reference_id: str | None = None
+    ) -> list[m.Datapoint]:
         params = {"project_id": project_id, "supplier_reference_id": supplier_reference_id}
         return self._filtered(m.Datapoint, "datapoint", params)
 
@@ -1037,10 +1171,18 @@ class IsometricClient:
     def list_ghg_entries(self, *, supplier_reference_id: str | None = None) -> list[m.GhgEntry]:
         return self._filtered(m.GhgEntry, "ghg_entry", {"supplier_reference_id": supplier_reference_id})
 
-    def list_components(self, *, project_id: str | None = None, ghg_entry_id: str | None = None,
-                        supplier_reference_id: str | None = None) -> list[m.Component]:
-        params = {"project_id": project_id, "ghg_entry_id": ghg_entry_id,
-                  "supplier_reference_id": supplier_reference_id}
+    def list_components(
+        self,
+        *,
+        project_id: str | None = None,
+        ghg_entry_id: str | None = None,
+        supplier_reference_id: str | None = None,
+    ) -> list[m.Component]:
+        params = {
+            "project_id": project_id,
+            "ghg_entry_id": ghg_entry_id,
+            "supplier_reference_id": supplier_reference_id,
+        }
         return self._filtered(m.Component, "component", params)
 
     def list_since(self, kind: str, after: str | None = None, *, project_id: str | None = None) -> Listed:
@@ -1048,8 +1190,11 @@ class IsometricClient:
         entries for the whole organisation only), listed after cursor `after` (all when None), with the
         listing's total_count and the cursor to continue from: what a caller keeping a listing between reads
         needs to read only what is new (`importer.planning.carried`)."""
-        models: dict[str, type[m.Response]] = {"datapoint": m.Datapoint, "component": m.Component,
-                                               "ghg_entry": m.GhgEntry}
+        models: dict[str, type[m.Response]] = {
+            "datapoint": m.Datapoint,
+            "component": m.Component,
+            "ghg_entry": m.GhgEntry,
+        }
         model = models[kind]
         params = {"project_id": project_id} if project_id is not None else None
         nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], params, after)
@@ -1069,6 +1214,7 @@ class IsometricClient:
     def create_storage_location(self, req: m.CreateStorageLocationRequest) -> m.StorageLocation:
         """A lost answer, or a duplicate refusal, is settled by listing the project's locations and comparing the
         supplier_reference_id (the listing has no filter)."""
+
         def find() -> dict[str, Any] | None:
             found = _matching(self.list_storage_locations(req.project_id), req.supplier_reference_id, req.project_id)
             return found.model_dump(by_alias=True) if found else None
@@ -1076,12 +1222,14 @@ class IsometricClient:
         path = ep.collection("storage_location", req.project_id)
         return m.StorageLocation.model_validate(self._create("storage_location", req.body(), find, path=path))
 
-    def patch_storage_location(self, project_id: str, id: str,
-                               req: m.PatchStorageLocationRequest | dict[str, Any]) -> m.StorageLocation:
+    def patch_storage_location(
+        self, project_id: str, id: str, req: m.PatchStorageLocationRequest | dict[str, Any]
+    ) -> m.StorageLocation:
         body = m.PatchStorageLocationRequest.model_validate(req).body()
         path = ep.item("storage_location", id, project_id)
-        return m.StorageLocation.model_validate(self._request("PATCH", path, json=body,
-                                                              expect=m.StorageLocation.model_validate))
+        return m.StorageLocation.model_validate(
+            self._request("PATCH", path, json=body, expect=m.StorageLocation.model_validate)
+        )
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)
@@ -1146,8 +1294,7 @@ class IsometricClient:
         Raises UnsafeUploadUrl before sending anything to a refused URL, UploadUrlExpired when the storage no
         longer accepts the URL (ask for a fresh one)."""
         shown = url.split("?")[0]  # the query string is the signature
-        problem = upload_url_problem(url, allowed_hosts=self.config.upload_hosts,
-                                     api_is_loopback=self._api_is_loopback)
+        problem = upload_url_problem(url, allowed_hosts=self.config.upload_hosts, api_is_loopback=self._api_is_loopback)
         if problem:
             raise UnsafeUploadUrl(problem, method="PUT", url=shown)
         headers = {"Content-Type": content_type, "Content-Length": str(len(data))}
@@ -1163,8 +1310,9 @@ class IsometricClient:
         except _Transient as exc:
             raise exc.error from None
 
-    def upload_and_confirm(self, source_id: str, url: str | None, data: bytes, content_type: str, *,
-                           attempts: int = 3) -> bool:
+    def upload_and_confirm(
+        self, source_id: str, url: str | None, data: bytes, content_type: str, *, attempts: int = 3
+    ) -> bool:
         """Make sure the source's document is uploaded, and *confirmed*: True when this call PUT it, False when
         the API already had it (a signed-URL request answered 409). `url` is the signed URL a create returned,
         or None to ask for one. An expired URL is replaced by a fresh one (up to `attempts` PUTs). After a PUT, a
@@ -1187,14 +1335,19 @@ class IsometricClient:
         if put:
             if self.upload_url_unless_uploaded(source_id, content_length=length, content_type=content_type) is None:
                 return True
-            raise UploadNotConfirmed(f"the document was sent but the API still offers an upload URL for source "
-                                     f"{source_id} (the upload did not take); run again to resume")
+            raise UploadNotConfirmed(
+                f"the document was sent but the API still offers an upload URL for source "
+                f"{source_id} (the upload did not take); run again to resume"
+            )
         raise UploadUrlExpired(f"the signed upload URL for source {source_id} kept expiring; run again to resume")
 
     def create_datapoint(self, req: m.CreateDatapointRequest) -> m.Datapoint:
         def find() -> dict[str, Any] | None:
-            found = _matching(self.list_datapoints(supplier_reference_id=req.supplier_reference_id),
-                              req.supplier_reference_id, req.project_id)
+            found = _matching(
+                self.list_datapoints(supplier_reference_id=req.supplier_reference_id),
+                req.supplier_reference_id,
+                req.project_id,
+            )
             return found.model_dump(by_alias=True) if found else None
 
         return m.Datapoint.model_validate(self._create("datapoint", req.body(), find))
@@ -1217,8 +1370,11 @@ class IsometricClient:
 
     def create_ghg_entry(self, req: m.CreateGhgEntryRequest) -> m.GhgEntry:
         def find() -> dict[str, Any] | None:
-            found = _matching(self.list_ghg_entries(supplier_reference_id=req.supplier_reference_id),
-                              req.supplier_reference_id, getattr(req, "project_id", None))
+            found = _matching(
+                self.list_ghg_entries(supplier_reference_id=req.supplier_reference_id),
+                req.supplier_reference_id,
+                getattr(req, "project_id", None),
+            )
             return found.model_dump(by_alias=True) if found else None
 
         return m.GhgEntry.model_validate(self._create("ghg_entry", req.body(), find))
@@ -1231,8 +1387,11 @@ class IsometricClient:
 
     def create_component(self, req: m.CreateComponentRequest) -> m.Component:
         def find() -> dict[str, Any] | None:
-            found = _matching(self.list_components(supplier_reference_id=req.supplier_reference_id),
-                              req.supplier_reference_id, getattr(req, "project_id", None))
+            found = _matching(
+                self.list_components(supplier_reference_id=req.supplier_reference_id),
+                req.supplier_reference_id,
+                getattr(req, "project_id", None),
+            )
             return found.model_dump(by_alias=True) if found else None
 
         return m.Component.model_validate(self._create("component", req.body(), find))
@@ -1248,8 +1407,9 @@ class IsometricClient:
         def remaining() -> dict[str, Any] | None:
             """Drop what an earlier, lost attempt already did; None means something is left to send."""
             current = {a.component_id: a for a in self.list_component_attributions(ghg_entry_id)}
-            body["components_to_add"] = [c for c in body.get("components_to_add") or []
-                                         if c["component_id"] not in current]
+            body["components_to_add"] = [
+                c for c in body.get("components_to_add") or [] if c["component_id"] not in current
+            ]
             body["components_to_remove"] = [c for c in body.get("components_to_remove") or [] if c in current]
             if not body["components_to_add"] and not body["components_to_remove"]:
                 return self._get("ghg_entry", ghg_entry_id)

@@ -63,7 +63,7 @@ def opt_in_kind(path: str) -> str | None:
     parts = path.split("?")[0].strip("/").split("/")
     for kind in OPT_IN:
         template = COLLECTIONS[kind].strip("/").split("/")
-        head = parts[:len(template)]
+        head = parts[: len(template)]
         if len(head) == len(template) and all(t.startswith("{") or t == p for t, p in zip(template, head, strict=True)):
             return kind
     return None

@@ -166,8 +166,9 @@ def validation_lines(detail: Any) -> list[str]:
     return out
 
 
-def credentials_refused(status: int, detail: Any, *, method: str, url: str,
-                        request_id: str | None = None) -> CredentialsRefused:
+def credentials_refused(
+    status: int, detail: Any, *, method: str, url: str, request_id: str | None = None
+) -> CredentialsRefused:
     """The error of the API's first 401/403: what happened, which variables hold the credentials, and that the
     client sent nothing more (no secret in it: only the API's own words, redacted, and variable names)."""
     said = error_for(status, detail, method=method, url=url).message

@@ -33,11 +33,14 @@ class PatchRequest(Request):
 
     @model_validator(mode="after")
     def _no_clearing(self) -> PatchRequest:
-        cleared = sorted(name for name in self.model_fields_set
-                         if getattr(self, name) is None and name not in self.clearable)
+        cleared = sorted(
+            name for name in self.model_fields_set if getattr(self, name) is None and name not in self.clearable
+        )
         if cleared:
-            raise ValueError(f"{', '.join(cleared)}: the API cannot clear this field (the document accepts a value "
-                             "or leaves it unchanged, never null)")
+            raise ValueError(
+                f"{', '.join(cleared)}: the API cannot clear this field (the document accepts a value "
+                "or leaves it unchanged, never null)"
+            )
         return self
 
     def body(self) -> dict[str, Any]:
@@ -45,6 +48,7 @@ class PatchRequest(Request):
 
 
 # -- responses ---------------------------------------------------------------------------------------
+
 
 class PageInfo(Response):
     has_next_page: bool
@@ -116,8 +120,16 @@ class FeedstockType(Response):
 
 
 #: the document's StorageMethod enum
-StorageMethod = Literal["biochar_field", "biochar_landfill", "permeable_reservoir", "biomass_subsurface", "salt_cavern",
-                        "saline_aquifer", "in_situ_mineralization", "depleted_hydrocarbon_reservoir"]
+StorageMethod = Literal[
+    "biochar_field",
+    "biochar_landfill",
+    "permeable_reservoir",
+    "biomass_subsurface",
+    "salt_cavern",
+    "saline_aquifer",
+    "in_situ_mineralization",
+    "depleted_hydrocarbon_reservoir",
+]
 STORAGE_METHODS: tuple[str, ...] = get_args(StorageMethod)
 
 
@@ -278,8 +290,6 @@ class CreateSourceRequest(Request):
     project_id: str = Field(min_length=20, max_length=37)
     is_public: bool = False
     description: str | None = None  # optional; left out when the workbook has none
-
-
 
 
 class PatchSourceRequest(PatchRequest):

@@ -53,8 +53,15 @@ class Recorder(Protocol):
     learned that a later run need not ask again (`importer.planning.known`)."""
 
     def intended(self, kind: str, supplier_reference_id: str | None) -> None: ...
-    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
-                sent_inputs: Signature | None = None) -> None: ...
+    def created(
+        self,
+        kind: str,
+        obj_id: str,
+        supplier_reference_id: str | None,
+        *,
+        adopted: bool,
+        sent_inputs: Signature | None = None,
+    ) -> None: ...
     def uploaded(self, source_id: str) -> None: ...
     def planned_under(self, prefix: str) -> None:
         """Record under which prefix this run plans, before anything is sent (may raise LocalStateError)."""
@@ -64,8 +71,15 @@ class _NoRecorder:
     def intended(self, kind: str, supplier_reference_id: str | None) -> None:
         pass
 
-    def created(self, kind: str, obj_id: str, supplier_reference_id: str | None, *, adopted: bool,
-                sent_inputs: Signature | None = None) -> None:
+    def created(
+        self,
+        kind: str,
+        obj_id: str,
+        supplier_reference_id: str | None,
+        *,
+        adopted: bool,
+        sent_inputs: Signature | None = None,
+    ) -> None:
         pass
 
     def uploaded(self, source_id: str) -> None:
@@ -94,14 +108,22 @@ class RunLog:
 def outcome_of(action: Action) -> ObjectOutcome:
     """The outcome as planned (a fresh object: the plan's actions are never touched)."""
     return ObjectOutcome(
-        sheet=action.sheet, row=action.row, ref=action.ref, kind=action.kind,
-        supplier_reference_id=action.supplier_reference_id, id=action.existing_id, status=action.op,
-        error=action.reason, blocked_by=action.blocked_by,
+        sheet=action.sheet,
+        row=action.row,
+        ref=action.ref,
+        kind=action.kind,
+        supplier_reference_id=action.supplier_reference_id,
+        id=action.existing_id,
+        status=action.op,
+        error=action.reason,
+        blocked_by=action.blocked_by,
         failure=conflict(action.reason or "the registry holds a value it will not change")
-        if action.op == "conflict" else None,
+        if action.op == "conflict"
+        else None,
         changes=[c.field for c in action.changes] + list(action.notes),
         before={c.field: c.before for c in action.changes if c.before is not None},
-        after={c.field: c.after for c in action.changes if c.after is not None})
+        after={c.field: c.after for c in action.changes if c.after is not None},
+    )
 
 
 class _Env:
@@ -138,8 +160,13 @@ class _Env:
             if adopted:
                 self._log.adopted.add(action.key)
         # an adopted entry was made by someone else: what this run sent says nothing of its components
-        self._recorder.created(action.kind, obj_id, action.supplier_reference_id, adopted=adopted,
-                               sent_inputs=None if adopted else sent_inputs)
+        self._recorder.created(
+            action.kind,
+            obj_id,
+            action.supplier_reference_id,
+            adopted=adopted,
+            sent_inputs=None if adopted else sent_inputs,
+        )
         self.on_created(action.key)
 
     def uploaded(self, source_id: str) -> None:
@@ -160,10 +187,16 @@ def _error_text(exc: BaseException) -> str:
     return redact(str(message))
 
 
-
-def apply_plan(plan: Plan, client: IsometricClient, *, kinds: Sequence[Kind], concurrency: int = 8,
-               progress: Progress | None = None, cancel: threading.Event | None = None,
-               recorder: Recorder | None = None) -> RunLog:
+def apply_plan(
+    plan: Plan,
+    client: IsometricClient,
+    *,
+    kinds: Sequence[Kind],
+    concurrency: int = 8,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    recorder: Recorder | None = None,
+) -> RunLog:
     """Carry out `plan` against the API with the appliers `kinds` declare (`importer.planning.kinds.REGISTERED`:
     the scheduler imports no kind); returns the run log. Never raises for a failed action."""
     from importer.progress import QuietProgress
@@ -360,8 +393,9 @@ def _announce_stop(client: IsometricClient, progress: Progress, running: int) ->
     waits = client.in_flight()
     detail = ": " + "; ".join(redact(w) for w in waits[:3]) + (" ..." if len(waits) > 3 else "") if waits else ""
     if hasattr(progress, "phase"):  # optional: a library caller's progress object may have only the calls above
-        progress.phase(f"stopping: nothing new starts; waiting for {len(waits) or running} request(s) in flight"
-                       f"{detail}").done()
+        progress.phase(
+            f"stopping: nothing new starts; waiting for {len(waits) or running} request(s) in flight{detail}"
+        ).done()
 
 
 def _signal(finished: queue.SimpleQueue[int | Key], number: int, _future: Future[None]) -> None:
@@ -380,11 +414,13 @@ def _units(plan: Plan, env: _Env, kinds: dict[str, Kind]) -> list[_Unit]:
         if kind.apply_group is not None and kind.group_of is not None and action.op != "delete":
             groups[(kind.name, kind.group_of(action))].append(action)
             continue
-        handler: Callable[[Action, ApplyEnv], Applied] | None = (functools.partial(_delete, prefix=plan.prefix)
-                                                             if action.op == "delete" else kind.apply)
+        handler: Callable[[Action, ApplyEnv], Applied] | None = (
+            functools.partial(_delete, prefix=plan.prefix) if action.op == "delete" else kind.apply
+        )
         assert handler is not None, f"kind {kind.name} declares no apply"
-        units.append(_Unit([action], functools.partial(_one, handler, action, env),
-                           set(action.depends_on) - {action.key}))
+        units.append(
+            _Unit([action], functools.partial(_one, handler, action, env), set(action.depends_on) - {action.key})
+        )
     for (name, _group), members in groups.items():
         apply_group = kinds[name].apply_group
         assert apply_group is not None
@@ -404,9 +440,11 @@ def _delete(action: Action, env: ApplyEnv, *, prefix: str) -> Applied:
 
     assert action.existing_id is not None
     if not action.supplier_reference_id or not owned_by(prefix, action.supplier_reference_id, action.kind):
-        raise StepFailed(f"{action.kind.replace('_', ' ')} {action.existing_id} "
-                         f"({action.supplier_reference_id!r}) is not one this workbook's prefix {prefix!r} "
-                         "made: not deleted")
+        raise StepFailed(
+            f"{action.kind.replace('_', ' ')} {action.existing_id} "
+            f"({action.supplier_reference_id!r}) is not one this workbook's prefix {prefix!r} "
+            "made: not deleted"
+        )
     env.client.delete(action.kind, action.existing_id, project_id=env.project_id)
     return Applied(id=action.existing_id, status="deleted")
 

@@ -57,10 +57,15 @@ def context_fingerprint(ctx: ProjectContext) -> str:
     def plain(value: m.Response) -> dict[str, object] | str:  # a stand-in without model_dump: its text
         return value.model_dump(mode="json") if hasattr(value, "model_dump") else str(value)
 
-    text = json.dumps({"templates": [plain(t) for t in ctx.templates],
-                       "blueprints": {k: plain(v) for k, v in sorted(ctx.blueprints.items())},
-                       "feedstock_types": sorted((plain(t) for t in ctx.feedstock_types), key=lambda t: t["id"])},
-                      sort_keys=True, default=str)
+    text = json.dumps(
+        {
+            "templates": [plain(t) for t in ctx.templates],
+            "blueprints": {k: plain(v) for k, v in sorted(ctx.blueprints.items())},
+            "feedstock_types": sorted((plain(t) for t in ctx.feedstock_types), key=lambda t: t["id"]),
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -106,11 +111,17 @@ def find_orphans(p: Planning) -> list[Orphan]:
                 why = f"locked ({enum_text(datapoint.locked_status)})"
             if kind == "ghg_entry" and entry is not None and entry.ghg_statement_id in submitted:
                 why = f"in submitted statement {entry.ghg_statement_id}"
-            out.append(Orphan(kind=kind, id=obj.id, supplier_reference_id=srid,
-                              co2e_net_removed_kg=entry.co2e_net_removed_kg if entry is not None else None,
-                              completed_on=str(entry.completed_on) if entry is not None and entry.completed_on
-                              else None,
-                              deletable=why is None, why_not=why))
+            out.append(
+                Orphan(
+                    kind=kind,
+                    id=obj.id,
+                    supplier_reference_id=srid,
+                    co2e_net_removed_kg=entry.co2e_net_removed_kg if entry is not None else None,
+                    completed_on=str(entry.completed_on) if entry is not None and entry.completed_on else None,
+                    deletable=why is None,
+                    why_not=why,
+                )
+            )
     return out
 
 
@@ -133,28 +144,45 @@ def _prune_actions(orphans: list[Orphan], planned: list[Action]) -> list[Action]
     previous: tuple[Key, ...] = ()
     for orphan in orphans:  # what cannot be deleted is a conflict that says why and what to do
         if not orphan.deletable:
-            out.append(Action(kind=orphan.kind, ref=orphan.supplier_reference_id, sheet="(orphan)", row=None,
-                              op="conflict", payload=DeletePayload(orphan.co2e_net_removed_kg),
-                              supplier_reference_id=orphan.supplier_reference_id, existing_id=orphan.id,
-                              reason=f"{orphan.kind.replace('_', ' ')} {orphan.id} is no longer in the workbook but "
-                                     f"cannot be deleted: it is {orphan.why_not}. Keep its row in the workbook, or "
-                                     "ask Isometric to withdraw it"))
+            out.append(
+                Action(
+                    kind=orphan.kind,
+                    ref=orphan.supplier_reference_id,
+                    sheet="(orphan)",
+                    row=None,
+                    op="conflict",
+                    payload=DeletePayload(orphan.co2e_net_removed_kg),
+                    supplier_reference_id=orphan.supplier_reference_id,
+                    existing_id=orphan.id,
+                    reason=f"{orphan.kind.replace('_', ' ')} {orphan.id} is no longer in the workbook but "
+                    f"cannot be deleted: it is {orphan.why_not}. Keep its row in the workbook, or "
+                    "ask Isometric to withdraw it",
+                )
+            )
     for kind in PRUNE_ORDER:
         these = [o for o in orphans if o.kind == kind and o.deletable]
         keys = []
         for orphan in these:
-            action = Action(kind=kind, ref=orphan.supplier_reference_id, sheet="(orphan)", row=None,
-                            op="delete", payload=DeletePayload(orphan.co2e_net_removed_kg),
-                            supplier_reference_id=orphan.supplier_reference_id, existing_id=orphan.id,
-                            depends_on=after + previous)
+            action = Action(
+                kind=kind,
+                ref=orphan.supplier_reference_id,
+                sheet="(orphan)",
+                row=None,
+                op="delete",
+                payload=DeletePayload(orphan.co2e_net_removed_kg),
+                supplier_reference_id=orphan.supplier_reference_id,
+                existing_id=orphan.id,
+                depends_on=after + previous,
+            )
             out.append(action)
             keys.append(action.key)
         previous += tuple(keys)
     return out
 
 
-def statement_entries(p: Planning, statement: Action | None, orphans: list[Orphan],
-                      prune: bool) -> list[StatementEntry]:
+def statement_entries(
+    p: Planning, statement: Action | None, orphans: list[Orphan], prune: bool
+) -> list[StatementEntry]:
     """Every GHG entry the statement will hold, read from the registry and the plan, grouped: this workbook's,
     orphans of its prefix (not when pruned), and entries from elsewhere (an existing statement's other entries;
     for a new one, registry entries in the period that no statement holds yet: the API does not say which
@@ -163,33 +191,49 @@ def statement_entries(p: Planning, statement: Action | None, orphans: list[Orpha
         return []
     payload = statement.payload_of(StatementPayload)
     start, end = payload.start_on or "0000-01-01", payload.end_on
-    out = [StatementEntry("workbook", e.ref, p.existing_id("ghg_entry", e.ref), e.completed_on.isoformat())
-           for e in p.wb.entries if start <= e.completed_on.isoformat() <= end]
+    out = [
+        StatementEntry("workbook", e.ref, p.existing_id("ghg_entry", e.ref), e.completed_on.isoformat())
+        for e in p.wb.entries
+        if start <= e.completed_on.isoformat() <= end
+    ]
     ours = {p.srids.get(("ghg_entry", e.ref)) for e in p.wb.entries}
     orphan_ids = {o.id for o in orphans}
     if not prune:
-        out += [StatementEntry("orphan", o.supplier_reference_id, o.id, o.completed_on or "", o.co2e_net_removed_kg)
-                for o in orphans if o.kind == "ghg_entry" and o.completed_on and start <= o.completed_on <= end]
+        out += [
+            StatementEntry("orphan", o.supplier_reference_id, o.id, o.completed_on or "", o.co2e_net_removed_kg)
+            for o in orphans
+            if o.kind == "ghg_entry" and o.completed_on and start <= o.completed_on <= end
+        ]
     held = next((s for s in p.state.statements if s.id == statement.existing_id), None)
     by_id = {e.id: e for e in p.state.ghg_entries.values()}
     if held is not None:
         others: list[m.GhgEntry | str] = [
-            by_id.get(i) or i for i in held.ghg_entry_ids if i not in orphan_ids
-            and (by_id[i].supplier_reference_id if i in by_id else None) not in ours]
+            by_id.get(i) or i
+            for i in held.ghg_entry_ids
+            if i not in orphan_ids and (by_id[i].supplier_reference_id if i in by_id else None) not in ours
+        ]
     else:
-        others = [e for e in p.state.ghg_entries.values() if e.supplier_reference_id not in ours
-                  and e.id not in orphan_ids and not e.ghg_statement_id and start <= str(e.completed_on) <= end]
+        others = [
+            e
+            for e in p.state.ghg_entries.values()
+            if e.supplier_reference_id not in ours
+            and e.id not in orphan_ids
+            and not e.ghg_statement_id
+            and start <= str(e.completed_on) <= end
+        ]
     for e in others:
         if isinstance(e, str):
             out.append(StatementEntry("elsewhere", e, e, ""))
         else:
-            out.append(StatementEntry("elsewhere", e.supplier_reference_id or e.id, e.id, str(e.completed_on),
-                                      e.co2e_net_removed_kg))
+            out.append(
+                StatementEntry(
+                    "elsewhere", e.supplier_reference_id or e.id, e.id, str(e.completed_on), e.co2e_net_removed_kg
+                )
+            )
     return out
 
 
-def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool,
-               prune: bool = False) -> Plan:
+def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool, prune: bool = False) -> Plan:
     """The plan of a validated workbook against a registry snapshot: pure, no HTTP (the garbage collector
     paused: `importer.process_wide`)."""
     with process_wide.paused():
@@ -225,26 +269,45 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
     actions = block_dependants(actions)
     held = statement_entries(p, statement_actions[0] if statement_actions else None, orphans, prune)
     defined = set(p.srids.values())
-    fingerprint = state.fingerprint(lambda srid: srid in defined or owned_by(prefix, srid),
-                                    frozenset(e.id for e in held if e.group == "elsewhere" and e.id))
+    fingerprint = state.fingerprint(
+        lambda srid: srid in defined or owned_by(prefix, srid),
+        frozenset(e.id for e in held if e.group == "elsewhere" and e.id),
+    )
     return Plan(
-        project_id=wb.project.project_id, prefix=prefix, workbook_path=str(wb.path), workbook_sha256=wb.sha256,
+        project_id=wb.project.project_id,
+        prefix=prefix,
+        workbook_path=str(wb.path),
+        workbook_sha256=wb.sha256,
         evidence=tuple(EvidenceFingerprint(s.ref, str(s.file), s.sha256) for s in wb.sources),
-        registry_fingerprint=fingerprint, context_fingerprint=context_fingerprint(ctx),
-        actions=tuple(actions), submit=submit, messages=tuple(p.messages), orphans=tuple(orphans),
+        registry_fingerprint=fingerprint,
+        context_fingerprint=context_fingerprint(ctx),
+        actions=tuple(actions),
+        submit=submit,
+        messages=tuple(p.messages),
+        orphans=tuple(orphans),
         statement_end_on=wb.project.statement_end_on,
-        statement_entries=tuple(held), prune=prune)
+        statement_entries=tuple(held),
+        prune=prune,
+    )
 
 
-def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4,
-                carried: CarriedListings | None = None) -> RegistryState:
+def fetch_state(
+    client: IsometricClient, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None
+) -> RegistryState:
     """The registry's batched listings (`importer.planning.registry.fetch_state`), with those of every registered
     kind that lists itself (`Kind.listing`)."""
     return registry.fetch_state(client, wb, concurrency=concurrency, carried=carried, kinds=kinds.REGISTERED)
 
 
-def snapshot(client: IsometricClient, listed: RegistryState, wb: Workbook, ctx: ProjectContext, *, concurrency: int = 4,
-             known: Known | None = None) -> RegistryState:
+def snapshot(
+    client: IsometricClient,
+    listed: RegistryState,
+    wb: Workbook,
+    ctx: ProjectContext,
+    *,
+    concurrency: int = 4,
+    known: Known | None = None,
+) -> RegistryState:
     """The registry as this workbook's plan needs it: the batched listings (`listed`, from `fetch_state`,
     read beside the project's context), completed, for the existing entries the workbook names, with their
     components of the template components it binds. Those come from the project's component listing where
@@ -276,10 +339,21 @@ def snapshot(client: IsometricClient, listed: RegistryState, wb: Workbook, ctx: 
     fetch_entry_details(client, state, to_list, concurrency=concurrency, with_attributions=with_attributions)
     for entry_id, comps in resolved.components.items():
         held = state.entry_components.get(entry_id, []) if comps is None else comps
-        state.entry_components[entry_id] = sorted((c for c in held if template_component_of(c) in wanted[entry_id]),
-                                                  key=lambda c: c.id)
+        state.entry_components[entry_id] = sorted(
+            (c for c in held if template_component_of(c) in wanted[entry_id]), key=lambda c: c.id
+        )
     return state
 
 
-__all__ = ["STATEMENT_KEY", "Action", "Known", "Orphan", "Plan", "RegistryState", "block_dependants", "build_plan",
-           "fetch_state", "snapshot"]
+__all__ = [
+    "STATEMENT_KEY",
+    "Action",
+    "Known",
+    "Orphan",
+    "Plan",
+    "RegistryState",
+    "block_dependants",
+    "build_plan",
+    "fetch_state",
+    "snapshot",
+]

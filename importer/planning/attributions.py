@@ -39,38 +39,74 @@ def plan(p: Planning) -> list[Action]:
         base: Where = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row)
         if row.action == "add":
             comp_id = p.existing_id("component", row.ref)
-            payload = AttributionPayload(entry=entry, entry_ref=row.entry_ref, action="add",
-                                         component=p.ref("component", row.ref), group=row.group,
-                                         attribution_factor=row.attribution_factor)
+            payload = AttributionPayload(
+                entry=entry,
+                entry_ref=row.entry_ref,
+                action="add",
+                component=p.ref("component", row.ref),
+                group=row.group,
+                attribution_factor=row.attribution_factor,
+            )
             deps = entry_dep + (("component", row.ref),)
             srid = p.srids.get(("component", row.ref))
             current = next((a for a in attributions or [] if a.component_id == comp_id), None) if comp_id else None
             if current is None:
                 out.append(Action(op="create", payload=payload, depends_on=deps, supplier_reference_id=srid, **base))
-            elif current.component_group_key == row.group and math.isclose(float(current.attribution_factor),
-                                                                           row.attribution_factor):
-                out.append(Action(op="unchanged", payload=payload, depends_on=deps, existing_id=current.id,
-                                  supplier_reference_id=srid, **base))
+            elif current.component_group_key == row.group and math.isclose(
+                float(current.attribution_factor), row.attribution_factor
+            ):
+                out.append(
+                    Action(
+                        op="unchanged",
+                        payload=payload,
+                        depends_on=deps,
+                        existing_id=current.id,
+                        supplier_reference_id=srid,
+                        **base,
+                    )
+                )
             else:
-                changes = (Change("component_group_key", current.component_group_key, row.group),
-                           Change("attribution_factor", float(current.attribution_factor), row.attribution_factor))
-                out.append(Action(op="update", payload=replace(payload, replace=True), depends_on=deps,
-                                  existing_id=current.id, changes=changes, supplier_reference_id=srid, **base))
+                changes = (
+                    Change("component_group_key", current.component_group_key, row.group),
+                    Change("attribution_factor", float(current.attribution_factor), row.attribution_factor),
+                )
+                out.append(
+                    Action(
+                        op="update",
+                        payload=replace(payload, replace=True),
+                        depends_on=deps,
+                        existing_id=current.id,
+                        changes=changes,
+                        supplier_reference_id=srid,
+                        **base,
+                    )
+                )
             continue
         entry_row = next((e for e in p.wb.entries if e.ref == row.entry_ref), None)
         template = p.ctx.resolve_template(entry_row.template) if entry_row else None
         pair = p.ctx.resolve_template_component(template, row.template_component or "") if template else None
-        payload = AttributionPayload(entry=entry, entry_ref=row.entry_ref, action="remove",
-                                     template_component_id=pair[1].id if pair else None,
-                                     template_component=row.template_component)
+        payload = AttributionPayload(
+            entry=entry,
+            entry_ref=row.entry_ref,
+            action="remove",
+            template_component_id=pair[1].id if pair else None,
+            template_component=row.template_component,
+        )
         op = "update"
         if entry_id and attributions is not None:
             comps = p.state.entry_components.get(entry_id, [])
             comp = next((c for c in comps if pair and template_component_of(c) == pair[1].id), None)
             attached = comp is not None and any(a.component_id == comp.id for a in attributions)
             op = "update" if attached else "unchanged"
-        out.append(Action(op=op, payload=payload, depends_on=entry_dep,  # type: ignore[arg-type]
-                          changes=(Change("removed"),) if op == "update" else (), **base))
+        out.append(
+            Action(
+                op=op,  # type: ignore[arg-type]
+                payload=payload,
+                depends_on=entry_dep,
+                changes=(Change("removed"),) if op == "update" else (),
+                **base,
+            )
+        )
     return out
 
 
@@ -88,13 +124,16 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
             comp_id = env.resolve(p.component)
             if p.replace:
                 to_remove.append(comp_id)
-            to_add.append({"component_id": comp_id, "component_group_key": p.group,
-                           "attribution_factor": p.attribution_factor})
+            to_add.append(
+                {"component_id": comp_id, "component_group_key": p.group, "attribution_factor": p.attribution_factor}
+            )
             done[action.key] = Applied(id=action.existing_id)
         else:
             comps = env.client.list_components(ghg_entry_id=entry_id)
-            comp = next((c for c in comps if p.template_component_id
-                         and template_component_of(c) == p.template_component_id), None)
+            comp = next(
+                (c for c in comps if p.template_component_id and template_component_of(c) == p.template_component_id),
+                None,
+            )
             if comp is None:
                 raise StepFailed(f"entry {p.entry_ref!r} has no component {p.template_component!r} to remove")
             to_remove.append(comp.id)
@@ -107,6 +146,14 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
     return done
 
 
-SPEC = Kind(name=KIND, sheet="components", label="attributions", plan=plan, apply_group=apply_entry,
-            group_of=lambda action: action.payload_of(AttributionPayload).entry_ref, payloads=(AttributionPayload,),
-            depends_on=("ghg_entry", "component"), owned=False)
+SPEC = Kind(
+    name=KIND,
+    sheet="components",
+    label="attributions",
+    plan=plan,
+    apply_group=apply_entry,
+    group_of=lambda action: action.payload_of(AttributionPayload).entry_ref,
+    payloads=(AttributionPayload,),
+    depends_on=("ghg_entry", "component"),
+    owned=False,
+)

@@ -47,8 +47,13 @@ Carried: TypeAlias = "m.Datapoint | m.Component | m.GhgEntry"
 KINDS = ("datapoint", "component", "ghg_entry")
 ORGANISATION = ""  # the scope of the GHG entries' listing: the API cannot list them by project
 #: writes after which every GHG entry listed before reads as it did (nothing of theirs refers to what changed)
-_ENTRIES_UNTOUCHED = {"source": {"created", "updated"}, "feedstock_type": {"created", "updated"},
-                      "datapoint": {"created"}, "component": {"created"}, "ghg_entry": {"created"}}
+_ENTRIES_UNTOUCHED = {
+    "source": {"created", "updated"},
+    "feedstock_type": {"created", "updated"},
+    "datapoint": {"created"},
+    "component": {"created"},
+    "ghg_entry": {"created"},
+}
 
 
 def _submits(action: Action) -> bool:
@@ -87,8 +92,9 @@ class CarriedListings:
     @overload
     def read(self, client: IsometricClient, kind: Literal["ghg_entry"], project_id: str) -> list[m.GhgEntry]: ...
 
-    def read(self, client: IsometricClient, kind: str, project_id: str) -> list[m.Datapoint] | list[m.Component] | (
-            list[m.GhgEntry]):
+    def read(
+        self, client: IsometricClient, kind: str, project_id: str
+    ) -> list[m.Datapoint] | list[m.Component] | (list[m.GhgEntry]):
         """Every datapoint or component of the project, or GHG entry of the organisation, as a whole listing
         would give them."""
         scope = _scope(kind, project_id)
@@ -110,8 +116,12 @@ class CarriedListings:
                     self._keep(kind, scope, kept, "since")
                     return _as_listed(list(kept.items.values()))
         whole = client.list_since(kind, None, **listed_by)
-        self._keep(kind, scope, _Kept({o.id: o for o in whole.items}, whole.end_cursor) if whole.end_cursor
-                   else None, "whole" if kept is None else "again")
+        self._keep(
+            kind,
+            scope,
+            _Kept({o.id: o for o in whole.items}, whole.end_cursor) if whole.end_cursor else None,
+            "whole" if kept is None else "again",
+        )
         return _as_listed(list(whole.items))
 
     def _keep(self, kind: str, scope: str, kept: _Kept | None, how: str) -> None:
@@ -120,8 +130,15 @@ class CarriedListings:
                 self._kept[(kind, scope)] = kept
             self.reads[how] += 1
 
-    def after_run(self, project_id: str, plan: Plan, outcomes: dict[Key, ObjectOutcome], entities: dict[Key, Entity],
-                  *, clean: bool) -> None:
+    def after_run(
+        self,
+        project_id: str,
+        plan: Plan,
+        outcomes: dict[Key, ObjectOutcome],
+        entities: dict[Key, Entity],
+        *,
+        clean: bool,
+    ) -> None:
         """Bring the kept listings up to what the run wrote, or drop what cannot be brought up to date:
         - a datapoint or component created: nothing (it is read as new); updated: its answer replaces it;
           deleted: dropped; anything else (failed, say): that kind is read whole next time;
@@ -143,8 +160,9 @@ class CarriedListings:
                     self._forget(project_id, ("ghg_entry",))
                 if action.kind == "ghg_entry" and status != "created":
                     self._forget(project_id, ("component",))
-                elif ((action.kind == "ghg_statement" and _submits(action))
-                      or (action.kind == "source" and status not in ("created", "updated"))):
+                elif (action.kind == "ghg_statement" and _submits(action)) or (
+                    action.kind == "source" and status not in ("created", "updated")
+                ):
                     self._forget(project_id, ("datapoint",))
                 elif action.kind in ("datapoint", "component") and status != "created":
                     kept = self._kept.get((action.kind, project_id))
@@ -168,8 +186,7 @@ class CarriedListings:
             return True
         if action.kind == "component_attribution":
             return isinstance(getattr(action.payload, "entry", None), NewRef)
-        if (action.kind != "ghg_statement" or status not in ("created", "updated") or entity is None
-                or _submits(action)):
+        if action.kind != "ghg_statement" or status not in ("created", "updated") or entity is None or _submits(action):
             return False
         statement = cast("m.GhgStatement", entity)
         kept = self._kept.get(("ghg_entry", ORGANISATION))
@@ -178,8 +195,10 @@ class CarriedListings:
         filed = set(statement.ghg_entry_ids or ())
         start, end = statement.reporting_period_start_at, statement.reporting_period_end_at
         entries = cast("dict[str, m.GhgEntry]", kept.items)  # the organisation's GHG entries
-        return not any(e.id in filed or (e.ghg_statement_id is None and e.started_on <= end and e.completed_on >= start)
-                       for e in entries.values())
+        return not any(
+            e.id in filed or (e.ghg_statement_id is None and e.started_on <= end and e.completed_on >= start)
+            for e in entries.values()
+        )
 
     def forget(self, project_id: str) -> None:
         """Drop what is kept for the project (a run that failed with writes of unknown outcome, say)."""

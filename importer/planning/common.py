@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.planning.registry import RegistryObject
 
+
 class Row(Protocol):
     """A workbook row that becomes an object of ours: its ref and its own supplier_reference_id, if any."""
 
@@ -31,8 +32,13 @@ class Row(Protocol):
     def supplier_reference_id(self) -> str | None: ...
 
 
-_TABLES = {"source": "sources", "datapoint": "datapoints", "feedstock_type": "feedstock_types",
-           "ghg_entry": "ghg_entries", "component": "components"}
+_TABLES = {
+    "source": "sources",
+    "datapoint": "datapoints",
+    "feedstock_type": "feedstock_types",
+    "ghg_entry": "ghg_entries",
+    "component": "components",
+}
 
 
 @dataclass
@@ -155,9 +161,17 @@ class Verdict:
     reason: str | None = None
 
 
-def classify(changes: list[Change], *, unpatchable: tuple[str, ...] = (), unclearable: tuple[str, ...] = (),
-             frozen: str | None = None, noun: str, ident: str, frozen_hint: str = "",
-             clear_hint: str = "") -> Verdict:
+def classify(
+    changes: list[Change],
+    *,
+    unpatchable: tuple[str, ...] = (),
+    unclearable: tuple[str, ...] = (),
+    frozen: str | None = None,
+    noun: str,
+    ident: str,
+    frozen_hint: str = "",
+    clear_hint: str = "",
+) -> Verdict:
     """unchanged, update or conflict, from what differs (`changes`), what the API cannot PATCH (`unpatchable`)
     or cannot clear (`unclearable`: the workbook empties a field no PATCH body lets be null), and whether the
     object may change at all (`frozen` says why not)."""
@@ -169,12 +183,16 @@ def classify(changes: list[Change], *, unpatchable: tuple[str, ...] = (), unclea
     if unpatchable or unclearable:
         reasons = []
         if unpatchable:
-            reasons.append(f"{', '.join(unpatchable)} cannot be changed through the API; give the row a new ref to "
-                           f"create a new {noun}")
+            reasons.append(
+                f"{', '.join(unpatchable)} cannot be changed through the API; give the row a new ref to "
+                f"create a new {noun}"
+            )
         if unclearable:
             fields = ", ".join(f.removesuffix("_id").replace("_", " ") for f in unclearable)
-            reasons.append(f"the API cannot clear a {noun}'s {fields} (the workbook leaves it empty, the {noun} has "
-                           f"one); {clear_hint or f'give the row a new ref to create a new {noun}'}")
+            reasons.append(
+                f"the API cannot clear a {noun}'s {fields} (the workbook leaves it empty, the {noun} has "
+                f"one); {clear_hint or f'give the row a new ref to create a new {noun}'}"
+            )
         return Verdict("conflict", f"{noun} {ident}: " + "; ".join(reasons))
     return Verdict("update")
 
@@ -208,7 +226,9 @@ def same_project(obj: m.Source | m.Datapoint, project_id: str, action: Action) -
     unique per supplier, not per project); None when it may."""
     project = obj.project_id
     if project and project != project_id:
-        return (f"supplier_reference_id {action.supplier_reference_id!r} already belongs to {obj.id} of project "
-                f"{project}; it is never adopted into project {project_id}: give this workbook its own "
-                "supplier_reference_prefix on the project sheet")
+        return (
+            f"supplier_reference_id {action.supplier_reference_id!r} already belongs to {obj.id} of project "
+            f"{project}; it is never adopted into project {project_id}: give this workbook its own "
+            "supplier_reference_prefix on the project sheet"
+        )
     return None

@@ -48,15 +48,30 @@ def plan(p: Planning) -> list[Action]:
         items = given.get(row.ref, [])
         key = row.blueprint_key or ""
         payload = ComponentPayload(
-            blueprint_key=key, display_name=row.display_name or row.ref, description=row.description,
-            activity_started_at=iso_z(row.activity_started_at), activity_completed_at=iso_z(row.activity_completed_at),
-            inputs=tuple(InputBinding(ci.input_key, input_shape(p.ctx, key, ci.input_key),
-                                      tuple(p.ref("datapoint", r) for r in ci.datapoint_refs), ci.datapoint_refs)
-                         for ci in items))
+            blueprint_key=key,
+            display_name=row.display_name or row.ref,
+            description=row.description,
+            activity_started_at=iso_z(row.activity_started_at),
+            activity_completed_at=iso_z(row.activity_completed_at),
+            inputs=tuple(
+                InputBinding(
+                    ci.input_key,
+                    input_shape(p.ctx, key, ci.input_key),
+                    tuple(p.ref("datapoint", r) for r in ci.datapoint_refs),
+                    ci.datapoint_refs,
+                )
+                for ci in items
+            ),
+        )
         srid = p.srid(KIND, "components", row)
-        base: Placed = dict(kind=KIND, ref=row.ref, sheet="components", row=row.row,
-                                    supplier_reference_id=srid,
-                                    depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]))
+        base: Placed = dict(
+            kind=KIND,
+            ref=row.ref,
+            sheet="components",
+            row=row.row,
+            supplier_reference_id=srid,
+            depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]),
+        )
         existing = p.existing(KIND, srid)
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))
@@ -78,8 +93,18 @@ def plan(p: Planning) -> list[Action]:
         if not same_instant(existing.activity_completed_at, row.activity_completed_at):
             unpatchable.append("activity_completed_at")
         verdict = classify(changes, unpatchable=tuple(unpatchable), noun="component", ident=existing.id)
-        out.append(p.record(Action(op=verdict.op, payload=payload, existing_id=existing.id,
-                                   changes=tuple(changes), reason=verdict.reason, **base)))
+        out.append(
+            p.record(
+                Action(
+                    op=verdict.op,
+                    payload=payload,
+                    existing_id=existing.id,
+                    changes=tuple(changes),
+                    reason=verdict.reason,
+                    **base,
+                )
+            )
+        )
     return out
 
 
@@ -88,12 +113,18 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     inputs = [input_body(i, env.resolve) for i in p.inputs]
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateComponentRequest.model_validate({
-            "supplier_reference_id": action.supplier_reference_id, "project_id": env.project_id,
-            "component_blueprint_key": p.blueprint_key, "display_name": p.display_name,
-            "description": p.description, "activity_started_at": p.activity_started_at,
-            "activity_completed_at": p.activity_completed_at, "inputs": inputs,
-        })
+        req = env.models.CreateComponentRequest.model_validate(
+            {
+                "supplier_reference_id": action.supplier_reference_id,
+                "project_id": env.project_id,
+                "component_blueprint_key": p.blueprint_key,
+                "display_name": p.display_name,
+                "description": p.description,
+                "activity_started_at": p.activity_started_at,
+                "activity_completed_at": p.activity_completed_at,
+                "inputs": inputs,
+            }
+        )
         created = env.client.create_component(req)
         env.created(action, created.id)
         return Applied(id=created.id, entity=created)
@@ -110,5 +141,13 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, entity=entity)
 
 
-SPEC = Kind(name=KIND, sheet="components", label="components", plan=plan, apply=apply, payloads=(ComponentPayload,),
-            depends_on=("datapoint", "ghg_entry"), registry="components")
+SPEC = Kind(
+    name=KIND,
+    sheet="components",
+    label="components",
+    plan=plan,
+    apply=apply,
+    payloads=(ComponentPayload,),
+    depends_on=("datapoint", "ghg_entry"),
+    registry="components",
+)

@@ -49,12 +49,25 @@ def plan(p: Planning) -> list[Action]:
     for row in p.wb.datapoints:
         srid = p.srid(KIND, "datapoints", row)
         payload = DatapointPayload(
-            display_name=row.display_name, description=row.description, type=row.type, magnitude=row.magnitude,
-            unit=row.unit, standard_deviation=row.standard_deviation, measured_at=iso_z(row.measured_at),
-            sources=tuple(p.ref("source", r) for r in row.source_refs), source_refs=row.source_refs,
-            uncertainty_justification=row.uncertainty_justification)
-        base: Placed = dict(kind=KIND, ref=row.ref, sheet="datapoints", row=row.row,
-                                    supplier_reference_id=srid, depends_on=p.deps("source", row.source_refs))
+            display_name=row.display_name,
+            description=row.description,
+            type=row.type,
+            magnitude=row.magnitude,
+            unit=row.unit,
+            standard_deviation=row.standard_deviation,
+            measured_at=iso_z(row.measured_at),
+            sources=tuple(p.ref("source", r) for r in row.source_refs),
+            source_refs=row.source_refs,
+            uncertainty_justification=row.uncertainty_justification,
+        )
+        base: Placed = dict(
+            kind=KIND,
+            ref=row.ref,
+            sheet="datapoints",
+            row=row.row,
+            supplier_reference_id=srid,
+            depends_on=p.deps("source", row.source_refs),
+        )
         existing = p.existing(KIND, srid)
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))
@@ -69,23 +82,43 @@ def plan(p: Planning) -> list[Action]:
         q = existing.quantity
         held: _Quantity = {"magnitude": float(q.magnitude), "unit": q.unit, "standard_deviation": q.standard_deviation}
         wanted: _Quantity = {"magnitude": row.magnitude, "unit": row.unit, "standard_deviation": row.standard_deviation}
-        if not (same_float(held["magnitude"], row.magnitude) and (q.unit or "") == row.unit
-                and same_float(q.standard_deviation, row.standard_deviation)):
+        if not (
+            same_float(held["magnitude"], row.magnitude)
+            and (q.unit or "") == row.unit
+            and same_float(q.standard_deviation, row.standard_deviation)
+        ):
             changes.append(Change("quantity", _quantity_text(held), _quantity_text(wanted)))
         if (existing.uncertainty_justification or None) != (row.uncertainty_justification or None):
-            changes.append(Change("uncertainty_justification", existing.uncertainty_justification,
-                                  row.uncertainty_justification))
+            changes.append(
+                Change("uncertainty_justification", existing.uncertainty_justification, row.uncertainty_justification)
+            )
         if not names_exactly(payload.sources, list(existing.source_ids)):
             changes.append(Change("source_ids", list(existing.source_ids), list(row.source_refs)))
         unpatchable = () if same_instant(existing.measured_at, row.measured_at) else ("measured_at",)
         locked = enum_text(existing.locked_status) != "not_locked"
         frozen = f"datapoint {existing.id} is locked ({enum_text(existing.locked_status)})" if locked else None
-        verdict = classify(changes, unpatchable=unpatchable, frozen=frozen, noun="datapoint", ident=existing.id,
-                           frozen_hint="; give the row a new ref to create a new datapoint")
+        verdict = classify(
+            changes,
+            unpatchable=unpatchable,
+            frozen=frozen,
+            noun="datapoint",
+            ident=existing.id,
+            frozen_hint="; give the row a new ref to create a new datapoint",
+        )
         if unpatchable:
             changes.append(Change("measured_at", iso_z(existing.measured_at), payload.measured_at))
-        out.append(p.record(Action(op=verdict.op, payload=payload, existing_id=existing.id,
-                                   changes=tuple(changes), reason=verdict.reason, **base)))
+        out.append(
+            p.record(
+                Action(
+                    op=verdict.op,
+                    payload=payload,
+                    existing_id=existing.id,
+                    changes=tuple(changes),
+                    reason=verdict.reason,
+                    **base,
+                )
+            )
+        )
     return out
 
 
@@ -107,12 +140,19 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     quantity = {"magnitude": p.magnitude, "unit": p.unit, "standard_deviation": p.standard_deviation}
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateDatapointRequest.model_validate({
-            "supplier_reference_id": action.supplier_reference_id, "display_name": p.display_name,
-            "description": p.description, "type": p.type, "quantity": quantity, "source_ids": source_ids,
-            "project_id": env.project_id, "measured_at": p.measured_at,
-            "uncertainty_justification": p.uncertainty_justification,
-        })
+        req = env.models.CreateDatapointRequest.model_validate(
+            {
+                "supplier_reference_id": action.supplier_reference_id,
+                "display_name": p.display_name,
+                "description": p.description,
+                "type": p.type,
+                "quantity": quantity,
+                "source_ids": source_ids,
+                "project_id": env.project_id,
+                "measured_at": p.measured_at,
+                "uncertainty_justification": p.uncertainty_justification,
+            }
+        )
         created = env.client.create_datapoint(req)
         why = same_project(created, env.project_id, action)
         if why:
@@ -135,24 +175,47 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, entity=entity)
 
 
-def lineage(ref: str, actions: dict[str, Action], source: Callable[[str], SourceLineage],
-            ids: dict[tuple[str, str], str], fetched: Mapping[str, m.Datapoint | None]) -> DatapointLineage:
+def lineage(
+    ref: str,
+    actions: dict[str, Action],
+    source: Callable[[str], SourceLineage],
+    ids: dict[tuple[str, str], str],
+    fetched: Mapping[str, m.Datapoint | None],
+) -> DatapointLineage:
     """A datapoint's lineage; `source` gives each cited source's (the lineage module composes the kinds)."""
     if has_id_prefix(ref):
         held = fetched.get(ref)
         if held is None:
             return DatapointLineage(ref=None, id=ref, display_name=None, magnitude=None, unit=None)
         return DatapointLineage(
-            ref=None, id=ref, display_name=held.display_name, magnitude=held.quantity.magnitude,
-            unit=held.quantity.unit, sources=[SourceLineage(None, s, None, None, None) for s in held.source_ids])
+            ref=None,
+            id=ref,
+            display_name=held.display_name,
+            magnitude=held.quantity.magnitude,
+            unit=held.quantity.unit,
+            sources=[SourceLineage(None, s, None, None, None) for s in held.source_ids],
+        )
     action = actions.get(ref)
     if action is None:
         return DatapointLineage(ref=ref, id=None, display_name=None, magnitude=None, unit=None)
     p = action.payload_of(DatapointPayload)
     return DatapointLineage(
-        ref=ref, id=ids.get((KIND, ref)) or action.existing_id, display_name=p.display_name, magnitude=p.magnitude,
-        unit=p.unit, sources=[source(s) for s in p.source_refs])
+        ref=ref,
+        id=ids.get((KIND, ref)) or action.existing_id,
+        display_name=p.display_name,
+        magnitude=p.magnitude,
+        unit=p.unit,
+        sources=[source(s) for s in p.source_refs],
+    )
 
 
-SPEC = Kind(name=KIND, sheet="datapoints", label="datapoints", plan=plan, apply=apply, payloads=(DatapointPayload,),
-            depends_on=("source",), registry="datapoints")
+SPEC = Kind(
+    name=KIND,
+    sheet="datapoints",
+    label="datapoints",
+    plan=plan,
+    apply=apply,
+    payloads=(DatapointPayload,),
+    depends_on=("source",),
+    registry="datapoints",
+)

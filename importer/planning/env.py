@@ -15,8 +15,9 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api.client import IsometricClient
 
 #: an API object an applied action returns (for the report, and what a batch carries)
-Entity: TypeAlias = ("m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement | "
-                     "m.StorageLocation")
+Entity: TypeAlias = (
+    "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement | m.StorageLocation"
+)
 
 
 class StepFailed(Exception):

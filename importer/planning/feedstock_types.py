@@ -30,9 +30,19 @@ def plan(p: Planning) -> list[Action]:
         base: Where = dict(kind=KIND, ref=row.ref, sheet="feedstock_types", row=row.row)
         found = match.found
         if found is None:  # the online checks refuse this before planning; a plan never sends it
-            out.append(p.record(Action(op="conflict", payload=FeedstockTypePayload(None), reason=(
-                f"feedstock type {match.text!r} does not exist: create it in the Certify UI and give its ftt_ ID"),
-                **base)))
+            out.append(
+                p.record(
+                    Action(
+                        op="conflict",
+                        payload=FeedstockTypePayload(None),
+                        reason=(
+                            f"feedstock type {match.text!r} does not exist: create it in the Certify UI and give its "
+                            "ftt_ ID"
+                        ),
+                        **base,
+                    )
+                )
+            )
             continue
         p.matched[(KIND, row.ref)] = found.id
         changes = []
@@ -42,11 +52,22 @@ def plan(p: Planning) -> list[Action]:
         srid = row.supplier_reference_id
         if srid and found.supplier_reference_id != srid:
             changes.append(Change("supplier_reference_id", found.supplier_reference_id, srid))
-        payload = FeedstockTypePayload(name if any(c.field == "name" for c in changes) else None,
-                                       srid if any(c.field == "supplier_reference_id" for c in changes) else None)
-        out.append(p.record(Action(op="update" if changes else "unchanged", payload=payload, existing_id=found.id,
-                                   supplier_reference_id=srid or found.supplier_reference_id,
-                                   changes=tuple(changes), **base)))
+        payload = FeedstockTypePayload(
+            name if any(c.field == "name" for c in changes) else None,
+            srid if any(c.field == "supplier_reference_id" for c in changes) else None,
+        )
+        out.append(
+            p.record(
+                Action(
+                    op="update" if changes else "unchanged",
+                    payload=payload,
+                    existing_id=found.id,
+                    supplier_reference_id=srid or found.supplier_reference_id,
+                    changes=tuple(changes),
+                    **base,
+                )
+            )
+        )
     return out
 
 
@@ -59,5 +80,13 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, entity=env.client.patch_feedstock_type(action.existing_id, req))
 
 
-SPEC = Kind(name=KIND, sheet="feedstock_types", label="feedstock types", plan=plan, apply=apply,
-            payloads=(FeedstockTypePayload,), registry="feedstock_types", owned=False)
+SPEC = Kind(
+    name=KIND,
+    sheet="feedstock_types",
+    label="feedstock types",
+    plan=plan,
+    apply=apply,
+    payloads=(FeedstockTypePayload,),
+    registry="feedstock_types",
+    owned=False,
+)

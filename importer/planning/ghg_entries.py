@@ -88,21 +88,38 @@ def plan(p: Planning) -> list[Action]:
         blueprint_of = {c.id: c.blueprint_key for _, c in p.ctx.template_components(template)}
         wanted = bound.get(row.ref, {})
         components = tuple(
-            ComponentBinding(rtc, blueprint_of[rtc], tuple(
-                InputBinding(key, input_shape(p.ctx, blueprint_of[rtc], key),
-                             tuple(p.ref("datapoint", r) for r in refs), refs) for key, refs in inputs.items()))
-            for rtc, inputs in wanted.items())
+            ComponentBinding(
+                rtc,
+                blueprint_of[rtc],
+                tuple(
+                    InputBinding(
+                        key,
+                        input_shape(p.ctx, blueprint_of[rtc], key),
+                        tuple(p.ref("datapoint", r) for r in refs),
+                        refs,
+                    )
+                    for key, refs in inputs.items()
+                ),
+            )
+            for rtc, inputs in wanted.items()
+        )
         refs = [r for comp in wanted.values() for rs in comp.values() for r in rs]
-        deps = p.deps("datapoint", refs) + (p.deps("feedstock_type", [row.feedstock_type]) if row.feedstock_type
-                                            else ())
+        deps = p.deps("datapoint", refs) + (
+            p.deps("feedstock_type", [row.feedstock_type]) if row.feedstock_type else ()
+        )
         srid = p.srid(KIND, "entries", row)
         payload = GhgEntryPayload(
-            template_id=template.id, template_name=template.display_name, started_on=row.started_on.isoformat(),
+            template_id=template.id,
+            template_name=template.display_name,
+            started_on=row.started_on.isoformat(),
             completed_on=row.completed_on.isoformat(),
             feedstock_type=p.ref("feedstock_type", row.feedstock_type) if row.feedstock_type else None,
-            feedstock_ref=row.feedstock_type, components=components)
-        base: Placed = dict(kind=KIND, ref=row.ref, sheet="entries", row=row.row,
-                                    supplier_reference_id=srid, depends_on=deps)
+            feedstock_ref=row.feedstock_type,
+            components=components,
+        )
+        base: Placed = dict(
+            kind=KIND, ref=row.ref, sheet="entries", row=row.row, supplier_reference_id=srid, depends_on=deps
+        )
         existing = p.existing(KIND, srid)
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))
@@ -132,20 +149,50 @@ def plan(p: Planning) -> list[Action]:
                     differs = True
                     changes.append(Change(f"inputs.{item.input_key}", held.get(item.input_key, []), list(item.refs)))
             if differs:
-                rebind.append(Rebinding(comp.id, binding.template_component_id, comp.blueprint_key, tuple(
-                    InputBinding(i.input_key, "LIST" if i.datapoint_ids is not None else "SCALAR",
-                                 tuple(IdRef(d) for d in input_ids(i))) for i in comp.inputs)))
+                rebind.append(
+                    Rebinding(
+                        comp.id,
+                        binding.template_component_id,
+                        comp.blueprint_key,
+                        tuple(
+                            InputBinding(
+                                i.input_key,
+                                "LIST" if i.datapoint_ids is not None else "SCALAR",
+                                tuple(IdRef(d) for d in input_ids(i)),
+                            )
+                            for i in comp.inputs
+                        ),
+                    )
+                )
         statement = statements.get(existing.ghg_statement_id or "")
         submitted = statement is not None and enum_text(statement.status) in SUBMITTED_STATUSES
-        frozen = (f"GHG entry {existing.id} is in submitted statement {statement.id} ({enum_text(statement.status)})"
-                  if submitted and statement is not None else None)
-        verdict = classify(changes, unclearable=uncleared, frozen=frozen, noun="GHG entry", ident=existing.id,
-                           clear_hint="give the entry a new ref (a new GHG entry) or remove its feedstock type in the "
-                                      "Certify UI")
+        frozen = (
+            f"GHG entry {existing.id} is in submitted statement {statement.id} ({enum_text(statement.status)})"
+            if submitted and statement is not None
+            else None
+        )
+        verdict = classify(
+            changes,
+            unclearable=uncleared,
+            frozen=frozen,
+            noun="GHG entry",
+            ident=existing.id,
+            clear_hint="give the entry a new ref (a new GHG entry) or remove its feedstock type in the Certify UI",
+        )
         if uncleared:
             changes.append(Change("feedstock_type_id", existing.feedstock_type_id, None))
-        out.append(p.record(Action(op=verdict.op, payload=replace(payload, rebind=tuple(rebind)),
-                                   existing_id=existing.id, changes=tuple(changes), reason=verdict.reason, **base)))
+        out.append(
+            p.record(
+                Action(
+                    op=verdict.op,
+                    payload=replace(payload, rebind=tuple(rebind)),
+                    existing_id=existing.id,
+                    changes=tuple(changes),
+                    reason=verdict.reason,
+                    **base,
+                )
+            )
+        )
     return out
 
 
@@ -154,13 +201,24 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     feedstock_id = env.resolve(p.feedstock_type) if p.feedstock_type is not None else None
     if action.op == "create":
         env.intend(action)
-        sent = [{"ghg_entry_template_component_id": c.template_component_id,
-                 "inputs": [input_body(i, env.resolve) for i in c.inputs]} for c in p.components]
-        req = env.models.CreateGhgEntryRequest.model_validate({
-            "supplier_reference_id": action.supplier_reference_id, "project_id": env.project_id,
-            "started_on": p.started_on, "completed_on": p.completed_on, "ghg_entry_template_id": p.template_id,
-            "feedstock_type_id": feedstock_id, "ghg_entry_template_components": sent,
-        })
+        sent = [
+            {
+                "ghg_entry_template_component_id": c.template_component_id,
+                "inputs": [input_body(i, env.resolve) for i in c.inputs],
+            }
+            for c in p.components
+        ]
+        req = env.models.CreateGhgEntryRequest.model_validate(
+            {
+                "supplier_reference_id": action.supplier_reference_id,
+                "project_id": env.project_id,
+                "started_on": p.started_on,
+                "completed_on": p.completed_on,
+                "ghg_entry_template_id": p.template_id,
+                "feedstock_type_id": feedstock_id,
+                "ghg_entry_template_components": sent,
+            }
+        )
         created = env.client.create_ghg_entry(req)
         env.created(action, created.id, sent_inputs=signature_of(sent))
         return Applied(id=created.id, entity=created)
@@ -188,47 +246,91 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     return Applied(id=action.existing_id, entity=entity)
 
 
-def lineage(action: Action, ctx: ProjectContext, wb_components: list[ComponentRow],
-            wb_component_inputs: list[ComponentInputRow], dp_lineage: Callable[[str], DatapointLineage],
-            entry_id: str | None, status: str, co2e: float | None) -> EntryLineage:
+def lineage(
+    action: Action,
+    ctx: ProjectContext,
+    wb_components: list[ComponentRow],
+    wb_component_inputs: list[ComponentInputRow],
+    dp_lineage: Callable[[str], DatapointLineage],
+    entry_id: str | None,
+    status: str,
+    co2e: float | None,
+) -> EntryLineage:
     """template -> components -> inputs -> datapoints -> sources, for one entry. `dp_lineage(ref)` gives a
     datapoint's lineage (a workbook ref or an ID)."""
     p = action.payload_of(GhgEntryPayload)
     template = next((t for t in ctx.templates if t.id == p.template_id), None)
-    out = EntryLineage(ref=action.ref, id=entry_id, status=status, template_id=p.template_id,
-                       template_name=p.template_name, started_on=p.started_on, completed_on=p.completed_on,
-                       co2e_net_removed_kg=co2e)
+    out = EntryLineage(
+        ref=action.ref,
+        id=entry_id,
+        status=status,
+        template_id=p.template_id,
+        template_name=p.template_name,
+        started_on=p.started_on,
+        completed_on=p.completed_on,
+        co2e_net_removed_kg=co2e,
+    )
     bound = {c.template_component_id: {i.input_key: i.refs for i in c.inputs} for c in p.components}
     removed = {c.template_component for c in wb_components if c.entry_ref == action.ref and c.action == "remove"}
     if template is not None:
         for group, comp in ctx.template_components(template):
-            origin = "removed" if {comp.id, comp.display_name, comp.blueprint_key} & {r for r in removed if r} \
+            origin = (
+                "removed"
+                if {comp.id, comp.display_name, comp.blueprint_key} & {r for r in removed if r}
                 else "template"
+            )
             inputs = []
             for spec in comp.inputs:
                 kind = "fixed" if enum_text(spec.type).endswith("fixed") else "monitored"
-                refs = (spec.datapoint_id,) if kind == "fixed" and spec.datapoint_id else \
-                    bound.get(comp.id, {}).get(spec.input_key, ())
-                inputs.append(InputLineage(input_key=spec.input_key, kind=kind,
-                                           datapoints=[dp_lineage(r) for r in refs]))
-            out.components.append(ComponentLineage(
-                display_name=comp.display_name, blueprint_key=comp.blueprint_key, group=group.key, origin=origin,
-                attribution_factor=None if origin == "removed" else 1.0, inputs=inputs))
+                refs = (
+                    (spec.datapoint_id,)
+                    if kind == "fixed" and spec.datapoint_id
+                    else bound.get(comp.id, {}).get(spec.input_key, ())
+                )
+                inputs.append(
+                    InputLineage(input_key=spec.input_key, kind=kind, datapoints=[dp_lineage(r) for r in refs])
+                )
+            out.components.append(
+                ComponentLineage(
+                    display_name=comp.display_name,
+                    blueprint_key=comp.blueprint_key,
+                    group=group.key,
+                    origin=origin,
+                    attribution_factor=None if origin == "removed" else 1.0,
+                    inputs=inputs,
+                )
+            )
     extra: dict[str, list[ComponentInputRow]] = {}
     for ci in wb_component_inputs:
         extra.setdefault(ci.component_ref, []).append(ci)
     for row in wb_components:
         if row.entry_ref != action.ref or row.action != "add":
             continue
-        out.components.append(ComponentLineage(
-            display_name=row.display_name or row.ref, blueprint_key=row.blueprint_key or "", group=row.group,
-            origin="extra", attribution_factor=row.attribution_factor,
-            inputs=[InputLineage(input_key=ci.input_key, kind="monitored",
-                                 datapoints=[dp_lineage(r) for r in ci.datapoint_refs])
-                    for ci in extra.get(row.ref, [])]))
+        out.components.append(
+            ComponentLineage(
+                display_name=row.display_name or row.ref,
+                blueprint_key=row.blueprint_key or "",
+                group=row.group,
+                origin="extra",
+                attribution_factor=row.attribution_factor,
+                inputs=[
+                    InputLineage(
+                        input_key=ci.input_key, kind="monitored", datapoints=[dp_lineage(r) for r in ci.datapoint_refs]
+                    )
+                    for ci in extra.get(row.ref, [])
+                ],
+            )
+        )
     return out
 
 
-SPEC = Kind(name=KIND, sheet="entries", label="GHG entries", plan=plan, apply=apply,
-            payloads=(GhgEntryPayload, ComponentBinding, InputBinding, Rebinding),
-            depends_on=("datapoint", "feedstock_type"), registry="ghg_entries")
+SPEC = Kind(
+    name=KIND,
+    sheet="entries",
+    label="GHG entries",
+    plan=plan,
+    apply=apply,
+    payloads=(GhgEntryPayload, ComponentBinding, InputBinding, Rebinding),
+    depends_on=("datapoint", "feedstock_type"),
+    registry="ghg_entries",
+)

@@ -19,8 +19,14 @@ from importer.planning import (
 from importer.planning.kind import Kind
 
 REGISTERED: tuple[Kind, ...] = (
-    sources.SPEC, datapoints.SPEC, feedstock_types.SPEC, storage_locations.SPEC, ghg_entries.SPEC, components.SPEC,
-    attributions.SPEC, statements.SPEC,
+    sources.SPEC,
+    datapoints.SPEC,
+    feedstock_types.SPEC,
+    storage_locations.SPEC,
+    ghg_entries.SPEC,
+    components.SPEC,
+    attributions.SPEC,
+    statements.SPEC,
 )
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in REGISTERED}
 #: orphans are deleted in this order: what uses an object goes first (reverse dependency order)

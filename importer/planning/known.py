@@ -74,8 +74,9 @@ class Resolution:
     learned: dict[str, str]
 
 
-def resolve_from_knowledge(wanted: Mapping[str, frozenset[str]], project_components: list[m.Component],
-                           known: Known) -> Resolution:
+def resolve_from_knowledge(
+    wanted: Mapping[str, frozenset[str]], project_components: list[m.Component], known: Known
+) -> Resolution:
     """`wanted`: entry ID -> the template components the workbook binds for it. Each entry gets its components
     of those template components from remembered membership, or from its create's inputs, or None (to be
     listed)."""
@@ -86,8 +87,9 @@ def resolve_from_knowledge(wanted: Mapping[str, frozenset[str]], project_compone
             by_entry.setdefault(entry_id, []).append(present[comp_id])
     unclaimed = [c for c in project_components if c.id not in known.membership]
     # how many entries created here sent each (template component, inputs): a shared one matches nothing
-    sent = Counter((rtc, tuple(sorted(inputs.items())))
-                   for sig in known.created_inputs.values() for rtc, inputs in sig.items())
+    sent = Counter(
+        (rtc, tuple(sorted(inputs.items()))) for sig in known.created_inputs.values() for rtc, inputs in sig.items()
+    )
     out: dict[str, list[m.Component] | None] = {}
     learned: dict[str, str] = {}
     for entry_id, rtcs in wanted.items():

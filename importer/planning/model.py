@@ -111,8 +111,9 @@ class Action:
     @property
     def needs_applying(self) -> bool:
         """Create and update go out; an unchanged source still asks whether its file arrived."""
-        return self.op in ("create", "update", "delete") or (self.op == "unchanged" and bool(
-            getattr(self.payload, "resume_upload", False)))
+        return self.op in ("create", "update", "delete") or (
+            self.op == "unchanged" and bool(getattr(self.payload, "resume_upload", False))
+        )
 
 
 class Where(TypedDict):

@@ -71,7 +71,12 @@ class RegistryState:
         if name not in _TABLE_NAMES:
             return self.listed.get(name, {})
         tables: tuple[Mapping[str, RegistryObject], ...] = (
-            self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components)
+            self.sources,
+            self.datapoints,
+            self.feedstock_types,
+            self.ghg_entries,
+            self.components,
+        )
         return tables[_TABLE_NAMES.index(name)]
 
     def by_id(self) -> dict[str, RegistryObject]:
@@ -83,17 +88,22 @@ class RegistryState:
         out.update({o.id: o for table in self.listed.values() for o in table.values()})
         return out
 
-    def fingerprint(self, keep: Callable[[str], bool] = lambda srid: True,
-                    entries: frozenset[str] = frozenset()) -> dict[str, str]:
+    def fingerprint(
+        self, keep: Callable[[str], bool] = lambda srid: True, entries: frozenset[str] = frozenset()
+    ) -> dict[str, str]:
         """supplier_reference_id (statements: id) -> SHA-256 of the object as read, so a saved plan can say
         exactly which objects changed, appeared or disappeared since it was computed. `keep` says which
         supplier_reference_ids the plan depends on (its own and its prefix's: another workbook's import in the
         same project neither invalidates a saved plan nor costs a digest), `entries` which other GHG entries
         (by ID: those its statement would hold)."""
         out: dict[str, str] = {}
-        tables: tuple[dict[str, m.Source], dict[str, m.Datapoint], dict[str, m.FeedstockType], dict[str, m.GhgEntry],
-                      dict[str, m.Component]] = (self.sources, self.datapoints, self.feedstock_types,
-                                                  self.ghg_entries, self.components)
+        tables: tuple[
+            dict[str, m.Source],
+            dict[str, m.Datapoint],
+            dict[str, m.FeedstockType],
+            dict[str, m.GhgEntry],
+            dict[str, m.Component],
+        ] = (self.sources, self.datapoints, self.feedstock_types, self.ghg_entries, self.components)
         for table in tables:
             for srid, obj in table.items():
                 if keep(srid) or (table is self.ghg_entries and obj.id in entries):
@@ -117,7 +127,6 @@ def _digest(obj: m.Response | list[m.Component] | list[m.ComponentAttribution]) 
             return [plain(v) for v in value]
         return value
 
-
     text = json.dumps(plain(obj), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -126,8 +135,14 @@ def _by_srid(objects: list[_R]) -> dict[str, _R]:
     return {o.supplier_reference_id: o for o in objects if o.supplier_reference_id}
 
 
-def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, carried: CarriedListings | None = None,
-                kinds: Sequence[Kind] = ()) -> RegistryState:
+def fetch_state(
+    client: IsometricClient,
+    wb: Workbook,
+    *,
+    concurrency: int = 4,
+    carried: CarriedListings | None = None,
+    kinds: Sequence[Kind] = (),
+) -> RegistryState:
     """Snapshot the registry with batched listings (run concurrently). GHG entries cannot be listed by
     project: all are read, and matched by supplier_reference_id (feedstock types come with the project's
     context, `importer.context`: they are matched by ID, reference or name). Entries and components are read
@@ -137,6 +152,7 @@ def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, 
     (`importer.planning.carried`). Each of `kinds` that declares a `listing` is read beside them into its own
     table (`RegistryState.listed`), unless its listing says the workbook needs none."""
     project_id = wb.project.project_id
+
     def datapoints() -> list[m.Datapoint]:
         if carried is not None:
             return carried.read(client, "datapoint", project_id)
@@ -159,9 +175,11 @@ def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, 
         got_entries, got_components = entries_f.result(), components_f.result()
         listed = [(k, f.result()) for k, f in own]
     state = RegistryState(
-        sources=_by_srid(got_sources), datapoints=_by_srid(got_datapoints),
+        sources=_by_srid(got_sources),
+        datapoints=_by_srid(got_datapoints),
         ghg_entries=_by_srid(got_entries),
-        components=_by_srid(got_components), project_components=list(got_components),
+        components=_by_srid(got_components),
+        project_components=list(got_components),
         project_datapoints=list(got_datapoints),
     )
     for kind, objects in listed:
@@ -171,8 +189,14 @@ def fetch_state(client: IsometricClient, wb: Workbook, *, concurrency: int = 4, 
     return state
 
 
-def fetch_entry_details(client: IsometricClient, state: RegistryState, entry_ids: list[str], *, concurrency: int = 4,
-                        with_attributions: set[str] | frozenset[str] = frozenset()) -> None:
+def fetch_entry_details(
+    client: IsometricClient,
+    state: RegistryState,
+    entry_ids: list[str],
+    *,
+    concurrency: int = 4,
+    with_attributions: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """Components of the given entries (one listing each: a component does not say which entry it belongs
     to), and the attributions of those whose extra components the workbook attaches or removes. Every
     component listed is remembered as the entry's (`state.learned_membership`)."""

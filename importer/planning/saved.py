@@ -34,8 +34,10 @@ FORMAT = "isometric-import saved plan, version 1"
 #: Plan fields that do not decide what is sent: left out of the content digest and comparison
 NOT_CONTENT = frozenset({"created_at", "messages"})
 #: the plan's own classes, and every registered kind's payloads
-_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload)} | kinds.PAYLOADS
+_CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload)
+} | kinds.PAYLOADS
 
 
 class SavedPlanError(Exception):
@@ -105,9 +107,15 @@ def file_digest(digests: list[str] | tuple[str | None, ...], api_url: str | None
 
 def save(plans: list[Plan], path: Path, *, api_url: str | None) -> Path:
     digests = [content_digest(p) for p in plans]
-    body = {"format": FORMAT, "tool_version": __version__, "api_url": api_url,
-            "saved_at": dt.datetime.now(dt.UTC).isoformat(), "digest": file_digest(digests, api_url),
-            "plan_digests": digests, "plans": [encode(p) for p in plans]}
+    body = {
+        "format": FORMAT,
+        "tool_version": __version__,
+        "api_url": api_url,
+        "saved_at": dt.datetime.now(dt.UTC).isoformat(),
+        "digest": file_digest(digests, api_url),
+        "plan_digests": digests,
+        "plans": [encode(p) for p in plans],
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     return path
@@ -119,8 +127,11 @@ def load(path: Path) -> SavedPlans:
     except (OSError, ValueError) as exc:
         raise SavedPlanError(f"{path} cannot be read as a saved plan: {exc}") from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise SavedPlanError(f"{path} is not a saved plan of this tool (format {body.get('format')!r})"
-                             if isinstance(body, dict) else f"{path} is not a saved plan")
+        raise SavedPlanError(
+            f"{path} is not a saved plan of this tool (format {body.get('format')!r})"
+            if isinstance(body, dict)
+            else f"{path} is not a saved plan"
+        )
     try:
         plans = tuple(decode(p) for p in body["plans"])
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
@@ -130,8 +141,13 @@ def load(path: Path) -> SavedPlans:
     recorded = body.get("plan_digests")
     digests = tuple(str(d) if isinstance(d, str) else None for d in recorded) if isinstance(recorded, list) else ()
     whole = body.get("digest")
-    return SavedPlans(plans=plans, tool_version=str(body.get("tool_version")), api_url=body.get("api_url"),
-                      digests=digests, file_digest=whole if isinstance(whole, str) else None)
+    return SavedPlans(
+        plans=plans,
+        tool_version=str(body.get("tool_version")),
+        api_url=body.get("api_url"),
+        digests=digests,
+        file_digest=whole if isinstance(whole, str) else None,
+    )
 
 
 def tampering(bundle: SavedPlans) -> list[str]:
@@ -143,12 +159,16 @@ def tampering(bundle: SavedPlans) -> list[str]:
     if len(bundle.digests) != len(bundle.plans):
         out.append(f"the file holds {len(bundle.plans)} plan(s) but records digests of {len(bundle.digests)}")
     if file_digest(bundle.digests, bundle.api_url) != bundle.file_digest:
-        out.append("the file's plan digests or API URL no longer match its recorded digest (a plan was added, "
-                   "removed or reordered, or the API URL edited)")
+        out.append(
+            "the file's plan digests or API URL no longer match its recorded digest (a plan was added, "
+            "removed or reordered, or the API URL edited)"
+        )
     for plan, recorded in zip(bundle.plans, bundle.digests, strict=False):
         if recorded is None or content_digest(plan) != recorded:
-            out.append(f"the plan of {plan.workbook_path} was edited after it was saved (its content no longer "
-                       "matches its recorded digest)")
+            out.append(
+                f"the plan of {plan.workbook_path} was edited after it was saved (its content no longer "
+                "matches its recorded digest)"
+            )
     return out
 
 
@@ -215,13 +235,17 @@ def first_difference(saved: Plan, now: Plan) -> str | None:
             return f"the file has an action the inputs do not give: {_action_name(added[0])}, op {added[0].get('op')}"
         missing = [a for a, k in zip(now_actions, now_keys, strict=True) if k not in file_keys]
         if missing:
-            return (f"an action is missing from the file: {_action_name(missing[0])}, op {missing[0].get('op')} "
-                    "(the inputs give it now)")
+            return (
+                f"an action is missing from the file: {_action_name(missing[0])}, op {missing[0].get('op')} "
+                "(the inputs give it now)"
+            )
         if len(file_keys) != len(now_keys):
             return f"the file has {len(file_keys)} actions, the inputs give {len(now_keys)} (an action repeated)"
         n = next(i for i, (a, b) in enumerate(zip(file_keys, now_keys, strict=True)) if a != b)
-        return (f"the actions are reordered: position {n + 1} is {_action_name(file_actions[n])} in the file, "
-                f"{_action_name(now_actions[n])} now")
+        return (
+            f"the actions are reordered: position {n + 1} is {_action_name(file_actions[n])} in the file, "
+            f"{_action_name(now_actions[n])} now"
+        )
     for mine, theirs in zip(file_actions, now_actions, strict=True):
         found = _first_field(mine, theirs, "")
         if found is not None:
@@ -259,8 +283,9 @@ def local_changes(plans: tuple[Plan, ...] | list[Plan]) -> list[str]:
             if held is None:
                 out.append(f"evidence file {item.file} (source {item.ref}) is gone")
             elif held != item.sha256:
-                out.append(f"evidence file {item.file} (source {item.ref}) changed (SHA-256 {item.sha256[:12]} -> "
-                           f"{held[:12]})")
+                out.append(
+                    f"evidence file {item.file} (source {item.ref}) changed (SHA-256 {item.sha256[:12]} -> {held[:12]})"
+                )
     return out
 
 

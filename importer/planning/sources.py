@@ -48,9 +48,16 @@ def plan(p: Planning) -> list[Action]:
     for row in p.wb.sources:
         srid = p.srid(KIND, "sources", row, file_sha256=row.sha256)
         payload = SourcePayload(
-            display_name=row.display_name, file=str(row.file), file_name=row.file_name,
-            content_type=row.content_type, content_length=row.content_length, sha256=row.sha256,
-            published_at=row.published_at.isoformat(), is_public=row.is_public, description=row.description)
+            display_name=row.display_name,
+            file=str(row.file),
+            file_name=row.file_name,
+            content_type=row.content_type,
+            content_length=row.content_length,
+            sha256=row.sha256,
+            published_at=row.published_at.isoformat(),
+            is_public=row.is_public,
+            description=row.description,
+        )
         existing = p.existing(KIND, srid)
         base: Where = dict(kind=KIND, ref=row.ref, sheet="sources", row=row.row)
         if existing is None:
@@ -67,9 +74,19 @@ def plan(p: Planning) -> list[Action]:
             changes.append(Change("description", existing.description, row.description or None))
         op: Op = "update" if changes else "unchanged"
         resume = existing.id not in p.state.uploaded_sources  # a document once uploaded stays
-        out.append(p.record(Action(op=op, payload=replace(payload, resume_upload=resume), existing_id=existing.id,
-                                   changes=tuple(changes), notes=(RESUME_UPLOAD,) if resume else (),
-                                   supplier_reference_id=srid, **base)))
+        out.append(
+            p.record(
+                Action(
+                    op=op,
+                    payload=replace(payload, resume_upload=resume),
+                    existing_id=existing.id,
+                    changes=tuple(changes),
+                    notes=(RESUME_UPLOAD,) if resume else (),
+                    supplier_reference_id=srid,
+                    **base,
+                )
+            )
+        )
     return out
 
 
@@ -84,12 +101,20 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         raise StepFailed(str(exc)) from None
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateSourceRequest.model_validate({
-            "__typename": "CreateDocumentSourceRequest", "supplier_reference_id": action.supplier_reference_id,
-            "display_name": p.display_name, "published_at": p.published_at, "file_name": p.file_name,
-            "content_type": p.content_type, "content_length": p.content_length, "project_id": env.project_id,
-            "is_public": p.is_public, **({"description": p.description} if p.description else {}),
-        })
+        req = env.models.CreateSourceRequest.model_validate(
+            {
+                "__typename": "CreateDocumentSourceRequest",
+                "supplier_reference_id": action.supplier_reference_id,
+                "display_name": p.display_name,
+                "published_at": p.published_at,
+                "file_name": p.file_name,
+                "content_type": p.content_type,
+                "content_length": p.content_length,
+                "project_id": env.project_id,
+                "is_public": p.is_public,
+                **({"description": p.description} if p.description else {}),
+            }
+        )
         created = env.client.create_source(req)
         _same_project(created.source, env, action)
         env.created(action, created.source.id)
@@ -126,10 +151,24 @@ def lineage(ref: str, actions: dict[str, Action], ids: dict[tuple[str, str], str
     if action is None:
         return SourceLineage(ref=ref, id=None, display_name=None, file_name=None, sha256=None)
     p = action.payload_of(SourcePayload)
-    return SourceLineage(ref=ref, id=ids.get((KIND, ref)) or action.existing_id, display_name=p.display_name,
-                         file_name=p.file_name, sha256=p.sha256, description=p.description,
-                         size_bytes=p.content_length)
+    return SourceLineage(
+        ref=ref,
+        id=ids.get((KIND, ref)) or action.existing_id,
+        display_name=p.display_name,
+        file_name=p.file_name,
+        sha256=p.sha256,
+        description=p.description,
+        size_bytes=p.content_length,
+    )
 
 
-SPEC = Kind(name=KIND, sheet="sources", label="sources", plan=plan, apply=apply, payloads=(SourcePayload,),
-            released_on_create=("datapoint",), registry="sources")
+SPEC = Kind(
+    name=KIND,
+    sheet="sources",
+    label="sources",
+    plan=plan,
+    apply=apply,
+    payloads=(SourcePayload,),
+    released_on_create=("datapoint",),
+    registry="sources",
+)

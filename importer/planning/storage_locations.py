@@ -51,10 +51,14 @@ def plan(p: Planning) -> list[Action]:
     held = p.state.table(SHEET)
     for row in p.wb.storage_locations:
         srid = p.srid(KIND, SHEET, row)
-        payload = StorageLocationPayload(name=row.name, latitude=float(row.latitude), longitude=float(row.longitude),
-                                         storage_method=row.storage_method, description=row.description or None)
-        base: Placed = dict(kind=KIND, ref=row.ref, sheet=SHEET, row=row.row, supplier_reference_id=srid,
-                            depends_on=())
+        payload = StorageLocationPayload(
+            name=row.name,
+            latitude=float(row.latitude),
+            longitude=float(row.longitude),
+            storage_method=row.storage_method,
+            description=row.description or None,
+        )
+        base: Placed = dict(kind=KIND, ref=row.ref, sheet=SHEET, row=row.row, supplier_reference_id=srid, depends_on=())
         existing = cast("m.StorageLocation | None", held.get(srid))
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))
@@ -71,8 +75,18 @@ def plan(p: Planning) -> list[Action]:
         if (existing.description or None) != payload.description:
             changes.append(Change("description", existing.description, payload.description))
         verdict = classify(changes, noun="storage location", ident=existing.id)
-        out.append(p.record(Action(op=verdict.op, payload=payload, existing_id=existing.id, changes=tuple(changes),
-                                   reason=verdict.reason, **base)))
+        out.append(
+            p.record(
+                Action(
+                    op=verdict.op,
+                    payload=payload,
+                    existing_id=existing.id,
+                    changes=tuple(changes),
+                    reason=verdict.reason,
+                    **base,
+                )
+            )
+        )
     return out
 
 
@@ -81,22 +95,38 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     if action.op == "create":
         env.intend(action)
         body: dict[str, Any] = {
-            "project_id": env.project_id, "name": p.name, "latitude": p.latitude, "longitude": p.longitude,
-            "supplier_reference_id": action.supplier_reference_id, "storage_method": p.storage_method,
-            "description": p.description}
+            "project_id": env.project_id,
+            "name": p.name,
+            "latitude": p.latitude,
+            "longitude": p.longitude,
+            "supplier_reference_id": action.supplier_reference_id,
+            "storage_method": p.storage_method,
+            "description": p.description,
+        }
         created = env.client.create_storage_location(env.models.CreateStorageLocationRequest.model_validate(body))
         env.created(action, created.id)
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
-    patch: dict[str, Any] = {name: getattr(p, name) for name in ("name", "latitude", "longitude", "storage_method")
-                             if name in fields}
+    patch: dict[str, Any] = {
+        name: getattr(p, name) for name in ("name", "latitude", "longitude", "storage_method") if name in fields
+    }
     if "description" in fields:  # the API takes no null: an emptied description is sent as ""
         patch["description"] = p.description or ""
     req = env.models.PatchStorageLocationRequest.model_validate(patch)
-    return Applied(id=action.existing_id,
-                   entity=env.client.patch_storage_location(env.project_id, action.existing_id, req))
+    return Applied(
+        id=action.existing_id, entity=env.client.patch_storage_location(env.project_id, action.existing_id, req)
+    )
 
 
-SPEC = Kind(name=KIND, sheet=SHEET, label="storage locations", plan=plan, apply=apply,
-            payloads=(StorageLocationPayload,), registry=SHEET, listing=listing, lookup=lookup)
+SPEC = Kind(
+    name=KIND,
+    sheet=SHEET,
+    label="storage locations",
+    plan=plan,
+    apply=apply,
+    payloads=(StorageLocationPayload,),
+    registry=SHEET,
+    listing=listing,
+    lookup=lookup,
+)

@@ -16,20 +16,38 @@ from importer.failures import CATEGORY_LABELS, Failure, advice
 from importer.results import BAD_STATUSES, ObjectOutcome, RunResult
 
 KIND_LABELS = {
-    "source": "evidence source", "datapoint": "datapoint", "feedstock_type": "feedstock type",
-    "ghg_entry": "GHG entry", "component": "component", "component_attribution": "component attribution",
+    "source": "evidence source",
+    "datapoint": "datapoint",
+    "feedstock_type": "feedstock type",
+    "ghg_entry": "GHG entry",
+    "component": "component",
+    "component_attribution": "component attribution",
     "ghg_statement": "GHG statement",
 }
 #: how internal field and setting names read to people
 FIELD_LABELS = {
-    "statement_end_on": "statement end date", "statement_start_on": "statement start date",
-    "quantity": "value", "magnitude": "value", "standard_deviation": "standard deviation",
-    "component_group_key": "component group", "attribution_factor": "attribution factor",
-    "display_name": "name", "supplier_reference_id": "supplier reference", "source_ids": "evidence sources",
-    "source_refs": "evidence sources", "datapoint_ids": "datapoints", "feedstock_type_id": "feedstock type",
-    "started_on": "start date", "completed_on": "end date", "measured_at": "measured on",
-    "published_at": "published on", "file uploaded": "file uploaded", "resume upload": "file upload resumed",
-    "submit for verification": "submitted for verification", "removed": "removed", "name": "name",
+    "statement_end_on": "statement end date",
+    "statement_start_on": "statement start date",
+    "quantity": "value",
+    "magnitude": "value",
+    "standard_deviation": "standard deviation",
+    "component_group_key": "component group",
+    "attribution_factor": "attribution factor",
+    "display_name": "name",
+    "supplier_reference_id": "supplier reference",
+    "source_ids": "evidence sources",
+    "source_refs": "evidence sources",
+    "datapoint_ids": "datapoints",
+    "feedstock_type_id": "feedstock type",
+    "started_on": "start date",
+    "completed_on": "end date",
+    "measured_at": "measured on",
+    "published_at": "published on",
+    "file uploaded": "file uploaded",
+    "resume upload": "file upload resumed",
+    "submit for verification": "submitted for verification",
+    "removed": "removed",
+    "name": "name",
 }
 PROBLEM_ORDER = {"failed": 0, "conflict": 1, "blocked": 2}
 INTERRUPTED_ADVICE = "The run was interrupted before this row: run the same command again to finish."
@@ -73,6 +91,7 @@ def row_anchor(prefix: str, o: ObjectOutcome) -> str:
 
 # -- CO2e ------------------------------------------------------------------------------------------------------
 
+
 def entry_sd(entry: Any) -> float | None:
     value = getattr(entry, "co2e_net_removed_standard_deviation_kg", None)
     return float(value) if isinstance(value, (int, float)) else None
@@ -91,16 +110,23 @@ def co2e_summary(result: RunResult) -> dict[str, Any]:
     st_total = st_total if isinstance(st_total, (int, float)) else None
     share = (total / st_total * 100) if (total is not None and st_total) else None
     return {
-        "total": total, "total_display": fmt_co2e(total), "kg_display": fmt_kg(total),
-        "sd": sd, "sd_display": fmt_co2e(sd, unit_of=total) if sd is not None else None,
-        "sd_missing": len(sds) - len(known), "entries": len(result.lineage), "counted": len(with_value),
+        "total": total,
+        "total_display": fmt_co2e(total),
+        "kg_display": fmt_kg(total),
+        "sd": sd,
+        "sd_display": fmt_co2e(sd, unit_of=total) if sd is not None else None,
+        "sd_missing": len(sds) - len(known),
+        "entries": len(result.lineage),
+        "counted": len(with_value),
         "uncounted": len(result.lineage) - len(with_value),
-        "statement_total": st_total, "statement_total_display": fmt_co2e(st_total) if st_total is not None else None,
+        "statement_total": st_total,
+        "statement_total_display": fmt_co2e(st_total) if st_total is not None else None,
         "share": f"{share:,.0f}%" if share is not None and 0 <= share <= 1000 else None,
     }
 
 
 # -- problems --------------------------------------------------------------------------------------------------
+
 
 def failure_of(o: ObjectOutcome) -> Failure:
     """The row's typed failure. A conflict or failure recorded without one (a result built by hand) is taken by
@@ -142,18 +168,24 @@ def root_causes(result: RunResult) -> dict[int, tuple[ObjectOutcome | None, list
             current = nxt
         return current, seen
 
-    return {id(o): ((o, []) if o.status != "blocked" else root(o)) for o in result.objects
-            if o.status in BAD_STATUSES}
+    return {id(o): ((o, []) if o.status != "blocked" else root(o)) for o in result.objects if o.status in BAD_STATUSES}
 
 
 def cause_facts(o: ObjectOutcome) -> dict[str, Any]:
     """The typed facts of a failed or conflicting row, and what to do (from its failure's category)."""
     failure = failure_of(o)
     return {
-        "category": failure.category, "category_label": CATEGORY_LABELS.get(failure.category, failure.category),
-        "http": failure.status, "request_id": failure.request_id, "field": failure.field, "column": failure.column,
-        "attempts": failure.attempts, "elapsed": failure.elapsed_seconds, "retryable": failure.retryable,
-        "advice_kind": failure.category, "advice": advice(failure, o.sheet, o.row),
+        "category": failure.category,
+        "category_label": CATEGORY_LABELS.get(failure.category, failure.category),
+        "http": failure.status,
+        "request_id": failure.request_id,
+        "field": failure.field,
+        "column": failure.column,
+        "attempts": failure.attempts,
+        "elapsed": failure.elapsed_seconds,
+        "retryable": failure.retryable,
+        "advice_kind": failure.category,
+        "advice": advice(failure, o.sheet, o.row),
     }
 
 
@@ -172,26 +204,54 @@ def problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
             order.append(key)
             if cause_obj is not None:
                 causes[key] = {
-                    "status": cause_obj.status, "where": where(cause_obj),
+                    "status": cause_obj.status,
+                    "where": where(cause_obj),
                     "kind": KIND_LABELS.get(cause_obj.kind, cause_obj.kind),
-                    "ref": cause_obj.ref, "id": cause_obj.id, "error": cause_obj.error or "",
-                    "anchor": row_anchor(prefix, cause_obj), **cause_facts(cause_obj),
-                    "changes": [humanize(c) for c in cause_obj.changes], "rows": [], "blocked": [],
+                    "ref": cause_obj.ref,
+                    "id": cause_obj.id,
+                    "error": cause_obj.error or "",
+                    "anchor": row_anchor(prefix, cause_obj),
+                    **cause_facts(cause_obj),
+                    "changes": [humanize(c) for c in cause_obj.changes],
+                    "rows": [],
+                    "blocked": [],
                 }
             else:
                 text = o.blocked_by or "an earlier row"
                 stopped = interrupted(o)
                 causes[key] = {
-                    "status": "blocked", "where": text, "kind": "", "ref": None, "id": None, "error": "",
-                    "anchor": None, "http": None, "attempts": None, "elapsed": None, "request_id": None,
-                    "field": None, "column": None, "category": None, "category_label": None, "retryable": stopped,
+                    "status": "blocked",
+                    "where": text,
+                    "kind": "",
+                    "ref": None,
+                    "id": None,
+                    "error": "",
+                    "anchor": None,
+                    "http": None,
+                    "attempts": None,
+                    "elapsed": None,
+                    "request_id": None,
+                    "field": None,
+                    "column": None,
+                    "category": None,
+                    "category_label": None,
+                    "retryable": stopped,
                     "advice_kind": "interrupted" if stopped else "external",
-                    "advice": INTERRUPTED_ADVICE if stopped else
-                    f"Blocked by {text}, which is not a row of this run: check it, then run again.",
-                    "changes": [], "rows": [], "blocked": [],
+                    "advice": INTERRUPTED_ADVICE
+                    if stopped
+                    else f"Blocked by {text}, which is not a row of this run: check it, then run again.",
+                    "changes": [],
+                    "rows": [],
+                    "blocked": [],
                 }
-        entry = {"where": where(o), "kind": KIND_LABELS.get(o.kind, o.kind), "ref": o.ref, "status": o.status,
-                 "anchor": row_anchor(prefix, o), "via": [describe(c) for c in chain[:-1]]}
+        entry = {
+            "where": where(o),
+            "kind": KIND_LABELS.get(o.kind, o.kind),
+            "ref": o.ref,
+            "status": o.status,
+            "anchor": row_anchor(prefix, o),
+            "via": [describe(c) for c in chain[:-1]],
+        }
         if o is cause_obj:
             causes[key]["rows"].append(entry)
         else:
@@ -203,5 +263,19 @@ def problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
     return groups
 
 
-__all__ = ["FIELD_LABELS", "KIND_LABELS", "co2e_summary", "describe", "entry_sd", "failure_of", "fmt_co2e",
-           "fmt_kg", "humanize", "interrupted", "problems", "root_causes", "row_anchor", "where"]
+__all__ = [
+    "FIELD_LABELS",
+    "KIND_LABELS",
+    "co2e_summary",
+    "describe",
+    "entry_sd",
+    "failure_of",
+    "fmt_co2e",
+    "fmt_kg",
+    "humanize",
+    "interrupted",
+    "problems",
+    "root_causes",
+    "row_anchor",
+    "where",
+]

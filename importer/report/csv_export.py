@@ -15,8 +15,24 @@ from importer.redaction import redact
 from importer.results import BAD_STATUSES, RunResult
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ("sheet", "row", "ref", "kind", "supplier_reference_id", "status", "error", "blocked_by", "category",
-           "http_status", "request_id", "field", "column", "attempts", "elapsed_seconds", "advice")
+COLUMNS = (
+    "sheet",
+    "row",
+    "ref",
+    "kind",
+    "supplier_reference_id",
+    "status",
+    "error",
+    "blocked_by",
+    "category",
+    "http_status",
+    "request_id",
+    "field",
+    "column",
+    "attempts",
+    "elapsed_seconds",
+    "advice",
+)
 
 
 def neutralise_csv_cell(text: object) -> str:
@@ -37,8 +53,7 @@ def write_failed_csv(result: RunResult, path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for values in failed_rows(result):
-            writer.writerow([neutralise_csv_cell(redact("" if values[c] is None else str(values[c])))
-                             for c in COLUMNS])
+            writer.writerow([neutralise_csv_cell(redact("" if values[c] is None else str(values[c]))) for c in COLUMNS])
     return path
 
 
@@ -55,15 +70,28 @@ def failed_rows(result: RunResult) -> list[dict[str, Any]]:
         cause, _chain = roots[id(obj)]
         if cause is obj:
             facts = cause_facts(obj)
-            values.update(category=facts["category"], http_status=facts["http"], request_id=facts["request_id"],
-                          field=facts["field"], column=facts["column"], attempts=facts["attempts"],
-                          elapsed_seconds=facts["elapsed"], advice=facts["advice"])
+            values.update(
+                category=facts["category"],
+                http_status=facts["http"],
+                request_id=facts["request_id"],
+                field=facts["field"],
+                column=facts["column"],
+                attempts=facts["attempts"],
+                elapsed_seconds=facts["elapsed"],
+                advice=facts["advice"],
+            )
         elif cause is not None:
             facts = cause_facts(cause)
             values.update(category=facts["category"], advice=f"Blocked by {describe(cause)}: {facts['advice']}")
         else:
-            values["advice"] = INTERRUPTED_ADVICE if interrupted(obj) else (
-                f"Blocked by {obj.blocked_by or 'an earlier row'}, which is not a row of this run: check it, then run "
-                "again.")
+            values["advice"] = (
+                INTERRUPTED_ADVICE
+                if interrupted(obj)
+                else (
+                    f"Blocked by {obj.blocked_by or 'an earlier row'}, which is not a row of this run: check it, then "
+                    "run "
+                    "again."
+                )
+            )
         rows.append({c: values.get(c) for c in COLUMNS})
     return rows

@@ -55,18 +55,24 @@ def summary(result: RunResult, report_path: Path) -> dict[str, Any]:
 
     co2e = co2e_summary(result)
     statement = result.statement or {}
-    return {"run_id": result.run_id, "mode": result.mode, "workbook": Path(result.workbook_path).name,
-            "started_at": result.started_at.isoformat() if isinstance(result.started_at, dt.datetime)
-            else str(result.started_at),
-            "verdict": "interrupted" if result.interrupted else ("ok" if result.ok else "problems"),
-            "environment": result.environment, "api_url": result.api_url,
-            "co2e_kg": co2e["total"], "statement_end_on": str(statement.get("reporting_period_end_at")
-                                                              or statement.get("end_on") or "") or None,
-            "statement_total_kg": co2e["statement_total"], "report": report_path.name}
+    return {
+        "run_id": result.run_id,
+        "mode": result.mode,
+        "workbook": Path(result.workbook_path).name,
+        "started_at": result.started_at.isoformat()
+        if isinstance(result.started_at, dt.datetime)
+        else str(result.started_at),
+        "verdict": "interrupted" if result.interrupted else ("ok" if result.ok else "problems"),
+        "environment": result.environment,
+        "api_url": result.api_url,
+        "co2e_kg": co2e["total"],
+        "statement_end_on": str(statement.get("reporting_period_end_at") or statement.get("end_on") or "") or None,
+        "statement_total_kg": co2e["statement_total"],
+        "report": report_path.name,
+    }
 
 
-def write_outputs(results: list[RunResult], *, report: Path, mode: str,
-                  is_input: Callable[[Path], str | None]) -> None:
+def write_outputs(results: list[RunResult], *, report: Path, mode: str, is_input: Callable[[Path], str | None]) -> None:
     """Everything the reports folder gets for these results (see the module docstring)."""
     from importer.report.run_html import write_batch_report, write_run_report
 
@@ -89,8 +95,9 @@ def write_outputs(results: list[RunResult], *, report: Path, mode: str,
     if mode != "run":
         return
     for result in results:
-        files: list[tuple[Path, Callable[[RunResult, Path], Path]]] = [(created_csv_path(result, report),
-                                                                        write_created_csv)]
+        files: list[tuple[Path, Callable[[RunResult, Path], Path]]] = [
+            (created_csv_path(result, report), write_created_csv)
+        ]
         if not result.ok:
             files.append((failed_csv_path(result, report), write_failed_csv))
         for path, write in files:
@@ -141,9 +148,20 @@ def _trend_chart(trend: list[dict[str, Any]]) -> dict[str, Any] | None:
     low, high = min(0.0, *values), max(0.0, *values)
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(1, len(trend) - 1)
-    points = [{"x": round(pad + i * step, 1), "y": round(height - pad - (v - low) / span * (height - 2 * pad), 1),
-               "label": t["end_on"], "value": f"{v:,.2f} t"}
-              for i, (t, v) in enumerate(zip(trend, values, strict=True))]
+    points = [
+        {
+            "x": round(pad + i * step, 1),
+            "y": round(height - pad - (v - low) / span * (height - 2 * pad), 1),
+            "label": t["end_on"],
+            "value": f"{v:,.2f} t",
+        }
+        for i, (t, v) in enumerate(zip(trend, values, strict=True))
+    ]
     zero = round(height - pad - (0 - low) / span * (height - 2 * pad), 1)
-    return {"width": width, "height": height, "points": points, "zero": zero,
-            "path": " ".join(f"{p['x']},{p['y']}" for p in points)}
+    return {
+        "width": width,
+        "height": height,
+        "points": points,
+        "zero": zero,
+        "path": " ".join(f"{p['x']},{p['y']}" for p in points),
+    }

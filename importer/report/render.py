@@ -51,8 +51,14 @@ def template_loader() -> jinja2.BaseLoader:
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=template_loader(), autoescape=True, finalize=_finalize,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=template_loader(),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["kg"] = _kg
     return env
 
@@ -78,8 +84,11 @@ def warn_not_written(path: Path, exc: BaseException, consequence: str = "") -> N
 def render_to(path: Path, template: str, **context: Any) -> Path:
     """Render and write. A file that cannot be written (read-only or full folder) is a warning on stderr, not
     an error: a report must never hide the outcome it describes. Within `strict_writes()` it raises."""
-    html = environment().get_template(template).render(
-        version=__version__, generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), **context)
+    html = (
+        environment()
+        .get_template(template)
+        .render(version=__version__, generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), **context)
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(redact(html), encoding="utf-8")

@@ -37,22 +37,36 @@ from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, R
 SHEET_ORDER = ("project", "sources", "datapoints", "feedstock_types", "entries", "components")
 
 KIND_PLURALS = {
-    "source": "Evidence sources", "datapoint": "Datapoints", "feedstock_type": "Feedstock types",
-    "ghg_entry": "GHG entries", "component": "Components", "component_attribution": "Component attributions",
+    "source": "Evidence sources",
+    "datapoint": "Datapoints",
+    "feedstock_type": "Feedstock types",
+    "ghg_entry": "GHG entries",
+    "component": "Components",
+    "component_attribution": "Component attributions",
     "ghg_statement": "GHG statement",
 }
 SHEET_LABELS = {
-    "project": "Project sheet", "sources": "Sources sheet", "datapoints": "Datapoints sheet",
-    "feedstock_types": "Feedstock types sheet", "entries": "Entries sheet", "entry_inputs": "Entry inputs sheet",
-    "components": "Components sheet", "component_inputs": "Component inputs sheet",
+    "project": "Project sheet",
+    "sources": "Sources sheet",
+    "datapoints": "Datapoints sheet",
+    "feedstock_types": "Feedstock types sheet",
+    "entries": "Entries sheet",
+    "entry_inputs": "Entry inputs sheet",
+    "components": "Components sheet",
+    "component_inputs": "Component inputs sheet",
 }
 #: status -> (label, icon): the icon carries the meaning without colour
 STATUS_META = {
-    "created": ("created", "\u2713"), "create": ("to create", "+"),
-    "updated": ("updated", "\u270e"), "update": ("to update", "\u270e"),
-    "unchanged": ("unchanged", "="), "failed": ("failed", "\u2717"),
-    "deleted": ("deleted", "\u2212"), "delete": ("to delete", "\u2212"),
-    "blocked": ("blocked", "\u2298"), "conflict": ("conflict", "\u26a0"),
+    "created": ("created", "\u2713"),
+    "create": ("to create", "+"),
+    "updated": ("updated", "\u270e"),
+    "update": ("to update", "\u270e"),
+    "unchanged": ("unchanged", "="),
+    "failed": ("failed", "\u2717"),
+    "deleted": ("deleted", "\u2212"),
+    "delete": ("to delete", "\u2212"),
+    "blocked": ("blocked", "\u2298"),
+    "conflict": ("conflict", "\u26a0"),
     "not started": ("not started", "\u00b7"),
 }
 CHART_MAX_BARS = 25
@@ -83,6 +97,7 @@ def _slug(text: str | None) -> str:
 
 # -- CO2e ------------------------------------------------------------------------------------------------------
 
+
 def _credit_type(entry: Any) -> str | None:
     value = getattr(entry, "credit_type", None)
     return str(value).upper() if value else None
@@ -95,8 +110,9 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
         return None
     if len(items) <= CHART_MAX_BARS:
         by = "entry"
-        pairs = [(e.ref, float(e.co2e_net_removed_kg or 0.0), f"{e.template_name or ''} {e.started_on or ''}")
-                 for e in items]
+        pairs = [
+            (e.ref, float(e.co2e_net_removed_kg or 0.0), f"{e.template_name or ''} {e.started_on or ''}") for e in items
+        ]
     else:
         months: dict[str, float] = defaultdict(float)
         templates: dict[str, float] = defaultdict(float)
@@ -115,8 +131,8 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
         else:
             by = "template"
             ranked = sorted(templates.items(), key=lambda kv: -abs(kv[1]))
-            pairs = [(t, v, f"{counts_t[t]} entries") for t, v in ranked[:CHART_MAX_BARS - 1]]
-            rest = ranked[CHART_MAX_BARS - 1:]
+            pairs = [(t, v, f"{counts_t[t]} entries") for t, v in ranked[: CHART_MAX_BARS - 1]]
+            rest = ranked[CHART_MAX_BARS - 1 :]
             if rest:
                 pairs.append((f"{len(rest)} other templates", sum(v for _, v in rest), ""))
     label_w, value_w, plot_w, row_h = 120, 92, 300, 22
@@ -129,16 +145,32 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
     for i, (label, value, hint) in enumerate(pairs):
         x1 = label_w + ((min(value, 0.0) - lo) / span) * plot_w
         x2 = label_w + ((max(value, 0.0) - lo) / span) * plot_w
-        bars.append({
-            "label": label if len(label) <= 18 else label[:17] + "\u2026", "full": label, "hint": hint.strip(),
-            "value": fmt_co2e(value, unit_of=scale_of), "negative": value < 0,
-            "x": round(x1, 1), "w": round(max(x2 - x1, 1.0), 1), "y": 6 + i * row_h, "h": row_h - 8,
-            "ty": 6 + i * row_h + row_h / 2 - 1,
-        })
+        bars.append(
+            {
+                "label": label if len(label) <= 18 else label[:17] + "\u2026",
+                "full": label,
+                "hint": hint.strip(),
+                "value": fmt_co2e(value, unit_of=scale_of),
+                "negative": value < 0,
+                "x": round(x1, 1),
+                "w": round(max(x2 - x1, 1.0), 1),
+                "y": 6 + i * row_h,
+                "h": row_h - 8,
+                "ty": 6 + i * row_h + row_h / 2 - 1,
+            }
+        )
     height = 12 + len(pairs) * row_h
-    return {"by": by, "bars": bars, "width": label_w + plot_w + value_w, "height": height,
-            "zero_x": round(zero_x, 1), "label_w": label_w, "value_x": label_w + plot_w + 6,
-            "pattern": f"{prefix}hatch", "any_negative": any(b["negative"] for b in bars)}
+    return {
+        "by": by,
+        "bars": bars,
+        "width": label_w + plot_w + value_w,
+        "height": height,
+        "zero_x": round(zero_x, 1),
+        "label_w": label_w,
+        "value_x": label_w + plot_w + 6,
+        "pattern": f"{prefix}hatch",
+        "any_negative": any(b["negative"] for b in bars),
+    }
 
 
 def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
@@ -149,12 +181,21 @@ def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | No
         sense = None
         if value is not None:
             sense = "net removal" if value >= 0 else "net emission"
-        rows.append({
-            "ref": e.ref, "id": e.id, "status": e.status, "template": e.template_name or e.template_id or "",
-            "period": _period(e.started_on, e.completed_on), "net": fmt_kg(value), "negative": (value or 0) < 0,
-            "sd": fmt_kg(entry_sd(e)), "credit": credit, "sense": sense,
-            "anchor": f"{prefix}entry-{_slug(e.ref)}",
-        })
+        rows.append(
+            {
+                "ref": e.ref,
+                "id": e.id,
+                "status": e.status,
+                "template": e.template_name or e.template_id or "",
+                "period": _period(e.started_on, e.completed_on),
+                "net": fmt_kg(value),
+                "negative": (value or 0) < 0,
+                "sd": fmt_kg(entry_sd(e)),
+                "credit": credit,
+                "sense": sense,
+                "anchor": f"{prefix}entry-{_slug(e.ref)}",
+            }
+        )
     return rows
 
 
@@ -165,6 +206,7 @@ def _period(start: Any, end: Any) -> str:
 
 
 # -- changes ---------------------------------------------------------------------------------------------------
+
 
 def _value_text(value: Any) -> str:
     if isinstance(value, dict):
@@ -225,8 +267,14 @@ def _changes(result: RunResult, prefix: str) -> list[dict[str, Any]]:
             if a is None and o.kind == "datapoint" and name in ("quantity", "magnitude", "unit") and o.ref in dp_values:
                 d = dp_values[o.ref]
                 a = f"{_num(d.magnitude)} {d.unit or ''}".strip() if d.magnitude is not None else None
-            fields.append({"name": humanize(name), "raw": name, "before": _value_text(b) if b is not None else None,
-                           "after": _value_text(a) if a is not None else None})
+            fields.append(
+                {
+                    "name": humanize(name),
+                    "raw": name,
+                    "before": _value_text(b) if b is not None else None,
+                    "after": _value_text(a) if a is not None else None,
+                }
+            )
         affected = []
         if o.kind == "datapoint":
             refs = dp_entries.get(o.ref or "", set()) | dp_entries.get(o.id or "", set())
@@ -234,17 +282,31 @@ def _changes(result: RunResult, prefix: str) -> list[dict[str, Any]]:
         elif o.kind in ("ghg_entry", "component", "component_attribution") and o.ref in entry_co2e:
             affected = [o.ref]
         co2e_before = getattr(o, "co2e_before_kg", None)
-        rows.append({
-            "where": where(o), "kind": KIND_LABELS.get(o.kind, o.kind), "ref": o.ref, "id": o.id,
-            "anchor": row_anchor(prefix, o), "fields": fields, "has_values": any(f["before"] for f in fields),
-            "affected": [{"ref": r, "co2e": fmt_co2e(entry_co2e.get(r)) if entry_co2e.get(r) is not None else
-                          "not reported", "anchor": f"{prefix}entry-{_slug(r)}"} for r in affected],
-            "co2e_before": fmt_co2e(co2e_before) if isinstance(co2e_before, (int, float)) else None,
-        })
+        rows.append(
+            {
+                "where": where(o),
+                "kind": KIND_LABELS.get(o.kind, o.kind),
+                "ref": o.ref,
+                "id": o.id,
+                "anchor": row_anchor(prefix, o),
+                "fields": fields,
+                "has_values": any(f["before"] for f in fields),
+                "affected": [
+                    {
+                        "ref": r,
+                        "co2e": fmt_co2e(entry_co2e.get(r)) if entry_co2e.get(r) is not None else "not reported",
+                        "anchor": f"{prefix}entry-{_slug(r)}",
+                    }
+                    for r in affected
+                ],
+                "co2e_before": fmt_co2e(co2e_before) if isinstance(co2e_before, (int, float)) else None,
+            }
+        )
     return rows
 
 
 # -- evidence and reverse lineage ------------------------------------------------------------------------------
+
 
 def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
     dp_entries, src_dps = _uses(result)
@@ -260,32 +322,51 @@ def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | N
                         dps = sorted(src_dps.get(key, set()))
                         entries = sorted({r for dp in dps for r in dp_entries.get(dp, set())})
                         seen[key] = {
-                            "ref": s.ref, "id": s.id, "file": s.file_name or s.display_name or s.id or "",
-                            "name": s.display_name, "sha256": s.sha256,
+                            "ref": s.ref,
+                            "id": s.id,
+                            "file": s.file_name or s.display_name or s.id or "",
+                            "name": s.display_name,
+                            "sha256": s.sha256,
                             "size": fmt_bytes(getattr(s, "size_bytes", None)),
                             "description": s.description or result.source_descriptions.get(s.ref or "", ""),
                             "status": status_of.get(("source", s.ref), "") if s.ref else "",
-                            "datapoints": [{"name": dp, "anchor": f"{prefix}dp-{_slug(dp)}",
-                                            "status": status_of.get(("datapoint", dp), "")}
-                                           for dp in dps[:EVIDENCE_LIST_MAX]],
+                            "datapoints": [
+                                {
+                                    "name": dp,
+                                    "anchor": f"{prefix}dp-{_slug(dp)}",
+                                    "status": status_of.get(("datapoint", dp), ""),
+                                }
+                                for dp in dps[:EVIDENCE_LIST_MAX]
+                            ],
                             "more_datapoints": max(0, len(dps) - EVIDENCE_LIST_MAX),
-                            "entries": [{"ref": r, "anchor": f"{prefix}entry-{_slug(r)}"}
-                                        for r in entries[:EVIDENCE_LIST_MAX]],
+                            "entries": [
+                                {"ref": r, "anchor": f"{prefix}entry-{_slug(r)}"} for r in entries[:EVIDENCE_LIST_MAX]
+                            ],
                             "more_entries": max(0, len(entries) - EVIDENCE_LIST_MAX),
                         }
     # sources of the run that no lineage reaches (e.g. failed before any datapoint used them)
     for o in result.objects:
         if o.kind == "source" and (o.ref or o.id) not in seen:
             seen[o.ref or o.id or ""] = {
-                "ref": o.ref, "id": o.id, "file": o.ref or "", "name": None, "sha256": None, "size": "",
-                "description": result.source_descriptions.get(o.ref or "", ""), "status": o.status,
-                "datapoints": [], "entries": [], "more_datapoints": 0, "more_entries": 0,
+                "ref": o.ref,
+                "id": o.id,
+                "file": o.ref or "",
+                "name": None,
+                "sha256": None,
+                "size": "",
+                "description": result.source_descriptions.get(o.ref or "", ""),
+                "status": o.status,
+                "datapoints": [],
+                "entries": [],
+                "more_datapoints": 0,
+                "more_entries": 0,
             }
     return list(seen.values())
 
 
-def _datapoint_uses(result: RunResult, prefix: str,
-                    status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
+def _datapoint_uses(
+    result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]
+) -> list[dict[str, Any]]:
     """Lineage the other way: each datapoint -> the entries (component, input) using it."""
     uses: dict[str, dict[str, Any]] = {}
     for e in result.lineage:
@@ -293,18 +374,33 @@ def _datapoint_uses(result: RunResult, prefix: str,
             for i in c.inputs:
                 for d in i.datapoints:
                     name = d.ref or d.id or ""
-                    item = uses.setdefault(name, {
-                        "name": name, "id": d.id, "display": d.display_name, "anchor": f"{prefix}dp-{_slug(name)}",
-                        "value": f"{_num(d.magnitude)} {d.unit or ''}".strip() if d.magnitude is not None else "",
-                        "status": status_of.get(("datapoint", d.ref), "") if d.ref else "",
-                        "sources": [s.file_name or s.display_name or s.id or "" for s in d.sources], "used_by": []})
-                    item["used_by"].append({"entry": e.ref, "anchor": f"{prefix}entry-{_slug(e.ref)}",
-                                            "component": c.display_name, "input": i.input_key,
-                                            "entry_status": e.status})
+                    item = uses.setdefault(
+                        name,
+                        {
+                            "name": name,
+                            "id": d.id,
+                            "display": d.display_name,
+                            "anchor": f"{prefix}dp-{_slug(name)}",
+                            "value": f"{_num(d.magnitude)} {d.unit or ''}".strip() if d.magnitude is not None else "",
+                            "status": status_of.get(("datapoint", d.ref), "") if d.ref else "",
+                            "sources": [s.file_name or s.display_name or s.id or "" for s in d.sources],
+                            "used_by": [],
+                        },
+                    )
+                    item["used_by"].append(
+                        {
+                            "entry": e.ref,
+                            "anchor": f"{prefix}entry-{_slug(e.ref)}",
+                            "component": c.display_name,
+                            "input": i.input_key,
+                            "entry_status": e.status,
+                        }
+                    )
     return sorted(uses.values(), key=lambda u: u["name"])
 
 
 # -- the view --------------------------------------------------------------------------------------------------
+
 
 def _statement(result: RunResult) -> dict[str, Any] | None:
     st = result.statement
@@ -313,33 +409,63 @@ def _statement(result: RunResult) -> dict[str, Any] | None:
     total = st.get("pending_total_co2e_removed_kg")
     start = st.get("reporting_period_start_at") or st.get("start_on")
     end = st.get("reporting_period_end_at") or st.get("end_on")
-    return {"id": st.get("id"), "status": st.get("status"), "start": start, "end": end,
-            "period": _period(start, end),
-            "total": total, "total_display": fmt_co2e(total) if isinstance(total, (int, float)) else None,
-            "entries": st.get("ghg_entry_ids") or []}
+    return {
+        "id": st.get("id"),
+        "status": st.get("status"),
+        "start": start,
+        "end": end,
+        "period": _period(start, end),
+        "total": total,
+        "total_display": fmt_co2e(total) if isinstance(total, (int, float)) else None,
+        "entries": st.get("ghg_entry_ids") or [],
+    }
 
 
 def _verdict(result: RunResult, problems: int) -> dict[str, str]:
     plan = result.mode == "plan"
     stopped = getattr(result, "stopped", None)
     if stopped:
-        return {"state": "interrupted", "icon": "\u23f8", "title": "Stopped early: the import did not finish",
-                "text": f"{stopped}. Fix that and run the same command again: what was created is found again."}
+        return {
+            "state": "interrupted",
+            "icon": "\u23f8",
+            "title": "Stopped early: the import did not finish",
+            "text": f"{stopped}. Fix that and run the same command again: what was created is found again.",
+        }
     if result.interrupted:
-        return {"state": "interrupted", "icon": "\u23f8", "title": "Interrupted: the import did not finish",
-                "text": "Run the same command again to finish: what was created is found again, not duplicated."}
+        return {
+            "state": "interrupted",
+            "icon": "\u23f8",
+            "title": "Interrupted: the import did not finish",
+            "text": "Run the same command again to finish: what was created is found again, not duplicated.",
+        }
     if problems:
         noun = "row needs" if problems == 1 else "rows need"
         if plan:
-            return {"state": "bad", "icon": "\u2717", "title": f"Plan: {problems} {noun} attention before a run",
-                    "text": "Nothing was written. The problems below would stop these rows."}
-        return {"state": "bad", "icon": "\u2717", "title": f"Finished with problems: {problems} {noun} attention",
-                "text": "Everything else was imported. Fix the causes below and run the same command again."}
+            return {
+                "state": "bad",
+                "icon": "\u2717",
+                "title": f"Plan: {problems} {noun} attention before a run",
+                "text": "Nothing was written. The problems below would stop these rows.",
+            }
+        return {
+            "state": "bad",
+            "icon": "\u2717",
+            "title": f"Finished with problems: {problems} {noun} attention",
+            "text": "Everything else was imported. Fix the causes below and run the same command again.",
+        }
     if plan:
-        return {"state": "good", "icon": "\u2713", "title": "Plan ready: nothing was written yet",
-                "text": "Every row can be imported as planned."}
-    return {"state": "good", "icon": "\u2713", "title": "Import succeeded",
-            "text": "Every row was imported or already up to date."}
+        return {
+            "state": "good",
+            "icon": "\u2713",
+            "title": "Plan ready: nothing was written yet",
+            "text": "Every row can be imported as planned.",
+        }
+    return {
+        "state": "good",
+        "icon": "\u2713",
+        "title": "Import succeeded",
+        "text": "Every row was imported or already up to date.",
+    }
 
 
 def _counts_line(result: RunResult, statuses: list[str]) -> list[dict[str, Any]]:
@@ -356,7 +482,8 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
     for obj in result.objects:
         sheets[obj.sheet].append(obj)
     ordered = [(s, sheets[s]) for s in SHEET_ORDER if s in sheets] + [
-        (s, rows) for s, rows in sheets.items() if s not in SHEET_ORDER]
+        (s, rows) for s, rows in sheets.items() if s not in SHEET_ORDER
+    ]
     causes = problems(result, prefix)
     problem_count = sum(o.status in BAD_STATUSES for o in result.objects)
     csv_name = None
@@ -368,51 +495,118 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
         for c in e.components:
             inputs = []
             for i in c.inputs:
-                dps = [{"name": d.ref or d.id or "", "display": d.display_name, "id": d.id,
-                        "value": _num(d.magnitude) if d.magnitude is not None else "", "unit": d.unit or "",
+                dps = [
+                    {
+                        "name": d.ref or d.id or "",
+                        "display": d.display_name,
+                        "id": d.id,
+                        "value": _num(d.magnitude) if d.magnitude is not None else "",
+                        "unit": d.unit or "",
                         "status": status_of.get(("datapoint", d.ref), "") if d.ref else "",
                         "anchor": f"{prefix}dp-{_slug(d.ref or d.id)}",
-                        "sources": [{"file": s.file_name or s.display_name or "", "id": s.id, "sha256": s.sha256,
-                                     "status": status_of.get(("source", s.ref), "") if s.ref else ""}
-                                    for s in d.sources]} for d in i.datapoints]
+                        "sources": [
+                            {
+                                "file": s.file_name or s.display_name or "",
+                                "id": s.id,
+                                "sha256": s.sha256,
+                                "status": status_of.get(("source", s.ref), "") if s.ref else "",
+                            }
+                            for s in d.sources
+                        ],
+                    }
+                    for d in i.datapoints
+                ]
                 inputs.append({"key": i.input_key, "kind": i.kind, "datapoints": dps})
-            comps.append({"name": c.display_name, "key": c.blueprint_key, "group": c.group, "origin": c.origin,
-                          "factor": _num(c.attribution_factor) if c.attribution_factor is not None else "",
-                          "inputs": inputs})
-        lineage.append({"ref": e.ref, "id": e.id, "status": e.status, "template": e.template_name or "",
-                        "template_id": e.template_id, "period": _period(e.started_on, e.completed_on),
-                        "co2e": fmt_kg(e.co2e_net_removed_kg), "negative": (e.co2e_net_removed_kg or 0) < 0,
-                        "anchor": f"{prefix}entry-{_slug(e.ref)}", "components": comps})
+            comps.append(
+                {
+                    "name": c.display_name,
+                    "key": c.blueprint_key,
+                    "group": c.group,
+                    "origin": c.origin,
+                    "factor": _num(c.attribution_factor) if c.attribution_factor is not None else "",
+                    "inputs": inputs,
+                }
+            )
+        lineage.append(
+            {
+                "ref": e.ref,
+                "id": e.id,
+                "status": e.status,
+                "template": e.template_name or "",
+                "template_id": e.template_id,
+                "period": _period(e.started_on, e.completed_on),
+                "co2e": fmt_kg(e.co2e_net_removed_kg),
+                "negative": (e.co2e_net_removed_kg or 0) < 0,
+                "anchor": f"{prefix}entry-{_slug(e.ref)}",
+                "components": comps,
+            }
+        )
     retries = getattr(result, "retries", None)
     return {
-        "prefix": prefix, "index": index,
-        "workbook_name": Path(result.workbook_path).name, "workbook_path": result.workbook_path,
-        "workbook_sha256": result.workbook_sha256, "run_id": result.run_id, "mode": result.mode,
-        "api_url": result.api_url, "environment": result.environment, "embedded_sandbox": result.embedded_sandbox,
-        "tool_version": result.tool_version, "operator": result.operator,
+        "prefix": prefix,
+        "index": index,
+        "workbook_name": Path(result.workbook_path).name,
+        "workbook_path": result.workbook_path,
+        "workbook_sha256": result.workbook_sha256,
+        "run_id": result.run_id,
+        "mode": result.mode,
+        "api_url": result.api_url,
+        "environment": result.environment,
+        "embedded_sandbox": result.embedded_sandbox,
+        "tool_version": result.tool_version,
+        "operator": result.operator,
         "started_at": result.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "finished_at": result.finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") if result.finished_at else None,
-        "duration": _duration(result), "settled_rates": result.settled_rates, "rate_source": result.rate_source,
-        "throttled": result.throttled, "counts": result.counts(), "ok": result.ok, "interrupted": result.interrupted,
-        "object_count": len(result.objects), "count_line": _counts_line(result, statuses),
-        "problem_count": problem_count, "problems": causes, "csv_name": csv_name,
+        "duration": _duration(result),
+        "settled_rates": result.settled_rates,
+        "rate_source": result.rate_source,
+        "throttled": result.throttled,
+        "counts": result.counts(),
+        "ok": result.ok,
+        "interrupted": result.interrupted,
+        "object_count": len(result.objects),
+        "count_line": _counts_line(result, statuses),
+        "problem_count": problem_count,
+        "problems": causes,
+        "csv_name": csv_name,
         "csv_href": quote(csv_name) if csv_name else None,
-        "verdict": _verdict(result, problem_count), "co2e": co2e_summary(result), "chart": _chart(result, prefix),
-        "entries": _entries(result, prefix, status_of), "changes": _changes(result, prefix),
-        "evidence": _evidence(result, prefix, status_of), "dp_uses": _datapoint_uses(result, prefix, status_of),
-        "sheets": ordered, "fold_sheets": len(result.objects) > BIG_RUN,
-        "lineage": lineage, "statement": _statement(result), "messages": result.messages,
+        "verdict": _verdict(result, problem_count),
+        "co2e": co2e_summary(result),
+        "chart": _chart(result, prefix),
+        "entries": _entries(result, prefix, status_of),
+        "changes": _changes(result, prefix),
+        "evidence": _evidence(result, prefix, status_of),
+        "dp_uses": _datapoint_uses(result, prefix, status_of),
+        "sheets": ordered,
+        "fold_sheets": len(result.objects) > BIG_RUN,
+        "lineage": lineage,
+        "statement": _statement(result),
+        "messages": result.messages,
         "retries": retries if isinstance(retries, list) else None,
-        "orphans": [{"kind": KIND_LABELS.get(str(x.get("kind")), x.get("kind")), "id": x.get("id"),
-                     "srid": x.get("supplier_reference_id"), "co2e": fmt_kg(x.get("co2e_net_removed_kg")),
-                     "deletable": x.get("deletable"), "why_not": x.get("why_not")}
-                    for x in (getattr(result, "orphans", None) or []) if isinstance(x, dict)],
+        "orphans": [
+            {
+                "kind": KIND_LABELS.get(str(x.get("kind")), x.get("kind")),
+                "id": x.get("id"),
+                "srid": x.get("supplier_reference_id"),
+                "co2e": fmt_kg(x.get("co2e_net_removed_kg")),
+                "deletable": x.get("deletable"),
+                "why_not": x.get("why_not"),
+            }
+            for x in (getattr(result, "orphans", None) or [])
+            if isinstance(x, dict)
+        ],
         "readings": [x for x in (getattr(result, "readings", None) or []) if isinstance(x, dict)],
         "statement_entries": [
-            {"group": STATEMENT_GROUPS.get(str(x.get("group")), x.get("group")),
-             "ref": x.get("ref"), "id": x.get("id"), "completed_on": x.get("completed_on"),
-             "co2e": fmt_kg(x.get("co2e_net_removed_kg"))}
-            for x in (getattr(result, "statement_entries", None) or []) if isinstance(x, dict)],
+            {
+                "group": STATEMENT_GROUPS.get(str(x.get("group")), x.get("group")),
+                "ref": x.get("ref"),
+                "id": x.get("id"),
+                "completed_on": x.get("completed_on"),
+                "co2e": fmt_kg(x.get("co2e_net_removed_kg")),
+            }
+            for x in (getattr(result, "statement_entries", None) or [])
+            if isinstance(x, dict)
+        ],
         "has_credit_types": any(_credit_type(e) for e in result.lineage),
         "has_sd": any(entry_sd(e) is not None for e in result.lineage),
     }
@@ -429,30 +623,51 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
                 totals[status] = totals.get(status, 0) + n
     # the columns people look for first come first (and stay visible on a phone)
     bad_first = [s for s in ("failed", "blocked", "conflict") if s in statuses] + [
-        s for s in statuses if s not in ("failed", "blocked", "conflict")
-        and (s != "not started" or any(row.get(s) for row in grand.values()))]  # only when a run was cut short
+        s
+        for s in statuses
+        if s not in ("failed", "blocked", "conflict")
+        and (s != "not started" or any(row.get(s) for row in grand.values()))
+    ]  # only when a run was cut short
     views = [_view(r, i, path, statuses) for i, r in enumerate(results, 1)]
     total_objects = sum(len(r.objects) for r in results)
-    return render_to(path, "run_report.html.j2", title=title, subtitle=subtitle, results=views,
-                     statuses=statuses, columns=bad_first, grand_totals=grand,
-                     any_rehearsal=any(r.embedded_sandbox for r in results), kind_labels=KIND_PLURALS,
-                     kind_names=KIND_LABELS,
-                     sheet_labels=SHEET_LABELS, status_meta=STATUS_META, humanize=humanize,
-                     summary_print_default=total_objects > BIG_RUN, batch=len(results) > 1)
+    return render_to(
+        path,
+        "run_report.html.j2",
+        title=title,
+        subtitle=subtitle,
+        results=views,
+        statuses=statuses,
+        columns=bad_first,
+        grand_totals=grand,
+        any_rehearsal=any(r.embedded_sandbox for r in results),
+        kind_labels=KIND_PLURALS,
+        kind_names=KIND_LABELS,
+        sheet_labels=SHEET_LABELS,
+        status_meta=STATUS_META,
+        humanize=humanize,
+        summary_print_default=total_objects > BIG_RUN,
+        batch=len(results) > 1,
+    )
 
 
-STATEMENT_GROUPS = {"workbook": "this workbook", "orphan": "orphan of this workbook's prefix",
-                    "elsewhere": "elsewhere (UI, other workbooks or projects)"}
+STATEMENT_GROUPS = {
+    "workbook": "this workbook",
+    "orphan": "orphan of this workbook's prefix",
+    "elsewhere": "elsewhere (UI, other workbooks or projects)",
+}
 
 
 def write_run_report(result: RunResult, path: Path) -> Path:
     verb = "Import plan" if result.mode == "plan" else "Import report"
-    return _render([result], path, title=f"{verb}: {Path(result.workbook_path).name}",
-                   subtitle=f"{result.environment} \u00b7 run {result.run_id}")
+    return _render(
+        [result],
+        path,
+        title=f"{verb}: {Path(result.workbook_path).name}",
+        subtitle=f"{result.environment} \u00b7 run {result.run_id}",
+    )
 
 
 def write_batch_report(results: list[RunResult], path: Path) -> Path:
     ok = sum(r.ok for r in results)
     verb = "Import plan" if results and results[0].mode == "plan" else "Import report"
-    return _render(results, path, title=f"{verb}: {len(results)} workbooks",
-                   subtitle=f"{ok} of {len(results)} OK")
+    return _render(results, path, title=f"{verb}: {len(results)} workbooks", subtitle=f"{ok} of {len(results)} OK")

@@ -27,30 +27,66 @@ BOUNDARIES = " '\"(:;,"  # a shared wording is cut only at one of these
 
 #: the checks validation runs, by the finding codes they produce (a check passed when none of its codes is found)
 CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Every sheet present once, none unknown or hidden", ("missing_sheet", "duplicate_sheet", "unknown_sheet",
-                                                          "hidden_sheet")),
-    ("Headers: every column present once, none merged or unknown", ("missing_column", "duplicate_header",
-                                                                     "merged_header", "unknown_column")),
-    ("No merged cells, hidden or filtered rows and columns in the data", (
-        "merged_cells", "hidden_row", "filtered_row", "hidden_column", "hidden_column_conflict")),
+    (
+        "Every sheet present once, none unknown or hidden",
+        ("missing_sheet", "duplicate_sheet", "unknown_sheet", "hidden_sheet"),
+    ),
+    (
+        "Headers: every column present once, none merged or unknown",
+        ("missing_column", "duplicate_header", "merged_header", "unknown_column"),
+    ),
+    (
+        "No merged cells, hidden or filtered rows and columns in the data",
+        ("merged_cells", "hidden_row", "filtered_row", "hidden_column", "hidden_column_conflict"),
+    ),
     ("Formulas have a value and no error", ("formula_error", "formula_without_value")),
     ("Required cells filled", ("required",)),
-    ("Numbers, dates, yes/no and choices readable", ("bad_number", "bad_date", "bad_bool", "bad_choice",
-                                                     "scaled_number_format", "read_percent",
-                                                     "percent_unit_mismatch")),
+    (
+        "Numbers, dates, yes/no and choices readable",
+        (
+            "bad_number",
+            "bad_date",
+            "bad_bool",
+            "bad_choice",
+            "scaled_number_format",
+            "read_percent",
+            "percent_unit_mismatch",
+        ),
+    ),
     ("Values in range, texts not too long, dates in order", ("out_of_range", "too_long", "date_order")),
     ("Units known and compatible", ("bad_unit", "ambiguous_unit", "unit_incompatible", "unit_rewritten")),
-    ("References: unique refs, every ref and ID found and of the right kind", (
-        "duplicate_ref", "unknown_ref", "bad_ref", "bad_id", "wrong_id_kind", "wrong_sheet_ref",
-        "duplicate_supplier_reference_id", "duplicate_binding", "duplicate_list_datapoint")),
-    ("Templates, components, groups and inputs exist and are all bound (online)", (
-        "unknown_template", "unknown_template_component", "unknown_blueprint", "unknown_group",
-        "unknown_input_key", "missing_monitored_input", "missing_component_input", "fixed_input", "input_shape")),
+    (
+        "References: unique refs, every ref and ID found and of the right kind",
+        (
+            "duplicate_ref",
+            "unknown_ref",
+            "bad_ref",
+            "bad_id",
+            "wrong_id_kind",
+            "wrong_sheet_ref",
+            "duplicate_supplier_reference_id",
+            "duplicate_binding",
+            "duplicate_list_datapoint",
+        ),
+    ),
+    (
+        "Templates, components, groups and inputs exist and are all bound (online)",
+        (
+            "unknown_template",
+            "unknown_template_component",
+            "unknown_blueprint",
+            "unknown_group",
+            "unknown_input_key",
+            "missing_monitored_input",
+            "missing_component_input",
+            "fixed_input",
+            "input_shape",
+        ),
+    ),
     ("Feedstock types exist in the organisation (online)", ("unknown_feedstock_type",)),
     ("Evidence files present and readable, URLs valid", ("bad_file", "bad_url")),
     ("Project settings known and set once", ("unknown_setting", "duplicate_setting")),
-    ("GHG statement dates plausible", ("statement_before_entries", "statement_before_start",
-                                       "statement_empty_months")),
+    ("GHG statement dates plausible", ("statement_before_entries", "statement_before_start", "statement_empty_months")),
     ("Every row used by another row", ("unused",)),
     ("Macros ignored", ("macros_ignored",)),
 )
@@ -84,13 +120,13 @@ def _affixes(messages: list[str]) -> tuple[str, str]:
     suffix = os.path.commonprefix([m[::-1] for m in messages])[::-1]
     shortest = min(len(m) for m in messages)
     if len(prefix) + len(suffix) > shortest:
-        suffix = suffix[len(prefix) + len(suffix) - shortest:]
+        suffix = suffix[len(prefix) + len(suffix) - shortest :]
     # never cut inside a word or a quoted value: back off to the last separator
     if prefix and prefix != messages[0]:
-        prefix = prefix[:max(prefix.rfind(c) for c in BOUNDARIES) + 1]
+        prefix = prefix[: max(prefix.rfind(c) for c in BOUNDARIES) + 1]
     if suffix:
         cut = [i for i in (suffix.find(c) for c in BOUNDARIES) if i >= 0]
-        suffix = suffix[min(cut):] if cut else ""
+        suffix = suffix[min(cut) :] if cut else ""
     return prefix, suffix
 
 
@@ -135,8 +171,9 @@ def _rows_html(*columns: Sequence[str]) -> Markup:
     text = _ROW_BREAK.join(map(_CELL_BREAK.join, zip(*columns, strict=True)))
     if text.count(_CELL_BREAK) != (len(columns) - 1) * count or text.count(_ROW_BREAK) != count - 1:
         # a value held a separator after all: the slow way, one value at a time
-        return Markup("".join("<tr>" + "".join(f"<td>{escape(redact(v))}" for v in row)
-                              for row in zip(*columns, strict=True)))
+        return Markup(
+            "".join("<tr>" + "".join(f"<td>{escape(redact(v))}" for v in row) for row in zip(*columns, strict=True))
+        )
     safe = str(escape(redact(text)))
     return Markup("<tr><td>" + safe.replace(_CELL_BREAK, "<td>").replace(_ROW_BREAK, "<tr><td>"))
 
@@ -160,14 +197,18 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
         severities = severity_counts(items)
-        if len(severities) == 1 and None not in map(attrgetter("row"), items) and None not in map(
-                attrgetter("cell"), items):
+        if (
+            len(severities) == 1
+            and None not in map(attrgetter("row"), items)
+            and None not in map(attrgetter("cell"), items)
+        ):
             ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
         else:
             ordered = sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3)))
         groups = []
-        for (severity, code), group in sorted(by_kind(ordered).items(),
-                                              key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)):
+        for (severity, code), group in sorted(
+            by_kind(ordered).items(), key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)
+        ):
             messages = list(map(attrgetter("message"), group))
             cells = _cells(group)
             problems: list[str] = []  # per finding, what its message says beyond the group's shared wording
@@ -180,25 +221,44 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
                 prefix, suffix = _affixes(messages) if len(group) > AFFIX_OVER else ("", "")
                 shared = (prefix + "\u2026" + suffix) if (prefix or suffix) else ""
                 for found, message in zip(cells[2], messages, strict=True):
-                    middle = message[len(prefix):len(message) - len(suffix)] if shared else message
+                    middle = message[len(prefix) : len(message) - len(suffix)] if shared else message
                     if middle.strip(" '\"") in (found, "") or middle == repr(found):
                         middle = ""
                     problems.append(middle)
             problem = not shared or any(problems)
             rows_html = _rows_html(*cells, problems or [""] * len(group)) if problem else _rows_html(*cells)
-            groups.append({"severity": severity, "code": code, "count": len(group), "shared": shared,
-                           "rows_html": rows_html, "fold": len(group) > FOLD_OVER,
-                           "problem_column": problem, "anchor": f"g-{sheet or 'workbook'}-{code}"})
+            groups.append(
+                {
+                    "severity": severity,
+                    "code": code,
+                    "count": len(group),
+                    "shared": shared,
+                    "rows_html": rows_html,
+                    "fold": len(group) > FOLD_OVER,
+                    "problem_column": problem,
+                    "anchor": f"g-{sheet or 'workbook'}-{code}",
+                }
+            )
         counts = {s: severities[s] for s in ("error", "warning", "note")}
-        sheets.append({"sheet": sheet, "label": sheet or "workbook", "count": len(items), "counts": counts,
-                       "groups": groups, "anchor": f"s-{sheet or 'workbook'}"})
+        sheets.append(
+            {
+                "sheet": sheet,
+                "label": sheet or "workbook",
+                "count": len(items),
+                "counts": counts,
+                "groups": groups,
+                "anchor": f"s-{sheet or 'workbook'}",
+            }
+        )
     return sheets
 
 
 #: what `validate --online` adds (against the live project): offline these checks did not run, and say so
 ONLINE_ONLY = frozenset(title for title, _ in CHECKS if title.endswith("(online)"))
-NOT_CHECKED_OFFLINE = ("not checked offline: templates and their inputs, feedstock types, units and signs against "
-                       "the blueprints; `validate --online` (or `plan`) checks them against the project")
+NOT_CHECKED_OFFLINE = (
+    "not checked offline: templates and their inputs, feedstock types, units and signs against "
+    "the blueprints; `validate --online` (or `plan`) checks them against the project"
+)
 
 
 def _checks(findings: list[Any], *, online: bool = False) -> list[dict[str, Any]]:
@@ -221,8 +281,19 @@ def write_validation_report(result: Any, path: Path, *, online: bool = False) ->
     """The report; `online` says whether the checks against the live project ran (else they are "not checked")."""
     findings = list(result.findings)
     severities = severity_counts(findings)
-    return render_to(path, TEMPLATE, name=Path(result.path).name, workbook_path=str(result.path),
-                     sha256=result.sha256, counts=result.counts, error_count=severities["error"],
-                     warning_count=severities["warning"], note_count=severities["note"], total=len(findings),
-                     sheets=_groups(findings), checks=_checks(findings, online=online), online=online,
-                     not_checked=NOT_CHECKED_OFFLINE)
+    return render_to(
+        path,
+        TEMPLATE,
+        name=Path(result.path).name,
+        workbook_path=str(result.path),
+        sha256=result.sha256,
+        counts=result.counts,
+        error_count=severities["error"],
+        warning_count=severities["warning"],
+        note_count=severities["note"],
+        total=len(findings),
+        sheets=_groups(findings),
+        checks=_checks(findings, online=online),
+        online=online,
+        not_checked=NOT_CHECKED_OFFLINE,
+    )

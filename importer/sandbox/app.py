@@ -27,8 +27,10 @@ from importer.sandbox.store import SandboxStore, paginate
 
 PREFIX = "/mrv/v0"
 DEMO_CLIENT_SECRET = "sandbox-demo-client-secret-0001"
-DEMO_ACCESS_TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJvcmciOiJvcmdfMVNCWERFTU9PUkcwMDAxIiwic2NvcGUiOiJzYW5k"
-                     "Ym94In0.c2FuZGJveC1kZW1vLXNpZ25hdHVyZS0wMDAx")
+DEMO_ACCESS_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJvcmciOiJvcmdfMVNCWERFTU9PUkcwMDAxIiwic2NvcGUiOiJzYW5k"
+    "Ym94In0.c2FuZGJveC1kZW1vLXNpZ25hdHVyZS0wMDAx"
+)
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: resources served from their own module (`routes(Kit)`): a new one is a module and a line here
@@ -38,8 +40,14 @@ RESOURCES = (storage_locations,)
 class Sandbox:
     """Holds the store and the fault injector the routes use."""
 
-    def __init__(self, store: SandboxStore, faults: FaultConfig, *, client_secret: str = DEMO_CLIENT_SECRET,
-                 access_token: str = DEMO_ACCESS_TOKEN) -> None:
+    def __init__(
+        self,
+        store: SandboxStore,
+        faults: FaultConfig,
+        *,
+        client_secret: str = DEMO_CLIENT_SECRET,
+        access_token: str = DEMO_ACCESS_TOKEN,
+    ) -> None:
         self.store = store
         self.client_secret = client_secret
         self.access_token = access_token
@@ -64,8 +72,7 @@ def _auth_problem(sandbox: Sandbox, request: Request) -> JSONResponse | None:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return JSONResponse({"detail": "Not authenticated"}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
     if not hmac.compare_digest(token.strip(), sandbox.access_token):
         return JSONResponse({"detail": "Invalid or expired access token"}, status_code=403)
     return None
@@ -101,8 +108,9 @@ def build_app(sandbox: Sandbox) -> Any:
     store = sandbox.store
     listings: dict[tuple[str, str], tuple[int, list[dict[str, Any]], list[int]]] = {}
 
-    def api(fn: Callable[[Request], Awaitable[Any]], *, status: int = 200,
-            path: type[BaseModel] | None = s.IdPath) -> Handler:
+    def api(
+        fn: Callable[[Request], Awaitable[Any]], *, status: int = 200, path: type[BaseModel] | None = s.IdPath
+    ) -> Handler:
         async def handler(request: Request) -> Response:
             problem = _auth_problem(sandbox, request)
             if problem is not None:
@@ -119,8 +127,11 @@ def build_app(sandbox: Sandbox) -> Any:
 
         return handler
 
-    def listing(kind: str, query_model: type[s.Query] = s.SridQuery,
-                filters: Callable[[Any], Callable[[dict[str, Any]], bool]] | None = None) -> Handler:
+    def listing(
+        kind: str,
+        query_model: type[s.Query] = s.SridQuery,
+        filters: Callable[[Any], Callable[[dict[str, Any]], bool]] | None = None,
+    ) -> Handler:
         async def fn(request: Request) -> Any:
             query = _params(query_model, request.query_params, "query")
             srid = getattr(query, "supplier_reference_id", None)
@@ -134,8 +145,9 @@ def build_app(sandbox: Sandbox) -> Any:
                     if listings and next(iter(listings.values()))[0] != store.version:
                         listings.clear()  # every list kept is stale after a write: none outlives it
                     keep = filters(query) if filters is not None else None
-                    pool = store.all(kind) if srid is None else [
-                        o for o in [store.by_srid(kind, srid)] if o is not None]
+                    pool = (
+                        store.all(kind) if srid is None else [o for o in [store.by_srid(kind, srid)] if o is not None]
+                    )
                     items = [o for o in pool if keep is None or keep(o)]
                     cached = listings[key] = (store.version, items, [store.seq(o["id"]) for o in items])
                 _, items, seqs = cached
@@ -160,26 +172,37 @@ def build_app(sandbox: Sandbox) -> Any:
         entry_id = query.ghg_entry_id or query.removal_id
         attributed = logic.attributed_components(store, entry_id) if entry_id else None
         in_statement = logic.statement_components(store, query.ghg_statement_id) if query.ghg_statement_id else None
-        return lambda o: (project_ok(o) and (attributed is None or o["id"] in attributed)
-                          and (in_statement is None or o["id"] in in_statement)
-                          and (query.scope is None or o.get("scope") == query.scope))
+        return lambda o: (
+            project_ok(o)
+            and (attributed is None or o["id"] in attributed)
+            and (in_statement is None or o["id"] in in_statement)
+            and (query.scope is None or o.get("scope") == query.scope)
+        )
 
     def datapoint_filter(query: Any) -> Callable[[dict[str, Any]], bool]:
         project_ok = in_project(query)
         contains = (query.display_name_contains or "").lower()
         used = logic.datapoints_used(store, query)
-        return lambda o: (project_ok(o) and (not contains or contains in o["display_name"].lower())
-                          and (used is None or o["id"] in used)
-                          and (query.quantity_kind is None or logic.has_quantity_kind(o, query.quantity_kind)))
+        return lambda o: (
+            project_ok(o)
+            and (not contains or contains in o["display_name"].lower())
+            and (used is None or o["id"] in used)
+            and (query.quantity_kind is None or logic.has_quantity_kind(o, query.quantity_kind))
+        )
 
     # -- templates and blueprints ----------------------------------------------------------------------
     def template_json(template: dict[str, Any]) -> dict[str, Any]:
         out = json.loads(json.dumps(template))
         for group in out["groups"]:
             for comp in group["components"]:
-                comp.update({"ghg_entry_template_id": template["id"], "removal_template_id": template["id"],
-                             "ghg_entry_template_component_group_id": group["id"],
-                             "removal_template_component_group_id": group["id"]})
+                comp.update(
+                    {
+                        "ghg_entry_template_id": template["id"],
+                        "removal_template_id": template["id"],
+                        "ghg_entry_template_component_group_id": group["id"],
+                        "removal_template_component_group_id": group["id"],
+                    }
+                )
         return dict(out)
 
     async def list_templates(request: Request) -> Any:
@@ -245,9 +268,14 @@ def build_app(sandbox: Sandbox) -> Any:
         data = await request.body()
         try:
             with store.lock:
-                logic.receive_upload(store, request.path_params["token"], data, request.headers.get("content-type"),
-                                     request.headers.get("content-length"),
-                                     "chunked" in request.headers.get("transfer-encoding", ""))
+                logic.receive_upload(
+                    store,
+                    request.path_params["token"],
+                    data,
+                    request.headers.get("content-type"),
+                    request.headers.get("content-length"),
+                    "chunked" in request.headers.get("transfer-encoding", ""),
+                )
         except Problem as exc:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status)
         return Response(status_code=200)
@@ -328,9 +356,12 @@ def build_app(sandbox: Sandbox) -> Any:
     async def patch_attributions(request: Request) -> Any:
         body, fields = await _body(request, s.PatchAttributions)
         with store.lock:
-            return logic.patch_attributions(store, request.path_params["id"],
-                                            body.components_to_add if "components_to_add" in fields else [],
-                                            body.components_to_remove if "components_to_remove" in fields else [])
+            return logic.patch_attributions(
+                store,
+                request.path_params["id"],
+                body.components_to_add if "components_to_add" in fields else [],
+                body.components_to_remove if "components_to_remove" in fields else [],
+            )
 
     async def create_component(request: Request) -> Any:
         body, _ = await _body(request, s.CreateComponent)
@@ -370,18 +401,31 @@ def build_app(sandbox: Sandbox) -> Any:
         counts: dict[str, int] = {}
         for _method, _path, status in list(store.request_log):
             counts[str(status)] = counts.get(str(status), 0) + 1
-        return JSONResponse({"requests": len(store.request_log), "by_status": counts,
-                             "faults": dict(injector.stats) if injector else {}})
+        return JSONResponse(
+            {
+                "requests": len(store.request_log),
+                "by_status": counts,
+                "faults": dict(injector.stats) if injector else {},
+            }
+        )
 
     def both(path: str, old: str, handler: Handler, methods: list[str]) -> list[Route]:
         return [Route(PREFIX + path, handler, methods=methods), Route(PREFIX + old, handler, methods=methods)]
 
     routes = [
         Route(PREFIX + "/projects", api(list_projects, path=None), methods=["GET"]),
-        *both("/projects/{project_id}/ghg_entry_templates", "/projects/{project_id}/removal_templates",
-              api(list_templates, path=s.ProjectPath), ["GET"]),
-        *both("/projects/{project_id}/ghg_entry_templates/{id}", "/projects/{project_id}/removal_templates/{id}",
-              api(get_template, path=s.TemplatePath), ["GET"]),
+        *both(
+            "/projects/{project_id}/ghg_entry_templates",
+            "/projects/{project_id}/removal_templates",
+            api(list_templates, path=s.ProjectPath),
+            ["GET"],
+        ),
+        *both(
+            "/projects/{project_id}/ghg_entry_templates/{id}",
+            "/projects/{project_id}/removal_templates/{id}",
+            api(get_template, path=s.TemplatePath),
+            ["GET"],
+        ),
         Route(PREFIX + "/component_blueprints", api(list_blueprints, path=None), methods=["GET"]),
         Route(PREFIX + "/component_blueprints/{key}", api(get_blueprint, path=None), methods=["GET"]),
         Route(PREFIX + "/sources", listing("source", s.SourceQuery, in_project), methods=["GET"]),
@@ -404,10 +448,18 @@ def build_app(sandbox: Sandbox) -> Any:
         *both("/ghg_entries/{id}", "/removals/{id}", getter("ghg_entry"), ["GET"]),
         *both("/ghg_entries/{id}", "/removals/{id}", api(patch_entry), ["PATCH"]),
         *both("/ghg_entries/{id}", "/removals/{id}", api(delete_entry, status=204), ["DELETE"]),
-        *both("/ghg_entries/{id}/component_attributions", "/removals/{id}/component_attributions",
-              api(list_attributions), ["GET"]),
-        *both("/ghg_entries/{id}/component_attributions", "/removals/{id}/component_attributions",
-              api(patch_attributions), ["PATCH"]),
+        *both(
+            "/ghg_entries/{id}/component_attributions",
+            "/removals/{id}/component_attributions",
+            api(list_attributions),
+            ["GET"],
+        ),
+        *both(
+            "/ghg_entries/{id}/component_attributions",
+            "/removals/{id}/component_attributions",
+            api(patch_attributions),
+            ["PATCH"],
+        ),
         Route(PREFIX + "/components", listing("component", s.ComponentQuery, component_filter), methods=["GET"]),
         Route(PREFIX + "/components", api(create_component, path=None), methods=["POST"]),
         Route(PREFIX + "/components/{id}", getter("component"), methods=["GET"]),

@@ -22,7 +22,10 @@ from functools import lru_cache
 from typing import Any
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
 SIGN = {"SEQUESTRATION": 1.0, "REDUCTION": 1.0, "COUNTERFACTUAL": -1.0, "ACTIVITY": -1.0, "LOSS": -1.0}
@@ -62,8 +65,13 @@ def evaluate(expression: str, values: dict[str, float | list[float]]) -> float:
             return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -walk(node.operand)
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum"
-                and len(node.args) == 1 and not node.keywords):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "sum"
+            and len(node.args) == 1
+            and not node.keywords
+        ):
             arg = walk(node.args[0])
             return float(sum(arg)) if isinstance(arg, list) else float(arg)
         raise ExpressionError(f"unsupported syntax in {expression!r}")

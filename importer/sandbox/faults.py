@@ -73,9 +73,14 @@ class FaultConfig:
 
     def rates(self) -> dict[str, float]:
         share = self.fault_rate / 6 if self.fault_rate else 0.0
-        return {"429": self.rate_429 + share, "500": self.rate_500 + share, "503": self.rate_503 + share,
-                "drop": self.rate_drop + share, "slow": self.rate_slow + share,
-                "lost": self.rate_lost_response + share}
+        return {
+            "429": self.rate_429 + share,
+            "500": self.rate_500 + share,
+            "503": self.rate_503 + share,
+            "drop": self.rate_drop + share,
+            "slow": self.rate_slow + share,
+            "lost": self.rate_lost_response + share,
+        }
 
 
 class ConnectionCut(Exception):
@@ -167,6 +172,7 @@ class FaultInjector:
         if mode == "slow":
             await asyncio.sleep(config.slow_seconds)
         if mode == "lost":
+
             async def swallow(message: dict[str, Any]) -> None:
                 return None
 
@@ -189,13 +195,24 @@ class FaultInjector:
         body: Any
         if status == 422:
             loc = ["body", *(config.answer_field or "body").split(".")]
-            body = {"detail": [{"loc": loc if config.answer_field else ["body"], "type": "value_error",
-                                "msg": "the value is not accepted (fault injection)"}]}
+            body = {
+                "detail": [
+                    {
+                        "loc": loc if config.answer_field else ["body"],
+                        "type": "value_error",
+                        "msg": "the value is not accepted (fault injection)",
+                    }
+                ]
+            }
         else:
-            body = {"detail": {429: "Too many requests", 500: "Internal server error",
-                               503: "Service unavailable"}.get(status, f"HTTP {status}")}
-        await _json(send, status, body, retry_after=config.retry_after_seconds if status == 429 else None,
-                    request_id=request_id)
+            body = {
+                "detail": {429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}.get(
+                    status, f"HTTP {status}"
+                )
+            }
+        await _json(
+            send, status, body, retry_after=config.retry_after_seconds if status == 429 else None, request_id=request_id
+        )
 
     def _count(self, mode: str) -> None:
         with self.lock:
@@ -222,6 +239,7 @@ def _rate_headers(config: FaultConfig, key: str, left: int, reset: float) -> lis
 
 def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
     """`send` adding `extra` to the response's headers."""
+
     async def sending(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": [*message.get("headers", []), *extra]}
@@ -234,18 +252,27 @@ def _under(path: str, prefixes: list[str] | None) -> bool:
     """Whether an API path (below /mrv/v0) starts with one of `prefixes` (every API path when None)."""
     if not path.startswith("/mrv/v0"):
         return False
-    below = path[len("/mrv/v0"):]
+    below = path[len("/mrv/v0") :]
     return prefixes is None or any(below.startswith(p) for p in prefixes)
 
 
-async def _json(send: Any, status: int, body: Any, *, retry_after: float | None = None,
-                request_id: str | None = None) -> None:
-    await _send(send, status, json.dumps(body).encode(), b"application/json", retry_after=retry_after,
-                request_id=request_id)
+async def _json(
+    send: Any, status: int, body: Any, *, retry_after: float | None = None, request_id: str | None = None
+) -> None:
+    await _send(
+        send, status, json.dumps(body).encode(), b"application/json", retry_after=retry_after, request_id=request_id
+    )
 
 
-async def _send(send: Any, status: int, payload: bytes, content_type: bytes, *, retry_after: float | None = None,
-                request_id: str | None = None) -> None:
+async def _send(
+    send: Any,
+    status: int,
+    payload: bytes,
+    content_type: bytes,
+    *,
+    retry_after: float | None = None,
+    request_id: str | None = None,
+) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(max(0, round(retry_after, 3))).encode()))
@@ -256,7 +283,12 @@ async def _send(send: Any, status: int, payload: bytes, content_type: bytes, *, 
 
 
 async def _cut(send: Any) -> None:
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        }
+    )
     await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})
     raise ConnectionCut("fault injection: connection dropped")

@@ -11,9 +11,18 @@ ID_MAX_LENGTH = 37
 
 #: kind -> prefix; a GHG entry keeps `rmv_` after the 2026 rename (API-NOTES, "IDs")
 PREFIXES: dict[str, str] = {
-    "project": "prj_", "source": "src_", "datapoint": "dtp_", "feedstock_type": "ftt_", "template": "rvt_",
-    "template_group": "rtg_", "template_component": "rtc_", "ghg_entry": "rmv_", "component": "cmp_",
-    "component_attribution": "rvc_", "ghg_statement": "ggs_", "storage_location": "slc_",
+    "project": "prj_",
+    "source": "src_",
+    "datapoint": "dtp_",
+    "feedstock_type": "ftt_",
+    "template": "rvt_",
+    "template_group": "rtg_",
+    "template_component": "rtc_",
+    "ghg_entry": "rmv_",
+    "component": "cmp_",
+    "component_attribution": "rvc_",
+    "ghg_statement": "ggs_",
+    "storage_location": "slc_",
 }
 _BODY = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
 

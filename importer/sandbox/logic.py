@@ -24,9 +24,15 @@ from importer.sandbox.units import UnitError
 __all__ = ["Problem", "invalid", "need", "new_id", "render"]
 
 SUPPORTED_TYPES = {
-    ".txt": "text/plain", ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".doc": "application/msword",
-    ".jpeg": "image/jpeg", ".jpg": "image/jpeg", ".png": "image/png", ".heic": "image/heic", ".csv": "text/csv",
+    ".txt": "text/plain",
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword",
+    ".jpeg": "image/jpeg",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".heic": "image/heic",
+    ".csv": "text/csv",
     ".parquet": "application/vnd.apache.parquet",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
@@ -74,9 +80,17 @@ def project(store: SandboxStore, project_id: str, loc: list[Any]) -> dict[str, A
 def unique_srid(store: SandboxStore, kind: str, srid: str | None, *, except_id: str | None = None) -> None:
     found = store.by_srid(kind, srid) if srid else None
     if found is not None and found["id"] != except_id:
-        raise Problem(422, [issue(["supplier_reference_id"],
-                                  f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
-                                  kind="value_error.duplicate", value=srid)])
+        raise Problem(
+            422,
+            [
+                issue(
+                    ["supplier_reference_id"],
+                    f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
+                    kind="value_error.duplicate",
+                    value=srid,
+                )
+            ],
+        )
 
 
 def template_component(store: SandboxStore, rtc_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -93,9 +107,11 @@ def _entry_statement(store: SandboxStore, entry: dict[str, Any]) -> dict[str, An
     if entry.get("_statement_id"):
         return store.get("ghg_statement", entry["_statement_id"])
     for statement in store.all("ghg_statement"):
-        if (statement["project_id"] == entry["_project_id"] and statement["status"] == "DRAFT"
-                and statement["reporting_period_start_at"] <= entry["completed_on"]
-                <= statement["reporting_period_end_at"]):
+        if (
+            statement["project_id"] == entry["_project_id"]
+            and statement["status"] == "DRAFT"
+            and statement["reporting_period_start_at"] <= entry["completed_on"] <= statement["reporting_period_end_at"]
+        ):
             return statement
     return None
 
@@ -119,8 +135,12 @@ def _draft_entries(store: SandboxStore) -> dict[str, list[dict[str, Any]]]:
             if entry.get("_statement_id"):
                 continue
             for statement in drafts:
-                if (entry["_project_id"] == statement["project_id"] and statement["reporting_period_start_at"]
-                        <= entry["completed_on"] <= statement["reporting_period_end_at"]):
+                if (
+                    entry["_project_id"] == statement["project_id"]
+                    and statement["reporting_period_start_at"]
+                    <= entry["completed_on"]
+                    <= statement["reporting_period_end_at"]
+                ):
                     found[statement["id"]].append(entry)
         kept = store.memo["draft_entries"] = (stamp, found)
     entries: dict[str, list[dict[str, Any]]] = kept[1]
@@ -138,8 +158,11 @@ def datapoint_magnitude(store: SandboxStore, dp_id: str, unit: str) -> float:
 def component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
     """The component's CO2e, computed again only when it, its blueprint or one of its datapoints was written
     since (rendering a year's entries must not convert every unit of the registry at every listing)."""
-    stamp = (store.stamps.get(component["id"]), store.stamps.get(component["blueprint_key"]),
-             frozenset((d, store.stamps.get(d)) for d in _component_datapoints([component])))
+    stamp = (
+        store.stamps.get(component["id"]),
+        store.stamps.get(component["blueprint_key"]),
+        frozenset((d, store.stamps.get(d)) for d in _component_datapoints([component])),
+    )
     kept = store.memo.get(("co2e", component["id"]))
     if kept is not None and kept[0] == stamp:
         return float(kept[1])
@@ -170,8 +193,11 @@ def entry_co2e(store: SandboxStore, entry: dict[str, Any]) -> float:
         if component is None:
             continue
         blueprint = store.get("blueprint", component["blueprint_key"]) or {}
-        total += co2e.SIGN.get(blueprint.get("type", ""), -1.0) * component_co2e(store, component) * float(
-            attribution["attribution_factor"])
+        total += (
+            co2e.SIGN.get(blueprint.get("type", ""), -1.0)
+            * component_co2e(store, component)
+            * float(attribution["attribution_factor"])
+        )
     return round(total, 6)
 
 
@@ -185,15 +211,26 @@ def render(store: SandboxStore, kind: str, obj: dict[str, Any]) -> dict[str, Any
     elif kind == "ghg_entry":
         statement = _entry_statement(store, obj)
         value = entry_co2e(store, obj)
-        public.update({"ghg_statement_id": statement["id"] if statement else None, "co2e_net_removed_kg": value,
-                       "co2e_net_removed_without_discount_kg": value, "co2e_net_removed_standard_deviation_kg": None,
-                       "risk_of_reversal_percentage": 0.0,
-                       "credit_allocation": {"buffer_pool_contribution_kg": 0.0, "supplier_allocation_kg": value}})
+        public.update(
+            {
+                "ghg_statement_id": statement["id"] if statement else None,
+                "co2e_net_removed_kg": value,
+                "co2e_net_removed_without_discount_kg": value,
+                "co2e_net_removed_standard_deviation_kg": None,
+                "risk_of_reversal_percentage": 0.0,
+                "credit_allocation": {"buffer_pool_contribution_kg": 0.0, "supplier_allocation_kg": value},
+            }
+        )
     elif kind == "ghg_statement":
         entries = statement_entries(store, obj)
         ids = [e["id"] for e in entries]
-        public.update({"ghg_entry_ids": ids, "removal_ids": ids,
-                       "pending_total_co2e_removed_kg": round(sum(entry_co2e(store, e) for e in entries), 6)})
+        public.update(
+            {
+                "ghg_entry_ids": ids,
+                "removal_ids": ids,
+                "pending_total_co2e_removed_kg": round(sum(entry_co2e(store, e) for e in entries), 6),
+            }
+        )
         public.setdefault("credit_allocation", None)  # required (nullable): set by Isometric once credits issue
     elif kind == "component":  # both names are required (nullable) in the live Component
         template_component = obj.get("ghg_entry_template_component_id") or obj.get("removal_template_component_id")
@@ -210,10 +247,13 @@ def _used_in_submitted(store: SandboxStore, dp_id: str) -> bool:
     stamp = tuple(store.kind_stamps.get(k) for k in ("ghg_statement", "component", "component_attribution"))
     kept = store.memo.get("used_in_submitted")
     if kept is None or kept[0] != stamp:
-        components = [store.get("component", a["component_id"]) or {"inputs": []}
-                      for statement in store.all("ghg_statement") if statement["status"] in SUBMITTED
-                      for entry_id in statement.get("_frozen_entry_ids", [])
-                      for a in store.referring("component_attribution", "ghg_entry_id", entry_id)]
+        components = [
+            store.get("component", a["component_id"]) or {"inputs": []}
+            for statement in store.all("ghg_statement")
+            if statement["status"] in SUBMITTED
+            for entry_id in statement.get("_frozen_entry_ids", [])
+            for a in store.referring("component_attribution", "ghg_entry_id", entry_id)
+        ]
         kept = store.memo["used_in_submitted"] = (stamp, frozenset(_component_datapoints(components)))
     return dp_id in kept[1]
 
@@ -229,27 +269,45 @@ def create_source(store: SandboxStore, body: Any, base: str, ttl: float) -> dict
     unique_srid(store, "source", body.supplier_reference_id)
     ext = "." + body.file_name.rsplit(".", 1)[-1].lower() if "." in body.file_name else ""
     if ext not in SUPPORTED_TYPES:
-        raise invalid(["file_name"], f"unsupported file type {ext or '(none)'}; supported: "
-                      f"{', '.join(sorted(SUPPORTED_TYPES))}", body.file_name)
+        raise invalid(
+            ["file_name"],
+            f"unsupported file type {ext or '(none)'}; supported: {', '.join(sorted(SUPPORTED_TYPES))}",
+            body.file_name,
+        )
     if SUPPORTED_TYPES[ext] != body.content_type:
-        raise invalid(["content_type"], f"content_type {body.content_type!r} does not match {ext} "
-                      f"({SUPPORTED_TYPES[ext]})", body.content_type)
+        raise invalid(
+            ["content_type"],
+            f"content_type {body.content_type!r} does not match {ext} ({SUPPORTED_TYPES[ext]})",
+            body.content_type,
+        )
     if body.content_length < 0:  # "The size (in bytes) of the file" (the document's description): never negative
-        raise invalid(["content_length"], "content_length is a size in bytes and cannot be negative",
-                      body.content_length)
-    source = store.put("source", {
-        "id": new_id("source"), "supplier_reference_id": body.supplier_reference_id,
-        "display_name": body.display_name, "original_filename": body.file_name, "type": "DOCUMENT",
-        "published_at": body.published_at.isoformat(), "is_public": body.is_public, "project_id": body.project_id,
-        "description": body.description, "_uploaded": False,
-        "_content_type": body.content_type,
-        "_content_length": body.content_length})
+        raise invalid(
+            ["content_length"], "content_length is a size in bytes and cannot be negative", body.content_length
+        )
+    source = store.put(
+        "source",
+        {
+            "id": new_id("source"),
+            "supplier_reference_id": body.supplier_reference_id,
+            "display_name": body.display_name,
+            "original_filename": body.file_name,
+            "type": "DOCUMENT",
+            "published_at": body.published_at.isoformat(),
+            "is_public": body.is_public,
+            "project_id": body.project_id,
+            "description": body.description,
+            "_uploaded": False,
+            "_content_type": body.content_type,
+            "_content_length": body.content_length,
+        },
+    )
     url = signed_url(store, source, body.content_length, body.content_type, base, ttl)
     return {"source": render(store, "source", source), "signed_upload_url": url}
 
 
-def signed_url(store: SandboxStore, source: dict[str, Any], length: int, content_type: str, base: str,
-               ttl: float) -> str:
+def signed_url(
+    store: SandboxStore, source: dict[str, Any], length: int, content_type: str, base: str, ttl: float
+) -> str:
     token = secrets.token_urlsafe(24)
     store.add_upload(token, source["id"], length, content_type, time.time() + ttl)
     return f"{base}/_storage/upload/{token}"
@@ -260,8 +318,9 @@ def new_signed_url(store: SandboxStore, source_id: str, body: Any, base: str, tt
     if source.get("_uploaded"):
         raise Problem(409, "The document for this source has already been uploaded")
     if body.content_length < 0:  # "The size (in bytes) of the file" (the document's description): never negative
-        raise invalid(["content_length"], "content_length is a size in bytes and cannot be negative",
-                      body.content_length)
+        raise invalid(
+            ["content_length"], "content_length is a size in bytes and cannot be negative", body.content_length
+        )
     if SUPPORTED_TYPES.get("." + str(source["original_filename"]).rsplit(".", 1)[-1].lower()) != body.content_type:
         raise invalid(["content_type"], "content_type does not match the source's file", body.content_type)
     source["_content_length"] = body.content_length
@@ -270,8 +329,9 @@ def new_signed_url(store: SandboxStore, source_id: str, body: Any, base: str, tt
     return signed_url(store, source, body.content_length, body.content_type, base, ttl)
 
 
-def receive_upload(store: SandboxStore, token: str, data: bytes, content_type: str | None,
-                   declared_length: str | None, chunked: bool) -> None:
+def receive_upload(
+    store: SandboxStore, token: str, data: bytes, content_type: str | None, declared_length: str | None, chunked: bool
+) -> None:
     """PUT to a signed URL: one upload, of exactly the declared type and length, before it expires."""
     upload = store.upload(token)
     if upload is None:
@@ -283,8 +343,9 @@ def receive_upload(store: SandboxStore, token: str, data: bytes, content_type: s
     if chunked or declared_length is None:
         raise Problem(411, "MissingContentLength: an explicit Content-Length is required")
     if content_type != upload["content_type"]:
-        raise Problem(403, f"SignatureDoesNotMatch: Content-Type {content_type!r} is not the signed "
-                      f"{upload['content_type']!r}")
+        raise Problem(
+            403, f"SignatureDoesNotMatch: Content-Type {content_type!r} is not the signed {upload['content_type']!r}"
+        )
     if int(declared_length) != upload["content_length"] or len(data) != upload["content_length"]:
         raise Problem(400, f"IncompleteBody: expected exactly {upload['content_length']} bytes, got {len(data)}")
     source = store.get("source", upload["source_id"])
@@ -320,20 +381,38 @@ def create_datapoint(store: SandboxStore, body: Any) -> dict[str, Any]:
     quantity = _quantity(body.quantity, ["quantity"])
     _check_sources(store, body.source_ids, body.project_id)
     measured = body.measured_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if body.measured_at else None
-    return store.put("datapoint", {
-        "id": new_id("datapoint"), "supplier_reference_id": body.supplier_reference_id,
-        "display_name": body.display_name, "type": body.type, "quantity": quantity,
-        "description": body.description, "source_ids": list(body.source_ids), "measured_at": measured,
-        "project_id": body.project_id, "locked_status": "not_locked",
-        "uncertainty_justification": body.uncertainty_justification})
+    return store.put(
+        "datapoint",
+        {
+            "id": new_id("datapoint"),
+            "supplier_reference_id": body.supplier_reference_id,
+            "display_name": body.display_name,
+            "type": body.type,
+            "quantity": quantity,
+            "description": body.description,
+            "source_ids": list(body.source_ids),
+            "measured_at": measured,
+            "project_id": body.project_id,
+            "locked_status": "not_locked",
+            "uncertainty_justification": body.uncertainty_justification,
+        },
+    )
 
 
 def patch_datapoint(store: SandboxStore, dp_id: str, body: Any, fields: set[str]) -> dict[str, Any]:
     dp = need(store, "datapoint", dp_id)
     status = render(store, "datapoint", dp)["locked_status"]
     if status != "not_locked":
-        raise Problem(422, [issue([], f"datapoint {dp_id} is locked ({status}) and cannot be changed; create a new "
-                                  "datapoint instead", kind="value_error.locked")])
+        raise Problem(
+            422,
+            [
+                issue(
+                    [],
+                    f"datapoint {dp_id} is locked ({status}) and cannot be changed; create a new datapoint instead",
+                    kind="value_error.locked",
+                )
+            ],
+        )
     if "quantity" in fields:
         dp["quantity"] = _quantity(body.quantity, ["quantity"])
     if "source_ids" in fields:
@@ -346,14 +425,25 @@ def patch_datapoint(store: SandboxStore, dp_id: str, body: Any, fields: set[str]
 
 
 def datapoint_in_use(store: SandboxStore, dp_id: str) -> bool:
-    return any(item.get("datapoint_id") == dp_id or dp_id in item.get("datapoint_ids", [])
-               for c in store.all("component") for item in c["inputs"])
+    return any(
+        item.get("datapoint_id") == dp_id or dp_id in item.get("datapoint_ids", [])
+        for c in store.all("component")
+        for item in c["inputs"]
+    )
 
 
 # -- components -----------------------------------------------------------------------------------------
-def check_inputs(store: SandboxStore, blueprint: dict[str, Any], inputs: list[Any], loc: list[Any],
-                 project_id: str | None, *, allowed: set[str] | None = None, required: set[str] | None = None,
-                 fixed: set[str] = frozenset()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+def check_inputs(
+    store: SandboxStore,
+    blueprint: dict[str, Any],
+    inputs: list[Any],
+    loc: list[Any],
+    project_id: str | None,
+    *,
+    allowed: set[str] | None = None,
+    required: set[str] | None = None,
+    fixed: set[str] = frozenset(),  # type: ignore[assignment]
+) -> list[dict[str, Any]]:
     """Inputs against a blueprint: known keys, the right shape, existing datapoints, convertible units."""
     spec = {i["input_key"]: i for i in blueprint["inputs"]}
     allowed = allowed if allowed is not None else set(spec)
@@ -362,19 +452,28 @@ def check_inputs(store: SandboxStore, blueprint: dict[str, Any], inputs: list[An
         key = item.input_key
         here = [*loc, n]
         if key in fixed:
-            raise invalid([*here, "input_key"], f"input {key!r} is fixed by the template; send only monitored inputs",
-                          key)
+            raise invalid(
+                [*here, "input_key"], f"input {key!r} is fixed by the template; send only monitored inputs", key
+            )
         if key not in allowed:
-            raise invalid([*here, "input_key"], f"unknown input {key!r} for blueprint {blueprint['key']!r}; "
-                          f"expected one of {', '.join(sorted(allowed))}", key)
+            raise invalid(
+                [*here, "input_key"],
+                f"unknown input {key!r} for blueprint {blueprint['key']!r}; "
+                f"expected one of {', '.join(sorted(allowed))}",
+                key,
+            )
         if key in seen:
             raise invalid([*here, "input_key"], f"input {key!r} given twice", key)
         seen.add(key)
         shape = spec[key]["data_shape"]
         is_list = item.typename == "CreateComponentListInput"
         if (shape == "LIST") != is_list:
-            raise invalid(here, f"input {key!r} is a {shape} input; send a "
-                          f"{'CreateComponentListInput' if shape == 'LIST' else 'CreateComponentScalarInput'}", key)
+            raise invalid(
+                here,
+                f"input {key!r} is a {shape} input; send a "
+                f"{'CreateComponentListInput' if shape == 'LIST' else 'CreateComponentScalarInput'}",
+                key,
+            )
         ids = list(item.datapoint_ids) if is_list else [item.datapoint_id]
         if is_list and not ids:
             raise invalid([*here, "datapoint_ids"], "a list input needs at least one datapoint", ids)
@@ -385,10 +484,17 @@ def check_inputs(store: SandboxStore, blueprint: dict[str, Any], inputs: list[An
             try:
                 units.factor(unit, spec[key]["compatible_unit"])
             except UnitError:
-                raise invalid(dp_loc, f"datapoint {dp_id} is in {unit!r}, which cannot be converted to "
-                              f"{spec[key]['compatible_unit']!r} required by input {key!r}", dp_id) from None
-        out.append({"__typename": "ComponentListInput", "input_key": key, "datapoint_ids": ids} if is_list else
-                   {"__typename": "ComponentScalarInput", "input_key": key, "datapoint_id": ids[0]})
+                raise invalid(
+                    dp_loc,
+                    f"datapoint {dp_id} is in {unit!r}, which cannot be converted to "
+                    f"{spec[key]['compatible_unit']!r} required by input {key!r}",
+                    dp_id,
+                ) from None
+        out.append(
+            {"__typename": "ComponentListInput", "input_key": key, "datapoint_ids": ids}
+            if is_list
+            else {"__typename": "ComponentScalarInput", "input_key": key, "datapoint_id": ids[0]}
+        )
     missing = (required if required is not None else set(spec)) - seen
     if missing:
         raise invalid(loc, f"missing input(s) {', '.join(sorted(missing))} for blueprint {blueprint['key']!r}")
@@ -404,18 +510,32 @@ def create_component(store: SandboxStore, body: Any) -> dict[str, Any]:
     unique_srid(store, "component", body.supplier_reference_id)
     blueprint = store.get("blueprint", body.component_blueprint_key)
     if blueprint is None:
-        raise invalid(["component_blueprint_key"], f"unknown component blueprint {body.component_blueprint_key!r}",
-                      body.component_blueprint_key)
+        raise invalid(
+            ["component_blueprint_key"],
+            f"unknown component blueprint {body.component_blueprint_key!r}",
+            body.component_blueprint_key,
+        )
     if body.activity_completed_at < body.activity_started_at:
         raise invalid(["activity_completed_at"], "activity_completed_at is before activity_started_at")
     inputs = check_inputs(store, blueprint, body.inputs, ["inputs"], body.project_id)
-    return store.put("component", {
-        "id": new_id("component"), "supplier_reference_id": body.supplier_reference_id, "type": blueprint["type"],
-        "scope": "PROJECT", "display_name": body.display_name, "description": body.description,
-        "activity_started_at": _iso(body.activity_started_at),
-        "activity_completed_at": _iso(body.activity_completed_at),
-        "blueprint_key": blueprint["key"], "removal_template_component_id": None, "inputs": inputs,
-        "allocation_strategy": None, "project_id": body.project_id})
+    return store.put(
+        "component",
+        {
+            "id": new_id("component"),
+            "supplier_reference_id": body.supplier_reference_id,
+            "type": blueprint["type"],
+            "scope": "PROJECT",
+            "display_name": body.display_name,
+            "description": body.description,
+            "activity_started_at": _iso(body.activity_started_at),
+            "activity_completed_at": _iso(body.activity_completed_at),
+            "blueprint_key": blueprint["key"],
+            "removal_template_component_id": None,
+            "inputs": inputs,
+            "allocation_strategy": None,
+            "project_id": body.project_id,
+        },
+    )
 
 
 def _component_locked(store: SandboxStore, component_id: str) -> bool:
@@ -429,12 +549,23 @@ def _component_locked(store: SandboxStore, component_id: str) -> bool:
 def patch_component(store: SandboxStore, component_id: str, body: Any, fields: set[str]) -> dict[str, Any]:
     component = need(store, "component", component_id)
     if _component_locked(store, component_id):
-        raise Problem(422, [issue([], "the component is used by a GHG entry in a submitted statement and cannot change",
-                                  kind="value_error.locked")])
+        raise Problem(
+            422,
+            [
+                issue(
+                    [],
+                    "the component is used by a GHG entry in a submitted statement and cannot change",
+                    kind="value_error.locked",
+                )
+            ],
+        )
     if "allocation_strategy" in fields and component.get("scope") != "PROJECT":
         # PatchComponentRequest.allocation_strategy: "This can only be set on project-scoped components."
-        raise invalid(["allocation_strategy"], "the allocation strategy can only be set on project-scoped components",
-                      body.allocation_strategy)
+        raise invalid(
+            ["allocation_strategy"],
+            "the allocation strategy can only be set on project-scoped components",
+            body.allocation_strategy,
+        )
     if "inputs" in fields:
         blueprint = need(store, "blueprint", component["blueprint_key"])
         component["inputs"] = check_inputs(store, blueprint, body.inputs, ["inputs"], component.get("project_id"))
@@ -458,8 +589,9 @@ def add_feedstock_type(store: SandboxStore, name: str, supplier_reference_id: st
     """What the Certify UI does (the API has no POST /feedstock_types): a new type of the organisation."""
     if supplier_reference_id is not None:
         unique_srid(store, "feedstock_type", supplier_reference_id)
-    return store.put("feedstock_type", {"id": new_id("feedstock_type"), "name": name,
-                                        "supplier_reference_id": supplier_reference_id})
+    return store.put(
+        "feedstock_type", {"id": new_id("feedstock_type"), "name": name, "supplier_reference_id": supplier_reference_id}
+    )
 
 
 # -- GHG entries ----------------------------------------------------------------------------------------
@@ -473,26 +605,37 @@ def create_ghg_entry(store: SandboxStore, body: Any) -> dict[str, Any]:
         raise invalid(["ghg_entry_template_id"], "a GHG entry template is required (the sandbox has no processes)")
     template = store.get("template", template_id)
     if template is None or template["project_id"] != body.project_id:
-        raise invalid(["ghg_entry_template_id"], f"GHG entry template {template_id} does not exist in project "
-                      f"{body.project_id}", template_id)
+        raise invalid(
+            ["ghg_entry_template_id"],
+            f"GHG entry template {template_id} does not exist in project {body.project_id}",
+            template_id,
+        )
     if body.completed_on < body.started_on:
         raise invalid(["completed_on"], "completed_on is before started_on", body.completed_on.isoformat())
     if body.feedstock_type_id:
         ref(store, "feedstock_type", body.feedstock_type_id, ["feedstock_type_id"], None)
     for statement in store.all("ghg_statement"):
-        if (statement["project_id"] == body.project_id and statement["status"] in SUBMITTED
-                and statement["reporting_period_start_at"] <= body.completed_on.isoformat()
-                <= statement["reporting_period_end_at"]):
-            raise invalid(["completed_on"], "completed_on falls in the period of submitted statement "
-                          f"{statement['id']}")
+        if (
+            statement["project_id"] == body.project_id
+            and statement["status"] in SUBMITTED
+            and statement["reporting_period_start_at"]
+            <= body.completed_on.isoformat()
+            <= statement["reporting_period_end_at"]
+        ):
+            raise invalid(
+                ["completed_on"], f"completed_on falls in the period of submitted statement {statement['id']}"
+            )
     given = {c.ghg_entry_template_component_id: (n, c) for n, c in enumerate(body.ghg_entry_template_components)}
     components, attributions = [], []
     template_comps = {c["id"]: (g, c) for g in template["groups"] for c in g["components"]}
     for rtc_id in given:
         if rtc_id not in template_comps:
             n, _ = given[rtc_id]
-            raise invalid(["ghg_entry_template_components", n, "ghg_entry_template_component_id"],
-                          f"template component {rtc_id} is not part of template {template_id}", rtc_id)
+            raise invalid(
+                ["ghg_entry_template_components", n, "ghg_entry_template_component_id"],
+                f"template component {rtc_id} is not part of template {template_id}",
+                rtc_id,
+            )
     entry_id = new_id("ghg_entry")
     # what was sent is checked before what is missing: its problems are the more specific ones
     ordered = sorted(template_comps.items(), key=lambda item: item[0] not in given)
@@ -501,27 +644,54 @@ def create_ghg_entry(store: SandboxStore, body: Any) -> dict[str, Any]:
         fixed = {i["input_key"]: i["datapoint_id"] for i in comp["inputs"] if i["type"] == "fixed"}
         n, provided = given.get(rtc_id, (len(given), None))
         if provided is None and monitored:
-            raise invalid(["ghg_entry_template_components"], f"missing monitored input(s) "
-                          f"{', '.join(sorted(monitored))} of template component {comp['display_name']!r} ({rtc_id})")
+            raise invalid(
+                ["ghg_entry_template_components"],
+                f"missing monitored input(s) "
+                f"{', '.join(sorted(monitored))} of template component {comp['display_name']!r} ({rtc_id})",
+            )
         blueprint = need(store, "blueprint", comp["blueprint_key"])
-        inputs = check_inputs(store, blueprint, provided.inputs if provided else [],
-                              ["ghg_entry_template_components", n, "inputs"], body.project_id,
-                              allowed=monitored, required=monitored, fixed=set(fixed))
+        inputs = check_inputs(
+            store,
+            blueprint,
+            provided.inputs if provided else [],
+            ["ghg_entry_template_components", n, "inputs"],
+            body.project_id,
+            allowed=monitored,
+            required=monitored,
+            fixed=set(fixed),
+        )
         inputs += [{"__typename": "ComponentScalarInput", "input_key": k, "datapoint_id": v} for k, v in fixed.items()]
-        component = {"id": new_id("component"), "supplier_reference_id": None, "type": blueprint["type"],
-                     "scope": "REMOVAL", "display_name": comp["display_name"], "description": comp.get("description"),
-                     "activity_started_at": f"{body.started_on.isoformat()}T00:00:00Z",
-                     "activity_completed_at": f"{body.completed_on.isoformat()}T00:00:00Z",
-                     "blueprint_key": comp["blueprint_key"], "removal_template_component_id": rtc_id,
-                     "ghg_entry_template_component_id": rtc_id, "inputs": inputs, "project_id": body.project_id,
-                     "allocation_strategy": None}
+        component = {
+            "id": new_id("component"),
+            "supplier_reference_id": None,
+            "type": blueprint["type"],
+            "scope": "REMOVAL",
+            "display_name": comp["display_name"],
+            "description": comp.get("description"),
+            "activity_started_at": f"{body.started_on.isoformat()}T00:00:00Z",
+            "activity_completed_at": f"{body.completed_on.isoformat()}T00:00:00Z",
+            "blueprint_key": comp["blueprint_key"],
+            "removal_template_component_id": rtc_id,
+            "ghg_entry_template_component_id": rtc_id,
+            "inputs": inputs,
+            "project_id": body.project_id,
+            "allocation_strategy": None,
+        }
         components.append(component)
         attributions.append(_attribution(entry_id, component["id"], group["key"], 1.0, rtc_id))
-    entry = store.put("ghg_entry", {
-        "id": entry_id, "supplier_reference_id": body.supplier_reference_id, "started_on": body.started_on.isoformat(),
-        "completed_on": body.completed_on.isoformat(), "feedstock_type_id": body.feedstock_type_id,
-        "credit_type": template.get("credit_type", "REMOVAL"), "_project_id": body.project_id,
-        "_template_id": template_id})
+    entry = store.put(
+        "ghg_entry",
+        {
+            "id": entry_id,
+            "supplier_reference_id": body.supplier_reference_id,
+            "started_on": body.started_on.isoformat(),
+            "completed_on": body.completed_on.isoformat(),
+            "feedstock_type_id": body.feedstock_type_id,
+            "credit_type": template.get("credit_type", "REMOVAL"),
+            "_project_id": body.project_id,
+            "_template_id": template_id,
+        },
+    )
     for component in components:
         store.put("component", component)
     for attribution in attributions:
@@ -530,9 +700,16 @@ def create_ghg_entry(store: SandboxStore, body: Any) -> dict[str, Any]:
 
 
 def _attribution(entry_id: str, component_id: str, group: str, factor: float, rtc_id: str | None) -> dict[str, Any]:
-    return {"id": new_id("component_attribution"), "ghg_entry_id": entry_id, "removal_id": entry_id,
-            "component_id": component_id, "component_group_key": group, "attribution_factor": factor,
-            "removal_template_component_id": rtc_id, "ghg_entry_template_component_id": rtc_id}
+    return {
+        "id": new_id("component_attribution"),
+        "ghg_entry_id": entry_id,
+        "removal_id": entry_id,
+        "component_id": component_id,
+        "component_group_key": group,
+        "attribution_factor": factor,
+        "removal_template_component_id": rtc_id,
+        "ghg_entry_template_component_id": rtc_id,
+    }
 
 
 def patch_ghg_entry(store: SandboxStore, entry_id: str, body: Any, fields: set[str]) -> dict[str, Any]:
@@ -541,8 +718,9 @@ def patch_ghg_entry(store: SandboxStore, entry_id: str, body: Any, fields: set[s
     name)."""
     entry = need(store, "ghg_entry", entry_id)
     if entry_locked(store, entry):
-        raise Problem(422, [issue([], "the GHG entry is in a submitted statement and cannot change",
-                                  kind="value_error.locked")])
+        raise Problem(
+            422, [issue([], "the GHG entry is in a submitted statement and cannot change", kind="value_error.locked")]
+        )
     # a date, or left as it is (PatchGhgEntryRequest: absent or Undefined; the deprecated PatchRemovalRequest: null)
     started = body.started_on.isoformat() if isinstance(body.started_on, dt.date) else entry["started_on"]
     completed = body.completed_on.isoformat() if isinstance(body.completed_on, dt.date) else entry["completed_on"]
@@ -559,8 +737,11 @@ def patch_ghg_entry(store: SandboxStore, entry_id: str, body: Any, fields: set[s
             group_id = item.ghg_entry_template_group_id or item.removal_template_group_id
             if group_id:
                 if group_id not in groups:
-                    raise invalid([*loc, "ghg_entry_template_group_id"], f"group {group_id} is not part of the "
-                                  "entry's template", group_id)
+                    raise invalid(
+                        [*loc, "ghg_entry_template_group_id"],
+                        f"group {group_id} is not part of the entry's template",
+                        group_id,
+                    )
                 group_key = groups[group_id]
             elif item.process_step_key in groups.values():
                 group_key = item.process_step_key
@@ -568,12 +749,20 @@ def patch_ghg_entry(store: SandboxStore, entry_id: str, body: Any, fields: set[s
                 raise invalid(loc, "name the group: ghg_entry_template_group_id (or the deprecated process_step_key)")
             factor = 1.0  # "A null input will default to 1."
             if item.attribution_factor_datapoint_id:
-                dp = ref(store, "datapoint", item.attribution_factor_datapoint_id,
-                         [*loc, "attribution_factor_datapoint_id"], entry["_project_id"])
+                dp = ref(
+                    store,
+                    "datapoint",
+                    item.attribution_factor_datapoint_id,
+                    [*loc, "attribution_factor_datapoint_id"],
+                    entry["_project_id"],
+                )
                 factor = datapoint_magnitude(store, dp["id"], units.DIMENSIONLESS) if _dimensionless(dp) else -1.0
                 if not 0 < factor <= 1:
-                    raise invalid([*loc, "attribution_factor_datapoint_id"], "the attribution factor datapoint must "
-                                  "be a dimensionless number in (0, 1]", item.attribution_factor_datapoint_id)
+                    raise invalid(
+                        [*loc, "attribution_factor_datapoint_id"],
+                        "the attribution factor datapoint must be a dimensionless number in (0, 1]",
+                        item.attribution_factor_datapoint_id,
+                    )
             to_add.append((item.component_id, group_key, factor, [*loc, "component_id"]))
     to_remove = list(body.delete_component_ids) if "delete_component_ids" in fields else []
     if to_add or to_remove:
@@ -611,26 +800,47 @@ def patch_attributions(store: SandboxStore, entry_id: str, to_add: list[Any], to
     additions = []
     for n, item in enumerate(to_add):
         if item.component_group_key not in groups:
-            raise invalid(["components_to_add", n, "component_group_key"], f"unknown component group "
-                          f"{item.component_group_key!r}; the template's groups are {', '.join(sorted(groups))}",
-                          item.component_group_key)
-        additions.append((item.component_id, item.component_group_key, item.attribution_factor,
-                          ["components_to_add", n, "component_id"]))
+            raise invalid(
+                ["components_to_add", n, "component_group_key"],
+                f"unknown component group "
+                f"{item.component_group_key!r}; the template's groups are {', '.join(sorted(groups))}",
+                item.component_group_key,
+            )
+        additions.append(
+            (
+                item.component_id,
+                item.component_group_key,
+                item.attribution_factor,
+                ["components_to_add", n, "component_id"],
+            )
+        )
     _attribute(store, entry, additions, to_remove, "components_to_remove")
     return render(store, "ghg_entry", entry)
 
 
-def _attribute(store: SandboxStore, entry: dict[str, Any], to_add: list[tuple[str, str, float, list[Any]]],
-               to_remove: list[str], remove_field: str) -> None:
+def _attribute(
+    store: SandboxStore,
+    entry: dict[str, Any],
+    to_add: list[tuple[str, str, float, list[Any]]],
+    to_remove: list[str],
+    remove_field: str,
+) -> None:
     """Attribute components to an entry and take others off it, after checking every change."""
     if entry_locked(store, entry):
-        raise Problem(422, [issue([], "the GHG entry is in a submitted statement; its components cannot change",
-                                  kind="value_error.locked")])
+        raise Problem(
+            422,
+            [
+                issue(
+                    [],
+                    "the GHG entry is in a submitted statement; its components cannot change",
+                    kind="value_error.locked",
+                )
+            ],
+        )
     current = {a["component_id"]: a for a in store.referring("component_attribution", "ghg_entry_id", entry["id"])}
     for n, component_id in enumerate(to_remove):
         if component_id not in current:
-            raise invalid([remove_field, n], f"component {component_id} is not attributed to this entry",
-                          component_id)
+            raise invalid([remove_field, n], f"component {component_id} is not attributed to this entry", component_id)
     for component_id, _group, _factor, loc in to_add:
         ref(store, "component", component_id, loc, entry["_project_id"])
         if component_id in current and component_id not in to_remove:
@@ -682,8 +892,15 @@ def datapoints_used(store: SandboxStore, query: Any) -> set[str] | None:
     for template_id in (query.used_in_ghg_entry_template, query.used_in_removal_template):
         if template_id:
             template = store.get("template", template_id) or {"groups": []}
-            narrow({i["datapoint_id"] for g in template["groups"] for c in g["components"] for i in c["inputs"]
-                    if i.get("datapoint_id")})
+            narrow(
+                {
+                    i["datapoint_id"]
+                    for g in template["groups"]
+                    for c in g["components"]
+                    for i in c["inputs"]
+                    if i.get("datapoint_id")
+                }
+            )
     if query.used_in_scope:
         narrow(_component_datapoints([c for c in store.all("component") if c.get("scope") == query.used_in_scope]))
     return allowed
@@ -705,15 +922,21 @@ def has_quantity_kind(datapoint: dict[str, Any], kind: str) -> bool:
 # -- statements -------------------------------------------------------------------------------------------
 def create_statement(store: SandboxStore, body: Any) -> dict[str, Any]:
     project(store, body.project_id, ["project_id"])
-    previous = sorted((s for s in store.all("ghg_statement") if s["project_id"] == body.project_id),
-                      key=lambda s: s["reporting_period_end_at"])
+    previous = sorted(
+        (s for s in store.all("ghg_statement") if s["project_id"] == body.project_id),
+        key=lambda s: s["reporting_period_end_at"],
+    )
     end = body.end_on.isoformat()
     if previous:
         last_end = dt.date.fromisoformat(previous[-1]["reporting_period_end_at"])
         start = (last_end + dt.timedelta(days=1)).isoformat()
         if end < start:
-            raise invalid(["end_on"], f"end_on {end} would overlap statement {previous[-1]['id']} (ends {last_end}); "
-                          f"the next statement starts on {start}", end)
+            raise invalid(
+                ["end_on"],
+                f"end_on {end} would overlap statement {previous[-1]['id']} (ends {last_end}); "
+                f"the next statement starts on {start}",
+                end,
+            )
     else:
         entries = [e for e in store.all("ghg_entry") if e["_project_id"] == body.project_id]
         if not entries:
@@ -721,18 +944,29 @@ def create_statement(store: SandboxStore, body: Any) -> dict[str, Any]:
         start = min(e["started_on"] for e in entries)
         if end < start:
             raise invalid(["end_on"], f"end_on {end} is before the project's earliest GHG entry ({start})", end)
-    return store.put("ghg_statement", {
-        "id": new_id("ghg_statement"), "project_id": body.project_id, "status": "DRAFT",
-        "reporting_period_start_at": start, "reporting_period_end_at": end, "submitted_at": None,
-        "credits_issued_at": None, "verifier": None, "ghg_statement_report_url": None})
+    return store.put(
+        "ghg_statement",
+        {
+            "id": new_id("ghg_statement"),
+            "project_id": body.project_id,
+            "status": "DRAFT",
+            "reporting_period_start_at": start,
+            "reporting_period_end_at": end,
+            "submitted_at": None,
+            "credits_issued_at": None,
+            "verifier": None,
+            "ghg_statement_report_url": None,
+        },
+    )
 
 
 def submit_statement(store: SandboxStore, statement_id: str, body: Any) -> dict[str, Any]:
     statement = need(store, "ghg_statement", statement_id)
     resubmission = statement["status"] == "FAILED_VERIFICATION"
     if statement["status"] != "DRAFT" and not resubmission:
-        raise Problem(422, [issue([], f"statement {statement_id} is {statement['status']}; only a draft can be "
-                                  "submitted")])
+        raise Problem(
+            422, [issue([], f"statement {statement_id} is {statement['status']}; only a draft can be submitted")]
+        )
     if resubmission and not isinstance(body.summary_of_changes, str):
         # ResubmitGhgStatementRequest requires summary_of_changes (API-NOTES, "Submit": a resubmission sends it)
         raise invalid(["summary_of_changes"], "a resubmission needs summary_of_changes")
@@ -743,6 +977,11 @@ def submit_statement(store: SandboxStore, statement_id: str, body: Any) -> dict[
     for entry in entries:
         entry["_statement_id"] = statement_id
         store.put("ghg_entry", entry)
-    statement.update({"status": "AWAITING_VERIFICATION", "submitted_at": now_iso(),
-                      "ghg_statement_report_url": body.ghg_statement_report_url})
+    statement.update(
+        {
+            "status": "AWAITING_VERIFICATION",
+            "submitted_at": now_iso(),
+            "ghg_statement_report_url": body.ghg_statement_report_url,
+        }
+    )
     return store.put("ghg_statement", statement)

@@ -19,9 +19,17 @@ def duplicate(kind: str, srid: str) -> Problem:
     """The API's refusal of a second object with a supplier_reference_id (422, `value_error.duplicate`)."""
     from importer.sandbox.schemas import issue  # pydantic loads with the request schemas, not with the store
 
-    return Problem(422, [issue(["supplier_reference_id"],
-                               f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
-                               kind="value_error.duplicate", value=srid)])
+    return Problem(
+        422,
+        [
+            issue(
+                ["supplier_reference_id"],
+                f"A {kind.replace('_', ' ')} with this supplier_reference_id already exists",
+                kind="value_error.duplicate",
+                value=srid,
+            )
+        ],
+    )
 
 
 __all__ = ["Problem", "duplicate"]

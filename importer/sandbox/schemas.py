@@ -23,23 +23,81 @@ Name100 = Annotated[str, Field(min_length=1, max_length=100)]
 DatapointType = Literal["CONSTANT", "STANDARD_PUBLISHED_VALUE", "REPORTED", "ASSUMPTION", "DERIVED"]
 ComponentScope = Literal["REMOVAL", "GHG_STATEMENT", "PROJECT", "NET_NEGATIVITY"]
 #: ProjectComponentAmortizationStrategy of the live document (ESTIMATED_PROJECT_TONNAGE was renamed)
-AmortizationStrategy = Literal["ESTIMATED_PROJECT_REMOVAL_TONNAGE", "MANUAL", "CUSTOM_TIME_PERIOD",
-                               "ESTIMATED_PROJECT_LIFETIME", "ESTIMATED_PROJECT_REDUCTION_TONNAGE"]
+AmortizationStrategy = Literal[
+    "ESTIMATED_PROJECT_REMOVAL_TONNAGE",
+    "MANUAL",
+    "CUSTOM_TIME_PERIOD",
+    "ESTIMATED_PROJECT_LIFETIME",
+    "ESTIMATED_PROJECT_REDUCTION_TONNAGE",
+]
 #: the document's QuantityKindType enum (the `quantity_kind` filter of GET /datapoints)
 QUANTITY_KINDS = (
-    "acidity", "activity_concentration", "amount_of_substance", "amount_of_substance_concentration",
-    "amount_of_substance_per_mass", "area", "area_carbon_emission_factor", "buffer_ph", "bulk_density", "count",
-    "currency", "currency_carbon_emission_factor", "depth", "diameter", "diameter_at_breast_height", "dimensionless",
-    "dimensionless_ratio", "distance", "distance_carbon_emission_factor", "dose_equivalent_rate", "electric_current",
-    "elevation", "energy", "energy_carbon_emission_factor", "energy_density",
-    "exchangeable_amount_of_substance_per_mass", "fuel_economy", "height", "ionic_strength", "latitude", "longitude",
-    "mass", "mass_carbon", "mass_carbon_emission_factor", "mass_cdr_potential", "mass_concentration", "mass_density",
-    "mass_distance", "mass_distance_carbon_emission_factor", "mass_energy_density", "mass_flow_rate", "mass_fraction",
-    "mass_fraction_dry_basis", "mass_fraction_wet_basis", "mass_per_area", "mass_ratio", "molality_of_solute",
-    "molar_mass", "mole_fraction", "partial_pressure", "particle_diameter", "particle_mass_density", "power",
-    "pressure", "specific_surface_area", "specific_volume", "temperature", "time", "time_emission_factor", "voltage",
-    "volume", "volume_carbon_emission_factor", "volume_distance_carbon_emission_factor", "volume_flow_rate",
-    "volume_fraction", "volume_per_area",
+    "acidity",
+    "activity_concentration",
+    "amount_of_substance",
+    "amount_of_substance_concentration",
+    "amount_of_substance_per_mass",
+    "area",
+    "area_carbon_emission_factor",
+    "buffer_ph",
+    "bulk_density",
+    "count",
+    "currency",
+    "currency_carbon_emission_factor",
+    "depth",
+    "diameter",
+    "diameter_at_breast_height",
+    "dimensionless",
+    "dimensionless_ratio",
+    "distance",
+    "distance_carbon_emission_factor",
+    "dose_equivalent_rate",
+    "electric_current",
+    "elevation",
+    "energy",
+    "energy_carbon_emission_factor",
+    "energy_density",
+    "exchangeable_amount_of_substance_per_mass",
+    "fuel_economy",
+    "height",
+    "ionic_strength",
+    "latitude",
+    "longitude",
+    "mass",
+    "mass_carbon",
+    "mass_carbon_emission_factor",
+    "mass_cdr_potential",
+    "mass_concentration",
+    "mass_density",
+    "mass_distance",
+    "mass_distance_carbon_emission_factor",
+    "mass_energy_density",
+    "mass_flow_rate",
+    "mass_fraction",
+    "mass_fraction_dry_basis",
+    "mass_fraction_wet_basis",
+    "mass_per_area",
+    "mass_ratio",
+    "molality_of_solute",
+    "molar_mass",
+    "mole_fraction",
+    "partial_pressure",
+    "particle_diameter",
+    "particle_mass_density",
+    "power",
+    "pressure",
+    "specific_surface_area",
+    "specific_volume",
+    "temperature",
+    "time",
+    "time_emission_factor",
+    "voltage",
+    "volume",
+    "volume_carbon_emission_factor",
+    "volume_distance_carbon_emission_factor",
+    "volume_flow_rate",
+    "volume_fraction",
+    "volume_per_area",
 )
 QuantityKind = Literal[QUANTITY_KINDS]  # type: ignore[valid-type]
 
@@ -181,10 +239,16 @@ def component_input(value: Any) -> ScalarInput | ListInput:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise PydanticCustomError("one_of_ambiguous", "Input matches both CreateComponentScalarInput and "
-                                  "CreateComponentListInput; give __typename, or one of datapoint_id, datapoint_ids")
-    raise PydanticCustomError("one_of_no_match", "Input should be a CreateComponentScalarInput ({scalar}) or a "
-                              "CreateComponentListInput ({list})", {"scalar": problems[0], "list": problems[1]})
+        raise PydanticCustomError(
+            "one_of_ambiguous",
+            "Input matches both CreateComponentScalarInput and "
+            "CreateComponentListInput; give __typename, or one of datapoint_id, datapoint_ids",
+        )
+    raise PydanticCustomError(
+        "one_of_no_match",
+        "Input should be a CreateComponentScalarInput ({scalar}) or a CreateComponentListInput ({list})",
+        {"scalar": problems[0], "list": problems[1]},
+    )
 
 
 ComponentInput = Annotated[ScalarInput | ListInput, BeforeValidator(component_input)]
@@ -228,12 +292,19 @@ class CreateRemoval(Body):
         """The same body under the new names; the caller refuses a removal without a template first."""
         assert self.removal_template_id is not None
         return CreateGhgEntry(
-            supplier_reference_id=self.supplier_reference_id, started_on=self.started_on,
-            completed_on=self.completed_on, project_id=self.project_id, feedstock_type_id=self.feedstock_type_id,
+            supplier_reference_id=self.supplier_reference_id,
+            started_on=self.started_on,
+            completed_on=self.completed_on,
+            project_id=self.project_id,
+            feedstock_type_id=self.feedstock_type_id,
             ghg_entry_template_id=self.removal_template_id,
             ghg_entry_template_components=[
-                TemplateComponentInputs(ghg_entry_template_component_id=c.removal_template_component_id,
-                                        inputs=c.inputs) for c in self.removal_template_components])
+                TemplateComponentInputs(
+                    ghg_entry_template_component_id=c.removal_template_component_id, inputs=c.inputs
+                )
+                for c in self.removal_template_components
+            ],
+        )
 
 
 class AddComponentToGhgEntry(Body):
@@ -373,11 +444,16 @@ def error_detail(exc: ValidationError, where: str = "body") -> list[dict[str, An
     """pydantic errors in the HTTPValidationError shape, `loc` starting with "body", "query" or "path"."""
     out = []
     for err in exc.errors(include_url=False):
-        item: dict[str, Any] = {"type": err["type"], "loc": [where, *err["loc"]], "msg": err["msg"],
-                                "input": _plain(err.get("input"))}
+        item: dict[str, Any] = {
+            "type": err["type"],
+            "loc": [where, *err["loc"]],
+            "msg": err["msg"],
+            "input": _plain(err.get("input")),
+        }
         if err.get("ctx"):
-            item["ctx"] = {k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v))
-                           for k, v in err["ctx"].items()}
+            item["ctx"] = {
+                k: (v if isinstance(v, (str, int, float, bool)) or v is None else str(v)) for k, v in err["ctx"].items()
+            }
         out.append(item)
     return out
 

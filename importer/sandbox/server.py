@@ -25,8 +25,13 @@ class SandboxServer:
     `db_path=None` uses a fresh temporary file; ":memory:" keeps state in memory only.
     """
 
-    def __init__(self, db_path: str | Path | None = None, faults: FaultConfig | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        db_path: str | Path | None = None,
+        faults: FaultConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="isometric-sandbox-")
@@ -62,11 +67,18 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         sock = listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="critical", access_log=False, lifespan="off",
-                                timeout_keep_alive=30, limit_concurrency=1000)
+        config = uvicorn.Config(
+            self.app,
+            log_level="critical",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            limit_concurrency=1000,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name="isometric-sandbox")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="isometric-sandbox"
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:

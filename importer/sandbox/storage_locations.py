@@ -32,8 +32,16 @@ SUPPLIER_ID = "spl_1SBXDEMOSUPPL001"
 DEFAULT_METHOD = "biochar_field"
 NAME_MAX = 100
 
-StorageMethod = Literal["biochar_field", "biochar_landfill", "permeable_reservoir", "biomass_subsurface",
-                        "salt_cavern", "saline_aquifer", "in_situ_mineralization", "depleted_hydrocarbon_reservoir"]
+StorageMethod = Literal[
+    "biochar_field",
+    "biochar_landfill",
+    "permeable_reservoir",
+    "biomass_subsurface",
+    "salt_cavern",
+    "saline_aquifer",
+    "in_situ_mineralization",
+    "depleted_hydrocarbon_reservoir",
+]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
@@ -111,15 +119,24 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             _project(store, project_id)
             if body.project_id != project_id:
-                raise invalid(["project_id"], f"project_id {body.project_id} is not the path's project {project_id}",
-                              body.project_id)
+                raise invalid(
+                    ["project_id"],
+                    f"project_id {body.project_id} is not the path's project {project_id}",
+                    body.project_id,
+                )
             srid = _given(body.supplier_reference_id)
             unique_srid(store, KIND, srid)
-            location = {"id": new_id(KIND), "supplier_reference_id": srid, "name": body.name,
-                        "latitude": body.latitude, "longitude": body.longitude,
-                        "storage_method": _given(body.storage_method) or DEFAULT_METHOD,
-                        "description": _given(body.description), "project_id": project_id,
-                        "supplier_id": SUPPLIER_ID}
+            location = {
+                "id": new_id(KIND),
+                "supplier_reference_id": srid,
+                "name": body.name,
+                "latitude": body.latitude,
+                "longitude": body.longitude,
+                "storage_method": _given(body.storage_method) or DEFAULT_METHOD,
+                "description": _given(body.description),
+                "project_id": project_id,
+                "supplier_id": SUPPLIER_ID,
+            }
             return render(store, KIND, store.put(KIND, location))
 
     async def get(request: Request) -> Any:

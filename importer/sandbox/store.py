@@ -33,8 +33,18 @@ from importer.sandbox.problems import duplicate
 #: `importer.sandbox.logic.render`, given by whoever opens the store (the store knows nothing of the rules)
 Render = Callable[["SandboxStore", str, dict[str, Any]], dict[str, Any]]
 
-KINDS = ("project", "template", "blueprint", "source", "datapoint", "feedstock_type", "ghg_entry", "component",
-         "component_attribution", "ghg_statement")
+KINDS = (
+    "project",
+    "template",
+    "blueprint",
+    "source",
+    "datapoint",
+    "feedstock_type",
+    "ghg_entry",
+    "component",
+    "component_attribution",
+    "ghg_statement",
+)
 #: fields by which objects are looked up as well as by ID (`SandboxStore.referring`)
 REFERENCES: dict[str, tuple[str, ...]] = {"component_attribution": ("ghg_entry_id", "component_id")}
 
@@ -81,7 +91,8 @@ class SandboxStore:
         #: (kind, field) -> value -> IDs of the objects referring to it (`referring`): an entry's attributions
         #: are found without reading every attribution of the registry
         self._by_ref: dict[tuple[str, str], dict[str, set[str]]] = {
-            (kind, name): {} for kind, names in REFERENCES.items() for name in names}
+            (kind, name): {} for kind, names in REFERENCES.items() for name in names
+        }
         self._ref_values: dict[str, tuple[tuple[str, str, str], ...]] = {}  # id -> what it was indexed under
         self.next_seq = 1
         self.version = 0  # bumped by every write: cached listings are valid while it holds
@@ -97,7 +108,8 @@ class SandboxStore:
             self._db.execute("ALTER TABLE objects ADD COLUMN srid TEXT")  # a file of an earlier version
         unfilled: list[tuple[str, str]] = []
         for kind, id_, seq, data, srid in self._db.execute(
-                "SELECT kind, id, seq, data, srid FROM objects ORDER BY seq"):
+            "SELECT kind, id, seq, data, srid FROM objects ORDER BY seq"
+        ):
             self.objects[kind][id_] = json.loads(data)
             self._index(kind, id_, self.objects[kind][id_])
             self._seq[id_] = seq
@@ -121,19 +133,41 @@ class SandboxStore:
         for blueprint in seed.BLUEPRINTS:
             data = dict(blueprint)
             expression = data.pop("expression")
-            data["expressions"] = [{"key": "co2e", "template": expression, "inputs": [
-                {"template_key": i["input_key"], "input_key": i["input_key"], "type": "DATAPOINT",
-                 "data_shape": i["data_shape"]} for i in data["inputs"]]}]
+            data["expressions"] = [
+                {
+                    "key": "co2e",
+                    "template": expression,
+                    "inputs": [
+                        {
+                            "template_key": i["input_key"],
+                            "input_key": i["input_key"],
+                            "type": "DATAPOINT",
+                            "data_shape": i["data_shape"],
+                        }
+                        for i in data["inputs"]
+                    ],
+                }
+            ]
             self.put("blueprint", data, id_=data["key"])
         fixed = [(seed.PROJECT_ID, *d) for d in seed.FIXED_DATAPOINTS]
         fixed += [(seed.OTHER_PROJECT_ID, *d) for d in seed.OTHER_FIXED_DATAPOINTS]
         for project_id, id_, name, magnitude, unit in fixed:
-            self.put("datapoint", {
-                "id": id_, "supplier_reference_id": None, "display_name": name, "type": "STANDARD_PUBLISHED_VALUE",
-                "quantity": {"magnitude": magnitude, "unit": unit, "standard_deviation": None},
-                "description": f"{name} (library value)", "source_ids": [], "measured_at": None,
-                "project_id": project_id, "locked_status": "locked_library_datapoint",
-                "uncertainty_justification": None})
+            self.put(
+                "datapoint",
+                {
+                    "id": id_,
+                    "supplier_reference_id": None,
+                    "display_name": name,
+                    "type": "STANDARD_PUBLISHED_VALUE",
+                    "quantity": {"magnitude": magnitude, "unit": unit, "standard_deviation": None},
+                    "description": f"{name} (library value)",
+                    "source_ids": [],
+                    "measured_at": None,
+                    "project_id": project_id,
+                    "locked_status": "locked_library_datapoint",
+                    "uncertainty_justification": None,
+                },
+            )
         for template in seed.TEMPLATES:
             self.put("template", template)
 
@@ -169,8 +203,9 @@ class SandboxStore:
             key = self._by_srid[kind].get(srid)
             if key is not None:
                 return self.objects[kind].get(key)
-            row = self._db.execute("SELECT id, seq, data FROM objects WHERE kind = ? AND srid = ?",
-                                   (kind, srid)).fetchone()
+            row = self._db.execute(
+                "SELECT id, seq, data FROM objects WHERE kind = ? AND srid = ?", (kind, srid)
+            ).fetchone()
             if row is None or row[0] in self.objects[kind]:
                 return None
             id_, seq, data = row
@@ -200,7 +235,8 @@ class SandboxStore:
                 self._db.execute(
                     "INSERT INTO objects (kind, id, seq, data, srid) VALUES (?,?,?,?,?) ON CONFLICT (id) DO UPDATE "
                     "SET kind = excluded.kind, seq = excluded.seq, data = excluded.data, srid = excluded.srid",
-                    (kind, key, seq, json.dumps(data), srid))
+                    (kind, key, seq, json.dumps(data), srid),
+                )
             except sqlite3.IntegrityError:
                 if srid is None:
                     raise
@@ -237,23 +273,30 @@ class SandboxStore:
     # -- uploads ------------------------------------------------------------------------------------
     def add_upload(self, token: str, source_id: str, content_length: int, content_type: str, expires_at: float) -> None:
         with self.lock:
-            self._db.execute("INSERT INTO uploads (token, source_id, content_length, content_type, expires_at) "
-                             "VALUES (?,?,?,?,?)", (token, source_id, content_length, content_type, expires_at))
+            self._db.execute(
+                "INSERT INTO uploads (token, source_id, content_length, content_type, expires_at) VALUES (?,?,?,?,?)",
+                (token, source_id, content_length, content_type, expires_at),
+            )
 
     def upload(self, token: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT token, source_id, content_length, content_type, expires_at, used FROM uploads "
-                               "WHERE token = ?", (token,)).fetchone()
+        row = self._db.execute(
+            "SELECT token, source_id, content_length, content_type, expires_at, used FROM uploads WHERE token = ?",
+            (token,),
+        ).fetchone()
         if row is None:
             return None
-        return dict(zip(("token", "source_id", "content_length", "content_type", "expires_at", "used"), row,
-                        strict=True))
+        return dict(
+            zip(("token", "source_id", "content_length", "content_type", "expires_at", "used"), row, strict=True)
+        )
 
     def finish_upload(self, token: str, source_id: str, sha256: str, size: int, content_type: str) -> None:
         with self.lock:
             self.version += 1
             self._db.execute("UPDATE uploads SET used = 1 WHERE token = ?", (token,))
-            self._db.execute("INSERT OR REPLACE INTO files (source_id, sha256, size, content_type) VALUES (?,?,?,?)",
-                             (source_id, sha256, size, content_type))
+            self._db.execute(
+                "INSERT OR REPLACE INTO files (source_id, sha256, size, content_type) VALUES (?,?,?,?)",
+                (source_id, sha256, size, content_type),
+            )
 
     def stored_file_sha256(self, source_id: str) -> str | None:
         row = self._db.execute("SELECT sha256 FROM files WHERE source_id = ?", (source_id,)).fetchone()
@@ -272,8 +315,16 @@ class SandboxStore:
         self._db.close()
 
 
-def paginate(store: SandboxStore, items: list[dict[str, Any]], *, first: int | None, after: str | None,
-             last: int | None, before: str | None, seqs: list[int] | None = None) -> dict[str, Any]:
+def paginate(
+    store: SandboxStore,
+    items: list[dict[str, Any]],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    seqs: list[int] | None = None,
+) -> dict[str, Any]:
     """A Relay page over `items` (already filtered, in store order; `seqs` their positions, when known)."""
     if seqs is None:  # ascending: items are in store order
         seqs = [store.seq(i["id"] if "id" in i else i["key"]) for i in items]
@@ -291,7 +342,8 @@ def paginate(store: SandboxStore, items: list[dict[str, Any]], *, first: int | N
         chosen = window[: first if first is not None else 10]
     nodes = [items[n] for n in chosen]
     return {
-        "nodes": nodes, "total_count": len(items),
+        "nodes": nodes,
+        "total_count": len(items),
         "page_info": {
             "has_previous_page": bool(chosen) and chosen[0] > 0,
             "has_next_page": bool(chosen) and chosen[-1] < len(items) - 1,

@@ -23,14 +23,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from importer.findings import Finding
 from importer.workbook.spec import normalise_header
 
-FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill("solid", fgColor="FFEB9C"),
-         "note": PatternFill("solid", fgColor="DDEBF7")}
+FILLS = {
+    "error": PatternFill("solid", fgColor="FFC7CE"),
+    "warning": PatternFill("solid", fgColor="FFEB9C"),
+    "note": PatternFill("solid", fgColor="DDEBF7"),
+}
 LABELS = {"error": "ERROR", "warning": "WARNING", "note": "READ AS"}
 TAB_COLOURS = {"error": "C00000", "warning": "FFC000"}
 PROBLEMS = "Problems"
 #: the Problems sheet's columns: header, width
-PROBLEM_COLUMNS = (("severity", 10), ("where", 22), ("column", 18), ("found", 26), ("what to do", 70),
-                   ("code", 20))
+PROBLEM_COLUMNS = (("severity", 10), ("where", 22), ("column", 18), ("found", 26), ("what to do", 70), ("code", 20))
 MAX_WIDTH = 60  # a marked column is widened to its longest value, up to this
 
 
@@ -47,13 +49,21 @@ def _problems_sheet(book: Any, findings: list[Finding], titles: dict[str, str]) 
     for index, (_, width) in enumerate(PROBLEM_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
         ws.cell(row=1, column=index).font = Font(bold=True)
-    ordered = sorted(findings, key=lambda f: (list(FILLS).index(f.severity) if f.severity in FILLS else 9))
+    ordered = sorted(findings, key=lambda f: list(FILLS).index(f.severity) if f.severity in FILLS else 9)
     for finding in ordered:
         title = titles.get((finding.sheet or "").lower())
         cell = finding.cell or (f"A{finding.row}" if finding.row else "A1")
         where = f"{finding.sheet}!{cell}" if title else (finding.location or "(the workbook)")
-        ws.append([LABELS.get(finding.severity, finding.severity.upper()), where, finding.column or "",
-                   _found(finding.value), finding.message, finding.code])
+        ws.append(
+            [
+                LABELS.get(finding.severity, finding.severity.upper()),
+                where,
+                finding.column or "",
+                _found(finding.value),
+                finding.message,
+                finding.code,
+            ]
+        )
         row = ws.max_row
         if title is not None:
             link = ws.cell(row=row, column=2)
@@ -63,8 +73,11 @@ def _problems_sheet(book: Any, findings: list[Finding], titles: dict[str, str]) 
         ws.cell(row=row, column=1).fill = FILLS.get(finding.severity, FILLS["note"])
         for column in range(1, len(PROBLEM_COLUMNS) + 1):  # found and what to do wrap; every cell reads from the top
             ws.cell(row=row, column=column).alignment = Alignment(wrap_text=column in (4, 5), vertical="top")
-        lines = max(1, -(-len(finding.message) // int(PROBLEM_COLUMNS[4][1] * 1.1)),
-                    -(-len(_found(finding.value)) // int(PROBLEM_COLUMNS[3][1] * 1.1)))
+        lines = max(
+            1,
+            -(-len(finding.message) // int(PROBLEM_COLUMNS[4][1] * 1.1)),
+            -(-len(_found(finding.value)) // int(PROBLEM_COLUMNS[3][1] * 1.1)),
+        )
         ws.row_dimensions[row].height = 15 * lines  # programs that do not measure wrapped text (a PDF export)
     ws.freeze_panes = "A2"
     ws.page_setup.orientation = "landscape"  # printed (or saved as PDF) one page wide
@@ -78,8 +91,10 @@ def _widen(ws: Worksheet, cell: str) -> None:
     """Make the column of a marked cell wide enough to show its value (bounded), as LibreOffice prints it."""
     letter, _row = coordinate_from_string(cell)
     column = column_index_from_string(letter)
-    longest = max((len(_found(c.value)) for (c,) in ws.iter_rows(min_col=column, max_col=column,
-                                                                 max_row=min(ws.max_row, 5000))), default=0)
+    longest = max(
+        (len(_found(c.value)) for (c,) in ws.iter_rows(min_col=column, max_col=column, max_row=min(ws.max_row, 5000))),
+        default=0,
+    )
     wanted = min(MAX_WIDTH, max(12, longest + 2))
     dimension = ws.column_dimensions[letter]
     if (dimension.width or 0) < wanted:

@@ -45,11 +45,16 @@ class AmbiguousNumber(CellError):
         self.scale = scale
         name = "dot" if separator == "." else "comma"
         writes = "de-DE" if separator == "." else "en-US"
-        super().__init__("bad_number", (
-            f"found {text!r} stored as text: with a {name} as decimal mark it is {as_decimal:g}, with a {name} "
-            f"between thousands (as {writes} writes it) {as_grouping:g}, and nothing else in the column says which; "
-            f"expected a number stored as a number (format the cell as Number, not Text) or text that reads only "
-            f"one way: {unambiguous(as_grouping)}, or {unambiguous(as_decimal)} with a dot as decimal mark"))
+        super().__init__(
+            "bad_number",
+            (
+                f"found {text!r} stored as text: with a {name} as decimal mark it is {as_decimal:g}, with a {name} "
+                f"between thousands (as {writes} writes it) {as_grouping:g}, and nothing else in the column says "
+                "which; "
+                f"expected a number stored as a number (format the cell as Number, not Text) or text that reads only "
+                f"one way: {unambiguous(as_grouping)}, or {unambiguous(as_decimal)} with a dot as decimal mark"
+            ),
+        )
 
     def reading(self, style: str) -> float:
         """The number shown under a style: `en` (dot decimal, comma thousands) or `de` (the other way round)."""
@@ -161,13 +166,19 @@ def as_number(value: Any) -> float:
         elif _GROUPED.match(text) and ("." in text or " " in text):
             number = float(text.replace(",", "").replace(" ", ""))
         elif re.match(r"^[+-]?\d+,\d+$", text):
-            raise CellError("bad_number", f"{text!r} uses a comma as decimal mark or thousands separator; write "
-                            f"{text.replace(',', '.')} or {text.replace(',', '')} (a dot is the decimal mark)")
+            raise CellError(
+                "bad_number",
+                f"{text!r} uses a comma as decimal mark or thousands separator; write "
+                f"{text.replace(',', '.')} or {text.replace(',', '')} (a dot is the decimal mark)",
+            )
         elif _DE_STYLE.match(text):
             meant = text.replace(".", "").replace(" ", "").replace(",", ".")
-            raise CellError("bad_number", f"{text!r} is written the de-DE way (a comma as decimal mark, dots or "
-                            f"spaces between thousands); write {meant} (a dot is the decimal mark, no thousands "
-                            "separators), or store the value as a number")
+            raise CellError(
+                "bad_number",
+                f"{text!r} is written the de-DE way (a comma as decimal mark, dots or "
+                f"spaces between thousands); write {meant} (a dot is the decimal mark, no thousands "
+                "separators), or store the value as a number",
+            )
         else:
             raise CellError("bad_number", f"expected a number, found {text!r}")
     if math.isnan(number) or math.isinf(number):
@@ -199,8 +210,12 @@ SMALL_SERIAL_END = EXCEL_EPOCH + dt.timedelta(days=2101)
 def _check_year(day: dt.date, written: Any, *, native: bool = False) -> dt.date:
     if native and EXCEL_EPOCH < day < SMALL_SERIAL_END:  # an Excel date made from a small number
         serial = (day - EXCEL_EPOCH).days if day >= dt.date(1900, 3, 1) else (day - dt.date(1899, 12, 31)).days
-        raise CellError("bad_date", _serial_date_message(float(serial)).replace(
-            "found the number", f"found {day.isoformat()}, made from the number"))
+        raise CellError(
+            "bad_date",
+            _serial_date_message(float(serial)).replace(
+                "found the number", f"found {day.isoformat()}, made from the number"
+            ),
+        )
     if day < EARLIEST:
         raise CellError("bad_date", f"found {written}, a date before 1900; check the year")
     return day
@@ -211,8 +226,10 @@ def _serial_date_message(value: float) -> str:
     if float(value).is_integer() and 1900 <= value <= 2100:
         return f"found the number {shown}, which looks like a year, not a date; type the whole date (YYYY-MM-DD)"
     if float(value).is_integer() and 1 <= value <= 31:
-        return (f"found the number {shown}, which looks like a day of the month, not a date; type the whole date "
-                "(YYYY-MM-DD)")
+        return (
+            f"found the number {shown}, which looks like a day of the month, not a date; type the whole date "
+            "(YYYY-MM-DD)"
+        )
     return f"found the number {shown}, which is not a date between 1990 and 2100; type the date as YYYY-MM-DD"
 
 
@@ -222,8 +239,11 @@ def as_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return _check_year(value, value.isoformat(), native=True)
     if isinstance(value, dt.time):
-        raise CellError("bad_date", f"found the time {value.isoformat()}, not a date: the cell holds 0 or a date "
-                        "before 1900; type the date as YYYY-MM-DD")
+        raise CellError(
+            "bad_date",
+            f"found the time {value.isoformat()}, not a date: the cell holds 0 or a date "
+            "before 1900; type the date as YYYY-MM-DD",
+        )
     if isinstance(value, bool):
         raise CellError("bad_date", f"expected a date, found the boolean {value}")
     if isinstance(value, (int, float)):
@@ -271,8 +291,10 @@ def as_datetime(value: Any) -> dt.datetime:
             except CellError as exc:
                 if "looks like" in exc.message or "before 1900" in exc.message or "between 1990" in exc.message:
                     raise
-                raise CellError("bad_date", f"expected a date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM, or an Excel date),"
-                                f" found {text!r}") from None
+                raise CellError(
+                    "bad_date",
+                    f"expected a date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM, or an Excel date), found {text!r}",
+                ) from None
         else:
             _check_year(result.date(), repr(text))
     if result.tzinfo is None:
@@ -359,21 +381,28 @@ def _oddities(text: str) -> dict[str, str]:
     if text.isascii():
         return found
     if unicodedata.normalize("NFC", text) != text:
-        found["accents"] = ("its accented letters decomposed (each a plain letter followed by a combining accent, "
-                            "as text copied from a Mac often has them)")
+        found["accents"] = (
+            "its accented letters decomposed (each a plain letter followed by a combining accent, "
+            "as text copied from a Mac often has them)"
+        )
     hidden = [(i, ch) for i, ch in enumerate(text) if unicodedata.category(ch) == "Cf"]
     if hidden:
         found["hidden"] = "the invisible " + ", ".join(f"{_named(ch)} ({_where(text, i)})" for i, ch in hidden[:3])
     spaces = [(i, ch) for i, ch in enumerate(text.strip()) if ch.isspace() and ch != " "]
     if spaces:
         found["spaces"] = ", ".join(f"the {_named(ch)} ({_where(text.strip(), i)})" for i, ch in spaces[:3]) + (
-            " where a plain space looks the same")
+            " where a plain space looks the same"
+        )
     composed = unicodedata.normalize("NFC", text)
-    compat = [ch for ch in composed if not ch.isspace() and unicodedata.category(ch) != "Cf"
-              and unicodedata.normalize("NFKC", ch) != ch]
+    compat = [
+        ch
+        for ch in composed
+        if not ch.isspace() and unicodedata.category(ch) != "Cf" and unicodedata.normalize("NFKC", ch) != ch
+    ]
     if compat:
-        found["compat"] = ", ".join(f"{_named(ch)}, a look-alike of {unicodedata.normalize('NFKC', ch)!r}"
-                                    for ch in dict.fromkeys(compat))
+        found["compat"] = ", ".join(
+            f"{_named(ch)}, a look-alike of {unicodedata.normalize('NFKC', ch)!r}" for ch in dict.fromkeys(compat)
+        )
     return found
 
 

@@ -59,8 +59,13 @@ def _looks_like(ext: str, start: bytes, whole: bool = False) -> bool:
 
 
 #: byte-order marks and the encodings they announce, longest first (UTF-32 LE's begins with UTF-16 LE's)
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 #: control characters text never holds (tab, line feed, vertical tab, form feed, carriage return and the DOS
 #: end-of-file mark 0x1A excepted)
 _CONTROLS = bytes([*range(0, 9), *range(14, 26), *range(27, 32), 127])
@@ -78,7 +83,7 @@ def text_encoding(start: bytes, *, whole: bool = False) -> str | None:
         if start.startswith(bom):
             decoder = codecs.getincrementaldecoder(encoding)()
             try:
-                text = decoder.decode(start[len(bom):], final=whole)
+                text = decoder.decode(start[len(bom) :], final=whole)
             except UnicodeDecodeError:
                 return None
             return encoding if _plausible(text) else None
@@ -166,8 +171,9 @@ def _check(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
         return _vet(root, written, folder)
     except (OSError, RuntimeError) as exc:  # RuntimeError: Path.resolve's "Symlink loop" before Python 3.13
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split(" from ")[0]
-        raise EvidenceError(f"{written.strip()!r} cannot be read as a file ({why}); put the file itself in the "
-                            "workbook's folder") from None
+        raise EvidenceError(
+            f"{written.strip()!r} cannot be read as a file ({why}); put the file itself in the workbook's folder"
+        ) from None
 
 
 def _vet(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
@@ -182,8 +188,10 @@ def _vet(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
     candidate = root.joinpath(*parts)
     resolved = candidate.resolve() if folder is None else folder.resolve(parts, candidate)
     if not resolved.is_relative_to(root):
-        raise EvidenceError(f"{text!r} is a link pointing outside the workbook's folder ({resolved}); copy the file "
-                            "into the folder instead")
+        raise EvidenceError(
+            f"{text!r} is a link pointing outside the workbook's folder ({resolved}); copy the file "
+            "into the folder instead"
+        )
     try:
         info: os.stat_result | None = resolved.stat()  # one stat for the usual file; the checks below else
     except OSError:
@@ -191,15 +199,20 @@ def _vet(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
     if info is None and not resolved.exists():
         near = _near_miss(root, parts)
         how = how_texts_differ("/".join(parts), near, "the name written", "the file's name") if near else None
-        hint = (f"; the folder has {near!r}, which looks the same but {how}: write the name exactly as the file "
-                "has it") if near and how else ""
+        hint = (
+            (f"; the folder has {near!r}, which looks the same but {how}: write the name exactly as the file has it")
+            if near and how
+            else ""
+        )
         raise EvidenceError(f"file {text!r} not found in the workbook's folder{hint}")
     if not (stat.S_ISREG(info.st_mode) if info is not None else resolved.is_file()):
         raise EvidenceError(f"{text!r} is not a regular file")
     ext = resolved.suffix.lower()
     if ext not in CONTENT_TYPES:
-        raise EvidenceError(f"{text!r}: files of type {ext or '(no extension)'} are not accepted by Isometric; use one "
-                            f"of {', '.join(sorted(CONTENT_TYPES))}")
+        raise EvidenceError(
+            f"{text!r}: files of type {ext or '(no extension)'} are not accepted by Isometric; use one "
+            f"of {', '.join(sorted(CONTENT_TYPES))}"
+        )
     size = info.st_size if info is not None else resolved.stat().st_size
     if size == 0:
         raise EvidenceError(f"{text!r} is empty (0 bytes)")
@@ -212,10 +225,17 @@ def _vet(root: Path, written: str, folder: EvidenceFolder | None) -> Evidence:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     if not _looks_like(ext, start, whole=len(start) == size):
-        raise EvidenceError(f"{text!r} does not hold what its extension {ext} says (its first bytes are "
-                            f"{start[:8]!r}); export it again in the right format")
-    return Evidence(path=resolved, file_name=resolved.name, content_type=CONTENT_TYPES[ext], content_length=size,
-                    sha256=digest.hexdigest())
+        raise EvidenceError(
+            f"{text!r} does not hold what its extension {ext} says (its first bytes are "
+            f"{start[:8]!r}); export it again in the right format"
+        )
+    return Evidence(
+        path=resolved,
+        file_name=resolved.name,
+        content_type=CONTENT_TYPES[ext],
+        content_length=size,
+        sha256=digest.hexdigest(),
+    )
 
 
 def read_evidence(path: Path, *, expected_size: int, expected_sha256: str) -> bytes:
@@ -231,14 +251,18 @@ def read_evidence(path: Path, *, expected_size: int, expected_sha256: str) -> by
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise EvidenceError(f"{path} cannot be opened ({exc.strerror or exc}); it was there at validation: check "
-                            "it was not moved, replaced by a link or made unreadable, then validate and run "
-                            "again") from None
+        raise EvidenceError(
+            f"{path} cannot be opened ({exc.strerror or exc}); it was there at validation: check "
+            "it was not moved, replaced by a link or made unreadable, then validate and run "
+            "again"
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise EvidenceError(f"{path} is not a regular file (a pipe or device was put in its place); put the "
-                                "evidence file back, then validate and run again")
+            raise EvidenceError(
+                f"{path} is not a regular file (a pipe or device was put in its place); put the "
+                "evidence file back, then validate and run again"
+            )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)  # a regular file: ordinary reads from here
         chunks: list[bytes] = []
@@ -256,7 +280,8 @@ def read_evidence(path: Path, *, expected_size: int, expected_sha256: str) -> by
     data = b"".join(chunks)
     if len(data) != expected_size or hashlib.sha256(data).hexdigest() != expected_sha256:
         now = "more" if len(data) > expected_size else f"{len(data):,}"
-        detail = (f"{expected_size:,} bytes then, {now} now" if len(data) != expected_size
-                  else "same size, other content")
+        detail = (
+            f"{expected_size:,} bytes then, {now} now" if len(data) != expected_size else "same size, other content"
+        )
         raise EvidenceError(f"{path} changed since it was validated; validate and run again ({detail})")
     return data

@@ -79,8 +79,9 @@ def certainly_passes(sheet: spec.Sheet, records: dict[str, list[Any]]) -> bool:
             return False
         if sheet.name in DATE_ORDER_CHECKS:
             first, second = DATE_ORDER_CHECKS[sheet.name]
-            return all(b >= a for a, b in zip(records[first], records[second], strict=True)
-                       if a is not None and b is not None)
+            return all(
+                b >= a for a, b in zip(records[first], records[second], strict=True) if a is not None and b is not None
+            )
     except TypeError:  # values that do not compare or hash: pandera says what is wrong
         return False
     return True

@@ -79,7 +79,9 @@ class Sheet:
 
 def _srid() -> Column:
     return Column(
-        "supplier_reference_id", "str", max_length=NAME_MAX,
+        "supplier_reference_id",
+        "str",
+        max_length=NAME_MAX,
         description="Your own unique key for this object in Isometric. Leave empty to have one derived "
         "from the prefix, sheet and ref (stable across runs).",
         example="acme-2026-10-dp-moisture",
@@ -90,34 +92,74 @@ PROJECT = Sheet(
     "project",
     "Key/value settings of this import: column A the key, column B the value.",
     (
-        Column("project_id", "ref", required=True, id_kind="project", example="prj_1SBXBIOCHAR00001",
-               description="The Isometric project everything is created in."),
-        Column("statement_end_on", "date", example="2026-10-31",
-               description="Inclusive end date of the GHG statement to create; empty: no statement."),
-        Column("submit_statement", "bool", default=False, example="FALSE",
-               description="Submit the statement for verification after creating it."),
-        Column("ghg_statement_report_url", "str", max_length=REPORT_URL_MAX,
-               example="https://example.org/reports/2026-10.pdf",
-               description="URL of the GHG statement report, reachable by the verifier; required when "
-               "submitting."),
-        Column("supplier_reference_prefix", "str", max_length=40, example="acme-2026-10",
-               description="Prefix of derived supplier reference IDs; default: the project ID."),
+        Column(
+            "project_id",
+            "ref",
+            required=True,
+            id_kind="project",
+            example="prj_1SBXBIOCHAR00001",
+            description="The Isometric project everything is created in.",
+        ),
+        Column(
+            "statement_end_on",
+            "date",
+            example="2026-10-31",
+            description="Inclusive end date of the GHG statement to create; empty: no statement.",
+        ),
+        Column(
+            "submit_statement",
+            "bool",
+            default=False,
+            example="FALSE",
+            description="Submit the statement for verification after creating it.",
+        ),
+        Column(
+            "ghg_statement_report_url",
+            "str",
+            max_length=REPORT_URL_MAX,
+            example="https://example.org/reports/2026-10.pdf",
+            description="URL of the GHG statement report, reachable by the verifier; required when submitting.",
+        ),
+        Column(
+            "supplier_reference_prefix",
+            "str",
+            max_length=40,
+            example="acme-2026-10",
+            description="Prefix of derived supplier reference IDs; default: the project ID.",
+        ),
     ),
-    key_value=True, has_ref=False, unique=(),
+    key_value=True,
+    has_ref=False,
+    unique=(),
 )
 
 SOURCES = Sheet(
     "sources",
     "Evidence documents. Each file is uploaded to Isometric and cited by datapoints.",
     (
-        Column("ref", "str", required=True, max_length=NAME_MAX, example="weighbridge-oct",
-               description="Your short name for this row, unique in the sheet; other sheets cite it."),
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="weighbridge-oct",
+            description="Your short name for this row, unique in the sheet; other sheets cite it.",
+        ),
         Column("display_name", "str", required=True, max_length=NAME_MAX, example="Weighbridge tickets Oct"),
-        Column("file", "file", required=True, example="evidence/weighbridge-oct.pdf",
-               description="Path relative to the workbook's folder."),
+        Column(
+            "file",
+            "file",
+            required=True,
+            example="evidence/weighbridge-oct.pdf",
+            description="Path relative to the workbook's folder.",
+        ),
         Column("published_at", "date", required=True, example="2026-10-31"),
-        Column("description", "str", example="Scanned weighbridge tickets",
-               description="Sent as the source's description; a changed one is updated, an emptied one cleared."),
+        Column(
+            "description",
+            "str",
+            example="Scanned weighbridge tickets",
+            description="Sent as the source's description; a changed one is updated, an emptied one cleared.",
+        ),
         Column("is_public", "bool", default=False, example="FALSE"),
         _srid(),
     ),
@@ -129,16 +171,26 @@ DATAPOINTS = Sheet(
     (
         Column("ref", "str", required=True, max_length=NAME_MAX, example="biochar-mass-b1"),
         Column("display_name", "str", required=True, max_length=NAME_MAX, example="Biochar mass batch 1"),
-        Column("description", "str", required=True, max_length=DESCRIPTION_MAX,
-               example="Dry mass of biochar produced, batch 1"),
+        Column(
+            "description",
+            "str",
+            required=True,
+            max_length=DESCRIPTION_MAX,
+            example="Dry mass of biochar produced, batch 1",
+        ),
         Column("type", "enum", required=True, choices=DATAPOINT_TYPES, example="REPORTED"),
         Column("magnitude", "number", required=True, example="12.5"),
         Column("unit", "unit", required=True, example="t"),
         Column("standard_deviation", "number", minimum=0, example="0.2"),
         Column("measured_at", "datetime", example="2026-10-15"),
-        Column("source_refs", "refs", ref_sheet="sources", id_kind="source",
-               example="weighbridge-oct, src_1EBBF4M7X1S06G1Y",
-               description="Comma-separated refs of the sources sheet or existing src_ IDs."),
+        Column(
+            "source_refs",
+            "refs",
+            ref_sheet="sources",
+            id_kind="source",
+            example="weighbridge-oct, src_1EBBF4M7X1S06G1Y",
+            description="Comma-separated refs of the sources sheet or existing src_ IDs.",
+        ),
         Column("uncertainty_justification", "str", example="Scale calibrated to +/-1%"),
         _srid(),
     ),
@@ -149,18 +201,37 @@ FEEDSTOCK_TYPES = Sheet(
     "Existing feedstock types the entries use (optional sheet). The API cannot create a feedstock type: create it "
     "in the Certify UI, then name it here by its ftt_ ID or by its name exactly as Isometric shows it.",
     (
-        Column("ref", "str", required=True, max_length=NAME_MAX, example="sawmill-offcuts",
-               description="Your short name for this type; the entries sheet's feedstock_type cites it."),
-        Column("feedstock_type_id", "ref", id_kind="feedstock_type", example="ftt_1SBXSAWMILLOFF01",
-               description="The type's ftt_ ID, copied from the Certify UI. With it, a different name below renames "
-               "the type (a PATCH)."),
-        Column("name", "str", example="Sawmill offcuts",
-               description="The type's name as Isometric shows it (trimmed, case-sensitive); needed when no ID is "
-               "given."),
-        Column("supplier_reference_id", "str", max_length=NAME_MAX, example="acme-ftt-sawmill-offcuts",
-               description="Optional: the type's own supplier reference. Looked up before the name; given on a type "
-               "matched by ID or name that has another one, it is set (a PATCH). Never derived: a type made in the "
-               "Certify UI is never claimed under the workbook's prefix."),
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="sawmill-offcuts",
+            description="Your short name for this type; the entries sheet's feedstock_type cites it.",
+        ),
+        Column(
+            "feedstock_type_id",
+            "ref",
+            id_kind="feedstock_type",
+            example="ftt_1SBXSAWMILLOFF01",
+            description="The type's ftt_ ID, copied from the Certify UI. With it, a different name below renames "
+            "the type (a PATCH).",
+        ),
+        Column(
+            "name",
+            "str",
+            example="Sawmill offcuts",
+            description="The type's name as Isometric shows it (trimmed, case-sensitive); needed when no ID is given.",
+        ),
+        Column(
+            "supplier_reference_id",
+            "str",
+            max_length=NAME_MAX,
+            example="acme-ftt-sawmill-offcuts",
+            description="Optional: the type's own supplier reference. Looked up before the name; given on a type "
+            "matched by ID or name that has another one, it is set (a PATCH). Never derived: a type made in the "
+            "Certify UI is never claimed under the workbook's prefix.",
+        ),
     ),
     required=False,
 )
@@ -170,13 +241,18 @@ ENTRIES = Sheet(
     "GHG entries, each made from one of the project's GHG entry templates.",
     (
         Column("ref", "str", required=True, max_length=NAME_MAX, example="batch-2026-10-01"),
-        Column("template", "str", required=True, example="Monthly production batch",
-               description="A rvt_ ID or the template's display name."),
+        Column(
+            "template",
+            "str",
+            required=True,
+            example="Monthly production batch",
+            description="A rvt_ ID or the template's display name.",
+        ),
         Column("started_on", "date", required=True, example="2026-10-01"),
-        Column("completed_on", "date", required=True, example="2026-10-15",
-               description="On or after started_on."),
-        Column("feedstock_type", "ref", ref_sheet="feedstock_types", id_kind="feedstock_type",
-               example="sawmill-offcuts"),
+        Column("completed_on", "date", required=True, example="2026-10-15", description="On or after started_on."),
+        Column(
+            "feedstock_type", "ref", ref_sheet="feedstock_types", id_kind="feedstock_type", example="sawmill-offcuts"
+        ),
         _srid(),
     ),
 )
@@ -186,20 +262,40 @@ ENTRY_INPUTS = Sheet(
     "The monitored inputs of each GHG entry: which datapoints feed which template component input.",
     (
         Column("entry_ref", "ref", required=True, ref_sheet="entries", example="batch-2026-10-01"),
-        Column("template_component", "str", required=True, example="Biochar sequestration",
-               description="A rtc_ ID, or the template component's display name or blueprint key."),
+        Column(
+            "template_component",
+            "str",
+            required=True,
+            example="Biochar sequestration",
+            description="A rtc_ ID, or the template component's display name or blueprint key.",
+        ),
         Column("input_key", "str", required=True, max_length=100, example="biochar_mass"),
-        Column("datapoint_refs", "refs", required=True, ref_sheet="datapoints", id_kind="datapoint",
-               example="biochar-mass-b1",
-               description="One datapoint for a scalar input, one or more (comma-separated) for a list input."),
-        Column("expected_unit", "str", example="t",
-               description="Informational, filled by `isometric-import template`: the unit the blueprint input "
-               "expects (any convertible unit is accepted). Ignored on import."),
-        Column("shape", "str", example="scalar",
-               description="Informational, filled by `isometric-import template`: scalar (one datapoint) or list "
-               "(one or more). Ignored on import."),
+        Column(
+            "datapoint_refs",
+            "refs",
+            required=True,
+            ref_sheet="datapoints",
+            id_kind="datapoint",
+            example="biochar-mass-b1",
+            description="One datapoint for a scalar input, one or more (comma-separated) for a list input.",
+        ),
+        Column(
+            "expected_unit",
+            "str",
+            example="t",
+            description="Informational, filled by `isometric-import template`: the unit the blueprint input "
+            "expects (any convertible unit is accepted). Ignored on import.",
+        ),
+        Column(
+            "shape",
+            "str",
+            example="scalar",
+            description="Informational, filled by `isometric-import template`: scalar (one datapoint) or list "
+            "(one or more). Ignored on import.",
+        ),
     ),
-    has_ref=False, unique=(),
+    has_ref=False,
+    unique=(),
 )
 
 COMPONENTS = Sheet(
@@ -209,18 +305,27 @@ COMPONENTS = Sheet(
         Column("ref", "str", required=True, max_length=NAME_MAX, example="generator-diesel-oct"),
         Column("entry_ref", "ref", required=True, ref_sheet="entries", example="batch-2026-10-01"),
         Column("action", "enum", choices=COMPONENT_ACTIONS, default="add", example="add"),
-        Column("blueprint_key", "str", example="fuel-combustion",
-               description="Blueprint to create the component from (action add)."),
+        Column(
+            "blueprint_key",
+            "str",
+            example="fuel-combustion",
+            description="Blueprint to create the component from (action add).",
+        ),
         Column("display_name", "str", max_length=NAME_MAX, example="Site generator diesel"),
         Column("description", "str", example="Diesel burnt by the site generator in October"),
         Column("activity_started_at", "datetime", example="2026-10-01"),
         Column("activity_completed_at", "datetime", example="2026-10-31"),
         Column("group", "str", example="energy-use", description="The template's component group key."),
-        Column("attribution_factor", "number", minimum=0, maximum=1, exclusive_minimum=True, default=1.0,
-               example="0.5"),
-        Column("template_component", "str", example="Pyrolysis electricity",
-               description="For action remove: the entry's template component to drop (rtc_ ID, display "
-               "name or blueprint key)."),
+        Column(
+            "attribution_factor", "number", minimum=0, maximum=1, exclusive_minimum=True, default=1.0, example="0.5"
+        ),
+        Column(
+            "template_component",
+            "str",
+            example="Pyrolysis electricity",
+            description="For action remove: the entry's template component to drop (rtc_ ID, display "
+            "name or blueprint key).",
+        ),
         _srid(),
     ),
     required=False,
@@ -232,15 +337,31 @@ COMPONENT_INPUTS = Sheet(
     (
         Column("component_ref", "ref", required=True, ref_sheet="components", example="generator-diesel-oct"),
         Column("input_key", "str", required=True, max_length=100, example="fuel_volume"),
-        Column("datapoint_refs", "refs", required=True, ref_sheet="datapoints", id_kind="datapoint",
-               example="generator-diesel-litres"),
+        Column(
+            "datapoint_refs",
+            "refs",
+            required=True,
+            ref_sheet="datapoints",
+            id_kind="datapoint",
+            example="generator-diesel-litres",
+        ),
     ),
-    required=False, has_ref=False, unique=(),
+    required=False,
+    has_ref=False,
+    unique=(),
 )
 
 #: the contract's StorageMethod enum
-STORAGE_METHODS = ("biochar_field", "biochar_landfill", "permeable_reservoir", "biomass_subsurface", "salt_cavern",
-                   "saline_aquifer", "in_situ_mineralization", "depleted_hydrocarbon_reservoir")
+STORAGE_METHODS = (
+    "biochar_field",
+    "biochar_landfill",
+    "permeable_reservoir",
+    "biomass_subsurface",
+    "salt_cavern",
+    "saline_aquifer",
+    "in_situ_mineralization",
+    "depleted_hydrocarbon_reservoir",
+)
 
 STORAGE_LOCATIONS = Sheet(
     "storage_locations",
@@ -248,16 +369,41 @@ STORAGE_LOCATIONS = Sheet(
     "for months. A changed row updates the location (a PATCH). A beta feature of the API that Isometric enables per "
     "organisation.",
     (
-        Column("ref", "str", required=True, max_length=NAME_MAX, example="north-field",
-               description="Your short name for this location, unique in the sheet; a later workbook may cite the "
-               "location by its slc_ ID instead."),
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="north-field",
+            description="Your short name for this location, unique in the sheet; a later workbook may cite the "
+            "location by its slc_ ID instead.",
+        ),
         Column("name", "str", required=True, max_length=NAME_MAX, example="North field"),
-        Column("latitude", "number", required=True, minimum=-90, maximum=90, example="52.0907",
-               description="WGS84 latitude in decimal degrees, -90 to 90."),
-        Column("longitude", "number", required=True, minimum=-180, maximum=180, example="5.1214",
-               description="WGS84 longitude in decimal degrees, -180 to 180."),
-        Column("storage_method", "enum", choices=STORAGE_METHODS, example="biochar_field",
-               description="How the carbon is stored there; empty: left to Isometric."),
+        Column(
+            "latitude",
+            "number",
+            required=True,
+            minimum=-90,
+            maximum=90,
+            example="52.0907",
+            description="WGS84 latitude in decimal degrees, -90 to 90.",
+        ),
+        Column(
+            "longitude",
+            "number",
+            required=True,
+            minimum=-180,
+            maximum=180,
+            example="5.1214",
+            description="WGS84 longitude in decimal degrees, -180 to 180.",
+        ),
+        Column(
+            "storage_method",
+            "enum",
+            choices=STORAGE_METHODS,
+            example="biochar_field",
+            description="How the carbon is stored there; empty: left to Isometric.",
+        ),
         Column("description", "str", example="Arable field north of the plant"),
         _srid(),
     ),
@@ -265,7 +411,14 @@ STORAGE_LOCATIONS = Sheet(
 )
 
 SHEETS: tuple[Sheet, ...] = (
-    PROJECT, SOURCES, DATAPOINTS, FEEDSTOCK_TYPES, ENTRIES, ENTRY_INPUTS, COMPONENTS, COMPONENT_INPUTS,
+    PROJECT,
+    SOURCES,
+    DATAPOINTS,
+    FEEDSTOCK_TYPES,
+    ENTRIES,
+    ENTRY_INPUTS,
+    COMPONENTS,
+    COMPONENT_INPUTS,
     STORAGE_LOCATIONS,
 )
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}

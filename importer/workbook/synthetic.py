@@ -28,9 +28,17 @@ _INPUTS = (
 DATAPOINTS_PER_ENTRY = sum(len(stems) for _, _, stems, _, _ in _INPUTS)  # 8
 
 
-def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", statement_end_on: str | None = None,
-                  sources: int | None = None, month: dt.date = dt.date(2026, 10, 1), name: str | None = None,
-                  entries_too: bool = True) -> Path:
+def make_workbook(
+    folder: Path,
+    datapoints: int,
+    *,
+    prefix: str = "synthetic",
+    statement_end_on: str | None = None,
+    sources: int | None = None,
+    month: dt.date = dt.date(2026, 10, 1),
+    name: str | None = None,
+    entries_too: bool = True,
+) -> Path:
     """Write `<folder>/synthetic-<n>.xlsx` and its evidence files; returns the workbook path."""
     folder.mkdir(parents=True, exist_ok=True)
     evidence = folder / "evidence"
@@ -41,9 +49,16 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
     for i in range(n_sources):
         log_name = f"meter-log-{i:05d}.csv"
         (evidence / log_name).write_text(f"reading_id,value\n{i},{1000 + i}\n", encoding="utf-8")
-        source_rows.append({"ref": f"src-{i:05d}", "display_name": f"Meter log {i}", "file": f"evidence/{log_name}",
-                            "published_at": dt.date(2026, 10, 31), "description": "Synthetic meter log",
-                            "is_public": False})
+        source_rows.append(
+            {
+                "ref": f"src-{i:05d}",
+                "display_name": f"Meter log {i}",
+                "file": f"evidence/{log_name}",
+                "published_at": dt.date(2026, 10, 31),
+                "description": "Synthetic meter log",
+                "is_public": False,
+            }
+        )
     dp_rows: list[dict[str, Any]] = []
     entry_rows: list[dict[str, Any]] = []
     input_rows: list[dict[str, Any]] = []
@@ -51,31 +66,47 @@ def make_workbook(folder: Path, datapoints: int, *, prefix: str = "synthetic", s
     for e in range(entries):
         entry_ref = f"batch-{e:06d}"
         day = start + dt.timedelta(days=e % 27)  # completes by the 28th: inside any month
-        entry_rows.append({"ref": entry_ref, "template": TEMPLATE, "started_on": day,
-                           "completed_on": day + dt.timedelta(days=1)})
+        entry_rows.append(
+            {"ref": entry_ref, "template": TEMPLATE, "started_on": day, "completed_on": day + dt.timedelta(days=1)}
+        )
         for component, input_key, stems, unit, base in _INPUTS:
             refs = []
             for stem in stems:
                 ref = f"{entry_ref}-{stem}"
                 n = len(dp_rows)
-                dp_rows.append({
-                    "ref": ref, "display_name": f"{stem} {entry_ref}"[:100],
-                    "description": f"Synthetic {stem} of {entry_ref}", "type": "REPORTED",
-                    "magnitude": round(base * (1 + ((n * 7919) % 200 - 100) / 1000), 4), "unit": unit,
-                    "standard_deviation": round(base * 0.01, 4), "measured_at": day,
-                    "source_refs": f"src-{n % n_sources:05d}",
-                })
+                dp_rows.append(
+                    {
+                        "ref": ref,
+                        "display_name": f"{stem} {entry_ref}"[:100],
+                        "description": f"Synthetic {stem} of {entry_ref}",
+                        "type": "REPORTED",
+                        "magnitude": round(base * (1 + ((n * 7919) % 200 - 100) / 1000), 4),
+                        "unit": unit,
+                        "standard_deviation": round(base * 0.01, 4),
+                        "measured_at": day,
+                        "source_refs": f"src-{n % n_sources:05d}",
+                    }
+                )
                 refs.append(ref)
-            input_rows.append({"entry_ref": entry_ref, "template_component": component, "input_key": input_key,
-                               "datapoint_refs": ", ".join(refs)})
+            input_rows.append(
+                {
+                    "entry_ref": entry_ref,
+                    "template_component": component,
+                    "input_key": input_key,
+                    "datapoint_refs": ", ".join(refs),
+                }
+            )
     project = {"project_id": PROJECT_ID, "supplier_reference_prefix": prefix, "submit_statement": False}
     if statement_end_on:
         project["statement_end_on"] = dt.date.fromisoformat(statement_end_on)
     path = folder / (name or f"synthetic-{datapoints}.xlsx")
     if not entries_too:  # datapoints nothing uses: a warning on every row
         entry_rows, input_rows = [], []
-    return write_workbook(path, {"sources": source_rows, "datapoints": dp_rows, "entries": entry_rows,
-                                 "entry_inputs": input_rows}, project=project)
+    return write_workbook(
+        path,
+        {"sources": source_rows, "datapoints": dp_rows, "entries": entry_rows, "entry_inputs": input_rows},
+        project=project,
+    )
 
 
 def object_count(datapoints: int, sources: int | None = None) -> int:

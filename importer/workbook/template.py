@@ -31,30 +31,59 @@ LISTS_SHEET = "_lists"
 
 README_TEXT = [
     ("How to fill in this workbook", True),
-    ("This workbook is read by `isometric-import` and turned into Isometric Certify records. Fill one row per "
-     "object; row 1 of each sheet is the header. Hover a header to read what the column wants.", False),
+    (
+        "This workbook is read by `isometric-import` and turned into Isometric Certify records. Fill one row per "
+        "object; row 1 of each sheet is the header. Hover a header to read what the column wants.",
+        False,
+    ),
     ("", False),
-    ("1. project: the project ID is filled in. Set statement_end_on (the last day of the reporting period) if "
-     "this import closes a GHG statement, and submit_statement TRUE only when the report URL is final.", False),
-    ("2. sources: one row per evidence document (PDF, CSV, photo...). Put the files in this folder (or a "
-     "subfolder) and write the path in the file column, e.g. evidence/weighbridge.pdf.", False),
-    ("3. datapoints: one row per measured or reported value: magnitude, unit (t, kg, kWh, L, km, %, "
-     "kgCO2e/kWh...), and the refs of the sources that prove it (comma-separated).", False),
-    ("4. feedstock_types: the feedstock types your entries use, each by its name as Isometric shows it (the "
-     "dropdown lists the organisation's types) or its ftt_ ID. The API cannot create a feedstock type: a new one "
-     "is created in the Certify UI first.", False),
-    ("5. entries: one row per GHG entry (a batch, an application). The template column names the GHG entry "
-     "template; started_on and completed_on are dates.", False),
-    ("6. entry_inputs: already lists every monitored input of each template. Put the ref of your entry in "
-     "entry_ref and the datapoint ref(s) in datapoint_refs. Grey columns are for information only.", False),
-    ("7. components / component_inputs: only for extra components (e.g. a site generator) or to remove a "
-     "template component from an entry.", False),
+    (
+        "1. project: the project ID is filled in. Set statement_end_on (the last day of the reporting period) if "
+        "this import closes a GHG statement, and submit_statement TRUE only when the report URL is final.",
+        False,
+    ),
+    (
+        "2. sources: one row per evidence document (PDF, CSV, photo...). Put the files in this folder (or a "
+        "subfolder) and write the path in the file column, e.g. evidence/weighbridge.pdf.",
+        False,
+    ),
+    (
+        "3. datapoints: one row per measured or reported value: magnitude, unit (t, kg, kWh, L, km, %, "
+        "kgCO2e/kWh...), and the refs of the sources that prove it (comma-separated).",
+        False,
+    ),
+    (
+        "4. feedstock_types: the feedstock types your entries use, each by its name as Isometric shows it (the "
+        "dropdown lists the organisation's types) or its ftt_ ID. The API cannot create a feedstock type: a new one "
+        "is created in the Certify UI first.",
+        False,
+    ),
+    (
+        "5. entries: one row per GHG entry (a batch, an application). The template column names the GHG entry "
+        "template; started_on and completed_on are dates.",
+        False,
+    ),
+    (
+        "6. entry_inputs: already lists every monitored input of each template. Put the ref of your entry in "
+        "entry_ref and the datapoint ref(s) in datapoint_refs. Grey columns are for information only.",
+        False,
+    ),
+    (
+        "7. components / component_inputs: only for extra components (e.g. a site generator) or to remove a "
+        "template component from an entry.",
+        False,
+    ),
     ("", False),
-    ("Every ref is your own short name, unique in its sheet. Wherever a ref is expected you may instead give an "
-     "existing Isometric ID (src_..., dtp_..., ftt_...).", False),
-    ("Before sending anything, the analyst runs `isometric-import validate`: every problem is reported with its "
-     "cell (for example datapoints!E7), and `--annotate` returns a copy of this file with those cells marked.",
-     False),
+    (
+        "Every ref is your own short name, unique in its sheet. Wherever a ref is expected you may instead give an "
+        "existing Isometric ID (src_..., dtp_..., ftt_...).",
+        False,
+    ),
+    (
+        "Before sending anything, the analyst runs `isometric-import validate`: every problem is reported with its "
+        "cell (for example datapoints!E7), and `--annotate` returns a copy of this file with those cells marked.",
+        False,
+    ),
 ]
 
 
@@ -93,8 +122,14 @@ def _list_validation(formula: str, *, strict: bool, prompt: str) -> DataValidati
     return dv
 
 
-def build_template(path: Path, *, project_id: str, templates: list[Any], blueprints: dict[str, Any],
-                   feedstock_types: list[Any] | tuple[Any, ...] = ()) -> Path:
+def build_template(
+    path: Path,
+    *,
+    project_id: str,
+    templates: list[Any],
+    blueprints: dict[str, Any],
+    feedstock_types: list[Any] | tuple[Any, ...] = (),
+) -> Path:
     """Write the fill-in workbook for `templates` of `project_id` to `path`; `feedstock_types` (the
     organisation's, as listed) fill the feedstock_types sheet's dropdowns of names and IDs."""
     book = XlWorkbook()
@@ -126,8 +161,16 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
     add_list("template", [t.display_name for t in templates])
     components = sorted({c.display_name for t in templates for g in t.groups for c in g.components})
     add_list("template_component", components)
-    input_keys = sorted({i.input_key for t in templates for g in t.groups for c in g.components for i in c.inputs
-                         if str(getattr(i.type, "value", i.type)).endswith("monitored")})
+    input_keys = sorted(
+        {
+            i.input_key
+            for t in templates
+            for g in t.groups
+            for c in g.components
+            for i in c.inputs
+            if str(getattr(i.type, "value", i.type)).endswith("monitored")
+        }
+    )
     add_list("input_key", input_keys)
     add_list("group", sorted({g.key for t in templates for g in t.groups}))
     add_list("blueprint_key", sorted(blueprints))
@@ -135,14 +178,19 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
     add_list("feedstock_type_id", sorted({t.id for t in feedstock_types}))
 
     ref_column = {s.name: f"{quote_sheetname(s.name)}!$A$2:$A${MAX_ROWS}" for s in spec.SHEETS if s.has_ref}
-    enum_lists = {("datapoints", "type"): ("datapoint_type", True), ("sources", "is_public"): ("bool", True),
-                  ("components", "action"): ("action", True), ("entries", "template"): ("template", False),
-                  ("entry_inputs", "template_component"): ("template_component", False),
-                  ("entry_inputs", "input_key"): ("input_key", True), ("components", "group"): ("group", False),
-                  ("components", "template_component"): ("template_component", False),
-                  ("components", "blueprint_key"): ("blueprint_key", True),
-                  ("feedstock_types", "name"): ("feedstock_type_name", False),
-                  ("feedstock_types", "feedstock_type_id"): ("feedstock_type_id", False)}
+    enum_lists = {
+        ("datapoints", "type"): ("datapoint_type", True),
+        ("sources", "is_public"): ("bool", True),
+        ("components", "action"): ("action", True),
+        ("entries", "template"): ("template", False),
+        ("entry_inputs", "template_component"): ("template_component", False),
+        ("entry_inputs", "input_key"): ("input_key", True),
+        ("components", "group"): ("group", False),
+        ("components", "template_component"): ("template_component", False),
+        ("components", "blueprint_key"): ("blueprint_key", True),
+        ("feedstock_types", "name"): ("feedstock_type_name", False),
+        ("feedstock_types", "feedstock_type_id"): ("feedstock_type_id", False),
+    }
     for sheet in spec.SHEETS:  # every other enum column of the format gets its choices as a strict dropdown
         for col in sheet.columns:
             if col.type == "enum" and col.choices and (sheet.name, col.name) not in enum_lists:
@@ -179,8 +227,11 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
                 name, strict = enum_lists[(sheet.name, col.name)]
                 dv = _list_validation(list_columns[name], strict=strict, prompt=f"Choose a {col.name} from the list")
             elif col.type in ("ref", "refs") and col.ref_sheet in ref_column:
-                dv = _list_validation(ref_column[col.ref_sheet], strict=False,
-                                      prompt=f"Not a ref of the {col.ref_sheet} sheet (an existing ID is fine)")
+                dv = _list_validation(
+                    ref_column[col.ref_sheet],
+                    strict=False,
+                    prompt=f"Not a ref of the {col.ref_sheet} sheet (an existing ID is fine)",
+                )
             else:
                 continue
             ws.add_data_validation(dv)
@@ -199,8 +250,13 @@ def build_template(path: Path, *, project_id: str, templates: list[Any], bluepri
                     if not str(getattr(item.type, "value", item.type)).endswith("monitored"):
                         continue
                     unit, shape = _shape(blueprints, comp.blueprint_key, item.input_key)
-                    values = {"entry_ref": entry_ref, "template_component": comp.display_name,
-                              "input_key": item.input_key, "expected_unit": unit, "shape": shape}
+                    values = {
+                        "entry_ref": entry_ref,
+                        "template_component": comp.display_name,
+                        "input_key": item.input_key,
+                        "expected_unit": unit,
+                        "shape": shape,
+                    }
                     entry_inputs.append([values.get(n) for n in names])
     for name in ("expected_unit", "shape"):
         letter = get_column_letter(names.index(name) + 1)

@@ -51,8 +51,16 @@ class Checks:
         self.ambiguous: list[tuple[str, int, str, coerce.AmbiguousNumber, Finding]] = []
         self._folds: dict[str, dict[str, str]] = {}  # sheet -> its refs by `coerce.fold_text`, once asked
 
-    def add(self, severity: str, code: str, message: str, sheet: str | None = None, row: int | None = None,
-            column: str | None = None, value: Any = None) -> None:
+    def add(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: Any = None,
+    ) -> None:
         cell = None
         if sheet in self.sheets and row is not None and column is not None:
             cell = cell_name(row, self.sheets[sheet].columns.get(column))
@@ -60,8 +68,18 @@ class Checks:
             cell = f"B{row}"
         if value is not None and not isinstance(value, (str, int, float, bool)):
             value = str(value)
-        self.findings.append(Finding(severity, code, message, sheet=sheet, row=row, column=column,  # type: ignore[arg-type]
-                                     cell=cell, value=value))
+        self.findings.append(
+            Finding(
+                severity,  # type: ignore[arg-type]
+                code,
+                message,
+                sheet=sheet,
+                row=row,
+                column=column,
+                cell=cell,
+                value=value,
+            )
+        )
         if severity == "error" and sheet and row is not None and column:
             self.bad_cells.add((sheet, row, column))
 
@@ -79,24 +97,32 @@ class Checks:
         """What to do about a formula saved without its result, for the program that saved the workbook."""
         app = self.raw.application.lower()
         if "libreoffice" in app or "openoffice" in app:
-            return ("this formula has no stored result although LibreOffice saved the file: in LibreOffice set Tools >"
-                    " Options > LibreOffice Calc > Formula > 'Recalculation on file load' to Always, press "
-                    "Ctrl+Shift+F9 (Data > Calculate > Recalculate Hard), then save as .xlsx again; or replace the "
-                    "formula by its value")
+            return (
+                "this formula has no stored result although LibreOffice saved the file: in LibreOffice set Tools >"
+                " Options > LibreOffice Calc > Formula > 'Recalculation on file load' to Always, press "
+                "Ctrl+Shift+F9 (Data > Calculate > Recalculate Hard), then save as .xlsx again; or replace the "
+                "formula by its value"
+            )
         if "openpyxl" in app or "xlsxwriter" in app or not app:
-            return ("this formula has no stored result: the file was written by a program that does not calculate "
-                    "formulas; open it in Excel or LibreOffice and save it, so each result is stored, or replace the "
-                    "formula by its value")
-        return ("this formula has no stored result: open the workbook in Excel (with calculation set to Automatic) "
-                "and save it, so each result is stored, or replace the formula by its value")
+            return (
+                "this formula has no stored result: the file was written by a program that does not calculate "
+                "formulas; open it in Excel or LibreOffice and save it, so each result is stored, or replace the "
+                "formula by its value"
+            )
+        return (
+            "this formula has no stored result: open the workbook in Excel (with calculation set to Automatic) "
+            "and save it, so each result is stored, or replace the formula by its value"
+        )
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         sheet = self.sheets.get(name)
         if sheet is None or not sheet.rows:
             return []
         names = list(sheet.records)
-        return [dict(zip(names, values, strict=True), row=row)
-                for row, values in zip(sheet.rows, zip(*sheet.records.values(), strict=True), strict=True)]
+        return [
+            dict(zip(names, values, strict=True), row=row)
+            for row, values in zip(sheet.rows, zip(*sheet.records.values(), strict=True), strict=True)
+        ]
 
 
 __all__ = ["CheckedSheet", "Checks"]

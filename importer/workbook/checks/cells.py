@@ -27,8 +27,9 @@ _TEXT_TYPES = frozenset({"str", "ref", "file", "unit", "refs", "enum"})  # colum
 class CellParsing(Checks):
     """A column's cells parsed, each failure a finding at its cell."""
 
-    def special_cells(self, sheet: str, raw: RawSheet, columns: dict[str, int], data_rows: list[int]
-                      ) -> dict[str, set[int]]:
+    def special_cells(
+        self, sheet: str, raw: RawSheet, columns: dict[str, int], data_rows: list[int]
+    ) -> dict[str, set[int]]:
         """Formula cells without a cached value and cells with a cached error, by column: reported here, once,
         and skipped by the parser (so the per-cell loop never computes A1 names)."""
         if not raw.uncached_formulas and not raw.error_cells:
@@ -38,7 +39,7 @@ class CellParsing(Checks):
         out: dict[str, set[int]] = defaultdict(set)
         for cell, error in [(c, None) for c in raw.uncached_formulas] + list(raw.error_cells.items()):
             letters = cell.rstrip("0123456789")
-            row, index = int(cell[len(letters):]), column_index_from_string(letters)
+            row, index = int(cell[len(letters) :]), column_index_from_string(letters)
             column = by_index.get(index)
             if column is None or row not in rows:
                 continue
@@ -46,12 +47,19 @@ class CellParsing(Checks):
             if error is None:
                 self.error("formula_without_value", self.uncached_advice(), sheet=sheet, row=row, column=column)
             else:
-                self.error("formula_error", f"the cell holds the formula error {error}; fix the formula", sheet=sheet,
-                           row=row, column=column, value=error)
+                self.error(
+                    "formula_error",
+                    f"the cell holds the formula error {error}; fix the formula",
+                    sheet=sheet,
+                    row=row,
+                    column=column,
+                    value=error,
+                )
         return out
 
-    def parse_column(self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any], raw: RawSheet,
-                     skip: set[int]) -> list[Any]:
+    def parse_column(
+        self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any], raw: RawSheet, skip: set[int]
+    ) -> list[Any]:
         """Parse one column; common well-formed cells take a fast path, everything else the general parser."""
         fast = self.parse_uniform_column(sheet, col, rows, values, raw, skip)
         if fast is not None:
@@ -103,8 +111,9 @@ class CellParsing(Checks):
             append(self.parse(sheet, row, col, value, raw))
         return out
 
-    def parse_uniform_column(self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any],
-                             raw: RawSheet, skip: set[int]) -> list[Any] | None:
+    def parse_uniform_column(
+        self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any], raw: RawSheet, skip: set[int]
+    ) -> list[Any] | None:
         """Whole-column fast path for the usual case (every cell of one Python type), done with C-level `map`,
         `zip` and set operations; odd cells (empty, '#...') still go through `parse`. None: not uniform, use the
         cell loop."""
@@ -121,8 +130,10 @@ class CellParsing(Checks):
             if col.type == "refs":
                 distinct = set(out)
                 if len(distinct) * 2 < len(out):  # each distinct list split once (values are immutable tuples)
-                    split = {v: (v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
-                             for v in distinct}
+                    split = {
+                        v: (v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
+                        for v in distinct
+                    }
                     out = list(map(split.__getitem__, out))
                 else:  # every value a one-ref tuple (at C speed), then the few lists split
                     lists = {i for mark in ",;\n" for i in compress(counting(), map(contains, out, repeat(mark)))}
@@ -138,8 +149,11 @@ class CellParsing(Checks):
             if not all(map(math.isfinite, values)):
                 return None
             out = [float(v) for v in values] if int in types else list(values)
-        elif (col.type in ("date", "datetime") and set(map(type, values)) == {dt.date}
-              and min(values) >= coerce.SMALL_SERIAL_END):
+        elif (
+            col.type in ("date", "datetime")
+            and set(map(type, values)) == {dt.date}
+            and min(values) >= coerce.SMALL_SERIAL_END
+        ):
             if col.type == "date":
                 out = list(values)
             else:
@@ -161,12 +175,24 @@ class CellParsing(Checks):
 
     def parse(self, sheet: str, row: int, col: spec.Column, value: Any, raw: RawSheet) -> Any:
         if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
-            self.error("formula_error", f"the cell holds the formula error {value.strip()}; fix the formula",
-                       sheet=sheet, row=row, column=col.name, value=value.strip())
+            self.error(
+                "formula_error",
+                f"the cell holds the formula error {value.strip()}; fix the formula",
+                sheet=sheet,
+                row=row,
+                column=col.name,
+                value=value.strip(),
+            )
             return None
         if type(value).__name__ == "CalamineError" or (value is not None and "Error" in type(value).__name__):
-            self.error("formula_error", f"the cell holds a formula error ({value}); fix the formula", sheet=sheet,
-                       row=row, column=col.name, value=str(value))
+            self.error(
+                "formula_error",
+                f"the cell holds a formula error ({value}); fix the formula",
+                sheet=sheet,
+                row=row,
+                column=col.name,
+                value=str(value),
+            )
             return None
         try:
             parsed = coerce.parse_cell(col.type, value, choices=col.choices, default=col.default)

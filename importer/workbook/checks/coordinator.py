@@ -26,8 +26,9 @@ from importer.workbook.checks.sheets import SheetReading
 from importer.workbook.checks.typed_rows import TypedRows
 
 
-class Validator(ProjectChecks, SheetReading, SchemaChecks, EvidenceChecks, ReferenceChecks, RowRules, TypedRows,
-                FindingOrder):
+class Validator(
+    ProjectChecks, SheetReading, SchemaChecks, EvidenceChecks, ReferenceChecks, RowRules, TypedRows, FindingOrder
+):
     """One validation of a read workbook (`RawBook`): `run` takes the stages in order."""
 
     def run(self, *, typed_rows: bool = True) -> ValidationResult:
@@ -62,8 +63,9 @@ class Validator(ProjectChecks, SheetReading, SchemaChecks, EvidenceChecks, Refer
             if not typed_rows or any(f.severity == "error" for f in self.findings):
                 workbook = None
         self.findings.sort(key=self.finding_order())
-        return ValidationResult(path=self.raw.path, sha256=self.raw.sha256, findings=self.findings, counts=counts,
-                                workbook=workbook)
+        return ValidationResult(
+            path=self.raw.path, sha256=self.raw.sha256, findings=self.findings, counts=counts, workbook=workbook
+        )
 
 
 __all__ = ["Validator"]

@@ -34,9 +34,10 @@ class FindingOrder(Checks):
         def rank(kind: tuple[str, str, str | None, str | None]) -> tuple[tuple[bool, int, int], int]:
             code, severity, sheet_name, column = kind
             sheet = self.sheets.get(sheet_name or "")
-            found = ranks[kind] = ((code not in SHOWN_FIRST, SEVERITY_ORDER[severity],
-                                    SHEET_ORDER.get(sheet_name or "", 99)),
-                                   sheet.columns.get(column or "", 0) if sheet else 0)
+            found = ranks[kind] = (
+                (code not in SHOWN_FIRST, SEVERITY_ORDER[severity], SHEET_ORDER.get(sheet_name or "", 99)),
+                sheet.columns.get(column or "", 0) if sheet else 0,
+            )
             return found
 
         def key(finding: Finding) -> tuple[tuple[bool, int, int], int, int]:

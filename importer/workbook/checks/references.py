@@ -27,6 +27,7 @@ def _id_like(refs: set[str]) -> set[str]:
         return set()
     return {ref for ref in refs if ref[:4] in KIND_BY_PREFIX}
 
+
 class ReferenceChecks(Checks):
     """The references between sheets checked."""
 
@@ -73,32 +74,57 @@ class ReferenceChecks(Checks):
                     for row, value in zip(sheet.rows, column, strict=True):
                         if value is None or row in bad:
                             continue
-                        for ref in (value if isinstance(value, tuple) else (value,)):
+                        for ref in value if isinstance(value, tuple) else (value,):
                             if ref in doubtful:
                                 self.check_ref(name, row, col, ref, targets, all_refs)
         return used
 
-    def check_ref(self, sheet: str, row: int, col: spec.Column, ref: str, targets: set[str],
-                  all_refs: dict[str, set[str]]) -> None:
+    def check_ref(
+        self, sheet: str, row: int, col: spec.Column, ref: str, targets: set[str], all_refs: dict[str, set[str]]
+    ) -> None:
         if has_id_prefix(ref):
             kind = id_kind(ref)
             if col.id_kind is None:
-                self.error("bad_ref", f"{ref!r} looks like an Isometric ID, but {col.name} takes a ref of the "
-                           f"{col.ref_sheet} sheet", sheet=sheet, row=row, column=col.name, value=ref)
+                self.error(
+                    "bad_ref",
+                    f"{ref!r} looks like an Isometric ID, but {col.name} takes a ref of the {col.ref_sheet} sheet",
+                    sheet=sheet,
+                    row=row,
+                    column=col.name,
+                    value=ref,
+                )
             elif kind is None:
-                self.error("bad_id", f"{ref!r} is not a well-formed Isometric ID (prefix plus 16-33 characters)",
-                           sheet=sheet, row=row, column=col.name, value=ref)
+                self.error(
+                    "bad_id",
+                    f"{ref!r} is not a well-formed Isometric ID (prefix plus 16-33 characters)",
+                    sheet=sheet,
+                    row=row,
+                    column=col.name,
+                    value=ref,
+                )
             elif kind != col.id_kind:
-                self.error("wrong_id_kind", f"{ref!r} is a {kind.replace('_', ' ')} ID; {col.name} needs a "
-                           f"{col.id_kind.replace('_', ' ')} ID or a ref of the {col.ref_sheet} sheet", sheet=sheet,
-                           row=row, column=col.name, value=ref)
+                self.error(
+                    "wrong_id_kind",
+                    f"{ref!r} is a {kind.replace('_', ' ')} ID; {col.name} needs a "
+                    f"{col.id_kind.replace('_', ' ')} ID or a ref of the {col.ref_sheet} sheet",
+                    sheet=sheet,
+                    row=row,
+                    column=col.name,
+                    value=ref,
+                )
             return
         if ref in targets:
             return
         elsewhere = [s for s, refs in all_refs.items() if ref in refs and s != col.ref_sheet]
         if elsewhere:
-            self.error("wrong_sheet_ref", f"{ref!r} is a row of the {elsewhere[0]} sheet; {col.name} needs a ref of "
-                       f"the {col.ref_sheet} sheet", sheet=sheet, row=row, column=col.name, value=ref)
+            self.error(
+                "wrong_sheet_ref",
+                f"{ref!r} is a row of the {elsewhere[0]} sheet; {col.name} needs a ref of the {col.ref_sheet} sheet",
+                sheet=sheet,
+                row=row,
+                column=col.name,
+                value=ref,
+            )
             return
         twin = self.twin(col.ref_sheet or "", ref, targets)
         if twin is not None:
@@ -106,8 +132,14 @@ class ReferenceChecks(Checks):
         else:
             close = difflib.get_close_matches(ref, list(targets), n=1, cutoff=0.6) if len(targets) < 20000 else []
         hint = "; " + coerce.did_you_mean(ref, close[0], there=f"the {col.ref_sheet} sheet's ref") if close else ""
-        self.error("unknown_ref", f"no row {ref!r} in the {col.ref_sheet} sheet{hint}", sheet=sheet, row=row,
-                   column=col.name, value=ref)
+        self.error(
+            "unknown_ref",
+            f"no row {ref!r} in the {col.ref_sheet} sheet{hint}",
+            sheet=sheet,
+            row=row,
+            column=col.name,
+            value=ref,
+        )
 
     def twin(self, sheet: str, ref: str, targets: set[str]) -> str | None:
         """The ref of `sheet` that looks the same as `ref` (`coerce.fold_text`: accents encoded otherwise, a no-break
@@ -132,9 +164,15 @@ class ReferenceChecks(Checks):
                 if not isinstance(refs, tuple) or len(refs) == len(set(refs)):
                     continue
                 twice = sorted({r for r in refs if refs.count(r) > 1})
-                self.error("duplicate_list_datapoint", f"{', '.join(map(repr, twice))} appears more than once in this "
-                           "list; each datapoint would be counted once per mention: list it once", sheet=name, row=row,
-                           column="datapoint_refs", value=", ".join(refs))
+                self.error(
+                    "duplicate_list_datapoint",
+                    f"{', '.join(map(repr, twice))} appears more than once in this "
+                    "list; each datapoint would be counted once per mention: list it once",
+                    sheet=name,
+                    row=row,
+                    column="datapoint_refs",
+                    value=", ".join(refs),
+                )
 
     def warn_unused(self, used: dict[str, set[str]]) -> None:
         for name, label in (("sources", "source"), ("datapoints", "datapoint")):
@@ -149,10 +187,20 @@ class ReferenceChecks(Checks):
             letter = get_column_letter(sheet.columns["ref"])
             # fields given by position (severity, code, message, sheet, row, column, cell, value): a third faster
             # than by keyword, with one per row
-            self.findings += [Finding("warning", "unused", f"{label} {ref!r} is not used by any other row", name, row,
-                                      "ref", f"{letter}{row}", ref)
-                              for row, ref in zip(sheet.rows, refs, strict=True)
-                              if ref in unused and isinstance(ref, str)]
+            self.findings += [
+                Finding(
+                    "warning",
+                    "unused",
+                    f"{label} {ref!r} is not used by any other row",
+                    name,
+                    row,
+                    "ref",
+                    f"{letter}{row}",
+                    ref,
+                )
+                for row, ref in zip(sheet.rows, refs, strict=True)
+                if ref in unused and isinstance(ref, str)
+            ]
 
 
 __all__ = ["ReferenceChecks"]

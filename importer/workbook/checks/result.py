@@ -34,9 +34,15 @@ class ValidationResult:
         return [f for f in self.findings if f.severity == "note"]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "workbook": str(self.path), "sha256": self.sha256,
-                "errors": [f.to_json() for f in self.errors()], "warnings": [f.to_json() for f in self.warnings()],
-                "notes": [f.to_json() for f in self.notes()], "counts": self.counts}
+        return {
+            "ok": self.ok,
+            "workbook": str(self.path),
+            "sha256": self.sha256,
+            "errors": [f.to_json() for f in self.errors()],
+            "warnings": [f.to_json() for f in self.warnings()],
+            "notes": [f.to_json() for f in self.notes()],
+            "counts": self.counts,
+        }
 
 
 __all__ = ["ValidationResult"]

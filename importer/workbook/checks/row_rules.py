@@ -22,19 +22,33 @@ class RowRules(Checks):
         for rec in self.rows("components"):
             row = rec["row"]
             action = rec["action"] or "add"
-            needed = (("template_component",) if action == "remove" else
-                      ("blueprint_key", "display_name", "activity_started_at", "activity_completed_at", "group"))
+            needed = (
+                ("template_component",)
+                if action == "remove"
+                else ("blueprint_key", "display_name", "activity_started_at", "activity_completed_at", "group")
+            )
             for column in needed:
                 if rec[column] is None and (sheet.spec.name, int(row), column) not in self.bad_cells:
-                    self.error("required", f"{column} is required for action {action!r}", sheet="components",
-                               row=int(row), column=column)
+                    self.error(
+                        "required",
+                        f"{column} is required for action {action!r}",
+                        sheet="components",
+                        row=int(row),
+                        column=column,
+                    )
         removed = {r for r, a in zip(sheet.records["ref"], sheet.records["action"], strict=True) if a == "remove"}
         inputs = self.sheets.get("component_inputs")
         if inputs is not None and inputs.rows:
             for row, ref in zip(inputs.rows, inputs.records["component_ref"], strict=True):
                 if ref in removed:
-                    self.error("bad_ref", f"component {ref!r} has action remove; it takes no inputs",
-                               sheet="component_inputs", row=int(row), column="component_ref", value=ref)
+                    self.error(
+                        "bad_ref",
+                        f"component {ref!r} has action remove; it takes no inputs",
+                        sheet="component_inputs",
+                        row=int(row),
+                        column="component_ref",
+                        value=ref,
+                    )
 
     def check_feedstock_types(self) -> None:
         """A feedstock_types row names an existing type (the API creates none): by a well-formed ftt_ ID, or by
@@ -46,13 +60,24 @@ class RowRules(Checks):
             row, given = int(rec["row"]), rec["feedstock_type_id"]
             if given is not None and ("feedstock_types", row, "feedstock_type_id") not in self.bad_cells:
                 if id_kind(given) != "feedstock_type":
-                    self.error("bad_id", f"{given!r} is not a feedstock type ID: expected ftt_ and 16-33 letters or "
-                               "digits (20-37 characters), copied from the Certify UI", sheet="feedstock_types",
-                               row=row, column="feedstock_type_id", value=given)
+                    self.error(
+                        "bad_id",
+                        f"{given!r} is not a feedstock type ID: expected ftt_ and 16-33 letters or "
+                        "digits (20-37 characters), copied from the Certify UI",
+                        sheet="feedstock_types",
+                        row=row,
+                        column="feedstock_type_id",
+                        value=given,
+                    )
             elif rec["name"] is None and ("feedstock_types", row, "name") not in self.bad_cells:
-                self.error("required", "give the feedstock type's ftt_ ID or its name as Isometric shows it (the "
-                           "API cannot create feedstock types: create it in the Certify UI first)",
-                           sheet="feedstock_types", row=row, column="name")
+                self.error(
+                    "required",
+                    "give the feedstock type's ftt_ ID or its name as Isometric shows it (the "
+                    "API cannot create feedstock types: create it in the Certify UI first)",
+                    sheet="feedstock_types",
+                    row=row,
+                    column="name",
+                )
 
 
 __all__ = ["RowRules"]

@@ -39,17 +39,28 @@ class SchemaChecks(Checks):
         row = int(case.index) if case.index is not None and not pd.isna(case.index) else None
         value = case.failure_case
         if row is None:  # a check that could not run (it raised): the sheet is not known to pass, so say so
-            self.error("check_failed", f"the {check} check could not be completed on this sheet ({value}), so the "
-                       "sheet is not known to be valid; please report this to the importer's maintainers with the "
-                       "workbook", sheet=name, column=column)
+            self.error(
+                "check_failed",
+                f"the {check} check could not be completed on this sheet ({value}), so the "
+                "sheet is not known to be valid; please report this to the importer's maintainers with the "
+                "workbook",
+                sheet=name,
+                column=column,
+            )
             return
         if check.startswith("order:"):
             _, first, second = check.split(":")
             frame = sheet.frame
             if row is not None and row in frame.index and (name, row, second) not in self.bad_cells:
                 found = frame.at[row, second]
-                self.error("date_order", f"{second} ({found}) is before {first} ({frame.at[row, first]})",
-                           sheet=name, row=row, column=second, value=str(found))  # what the cell holds, shown
+                self.error(
+                    "date_order",
+                    f"{second} ({found}) is before {first} ({frame.at[row, first]})",
+                    sheet=name,
+                    row=row,
+                    column=second,
+                    value=str(found),
+                )  # what the cell holds, shown
             return
         if column is None or row is None or (name, row, column) in self.bad_cells:
             return
@@ -57,27 +68,62 @@ class SchemaChecks(Checks):
         if check == "not_nullable":
             self.error("required", f"{column} is required", sheet=name, row=row, column=column)
         elif check.startswith(("max_length:", "str_length")):
-            self.error("too_long", f"{column} is {len(str(value))} characters long; at most {col.max_length} allowed",
-                       sheet=name, row=row, column=column, value=value)
+            self.error(
+                "too_long",
+                f"{column} is {len(str(value))} characters long; at most {col.max_length} allowed",
+                sheet=name,
+                row=row,
+                column=column,
+                value=value,
+            )
         elif check == "choices" or check.startswith("isin"):
             close = difflib.get_close_matches(str(value), list(col.choices), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            self.error("bad_choice", f"{value!r} is not one of {', '.join(col.choices)}{hint}", sheet=name, row=row,
-                       column=column, value=value)
+            self.error(
+                "bad_choice",
+                f"{value!r} is not one of {', '.join(col.choices)}{hint}",
+                sheet=name,
+                row=row,
+                column=column,
+                value=value,
+            )
         elif check == "field_uniqueness":
             others = [int(r) for r in sheet.frame.index[sheet.frame[column] == value] if int(r) != row]
-            self.error("duplicate_ref", f"{column} {value!r} is used more than once (also on row "
-                       f"{', '.join(map(str, others))}); each row needs its own", sheet=name, row=row, column=column,
-                       value=value)
+            self.error(
+                "duplicate_ref",
+                f"{column} {value!r} is used more than once (also on row "
+                f"{', '.join(map(str, others))}); each row needs its own",
+                sheet=name,
+                row=row,
+                column=column,
+                value=value,
+            )
         elif check.startswith(("ge:", "gt:", "le:", "greater_than", "less_than")):
-            words = ("at least" if check.startswith(("ge:", "greater_than_or_equal")) else "greater than"
-                     if check.startswith(("gt:", "greater_than")) else "at most")
+            words = (
+                "at least"
+                if check.startswith(("ge:", "greater_than_or_equal"))
+                else "greater than"
+                if check.startswith(("gt:", "greater_than"))
+                else "at most"
+            )
             bound = f"{col.minimum:g}" if words != "at most" else f"{col.maximum:g}"
-            self.error("out_of_range", f"{column} must be {words} {bound}, found {value}", sheet=name, row=row,
-                       column=column, value=value)
+            self.error(
+                "out_of_range",
+                f"{column} must be {words} {bound}, found {value}",
+                sheet=name,
+                row=row,
+                column=column,
+                value=value,
+            )
         else:
-            self.error("invalid", f"{column}: failed check {check} with {value!r}", sheet=name, row=row, column=column,
-                       value=value)
+            self.error(
+                "invalid",
+                f"{column}: failed check {check} with {value!r}",
+                sheet=name,
+                row=row,
+                column=column,
+                value=value,
+            )
 
 
 __all__ = ["SchemaChecks"]

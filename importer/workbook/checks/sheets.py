@@ -30,12 +30,23 @@ class SheetReading(CellParsing, Readings):
         for r0, c0, r1, c1 in raw.merged:
             span = f"{cell_name(r0, c0)}:{cell_name(r1, c1)}"
             if r0 == 1:
-                self.error("merged_header", f"header cells {span} are merged; unmerge them so each column has its "
-                           "own header", sheet=name, row=1)
+                self.error(
+                    "merged_header",
+                    f"header cells {span} are merged; unmerge them so each column has its own header",
+                    sheet=name,
+                    row=1,
+                )
             else:
-                self.findings.append(Finding("error", "merged_cells", f"cells {span} are merged across data; unmerge "
-                                             "them and give each cell its own value", sheet=name, row=r0,
-                                             cell=cell_name(r0, c0)))
+                self.findings.append(
+                    Finding(
+                        "error",
+                        "merged_cells",
+                        f"cells {span} are merged across data; unmerge them and give each cell its own value",
+                        sheet=name,
+                        row=r0,
+                        cell=cell_name(r0, c0),
+                    )
+                )
         for index, title in enumerate(header, start=1):
             text = coerce.as_text(title)
             if text is None:
@@ -43,22 +54,44 @@ class SheetReading(CellParsing, Readings):
             norm = spec.normalise_header(text)
             self.sheets[name].headers[index] = text
             if norm in columns:
-                self.findings.append(Finding("error", "duplicate_header", f"column {norm!r} appears twice (also in "
-                                             f"{cell_name(1, columns[norm])}); keep one", sheet=name, row=1,
-                                             column=norm, cell=cell_name(1, index), value=text))
+                self.findings.append(
+                    Finding(
+                        "error",
+                        "duplicate_header",
+                        f"column {norm!r} appears twice (also in {cell_name(1, columns[norm])}); keep one",
+                        sheet=name,
+                        row=1,
+                        column=norm,
+                        cell=cell_name(1, index),
+                        value=text,
+                    )
+                )
             elif norm in known:
                 columns[norm] = index
             else:
                 close = difflib.get_close_matches(norm, sorted(known), n=1, cutoff=0.75)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.findings.append(Finding("warning", "unknown_column", f"column {text!r} is not part of the "
-                                             f"{name} sheet and was ignored{hint}", sheet=name, row=1,
-                                             column=norm, cell=cell_name(1, index), value=text))
+                self.findings.append(
+                    Finding(
+                        "warning",
+                        "unknown_column",
+                        f"column {text!r} is not part of the {name} sheet and was ignored{hint}",
+                        sheet=name,
+                        row=1,
+                        column=norm,
+                        cell=cell_name(1, index),
+                        value=text,
+                    )
+                )
         missing = [c.name for c in sheet_spec.columns if c.required and c.name not in columns]
         if missing:
-            self.error("missing_column", f"the {name} sheet has no {', '.join(repr(m) for m in missing)} column "
-                       f"(row 1 must hold the headers; found: {', '.join(str(h) for h in header if h) or 'none'})",
-                       sheet=name, row=1)
+            self.error(
+                "missing_column",
+                f"the {name} sheet has no {', '.join(repr(m) for m in missing)} column "
+                f"(row 1 must hold the headers; found: {', '.join(str(h) for h in header if h) or 'none'})",
+                sheet=name,
+                row=1,
+            )
             return None
         body = rows[1:]
         widths = set(map(len, body))
@@ -107,30 +140,61 @@ class SheetReading(CellParsing, Readings):
             letter = get_column_letter(index)
             header = sheet.headers.get(index, "")
             column = names.get(index)
-            self.findings.append(Finding(
-                "warning", "hidden_column", f"column {letter} ({header or 'no header'}) is hidden but holds data; "
-                "it was read like the others", sheet=name, row=1, column=column, cell=f"{letter}1", value=header))
+            self.findings.append(
+                Finding(
+                    "warning",
+                    "hidden_column",
+                    f"column {letter} ({header or 'no header'}) is hidden but holds data; it was read like the others",
+                    sheet=name,
+                    row=1,
+                    column=column,
+                    cell=f"{letter}1",
+                    value=header,
+                )
+            )
             if column is None:
                 continue
             for other, text in sheet.headers.items():
                 if other in raw.hidden_columns or other == index:
                     continue
                 norm = spec.normalise_header(text)
-                if norm != column and (norm.startswith(column) or column in norm.split("_")
-                                       or difflib.SequenceMatcher(None, norm, column).ratio() >= 0.75):
-                    self.findings.append(Finding(
-                        "error", "hidden_column_conflict", f"column {letter} ({column}) is hidden while the visible "
-                        f"column {get_column_letter(other)} is headed {text!r}: the importer reads {column} and cannot "
-                        f"know which one you meant; delete the one you do not mean, or unhide {letter}",
-                        sheet=name, row=1, column=column, cell=f"{letter}1", value=text))
+                if norm != column and (
+                    norm.startswith(column)
+                    or column in norm.split("_")
+                    or difflib.SequenceMatcher(None, norm, column).ratio() >= 0.75
+                ):
+                    self.findings.append(
+                        Finding(
+                            "error",
+                            "hidden_column_conflict",
+                            f"column {letter} ({column}) is hidden while the visible "
+                            f"column {get_column_letter(other)} is headed {text!r}: the importer reads {column} and "
+                            "cannot "
+                            f"know which one you meant; delete the one you do not mean, or unhide {letter}",
+                            sheet=name,
+                            row=1,
+                            column=column,
+                            cell=f"{letter}1",
+                            value=text,
+                        )
+                    )
         kept = set(rows)
-        for code, hidden, how in (("hidden_row", raw.hidden_rows, "hidden"),
-                                  ("filtered_row", raw.filtered_rows, "filtered out (by a filter)"),
-                                  ("struck_row", raw.struck_rows, "struck through (a cancelled entry?)")):
+        for code, hidden, how in (
+            ("hidden_row", raw.hidden_rows, "hidden"),
+            ("filtered_row", raw.filtered_rows, "filtered out (by a filter)"),
+            ("struck_row", raw.struck_rows, "struck through (a cancelled entry?)"),
+        ):
             for row in sorted(hidden & kept):
-                self.findings.append(Finding(
-                    "warning", code, f"row {row} is {how} but holds data; it was read like the others",
-                    sheet=name, row=row, cell=f"A{row}"))
+                self.findings.append(
+                    Finding(
+                        "warning",
+                        code,
+                        f"row {row} is {how} but holds data; it was read like the others",
+                        sheet=name,
+                        row=row,
+                        cell=f"A{row}",
+                    )
+                )
 
 
 __all__ = ["SheetReading"]

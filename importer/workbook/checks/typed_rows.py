@@ -34,8 +34,11 @@ class TypedRows(Checks):
         sheet = self.sheets.get(name)
         if sheet is None or not sheet.rows:
             return []
-        lists = [sheet.rows] + [columns[f.name] if f.name in columns else sheet.records[f.name]
-                                for f in dataclasses.fields(cls) if f.name != "row"]
+        lists = [sheet.rows] + [
+            columns[f.name] if f.name in columns else sheet.records[f.name]
+            for f in dataclasses.fields(cls)
+            if f.name != "row"
+        ]
         if len(set(map(len, lists))) == 1:
             return list(map(cls, *lists))
         return [cls(*values) for values in zip(*lists, strict=True)]  # raises as it always did
@@ -44,29 +47,45 @@ class TypedRows(Checks):
         sources = []
         for rec in self.rows("sources"):
             ev = self.evidence[rec["row"]]
-            sources.append(SourceRow(row=rec["row"], ref=rec["ref"], display_name=rec["display_name"], file=ev.path,
-                                     file_name=ev.file_name, published_at=rec["published_at"],
-                                     description=rec["description"], is_public=bool(rec["is_public"]),
-                                     supplier_reference_id=rec["supplier_reference_id"], content_type=ev.content_type,
-                                     content_length=ev.content_length, sha256=ev.sha256))
+            sources.append(
+                SourceRow(
+                    row=rec["row"],
+                    ref=rec["ref"],
+                    display_name=rec["display_name"],
+                    file=ev.path,
+                    file_name=ev.file_name,
+                    published_at=rec["published_at"],
+                    description=rec["description"],
+                    is_public=bool(rec["is_public"]),
+                    supplier_reference_id=rec["supplier_reference_id"],
+                    content_type=ev.content_type,
+                    content_length=ev.content_length,
+                    sha256=ev.sha256,
+                )
+            )
         dp_sources = [r or () for r in self.sheets["datapoints"].records.get("source_refs", [])]
         components = self.sheets["components"].records
         return Workbook(
-            path=self.raw.path, sha256=self.raw.sha256,
+            path=self.raw.path,
+            sha256=self.raw.sha256,
             project=ProjectSettings(
-                project_id=self.project["project_id"], statement_end_on=self.project.get("statement_end_on"),
+                project_id=self.project["project_id"],
+                statement_end_on=self.project.get("statement_end_on"),
                 submit_statement=bool(self.project.get("submit_statement")),
                 ghg_statement_report_url=self.project.get("ghg_statement_report_url"),
-                supplier_reference_prefix=self.project.get("supplier_reference_prefix")),
+                supplier_reference_prefix=self.project.get("supplier_reference_prefix"),
+            ),
             sources=sources,
             datapoints=self.typed("datapoints", DatapointRow, source_refs=dp_sources),
             feedstock_types=self.typed("feedstock_types", FeedstockTypeRow),
             entries=self.typed("entries", EntryRow),
             entry_inputs=self.typed("entry_inputs", EntryInputRow),
             components=self.typed(
-                "components", ComponentRow,
+                "components",
+                ComponentRow,
                 action=[a or "add" for a in components.get("action", [])],
-                attribution_factor=[float(f or 1.0) for f in components.get("attribution_factor", [])]),
+                attribution_factor=[float(f or 1.0) for f in components.get("attribution_factor", [])],
+            ),
             component_inputs=self.typed("component_inputs", ComponentInputRow),
             storage_locations=self.typed("storage_locations", StorageLocationRow),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
@@ -77,9 +96,11 @@ class TypedRows(Checks):
         """Whether some row gives its own supplier_reference_id. When none does, every ID is derived
         (`<prefix>:<sheet>:<ref>`, sources adding their file's hash, long ones hashed): distinct, since refs are
         unique within a sheet (checked before) and sheets are named apart."""
-        given = [self.sheets[name].records.get("supplier_reference_id", []) for name in
-                 ("sources", "datapoints", "feedstock_types", "entries", "components", "storage_locations")
-                 if name in self.sheets]
+        given = [
+            self.sheets[name].records.get("supplier_reference_id", [])
+            for name in ("sources", "datapoints", "feedstock_types", "entries", "components", "storage_locations")
+            if name in self.sheets
+        ]
         return not all(column.count(None) == len(column) for column in given)
 
     def check_supplier_references(self, wb: Workbook) -> None:
@@ -92,9 +113,15 @@ class TypedRows(Checks):
             if srid in seen:
                 first_sheet, first_row = seen[srid]
                 column = "supplier_reference_id" if self.sheets[sheet].columns.get("supplier_reference_id") else "ref"
-                self.error("duplicate_supplier_reference_id", f"supplier_reference_id {srid!r} is also used by "
-                           f"{first_sheet} row {first_row}; it must be unique for every object", sheet=sheet, row=row,
-                           column=column, value=srid)
+                self.error(
+                    "duplicate_supplier_reference_id",
+                    f"supplier_reference_id {srid!r} is also used by "
+                    f"{first_sheet} row {first_row}; it must be unique for every object",
+                    sheet=sheet,
+                    row=row,
+                    column=column,
+                    value=srid,
+                )
             else:
                 seen[srid] = (sheet, row)
 
