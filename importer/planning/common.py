@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 from importer.context import ProjectContext
 from importer.identity import reference_for
 from importer.ids import has_id_prefix
-from importer.planning.model import Action, Change, IdRef, Key, NewRef, Op, Ref
+from importer.planning.model import Action, Change, IdRef, Key, NewRef, Op, Payload, Placed, Ref, Where
 from importer.planning.registry import RegistryState
 from importer.workbook.model import Workbook
 
@@ -60,6 +60,21 @@ class Planning:
         """Remember what the plan does with this object (a later kind's Refs depend on it) and return it."""
         self.ops[action.key] = action.op
         return action
+
+    def judged(
+        self, verdict: Verdict, payload: Payload, existing_id: str, changes: list[Change], base: Where | Placed
+    ) -> Action:
+        """The recorded action of an existing object once compared (`classify`): unchanged, update or conflict."""
+        return self.record(
+            Action(
+                op=verdict.op,
+                payload=payload,
+                existing_id=existing_id,
+                changes=tuple(changes),
+                reason=verdict.reason,
+                **base,
+            )
+        )
 
     def srid(self, kind: str, sheet: str, row: Row, *, file_sha256: str | None = None) -> str:
         srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)

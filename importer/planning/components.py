@@ -93,18 +93,7 @@ def plan(p: Planning) -> list[Action]:
         if not same_instant(existing.activity_completed_at, row.activity_completed_at):
             unpatchable.append("activity_completed_at")
         verdict = classify(changes, unpatchable=tuple(unpatchable), noun="component", ident=existing.id)
-        out.append(
-            p.record(
-                Action(
-                    op=verdict.op,
-                    payload=payload,
-                    existing_id=existing.id,
-                    changes=tuple(changes),
-                    reason=verdict.reason,
-                    **base,
-                )
-            )
-        )
+        out.append(p.judged(verdict, payload, existing.id, changes, base))
     return out
 
 

@@ -107,18 +107,7 @@ def plan(p: Planning) -> list[Action]:
         )
         if unpatchable:
             changes.append(Change("measured_at", iso_z(existing.measured_at), payload.measured_at))
-        out.append(
-            p.record(
-                Action(
-                    op=verdict.op,
-                    payload=payload,
-                    existing_id=existing.id,
-                    changes=tuple(changes),
-                    reason=verdict.reason,
-                    **base,
-                )
-            )
-        )
+        out.append(p.judged(verdict, payload, existing.id, changes, base))
     return out
 
 

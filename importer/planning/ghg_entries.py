@@ -181,18 +181,7 @@ def plan(p: Planning) -> list[Action]:
         )
         if uncleared:
             changes.append(Change("feedstock_type_id", existing.feedstock_type_id, None))
-        out.append(
-            p.record(
-                Action(
-                    op=verdict.op,
-                    payload=replace(payload, rebind=tuple(rebind)),
-                    existing_id=existing.id,
-                    changes=tuple(changes),
-                    reason=verdict.reason,
-                    **base,
-                )
-            )
-        )
+        out.append(p.judged(verdict, replace(payload, rebind=tuple(rebind)), existing.id, changes, base))
     return out
 
 

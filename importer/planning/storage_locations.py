@@ -75,18 +75,7 @@ def plan(p: Planning) -> list[Action]:
         if (existing.description or None) != payload.description:
             changes.append(Change("description", existing.description, payload.description))
         verdict = classify(changes, noun="storage location", ident=existing.id)
-        out.append(
-            p.record(
-                Action(
-                    op=verdict.op,
-                    payload=payload,
-                    existing_id=existing.id,
-                    changes=tuple(changes),
-                    reason=verdict.reason,
-                    **base,
-                )
-            )
-        )
+        out.append(p.judged(verdict, payload, existing.id, changes, base))
     return out
 
 
