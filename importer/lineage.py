@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 from importer.context import ProjectContext
 from importer.planning import datapoints, ghg_entries, sources
-from importer.planning.model import Key, Plan
+from importer.planning.model import Action, Key, Plan
 from importer.results import DatapointLineage, EntryLineage
 from importer.workbook.model import Workbook
 
@@ -93,13 +93,14 @@ class LineageBuilder:
             log.debug("could not read the entries' CO2e", exc_info=True)
         return out
 
+    def _workbook_entries(self) -> list[Action]:
+        """The GHG entries the workbook defines: not the orphans a prune deletes, nor those it cannot delete (a
+        conflict carrying the orphan's delete payload, e.g. an entry in a submitted statement)."""
+        return [a for a in self.plan.of_kind("ghg_entry") if isinstance(a.payload, ghg_entries.GhgEntryPayload)]
+
     def _prefetch_fixed(self) -> None:
         """The templates' fixed datapoints, read at once (a handful, each once)."""
-        used = {
-            a.payload_of(ghg_entries.GhgEntryPayload).template_id
-            for a in self.plan.of_kind("ghg_entry")
-            if a.op != "delete"
-        }
+        used = {a.payload_of(ghg_entries.GhgEntryPayload).template_id for a in self._workbook_entries()}
         ids = {
             i.datapoint_id
             for t in self.ctx.templates
@@ -115,7 +116,7 @@ class LineageBuilder:
             list(pool.map(self._fetch_datapoint, sorted(ids)))
 
     def build(self) -> list[EntryLineage]:
-        entries = [a for a in self.plan.of_kind("ghg_entry") if a.op != "delete"]  # not the pruned orphans
+        entries = self._workbook_entries()
         self._prefetch_fixed()
         held = self._entries([self.ids[a.key] for a in entries if self.ids.get(a.key)])
         out = []

@@ -217,3 +217,22 @@ def test_reports_folder_read_only_is_only_a_warning(env: Any, tmp_path: Path, mo
     outcome = CliRunner().invoke(app, ["run", str(copy_samples(tmp_path)), "--json", "-q"])
     assert outcome.exit_code == 0
     assert json.loads(outcome.stdout)["ok"] is True
+
+
+def test_an_orphan_in_a_submitted_statement_is_a_conflict_not_a_crash(env: Any, tmp_path: Path) -> None:
+    """An entry renamed after its statement was submitted leaves an orphan that cannot be deleted: `plan --prune`
+    says so as a conflict (keep the row, or ask Isometric), and the rest of the plan and its lineage still build."""
+    wb = copy_samples(tmp_path)
+    book = openpyxl.load_workbook(wb)
+    book["project"]["B4"] = "TRUE"  # submit_statement
+    book["project"]["B5"] = "https://example.org/reports/2026-10.pdf"
+    book.save(wb)
+    assert importer.run([wb]).ok
+    submitted = _entries(env)["demo-2026-10:entries:batch-2026-10-a"]
+    _rename_entry(wb, "batch-2026-10-a", "batch-2026-10-A")
+    result = run_cli(["plan", str(wb), "--prune", "--json"], cli_env(env, tmp_path / "home2"))
+    assert "Traceback" not in result.stderr and "internal error" not in result.stdout + result.stderr
+    objects = result.json()["objects"]
+    orphan = [o for o in objects if o["id"] == submitted["id"]]
+    assert [(o["status"], o["kind"]) for o in orphan] == [("conflict", "ghg_entry")], orphan
+    assert "submitted statement" in orphan[0]["error"]
