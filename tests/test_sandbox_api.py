@@ -322,8 +322,13 @@ def test_lost_response_commits_the_write(sandbox):
 
 def test_budget_per_second_and_reproducible_draws(sandbox, api):
     sandbox.set_faults(FaultConfig(budget_per_second=3))
-    statuses = [api.get("/projects").status_code for _ in range(8)]
-    assert statuses.count(429) >= 4 and statuses[:3] == [200, 200, 200]
+    # the budget's windows are whole seconds of the server's clock: a burst may straddle one under load, so what
+    # holds is at most 3 answered per window the burst touched, and 429s beyond
+    started = time.monotonic()
+    statuses = [api.get("/projects").status_code for _ in range(12)]
+    windows = int(time.monotonic()) - int(started) + 1
+    assert statuses.count(429) >= 1 and statuses.count(200) <= 3 * windows, (statuses, windows)
+    assert statuses[0] == 200
     runs = []
     for _ in range(2):
         sandbox.set_faults(FaultConfig(seed=42, fault_rate=0.5, slow_seconds=0.01, retry_after_seconds=0))
