@@ -8,6 +8,7 @@ blocked it (its root cause); its own status, request ID and field stay empty (no
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +42,29 @@ def neutralise_csv_cell(text: object) -> str:
     return "'" + value if value.startswith(DANGEROUS_START) else value
 
 
+def beside_report(result: RunResult, report_path: Path, suffix: str) -> Path:
+    """A file of the run beside its HTML report, named after the workbook and the run (`-failed.csv`...)."""
+    return report_path.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}{suffix}")
+
+
 def failed_csv_path(result: RunResult, report_path: Path) -> Path:
-    """Where the CSV of failed rows goes: beside the HTML report, named after the workbook and the run (the report
-    links to it by this name, the terminal summary prints it)."""
-    return report_path.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}-failed.csv")
+    """Where the CSV of failed rows goes (the report links to it by this name, the terminal summary prints it)."""
+    return beside_report(result, report_path, "-failed.csv")
 
 
-def write_failed_csv(result: RunResult, path: Path) -> Path:
+def write_safe_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """A CSV whose every cell is redacted and neutralised against formula injection (None is an empty cell)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for values in failed_rows(result):
-            writer.writerow([neutralise_csv_cell(redact("" if values[c] is None else str(values[c]))) for c in COLUMNS])
+        writer.writerow(columns)
+        for values in rows:
+            writer.writerow([neutralise_csv_cell(redact("" if v is None else str(v))) for v in values])
     return path
+
+
+def write_failed_csv(result: RunResult, path: Path) -> Path:
+    return write_safe_csv(path, COLUMNS, ([values[c] for c in COLUMNS] for values in failed_rows(result)))
 
 
 def failed_rows(result: RunResult) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ whatever broke, the run it reports on is unaffected."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import logging
@@ -16,37 +15,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from importer.report.csv_export import failed_csv_path, neutralise_csv_cell, write_failed_csv
+from importer.report.csv_export import beside_report, failed_csv_path, write_failed_csv, write_safe_csv
 from importer.report.render import render_to, strict_writes, warn_not_written
 from importer.results import RunResult
 
 log = logging.getLogger(__name__)
 
 CREATED_COLUMNS = ("sheet", "row", "ref", "kind", "isometric_id", "action")
-#: a row's outcome -> the action the created CSV names (rows that failed, were blocked or never started have no ID)
-ACTIONS = {"created": "created", "updated": "updated", "unchanged": "unchanged", "deleted": "deleted"}
+#: the outcomes the created CSV lists, each as its action (rows that failed, were blocked or never started have no ID)
+ACTIONS = frozenset({"created", "updated", "unchanged", "deleted"})
 SUMMARY_SUFFIX = "-summary.json"
 INDEX = "index.html"
 
 
 def created_csv_path(result: RunResult, report_path: Path) -> Path:
-    return report_path.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}-created.csv")
+    return beside_report(result, report_path, "-created.csv")
 
 
 def write_created_csv(result: RunResult, path: Path) -> Path:
     """Each row that has an Isometric ID after the run (created, updated, unchanged, deleted), with that ID."""
-    from importer.redaction import redact
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CREATED_COLUMNS)
-        for o in result.objects:
-            if o.status not in ACTIONS or not o.id:
-                continue
-            values = (o.sheet, o.row, o.ref, o.kind, o.id, ACTIONS[o.status])
-            writer.writerow([neutralise_csv_cell(redact("" if v is None else str(v))) for v in values])
-    return path
+    rows = ((o.sheet, o.row, o.ref, o.kind, o.id, o.status) for o in result.objects if o.status in ACTIONS and o.id)
+    return write_safe_csv(path, CREATED_COLUMNS, rows)
 
 
 def summary(result: RunResult, report_path: Path) -> dict[str, Any]:
@@ -111,7 +100,7 @@ def write_outputs(results: list[RunResult], *, report: Path, mode: str, is_input
                 log.debug("%s not written", path, exc_info=True)
                 warn_not_written(path, exc, consequence)
         try:
-            side = report.with_name(f"{Path(result.workbook_path).stem}-{result.run_id}{SUMMARY_SUFFIX}")
+            side = beside_report(result, report, SUMMARY_SUFFIX)
             side.write_text(json.dumps(summary(result, report), indent=2, default=str), encoding="utf-8")
         except OSError as exc:
             warn_not_written(report.with_name("(summary)"), exc, consequence)
