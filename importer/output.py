@@ -101,6 +101,14 @@ def _co2e_text(kg: float) -> str:
     return text + (f" ({kg / 1000:,.2f} t)" if abs(kg) >= 1000 else "")
 
 
+def status_totals(result: RunResult) -> dict[str, int]:
+    """How many rows ended in each outcome, in the order outcomes first appear."""
+    totals: dict[str, int] = {}
+    for o in result.objects:
+        totals[o.status] = totals.get(o.status, 0) + 1
+    return totals
+
+
 def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     """The end of a run in at most ten plain lines: rehearsal, verdict, counts, this import's CO2e beside the
     statement, the problems by cause (the first `max_causes`), what to do, the report and the CSV."""
@@ -128,9 +136,7 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
             ": every row imported or up to date" if result.mode == "run" else ": every row can be imported"
         )
     lines.append(f"{verdict} ({result.environment}, {result.api_url})")
-    totals: dict[str, int] = {}
-    for o in result.objects:
-        totals[o.status] = totals.get(o.status, 0) + 1
+    totals = status_totals(result)
     lines.append(f"{len(result.objects):,} rows: " + (", ".join(f"{n:,} {s}" for s, n in totals.items()) or "none"))
     co2e = co2e_summary(result)
     parts = []
@@ -278,9 +284,7 @@ def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
             lines.append(f"      {o.error or 'blocked by ' + str(o.blocked_by)}")
     if creates > SHOWN_CREATES and not verbose:
         lines.append(f"  ... and {creates - SHOWN_CREATES:,} more to create (--verbose lists every row)")
-    totals: dict[str, int] = {}
-    for o in result.objects:
-        totals[o.status] = totals.get(o.status, 0) + 1
+    totals = status_totals(result)
     orphans = len(getattr(result, "orphans", None) or [])
     if result.mode == "plan":
         lines.append(
