@@ -27,6 +27,9 @@ PREFIXES: dict[str, str] = {
     "component_attribution": "rvc_",
     "ghg_statement": "ggs_",
     "storage_location": "slc_",
+    "facility": "fcl_",
+    "production_batch": "ptb_",
+    "biochar_application": "bse_",
 }
 
 KIND_BY_PREFIX: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}

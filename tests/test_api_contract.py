@@ -202,6 +202,9 @@ MODELS = {
     m.SubmitGhgStatementRequest: "ResubmitGhgStatementRequest",
     m.CreateStorageLocationRequest: "CreateStorageLocationRequest",
     m.PatchStorageLocationRequest: "PatchStorageLocationRequest",
+    m.ScalarQuantityInput: "ScalarQuantity",
+    m.CreateProductionBatchRequest: "CreateProductionBatchRequest",
+    m.CreateBiocharApplicationRequest: "CreateBiocharApplicationRequest",
 }
 
 

@@ -206,6 +206,8 @@ _ITEM_MODELS: dict[str, type[m.Response]] = {
     "component": m.Component,
     "ghg_statement": m.GhgStatement,
     "storage_location": m.StorageLocation,
+    "production_batch": m.ProductionBatch,
+    "biochar_application": m.BiocharApplication,
 }
 #: kind -> the model of a create's answer
 _CREATED_MODELS: dict[str, type[m.Response]] = {**_ITEM_MODELS, "source": m.CreateSourceResponse}
@@ -1194,6 +1196,8 @@ class IsometricClient:
             "datapoint": m.Datapoint,
             "component": m.Component,
             "ghg_entry": m.GhgEntry,
+            "production_batch": m.ProductionBatch,
+            "biochar_application": m.BiocharApplication,
         }
         model = models[kind]
         params = {"project_id": project_id} if project_id is not None else None
@@ -1230,6 +1234,46 @@ class IsometricClient:
         return m.StorageLocation.model_validate(
             self._request("PATCH", path, json=body, expect=m.StorageLocation.model_validate)
         )
+
+    def list_production_batches(self) -> list[m.ProductionBatch]:
+        """Every production batch of the organisation, paginated (the listing has neither a project nor a
+        supplier_reference_id filter: callers match by reference themselves)."""
+        path = ep.collection("production_batch")
+        return self._models(m.ProductionBatch, self._paginate(path), path)
+
+    def get_production_batch(self, id: str) -> m.ProductionBatch:
+        path = ep.item("production_batch", id)
+        return m.ProductionBatch.model_validate(self._request("GET", path, expect=m.ProductionBatch.model_validate))
+
+    def create_production_batch(self, req: m.CreateProductionBatchRequest) -> m.ProductionBatch:
+        """A lost answer, or a duplicate refusal, is settled by listing the batches and comparing the
+        supplier_reference_id (the listing has no filter)."""
+
+        def find() -> dict[str, Any] | None:
+            found = _matching(self.list_production_batches(), req.supplier_reference_id)
+            return found.model_dump(by_alias=True) if found else None
+
+        return m.ProductionBatch.model_validate(self._create("production_batch", req.body(), find))
+
+    def list_biochar_applications(self) -> list[m.BiocharApplication]:
+        """Every biochar application of the organisation, paginated (no filter of any kind)."""
+        path = ep.collection("biochar_application")
+        return self._models(m.BiocharApplication, self._paginate(path), path)
+
+    def get_biochar_application(self, id: str) -> m.BiocharApplication:
+        path = ep.item("biochar_application", id)
+        return m.BiocharApplication.model_validate(
+            self._request("GET", path, expect=m.BiocharApplication.model_validate)
+        )
+
+    def create_biochar_application(self, req: m.CreateBiocharApplicationRequest) -> m.BiocharApplication:
+        """Settled like a production batch's create: by listing and comparing the supplier_reference_id."""
+
+        def find() -> dict[str, Any] | None:
+            found = _matching(self.list_biochar_applications(), req.supplier_reference_id)
+            return found.model_dump(by_alias=True) if found else None
+
+        return m.BiocharApplication.model_validate(self._create("biochar_application", req.body(), find))
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)

@@ -35,13 +35,24 @@ COLLECTIONS: dict[str, str] = {
     "component": "/components",
     "ghg_statement": "/ghg_statements",
     "storage_location": "/projects/{project_id}/storage_locations",  # project-scoped: `item` needs the project
+    "production_batch": "/production_batches",  # the organisation's: no project, no filter
+    "biochar_application": "/biochar_applications",  # the organisation's: no filter
 }
 #: kinds whose paths are beta and opt-in per organisation: a 403 (anywhere on the path) or a 404 (on the
 #: collection) means "not enabled for this organisation", never a credentials failure (API-NOTES.md)
 OPT_IN: tuple[str, ...] = ("storage_location",)
 
 #: kinds `IsometricClient.delete` accepts (statements are never deleted through the API)
-DELETABLE: tuple[str, ...] = ("source", "datapoint", "feedstock_type", "ghg_entry", "component", "storage_location")
+DELETABLE: tuple[str, ...] = (
+    "source",
+    "datapoint",
+    "feedstock_type",
+    "ghg_entry",
+    "component",
+    "storage_location",
+    "production_batch",
+    "biochar_application",
+)
 
 
 def collection(kind: str, project_id: str | None = None) -> str:

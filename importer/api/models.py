@@ -145,6 +145,35 @@ class StorageLocation(Response):
     supplier_id: str | None = None
 
 
+class ProductionBatch(Response):
+    """An organisation's production batch (not a project's: the document gives it no project_id)."""
+
+    id: str
+    supplier_reference_id: str | None = None
+    display_name: str | None = None
+    facility_id: str
+    feedstock_type_ids: list[str] = []
+    kind: str = "biochar"
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    mass: Quantity
+
+
+class BiocharApplication(Response):
+    """One spreading of one batch's biochar on one storage location. `storage_location_id` is what the create
+    calls `storage_site_id`; `ghg_entry_id` is set by Isometric, never by a request."""
+
+    id: str
+    supplier_reference_id: str | None = None
+    production_batch_id: str
+    storage_location_id: str
+    ghg_entry_id: str | None = None
+    application_date: dt.date
+    average_application_rate: Quantity
+    truck_mass_on_arrival: Quantity
+    truck_mass_on_departure: Quantity
+
+
 class TemplateInput(Response):
     input_key: str
     display_name: str | None = None
@@ -445,3 +474,38 @@ class PatchStorageLocationRequest(PatchRequest):
     storage_method: StorageMethod | None = None
     description: str | None = None
     supplier_reference_id: str | None = Field(None, min_length=1, max_length=100)
+
+
+class ScalarQuantityInput(Request):
+    """The document's ScalarQuantity as a request sends it: `unit` required (at least one character)."""
+
+    magnitude: float = Field(allow_inf_nan=False)
+    unit: str = Field(min_length=1)
+    standard_deviation: float | None = Field(None, allow_inf_nan=False)
+
+
+#: the document's ProductionBatchKind enum
+ProductionBatchKind = Literal["biochar"]
+
+
+class CreateProductionBatchRequest(Request):
+    facility_id: str = Field(min_length=20, max_length=37)
+    feedstock_type_ids: list[Annotated[str, Field(min_length=20, max_length=37)]]
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    kind: ProductionBatchKind
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    mass: ScalarQuantityInput
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+
+
+class CreateBiocharApplicationRequest(Request):
+    project_id: str = Field(min_length=20, max_length=37)
+    storage_site_id: str = Field(min_length=20, max_length=37)
+    production_batch_id: str = Field(min_length=20, max_length=37)
+    average_application_rate: ScalarQuantityInput
+    application_date: dt.date
+    truck_mass_on_arrival: ScalarQuantityInput
+    truck_mass_on_departure: ScalarQuantityInput
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    source_ids: list[Annotated[str, Field(min_length=20, max_length=37)]] = []
