@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from importer.sandbox import logic, storage_locations
+from importer.sandbox import biochar_applications, logic, production_batches, storage_locations
 from importer.sandbox import schemas as s
 from importer.sandbox.faults import FaultConfig, FaultInjector
 from importer.sandbox.logic import Problem, invalid, need, render
+from importer.sandbox.resource import Kit
 from importer.sandbox.store import SandboxStore, paginate
 
 PREFIX = "/mrv/v0"
@@ -34,7 +35,7 @@ DEMO_ACCESS_TOKEN = (
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: resources served from their own module (`routes(Kit)`): a new one is a module and a line here
-RESOURCES = (storage_locations,)
+RESOURCES = (storage_locations, production_batches, biochar_applications)
 
 
 class Sandbox:
@@ -474,7 +475,7 @@ def build_app(sandbox: Sandbox) -> Any:
         Route("/_sandbox/stats", stats, methods=["GET"]),
         Route("/_sandbox/feedstock_types", api(add_feedstock_type, path=None, status=201), methods=["POST"]),
     ]
-    kit = storage_locations.Kit(store=store, prefix=PREFIX, api=api, body=_body, params=_params)
+    kit = Kit(store=store, prefix=PREFIX, api=api, body=_body, params=_params)
     routes += [route for resource in RESOURCES for route in resource.routes(kit)]
 
     async def not_found(request: Request, exc: Exception) -> Response:

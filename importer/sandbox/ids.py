@@ -23,6 +23,9 @@ PREFIXES: dict[str, str] = {
     "component_attribution": "rvc_",
     "ghg_statement": "ggs_",
     "storage_location": "slc_",
+    "facility": "fcl_",
+    "production_batch": "ptb_",
+    "biochar_application": "bse_",
 }
 _BODY = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
 

@@ -18,6 +18,8 @@ TEMPLATE_APPLICATION = "rvt_1SBXFIELDAPPL001"
 TEMPLATE_WEATHERING = "rvt_1SBXWEATHERING01"
 FEEDSTOCK_TYPE_ID = "ftt_1SBXFORESTRES001"
 SAWMILL_OFFCUTS_ID = "ftt_1SBXSAWMILLOFF01"
+#: the demo organisation's pyrolysis plant (facilities are made in the Certify UI; no endpoint lists them)
+FACILITY_ID = "fcl_1SBXKILNFACILITY1"
 
 PROJECTS = [
     {
@@ -388,3 +390,6 @@ FEEDSTOCK_TYPES: list[dict[str, Any]] = [
     {"id": FEEDSTOCK_TYPE_ID, "supplier_reference_id": "seed-forestry-residues", "name": "Forestry residues"},
     {"id": SAWMILL_OFFCUTS_ID, "supplier_reference_id": None, "name": "Sawmill offcuts"},
 ]
+
+#: facilities exist before any import (no endpoint creates or lists them); production batches name one
+FACILITIES: list[dict[str, Any]] = [{"id": FACILITY_ID, "name": "Demo pyrolysis plant"}]

@@ -11,8 +11,6 @@ one is refused (422) rather than stored and answered against the document.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -23,6 +21,7 @@ from importer.sandbox import schemas as s
 from importer.sandbox.ids import new_id
 from importer.sandbox.logic import invalid, render, unique_srid
 from importer.sandbox.problems import Problem
+from importer.sandbox.resource import Kit
 from importer.sandbox.store import SandboxStore, paginate
 
 KIND = "storage_location"
@@ -68,19 +67,6 @@ class PatchStorageLocation(s.Body):
 class ItemPath(BaseModel):
     project_id: s.IdStr
     id: s.IdStr
-
-
-@dataclass(frozen=True)
-class Kit:
-    """What a resource's routes need of the app (`importer.sandbox.app` hands it over; nothing here imports it):
-    `api` wraps a handler with authentication, path checks and the error shape, `body` reads a request body as a
-    model (and the PATCH fields it sets), `params` reads query or path parameters as a model."""
-
-    store: SandboxStore
-    prefix: str
-    api: Callable[..., Callable[[Request], Awaitable[Any]]]
-    body: Callable[[Request, type[BaseModel]], Awaitable[tuple[Any, set[str]]]]
-    params: Callable[[type[BaseModel], Any, str], Any]
 
 
 def _project(store: SandboxStore, project_id: str) -> None:

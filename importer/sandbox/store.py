@@ -126,6 +126,9 @@ class SandboxStore:
         for feedstock in seed.FEEDSTOCK_TYPES:  # a database seeded by an earlier version gets the types it lacks
             if feedstock["id"] not in self.objects["feedstock_type"]:
                 self.put("feedstock_type", dict(feedstock))
+        for facility in seed.FACILITIES:  # likewise the facilities
+            if facility["id"] not in self.objects["facility"]:
+                self.put("facility", dict(facility))
 
     def _seed(self) -> None:
         for project in seed.PROJECTS:
