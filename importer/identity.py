@@ -112,6 +112,8 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
         ("entries", wb.entries),
         ("components", [c for c in wb.components if c.action == "add"]),
         ("storage_locations", wb.storage_locations),
+        ("production_batches", wb.production_batches),
+        ("biochar_applications", wb.biochar_applications),
     ):
         out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
     return out

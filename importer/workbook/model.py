@@ -20,6 +20,7 @@ class ProjectSettings:
     submit_statement: bool = False
     ghg_statement_report_url: str | None = None
     supplier_reference_prefix: str | None = None
+    facility_id: str | None = None  # the default of production_batches rows
 
 
 @dataclass(slots=True)
@@ -122,6 +123,38 @@ class StorageLocationRow:
     supplier_reference_id: str | None
 
 
+@dataclass(slots=True)
+class ProductionBatchRow:
+    row: int
+    ref: str
+    display_name: str | None
+    facility_id: str | None  # None: the project sheet's facility_id
+    feedstock_types: tuple[str, ...]  # refs of the feedstock_types sheet or ftt_ IDs
+    started_at: dt.datetime  # UTC
+    ended_at: dt.datetime  # UTC
+    mass: float
+    unit: str
+    standard_deviation: float | None
+    supplier_reference_id: str | None
+
+
+@dataclass(slots=True)
+class BiocharApplicationRow:
+    row: int
+    ref: str
+    production_batch: str  # ref of production_batches or ptb_ ID
+    storage_location: str  # ref of storage_locations or slc_ ID
+    application_date: dt.date
+    application_rate: float
+    application_rate_unit: str
+    truck_mass_on_arrival: float
+    truck_mass_on_departure: float
+    truck_mass_unit: str
+    source_refs: tuple[str, ...]
+    entry: str | None  # ref of the entries sheet: local lineage only
+    supplier_reference_id: str | None
+
+
 @dataclass
 class Workbook:
     """A workbook that passed offline validation (no errors; warnings allowed)."""
@@ -137,6 +170,8 @@ class Workbook:
     components: list[ComponentRow] = field(default_factory=list)
     component_inputs: list[ComponentInputRow] = field(default_factory=list)
     storage_locations: list[StorageLocationRow] = field(default_factory=list)
+    production_batches: list[ProductionBatchRow] = field(default_factory=list)
+    biochar_applications: list[BiocharApplicationRow] = field(default_factory=list)
     #: sheet -> column name -> 1-based Excel column index, as found in this workbook's header row, so
     #: later stages (online checks, the planner) can still name the exact cell of a problem.
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -150,7 +185,11 @@ class Workbook:
         return cell_name(row, self.columns.get(sheet, {}).get(column))
 
     def counts(self) -> dict[str, int]:
-        optional = {"storage_locations": len(self.storage_locations)}  # new sheets: said only when used
+        optional = {
+            "storage_locations": len(self.storage_locations),
+            "production_batches": len(self.production_batches),
+            "biochar_applications": len(self.biochar_applications),
+        }  # new sheets: said only when used
         return {
             "sources": len(self.sources),
             "datapoints": len(self.datapoints),

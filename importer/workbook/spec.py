@@ -121,6 +121,14 @@ PROJECT = Sheet(
             description="URL of the GHG statement report, reachable by the verifier; required when submitting.",
         ),
         Column(
+            "facility_id",
+            "ref",
+            id_kind="facility",
+            example="fcl_1SBXKILNFACILITY1",
+            description="Default facility (fcl_ ID, from the Certify UI: no endpoint lists facilities) of the "
+            "production_batches rows that leave theirs empty.",
+        ),
+        Column(
             "supplier_reference_prefix",
             "str",
             max_length=40,
@@ -410,6 +418,135 @@ STORAGE_LOCATIONS = Sheet(
     required=False,
 )
 
+PRODUCTION_BATCHES = Sheet(
+    "production_batches",
+    "Production batches (optional sheet): each batch of biochar produced (facility, feedstock types, start and "
+    "end, mass). The API cannot update a batch: a changed row is replaced (deleted and created anew) only with "
+    "--replace, together with the applications citing it.",
+    (
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="batch-2026-10-a",
+            description="Your short name for this batch; biochar_applications cite it. A later workbook may cite "
+            "the batch by its ptb_ ID instead.",
+        ),
+        Column(
+            "display_name",
+            "str",
+            max_length=NAME_MAX,
+            example="Kiln 1, 1-14 October",
+            description="Empty: Isometric names it after the facility.",
+        ),
+        Column(
+            "facility_id",
+            "ref",
+            id_kind="facility",
+            example="fcl_1SBXKILNFACILITY1",
+            description="The facility's fcl_ ID, from the Certify UI; empty: the project sheet's facility_id.",
+        ),
+        Column(
+            "feedstock_types",
+            "refs",
+            required=True,
+            ref_sheet="feedstock_types",
+            id_kind="feedstock_type",
+            example="sawmill-offcuts",
+            description="Comma-separated refs of the feedstock_types sheet or ftt_ IDs.",
+        ),
+        Column("started_at", "datetime", required=True, example="2026-10-01 06:00"),
+        Column(
+            "ended_at",
+            "datetime",
+            required=True,
+            example="2026-10-14 18:00",
+            description="After started_at, and less than a month later (Isometric's biochar requirements).",
+        ),
+        Column(
+            "mass",
+            "number",
+            required=True,
+            minimum=0,
+            exclusive_minimum=True,
+            example="12.5",
+            description="The batch's biochar mass (the document does not say dry or wet: follow your methodology).",
+        ),
+        Column("unit", "unit", required=True, example="t", description="A unit of mass: t, kg, lb..."),
+        Column("standard_deviation", "number", minimum=0, example="0.1", description="In the mass's unit."),
+        _srid(),
+    ),
+    required=False,
+)
+
+BIOCHAR_APPLICATIONS = Sheet(
+    "biochar_applications",
+    "Biochar applications (optional sheet): each spreading of one batch's biochar on one storage location, with "
+    "the truck weighed on arrival and departure. The API cannot update an application: a changed row is replaced "
+    "only with --replace.",
+    (
+        Column("ref", "str", required=True, max_length=NAME_MAX, example="spread-2026-10-20-north"),
+        Column(
+            "production_batch",
+            "ref",
+            required=True,
+            ref_sheet="production_batches",
+            id_kind="production_batch",
+            example="batch-2026-10-a",
+            description="A ref of the production_batches sheet or a ptb_ ID. One batch per application: a "
+            "spreading from two batches is two rows.",
+        ),
+        Column(
+            "storage_location",
+            "ref",
+            required=True,
+            ref_sheet="storage_locations",
+            id_kind="storage_location",
+            example="north-field",
+            description="A ref of the storage_locations sheet or an slc_ ID.",
+        ),
+        Column(
+            "application_date",
+            "date",
+            required=True,
+            example="2026-10-20",
+            description="Not before its batch's production ended.",
+        ),
+        Column("application_rate", "number", required=True, minimum=0, example="10"),
+        Column("application_rate_unit", "unit", required=True, example="t/ha", description="Mass per area."),
+        Column("truck_mass_on_arrival", "number", required=True, minimum=0, example="18.4"),
+        Column(
+            "truck_mass_on_departure",
+            "number",
+            minimum=0,
+            default=0.0,
+            example="12.1",
+            description="At most the arrival mass. Without a weighbridge, give the net mass as the arrival mass and "
+            "0 here (a convention Isometric support confirmed to an integrator; not in the document).",
+        ),
+        Column("truck_mass_unit", "unit", required=True, example="t", description="A unit of mass."),
+        Column(
+            "source_refs",
+            "refs",
+            ref_sheet="sources",
+            id_kind="source",
+            example="weighbridge-oct",
+            description="Evidence, such as the weighbridge ticket: refs of the sources sheet or src_ IDs.",
+        ),
+        Column(
+            "entry",
+            "ref",
+            ref_sheet="entries",
+            example="batch-2026-10-01",
+            description="Optional: the ref of the GHG entry this spreading belongs to. Kept in the report's lineage "
+            "only (Isometric sets that link itself).",
+        ),
+        _srid(),
+    ),
+    required=False,
+)
+
 SHEETS: tuple[Sheet, ...] = (
     PROJECT,
     SOURCES,
@@ -420,6 +557,8 @@ SHEETS: tuple[Sheet, ...] = (
     COMPONENTS,
     COMPONENT_INPUTS,
     STORAGE_LOCATIONS,
+    PRODUCTION_BATCHES,
+    BIOCHAR_APPLICATIONS,
 )
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from importer.workbook import spec
 from importer.workbook.checks.base import CheckedSheet
+from importer.workbook.checks.chain import ChainChecks
 from importer.workbook.checks.evidence_files import EvidenceChecks
 from importer.workbook.checks.order import FindingOrder
 from importer.workbook.checks.project import ProjectChecks
@@ -27,7 +28,15 @@ from importer.workbook.checks.typed_rows import TypedRows
 
 
 class Validator(
-    ProjectChecks, SheetReading, SchemaChecks, EvidenceChecks, ReferenceChecks, RowRules, TypedRows, FindingOrder
+    ProjectChecks,
+    SheetReading,
+    SchemaChecks,
+    EvidenceChecks,
+    ReferenceChecks,
+    RowRules,
+    ChainChecks,
+    TypedRows,
+    FindingOrder,
 ):
     """One validation of a read workbook (`RawBook`): `run` takes the stages in order."""
 
@@ -51,6 +60,7 @@ class Validator(
         self.check_list_duplicates()
         self.check_components()
         self.check_feedstock_types()
+        self.check_chain()
         self.warn_unused(used)
         counts = {name: len(s.rows) for name, s in self.sheets.items()}
         workbook = None

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 from importer.identity import workbook_references
 from importer.workbook.checks.base import Checks
 from importer.workbook.model import (
+    BiocharApplicationRow,
     ComponentInputRow,
     ComponentRow,
     DatapointRow,
     EntryInputRow,
     EntryRow,
     FeedstockTypeRow,
+    ProductionBatchRow,
     ProjectSettings,
     SourceRow,
     StorageLocationRow,
@@ -74,6 +76,7 @@ class TypedRows(Checks):
                 submit_statement=bool(self.project.get("submit_statement")),
                 ghg_statement_report_url=self.project.get("ghg_statement_report_url"),
                 supplier_reference_prefix=self.project.get("supplier_reference_prefix"),
+                facility_id=self.project.get("facility_id"),
             ),
             sources=sources,
             datapoints=self.typed("datapoints", DatapointRow, source_refs=dp_sources),
@@ -88,6 +91,20 @@ class TypedRows(Checks):
             ),
             component_inputs=self.typed("component_inputs", ComponentInputRow),
             storage_locations=self.typed("storage_locations", StorageLocationRow),
+            production_batches=self.typed(
+                "production_batches",
+                ProductionBatchRow,
+                feedstock_types=[r or () for r in self.sheets["production_batches"].records.get("feedstock_types", [])],
+            ),
+            biochar_applications=self.typed(
+                "biochar_applications",
+                BiocharApplicationRow,
+                truck_mass_on_departure=[
+                    float(v or 0.0)
+                    for v in self.sheets["biochar_applications"].records.get("truck_mass_on_departure", [])
+                ],
+                source_refs=[r or () for r in self.sheets["biochar_applications"].records.get("source_refs", [])],
+            ),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
             project_rows=dict(self.project_rows),
         )
@@ -98,7 +115,16 @@ class TypedRows(Checks):
         unique within a sheet (checked before) and sheets are named apart."""
         given = [
             self.sheets[name].records.get("supplier_reference_id", [])
-            for name in ("sources", "datapoints", "feedstock_types", "entries", "components", "storage_locations")
+            for name in (
+                "sources",
+                "datapoints",
+                "feedstock_types",
+                "entries",
+                "components",
+                "storage_locations",
+                "production_batches",
+                "biochar_applications",
+            )
             if name in self.sheets
         ]
         return not all(column.count(None) == len(column) for column in given)
