@@ -437,6 +437,7 @@ def _import_command(
     verbose: bool = False,
     out_path: Path | None = None,
     prune: bool = False,
+    replace: bool = False,
     keep_orphans: bool = False,
     update_only: bool = False,
     saved: Path | None = None,
@@ -513,7 +514,13 @@ def _import_command(
             )
         elif mode == "plan":
             outcome = library.plan(
-                paths, where=where, submit=submit, prune=prune, concurrency=concurrency, progress=meter
+                paths,
+                where=where,
+                submit=submit,
+                prune=prune,
+                replace=replace,
+                concurrency=concurrency,
+                progress=meter,
             )
         else:
             outcome = library.run(
@@ -521,6 +528,7 @@ def _import_command(
                 where=where,
                 submit=submit,
                 prune=prune,
+                replace=replace,
                 keep_orphans=keep_orphans,
                 update_only=update_only,
                 concurrency=concurrency,
@@ -615,6 +623,12 @@ _API_URL_HELP = (
 _JSON = typer.Option(False, "--json", help="One JSON object on stdout.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress output.")
 _NO_REPORT = typer.Option(False, "--no-report", help="Write no HTML report and no CSV of failed rows.")
+_REPLACE = typer.Option(
+    False,
+    "--replace",
+    help="Replace (delete, then create anew) a changed production batch or biochar application: the API cannot "
+    "update them. Without it, such a change is a conflict.",
+)
 _VERBOSE = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary.")
 _KEEP_ORPHANS = typer.Option(
     False,
@@ -648,6 +662,7 @@ def plan_command(
         "--prune",
         help="Plan to delete the objects under this workbook's supplier-reference prefix that it no longer defines.",
     ),
+    replace: bool = _REPLACE,
     verbose: bool = _VERBOSE,
     no_report: bool = _NO_REPORT,
 ) -> None:
@@ -668,6 +683,7 @@ def plan_command(
             verbose=verbose,
             out_path=out_path,
             prune=prune,
+            replace=replace,
             no_report=no_report,
         )
     )
@@ -688,6 +704,7 @@ def run_command(
         help="Delete the objects under this workbook's supplier-reference "
         "prefix that it no longer defines (those that can be deleted).",
     ),
+    replace: bool = _REPLACE,
     keep_orphans: bool = _KEEP_ORPHANS,
     update_only: bool = _UPDATE_ONLY,
     verbose: bool = _VERBOSE,
@@ -713,6 +730,7 @@ def run_command(
             quiet=quiet,
             verbose=verbose,
             prune=prune,
+            replace=replace,
             keep_orphans=keep_orphans,
             update_only=update_only,
             no_report=no_report,

@@ -308,6 +308,7 @@ def _import(
     where: ApiTarget | None,
     submit: bool,
     prune: bool,
+    replace: bool,
     keep_orphans: bool,
     update_only: bool,
     concurrency: int,
@@ -328,6 +329,7 @@ def _import(
         concurrency=concurrency,
         cancel=cancel or threading.Event(),
         prune=prune,
+        replace=replace,
         keep_orphans=keep_orphans,
         update_only=update_only,
     )
@@ -412,6 +414,7 @@ def plan(
     where: ApiTarget | None = None,
     submit: bool = False,
     prune: bool = False,
+    replace: bool = False,
     concurrency: int = 8,
     progress: Callable[[], Any] | None = None,
 ) -> BatchOutcome:
@@ -423,6 +426,7 @@ def plan(
         where=where,
         submit=submit,
         prune=prune,
+        replace=replace,
         keep_orphans=False,
         update_only=False,
         concurrency=concurrency,
@@ -437,6 +441,7 @@ def run(
     where: ApiTarget | None = None,
     submit: bool = False,
     prune: bool = False,
+    replace: bool = False,
     keep_orphans: bool = False,
     update_only: bool = False,
     concurrency: int = 8,
@@ -451,6 +456,7 @@ def run(
         where=where,
         submit=submit,
         prune=prune,
+        replace=replace,
         keep_orphans=keep_orphans,
         update_only=update_only,
         concurrency=concurrency,
@@ -506,6 +512,7 @@ def apply(
         keep_orphans=keep_orphans,
         update_only=update_only,
         prune=any(p.prune for p in plans),
+        replace=any(p.replace for p in plans),
     )
     tampered = saved_plans.tampering(bundle)
     with _session(where, options.cancel) as session:
@@ -552,7 +559,9 @@ def _replan(
     ctx, listed = read_project(session, wb, options.concurrency)
     state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
     # the same inputs give the same plan: its fingerprint covers what this workbook's plan depends on
-    recomputed = build_plan(wb, ctx, state, submit=_planned_submit(plan_value), prune=plan_value.prune)
+    recomputed = build_plan(
+        wb, ctx, state, submit=_planned_submit(plan_value), prune=plan_value.prune, replace=plan_value.replace
+    )
     differences = saved_plans.registry_changes(plan_value, recomputed.registry_fingerprint)
     if context_fingerprint(ctx) != plan_value.context_fingerprint:
         differences.insert(0, "the project's GHG entry templates or component blueprints changed")

@@ -245,6 +245,8 @@ SIGNS = {
     "created": "+",
     "update": "~",
     "updated": "~",
+    "replace": "-/+",
+    "replaced": "-/+",
     "delete": "-",
     "deleted": "-",
     "conflict": "!",
@@ -278,7 +280,7 @@ def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
         for fld in o.changes:
             if fld in o.before or fld in o.after:
                 lines.append(f"      {fld}: {shown(o.before.get(fld))} -> {shown(o.after.get(fld))}")
-            elif o.status in ("update", "updated"):
+            elif o.status in ("update", "updated", "replace", "replaced"):
                 lines.append(f"      {fld}")
         if o.status in ("conflict", "failed", "blocked") and (o.error or o.blocked_by):
             lines.append(f"      {o.error or 'blocked by ' + str(o.blocked_by)}")
@@ -289,7 +291,8 @@ def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
     if result.mode == "plan":
         lines.append(
             f"Plan: {totals.get('create', 0):,} to create, {totals.get('update', 0):,} to update, "
-            f"{totals.get('delete', 0):,} to delete, {orphans:,} orphan{'' if orphans == 1 else 's'}"
+            + (f"{totals['replace']:,} to replace, " if totals.get("replace") else "")
+            + f"{totals.get('delete', 0):,} to delete, {orphans:,} orphan{'' if orphans == 1 else 's'}"
             + "".join(f", {totals[s]:,} {s}" for s in ("conflict", "blocked") if totals.get(s))
             + "."
         )

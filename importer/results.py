@@ -29,8 +29,18 @@ KINDS = (
     "component_attribution",
     "ghg_statement",
 )
-RUN_STATUSES = ("created", "updated", "deleted", "unchanged", "failed", "blocked", "conflict", "not started")
-PLAN_STATUSES = ("create", "update", "delete", "unchanged", "conflict", "blocked")
+RUN_STATUSES = (
+    "created",
+    "updated",
+    "replaced",
+    "deleted",
+    "unchanged",
+    "failed",
+    "blocked",
+    "conflict",
+    "not started",
+)
+PLAN_STATUSES = ("create", "update", "replace", "delete", "unchanged", "conflict", "blocked")
 BAD_STATUSES = frozenset({"failed", "blocked", "conflict"})
 
 

@@ -108,6 +108,7 @@ class ImportOptions:
     concurrency: int = 8
     cancel: threading.Event = field(default_factory=threading.Event)
     prune: bool = False  # delete the orphans of this workbook's prefix that can be deleted
+    replace: bool = False  # delete and create anew a changed object the API cannot update (no PATCH)
     keep_orphans: bool = False  # submit although orphans of this workbook's prefix lie in the period
     update_only: bool = False  # never create: refuse a plan with creates before anything is sent
 
@@ -174,7 +175,7 @@ def plan_workbook(
                 validation=validation,
             )
         state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
-        plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune)
+        plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune, replace=options.replace)
     except Cancelled as exc:  # Ctrl-C while the project is read: interrupted, nothing sent
         raise ImportAborted(
             f"interrupted while reading the project: {exc.message}; nothing was sent", exit_code=130

@@ -28,7 +28,7 @@ from importer.history import LocalStateError
 from importer.planning.env import Applied, ApplyEnv, Entity, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.known import Signature
-from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref
+from importer.planning.model import Action, IdRef, Key, NewRef, Plan, Ref, ReplacedPayload
 from importer.redaction import redact
 from importer.results import BAD_STATUSES, ObjectOutcome
 
@@ -281,7 +281,9 @@ def apply_plan(
         for action in unit.actions:
             done = applied.get(action.key, Applied())
             outcome = run_log.outcomes[action.key]
-            default = {"create": "created", "update": "updated", "delete": "deleted"}.get(action.op, "unchanged")
+            default = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}.get(
+                action.op, "unchanged"
+            )
             outcome.status = done.status or default
             if done.id:
                 outcome.id = done.id
@@ -415,7 +417,9 @@ def _units(plan: Plan, env: _Env, kinds: dict[str, Kind]) -> list[_Unit]:
             groups[(kind.name, kind.group_of(action))].append(action)
             continue
         handler: Callable[[Action, ApplyEnv], Applied] | None = (
-            functools.partial(_delete, prefix=plan.prefix) if action.op == "delete" else kind.apply
+            functools.partial(_delete, prefix=plan.prefix)
+            if action.op == "delete" and not isinstance(action.payload, ReplacedPayload)
+            else kind.apply
         )
         assert handler is not None, f"kind {kind.name} declares no apply"
         units.append(

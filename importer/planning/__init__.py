@@ -233,16 +233,27 @@ def statement_entries(
     return out
 
 
-def build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool, prune: bool = False) -> Plan:
+def build_plan(
+    wb: Workbook,
+    ctx: ProjectContext,
+    state: RegistryState,
+    *,
+    submit: bool,
+    prune: bool = False,
+    replace: bool = False,
+) -> Plan:
     """The plan of a validated workbook against a registry snapshot: pure, no HTTP (the garbage collector
-    paused: `importer.process_wide`)."""
+    paused: `importer.process_wide`). `replace`: a changed object the API cannot update is deleted and created
+    anew (otherwise that is a conflict)."""
     with process_wide.paused():
-        return _build_plan(wb, ctx, state, submit=submit, prune=prune)
+        return _build_plan(wb, ctx, state, submit=submit, prune=prune, replace=replace)
 
 
-def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool, prune: bool) -> Plan:
+def _build_plan(
+    wb: Workbook, ctx: ProjectContext, state: RegistryState, *, submit: bool, prune: bool, replace: bool
+) -> Plan:
     prefix = wb.project.supplier_reference_prefix or wb.project.project_id
-    p = Planning(wb=wb, ctx=ctx, state=state, submit=submit, prefix=prefix)
+    p = Planning(wb=wb, ctx=ctx, state=state, submit=submit, prefix=prefix, replace=replace)
     statement_actions: list[Action] = []
     for kind in kinds.REGISTERED:  # in dependency order; a kind may read (and the statement amend) what came before
         planned = kind.plan(p)
@@ -263,7 +274,8 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
     def rank(action: Action) -> tuple[int, int]:  # kinds in dependency order, then deletes, the statement last
         if action.kind == "ghg_statement":
             return (2, 0)
-        return (1, 0) if action.op == "delete" else (0, order[action.kind])
+        pruned = action.op == "delete" and isinstance(action.payload, DeletePayload)  # a replace's stays with its kind
+        return (1, 0) if pruned else (0, order[action.kind])
 
     actions.sort(key=rank)  # stable: workbook order within a kind, prune order among deletes
     actions = block_dependants(actions)
@@ -288,6 +300,7 @@ def _build_plan(wb: Workbook, ctx: ProjectContext, state: RegistryState, *, subm
         statement_end_on=wb.project.statement_end_on,
         statement_entries=tuple(held),
         prune=prune,
+        replace=replace,
     )
 
 

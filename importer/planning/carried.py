@@ -42,9 +42,13 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.results import ObjectOutcome
 
 #: what a carried listing holds
-Carried: TypeAlias = "m.Datapoint | m.Component | m.GhgEntry"
+Carried: TypeAlias = "m.Datapoint | m.Component | m.GhgEntry | m.ProductionBatch | m.BiocharApplication"
 
-KINDS = ("datapoint", "component", "ghg_entry")
+KINDS = ("datapoint", "component", "ghg_entry", "production_batch", "biochar_application")
+#: what the API lists for the whole organisation only (no project filter)
+_ORGANISATION_WIDE = frozenset({"ghg_entry", "production_batch", "biochar_application"})
+#: kinds whose kept listing a run's own creates and deletes keep current (nothing else of theirs changes)
+_CHAIN = ("production_batch", "biochar_application")
 ORGANISATION = ""  # the scope of the GHG entries' listing: the API cannot list them by project
 #: writes after which every GHG entry listed before reads as it did (nothing of theirs refers to what changed)
 _ENTRIES_UNTOUCHED = {
@@ -53,6 +57,9 @@ _ENTRIES_UNTOUCHED = {
     "datapoint": {"created"},
     "component": {"created"},
     "ghg_entry": {"created"},
+    # the chain of custody: Isometric links an application to an entry itself; nothing here writes an entry
+    "production_batch": {"created", "replaced", "deleted"},
+    "biochar_application": {"created", "replaced", "deleted"},
 }
 
 
@@ -61,13 +68,18 @@ def _submits(action: Action) -> bool:
     return bool(getattr(action.payload, "submit", False))
 
 
-def _as_listed(items: list[Carried]) -> list[m.Datapoint] | list[m.Component] | list[m.GhgEntry]:
+Listed: TypeAlias = (
+    "list[m.Datapoint] | list[m.Component] | list[m.GhgEntry] | list[m.ProductionBatch] | list[m.BiocharApplication]"
+)
+
+
+def _as_listed(items: list[Carried]) -> Listed:
     """One kind's listing (each kept listing holds one kind: `read`'s overloads say which)."""
-    return cast("list[m.Datapoint] | list[m.Component] | list[m.GhgEntry]", items)
+    return cast("Listed", items)
 
 
 def _scope(kind: str, project_id: str) -> str:
-    return ORGANISATION if kind == "ghg_entry" else project_id
+    return ORGANISATION if kind in _ORGANISATION_WIDE else project_id
 
 
 @dataclass
@@ -91,10 +103,16 @@ class CarriedListings:
     def read(self, client: IsometricClient, kind: Literal["component"], project_id: str) -> list[m.Component]: ...
     @overload
     def read(self, client: IsometricClient, kind: Literal["ghg_entry"], project_id: str) -> list[m.GhgEntry]: ...
-
+    @overload
     def read(
-        self, client: IsometricClient, kind: str, project_id: str
-    ) -> list[m.Datapoint] | list[m.Component] | (list[m.GhgEntry]):
+        self, client: IsometricClient, kind: Literal["production_batch"], project_id: str
+    ) -> list[m.ProductionBatch]: ...
+    @overload
+    def read(
+        self, client: IsometricClient, kind: Literal["biochar_application"], project_id: str
+    ) -> list[m.BiocharApplication]: ...
+
+    def read(self, client: IsometricClient, kind: str, project_id: str) -> Listed:
         """Every datapoint or component of the project, or GHG entry of the organisation, as a whole listing
         would give them."""
         scope = _scope(kind, project_id)
@@ -158,6 +176,9 @@ class CarriedListings:
                     continue
                 if not self._leaves_listed_entries(action, status, entities.get(action.key)):
                     self._forget(project_id, ("ghg_entry",))
+                if action.kind in _CHAIN:
+                    self._after_chain_write(project_id, action, status)
+                    continue
                 if action.kind == "ghg_entry" and status != "created":
                     self._forget(project_id, ("component",))
                 elif (action.kind == "ghg_statement" and _submits(action)) or (
@@ -176,6 +197,17 @@ class CarriedListings:
                         kept.items[action.existing_id] = cast("Carried", entity)  # a datapoint's or component's
                     else:
                         self._forget(project_id, (action.kind,))
+
+    def _after_chain_write(self, project_id: str, action: Action, status: str) -> None:
+        """A batch or application created (or the new half of a replace) is read as new; a deleted one (a prune,
+        the old half of a replace) is dropped; anything else makes the kind's next read a whole one."""
+        if status in ("created", "replaced"):
+            return
+        kept = self._kept.get((action.kind, _scope(action.kind, project_id)))
+        if status == "deleted" and kept is not None and action.existing_id is not None:
+            kept.items.pop(action.existing_id, None)
+        elif status != "deleted":
+            self._forget(project_id, (action.kind,))
 
     def _leaves_listed_entries(self, action: Action, status: str, entity: Entity | None) -> bool:
         """Whether a write leaves every GHG entry listed before as it was: a new object nothing listed refers

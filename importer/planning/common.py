@@ -4,6 +4,7 @@ creates)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable
@@ -13,12 +14,25 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 from importer.context import ProjectContext
 from importer.identity import reference_for
 from importer.ids import has_id_prefix
-from importer.planning.model import Action, Change, IdRef, Key, NewRef, Op, Payload, Placed, Ref, Where
+from importer.planning.model import (
+    Action,
+    Change,
+    IdRef,
+    Key,
+    NewRef,
+    Op,
+    Payload,
+    Placed,
+    Ref,
+    ReplacedPayload,
+    Where,
+)
 from importer.planning.registry import RegistryState
 from importer.workbook.model import Workbook
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
+    from importer.planning.env import Applied, ApplyEnv
     from importer.planning.registry import RegistryObject
 
 
@@ -55,6 +69,8 @@ class Planning:
     planned: list[Action] = field(default_factory=list)
     #: objects a row names that the importer does not own (feedstock types: matched by ID, reference or name)
     matched: dict[Key, str] = field(default_factory=dict)
+    #: planned with --replace: a changed object the API cannot update is deleted and created anew
+    replace: bool = False
 
     def record(self, action: Action) -> Action:
         """Remember what the plan does with this object (a later kind's Refs depend on it) and return it."""
@@ -75,6 +91,38 @@ class Planning:
                 **base,
             )
         )
+
+    def replaced(
+        self, changes: list[Change], payload: Payload, existing_id: str, base: Placed, *, noun: str, extra: str = ""
+    ) -> list[Action]:
+        """The actions of an existing object of a kind the API cannot update (no PATCH): unchanged; a conflict
+        that says what changed and asks for --replace; or, with --replace, its replace: a delete of the old
+        object (`ReplacedPayload`), then the row's `replace` action creating it anew, which waits for it."""
+        if not changes:
+            return [self.judged(Verdict("unchanged"), payload, existing_id, [], base)]
+        what = "; ".join(c.describe() for c in changes)
+        if not self.replace:
+            reason = (
+                f"{noun} {existing_id} changed ({what}), and the API cannot update a {noun}: run with --replace to "
+                f"delete it and create it anew{extra}, or give the row a new ref to add another {noun}"
+            )
+            return [self.judged(Verdict("conflict", reason), payload, existing_id, changes, base)]
+        delete = Action(
+            kind=base["kind"],
+            ref=existing_id,
+            sheet=base["sheet"],
+            row=base["row"],
+            op="delete",
+            payload=ReplacedPayload(base["ref"]),
+            supplier_reference_id=base.get("supplier_reference_id"),
+            existing_id=existing_id,
+            notes=(f"replaced by {base['sheet']} row {base['row']} ({base['ref']})",),
+        )
+        create = dataclasses.replace(
+            Action(op="replace", payload=payload, existing_id=existing_id, changes=tuple(changes), **base),
+            depends_on=(*base["depends_on"], delete.key),
+        )
+        return [delete, self.record(create)]
 
     def srid(self, kind: str, sheet: str, row: Row, *, file_sha256: str | None = None) -> str:
         srid = reference_for(row.supplier_reference_id, self.prefix, sheet, row.ref, file_sha256=file_sha256)
@@ -102,7 +150,7 @@ class Planning:
             return ref
         if (kind, ref) in self.matched:
             return self.matched[(kind, ref)]
-        if self.ops.get((kind, ref)) == "create":
+        if self.ops.get((kind, ref)) in ("create", "replace"):
             return None
         obj = self.existing(kind, self.srids.get((kind, ref), ""))
         return obj.id if obj is not None else None
@@ -247,3 +295,47 @@ def same_project(obj: m.Source | m.Datapoint, project_id: str, action: Action) -
             "supplier_reference_prefix on the project sheet"
         )
     return None
+
+
+def delete_replaced(action: Action, env: ApplyEnv, *, noun: str) -> Applied:
+    """The first half of a replace: delete the old object. One already gone counts as deleted; a refusal (the API
+    keeps what still cites it, say) is a conflict that names the object, and its replace never starts."""
+    from importer.api.errors import Conflict, NotFound, ValidationFailed
+    from importer.planning.env import Applied  # env imports `known`, which imports this module
+
+    assert action.existing_id is not None
+    try:
+        env.client.delete(action.kind, action.existing_id, project_id=env.project_id)
+    except NotFound:
+        pass
+    except (Conflict, ValidationFailed) as exc:
+        raise Conflict(
+            f"{noun} {action.existing_id} ({action.supplier_reference_id}) could not be replaced: the API refused to "
+            f"delete it ({exc.message}); nothing was created in its place",
+            status=exc.status,
+            detail=exc.detail,
+            method=exc.method,
+            url=exc.url,
+            request_id=exc.request_id,
+        ) from exc
+    return Applied(id=action.existing_id, status="deleted")
+
+
+def same_quantity(before: m.Quantity, magnitude: float, unit: str, sd: float | None) -> bool:
+    """Whether a quantity the API holds is the one the workbook gives, compared by converting (the API may answer
+    `kg` as `kilogram`): magnitudes and standard deviations alike in the workbook's unit."""
+    from importer.units import UnitError, conversion_factor
+
+    held = before.unit or ""
+    if held == unit:
+        factor = 1.0
+    else:
+        try:
+            factor = conversion_factor(held, unit)
+        except UnitError:
+            return False
+    if not math.isclose(before.magnitude * factor, magnitude, rel_tol=1e-9, abs_tol=1e-12):
+        return False
+    if before.standard_deviation is None or sd is None:
+        return before.standard_deviation is None and sd is None
+    return math.isclose(before.standard_deviation * factor, sd, rel_tol=1e-9, abs_tol=1e-12)

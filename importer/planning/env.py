@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
 #: an API object an applied action returns (for the report, and what a batch carries)
 Entity: TypeAlias = (
     "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement | m.StorageLocation"
+    " | m.ProductionBatch | m.BiocharApplication"
 )
 
 
@@ -67,6 +68,10 @@ class RequestModels(Protocol):
     def CreateStorageLocationRequest(self) -> type[m.CreateStorageLocationRequest]: ...
     @property
     def PatchStorageLocationRequest(self) -> type[m.PatchStorageLocationRequest]: ...
+    @property
+    def CreateProductionBatchRequest(self) -> type[m.CreateProductionBatchRequest]: ...
+    @property
+    def CreateBiocharApplicationRequest(self) -> type[m.CreateBiocharApplicationRequest]: ...
 
 
 class ApplyEnv(Protocol):

@@ -19,6 +19,7 @@ from importer.planning.model import Action
 
 if TYPE_CHECKING:
     from importer.api.client import IsometricClient
+    from importer.planning.carried import CarriedListings
     from importer.planning.common import Planning
     from importer.planning.registry import RegistryObject
     from importer.workbook.model import Workbook
@@ -29,7 +30,8 @@ ApplyOne = Callable[[Action, ApplyEnv], Applied]
 ApplyGroup = Callable[[list[Action], ApplyEnv], dict[tuple[str, str], Applied]]
 #: what the project holds of a kind, for the registry snapshot (kinds the snapshot does not read itself); None
 #: when the workbook needs no listing (its sheet is empty), so an organisation without the kind is never asked
-Listing: TypeAlias = "Callable[[IsometricClient, Workbook], Sequence[RegistryObject] | None]"
+#: (with the batch's carried listings, for kinds listed whole: `importer.planning.carried`)
+Listing: TypeAlias = "Callable[[IsometricClient, Workbook, CarriedListings | None], Sequence[RegistryObject] | None]"
 #: the objects of a kind carrying a supplier_reference_id (client, project ID, reference): a rollback's look-up
 #: of a create that was never confirmed
 Lookup: TypeAlias = "Callable[[IsometricClient, str, str], Sequence[RegistryObject]]"

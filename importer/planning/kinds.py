@@ -8,10 +8,12 @@ from __future__ import annotations
 from importer import identity
 from importer.planning import (
     attributions,
+    biochar_applications,
     components,
     datapoints,
     feedstock_types,
     ghg_entries,
+    production_batches,
     sources,
     statements,
     storage_locations,
@@ -23,6 +25,8 @@ REGISTERED: tuple[Kind, ...] = (
     datapoints.SPEC,
     feedstock_types.SPEC,
     storage_locations.SPEC,
+    production_batches.SPEC,
+    biochar_applications.SPEC,
     ghg_entries.SPEC,
     components.SPEC,
     attributions.SPEC,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 Key = tuple[str, str]  # (kind, workbook ref): unique per object of a plan
-Op = Literal["create", "update", "unchanged", "conflict", "blocked", "delete"]
+Op = Literal["create", "update", "replace", "unchanged", "conflict", "blocked", "delete"]
 
 # the kinds, their order and sheets: `importer.planning.kinds` (each kind's module declares its own)
 STATEMENT_KEY: Key = ("ghg_statement", "statement")
@@ -111,9 +111,18 @@ class Action:
     @property
     def needs_applying(self) -> bool:
         """Create and update go out; an unchanged source still asks whether its file arrived."""
-        return self.op in ("create", "update", "delete") or (
+        return self.op in ("create", "update", "replace", "delete") or (
             self.op == "unchanged" and bool(getattr(self.payload, "resume_upload", False))
         )
+
+
+@dataclass(frozen=True)
+class ReplacedPayload:
+    """The first half of a replace (`Action.op` "delete" with this payload): the object the API cannot update
+    is deleted, so that the row's `replace` action may create it anew under the same supplier_reference_id.
+    Applied by its kind (a prune's delete is `DeletePayload`'s, applied by the scheduler)."""
+
+    ref: str  # the workbook ref whose replace waits for this delete
 
 
 class Where(TypedDict):
@@ -184,6 +193,7 @@ class Plan:
     statement_end_on: dt.date | None = None
     statement_entries: tuple[StatementEntry, ...] = ()  # what the statement will hold, grouped
     prune: bool = False  # planned with --prune: the orphans' deletes are part of it
+    replace: bool = False  # planned with --replace: changed objects the API cannot update are replaced
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def action(self, key: Key) -> Action | None:

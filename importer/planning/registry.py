@@ -33,7 +33,10 @@ _R = TypeVar("_R", bound=_Referenced)
 
 
 #: any object a snapshot holds
-RegistryObject: TypeAlias = "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.StorageLocation"
+RegistryObject: TypeAlias = (
+    "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.StorageLocation | m.ProductionBatch"
+    " | m.BiocharApplication"
+)
 
 
 _TABLE_NAMES = ("sources", "datapoints", "feedstock_types", "ghg_entries", "components")
@@ -170,7 +173,7 @@ def fetch_state(
         sources_f = pool.submit(lambda: client.list_sources(project_id=project_id))
         datapoints_f, entries_f = pool.submit(datapoints), pool.submit(ghg_entries)
         components_f = pool.submit(components)
-        own = [(k, pool.submit(k.listing, client, wb)) for k in kinds if k.listing is not None and k.registry]
+        own = [(k, pool.submit(k.listing, client, wb, carried)) for k in kinds if k.listing is not None and k.registry]
         got_sources, got_datapoints = sources_f.result(), datapoints_f.result()
         got_entries, got_components = entries_f.result(), components_f.result()
         listed = [(k, f.result()) for k, f in own]

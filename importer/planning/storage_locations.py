@@ -20,6 +20,7 @@ from importer.planning.model import Action, Change, Placed
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.api.client import IsometricClient
+    from importer.planning.carried import CarriedListings
     from importer.workbook.model import Workbook
 
 KIND: Final = "storage_location"
@@ -35,7 +36,9 @@ class StorageLocationPayload:
     description: str | None
 
 
-def listing(client: IsometricClient, wb: Workbook) -> Sequence[m.StorageLocation] | None:
+def listing(
+    client: IsometricClient, wb: Workbook, carried: CarriedListings | None = None
+) -> Sequence[m.StorageLocation] | None:
     """The project's storage locations, read whole; None (nothing asked) when the workbook has none."""
     if not wb.storage_locations:
         return None

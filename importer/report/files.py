@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 CREATED_COLUMNS = ("sheet", "row", "ref", "kind", "isometric_id", "action")
 #: the outcomes the created CSV lists, each as its action (rows that failed, were blocked or never started have no ID)
-ACTIONS = frozenset({"created", "updated", "unchanged", "deleted"})
+ACTIONS = frozenset({"created", "updated", "replaced", "unchanged", "deleted"})
 SUMMARY_SUFFIX = "-summary.json"
 INDEX = "index.html"
 

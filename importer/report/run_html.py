@@ -61,6 +61,8 @@ STATUS_META = {
     "create": ("to create", "+"),
     "updated": ("updated", "\u270e"),
     "update": ("to update", "\u270e"),
+    "replaced": ("replaced", "\u21bb"),
+    "replace": ("to replace", "\u21bb"),
     "unchanged": ("unchanged", "="),
     "failed": ("failed", "\u2717"),
     "deleted": ("deleted", "\u2212"),

@@ -1,0 +1,334 @@
+"""The chain of custody (#26): production batches and biochar applications beside storage locations, end to end with
+the real CLI against the loopback sandbox. Every object is read back over HTTP and compared field by field with
+figures this test computes itself (units converted here with factors written here, never the importer's); a second
+run sends only GETs; a changed batch mass is refused without --replace and replaced with it (its applications too);
+a departure mass over the arrival mass is refused at its cell; pruning a removed application deletes only it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from e2e_helpers import api_get, api_nodes, cli_env, run_cli
+from workbooks import write
+
+PROJECT = "prj_1SBXBIOCHAR00001"
+FACILITY = "fcl_1SBXKILNFACILITY1"  # the sandbox's seeded facility, as the README names it
+SAWMILL = "ftt_1SBXSAWMILLOFF01"  # the seeded "Sawmill offcuts", the sample's feedstock_types row
+UTC = dt.UTC
+
+LOCATIONS = [
+    {
+        "ref": "north-field",
+        "name": "North field",
+        "latitude": 52.09,
+        "longitude": 5.12,
+        "storage_method": "biochar_field",
+    },
+    {"ref": "south-field", "name": "South field", "latitude": 51.5, "longitude": 5.3, "storage_method": None},
+]
+BATCHES = [
+    {
+        "ref": "kiln-oct-a",
+        "display_name": "Kiln 1, 1-14 October",
+        "facility_id": None,  # the project sheet's default
+        "feedstock_types": "sawmill-offcuts",
+        "started_at": dt.datetime(2026, 10, 1, 6, 0),
+        "ended_at": dt.datetime(2026, 10, 14, 18, 0),
+        "mass": 4.21,
+        "unit": "t",
+        "standard_deviation": 0.05,
+    },
+    {
+        "ref": "kiln-oct-b",
+        "display_name": None,
+        "facility_id": FACILITY,
+        "feedstock_types": f"sawmill-offcuts, {SAWMILL}",
+        "started_at": dt.datetime(2026, 10, 15, 6, 0),
+        "ended_at": dt.datetime(2026, 10, 20, 6, 0),
+        "mass": 1500,
+        "unit": "kg",
+        "standard_deviation": None,
+    },
+]
+APPLICATIONS = [
+    {
+        "ref": "spread-north-1",
+        "production_batch": "kiln-oct-a",
+        "storage_location": "north-field",
+        "application_date": dt.date(2026, 10, 20),
+        "application_rate": 10,
+        "application_rate_unit": "t/ha",
+        "truck_mass_on_arrival": 18.4,
+        "truck_mass_on_departure": 16.3,
+        "truck_mass_unit": "t",
+        "source_refs": "weighbridge",
+        "entry": "batch-2026-10-a",
+    },
+    {
+        "ref": "spread-north-2",
+        "production_batch": "kiln-oct-a",
+        "storage_location": "north-field",
+        "application_date": dt.date(2026, 10, 21),
+        "application_rate": 1.2,
+        "application_rate_unit": "kg/m2",
+        "truck_mass_on_arrival": 14200,
+        "truck_mass_on_departure": 12090,
+        "truck_mass_unit": "kg",
+        "source_refs": None,
+        "entry": "batch-2026-10-a",
+    },
+    {
+        "ref": "spread-south-1",
+        "production_batch": "kiln-oct-b",
+        "storage_location": "south-field",
+        "application_date": dt.date(2026, 10, 22),
+        "application_rate": 8,
+        "application_rate_unit": "t/ha",
+        "truck_mass_on_arrival": 1.5,
+        "truck_mass_on_departure": 0,  # no weighbridge: the net mass as arrival, 0 departure
+        "truck_mass_unit": "t",
+        "source_refs": None,
+        "entry": None,
+    },
+]
+#: kilograms per unit, written here (not taken from the importer) for the read-back comparison
+KG = {"t": 1000.0, "kg": 1.0, "metric_ton": 1000.0, "kilogram": 1.0}
+
+
+def _workbook(folder: Path, batches: list[dict[str, Any]], applications: list[dict[str, Any]]) -> Path:
+    def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        project["facility_id"] = FACILITY
+        sheets["storage_locations"] = [dict(r) for r in LOCATIONS]
+        sheets["production_batches"] = [dict(r) for r in batches]
+        sheets["biochar_applications"] = [dict(r) for r in applications]
+
+    return write(folder, mutate)
+
+
+def _prefix(workbook: Path) -> str:
+    from importer.workbook.validate import validate_workbook
+
+    result = validate_workbook(workbook)
+    assert result.ok, [f.message for f in result.errors()]
+    project = result.workbook.project
+    return project.supplier_reference_prefix or project.project_id
+
+
+def _log(sandbox: Any) -> list[tuple[str, str, int]]:
+    return list(sandbox.store.request_log)
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _kg(q: dict[str, Any]) -> float:
+    return q["magnitude"] * KG[q["unit"]]
+
+
+def _held(sandbox: Any, path: str) -> dict[str, dict[str, Any]]:
+    """supplier_reference_id -> the object as the server holds it (listing and item path agree)."""
+    out = {}
+    for node in api_nodes(sandbox, path):
+        assert api_get(sandbox, f"{path}/{node['id']}") == node
+        out[node["supplier_reference_id"]] = node
+    return out
+
+
+def _check_batches(held: dict[str, dict[str, Any]], prefix: str, batches: list[dict[str, Any]]) -> dict[str, str]:
+    ids = {}
+    assert set(held) == {f"{prefix}:production_batches:{b['ref']}" for b in batches}
+    for b in batches:
+        node = held[f"{prefix}:production_batches:{b['ref']}"]
+        assert node["id"].startswith("ptb_")
+        assert node["facility_id"] == (b["facility_id"] or FACILITY)
+        written = [t.strip() for t in b["feedstock_types"].split(",")]
+        assert sorted(node["feedstock_type_ids"]) == sorted(SAWMILL if t == "sawmill-offcuts" else t for t in written)
+        assert node["kind"] == "biochar"
+        assert _instant(node["started_at"]) == b["started_at"].replace(tzinfo=UTC)
+        assert _instant(node["ended_at"]) == b["ended_at"].replace(tzinfo=UTC)
+        assert abs(_kg(node["mass"]) - b["mass"] * KG[b["unit"]]) < 1e-6
+        if b["standard_deviation"] is None:
+            assert node["mass"]["standard_deviation"] is None
+        else:
+            sd = node["mass"]["standard_deviation"] * KG[node["mass"]["unit"]]
+            assert abs(sd - b["standard_deviation"] * KG[b["unit"]]) < 1e-6
+        if b["display_name"]:
+            assert node["display_name"] == b["display_name"]
+        else:
+            assert node["display_name"]  # named by Isometric (the sandbox: after the facility)
+        ids[b["ref"]] = node["id"]
+    return ids
+
+
+def _check_applications(
+    held: dict[str, dict[str, Any]],
+    prefix: str,
+    applications: list[dict[str, Any]],
+    batch_ids: dict[str, str],
+    location_ids: dict[str, str],
+) -> None:
+    assert set(held) == {f"{prefix}:biochar_applications:{a['ref']}" for a in applications}
+    for a in applications:
+        node = held[f"{prefix}:biochar_applications:{a['ref']}"]
+        assert node["id"].startswith("bse_")
+        assert node["production_batch_id"] == batch_ids[a["production_batch"]]
+        assert node["storage_location_id"] == location_ids[a["storage_location"]]
+        assert node["application_date"] == a["application_date"].isoformat()
+        assert node["ghg_entry_id"] is None  # set by Isometric, never by the importer
+        unit = a["truck_mass_unit"]
+        assert abs(_kg(node["truck_mass_on_arrival"]) - a["truck_mass_on_arrival"] * KG[unit]) < 1e-6
+        assert abs(_kg(node["truck_mass_on_departure"]) - a["truck_mass_on_departure"] * KG[unit]) < 1e-6
+        rate = node["average_application_rate"]
+        per_m2 = {"t/ha": 1000.0 / 10_000, "kg/m2": 1.0}
+        assert (
+            abs(rate["magnitude"] * per_m2[rate["unit"]] - a["application_rate"] * per_m2[a["application_rate_unit"]])
+            < 1e-9
+        )
+
+
+def _location_ids(sandbox: Any, prefix: str) -> dict[str, str]:
+    held = _held(sandbox, f"/projects/{PROJECT}/storage_locations")
+    return {r["ref"]: held[f"{prefix}:storage_locations:{r['ref']}"]["id"] for r in LOCATIONS}
+
+
+def test_import_reads_back_every_field_and_a_rerun_sends_only_gets(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    counts = first.json()["counts"]
+    assert counts["production_batch"]["created"] == 2 and counts["biochar_application"]["created"] == 3
+    prefix = _prefix(workbook)
+    batch_ids = _check_batches(_held(sandbox, "/production_batches"), prefix, BATCHES)
+    _check_applications(
+        _held(sandbox, "/biochar_applications"), prefix, APPLICATIONS, batch_ids, _location_ids(sandbox, prefix)
+    )
+
+    before = len(_log(sandbox))
+    second = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert second.code == 0, second.stdout + second.stderr
+    sent = _log(sandbox)[before:]
+    assert sent and {method for method, _, _ in sent} == {"GET"}, [r for r in sent if r[0] != "GET"]
+    chain = {o["status"] for o in second.json()["objects"] if o["kind"] in ("production_batch", "biochar_application")}
+    assert chain == {"unchanged"}
+
+
+def test_a_changed_batch_mass_is_refused_without_replace_and_replaced_with_it(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    prefix = _prefix(workbook)
+    old = _held(sandbox, "/production_batches")
+    old_a = old[f"{prefix}:production_batches:kiln-oct-a"]["id"]
+    old_apps = _held(sandbox, "/biochar_applications")
+
+    heavier = [dict(BATCHES[0], mass=4.35), BATCHES[1]]
+    workbook = _workbook(tmp_path / "wb", heavier, APPLICATIONS)
+    before = len(_log(sandbox))
+    refused = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert refused.code == 1, refused.stdout + refused.stderr
+    assert not [r for r in _log(sandbox)[before:] if r[0] != "GET"]  # nothing written
+    batch = next(o for o in refused.json()["objects"] if o["kind"] == "production_batch" and o["ref"] == "kiln-oct-a")
+    assert batch["status"] == "conflict" and "--replace" in batch["error"] and old_a in batch["error"]
+    assert "4.21 t -> 4.35 t" in batch["error"]
+
+    before = len(_log(sandbox))
+    replaced = run_cli(["run", str(workbook), "--replace", "--json", "--quiet"], env)
+    assert replaced.code == 0, replaced.stdout + replaced.stderr
+    writes = [(m, p) for m, p, _ in _log(sandbox)[before:] if m != "GET"]
+    # the two applications citing batch a go first, then the batch; then the batch anew, then its applications
+    cited = [a["id"] for a in old_apps.values() if a["production_batch_id"] == old_a]
+    assert len(cited) == 2
+    deletes = [p for m, p in writes if m == "DELETE"]
+    assert sorted(deletes[:2]) == sorted(f"/mrv/v0/biochar_applications/{i}" for i in cited)
+    assert deletes[2:] == [f"/mrv/v0/production_batches/{old_a}"]
+    posts = [p for m, p in writes if m == "POST"]
+    assert posts == ["/mrv/v0/production_batches", "/mrv/v0/biochar_applications", "/mrv/v0/biochar_applications"]
+    assert writes.index(("DELETE", f"/mrv/v0/production_batches/{old_a}")) < writes.index(
+        ("POST", "/mrv/v0/production_batches")
+    )
+    batch_ids = _check_batches(_held(sandbox, "/production_batches"), prefix, heavier)
+    assert batch_ids["kiln-oct-a"] != old_a
+    _check_applications(
+        _held(sandbox, "/biochar_applications"), prefix, APPLICATIONS, batch_ids, _location_ids(sandbox, prefix)
+    )
+    statuses = {(o["kind"], o["ref"]): o["status"] for o in replaced.json()["objects"]}
+    assert statuses[("production_batch", "kiln-oct-a")] == "replaced"
+    assert statuses[("biochar_application", "spread-north-1")] == "replaced"
+    assert statuses[("biochar_application", "spread-south-1")] == "unchanged"
+
+
+def test_a_departure_mass_over_the_arrival_mass_is_refused_at_its_cell(sandbox, tmp_path):
+    swapped = [dict(APPLICATIONS[0], truck_mass_on_arrival=16.3, truck_mass_on_departure=18.4), *APPLICATIONS[1:]]
+    workbook = _workbook(tmp_path / "wb", BATCHES, swapped)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert result.code == 1, result.stdout + result.stderr
+    errors = result.json()["errors"]
+    assert [(e["sheet"], e["row"], e["column"], e["cell"]) for e in errors] == [
+        ("biochar_applications", 2, "truck_mass_on_departure", "H2")
+    ]
+    assert "18.4" in errors[0]["message"] and "16.3" in errors[0]["message"]
+    assert not _log(sandbox)
+
+
+def test_the_chain_checks_locate_each_mistake_to_its_cell(sandbox, tmp_path):
+    long_batch = dict(BATCHES[0], ended_at=dt.datetime(2026, 11, 2, 6, 0))  # 32 days
+    backwards = dict(BATCHES[1], ended_at=dt.datetime(2026, 10, 14, 6, 0))
+    sound = dict(BATCHES[0], ref="kiln-oct-c")  # ends 2026-10-14 18:00
+    early = dict(APPLICATIONS[2], production_batch="kiln-oct-c", application_date=dt.date(2026, 10, 10))
+    wrong_units = dict(APPLICATIONS[0], application_rate_unit="t", truck_mass_unit="km")
+    typo = dict(APPLICATIONS[1], storage_location="north-feild")
+    workbook = _workbook(tmp_path / "wb", [long_batch, backwards, sound], [wrong_units, typo, early])
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert result.code == 1, result.stdout + result.stderr
+    found = {(e["sheet"], e["cell"]): e for e in result.json()["errors"]}
+    assert set(found) == {
+        ("production_batches", "F2"),  # longer than a month
+        ("production_batches", "F3"),  # ends before it starts
+        ("biochar_applications", "F2"),  # a rate in t: not mass per area
+        ("biochar_applications", "I2"),  # a truck weighed in km
+        ("biochar_applications", "C3"),  # unknown location, with a did-you-mean
+        ("biochar_applications", "D4"),  # spread before batch c's production ended (2026-10-14)
+    }, sorted(found)
+    assert "month" in found[("production_batches", "F2")]["message"]
+    assert "north-field" in found[("biochar_applications", "C3")]["message"]
+    assert "2026-10-14" in found[("biochar_applications", "D4")]["message"]
+    # a batch whose own end is wrong is not used to judge its applications' dates (one finding per mistake)
+
+
+def test_pruning_a_removed_application_deletes_only_it(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    prefix = _prefix(workbook)
+    gone = _held(sandbox, "/biochar_applications")[f"{prefix}:biochar_applications:spread-north-2"]["id"]
+
+    kept = [APPLICATIONS[0], APPLICATIONS[2]]
+    workbook = _workbook(tmp_path / "wb", BATCHES, kept)
+    plan = run_cli(["plan", str(workbook), "--json", "--quiet"], env)
+    assert plan.code == 0, plan.stdout + plan.stderr
+    assert [(o["kind"], o["id"]) for o in plan.json()["orphans"]] == [("biochar_application", gone)]
+    before = len(_log(sandbox))
+    pruned = run_cli(["run", str(workbook), "--prune", "--json", "--quiet"], env)
+    assert pruned.code == 0, pruned.stdout + pruned.stderr
+    writes = [(m, p, s) for m, p, s in _log(sandbox)[before:] if m != "GET"]
+    assert writes == [("DELETE", f"/mrv/v0/biochar_applications/{gone}", 204)]
+    held = _held(sandbox, "/biochar_applications")
+    assert set(held) == {f"{prefix}:biochar_applications:{a['ref']}" for a in kept}
+    assert len(_held(sandbox, "/production_batches")) == 2
+
+
+def test_rollback_deletes_the_chain_the_run_created(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    run = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert run.code == 0, run.stdout + run.stderr
+    done = run_cli(["rollback", run.json()["run_id"], "--yes"], env)
+    assert done.code == 0, done.stdout + done.stderr
+    assert api_nodes(sandbox, "/biochar_applications") == []
+    assert api_nodes(sandbox, "/production_batches") == []
