@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, cast
 from importer.context import ProjectContext
 from importer.planning import datapoints, ghg_entries, sources
 from importer.planning.model import Action, Key, Plan
-from importer.results import DatapointLineage, EntryLineage
+from importer.results import (
+    ApplicationLineage,
+    BatchLineage,
+    ChainLineage,
+    DatapointLineage,
+    EntryLineage,
+    LocationLineage,
+)
 from importer.workbook.model import Workbook
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -137,3 +144,68 @@ class LineageBuilder:
                 lineage.credit_type = str(entry.credit_type) if entry.credit_type is not None else None
             out.append(lineage)
         return out
+
+
+def chain_lineage(wb: Workbook, ids: Mapping[Key, str], statuses: Mapping[Key, str]) -> ChainLineage | None:
+    """The chain of custody as the workbook states it, with the IDs the run (or the registry) gave each object:
+    production batches, their applications (net mass = arrival - departure), and the storage locations they name
+    (the workbook's rows, and any slc_ ID cited). None when the workbook has none of those sheets."""
+    from importer.units import UnitError, conversion_factor
+
+    if not (wb.production_batches or wb.biochar_applications or wb.storage_locations):
+        return None
+    chain = ChainLineage()
+    for b in wb.production_batches:
+        key = ("production_batch", b.ref)
+        chain.batches.append(
+            BatchLineage(
+                ref=b.ref,
+                id=ids.get(key),
+                status=statuses.get(key, ""),
+                display_name=b.display_name,
+                started_at=b.started_at.isoformat(),
+                ended_at=b.ended_at.isoformat(),
+                mass=b.mass,
+                unit=b.unit,
+                feedstock_types=list(b.feedstock_types),
+            )
+        )
+    for a in wb.biochar_applications:
+        key = ("biochar_application", a.ref)
+        net = a.truck_mass_on_arrival - a.truck_mass_on_departure
+        try:
+            kg: float | None = net * conversion_factor(a.truck_mass_unit, "kg")
+        except UnitError:
+            kg = None
+        chain.applications.append(
+            ApplicationLineage(
+                ref=a.ref,
+                id=ids.get(key),
+                status=statuses.get(key, ""),
+                batch=a.production_batch,
+                location=a.storage_location,
+                application_date=a.application_date.isoformat(),
+                net_mass=net,
+                mass_unit=a.truck_mass_unit,
+                net_mass_kg=kg,
+                rate=a.application_rate,
+                rate_unit=a.application_rate_unit,
+                entry=a.entry,
+                sources=list(a.source_refs),
+            )
+        )
+    for loc in wb.storage_locations:
+        chain.locations.append(
+            LocationLineage(
+                ref=loc.ref,
+                id=ids.get(("storage_location", loc.ref)),
+                name=loc.name,
+                latitude=loc.latitude,
+                longitude=loc.longitude,
+                storage_method=loc.storage_method,
+            )
+        )
+    named = {loc.ref for loc in wb.storage_locations}
+    for cited in sorted({a.storage_location for a in wb.biochar_applications} - named):  # slc_ IDs of earlier months
+        chain.locations.append(LocationLineage(ref=cited, id=cited, name=None, latitude=None, longitude=None))
+    return chain

@@ -43,6 +43,9 @@ LEVEL_TITLES = {
     "component": "components",
     "component_attribution": "attributions",
     "ghg_statement": "GHG statement",
+    "storage_location": "storage locations",
+    "production_batch": "production batches",
+    "biochar_application": "biochar applications",
 }
 HEARTBEAT_SECONDS = 10.0
 BAD = ("failed", "conflict")

@@ -138,6 +138,59 @@ class EntryLineage:
 
 
 @dataclass
+class LocationLineage:
+    """A storage location of the chain of custody (the workbook's row, or an slc_ ID it cites)."""
+
+    ref: str
+    id: str | None
+    name: str | None
+    latitude: float | None
+    longitude: float | None
+    storage_method: str | None = None
+
+
+@dataclass
+class ApplicationLineage:
+    """One spreading: which batch, where, when, how much (net of the truck), at what rate, for which entry."""
+
+    ref: str
+    id: str | None
+    status: str
+    batch: str  # the production batch's workbook ref, or its ptb_ ID
+    location: str  # the storage location's workbook ref, or its slc_ ID
+    application_date: str
+    net_mass: float  # arrival minus departure, in `mass_unit`
+    mass_unit: str
+    net_mass_kg: float | None  # the same in kg (None when the unit cannot be converted)
+    rate: float
+    rate_unit: str
+    entry: str | None = None  # the GHG entry's workbook ref: lineage only
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchLineage:
+    ref: str
+    id: str | None
+    status: str
+    display_name: str | None
+    started_at: str | None
+    ended_at: str | None
+    mass: float | None
+    unit: str | None
+    feedstock_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChainLineage:
+    """The chain of custody of a workbook: production batches, their applications, and the storage locations."""
+
+    batches: list[BatchLineage] = field(default_factory=list)
+    applications: list[ApplicationLineage] = field(default_factory=list)
+    locations: list[LocationLineage] = field(default_factory=list)
+
+
+@dataclass
 class RunResult:
     run_id: str
     mode: str  # "plan" | "run"
@@ -175,6 +228,8 @@ class RunResult:
     settled_rates: dict[str, float] = field(default_factory=dict)
     rate_source: str | None = None
     throttled: int = 0  # requests answered 429 during the run
+    #: the chain of custody (production batches -> applications -> storage locations); None without those sheets
+    chain: ChainLineage | None = None
 
     @property
     def ok(self) -> bool:
@@ -206,6 +261,7 @@ class RunResult:
             "objects": [o.to_json() for o in self.objects],
             "statement": self.statement,
             "lineage": [asdict(e) for e in self.lineage],
+            "chain": asdict(self.chain) if self.chain is not None else None,
             "warnings": self.warnings,
             "messages": self.messages,
             "source_descriptions": self.source_descriptions,

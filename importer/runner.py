@@ -293,7 +293,7 @@ def finish_import(
     """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode). A run
     that wrote nothing reports the snapshot `state` it was planned against (nothing to read back)."""
     from importer.applying import apply_plan, outcome_of
-    from importer.lineage import LineageBuilder
+    from importer.lineage import LineageBuilder, chain_lineage
     from importer.planning import kinds
     from importer.planning.statements import StatementPayload
 
@@ -305,6 +305,7 @@ def finish_import(
         result.objects = [outcome_of(a) for a in plan.actions]
         ids = {a.key: a.existing_id for a in plan.actions if a.existing_id}
         result.lineage = LineageBuilder(plan, wb, ctx, ids, {a.key: a.op for a in plan.actions}, None).build()
+        result.chain = chain_lineage(wb, ids, {a.key: a.op for a in plan.actions})
         if statement is not None:
             payload = statement.payload_of(StatementPayload)
             result.statement = {
@@ -365,6 +366,8 @@ def finish_import(
     if run_log.stopped:
         result.messages.append(f"the run stopped: {run_log.stopped}")
     statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}
+    known = {a.key: a.existing_id for a in plan.actions if a.existing_id and a.op != "delete"}
+    result.chain = chain_lineage(wb, {**known, **run_log.ids}, statuses)
     if not run_log.stopped:
         result.lineage = LineageBuilder(
             plan, wb, ctx, run_log.ids, statuses, session.client, current=_current_after_run(plan, run_log, state)

@@ -350,12 +350,74 @@ def sheets() -> tuple[dict[str, list[dict[str, object]]], dict[str, object]]:
         {"component_ref": "site-generator-2026-10", "input_key": "fuel_volume", "datapoint_refs": "generator-diesel-l"},
         {"component_ref": "site-generator-2026-10", "input_key": "fuel_emission_factor", "datapoint_refs": "diesel-ef"},
     ]
+    # the chain of custody: where the biochar went, from which batch (storage locations are registered once and
+    # reused; a later month cites them by slc_ ID)
+    storage_locations = [
+        {
+            "ref": "north-field",
+            "name": "North field",
+            "latitude": 59.8586,
+            "longitude": 17.6389,
+            "storage_method": "biochar_field",
+            "description": "Arable field north of the plant, limed 2025",
+        },
+        {
+            "ref": "river-meadow",
+            "name": "River meadow",
+            "latitude": 59.8412,
+            "longitude": 17.6027,
+            "storage_method": "biochar_field",
+            "description": None,
+        },
+    ]
+    production_batches = [
+        {
+            "ref": "kiln-2026-10-a",
+            "display_name": "Kiln 1, 1-14 October",
+            "facility_id": None,  # the project sheet's
+            "feedstock_types": "sawmill-offcuts",
+            "started_at": dt.datetime(2026, 10, 1, 6, 0),
+            "ended_at": dt.datetime(2026, 10, 14, 18, 0),
+            "mass": 4.21,
+            "unit": "t",
+            "standard_deviation": 0.05,
+        }
+    ]
+    applications = [
+        {
+            "ref": "spread-2026-10-18-north",
+            "production_batch": "kiln-2026-10-a",
+            "storage_location": "north-field",
+            "application_date": D(2026, 10, 18),
+            "application_rate": 10,
+            "application_rate_unit": "t/ha",
+            "truck_mass_on_arrival": 18.4,
+            "truck_mass_on_departure": 15.9,
+            "truck_mass_unit": "t",
+            "source_refs": "weighbridge",
+            "entry": "application-2026-10",
+        },
+        {
+            "ref": "spread-2026-10-19-meadow",
+            "production_batch": "kiln-2026-10-a",
+            "storage_location": "river-meadow",
+            "application_date": D(2026, 10, 19),
+            "application_rate": 8,
+            "application_rate_unit": "t/ha",
+            "truck_mass_on_arrival": 16.1,
+            "truck_mass_on_departure": 14.5,
+            "truck_mass_unit": "t",
+            "source_refs": "weighbridge",
+            "entry": "application-2026-10",
+        },
+    ]
     project = {
         "project_id": "prj_1SBXBIOCHAR00001",
         "statement_end_on": D(2026, 10, 31),
         "submit_statement": False,
         "ghg_statement_report_url": None,
         "supplier_reference_prefix": "demo-2026-10",
+        "facility_id": "fcl_1SBXKILNFACILITY1",  # the sandbox's seeded facility
     }
     return (
         {
@@ -366,6 +428,9 @@ def sheets() -> tuple[dict[str, list[dict[str, object]]], dict[str, object]]:
             "entry_inputs": inputs,
             "components": components,
             "component_inputs": component_inputs,
+            "storage_locations": storage_locations,
+            "production_batches": production_batches,
+            "biochar_applications": applications,
         },
         project,
     )

@@ -36,6 +36,8 @@ from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
 from contract import OPENAPI
 from sandbox_requests import PRODUCTION, PROJECT, datapoint, production_entry_body, ui_feedstock_type
 
+FACILITY = "fcl_1SBXKILNFACILITY1"  # the seeded facility (facilities are made in the Certify UI)
+
 if not OPENAPI.exists():  # fails, never skips: the run against the contract is the point of this module
     raise RuntimeError(f"the published contract is not beside the repository ({OPENAPI})")
 
@@ -101,6 +103,14 @@ SERVED = {
     "GET /projects/{project_id}/storage_locations/{id}",
     "PATCH /projects/{project_id}/storage_locations/{id}",
     "DELETE /projects/{project_id}/storage_locations/{id}",
+    "GET /production_batches",
+    "POST /production_batches",
+    "GET /production_batches/{id}",
+    "DELETE /production_batches/{id}",
+    "GET /biochar_applications",
+    "POST /biochar_applications",
+    "GET /biochar_applications/{id}",
+    "DELETE /biochar_applications/{id}",
 }
 #: operations of the document the sandbox does not implement (skipped), with the reason
 NOT_SERVED = {
@@ -122,20 +132,18 @@ NOT_SERVED = {
     "GET /organisation": "not used by the importer; not implemented",
 }
 _OTHER_RESOURCES = (
-    "biochar_applications",
     "data-upload-submissions",
     "feedstock_batches",
     "file-uploads",
     "measurement_locations",
     "measurement_samples",
-    "production_batches",
     "monitoring_requirements",
     "monitoring_submissions",
     "sensors",
     "storage_units",
 )
 NOT_SERVED_REASON_OTHER = (
-    "a resource outside the importer's flow (biochar applications, batches, storage, "
+    "a resource outside the importer's flow (feedstock batches, storage units, "
     "sensors, measurements, monitoring): not implemented by the sandbox"
 )
 
@@ -242,6 +250,22 @@ EXCLUSIONS = [
         "project and template (API-NOTES step 6)",
     ),
     Exclusion(
+        frozenset({"POST /production_batches", "POST /biochar_applications"}),
+        "positive_data_acceptance",
+        422,
+        r"not found|already exists",
+        "business rules: the facility, feedstock types, project, storage location (of that project), batch and "
+        "sources named must exist; supplier_reference_id is unique per supplier (the document's description)",
+    ),
+    Exclusion(
+        frozenset({"DELETE /production_batches/{id}"}),
+        "positive_data_acceptance",
+        422,
+        r"is cited by biochar applications",
+        "the sandbox's reading of what the document leaves open: a batch that applications still cite is kept "
+        "(its 422 is a documented answer of the DELETE); the importer deletes the applications first",
+    ),
+    Exclusion(
         frozenset({"POST /ghg_statements"}),
         "positive_data_acceptance",
         422,
@@ -346,8 +370,36 @@ def _objects(api: httpx.Client) -> dict[str, str]:
             "supplier_reference_id": "st-slc",
         },
     ).json()
+    quantity = {"magnitude": 1.5, "unit": "t"}
+    batch = api.post(
+        "/production_batches",
+        json={
+            "facility_id": FACILITY,
+            "feedstock_type_ids": [feedstock["id"]],
+            "supplier_reference_id": "st-ptb",
+            "kind": "biochar",
+            "started_at": "2026-10-01T06:00:00Z",
+            "ended_at": "2026-10-14T18:00:00Z",
+            "mass": quantity,
+        },
+    ).json()
+    application = api.post(
+        "/biochar_applications",
+        json={
+            "project_id": PROJECT,
+            "storage_site_id": location["id"],
+            "production_batch_id": batch["id"],
+            "average_application_rate": {"magnitude": 10, "unit": "t/ha"},
+            "application_date": "2026-10-20",
+            "truck_mass_on_arrival": quantity,
+            "truck_mass_on_departure": {"magnitude": 0, "unit": "t"},
+            "supplier_reference_id": "st-bse",
+        },
+    ).json()
     return {
         "sources": created["source"]["id"],
+        "production_batches": batch["id"],
+        "biochar_applications": application["id"],
         "datapoints": datapoint(api, "st-dp", 1, "t")["id"],
         "feedstock_types": feedstock["id"],
         "ghg_entries": entry["id"],
@@ -382,9 +434,16 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
             ("ghg_entry_template_id", PRODUCTION),
             ("removal_template_id", PRODUCTION),
             ("feedstock_type_id", ids["feedstock_types"]),
+            ("facility_id", FACILITY),
+            ("storage_site_id", ids["storage_locations"]),
+            ("production_batch_id", ids["production_batches"]),
         ):
             if _valid_id(body.get(field)):
                 body[field] = real
+        for field, real in (("feedstock_type_ids", ids["feedstock_types"]), ("source_ids", ids["sources"])):
+            items = body.get(field)
+            if isinstance(items, list) and items and all(_valid_id(i) for i in items):
+                body[field] = [real] * len(items)
         if isinstance(body.get("component_blueprint_key"), str):
             body["component_blueprint_key"] = "fuel-combustion"
 

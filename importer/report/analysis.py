@@ -23,6 +23,9 @@ KIND_LABELS = {
     "component": "component",
     "component_attribution": "component attribution",
     "ghg_statement": "GHG statement",
+    "storage_location": "storage location",
+    "production_batch": "production batch",
+    "biochar_application": "biochar application",
 }
 #: how internal field and setting names read to people
 FIELD_LABELS = {

@@ -30,11 +30,22 @@ from importer.report.analysis import (
     row_anchor,
     where,
 )
+from importer.report.chain import chain_view
 from importer.report.csv_export import failed_csv_path
 from importer.report.render import render_to
 from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, RunResult
 
-SHEET_ORDER = ("project", "sources", "datapoints", "feedstock_types", "entries", "components")
+SHEET_ORDER = (
+    "project",
+    "sources",
+    "datapoints",
+    "feedstock_types",
+    "storage_locations",
+    "production_batches",
+    "biochar_applications",
+    "entries",
+    "components",
+)
 
 KIND_PLURALS = {
     "source": "Evidence sources",
@@ -44,6 +55,9 @@ KIND_PLURALS = {
     "component": "Components",
     "component_attribution": "Component attributions",
     "ghg_statement": "GHG statement",
+    "storage_location": "Storage locations",
+    "production_batch": "Production batches",
+    "biochar_application": "Biochar applications",
 }
 SHEET_LABELS = {
     "project": "Project sheet",
@@ -54,6 +68,9 @@ SHEET_LABELS = {
     "entry_inputs": "Entry inputs sheet",
     "components": "Components sheet",
     "component_inputs": "Component inputs sheet",
+    "storage_locations": "Storage locations sheet",
+    "production_batches": "Production batches sheet",
+    "biochar_applications": "Biochar applications sheet",
 }
 #: status -> (label, icon): the icon carries the meaning without colour
 STATUS_META = {
@@ -582,6 +599,7 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
         "sheets": ordered,
         "fold_sheets": len(result.objects) > BIG_RUN,
         "lineage": lineage,
+        "chain": chain_view(result.chain, result.lineage, prefix),
         "statement": _statement(result),
         "messages": result.messages,
         "retries": retries if isinstance(retries, list) else None,
