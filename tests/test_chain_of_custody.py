@@ -332,3 +332,89 @@ def test_rollback_deletes_the_chain_the_run_created(sandbox, tmp_path):
     assert done.code == 0, done.stdout + done.stderr
     assert api_nodes(sandbox, "/biochar_applications") == []
     assert api_nodes(sandbox, "/production_batches") == []
+
+
+def test_the_report_shows_each_entrys_chain_the_net_mass_and_a_map_of_the_locations(sandbox, tmp_path):
+    import re
+
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    run = run_cli(["run", str(workbook), "--json", "--quiet", "--report", str(tmp_path / "run.html")], env)
+    assert run.code == 0, run.stdout + run.stderr
+    page = (tmp_path / "run.html").read_text()
+    section = re.search(r'<section id="[^"]*chain" class="detail">(.*?)</section>', page, re.S)
+    assert section, "no chain-of-custody section"
+    chain = section.group(1)
+    net_kg = sum(
+        (a["truck_mass_on_arrival"] - a["truck_mass_on_departure"]) * KG[a["truck_mass_unit"]] for a in APPLICATIONS
+    )
+    assert f"Net biochar applied this month: <strong>{net_kg / 1000:,.3f} t</strong>" in chain
+    # the entry named by two applications shows batch a, then both applications, then where they went
+    entry = chain.split("GHG entry batch-2026-10-a", 1)[1].split("<h3>", 1)[0]
+    assert "Production batch kiln-oct-a" in entry and "kiln-oct-b" not in entry
+    assert entry.index("spread-north-1") < entry.index("spread-north-2")
+    assert "North field" in entry
+    first_net = (APPLICATIONS[0]["truck_mass_on_arrival"] - APPLICATIONS[0]["truck_mass_on_departure"]) * 1.0
+    assert f"{first_net:,.6g} t" in entry
+    # the spreading that names no entry is listed apart
+    assert "Applications not linked to an entry" in chain and "spread-south-1" in chain
+    # the map: one point per location, north above south, each linking to an element of the page
+    svg = re.search(r"<svg.*?</svg>", chain, re.S).group(0)
+    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")  # no tiles, nothing fetched
+    points = re.findall(r'<a href="#([^"]+)"><title>([^<]+)</title><circle cx="([\d.]+)" cy="([\d.]+)"', svg)
+    assert len(points) == len(LOCATIONS)
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    assert all(target in ids for target, *_ in points), [t for t, *_ in points if t not in ids]
+    y_of = {title.split(" (")[0]: float(cy) for _, title, _, cy in points}
+    assert y_of["North field"] < y_of["South field"]  # 52.09 N is drawn above 51.5 N
+
+
+def test_an_entrys_biochar_mass_unlike_its_applications_net_mass_is_a_warning_naming_both(sandbox, tmp_path):
+    # the sample's entry batch-2026-10-a binds biochar_mass to a datapoint of 4.21 t; these two spread 2.1 + 2.11
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    agrees = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert agrees.code == 0, agrees.stdout + agrees.stderr
+    assert not [w for w in agrees.json()["warnings"] if w["code"] == "biochar_mass_differs"]
+
+    lighter = [dict(APPLICATIONS[0], truck_mass_on_departure=17.3), *APPLICATIONS[1:]]  # net 1.1 t, not 2.1 t
+    workbook = _workbook(tmp_path / "wb2", BATCHES, lighter)
+    differs = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert differs.code == 0, differs.stdout + differs.stderr
+    (warning,) = [w for w in differs.json()["warnings"] if w["code"] == "biochar_mass_differs"]
+    assert warning["sheet"] == "entry_inputs" and warning["column"] == "datapoint_refs"
+    net_t = ((18.4 - 17.3) * 1000 + (14200 - 12090)) / 1000
+    assert "4.21 t" in warning["message"] and f"{net_t:g} t" in warning["message"], warning["message"]
+
+
+def test_the_template_has_the_three_sheets_with_dropdowns_of_the_refs_they_cite(sandbox, tmp_path):
+    import openpyxl
+
+    from importer.workbook import spec
+
+    out = tmp_path / "template.xlsx"
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["template", str(out), "--project-id", PROJECT], env)
+    assert result.code == 0, result.stdout + result.stderr
+    book = openpyxl.load_workbook(out)
+    for sheet in ("storage_locations", "production_batches", "biochar_applications"):
+        header = [c.value for c in book[sheet][1]]
+        assert header == [c.name for c in spec.SHEETS_BY_NAME[sheet].columns]
+        assert all(c.comment is not None and c.comment.text for c in book[sheet][1])  # each column explained
+    ws = book["biochar_applications"]
+    header = [c.value for c in ws[1]]
+
+    def offered(column: str) -> str:
+        letter = openpyxl.utils.get_column_letter(header.index(column) + 1)
+        (dv,) = [dv for dv in ws.data_validations.dataValidation if f"{letter}2" in str(dv.sqref)]
+        return str(dv.formula1)
+
+    assert offered("production_batch").replace("'", "").startswith("production_batches!$A$2")
+    assert offered("storage_location").replace("'", "").startswith("storage_locations!$A$2")
+    assert offered("entry").replace("'", "").startswith("entries!$A$2")
+    batches = book["production_batches"]
+    letter = openpyxl.utils.get_column_letter([c.value for c in batches[1]].index("feedstock_types") + 1)
+    (dv,) = [dv for dv in batches.data_validations.dataValidation if f"{letter}2" in str(dv.sqref)]
+    assert str(dv.formula1).replace("'", "").startswith("feedstock_types!$A$2")
+    readme = " ".join(str(c.value) for row in book["README"].iter_rows() for c in row if c.value)
+    assert "--replace" in readme and "facility" in readme

@@ -73,6 +73,15 @@ README_TEXT = [
         "template component from an entry.",
         False,
     ),
+    (
+        "8. storage_locations / production_batches / biochar_applications (optional: the chain of custody): register "
+        "each field once in storage_locations (later months cite it by its slc_ ID); one production_batches row per "
+        "batch (under a month; its facility's fcl_ ID here or as facility_id on the project sheet); one "
+        "biochar_applications row per spreading, with the truck's mass on arrival and departure. A batch or an "
+        "application cannot be edited through the API: a changed row is replaced only when the analyst runs with "
+        "--replace.",
+        False,
+    ),
     ("", False),
     (
         "Every ref is your own short name, unique in its sheet. Wherever a ref is expected you may instead give an "
