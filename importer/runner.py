@@ -373,8 +373,12 @@ def finish_import(
             plan, wb, ctx, run_log.ids, statuses, session.client, current=_current_after_run(plan, run_log, state)
         ).build()
     held = run_log.ids.get(STATEMENT_KEY) or (statement.existing_id if statement is not None else None)
+    listed = next((st for st in (state.statements if state is not None else []) if st.id == held), None)
     if held is not None and not run_log.stopped:
-        result.statement = _statement_after_run(session.client, held, result)
+        if listed is not None and all(o.status == "unchanged" for o in run_log.outcomes.values()):
+            result.statement = listed.model_dump(mode="json")  # nothing was written: as the snapshot listed it
+        else:
+            result.statement = _statement_after_run(session.client, held, result)
     result.finished_at = dt.datetime.now(dt.UTC)
     if history is not None:
         outcome = "interrupted" if result.interrupted else ("ok" if result.ok else "failed")

@@ -418,3 +418,46 @@ def test_the_template_has_the_three_sheets_with_dropdowns_of_the_refs_they_cite(
     assert str(dv.formula1).replace("'", "").startswith("feedstock_types!$A$2")
     readme = " ".join(str(c.value) for row in book["README"].iter_rows() for c in row if c.value)
     assert "--replace" in readme and "facility" in readme
+
+
+def test_a_saved_plan_with_replace_is_applied_as_reviewed_and_a_no_op_rerun_stays_within_its_request_budget(
+    sandbox, tmp_path
+):
+    import math
+
+    from workbooks import sample_data
+
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    # a no-op re-run reads, one page each: the project's templates, blueprints, statements, sources, datapoints and
+    # components, the organisation's feedstock types and GHG entries (8, as before the chain), the three listings of
+    # the chain the API cannot filter (storage locations, production batches, applications), and the attributions
+    # of the one entry whose extra component the workbook attaches: nothing per object, nothing written
+    sheets, _ = sample_data()
+    objects = sum(len(sheets[s]) for s in ("sources", "datapoints", "entries", "components"))
+    objects += len(LOCATIONS) + len(BATCHES) + len(APPLICATIONS)
+    attached = len({c["entry_ref"] for c in sheets["components"]})
+    before = len(_log(sandbox))
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    sent = _log(sandbox)[before:]
+    assert {m for m, _, _ in sent} == {"GET"}
+    assert len(sent) == math.ceil(objects / 50) * (8 + 3) + attached, sent
+    assert sum(1 for _, p, _ in sent if p.endswith(("/production_batches", "/biochar_applications"))) == 2
+
+    prefix = _prefix(workbook)
+    old = _held(sandbox, "/production_batches")[f"{prefix}:production_batches:kiln-oct-b"]["id"]
+    moved = [BATCHES[0], dict(BATCHES[1], started_at=dt.datetime(2026, 10, 15, 8, 0))]
+    workbook = _workbook(tmp_path / "wb", moved, APPLICATIONS)
+    saved = tmp_path / "plan.json"
+    planned = run_cli(["plan", str(workbook), "--replace", "--out", str(saved), "--quiet"], env)
+    assert planned.code == 0, planned.stdout + planned.stderr
+    assert (
+        "-/+ replace" in planned.stdout and "started_at: 2026-10-15T06:00:00Z -> 2026-10-15T08:00:00Z" in planned.stdout
+    )
+    assert "2 to replace" in planned.stdout  # the batch, and spread-south-1 that cites it
+    applied = run_cli(["apply", str(saved), "--json", "--quiet"], env)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    batches = _held(sandbox, "/production_batches")
+    assert old not in {b["id"] for b in batches.values()}
+    _check_batches(batches, prefix, moved)

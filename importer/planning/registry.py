@@ -201,13 +201,23 @@ def fetch_entry_details(
     with_attributions: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     """Components of the given entries (one listing each: a component does not say which entry it belongs
-    to), and the attributions of those whose extra components the workbook attaches or removes. Every
-    component listed is remembered as the entry's (`state.learned_membership`)."""
+    to), and the attributions of those whose extra components the workbook attaches or removes (their components
+    then come from the project's listing, by the attributions' component IDs). Every component found is remembered
+    as the entry's (`state.learned_membership`)."""
     if not entry_ids:
         return
 
+    by_id = {c.id: c for c in state.project_components}
+
     def fetch(entry_id: str) -> tuple[str, list[m.Component], list[m.ComponentAttribution] | None]:
-        attributions = client.list_component_attributions(entry_id) if entry_id in with_attributions else None
+        if entry_id not in with_attributions:
+            return entry_id, client.list_components(ghg_entry_id=entry_id), None
+        attributions = client.list_component_attributions(entry_id)
+        # every component of an entry is attributed to it (the attribution carries its factor): the project's
+        # listing, read already, holds them, so the entry's own listing is asked only when one is missing there
+        held = [by_id.get(a.component_id) for a in attributions]
+        if attributions and all(c is not None for c in held):
+            return entry_id, [c for c in held if c is not None], attributions
         return entry_id, client.list_components(ghg_entry_id=entry_id), attributions
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:

@@ -28,7 +28,17 @@ from typing import Any
 
 from importer import __version__
 from importer.planning import DeletePayload, kinds, sources
-from importer.planning.model import Action, Change, EvidenceFingerprint, IdRef, NewRef, Orphan, Plan, StatementEntry
+from importer.planning.model import (
+    Action,
+    Change,
+    EvidenceFingerprint,
+    IdRef,
+    NewRef,
+    Orphan,
+    Plan,
+    ReplacedPayload,
+    StatementEntry,
+)
 
 FORMAT = "isometric-import saved plan, version 1"
 #: Plan fields that do not decide what is sent: left out of the content digest and comparison
@@ -36,7 +46,18 @@ NOT_CONTENT = frozenset({"created_at", "messages"})
 #: the plan's own classes, and every registered kind's payloads
 _CLASSES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Plan, Action, Change, IdRef, NewRef, EvidenceFingerprint, Orphan, StatementEntry, DeletePayload)
+    for cls in (
+        Plan,
+        Action,
+        Change,
+        IdRef,
+        NewRef,
+        EvidenceFingerprint,
+        Orphan,
+        StatementEntry,
+        DeletePayload,
+        ReplacedPayload,
+    )
 } | kinds.PAYLOADS
 
 
