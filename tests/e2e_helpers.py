@@ -84,6 +84,9 @@ SHEET_KIND = {
     "feedstock_types": "feedstock_type",
     "entries": "ghg_entry",
     "components": "component",
+    "storage_locations": "storage_location",
+    "production_batches": "production_batch",
+    "biochar_applications": "biochar_application",
 }
 
 

@@ -210,6 +210,12 @@ SENT_AS = {
     ("storage_locations", "name"): ("CreateStorageLocationRequest", "name"),
     ("storage_locations", "supplier_reference_id"): ("CreateStorageLocationRequest", "supplier_reference_id"),
     ("storage_locations", "storage_method"): ("CreateStorageLocationRequest", "storage_method"),
+    ("production_batches", "display_name"): ("CreateProductionBatchRequest", "display_name"),
+    ("production_batches", "supplier_reference_id"): ("CreateProductionBatchRequest", "supplier_reference_id"),
+    ("production_batches", "facility_id"): ("CreateProductionBatchRequest", "facility_id"),
+    ("biochar_applications", "supplier_reference_id"): ("CreateBiocharApplicationRequest", "supplier_reference_id"),
+    ("biochar_applications", "production_batch"): ("CreateBiocharApplicationRequest", "production_batch_id"),
+    ("biochar_applications", "storage_location"): ("CreateBiocharApplicationRequest", "storage_site_id"),
 }
 
 
@@ -259,6 +265,8 @@ def test_every_column_sent_with_a_limit_is_mapped():
             ("entries", "ref"),
             ("components", "ref"),
             ("storage_locations", "ref"),  # refs are the workbook's own names, never sent
+            ("production_batches", "ref"),
+            ("biochar_applications", "ref"),
             ("project", "supplier_reference_prefix"),  # a part of derived references, each held to 100
         }
     )

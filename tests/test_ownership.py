@@ -24,6 +24,9 @@ COLLECTIONS = {
     "datapoint": "/datapoints",
     "ghg_entry": "/ghg_entries",
     "component": "/components",
+    "storage_location": "/projects/prj_1SBXBIOCHAR00001/storage_locations",
+    "production_batch": "/production_batches",
+    "biochar_application": "/biochar_applications",
 }
 SPARE = {
     "ref": "spare-reading",
@@ -202,7 +205,16 @@ def test_rollback_deletes_nothing_when_an_import_ran_since_it_looked(
 
 # -- two analysts at once: who created what does not depend on timing (item 4) ----------------------------------
 CREATES = frozenset(
-    {"/mrv/v0/sources", "/mrv/v0/datapoints", "/mrv/v0/ghg_entries", "/mrv/v0/components", "/mrv/v0/ghg_statements"}
+    {
+        "/mrv/v0/sources",
+        "/mrv/v0/datapoints",
+        "/mrv/v0/ghg_entries",
+        "/mrv/v0/components",
+        "/mrv/v0/ghg_statements",
+        "/mrv/v0/projects/prj_1SBXBIOCHAR00001/storage_locations",
+        "/mrv/v0/production_batches",
+        "/mrv/v0/biochar_applications",
+    }
 )
 
 

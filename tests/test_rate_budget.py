@@ -26,6 +26,9 @@ COLLECTIONS = {
     "feedstock_type": "/feedstock_types",
     "ghg_entry": "/ghg_entries",
     "component": "/components",
+    "storage_location": "/projects/prj_1SBXBIOCHAR00001/storage_locations",
+    "production_batch": "/production_batches",
+    "biochar_application": "/biochar_applications",
 }
 
 

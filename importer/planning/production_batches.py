@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from importer.planning.common import Planning, delete_replaced, enum_text, iso_z, same_instant, same_quantity
+from importer.planning.common import Planning, enum_text, iso_z, same_instant
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, IdRef, Placed, Ref
+from importer.planning.replacing import delete_replaced, same_quantity
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m

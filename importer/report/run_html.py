@@ -88,6 +88,8 @@ STATUS_META = {
     "conflict": ("conflict", "\u26a0"),
     "not started": ("not started", "\u00b7"),
 }
+#: status columns of the totals shown only when some row has them
+_WHEN_ANY = frozenset({"not started", "replace", "replaced"})
 CHART_MAX_BARS = 25
 EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest are counted
 BIG_RUN = 300  # objects above which the per-sheet tables start folded and print defaults to the summary
@@ -646,8 +648,8 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
         s
         for s in statuses
         if s not in ("failed", "blocked", "conflict")
-        and (s != "not started" or any(row.get(s) for row in grand.values()))
-    ]  # only when a run was cut short
+        and (s not in _WHEN_ANY or any(row.get(s) for row in grand.values()))
+    ]  # "not started" only when a run was cut short, a replace only when there is one (A4 holds eight columns)
     views = [_view(r, i, path, statuses) for i, r in enumerate(results, 1)]
     total_objects = sum(len(r.objects) for r in results)
     return render_to(
