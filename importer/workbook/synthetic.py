@@ -4,6 +4,10 @@ A workbook of N datapoints holds N/8 production-batch entries; each entry binds 
 "Monthly production batch" (distance, mass, three electricity meter readings as a list, feedstock mass,
 biochar mass, organic carbon fraction) to 8 datapoints of its own; one evidence file per 100 datapoints.
 Values vary deterministically with the row so re-generating gives the same bytes-for-bytes content.
+
+With `chain=True` it carries the chain of custody too: five storage locations (the same fields every month, by
+their own supplier_reference_id: registered once, unchanged after), and per entry one production batch of its
+biochar (the seeded facility, Sawmill offcuts) and one application of it on a field, named for the entry.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ _INPUTS = (
     ("Biochar sequestration", "organic_carbon_fraction", ("organic-carbon",), "%", 78.0),
 )
 DATAPOINTS_PER_ENTRY = sum(len(stems) for _, _, stems, _, _ in _INPUTS)  # 8
+CHAIN_OBJECTS_PER_ENTRY = 2  # with `chain`: a production batch and an application
+FIELDS = 5  # with `chain`: storage locations
+FACILITY_ID = "fcl_1SBXKILNFACILITY1"  # the sandbox's seeded facility
+FEEDSTOCK_TYPE_ID = "ftt_1SBXSAWMILLOFF01"  # the seeded "Sawmill offcuts"
 
 
 def make_workbook(
@@ -38,6 +46,7 @@ def make_workbook(
     month: dt.date = dt.date(2026, 10, 1),
     name: str | None = None,
     entries_too: bool = True,
+    chain: bool = False,
 ) -> Path:
     """Write `<folder>/synthetic-<n>.xlsx` and its evidence files; returns the workbook path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,21 +105,79 @@ def make_workbook(
                     "datapoint_refs": ", ".join(refs),
                 }
             )
+    sheets: dict[str, list[dict[str, Any]]] = {
+        "sources": source_rows,
+        "datapoints": dp_rows,
+        "entries": entry_rows,
+        "entry_inputs": input_rows,
+    }
+    if chain:
+        sheets.update(_chain(entry_rows, dp_rows, n_sources))
     project = {"project_id": PROJECT_ID, "supplier_reference_prefix": prefix, "submit_statement": False}
+    if chain:
+        project["facility_id"] = FACILITY_ID
     if statement_end_on:
         project["statement_end_on"] = dt.date.fromisoformat(statement_end_on)
     path = folder / (name or f"synthetic-{datapoints}.xlsx")
     if not entries_too:  # datapoints nothing uses: a warning on every row
-        entry_rows, input_rows = [], []
-    return write_workbook(
-        path,
-        {"sources": source_rows, "datapoints": dp_rows, "entries": entry_rows, "entry_inputs": input_rows},
-        project=project,
-    )
+        sheets["entries"], sheets["entry_inputs"] = [], []
+    return write_workbook(path, sheets, project=project)
 
 
-def object_count(datapoints: int, sources: int | None = None) -> int:
-    """Objects a synthetic workbook of `datapoints` rows creates (sources + datapoints + entries)."""
+def _chain(
+    entry_rows: list[dict[str, Any]], dp_rows: list[dict[str, Any]], n_sources: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The chain-of-custody sheets: the fields, and per entry a batch of its biochar (its biochar-mass datapoint's
+    figure) spread whole on one field the day after production ended (net mass = the batch's mass)."""
+    biochar = {d["ref"]: d["magnitude"] for d in dp_rows if d["ref"].endswith("-biochar-mass")}
+    locations = [
+        {
+            "ref": f"field-{k}",
+            "name": f"Field {k}",
+            "latitude": round(59.80 + k * 0.013, 5),
+            "longitude": round(17.60 + k * 0.021, 5),
+            "storage_method": "biochar_field",
+            "supplier_reference_id": f"synthetic-field-{k}",
+        }
+        for k in range(FIELDS)
+    ]
+    batches, applications = [], []
+    for i, entry in enumerate(entry_rows):
+        day: dt.date = entry["started_on"]
+        start = dt.datetime.combine(day, dt.time(6, 0))
+        mass = biochar[f"{entry['ref']}-biochar-mass"]
+        batches.append(
+            {
+                "ref": f"{entry['ref']}-kiln",
+                "feedstock_types": FEEDSTOCK_TYPE_ID,
+                "started_at": start,
+                "ended_at": start + dt.timedelta(hours=20),
+                "mass": mass,
+                "unit": "t",
+            }
+        )
+        applications.append(
+            {
+                "ref": f"{entry['ref']}-spread",
+                "production_batch": f"{entry['ref']}-kiln",
+                "storage_location": f"field-{i % FIELDS}",
+                "application_date": day + dt.timedelta(days=1),
+                "application_rate": 10,
+                "application_rate_unit": "t/ha",
+                "truck_mass_on_arrival": round(mass + 12.0, 4),
+                "truck_mass_on_departure": 12.0,
+                "truck_mass_unit": "t",
+                "source_refs": f"src-{i % n_sources:05d}",
+                "entry": entry["ref"],
+            }
+        )
+    return {"storage_locations": locations, "production_batches": batches, "biochar_applications": applications}
+
+
+def object_count(datapoints: int, sources: int | None = None, *, chain: bool = False) -> int:
+    """Objects a synthetic workbook of `datapoints` rows creates (sources + datapoints + entries, and with `chain`
+    the fields, batches and applications)."""
     entries = max(1, datapoints // DATAPOINTS_PER_ENTRY)
     n_sources = sources if sources is not None else max(1, datapoints // 100)
-    return n_sources + entries * DATAPOINTS_PER_ENTRY + entries
+    extra = FIELDS + entries * CHAIN_OBJECTS_PER_ENTRY if chain else 0
+    return n_sources + entries * DATAPOINTS_PER_ENTRY + entries + extra
