@@ -105,7 +105,8 @@ def status_totals(result: RunResult) -> dict[str, int]:
     """How many rows ended in each outcome, in the order outcomes first appear."""
     totals: dict[str, int] = {}
     for o in result.objects:
-        totals[o.status] = totals.get(o.status, 0) + 1
+        if o.replaced_by is None:  # a replace's delete is part of its row's replace
+            totals[o.status] = totals.get(o.status, 0) + 1
     return totals
 
 
@@ -137,7 +138,8 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         )
     lines.append(f"{verdict} ({result.environment}, {result.api_url})")
     totals = status_totals(result)
-    lines.append(f"{len(result.objects):,} rows: " + (", ".join(f"{n:,} {s}" for s, n in totals.items()) or "none"))
+    rows = sum(1 for o in result.objects if o.replaced_by is None)
+    lines.append(f"{rows:,} rows: " + (", ".join(f"{n:,} {s}" for s, n in totals.items()) or "none"))
     co2e = co2e_summary(result)
     parts = []
     if co2e["total"] is not None:
@@ -267,8 +269,8 @@ def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
     creates = 0
     for o in result.objects:
         sign = SIGNS.get(o.status, "?")
-        if o.status in ("unchanged",) and not verbose:
-            continue
+        if (o.status in ("unchanged",) and not verbose) or (o.replaced_by is not None and o.status == "delete"):
+            continue  # a replace's delete is said by its `-/+` line
         if o.status in ("create", "created"):
             creates += 1
             if creates > SHOWN_CREATES and not verbose:

@@ -61,6 +61,8 @@ class ObjectOutcome:
     changes: list[str] = field(default_factory=list)  # fields that differ, for updates/conflicts
     before: dict[str, object] = field(default_factory=dict)  # field -> what the registry held (as shown to people)
     after: dict[str, object] = field(default_factory=dict)  # field -> what the workbook wants
+    #: the first half of a replace: the workbook ref whose object replaces this one (not a row of its own)
+    replaced_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -73,6 +75,8 @@ class ObjectOutcome:
             "status": self.status,
             "error": self.error,
         }
+        if self.replaced_by is not None:
+            out["replaced_by"] = self.replaced_by
         if self.failure is not None:
             out["failure"] = {**self.failure.to_json(), "advice": advice(self.failure, self.sheet, self.row)}
         if self.blocked_by:

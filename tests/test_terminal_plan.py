@@ -13,10 +13,12 @@ from workbooks import sample_data
 
 def _creates() -> int:
     """What a first import of the sample creates, counted from its rows: sources, datapoints, entries, each
-    extra component with its attribution, and the statement (the feedstock type exists: matched, unchanged)."""
+    extra component with its attribution, the chain of custody (locations, batches, applications) and the
+    statement (the feedstock type exists: matched, unchanged)."""
     sheets, project = sample_data()
     return (
-        len(sheets["sources"])
+        sum(len(sheets.get(s, [])) for s in ("storage_locations", "production_batches", "biochar_applications"))
+        + len(sheets["sources"])
         + len(sheets["datapoints"])
         + len(sheets["entries"])
         + 2 * len(sheets["components"])

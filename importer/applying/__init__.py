@@ -123,6 +123,7 @@ def outcome_of(action: Action) -> ObjectOutcome:
         changes=[c.field for c in action.changes] + list(action.notes),
         before={c.field: c.before for c in action.changes if c.before is not None},
         after={c.field: c.after for c in action.changes if c.after is not None},
+        replaced_by=action.payload.ref if isinstance(action.payload, ReplacedPayload) else None,
     )
 
 
