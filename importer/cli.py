@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from importer import __version__
+
+if TYPE_CHECKING:
+    from importer.library import Verdict
 
 app = typer.Typer(
     name="isometric-import",
@@ -52,10 +55,23 @@ def _plain_help_types() -> None:
 
 _plain_help_types()
 
+# the exit codes live here alone: the library says how things ended as a Verdict, and _exit_code maps it
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+def _exit_code(verdict: Verdict) -> int:
+    """The exit code of a library verdict (ok 0, failed 1, refused 2, interrupted 130)."""
+    from importer.library import Verdict
+
+    return {
+        Verdict.OK: EXIT_OK,
+        Verdict.FAILED: EXIT_FAILED,
+        Verdict.REFUSED: EXIT_USAGE,
+        Verdict.INTERRUPTED: EXIT_INTERRUPTED,
+    }[verdict]
 
 
 def _version_callback(value: bool) -> None:
@@ -571,7 +587,8 @@ def _import_command(
         for result in outcome.results:
             print_result(out, result, verbose=verbose)
     _print_not_imported(out, refused, "planned" if mode == "plan" else "imported")
-    return max(outcome.exit_code, EXIT_USAGE) if refused else outcome.exit_code
+    code = _exit_code(outcome.verdict)
+    return max(code, EXIT_USAGE) if refused else code
 
 
 def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-arg]

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from importer.stops import ImporterError
+
 if TYPE_CHECKING:
     from importer.planning.known import Known, Signature
 
@@ -102,15 +104,14 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-class LocalStateError(Exception):
+class LocalStateError(ImporterError):
     """Local state (the run history, a lock file) cannot be written or read: disk full, read-only, corrupt.
     `path` is the file, `message` says what happened and how to move the file aside. A problem of this machine,
-    not of the import: the caller stops before its next write and exits 2."""
+    not of the import: the caller stops before its next write (a refusal, exit code 2 on the command line)."""
 
     def __init__(self, path: Path, message: str) -> None:
         super().__init__(message)
         self.path = path
-        self.message = message
 
 
 def _reason(exc: BaseException) -> str:

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from importer import process_wide
 from importer.findings import Finding
+from importer.stops import ImporterError, Verdict
 from importer.workbook.reader import WORKBOOK_SUFFIXES
 from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
 
@@ -29,16 +30,13 @@ if TYPE_CHECKING:  # planning, settings (and with them the API client) are impor
     from importer.results import RunResult
     from importer.settings import ApiTarget
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
 @dataclass
 class Stopped:
     """A workbook (or the whole batch) that stopped before anything was sent, and why."""
 
     workbook: str
     message: str
-    exit_code: int
+    verdict: Verdict
     findings: list[Finding] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -60,11 +58,15 @@ class BatchOutcome:
     results: list[RunResult] = field(default_factory=list)
     stopped: list[Stopped] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # batch-level refusals (nothing was sent)
-    exit_code: int = EXIT_OK
+    verdict: Verdict = Verdict.OK  # the worst of the workbooks' and the batch's
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == EXIT_OK
+        return self.verdict is Verdict.OK
+
+    def worsen(self, verdict: Verdict) -> None:
+        """Take `verdict` into the batch's: the more serious of the two stays."""
+        self.verdict = self.verdict.worst(verdict)
 
     @property
     def plans(self) -> list[Plan]:
@@ -250,22 +252,22 @@ def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[V
     workbooks = expand(paths)
     if not workbooks:
         outcome.problems.append("no workbook given (a folder must hold .xlsx files)")
-        outcome.exit_code = EXIT_USAGE
+        outcome.worsen(Verdict.REFUSED)
         return None
     for path in workbooks:
         try:
             outcome.validations.append(validate_workbook(path))
         except WorkbookUnreadable as exc:
-            outcome.stopped.append(Stopped(str(path), exc.message, EXIT_USAGE))
-            outcome.exit_code = EXIT_USAGE
+            outcome.stopped.append(Stopped(str(path), exc.message, Verdict.REFUSED))
+            outcome.worsen(Verdict.REFUSED)
             return None
     bad = [r for r in outcome.validations if not r.ok]
     if bad:
         for r in bad:
             outcome.stopped.append(
-                Stopped(str(r.path), f"{len(r.errors())} error(s); nothing was sent", EXIT_FAILED, r.findings)
+                Stopped(str(r.path), f"{len(r.errors())} error(s); nothing was sent", Verdict.FAILED, r.findings)
             )
-        outcome.exit_code = EXIT_FAILED
+        outcome.worsen(Verdict.FAILED)
         return None
     clashes = reference_clashes(outcome.validations)
     if clashes:
@@ -273,7 +275,7 @@ def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[V
             "supplier_reference_id must be unique across the workbooks of a batch; nothing was sent",
             *clashes,
         ]
-        outcome.exit_code = EXIT_FAILED
+        outcome.worsen(Verdict.FAILED)
         return None
     ordered = order_batch(outcome.validations)
     problems = batch_statement_problems(ordered)
@@ -283,7 +285,7 @@ def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[V
             "them separately if that is meant)",
             *problems,
         ]
-        outcome.exit_code = EXIT_FAILED
+        outcome.worsen(Verdict.FAILED)
         return None
     outcome.validations = ordered
     return ordered
@@ -341,7 +343,7 @@ def _import(
                 _each(validations, opened, options, outcome, progress)
     except ApiError as exc:
         outcome.problems.append(f"the API could not be used: {exc.message}")
-        outcome.exit_code = EXIT_USAGE
+        outcome.worsen(Verdict.REFUSED)
     return outcome
 
 
@@ -361,8 +363,8 @@ def _each(
     try:
         history = History(history_path()) if options.mode == "run" else None
     except LocalStateError as exc:
-        outcome.stopped.append(Stopped("(all)", str(exc), EXIT_USAGE))
-        outcome.exit_code = EXIT_USAGE
+        outcome.stopped.append(Stopped("(all)", str(exc), Verdict.REFUSED))
+        outcome.worsen(Verdict.REFUSED)
         return
     knowledge = history
     if knowledge is None:  # a plan only reads what earlier runs learned (and adds to it); it can do without
@@ -388,9 +390,10 @@ def _each(
                     result = import_workbook(validation, session, options, progress=meter, history=knowledge)
             except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
                 message = getattr(exc, "message", None) or str(exc)
-                code = getattr(exc, "exit_code", EXIT_USAGE)
-                outcome.stopped.append(Stopped(str(wb.path), message, code, list(getattr(exc, "findings", []))))
-                outcome.exit_code = max(outcome.exit_code, code)
+                verdict = exc.verdict if isinstance(exc, ImporterError) else Verdict.REFUSED
+                findings = exc.findings if isinstance(exc, ImportAborted) else []
+                outcome.stopped.append(Stopped(str(wb.path), message, verdict, list(findings)))
+                outcome.worsen(verdict)
                 if isinstance(exc, LocalStateError):
                     return
                 continue
@@ -399,13 +402,13 @@ def _each(
                     meter.close()
             outcome.results.append(result)
             if result.interrupted:
-                outcome.exit_code = EXIT_INTERRUPTED
+                outcome.worsen(Verdict.INTERRUPTED)
                 return
             if result.stopped:
-                outcome.exit_code = EXIT_USAGE
+                outcome.worsen(Verdict.REFUSED)
                 return
             if not result.ok:
-                outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
+                outcome.worsen(Verdict.FAILED)
 
 
 def plan(
@@ -486,7 +489,7 @@ def apply(
         bundle = saved_plans.load(Path(saved))
     except saved_plans.SavedPlanError as exc:
         outcome.problems.append(str(exc))
-        outcome.exit_code = EXIT_USAGE
+        outcome.worsen(Verdict.REFUSED)
         return outcome
     changed = saved_plans.local_changes(bundle.plans)
     validations = validate_batch([p.workbook_path for p in bundle.plans], outcome) if not changed else None
@@ -496,12 +499,12 @@ def apply(
             if changed
             else outcome.problems
         )
-        outcome.exit_code = max(outcome.exit_code, EXIT_FAILED)
+        outcome.worsen(Verdict.FAILED)
         return outcome
     by_path = {str(p.workbook_path): p for p in bundle.plans}
     if len(by_path) != len(bundle.plans) or len(validations) != len(bundle.plans):
         outcome.problems = ["the saved plan names a workbook twice: nothing was sent; run `plan` again"]
-        outcome.exit_code = EXIT_FAILED
+        outcome.worsen(Verdict.FAILED)
         return outcome
     plans = [by_path[str(v.path)] for v in validations]
     options = ImportOptions(
@@ -522,7 +525,7 @@ def apply(
                 *tampered,
                 *_edits(plans, validations, session, options),
             ]
-            outcome.exit_code = EXIT_FAILED
+            outcome.worsen(Verdict.FAILED)
             return outcome
         _each(validations, session, options, outcome, progress, plans=plans)
     return outcome
@@ -571,7 +574,7 @@ def _replan(
             "and have it approved: "
             + "; ".join(differences[:20])
             + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
-            exit_code=EXIT_FAILED,
+            verdict=Verdict.FAILED,
         )
     return ctx, state, recomputed, saved_plans.first_difference(plan_value, recomputed)
 
@@ -599,11 +602,16 @@ def _apply_saved(
         raise ImportAborted(
             "the saved plan differs from what the workbook and the registry give now; nothing was "
             f"sent. Run `plan` again and have it approved: {difference}",
-            exit_code=EXIT_FAILED,
+            verdict=Verdict.FAILED,
         )
     result = new_result(validation, session, "run")
     result.plan = plan_value
     return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history, state=state)
+
+
+#: how a rollback ended: deleted what it meant to (ok), refused or some deletes failed (failed), could not look
+#: (usage: no such run, another API), or not confirmed (cancelled)
+RollbackVerdict = Literal["ok", "failed", "usage", "cancelled"]
 
 
 @dataclass
@@ -619,7 +627,7 @@ class RollbackOutcome:
     dry_run: bool = False
     confirmed: bool = False  # the deletions were carried out (confirmed, or --yes)
     refused: str | None = None  # why nothing was looked at or deleted
-    verdict: str = "ok"  # ok | failed | usage | cancelled
+    verdict: RollbackVerdict = "ok"
     report: str | None = None
     rollback_id: str | None = None  # the rollback's own entry in the run history
 
@@ -735,8 +743,11 @@ def rollback(
 
 __all__ = [
     "BatchOutcome",
+    "ImporterError",
     "RollbackOutcome",
+    "RollbackVerdict",
     "Stopped",
+    "Verdict",
     "apply",
     "batch_statement_problems",
     "order_batch",

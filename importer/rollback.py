@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from importer.history import CreatedObject, History, IntendedCreate, LocalStateError
+from importer.stops import ImporterError, Verdict
 
 if TYPE_CHECKING:  # the API client loads when a rollback starts (the CLI starts fast)
     from importer.api import models as m
@@ -35,10 +36,10 @@ _LEGACY_DELETE_ORDER = ("feedstock_type",)
 SUBMITTED = frozenset({"AWAITING_VERIFICATION", "VERIFIED", "CREDITS_ISSUED", "FAILED_VERIFICATION"})
 
 
-class RollbackRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class RollbackRefused(ImporterError):
+    """The rollback must not go ahead (an import of the project runs, a submitted statement): nothing deleted."""
+
+    verdict = Verdict.FAILED
 
 
 @dataclass

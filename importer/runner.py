@@ -27,6 +27,7 @@ from importer.planning.model import STATEMENT_KEY, Plan
 from importer.planning.registry import RegistryState
 from importer.results import RunResult
 from importer.settings import ApiTarget, environment_label, home, sandbox_db_path
+from importer.stops import ImporterError, Verdict
 from importer.workbook.model import Workbook
 
 if TYPE_CHECKING:  # loaded when used (the CLI starts fast); for the types only
@@ -40,21 +41,19 @@ if TYPE_CHECKING:  # loaded when used (the CLI starts fast); for the types only
     from importer.workbook.checks.result import ValidationResult
 
 
-class ImportAborted(Exception):
-    """The import stopped before sending anything (exit code in `exit_code`; findings when it was the
-    workbook's fault)."""
+class ImportAborted(ImporterError):
+    """The import stopped before sending anything: `verdict` says what kind of stop (failed: the workbook's or
+    the plan's fault, with `findings` when the workbook's; refused: misuse or an unusable API; interrupted)."""
 
     def __init__(
         self,
         message: str,
         *,
-        exit_code: int,
+        verdict: Verdict,
         findings: list[Finding] | None = None,
         validation: ValidationResult | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
+        super().__init__(message, verdict=verdict)
         self.findings = findings or []
         self.validation = validation
 
@@ -160,9 +159,9 @@ def plan_workbook(
     wb = _workbook(validation)
     submit = options.submit or wb.project.submit_statement
     if submit and wb.project.statement_end_on is None:
-        raise ImportAborted("submitting needs statement_end_on on the project sheet", exit_code=1)
+        raise ImportAborted("submitting needs statement_end_on on the project sheet", verdict=Verdict.FAILED)
     if submit and not wb.project.ghg_statement_report_url:
-        raise ImportAborted("submitting needs ghg_statement_report_url on the project sheet", exit_code=1)
+        raise ImportAborted("submitting needs ghg_statement_report_url on the project sheet", verdict=Verdict.FAILED)
     try:
         ctx, listed = read_project(session, wb, options.concurrency)
         online = check_against_project(wb, ctx)
@@ -170,7 +169,7 @@ def plan_workbook(
             raise ImportAborted(
                 f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
                 f"{sum(f.severity == 'error' for f in online)} error(s); nothing was sent.",
-                exit_code=1,
+                verdict=Verdict.FAILED,
                 findings=online,
                 validation=validation,
             )
@@ -178,11 +177,11 @@ def plan_workbook(
         plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune, replace=options.replace)
     except Cancelled as exc:  # Ctrl-C while the project is read: interrupted, nothing sent
         raise ImportAborted(
-            f"interrupted while reading the project: {exc.message}; nothing was sent", exit_code=130
+            f"interrupted while reading the project: {exc.message}; nothing was sent", verdict=Verdict.INTERRUPTED
         ) from exc
     except ApiError as exc:
-        code = 2 if exc.status in (None, 401, 403) else 1
-        raise ImportAborted(f"the API refused the project look-up: {exc.message}", exit_code=code) from exc
+        verdict = Verdict.REFUSED if exc.status in (None, 401, 403) else Verdict.FAILED
+        raise ImportAborted(f"the API refused the project look-up: {exc.message}", verdict=verdict) from exc
     return plan, ctx, online, state
 
 
@@ -230,7 +229,7 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
             more = f" (and {len(creates) - 20} more)" if len(creates) > 20 else ""
             raise ImportAborted(
                 f"--update-only: the plan would create {len(creates)} object(s), nothing was sent: {listed}{more}",
-                exit_code=1,
+                verdict=Verdict.FAILED,
             )
     from importer.planning.statements import StatementPayload
 
@@ -249,7 +248,7 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
             f"submitting is refused, nothing was sent: GHG entries of this workbook's prefix that the workbook no "
             f"longer defines lie in the statement period {start} to {end}: {listed}. Run with --prune to delete "
             "them first, or --keep-orphans if they are meant to be submitted",
-            exit_code=1,
+            verdict=Verdict.FAILED,
         )
 
 

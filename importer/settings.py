@@ -28,6 +28,7 @@ import platformdirs
 
 from importer.api.safety import configured_upload_hosts, credential_problem, has_userinfo, without_userinfo
 from importer.redaction import register_secret
+from importer.stops import ImporterError
 
 APP_NAME = "isometric-importer"
 KNOWN_HOSTS = {
@@ -36,8 +37,8 @@ KNOWN_HOSTS = {
 }
 
 
-class SettingsError(Exception):
-    """A usage problem with the API configuration (exit code 2)."""
+class SettingsError(ImporterError):
+    """A usage problem with the API configuration (a refusal: nothing was sent)."""
 
 
 def home() -> Path:

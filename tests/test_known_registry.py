@@ -20,6 +20,7 @@ import pytest
 from request_contract import checked_sandbox
 
 import importer
+from importer.library import Verdict
 from importer.planning import saved as saved_plans
 from importer.workbook.synthetic import make_workbook
 
@@ -218,7 +219,7 @@ def test_a_component_changed_outside_the_importer_is_put_back(recorded: tuple[An
 
 def _save_plan(wb: Path, path: Path, server: Any) -> Path:
     planned = importer.plan([wb])
-    assert planned.exit_code == 0
+    assert planned.verdict is Verdict.OK
     return saved_plans.save(planned.plans, path, api_url=server.base_url)
 
 
@@ -235,10 +236,10 @@ def test_a_plan_saved_without_knowledge_applies_where_it_is_known(
     saved = _save_plan(wb, tmp_path / "plan.json", recorded[0])
     monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(here))
     applied = importer.apply(saved)
-    assert applied.exit_code == 0, applied.stopped
+    assert applied.verdict is Verdict.OK, applied.stopped
     again = _save_plan(wb, tmp_path / "plan-here.json", recorded[0])
     monkeypatch.setenv("ISOMETRIC_IMPORTER_HOME", str(tmp_path / "another-fresh-home"))
-    assert importer.apply(again).exit_code == 0
+    assert importer.apply(again).verdict is Verdict.OK
 
 
 def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
@@ -254,7 +255,7 @@ def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
     saved = _save_plan(october, tmp_path / "october.json", server)
     assert importer.run([november]).ok  # someone imports November meanwhile
     applied = importer.apply(saved)
-    assert applied.exit_code == 0, applied.stopped
+    assert applied.verdict is Verdict.OK, applied.stopped
 
     api = _api(server)
     dp = next(
@@ -264,7 +265,7 @@ def test_another_workbooks_import_in_the_project_leaves_a_saved_plan_valid(
     )
     assert api.patch(f"/datapoints/{dp['id']}", json={"display_name": "changed in the UI"}).status_code == 200
     refused = importer.apply(saved)
-    assert refused.exit_code == 1
+    assert refused.verdict is Verdict.FAILED
     assert [s.message.rsplit(": ", 1)[-1] for s in refused.stopped] == ["oct:datapoints:batch-000000-distance changed"]
 
 
@@ -316,7 +317,7 @@ def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[An
     ]
     segments = _Segments(recording)
     outcome = importer.run(months, progress=segments)
-    assert outcome.exit_code == 0 and len(outcome.results) == 3
+    assert outcome.verdict is Verdict.OK and len(outcome.results) == 3
     assert {o.status for r in outcome.results for o in r.objects} == {"created"}
     for listed in segments.done:
         assert listed["/datapoints"] and listed["/components"]
@@ -348,7 +349,7 @@ def test_a_batch_lists_the_project_once_then_only_what_is_new(recorded: tuple[An
 
     again = _Segments(recording)
     rerun = importer.run(months, progress=again)
-    assert rerun.exit_code == 0
+    assert rerun.verdict is Verdict.OK
     assert {o.status for r in rerun.results for o in r.objects} == {"unchanged"}
     assert [s["/datapoints"][0] for s in again.done] == [False, True, True]
 
@@ -383,7 +384,7 @@ def test_a_batch_reads_whole_again_when_an_outside_delete_breaks_the_count(
 
     segments = _Segments(recording, outside)
     outcome = importer.run([october, november], progress=segments)
-    assert outcome.exit_code == 0
+    assert outcome.verdict is Verdict.OK
     second = segments.done[1]["/datapoints"]
     assert second[0] is True and False in second  # tried from the cursor, then read whole
     made = [o.ref for o in outcome.results[1].objects if o.status == "created"]
@@ -487,7 +488,7 @@ def test_a_batch_carries_the_entries_and_each_months_statement_files_only_its_ow
     ]
     segments = _Segments(recording)
     outcome = importer.run(months, progress=segments)
-    assert outcome.exit_code == 0 and len(outcome.results) == 3
+    assert outcome.verdict is Verdict.OK and len(outcome.results) == 3
     statements = [r.statement["id"] for r in outcome.results]
     assert len(set(statements)) == 3 and all(statements)
     assert [s["/ghg_entries"][0] for s in segments.done] == [False, False, True]

@@ -11,6 +11,7 @@ import pytest
 
 import importer
 from importer import process_wide
+from importer.library import Verdict
 from importer.workbook.synthetic import make_workbook
 
 
@@ -73,6 +74,6 @@ def test_a_batch_hands_back_everything_it_froze(tmp_path) -> None:
         for n in range(2)
     ]
     outcome = importer.run(months)
-    assert outcome.exit_code == 0 and len(outcome.results) == 2
+    assert outcome.verdict is Verdict.OK and len(outcome.results) == 2
     assert {o.status for r in outcome.results for o in r.objects} == {"created"}
     assert gc.get_freeze_count() == 0
