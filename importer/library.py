@@ -26,9 +26,12 @@ from importer.workbook.reader import WORKBOOK_SUFFIXES
 from importer.workbook.validate import ValidationResult, WorkbookUnreadable, validate_workbook
 
 if TYPE_CHECKING:  # planning, settings (and with them the API client) are imported when needed, not to validate
+    from importer.applying import Progress
     from importer.planning.model import Plan
     from importer.results import RunResult
+    from importer.runner import ApiSession, ImportOptions
     from importer.settings import ApiTarget
+
 
 @dataclass
 class Stopped:
@@ -293,9 +296,13 @@ def validate_batch(paths: Sequence[str | Path], outcome: BatchOutcome) -> list[V
 
 # -- plan, apply, run ----------------------------------------------------------------------------------------
 
+#: what `progress` gives for each workbook as it starts: its progress display (closed, when it has `close`, as the
+#: workbook ends), or None
+ProgressFactory = Callable[[], "Progress | None"]
+
 
 @contextmanager
-def _session(where: ApiTarget | None, cancel: threading.Event | None = None) -> Iterator[Any]:
+def _session(where: ApiTarget | None, cancel: threading.Event | None = None) -> Iterator[ApiSession]:
     from importer.runner import api_session
     from importer.settings import api_target
 
@@ -315,10 +322,9 @@ def _import(
     update_only: bool,
     concurrency: int,
     cancel: threading.Event | None,
-    progress: Callable[[], Any] | None,
-    session: Any = None,
+    progress: ProgressFactory | None,
+    session: ApiSession | None = None,
 ) -> BatchOutcome:
-    from importer.api import ApiError
     from importer.runner import ImportOptions
 
     outcome = BatchOutcome(mode=mode)
@@ -335,36 +341,62 @@ def _import(
         keep_orphans=keep_orphans,
         update_only=update_only,
     )
+    _import_batch(validations, options, outcome, progress, where=where, session=session)
+    return outcome
+
+
+def _import_batch(
+    validations: list[ValidationResult],
+    options: ImportOptions,
+    outcome: BatchOutcome,
+    progress: ProgressFactory | None,
+    *,
+    where: ApiTarget | None,
+    session: ApiSession | None = None,
+    saved: SavedPlanBundle | None = None,
+) -> None:
+    """The one path of `plan`, `run` and `apply`: open the API (unless a session is given), then each workbook
+    in batch order (`_each`); an API that cannot be used at all stops the batch, said in `outcome.problems`. A
+    `saved` plan's workbooks apply their saved plans, once the file is known not to have been edited since."""
+    from importer.api import ApiError
+
     try:
         if session is not None:
-            _each(validations, session, options, outcome, progress)
+            _each(validations, session, options, outcome, progress, saved)
         else:
             with _session(where, options.cancel) as opened:
-                _each(validations, opened, options, outcome, progress)
+                _each(validations, opened, options, outcome, progress, saved)
     except ApiError as exc:
         outcome.problems.append(f"the API could not be used: {exc.message}")
         outcome.worsen(Verdict.REFUSED)
-    return outcome
 
 
 def _each(
     validations: list[ValidationResult],
-    session: Any,
-    options: Any,
+    session: ApiSession,
+    options: ImportOptions,
     outcome: BatchOutcome,
-    progress: Callable[[], Any] | None,
-    plans: list[Plan] | None = None,
+    progress: ProgressFactory | None,
+    saved: SavedPlanBundle | None = None,
 ) -> None:
     """Plan (and apply) each workbook in batch order, under the project's lock, recorded in the history."""
     from importer.history import History, LocalStateError
     from importer.locking import LockedByAnotherRun, project_lock
     from importer.runner import ImportAborted, history_path, import_workbook, lock_folder
 
+    if saved is not None and saved.tampered:  # refused whatever else holds; the re-plan names what was edited
+        outcome.problems = [
+            "the saved plan was edited after it was saved: nothing was sent; run `plan` again and have it approved",
+            *saved.tampered,
+            *_edits(saved.plans, validations, session, options),
+        ]
+        outcome.worsen(Verdict.FAILED)
+        return
     try:
         history = History(history_path()) if options.mode == "run" else None
     except LocalStateError as exc:
-        outcome.stopped.append(Stopped("(all)", str(exc), Verdict.REFUSED))
-        outcome.worsen(Verdict.REFUSED)
+        outcome.stopped.append(Stopped("(all)", str(exc), exc.verdict))
+        outcome.worsen(exc.verdict)
         return
     knowledge = history
     if knowledge is None:  # a plan only reads what earlier runs learned (and adds to it); it can do without
@@ -378,21 +410,19 @@ def _each(
             wb = validation.workbook
             assert wb is not None  # validate_batch let only valid workbooks through
             meter = progress() if progress else None
+            plan_value = saved.plans[index] if saved is not None else None
             try:
                 if options.mode == "run":
                     with project_lock(lock_folder(), wb.project.project_id, workbook=str(wb.path)):
-                        result = (
-                            import_workbook(validation, session, options, progress=meter, history=history)
-                            if plans is None
-                            else _apply_saved(plans[index], validation, session, options, meter, history)
+                        result = import_workbook(
+                            validation, session, options, progress=meter, history=history, saved=plan_value
                         )
                 else:
                     result = import_workbook(validation, session, options, progress=meter, history=knowledge)
             except (ImportAborted, LockedByAnotherRun, LocalStateError) as exc:
-                message = getattr(exc, "message", None) or str(exc)
                 verdict = exc.verdict if isinstance(exc, ImporterError) else Verdict.REFUSED
                 findings = exc.findings if isinstance(exc, ImportAborted) else []
-                outcome.stopped.append(Stopped(str(wb.path), message, verdict, list(findings)))
+                outcome.stopped.append(Stopped(str(wb.path), exc.message, verdict, list(findings)))
                 outcome.worsen(verdict)
                 if isinstance(exc, LocalStateError):
                     return
@@ -419,10 +449,10 @@ def plan(
     prune: bool = False,
     replace: bool = False,
     concurrency: int = 8,
-    progress: Callable[[], Any] | None = None,
+    progress: ProgressFactory | None = None,
 ) -> BatchOutcome:
     """What a run would do, workbook by workbook; nothing is written. `outcome.plans` are the Plan values
-    (save them with `importer.planning.saved.save`)."""
+    (save them with `save_plans`)."""
     return _import(
         "plan",
         paths,
@@ -449,7 +479,7 @@ def run(
     update_only: bool = False,
     concurrency: int = 8,
     cancel: threading.Event | None = None,
-    progress: Callable[[], Any] | None = None,
+    progress: ProgressFactory | None = None,
 ) -> BatchOutcome:
     """Plan and apply in one step, workbook by workbook (safe to re-run: objects are found again by their
     supplier_reference_id, never duplicated)."""
@@ -468,6 +498,14 @@ def run(
     )
 
 
+@dataclass
+class SavedPlanBundle:
+    """A saved plan file's plans, in batch order, and how the file was edited after it was saved (empty: not)."""
+
+    plans: list[Plan]
+    tampered: list[str]
+
+
 def apply(
     saved: str | Path,
     *,
@@ -476,11 +514,12 @@ def apply(
     update_only: bool = False,
     concurrency: int = 8,
     cancel: threading.Event | None = None,
-    progress: Callable[[], Any] | None = None,
+    progress: ProgressFactory | None = None,
 ) -> BatchOutcome:
     """Carry out exactly the plans saved by `plan --out`, refusing (nothing sent) when the file was edited after
     it was saved, or when a workbook, an evidence file, the project's templates or the registry changed since,
-    or when any value of a saved plan differs from what its inputs give now: `outcome.problems` says what."""
+    or when any value of a saved plan differs from what its inputs give now: `outcome.problems` says what.
+    Each workbook takes the path of `run`, its saved plan checked against and applied in place of a new one."""
     from importer.planning import saved as saved_plans
     from importer.runner import ImportOptions
 
@@ -517,96 +556,27 @@ def apply(
         prune=any(p.prune for p in plans),
         replace=any(p.replace for p in plans),
     )
-    tampered = saved_plans.tampering(bundle)
-    with _session(where, options.cancel) as session:
-        if tampered:  # refused whatever else holds; the re-plan names what was edited (reads only)
-            outcome.problems = [
-                "the saved plan was edited after it was saved: nothing was sent; run `plan` again and have it approved",
-                *tampered,
-                *_edits(plans, validations, session, options),
-            ]
-            outcome.worsen(Verdict.FAILED)
-            return outcome
-        _each(validations, session, options, outcome, progress, plans=plans)
+    ordered = SavedPlanBundle(plans, saved_plans.tampering(bundle))
+    _import_batch(validations, options, outcome, progress, where=where, saved=ordered)
     return outcome
 
 
-def _edits(plans: list[Plan], validations: list[ValidationResult], session: Any, options: Any) -> list[str]:
+def _edits(
+    plans: list[Plan], validations: list[ValidationResult], session: ApiSession, options: ImportOptions
+) -> list[str]:
     """For a tampered file: where each plan differs from the plan its inputs give now (nothing is sent)."""
-    from importer.runner import ImportAborted
+    from importer.runner import ImportAborted, plan_workbook
 
     out = []
     for plan_value, validation in zip(plans, validations, strict=True):
         try:
-            _, _, _, difference = _replan(plan_value, validation, session, options, None)
+            difference = plan_workbook(validation, session, options, saved=plan_value).difference
         except ImportAborted as exc:
             out.append(f"{plan_value.workbook_path}: {exc.message}")
             continue
         if difference:
             out.append(f"{plan_value.workbook_path}: {difference}")
     return out
-
-
-def _replan(
-    plan_value: Plan, validation: ValidationResult, session: Any, options: Any, history: Any
-) -> tuple[Any, Any, Any, str | None]:
-    """Read the registry and the project again and plan the workbook as the saved plan was planned: (context,
-    snapshot, the plan now, the first difference from the saved one). Raises ImportAborted when the registry
-    or the project's templates changed since (their own, more precise, message)."""
-    from importer.planning import build_plan, context_fingerprint
-    from importer.planning import saved as saved_plans
-    from importer.runner import ImportAborted, read_project, take_snapshot
-
-    wb = validation.workbook
-    assert wb is not None
-    ctx, listed = read_project(session, wb, options.concurrency)
-    state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
-    # the same inputs give the same plan: its fingerprint covers what this workbook's plan depends on
-    recomputed = build_plan(
-        wb, ctx, state, submit=_planned_submit(plan_value), prune=plan_value.prune, replace=plan_value.replace
-    )
-    differences = saved_plans.registry_changes(plan_value, recomputed.registry_fingerprint)
-    if context_fingerprint(ctx) != plan_value.context_fingerprint:
-        differences.insert(0, "the project's GHG entry templates or component blueprints changed")
-    if differences:
-        raise ImportAborted(
-            "the registry changed since the plan was made; nothing was sent. Run `plan` again "
-            "and have it approved: "
-            + "; ".join(differences[:20])
-            + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
-            verdict=Verdict.FAILED,
-        )
-    return ctx, state, recomputed, saved_plans.first_difference(plan_value, recomputed)
-
-
-def _planned_submit(plan_value: Plan) -> bool:
-    """Whether the plan was made with --submit: its statement's own setting, which the plan-level flag always
-    equals (when they disagree the file was edited; the re-plan then shows which of the two)."""
-    statement = next((a for a in plan_value.actions if a.kind == "ghg_statement"), None)
-    submit = getattr(statement.payload, "submit", None) if statement is not None else None
-    return plan_value.submit if submit is None else bool(submit)
-
-
-def _apply_saved(
-    plan_value: Plan, validation: ValidationResult, session: Any, options: Any, meter: Any, history: Any
-) -> RunResult:
-    """Re-read the registry and the project: refuse when they differ from what the plan was computed against, or
-    when the plan they give now differs from the saved one in any value (what was reviewed is what is sent);
-    otherwise apply the saved plan itself (not a recomputed one)."""
-    from importer.runner import ImportAborted, finish_import, new_result
-
-    wb = validation.workbook
-    assert wb is not None
-    ctx, state, _, difference = _replan(plan_value, validation, session, options, history)
-    if difference is not None:
-        raise ImportAborted(
-            "the saved plan differs from what the workbook and the registry give now; nothing was "
-            f"sent. Run `plan` again and have it approved: {difference}",
-            verdict=Verdict.FAILED,
-        )
-    result = new_result(validation, session, "run")
-    result.plan = plan_value
-    return finish_import(result, plan_value, ctx, wb, session, options, progress=meter, history=history, state=state)
 
 
 #: how a rollback ended: deleted what it meant to (ok), refused or some deletes failed (failed), could not look

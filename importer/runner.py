@@ -1,5 +1,7 @@
 """The main job, end to end: read workbook -> validate -> resolve against the live project -> plan ->
-execute -> lineage -> result. The CLI's `plan` and `run` are thin wrappers over `import_workbook`.
+execute -> lineage -> result. The library's `plan`, `run` and `apply` call `import_workbook` for each workbook
+of a batch; `apply` gives it the saved plan, which is checked against the plan its inputs give now and applied
+in its place (the same reading, planning, refusals and error handling as a run).
 
 `api_session` opens the API: the configured one, or with no API URL the embedded local sandbox (a
 rehearsal; `RunResult.embedded_sandbox` makes every output say so).
@@ -147,24 +149,47 @@ def _workbook(validation: ValidationResult) -> Workbook:
     return validation.workbook
 
 
+@dataclass
+class Planned:
+    """A workbook's plan and what it was computed from: the project's context, the online findings, the registry
+    snapshot. For a saved plan, `plan` is the saved one and `difference` the first way the plan its inputs give
+    now differs from it (None: the same)."""
+
+    plan: Plan
+    context: ProjectContext
+    online: list[Finding]
+    state: RegistryState
+    difference: str | None = None
+
+
 def plan_workbook(
-    validation: ValidationResult, session: ApiSession, options: ImportOptions, *, history: History | None = None
-) -> tuple[Plan, ProjectContext, list[Finding], RegistryState]:
+    validation: ValidationResult,
+    session: ApiSession,
+    options: ImportOptions,
+    *,
+    history: History | None = None,
+    saved: Plan | None = None,
+) -> Planned:
     """Check the workbook against the live project and compute its plan (nothing is written to the API).
-    With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns."""
+    With a `history`, the snapshot uses what earlier runs learned and the history remembers what it learns.
+
+    With a `saved` plan, the plan is computed as the saved one was (its submit and prune) and checked against
+    it: ImportAborted when the registry or the project's templates changed since it was made (their own, more
+    precise, message); otherwise the saved plan itself is returned, with the first difference of the plan now
+    (a saved plan was checked online when it was made: the fingerprints and the comparison stand for that)."""
     from importer.api import ApiError, Cancelled
     from importer.online import check_against_project
     from importer.planning import build_plan
 
     wb = _workbook(validation)
-    submit = options.submit or wb.project.submit_statement
+    submit = planned_submit(saved) if saved is not None else options.submit or wb.project.submit_statement
     if submit and wb.project.statement_end_on is None:
         raise ImportAborted("submitting needs statement_end_on on the project sheet", verdict=Verdict.FAILED)
     if submit and not wb.project.ghg_statement_report_url:
         raise ImportAborted("submitting needs ghg_statement_report_url on the project sheet", verdict=Verdict.FAILED)
     try:
         ctx, listed = read_project(session, wb, options.concurrency)
-        online = check_against_project(wb, ctx)
+        online = check_against_project(wb, ctx) if saved is None else []
         if any(f.severity == "error" for f in online):
             raise ImportAborted(
                 f"{Path(wb.path).name} does not fit project {wb.project.project_id}: "
@@ -174,7 +199,10 @@ def plan_workbook(
                 validation=validation,
             )
         state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
-        plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune, replace=options.replace)
+        if saved is not None:  # planned as the saved plan was
+            plan = build_plan(wb, ctx, state, submit=submit, prune=saved.prune, replace=saved.replace)
+        else:
+            plan = build_plan(wb, ctx, state, submit=submit, prune=options.prune, replace=options.replace)
     except Cancelled as exc:  # Ctrl-C while the project is read: interrupted, nothing sent
         raise ImportAborted(
             f"interrupted while reading the project: {exc.message}; nothing was sent", verdict=Verdict.INTERRUPTED
@@ -182,7 +210,37 @@ def plan_workbook(
     except ApiError as exc:
         verdict = Verdict.REFUSED if exc.status in (None, 401, 403) else Verdict.FAILED
         raise ImportAborted(f"the API refused the project look-up: {exc.message}", verdict=verdict) from exc
-    return plan, ctx, online, state
+    if saved is None:
+        return Planned(plan, ctx, online, state)
+    return Planned(saved, ctx, online, state, difference=_saved_plan_difference(saved, plan, ctx))
+
+
+def _saved_plan_difference(saved: Plan, now: Plan, ctx: ProjectContext) -> str | None:
+    """The first difference of the plan `now` from the `saved` one; ImportAborted when the registry or the
+    project's templates changed since the saved plan was made."""
+    from importer.planning import context_fingerprint
+    from importer.planning import saved as saved_plans
+
+    differences = saved_plans.registry_changes(saved, now.registry_fingerprint)
+    if context_fingerprint(ctx) != saved.context_fingerprint:
+        differences.insert(0, "the project's GHG entry templates or component blueprints changed")
+    if differences:
+        raise ImportAborted(
+            "the registry changed since the plan was made; nothing was sent. Run `plan` again "
+            "and have it approved: "
+            + "; ".join(differences[:20])
+            + (f" (and {len(differences) - 20} more)" if len(differences) > 20 else ""),
+            verdict=Verdict.FAILED,
+        )
+    return saved_plans.first_difference(saved, now)
+
+
+def planned_submit(plan: Plan) -> bool:
+    """Whether the plan was made with --submit: its statement's own setting, which the plan-level flag always
+    equals (when they disagree the file was edited; the re-plan then shows which of the two)."""
+    statement = next((a for a in plan.actions if a.kind == "ghg_statement"), None)
+    submit = getattr(statement.payload, "submit", None) if statement is not None else None
+    return plan.submit if submit is None else bool(submit)
 
 
 def read_project(session: ApiSession, wb: Workbook, concurrency: int) -> tuple[ProjectContext, RegistryState]:
@@ -263,17 +321,34 @@ def import_workbook(
     *,
     progress: Progress | None = None,
     history: History | None = None,
+    saved: Plan | None = None,
 ) -> RunResult:
-    """Plan (and in run mode apply) one validated workbook."""
+    """Plan (and in run mode apply) one validated workbook. With a `saved` plan (`apply`), the registry and the
+    project are read again and the saved plan itself is applied, refused when they changed since it was made or
+    when the plan they give now differs from it in any value (what was reviewed is what is sent)."""
     result = new_result(validation, session, options.mode)
     # `phase` and `retry` are optional: a library caller's progress object may have only the scheduler's calls
     if progress is not None and hasattr(progress, "phase"):
         progress.phase("reading the project and the registry")
-    plan, ctx, online, state = plan_workbook(validation, session, options, history=history)
-    result.warnings += [f.to_json() for f in online]
-    result.plan = plan
+    planned = plan_workbook(validation, session, options, history=history, saved=saved)
+    if planned.difference is not None:
+        raise ImportAborted(
+            "the saved plan differs from what the workbook and the registry give now; nothing was "
+            f"sent. Run `plan` again and have it approved: {planned.difference}",
+            verdict=Verdict.FAILED,
+        )
+    result.warnings += [f.to_json() for f in planned.online]
+    result.plan = planned.plan
     return finish_import(
-        result, plan, ctx, _workbook(validation), session, options, progress=progress, history=history, state=state
+        result,
+        planned.plan,
+        planned.context,
+        _workbook(validation),
+        session,
+        options,
+        progress=progress,
+        history=history,
+        state=planned.state,
     )
 
 
