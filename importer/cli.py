@@ -9,7 +9,6 @@ Exit codes: 0 success (warnings allowed); 1 the workbook has errors or a row fai
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,9 @@ import typer
 from importer import __version__
 
 if TYPE_CHECKING:
-    from importer.library import Verdict
+    from rich.console import Console
+
+    from importer.library import Finding, RollbackOutcome, ValidationResult, Verdict
 
 app = typer.Typer(
     name="isometric-import",
@@ -148,25 +149,23 @@ def validate_command(
     import sys
     import threading
 
-    from importer import process_wide
-    from importer.library import expand
+    from importer import library
     from importer.terminal_text import echo
-    from importer.workbook.validate import WorkbookUnreadable, validate_workbook
 
     # The cyclic collector stays off for the whole command: turned back on after validation the usual way, it
     # would at once scan the rows the result holds (0.2-0.3 s at 100k rows) and find nothing to free; reference
     # counting frees as usual. Given back as it was when the command ends, without that scan (a caller in-process
     # finds it as it was; the console script then ends without teardown, see main()).
-    ctx.call_on_close(process_wide.collector_off())
+    ctx.call_on_close(library.collector_off())
 
     stream = sys.stderr if json_out else sys.stdout  # the human lines; --json keeps stdout for the JSON
     refused: list[tuple[Path, str]] = []
     ignored: list[tuple[Path, str]] = []
-    paths = expand(workbooks, refused=refused, ignored=ignored)
+    paths = library.expand(workbooks, refused=refused, ignored=ignored)
     if refused or ignored:
         from importer.output import console
 
-        _sort_out_evidence(paths, refused, ignored)
+        library.sort_out_evidence(paths, refused, ignored)
         _print_skipped(console(stream), refused, ignored)
     if not paths or ((report or annotate) and len(paths) > 1):
         from importer.output import console
@@ -177,7 +176,7 @@ def validate_command(
             else "error: --report and --annotate take one workbook at a time"
         )
         raise typer.Exit(EXIT_USAGE)
-    clash = _overwrites_input([("--report", report), ("--annotate", annotate)], lambda: _inputs_of(paths))
+    clash = library.overwrites_input([("--report", report), ("--annotate", annotate)], lambda: library.inputs_of(paths))
     if clash:
         from importer.output import console
 
@@ -190,21 +189,17 @@ def validate_command(
     # python-calamine's native parse meanwhile.
     output_ready = threading.Thread(target=_load_validation_output, args=(not no_report,), daemon=True)
     output_ready.start()
-    import datetime as dt
-
-    from importer.report.paths import default_report_path
-
     results = []
     for path in paths:
         try:
-            results.append(validate_workbook(path, typed_rows=online))  # only --online reads the typed rows
-        except WorkbookUnreadable as exc:
+            results.append(library.validate(path, typed_rows=online))  # only --online reads the typed rows
+        except library.UnreadableWorkbook as exc:
             if json_out:
-                echo(json.dumps({"ok": False, "workbook": str(path), "unreadable": exc.message}))
+                echo(json.dumps({"ok": False, "workbook": str(exc.path), "unreadable": exc.message}))
             from importer.output import console
 
             console(stream).print(f"error: {exc.message}", markup=False)
-            raise typer.Exit(EXIT_USAGE) from exc
+            raise typer.Exit(_exit_code(exc.verdict)) from exc
     output_ready.join()
     from importer.output import console, print_validation
 
@@ -213,26 +208,15 @@ def validate_command(
         code = _online_checks(results, api_url, out)
         if code is not None:
             raise typer.Exit(code)
-    reports: list[Path] = []
-    if not no_report:
-        from importer.report.render import strict_writes, warn_not_written
-        from importer.report.validation_html import write_validation_report
-
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        for result in results:
-            target = report or default_report_path("validation", result.path, stamp)
-            if report is None and _overwrites_input([("the report", target)], lambda: _inputs_of(paths)):
-                warn_not_written(target, OSError("it is one of this command's inputs"))
-                continue
-            try:
-                with strict_writes():
-                    reports.append(write_validation_report(result, target, online=online))
-            except OSError as exc:
-                warn_not_written(target, exc, "; the validation itself is unaffected")
+    reports = (
+        []
+        if no_report
+        else library.write_validation_reports(
+            results, report=report, online=online, inputs=lambda: library.inputs_of(paths)
+        )
+    )
     if annotate:
-        from importer.workbook.annotate import annotate_workbook
-
-        annotate_workbook(results[0].path, results[0].findings, annotate)
+        library.annotate(results[0], annotate)
     if json_out:
         payload = (
             results[0].to_json()
@@ -270,147 +254,23 @@ def _load_validation_output(report: bool) -> None:
         environment().get_template(TEMPLATE)
 
 
-def _online_checks(results: list, api_url: str | None, out: object) -> int | None:  # type: ignore[type-arg]
+def _online_checks(results: list[ValidationResult], api_url: str | None, out: Console) -> int | None:
     """Add the live project's findings to each result (in place); an exit code when the API cannot be used."""
-    from importer.api import ApiError
-    from importer.context import load_context
-    from importer.online import check_against_project
+    from importer import library
     from importer.output import sandbox_banner
-    from importer.runner import api_session
-    from importer.settings import SettingsError, api_target
 
     try:
-        target = api_target(api_url)
-        with api_session(target) as session:
-            if session.embedded:
-                sandbox_banner(out, session.sandbox_db)  # type: ignore[arg-type]
-            contexts: dict[str, object] = {}
-            for result in results:
-                if result.workbook is None:
-                    continue
-                pid = result.workbook.project.project_id
-                if pid not in contexts:
-                    contexts[pid] = load_context(session.client, pid)
-                extra = check_against_project(result.workbook, contexts[pid])  # type: ignore[arg-type]
-                result.findings = sorted(result.findings + extra, key=lambda f: f.severity != "error")
-                if any(f.severity == "error" for f in extra):
-                    result.workbook = None
-    except SettingsError as exc:
-        out.print(f"error: {exc}", markup=False)  # type: ignore[attr-defined]
-        return EXIT_USAGE
-    except ApiError as exc:
-        out.print(f"error: the API could not be used for --online: {exc.message}", markup=False)  # type: ignore[attr-defined]
-        return EXIT_USAGE
+        where = library.target(api_url)
+    except library.ImporterError as exc:
+        out.print(f"error: {exc}", markup=False)
+        return _exit_code(exc.verdict)
+    checked = library.check_online(results, where=where)
+    if checked.embedded:
+        sandbox_banner(out, checked.sandbox_db)
+    if checked.problem:
+        out.print(f"error: {checked.problem}", markup=False)
+        return _exit_code(checked.verdict)
     return None
-
-
-# -- what a command reads must never be what it writes ------------------------------------------------------
-
-Inputs = list[tuple[str, Path]]  # (what it is, its path)
-
-
-def _evidence_named(workbook: Path) -> list[Path]:
-    """The existing files a workbook's `sources` sheet names (any text cell that is a file relative to the
-    workbook's folder, as the `file` column is read): the evidence a run uploads. Read only when an output path
-    already exists; a workbook that cannot be read names none (its validation says why)."""
-    from importer.workbook.reader import MAX_FILE, WORKBOOK_SUFFIXES
-
-    found: list[Path] = []
-    try:
-        if workbook.suffix.lower() not in WORKBOOK_SUFFIXES or workbook.stat().st_size > MAX_FILE:
-            return found
-        from python_calamine import CalamineWorkbook
-
-        book = CalamineWorkbook.from_path(str(workbook))
-        for title in book.sheet_names:
-            if "source" not in title.strip().lower():
-                continue
-            for row in book.get_sheet_by_name(title).to_python():
-                for cell in row:
-                    text = cell.strip().replace("\\", "/") if isinstance(cell, str) else ""
-                    if text and len(text) < 1024 and "\0" not in text:
-                        candidate = workbook.parent / text
-                        if candidate.is_file():
-                            found.append(candidate)
-    except Exception:  # unreadable here is unreadable for validation too, which reports it
-        return found
-    return found
-
-
-def _inputs_of(workbooks: list[Path], saved: Path | None = None) -> Inputs:
-    """Everything a command reads: the workbooks, each one's evidence files, and a saved plan being applied
-    (with the workbooks and evidence files it names)."""
-    inputs: Inputs = []
-    if saved is not None:
-        inputs.append(("the saved plan being applied", saved))
-        from importer.planning import saved as saved_plans
-
-        try:
-            bundle = saved_plans.load(saved)
-        except saved_plans.SavedPlanError:
-            bundle = None
-        for plan in bundle.plans if bundle is not None else ():
-            workbooks = [*workbooks, Path(plan.workbook_path)]
-            inputs += [
-                (f"evidence file of source {item.ref!r} in the saved plan", Path(item.file)) for item in plan.evidence
-            ]
-    for workbook in workbooks:
-        inputs.append(("the workbook", workbook))
-        inputs += [(f"an evidence file {workbook.name} names", p) for p in _evidence_named(workbook)]
-    return inputs
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """The same file: by device and inode (symlinks, hard links, `./x`, letter case where the file system
-    ignores it), else by resolved path."""
-    import os
-
-    try:
-        return os.path.samefile(a, b)
-    except (OSError, ValueError):
-        try:
-            return os.path.realpath(a) == os.path.realpath(b)
-        except (OSError, ValueError):
-            return False
-
-
-def _overwrites_input(outputs: list[tuple[str, Path | None]], inputs: Callable[[], Inputs]) -> str | None:
-    """Why writing these outputs would destroy an input (or another output), or None. Only an output path that
-    already exists can be an input, so the inputs (which means reading the workbooks' evidence lists) are
-    looked up only then."""
-    import os
-
-    named = [(flag, path) for flag, path in outputs if path is not None]
-    for index, (flag, path) in enumerate(named):
-        for other_flag, other in named[:index]:
-            if os.path.realpath(path) == os.path.realpath(other) or _same_file(path, other):
-                return f"{other_flag} and {flag} name the same file ({path}); nothing was written or sent"
-    existing = [(flag, path) for flag, path in named if path.exists() and not path.is_dir()]
-    if not existing:
-        return None
-    known = inputs()
-    for flag, path in existing:
-        for what, source in known:
-            if _same_file(path, source):
-                same = "" if os.path.realpath(path) == os.path.realpath(source) else f" ({source})"
-                return (
-                    f"{flag} {path} is {what}{same}: it would be overwritten. Nothing was written or sent; "
-                    f"give {flag} a new path"
-                )
-    return None
-
-
-def _sort_out_evidence(workbooks: list[Path], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
-    """A folder's file that one of its workbooks names as evidence is no refused workbook: it is moved, in
-    place, from `refused` to `ignored`, saying whose evidence it is."""
-    if not refused:
-        return
-    named = [(workbook, evidence) for workbook in workbooks for evidence in _evidence_named(workbook)]
-    for item in list(refused):
-        owner = next((w for w, evidence in named if _same_file(item[0], evidence)), None)
-        if owner is not None:
-            refused.remove(item)
-            ignored.append((item[0], f"an evidence file {owner.name} names, not a workbook"))
 
 
 def _print_skipped(out: Any, refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
@@ -470,7 +330,6 @@ def _import_command(
     from importer.output import console, print_result, sandbox_banner
     from importer.progress import make_progress
     from importer.redaction import redact
-    from importer.settings import SettingsError, sandbox_db_path
     from importer.terminal_text import echo
 
     out = console(sys.stderr if json_out else sys.stdout)
@@ -488,13 +347,13 @@ def _import_command(
         return EXIT_USAGE
     if saved is None:  # the folders' files, each imported or named here (and in --json) with why not
         paths = library.expand(paths, refused=refused, ignored=ignored)
-        _sort_out_evidence(paths, refused, ignored)
+        library.sort_out_evidence(paths, refused, ignored)
         _print_skipped(out, refused, ignored)
 
-    def inputs() -> Inputs:
-        return _inputs_of(paths, saved)
+    def inputs() -> list[tuple[str, Path]]:
+        return library.inputs_of(paths, saved)
 
-    clash = _overwrites_input([("--report", report), ("--out", out_path)], inputs)
+    clash = library.overwrites_input([("--report", report), ("--out", out_path)], inputs)
     if clash:
         out.print(f"error: {clash}", markup=False)
         if json_out:
@@ -502,11 +361,11 @@ def _import_command(
         return EXIT_USAGE
     try:
         where = library.target(api_url)
-    except SettingsError as exc:
+    except library.ImporterError as exc:
         out.print(f"error: {exc}", markup=False)
-        return EXIT_USAGE
+        return _exit_code(exc.verdict)
     if where.embedded and not json_out:
-        sandbox_banner(out, sandbox_db_path())
+        sandbox_banner(out, library.sandbox_database())
     cancel = threading.Event()
 
     def _on_sigint(signum: int, frame: object) -> None:
@@ -569,11 +428,9 @@ def _import_command(
     for index, problem in enumerate(outcome.problems):
         out.print(f"error: {problem}" if index == 0 else f"  error   {problem}", markup=False)
     if outcome.results and not no_report:
-        _write_reports(outcome.results, report, "plan" if mode == "plan" else "run", inputs)
+        library.write_reports(outcome.results, report=report, mode="plan" if mode == "plan" else "run", inputs=inputs)
     if out_path is not None and outcome.plans:
-        from importer.planning import saved as saved_plans
-
-        saved_plans.save(outcome.plans, out_path, api_url=outcome.results[0].api_url)
+        library.save_plans(outcome.plans, out_path, api_url=outcome.results[0].api_url)
         out.print(
             f"plan saved to {out_path}: `isometric-import apply {out_path}` carries out exactly this plan "
             "(refused if the workbook, its evidence or the registry change meanwhile)",
@@ -591,44 +448,9 @@ def _import_command(
     return max(code, EXIT_USAGE) if refused else code
 
 
-def _print_findings(out: object, findings: list) -> None:  # type: ignore[type-arg]
+def _print_findings(out: Console, findings: list[Finding]) -> None:
     for f in findings:
-        out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)  # type: ignore[attr-defined]
-
-
-def _write_reports(
-    results: list,  # type: ignore[type-arg]
-    report: Path | None,
-    mode: str,
-    inputs: Callable[[], Inputs] = list,
-) -> None:
-    """The reports folder's files for these results (`importer.report.files`): none may overwrite an input."""
-    import logging
-
-    from importer.report.files import write_outputs
-    from importer.report.paths import default_report_path
-
-    first = results[0]
-    path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
-
-    def is_input(candidate: Path) -> str | None:
-        return (
-            "it is one of this command's inputs, left as it is"
-            if _overwrites_input([("a report file", candidate)], inputs)
-            else None
-        )
-
-    write_outputs(results, report=path, mode=mode, is_input=is_input)
-    if mode == "run" and first.report_path:  # the history says where each run's report is
-        from importer.history import History, LocalStateError
-        from importer.runner import history_path
-
-        try:
-            history = History(history_path())
-            for result in results:
-                history.record_report(result.run_id, str(Path(path).resolve()))
-        except LocalStateError as exc:
-            logging.getLogger(__name__).debug("report path not recorded: %s", exc)
+        out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)
 
 
 _API_URL_HELP = (
@@ -806,12 +628,10 @@ def history_command(
     import sys
     from dataclasses import asdict
 
-    from importer.history import History
+    from importer import library
     from importer.output import console
-    from importer.runner import history_path
-    from importer.settings import environment_label
 
-    runs = History(history_path()).runs()
+    runs = library.runs()
     if json_out:
         from importer.terminal_text import echo
 
@@ -826,7 +646,7 @@ def history_command(
         out.print(f"{r.run_id}  {r.mode}  {r.outcome or 'unfinished'}  {started} UTC", markup=False, soft_wrap=True)
         lines = [
             ("workbook", f"{Path(r.workbook).name}  (sha256 {r.workbook_sha256[:12]})"),
-            ("api", f"{environment_label(r.api_url, embedded=r.embedded_sandbox)}  {r.api_url}"),
+            ("api", f"{library.environment_label(r.api_url, embedded=r.embedded_sandbox)}  {r.api_url}"),
         ]
         if r.mode == "rollback":
             done = {k: v for k, v in r.counts.items() if k != "rollback_of" and isinstance(v, int)}
@@ -867,17 +687,16 @@ def rollback_command(
     import json
     import sys
 
-    from importer.library import RollbackOutcome, rollback
+    from importer import library
     from importer.output import console
-    from importer.settings import SettingsError, api_target
     from importer.terminal_text import echo
 
     out = console(sys.stderr if json_out else sys.stdout)
     try:
-        target = api_target(api_url)
-    except SettingsError as exc:
+        target = library.target(api_url)
+    except library.ImporterError as exc:
         out.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
+        raise typer.Exit(_exit_code(exc.verdict)) from exc
     asked: dict[str, str] = {}
 
     def confirm(outcome: RollbackOutcome) -> bool:
@@ -895,7 +714,7 @@ def rollback_command(
         asked["answer"] = input("  Enter a value: ").strip()
         return asked["answer"] == "yes"
 
-    outcome = rollback(run_id, where=target, dry_run=dry_run, confirm=confirm)
+    outcome = library.rollback(run_id, where=target, dry_run=dry_run, confirm=confirm)
     codes = {"ok": EXIT_OK, "failed": EXIT_FAILED, "usage": EXIT_USAGE, "cancelled": EXIT_FAILED}
     code = EXIT_USAGE if "refused" in asked else codes[outcome.verdict]
     if json_out:
@@ -932,7 +751,7 @@ def rollback_command(
     raise typer.Exit(code)
 
 
-def _print_rollback_plan(out: Any, outcome: Any, *, dry_run: bool) -> None:
+def _print_rollback_plan(out: Console, outcome: RollbackOutcome, *, dry_run: bool) -> None:
     """Terraform's shape: the target, one line per object (- delete, = keep), then the totals."""
     out.print(f"Rollback of run {outcome.run_id} ({Path(outcome.workbook).name})", markup=False)
     out.print(f"target: {outcome.environment}, {outcome.api_url}", markup=False)
@@ -967,12 +786,8 @@ def template_command(
     """
     import sys
 
-    from importer.api import ApiError
-    from importer.context import load_context
+    from importer import library
     from importer.output import console, sandbox_banner
-    from importer.runner import api_session
-    from importer.settings import SettingsError, api_target
-    from importer.workbook.template import build_template
 
     out = console(sys.stdout)
     if out_path.exists() or out_path.is_symlink():
@@ -984,52 +799,19 @@ def template_command(
         )
         raise typer.Exit(EXIT_USAGE)
     try:
-        target = api_target(api_url)
-    except SettingsError as exc:
+        target = library.target(api_url)
+    except library.ImporterError as exc:
         out.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    try:
-        with api_session(target) as session:
-            if session.embedded:
-                sandbox_banner(out, session.sandbox_db)
-            if project_id is None:
-                projects = session.client.list_projects()
-                if len(projects) != 1:
-                    names = ", ".join(f"{p.id} ({p.name})" for p in projects)
-                    out.print(
-                        f"error: the credentials see {len(projects)} projects; choose one with --project-id: {names}",
-                        markup=False,
-                    )
-                    raise typer.Exit(EXIT_USAGE)
-                project_id = projects[0].id
-            ctx = load_context(session.client, project_id)
-    except ApiError as exc:
-        out.print(f"error: could not read project {project_id}: {exc.message}", markup=False)
-        raise typer.Exit(EXIT_USAGE) from exc
-    chosen = ctx.templates
-    if templates:
-        chosen = []
-        for name in templates:
-            found = ctx.resolve_template(name)
-            if found is None:
-                hint = ctx.template_suggestion(name)
-                out.print(
-                    f"error: project {project_id} has no template {name!r}"
-                    + (f"; did you mean {hint!r}?" if hint else ""),
-                    markup=False,
-                )
-                raise typer.Exit(EXIT_USAGE)
-            chosen.append(found)
-    build_template(
-        out_path,
-        project_id=project_id,
-        templates=chosen,
-        blueprints=ctx.blueprints,
-        feedstock_types=ctx.feedstock_types,
-    )
+        raise typer.Exit(_exit_code(exc.verdict)) from exc
+    made = library.template(out_path, where=target, project_id=project_id, templates=templates)
+    if made.embedded:
+        sandbox_banner(out, made.sandbox_db)
+    if made.problem:
+        out.print(f"error: {made.problem}", markup=False)
+        raise typer.Exit(_exit_code(made.verdict))
     out.print(
-        f"wrote {out_path} for project {project_id} with {len(chosen)} template(s): "
-        + ", ".join(t.display_name for t in chosen),
+        f"wrote {out_path} for project {made.project_id} with {len(made.templates)} template(s): "
+        + ", ".join(made.templates),
         markup=False,
     )
 
@@ -1072,49 +854,36 @@ def sandbox_command(
 
     Example: isometric-import sandbox --port 8765 --latency-ms 50 --fault-rate 0.1 --seed 1
     """
-    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET, FaultConfig, serve
-    from importer.settings import sandbox_db_path
+    from importer import library
     from importer.terminal_text import echo
 
-    path = db or sandbox_db_path()
-    if _not_a_database(path):
-        echo(
-            f"error: --db {path} is a file but not a SQLite database (a workbook or evidence file?); the sandbox "
-            "keeps its state in a database of its own: give a new path. Nothing was written",
-            err=True,
-        )
-        raise typer.Exit(EXIT_USAGE)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    faults = FaultConfig(
-        seed=seed,
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        upload_url_ttl_seconds=upload_ttl,
-        budget_per_second=budget,
-        rate_headers=rate_headers,
-        budget_scope="global" if budget_global else "endpoint",
-    )
-    echo(f"Isometric local sandbox: http://{host}:{port}/mrv/v0")
-    echo(f"database: {path}")
-    echo(f"client secret: {DEMO_CLIENT_SECRET}")
-    echo(f"access token: {DEMO_ACCESS_TOKEN}")
+    try:
+        serving = library.sandbox_serving(host, port, db)
+    except library.ImporterError as exc:
+        echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(_exit_code(exc.verdict)) from exc
+    echo(f"Isometric local sandbox: {serving.url}")
+    echo(f"database: {serving.db}")
+    echo(f"client secret: {serving.client_secret}")
+    echo(f"access token: {serving.access_token}")
     echo(
         "(demo credentials of the local sandbox only; export them as ISOMETRIC_CLIENT_SECRET and "
         "ISOMETRIC_ACCESS_TOKEN, with ISOMETRIC_API_URL set to the URL above)",
         err=True,
     )
-    serve(host, port, path, faults, tuple(feedstock_type))
-
-
-def _not_a_database(path: Path) -> bool:
-    """An existing, non-empty file that does not begin as every SQLite database does."""
-    try:
-        if not path.is_file() or path.stat().st_size == 0:
-            return False
-        with path.open("rb") as handle:
-            return handle.read(16) != b"SQLite format 3\x00"
-    except OSError:
-        return False
+    library.serve_sandbox(
+        host,
+        port,
+        serving,
+        seed=seed,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        upload_ttl=upload_ttl,
+        budget=budget,
+        budget_global=budget_global,
+        rate_headers=rate_headers,
+        feedstock_types=feedstock_type,
+    )
 
 
 def main() -> None:

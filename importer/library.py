@@ -27,6 +27,9 @@ from importer.workbook.validate import ValidationResult, WorkbookUnreadable, val
 
 if TYPE_CHECKING:  # planning, settings (and with them the API client) are imported when needed, not to validate
     from importer.applying import Progress
+    from importer.context import ProjectContext
+    from importer.history import RunRecord
+    from importer.inputs import Inputs
     from importer.planning.model import Plan
     from importer.results import RunResult
     from importer.runner import ApiSession, ImportOptions
@@ -105,9 +108,30 @@ def target(
     return api_target(api_url)
 
 
-def validate(path: str | Path) -> ValidationResult:
-    """Offline validation of one workbook, every finding located to its cell. Raises WorkbookUnreadable."""
-    return validate_workbook(Path(path))
+class UnreadableWorkbook(ImporterError, WorkbookUnreadable):
+    """A file that cannot be read as a workbook at all (`path`): a refusal, nothing was checked. Still the
+    WorkbookUnreadable it always was, for callers that catch that."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def validate(path: str | Path, *, typed_rows: bool = True) -> ValidationResult:
+    """Offline validation of one workbook, every finding located to its cell. Raises UnreadableWorkbook.
+    `typed_rows=False` checks the rows alike without building `ValidationResult.workbook` (for a caller that
+    reports the findings and nothing more)."""
+    try:
+        return validate_workbook(Path(path), typed_rows=typed_rows)
+    except WorkbookUnreadable as exc:
+        raise UnreadableWorkbook(Path(path), exc.message) from exc
+
+
+def collector_off() -> Callable[[], None]:
+    """The cyclic garbage collector off until the function returned is called, which gives it back as it was
+    without the scan turning it on would cost (`importer.process_wide.collector_off`): for a caller validating
+    big workbooks whose results it holds until it ends."""
+    return process_wide.collector_off()
 
 
 def expand(
@@ -579,6 +603,303 @@ def _edits(
     return out
 
 
+# -- what goes with the commands: the inputs they must not overwrite, reports, saved plans, online checks --------
+
+
+def inputs_of(workbooks: list[Path], saved: Path | None = None) -> Inputs:
+    """Everything a command reads: the workbooks, the evidence files they name, a saved plan and what it names."""
+    from importer import inputs
+
+    return inputs.inputs_of(workbooks, saved)
+
+
+def overwrites_input(outputs: list[tuple[str, Path | None]], inputs: Callable[[], Inputs]) -> str | None:
+    """Why writing these outputs (what names each, its path) would destroy one of the `inputs` or another
+    output, or None: a command checks its output paths with this before anything is written or sent."""
+    from importer.inputs import overwrites_input
+
+    return overwrites_input(outputs, inputs)
+
+
+def sort_out_evidence(workbooks: list[Path], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
+    """A folder's file that one of its workbooks names as evidence is no refused workbook: `expand`'s `refused`
+    entry moves, in place, to `ignored`, saying whose evidence it is."""
+    from importer.inputs import sort_out_evidence
+
+    sort_out_evidence(workbooks, refused, ignored)
+
+
+def write_validation_reports(
+    results: list[ValidationResult], *, report: Path | None, online: bool, inputs: Callable[[], Inputs]
+) -> list[Path]:
+    """The HTML validation report of each result (at `report`, else the reports folder's default name): the
+    paths written. A report that cannot be written, or whose default path is one of the `inputs`, is a warning
+    on stderr (the validation is unaffected)."""
+    import datetime as dt
+
+    from importer.report.paths import default_report_path
+    from importer.report.render import strict_writes, warn_not_written
+    from importer.report.validation_html import write_validation_report
+
+    written: list[Path] = []
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for result in results:
+        target = report or default_report_path("validation", result.path, stamp)
+        if report is None and overwrites_input([("the report", target)], inputs):
+            warn_not_written(target, OSError("it is one of this command's inputs"))
+            continue
+        try:
+            with strict_writes():
+                written.append(write_validation_report(result, target, online=online))
+        except OSError as exc:
+            warn_not_written(target, exc, "; the validation itself is unaffected")
+    return written
+
+
+def annotate(result: ValidationResult, dest: Path) -> Path:
+    """A copy of the result's workbook at `dest` with its error cells red and warnings amber, each with a
+    comment (the original is never changed)."""
+    from importer.workbook.annotate import annotate_workbook
+
+    return annotate_workbook(result.path, result.findings, dest)
+
+
+def write_reports(
+    results: list[RunResult], *, report: Path | None, mode: str, inputs: Callable[[], Inputs] = list
+) -> None:
+    """The reports folder's files for these results of `plan` or `run` (`importer.report.files`), none
+    overwriting one of the `inputs`; a run's report path is recorded in the run history."""
+    import logging
+
+    from importer.history import History, LocalStateError
+    from importer.report.files import write_outputs
+    from importer.report.paths import default_report_path
+    from importer.runner import history_path
+
+    first = results[0]
+    path = report or default_report_path(mode, Path(first.workbook_path), first.run_id)
+
+    def is_input(candidate: Path) -> str | None:
+        return (
+            "it is one of this command's inputs, left as it is"
+            if overwrites_input([("a report file", candidate)], inputs)
+            else None
+        )
+
+    write_outputs(results, report=path, mode=mode, is_input=is_input)
+    if mode == "run" and first.report_path:  # the history says where each run's report is
+        try:
+            history = History(history_path())
+            for result in results:
+                history.record_report(result.run_id, str(Path(path).resolve()))
+        except LocalStateError as exc:
+            logging.getLogger(__name__).debug("report path not recorded: %s", exc)
+
+
+def save_plans(plans: list[Plan], path: Path, *, api_url: str | None) -> Path:
+    """Save plans (with fingerprints of the workbooks, their evidence and the registry) for `apply`."""
+    from importer.planning import saved as saved_plans
+
+    return saved_plans.save(plans, path, api_url=api_url)
+
+
+@dataclass
+class OnlineCheck:
+    """Where `check_online` looked (the embedded sandbox, with its database, or not), and why it could not
+    (`problem`: the API could not be used; nothing was checked)."""
+
+    embedded: bool = False
+    sandbox_db: Path | None = None
+    problem: str | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.REFUSED if self.problem else Verdict.OK
+
+
+def check_online(results: list[ValidationResult], *, where: ApiTarget | None = None) -> OnlineCheck:
+    """Add the live project's findings (templates, monitored inputs, shapes, units, statement) to each result
+    that has typed rows, in place; a result with errors among them loses its rows (nothing may be imported)."""
+    from importer.api import ApiError
+    from importer.context import load_context
+    from importer.online import check_against_project
+
+    checked = OnlineCheck()
+    try:
+        with _session(where) as session:
+            checked.embedded, checked.sandbox_db = session.embedded, session.sandbox_db
+            contexts: dict[str, ProjectContext] = {}
+            for result in results:
+                if result.workbook is None:
+                    continue
+                pid = result.workbook.project.project_id
+                if pid not in contexts:
+                    contexts[pid] = load_context(session.client, pid)
+                extra = check_against_project(result.workbook, contexts[pid])
+                result.findings = sorted(result.findings + extra, key=lambda f: f.severity != "error")
+                if any(f.severity == "error" for f in extra):
+                    result.workbook = None
+    except ApiError as exc:
+        checked.problem = f"the API could not be used for --online: {exc.message}"
+    return checked
+
+
+# -- the fill-in workbook, the run history, the local sandbox --------------------------------------------------
+
+
+@dataclass
+class TemplateOutcome:
+    """What `template` wrote (`path`, for `project_id`, with these templates' names), where it read the project
+    (the embedded sandbox, with its database, or not), and why it wrote nothing (`problem`)."""
+
+    path: Path
+    project_id: str | None = None
+    templates: list[str] = field(default_factory=list)
+    embedded: bool = False
+    sandbox_db: Path | None = None
+    problem: str | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.REFUSED if self.problem else Verdict.OK
+
+
+def template(
+    path: Path, *, where: ApiTarget | None = None, project_id: str | None = None, templates: Sequence[str] = ()
+) -> TemplateOutcome:
+    """Write the workbook a field team fills in for the project's templates (`templates`: names or rvt_ IDs;
+    none: all of them), read from the project (`project_id`; None: the only project the credentials see)."""
+    from importer.api import ApiError
+    from importer.context import load_context
+    from importer.workbook.template import build_template
+
+    outcome = TemplateOutcome(path=path, project_id=project_id)
+    try:
+        with _session(where) as session:
+            outcome.embedded, outcome.sandbox_db = session.embedded, session.sandbox_db
+            if outcome.project_id is None:
+                projects = session.client.list_projects()
+                if len(projects) != 1:
+                    names = ", ".join(f"{p.id} ({p.name})" for p in projects)
+                    outcome.problem = (
+                        f"the credentials see {len(projects)} projects; choose one with --project-id: {names}"
+                    )
+                    return outcome
+                outcome.project_id = projects[0].id
+            ctx = load_context(session.client, outcome.project_id)
+    except ApiError as exc:
+        outcome.problem = f"could not read project {outcome.project_id}: {exc.message}"
+        return outcome
+    chosen = ctx.templates
+    if templates:
+        chosen = []
+        for name in templates:
+            found = ctx.resolve_template(name)
+            if found is None:
+                hint = ctx.template_suggestion(name)
+                outcome.problem = f"project {outcome.project_id} has no template {name!r}" + (
+                    f"; did you mean {hint!r}?" if hint else ""
+                )
+                return outcome
+            chosen.append(found)
+    build_template(
+        path,
+        project_id=outcome.project_id,
+        templates=chosen,
+        blueprints=ctx.blueprints,
+        feedstock_types=ctx.feedstock_types,
+    )
+    outcome.templates = [t.display_name for t in chosen]
+    return outcome
+
+
+def runs() -> list[RunRecord]:
+    """The runs and rollbacks this machine's history records, newest first."""
+    from importer.history import History
+    from importer.runner import history_path
+
+    return History(history_path()).runs()
+
+
+def environment_label(url: str, *, embedded: bool) -> str:
+    """What an API URL is: the embedded sandbox, a local server, Isometric's sandbox or production, or custom."""
+    from importer import settings
+
+    return settings.environment_label(url, embedded=embedded)
+
+
+def sandbox_database() -> Path:
+    """The embedded (and the served) sandbox's database file: $ISOMETRIC_SANDBOX_DB, else the data folder's."""
+    from importer.settings import sandbox_db_path
+
+    return sandbox_db_path()
+
+
+@dataclass(frozen=True)
+class SandboxServing:
+    """Where `serve_sandbox` will listen, the database it keeps, and its demo credentials."""
+
+    url: str
+    db: Path
+    client_secret: str
+    access_token: str
+
+
+def sandbox_serving(host: str, port: int, db: Path | None = None) -> SandboxServing:
+    """Get the local sandbox ready to serve at host:port with its state in `db` (None: `sandbox_database()`).
+    ImporterError when `db` is a file but not a SQLite database (a workbook or evidence file, say)."""
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+
+    path = db or sandbox_database()
+    if _not_a_database(path):
+        raise ImporterError(
+            f"--db {path} is a file but not a SQLite database (a workbook or evidence file?); the sandbox "
+            "keeps its state in a database of its own: give a new path. Nothing was written"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SandboxServing(f"http://{host}:{port}/mrv/v0", path, DEMO_CLIENT_SECRET, DEMO_ACCESS_TOKEN)
+
+
+def _not_a_database(path: Path) -> bool:
+    """An existing, non-empty file that does not begin as every SQLite database does."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(16) != b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def serve_sandbox(
+    host: str,
+    port: int,
+    serving: SandboxServing,
+    *,
+    seed: int | None = None,
+    latency_ms: float = 0,
+    fault_rate: float = 0.0,
+    upload_ttl: float = 3600,
+    budget: float | None = None,
+    budget_global: bool = False,
+    rate_headers: bool = False,
+    feedstock_types: Sequence[str] = (),
+) -> None:
+    """Serve the local sandbox in the foreground until interrupted, with these faults and budgets."""
+    from importer.sandbox import FaultConfig, serve
+
+    faults = FaultConfig(
+        seed=seed,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        upload_url_ttl_seconds=upload_ttl,
+        budget_per_second=budget,
+        rate_headers=rate_headers,
+        budget_scope="global" if budget_global else "endpoint",
+    )
+    serve(host, port, serving.db, faults, tuple(feedstock_types))
+
+
 #: how a rollback ended: deleted what it meant to (ok), refused or some deletes failed (failed), could not look
 #: (usage: no such run, another API), or not confirmed (cancelled)
 RollbackVerdict = Literal["ok", "failed", "usage", "cancelled"]
@@ -713,17 +1034,43 @@ def rollback(
 
 __all__ = [
     "BatchOutcome",
+    "Finding",
     "ImporterError",
+    "OnlineCheck",
+    "ProgressFactory",
     "RollbackOutcome",
     "RollbackVerdict",
+    "SandboxServing",
+    "SavedPlanBundle",
     "Stopped",
+    "TemplateOutcome",
+    "UnreadableWorkbook",
+    "ValidationResult",
     "Verdict",
+    "annotate",
     "apply",
     "batch_statement_problems",
+    "check_online",
+    "collector_off",
+    "environment_label",
+    "expand",
+    "inputs_of",
     "order_batch",
+    "overwrites_input",
     "plan",
+    "reference_clashes",
     "rollback",
     "run",
+    "runs",
+    "sandbox_database",
+    "sandbox_serving",
+    "save_plans",
+    "serve_sandbox",
+    "sort_out_evidence",
     "target",
+    "template",
     "validate",
+    "validate_batch",
+    "write_reports",
+    "write_validation_reports",
 ]
