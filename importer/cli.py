@@ -9,8 +9,9 @@ Exit codes: 0 success (warnings allowed); 1 the workbook has errors or a row fai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -39,7 +40,7 @@ def _plain_help_types() -> None:
 
     words = {"Path": "PATH", "str": "TEXT", "int": "N", "float": "NUMBER"}
 
-    def display(self: Any, ctx: Any) -> str | None:
+    def display(self: core.TyperOption | core.TyperArgument, ctx: object) -> str | None:
         if getattr(self, "is_flag", False):
             return None
         try:
@@ -273,7 +274,7 @@ def _online_checks(results: list[ValidationResult], api_url: str | None, out: Co
     return None
 
 
-def _print_skipped(out: Any, refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
+def _print_skipped(out: Console, refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
     """One line per folder entry that is not imported, and why."""
     for path, why in ignored:
         out.print(f"ignored: {path}: {why}", markup=False)
@@ -281,7 +282,7 @@ def _print_skipped(out: Any, refused: list[tuple[Path, str]], ignored: list[tupl
         out.print(f"refused: {path}: {why}", markup=False)
 
 
-def _print_not_imported(out: Any, refused: list[tuple[Path, str]], verb: str) -> None:
+def _print_not_imported(out: Console, refused: list[tuple[Path, str]], verb: str) -> None:
     """The last line when a folder held files that were refused: they are not forgotten below the summary."""
     if refused:
         names = ", ".join(str(path) for path, _ in refused)
@@ -291,7 +292,7 @@ def _print_not_imported(out: Any, refused: list[tuple[Path, str]], verb: str) ->
         )
 
 
-def _add_skipped(payload: dict[str, Any], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
+def _add_skipped(payload: dict[str, object], refused: list[tuple[Path, str]], ignored: list[tuple[Path, str]]) -> None:
     """`--json`: the refused and ignored entries of the folders, and `ok` false when anything was refused."""
     if refused:
         payload["ok"] = False
@@ -665,7 +666,7 @@ def history_command(
         out.print("")
 
 
-def _rows_created(counts: dict[str, Any]) -> int:
+def _rows_created(counts: Mapping[str, object]) -> int:
     """What the run's summary calls created: every row whose outcome was `created` (attributions included)."""
     return sum(int(by.get("created", 0)) for by in counts.values() if isinstance(by, dict))
 

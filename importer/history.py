@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from importer.stops import ImporterError
 
@@ -174,6 +174,11 @@ def _guarded(method: Callable[Concatenate[History, _P], _R]) -> Callable[Concate
     return wrapper
 
 
+#: a run's counts as recorded: kind -> status -> how many; a rollback's also say which run it rolled back
+#: (`rollback_of`: its ID) and hold its statuses' totals directly (status -> how many)
+RunCounts = dict[str, "dict[str, int] | int | str"]
+
+
 @dataclass(frozen=True)
 class RunRecord:
     run_id: str
@@ -187,7 +192,7 @@ class RunRecord:
     started_at: str
     finished_at: str | None
     outcome: str | None
-    counts: dict[str, Any]  # kind -> status -> how many (`RunResult.counts`), as read back from its JSON
+    counts: RunCounts  # kind -> status -> how many (`RunResult.counts`), as read back from its JSON
     created: int
     report: str | None = None  # the HTML report written for the run
 

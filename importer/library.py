@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from importer import process_wide
 from importer.findings import Finding
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # planning, settings (and with them the API client) are impor
     from importer.inputs import Inputs
     from importer.planning.model import Plan
     from importer.results import RunResult
+    from importer.rollback import RollbackItem
     from importer.runner import ApiSession, ImportOptions
     from importer.settings import ApiTarget
 
@@ -45,7 +46,7 @@ class Stopped:
     verdict: Verdict
     findings: list[Finding] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "ok": False,
             "workbook": self.workbook,
@@ -78,10 +79,10 @@ class BatchOutcome:
     def plans(self) -> list[Plan]:
         return [r.plan for r in self.results if r.plan is not None]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         if len(self.results) == 1 and not self.stopped and not self.problems:
             return self.results[0].to_json()
-        out: dict[str, Any] = {
+        out: dict[str, object] = {
             "ok": self.ok,
             "workbooks": [r.to_json() for r in self.results] + [s.to_json() for s in self.stopped],
         }
@@ -914,7 +915,7 @@ class RollbackOutcome:
     workbook: str = ""
     api_url: str = ""
     environment: str = ""
-    items: list[Any] = field(default_factory=list)  # rollback.RollbackItem, in deletion order
+    items: list[RollbackItem] = field(default_factory=list)  # in deletion order
     dry_run: bool = False
     confirmed: bool = False  # the deletions were carried out (confirmed, or --yes)
     refused: str | None = None  # why nothing was looked at or deleted
@@ -928,7 +929,7 @@ class RollbackOutcome:
             out[item.status] = out.get(item.status, 0) + 1
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "run_id": self.run_id,
             "rollback_id": self.rollback_id,

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from importer import __version__
 from importer.context import ProjectContext
@@ -519,11 +519,11 @@ class HistoryRecorder:
         self.history.record_prefix(self.run_id, prefix)
 
 
-def _statement_after_run(client: IsometricClient, statement_id: str, result: RunResult) -> dict[str, Any]:
+def _statement_after_run(client: IsometricClient, statement_id: str, result: RunResult) -> dict[str, object]:
     """The statement as the server holds it after the last write: its pending total changes with every entry
     and datapoint the run touched, so the figure read at plan time (or returned mid-run) is never reported."""
     try:
-        held: dict[str, Any] = client.get_ghg_statement(statement_id).model_dump(mode="json")
+        held: dict[str, object] = client.get_ghg_statement(statement_id).model_dump(mode="json")
         return held
     except Exception as exc:  # report no figure rather than a stale one
         from importer.redaction import redact
