@@ -1,7 +1,9 @@
 """`isometric-import`: the thin command-line layer over the library.
 
-Each command parses its options, calls one library function, and turns the outcome into output and an
-exit code. Heavy modules are imported inside the commands so `--help` and `validate` start fast.
+Each command parses its options, calls the library (`importer.library`), and turns the outcome into output and
+an exit code: the library says how things ended as a `Verdict`, and only this module maps verdicts to exit codes
+(`_exit_code`). Of the importer it imports nothing but the library and what prints (a test holds it to that).
+Heavy modules are imported inside the commands so `--help` and `validate` start fast.
 
 Exit codes: 0 success (warnings allowed); 1 the workbook has errors or a row failed/was blocked;
 2 usage error, unreadable file or unreachable API; 130 interrupted.

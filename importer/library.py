@@ -3,6 +3,9 @@ target and credentials passable in code. Everything that makes an import safe ha
 the batch checks (unique supplier references, statement periods in order without overlap or gap), the
 per-project lock, the run history, saved plans and their fingerprints. The CLI only parses, calls and prints.
 
+How things ended is a `Verdict` (`importer.stops`), never an exit code: the command line alone maps one to the
+other. The importer's own stops raise `ImporterError` subclasses carrying their verdict.
+
     import importer
 
     outcome = importer.run(["october.xlsx"])            # the embedded sandbox unless a URL is given

@@ -118,7 +118,7 @@ def credential(name: str) -> str | None:
 
 def api_target(api_url: str | None) -> ApiTarget:
     """Resolve where to send requests. Credentials are required for any URL given explicitly; a URL with
-    `user:password@` is refused, as is an unusable ISOMETRIC_UPLOAD_HOSTS (SettingsError, exit code 2)."""
+    `user:password@` is refused, as is an unusable ISOMETRIC_UPLOAD_HOSTS (SettingsError: a refusal)."""
     url = api_url or os.environ.get("ISOMETRIC_API_URL") or None
     try:
         configured_upload_hosts()
