@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="isometric-import",
     help="Validate, plan and upload Isometric Certify workbooks.",
+    epilog="API: --api-url or $ISOMETRIC_API_URL, e.g. https://api.sandbox.isometric.com/mrv/v0",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
@@ -456,9 +457,9 @@ def _print_findings(out: Console, findings: list[Finding]) -> None:
         out.print(f"  {f.severity:<7} {f.location or '-':<22} {f.message}", markup=False)
 
 
-_API_URL_HELP = (
-    "API base URL, e.g. https://api.sandbox.isometric.com/mrv/v0 (default: $ISOMETRIC_API_URL; none: "
-    "the embedded local sandbox). Credentials come only from $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN."
+_API_URL_HELP = (  # no URL here: a help column at 80 columns cuts it (the main help shows one whole)
+    "API base URL, ending /mrv/v0 (default: $ISOMETRIC_API_URL; none: the embedded local sandbox). "
+    "Credentials come only from $ISOMETRIC_CLIENT_SECRET and $ISOMETRIC_ACCESS_TOKEN."
 )
 
 # options that plan, run and apply share, declared once

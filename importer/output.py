@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 from typing import Any
 
 from rich.console import Console
@@ -16,28 +17,72 @@ from importer.findings import by_kind, severity_counts
 from importer.results import BAD_STATUSES, KINDS, RunResult
 from importer.terminal_text import SafeConsole
 
-REHEARSAL = "REHEARSAL against the embedded local sandbox: nothing was sent to Isometric."
+REHEARSAL = "REHEARSAL on the embedded local sandbox: nothing is sent to Isometric."
+#: the consoles that have shown the rehearsal banner (their summaries do not repeat it)
+_BANNERED: weakref.WeakSet[Console] = weakref.WeakSet()
 
 
 def console(stream: Any = None) -> Console:
     """The terminal output of every command: a `SafeConsole` (control characters shown as escapes, no markup
-    read in the text it prints unless a call passes ``markup=True`` with its values escaped)."""
+    read in the text it prints unless a call passes ``markup=True`` with its values escaped).
+
+    On a terminal, lines are wrapped between words at its width, never inside a word (`emit`); piped, each line
+    stays whole (a log file, grep), as wide as it is."""
     stream = stream or sys.stdout
-    color = stream.isatty() and not os.environ.get("NO_COLOR")
+    tty = _isatty(stream)
+    color = tty and not os.environ.get("NO_COLOR")
     return SafeConsole(
         file=stream,
         no_color=not color,
         highlight=False,
-        soft_wrap=True,
+        soft_wrap=not tty,
         force_terminal=None if color else False,
-        width=None if color else 140,
+        width=None if tty else 140,
     )
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or bare stream
+        return False
+
+
+def wrap_line(text: str, width: int | None, *, hang: int = 4) -> list[str]:
+    """`text` cut into lines of at most `width` between words (an ID, a path or a URL longer than the width stays
+    whole on a line of its own), continuation lines indented `hang` spaces beyond the line's own indent."""
+    if not width or len(text) <= width:
+        return [text]
+    import textwrap
+
+    indent = " " * (len(text) - len(text.lstrip(" ")) + hang)
+    return textwrap.wrap(
+        text,
+        width,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [text]
+
+
+def emit(out: Console, text: str, *, style: str | None = None, head: str | None = None) -> None:
+    """One line of output, wrapped between words at the console's width (see `wrap_line`); `style` colours the
+    whole line, or only its first `head` characters when `head` is given."""
+    width = None if out.soft_wrap else out.width
+    for n, line in enumerate(wrap_line(text, width)):
+        piece = Text(line)
+        if style and (head is None or n == 0):
+            piece.stylize(style, 0, len(head) if head is not None else len(line))
+        out.print(piece, soft_wrap=True)
+
+
 def sandbox_banner(out: Console, db: Any) -> None:
-    out.print(f"[bold yellow]*** {REHEARSAL} ***[/bold yellow]", markup=True)
+    """Said once, before anything starts: the summary at the end names where the run went, not this again."""
+    emit(out, f"*** {REHEARSAL} ***", style="bold yellow")
     if db:
-        out.print(f"    sandbox state: {db}  (set ISOMETRIC_API_URL and credentials to import for real)")
+        emit(out, f"    sandbox state: {db}")
+        emit(out, "    (to import for real, set ISOMETRIC_API_URL and the credentials)")
+    _BANNERED.add(out)
 
 
 MARKS = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "note": "[cyan]read as[/cyan]"}
@@ -307,17 +352,17 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
     entry too."""
     if result.mode == "plan" or verbose:
         for line in change_lines(result, verbose=verbose):
-            out.print(line, markup=False)
+            emit(out, line)
     lines = summary_lines(result)
     for n, line in enumerate(lines):
         if n == 0 and result.embedded_sandbox:
-            out.print(f"[bold yellow]{escape(line)}[/bold yellow]", markup=True)
+            if out not in _BANNERED:  # said at the start already: not twice
+                emit(out, line, style="bold yellow")
         elif line.startswith(("OK:", "PROBLEMS:", "INTERRUPTED:")):
             color = "green" if line.startswith("OK:") else ("red" if line.startswith("PROBLEMS:") else "yellow")
-            head, _, rest = line.partition(":")
-            out.print(f"[bold {color}]{head}[/bold {color}]:{escape(rest)}", markup=True)
+            emit(out, line, style=f"bold {color}", head=line.partition(":")[0])
         else:
-            out.print(line, markup=False)
+            emit(out, line)
     if not verbose:
         return
     problems = [o for o in result.objects if o.status in BAD_STATUSES]

@@ -167,6 +167,7 @@ class LineProgress:
 
     # -- levels ------------------------------------------------------------------------------------------------
     def level_started(self, level: str, total: int) -> None:
+        self._finish_phase()  # the levels start once the reading before them is done
         with self._lock:
             self._ensure_heartbeat()
             self._levels[level], self._totals[level] = {}, total
@@ -193,7 +194,14 @@ class LineProgress:
             self._print(f"[{LEVEL_TITLES.get(level, level)}] {mark}: {summary}")
 
     # -- phases and retries ------------------------------------------------------------------------------------
+    def _finish_phase(self) -> None:
+        """A phase its caller left open ends when the next step starts (or the display closes): its line says
+        done, not "started" forever."""
+        if self._phase is not None and not self._phase.finished:
+            self._phase.done()
+
     def phase(self, name: str, total: int | None = None) -> _Phase:
+        self._finish_phase()
         handle = _Phase(self, name, total)
         with self._lock:
             self._ensure_heartbeat()
@@ -221,6 +229,7 @@ class LineProgress:
             self._print(f"  retry: {what}: attempt {attempt} failed{f' ({reason})' if reason else ''}{pause}")
 
     def close(self) -> None:
+        self._finish_phase()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
@@ -272,6 +281,12 @@ class RichProgress:
         self._levels: dict[str, dict[str, int]] = {}  # level -> status counts
         self._retries = 0
         self._lock = threading.Lock()
+        self._phases: list[_Phase] = []  # open phases: one left open by its caller ends when the next step starts
+
+    def _finish_phases(self) -> None:
+        for handle in [h for h in self._phases if not h.finished]:
+            handle.done()
+        self._phases.clear()
 
     def _start(self) -> None:
         if not self._progress.live.is_started:
@@ -297,6 +312,7 @@ class RichProgress:
         return "blocked" if counts.get("blocked") else "ok"
 
     def level_started(self, level: str, total: int) -> None:
+        self._finish_phases()
         with self._lock:
             self._start()
             self._levels[level] = {}
@@ -322,7 +338,9 @@ class RichProgress:
                 self._progress.update(task_id, completed=total, state=self._state(counts), note=self._note(counts))
 
     def phase(self, name: str, total: int | None = None) -> _Phase:
+        self._finish_phases()
         handle = _Phase(self, name, total)
+        self._phases.append(handle)
         with self._lock:
             self._start()
             handle.task = self._progress.add_task(name, total=total, state="ok", note="")  # type: ignore[attr-defined]
@@ -349,7 +367,7 @@ class RichProgress:
                 phase.task,  # type: ignore[attr-defined]
                 completed=total,
                 total=total,
-                note=escape(note or ""),
+                note=escape(note or ("done" if phase.total is None else "")),
             )
 
     def retry(self, what: str, attempt: int, wait: float | None = None, reason: str | None = None) -> None:
@@ -369,6 +387,7 @@ class RichProgress:
                 )
 
     def close(self) -> None:
+        self._finish_phases()
         if self._progress.live.is_started:
             self._progress.stop()
 
