@@ -125,7 +125,36 @@ def co2e_summary(result: RunResult) -> dict[str, Any]:
         "statement_total": st_total,
         "statement_total_display": fmt_co2e(st_total) if st_total is not None else None,
         "share": f"{share:,.0f}%" if share is not None and 0 <= share <= 1000 else None,
+        "why_none": _why_no_co2e(result) if total is None else None,
     }
+
+
+def _why_no_co2e(result: RunResult) -> str:
+    """Why a result shows no CO2e, as it happened: no entries, entries never created (blocked, failed, not
+    started: nothing to report), a plan (known after the run), or entries the API holds without a figure."""
+    entries = result.lineage
+    if not entries:
+        return "This workbook has no GHG entries."
+    n = len(entries)
+    noun = f"{n} GHG entr{'y' if n == 1 else 'ies'}"
+    if result.mode == "plan":
+        return f"The API computes the CO2e of the {noun} of this workbook when a run writes them."
+    never = [e for e in entries if not e.id or e.status in ("failed", "blocked", "not started", "conflict")]
+    if never:
+        by: dict[str, int] = {}
+        for e in never:
+            by[e.status] = by.get(e.status, 0) + 1
+        how = ", ".join(f"{k} {s}" for s, k in by.items())
+        if len(never) == n:
+            return (
+                f"None of the {noun} of this workbook was created ({how}), so there is no CO2e to report: "
+                "fix the problems below and run again."
+            )
+        return (
+            f"{len(never)} of the {noun} of this workbook were not created ({how}); the API reported no CO2e for "
+            "the others."
+        )
+    return f"The API reported no CO2e for the {noun} of this workbook."
 
 
 # -- problems --------------------------------------------------------------------------------------------------

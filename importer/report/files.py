@@ -58,7 +58,35 @@ def summary(result: RunResult, report_path: Path) -> dict[str, Any]:
         "statement_end_on": str(statement.get("reporting_period_end_at") or statement.get("end_on") or "") or None,
         "statement_total_kg": co2e["statement_total"],
         "report": report_path.name,
+        "statement_id": statement.get("id"),
+        #: each GHG entry's net CO2e after the run (workbook ref -> kg): the next run's "before"
+        "entries": {e.ref: e.co2e_net_removed_kg for e in result.lineage if e.co2e_net_removed_kg is not None},
     }
+
+
+def previous_summary(folder: Path, result: RunResult) -> dict[str, Any] | None:
+    """The summary of the latest earlier run of the same GHG statement in this reports folder: what its CO2e
+    was before this run, as far as this folder knows (another tool may have changed it since; the report says
+    where the figure comes from)."""
+    statement_id = (result.statement or {}).get("id")
+    if not statement_id:
+        return None
+    started = result.started_at.isoformat() if isinstance(result.started_at, dt.datetime) else str(result.started_at)
+    found: dict[str, Any] | None = None
+    for path in folder.glob(f"*{SUMMARY_SUFFIX}"):
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(run, dict)
+            and run.get("statement_id") == statement_id
+            and run.get("run_id") != result.run_id
+            and str(run.get("started_at")) < started
+            and (found is None or str(run.get("started_at")) > str(found.get("started_at")))
+        ):
+            found = run
+    return found
 
 
 def write_outputs(results: list[RunResult], *, report: Path, mode: str, is_input: Callable[[Path], str | None]) -> None:
@@ -69,12 +97,13 @@ def write_outputs(results: list[RunResult], *, report: Path, mode: str, is_input
     if is_input(report):
         warn_not_written(report, OSError("it is one of this command's inputs, left as it is"), consequence)
         return
+    previous = [previous_summary(report.parent, r) if mode == "run" else None for r in results]
     try:
         with strict_writes():
             if len(results) == 1:
-                write_run_report(results[0], report)
+                write_run_report(results[0], report, previous=previous[0])
             else:
-                write_batch_report(results, report)
+                write_batch_report(results, report, previous=previous)
     except Exception as exc:  # whatever broke, the summary must still be printed
         log.debug("report %s not written", report, exc_info=True)
         warn_not_written(report, exc, consequence)

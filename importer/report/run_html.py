@@ -87,6 +87,7 @@ STATUS_META = {
     "blocked": ("blocked", "\u2298"),
     "conflict": ("conflict", "\u26a0"),
     "not started": ("not started", "\u00b7"),
+    "recomputed": ("recomputed", "\u21bb"),
 }
 #: status columns of the totals shown only when some row has them
 _WHEN_ANY = frozenset({"not started", "replace", "replaced"})
@@ -194,7 +195,11 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
     }
 
 
-def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
+def _entries(
+    result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str], move: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    recomputed = _recomputed(result, move)
+    before_of = (move or {}).get("entries", {})
     rows = []
     for e in result.lineage:
         value = e.co2e_net_removed_kg
@@ -202,11 +207,13 @@ def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | No
         sense = None
         if value is not None:
             sense = "net removal" if value >= 0 else "net emission"
+        before = before_of.get(e.ref)
         rows.append(
             {
                 "ref": e.ref,
                 "id": e.id,
                 "status": e.status,
+                "shown_status": "recomputed" if e.ref in recomputed else e.status,
                 "template": e.template_name or e.template_id or "",
                 "period": _period(e.started_on, e.completed_on),
                 "net": fmt_kg(value),
@@ -215,9 +222,95 @@ def _entries(result: RunResult, prefix: str, status_of: dict[tuple[str, str | No
                 "credit": credit,
                 "sense": sense,
                 "anchor": f"{prefix}entry-{_slug(e.ref)}",
+                "before": fmt_kg(before) if before is not None else None,
+                "delta": _signed_kg(value - before) if value is not None and before is not None else None,
             }
         )
     return rows
+
+
+def _signed_kg(value: float) -> str:
+    return "0.0" if round(value, 1) == 0 else f"{value:+,.1f}"
+
+
+def _bare(text: str) -> str:
+    """`6.35 t` of `6.35 t CO2e`: the headline names CO2e once, at its end."""
+    return text.removesuffix(" CO2e")
+
+
+def _signed_co2e(value: float, *, unit_of: float) -> str:
+    text = fmt_co2e(abs(value), unit_of=unit_of)
+    return ("+" if value > 0 else "\u2212" if value < 0 else "\u00b1") + text
+
+
+def _recomputed(result: RunResult, move: dict[str, Any] | None) -> set[str]:
+    """The GHG entries this run did not write but whose CO2e the API recomputed: a datapoint they use, or a
+    component or attribution of theirs, was updated (or their figure moved since the run before)."""
+    if result.mode == "plan":
+        return set()
+    dp_entries, _ = _uses(result)
+    touched: set[str] = set()
+    for o in result.objects:
+        if o.status != "updated":
+            continue
+        if o.kind == "datapoint":
+            touched |= dp_entries.get(o.ref or "", set()) | dp_entries.get(o.id or "", set())
+        elif o.kind in ("component", "component_attribution") and o.ref:
+            touched.add(o.ref)
+    before_of = (move or {}).get("entries", {})
+    out = set()
+    for e in result.lineage:
+        if e.status != "unchanged":
+            continue
+        before, now = before_of.get(e.ref), e.co2e_net_removed_kg
+        if e.ref in touched or (before is not None and now is not None and round(before - now, 1) != 0):
+            out.add(e.ref)
+    return out
+
+
+def _movement(result: RunResult, previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """How the statement's CO2e moved in this run: was, now, the difference, and where "was" comes from (the
+    registry as the run found it, when the result records it; else the latest earlier run of the same
+    statement in this reports folder). None when nothing earlier is known (a first run)."""
+    if result.mode == "plan":
+        return None
+    recorded = getattr(result, "co2e_before", None)
+    entries: dict[str, float] = {}
+    total: float | None = None
+    source = None
+    if isinstance(recorded, dict):
+        total = recorded.get("statement_total_kg")
+        entries.update({k: v for k, v in (recorded.get("entries") or {}).items() if isinstance(v, (int, float))})
+        source = "the registry as this run found it"
+    for x in getattr(result, "statement_entries", None) or []:  # as planned: the registry's figure, when given
+        kg = x.get("co2e_net_removed_kg") if isinstance(x, dict) and x.get("group") == "workbook" else None
+        if isinstance(kg, (int, float)):
+            entries.setdefault(str(x.get("ref")), float(kg))
+    if source is None and previous:
+        total = previous.get("statement_total_kg")
+        entries.update({k: v for k, v in (previous.get("entries") or {}).items() if isinstance(v, (int, float))})
+        when = str(previous.get("started_at") or "")[:16].replace("T", " ")
+        source = (
+            f"run {previous.get('run_id')} of {when} UTC, the latest earlier run of this statement in this reports "
+            "folder (a change made elsewhere since would not show)"
+        )
+    if source is None:
+        return None
+    st = result.statement or {}
+    now = st.get("pending_total_co2e_removed_kg")
+    now = float(now) if isinstance(now, (int, float)) else None
+    total = float(total) if isinstance(total, (int, float)) else None
+    move: dict[str, Any] = {"entries": entries, "source": source, "run_id": (previous or {}).get("run_id")}
+    if total is not None and now is not None:
+        scale = max(abs(total), abs(now))
+        move.update(
+            before=total,
+            now=now,
+            before_display=_bare(fmt_co2e(total, unit_of=scale)),
+            now_display=_bare(fmt_co2e(now, unit_of=scale)),
+            delta_display=_signed_co2e(now - total, unit_of=scale),
+        )
+    return move
 
 
 def _period(start: Any, end: Any) -> str:
@@ -264,8 +357,9 @@ def _uses(result: RunResult) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return dp_entries, src_dps
 
 
-def _changes(result: RunResult, prefix: str) -> list[dict[str, Any]]:
+def _changes(result: RunResult, prefix: str, move: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     dp_entries, _ = _uses(result)
+    before_of: dict[str, float] = (move or {}).get("entries", {})
     dp_values = {}
     for e in result.lineage:
         for c in e.components:
@@ -316,6 +410,9 @@ def _changes(result: RunResult, prefix: str) -> list[dict[str, Any]]:
                     {
                         "ref": r,
                         "co2e": fmt_co2e(entry_co2e.get(r)) if entry_co2e.get(r) is not None else "not reported",
+                        "before": fmt_co2e(before_of[r], unit_of=entry_co2e.get(r))
+                        if before_of.get(r) is not None
+                        else None,
                         "anchor": f"{prefix}entry-{_slug(r)}",
                     }
                     for r in affected
@@ -439,7 +536,22 @@ def _statement(result: RunResult) -> dict[str, Any] | None:
         "total": total,
         "total_display": fmt_co2e(total) if isinstance(total, (int, float)) else None,
         "entries": st.get("ghg_entry_ids") or [],
+        **_held(result),
     }
+
+
+def _held(result: RunResult) -> dict[str, Any]:
+    """How many GHG entries the statement holds (a run: as the server says, else as planned) or will hold (a
+    plan), and how many of them are this workbook's: the figures the terminal prints."""
+    st = result.statement or {}
+    planned = [x for x in (getattr(result, "statement_entries", None) or []) if isinstance(x, dict)]
+    ids = st.get("ghg_entry_ids")
+    if result.mode != "plan" and isinstance(ids, list) and (ids or not planned):
+        ours = {x.get("id") for x in planned if x.get("group") == "workbook"} | {e.id for e in result.lineage if e.id}
+        return {"held": len(ids), "from_workbook": sum(1 for i in ids if i in ours) if ours else None}
+    if planned:
+        return {"held": len(planned), "from_workbook": sum(1 for x in planned if x.get("group") == "workbook")}
+    return {"held": len(ids) if isinstance(ids, list) else 0, "from_workbook": None}
 
 
 def _verdict(result: RunResult, problems: int) -> dict[str, str]:
@@ -496,8 +608,16 @@ def _counts_line(result: RunResult, statuses: list[str]) -> list[dict[str, Any]]
     return [{"status": s, "n": n} for s, n in totals.items() if n]
 
 
-def _view(result: RunResult, index: int, report_path: Path | None, statuses: list[str]) -> dict[str, Any]:
+def _view(
+    result: RunResult,
+    index: int,
+    report_path: Path | None,
+    statuses: list[str],
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     prefix = f"w{index}-"
+    move = _movement(result, previous)
+    recomputed = _recomputed(result, move)
     status_of = {(o.kind, o.ref): o.status for o in result.objects}
     sheets: dict[str, list[Any]] = defaultdict(list)
     for obj in result.objects:
@@ -553,6 +673,7 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
                 "ref": e.ref,
                 "id": e.id,
                 "status": e.status,
+                "shown_status": "recomputed" if e.ref in recomputed else e.status,
                 "template": e.template_name or "",
                 "template_id": e.template_id,
                 "period": _period(e.started_on, e.completed_on),
@@ -594,8 +715,10 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
         "verdict": _verdict(result, problem_count),
         "co2e": co2e_summary(result),
         "chart": _chart(result, prefix),
-        "entries": _entries(result, prefix, status_of),
-        "changes": _changes(result, prefix),
+        "entries": _entries(result, prefix, status_of, move),
+        "changes": _changes(result, prefix, move),
+        "move": move,
+        "has_before": bool(move and move["entries"]),
         "evidence": _evidence(result, prefix, status_of),
         "dp_uses": _datapoint_uses(result, prefix, status_of),
         "sheets": ordered,
@@ -634,7 +757,14 @@ def _view(result: RunResult, index: int, report_path: Path | None, statuses: lis
     }
 
 
-def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) -> Path:
+def _render(
+    results: list[RunResult],
+    path: Path,
+    *,
+    title: str,
+    subtitle: str,
+    previous: list[dict[str, Any] | None] | None = None,
+) -> Path:
     mode = results[0].mode if results else "run"
     statuses = list(PLAN_STATUSES if mode == "plan" else RUN_STATUSES)
     grand: dict[str, dict[str, int]] = {kind: dict.fromkeys(statuses, 0) for kind in KINDS}
@@ -650,7 +780,8 @@ def _render(results: list[RunResult], path: Path, *, title: str, subtitle: str) 
         if s not in ("failed", "blocked", "conflict")
         and (s not in _WHEN_ANY or any(row.get(s) for row in grand.values()))
     ]  # "not started" only when a run was cut short, a replace only when there is one (A4 holds eight columns)
-    views = [_view(r, i, path, statuses) for i, r in enumerate(results, 1)]
+    before = previous or [None] * len(results)
+    views = [_view(r, i, path, statuses, before[i - 1]) for i, r in enumerate(results, 1)]
     total_objects = sum(len(r.objects) for r in results)
     return render_to(
         path,
@@ -679,17 +810,28 @@ STATEMENT_GROUPS = {
 }
 
 
-def write_run_report(result: RunResult, path: Path) -> Path:
+def write_run_report(result: RunResult, path: Path, *, previous: dict[str, Any] | None = None) -> Path:
+    """`previous`: the summary of the run before of the same statement (`files.previous_summary`), whose CO2e
+    this report shows as "was" when the result does not record it."""
     verb = "Import plan" if result.mode == "plan" else "Import report"
     return _render(
         [result],
         path,
         title=f"{verb}: {Path(result.workbook_path).name}",
         subtitle=f"{result.environment} \u00b7 run {result.run_id}",
+        previous=[previous],
     )
 
 
-def write_batch_report(results: list[RunResult], path: Path) -> Path:
+def write_batch_report(
+    results: list[RunResult], path: Path, *, previous: list[dict[str, Any] | None] | None = None
+) -> Path:
     ok = sum(r.ok for r in results)
     verb = "Import plan" if results and results[0].mode == "plan" else "Import report"
-    return _render(results, path, title=f"{verb}: {len(results)} workbooks", subtitle=f"{ok} of {len(results)} OK")
+    return _render(
+        results,
+        path,
+        title=f"{verb}: {len(results)} workbooks",
+        subtitle=f"{ok} of {len(results)} OK",
+        previous=previous,
+    )
