@@ -91,7 +91,7 @@ STATUS_META = {
 }
 #: status columns of the totals shown only when some row has them
 _WHEN_ANY = frozenset({"not started", "replace", "replaced"})
-CHART_MAX_BARS = 25
+CHART_MAX_BARS = 40  # entries beyond this are drawn as a histogram
 EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest are counted
 BIG_RUN = 300  # objects above which the per-sheet tables start folded and print defaults to the summary
 
@@ -125,66 +125,69 @@ def _credit_type(entry: Any) -> str | None:
     return str(value).upper() if value else None
 
 
+def _label_width(labels: list[str], *, px_per_char: float = 7.2, least: int = 60, most: int = 330) -> int:
+    """Room for the longest label at 12 px (a generous average glyph width), so no label is clipped."""
+    longest = max((len(t) for t in labels), default=0)
+    return int(min(most, max(least, longest * px_per_char + 12)))
+
+
 def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
-    """Horizontal bars of net CO2e, per entry, or per month / per template on a big run (inline SVG)."""
+    """Net CO2e as horizontal bars (inline SVG): one bar per entry, largest first, up to `CHART_MAX_BARS`
+    entries; beyond that a histogram of the entries' figures, so an outlier stands out as a lone bar far out."""
     items = [e for e in result.lineage if e.co2e_net_removed_kg is not None]
     if not items:
         return None
+    values = [float(e.co2e_net_removed_kg or 0.0) for e in items]
+    scale_of = max(abs(v) for v in values)
     if len(items) <= CHART_MAX_BARS:
         by = "entry"
-        pairs = [
-            (e.ref, float(e.co2e_net_removed_kg or 0.0), f"{e.template_name or ''} {e.started_on or ''}") for e in items
+        ranked = sorted(zip(items, values, strict=True), key=lambda ev: (-ev[1], ev[0].ref))
+        rows = [
+            (
+                e.ref,
+                v,
+                fmt_co2e(v, unit_of=scale_of),
+                f"{e.template_name or ''} {_period(e.started_on, e.completed_on)}".strip(),
+            )
+            for e, v in ranked
         ]
     else:
-        months: dict[str, float] = defaultdict(float)
-        templates: dict[str, float] = defaultdict(float)
-        counts_m: dict[str, int] = defaultdict(int)
-        counts_t: dict[str, int] = defaultdict(int)
-        for e in items:
-            month = (e.started_on or "")[:7] or "no date"
-            months[month] += float(e.co2e_net_removed_kg)  # type: ignore[arg-type]
-            counts_m[month] += 1
-            name = e.template_name or e.template_id or "no template"
-            templates[name] += float(e.co2e_net_removed_kg)  # type: ignore[arg-type]
-            counts_t[name] += 1
-        if 1 < len(months) <= CHART_MAX_BARS:
-            by = "month"
-            pairs = [(m, v, f"{counts_m[m]} entries") for m, v in sorted(months.items())]
-        else:
-            by = "template"
-            ranked = sorted(templates.items(), key=lambda kv: -abs(kv[1]))
-            pairs = [(t, v, f"{counts_t[t]} entries") for t, v in ranked[: CHART_MAX_BARS - 1]]
-            rest = ranked[CHART_MAX_BARS - 1 :]
-            if rest:
-                pairs.append((f"{len(rest)} other templates", sum(v for _, v in rest), ""))
-    label_w, value_w, plot_w, row_h = 120, 92, 300, 22
-    lo = min(0.0, min(v for _, v, _ in pairs))
-    hi = max(0.0, max(v for _, v, _ in pairs))
+        by = "histogram"
+        rows = _histogram(items, values, scale_of)
+    shown_labels = [r[0] if len(r[0]) <= 44 else r[0][:43] + "\u2026" for r in rows]
+    label_w = _label_width(shown_labels)
+    value_w = _label_width([r[2] for r in rows], least=70, most=200)
+    plot_w, row_h = 320, 22
+    if by == "histogram":
+        lo, hi = 0.0, float(max(r[1] for r in rows)) or 1.0
+    else:
+        lo = min(0.0, min(r[1] for r in rows))
+        hi = max(0.0, max(r[1] for r in rows))
     span = (hi - lo) or 1.0
     zero_x = label_w + (-lo / span) * plot_w
-    scale_of = max(abs(lo), abs(hi))
     bars = []
-    for i, (label, value, hint) in enumerate(pairs):
+    for i, ((label, value, text, hint), shown) in enumerate(zip(rows, shown_labels, strict=True)):
         x1 = label_w + ((min(value, 0.0) - lo) / span) * plot_w
         x2 = label_w + ((max(value, 0.0) - lo) / span) * plot_w
         bars.append(
             {
-                "label": label if len(label) <= 18 else label[:17] + "\u2026",
+                "label": shown,
                 "full": label,
-                "hint": hint.strip(),
-                "value": fmt_co2e(value, unit_of=scale_of),
-                "negative": value < 0,
+                "hint": hint,
+                "value": text,
+                "negative": value < 0 if by == "entry" else bool(hint.startswith("net emission")),
                 "x": round(x1, 1),
-                "w": round(max(x2 - x1, 1.0), 1),
+                "w": round(max(x2 - x1, 1.0), 1) if value else 0,
                 "y": 6 + i * row_h,
                 "h": row_h - 8,
                 "ty": 6 + i * row_h + row_h / 2 - 1,
             }
         )
-    height = 12 + len(pairs) * row_h
+    height = 12 + len(rows) * row_h
     return {
         "by": by,
         "bars": bars,
+        "entries": len(items),
         "width": label_w + plot_w + value_w,
         "height": height,
         "zero_x": round(zero_x, 1),
@@ -193,6 +196,90 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
         "pattern": f"{prefix}hatch",
         "any_negative": any(b["negative"] for b in bars),
     }
+
+
+HISTOGRAM_MAX_BINS = 20
+
+
+def _histogram(items: list[Any], values: list[float], scale_of: float) -> list[tuple[str, float, str, str]]:
+    """Bins of equal width over the entries' net CO2e (Sturges' count, at most `HISTOGRAM_MAX_BINS`): label
+    `from to to`, the number of entries, and the entries by name when a bin holds three or fewer."""
+    import math
+
+    lo, hi = min(values), max(values)
+    bins = max(1, min(HISTOGRAM_MAX_BINS, math.ceil(math.log2(len(values)) + 1)))
+    width = (hi - lo) / bins or 1.0
+    members: list[list[tuple[Any, float]]] = [[] for _ in range(bins)]
+    for e, v in zip(items, values, strict=True):
+        members[min(bins - 1, int((v - lo) / width))].append((e, v))
+    rows = []
+    for n, inside in enumerate(members):
+        start, stop = lo + n * width, lo + (n + 1) * width
+        label = f"{_bare(fmt_co2e(start, unit_of=scale_of))} to {_bare(fmt_co2e(stop, unit_of=scale_of))}"
+        count = len(inside)
+        named = ", ".join(sorted(e.ref for e, _ in inside)) if 0 < count <= 3 else ""
+        hint = ("net emission" if stop <= 0 else "") + (f"{'; ' if stop <= 0 else ''}{named}" if named else "")
+        rows.append((label, float(count), f"{count:,} entr{'y' if count == 1 else 'ies'}", hint))
+    return rows
+
+
+def _outcome_bar(result: RunResult) -> dict[str, Any] | None:
+    """One stacked bar of the rows' outcomes (inline SVG): a segment per outcome, as wide as its share, in the
+    outcome's colour, each named with its count in the legend beneath."""
+    totals: dict[str, int] = {}
+    for o in result.objects:
+        totals[o.status] = totals.get(o.status, 0) + 1
+    if not totals:
+        return None
+    order = [s for s in OUTCOME_ORDER if s in totals] + [s for s in totals if s not in OUTCOME_ORDER]
+    width, height = 640.0, 22.0
+    whole = sum(totals.values())
+    x = 0.0
+    parts = []
+    for status in order:
+        w = width * totals[status] / whole
+        parts.append(
+            {
+                "status": status,
+                "n": totals[status],
+                "label": STATUS_META.get(status, (status, ""))[0],
+                "x": round(x, 2),
+                "w": round(max(w, 2.0), 2),
+                "color": OUTCOME_COLOURS.get(status, "#8a93a0"),
+                "share": f"{100 * totals[status] / whole:.0f}%",
+            }
+        )
+        x += w
+    return {"parts": parts, "width": int(width), "height": int(height), "total": whole}
+
+
+#: the outcomes in the stacked bar, problems first
+OUTCOME_ORDER = (
+    "failed",
+    "conflict",
+    "blocked",
+    "not started",
+    "created",
+    "create",
+    "updated",
+    "update",
+    "deleted",
+    "delete",
+    "unchanged",
+)
+OUTCOME_COLOURS = {
+    "failed": "#b3261e",
+    "conflict": "#7b2d8b",
+    "blocked": "#a86f00",
+    "not started": "#c3c8cf",
+    "created": "#1e6b30",
+    "create": "#1e6b30",
+    "updated": "#1a55a0",
+    "update": "#1a55a0",
+    "deleted": "#3d4450",
+    "delete": "#3d4450",
+    "unchanged": "#8a93a0",
+}
 
 
 def _entries(
@@ -715,6 +802,7 @@ def _view(
         "verdict": _verdict(result, problem_count),
         "co2e": co2e_summary(result),
         "chart": _chart(result, prefix),
+        "outcome_bar": _outcome_bar(result),
         "entries": _entries(result, prefix, status_of, move),
         "changes": _changes(result, prefix, move),
         "move": move,
