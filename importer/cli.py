@@ -896,8 +896,10 @@ def main() -> None:
     import traceback
 
     from importer.redaction import redact
+    from importer.report.paths import mark_command_start
     from importer.terminal_text import echo
 
+    mark_command_start()  # the reports' duration is the command's, as its user waited for it
     try:
         app()
     except SystemExit as done:

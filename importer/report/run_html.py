@@ -32,6 +32,7 @@ from importer.report.analysis import (
 )
 from importer.report.chain import chain_view
 from importer.report.csv_export import failed_csv_path
+from importer.report.paths import command_seconds
 from importer.report.render import render_to
 from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, RunResult
 
@@ -106,11 +107,21 @@ def fmt_bytes(size: Any) -> str:
     return ""
 
 
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 def _duration(result: RunResult) -> str:
+    """The command's time up to this report when the command line ran it (what its user waited), with the
+    import's own part (planning and writing); the import's alone otherwise."""
     seconds = result.duration_seconds
+    command = command_seconds()
+    if command is not None and (seconds is None or command >= seconds):
+        part = f"; planning and importing {_seconds(seconds)}" if seconds is not None else ""
+        return f"{_seconds(command)} (the whole command up to this report{part})"
     if seconds is None:
         return "-"
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    return _seconds(seconds)
 
 
 def _slug(text: str | None) -> str:
@@ -787,6 +798,7 @@ def _view(
         "started_at": result.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "finished_at": result.finished_at.strftime("%Y-%m-%d %H:%M:%S UTC") if result.finished_at else None,
         "duration": _duration(result),
+        "duration_short": _duration(result).split(" (")[0],
         "settled_rates": result.settled_rates,
         "rate_source": result.rate_source,
         "throttled": result.throttled,
