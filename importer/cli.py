@@ -633,7 +633,7 @@ def history_command(
     from dataclasses import asdict
 
     from importer import library
-    from importer.output import console
+    from importer.output import console, shown_path
 
     runs = library.runs()
     if json_out:
@@ -663,7 +663,7 @@ def history_command(
             )
         else:
             lines.append(("created", f"{_rows_created(r.counts)} row(s), {r.created} object(s) a rollback deletes"))
-        lines.append(("report", r.report or "-"))
+        lines.append(("report", shown_path(r.report) if r.report else "-"))
         for label, text in lines:
             out.print(f"  {label:<11} {text}", markup=False, soft_wrap=True)
         out.print("")

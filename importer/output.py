@@ -85,6 +85,16 @@ def sandbox_banner(out: Console, db: Any) -> None:
     _BANNERED.add(out)
 
 
+def shown_path(path: str) -> str:
+    """A file's path as people type it: relative to the current folder when it lies below it (shorter, so it
+    fits a terminal's line), absolute otherwise."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
+
+
 MARKS = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "note": "[cyan]read as[/cyan]"}
 
 
