@@ -95,6 +95,12 @@ def test_run_and_plan_read_whole_at_80_columns_in_a_terminal(short_dir):
         assert continuation, text  # a long summary line is wrapped by the tool, with a hanging indent
         run_id = VERDICT.sub("", lines[verdict]).split()[0]
         assert run_id in text and re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", run_id)  # an ID stays whole
+    rows, lines = in_terminal(["history"], env, short_dir)
+    assert rows == lines, "\n".join(rows)  # one block per run, nothing cut by the terminal
+    ids = [line.split()[0] for line in lines if re.match(r"\d{8}T\d{6}Z-[0-9a-f]{6}  ", line)]
+    assert len(ids) == 1 and any(
+        line.strip() == f"report      {next(short_dir.glob('r/*-run.html'))}" for line in lines
+    )
 
 
 def test_piped_the_banner_is_said_once_and_progress_ends_before_the_summary(short_dir):
