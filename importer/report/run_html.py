@@ -88,7 +88,7 @@ STATUS_META = {
     "blocked": ("blocked", "\u2298"),
     "conflict": ("conflict", "\u26a0"),
     "not started": ("not started", "\u00b7"),
-    "recomputed": ("recomputed", "\u21bb"),
+    "recomputed": ("recomputed", "\u0394"),
 }
 #: status columns of the totals shown only when some row has them
 _WHEN_ANY = frozenset({"not started", "replace", "replaced"})
@@ -274,6 +274,8 @@ OUTCOME_ORDER = (
     "create",
     "updated",
     "update",
+    "replaced",
+    "replace",
     "deleted",
     "delete",
     "unchanged",
@@ -287,6 +289,8 @@ OUTCOME_COLOURS = {
     "create": "#1e6b30",
     "updated": "#1a55a0",
     "update": "#1a55a0",
+    "replaced": "#4f7fc0",
+    "replace": "#4f7fc0",
     "deleted": "#3d4450",
     "delete": "#3d4450",
     "unchanged": "#8a93a0",
