@@ -150,7 +150,7 @@ def chain_lineage(wb: Workbook, ids: Mapping[Key, str], statuses: Mapping[Key, s
     """The chain of custody as the workbook states it, with the IDs the run (or the registry) gave each object:
     production batches, their applications (net mass = arrival - departure), and the storage locations they name
     (the workbook's rows, and any slc_ ID cited). None when the workbook has none of those sheets."""
-    from importer.units import UnitError, conversion_factor
+    from importer.units import kg_factor
 
     if not (wb.production_batches or wb.biochar_applications or wb.storage_locations):
         return None
@@ -173,10 +173,8 @@ def chain_lineage(wb: Workbook, ids: Mapping[Key, str], statuses: Mapping[Key, s
     for a in wb.biochar_applications:
         key = ("biochar_application", a.ref)
         net = a.truck_mass_on_arrival - a.truck_mass_on_departure
-        try:
-            kg: float | None = net * conversion_factor(a.truck_mass_unit, "kg")
-        except UnitError:
-            kg = None
+        factor = kg_factor(a.truck_mass_unit)
+        kg = net * factor if factor is not None else None
         chain.applications.append(
             ApplicationLineage(
                 ref=a.ref,

@@ -411,3 +411,38 @@ def non_negative_kind(unit: str) -> str | None:
     except UnitError:
         return None
     return _NON_NEGATIVE.get(frozenset(dimensions.items()))
+
+
+#: kilograms per unit of the listed mass spellings: what the chain-of-custody checks need, told without pint
+MASS_KG: dict[str, float] = {
+    "mg": 1e-6,
+    "g": 1e-3,
+    "kg": 1.0,
+    "t": 1000.0,
+    "kilotonne": 1e6,
+    "short_ton": 907.18474,
+    "lb": 0.45359237,
+}
+#: square metres per unit of the listed area spellings
+AREA_M2: dict[str, float] = {"m2": 1.0, "ha": 10_000.0, "km2": 1e6}
+
+
+def kg_factor(unit: str) -> float | None:
+    """Kilograms per `unit` (a canonical spelling) when it is a mass, else None; the listed masses without pint."""
+    if unit in MASS_KG:
+        return MASS_KG[unit]
+    try:
+        return conversion_factor(unit, "kg")
+    except UnitError:
+        return None
+
+
+def measures(unit: str, quantity: str) -> bool:
+    """Whether a canonical unit measures `quantity`: "mass" or "mass per area" (a rate of spreading). The listed
+    masses and areas are told without pint; anything else is asked of pint."""
+    top, _, bottom = unit.partition("/")
+    if quantity == "mass":
+        return unit in MASS_KG or is_convertible(unit, "kg")
+    if quantity == "mass per area":
+        return (top in MASS_KG and bottom in AREA_M2) or is_convertible(unit, "kg/m^2")
+    raise ValueError(f"unknown quantity {quantity!r}")

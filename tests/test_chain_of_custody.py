@@ -461,3 +461,16 @@ def test_a_saved_plan_with_replace_is_applied_as_reviewed_and_a_no_op_rerun_stay
     batches = _held(sandbox, "/production_batches")
     assert old not in {b["id"] for b in batches.values()}
     _check_batches(batches, prefix, moved)
+
+
+def test_the_mass_and_area_factors_told_without_pint_are_pints():
+    from importer.units import AREA_M2, MASS_KG, conversion_factor, measures
+
+    for unit, kg in MASS_KG.items():
+        assert abs(conversion_factor(unit, "kg") - kg) <= 1e-12 * kg, unit
+        assert measures(unit, "mass") and not measures(unit, "mass per area")
+    for area, m2 in AREA_M2.items():
+        assert abs(conversion_factor(area, "m2") - m2) <= 1e-9 * m2, area
+        for unit in MASS_KG:
+            assert measures(f"{unit}/{area}", "mass per area") and not measures(f"{unit}/{area}", "mass")
+    assert not measures("km", "mass") and not measures("t", "mass per area")

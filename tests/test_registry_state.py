@@ -105,7 +105,8 @@ def test_a_second_project_with_the_same_prefix_adopts_nothing(env: Any, tmp_path
     book = openpyxl.load_workbook(b)
     book["project"]["B2"] = OTHER_PROJECT
     book["project"]["B3"] = None  # no statement
-    for sheet in ("entries", "entry_inputs", "components", "component_inputs"):
+    sheets = ("entries", "entry_inputs", "components", "component_inputs")
+    for sheet in (*sheets, "storage_locations", "production_batches", "biochar_applications"):
         book[sheet].delete_rows(2, book[sheet].max_row)
     book.save(b)
     outcome = importer.run([b])

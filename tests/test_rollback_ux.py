@@ -18,9 +18,17 @@ PROJECT = "prj_1SBXBIOCHAR00001"
 
 
 def _ours(sandbox) -> int:
-    """Objects under the sample's prefix the server lists (sources, datapoints, entries, components)."""
+    """Objects under the sample's prefix the server lists (sources, datapoints, entries, components, and the chain
+    of custody: storage locations, production batches, applications)."""
     n = 0
-    for path in ("/sources", "/datapoints", "/components"):
+    for path in (
+        "/sources",
+        "/datapoints",
+        "/components",
+        f"/projects/{PROJECT}/storage_locations",
+        "/production_batches",
+        "/biochar_applications",
+    ):
         n += sum(
             1
             for o in api_nodes(sandbox, path, project_id=PROJECT)

@@ -48,6 +48,8 @@ LOCATIONS = [
 def _workbook(folder: Path, rows: list[dict[str, Any]]) -> Path:
     def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
         sheets["storage_locations"] = [dict(r) for r in rows]
+        for sheet in ("production_batches", "biochar_applications"):  # the locations alone (the sample's chain
+            sheets.pop(sheet, None)  # cites its own fields: tests/test_chain_of_custody.py)
 
     return write(folder, mutate)
 
@@ -124,7 +126,11 @@ def test_import_reads_back_every_field_and_a_rerun_sends_only_gets(sandbox, tmp_
 
 
 def test_a_workbook_without_the_sheet_never_asks_for_storage_locations(sandbox, tmp_path):
-    workbook = write(tmp_path / "wb")
+    def without_chain(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        for sheet in ("storage_locations", "production_batches", "biochar_applications"):
+            sheets.pop(sheet, None)
+
+    workbook = write(tmp_path / "wb", without_chain)
     env = cli_env(sandbox, tmp_path / "home")
     result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
     assert result.code == 0, result.stdout + result.stderr

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from e2e_helpers import api_nodes, cli_env, copy_samples, run_cli
-from workbooks import row, write
+from workbooks import row, sample_data, write
 
 pytestmark = pytest.mark.slow
 
@@ -144,14 +144,18 @@ def test_history_and_rollback(sandbox, tmp_path):
     run_id = run.json()["run_id"]
     history = json.loads(run_cli(["history", "--json"], env).stdout)
     # what the server holds under the workbook's prefix, plus its statement (no feedstock type: never created)
+    kinds = ("source", "datapoint", "ghg_entry", "component", "feedstock_type")
+    chain = ("storage_location", "production_batch", "biochar_application")
     held = sum(
         1
-        for kind in ("source", "datapoint", "ghg_entry", "component", "feedstock_type")
+        for kind in (*kinds, *chain)
         for o in sandbox.store.list(kind)
         if str(o.get("supplier_reference_id") or "").startswith("demo")
     )
     held += len(sandbox.store.list("ghg_statement"))
-    assert held == 22
+    sheets, _ = sample_data()  # what the workbook defines, counted from its own rows
+    rows = ("sources", "datapoints", "entries", "components", "storage_locations", "production_batches")
+    assert held == sum(len(sheets[s]) for s in (*rows, "biochar_applications")) + 1
     assert history[0]["run_id"] == run_id and history[0]["created"] == held and history[0]["outcome"] == "ok"
     assert history[0]["report"] and history[0]["report"].endswith("-run.html")  # where the report went
     table = run_cli(["history"], env).stdout

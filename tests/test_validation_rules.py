@@ -362,6 +362,7 @@ def test_an_optional_sheet_with_only_its_header_is_empty_not_an_error(tmp_path):
     def mutate(s, p):
         s["feedstock_types"] = []
         s["entries"][0]["feedstock_type"] = None
+        s["production_batches"][0]["feedstock_types"] = "ftt_1SBXSAWMILLOFF01"  # by ID: the sheet is empty
 
     result = validate_workbook(write(tmp_path, mutate))
     assert result.ok, [f.message for f in result.errors()]

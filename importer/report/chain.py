@@ -105,7 +105,7 @@ def map_svg(chain: ChainLineage, prefix: str = "") -> str | None:
 
 def _entry_biochar_kg(entry: EntryLineage) -> float | None:
     """The entry's biochar mass input in kg, as its datapoints give it (None when it has no such input)."""
-    from importer.units import UnitError, conversion_factor
+    from importer.units import kg_factor
 
     total, found = 0.0, False
     for component in entry.components:
@@ -115,10 +115,10 @@ def _entry_biochar_kg(entry: EntryLineage) -> float | None:
             for dp in item.datapoints:
                 if dp.magnitude is None or not dp.unit:
                     return None
-                try:
-                    total += dp.magnitude * conversion_factor(dp.unit, "kg")
-                except UnitError:
+                factor = kg_factor(dp.unit)
+                if factor is None:
                     return None
+                total += dp.magnitude * factor
                 found = True
     return total if found else None
 

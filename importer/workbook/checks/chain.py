@@ -10,14 +10,14 @@ import datetime as dt
 from collections import defaultdict
 
 from importer.ids import has_id_prefix, id_kind
-from importer.units import UnitError, canonical_unit, conversion_factor, is_convertible
+from importer.units import UnitError, canonical_unit, kg_factor, measures
 from importer.workbook.checks.base import Checks
 
 #: what each unit column of the chain measures: the unit it must convert to, and how the finding says it
 _UNIT_COLUMNS: dict[tuple[str, str], tuple[str, str]] = {
-    ("production_batches", "unit"): ("kg", "a unit of mass (t, kg, lb)"),
-    ("biochar_applications", "truck_mass_unit"): ("kg", "a unit of mass (t, kg, lb)"),
-    ("biochar_applications", "application_rate_unit"): ("kg/m^2", "a unit of mass per area (t/ha, kg/m2)"),
+    ("production_batches", "unit"): ("mass", "a unit of mass (t, kg, lb)"),
+    ("biochar_applications", "truck_mass_unit"): ("mass", "a unit of mass (t, kg, lb)"),
+    ("biochar_applications", "application_rate_unit"): ("mass per area", "a unit of mass per area (t/ha, kg/m2)"),
 }
 #: the input keys of an entry that hold the biochar's mass (blueprints name it so; compared by words)
 _BIOCHAR_MASS_WORDS = frozenset({"biochar", "mass"})
@@ -68,7 +68,7 @@ class ChainChecks(Checks):
                 except UnitError as exc:
                     self.error(exc.code, f"{exc}; expected {expected}", sheet=name, row=row, column=column, value=unit)
                     continue
-                if not is_convertible(canonical, base):
+                if not measures(canonical, base):
                     self.error(
                         "incompatible_unit",
                         f"found {unit!r}, expected {expected}",
@@ -167,8 +167,9 @@ class ChainChecks(Checks):
                     )
                 elif rec["entry"] and self._fine("biochar_applications", row, "truck_mass_unit", "entry"):
                     unit = rec["truck_mass_unit"]
-                    if isinstance(unit, str):
-                        net_by_entry[rec["entry"]].append(((arrival - departure) * conversion_factor(unit, "kg"), unit))
+                    factor = kg_factor(unit) if isinstance(unit, str) else None
+                    if isinstance(unit, str) and factor is not None:
+                        net_by_entry[rec["entry"]].append(((arrival - departure) * factor, unit))
             batch_ref = rec["production_batch"]
             if isinstance(batch_ref, str):
                 cited.add(batch_ref)
@@ -222,16 +223,16 @@ class ChainChecks(Checks):
             found = [datapoints.get(r) for r in refs]
             if not found or any(d is None or d["magnitude"] is None or not isinstance(d["unit"], str) for d in found):
                 continue  # an existing datapoint's figure is not in the workbook
-            try:
-                entry_kg = sum(float(d["magnitude"]) * conversion_factor(d["unit"], "kg") for d in found if d)
-            except UnitError:
-                continue
+            factors = [kg_factor(d["unit"]) for d in found if d]
+            if None in factors:
+                continue  # not a mass: the online check against the blueprint says so
+            entry_kg = sum(float(d["magnitude"]) * (f or 0.0) for d, f in zip(found, factors, strict=True) if d)
             applied = net_by_entry[entry]
             applied_kg = sum(kg for kg, _ in applied)
             if abs(entry_kg - applied_kg) <= _MASS_TOLERANCE * max(abs(entry_kg), abs(applied_kg), 1e-9):
                 continue
             unit = applied[0][1]
-            factor = conversion_factor(unit, "kg")
+            factor = kg_factor(unit) or 1.0
             self.warn(
                 "biochar_mass_differs",
                 f"entry {entry!r}'s {key} is {entry_kg / factor:,.6g} {unit}, but the {len(applied)} "
