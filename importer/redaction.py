@@ -28,8 +28,9 @@ import html
 import json
 import logging
 import threading
-from typing import Any
 from urllib.parse import quote, quote_plus
+
+from importer.json_types import JSONValue
 
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
@@ -155,13 +156,13 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_data(value: Any) -> Any:
-    """A JSON-like value (an API error `detail`, say) with every string in it redacted."""
+def redact_data(value: JSONValue) -> JSONValue:
+    """A JSON value (an API error `detail`, say) with every string in it, keys included, redacted."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {redact_data(k): redact_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {redact(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):  # a tuple is no JSON, but is redacted all the same should one come
         return type(value)(redact_data(v) for v in value)
     return value
 

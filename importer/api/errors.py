@@ -4,8 +4,7 @@ on the way out in any case."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from importer.json_types import JSONValue
 from importer.redaction import redact, redact_data
 
 
@@ -26,7 +25,7 @@ class ApiError(Exception):
         message: str,
         *,
         status: int | None = None,
-        detail: Any = None,
+        detail: JSONValue = None,
         method: str = "",
         url: str = "",
         request_id: str | None = None,
@@ -152,14 +151,17 @@ class UnusableCredentials(ApiError):
     category = "client"
 
 
-def validation_lines(detail: Any) -> list[str]:
+def validation_lines(detail: JSONValue) -> list[str]:
     """`detail[]` of an HTTPValidationError as "loc: msg" lines."""
     if not isinstance(detail, list):
         return [str(detail)] if detail else []
     out = []
     for item in detail:
         if isinstance(item, dict):
-            loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+            steps = item.get("loc", [])
+            if not isinstance(steps, list | str | dict):  # not a path at all (a number, say): no location
+                steps = []
+            loc = ".".join(str(p) for p in steps if p != "body")
             out.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
         else:
             out.append(str(item))
@@ -167,7 +169,7 @@ def validation_lines(detail: Any) -> list[str]:
 
 
 def credentials_refused(
-    status: int, detail: Any, *, method: str, url: str, request_id: str | None = None
+    status: int, detail: JSONValue, *, method: str, url: str, request_id: str | None = None
 ) -> CredentialsRefused:
     """The error of the API's first 401/403: what happened, which variables hold the credentials, and that the
     client sent nothing more (no secret in it: only the API's own words, redacted, and variable names)."""
@@ -182,7 +184,7 @@ def credentials_refused(
     return CredentialsRefused(message, status=status, detail=detail, method=method, url=url, request_id=request_id)
 
 
-def error_for(status: int, detail: Any, *, method: str, url: str, request_id: str | None = None) -> ApiError:
+def error_for(status: int, detail: JSONValue, *, method: str, url: str, request_id: str | None = None) -> ApiError:
     if isinstance(detail, list):
         message = "; ".join(validation_lines(detail)) or f"HTTP {status}"
     elif isinstance(detail, str) and detail:

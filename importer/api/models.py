@@ -5,9 +5,11 @@ response properties may appear at any time); requests carry exactly the document
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from importer.json_types import JSONObject
 
 
 class Response(BaseModel):
@@ -17,7 +19,7 @@ class Response(BaseModel):
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
@@ -43,7 +45,7 @@ class PatchRequest(Request):
             )
         return self
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
@@ -218,7 +220,7 @@ class BlueprintInput(Response):
 class BlueprintExpression(Response):
     key: str
     template: str
-    inputs: list[dict[str, Any]] = []
+    inputs: list[dict[str, JsonValue]] = []  # as the API gives them (the importer reads none)
 
 
 class ComponentBlueprint(Response):
@@ -344,7 +346,7 @@ class QuantityInput(Request):
     unit: str | None
     standard_deviation: float | None = None
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         return self.model_dump(mode="json")
 
 
@@ -359,9 +361,10 @@ class CreateDatapointRequest(Request):
     measured_at: dt.datetime | None = None
     uncertainty_justification: str | None = None
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         body = super().body()
-        body["quantity"]["unit"] = self.quantity.unit  # null is meaningful here: exclude_none dropped it
+        # null is meaningful here: exclude_none dropped it
+        body["quantity"] = {**self.quantity.model_dump(mode="json", exclude_none=True), "unit": self.quantity.unit}
         return body
 
 
