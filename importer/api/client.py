@@ -32,11 +32,12 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeAlias, TypeVar
 
 import httpx
+import pydantic
 import tenacity
 
 from importer.api import endpoints as ep
@@ -71,6 +72,7 @@ from importer.api.safety import (
     is_loopback_url,
     upload_url_problem,
 )
+from importer.json_types import JSONObject, JSONValue
 from importer.redaction import redact, register_secret
 
 #: httpx clients the API's requests are spread over (see IsometricClient.__init__)
@@ -90,6 +92,10 @@ REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "x-amzn-
 UPLOAD_SECONDS_PER_BYTE = 10 / 1_000_000
 T = TypeVar("T")
 M = TypeVar("M", bound=m.Response)
+#: what `list_since` lists
+Listable: TypeAlias = m.Datapoint | m.Component | m.GhgEntry
+#: a request's query parameters (None: left out)
+Params: TypeAlias = Mapping[str, str | int | None]
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ class Listed:
     """A listing read from a cursor: its items, the server's total_count for the whole listing (None when the
     server gave none) and the cursor of the last item read (to continue from next time)."""
 
-    items: list[Any]
+    items: list[Listable]
     total_count: int | None
     end_cursor: str | None
 
@@ -151,11 +157,11 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _detail(response: httpx.Response) -> Any:
+def _detail(response: httpx.Response) -> JSONValue:
     """The API's `detail`, or the start of a body that is not JSON (an HTML error page, say): redacted *before* it
     is cut, so a secret the page echoes is masked whole rather than cut to a fragment that no longer matches."""
     try:
-        body = response.json()
+        body: JSONValue = response.json()
     except ValueError:
         return redact(response.text[:20_000])[:500]
     return body.get("detail", body) if isinstance(body, dict) else body
@@ -183,13 +189,21 @@ def _unreadable(response: httpx.Response, method: str, shown: str, why: str) -> 
     )
 
 
-def _same_object(found: Any, supplier_reference_id: str | None, project_id: str | None) -> bool:
+def _field_of(found: Mapping[str, object] | m.Response, name: str) -> object:
+    """A field of a found object: a body's key, or a model's attribute (models of every kind come here, and not
+    every kind has a project_id: None when it has not)."""
+    return found.get(name) if isinstance(found, Mapping) else getattr(found, name, None)
+
+
+def _same_object(
+    found: Mapping[str, object] | m.Response, supplier_reference_id: str | None, project_id: str | None
+) -> bool:
     """Whether an object (a model or a dict) a look-up found is the one asked for: its supplier_reference_id equal,
     and its project_id too when it has one and one was asked for. A server or proxy that ignores the
     `?supplier_reference_id=` filter lists others: never adopt one of those."""
 
-    def get(name: str) -> Any:
-        return found.get(name) if isinstance(found, dict) else getattr(found, name, None)
+    def get(name: str) -> object:
+        return _field_of(found, name)
 
     if supplier_reference_id is None or get("supplier_reference_id") != supplier_reference_id:
         return False
@@ -213,7 +227,7 @@ _ITEM_MODELS: dict[str, type[m.Response]] = {
 _CREATED_MODELS: dict[str, type[m.Response]] = {**_ITEM_MODELS, "source": m.CreateSourceResponse}
 
 
-def _expected(method: str, path: str) -> Callable[[Any], Any] | None:
+def _expected(method: str, path: str) -> Callable[[JSONValue], object] | None:
     """The check of an object's GET or PATCH answer (`<collection>/{id}`), else None."""
     if method not in ("GET", "PATCH"):
         return None
@@ -228,12 +242,8 @@ def _expected(method: str, path: str) -> Callable[[Any], Any] | None:
 
 def _why_not(exc: ValueError) -> str:
     """Why a body was refused, in a few words (field and reason; never the values it held)."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        try:
-            found = errors(include_input=False, include_url=False)
-        except TypeError:
-            found = errors()
+    if isinstance(exc, pydantic.ValidationError):
+        found = exc.errors(include_input=False, include_url=False)
         if found:
             first = found[0]
             where = ".".join(str(p) for p in first.get("loc", ())) or "the body"
@@ -242,8 +252,21 @@ def _why_not(exc: ValueError) -> str:
     return f"not what the operation returns: {str(exc)[:200]}"
 
 
-def _check_page(body: Any) -> None:
-    """A Relay page's shape: nodes a list of objects, page_info an object, total_count an integer (when given)."""
+@dataclass(frozen=True)
+class _Page:
+    """One page of a Relay listing, as read: its nodes, its total_count (None when not given), whether it says a
+    next page follows, and its end_cursor."""
+
+    nodes: list[JSONObject]
+    total: int | None
+    counted: bool  # the page has a total_count (null or not): else the last one given stands
+    has_next: bool
+    end_cursor: str | None
+
+
+def _page(body: JSONValue) -> _Page:
+    """A Relay page's shape: nodes a list of objects, page_info an object, total_count an integer (when given);
+    ValueError when it is not one."""
     if not isinstance(body, dict):
         raise ValueError("a page is not a JSON object")
     nodes = body.get(ep.PAGE_NODES)
@@ -258,9 +281,34 @@ def _check_page(body: Any) -> None:
     cursor = (info or {}).get(ep.PAGE_END_CURSOR)
     if cursor is not None and not isinstance(cursor, str):
         raise ValueError(f"the page's {ep.PAGE_END_CURSOR} is not a string")
+    objects = [n for n in nodes if isinstance(n, dict)]  # every one (checked above)
+    return _Page(objects, total, ep.PAGE_TOTAL in body, bool((info or {}).get(ep.PAGE_HAS_NEXT)), cursor)
 
 
-def _matching(items: list[T], supplier_reference_id: str | None, project_id: str | None = None) -> T | None:
+def _text(value: JSONValue) -> str | None:
+    """A body's string (an ID, a reference), else None."""
+    return value if isinstance(value, str) else None
+
+
+def _target(kind: str, found: JSONObject | None) -> Mapping[str, object] | None:
+    """The object a create's look-up found (a source's create answers with it under "source"), else None."""
+    if found is None or kind != "source":
+        return found
+    source = found.get("source", found)
+    return source if isinstance(source, dict) else None
+
+
+def _items(value: JSONValue) -> list[JSONValue]:
+    """A body's list (None or absent: empty)."""
+    return value if isinstance(value, list) else []
+
+
+def _component_id(value: JSONValue) -> JSONValue:
+    """An attribution's component_id (the body's `components_to_add` holds objects that all have one)."""
+    return value["component_id"] if isinstance(value, dict) else None
+
+
+def _matching(items: list[M], supplier_reference_id: str | None, project_id: str | None = None) -> M | None:
     """The one listed object that is the one asked for (see _same_object), else None: never merely the first."""
     for found in items:
         if _same_object(found, supplier_reference_id, project_id):
@@ -348,7 +396,11 @@ _SF_ITEM = re.compile(rf"\s*({_SF_STRING}|{_SF_TOKEN})((?:\s*;\s*{_SF_KEY}(?:=(?
 _SF_PARAM = re.compile(rf"\s*;\s*({_SF_KEY})(?:=({_SF_VALUE}))?")
 
 
-def _sf_value(text: str | None) -> Any:
+#: a structured field's bare item: boolean, string or token, byte sequence, integer or decimal (None: unreadable)
+SFValue: TypeAlias = bool | str | bytes | int | float | None
+
+
+def _sf_value(text: str | None) -> SFValue:
     if text is None or text == "?1":
         return True
     if text == "?0":
@@ -366,11 +418,11 @@ def _sf_value(text: str | None) -> Any:
         return text  # a token
 
 
-def parse_ratelimit(value: str) -> list[tuple[str, dict[str, Any]]]:
+def parse_ratelimit(value: str) -> list[tuple[str, dict[str, SFValue]]]:
     """A `RateLimit-Policy` or `RateLimit` field (draft-ietf-httpapi-ratelimit-headers: a structured-field List of
     Items, e.g. `"default";q=20;w=1` or `"default";r=7;t=1;pk=:cGs=:`) as (policy name, parameters); byte
     sequences decoded, numbers as int or float. Parsing stops at the first member it cannot read."""
-    items: list[tuple[str, dict[str, Any]]] = []
+    items: list[tuple[str, dict[str, SFValue]]] = []
     pos = 0
     value = value.strip()
     while pos < len(value):
@@ -401,7 +453,7 @@ class _Policy:
 def _policies(headers: httpx.Headers) -> list[_Policy]:
     """The RateLimit-Policy / RateLimit pairs of an answer (matched by name and partition key `pk`)."""
 
-    def key(name: str, params: dict[str, Any]) -> str:
+    def key(name: str, params: dict[str, SFValue]) -> str:
         pk = params.get("pk")
         if isinstance(pk, bytes):
             shown = pk.decode("utf-8", "replace") if pk.isascii() and pk.decode().isprintable() else pk.hex()
@@ -473,6 +525,18 @@ class _Scope:
         self.rate = max(self.rate, min(self.rate * (1 + PROBE_STEP), self.ceiling * RATE_MARGIN))
 
 
+class _ThreadPool(threading.local):
+    """Per thread: the API client it keeps to (None until its first request)."""
+
+    http: httpx.Client | None = None
+
+
+class _Adopted(threading.local):
+    """Per thread: whether its last create was answered with an object that already existed."""
+
+    flag = False
+
+
 class IsometricClient:
     """The API client. Thread-safe: share one instance between the threads of a pool (the caller bounds the
     concurrency); `request_count` counts every request sent, retries included.
@@ -527,7 +591,7 @@ class IsometricClient:
             )
             for _ in range(API_POOLS)
         ]
-        self._pool_of_thread = threading.local()
+        self._pool_of_thread = _ThreadPool()
         self._pools_assigned = itertools.count()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         # uploads go to storage: no API credentials on that client
@@ -543,7 +607,7 @@ class IsometricClient:
         self._lock = threading.Lock()
         self._cancel = cancel if cancel is not None else threading.Event()
         self._refused: CredentialsRefused | None = None
-        self._adopted = threading.local()  # per thread: was the last create answered by a look-up?
+        self._adopted = _Adopted()  # per thread: was the last create answered by a look-up?
         #: called as (what, attempt, wait or None, reason) when an attempt failed and will be retried
         self.on_retry: Callable[[str, int, float | None, str], None] | None = None
         self._in_flight: dict[int, tuple[str, str, float]] = {}
@@ -566,7 +630,7 @@ class IsometricClient:
     @property
     def _http(self) -> httpx.Client:
         """This thread's client for the API (threads are spread over `API_POOLS` clients in turn)."""
-        http: httpx.Client | None = getattr(self._pool_of_thread, "http", None)
+        http = self._pool_of_thread.http
         if http is None:
             http = self._pool_of_thread.http = self._api_clients[next(self._pools_assigned) % len(self._api_clients)]
         return http
@@ -822,7 +886,17 @@ class IsometricClient:
             sleep=self._retry_sleep,
         )
 
-    def _once(self, http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _once(
+        self,
+        http: httpx.Client,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: JSONObject | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """One attempt; transient failures raise _Transient, other errors their ApiError."""
         to_api = http is not self._storage
         route = route_key(method, url) if to_api else f"{method} {httpx.URL(url).host}"
@@ -837,7 +911,6 @@ class IsometricClient:
         response = None
         # the whole exchange (connect, send, headers and body) has one deadline, and a cancel abandons it after a
         # short grace: httpx's own timeouts bound each read only (safety.exchange)
-        content = kwargs.get("content")
         seconds = (
             self.config.timeout
             if to_api
@@ -846,7 +919,7 @@ class IsometricClient:
         limits = None
         try:
             with exchange(seconds, self._cancel) as limits:
-                response = http.request(method, url, **kwargs)
+                response = http.request(method, url, params=params, json=json, content=content, headers=headers)
         except ExchangeCancelled:
             raise Cancelled(
                 f"cancelled: {method} {shown} was abandoned in flight (its answer, if any, is lost: the "
@@ -924,12 +997,12 @@ class IsometricClient:
         method: str,
         path: str,
         *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        before_retry: Callable[[], Any] | None = None,
+        params: Params | None = None,
+        json: JSONObject | None = None,
+        before_retry: Callable[[], JSONValue] | None = None,
         gone_is_done: bool = False,
-        expect: Callable[[Any], Any] | None = None,
-    ) -> Any:
+        expect: Callable[[JSONValue], object] | None = None,
+    ) -> JSONValue:
         """A request with retries.
 
         Once an attempt may have reached the server (response lost, timeout, 5xx, a 2xx whose body cannot be
@@ -975,7 +1048,9 @@ class IsometricClient:
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _read(self, response: httpx.Response, method: str, path: str, expect: Callable[[Any], Any] | None) -> Any:
+    def _read(
+        self, response: httpx.Response, method: str, path: str, expect: Callable[[JSONValue], object] | None
+    ) -> JSONValue:
         """A 2xx answer's body (None when empty and nothing is expected). A body that cannot be read (not JSON,
         or not what `expect` accepts) is the server's fault and, like a lost answer, transient: a GET is asked
         again; a POST or PATCH may have been applied, so its `before_retry` look-up runs before any re-send."""
@@ -985,7 +1060,7 @@ class IsometricClient:
                 return None
             raise _Transient(_unreadable(response, method, shown, "an empty body"))
         try:
-            body = response.json()
+            body: JSONValue = response.json()
         except ValueError:  # also a body that is not UTF-8
             raise _Transient(_unreadable(response, method, shown, "not JSON")) from None
         if expect is not None:
@@ -995,14 +1070,14 @@ class IsometricClient:
                 raise _Transient(_unreadable(response, method, shown, _why_not(exc))) from None
         return body
 
-    def _paginate(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _paginate(self, path: str, params: Params | None = None) -> list[JSONObject]:
         """Every node of a Relay-paginated list: pages of `first=50`, following `end_cursor` while
         `has_next_page` (and never looping on a cursor the server repeats)."""
         return self._pages(path, params)[0]
 
     def _pages(
-        self, path: str, params: dict[str, Any] | None = None, after: str | None = None
-    ) -> tuple[list[dict[str, Any]], int | None, str | None]:
+        self, path: str, params: Params | None = None, after: str | None = None
+    ) -> tuple[list[JSONObject], int | None, str | None]:
         """The nodes after cursor `after` (all when None), the listing's `total_count` as the last page gave it,
         and the cursor of the last node read (`after` again when there was none).
 
@@ -1010,25 +1085,27 @@ class IsometricClient:
         EndlessListing before asking for another page once more nodes were read than the largest total_count
         it gave (a deletion meanwhile cannot make a sound listing do that), or more pages than that count needs
         plus PAGE_SLACK (MAX_PAGES_WITHOUT_TOTAL without any count)."""
-        nodes: list[dict[str, Any]] = []
-        cursor, last, total = after, after, None
+        nodes: list[JSONObject] = []
+        cursor, last = after, after
+        total: int | None = None
         most: int | None = None  # the largest total_count given
         seen: set[str] = {after} if after else set()
         pages = 0
         while True:
-            page = self._request(
-                "GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor}, expect=_check_page
+            page = _page(
+                self._request(
+                    "GET", path, params={**(params or {}), "first": ep.PAGE_SIZE, "after": cursor}, expect=_page
+                )
             )
             pages += 1
-            nodes += page.get(ep.PAGE_NODES) or []
-            total = page.get(ep.PAGE_TOTAL, total)
-            if isinstance(total, int):
+            nodes += page.nodes
+            total = page.total if page.counted else total
+            if total is not None:
                 most = total if most is None else max(most, total)
-            info = page.get(ep.PAGE_INFO) or {}
-            cursor = info.get(ep.PAGE_END_CURSOR)
+            cursor = page.end_cursor
             last = cursor or last
-            if not info.get(ep.PAGE_HAS_NEXT) or not cursor or cursor in seen:
-                return nodes, total if isinstance(total, int) else None, last
+            if not page.has_next or not cursor or cursor in seen:
+                return nodes, total, last
             seen.add(cursor)
             bound = MAX_PAGES_WITHOUT_TOTAL if most is None else -(-most // ep.PAGE_SIZE) + PAGE_SLACK
             if (most is not None and len(nodes) > most) or pages >= bound:
@@ -1045,12 +1122,12 @@ class IsometricClient:
     def _create(
         self,
         kind: str,
-        body: dict[str, Any],
-        find: Callable[[], Any | None],
+        body: JSONObject,
+        find: Callable[[], JSONObject | None],
         *,
         lookup_on_refusal: bool = False,
         path: str | None = None,
-    ) -> dict[str, Any] | Any:
+    ) -> JSONValue:
         """POST a create; before a re-send that might duplicate, and when the API says it already exists, look it
         up instead. `lookup_on_refusal`: any 409/422 may mean "exists" (statements refuse an overlap, not a
         duplicate supplier_reference_id), so look before giving up.
@@ -1059,14 +1136,14 @@ class IsometricClient:
         and the same project_id where both have one (a listing that ignored its filter offers others); else it
         counts as not found. A 2xx whose body cannot be read is an answer lost: `find` runs before any re-send."""
         self._adopted.flag = False
-        srid, project_id = body.get("supplier_reference_id"), body.get("project_id")
+        srid, project_id = _text(body.get("supplier_reference_id")), _text(body.get("project_id"))
 
-        def checked() -> Any | None:
+        def checked() -> JSONObject | None:
             found = find()
             if found is None or srid is None:  # statements have no reference: their find matches project and period
                 return found
-            target = found.get("source", found) if kind == "source" and isinstance(found, dict) else found
-            return found if _same_object(target, srid, project_id) else None
+            target = _target(kind, found)
+            return found if target is not None and _same_object(target, srid, project_id) else None
 
         model = _CREATED_MODELS.get(kind)
         try:
@@ -1090,19 +1167,18 @@ class IsometricClient:
             raise
 
     @staticmethod
-    def _elsewhere(kind: str, srid: str, project_id: str, find: Callable[[], Any | None], exc: ApiError) -> ApiError:
+    def _elsewhere(
+        kind: str, srid: str, project_id: str, find: Callable[[], JSONObject | None], exc: ApiError
+    ) -> ApiError:
         """A duplicate whose holder is another project's object: never adopted; say whose it is and what to do."""
-        found = find()
-        target = found.get("source", found) if kind == "source" and isinstance(found, dict) else found
-
-        def get(name: str) -> Any:
-            return target.get(name) if isinstance(target, dict) else getattr(target, name, None)
-
-        if target is None or get("supplier_reference_id") != srid or get("project_id") in (None, project_id):
+        target = _target(kind, find())
+        if target is None or target.get("supplier_reference_id") != srid:
+            return exc
+        if target.get("project_id") in (None, project_id):
             return exc
         return Conflict(
-            f"supplier_reference_id {srid!r} already belongs to {get('id')} of project "
-            f"{get('project_id')}; it is never adopted into project {project_id}: give this workbook its "
+            f"supplier_reference_id {srid!r} already belongs to {target.get('id')} of project "
+            f"{target.get('project_id')}; it is never adopted into project {project_id}: give this workbook its "
             "own supplier_reference_prefix on the project sheet",
             status=exc.status,
             detail=exc.detail,
@@ -1114,7 +1190,7 @@ class IsometricClient:
     def last_create_adopted(self) -> bool:
         """Whether this thread's last create was answered with an object that already existed (the API refused
         it as a duplicate): created by another run meanwhile, not by this one."""
-        return bool(getattr(self._adopted, "flag", False))
+        return self._adopted.flag
 
     # -- reads --------------------------------------------------------------------------------------
     def list_projects(self) -> list[m.Project]:
@@ -1127,7 +1203,7 @@ class IsometricClient:
     def list_component_blueprints(self) -> list[m.ComponentBlueprint]:
         return self._models(m.ComponentBlueprint, self._paginate(ep.COMPONENT_BLUEPRINTS), ep.COMPONENT_BLUEPRINTS)
 
-    def _models(self, model: type[M], nodes: list[dict[str, Any]], path: str) -> list[M]:
+    def _models(self, model: type[M], nodes: list[JSONObject], path: str) -> list[M]:
         """Listed nodes as `model`; UnreadableAnswer when one is not what the listing returns."""
         try:
             return [model.model_validate(n) for n in nodes]
@@ -1142,7 +1218,7 @@ class IsometricClient:
                 url=shown,
             ) from None
 
-    def _filtered(self, model: type[M], kind: str, params: dict[str, Any]) -> list[M]:
+    def _filtered(self, model: type[M], kind: str, params: Mapping[str, str | None]) -> list[M]:
         """A listing filtered by `params`, where the filters this client relies on (supplier_reference_id,
         project_id) are checked again here: a server or proxy that ignores them lists others' objects, and a
         look-up must never take one of those for its own (an object without a project_id passes that filter)."""
@@ -1150,9 +1226,9 @@ class IsometricClient:
         found = self._models(model, self._paginate(path, params), path)
         srid, project_id = params.get("supplier_reference_id"), params.get("project_id")
         if srid is not None:
-            found = [o for o in found if getattr(o, "supplier_reference_id", None) == srid]
+            found = [o for o in found if _field_of(o, "supplier_reference_id") == srid]
         if project_id is not None:
-            found = [o for o in found if getattr(o, "project_id", None) in (None, project_id)]
+            found = [o for o in found if _field_of(o, "project_id") in (None, project_id)]
         return found
 
     def list_sources(
@@ -1192,7 +1268,7 @@ class IsometricClient:
         entries for the whole organisation only), listed after cursor `after` (all when None), with the
         listing's total_count and the cursor to continue from: what a caller keeping a listing between reads
         needs to read only what is new (`importer.planning.carried`)."""
-        models: dict[str, type[m.Response]] = {
+        models: dict[str, type[Listable]] = {
             "datapoint": m.Datapoint,
             "component": m.Component,
             "ghg_entry": m.GhgEntry,
@@ -1219,7 +1295,7 @@ class IsometricClient:
         """A lost answer, or a duplicate refusal, is settled by listing the project's locations and comparing the
         supplier_reference_id (the listing has no filter)."""
 
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(self.list_storage_locations(req.project_id), req.supplier_reference_id, req.project_id)
             return found.model_dump(by_alias=True) if found else None
 
@@ -1227,7 +1303,7 @@ class IsometricClient:
         return m.StorageLocation.model_validate(self._create("storage_location", req.body(), find, path=path))
 
     def patch_storage_location(
-        self, project_id: str, id: str, req: m.PatchStorageLocationRequest | dict[str, Any]
+        self, project_id: str, id: str, req: m.PatchStorageLocationRequest | Mapping[str, object]
     ) -> m.StorageLocation:
         body = m.PatchStorageLocationRequest.model_validate(req).body()
         path = ep.item("storage_location", id, project_id)
@@ -1283,9 +1359,9 @@ class IsometricClient:
         path = ep.COLLECTIONS["ghg_statement"]
         return self._models(m.GhgStatement, self._paginate(path), path)
 
-    def _get(self, kind: str, id: str) -> dict[str, Any]:
-        found: dict[str, Any] = self._request("GET", ep.item(kind, id))
-        return found
+    def _get(self, kind: str, id: str) -> JSONValue:
+        """An object's body, checked against its model (`_expected`)."""
+        return self._request("GET", ep.item(kind, id))
 
     def get_source(self, id: str) -> m.Source:
         return m.Source.model_validate(self._get("source", id))
@@ -1312,7 +1388,7 @@ class IsometricClient:
         return items[0] if items else None
 
     def create_source(self, req: m.CreateSourceRequest) -> m.CreateSourceResponse:
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = self._first(self.list_sources(supplier_reference_id=req.supplier_reference_id))
             return {"source": found.model_dump(by_alias=True), "signed_upload_url": None} if found else None
 
@@ -1386,7 +1462,7 @@ class IsometricClient:
         raise UploadUrlExpired(f"the signed upload URL for source {source_id} kept expiring; run again to resume")
 
     def create_datapoint(self, req: m.CreateDatapointRequest) -> m.Datapoint:
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(
                 self.list_datapoints(supplier_reference_id=req.supplier_reference_id),
                 req.supplier_reference_id,
@@ -1396,11 +1472,11 @@ class IsometricClient:
 
         return m.Datapoint.model_validate(self._create("datapoint", req.body(), find))
 
-    def patch_datapoint(self, id: str, req: m.PatchDatapointRequest | dict[str, Any]) -> m.Datapoint:
+    def patch_datapoint(self, id: str, req: m.PatchDatapointRequest | Mapping[str, object]) -> m.Datapoint:
         body = m.PatchDatapointRequest.model_validate(req).body()
         return m.Datapoint.model_validate(self._request("PATCH", ep.item("datapoint", id), json=body))
 
-    def patch_source(self, id: str, req: m.PatchSourceRequest | dict[str, Any]) -> m.Source:
+    def patch_source(self, id: str, req: m.PatchSourceRequest | Mapping[str, object]) -> m.Source:
         """PATCH is a plain overwrite of the given fields, so repeating it is harmless."""
         body = m.PatchSourceRequest.model_validate(req).body()
         return m.Source.model_validate(self._request("PATCH", ep.item("source", id), json=body))
@@ -1408,39 +1484,39 @@ class IsometricClient:
     # No create_feedstock_type: the API has no POST /feedstock_types ("Feedstock types can only be created via
     # the Certify UI"); the importer looks existing ones up (importer.context) and may PATCH them.
 
-    def patch_feedstock_type(self, id: str, req: m.PatchFeedstockTypeRequest | dict[str, Any]) -> m.FeedstockType:
+    def patch_feedstock_type(self, id: str, req: m.PatchFeedstockTypeRequest | Mapping[str, object]) -> m.FeedstockType:
         body = m.PatchFeedstockTypeRequest.model_validate(req).body()
         return m.FeedstockType.model_validate(self._request("PATCH", ep.item("feedstock_type", id), json=body))
 
     def create_ghg_entry(self, req: m.CreateGhgEntryRequest) -> m.GhgEntry:
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(
                 self.list_ghg_entries(supplier_reference_id=req.supplier_reference_id),
                 req.supplier_reference_id,
-                getattr(req, "project_id", None),
+                req.project_id,
             )
             return found.model_dump(by_alias=True) if found else None
 
         return m.GhgEntry.model_validate(self._create("ghg_entry", req.body(), find))
 
-    def patch_ghg_entry(self, id: str, req: m.PatchGhgEntryRequest | dict[str, Any]) -> m.GhgEntry:
+    def patch_ghg_entry(self, id: str, req: m.PatchGhgEntryRequest | Mapping[str, object]) -> m.GhgEntry:
         """Raises ValueError before sending when asked to clear a field (e.g. feedstock_type_id: None): the API
         cannot."""
         body = m.PatchGhgEntryRequest.model_validate(req).body()
         return m.GhgEntry.model_validate(self._request("PATCH", ep.item("ghg_entry", id), json=body))
 
     def create_component(self, req: m.CreateComponentRequest) -> m.Component:
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(
                 self.list_components(supplier_reference_id=req.supplier_reference_id),
                 req.supplier_reference_id,
-                getattr(req, "project_id", None),
+                req.project_id,
             )
             return found.model_dump(by_alias=True) if found else None
 
         return m.Component.model_validate(self._create("component", req.body(), find))
 
-    def patch_component(self, id: str, req: m.PatchComponentRequest | dict[str, Any]) -> m.Component:
+    def patch_component(self, id: str, req: m.PatchComponentRequest | Mapping[str, object]) -> m.Component:
         body = m.PatchComponentRequest.model_validate(req).body()
         return m.Component.model_validate(self._request("PATCH", ep.item("component", id), json=body))
 
@@ -1448,13 +1524,13 @@ class IsometricClient:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)
         body = req.body()
 
-        def remaining() -> dict[str, Any] | None:
+        def remaining() -> JSONValue:
             """Drop what an earlier, lost attempt already did; None means something is left to send."""
             current = {a.component_id: a for a in self.list_component_attributions(ghg_entry_id)}
             body["components_to_add"] = [
-                c for c in body.get("components_to_add") or [] if c["component_id"] not in current
+                c for c in _items(body.get("components_to_add")) if _component_id(c) not in current
             ]
-            body["components_to_remove"] = [c for c in body.get("components_to_remove") or [] if c in current]
+            body["components_to_remove"] = [c for c in _items(body.get("components_to_remove")) if c in current]
             if not body["components_to_add"] and not body["components_to_remove"]:
                 return self._get("ghg_entry", ghg_entry_id)
             return None
@@ -1462,7 +1538,7 @@ class IsometricClient:
         return m.GhgEntry.model_validate(self._request("PATCH", path, json=body, before_retry=remaining))
 
     def create_ghg_statement(self, req: m.CreateGhgStatementRequest) -> m.GhgStatement:
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             for statement in self.list_ghg_statements():
                 if statement.project_id == req.project_id and statement.reporting_period_end_at == req.end_on:
                     return statement.model_dump(by_alias=True)
@@ -1471,7 +1547,7 @@ class IsometricClient:
         return m.GhgStatement.model_validate(self._create("ghg_statement", req.body(), find, lookup_on_refusal=True))
 
     def submit_ghg_statement(self, id: str, req: m.SubmitGhgStatementRequest) -> m.GhgStatement:
-        def already() -> dict[str, Any] | None:
+        def already() -> JSONObject | None:
             statement = self.get_ghg_statement(id)
             return statement.model_dump(by_alias=True) if statement.status != "DRAFT" else None
 
