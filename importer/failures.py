@@ -23,8 +23,12 @@ Imports nothing of the importer at module level but the workbook's spec (column 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the API's errors load with the client (lazily, below)
+    from importer.api.errors import ApiError
+    from importer.json_types import JSONObject, JSONValue
 
 CATEGORIES = ("workbook", "contract", "credentials", "rate", "server", "network", "conflict", "local")
 #: categories whose failures a re-run may cure without touching the workbook
@@ -81,13 +85,8 @@ class Failure:
     def retryable(self) -> bool:
         return self.category in RETRYABLE
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Failure:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def conflict(message: str) -> Failure:
@@ -123,7 +122,7 @@ def failure_of(exc: BaseException, *, sheet: str | None = None, elapsed_seconds:
     )
 
 
-def _category(exc: Any, status: int | None, field: str | None, column: str | None) -> str:
+def _category(exc: ApiError, status: int | None, field: str | None, column: str | None) -> str:
     from importer.api import errors as e
 
     if isinstance(exc, (e.AuthError, e.UnusableCredentials, e.InsecureApiUrl)) or status in (401, 403):
@@ -145,7 +144,7 @@ def _category(exc: Any, status: int | None, field: str | None, column: str | Non
     return "contract"
 
 
-def _field(detail: Any) -> str | None:
+def _field(detail: JSONValue) -> str | None:
     """The first field a 422's `detail[]` names: its `loc` without "body" and list indices, dotted."""
     if not isinstance(detail, list):
         return None

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 from operator import attrgetter
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from importer.json_types import JSONObject
 
 Severity = Literal["error", "warning", "note"]  # a note says how a value was read
 
@@ -61,7 +64,7 @@ class Finding:
     row: int | None = None  # Excel row number
     column: str | None = None  # header name as in the format
     cell: str | None = None  # A1 form, e.g. "D7"
-    value: Any = None  # what was found (JSON-safe)
+    value: object = None  # what was found (shown; to_json gives any but a JSON scalar as text)
 
     @property
     def location(self) -> str:
@@ -72,7 +75,7 @@ class Finding:
             return f"{self.sheet} row {self.row}"
         return self.sheet or ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         data = asdict(self)
         data.pop("severity")
         value = data["value"]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importer.failures import Failure, advice
 
 if TYPE_CHECKING:  # the planning package imports this module
+    from importer.json_types import JSONObject
     from importer.planning.model import Plan
 
 KINDS = (
@@ -64,8 +65,8 @@ class ObjectOutcome:
     #: the first half of a replace: the workbook ref whose object replaces this one (not a row of its own)
     replaced_by: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> dict[str, object]:  # JSON but for the values of `before` and `after` (shown as text)
+        out: dict[str, object] = {
             "sheet": self.sheet,
             "row": self.row,
             "ref": self.ref,
@@ -209,24 +210,26 @@ class RunResult:
     finished_at: dt.datetime | None = None
     objects: list[ObjectOutcome] = field(default_factory=list)
     lineage: list[EntryLineage] = field(default_factory=list)
-    statement: dict[str, Any] | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_json() of validation warnings
+    #: the statement as the API answered (a model's JSON dump) or as the plan has it (id, status, start_on,
+    #: end_on, submit)
+    statement: dict[str, object] | None = None
+    warnings: list[JSONObject] = field(default_factory=list)  # Finding.to_json() of validation warnings
     messages: list[str] = field(default_factory=list)  # run-level notes (interrupted, lock, gap...)
     report_path: str | None = None
     interrupted: bool = False
     #: sources sheet ref -> description: not sent (CreateDocumentSourceRequest declares no description)
     source_descriptions: dict[str, str] = field(default_factory=dict)
     #: how values were read where that differs from what the cells store (Finding.to_json() of notes)
-    readings: list[dict[str, Any]] = field(default_factory=list)
+    readings: list[JSONObject] = field(default_factory=list)
     #: objects under this workbook's prefix that it no longer defines: kind, id, supplier_reference_id,
     #: co2e_net_removed_kg, deletable, why_not
-    orphans: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[dict[str, object]] = field(default_factory=list)
     #: the batch position ("2 of 12") and the stop reason when the run stopped early (credentials, disk)
     stopped: str | None = None
     plan: Plan | None = field(default=None, repr=False)  # the Plan behind this result
     #: the GHG entries the statement will hold, grouped: workbook / orphan / elsewhere (group, ref, id,
     #: completed_on, co2e_net_removed_kg)
-    statement_entries: list[dict[str, Any]] = field(default_factory=list)
+    statement_entries: list[dict[str, object]] = field(default_factory=list)
     #: the rate the client kept to when the API limited it: scope -> requests per second, and where it came
     #: from ("RateLimit headers" or "429 answers"); empty / None when it was never limited
     settled_rates: dict[str, float] = field(default_factory=dict)
@@ -253,7 +256,7 @@ class RunResult:
             row[obj.status] = row.get(obj.status, 0) + 1
         return table
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "run_id": self.run_id,

@@ -47,11 +47,17 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:  # httpcore and httpx load when a client is made, not with this module
+    import ssl
+
+    import httpcore
+    import httpx
 
 UPLOAD_HOSTS_ENV = "ISOMETRIC_UPLOAD_HOSTS"
 
@@ -246,7 +252,13 @@ class Exchange:
         return left
 
 
-_current = threading.local()
+class _Current(threading.local):
+    """Per thread: the exchange its request keeps to (None outside `exchange`)."""
+
+    exchange: Exchange | None = None
+
+
+_current = _Current()
 
 
 @contextmanager
@@ -255,7 +267,7 @@ def exchange(
 ) -> Iterator[Exchange]:
     """Bound the request this thread makes inside the block to `seconds` in all, and abandon it once `cancel` is
     set (after `grace`): for the connections of an httpx client given to `arm_deadlines`."""
-    previous = getattr(_current, "exchange", None)
+    previous = _current.exchange
     state = Exchange(seconds=seconds, deadline=time.monotonic() + seconds, cancel=cancel, grace=grace)
     _current.exchange = state
     try:
@@ -265,8 +277,7 @@ def exchange(
 
 
 def _active() -> Exchange | None:
-    found: Exchange | None = getattr(_current, "exchange", None)
-    return found
+    return _current.exchange
 
 
 def _bounded(timeout: float | None, left: float) -> float:
@@ -276,7 +287,7 @@ def _bounded(timeout: float | None, left: float) -> float:
 class _DeadlineStream:
     """An httpcore network stream whose reads and writes keep to the thread's Exchange."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
@@ -314,7 +325,7 @@ class _DeadlineStream:
         self._inner.close()
 
     def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> _DeadlineStream:
         import httpcore
 
@@ -323,14 +334,14 @@ class _DeadlineStream:
             timeout = _bounded(timeout, state.remaining(httpcore.ConnectTimeout))
         return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
-    def get_extra_info(self, info: str) -> Any:
+    def get_extra_info(self, info: str) -> object:
         return self._inner.get_extra_info(info)
 
 
 class _DeadlineBackend:
     """An httpcore network backend whose connections keep to the thread's Exchange."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self._inner = inner
 
     def connect_tcp(
@@ -339,7 +350,7 @@ class _DeadlineBackend:
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Any = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> _DeadlineStream:
         import httpcore
 
@@ -353,7 +364,7 @@ class _DeadlineBackend:
         )
 
     def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
+        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
     ) -> _DeadlineStream:
         import httpcore
 
@@ -366,7 +377,7 @@ class _DeadlineBackend:
         self._inner.sleep(seconds)
 
 
-def arm_deadlines(client: Any) -> int:
+def arm_deadlines(client: httpx.Client) -> int:
     """Put the connections of an httpx.Client (its transport and any proxy mounts) on the deadline backend; the
     number of transports armed (0 for a transport that opens no connections, e.g. httpx.MockTransport)."""
     armed = 0
