@@ -24,9 +24,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from importer import __version__
+from importer.json_types import JSONObject, JSONValue
 from importer.planning import DeletePayload, kinds, sources
 from importer.planning.model import (
     Action,
@@ -39,6 +40,9 @@ from importer.planning.model import (
     ReplacedPayload,
     StatementEntry,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 FORMAT = "isometric-import saved plan, version 1"
 #: Plan fields that do not decide what is sent: left out of the content digest and comparison
@@ -74,45 +78,63 @@ class SavedPlans:
     file_digest: str | None = None  # recorded digest of the plans' digests and the API URL
 
 
-def encode(value: Any) -> Any:
+def _encode_dataclass(value: DataclassInstance) -> JSONObject:
+    """A dataclass instance as a JSON object tagged with its class (`__type__`)."""
+    out: JSONObject = {"__type__": type(value).__name__}
+    for f in dataclasses.fields(value):
+        out[f.name] = encode(getattr(value, f.name))
+    return out
+
+
+def encode(value: object) -> JSONValue:
+    """A value of a plan as JSON (see the module's docstring); TypeError for one JSON cannot hold."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {"__type__": type(value).__name__}
-        for f in dataclasses.fields(value):
-            out[f.name] = encode(getattr(value, f.name))
-        return out
+        return _encode_dataclass(value)
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, dt.date):
         return {"__date__": value.isoformat()}
-    return value
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def decode(value: Any) -> Any:
+def decode(value: JSONValue) -> object:
+    """A value `encode` wrote, given back: tuples for lists, dates, the plan's dataclasses."""
     if isinstance(value, list):
         return tuple(decode(v) for v in value)
     if isinstance(value, dict):
         if "__date__" in value:
-            return dt.date.fromisoformat(value["__date__"])
+            day = value["__date__"]
+            if not isinstance(day, str):
+                raise TypeError(f"a date is not text: {day!r}")
+            return dt.date.fromisoformat(day)
         name = value.get("__type__")
         if name is None:
             return {k: decode(v) for k, v in value.items()}
-        cls = _CLASSES.get(name)
+        cls = _CLASSES.get(name) if isinstance(name, str) else None
         if cls is None:
             raise SavedPlanError(f"unknown element {name!r}: the plan was saved by another version")
         fields = {k: decode(v) for k, v in value.items() if k != "__type__"}
-        return cls(**fields)
+        made: object = cls(**fields)
+        return made
     return value
 
 
-def content(plan: Plan) -> dict[str, Any]:
+def content(plan: Plan) -> JSONObject:
     """The plan as JSON values, without the fields that do not decide what is sent (`NOT_CONTENT`)."""
-    encoded: dict[str, Any] = encode(plan)
+    encoded = _encode_dataclass(plan)
     return {k: v for k, v in encoded.items() if k not in NOT_CONTENT}
 
 
-def _canonical(value: Any) -> bytes:
+def _objects(value: JSONValue) -> list[JSONObject]:
+    """The objects of a JSON list (an encoded plan's actions), else none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _canonical(value: JSONValue) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True).encode()
 
 
@@ -144,7 +166,7 @@ def save(plans: list[Plan], path: Path, *, api_url: str | None) -> Path:
 
 def load(path: Path) -> SavedPlans:
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body: JSONValue = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SavedPlanError(f"{path} cannot be read as a saved plan: {exc}") from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
@@ -154,18 +176,25 @@ def load(path: Path) -> SavedPlans:
             else f"{path} is not a saved plan"
         )
     try:
-        plans = tuple(decode(p) for p in body["plans"])
+        listed = body["plans"]
+        if not isinstance(listed, list):
+            raise TypeError("`plans` is not a list")
+        decoded = tuple(decode(p) for p in listed)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise SavedPlanError(f"{path} is damaged: {exc}") from None
-    if not all(isinstance(p, Plan) for p in plans):
+    plans = tuple(p for p in decoded if isinstance(p, Plan))
+    if len(plans) != len(decoded):
         raise SavedPlanError(f"{path} is damaged: an element of `plans` is not a plan")
+    api_url = body.get("api_url")
+    if api_url is not None and not isinstance(api_url, str):
+        raise SavedPlanError(f"{path} is damaged: its api_url is not a URL")
     recorded = body.get("plan_digests")
     digests = tuple(str(d) if isinstance(d, str) else None for d in recorded) if isinstance(recorded, list) else ()
     whole = body.get("digest")
     return SavedPlans(
         plans=plans,
         tool_version=str(body.get("tool_version")),
-        api_url=body.get("api_url"),
+        api_url=api_url,
         digests=digests,
         file_digest=whole if isinstance(whole, str) else None,
     )
@@ -193,12 +222,12 @@ def tampering(bundle: SavedPlans) -> list[str]:
     return out
 
 
-def _show(value: Any) -> str:
+def _show(value: JSONValue) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _first_field(before: Any, after: Any, path: str) -> tuple[str, Any, Any] | None:
+def _first_field(before: JSONValue, after: JSONValue, path: str) -> tuple[str, JSONValue, JSONValue] | None:
     """The first path at which two JSON values differ, with both values there."""
     if isinstance(before, dict) and isinstance(after, dict):
         for key in list(before) + [k for k in after if k not in before]:
@@ -219,23 +248,24 @@ def _first_field(before: Any, after: Any, path: str) -> tuple[str, Any, Any] | N
     return None if before == after and type(before) is type(after) else (path, before, after)
 
 
-def _action_name(encoded: dict[str, Any]) -> str:
+def _action_name(encoded: JSONObject) -> str:
     row = encoded.get("row")
     place = f"{encoded.get('sheet')} row {row}" if row else str(encoded.get("sheet"))
     return f"{encoded.get('kind')} {encoded.get('ref')!r} ({place})"
 
 
-def _comparable(plan: Plan) -> dict[str, Any]:
+def _comparable(plan: Plan) -> JSONObject:
     """The content, less what only this machine's knowledge decides (`importer.planning.known`): whether an
     unchanged source asks once more whether its document arrived (`resume_upload` and its note). Asking or not
     sends nothing that changes the registry, and a plan saved on one machine must apply on another (the
     file's own digest still covers these fields: they cannot be edited)."""
     out = content(plan)
-    for action in out.get("actions", []):
+    for action in _objects(out.get("actions", [])):
         payload = action.get("payload")
         if isinstance(payload, dict):
             payload.pop("resume_upload", None)
-        action["notes"] = [n for n in action.get("notes", []) if n != sources.RESUME_UPLOAD]
+        notes = action.get("notes", [])
+        action["notes"] = [n for n in notes if n != sources.RESUME_UPLOAD] if isinstance(notes, list) else []
     return out
 
 
@@ -246,8 +276,8 @@ def first_difference(saved: Plan, now: Plan) -> str | None:
     before, after = _comparable(saved), _comparable(now)
     if before == after:
         return None
-    file_actions: list[dict[str, Any]] = before.pop("actions", [])
-    now_actions: list[dict[str, Any]] = after.pop("actions", [])
+    file_actions = _objects(before.pop("actions", []))
+    now_actions = _objects(after.pop("actions", []))
     file_keys = [(a.get("kind"), a.get("ref")) for a in file_actions]
     now_keys = [(a.get("kind"), a.get("ref")) for a in now_actions]
     if file_keys != now_keys:
