@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
 
 from importer.planning.common import Planning, template_component_of
 from importer.planning.env import Applied, ApplyEnv, StepFailed
@@ -115,7 +114,7 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
     first = actions[0].payload_of(AttributionPayload)
     entry_id = env.resolve(first.entry)
     to_remove: list[str] = []
-    to_add: list[dict[str, Any]] = []
+    to_add: list[dict[str, object]] = []  # validated into ComponentToAttribute
     done: dict[tuple[str, str], Applied] = {}
     for action in actions:
         p = action.payload_of(AttributionPayload)

@@ -9,7 +9,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Literal, NotRequired, Protocol, TypedDict, overload
 
 from importer.context import ProjectContext
 from importer.identity import reference_for
@@ -275,7 +275,21 @@ def input_shape(ctx: ProjectContext, blueprint_key: str, input_key: str) -> str:
     return "LIST" if shape.upper().endswith("LIST") else "SCALAR"
 
 
-def input_body(binding: InputBinding, resolve: Callable[[Ref], str]) -> dict[str, Any]:  # a request body (JSON)
+#: the request body of one component input: a scalar names its datapoint, a list its datapoints
+InputBody = TypedDict(
+    "InputBody",
+    {"__typename": str, "input_key": str, "datapoint_id": NotRequired[str], "datapoint_ids": NotRequired[list[str]]},
+)
+
+
+class SentComponent(TypedDict):
+    """A template component's part of a CreateGhgEntryRequest, as sent."""
+
+    ghg_entry_template_component_id: str
+    inputs: list[InputBody]
+
+
+def input_body(binding: InputBinding, resolve: Callable[[Ref], str]) -> InputBody:  # a request body (JSON)
     """The request body of one bound input, its datapoints resolved to IDs."""
     ids = [resolve(r) for r in binding.datapoints]
     if binding.shape == "LIST":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from importer.planning.common import (
     InputBinding,
@@ -119,7 +119,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
-    body: dict[str, Any] = {}
+    body: dict[str, object] = {}  # validated into the PATCH request
     if "display_name" in fields:
         body["display_name"] = p.display_name
     if "description" in fields:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import TYPE_CHECKING, Final, TypedDict
 
 from importer.ids import has_id_prefix
 from importer.planning.common import (
@@ -150,10 +150,10 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
-    body: dict[str, Any] = {}
-    for name in ("display_name", "description", "type"):
+    body: dict[str, object] = {}  # validated into the PATCH request
+    for name, value in (("display_name", p.display_name), ("description", p.description), ("type", p.type)):
         if name in fields:
-            body[name] = getattr(p, name)
+            body[name] = value
     if "quantity" in fields:
         body["quantity"] = quantity
     if "uncertainty_justification" in fields:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Final
 
 from importer.context import ProjectContext
 from importer.planning.common import (
     InputBinding,
     Planning,
+    SentComponent,
     classify,
     enum_text,
     input_body,
@@ -190,7 +191,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     feedstock_id = env.resolve(p.feedstock_type) if p.feedstock_type is not None else None
     if action.op == "create":
         env.intend(action)
-        sent = [
+        sent: list[SentComponent] = [
             {
                 "ghg_entry_template_component_id": c.template_component_id,
                 "inputs": [input_body(i, env.resolve) for i in c.inputs],
@@ -213,7 +214,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
-    body: dict[str, Any] = {}
+    body: dict[str, object] = {}  # validated into the PATCH request
     if "started_on" in fields:
         body["started_on"] = p.started_on
     if "completed_on" in fields:

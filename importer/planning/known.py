@@ -28,12 +28,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from importer.planning.common import input_ids, template_component_of
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
+    from importer.planning.common import SentComponent
 
 #: template component (rtc_) -> input key -> datapoint IDs
 Signature = Mapping[str, Mapping[str, tuple[str, ...]]]
@@ -49,7 +50,7 @@ class Known:
     made_under: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
-def signature_of(components: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, tuple[str, ...]]]:
+def signature_of(components: Iterable[SentComponent]) -> dict[str, dict[str, tuple[str, ...]]]:
     """The Signature of a CreateGhgEntryRequest's `ghg_entry_template_components` (as sent)."""
     out: dict[str, dict[str, tuple[str, ...]]] = {}
     for comp in components:

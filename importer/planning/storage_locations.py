@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from importer.planning.common import Planning, classify, enum_text, same_float
 from importer.planning.env import Applied, ApplyEnv
@@ -69,8 +69,10 @@ def plan(p: Planning) -> list[Action]:
         changes: list[Change] = []
         if existing.name != payload.name:
             changes.append(Change("name", existing.name, payload.name))
-        for name in ("latitude", "longitude"):
-            before, after = getattr(existing, name), getattr(payload, name)
+        for name, before, after in (
+            ("latitude", existing.latitude, payload.latitude),
+            ("longitude", existing.longitude, payload.longitude),
+        ):
             if not same_float(before, after):
                 changes.append(Change(name, before, after))
         if payload.storage_method is not None and enum_text(existing.storage_method) != payload.storage_method:
@@ -86,7 +88,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     p = action.payload_of(StorageLocationPayload)
     if action.op == "create":
         env.intend(action)
-        body: dict[str, Any] = {
+        body: dict[str, object] = {
             "project_id": env.project_id,
             "name": p.name,
             "latitude": p.latitude,
@@ -100,9 +102,13 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
     fields = {c.field for c in action.changes}
-    patch: dict[str, Any] = {
-        name: getattr(p, name) for name in ("name", "latitude", "longitude", "storage_method") if name in fields
+    wanted: dict[str, object] = {
+        "name": p.name,
+        "latitude": p.latitude,
+        "longitude": p.longitude,
+        "storage_method": p.storage_method,
     }
+    patch = {name: value for name, value in wanted.items() if name in fields}
     if "description" in fields:  # the API takes no null: an emptied description is sent as ""
         patch["description"] = p.description or ""
     req = env.models.PatchStorageLocationRequest.model_validate(patch)
