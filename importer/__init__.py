@@ -19,7 +19,7 @@ Locking, the run history and the batch checks happen inside these functions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.2.0"
 
@@ -46,7 +46,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # the names above are typed by their imports
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'importer' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
     from importer.workbook.reader import _Read
@@ -77,14 +77,18 @@ def long_lived() -> Iterator[Callable[[], None]]:
 # -- the read begun ahead -----------------------------------------------------------------------------------------
 
 
-def _file_key(path: Path, first: tuple[str, ...]) -> tuple[Any, ...]:
+#: a file as read: absolute path, order of sheets asked, device, inode, size, modification time (ns)
+_FileKey: TypeAlias = tuple[str, tuple[str, ...], int, int, int, int]
+
+
+def _file_key(path: Path, first: tuple[str, ...]) -> _FileKey:
     """What makes a read begun ahead the read asked for now: the same path, order of sheets, and file (device,
     inode, size, modification time)."""
     st = os.stat(path)
     return os.path.abspath(path), first, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-_AHEAD: dict[tuple[Any, ...], _Read] = {}  # at most one read begun ahead, by `_file_key`
+_AHEAD: dict[_FileKey, _Read] = {}  # at most one read begun ahead, by `_file_key`
 _AHEAD_LOCK = threading.Lock()
 
 

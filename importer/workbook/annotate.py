@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 from openpyxl.comments import Comment
@@ -36,13 +35,13 @@ PROBLEM_COLUMNS = (("severity", 10), ("where", 22), ("column", 18), ("found", 26
 MAX_WIDTH = 60  # a marked column is widened to its longest value, up to this
 
 
-def _found(value: Any) -> str:
+def _found(value: object) -> str:
     if value is None:
         return ""
     return str(value)
 
 
-def _problems_sheet(book: Any, findings: list[Finding], titles: dict[str, str]) -> Worksheet:
+def _problems_sheet(book: openpyxl.Workbook, findings: list[Finding], titles: dict[str, str]) -> Worksheet:
     name = PROBLEMS if PROBLEMS not in book.sheetnames else f"{PROBLEMS} (isometric-import)"
     ws = book.create_sheet(name, 0)
     ws.append([header for header, _ in PROBLEM_COLUMNS])

@@ -9,7 +9,6 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from typing import Any
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -82,7 +81,7 @@ def _plain(text: str) -> str:
     return text[:-1].rstrip() if text.endswith("%") else text
 
 
-def number_style(value: Any) -> str | None:
+def number_style(value: object) -> str | None:
     """Which convention a number stored as text shows, when it shows one: `en` (`2.75`, `0.185`, `1,234.5`,
     `1,234,567`: a dot as decimal mark), `de` (`20,5`, `1.234,5`, `1.234.567`: a comma as decimal mark), None
     for anything else (`1185`, numbers that are not text, the ambiguous `1.185` itself, text that is no number).
@@ -101,7 +100,7 @@ def number_style(value: Any) -> str | None:
     return None
 
 
-def as_text(value: Any) -> str | None:
+def as_text(value: object) -> str | None:
     """Text of a cell, stripped; None when blank. Whole numbers typed into text columns lose their `.0`."""
     if value is None:
         return None
@@ -121,7 +120,7 @@ def as_text(value: Any) -> str | None:
 _PERCENT_TEXT = re.compile(r"^(.*?)\s*%$")
 
 
-def percent_text(value: Any) -> float | None:
+def percent_text(value: object) -> float | None:
     """Typed text such as `81.2 %` is the number a percent-formatted cell would store (0.812), following the
     number rules (`81,2 %` is refused like `81,2`); None when the text is not a percentage."""
     if not isinstance(value, str):
@@ -148,7 +147,7 @@ def stored_to_shown(stored: float, scale: float) -> float:
     return float(f"{stored * scale:.15g}")
 
 
-def as_number(value: Any) -> float:
+def as_number(value: object) -> float:
     if isinstance(value, bool):
         raise CellError("bad_number", f"expected a number, found the boolean {value}")
     if isinstance(value, (int, float)):
@@ -207,7 +206,7 @@ def _serial_date(value: float) -> dt.date:
 SMALL_SERIAL_END = EXCEL_EPOCH + dt.timedelta(days=2101)
 
 
-def _check_year(day: dt.date, written: Any, *, native: bool = False) -> dt.date:
+def _check_year(day: dt.date, written: str, *, native: bool = False) -> dt.date:
     if native and EXCEL_EPOCH < day < SMALL_SERIAL_END:  # an Excel date made from a small number
         serial = (day - EXCEL_EPOCH).days if day >= dt.date(1900, 3, 1) else (day - dt.date(1899, 12, 31)).days
         raise CellError(
@@ -233,7 +232,7 @@ def _serial_date_message(value: float) -> str:
     return f"found the number {shown}, which is not a date between 1990 and 2100; type the date as YYYY-MM-DD"
 
 
-def as_date(value: Any) -> dt.date:
+def as_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         return _check_year(value.date(), value.date().isoformat(), native=True)
     if isinstance(value, dt.date):
@@ -268,7 +267,7 @@ def as_date(value: Any) -> dt.date:
     raise CellError("bad_date", f"expected a date (YYYY-MM-DD or an Excel date), found {text!r}")
 
 
-def as_datetime(value: Any) -> dt.datetime:
+def as_datetime(value: object) -> dt.datetime:
     """A date-time in UTC; a plain date means midnight UTC; naive times are taken as UTC."""
     if isinstance(value, dt.datetime):
         _check_year(value.date(), value.isoformat(), native=True)
@@ -302,7 +301,7 @@ def as_datetime(value: Any) -> dt.datetime:
     return result.astimezone(dt.UTC)
 
 
-def as_bool(value: Any) -> bool:
+def as_bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
@@ -329,7 +328,7 @@ def enum_value(choices: tuple[str, ...], text: str) -> str:
     return text.upper() if choices and choices[0].isupper() else text.lower()
 
 
-def parse_cell(kind: str, value: Any, *, choices: tuple[str, ...] = (), default: Any = None) -> Any:
+def parse_cell(kind: str, value: object, *, choices: tuple[str, ...] = (), default: object = None) -> object:
     """The one parser of a cell for a column type of the workbook format (`importer.workbook.spec`): both the
     cell-by-cell path and the whole-column fast path of the validator must give what this gives (a property
     test holds them to it). Blank cells give `default`; a value that does not fit raises CellError."""

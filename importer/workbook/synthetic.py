@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 from importer.workbook.writer import write_workbook
 
@@ -68,9 +67,9 @@ def make_workbook(
                 "is_public": False,
             }
         )
-    dp_rows: list[dict[str, Any]] = []
-    entry_rows: list[dict[str, Any]] = []
-    input_rows: list[dict[str, Any]] = []
+    dp_rows: list[dict[str, object]] = []
+    entry_rows: list[dict[str, object]] = []
+    input_rows: list[dict[str, object]] = []
     start = month
     for e in range(entries):
         entry_ref = f"batch-{e:06d}"

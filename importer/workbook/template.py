@@ -12,8 +12,9 @@ It receives plain objects (templates, blueprints) and speaks no HTTP; the CLI fe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook as XlWorkbook
 from openpyxl.comments import Comment
@@ -22,6 +23,9 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from importer.workbook import spec
+
+if TYPE_CHECKING:  # plain objects the CLI fetched: this module speaks no HTTP
+    from importer.api import models as m
 
 MAX_ROWS = 5000  # validations and ref lists cover this many data rows
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
@@ -100,7 +104,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "entry"
 
 
-def _shape(blueprints: dict[str, Any], blueprint_key: str, input_key: str) -> tuple[str, str]:
+def _shape(blueprints: Mapping[str, m.ComponentBlueprint], blueprint_key: str, input_key: str) -> tuple[str, str]:
     blueprint = blueprints.get(blueprint_key)
     spec_input = next((i for i in blueprint.inputs if i.input_key == input_key), None) if blueprint else None
     if spec_input is None:
@@ -135,9 +139,9 @@ def build_template(
     path: Path,
     *,
     project_id: str,
-    templates: list[Any],
-    blueprints: dict[str, Any],
-    feedstock_types: list[Any] | tuple[Any, ...] = (),
+    templates: Sequence[m.GhgEntryTemplate],
+    blueprints: Mapping[str, m.ComponentBlueprint],
+    feedstock_types: Sequence[m.FeedstockType] = (),
 ) -> Path:
     """Write the fill-in workbook for `templates` of `project_id` to `path`; `feedstock_types` (the
     organisation's, as listed) fill the feedstock_types sheet's dropdowns of names and IDs."""

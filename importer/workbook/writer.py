@@ -4,8 +4,8 @@ workbooks, test fixtures and benchmark inputs; field teams get theirs from `temp
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from openpyxl import Workbook as XlWorkbook
 from openpyxl.cell import WriteOnlyCell
@@ -14,7 +14,9 @@ from openpyxl.styles import Font
 from importer.workbook import spec
 
 
-def write_workbook(path: Path, sheets: dict[str, list[dict[str, Any]]], *, project: dict[str, Any]) -> Path:
+def write_workbook(
+    path: Path, sheets: Mapping[str, Sequence[Mapping[str, object]]], *, project: Mapping[str, object]
+) -> Path:
     """Write `sheets` (sheet name -> rows as dicts keyed by column name) and `project` settings to `path`."""
     book = XlWorkbook(write_only=True)
     ws = book.create_sheet("project")

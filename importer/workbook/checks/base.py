@@ -5,14 +5,25 @@ values), the project settings and evidence files found, and the rows of a sheet 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from importer.findings import Finding, cell_name
+from importer.findings import Finding, Severity, cell_name
 from importer.workbook import coerce, schemas, spec
 from importer.workbook.reader import RawBook, RawSheet
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from importer.workbook.evidence import Evidence
+
+
+class Where(TypedDict, total=False):
+    """Where a finding is, and the value found there."""
+
+    sheet: str | None
+    row: int | None
+    column: str | None
+    value: object
 
 
 @dataclass
@@ -20,7 +31,8 @@ class CheckedSheet:
     spec: spec.Sheet
     title: str
     columns: dict[str, int]  # column -> 1-based index
-    records: dict[str, list[Any]] = field(default_factory=dict)  # typed values, one list per format column
+    #: typed values, one list per format column (each of its column's type: `coerce.parse_cell`)
+    records: dict[str, list[Any]] = field(default_factory=dict)
     rows: list[int] = field(default_factory=list)  # Excel row of each record
     raw: RawSheet | None = None
     headers: dict[int, str] = field(default_factory=dict)  # 1-based column -> header text as written
@@ -43,9 +55,9 @@ class Checks:
         self.findings: list[Finding] = list(raw.findings)
         self.bad_cells: set[tuple[str, int, str]] = set()
         self.sheets: dict[str, CheckedSheet] = {}
-        self.project: dict[str, Any] = {}
+        self.project: dict[str, Any] = {}  # setting -> its typed value (by the spec's row type)
         self.project_rows: dict[str, int] = {}
-        self.evidence: dict[int, Any] = {}
+        self.evidence: dict[int, Evidence] = {}  # sources row -> its file, checked
         self.typed_percent: set[tuple[str, int, str]] = set()  # number cells typed as text with a % sign
         #: text numbers two conventions read differently (`1.185`), refused until `settle_numbers` weighs the rest
         self.ambiguous: list[tuple[str, int, str, coerce.AmbiguousNumber, Finding]] = []
@@ -53,13 +65,13 @@ class Checks:
 
     def add(
         self,
-        severity: str,
+        severity: Severity,
         code: str,
         message: str,
         sheet: str | None = None,
         row: int | None = None,
         column: str | None = None,
-        value: Any = None,
+        value: object = None,
     ) -> None:
         cell = None
         if sheet in self.sheets and row is not None and column is not None:
@@ -70,7 +82,7 @@ class Checks:
             value = str(value)
         self.findings.append(
             Finding(
-                severity,  # type: ignore[arg-type]
+                severity,
                 code,
                 message,
                 sheet=sheet,
@@ -83,14 +95,14 @@ class Checks:
         if severity == "error" and sheet and row is not None and column:
             self.bad_cells.add((sheet, row, column))
 
-    def note(self, code: str, message: str, **where: Any) -> None:
+    def note(self, code: str, message: str, **where: Unpack[Where]) -> None:
         """How a value was read where that differs from what the cell stores (a percentage, a unit rewrite)."""
         self.add("note", code, message, **where)
 
-    def error(self, code: str, message: str, **where: Any) -> None:
+    def error(self, code: str, message: str, **where: Unpack[Where]) -> None:
         self.add("error", code, message, **where)
 
-    def warn(self, code: str, message: str, **where: Any) -> None:
+    def warn(self, code: str, message: str, **where: Unpack[Where]) -> None:
         self.add("warning", code, message, **where)
 
     def uncached_advice(self) -> str:
@@ -115,6 +127,7 @@ class Checks:
         )
 
     def rows(self, name: str) -> list[dict[str, Any]]:
+        """The sheet's records as one dict a row (its Excel row under "row")."""
         sheet = self.sheets.get(name)
         if sheet is None or not sheet.rows:
             return []

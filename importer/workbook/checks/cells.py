@@ -164,7 +164,7 @@ class CellParsing(Checks):
         return self.skipped(out, rows, skip)
 
     @staticmethod
-    def skipped(out: list[Any], rows: list[int], skip: set[int]) -> list[Any]:
+    def skipped(out: list[object], rows: list[int], skip: set[int]) -> list[object]:
         """`out` with None for the rows in `skip` (cells already reported: formula errors, formulas without a
         value)."""
         if skip:
@@ -173,7 +173,7 @@ class CellParsing(Checks):
                     out[i] = None
         return out
 
-    def parse(self, sheet: str, row: int, col: spec.Column, value: Any, raw: RawSheet) -> Any:
+    def parse(self, sheet: str, row: int, col: spec.Column, value: object, raw: RawSheet) -> object:
         if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
             self.error(
                 "formula_error",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from importer.findings import Finding
 from importer.workbook.model import Workbook
@@ -33,7 +32,7 @@ class ValidationResult:
         """How values were read where that differs from what the cells store (percentages, unit rewrites)."""
         return [f for f in self.findings if f.severity == "note"]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "workbook": str(self.path),

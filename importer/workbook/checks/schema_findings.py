@@ -4,13 +4,26 @@ pandera only when that cannot promise a pass (`importer.workbook.schemas`); pand
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from importer.workbook import schemas
 from importer.workbook.checks.base import CheckedSheet, Checks
 
 if TYPE_CHECKING:
     pass
+
+
+class FailureCase(Protocol):
+    """One row of pandera's `failure_cases` (a row of the frame's itertuples)."""
+
+    @property
+    def check(self) -> object: ...
+    @property
+    def column(self) -> object: ...
+    @property
+    def index(self) -> int | float | None: ...  # the frame's index (the Excel row); NaN or None: no row
+    @property
+    def failure_case(self) -> object: ...
 
 
 class SchemaChecks(Checks):
@@ -30,7 +43,7 @@ class SchemaChecks(Checks):
             for case in cases.itertuples(index=False):
                 self.schema_finding(sheet, case)
 
-    def schema_finding(self, sheet: CheckedSheet, case: Any) -> None:
+    def schema_finding(self, sheet: CheckedSheet, case: FailureCase) -> None:
         import pandas as pd
 
         name = sheet.spec.name

@@ -4,7 +4,7 @@ rows), and supplier_reference_id uniqueness across sheets, checked on them."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from importer.identity import workbook_references
 from importer.workbook.checks.base import Checks
@@ -24,13 +24,15 @@ from importer.workbook.model import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 
 
 class TypedRows(Checks):
     """The workbook's typed rows built."""
 
-    def typed(self, name: str, cls: type, **columns: list[Any]) -> list[Any]:
+    def typed(self, name: str, cls: type[R], **columns: list[object]) -> list[R]:
         """Rows of a sheet as `cls` instances, built positionally from the column lists (fast for 100k rows);
         `columns` replaces or adds column lists (e.g. cleaned-up values)."""
         sheet = self.sheets.get(name)
