@@ -93,7 +93,7 @@ UPLOAD_SECONDS_PER_BYTE = 10 / 1_000_000
 T = TypeVar("T")
 M = TypeVar("M", bound=m.Response)
 #: what `list_since` lists
-Listable: TypeAlias = m.Datapoint | m.Component | m.GhgEntry
+Listable: TypeAlias = m.Datapoint | m.Component | m.GhgEntry | m.ProductionBatch | m.BiocharApplication
 #: a request's query parameters (None: left out)
 Params: TypeAlias = Mapping[str, str | int | None]
 
@@ -1325,7 +1325,7 @@ class IsometricClient:
         """A lost answer, or a duplicate refusal, is settled by listing the batches and comparing the
         supplier_reference_id (the listing has no filter)."""
 
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(self.list_production_batches(), req.supplier_reference_id)
             return found.model_dump(by_alias=True) if found else None
 
@@ -1345,7 +1345,7 @@ class IsometricClient:
     def create_biochar_application(self, req: m.CreateBiocharApplicationRequest) -> m.BiocharApplication:
         """Settled like a production batch's create: by listing and comparing the supplier_reference_id."""
 
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(self.list_biochar_applications(), req.supplier_reference_id)
             return found.model_dump(by_alias=True) if found else None
 

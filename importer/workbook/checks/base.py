@@ -17,12 +17,17 @@ if TYPE_CHECKING:
     from importer.workbook.evidence import Evidence
 
 
-class Where(TypedDict, total=False):
-    """Where a finding is, and the value found there."""
+class Place(TypedDict, total=False):
+    """Where a finding is: its sheet, Excel row and column."""
 
     sheet: str | None
     row: int | None
     column: str | None
+
+
+class Where(Place, total=False):
+    """Where a finding is, and the value found there."""
+
     value: object
 
 

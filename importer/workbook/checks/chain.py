@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Unpack
 
 from importer.ids import has_id_prefix, id_kind
 from importer.units import UnitError, canonical_unit, kg_factor, measures
-from importer.workbook.checks.base import Checks
+from importer.workbook.checks.base import Checks, Place
 
 #: what each unit column of the chain measures: the unit it must convert to, and how the finding says it
 _UNIT_COLUMNS: dict[tuple[str, str], tuple[str, str]] = {
@@ -80,7 +81,7 @@ class ChainChecks(Checks):
                     continue
                 values[i] = canonical
 
-    def _facility_ok(self, value: object, **where: object) -> bool:
+    def _facility_ok(self, value: object, **where: Unpack[Place]) -> bool:
         if not isinstance(value, str) or id_kind(value) == "facility":
             return True
         self.error(
