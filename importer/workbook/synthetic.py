@@ -104,7 +104,7 @@ def make_workbook(
                     "datapoint_refs": ", ".join(refs),
                 }
             )
-    sheets: dict[str, list[dict[str, Any]]] = {
+    sheets: dict[str, list[dict[str, object]]] = {
         "sources": source_rows,
         "datapoints": dp_rows,
         "entries": entry_rows,
@@ -124,11 +124,17 @@ def make_workbook(
 
 
 def _chain(
-    entry_rows: list[dict[str, Any]], dp_rows: list[dict[str, Any]], n_sources: int
-) -> dict[str, list[dict[str, Any]]]:
+    entry_rows: list[dict[str, object]], dp_rows: list[dict[str, object]], n_sources: int
+) -> dict[str, list[dict[str, object]]]:
     """The chain-of-custody sheets: the fields, and per entry a batch of its biochar (its biochar-mass datapoint's
     figure) spread whole on one field the day after production ended (net mass = the batch's mass)."""
-    biochar = {d["ref"]: d["magnitude"] for d in dp_rows if d["ref"].endswith("-biochar-mass")}
+    biochar = {
+        ref: mass
+        for d in dp_rows
+        if isinstance(ref := d["ref"], str)
+        and ref.endswith("-biochar-mass")
+        and isinstance(mass := d["magnitude"], float)
+    }
     locations = [
         {
             "ref": f"field-{k}",
@@ -142,7 +148,9 @@ def _chain(
     ]
     batches, applications = [], []
     for i, entry in enumerate(entry_rows):
-        day: dt.date = entry["started_on"]
+        day = entry["started_on"]
+        if not isinstance(day, dt.date):  # every entry row made above starts on a date
+            raise TypeError(f"entry {entry['ref']} starts on {day!r}, not a date")
         start = dt.datetime.combine(day, dt.time(6, 0))
         mass = biochar[f"{entry['ref']}-biochar-mass"]
         batches.append(
