@@ -205,7 +205,16 @@ def test_two_machines_then_rollback_of_one_keeps_the_others_objects(sandbox: Any
     rolled = run_cli(["rollback", results[1]["run_id"], "--yes"], envs[1])
     assert rolled.code in (0, 1), rolled.stdout + rolled.stderr
     remaining = set()
-    for collection in ("/sources", "/datapoints", "/feedstock_types", "/ghg_entries", "/components"):
+    for collection in (
+        "/sources",
+        "/datapoints",
+        "/feedstock_types",
+        "/ghg_entries",
+        "/components",
+        "/projects/prj_1SBXBIOCHAR00001/storage_locations",
+        "/production_batches",
+        "/biochar_applications",
+    ):
         remaining |= {n["id"] for n in _get(sandbox, collection)["nodes"]}
     kept = {i for i in made(results[0]) if not i.startswith("ggs_")}
     assert kept <= remaining  # the other run's objects are intact
