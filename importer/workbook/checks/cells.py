@@ -130,8 +130,11 @@ class CellParsing(Checks):
             if col.type == "refs":
                 distinct = set(out)
                 if len(distinct) * 2 < len(out):  # each distinct list split once (values are immutable tuples)
+                    # a cell of separators alone holds no ref: blank, as the cell parser has it
                     split = {
-                        v: (v,) if "," not in v and ";" not in v and "\n" not in v else coerce.split_refs(v)
+                        v: (v,)
+                        if "," not in v and ";" not in v and "\n" not in v
+                        else coerce.split_refs(v) or col.default
                         for v in distinct
                     }
                     out = list(map(split.__getitem__, out))
@@ -139,7 +142,7 @@ class CellParsing(Checks):
                     lists = {i for mark in ",;\n" for i in compress(counting(), map(contains, out, repeat(mark)))}
                     texts, out = out, list(zip(out))
                     for i in lists:
-                        out[i] = coerce.split_refs(texts[i])
+                        out[i] = coerce.split_refs(texts[i]) or col.default
             elif col.type == "enum":
                 cased = {v: coerce.enum_value(col.choices, v) for v in set(out)}
                 out = list(map(cased.__getitem__, out))
