@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import sys
 import weakref
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,12 +18,17 @@ from importer.findings import by_kind, severity_counts
 from importer.results import BAD_STATUSES, KINDS, RunResult
 from importer.terminal_text import SafeConsole
 
+if TYPE_CHECKING:
+    from importer.findings import Finding
+    from importer.report.analysis import Cause
+    from importer.workbook.checks.result import ValidationResult
+
 REHEARSAL = "REHEARSAL on the embedded local sandbox: nothing is sent to Isometric."
 #: the consoles that have shown the rehearsal banner (their summaries do not repeat it)
 _BANNERED: weakref.WeakSet[Console] = weakref.WeakSet()
 
 
-def console(stream: Any = None) -> Console:
+def console(stream: TextIO | None = None) -> Console:
     """The terminal output of every command: a `SafeConsole` (control characters shown as escapes, no markup
     read in the text it prints unless a call passes ``markup=True`` with its values escaped).
 
@@ -41,7 +47,7 @@ def console(stream: Any = None) -> Console:
     )
 
 
-def _isatty(stream: Any) -> bool:
+def _isatty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # a closed or bare stream
@@ -76,7 +82,7 @@ def emit(out: Console, text: str, *, style: str | None = None, head: str | None 
         out.print(piece, soft_wrap=True)
 
 
-def sandbox_banner(out: Console, db: Any) -> None:
+def sandbox_banner(out: Console, db: Path | None) -> None:
     """Said once, before anything starts: the summary at the end names where the run went, not this again."""
     emit(out, f"*** {REHEARSAL} ***", style="bold yellow")
     if db:
@@ -98,7 +104,7 @@ def shown_path(path: str) -> str:
 MARKS = {"error": "[red]error[/red]", "warning": "[yellow]warning[/yellow]", "note": "[cyan]read as[/cyan]"}
 
 
-def print_findings(out: Console, findings: list[Any], *, title: str | None = None) -> None:
+def print_findings(out: Console, findings: list[Finding], *, title: str | None = None) -> None:
     """A table of findings (errors first, as given): sheet, cell, code, message."""
     if not findings:
         return
@@ -115,7 +121,7 @@ FINDINGS_PER_CODE = 3  # on the terminal; the report, --json and --annotate carr
 FULL_LIST_UP_TO = 40  # up to this many findings, all are printed
 
 
-def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO) -> None:
+def print_validation(out: Console, result: ValidationResult, *, limit: int = FULL_LIST_UP_TO) -> None:
     """The verdict, then the findings: all of them when there are few, else the first few per code (errors'
     codes first) with counts, and where the rest are."""
     findings = list(result.findings)
@@ -134,7 +140,7 @@ def print_validation(out: Console, result: Any, *, limit: int = FULL_LIST_UP_TO)
     else:
         rank = {"error": 0, "warning": 1, "note": 2}
         by_code = by_kind(findings)
-        shown: list[Any] = []
+        shown: list[Finding] = []
         for (_, _code), items in sorted(by_code.items(), key=lambda kv: (rank.get(kv[0][0], 3), -len(kv[1]))):
             shown += items[:FINDINGS_PER_CODE]
         print_findings(out, shown)
@@ -168,8 +174,6 @@ def status_totals(result: RunResult) -> dict[str, int]:
 def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     """The end of a run in at most ten plain lines: rehearsal, verdict, counts, this import's CO2e beside the
     statement, the problems by cause (the first `max_causes`), what to do, the report and the CSV."""
-    from pathlib import Path
-
     from importer.report.analysis import co2e_summary, problems
     from importer.report.csv_export import failed_csv_path
 
@@ -278,7 +282,7 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
     return lines
 
 
-def cause_line(cause: dict[str, Any]) -> str:
+def cause_line(cause: Cause) -> str:
     """One problem cause on one line: where, the typed facts (HTTP status, request id, field), the message cut
     short and what to do in a few words (from the category)."""
     from importer.failures import Failure, short_advice
@@ -286,13 +290,14 @@ def cause_line(cause: dict[str, Any]) -> str:
     blocked = f"; blocks {len(cause['blocked'])} row(s)" if cause["blocked"] else ""
     what = f"{cause['where']} ({cause['ref']})" if cause["ref"] else cause["where"]
     error = cause["error"] if len(cause["error"]) <= 90 else cause["error"][:87] + "..."
-    if not cause.get("category"):  # blocked by something that is not a row of this run
+    category = cause["category"]
+    if not category:  # blocked by something that is not a row of this run
         return f"{cause['status']}: {what}: {error or cause['advice']}{blocked}"
-    facts = [f"HTTP {cause['http']} ({cause['category']})" if cause["http"] else cause["category_label"]]
+    facts = [f"HTTP {cause['http']} ({category})" if cause["http"] else cause["category_label"] or category]
     facts += [f"request id {cause['request_id']}"] if cause["request_id"] else []
     facts += [f"{cause['attempts']} attempts"] if (cause["attempts"] or 0) > 1 else []
     facts += [f"column {cause['column']}" if cause["column"] else f"field {cause['field']}"] if cause["field"] else []
-    todo = short_advice(Failure(cause["category"], "", column=cause["column"]))
+    todo = short_advice(Failure(category, "", column=cause["column"]))
     return f"{cause['status']}: {what}: {', '.join(facts)}: {error} -> {todo}{blocked}"
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TypedDict
 
 from importer.failures import CATEGORY_LABELS, Failure, advice
-from importer.results import BAD_STATUSES, ObjectOutcome, RunResult
+from importer.results import BAD_STATUSES, EntryLineage, ObjectOutcome, RunResult
 
 KIND_LABELS = {
     "source": "evidence source",
@@ -52,6 +52,69 @@ FIELD_LABELS = {
     "removed": "removed",
     "name": "name",
 }
+
+
+class CO2eSummary(TypedDict):
+    """`co2e_summary`: this import's CO2e, as the terminal, the report and the run's summary file show it."""
+
+    total: float | None
+    total_display: str
+    kg_display: str
+    sd: float | None
+    sd_display: str | None
+    sd_missing: int
+    entries: int
+    counted: int
+    uncounted: int
+    statement_total: float | None
+    statement_total_display: str | None
+    share: str | None
+    why_none: str | None
+
+
+class CauseFacts(TypedDict):
+    """`cause_facts`: the typed facts of a failed or conflicting row (all None for a cause outside the run)."""
+
+    category: str | None
+    category_label: str | None
+    http: int | None
+    request_id: str | None
+    field: str | None
+    column: str | None
+    attempts: int | None
+    elapsed: float | None
+    retryable: bool
+    advice_kind: str
+    advice: str
+
+
+class CauseRow(TypedDict):
+    """A row of a cause: the failed row itself, or one it blocked (`via`: the rows between them)."""
+
+    where: str
+    kind: str
+    ref: str | None
+    status: str
+    anchor: str
+    via: list[str]
+
+
+class Cause(CauseFacts):
+    """One root cause of `problems`: where, its facts and advice, its own rows and the rows it blocked."""
+
+    status: str
+    where: str
+    kind: str
+    ref: str | None
+    id: str | None
+    error: str
+    anchor: str | None
+    changes: list[str]
+    rows: list[CauseRow]
+    blocked: list[CauseRow]
+    n: int  # its place, 1 first (set once the causes are sorted)
+
+
 PROBLEM_ORDER = {"failed": 0, "conflict": 1, "blocked": 2}
 INTERRUPTED_ADVICE = "The run was interrupted before this row: run the same command again to finish."
 
@@ -95,12 +158,12 @@ def row_anchor(prefix: str, o: ObjectOutcome) -> str:
 # -- CO2e ------------------------------------------------------------------------------------------------------
 
 
-def entry_sd(entry: Any) -> float | None:
-    value = getattr(entry, "co2e_net_removed_standard_deviation_kg", None)
+def entry_sd(entry: EntryLineage) -> float | None:
+    value = entry.co2e_net_removed_standard_deviation_kg
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def co2e_summary(result: RunResult) -> dict[str, Any]:
+def co2e_summary(result: RunResult) -> CO2eSummary:
     """This import's net CO2e (sum over its entries), its standard deviation (root of the sum of squares) and
     its share of the statement's total."""
     with_value = [e for e in result.lineage if e.co2e_net_removed_kg is not None]
@@ -203,7 +266,7 @@ def root_causes(result: RunResult) -> dict[int, tuple[ObjectOutcome | None, list
     return {id(o): ((o, []) if o.status != "blocked" else root(o)) for o in result.objects if o.status in BAD_STATUSES}
 
 
-def cause_facts(o: ObjectOutcome) -> dict[str, Any]:
+def cause_facts(o: ObjectOutcome) -> CauseFacts:
     """The typed facts of a failed or conflicting row, and what to do (from its failure's category)."""
     failure = failure_of(o)
     return {
@@ -221,11 +284,11 @@ def cause_facts(o: ObjectOutcome) -> dict[str, Any]:
     }
 
 
-def problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
+def problems(result: RunResult, prefix: str) -> list[Cause]:
     """The problem rows grouped by root cause (failed first, then conflicts, then blocked causes), each cause with
     its typed facts, what to do, its own rows and the rows it blocked."""
     roots = root_causes(result)
-    causes: dict[int | str, dict[str, Any]] = {}
+    causes: dict[int | str, Cause] = {}
     order: list[int | str] = []
     for o in result.objects:
         if o.status not in BAD_STATUSES:
@@ -247,6 +310,7 @@ def problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
                     "changes": [humanize(c) for c in cause_obj.changes],
                     "rows": [],
                     "blocked": [],
+                    "n": 0,
                 }
             else:
                 text = o.blocked_by or "an earlier row"
@@ -275,8 +339,9 @@ def problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
                     "changes": [],
                     "rows": [],
                     "blocked": [],
+                    "n": 0,
                 }
-        entry = {
+        entry: CauseRow = {
             "where": where(o),
             "kind": KIND_LABELS.get(o.kind, o.kind),
             "ref": o.ref,
@@ -298,6 +363,10 @@ def problems(result: RunResult, prefix: str) -> list[dict[str, Any]]:
 __all__ = [
     "FIELD_LABELS",
     "KIND_LABELS",
+    "CO2eSummary",
+    "Cause",
+    "CauseFacts",
+    "CauseRow",
     "co2e_summary",
     "describe",
     "entry_sd",
