@@ -29,10 +29,11 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import IO, TextIO
 
-from rich.console import Console
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
 #: every character `visible` rewrites
@@ -60,15 +61,55 @@ class SafeConsole(Console):
     """A rich Console that shows control characters instead of sending them, and reads no markup or emoji
     codes in the text it is given unless a call passes ``markup=True``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("markup", False)
-        kwargs.setdefault("emoji", False)
-        kwargs.setdefault("highlight", False)
-        super().__init__(*args, **kwargs)
+    # the arguments the importer gives (rich's defaults but for markup, emoji and highlighting: off)
+    def __init__(
+        self,
+        *,
+        file: IO[str] | None = None,
+        stderr: bool = False,
+        width: int | None = None,
+        force_terminal: bool | None = None,
+        no_color: bool | None = None,
+        soft_wrap: bool = False,
+        markup: bool = False,
+        emoji: bool = False,
+        highlight: bool = False,
+    ) -> None:
+        super().__init__(
+            file=file,
+            stderr=stderr,
+            width=width,
+            force_terminal=force_terminal,
+            no_color=no_color,
+            soft_wrap=soft_wrap,
+            markup=markup,
+            emoji=emoji,
+            highlight=highlight,
+        )
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: HighlighterType | None = None,
+    ) -> Text:
         # before layout, so a table's columns are measured on what will be shown
-        return super().render_str(visible(text), **kwargs)
+        return super().render_str(
+            visible(text),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=emoji,
+            markup=markup,
+            highlight=highlight,
+            highlighter=highlighter,
+        )
 
     def _render_buffer(self, buffer: Iterable[Segment]) -> str:
         # the last step before the stream: whatever was built (Text objects, tables, progress bars) is covered;
