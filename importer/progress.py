@@ -30,10 +30,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO, TypedDict
 
 from importer.results import ObjectOutcome
 from importer.terminal_text import SafeConsole, visible
+
+if TYPE_CHECKING:  # rich's progress is imported when a bar is first shown
+    from rich.console import Console
+    from rich.progress import TaskID
 
 LEVEL_TITLES = {
     "source": "sources",
@@ -55,10 +59,17 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%H:%M:%SZ")
 
 
+class _PhaseOwner(Protocol):
+    """The display a phase reports to."""
+
+    def _phase_changed(self, phase: _Phase, note: str | None = None) -> None: ...
+    def _phase_done(self, phase: _Phase, note: str | None = None) -> None: ...
+
+
 class _Phase:
     """A handle on one phase: `advance`, `update`, `done`; a context manager."""
 
-    def __init__(self, owner: Any, name: str, total: int | None) -> None:
+    def __init__(self, owner: _PhaseOwner, name: str, total: int | None) -> None:
         self.owner = owner
         self.name = name
         self.total = total
@@ -242,24 +253,32 @@ def _monotonic() -> float:
     return time.monotonic()
 
 
+class _NoteField(TypedDict, total=False):
+    """A bar's note, when a phase's update gives one (else the bar keeps its own)."""
+
+    note: str
+
+
 class RichProgress:
     """A rich progress bar per level and phase (stderr, terminal only). A level's bar ends red when rows failed
     or conflicted, yellow when rows were blocked, green otherwise; failed/blocked counts and retries show on it."""
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
             Progress,
             SpinnerColumn,
+            Task,
             TextColumn,
             TimeElapsedColumn,
         )
+        from rich.progress_bar import ProgressBar
 
         class StateBar(BarColumn):
             """The bar's colour follows the task's `state` field: ok (green), blocked (yellow), bad (red)."""
 
-            def render(self, task: Any) -> Any:
+            def render(self, task: Task) -> ProgressBar:
                 style = {"bad": "red", "blocked": "yellow"}.get(task.fields.get("state", "ok"))
                 if style:
                     self.complete_style = self.finished_style = style
@@ -277,7 +296,7 @@ class RichProgress:
             console=console or SafeConsole(stderr=True),
             transient=False,
         )
-        self._tasks: dict[str, Any] = {}  # level -> its bar (levels run side by side)
+        self._tasks: dict[str, TaskID] = {}  # level -> its bar (levels run side by side)
         self._levels: dict[str, dict[str, int]] = {}  # level -> status counts
         self._retries = 0
         self._lock = threading.Lock()
@@ -350,7 +369,7 @@ class RichProgress:
         from rich.markup import escape
 
         with self._lock:
-            fields: dict[str, Any] = {"note": escape(note)} if note else {}  # the note column reads markup
+            fields: _NoteField = {"note": escape(note)} if note else {}  # the note column reads markup
             self._progress.update(
                 phase.task,  # type: ignore[attr-defined]
                 completed=phase.completed,
@@ -392,7 +411,7 @@ class RichProgress:
             self._progress.stop()
 
 
-def make_progress(*, quiet: bool) -> Any:
+def make_progress(*, quiet: bool) -> QuietProgress | LineProgress | RichProgress:
     if quiet:
         return QuietProgress()
     if sys.stderr.isatty():
