@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from importer.redaction import redact
 from importer.results import BAD_STATUSES, RunResult
@@ -67,8 +66,8 @@ def write_failed_csv(result: RunResult, path: Path) -> Path:
     return write_safe_csv(path, COLUMNS, ([values[c] for c in COLUMNS] for values in failed_rows(result)))
 
 
-def failed_rows(result: RunResult) -> list[dict[str, Any]]:
-    """The CSV's rows as values by column (before neutralising)."""
+def failed_rows(result: RunResult) -> list[dict[str, object]]:
+    """The CSV's rows as values by column (before neutralising; each written as its text)."""
     from importer.report.analysis import INTERRUPTED_ADVICE, cause_facts, describe, interrupted, root_causes
 
     roots = root_causes(result)
@@ -76,7 +75,7 @@ def failed_rows(result: RunResult) -> list[dict[str, Any]]:
     for obj in result.objects:
         if obj.status not in BAD_STATUSES:
             continue
-        values: dict[str, Any] = {c: getattr(obj, c, None) for c in COLUMNS[:8]}
+        values: dict[str, object] = {c: getattr(obj, c, None) for c in COLUMNS[:8]}
         cause, _chain = roots[id(obj)]
         if cause is obj:
             facts = cause_facts(obj)

@@ -13,8 +13,9 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
+from importer.json_types import JSONObject
 from importer.report.csv_export import beside_report, failed_csv_path, write_failed_csv, write_safe_csv
 from importer.report.render import render_to, strict_writes, warn_not_written
 from importer.results import RunResult
@@ -28,6 +29,45 @@ SUMMARY_SUFFIX = "-summary.json"
 INDEX = "index.html"
 
 
+class RunSummary(TypedDict):
+    """The JSON summary of a run kept beside its report: what the folder's index shows, and the next run's CO2e
+    "before" (read back as a `JSONObject`: a file on disk may have been written by another version)."""
+
+    run_id: str
+    mode: str
+    workbook: str
+    started_at: str
+    verdict: str
+    environment: str
+    api_url: str
+    co2e_kg: float | None
+    statement_end_on: str | None
+    statement_total_kg: float | None
+    report: str
+    statement_id: object  # as the statement holds it (the API's ID)
+    entries: dict[str, float]  # each GHG entry's net CO2e after the run (workbook ref -> kg)
+
+
+class TrendPoint(TypedDict):
+    end_on: str
+    kg: float
+
+
+class ChartPoint(TypedDict):
+    x: float
+    y: float
+    label: str
+    value: str
+
+
+class TrendChart(TypedDict):
+    width: int
+    height: int
+    points: list[ChartPoint]
+    zero: float
+    path: str
+
+
 def created_csv_path(result: RunResult, report_path: Path) -> Path:
     return beside_report(result, report_path, "-created.csv")
 
@@ -38,7 +78,7 @@ def write_created_csv(result: RunResult, path: Path) -> Path:
     return write_safe_csv(path, CREATED_COLUMNS, rows)
 
 
-def summary(result: RunResult, report_path: Path) -> dict[str, Any]:
+def summary(result: RunResult, report_path: Path) -> RunSummary:
     """What the index shows of one run (kept beside its report)."""
     from importer.report.analysis import co2e_summary
 
@@ -60,11 +100,11 @@ def summary(result: RunResult, report_path: Path) -> dict[str, Any]:
         "report": report_path.name,
         "statement_id": statement.get("id"),
         #: each GHG entry's net CO2e after the run (workbook ref -> kg): the next run's "before"
-        "entries": {e.ref: e.co2e_net_removed_kg for e in result.lineage if e.co2e_net_removed_kg is not None},
+        "entries": {e.ref: kg for e in result.lineage if (kg := e.co2e_net_removed_kg) is not None},
     }
 
 
-def previous_summary(folder: Path, result: RunResult) -> dict[str, Any] | None:
+def previous_summary(folder: Path, result: RunResult) -> JSONObject | None:
     """The summary of the latest earlier run of the same GHG statement in this reports folder: what its CO2e
     was before this run, as far as this folder knows (another tool may have changed it since; the report says
     where the figure comes from)."""
@@ -72,7 +112,7 @@ def previous_summary(folder: Path, result: RunResult) -> dict[str, Any] | None:
     if not statement_id:
         return None
     started = result.started_at.isoformat() if isinstance(result.started_at, dt.datetime) else str(result.started_at)
-    found: dict[str, Any] | None = None
+    found: JSONObject | None = None
     for path in folder.glob(f"*{SUMMARY_SUFFIX}"):
         try:
             run = json.loads(path.read_text(encoding="utf-8"))
@@ -139,25 +179,30 @@ def write_outputs(results: list[RunResult], *, report: Path, mode: str, is_input
 def write_index(folder: Path) -> Path | None:
     """`index.html` of the folder: every run whose summary lies there, newest first, and the CO2e of each
     statement period over time (the latest run per period)."""
-    runs = []
+    runs: list[JSONObject] = []
     for path in sorted(folder.glob(f"*{SUMMARY_SUFFIX}")):
         try:
-            runs.append(json.loads(path.read_text(encoding="utf-8")))
+            run = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             log.debug("summary %s unreadable", path, exc_info=True)
+            continue
+        if isinstance(run, dict):  # a summary is an object (anything else is not one of ours)
+            runs.append(run)
+        else:
+            log.debug("summary %s is not a JSON object", path)
     if not runs:
         return None
     runs.sort(key=lambda r: str(r.get("started_at")), reverse=True)
-    periods: dict[str, dict[str, Any]] = {}
+    periods: dict[str, float] = {}  # statement period end -> its total
     for run in reversed(runs):  # oldest first: the latest run of a period wins
-        end = run.get("statement_end_on")
-        if end and run.get("statement_total_kg") is not None and run.get("verdict") == "ok":
-            periods[end] = run
-    trend = [{"end_on": end, "kg": float(run["statement_total_kg"])} for end, run in sorted(periods.items())]
+        end, total = run.get("statement_end_on"), run.get("statement_total_kg")
+        if end and isinstance(total, (int, float)) and run.get("verdict") == "ok":
+            periods[str(end)] = float(total)
+    trend: list[TrendPoint] = [{"end_on": end, "kg": kg} for end, kg in sorted(periods.items())]
     return render_to(folder / INDEX, "reports_index.html.j2", runs=runs, trend=trend, chart=_trend_chart(trend))
 
 
-def _trend_chart(trend: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _trend_chart(trend: list[TrendPoint]) -> TrendChart | None:
     """Points of an inline SVG line chart (no script, no network): statement period end -> tonnes CO2e."""
     if not trend:
         return None
@@ -166,7 +211,7 @@ def _trend_chart(trend: list[dict[str, Any]]) -> dict[str, Any] | None:
     low, high = min(0.0, *values), max(0.0, *values)
     span = (high - low) or 1.0
     step = (width - 2 * pad) / max(1, len(trend) - 1)
-    points = [
+    points: list[ChartPoint] = [
         {
             "x": round(pad + i * step, 1),
             "y": round(height - pad - (v - low) / span * (height - 2 * pad), 1),

@@ -11,7 +11,7 @@ import importlib.util
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import SupportsFloat, SupportsIndex
 
 import jinja2
 
@@ -27,11 +27,14 @@ SOURCE_TEMPLATES = Path(importer.__file__).resolve().parent.parent / "templates"
 _strict: contextvars.ContextVar[bool] = contextvars.ContextVar("report_writes_strict", default=False)
 
 
-def _finalize(value: Any) -> Any:
+def _finalize(value: object) -> object:
     return redact(value) if isinstance(value, str) else value
 
 
-def _kg(value: Any) -> str:
+def _kg(value: str | SupportsFloat | SupportsIndex | None) -> str:
+    """The `kg` filter: a number as `1,234.5`; empty for none (or for text that is not a number)."""
+    if value is None:
+        return ""
     try:
         return f"{float(value):,.1f}"
     except (TypeError, ValueError):
@@ -81,7 +84,7 @@ def warn_not_written(path: Path, exc: BaseException, consequence: str = "") -> N
     echo(f"warning: report not written to {redact(str(path))}: {reason}{consequence}", err=True)
 
 
-def render_to(path: Path, template: str, **context: Any) -> Path:
+def render_to(path: Path, template: str, **context: object) -> Path:
     """Render and write. A file that cannot be written (read-only or full folder) is a warning on stderr, not
     an error: a report must never hide the outcome it describes. Within `strict_writes()` it raises."""
     html = (
