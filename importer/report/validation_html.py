@@ -11,13 +11,17 @@ from collections import Counter
 from collections.abc import Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from markupsafe import Markup, escape
 
 from importer.findings import by_kind, severity_counts
 from importer.redaction import redact
 from importer.report.render import render_to
+
+if TYPE_CHECKING:
+    from importer.findings import Finding
+    from importer.workbook.checks.result import ValidationResult
 
 SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 TEMPLATE = "validation_report.html.j2"
@@ -92,13 +96,44 @@ CHECKS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+class FindingGroup(TypedDict):
+    """The findings of one kind (severity, code) on one sheet, as the template shows them."""
+
+    severity: str
+    code: str
+    count: int
+    shared: str  # the group's shared wording, printed once
+    rows_html: Markup
+    fold: bool
+    problem_column: bool
+    anchor: str
+
+
+class SheetFindings(TypedDict):
+    sheet: str | None
+    label: str
+    count: int
+    counts: dict[str, int]  # error / warning / note -> how many
+    groups: list[FindingGroup]
+    anchor: str
+
+
+class CheckRow(TypedDict):
+    """A check that ran (`passed` None: not run offline) and the codes it found."""
+
+    title: str
+    passed: bool | None
+    count: int
+    codes: list[str]
+
+
 def _sheet_order() -> dict[str, int]:
     from importer.workbook.spec import SHEETS
 
     return {s.name: n for n, s in enumerate(SHEETS, 1)}
 
 
-def _found(f: Any) -> str:
+def _found(f: Finding) -> str:
     """What the cell held, never blank in the report."""
     if f.value is not None:
         text = str(f.value)
@@ -130,7 +165,7 @@ def _affixes(messages: list[str]) -> tuple[str, str]:
     return prefix, suffix
 
 
-def _template(f: Any) -> str | None:
+def _template(f: Finding) -> str | None:
     """The message with what was found replaced by a marker, when the message quotes it: as its repr, as the
     repr of its text, or as its text, the first found (each spelling computed only when the one before is not
     in the message: 100,000 warnings are common)."""
@@ -152,7 +187,7 @@ def _template(f: Any) -> str | None:
 _CELL_BREAK, _ROW_BREAK = "\x00", "\x01"  # never in cell text: XML 1.0 cannot carry them
 
 
-def _cells(group: list[Any]) -> tuple[list[str], list[str], list[str]]:
+def _cells(group: list[Finding]) -> tuple[list[str], list[str], list[str]]:
     """Each finding's where, column and what was found, as three columns."""
     return [f.location or "-" for f in group], [f.column or "" for f in group], [_found(f) for f in group]
 
@@ -178,7 +213,7 @@ def _rows_html(*columns: Sequence[str]) -> Markup:
     return Markup("<tr><td>" + safe.replace(_CELL_BREAK, "<td>").replace(_ROW_BREAK, "<tr><td>"))
 
 
-def _groups(findings: list[Any]) -> list[dict[str, Any]]:
+def _groups(findings: list[Finding]) -> list[SheetFindings]:
     order = _sheet_order()
 
     def sheet_key(sheet: str | None) -> tuple[int, str]:
@@ -186,14 +221,14 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
             return (0, "")
         return (order.get(sheet, len(order) + 1), sheet)
 
-    by_sheet: dict[str | None, list[Any]] = {}
+    by_sheet: dict[str | None, list[Finding]] = {}
     sheet_of = list(map(attrgetter("sheet"), findings))
     if len(set(sheet_of)) == 1:  # findings of one sheet, as a warning on every row of one is
         by_sheet[sheet_of[0]] = list(findings)
     else:
         for sheet, f in zip(sheet_of, findings, strict=True):
             by_sheet.setdefault(sheet, []).append(f)
-    sheets = []
+    sheets: list[SheetFindings] = []
     for sheet in sorted(by_sheet, key=sheet_key):
         items = by_sheet[sheet]
         severities = severity_counts(items)
@@ -205,17 +240,20 @@ def _groups(findings: list[Any]) -> list[dict[str, Any]]:
             ordered = sorted(items, key=attrgetter("row", "cell"))  # the key below, when it reduces to this
         else:
             ordered = sorted(items, key=lambda f: (f.row or 0, f.cell or "", SEVERITY_RANK.get(f.severity, 3)))
-        groups = []
+        groups: list[FindingGroup] = []
         for (severity, code), group in sorted(
             by_kind(ordered).items(), key=lambda kv: (SEVERITY_RANK.get(kv[0][0], 3), kv[1][0].row or 0)
         ):
-            messages = list(map(attrgetter("message"), group))
+            messages: list[str] = list(map(attrgetter("message"), group))
             cells = _cells(group)
             problems: list[str] = []  # per finding, what its message says beyond the group's shared wording
             one_message = len(set(messages)) == 1
             templates = set() if one_message else {_template(f) for f in group}
-            if one_message or (len(templates) == 1 and None not in templates):  # one message or template for all
-                shared = messages[0] if one_message else templates.pop()
+            one_template = next(iter(templates)) if len(templates) == 1 else None  # None: none, or several
+            if one_message:
+                shared = messages[0]
+            elif one_template is not None:  # one template for all
+                shared = one_template
             else:
                 # small groups keep whole messages; big ones print the shared wording once
                 prefix, suffix = _affixes(messages) if len(group) > AFFIX_OVER else ("", "")
@@ -261,10 +299,10 @@ NOT_CHECKED_OFFLINE = (
 )
 
 
-def _checks(findings: list[Any], *, online: bool = False) -> list[dict[str, Any]]:
+def _checks(findings: list[Finding], *, online: bool = False) -> list[CheckRow]:
     found = Counter(map(attrgetter("code"), findings))
     known = {code for _, codes in CHECKS for code in codes}
-    out: list[dict[str, Any]] = []
+    out: list[CheckRow] = []
     for title, codes in CHECKS:
         n = sum(found.get(c, 0) for c in codes)
         if title in ONLINE_ONLY and not online:
@@ -277,7 +315,7 @@ def _checks(findings: list[Any], *, online: bool = False) -> list[dict[str, Any]
     return out
 
 
-def write_validation_report(result: Any, path: Path, *, online: bool = False) -> Path:
+def write_validation_report(result: ValidationResult, path: Path, *, online: bool = False) -> Path:
     """The report; `online` says whether the checks against the live project ran (else they are "not checked")."""
     findings = list(result.findings)
     severities = severity_counts(findings)
