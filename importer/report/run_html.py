@@ -6,9 +6,8 @@ statement's total), the problems grouped by cause with what to do, the per-entry
 the evidence files, every row by sheet, the lineage both ways and the audit stamp. Everything is computed from
 the `RunResult` alone: the CO2e summary and the problems by cause in `analysis.py` (shared with the terminal
 and the CSV; a cause's HTTP status, request ID, field, attempts and time are its row's typed `Failure`, its
-advice the failure's category), the rest here. Fields the result may gain later (`EntryLineage.
-co2e_net_removed_standard_deviation_kg/credit_type`, `SourceLineage.size_bytes`, `RunResult.retries`) are
-read with `getattr` and shown when present.
+advice the failure's category), the rest here. Fields the result may gain later (`RunResult.retries` and
+`.co2e_before`, `ObjectOutcome.co2e_before_kg`) are read with `getattr` and shown when present.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 from urllib.parse import quote
 
+from importer.json_types import JSONObject, JSONValue
 from importer.report.analysis import (
     KIND_LABELS,
     co2e_summary,
@@ -34,7 +34,7 @@ from importer.report.chain import chain_view
 from importer.report.csv_export import failed_csv_path
 from importer.report.paths import command_seconds
 from importer.report.render import render_to
-from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, RunResult
+from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, EntryLineage, ObjectOutcome, RunResult
 
 SHEET_ORDER = (
     "project",
@@ -97,7 +97,178 @@ EVIDENCE_LIST_MAX = 12  # datapoints/entries named per evidence file; the rest a
 BIG_RUN = 300  # objects above which the per-sheet tables start folded and print defaults to the summary
 
 
-def fmt_bytes(size: Any) -> str:
+# -- what the template is given (the dicts read back here typed; the view and the lineage tree are only rendered)
+
+
+class Bar(TypedDict):
+    label: str
+    full: str
+    hint: str
+    value: str
+    negative: bool
+    x: float
+    w: float
+    y: int
+    h: int
+    ty: float
+
+
+class Chart(TypedDict):
+    by: str  # "entry" | "histogram"
+    bars: list[Bar]
+    entries: int
+    width: int
+    height: int
+    zero_x: float
+    label_w: int
+    value_x: int
+    pattern: str
+    any_negative: bool
+
+
+class OutcomePart(TypedDict):
+    status: str
+    n: int
+    label: str
+    x: float
+    w: float
+    color: str
+    share: str
+
+
+class OutcomeBar(TypedDict):
+    parts: list[OutcomePart]
+    width: int
+    height: int
+    total: int
+
+
+class EntryRow(TypedDict):
+    ref: str
+    id: str | None
+    status: str
+    shown_status: str
+    template: str
+    period: str
+    net: str
+    negative: bool
+    sd: str
+    credit: str | None
+    sense: str | None
+    anchor: str
+    before: str | None
+    delta: str | None
+
+
+class Movement(TypedDict):
+    """How the statement's CO2e moved in a run (`_movement`): the entries' figures before, where they come from,
+    and the statement's total before and now when both are known."""
+
+    entries: dict[str, float]  # workbook ref -> kg before the run
+    source: str
+    run_id: JSONValue  # the earlier run's, when the figures come from its summary
+    before: NotRequired[float]
+    now: NotRequired[float]
+    before_display: NotRequired[str]
+    now_display: NotRequired[str]
+    delta_display: NotRequired[str]
+
+
+class ChangedField(TypedDict):
+    name: str
+    raw: str
+    before: str | None
+    after: str | None
+
+
+class AffectedEntry(TypedDict):
+    ref: str
+    co2e: str
+    before: str | None
+    anchor: str
+
+
+class ChangeRow(TypedDict):
+    where: str
+    kind: str
+    ref: str | None
+    id: str | None
+    anchor: str
+    fields: list[ChangedField]
+    has_values: bool
+    affected: list[AffectedEntry]
+    co2e_before: str | None
+
+
+class EvidenceDatapoint(TypedDict):
+    name: str
+    anchor: str
+    status: str
+
+
+class EntryLink(TypedDict):
+    ref: str
+    anchor: str
+
+
+class EvidenceFile(TypedDict):
+    ref: str | None
+    id: str | None
+    file: str
+    name: str | None
+    sha256: str | None
+    size: str
+    description: str
+    status: str
+    datapoints: list[EvidenceDatapoint]
+    more_datapoints: int
+    entries: list[EntryLink]
+    more_entries: int
+
+
+class DatapointUser(TypedDict):
+    entry: str
+    anchor: str
+    component: str
+    input: str
+    entry_status: str
+
+
+class DatapointUse(TypedDict):
+    name: str
+    id: str | None
+    display: str | None
+    anchor: str
+    value: str
+    status: str
+    sources: list[str]
+    used_by: list[DatapointUser]
+
+
+class Held(TypedDict):
+    held: int
+    from_workbook: int | None
+
+
+class StatementView(Held):
+    """The statement as the API answered or the plan has it: its values are shown as they are."""
+
+    id: object
+    status: object
+    start: object
+    end: object
+    period: str
+    total: object
+    total_display: str | None
+    entries: object
+
+
+class StatusCount(TypedDict):
+    status: str
+    n: int
+
+
+def fmt_bytes(size: object) -> str:
     if not isinstance(size, (int, float)):
         return ""
     for unit in ("B", "KB", "MB", "GB"):
@@ -131,8 +302,8 @@ def _slug(text: str | None) -> str:
 # -- CO2e ------------------------------------------------------------------------------------------------------
 
 
-def _credit_type(entry: Any) -> str | None:
-    value = getattr(entry, "credit_type", None)
+def _credit_type(entry: EntryLineage) -> str | None:
+    value = entry.credit_type
     return str(value).upper() if value else None
 
 
@@ -142,7 +313,7 @@ def _label_width(labels: list[str], *, px_per_char: float = 7.2, least: int = 60
     return int(min(most, max(least, longest * px_per_char + 12)))
 
 
-def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
+def _chart(result: RunResult, prefix: str) -> Chart | None:
     """Net CO2e as horizontal bars (inline SVG): one bar per entry, largest first, up to `CHART_MAX_BARS`
     entries; beyond that a histogram of the entries' figures, so an outlier stands out as a lone bar far out."""
     items = [e for e in result.lineage if e.co2e_net_removed_kg is not None]
@@ -176,7 +347,7 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
         hi = max(0.0, max(r[1] for r in rows))
     span = (hi - lo) or 1.0
     zero_x = label_w + (-lo / span) * plot_w
-    bars = []
+    bars: list[Bar] = []
     for i, ((label, value, text, hint), shown) in enumerate(zip(rows, shown_labels, strict=True)):
         x1 = label_w + ((min(value, 0.0) - lo) / span) * plot_w
         x2 = label_w + ((max(value, 0.0) - lo) / span) * plot_w
@@ -212,7 +383,7 @@ def _chart(result: RunResult, prefix: str) -> dict[str, Any] | None:
 HISTOGRAM_MAX_BINS = 20
 
 
-def _histogram(items: list[Any], values: list[float], scale_of: float) -> list[tuple[str, float, str, str]]:
+def _histogram(items: list[EntryLineage], values: list[float], scale_of: float) -> list[tuple[str, float, str, str]]:
     """Bins of equal width over the entries' net CO2e (Sturges' count, at most `HISTOGRAM_MAX_BINS`): label
     `from to to`, the number of entries, and the entries by name when a bin holds three or fewer."""
     import math
@@ -220,7 +391,7 @@ def _histogram(items: list[Any], values: list[float], scale_of: float) -> list[t
     lo, hi = min(values), max(values)
     bins = max(1, min(HISTOGRAM_MAX_BINS, math.ceil(math.log2(len(values)) + 1)))
     width = (hi - lo) / bins or 1.0
-    members: list[list[tuple[Any, float]]] = [[] for _ in range(bins)]
+    members: list[list[tuple[EntryLineage, float]]] = [[] for _ in range(bins)]
     for e, v in zip(items, values, strict=True):
         members[min(bins - 1, int((v - lo) / width))].append((e, v))
     rows = []
@@ -234,7 +405,7 @@ def _histogram(items: list[Any], values: list[float], scale_of: float) -> list[t
     return rows
 
 
-def _outcome_bar(result: RunResult) -> dict[str, Any] | None:
+def _outcome_bar(result: RunResult) -> OutcomeBar | None:
     """One stacked bar of the rows' outcomes (inline SVG): a segment per outcome, as wide as its share, in the
     outcome's colour, each named with its count in the legend beneath."""
     totals: dict[str, int] = {}
@@ -246,7 +417,7 @@ def _outcome_bar(result: RunResult) -> dict[str, Any] | None:
     width, height = 640.0, 22.0
     whole = sum(totals.values())
     x = 0.0
-    parts = []
+    parts: list[OutcomePart] = []
     for status in order:
         w = width * totals[status] / whole
         parts.append(
@@ -298,11 +469,11 @@ OUTCOME_COLOURS = {
 
 
 def _entries(
-    result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str], move: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
+    result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str], move: Movement | None = None
+) -> list[EntryRow]:
     recomputed = _recomputed(result, move)
-    before_of = (move or {}).get("entries", {})
-    rows = []
+    before_of = move["entries"] if move else {}
+    rows: list[EntryRow] = []
     for e in result.lineage:
         value = e.co2e_net_removed_kg
         credit = _credit_type(e)
@@ -331,6 +502,11 @@ def _entries(
     return rows
 
 
+def _kg_text(value: object) -> str:
+    """A kg figure from a record (an orphan's, a statement entry's): `fmt_kg` of a number, empty otherwise."""
+    return fmt_kg(value) if isinstance(value, (int, float)) else ""
+
+
 def _signed_kg(value: float) -> str:
     return "0.0" if round(value, 1) == 0 else f"{value:+,.1f}"
 
@@ -345,7 +521,7 @@ def _signed_co2e(value: float, *, unit_of: float) -> str:
     return ("+" if value > 0 else "\u2212" if value < 0 else "\u00b1") + text
 
 
-def _recomputed(result: RunResult, move: dict[str, Any] | None) -> set[str]:
+def _recomputed(result: RunResult, move: Movement | None) -> set[str]:
     """The GHG entries this run did not write but whose CO2e the API recomputed: a datapoint they use, or a
     component or attribution of theirs, was updated (or their figure moved since the run before)."""
     if result.mode == "plan":
@@ -359,7 +535,7 @@ def _recomputed(result: RunResult, move: dict[str, Any] | None) -> set[str]:
             touched |= dp_entries.get(o.ref or "", set()) | dp_entries.get(o.id or "", set())
         elif o.kind in ("component", "component_attribution") and o.ref:
             touched.add(o.ref)
-    before_of = (move or {}).get("entries", {})
+    before_of = move["entries"] if move else {}
     out = set()
     for e in result.lineage:
         if e.status != "unchanged":
@@ -370,7 +546,7 @@ def _recomputed(result: RunResult, move: dict[str, Any] | None) -> set[str]:
     return out
 
 
-def _movement(result: RunResult, previous: dict[str, Any] | None) -> dict[str, Any] | None:
+def _movement(result: RunResult, previous: JSONObject | None) -> Movement | None:
     """How the statement's CO2e moved in this run: was, now, the difference, and where "was" comes from (the
     registry as the run found it, when the result records it; else the latest earlier run of the same
     statement in this reports folder). None when nothing earlier is known (a first run)."""
@@ -378,19 +554,21 @@ def _movement(result: RunResult, previous: dict[str, Any] | None) -> dict[str, A
         return None
     recorded = getattr(result, "co2e_before", None)
     entries: dict[str, float] = {}
-    total: float | None = None
+    was: object = None  # the statement's total before, as recorded
     source = None
     if isinstance(recorded, dict):
-        total = recorded.get("statement_total_kg")
+        was = recorded.get("statement_total_kg")
         entries.update({k: v for k, v in (recorded.get("entries") or {}).items() if isinstance(v, (int, float))})
         source = "the registry as this run found it"
-    for x in getattr(result, "statement_entries", None) or []:  # as planned: the registry's figure, when given
+    for x in result.statement_entries:  # as planned: the registry's figure, when given
         kg = x.get("co2e_net_removed_kg") if isinstance(x, dict) and x.get("group") == "workbook" else None
         if isinstance(kg, (int, float)):
             entries.setdefault(str(x.get("ref")), float(kg))
     if source is None and previous:
-        total = previous.get("statement_total_kg")
-        entries.update({k: v for k, v in (previous.get("entries") or {}).items() if isinstance(v, (int, float))})
+        was = previous.get("statement_total_kg")
+        before = previous.get("entries")
+        if isinstance(before, dict):
+            entries.update({k: v for k, v in before.items() if isinstance(v, (int, float))})
         when = str(previous.get("started_at") or "")[:16].replace("T", " ")
         source = (
             f"run {previous.get('run_id')} of {when} UTC, the latest earlier run of this statement in this reports "
@@ -401,21 +579,19 @@ def _movement(result: RunResult, previous: dict[str, Any] | None) -> dict[str, A
     st = result.statement or {}
     now = st.get("pending_total_co2e_removed_kg")
     now = float(now) if isinstance(now, (int, float)) else None
-    total = float(total) if isinstance(total, (int, float)) else None
-    move: dict[str, Any] = {"entries": entries, "source": source, "run_id": (previous or {}).get("run_id")}
+    total = float(was) if isinstance(was, (int, float)) else None
+    move: Movement = {"entries": entries, "source": source, "run_id": (previous or {}).get("run_id")}
     if total is not None and now is not None:
         scale = max(abs(total), abs(now))
-        move.update(
-            before=total,
-            now=now,
-            before_display=_bare(fmt_co2e(total, unit_of=scale)),
-            now_display=_bare(fmt_co2e(now, unit_of=scale)),
-            delta_display=_signed_co2e(now - total, unit_of=scale),
-        )
+        move["before"] = total
+        move["now"] = now
+        move["before_display"] = _bare(fmt_co2e(total, unit_of=scale))
+        move["now_display"] = _bare(fmt_co2e(now, unit_of=scale))
+        move["delta_display"] = _signed_co2e(now - total, unit_of=scale)
     return move
 
 
-def _period(start: Any, end: Any) -> str:
+def _period(start: object, end: object) -> str:
     if start and end:
         return f"{start} \u2013 {end}"
     return str(start or end or "")
@@ -424,7 +600,7 @@ def _period(start: Any, end: Any) -> str:
 # -- changes ---------------------------------------------------------------------------------------------------
 
 
-def _value_text(value: Any) -> str:
+def _value_text(value: object) -> str:
     if isinstance(value, dict):
         magnitude, unit = value.get("magnitude"), value.get("unit")
         if magnitude is not None:
@@ -437,7 +613,7 @@ def _value_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _num(value: Any) -> str:
+def _num(value: object) -> str:
     if isinstance(value, float):
         text = f"{value:,.6f}".rstrip("0").rstrip(".")
         return text or "0"
@@ -459,9 +635,9 @@ def _uses(result: RunResult) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return dp_entries, src_dps
 
 
-def _changes(result: RunResult, prefix: str, move: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def _changes(result: RunResult, prefix: str, move: Movement | None = None) -> list[ChangeRow]:
     dp_entries, _ = _uses(result)
-    before_of: dict[str, float] = (move or {}).get("entries", {})
+    before_of = move["entries"] if move else {}
     dp_values = {}
     for e in result.lineage:
         for c in e.components:
@@ -470,17 +646,16 @@ def _changes(result: RunResult, prefix: str, move: dict[str, Any] | None = None)
                     if d.ref:
                         dp_values[d.ref] = d
     entry_co2e = {e.ref: e.co2e_net_removed_kg for e in result.lineage}
-    rows = []
+    rows: list[ChangeRow] = []
     for o in result.objects:
         if o.status not in ("updated", "update"):
             continue
-        before = getattr(o, "before", None) or {}
-        after = getattr(o, "after", None) or {}
+        before, after = o.before, o.after
         names = list(dict.fromkeys(list(o.changes) + [k for k in after if k not in o.changes]))
-        fields = []
+        fields: list[ChangedField] = []
         for name in names:
-            b = before.get(name) if isinstance(before, dict) else None
-            a = after.get(name) if isinstance(after, dict) else None
+            b = before.get(name)
+            a = after.get(name)
             if a is None and o.kind == "datapoint" and name in ("quantity", "magnitude", "unit") and o.ref in dp_values:
                 d = dp_values[o.ref]
                 a = f"{_num(d.magnitude)} {d.unit or ''}".strip() if d.magnitude is not None else None
@@ -492,11 +667,13 @@ def _changes(result: RunResult, prefix: str, move: dict[str, Any] | None = None)
                     "after": _value_text(a) if a is not None else None,
                 }
             )
-        affected = []
+        affected: list[str] = []
         if o.kind == "datapoint":
             refs = dp_entries.get(o.ref or "", set()) | dp_entries.get(o.id or "", set())
             affected = sorted(refs)
-        elif o.kind in ("ghg_entry", "component", "component_attribution") and o.ref in entry_co2e:
+        elif (
+            o.kind in ("ghg_entry", "component", "component_attribution") and o.ref is not None and o.ref in entry_co2e
+        ):
             affected = [o.ref]
         co2e_before = getattr(o, "co2e_before_kg", None)
         rows.append(
@@ -528,9 +705,9 @@ def _changes(result: RunResult, prefix: str, move: dict[str, Any] | None = None)
 # -- evidence and reverse lineage ------------------------------------------------------------------------------
 
 
-def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[dict[str, Any]]:
+def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[EvidenceFile]:
     dp_entries, src_dps = _uses(result)
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, EvidenceFile] = {}
     for e in result.lineage:
         for c in e.components:
             for i in c.inputs:
@@ -547,7 +724,7 @@ def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | N
                             "file": s.file_name or s.display_name or s.id or "",
                             "name": s.display_name,
                             "sha256": s.sha256,
-                            "size": fmt_bytes(getattr(s, "size_bytes", None)),
+                            "size": fmt_bytes(s.size_bytes),
                             "description": s.description or result.source_descriptions.get(s.ref or "", ""),
                             "status": status_of.get(("source", s.ref), "") if s.ref else "",
                             "datapoints": [
@@ -584,11 +761,9 @@ def _evidence(result: RunResult, prefix: str, status_of: dict[tuple[str, str | N
     return list(seen.values())
 
 
-def _datapoint_uses(
-    result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]
-) -> list[dict[str, Any]]:
+def _datapoint_uses(result: RunResult, prefix: str, status_of: dict[tuple[str, str | None], str]) -> list[DatapointUse]:
     """Lineage the other way: each datapoint -> the entries (component, input) using it."""
-    uses: dict[str, dict[str, Any]] = {}
+    uses: dict[str, DatapointUse] = {}
     for e in result.lineage:
         for c in e.components:
             for i in c.inputs:
@@ -622,7 +797,7 @@ def _datapoint_uses(
 # -- the view --------------------------------------------------------------------------------------------------
 
 
-def _statement(result: RunResult) -> dict[str, Any] | None:
+def _statement(result: RunResult) -> StatementView | None:
     st = result.statement
     if not st:
         return None
@@ -642,11 +817,11 @@ def _statement(result: RunResult) -> dict[str, Any] | None:
     }
 
 
-def _held(result: RunResult) -> dict[str, Any]:
+def _held(result: RunResult) -> Held:
     """How many GHG entries the statement holds (a run: as the server says, else as planned) or will hold (a
     plan), and how many of them are this workbook's: the figures the terminal prints."""
     st = result.statement or {}
-    planned = [x for x in (getattr(result, "statement_entries", None) or []) if isinstance(x, dict)]
+    planned = [x for x in result.statement_entries if isinstance(x, dict)]
     ids = st.get("ghg_entry_ids")
     if result.mode != "plan" and isinstance(ids, list) and (ids or not planned):
         ours = {x.get("id") for x in planned if x.get("group") == "workbook"} | {e.id for e in result.lineage if e.id}
@@ -703,7 +878,7 @@ def _verdict(result: RunResult, problems: int) -> dict[str, str]:
     }
 
 
-def _counts_line(result: RunResult, statuses: list[str]) -> list[dict[str, Any]]:
+def _counts_line(result: RunResult, statuses: list[str]) -> list[StatusCount]:
     totals = dict.fromkeys(statuses, 0)
     for o in result.objects:
         totals[o.status] = totals.get(o.status, 0) + 1
@@ -715,13 +890,14 @@ def _view(
     index: int,
     report_path: Path | None,
     statuses: list[str],
-    previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    previous: JSONObject | None = None,
+) -> dict[str, object]:
+    """What the template shows of one result (only rendered, as `chain_view`'s)."""
     prefix = f"w{index}-"
     move = _movement(result, previous)
     recomputed = _recomputed(result, move)
     status_of = {(o.kind, o.ref): o.status for o in result.objects}
-    sheets: dict[str, list[Any]] = defaultdict(list)
+    sheets: dict[str, list[ObjectOutcome]] = defaultdict(list)
     for obj in result.objects:
         sheets[obj.sheet].append(obj)
     ordered = [(s, sheets[s]) for s in SHEET_ORDER if s in sheets] + [
@@ -732,13 +908,13 @@ def _view(
     csv_name = None
     if report_path is not None and result.mode == "run" and problem_count:
         csv_name = failed_csv_path(result, report_path).name
-    lineage = []
+    lineage: list[dict[str, object]] = []
     for e in result.lineage:
-        comps = []
+        comps: list[dict[str, object]] = []
         for c in e.components:
-            inputs = []
+            inputs: list[dict[str, object]] = []
             for i in c.inputs:
-                dps = [
+                dps: list[dict[str, object]] = [
                     {
                         "name": d.ref or d.id or "",
                         "display": d.display_name,
@@ -837,23 +1013,23 @@ def _view(
                 "kind": KIND_LABELS.get(str(x.get("kind")), x.get("kind")),
                 "id": x.get("id"),
                 "srid": x.get("supplier_reference_id"),
-                "co2e": fmt_kg(x.get("co2e_net_removed_kg")),
+                "co2e": _kg_text(x.get("co2e_net_removed_kg")),
                 "deletable": x.get("deletable"),
                 "why_not": x.get("why_not"),
             }
-            for x in (getattr(result, "orphans", None) or [])
+            for x in result.orphans
             if isinstance(x, dict)
         ],
-        "readings": [x for x in (getattr(result, "readings", None) or []) if isinstance(x, dict)],
+        "readings": [x for x in result.readings if isinstance(x, dict)],
         "statement_entries": [
             {
                 "group": STATEMENT_GROUPS.get(str(x.get("group")), x.get("group")),
                 "ref": x.get("ref"),
                 "id": x.get("id"),
                 "completed_on": x.get("completed_on"),
-                "co2e": fmt_kg(x.get("co2e_net_removed_kg")),
+                "co2e": _kg_text(x.get("co2e_net_removed_kg")),
             }
-            for x in (getattr(result, "statement_entries", None) or [])
+            for x in result.statement_entries
             if isinstance(x, dict)
         ],
         "has_credit_types": any(_credit_type(e) for e in result.lineage),
@@ -867,7 +1043,7 @@ def _render(
     *,
     title: str,
     subtitle: str,
-    previous: list[dict[str, Any] | None] | None = None,
+    previous: list[JSONObject | None] | None = None,
 ) -> Path:
     mode = results[0].mode if results else "run"
     statuses = list(PLAN_STATUSES if mode == "plan" else RUN_STATUSES)
@@ -914,7 +1090,7 @@ STATEMENT_GROUPS = {
 }
 
 
-def write_run_report(result: RunResult, path: Path, *, previous: dict[str, Any] | None = None) -> Path:
+def write_run_report(result: RunResult, path: Path, *, previous: JSONObject | None = None) -> Path:
     """`previous`: the summary of the run before of the same statement (`files.previous_summary`), whose CO2e
     this report shows as "was" when the result does not record it."""
     verb = "Import plan" if result.mode == "plan" else "Import report"
@@ -928,7 +1104,7 @@ def write_run_report(result: RunResult, path: Path, *, previous: dict[str, Any] 
 
 
 def write_batch_report(
-    results: list[RunResult], path: Path, *, previous: list[dict[str, Any] | None] | None = None
+    results: list[RunResult], path: Path, *, previous: list[JSONObject | None] | None = None
 ) -> Path:
     ok = sum(r.ok for r in results)
     verb = "Import plan" if results and results[0].mode == "plan" else "Import report"
