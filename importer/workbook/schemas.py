@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache, partial
 from operator import is_not
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from importer.workbook import spec
 
@@ -42,8 +42,8 @@ def unique_columns(sheet: spec.Sheet) -> set[str]:
     return {c.name for c in sheet.columns if c.name in sheet.unique and c.name == "ref"}
 
 
-def _column_passes(col: spec.Column, values: Sequence[Any], unique: bool) -> bool:
-    present: Sequence[Any] = values
+def _column_passes(col: spec.Column, values: Sequence[object], unique: bool) -> bool:
+    present: Sequence[object] = values
     types = set(map(type, values))  # also tells whether a cell is blank (None), without a pass of its own
     if _NONE_TYPE in types:
         if col.required:
@@ -53,16 +53,23 @@ def _column_passes(col: spec.Column, values: Sequence[Any], unique: bool) -> boo
     if not types <= _PARSED_TYPES:
         return False
     numbers = types <= {int, float}
-    if float in types and (not numbers or not all(map(math.isfinite, present))):
+    # told once for the column by `types`, not per cell: with `numbers` every value is an int or a float, with
+    # `types == {str}` every one is a str
+    as_numbers = cast("Sequence[float]", present)
+    if float in types and (not numbers or not all(map(math.isfinite, as_numbers))):
         return False  # a NaN is a null to pandera, an infinity no number the rules expect
-    if col.max_length is not None and present and (types != {str} or max(map(len, present)) > col.max_length):
+    if (
+        col.max_length is not None
+        and present
+        and (types != {str} or max(map(len, cast("Sequence[str]", present))) > col.max_length)
+    ):
         return False
     if col.choices and not set(present) <= set(col.choices):
         return False
     if (col.minimum is not None or col.maximum is not None) and present:
         if not numbers:
             return False
-        low, high = min(present), max(present)
+        low, high = min(as_numbers), max(as_numbers)
         if col.minimum is not None and (low <= col.minimum if col.exclusive_minimum else low < col.minimum):
             return False
         if col.maximum is not None and high > col.maximum:
@@ -70,7 +77,7 @@ def _column_passes(col: spec.Column, values: Sequence[Any], unique: bool) -> boo
     return not unique or len(set(present)) == len(present)
 
 
-def certainly_passes(sheet: spec.Sheet, records: dict[str, list[Any]]) -> bool:
+def certainly_passes(sheet: spec.Sheet, records: Mapping[str, Sequence[object]]) -> bool:
     """True when `schema_for(sheet.name)` would certainly find nothing in these columns (parsed values, one
     list per format column); False when unsure: then pandera decides."""
     unique = unique_columns(sheet)
@@ -79,9 +86,12 @@ def certainly_passes(sheet: spec.Sheet, records: dict[str, list[Any]]) -> bool:
             return False
         if sheet.name in DATE_ORDER_CHECKS:
             first, second = DATE_ORDER_CHECKS[sheet.name]
-            return all(
-                b >= a for a, b in zip(records[first], records[second], strict=True) if a is not None and b is not None
+            # dates (or date-times) once their columns passed; a value that does not compare raises TypeError
+            starts, ends = (
+                cast("Sequence[dt.date | None]", records[first]),
+                cast("Sequence[dt.date | None]", records[second]),
             )
+            return all(b >= a for a, b in zip(starts, ends, strict=True) if a is not None and b is not None)
     except TypeError:  # values that do not compare or hash: pandera says what is wrong
         return False
     return True
@@ -131,7 +141,7 @@ def schema_for(sheet_name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=False, name=sheet_name)
 
 
-def frame_of(records: dict[str, list[Any]], rows: list[int]) -> pd.DataFrame:
+def frame_of(records: Mapping[str, Sequence[object]], rows: list[int]) -> pd.DataFrame:
     """The DataFrame pandera validates: one object column per format column, index = Excel row."""
     import pandas as pd
 
