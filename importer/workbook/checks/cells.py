@@ -59,8 +59,11 @@ class CellParsing(Checks):
 
     def parse_column(
         self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any], raw: RawSheet, skip: set[int]
-    ) -> list[Any]:
-        """Parse one column; common well-formed cells take a fast path, everything else the general parser."""
+    ) -> list[object]:
+        """Parse one column; common well-formed cells take a fast path, everything else the general parser.
+
+        `values` are the cells as the reader gives them (calamine's values, `RawSheet.rows`): told apart by one
+        `type()` per cell, kept in a local, which mypy does not narrow through: typed as the reader types them."""
         fast = self.parse_uniform_column(sheet, col, rows, values, raw, skip)
         if fast is not None:
             return fast
@@ -70,7 +73,7 @@ class CellParsing(Checks):
         refs = col.type == "refs"
         enum = col.type == "enum"
         native = dt.date if col.type == "date" else dt.datetime if col.type == "datetime" else None
-        out: list[Any] = []
+        out: list[object] = []
         append = out.append
         midnights: dict[dt.date, dt.datetime] = {}
         for row, value in zip(rows, values, strict=True):
@@ -113,7 +116,7 @@ class CellParsing(Checks):
 
     def parse_uniform_column(
         self, sheet: str, col: spec.Column, rows: list[int], values: Sequence[Any], raw: RawSheet, skip: set[int]
-    ) -> list[Any] | None:
+    ) -> list[object] | None:
         """Whole-column fast path for the usual case (every cell of one Python type), done with C-level `map`,
         `zip` and set operations; odd cells (empty, '#...') still go through `parse`. None: not uniform, use the
         cell loop."""
