@@ -30,6 +30,9 @@ PREFIXES: dict[str, str] = {
     "facility": "fcl_",
     "production_batch": "ptb_",
     "biochar_application": "bse_",
+    "measurement_location": "mlc_",
+    "measurement_sample": "mts_",
+    "feedstock_batch": "ftb_",
 }
 
 KIND_BY_PREFIX: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}

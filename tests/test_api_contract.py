@@ -205,6 +205,11 @@ MODELS = {
     m.ScalarQuantityInput: "ScalarQuantity",
     m.CreateProductionBatchRequest: "CreateProductionBatchRequest",
     m.CreateBiocharApplicationRequest: "CreateBiocharApplicationRequest",
+    m.CreateMeasurementLocationRequest: "CreateMeasurementLocationRequest",
+    m.MeasurementPropertyInput: "MeasurementProperty",
+    m.DatapointQuantityInput: "DatapointQuantityInput",
+    m.CreateMeasurementSampleValueRequest: "CreateMeasurementSampleValueRequest",
+    m.CreateMeasurementSampleRequest: "CreateMeasurementSampleRequest",
 }
 
 
@@ -263,6 +268,49 @@ def test_request_models_hold_the_documents_limits(model):
             adapter.validate_python("x" * int(theirs["maxLength"]))
             with pytest.raises(ValidationError):
                 adapter.validate_python("x" * (int(theirs["maxLength"]) + 1))
+
+
+def test_the_measurement_enums_are_the_documents():
+    """importer/api/measurement_enums.py is generated from the contract: it holds exactly its enums, in order."""
+    from contract import document
+
+    from importer.api import generate_measurement_enums, measurement_enums
+
+    schemas = document()["components"]["schemas"]
+    for name, schema in generate_measurement_enums.ENUMS.items():
+        assert list(getattr(measurement_enums, name)) == schemas[schema]["enum"], name
+
+
+def test_a_sample_sends_its_required_nulls_and_refuses_two_targets(sent):
+    """The document requires storage_location_id, measurement_location_id and feedstock_batch_id (nullable): the
+    body carries them as null; a qualifier-less property sends its null too; two targets are refused unsent."""
+    client, bodies = sent
+    value = {"measurement_property": {"quantity_kind": "mass_fraction", "qualifier": None}}
+    req = m.CreateMeasurementSampleRequest.model_validate(
+        {
+            "supplier_reference_id": "lab-1",
+            "measured_at": "2026-10-03T00:00:00Z",
+            "project_id": PROJECT,
+            "measurement_type": "biochar_production_batch",
+            "production_batch_id": "ptb_1AAAAAAAAAAAAAAAAA",
+            "storage_location_id": None,
+            "measurement_location_id": None,
+            "feedstock_batch_id": None,
+            "values": [{**value, "value": {"magnitude": 0.71, "unit": None}}],
+        }
+    )
+    with pytest.raises(ServerError):
+        client.create_measurement_sample(req)
+    body = only_body(bodies, "POST", "/measurement_samples")
+    for name in ("storage_location_id", "measurement_location_id", "feedstock_batch_id"):
+        assert name in body and body[name] is None
+    assert body["values"] == [{**value, "value": {"magnitude": 0.71, "unit": None}}]
+    with pytest.raises(ValidationError):
+        m.CreateMeasurementSampleRequest.model_validate(
+            {**req.model_dump(), "storage_location_id": "slc_1AAAAAAAAAAAAAAAAA"}
+        )
+    with pytest.raises(ValidationError):
+        m.MeasurementPropertyInput.model_validate({"quantity_kind": "not_a_kind", "qualifier": None})
 
 
 def test_a_fresh_signed_url_request(sent):

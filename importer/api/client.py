@@ -222,9 +222,14 @@ _ITEM_MODELS: dict[str, type[m.Response]] = {
     "storage_location": m.StorageLocation,
     "production_batch": m.ProductionBatch,
     "biochar_application": m.BiocharApplication,
+    "measurement_location": m.MeasurementLocation,
 }
 #: kind -> the model of a create's answer
-_CREATED_MODELS: dict[str, type[m.Response]] = {**_ITEM_MODELS, "source": m.CreateSourceResponse}
+_CREATED_MODELS: dict[str, type[m.Response]] = {
+    **_ITEM_MODELS,
+    "source": m.CreateSourceResponse,
+    "measurement_sample": m.MeasurementSample,  # no GET by ID: only a create answers one sample
+}
 
 
 def _expected(method: str, path: str) -> Callable[[JSONValue], object] | None:
@@ -235,7 +240,7 @@ def _expected(method: str, path: str) -> Callable[[JSONValue], object] | None:
     if not rest:
         return None
     for kind, known in ep.COLLECTIONS.items():
-        if known == collection:
+        if known == collection and kind in _ITEM_MODELS:
             return _ITEM_MODELS[kind].model_validate
     return None
 
@@ -1274,6 +1279,8 @@ class IsometricClient:
             "ghg_entry": m.GhgEntry,
             "production_batch": m.ProductionBatch,
             "biochar_application": m.BiocharApplication,
+            "measurement_location": m.MeasurementLocation,
+            "measurement_sample": m.MeasurementSample,
         }
         model = models[kind]
         params = {"project_id": project_id} if project_id is not None else None
@@ -1350,6 +1357,46 @@ class IsometricClient:
             return found.model_dump(by_alias=True) if found else None
 
         return m.BiocharApplication.model_validate(self._create("biochar_application", req.body(), find))
+
+    def list_measurement_locations(self, *, supplier_reference_id: str | None = None) -> list[m.MeasurementLocation]:
+        """The organisation's measurement locations (the answer has no project_id), filtered by reference when
+        asked (checked again here: a server that ignores the filter lists others)."""
+        params = {"supplier_reference_id": supplier_reference_id} if supplier_reference_id is not None else {}
+        return self._filtered(m.MeasurementLocation, "measurement_location", params)
+
+    def get_measurement_location(self, id: str) -> m.MeasurementLocation:
+        path = ep.item("measurement_location", id)
+        return m.MeasurementLocation.model_validate(
+            self._request("GET", path, expect=m.MeasurementLocation.model_validate)
+        )
+
+    def create_measurement_location(self, req: m.CreateMeasurementLocationRequest) -> m.MeasurementLocation:
+        """A lost answer, or a duplicate refusal, is settled by the filtered listing."""
+
+        def find() -> dict[str, Any] | None:
+            found = _matching(
+                self.list_measurement_locations(supplier_reference_id=req.supplier_reference_id),
+                req.supplier_reference_id,
+            )
+            return found.model_dump(by_alias=True) if found else None
+
+        return m.MeasurementLocation.model_validate(self._create("measurement_location", req.body(), find))
+
+    def list_measurement_samples(self) -> list[m.MeasurementSample]:
+        """Every measurement sample of the organisation, paginated: the listing has no filter, and a sample
+        cannot be fetched by ID, so this is the only way to read one back."""
+        path = ep.collection("measurement_sample")
+        return self._models(m.MeasurementSample, self._paginate(path), path)
+
+    def create_measurement_sample(self, req: m.CreateMeasurementSampleRequest) -> m.MeasurementSample:
+        """Settled like a production batch's create: by listing and comparing the supplier_reference_id. Each
+        value of the answer carries the datapoint Isometric made of it (locked to the sample)."""
+
+        def find() -> dict[str, Any] | None:
+            found = _matching(self.list_measurement_samples(), req.supplier_reference_id)
+            return found.model_dump(by_alias=True) if found else None
+
+        return m.MeasurementSample.model_validate(self._create("measurement_sample", req.body(), find))
 
     def list_component_attributions(self, ghg_entry_id: str) -> list[m.ComponentAttribution]:
         path = ep.GHG_ENTRY_ATTRIBUTIONS.format(id=ghg_entry_id)

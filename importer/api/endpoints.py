@@ -37,6 +37,8 @@ COLLECTIONS: dict[str, str] = {
     "storage_location": "/projects/{project_id}/storage_locations",  # project-scoped: `item` needs the project
     "production_batch": "/production_batches",  # the organisation's: no project, no filter
     "biochar_application": "/biochar_applications",  # the organisation's: no filter
+    "measurement_location": "/measurement_locations",  # filter: supplier_reference_id
+    "measurement_sample": "/measurement_samples",  # no filter, no GET by ID, no PATCH
 }
 #: kinds whose paths are beta and opt-in per organisation: a 403 (anywhere on the path) or a 404 (on the
 #: collection) means "not enabled for this organisation", never a credentials failure (API-NOTES.md)
@@ -52,6 +54,8 @@ DELETABLE: tuple[str, ...] = (
     "storage_location",
     "production_batch",
     "biochar_application",
+    "measurement_location",
+    "measurement_sample",
 )
 
 

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from importer.json_types import JSONObject
 
+from importer.api import measurement_enums as _enums
+
 
 class Response(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -174,6 +176,40 @@ class BiocharApplication(Response):
     average_application_rate: Quantity
     truck_mass_on_arrival: Quantity
     truck_mass_on_departure: Quantity
+
+
+class MeasurementLocation(Response):
+    """A point where field teams sample (soil, say): the document gives it no project_id in the answer."""
+
+    id: str
+    supplier_reference_id: str | None = None
+    latitude: float
+    longitude: float
+
+
+class MeasurementProperty(Response):
+    quantity_kind: str
+    qualifier: str | None = None
+
+
+class MeasurementValue(Response):
+    """One value of a sample, and the datapoint Isometric made of it (locked to the sample: never PATCH it)."""
+
+    datapoint_id: str
+    measurement_property: MeasurementProperty
+    value: Quantity
+
+
+class MeasurementSample(Response):
+    """A lab or field sample. The answer carries neither the measurement type nor the storage location or
+    feedstock batch it was taken from (the document's MeasurementSample); `measured_at` comes back a date."""
+
+    id: str
+    supplier_reference_id: str | None = None
+    measured_at: dt.date
+    production_batch_id: str | None = None
+    measurement_location_id: str | None = None
+    values: list[MeasurementValue] = []
 
 
 class TemplateInput(Response):
@@ -512,3 +548,81 @@ class CreateBiocharApplicationRequest(Request):
     truck_mass_on_departure: ScalarQuantityInput
     supplier_reference_id: str = Field(min_length=1, max_length=100)
     source_ids: list[Annotated[str, Field(min_length=20, max_length=37)]] = []
+
+
+class CreateMeasurementLocationRequest(Request):
+    supplier_reference_id: str = Field(min_length=1, max_length=100)
+    latitude: float = Field(ge=-90.0, le=90.0, allow_inf_nan=False)
+    longitude: float = Field(ge=-180.0, le=180.0, allow_inf_nan=False)
+    project_id: str = Field(min_length=20, max_length=37)
+
+
+QuantityKind = Literal[_enums.QUANTITY_KINDS]  # type: ignore[valid-type]
+Qualifier = Literal[_enums.QUALIFIERS]  # type: ignore[valid-type]
+MeasurementType = Literal[_enums.MEASUREMENT_TYPES]  # type: ignore[valid-type]
+
+
+class MeasurementPropertyInput(Request):
+    """The document's MeasurementProperty as a request sends it: both required, the qualifier nullable."""
+
+    quantity_kind: QuantityKind
+    qualifier: Qualifier | None
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class DatapointQuantityInput(Request):
+    """The document's DatapointQuantityInput: `unit` required (nullable), a standard deviation optional."""
+
+    magnitude: float = Field(allow_inf_nan=False)
+    unit: str | None
+    standard_deviation: float | None = Field(None, allow_inf_nan=False)
+
+
+class CreateMeasurementSampleValueRequest(Request):
+    measurement_property: MeasurementPropertyInput
+    value: DatapointQuantityInput
+
+
+#: the fields of a sample's create that are required but nullable: sent as null, never left out
+_SAMPLE_NULLABLE = ("supplier_reference_id", "feedstock_batch_id", "measurement_location_id", "storage_location_id")
+
+
+class CreateMeasurementSampleRequest(Request):
+    """At most one of the four targets (production batch, storage location, measurement location, feedstock
+    batch); three of them are required (nullable) by the document, so the body sends their nulls."""
+
+    supplier_reference_id: str | None = Field(min_length=1, max_length=100)
+    measured_at: dt.datetime
+    project_id: str = Field(min_length=20, max_length=37)
+    measurement_type: MeasurementType
+    values: list[CreateMeasurementSampleValueRequest]
+    production_batch_id: str | None = Field(None, min_length=20, max_length=37)
+    storage_location_id: str | None = Field(min_length=20, max_length=37)
+    measurement_location_id: str | None = Field(min_length=20, max_length=37)
+    feedstock_batch_id: str | None = Field(min_length=20, max_length=37)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CreateMeasurementSampleRequest:
+        targets = [
+            n
+            for n in ("production_batch_id", "storage_location_id", "measurement_location_id", "feedstock_batch_id")
+            if getattr(self, n) is not None
+        ]
+        if len(targets) > 1:
+            raise ValueError(f"a sample is taken from at most one of {', '.join(targets)}")
+        return self
+
+    def body(self) -> dict[str, Any]:
+        out = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for name in _SAMPLE_NULLABLE:
+            out.setdefault(name, None)
+        out["values"] = [
+            {
+                "measurement_property": v.measurement_property.body(),
+                "value": {**v.value.model_dump(mode="json", exclude_none=True), "unit": v.value.unit},
+            }
+            for v in self.values
+        ]
+        return out

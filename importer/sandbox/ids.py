@@ -26,6 +26,8 @@ PREFIXES: dict[str, str] = {
     "facility": "fcl_",
     "production_batch": "ptb_",
     "biochar_application": "bse_",
+    "measurement_location": "mlc_",
+    "measurement_sample": "mts_",
 }
 _BODY = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
 
