@@ -272,13 +272,15 @@ def test_request_models_hold_the_documents_limits(model):
 
 def test_the_measurement_enums_are_the_documents():
     """importer/api/measurement_enums.py is generated from the contract: it holds exactly its enums, in order."""
-    from contract import document
-
     from importer.api import generate_measurement_enums, measurement_enums
+    from importer.sandbox import measurement_enums as served
+
+    from contract import document
 
     schemas = document()["components"]["schemas"]
     for name, schema in generate_measurement_enums.ENUMS.items():
         assert list(getattr(measurement_enums, name)) == schemas[schema]["enum"], name
+        assert list(getattr(served, name)) == schemas[schema]["enum"], name
 
 
 def test_a_sample_sends_its_required_nulls_and_refuses_two_targets(sent):

@@ -111,6 +111,13 @@ SERVED = {
     "POST /biochar_applications",
     "GET /biochar_applications/{id}",
     "DELETE /biochar_applications/{id}",
+    "GET /measurement_locations",
+    "POST /measurement_locations",
+    "GET /measurement_locations/{id}",
+    "DELETE /measurement_locations/{id}",
+    "GET /measurement_samples",
+    "POST /measurement_samples",
+    "DELETE /measurement_samples/{id}",
 }
 #: operations of the document the sandbox does not implement (skipped), with the reason
 NOT_SERVED = {
@@ -135,8 +142,6 @@ _OTHER_RESOURCES = (
     "data-upload-submissions",
     "feedstock_batches",
     "file-uploads",
-    "measurement_locations",
-    "measurement_samples",
     "monitoring_requirements",
     "monitoring_submissions",
     "sensors",
@@ -144,7 +149,7 @@ _OTHER_RESOURCES = (
 )
 NOT_SERVED_REASON_OTHER = (
     "a resource outside the importer's flow (feedstock batches, storage units, "
-    "sensors, measurements, monitoring): not implemented by the sandbox"
+    "sensors, monitoring): not implemented by the sandbox"
 )
 
 
@@ -264,6 +269,15 @@ EXCLUSIONS = [
         r"is cited by biochar applications",
         "the sandbox's reading of what the document leaves open: a batch that applications still cite is kept "
         "(its 422 is a documented answer of the DELETE); the importer deletes the applications first",
+    ),
+    Exclusion(
+        frozenset({"POST /measurement_locations", "POST /measurement_samples"}),
+        "positive_data_acceptance",
+        422,
+        r"not found|already exists|at most one of|unknown unit",
+        "business rules: the project and the sample's target (batch, storage location, measurement location, "
+        "feedstock batch: the sandbox has none) must exist, supplier_reference_id is unique per supplier, a unit is "
+        "a unit; the sandbox's reading of 'at most one' target (API-NOTES: measurement samples)",
     ),
     Exclusion(
         frozenset({"POST /ghg_statements"}),
@@ -396,7 +410,32 @@ def _objects(api: httpx.Client) -> dict[str, str]:
             "supplier_reference_id": "st-bse",
         },
     ).json()
+    spot = api.post(
+        "/measurement_locations",
+        json={"project_id": PROJECT, "latitude": 57.7, "longitude": 11.97, "supplier_reference_id": "st-mlc"},
+    ).json()
+    sample = api.post(
+        "/measurement_samples",
+        json={
+            "project_id": PROJECT,
+            "supplier_reference_id": "st-mts",
+            "measured_at": "2026-10-15T00:00:00Z",
+            "measurement_type": "biochar_production_batch",
+            "production_batch_id": batch["id"],
+            "storage_location_id": None,
+            "measurement_location_id": None,
+            "feedstock_batch_id": None,
+            "values": [
+                {
+                    "measurement_property": {"quantity_kind": "mass_fraction", "qualifier": None},
+                    "value": {"magnitude": 0.7, "unit": "dimensionless", "standard_deviation": 0.01},
+                }
+            ],
+        },
+    ).json()
     return {
+        "measurement_locations": spot["id"],
+        "measurement_samples": sample["id"],
         "sources": created["source"]["id"],
         "production_batches": batch["id"],
         "biochar_applications": application["id"],
@@ -437,6 +476,8 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
             ("facility_id", FACILITY),
             ("storage_site_id", ids["storage_locations"]),
             ("production_batch_id", ids["production_batches"]),
+            ("storage_location_id", ids["storage_locations"]),
+            ("measurement_location_id", ids["measurement_locations"]),
         ):
             if _valid_id(body.get(field)):
                 body[field] = real

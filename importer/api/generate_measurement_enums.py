@@ -1,8 +1,9 @@
-"""Regenerate `importer/api/measurement_enums.py` from the contract (`mrv.openapi.json`):
+"""Regenerate `importer/api/measurement_enums.py` and the sandbox's copy (`importer/sandbox/measurement_enums.py`:
+the sandbox imports nothing of the importer) from the contract (`mrv.openapi.json`):
 
     .venv/bin/python -m importer.api.generate_measurement_enums ../shared/isometric/mrv.openapi.json
 
-tests/test_api_contract.py checks that the committed module holds exactly the document's enums."""
+tests/test_api_contract.py checks that the committed modules hold exactly the document's enums."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ ENUMS = {
     "QUANTITY_KINDS": "QuantityKindType",
     "QUALIFIERS": "QuantityKindQualifierType",
 }
-OUT = Path(__file__).with_name("measurement_enums.py")
+OUT = (
+    Path(__file__).with_name("measurement_enums.py"),
+    Path(__file__).parent.parent / "sandbox" / "measurement_enums.py",
+)
 
 
 def render(document: dict[str, object]) -> str:
@@ -39,7 +43,8 @@ def render(document: dict[str, object]) -> str:
 
 def main(argv: list[str]) -> int:
     document = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    OUT.write_text(render(document), encoding="utf-8")
+    for out in OUT:
+        out.write_text(render(document), encoding="utf-8")
     return 0
 
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from importer.sandbox import biochar_applications, logic, production_batches, storage_locations
+from importer.sandbox import biochar_applications, logic, measurements, production_batches, storage_locations
 from importer.sandbox import schemas as s
 from importer.sandbox.faults import FaultConfig, FaultInjector
 from importer.sandbox.logic import Problem, invalid, need, render
@@ -35,7 +35,7 @@ DEMO_ACCESS_TOKEN = (
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: resources served from their own module (`routes(Kit)`): a new one is a module and a line here
-RESOURCES = (storage_locations, production_batches, biochar_applications)
+RESOURCES = (storage_locations, production_batches, biochar_applications, measurements)
 
 
 class Sandbox:

@@ -873,7 +873,7 @@ def _component_datapoints(components: list[dict[str, Any]]) -> set[str]:
 
 def datapoints_used(store: SandboxStore, query: Any) -> set[str] | None:
     """The `used_in_*` and `measurement_sample_id` filters of GET /datapoints: the IDs they allow (None: no
-    such filter). The sandbox has no measurement samples, so that filter matches nothing."""
+    such filter). A sample's datapoints are those its values became (`importer.sandbox.measurements`)."""
     allowed: set[str] | None = None
 
     def narrow(ids: set[str]) -> None:
@@ -881,7 +881,8 @@ def datapoints_used(store: SandboxStore, query: Any) -> set[str] | None:
         allowed = ids if allowed is None else allowed & ids
 
     if query.measurement_sample_id:
-        narrow(set())
+        sample = store.get("measurement_sample", query.measurement_sample_id) or {"values": []}
+        narrow({v["datapoint_id"] for v in sample["values"]})
     for entry_id in (query.used_in_ghg_entry, query.used_in_removal):
         if entry_id:
             ids = attributed_components(store, entry_id)

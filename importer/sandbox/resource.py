@@ -1,6 +1,6 @@
-"""What a resource module of the sandbox (`storage_locations`, `production_batches`, `biochar_applications`)
-receives from the app: `Kit`. Each resource module exposes `routes(kit)`; `importer.sandbox.app.RESOURCES` lists
-them."""
+"""What a resource module of the sandbox (`storage_locations`, `production_batches`, `biochar_applications`,
+`measurements`) receives from the app: `Kit`. Each resource module exposes `routes(kit)`;
+`importer.sandbox.app.RESOURCES` lists them."""
 
 from __future__ import annotations
 
