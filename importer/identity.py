@@ -114,6 +114,8 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
         ("storage_locations", wb.storage_locations),
         ("production_batches", wb.production_batches),
         ("biochar_applications", wb.biochar_applications),
+        ("measurement_locations", wb.measurement_locations),
+        ("samples", wb.samples),
     ):
         out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
     return out

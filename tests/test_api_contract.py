@@ -271,8 +271,8 @@ def test_request_models_hold_the_documents_limits(model):
 
 
 def test_the_measurement_enums_are_the_documents():
-    """importer/api/measurement_enums.py is generated from the contract: it holds exactly its enums, in order."""
-    from importer.api import generate_measurement_enums, measurement_enums
+    """importer/measurement_enums.py is generated from the contract: it holds exactly its enums, in order."""
+    from importer import generate_measurement_enums, measurement_enums
     from importer.sandbox import measurement_enums as served
 
     from contract import document

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from importer.json_types import JSONObject
 
-from importer.api import measurement_enums as _enums
+from importer import measurement_enums as _enums
 
 
 class Response(BaseModel):

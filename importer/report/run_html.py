@@ -44,6 +44,8 @@ SHEET_ORDER = (
     "storage_locations",
     "production_batches",
     "biochar_applications",
+    "measurement_locations",
+    "samples",
     "entries",
     "components",
 )
@@ -59,6 +61,8 @@ KIND_PLURALS = {
     "storage_location": "Storage locations",
     "production_batch": "Production batches",
     "biochar_application": "Biochar applications",
+    "measurement_location": "Measurement locations",
+    "measurement_sample": "Measurement samples",
 }
 SHEET_LABELS = {
     "project": "Project sheet",
@@ -72,6 +76,9 @@ SHEET_LABELS = {
     "storage_locations": "Storage locations sheet",
     "production_batches": "Production batches sheet",
     "biochar_applications": "Biochar applications sheet",
+    "measurement_locations": "Measurement locations sheet",
+    "samples": "Samples sheet",
+    "sample_values": "Sample values sheet",
 }
 #: status -> (label, icon): the icon carries the meaning without colour
 STATUS_META = {

@@ -155,6 +155,46 @@ class BiocharApplicationRow:
     supplier_reference_id: str | None
 
 
+@dataclass(slots=True)
+class MeasurementLocationRow:
+    row: int
+    ref: str
+    latitude: float
+    longitude: float
+    supplier_reference_id: str | None
+
+
+@dataclass(slots=True)
+class SampleRow:
+    row: int
+    ref: str
+    measurement_type: str  # the contract's MeasurementTypeKey
+    measured_at: dt.datetime  # UTC
+    production_batch: str | None  # ref of production_batches or ptb_ ID
+    storage_location: str | None  # ref of storage_locations or slc_ ID
+    measurement_location: str | None  # ref of measurement_locations or mlc_ ID
+    feedstock_batch: str | None  # ftb_ ID
+    source_refs: tuple[str, ...]  # the lab certificate: lineage only (the API takes no sources for a sample)
+    supplier_reference_id: str | None
+
+
+@dataclass(slots=True)
+class SampleValueRow:
+    row: int
+    ref: str
+    sample: str  # ref of the samples sheet
+    quantity_kind: str  # the contract's QuantityKindType
+    qualifier: str | None  # the contract's QuantityKindQualifierType
+    magnitude: float
+    unit: str | None  # None: dimensionless
+    standard_deviation: float | None
+
+    @property
+    def property(self) -> str:
+        """The measured property as people read it: `mass_fraction (total_organic_carbon)`."""
+        return self.quantity_kind + (f" ({self.qualifier})" if self.qualifier else "")
+
+
 @dataclass
 class Workbook:
     """A workbook that passed offline validation (no errors; warnings allowed)."""
@@ -172,6 +212,9 @@ class Workbook:
     storage_locations: list[StorageLocationRow] = field(default_factory=list)
     production_batches: list[ProductionBatchRow] = field(default_factory=list)
     biochar_applications: list[BiocharApplicationRow] = field(default_factory=list)
+    measurement_locations: list[MeasurementLocationRow] = field(default_factory=list)
+    samples: list[SampleRow] = field(default_factory=list)
+    sample_values: list[SampleValueRow] = field(default_factory=list)
     #: sheet -> column name -> 1-based Excel column index, as found in this workbook's header row, so
     #: later stages (online checks, the planner) can still name the exact cell of a problem.
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -189,6 +232,9 @@ class Workbook:
             "storage_locations": len(self.storage_locations),
             "production_batches": len(self.production_batches),
             "biochar_applications": len(self.biochar_applications),
+            "measurement_locations": len(self.measurement_locations),
+            "samples": len(self.samples),
+            "sample_values": len(self.sample_values),
         }  # new sheets: said only when used
         return {
             "sources": len(self.sources),

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from importer.measurement_enums import MEASUREMENT_TYPES, QUALIFIERS, QUANTITY_KINDS
+
 DATAPOINT_TYPES = ("CONSTANT", "STANDARD_PUBLISHED_VALUE", "REPORTED", "ASSUMPTION", "DERIVED")
 COMPONENT_ACTIONS = ("add", "remove")
 
@@ -58,6 +60,7 @@ class Column:
     maximum: float | None = None
     exclusive_minimum: bool = False
     default: object = None
+    also_sheets: tuple[str, ...] = ()  # a `ref`/`refs` column: further sheets whose refs it accepts
 
 
 @dataclass(frozen=True)
@@ -283,9 +286,12 @@ ENTRY_INPUTS = Sheet(
             "refs",
             required=True,
             ref_sheet="datapoints",
+            also_sheets=("sample_values",),
             id_kind="datapoint",
             example="biochar-mass-b1",
-            description="One datapoint for a scalar input, one or more (comma-separated) for a list input.",
+            description="One datapoint for a scalar input, one or more (comma-separated) for a list input: refs "
+            "of the datapoints sheet, dtp_ IDs, or refs of the sample_values sheet (the datapoint Isometric made of "
+            "a lab value). Replicates (several values of one property of one sample) need a list input.",
         ),
         Column(
             "expected_unit",
@@ -350,8 +356,10 @@ COMPONENT_INPUTS = Sheet(
             "refs",
             required=True,
             ref_sheet="datapoints",
+            also_sheets=("sample_values",),
             id_kind="datapoint",
             example="generator-diesel-litres",
+            description="Refs of the datapoints or sample_values sheets, or dtp_ IDs (as in entry_inputs).",
         ),
     ),
     required=False,
@@ -547,6 +555,134 @@ BIOCHAR_APPLICATIONS = Sheet(
     required=False,
 )
 
+MEASUREMENT_LOCATIONS = Sheet(
+    "measurement_locations",
+    "Measurement locations (optional sheet): the GPS points where field teams sample (soil, say). The API cannot "
+    "update a location: a changed row needs a new ref.",
+    (
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="north-field-p1",
+            description="Your short name for this point; samples cite it. A later workbook may cite its mlc_ ID.",
+        ),
+        Column("latitude", "number", required=True, minimum=-90, maximum=90, example="57.7089"),
+        Column("longitude", "number", required=True, minimum=-180, maximum=180, example="11.9746"),
+        _srid(),
+    ),
+    required=False,
+)
+
+SAMPLE_TARGETS = ("production_batch", "storage_location", "measurement_location", "feedstock_batch")
+
+SAMPLES = Sheet(
+    "samples",
+    "Measurement samples (optional sheet): what the lab or a field team measured, taken from at most one "
+    "production batch, storage location, measurement location or feedstock batch. Their values are on the "
+    "sample_values sheet. The API cannot update a sample: a changed sample or value is replaced (deleted and "
+    "created anew, its entries re-bound) only with --replace, never once an entry of a submitted statement uses it.",
+    (
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="lab-2026-10-a",
+            description="Your short name for this sample; sample_values cite it.",
+        ),
+        Column(
+            "measurement_type",
+            "enum",
+            required=True,
+            choices=MEASUREMENT_TYPES,
+            example="biochar_production_batch",
+            description="The contract's MeasurementTypeKey.",
+        ),
+        Column("measured_at", "datetime", required=True, example="2026-10-16"),
+        Column(
+            "production_batch",
+            "ref",
+            ref_sheet="production_batches",
+            id_kind="production_batch",
+            example="batch-2026-10-a",
+            description="The batch sampled: a ref of the production_batches sheet or a ptb_ ID.",
+        ),
+        Column(
+            "storage_location",
+            "ref",
+            ref_sheet="storage_locations",
+            id_kind="storage_location",
+            description="Or the storage location sampled: a ref of the storage_locations sheet or an slc_ ID.",
+        ),
+        Column(
+            "measurement_location",
+            "ref",
+            ref_sheet="measurement_locations",
+            id_kind="measurement_location",
+            description="Or the point sampled: a ref of the measurement_locations sheet or an mlc_ ID.",
+        ),
+        Column(
+            "feedstock_batch",
+            "ref",
+            id_kind="feedstock_batch",
+            description="Or the feedstock batch sampled: its ftb_ ID (from the Certify UI). At most one of the four.",
+        ),
+        Column(
+            "source_refs",
+            "refs",
+            ref_sheet="sources",
+            id_kind="source",
+            example="lab-certificate-oct",
+            description="The lab certificate: refs of the sources sheet or src_ IDs. The API takes no evidence for "
+            "a sample: the importer shows it in the report's lineage and attaches it to the entries using the "
+            "sample's values (see 'Lab results' in this document).",
+        ),
+        _srid(),
+    ),
+    required=False,
+)
+
+SAMPLE_VALUES = Sheet(
+    "sample_values",
+    "The values of each sample (optional sheet), one row per value; several rows of one property of one sample "
+    "are replicates. Each becomes a datapoint locked to the sample, which entry_inputs and component_inputs cite "
+    "by this sheet's ref.",
+    (
+        Column(
+            "ref",
+            "str",
+            required=True,
+            max_length=NAME_MAX,
+            example="lab-2026-10-a-oc1",
+            description="Your short name for this value; entry_inputs and component_inputs cite it.",
+        ),
+        Column("sample", "ref", required=True, ref_sheet="samples", example="lab-2026-10-a"),
+        Column(
+            "quantity_kind",
+            "enum",
+            required=True,
+            choices=QUANTITY_KINDS,
+            example="mass_fraction",
+            description="The contract's QuantityKindType (66 kinds).",
+        ),
+        Column(
+            "qualifier",
+            "enum",
+            choices=QUALIFIERS,
+            example="total_organic_carbon",
+            description="The contract's QuantityKindQualifierType (empty: none). The document does not say which "
+            "qualifiers a measurement type allows, so the dropdown lists them all.",
+        ),
+        Column("magnitude", "number", required=True, example="0.71"),
+        Column("unit", "unit", example="dimensionless", description="Empty: dimensionless."),
+        Column("standard_deviation", "number", minimum=0, example="0.01", description="In the value's unit."),
+    ),
+    required=False,
+    unique=("ref",),
+)
+
 SHEETS: tuple[Sheet, ...] = (
     PROJECT,
     SOURCES,
@@ -559,6 +695,9 @@ SHEETS: tuple[Sheet, ...] = (
     STORAGE_LOCATIONS,
     PRODUCTION_BATCHES,
     BIOCHAR_APPLICATIONS,
+    MEASUREMENT_LOCATIONS,
+    SAMPLES,
+    SAMPLE_VALUES,
 )
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
 

@@ -22,6 +22,7 @@ from importer.workbook.checks.project import ProjectChecks
 from importer.workbook.checks.references import ReferenceChecks
 from importer.workbook.checks.result import ValidationResult
 from importer.workbook.checks.row_rules import RowRules
+from importer.workbook.checks.samples import SampleChecks
 from importer.workbook.checks.schema_findings import SchemaChecks
 from importer.workbook.checks.sheets import SheetReading
 from importer.workbook.checks.typed_rows import TypedRows
@@ -35,6 +36,7 @@ class Validator(
     ReferenceChecks,
     RowRules,
     ChainChecks,
+    SampleChecks,
     TypedRows,
     FindingOrder,
 ):
@@ -61,6 +63,7 @@ class Validator(
         self.check_components()
         self.check_feedstock_types()
         self.check_chain()
+        self.check_samples()
         self.warn_unused(used)
         counts = {name: len(s.rows) for name, s in self.sheets.items()}
         workbook = None

@@ -50,6 +50,8 @@ class ReferenceChecks(Checks):
                 if col.type not in ("ref", "refs") or col.name not in sheet.columns or not col.ref_sheet:
                     continue
                 targets = all_refs.get(col.ref_sheet, set())
+                for other in col.also_sheets:  # a column that accepts refs of further sheets (sample_values)
+                    targets = targets | all_refs.get(other, set())
                 bad = {row for s, row, c in self.bad_cells if s == name and c == col.name}
                 column = sheet.records[col.name]
                 kept = [v for row, v in zip(sheet.rows, column, strict=True) if row not in bad] if bad else column
@@ -62,7 +64,12 @@ class ReferenceChecks(Checks):
                 else:
                     refs = set(chain.from_iterable(v for v in kept if isinstance(v, tuple)))
                     refs.update(v for v in kept if v is not None and not isinstance(v, tuple))
-                used[col.ref_sheet].update(refs)
+                if col.also_sheets:
+                    for target in (col.ref_sheet, *col.also_sheets):
+                        used[target].update(refs & all_refs.get(target, set()))
+                    self._ambiguous(name, col, sheet.rows, column, all_refs)
+                else:
+                    used[col.ref_sheet].update(refs)
                 # a ref of the target sheet without an ID prefix passes `check_ref` silently: only the others
                 # (IDs, unknown refs, anything not text) are looked at cell by cell, in row order
                 doubtful = refs - targets
@@ -115,11 +122,13 @@ class ReferenceChecks(Checks):
             return
         if ref in targets:
             return
-        elsewhere = [s for s, refs in all_refs.items() if ref in refs and s != col.ref_sheet]
+        accepted = (col.ref_sheet or "", *col.also_sheets)
+        elsewhere = [s for s, refs in all_refs.items() if ref in refs and s not in accepted]
         if elsewhere:
             self.error(
                 "wrong_sheet_ref",
-                f"{ref!r} is a row of the {elsewhere[0]} sheet; {col.name} needs a ref of the {col.ref_sheet} sheet",
+                f"{ref!r} is a row of the {elsewhere[0]} sheet; {col.name} needs a ref of the "
+                f"{' or '.join(accepted)} sheet",
                 sheet=sheet,
                 row=row,
                 column=col.name,
@@ -134,12 +143,34 @@ class ReferenceChecks(Checks):
         hint = "; " + coerce.did_you_mean(ref, close[0], there=f"the {col.ref_sheet} sheet's ref") if close else ""
         self.error(
             "unknown_ref",
-            f"no row {ref!r} in the {col.ref_sheet} sheet{hint}",
+            f"no row {ref!r} in the {' or '.join(accepted)} sheet{hint}",
             sheet=sheet,
             row=row,
             column=col.name,
             value=ref,
         )
+
+    def _ambiguous(
+        self, name: str, col: spec.Column, rows: list[int], column: list[object], all_refs: dict[str, set[str]]
+    ) -> None:
+        """A ref that rows of two of the sheets a column accepts both hold (a datapoint and a sample value of one
+        name) could mean either: an error at the cell, naming both rows' sheets."""
+        sheets = (col.ref_sheet or "", *col.also_sheets)
+        shared = set.intersection(*(all_refs.get(s, set()) for s in sheets))
+        if not shared:
+            return
+        for row, value in zip(rows, column, strict=True):
+            for ref in value if isinstance(value, tuple) else (value,):
+                if ref in shared:
+                    self.error(
+                        "ambiguous_ref",
+                        f"{ref!r} is a ref of both the {' and the '.join(sheets)} sheets: rename one of them so that "
+                        "this cell names one object",
+                        sheet=name,
+                        row=row,
+                        column=col.name,
+                        value=ref,
+                    )
 
     def twin(self, sheet: str, ref: str, targets: set[str]) -> str | None:
         """The ref of `sheet` that looks the same as `ref` (`coerce.fold_text`: accents encoded otherwise, a no-break

@@ -16,8 +16,11 @@ from importer.workbook.model import (
     EntryInputRow,
     EntryRow,
     FeedstockTypeRow,
+    MeasurementLocationRow,
     ProductionBatchRow,
     ProjectSettings,
+    SampleRow,
+    SampleValueRow,
     SourceRow,
     StorageLocationRow,
     Workbook,
@@ -107,6 +110,13 @@ class TypedRows(Checks):
                 ],
                 source_refs=[r or () for r in self.sheets["biochar_applications"].records.get("source_refs", [])],
             ),
+            measurement_locations=self.typed("measurement_locations", MeasurementLocationRow),
+            samples=self.typed(
+                "samples",
+                SampleRow,
+                source_refs=[r or () for r in self.sheets["samples"].records.get("source_refs", [])],
+            ),
+            sample_values=self.typed("sample_values", SampleValueRow),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
             project_rows=dict(self.project_rows),
         )
@@ -126,6 +136,8 @@ class TypedRows(Checks):
                 "storage_locations",
                 "production_batches",
                 "biochar_applications",
+                "measurement_locations",
+                "samples",
             )
             if name in self.sheets
         ]
