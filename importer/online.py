@@ -60,7 +60,24 @@ def _check_bindings(
     if spec is None:
         return out
     shape = str(spec.data_shape).upper()
-    if shape.endswith("SCALAR") and len(refs) != 1:
+    replicates = _replicates(wb, refs) if shape.endswith("SCALAR") and len(refs) > 1 else None
+    if replicates is not None:
+        out.append(
+            _finding(
+                wb,
+                sheet,
+                row,
+                "datapoint_refs",
+                "replicates_on_scalar",
+                f"input '{input_key}' of blueprint '{blueprint_key}' is a scalar input, and these {len(refs)} values "
+                f"are replicates ({replicates}): a scalar input takes one datapoint. Bind the replicates to a "
+                "blueprint input that takes a list (an extra component on the components sheet, whose "
+                "component_inputs row names them all), or bind one value here: the lab's reported mean as its own "
+                "sample_values row, or a DERIVED datapoint citing the lab certificate",
+                ", ".join(refs),
+            )
+        )
+    elif shape.endswith("SCALAR") and len(refs) != 1:
         out.append(
             _finding(
                 wb,
@@ -110,6 +127,18 @@ def _check_bindings(
         )
     )
     return out
+
+
+def _replicates(wb: Workbook, refs: tuple[str, ...]) -> str | None:
+    """How to name `refs` when they are all sample values (`sample_values` refs): `3 values of mass_fraction
+    (total_organic_carbon) of sample 'lab-a'`, per property and sample; None when one is not a sample value."""
+    values = {v.ref: v for v in wb.sample_values}
+    if not all(r in values for r in refs):
+        return None
+    groups: dict[tuple[str, str], int] = defaultdict(int)
+    for ref in refs:
+        groups[(values[ref].property, values[ref].sample)] += 1
+    return "; ".join(f"{n} of {prop} of sample {sample!r}" for (prop, sample), n in groups.items())
 
 
 def _check_signs(
@@ -207,6 +236,7 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
     out: list[Finding] = []
     out += check_feedstock_types(wb, ctx)
     units = {d.ref: d.unit for d in wb.datapoints}
+    units.update({v.ref: v.unit or "dimensionless" for v in wb.sample_values})  # a lab value's unit, too
     rows = {d.ref: d.row for d in wb.datapoints}
     magnitudes = {d.ref: d.magnitude for d in wb.datapoints}
     signed: set[str] = set()

@@ -173,6 +173,10 @@ class _Env:
     def uploaded(self, source_id: str) -> None:
         self._recorder.uploaded(source_id)
 
+    def part_created(self, key: Key, obj_id: str) -> None:
+        with self._lock:
+            self._log.ids[key] = obj_id
+
 
 @dataclass
 class _Unit:

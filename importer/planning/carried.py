@@ -42,13 +42,27 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.results import ObjectOutcome
 
 #: what a carried listing holds
-Carried: TypeAlias = "m.Datapoint | m.Component | m.GhgEntry | m.ProductionBatch | m.BiocharApplication"
+Carried: TypeAlias = (
+    "m.Datapoint | m.Component | m.GhgEntry | m.ProductionBatch | m.BiocharApplication | m.MeasurementLocation"
+    " | m.MeasurementSample"
+)
 
-KINDS = ("datapoint", "component", "ghg_entry", "production_batch", "biochar_application")
+KINDS = (
+    "datapoint",
+    "component",
+    "ghg_entry",
+    "production_batch",
+    "biochar_application",
+    "measurement_location",
+    "measurement_sample",
+)
 #: what the API lists for the whole organisation only (no project filter)
-_ORGANISATION_WIDE = frozenset({"ghg_entry", "production_batch", "biochar_application"})
-#: kinds whose kept listing a run's own creates and deletes keep current (nothing else of theirs changes)
-_CHAIN = ("production_batch", "biochar_application")
+_ORGANISATION_WIDE = frozenset(
+    {"ghg_entry", "production_batch", "biochar_application", "measurement_location", "measurement_sample"}
+)
+#: kinds whose kept listing a run's own creates and deletes keep current (nothing else of theirs changes); lab
+#: results too (a sample's new datapoints are new objects of the datapoints' listing)
+_CHAIN = ("production_batch", "biochar_application", "measurement_location", "measurement_sample")
 ORGANISATION = ""  # the scope of the GHG entries' listing: the API cannot list them by project
 #: writes after which every GHG entry listed before reads as it did (nothing of theirs refers to what changed)
 _ENTRIES_UNTOUCHED = {
@@ -60,6 +74,10 @@ _ENTRIES_UNTOUCHED = {
     # the chain of custody: Isometric links an application to an entry itself; nothing here writes an entry
     "production_batch": {"created", "replaced", "deleted"},
     "biochar_application": {"created", "replaced", "deleted"},
+    # lab results: a sample's new datapoints are new objects; entries re-bound to them are written by their own
+    # actions (which say so themselves)
+    "measurement_location": {"created", "replaced", "deleted"},
+    "measurement_sample": {"created", "replaced", "deleted"},
 }
 
 
@@ -70,6 +88,7 @@ def _submits(action: Action) -> bool:
 
 Listed: TypeAlias = (
     "list[m.Datapoint] | list[m.Component] | list[m.GhgEntry] | list[m.ProductionBatch] | list[m.BiocharApplication]"
+    " | list[m.MeasurementLocation] | list[m.MeasurementSample]"
 )
 
 
@@ -112,6 +131,14 @@ class CarriedListings:
         self, client: IsometricClient, kind: Literal["biochar_application"], project_id: str
     ) -> list[m.BiocharApplication]: ...
 
+    @overload
+    def read(
+        self, client: IsometricClient, kind: Literal["measurement_location"], project_id: str
+    ) -> list[m.MeasurementLocation]: ...
+    @overload
+    def read(
+        self, client: IsometricClient, kind: Literal["measurement_sample"], project_id: str
+    ) -> list[m.MeasurementSample]: ...
     def read(self, client: IsometricClient, kind: str, project_id: str) -> Listed:
         """Every datapoint or component of the project, or GHG entry of the organisation, as a whole listing
         would give them."""
@@ -201,6 +228,8 @@ class CarriedListings:
     def _after_chain_write(self, project_id: str, action: Action, status: str) -> None:
         """A batch or application created (or the new half of a replace) is read as new; a deleted one (a prune,
         the old half of a replace) is dropped; anything else makes the kind's next read a whole one."""
+        if action.kind == "measurement_sample" and status in ("replaced", "deleted"):
+            self._forget(project_id, ("datapoint",))  # a deleted sample takes its unused datapoints along
         if status in ("created", "replaced"):
             return
         kept = self._kept.get((action.kind, _scope(action.kind, project_id)))

@@ -45,6 +45,10 @@ class Row(Protocol):
     def supplier_reference_id(self) -> str | None: ...
 
 
+SAMPLE = "measurement_sample"
+#: a sample's value: no action of its own, its datapoint's ID is recorded by the sample's (`ApplyEnv.part_created`)
+SAMPLE_VALUE = "sample_value"
+
 _TABLES = {
     "source": "sources",
     "datapoint": "datapoints",
@@ -161,6 +165,34 @@ class Planning:
     @staticmethod
     def deps(kind: str, refs: tuple[str, ...] | list[str]) -> tuple[Key, ...]:
         return tuple((kind, r) for r in refs if not has_id_prefix(r))
+
+    def sample_of(self, ref: str) -> str | None:
+        """The sample (its workbook ref) whose value `ref` is, when `ref` is a sample_values ref; else None."""
+        found: dict[str, str] | None = self.__dict__.get("_sample_of")
+        if found is None:
+            found = {v.ref: v.sample for v in self.wb.sample_values}
+            self.__dict__["_sample_of"] = found
+        return found.get(ref)
+
+    def datapoint_ref(self, ref: str) -> Ref:
+        """What a datapoint_refs cell names: a datapoint (a ref or a dtp_ ID), or a sample value, which stands
+        for the datapoint Isometric made of it (known when the sample is held unchanged: `matched`)."""
+        if self.sample_of(ref) is not None:
+            return self.ref(SAMPLE_VALUE, ref)
+        return self.ref("datapoint", ref)
+
+    def datapoint_deps(self, refs: tuple[str, ...] | list[str]) -> tuple[Key, ...]:
+        """What binding `refs` waits for: each datapoint's create, and each sample's whose values they are (a
+        sample's datapoints exist once it is created)."""
+        out: list[Key] = []
+        for ref in refs:
+            if has_id_prefix(ref):
+                continue
+            sample = self.sample_of(ref)
+            key = (SAMPLE, sample) if sample is not None else ("datapoint", ref)
+            if key not in out:
+                out.append(key)
+        return tuple(out)
 
 
 def enum_text(value: object) -> str:

@@ -57,7 +57,7 @@ def plan(p: Planning) -> list[Action]:
                 InputBinding(
                     ci.input_key,
                     input_shape(p.ctx, key, ci.input_key),
-                    tuple(p.ref("datapoint", r) for r in ci.datapoint_refs),
+                    tuple(p.datapoint_ref(r) for r in ci.datapoint_refs),
                     ci.datapoint_refs,
                 )
                 for ci in items
@@ -70,7 +70,7 @@ def plan(p: Planning) -> list[Action]:
             sheet="components",
             row=row.row,
             supplier_reference_id=srid,
-            depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]),
+            depends_on=p.datapoint_deps([r for ci in items for r in ci.datapoint_refs]),
         )
         existing = p.existing(KIND, srid)
         if existing is None:
@@ -137,6 +137,6 @@ SPEC = Kind(
     plan=plan,
     apply=apply,
     payloads=(ComponentPayload,),
-    depends_on=("datapoint", "ghg_entry"),
+    depends_on=("datapoint", "measurement_sample", "ghg_entry"),
     registry="components",
 )

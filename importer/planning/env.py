@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from importer.planning.known import Signature
-from importer.planning.model import Action, Ref
+from importer.planning.model import Action, Key, Ref
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
 #: an API object an applied action returns (for the report, and what a batch carries)
 Entity: TypeAlias = (
     "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement | m.StorageLocation"
-    " | m.ProductionBatch | m.BiocharApplication"
+    " | m.ProductionBatch | m.BiocharApplication | m.MeasurementLocation | m.MeasurementSample"
 )
 
 
@@ -72,6 +72,10 @@ class RequestModels(Protocol):
     def CreateProductionBatchRequest(self) -> type[m.CreateProductionBatchRequest]: ...
     @property
     def CreateBiocharApplicationRequest(self) -> type[m.CreateBiocharApplicationRequest]: ...
+    @property
+    def CreateMeasurementLocationRequest(self) -> type[m.CreateMeasurementLocationRequest]: ...
+    @property
+    def CreateMeasurementSampleRequest(self) -> type[m.CreateMeasurementSampleRequest]: ...
 
 
 class ApplyEnv(Protocol):
@@ -96,3 +100,7 @@ class ApplyEnv(Protocol):
 
     def uploaded(self, source_id: str) -> None:
         """Record that the source's document is confirmed uploaded (never asked again)."""
+
+    def part_created(self, key: Key, obj_id: str) -> None:
+        """Record the ID of an object an applied action made beside its own (a sample's value: the datapoint
+        Isometric made of it), so that a `NewRef` to it resolves in the actions waiting for that action."""

@@ -96,7 +96,7 @@ def plan(p: Planning) -> list[Action]:
                     InputBinding(
                         key,
                         input_shape(p.ctx, blueprint_of[rtc], key),
-                        tuple(p.ref("datapoint", r) for r in refs),
+                        tuple(p.datapoint_ref(r) for r in refs),
                         refs,
                     )
                     for key, refs in inputs.items()
@@ -105,9 +105,7 @@ def plan(p: Planning) -> list[Action]:
             for rtc, inputs in wanted.items()
         )
         refs = [r for comp in wanted.values() for rs in comp.values() for r in rs]
-        deps = p.deps("datapoint", refs) + (
-            p.deps("feedstock_type", [row.feedstock_type]) if row.feedstock_type else ()
-        )
+        deps = p.datapoint_deps(refs) + (p.deps("feedstock_type", [row.feedstock_type]) if row.feedstock_type else ())
         srid = p.srid(KIND, "entries", row)
         payload = GhgEntryPayload(
             template_id=template.id,
@@ -321,6 +319,6 @@ SPEC = Kind(
     plan=plan,
     apply=apply,
     payloads=(GhgEntryPayload, ComponentBinding, InputBinding, Rebinding),
-    depends_on=("datapoint", "feedstock_type"),
+    depends_on=("datapoint", "measurement_sample", "feedstock_type"),
     registry="ghg_entries",
 )

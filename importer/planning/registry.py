@@ -35,7 +35,7 @@ _R = TypeVar("_R", bound=_Referenced)
 #: any object a snapshot holds
 RegistryObject: TypeAlias = (
     "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.StorageLocation | m.ProductionBatch"
-    " | m.BiocharApplication"
+    " | m.BiocharApplication | m.MeasurementLocation | m.MeasurementSample"
 )
 
 

@@ -2,7 +2,7 @@
 
 A blueprint expression such as ``distance * mass * emission_factor`` or ``sum(electricity_used) *
 grid_emission_factor`` is parsed with `ast` and walked: numbers, input names, + - * / ** and unary minus,
-and `sum()` over a list input. Every datapoint is first converted to its blueprint input's
+and `sum()` or `mean()` over a list input. Every datapoint is first converted to its blueprint input's
 `compatible_unit` (pint, `importer.sandbox.units`), so a mass given in kg feeds a tonne input correctly. The result
 is kilograms of CO2e.
 
@@ -61,19 +61,25 @@ def evaluate(expression: str, values: dict[str, float | list[float]]) -> float:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = walk(node.left), walk(node.right)
             if isinstance(left, list) or isinstance(right, list):
-                raise ExpressionError("list inputs must go through sum()")
+                raise ExpressionError("list inputs must go through sum() or mean()")
             return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -walk(node.operand)
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id == "sum"
+            and node.func.id in ("sum", "mean")
             and len(node.args) == 1
             and not node.keywords
         ):
             arg = walk(node.args[0])
-            return float(sum(arg)) if isinstance(arg, list) else float(arg)
+            if not isinstance(arg, list):
+                return float(arg)
+            if node.func.id == "mean":
+                if not arg:
+                    raise ExpressionError("mean() of an empty list")
+                return float(sum(arg)) / len(arg)
+            return float(sum(arg))
         raise ExpressionError(f"unsupported syntax in {expression!r}")
 
     result = walk(tree)

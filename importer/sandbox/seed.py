@@ -122,6 +122,18 @@ BLUEPRINTS: list[dict[str, Any]] = [
         ],
         "expression": "biochar_mass * 1000 * organic_carbon_fraction * permanence_factor * 44 / 12",
     },
+    {
+        "key": "biochar-sequestration-replicates",
+        "display_name": "Biochar sequestration (lab replicates)",
+        "type": "SEQUESTRATION",
+        "description": "Durable carbon in biochar, from the mean of the lab's replicate organic-carbon results.",
+        "inputs": [
+            _input("biochar_mass", "SCALAR", "t", "mass", "Dry biochar mass"),
+            _input("organic_carbon_fraction", "LIST", "dimensionless", "mass_fraction", "Organic carbon replicates"),
+            _input("permanence_factor", "SCALAR", "dimensionless", "dimensionless_ratio", "Permanence"),
+        ],
+        "expression": "biochar_mass * 1000 * mean(organic_carbon_fraction) * permanence_factor * 44 / 12",
+    },
 ]
 
 # the second project's blueprints

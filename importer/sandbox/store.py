@@ -126,32 +126,38 @@ class SandboxStore:
         for feedstock in seed.FEEDSTOCK_TYPES:  # a database seeded by an earlier version gets the types it lacks
             if feedstock["id"] not in self.objects["feedstock_type"]:
                 self.put("feedstock_type", dict(feedstock))
+        for blueprint in seed.BLUEPRINTS:  # and the blueprints
+            if blueprint["key"] not in self.objects["blueprint"]:
+                self._put_blueprint(blueprint)
         for facility in seed.FACILITIES:  # likewise the facilities
             if facility["id"] not in self.objects["facility"]:
                 self.put("facility", dict(facility))
+
+    def _put_blueprint(self, blueprint: dict[str, Any]) -> None:
+        data = dict(blueprint)
+        expression = data.pop("expression")
+        data["expressions"] = [
+            {
+                "key": "co2e",
+                "template": expression,
+                "inputs": [
+                    {
+                        "template_key": i["input_key"],
+                        "input_key": i["input_key"],
+                        "type": "DATAPOINT",
+                        "data_shape": i["data_shape"],
+                    }
+                    for i in data["inputs"]
+                ],
+            }
+        ]
+        self.put("blueprint", data, id_=data["key"])
 
     def _seed(self) -> None:
         for project in seed.PROJECTS:
             self.put("project", cast("dict[str, Any]", project))
         for blueprint in seed.BLUEPRINTS:
-            data = dict(blueprint)
-            expression = data.pop("expression")
-            data["expressions"] = [
-                {
-                    "key": "co2e",
-                    "template": expression,
-                    "inputs": [
-                        {
-                            "template_key": i["input_key"],
-                            "input_key": i["input_key"],
-                            "type": "DATAPOINT",
-                            "data_shape": i["data_shape"],
-                        }
-                        for i in data["inputs"]
-                    ],
-                }
-            ]
-            self.put("blueprint", data, id_=data["key"])
+            self._put_blueprint(blueprint)
         fixed = [(seed.PROJECT_ID, *d) for d in seed.FIXED_DATAPOINTS]
         fixed += [(seed.OTHER_PROJECT_ID, *d) for d in seed.OTHER_FIXED_DATAPOINTS]
         for project_id, id_, name, magnitude, unit in fixed:

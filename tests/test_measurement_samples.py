@@ -1,0 +1,301 @@
+"""Lab results as measurement samples (#27), end to end with the real CLI against the loopback sandbox: a production
+batch, a measurement location, samples with replicates, and an entry whose sequestration binds the datapoints the
+sample's values became (the replicates as a list input of an extra component, the dry mass as a scalar). Everything
+is read back over HTTP: each bound input is compared with the datapoint IDs the sample answered, and the entry's CO2e
+with a figure computed here (the formulas written here, the template's fixed values read over HTTP). A re-run sends
+only GETs; a changed replicate is refused without --replace and, with it, the sample is replaced and the component
+re-bound in the same run; the refusals of the format are each located to their cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from pathlib import Path
+from typing import Any
+
+from e2e_helpers import api_get, api_nodes, cli_env, run_cli
+from workbooks import write
+
+PROJECT = "prj_1SBXBIOCHAR00001"
+PRODUCTION = "rvt_1SBXPRODBATCH001"  # the seeded "Monthly production batch" template
+TOC = ("mass_fraction", "total_organic_carbon")
+DRY = ("mass", "material_condition_dry")
+REPLICATES = {"toc-1": 0.781, "toc-2": 0.792, "toc-3": 0.774}
+DRY_MASS_T = 4.21
+PERMANENCE = 0.8
+
+LOCATION = {"ref": "north-p1", "latitude": 59.8586, "longitude": 17.6389}
+
+
+def _values(replicates: dict[str, float]) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "ref": ref,
+            "sample": "lab-kiln-a",
+            "quantity_kind": TOC[0],
+            "qualifier": TOC[1],
+            "magnitude": value,
+            "unit": "dimensionless",
+            "standard_deviation": 0.004,
+        }
+        for ref, value in replicates.items()
+    ]
+    rows.append(
+        {
+            "ref": "dry-mass",
+            "sample": "lab-kiln-a",
+            "quantity_kind": DRY[0],
+            "qualifier": DRY[1],
+            "magnitude": DRY_MASS_T,
+            "unit": "t",
+            "standard_deviation": 0.05,
+        }
+    )
+    rows.append(
+        {
+            "ref": "soil-soc",
+            "sample": "soil-north-p1",
+            "quantity_kind": "mass_fraction",
+            "qualifier": "soil_organic_carbon",
+            "magnitude": 0.021,
+            "unit": None,
+            "standard_deviation": None,
+        }
+    )
+    return rows
+
+
+def _mutate(replicates: dict[str, float], **changes: Any) -> Any:
+    """The sample workbook with lab results: the template's sequestration replaced by an extra component that
+    takes the lab's replicates as a list (and the batch's dry mass from the same sample)."""
+
+    def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        sheets["datapoints"] = [d for d in sheets["datapoints"] if d["ref"] not in ("organic-carbon", "biochar-mass-t")]
+        sheets["datapoints"].append(
+            {
+                "ref": "permanence",
+                "display_name": "Biochar permanence factor",
+                "description": "Permanence of biochar carbon in soil (methodology default)",
+                "type": "CONSTANT",
+                "magnitude": PERMANENCE,
+                "unit": "dimensionless",
+                "source_refs": "lab-certificate",
+            }
+        )
+        # the template's sequestration is created with the entry (its monitored inputs bound: here to one lab value
+        # each), then taken off the entry in favour of the replicates' component below
+        for item in sheets["entry_inputs"]:
+            if item["template_component"] == "Biochar sequestration":
+                item["datapoint_refs"] = "dry-mass" if item["input_key"] == "biochar_mass" else next(iter(replicates))
+        sheets["components"].append(
+            {
+                "ref": "drop-template-sequestration",
+                "entry_ref": "batch-2026-10-a",
+                "action": "remove",
+                "template_component": "Biochar sequestration",
+            }
+        )
+        sheets["components"].append(
+            {
+                "ref": "lab-sequestration",
+                "entry_ref": "batch-2026-10-a",
+                "action": "add",
+                "blueprint_key": "biochar-sequestration-replicates",
+                "display_name": "Biochar sequestration (lab replicates)",
+                "activity_started_at": dt.datetime(2026, 10, 1),
+                "activity_completed_at": dt.datetime(2026, 10, 15),
+                "group": "sequestration",
+                "attribution_factor": 1.0,
+            }
+        )
+        sheets["component_inputs"] += [
+            {"component_ref": "lab-sequestration", "input_key": "biochar_mass", "datapoint_refs": "dry-mass"},
+            {
+                "component_ref": "lab-sequestration",
+                "input_key": "organic_carbon_fraction",
+                "datapoint_refs": ", ".join(replicates),
+            },
+            {"component_ref": "lab-sequestration", "input_key": "permanence_factor", "datapoint_refs": "permanence"},
+        ]
+        sheets["measurement_locations"] = [dict(LOCATION)]
+        sheets["samples"] = [
+            {
+                "ref": "lab-kiln-a",
+                "measurement_type": "biochar_production_batch",
+                "measured_at": dt.datetime(2026, 10, 16, 9, 0),
+                "production_batch": "kiln-2026-10-a",
+                "source_refs": "lab-certificate",
+            },
+            {
+                "ref": "soil-north-p1",
+                "measurement_type": "biochar_soil",
+                "measured_at": dt.datetime(2026, 10, 25),
+                "measurement_location": "north-p1",
+            },
+        ]
+        sheets["sample_values"] = _values(replicates)
+        for sheet, rows in changes.items():
+            sheets[sheet] = rows(sheets[sheet])
+
+    return mutate
+
+
+def _workbook(folder: Path, replicates: dict[str, float] = REPLICATES, **changes: Any) -> Path:
+    return write(folder, _mutate(replicates, **changes))
+
+
+def _prefix(workbook: Path) -> str:
+    from importer.workbook.validate import validate_workbook
+
+    result = validate_workbook(workbook)
+    assert result.ok, [f.message for f in result.errors()]
+    project = result.workbook.project
+    return project.supplier_reference_prefix or project.project_id
+
+
+def _log(sandbox: Any) -> list[tuple[str, str, int]]:
+    return list(sandbox.store.request_log)
+
+
+def _by_srid(sandbox: Any, path: str, **params: Any) -> dict[str, dict[str, Any]]:
+    return {n["supplier_reference_id"]: n for n in api_nodes(sandbox, path, **params) if n["supplier_reference_id"]}
+
+
+def _sample_datapoints(sample: dict[str, Any], replicates: dict[str, float]) -> dict[str, str]:
+    """value ref -> the datapoint the sample answered for it (matched by property and magnitude, computed here)."""
+    out = {}
+    for ref, magnitude in {**replicates, "dry-mass": DRY_MASS_T}.items():
+        prop = DRY if ref == "dry-mass" else TOC
+        (value,) = [
+            v
+            for v in sample["values"]
+            if (v["measurement_property"]["quantity_kind"], v["measurement_property"]["qualifier"]) == prop
+            and abs(v["value"]["magnitude"] - magnitude) < 1e-12
+        ]
+        out[ref] = value["datapoint_id"]
+    return out
+
+
+def _fixed_values(sandbox: Any) -> dict[str, float]:
+    """The template's fixed inputs (input key -> magnitude), read over HTTP: the template, then each datapoint."""
+    template = api_get(sandbox, f"/projects/{PROJECT}/ghg_entry_templates/{PRODUCTION}")
+    out = {}
+    for group in template["groups"]:
+        for comp in group["components"]:
+            for item in comp["inputs"]:
+                if item["type"] == "fixed":
+                    out[item["input_key"]] = api_get(sandbox, f"/datapoints/{item['datapoint_id']}")["quantity"][
+                        "magnitude"
+                    ]
+    return out
+
+
+def _expected_co2e(sandbox: Any, replicates: dict[str, float]) -> float:
+    """The batch entry's net removal in kg CO2e, computed here from the workbook's figures (the sample workbook's
+    own, written in sample_workbooks/build_samples.py, re-stated here) and the template's fixed values."""
+    fixed = _fixed_values(sandbox)
+    road = 46 * 18.4 * fixed["emission_factor"]
+    electricity = (1210.5 + 1185.0 + 1302.25) * fixed["grid_emission_factor"]
+    counterfactual = 14.9 * 1000 * fixed["carbon_fraction"] * fixed["decay_fraction"] * 44 / 12
+    generator = 120 * 2.68 * 0.5  # the extra generator component, attributed at 0.5
+    sequestration = DRY_MASS_T * 1000 * statistics.mean(replicates.values()) * PERMANENCE * 44 / 12
+    return sequestration - road - electricity - counterfactual - generator
+
+
+def _entry(sandbox: Any, prefix: str) -> dict[str, Any]:
+    return _by_srid(sandbox, "/ghg_entries")[f"{prefix}:entries:batch-2026-10-a"]
+
+
+def _check_bound(sandbox: Any, prefix: str, replicates: dict[str, float]) -> dict[str, str]:
+    """The sample as held, its datapoints locked to it, and the lab component's inputs naming exactly them."""
+    sample = _by_srid(sandbox, "/measurement_samples")[f"{prefix}:samples:lab-kiln-a"]
+    batch = _by_srid(sandbox, "/production_batches")[f"{prefix}:production_batches:kiln-2026-10-a"]
+    assert sample["production_batch_id"] == batch["id"] and sample["measurement_location_id"] is None
+    assert sample["measured_at"] == "2026-10-16"
+    ids = _sample_datapoints(sample, replicates)
+    for ref, dp_id in ids.items():
+        dp = api_get(sandbox, f"/datapoints/{dp_id}")
+        assert dp["locked_status"] == "locked_measurement_sample_datapoint"
+        assert abs(dp["quantity"]["magnitude"] - (DRY_MASS_T if ref == "dry-mass" else replicates[ref])) < 1e-12
+    listed = {d["id"] for d in api_nodes(sandbox, "/datapoints", measurement_sample_id=sample["id"])}
+    assert listed == set(ids.values())
+    (component,) = api_nodes(sandbox, "/components", supplier_reference_id=f"{prefix}:components:lab-sequestration")
+    inputs = {i["input_key"]: i for i in component["inputs"]}
+    assert inputs["organic_carbon_fraction"]["datapoint_ids"] == [ids[r] for r in replicates]  # a list, in order
+    assert inputs["biochar_mass"]["datapoint_id"] == ids["dry-mass"]  # a scalar
+    return ids
+
+
+def test_samples_with_replicates_feed_an_entry_read_back_over_http_and_a_rerun_sends_only_gets(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb")
+    env = cli_env(sandbox, tmp_path / "home")
+    first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    counts = first.json()["counts"]
+    assert counts["measurement_sample"]["created"] == 2 and counts["measurement_location"]["created"] == 1
+    prefix = _prefix(workbook)
+
+    location = _by_srid(sandbox, "/measurement_locations")[f"{prefix}:measurement_locations:north-p1"]
+    assert api_get(sandbox, f"/measurement_locations/{location['id']}") == location
+    assert (location["latitude"], location["longitude"]) == (LOCATION["latitude"], LOCATION["longitude"])
+    soil = _by_srid(sandbox, "/measurement_samples")[f"{prefix}:samples:soil-north-p1"]
+    assert soil["measurement_location_id"] == location["id"] and soil["production_batch_id"] is None
+    assert [v["value"]["magnitude"] for v in soil["values"]] == [0.021]
+
+    _check_bound(sandbox, prefix, REPLICATES)
+    entry = _entry(sandbox, prefix)
+    assert abs(entry["co2e_net_removed_kg"] - _expected_co2e(sandbox, REPLICATES)) < 1e-6
+
+    before = len(_log(sandbox))
+    second = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert second.code == 0, second.stdout + second.stderr
+    sent = _log(sandbox)[before:]
+    assert sent and {method for method, _, _ in sent} == {"GET"}, [r for r in sent if r[0] != "GET"]
+    statuses = {o["status"] for o in second.json()["objects"] if o["kind"].startswith("measurement_")}
+    assert statuses == {"unchanged"}
+    # no datapoint of a sample is ever PATCHed (they are locked): not by the first run, not by the second
+    assert not [r for r in _log(sandbox) if r[0] == "PATCH" and r[1].startswith("/mrv/v0/datapoints/")]
+
+
+def test_a_changed_replicate_is_refused_without_replace_and_with_it_the_sample_is_replaced_and_rebound(
+    sandbox, tmp_path
+):
+    workbook = _workbook(tmp_path / "wb")
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    prefix = _prefix(workbook)
+    old_ids = _check_bound(sandbox, prefix, REPLICATES)
+    old_sample = _by_srid(sandbox, "/measurement_samples")[f"{prefix}:samples:lab-kiln-a"]["id"]
+
+    corrected = dict(REPLICATES, **{"toc-2": 0.702})  # the lab corrected its second replicate
+    workbook = _workbook(tmp_path / "wb", corrected)
+    before = len(_log(sandbox))
+    refused = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert refused.code == 1, refused.stdout + refused.stderr
+    assert not [r for r in _log(sandbox)[before:] if r[0] != "GET"]  # nothing written
+    sample = next(
+        o for o in refused.json()["objects"] if o["kind"] == "measurement_sample" and o["ref"] == "lab-kiln-a"
+    )
+    assert sample["status"] == "conflict" and "--replace" in sample["error"] and old_sample in sample["error"]
+    assert "0.792" in sample["error"] and "0.702" in sample["error"]
+    component = next(o for o in refused.json()["objects"] if o["ref"] == "lab-sequestration")
+    assert component["status"] == "blocked"
+
+    before = len(_log(sandbox))
+    replaced = run_cli(["run", str(workbook), "--replace", "--json", "--quiet"], env)
+    assert replaced.code == 0, replaced.stdout + replaced.stderr
+    writes = [(m, p) for m, p, _ in _log(sandbox)[before:] if m != "GET"]
+    held_component = api_nodes(sandbox, "/components", supplier_reference_id=f"{prefix}:components:lab-sequestration")
+    assert writes == [
+        ("DELETE", f"/mrv/v0/measurement_samples/{old_sample}"),
+        ("POST", "/mrv/v0/measurement_samples"),
+        ("PATCH", f"/mrv/v0/components/{held_component[0]['id']}"),
+    ], writes
+    new_ids = _check_bound(sandbox, prefix, corrected)
+    assert not set(new_ids.values()) & set(old_ids.values())
+    entry = _entry(sandbox, prefix)
+    assert abs(entry["co2e_net_removed_kg"] - _expected_co2e(sandbox, corrected)) < 1e-6
+    statuses = {(o["kind"], o["ref"]): o["status"] for o in replaced.json()["objects"]}
+    assert statuses[("measurement_sample", "lab-kiln-a")] == "replaced"
+    assert statuses[("measurement_sample", "soil-north-p1")] == "unchanged"
+    assert statuses[("component", "lab-sequestration")] == "updated"
