@@ -140,6 +140,15 @@ def _mutate(replicates: dict[str, float], **changes: Any) -> Any:
     return mutate
 
 
+def _sheets(replicates: dict[str, float] = REPLICATES, **changes: Any) -> dict[str, list[dict[str, Any]]]:
+    """The sheets `_workbook` writes (to find a row's Excel number)."""
+    from workbooks import sample_data
+
+    sheets, project = sample_data()
+    _mutate(replicates, **changes)(sheets, project)
+    return sheets
+
+
 def _workbook(folder: Path, replicates: dict[str, float] = REPLICATES, **changes: Any) -> Path:
     return write(folder, _mutate(replicates, **changes))
 
@@ -299,3 +308,149 @@ def test_a_changed_replicate_is_refused_without_replace_and_with_it_the_sample_i
     assert statuses[("measurement_sample", "lab-kiln-a")] == "replaced"
     assert statuses[("measurement_sample", "soil-north-p1")] == "unchanged"
     assert statuses[("component", "lab-sequestration")] == "updated"
+
+
+def _cell(sheet: str, column: str, row: int) -> str:
+    """The A1 name of a column of the format (the writer puts the spec's columns in order) in an Excel row."""
+    from openpyxl.utils import get_column_letter
+
+    from importer.workbook import spec
+
+    names = [c.name for c in spec.SHEETS_BY_NAME[sheet].columns]
+    return f"{get_column_letter(names.index(column) + 1)}{row}"
+
+
+def _row_of(rows: list[dict[str, Any]], **match: Any) -> int:
+    """The Excel row (header in row 1) of the first row matching."""
+    return 2 + next(i for i, r in enumerate(rows) if all(r.get(k) == v for k, v in match.items()))
+
+
+def test_each_refusal_of_the_lab_sheets_is_located_to_its_cell(sandbox, tmp_path):
+    def samples(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows[0]["storage_location"] = "north-field"  # a second target beside the production batch
+        rows.append(
+            {"ref": "feed-1", "measurement_type": "ew_mineral_feedstock", "measured_at": dt.datetime(2026, 10, 2)}
+        )
+        rows[-1]["feedstock_batch"] = "batch-17"  # not an ftb_ ID (no sheet lists feedstock batches)
+        return rows
+
+    def values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [*rows, dict(rows[-1], ref="feed-moisture", sample="feed-1")]
+
+    def component_inputs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for item in rows:
+            if item["input_key"] == "organic_carbon_fraction":
+                item["datapoint_refs"] += ", toc-4"  # no such value
+        return rows
+
+    changes = {"samples": samples, "sample_values": values, "component_inputs": component_inputs}
+    workbook = _workbook(tmp_path / "wb", **changes)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert result.code == 1, result.stdout + result.stderr
+    found = {(e["sheet"], e["cell"]): e for e in result.json()["errors"]}
+    written = _sheets(**changes)["component_inputs"]
+    toc_row = _row_of(written, component_ref="lab-sequestration", input_key="organic_carbon_fraction")
+    assert set(found) == {
+        ("samples", _cell("samples", "storage_location", 2)),
+        ("samples", _cell("samples", "feedstock_batch", 4)),
+        ("component_inputs", _cell("component_inputs", "datapoint_refs", toc_row)),
+    }, sorted(found)
+    assert found[("samples", _cell("samples", "storage_location", 2))]["code"] == "sample_targets"
+    assert "batch-17" in found[("samples", _cell("samples", "feedstock_batch", 4))]["message"]
+    unknown = found[("component_inputs", _cell("component_inputs", "datapoint_refs", toc_row))]
+    assert "toc-4" in unknown["message"] and "sample_values" in unknown["message"]
+    assert not [r for r in _log(sandbox) if r[0] != "GET"]
+
+
+def test_replicates_bound_to_a_scalar_input_are_refused_at_the_cell_with_advice(sandbox, tmp_path):
+    def entry_inputs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for item in rows:
+            if item["input_key"] == "organic_carbon_fraction":
+                item["datapoint_refs"] = ", ".join(REPLICATES)  # the template's input is a SCALAR
+        return rows
+
+    workbook = _workbook(tmp_path / "wb", entry_inputs=entry_inputs)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["validate", str(workbook), "--online", "--json", "--no-report"], env)
+    assert result.code == 1, result.stdout + result.stderr
+    (error,) = result.json()["errors"]
+    row = _row_of(_sheets(entry_inputs=entry_inputs)["entry_inputs"], input_key="organic_carbon_fraction")
+    assert (error["sheet"], error["cell"], error["code"]) == (
+        "entry_inputs",
+        _cell("entry_inputs", "datapoint_refs", row),
+        "replicates_on_scalar",
+    )
+    message = error["message"]
+    assert f"{len(REPLICATES)} of {TOC[0]} ({TOC[1]}) of sample 'lab-kiln-a'" in message
+    assert "list" in message and "component_inputs" in message  # the advice: where replicates can go
+    assert not [r for r in _log(sandbox) if r[0] != "GET"]
+
+
+def test_a_ref_of_both_a_datapoint_and_a_sample_value_is_refused_where_it_is_cited(sandbox, tmp_path):
+    def datapoints(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [*rows, dict(rows[0], ref="dry-mass", display_name="Dry mass typed again")]
+
+    workbook = _workbook(tmp_path / "wb", datapoints=datapoints)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert result.code == 1, result.stdout + result.stderr
+    sheets = _sheets(datapoints=datapoints)
+    expected = {
+        (
+            "entry_inputs",
+            _cell("entry_inputs", "datapoint_refs", _row_of(sheets["entry_inputs"], datapoint_refs="dry-mass")),
+        ),
+        (
+            "component_inputs",
+            _cell("component_inputs", "datapoint_refs", _row_of(sheets["component_inputs"], datapoint_refs="dry-mass")),
+        ),
+    }
+    errors = result.json()["errors"]
+    assert {(e["sheet"], e["cell"]) for e in errors} == expected
+    assert all(e["code"] == "ambiguous_ref" and "sample_values" in e["message"] for e in errors)
+
+
+def test_a_sample_used_by_a_submitted_statement_is_not_replaced(sandbox, tmp_path):
+    def submit(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        _mutate(REPLICATES)(sheets, project)
+        project["ghg_statement_report_url"] = "https://example.org/reports/2026-10.pdf"
+
+    env = cli_env(sandbox, tmp_path / "home")
+    workbook = write(tmp_path / "wb", submit)
+    first = run_cli(["run", str(workbook), "--submit", "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    prefix = _prefix(workbook)
+    sample_id = _by_srid(sandbox, "/measurement_samples")[f"{prefix}:samples:lab-kiln-a"]["id"]
+
+    def corrected(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        submit(sheets, project)
+        sheets["sample_values"] = _values(dict(REPLICATES, **{"toc-2": 0.702}))
+
+    workbook = write(tmp_path / "wb", corrected)
+    before = len(_log(sandbox))
+    refused = run_cli(["run", str(workbook), "--replace", "--json", "--quiet"], env)
+    assert refused.code == 1, refused.stdout + refused.stderr
+    assert not [r for r in _log(sandbox)[before:] if r[0] != "GET"]
+    sample = next(
+        o for o in refused.json()["objects"] if o["kind"] == "measurement_sample" and o["ref"] == "lab-kiln-a"
+    )
+    assert sample["status"] == "conflict" and sample_id in sample["error"] and "submitted statement" in sample["error"]
+    assert _by_srid(sandbox, "/measurement_samples")[f"{prefix}:samples:lab-kiln-a"]["id"] == sample_id
+
+
+def test_the_sandbox_locks_a_samples_datapoints_and_refuses_their_patch(sandbox, tmp_path):
+    import httpx
+
+    workbook = _workbook(tmp_path / "wb")
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    sample = _by_srid(sandbox, "/measurement_samples")[f"{_prefix(workbook)}:samples:lab-kiln-a"]
+    dp_id = sample["values"][0]["datapoint_id"]
+    headers = {"X-Client-Secret": sandbox.client_secret, "Authorization": f"Bearer {sandbox.access_token}"}
+    with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=10) as api:
+        patched = api.patch(f"/datapoints/{dp_id}", json={"display_name": "changed"})
+        assert patched.status_code == 422 and "locked" in patched.text
+        deleted = api.delete(f"/datapoints/{dp_id}")
+        assert deleted.status_code == 422
+    assert api_get(sandbox, f"/datapoints/{dp_id}")["display_name"] != "changed"
