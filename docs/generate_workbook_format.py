@@ -25,6 +25,9 @@ COMMAND = ".venv/bin/python docs/generate_workbook_format.py"
 BEGIN = f"<!-- BEGIN GENERATED from importer/workbook/spec.py by `{COMMAND}`: edit spec.py, not this block -->"
 END = "<!-- END GENERATED -->"
 
+#: a column with more choices than this names how many, not each (the contract's 66 quantity kinds, 979 qualifiers)
+MANY_CHOICES = 40
+
 TYPE_LABELS = {
     "str": "text",
     "enum": "one of a list",
@@ -64,7 +67,12 @@ def _number(value: float) -> str:
 def allowed_values(col: spec.Column) -> str:
     """What the validator accepts beyond the type, from the column's constraints."""
     parts: list[str] = []
-    if col.choices:
+    if len(col.choices) > MANY_CHOICES:  # the contract's qualifiers: the template's dropdown lists them
+        parts.append(
+            f"one of the contract's {len(col.choices)} values (from {_code(col.choices[0])} to "
+            f"{_code(col.choices[-1])}; the template's dropdown lists them all)"
+        )
+    elif col.choices:
         parts.append("one of " + ", ".join(_code(c) for c in col.choices))
     if col.type in ("ref", "refs"):
         many = col.type == "refs"

@@ -216,6 +216,17 @@ SENT_AS = {
     ("biochar_applications", "supplier_reference_id"): ("CreateBiocharApplicationRequest", "supplier_reference_id"),
     ("biochar_applications", "production_batch"): ("CreateBiocharApplicationRequest", "production_batch_id"),
     ("biochar_applications", "storage_location"): ("CreateBiocharApplicationRequest", "storage_site_id"),
+    ("measurement_locations", "supplier_reference_id"): ("CreateMeasurementLocationRequest", "supplier_reference_id"),
+    ("measurement_locations", "latitude"): ("CreateMeasurementLocationRequest", "latitude"),
+    ("measurement_locations", "longitude"): ("CreateMeasurementLocationRequest", "longitude"),
+    ("samples", "supplier_reference_id"): ("CreateMeasurementSampleRequest", "supplier_reference_id"),
+    ("samples", "measurement_type"): ("CreateMeasurementSampleRequest", "measurement_type"),
+    ("samples", "production_batch"): ("CreateMeasurementSampleRequest", "production_batch_id"),
+    ("samples", "storage_location"): ("CreateMeasurementSampleRequest", "storage_location_id"),
+    ("samples", "measurement_location"): ("CreateMeasurementSampleRequest", "measurement_location_id"),
+    ("samples", "feedstock_batch"): ("CreateMeasurementSampleRequest", "feedstock_batch_id"),
+    ("sample_values", "quantity_kind"): ("MeasurementProperty", "quantity_kind"),
+    ("sample_values", "qualifier"): ("MeasurementProperty", "qualifier"),
 }
 
 
@@ -267,6 +278,9 @@ def test_every_column_sent_with_a_limit_is_mapped():
             ("storage_locations", "ref"),  # refs are the workbook's own names, never sent
             ("production_batches", "ref"),
             ("biochar_applications", "ref"),
+            ("measurement_locations", "ref"),
+            ("samples", "ref"),
+            ("sample_values", "ref"),
             ("project", "supplier_reference_prefix"),  # a part of derived references, each held to 100
         }
     )
