@@ -454,3 +454,35 @@ def test_the_sandbox_locks_a_samples_datapoints_and_refuses_their_patch(sandbox,
         deleted = api.delete(f"/datapoints/{dp_id}")
         assert deleted.status_code == 422
     assert api_get(sandbox, f"/datapoints/{dp_id}")["display_name"] != "changed"
+
+
+def test_the_template_offers_the_lab_sheets_with_the_contracts_quantity_kinds_and_qualifiers(sandbox, tmp_path):
+    import openpyxl
+
+    from contract import document
+
+    out = tmp_path / "template.xlsx"
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["template", str(out), "--project-id", PROJECT], env)
+    assert result.code == 0, result.stdout + result.stderr
+    book = openpyxl.load_workbook(out)
+    schemas = document()["components"]["schemas"]
+    ws = book["sample_values"]
+    header = [c.value for c in ws[1]]
+
+    def offered(sheet: Any, column: str) -> list[str]:
+        names = [c.value for c in sheet[1]]
+        letter = openpyxl.utils.get_column_letter(names.index(column) + 1)
+        (dv,) = [dv for dv in sheet.data_validations.dataValidation if f"{letter}2" in str(dv.sqref)]
+        target, cells = str(dv.formula1).replace("'", "").replace("$", "").split("!")
+        first, last = cells.split(":")
+        col = "".join(ch for ch in first if ch.isalpha())
+        return [book[target][f"{col}{r}"].value for r in range(int(first[len(col) :]), int(last[len(col) :]) + 1)]
+
+    assert offered(ws, "quantity_kind") == schemas["QuantityKindType"]["enum"]
+    assert offered(ws, "qualifier") == schemas["QuantityKindQualifierType"]["enum"]
+    assert offered(book["samples"], "measurement_type") == schemas["MeasurementTypeKey"]["enum"]
+    comment = ws.cell(row=1, column=header.index("qualifier") + 1).comment.text
+    assert str(len(schemas["QuantityKindQualifierType"]["enum"])) in comment and len(comment) < 600
+    readme = " ".join(str(c.value) for row in book["README"].iter_rows() for c in row if c.value)
+    assert "sample_values" in readme and "replicates" in readme

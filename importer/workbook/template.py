@@ -32,6 +32,9 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 INFO_FILL = PatternFill("solid", fgColor="EDEDED")
 LISTS_SHEET = "_lists"
+#: an enum column with more choices than this says how many in its header's comment (the dropdown lists them):
+#: the contract's 66 quantity kinds and 979 qualifiers, which it does not narrow by measurement type
+MANY_CHOICES = 40
 
 README_TEXT = [
     ("How to fill in this workbook", True),
@@ -86,6 +89,16 @@ README_TEXT = [
         "--replace.",
         False,
     ),
+    (
+        "9. measurement_locations / samples / sample_values (optional: lab results): one samples row per sample the "
+        "lab (or a field team at a measurement_locations point) measured, taken from at most one production batch, "
+        "storage location, measurement location or feedstock batch, with its lab certificate in source_refs; one "
+        "sample_values row per value (quantity_kind and qualifier from the dropdowns; several rows of one property "
+        "are replicates). Bind a value in entry_inputs or component_inputs by its sample_values ref: replicates go "
+        "to a list input. A sample cannot be edited through the API: a changed value replaces the sample (with "
+        "--replace) and re-binds its entries; never once a submitted statement uses it.",
+        False,
+    ),
     ("", False),
     (
         "Every ref is your own short name, unique in its sheet. Wherever a ref is expected you may instead give an "
@@ -115,7 +128,9 @@ def _shape(blueprints: Mapping[str, m.ComponentBlueprint], blueprint_key: str, i
 
 def _header_comment(col: spec.Column) -> Comment:
     parts = [col.description or col.name, f"Type: {col.type}" + (" (required)" if col.required else " (optional)")]
-    if col.choices:
+    if len(col.choices) > MANY_CHOICES:  # the contract's quantity kinds and qualifiers: the dropdown holds them
+        parts.append(f"One of the {len(col.choices)} values of the dropdown (the contract's list).")
+    elif col.choices:
         parts.append("One of: " + ", ".join(col.choices))
     if col.max_length:
         parts.append(f"At most {col.max_length} characters.")
@@ -243,7 +258,8 @@ def build_template(
                 dv = _list_validation(
                     ref_column[col.ref_sheet],
                     strict=False,
-                    prompt=f"Not a ref of the {col.ref_sheet} sheet (an existing ID is fine)",
+                    prompt=f"Not a ref of the {' or '.join((col.ref_sheet, *col.also_sheets))} sheet (an existing ID "
+                    "is fine)",
                 )
             else:
                 continue
