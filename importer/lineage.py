@@ -11,11 +11,12 @@ never a failed run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, cast
 
 from importer.context import ProjectContext
+from importer.ids import has_id_prefix
 from importer.planning import datapoints, ghg_entries, sources
 from importer.planning.model import Action, Key, Plan
 from importer.results import (
@@ -25,6 +26,8 @@ from importer.results import (
     DatapointLineage,
     EntryLineage,
     LocationLineage,
+    SampleValueLineage,
+    SourceLineage,
 )
 from importer.workbook.model import Workbook
 
@@ -58,6 +61,10 @@ class LineageBuilder:
         self.client = client
         self.datapoint_actions = {a.ref: a for a in plan.of_kind("datapoint")}
         self.source_actions = {a.ref: a for a in plan.of_kind("source")}
+        self.samples = {
+            v.ref: v
+            for v in samples_lineage(plan, wb, ids, statuses, lambda s: sources.lineage(s, self.source_actions, ids))
+        }
         self._current = current or {}
         self._fetched: dict[str, m.Datapoint | None] = {
             k: cast("m.Datapoint", v) for k, v in self._current.items() if k.startswith("dtp_")
@@ -73,6 +80,17 @@ class LineageBuilder:
             self._fetched[dp_id] = None
 
     def datapoint(self, ref: str) -> DatapointLineage:
+        value = self.samples.get(ref)
+        if value is not None:  # a lab value: the datapoint Isometric made of it, its sample, the lab certificate
+            return DatapointLineage(
+                ref=ref,
+                id=value_ids(self.plan, self.ids).get(ref),
+                display_name=f"{value.property}, sample {value.sample}",
+                magnitude=value.magnitude,
+                unit=value.unit or "dimensionless",
+                sources=list(value.certificate),
+                sample=value,
+            )
         if ref.startswith("dtp_") and ref not in self._fetched:
             self._fetch_datapoint(ref)
         return datapoints.lineage(
@@ -207,3 +225,76 @@ def chain_lineage(wb: Workbook, ids: Mapping[Key, str], statuses: Mapping[Key, s
     for cited in sorted({a.storage_location for a in wb.biochar_applications} - named):  # slc_ IDs of earlier months
         chain.locations.append(LocationLineage(ref=cited, id=cited, name=None, latitude=None, longitude=None))
     return chain
+
+
+def value_ids(plan: Plan, ids: Mapping[Key, str]) -> dict[str, str]:
+    """Each lab value's datapoint ID (a `sample_values` ref -> dtp_): recorded by the sample's create
+    (`ApplyEnv.part_created`), or, for a sample held unchanged, the ID the plan bound (an entry's or component's
+    input names it)."""
+    from importer.planning.common import SAMPLE_VALUE, InputBinding
+    from importer.planning.model import IdRef
+
+    out = {ref: dp for (kind, ref), dp in ids.items() if kind == SAMPLE_VALUE}
+    for action in plan.actions:
+        payload = action.payload
+        bindings: list[InputBinding] = [*getattr(payload, "inputs", ())]
+        for comp in getattr(payload, "components", ()):
+            bindings += list(getattr(comp, "inputs", ()))
+        for binding in bindings:
+            if not isinstance(binding, InputBinding):
+                continue
+            for ref, bound in zip(binding.refs, binding.datapoints, strict=False):
+                if isinstance(bound, IdRef):
+                    out.setdefault(ref, bound.id)
+    return out
+
+
+def samples_lineage(
+    plan: Plan,
+    wb: Workbook,
+    ids: Mapping[Key, str],
+    statuses: Mapping[Key, str],
+    source: Callable[[str], SourceLineage],
+) -> list[SampleValueLineage]:
+    """Every lab value of the workbook with its sample, what it was taken from (a batch, a location...) and the
+    lab certificate (`source` gives each cited source's lineage)."""
+    samples = {s.ref: s for s in wb.samples}
+    out = []
+    for v in wb.sample_values:
+        sample = samples.get(v.sample)
+        if sample is None:
+            continue
+        key = ("measurement_sample", sample.ref)
+        taken_from = target = target_kind = None
+        for column, kind in (
+            ("production_batch", "production_batch"),
+            ("storage_location", "storage_location"),
+            ("measurement_location", "measurement_location"),
+            ("feedstock_batch", "feedstock_batch"),
+        ):
+            written = getattr(sample, column)
+            if written:
+                taken_from, target, target_kind = column.replace("_", " "), written, kind
+                break
+        target_id = None
+        if target is not None and target_kind is not None:
+            target_id = target if has_id_prefix(target) else ids.get((target_kind, target))
+        out.append(
+            SampleValueLineage(
+                ref=v.ref,
+                sample=sample.ref,
+                sample_id=ids.get(key),
+                measurement_type=sample.measurement_type,
+                measured_at=sample.measured_at.date().isoformat(),
+                property=v.property,
+                magnitude=v.magnitude,
+                unit=v.unit,
+                standard_deviation=v.standard_deviation,
+                status=statuses.get(key, ""),
+                taken_from=taken_from,
+                target=target,
+                target_id=target_id,
+                certificate=[source(s) for s in sample.source_refs],
+            )
+        )
+    return out

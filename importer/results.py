@@ -101,6 +101,27 @@ class SourceLineage:
 
 
 @dataclass
+class SampleValueLineage:
+    """A lab value behind a datapoint (a `sample_values` row): its sample, what the sample was taken from, and
+    the lab certificate the workbook names (the API takes no sources for a sample: kept here only)."""
+
+    ref: str
+    sample: str  # the sample's workbook ref
+    sample_id: str | None
+    measurement_type: str
+    measured_at: str
+    property: str  # `mass_fraction (total_organic_carbon)`
+    magnitude: float
+    unit: str | None
+    standard_deviation: float | None
+    status: str = ""  # the sample's outcome
+    taken_from: str | None = None  # "production batch", "storage location", "measurement location", "feedstock batch"
+    target: str | None = None  # that object's workbook ref or ID
+    target_id: str | None = None
+    certificate: list[SourceLineage] = field(default_factory=list)
+
+
+@dataclass
 class DatapointLineage:
     ref: str | None
     id: str | None
@@ -108,6 +129,7 @@ class DatapointLineage:
     magnitude: float | None
     unit: str | None
     sources: list[SourceLineage] = field(default_factory=list)
+    sample: SampleValueLineage | None = None  # the datapoint is a sample's value (locked to the sample)
 
 
 @dataclass
@@ -237,6 +259,8 @@ class RunResult:
     throttled: int = 0  # requests answered 429 during the run
     #: the chain of custody (production batches -> applications -> storage locations); None without those sheets
     chain: ChainLineage | None = None
+    #: every lab value of the workbook (`sample_values`), with its sample: the report's replicate charts
+    samples: list[SampleValueLineage] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -367,8 +367,9 @@ def finish_import(
     """The plan's outcome (plan mode), or apply it and read back what the registry now holds (run mode). A run
     that wrote nothing reports the snapshot `state` it was planned against (nothing to read back)."""
     from importer.applying import apply_plan, outcome_of
-    from importer.lineage import LineageBuilder, chain_lineage
+    from importer.lineage import LineageBuilder, chain_lineage, samples_lineage
     from importer.planning import kinds
+    from importer.planning.sources import lineage as source_lineage
     from importer.planning.statements import StatementPayload
 
     result.messages += list(plan.messages)
@@ -378,8 +379,10 @@ def finish_import(
     if options.mode == "plan":
         result.objects = [outcome_of(a) for a in plan.actions]
         ids = {a.key: a.existing_id for a in plan.actions if a.existing_id}
-        result.lineage = LineageBuilder(plan, wb, ctx, ids, {a.key: a.op for a in plan.actions}, None).build()
+        builder = LineageBuilder(plan, wb, ctx, ids, {a.key: a.op for a in plan.actions}, None)
+        result.lineage = builder.build()
         result.chain = chain_lineage(wb, ids, {a.key: a.op for a in plan.actions})
+        result.samples = list(builder.samples.values())
         if statement is not None:
             payload = statement.payload_of(StatementPayload)
             result.statement = {
@@ -442,6 +445,10 @@ def finish_import(
     statuses = {a.key: run_log.outcomes[a.key].status for a in plan.actions}
     known = {a.key: a.existing_id for a in plan.actions if a.existing_id and a.op != "delete"}
     result.chain = chain_lineage(wb, {**known, **run_log.ids}, statuses)
+    sources_of = {a.ref: a for a in plan.of_kind("source")}
+    result.samples = samples_lineage(
+        plan, wb, {**known, **run_log.ids}, statuses, lambda s: source_lineage(s, sources_of, run_log.ids)
+    )
     if not run_log.stopped:
         result.lineage = LineageBuilder(
             plan, wb, ctx, run_log.ids, statuses, session.client, current=_current_after_run(plan, run_log, state)

@@ -486,3 +486,61 @@ def test_the_template_offers_the_lab_sheets_with_the_contracts_quantity_kinds_an
     assert str(len(schemas["QuantityKindQualifierType"]["enum"])) in comment and len(comment) < 600
     readme = " ".join(str(c.value) for row in book["README"].iter_rows() for c in row if c.value)
     assert "sample_values" in readme and "replicates" in readme
+
+
+def test_the_report_traces_each_input_to_its_sample_batch_and_certificate_and_charts_the_replicates(sandbox, tmp_path):
+    import re
+
+    outlier = dict(REPLICATES, **{"toc-3": 0.61})  # one replicate far from the others
+    workbook = _workbook(tmp_path / "wb", outlier)
+    env = cli_env(sandbox, tmp_path / "home")
+    run = run_cli(["run", str(workbook), "--json", "--quiet", "--report", str(tmp_path / "run.html")], env)
+    assert run.code == 0, run.stdout + run.stderr
+    prefix = _prefix(workbook)
+    ids = _check_bound(sandbox, prefix, outlier)
+    sample = _by_srid(sandbox, "/measurement_samples")[f"{prefix}:samples:lab-kiln-a"]
+    batch = _by_srid(sandbox, "/production_batches")[f"{prefix}:production_batches:kiln-2026-10-a"]
+    page = (tmp_path / "run.html").read_text()
+    p = re.search(r'<section id="([^"]*)lab" class="detail">', page).group(1)  # the report's id prefix
+
+    # the lineage: input -> datapoint (the sample's) -> lab value -> sample -> batch -> lab certificate
+    entry = page.split(f'id="{p}entry-batch-2026-10-a"', 1)[1].split("</details>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", entry, re.S)
+    for ref in outlier:  # the replicates' component binds all three; the template's (taken off) binds toc-1
+        bound = [r for r in rows if ids[ref] in r]
+        assert len(bound) == (2 if ref == "toc-1" else 1), ref
+        for row in bound:
+            assert f'lab value <a href="#{p}lab-{ref}">{ref}</a> of sample lab-kiln-a' in row
+            assert sample["id"] in row and batch["id"] in row and "production batch kiln-2026-10-a" in row
+            assert "lab-certificate" in row  # the certificate, as the evidence of the input
+    # the lab section: one chart per property; the TOC chart has one column (the batch) of three points
+    section = re.search(rf'<section id="{p}lab" class="detail">(.*?)</section>', page, re.S).group(1)
+    charts = re.findall(r"<figcaption><strong>([^<]+)</strong></figcaption>(<svg.*?</svg>)", section, re.S)
+    assert [p for p, _ in charts] == [
+        f"{TOC[0]} ({TOC[1]})",
+        f"{DRY[0]} ({DRY[1]})",
+        "mass_fraction (soil_organic_carbon)",
+    ]
+    svg = charts[0][1]
+    points = {
+        ref: float(cy)
+        for ref, cy in re.findall(
+            rf'<a href="#{p}lab-([^"]+)"><circle class="replicate" cx="[\d.]+" cy="([\d.]+)"', svg
+        )
+    }
+    assert set(points) == set(outlier)
+    ranked = sorted(outlier, key=outlier.get)  # lowest value drawn lowest (largest y)
+    assert sorted(points, key=points.get, reverse=True) == ranked
+    (mean_y,) = [float(y) for y in re.findall(r'<line class="mean" x1="[\d.]+" y1="([\d.]+)"', svg)]
+    mean = statistics.mean(outlier.values())
+    # the mean bar sits where the mean falls between the points (linear scale): computed here from two points
+    lo, hi = ranked[0], ranked[-1]
+    expected = points[lo] + (mean - outlier[lo]) / (outlier[hi] - outlier[lo]) * (points[hi] - points[lo])
+    assert abs(mean_y - expected) < 0.2
+    spread = re.search(r'<line class="spread" x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="([\d.]+)"', svg)
+    sd_px = (float(spread.group(2)) - float(spread.group(1))) / 2
+    per_unit = (points[lo] - points[hi]) / (outlier[hi] - outlier[lo])
+    assert abs(sd_px / per_unit - statistics.stdev(outlier.values())) < 1e-3
+    anchors = set(re.findall(r'id="([^"]+)"', page))
+    assert all(t in anchors for t in re.findall(rf'href="#({p}lab-[^"]+)"', page))
+    assert "lab-certificate" in section  # the certificate recorded beside the values

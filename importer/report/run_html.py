@@ -34,7 +34,31 @@ from importer.report.chain import chain_view
 from importer.report.csv_export import failed_csv_path
 from importer.report.paths import command_seconds
 from importer.report.render import render_to
-from importer.results import BAD_STATUSES, KINDS, PLAN_STATUSES, RUN_STATUSES, EntryLineage, ObjectOutcome, RunResult
+from importer.report.samples import samples_view
+from importer.results import (
+    BAD_STATUSES,
+    KINDS,
+    PLAN_STATUSES,
+    RUN_STATUSES,
+    EntryLineage,
+    ObjectOutcome,
+    RunResult,
+    SampleValueLineage,
+)
+
+
+def _sample_cell(value: SampleValueLineage, prefix: str) -> dict[str, object]:
+    """A lab value behind a datapoint, for the lineage: the value, its sample, what that was taken from."""
+    return {
+        "ref": value.ref,
+        "anchor": f"{prefix}lab-{value.ref}",
+        "sample": value.sample,
+        "sample_id": value.sample_id,
+        "measured_at": value.measured_at,
+        "taken_from": f"{value.taken_from} {value.target}" if value.target else "",
+        "target_id": value.target_id if value.target_id != value.target else None,
+    }
+
 
 SHEET_ORDER = (
     "project",
@@ -930,6 +954,7 @@ def _view(
                         "unit": d.unit or "",
                         "status": status_of.get(("datapoint", d.ref), "") if d.ref else "",
                         "anchor": f"{prefix}dp-{_slug(d.ref or d.id)}",
+                        "sample": _sample_cell(d.sample, prefix) if d.sample is not None else None,
                         "sources": [
                             {
                                 "file": s.file_name or s.display_name or "",
@@ -1012,6 +1037,7 @@ def _view(
         "fold_sheets": len(result.objects) > BIG_RUN,
         "lineage": lineage,
         "chain": chain_view(result.chain, result.lineage, prefix),
+        "lab": samples_view(result.samples, prefix),
         "statement": _statement(result),
         "messages": result.messages,
         "retries": retries if isinstance(retries, list) else None,
