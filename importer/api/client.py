@@ -93,7 +93,15 @@ UPLOAD_SECONDS_PER_BYTE = 10 / 1_000_000
 T = TypeVar("T")
 M = TypeVar("M", bound=m.Response)
 #: what `list_since` lists
-Listable: TypeAlias = m.Datapoint | m.Component | m.GhgEntry | m.ProductionBatch | m.BiocharApplication
+Listable: TypeAlias = (
+    m.Datapoint
+    | m.Component
+    | m.GhgEntry
+    | m.ProductionBatch
+    | m.BiocharApplication
+    | m.MeasurementLocation
+    | m.MeasurementSample
+)
 #: a request's query parameters (None: left out)
 Params: TypeAlias = Mapping[str, str | int | None]
 
@@ -1373,7 +1381,7 @@ class IsometricClient:
     def create_measurement_location(self, req: m.CreateMeasurementLocationRequest) -> m.MeasurementLocation:
         """A lost answer, or a duplicate refusal, is settled by the filtered listing."""
 
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(
                 self.list_measurement_locations(supplier_reference_id=req.supplier_reference_id),
                 req.supplier_reference_id,
@@ -1392,7 +1400,7 @@ class IsometricClient:
         """Settled like a production batch's create: by listing and comparing the supplier_reference_id. Each
         value of the answer carries the datapoint Isometric made of it (locked to the sample)."""
 
-        def find() -> dict[str, Any] | None:
+        def find() -> JSONObject | None:
             found = _matching(self.list_measurement_samples(), req.supplier_reference_id)
             return found.model_dump(by_alias=True) if found else None
 

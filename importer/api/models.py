@@ -9,9 +9,8 @@ from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from importer.json_types import JSONObject
-
 from importer import measurement_enums as _enums
+from importer.json_types import JSONObject
 
 
 class Response(BaseModel):
@@ -568,7 +567,7 @@ class MeasurementPropertyInput(Request):
     quantity_kind: QuantityKind
     qualifier: Qualifier | None
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         return self.model_dump(mode="json", by_alias=True)
 
 
@@ -614,7 +613,7 @@ class CreateMeasurementSampleRequest(Request):
             raise ValueError(f"a sample is taken from at most one of {', '.join(targets)}")
         return self
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JSONObject:
         out = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         for name in _SAMPLE_NULLABLE:
             out.setdefault(name, None)
