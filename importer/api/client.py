@@ -1268,13 +1268,20 @@ class IsometricClient:
         project_id: str | None = None,
         ghg_entry_id: str | None = None,
         supplier_reference_id: str | None = None,
+        scope: str | None = None,
+        ghg_statement_id: str | None = None,
     ) -> list[m.Component]:
+        """Components, filtered; `scope` (REMOVAL, GHG_STATEMENT, PROJECT) lists the shared ones, which have no
+        listing of their own (checked again here, as the reference and project are)."""
         params = {
             "project_id": project_id,
             "ghg_entry_id": ghg_entry_id,
             "supplier_reference_id": supplier_reference_id,
+            "scope": scope,
+            "ghg_statement_id": ghg_statement_id,
         }
-        return self._filtered(m.Component, "component", params)
+        found = self._filtered(m.Component, "component", params)
+        return found if scope is None else [c for c in found if c.scope in (None, scope)]
 
     def list_since(self, kind: str, after: str | None = None, *, project_id: str | None = None) -> Listed:
         """The datapoints or components of a project, or the organisation's GHG entries (`kind`; the API lists
@@ -1570,6 +1577,37 @@ class IsometricClient:
             return found.model_dump(by_alias=True) if found else None
 
         return m.Component.model_validate(self._create("component", req.body(), find))
+
+    def _shared_component(
+        self, path: str, req: m.CreateProjectComponentRequest | m.CreateGhgStatementComponentRequest
+    ) -> m.Component:
+        """A project or statement component's create, settled like a component's (by its supplier_reference_id
+        in the component listing: the shared ones have no listing of their own)."""
+        data = req.component_data
+
+        def find() -> JSONObject | None:
+            listed = self.list_components(supplier_reference_id=data.supplier_reference_id)
+            found = _matching(listed, data.supplier_reference_id, data.project_id)
+            return found.model_dump(by_alias=True) if found else None
+
+        return m.Component.model_validate(self._create("component", req.body(), find, path=path))
+
+    def create_project_component(self, req: m.CreateProjectComponentRequest) -> m.Component:
+        return self._shared_component(ep.PROJECT_COMPONENTS, req)
+
+    def create_ghg_statement_component(self, req: m.CreateGhgStatementComponentRequest) -> m.Component:
+        return self._shared_component(ep.GHG_STATEMENT_COMPONENTS, req)
+
+    def attribute_project_component(self, component_id: str, req: m.ProjectComponentAttributionRequest) -> m.GhgEntry:
+        """A MANUAL project component's share of one entry (POST sets it: sending it again sets the same)."""
+        path = ep.PROJECT_COMPONENT_ATTRIBUTIONS.format(id=component_id)
+        return m.GhgEntry.model_validate(
+            self._request("POST", path, json=req.body(), before_retry=lambda: None, expect=m.GhgEntry.model_validate)
+        )
+
+    def remove_project_component_attribution(self, component_id: str, ghg_entry_id: str) -> None:
+        path = ep.PROJECT_COMPONENT_ATTRIBUTIONS.format(id=component_id) + f"/{ghg_entry_id}"
+        self._request("DELETE", path, gone_is_done=True)
 
     def patch_component(self, id: str, req: m.PatchComponentRequest | Mapping[str, object]) -> m.Component:
         body = m.PatchComponentRequest.model_validate(req).body()

@@ -25,6 +25,10 @@ COMPONENT_BLUEPRINTS = "/component_blueprints"
 SIGNED_UPLOAD_URL = "/sources/{id}/signed_upload_url"
 GHG_ENTRY_ATTRIBUTIONS = "/ghg_entries/{id}/component_attributions"
 GHG_STATEMENT_SUBMIT = "/ghg_statements/{id}/submit"
+#: components shared by many entries: created here, listed and patched as `/components` (`GET ?scope=`)
+PROJECT_COMPONENTS = "/project_components"
+PROJECT_COMPONENT_ATTRIBUTIONS = "/project_components/{id}/ghg_entry_attributions"  # MANUAL: POST; DELETE /{entry}
+GHG_STATEMENT_COMPONENTS = "/ghg_statement_components"
 
 #: kind -> collection path; the item path is `<collection>/{id}`
 COLLECTIONS: dict[str, str] = {
@@ -40,6 +44,8 @@ COLLECTIONS: dict[str, str] = {
     "measurement_location": "/measurement_locations",  # filter: supplier_reference_id
     "measurement_sample": "/measurement_samples",  # no filter, no GET by ID, no PATCH
 }
+#: kinds the API creates through a path of their own but keeps, reads, patches and deletes as components
+ALIASES: dict[str, str] = {"project_component": "component", "ghg_statement_component": "component"}
 #: kinds whose paths are beta and opt-in per organisation: a 403 (anywhere on the path) or a 404 (on the
 #: collection) means "not enabled for this organisation", never a credentials failure (API-NOTES.md)
 OPT_IN: tuple[str, ...] = ("storage_location",)
@@ -56,12 +62,13 @@ DELETABLE: tuple[str, ...] = (
     "biochar_application",
     "measurement_location",
     "measurement_sample",
+    *ALIASES,
 )
 
 
 def collection(kind: str, project_id: str | None = None) -> str:
     """The collection path of a kind; a project-scoped one (`{project_id}` in it) needs `project_id`."""
-    path = COLLECTIONS[kind]
+    path = COLLECTIONS[ALIASES.get(kind, kind)]
     if "{project_id}" in path:
         if not project_id:
             raise ValueError(f"a {kind.replace('_', ' ')} path needs the project's ID")

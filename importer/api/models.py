@@ -287,6 +287,7 @@ class Component(Response):
     removal_template_component_id: str | None = None
     ghg_entry_template_component_id: str | None = None  # the post-rename name (inferred), should it appear
     inputs: list[ComponentInput] = []
+    allocation_strategy: str | None = None  # project-scoped components only (ProjectComponentAmortizationStrategy)
 
     @property
     def template_component_id(self) -> str | None:
@@ -466,12 +467,44 @@ class CreateComponentRequest(Request):
     inputs: list[ComponentInputBody]
 
 
+#: the contract's ProjectComponentAmortizationStrategy
+AllocationStrategy = Literal[
+    "ESTIMATED_PROJECT_REMOVAL_TONNAGE",
+    "MANUAL",
+    "CUSTOM_TIME_PERIOD",
+    "ESTIMATED_PROJECT_LIFETIME",
+    "ESTIMATED_PROJECT_REDUCTION_TONNAGE",
+]
+
+
 class PatchComponentRequest(PatchRequest):
     """`inputs` replaces the component's inputs; the activity dates and the blueprint cannot change."""
 
     display_name: str | None = Field(None, min_length=1, max_length=100)
     description: str | None = None
     inputs: list[ComponentInputBody] | None = None
+    allocation_strategy: AllocationStrategy | None = None  # project-scoped components only
+
+
+class CreateProjectComponentRequest(Request):
+    """POST /project_components: a whole component create, amortised over the project by its strategy."""
+
+    allocation_strategy: AllocationStrategy
+    component_data: CreateComponentRequest
+
+
+class CreateGhgStatementComponentRequest(Request):
+    """POST /ghg_statement_components: a component attributed evenly to the entries of one (draft) statement."""
+
+    ghg_statement_id: str = Field(min_length=20, max_length=37)
+    component_data: CreateComponentRequest
+
+
+class ProjectComponentAttributionRequest(Request):
+    """POST /project_components/{id}/ghg_entry_attributions (MANUAL): the share of the component an entry carries."""
+
+    ghg_entry_id: str = Field(min_length=20, max_length=37)
+    attribution_factor: float = Field(gt=0, le=1)
 
 
 class ComponentToAttribute(Request):
