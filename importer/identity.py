@@ -34,6 +34,13 @@ if TYPE_CHECKING:
     from importer.workbook.model import Workbook
 
 MAX_LENGTH = 100
+#: the sheet segment of a components row's derived supplier_reference_id, by its scope: a component that changes
+#: scope is another object (the old one an orphan of the workbook, pruned with --prune)
+COMPONENT_SHEETS: dict[str, str] = {
+    "entry": "components",
+    "project": "project_components",
+    "statement": "statement_components",
+}
 SEPARATOR = ":"
 #: object kind -> the sheet whose rows derive its supplier_reference_id
 SHEET_OF_KIND: dict[str, str] = {
@@ -110,7 +117,6 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
     for sheet, rows in (
         ("datapoints", wb.datapoints),
         ("entries", wb.entries),
-        ("components", [c for c in wb.components if c.action == "add"]),
         ("storage_locations", wb.storage_locations),
         ("production_batches", wb.production_batches),
         ("biochar_applications", wb.biochar_applications),
@@ -118,4 +124,9 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
         ("samples", wb.samples),
     ):
         out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
+    out += [
+        ("components", c.row, reference_for(c.supplier_reference_id, prefix, COMPONENT_SHEETS[c.scope], c.ref))
+        for c in wb.components
+        if c.action == "add"
+    ]
     return out

@@ -468,7 +468,41 @@ def check_against_project(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
                     blueprint_key,
                 )
             )
+    out.extend(check_strategies(wb, ctx))
     out.extend(check_statement(wb, ctx.statements))
+    return out
+
+
+#: the amortisation strategies that follow a tonnage, and the credit type whose tonnage it is
+_TONNAGE = {"ESTIMATED_PROJECT_REMOVAL_TONNAGE": "REMOVAL", "ESTIMATED_PROJECT_REDUCTION_TONNAGE": "REDUCTION"}
+
+
+def check_strategies(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
+    """A project component amortised over the project's estimated removal (or reduction) tonnage needs a project
+    that credits removals (or reductions): the credit types of its GHG entry templates."""
+    credit_types = {str(getattr(t.credit_type, "value", t.credit_type)) for t in ctx.templates if t.credit_type}
+    out: list[Finding] = []
+    for row in wb.components:
+        needed = _TONNAGE.get(row.allocation_strategy or "") if row.scope == "project" else None
+        if needed is None or not credit_types or needed in credit_types:
+            continue
+        fits = (
+            next(k for k, v in _TONNAGE.items() if v in credit_types) if set(_TONNAGE.values()) & credit_types else None
+        )
+        out.append(
+            _finding(
+                wb,
+                "components",
+                row.row,
+                "allocation_strategy",
+                "strategy_credit_type",
+                f"found {row.allocation_strategy}, but the project's templates credit "
+                f"{', '.join(sorted(credit_types))}, not {needed}: there is no {needed.lower()} tonnage to amortise "
+                "it over"
+                + (f"; expected {fits}, or a time-based strategy" if fits else "; expected a time-based strategy"),
+                row.allocation_strategy,
+            )
+        )
     return out
 
 

@@ -101,6 +101,22 @@ class ComponentRow:
     attribution_factor: float
     template_component: str | None  # for "remove"
     supplier_reference_id: str | None
+    scope: str = "entry"  # "entry" | "project" | "statement"
+    allocation_strategy: str | None = None  # scope project: the contract's ProjectComponentAmortizationStrategy
+
+    @property
+    def entry_scoped(self) -> bool:
+        return self.scope == "entry"
+
+
+@dataclass(slots=True)
+class ProjectComponentAttributionRow:
+    """A MANUAL project component's share of one GHG entry."""
+
+    row: int
+    component: str  # ref of a components row of scope project
+    entry: str  # ref of entries or rmv_ ID
+    attribution_factor: float
 
 
 @dataclass(slots=True)
@@ -209,6 +225,7 @@ class Workbook:
     entry_inputs: list[EntryInputRow] = field(default_factory=list)
     components: list[ComponentRow] = field(default_factory=list)
     component_inputs: list[ComponentInputRow] = field(default_factory=list)
+    project_component_attributions: list[ProjectComponentAttributionRow] = field(default_factory=list)
     storage_locations: list[StorageLocationRow] = field(default_factory=list)
     production_batches: list[ProductionBatchRow] = field(default_factory=list)
     biochar_applications: list[BiocharApplicationRow] = field(default_factory=list)
@@ -229,6 +246,7 @@ class Workbook:
 
     def counts(self) -> dict[str, int]:
         optional = {
+            "project_component_attributions": len(self.project_component_attributions),
             "storage_locations": len(self.storage_locations),
             "production_batches": len(self.production_batches),
             "biochar_applications": len(self.biochar_applications),

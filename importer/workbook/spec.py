@@ -24,6 +24,16 @@ from importer.measurement_enums import MEASUREMENT_TYPES, QUALIFIERS, QUANTITY_K
 
 DATAPOINT_TYPES = ("CONSTANT", "STANDARD_PUBLISHED_VALUE", "REPORTED", "ASSUMPTION", "DERIVED")
 COMPONENT_ACTIONS = ("add", "remove")
+#: what a components row is attributed to: one GHG entry (its own row), the whole project, or this statement
+COMPONENT_SCOPES = ("entry", "project", "statement")
+#: the contract's ProjectComponentAmortizationStrategy
+ALLOCATION_STRATEGIES = (
+    "ESTIMATED_PROJECT_REMOVAL_TONNAGE",
+    "MANUAL",
+    "CUSTOM_TIME_PERIOD",
+    "ESTIMATED_PROJECT_LIFETIME",
+    "ESTIMATED_PROJECT_REDUCTION_TONNAGE",
+)
 
 #: Source file types the API accepts (API-NOTES.md, "Sources"): extension -> Content-Type.
 CONTENT_TYPES: dict[str, str] = {
@@ -314,10 +324,19 @@ ENTRY_INPUTS = Sheet(
 
 COMPONENTS = Sheet(
     "components",
-    "Extra components attached to (or template components removed from) GHG entries (optional sheet).",
+    "Extra components attached to (or template components removed from) GHG entries, and emissions shared across "
+    "entries (optional sheet): scope project (amortised over the project by allocation_strategy) or statement "
+    "(this workbook's statement, attributed evenly to its entries).",
     (
         Column("ref", "str", required=True, max_length=NAME_MAX, example="generator-diesel-oct"),
-        Column("entry_ref", "ref", required=True, ref_sheet="entries", example="batch-2026-10-01"),
+        Column(
+            "entry_ref",
+            "ref",
+            ref_sheet="entries",
+            example="batch-2026-10-01",
+            description="The GHG entry the component is attributed to: required for scope entry, empty for project "
+            "and statement.",
+        ),
         Column("action", "enum", choices=COMPONENT_ACTIONS, default="add", example="add"),
         Column(
             "blueprint_key",
@@ -341,8 +360,64 @@ COMPONENTS = Sheet(
             "name or blueprint key).",
         ),
         _srid(),
+        Column(
+            "scope",
+            "enum",
+            choices=COMPONENT_SCOPES,
+            default="entry",
+            example="entry",
+            description="entry (the default): attributed to entry_ref's GHG entry; project: a project component "
+            "(plant construction, the kiln's embodied emissions) amortised by allocation_strategy; statement: a "
+            "component of this workbook's GHG statement (a month's staff travel), attributed evenly to its entries.",
+        ),
+        Column(
+            "allocation_strategy",
+            "enum",
+            choices=ALLOCATION_STRATEGIES,
+            example="ESTIMATED_PROJECT_LIFETIME",
+            description="Scope project only: how Isometric amortises it. MANUAL: the project_component_attributions "
+            "sheet gives each entry's share; the tonnage strategies must fit the credit type (REMOVAL or REDUCTION).",
+        ),
     ),
     required=False,
+)
+
+PROJECT_COMPONENT_ATTRIBUTIONS = Sheet(
+    "project_component_attributions",
+    "Shares of MANUAL project components (optional sheet): which GHG entry carries what fraction of a components row "
+    "of scope project with allocation_strategy MANUAL. A component's factors sum to at most 1.",
+    (
+        Column(
+            "component",
+            "ref",
+            required=True,
+            ref_sheet="components",
+            example="kiln-embodied",
+            description="A ref of the components sheet (scope project, allocation_strategy MANUAL).",
+        ),
+        Column(
+            "entry",
+            "ref",
+            required=True,
+            ref_sheet="entries",
+            id_kind="ghg_entry",
+            example="batch-2026-10-01",
+            description="A ref of the entries sheet or an rmv_ ID.",
+        ),
+        Column(
+            "attribution_factor",
+            "number",
+            required=True,
+            minimum=0,
+            maximum=1,
+            exclusive_minimum=True,
+            example="0.25",
+            description="The fraction of the component's CO2e this entry carries: more than 0, at most 1.",
+        ),
+    ),
+    required=False,
+    has_ref=False,
+    unique=(),
 )
 
 COMPONENT_INPUTS = Sheet(
@@ -692,6 +767,7 @@ SHEETS: tuple[Sheet, ...] = (
     ENTRY_INPUTS,
     COMPONENTS,
     COMPONENT_INPUTS,
+    PROJECT_COMPONENT_ATTRIBUTIONS,
     STORAGE_LOCATIONS,
     PRODUCTION_BATCHES,
     BIOCHAR_APPLICATIONS,

@@ -24,6 +24,7 @@ from importer.workbook.checks.result import ValidationResult
 from importer.workbook.checks.row_rules import RowRules
 from importer.workbook.checks.samples import SampleChecks
 from importer.workbook.checks.schema_findings import SchemaChecks
+from importer.workbook.checks.shared import SharedComponentChecks
 from importer.workbook.checks.sheets import SheetReading
 from importer.workbook.checks.typed_rows import TypedRows
 
@@ -37,6 +38,7 @@ class Validator(
     RowRules,
     ChainChecks,
     SampleChecks,
+    SharedComponentChecks,
     TypedRows,
     FindingOrder,
 ):
@@ -64,6 +66,7 @@ class Validator(
         self.check_feedstock_types()
         self.check_chain()
         self.check_samples()
+        self.check_shared_components()
         self.warn_unused(used)
         counts = {name: len(s.rows) for name, s in self.sheets.items()}
         workbook = None

@@ -22,16 +22,29 @@ class RowRules(Checks):
         for rec in self.rows("components"):
             row = rec["row"]
             action = rec["action"] or "add"
+            scope = rec.get("scope") or "entry"
+            if scope != "entry":  # shared components: `checks.shared`
+                continue
             needed = (
-                ("template_component",)
+                ("entry_ref", "template_component")
                 if action == "remove"
-                else ("blueprint_key", "display_name", "activity_started_at", "activity_completed_at", "group")
+                else (
+                    "entry_ref",
+                    "blueprint_key",
+                    "display_name",
+                    "activity_started_at",
+                    "activity_completed_at",
+                    "group",
+                )
             )
             for column in needed:
                 if rec[column] is None and (sheet.spec.name, int(row), column) not in self.bad_cells:
                     self.error(
                         "required",
-                        f"{column} is required for action {action!r}",
+                        f"{column} is required for action {action!r}"
+                        + (
+                            " (scope entry: the component is attributed to that entry)" if column == "entry_ref" else ""
+                        ),
                         sheet="components",
                         row=int(row),
                         column=column,

@@ -18,6 +18,7 @@ from importer.workbook.model import (
     FeedstockTypeRow,
     MeasurementLocationRow,
     ProductionBatchRow,
+    ProjectComponentAttributionRow,
     ProjectSettings,
     SampleRow,
     SampleValueRow,
@@ -93,7 +94,10 @@ class TypedRows(Checks):
                 ComponentRow,
                 action=[a or "add" for a in components.get("action", [])],
                 attribution_factor=[float(f or 1.0) for f in components.get("attribution_factor", [])],
+                scope=[s or "entry" for s in components.get("scope", [])],
+                entry_ref=[e or "" for e in components.get("entry_ref", [])],  # project, statement: none
             ),
+            project_component_attributions=self.typed("project_component_attributions", ProjectComponentAttributionRow),
             component_inputs=self.typed("component_inputs", ComponentInputRow),
             storage_locations=self.typed("storage_locations", StorageLocationRow),
             production_batches=self.typed(
