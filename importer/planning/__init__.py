@@ -36,7 +36,7 @@ from importer.planning.model import (
     StatementEntry,
 )
 from importer.planning.registry import RegistryState, fetch_entry_details
-from importer.planning.statements import StatementPayload
+from importer.planning.statements import SUBMISSION, StatementPayload
 from importer.workbook.model import Workbook
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -265,15 +265,16 @@ def _build_plan(
     orphans = find_orphans(p)
     deletes = _prune_actions(orphans, actions) if prune else []
     actions += deletes
-    if statement_actions:
-        statement = statement_actions[0]
-        entry_deletes = tuple(a.key for a in deletes if a.kind == "ghg_entry")
+    entry_deletes = tuple(a.key for a in deletes if a.kind == "ghg_entry")
+    for statement in statement_actions:  # the statement, and its submission when that is an action of its own
         actions.append(dataclasses.replace(statement, depends_on=statement.depends_on + entry_deletes))
     order = {kind.name: i for i, kind in enumerate(kinds.REGISTERED)}
 
     def rank(action: Action) -> tuple[int, int]:  # kinds in dependency order, then deletes, the statement last
-        if action.kind == "ghg_statement":
-            return (2, 0)
+        if action.kind == "ghg_statement":  # then the kinds that need it (statement components), its submission
+            return (3, 0) if action.key == SUBMISSION else (2, order[action.kind])
+        if order[action.kind] > order[STATEMENT_KEY[0]] and action.op != "delete":
+            return (2, order[action.kind])
         pruned = action.op == "delete" and isinstance(action.payload, DeletePayload)  # a replace's stays with its kind
         return (1, 0) if pruned else (0, order[action.kind])
 
@@ -312,6 +313,14 @@ def fetch_state(
     return registry.fetch_state(client, wb, concurrency=concurrency, carried=carried, kinds=kinds.REGISTERED)
 
 
+def manual_entries(wb: Workbook) -> set[str]:
+    """The entries whose attributions a plan reads for the MANUAL project components' shares: every entry of a
+    workbook that has such components (a share taken off an entry is found there), else none."""
+    if not any(c.scope == "project" and c.allocation_strategy == "MANUAL" for c in wb.components):
+        return set()
+    return {e.ref for e in wb.entries}
+
+
 def snapshot(
     client: IsometricClient,
     listed: RegistryState,
@@ -334,7 +343,7 @@ def snapshot(
     state.uploaded_sources = known.uploaded_sources
     state.__dict__[_MADE_UNDER] = known.made_under  # a reference only another prefix made: no orphan
     bound = ghg_entries.bindings(wb, ctx)
-    attached = {c.entry_ref for c in wb.components}
+    attached = {c.entry_ref for c in wb.components if c.entry_scoped} | manual_entries(wb)
     wanted: dict[str, frozenset[str]] = {}
     with_attributions: set[str] = set()
     for entry in wb.entries:

@@ -31,6 +31,8 @@ class AttributionPayload:
 def plan(p: Planning) -> list[Action]:
     out = []
     for row in p.wb.components:
+        if not row.entry_scoped:  # a shared component is attributed by Isometric (or by its MANUAL shares)
+            continue
         entry_dep = p.deps("ghg_entry", [row.entry_ref])
         entry = p.ref("ghg_entry", row.entry_ref)
         entry_id = p.existing_id("ghg_entry", row.entry_ref)

@@ -55,6 +55,8 @@ _TABLES = {
     "feedstock_type": "feedstock_types",
     "ghg_entry": "ghg_entries",
     "component": "components",
+    "project_component": "components",  # shared components are components, told apart by reference
+    "ghg_statement_component": "components",
 }
 
 

@@ -43,7 +43,7 @@ def plan(p: Planning) -> list[Action]:
         given[ci.component_ref].append(ci)
     out = []
     for row in p.wb.components:
-        if row.action != "add":
+        if row.action != "add" or not row.entry_scoped:  # shared ones: `project_components`, `statement_components`
             continue
         items = given.get(row.ref, [])
         key = row.blueprint_key or ""

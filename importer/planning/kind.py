@@ -55,3 +55,6 @@ class Kind:
     owned: bool = True  # created by the importer: may be an orphan, pruned and rolled back
     listing: Listing | None = None  # read into RegistryState's `registry` table by the snapshot (`fetch_state`)
     lookup: Lookup | None = None  # how a rollback finds an unconfirmed create (else `importer.rollback`'s own)
+    #: the sheet segment of its derived supplier_reference_ids (`identity.owned_by`), when not `sheet`: shared
+    #: components come from the components sheet but are other objects than its entry-scoped rows
+    reference_sheet: str | None = None

@@ -16,7 +16,10 @@ from importer.planning import (
     measurement_locations,
     measurement_samples,
     production_batches,
+    project_attributions,
+    project_components,
     sources,
+    statement_components,
     statements,
     storage_locations,
 )
@@ -34,7 +37,10 @@ REGISTERED: tuple[Kind, ...] = (
     ghg_entries.SPEC,
     components.SPEC,
     attributions.SPEC,
+    project_components.SPEC,
+    project_attributions.SPEC,
     statements.SPEC,
+    statement_components.SPEC,
 )
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in REGISTERED}
 #: orphans are deleted in this order: what uses an object goes first (reverse dependency order)
@@ -47,4 +53,6 @@ DELETE_ORDER: tuple[str, ...] = tuple(kind.name for kind in reversed(REGISTERED)
 LOOKUPS = {kind.name: kind.lookup for kind in REGISTERED if kind.lookup is not None}
 
 # which sheet's rows derive each owned kind's supplier_reference_ids: what `identity.owned_by` claims for a prefix
-identity.register_sheets({kind.name: kind.sheet for kind in REGISTERED if kind.owned and kind.registry})
+identity.register_sheets(
+    {kind.name: kind.reference_sheet or kind.sheet for kind in REGISTERED if kind.owned and kind.registry}
+)

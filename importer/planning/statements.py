@@ -1,7 +1,9 @@
 """The GHG statement: created with its end date (the start is inferred: the day after the previous
 statement's end, or the project's earliest entry), then optionally submitted. Diff: an end date overlapping a
 later statement is a conflict; new entries completing inside an already closed period are conflicts; entries
-completing after the end date are noted."""
+completing after the end date are noted. With statement components (`statement_components`), which need the draft
+statement and must go in before it is submitted, the submission is an action of its own (`submission`) that waits
+for them, and for the project components and their MANUAL shares."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass, replace
 from importer.planning.common import Planning, enum_text
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import STATEMENT_KEY, Action, Change, Placed
+from importer.planning.model import STATEMENT_KEY, Action, Change, IdRef, Key, NewRef, Placed, Ref
 
 KIND = "ghg_statement"
 
@@ -23,16 +25,59 @@ class StatementPayload:
     report_url: str | None
     start_on: str | None = None
     previous: str | None = None  # the statement this one follows
+    #: the submission is an action of its own (`SUBMISSION`), after the statement components
+    submit_later: bool = False
+    statement: Ref | None = None  # the submission's statement (a NewRef when this run creates it)
+
+
+#: the key of a statement's separate submission (statement components go in between)
+SUBMISSION: Key = ("ghg_statement", "submission")
 
 
 def plan(p: Planning) -> list[Action]:
     """The statement's action; the entries planned before it (`p.planned`) that would complete in a closed
-    period become conflicts."""
+    period become conflicts. With statement components and a submission, the submission follows on its own."""
     entries = [a for a in p.planned if a.kind == "ghg_entry"]
     statement, entries = _plan(p, entries)
     changed = {a.key: a for a in entries}
     p.planned[:] = [changed.get(a.key, a) if a.kind == "ghg_entry" else a for a in p.planned]
-    return statement
+    return statement + _submission(p, statement)
+
+
+def _shared_keys(p: Planning) -> tuple[Key, ...]:
+    """What a submission waits for besides the statement: the project components and their MANUAL shares."""
+    return tuple(("project_component", c.ref) for c in p.wb.components if c.scope == "project") + tuple(
+        ("project_component_attribution", f"{a.component}@{a.entry}") for a in p.wb.project_component_attributions
+    )
+
+
+def _submission(p: Planning, statement: list[Action]) -> list[Action]:
+    """The separate submission of a statement that gets statement components: it waits for them."""
+    shared = [c.ref for c in p.wb.components if c.scope == "statement" and c.action == "add"]
+    if not shared or not statement or statement[0].op == "conflict":
+        return []
+    first = statement[0]
+    payload = first.payload_of(StatementPayload)
+    if not payload.submit_later:
+        return []
+    ref: Ref = IdRef(first.existing_id) if first.existing_id else NewRef(STATEMENT_KEY)
+    after = () if first.existing_id else (STATEMENT_KEY,)
+    return [
+        Action(
+            kind=KIND,
+            ref=SUBMISSION[1],
+            sheet=first.sheet,
+            row=p.wb.project_rows.get("submit_statement", first.row),
+            op="update",
+            payload=replace(payload, submit_later=False, statement=ref),
+            existing_id=first.existing_id,
+            changes=(Change("submit for verification"),),
+            depends_on=after
+            + tuple(("ghg_statement_component", r) for r in shared)
+            + _shared_keys(p)
+            + first.depends_on,
+        )
+    ]
 
 
 def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action]]:
@@ -43,11 +88,15 @@ def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action
     # document failed to arrive (a source's dependants start once it exists, before its upload is done)
     deps = (
         tuple(("ghg_entry", e.ref) for e in p.wb.entries)
-        + tuple(("component_attribution", c.ref) for c in p.wb.components)
+        + tuple(("component_attribution", c.ref) for c in p.wb.components if c.entry_scoped)
         + tuple(("source", s.ref) for s in p.wb.sources)
+        + _shared_keys(p)
     )
     payload = StatementPayload(
-        end_on=end_on.isoformat(), submit=p.submit, report_url=p.wb.project.ghg_statement_report_url
+        end_on=end_on.isoformat(),
+        submit=p.submit,
+        report_url=p.wb.project.ghg_statement_report_url,
+        submit_later=p.submit and any(c.scope == "statement" and c.action == "add" for c in p.wb.components),
     )
     base: Placed = dict(
         kind=KIND, ref=STATEMENT_KEY[1], sheet="project", row=p.wb.project_rows.get("statement_end_on"), depends_on=deps
@@ -65,12 +114,15 @@ def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action
     if same is not None:
         payload = replace(payload, start_on=str(same.reporting_period_start_at))
         submitting = p.submit and enum_text(same.status) == "DRAFT"
+        if not submitting:
+            payload = replace(payload, submit_later=False)  # nothing to submit: no submission of its own
+        here = submitting and not payload.submit_later
         return [
             Action(
-                op="update" if submitting else "unchanged",
+                op="update" if here else "unchanged",
                 payload=payload,
                 existing_id=same.id,
-                changes=submit_change if submitting else (),
+                changes=submit_change if here else (),
                 **base,
             )
         ], entries
@@ -110,20 +162,23 @@ def _plan(p: Planning, entries: list[Action]) -> tuple[list[Action], list[Action
     else:
         starts = [e.started_on for e in p.wb.entries]
         payload = replace(payload, start_on=min(starts).isoformat() if starts else None)
-    return [Action(op="create", payload=payload, changes=submit_change, **base)], entries
+    changes = () if payload.submit_later else submit_change
+    return [Action(op="create", payload=payload, changes=changes, **base)], entries
 
 
 def apply(action: Action, env: ApplyEnv) -> Applied:
     p = action.payload_of(StatementPayload)
     statement = None
-    if action.op == "create":
+    if p.statement is not None:  # the submission of its own, after the statement components
+        statement = env.client.get_ghg_statement(env.resolve(p.statement))
+    elif action.op == "create":
         req = env.models.CreateGhgStatementRequest.model_validate({"project_id": env.project_id, "end_on": p.end_on})
         statement = env.client.create_ghg_statement(req)
         env.created(action, statement.id)
     else:
         assert action.existing_id is not None
         statement = env.client.get_ghg_statement(action.existing_id)
-    if p.submit and enum_text(statement.status) == "DRAFT":
+    if p.submit and not p.submit_later and enum_text(statement.status) == "DRAFT":
         if not p.report_url:
             raise StepFailed("submitting needs ghg_statement_report_url on the project sheet")
         submission = env.models.SubmitGhgStatementRequest.model_validate({"ghg_statement_report_url": p.report_url})
