@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from importer.sandbox import biochar_applications, logic, measurements, production_batches, storage_locations
+from importer.sandbox import (
+    biochar_applications,
+    logic,
+    measurements,
+    production_batches,
+    shared_components,
+    storage_locations,
+)
 from importer.sandbox import schemas as s
 from importer.sandbox.faults import FaultConfig, FaultInjector
 from importer.sandbox.logic import Problem, invalid, need, render
@@ -35,7 +42,7 @@ DEMO_ACCESS_TOKEN = (
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: resources served from their own module (`routes(Kit)`): a new one is a module and a line here
-RESOURCES = (storage_locations, production_batches, biochar_applications, measurements)
+RESOURCES = (storage_locations, production_batches, biochar_applications, measurements, shared_components)
 
 
 class Sandbox:

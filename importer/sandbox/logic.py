@@ -14,7 +14,7 @@ import secrets
 import time
 from typing import Any
 
-from importer.sandbox import co2e, units
+from importer.sandbox import amortisation, co2e, units
 from importer.sandbox.ids import new_id
 from importer.sandbox.problems import Problem
 from importer.sandbox.schemas import issue
@@ -187,17 +187,27 @@ def _component_co2e(store: SandboxStore, component: dict[str, Any]) -> float:
 
 
 def entry_co2e(store: SandboxStore, entry: dict[str, Any]) -> float:
+    """The entry's net: its attributed components (MANUAL project components among them, by their factor), plus
+    its shares of the statement components and the automatically amortised project components
+    (`amortisation`: the sandbox's rule, a rehearsal assumption)."""
     total = 0.0
+    gross: dict[str, float] = {}
     for attribution in store.referring("component_attribution", "ghg_entry_id", entry["id"]):
         component = store.get("component", attribution["component_id"])
         if component is None:
             continue
         blueprint = store.get("blueprint", component["blueprint_key"]) or {}
-        total += (
-            co2e.SIGN.get(blueprint.get("type", ""), -1.0)
-            * component_co2e(store, component)
-            * float(attribution["attribution_factor"])
-        )
+        kind = blueprint.get("type", "")
+        value = component_co2e(store, component) * float(attribution["attribution_factor"])
+        total += co2e.SIGN.get(kind, -1.0) * value
+        if component.get("scope") != "PROJECT":
+            gross[kind] = gross.get(kind, 0.0) + value
+    for component in amortisation.shared_components(store):
+        entries = None
+        if component.get("scope") == "GHG_STATEMENT":
+            statement = store.get("ghg_statement", component.get("_statement_id") or "")
+            entries = statement_entries(store, statement) if statement is not None else []
+        total += amortisation.share(store, component, entry, component_co2e(store, component), entries, gross)
     return round(total, 6)
 
 
@@ -524,7 +534,7 @@ def create_component(store: SandboxStore, body: Any) -> dict[str, Any]:
             "id": new_id("component"),
             "supplier_reference_id": body.supplier_reference_id,
             "type": blueprint["type"],
-            "scope": "PROJECT",
+            "scope": "REMOVAL",  # attributed to entries (PATCH .../component_attributions); shared ones: their paths
             "display_name": body.display_name,
             "description": body.description,
             "activity_started_at": _iso(body.activity_started_at),
@@ -539,6 +549,10 @@ def create_component(store: SandboxStore, body: Any) -> dict[str, Any]:
 
 
 def _component_locked(store: SandboxStore, component_id: str) -> bool:
+    component = store.get("component", component_id) or {}
+    statement = store.get("ghg_statement", component.get("_statement_id") or "")
+    if statement is not None and statement["status"] in SUBMITTED:  # a statement component of a submitted statement
+        return True
     for attribution in store.referring("component_attribution", "component_id", component_id):
         entry = store.get("ghg_entry", attribution["ghg_entry_id"])
         if entry and entry_locked(store, entry):
@@ -788,7 +802,7 @@ def delete_ghg_entry(store: SandboxStore, entry_id: str) -> None:
     for attribution in store.referring("component_attribution", "ghg_entry_id", entry_id):
         store.delete("component_attribution", attribution["id"])
         component = store.get("component", attribution["component_id"])
-        if component and component.get("scope") == "REMOVAL":
+        if component and component.get("ghg_entry_template_component_id"):  # made with the entry, from its template
             store.delete("component", component["id"])
     store.delete("ghg_entry", entry_id)
 
@@ -857,10 +871,13 @@ def attributed_components(store: SandboxStore, entry_id: str) -> set[str]:
 
 
 def statement_components(store: SandboxStore, statement_id: str) -> set[str]:
-    """IDs of the components attributed to the entries of a statement."""
+    """IDs of the components attributed to the entries of a statement, and of its statement components."""
     statement = store.get("ghg_statement", statement_id)
     entries = {e["id"] for e in statement_entries(store, statement)} if statement else set()
-    return {a["component_id"] for e in entries for a in store.referring("component_attribution", "ghg_entry_id", e)}
+    own = {c["id"] for c in store.referring("component", "_statement_id", statement_id)}
+    return own | {
+        a["component_id"] for e in entries for a in store.referring("component_attribution", "ghg_entry_id", e)
+    }
 
 
 def _component_datapoints(components: list[dict[str, Any]]) -> set[str]:

@@ -46,7 +46,10 @@ KINDS = (
     "ghg_statement",
 )
 #: fields by which objects are looked up as well as by ID (`SandboxStore.referring`)
-REFERENCES: dict[str, tuple[str, ...]] = {"component_attribution": ("ghg_entry_id", "component_id")}
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "component_attribution": ("ghg_entry_id", "component_id"),
+    "component": ("_statement_id",),  # a statement component's statement
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, id TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL,
