@@ -25,6 +25,7 @@ from importer.sandbox import schemas as s
 from importer.sandbox.ids import new_id
 from importer.sandbox.logic import Problem, invalid, need, render
 from importer.sandbox.resource import Kit
+from importer.sandbox.store import SandboxStore
 
 #: the component group key a manual attribution is listed under (the document names none)
 GROUP = "project-component"
@@ -50,14 +51,14 @@ class AttributionPath(BaseModel):
     ghg_entry_id: s.IdStr
 
 
-def _create(store: Any, data: Any, scope: str, **extra: Any) -> dict[str, Any]:
+def _create(store: SandboxStore, data: Any, scope: str, **extra: Any) -> dict[str, Any]:
     """A component made from `component_data` (checked as POST /components checks it), of `scope`."""
     component = logic.create_component(store, data)
     component.update({"scope": scope, **extra})
     return store.put("component", component)
 
 
-def _manual(store: Any, component_id: str) -> dict[str, Any]:
+def _manual(store: SandboxStore, component_id: str) -> dict[str, Any]:
     component = need(store, "component", component_id)
     if component.get("scope") != "PROJECT" or component.get("allocation_strategy") != "MANUAL":
         raise invalid(

@@ -72,6 +72,8 @@ class SharedComponentChecks(Checks):
                 )
         for column in _ENTRY_ONLY:
             value = rec.get(column)
+            if column == "attribution_factor" and value == 1.0:
+                continue  # the column's default: what an empty cell reads as
             if value is not None and self._fine("components", row, column):
                 where = (
                     "its shares go on the project_component_attributions sheet (allocation_strategy MANUAL)"
