@@ -210,6 +210,9 @@ MODELS = {
     m.DatapointQuantityInput: "DatapointQuantityInput",
     m.CreateMeasurementSampleValueRequest: "CreateMeasurementSampleValueRequest",
     m.CreateMeasurementSampleRequest: "CreateMeasurementSampleRequest",
+    m.CreateProjectComponentRequest: "CreateProjectComponentRequest",
+    m.CreateGhgStatementComponentRequest: "CreateGhgStatementComponentRequest",
+    m.ProjectComponentAttributionRequest: "UpdateProjectComponentGhgEntryAttributionRequest",
 }
 
 

@@ -118,6 +118,10 @@ SERVED = {
     "GET /measurement_samples",
     "POST /measurement_samples",
     "DELETE /measurement_samples/{id}",
+    "POST /project_components",
+    "POST /project_components/{id}/ghg_entry_attributions",
+    "DELETE /project_components/{component_id}/ghg_entry_attributions/{ghg_entry_id}",
+    "POST /ghg_statement_components",
 }
 #: operations of the document the sandbox does not implement (skipped), with the reason
 NOT_SERVED = {
@@ -125,16 +129,10 @@ NOT_SERVED = {
     "GET /datapoints/{id}/components": "not used by the importer; not implemented",
     "GET /datapoints/{id}/removal_template_components": "not used by the importer; not implemented (deprecated)",
     "GET /datapoints/{id}/ghg_entry_template_components": "not used by the importer; not implemented",
-    "POST /project_components": "project-scoped component attributions are outside the importer's flow",
-    "POST /project_components/{id}/removal_attributions": "project components are not implemented (deprecated)",
+    "POST /project_components/{id}/removal_attributions": "the deprecated name of ghg_entry_attributions: not served",
     "DELETE /project_components/{component_id}/removal_attributions/{removal_id}": (
-        "project components are not implemented (deprecated)"
+        "the deprecated name of ghg_entry_attributions: not served"
     ),
-    "POST /project_components/{id}/ghg_entry_attributions": "project components are not implemented",
-    "DELETE /project_components/{component_id}/ghg_entry_attributions/{ghg_entry_id}": (
-        "project components are not implemented"
-    ),
-    "POST /ghg_statement_components": "statement-scoped components are outside the importer's flow",
     "GET /processes": "deprecated process catalogue; the sandbox has templates only",
     "GET /organisation": "not used by the importer; not implemented",
 }
@@ -278,6 +276,29 @@ EXCLUSIONS = [
         "business rules: the project and the sample's target (batch, storage location, measurement location, "
         "feedstock batch: the sandbox has none) must exist, supplier_reference_id is unique per supplier, a unit is "
         "a unit; the sandbox's reading of 'at most one' target (API-NOTES: measurement samples)",
+    ),
+    Exclusion(
+        frozenset({"POST /project_components", "POST /ghg_statement_components"}),
+        "positive_data_acceptance",
+        422,
+        r"does not exist|unknown component blueprint|unknown input|missing input|before activity_started_at|"
+        r"already exists|given twice|cannot be converted|is a (SCALAR|LIST) input|at least one datapoint|"
+        r"another project|statement not found|to a DRAFT statement only",
+        "business rules: a whole component create checked as POST /components checks it; a statement component "
+        "needs a DRAFT statement of its project (API-NOTES: after submission, changes need a resubmission)",
+    ),
+    Exclusion(
+        frozenset(
+            {
+                "POST /project_components/{id}/ghg_entry_attributions",
+                "DELETE /project_components/{component_id}/ghg_entry_attributions/{ghg_entry_id}",
+            }
+        ),
+        "positive_data_acceptance",
+        422,
+        r"not a MANUAL project component|does not exist|another project|submitted statement|would sum to",
+        "the sandbox's reading of what the document leaves open: only a MANUAL project component is attributed by "
+        "hand, to an existing entry of its project not yet submitted, its factors summing to at most 1",
     ),
     Exclusion(
         frozenset({"POST /ghg_statements"}),
@@ -433,9 +454,28 @@ def _objects(api: httpx.Client) -> dict[str, str]:
             ],
         },
     ).json()
+    project_component = api.post(
+        "/project_components",
+        json={
+            "allocation_strategy": "MANUAL",
+            "component_data": {
+                "supplier_reference_id": "st-prc",
+                "project_id": PROJECT,
+                "component_blueprint_key": "fuel-combustion",
+                "display_name": "Kiln construction",
+                "activity_started_at": "2026-10-01T00:00:00Z",
+                "activity_completed_at": "2026-10-31T00:00:00Z",
+                "inputs": [
+                    {"input_key": "fuel_volume", "datapoint_id": fuel["id"]},
+                    {"input_key": "fuel_emission_factor", "datapoint_id": factor["id"]},
+                ],
+            },
+        },
+    ).json()
     return {
         "measurement_locations": spot["id"],
         "measurement_samples": sample["id"],
+        "project_components": project_component["id"],
         "sources": created["source"]["id"],
         "production_batches": batch["id"],
         "biochar_applications": application["id"],
@@ -466,8 +506,14 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
         params["id"] = ids[resource[2] if resource[0] == "projects" else resource[0]]
     if "key" in params and isinstance(params["key"], str):
         params["key"] = "fuel-combustion"
-    if isinstance(case.body, dict):
-        body = case.body
+    if _valid_id(params.get("component_id")):
+        params["component_id"] = ids["project_components"]
+    if _valid_id(params.get("ghg_entry_id")):
+        params["ghg_entry_id"] = ids["ghg_entries"]
+    bodies = [case.body] if isinstance(case.body, dict) else []
+    if bodies and isinstance(bodies[0].get("component_data"), dict):  # a shared component's whole component create
+        bodies.append(bodies[0]["component_data"])
+    for body in bodies:
         for field, real in (
             ("project_id", PROJECT),
             ("ghg_entry_template_id", PRODUCTION),
@@ -478,6 +524,8 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
             ("production_batch_id", ids["production_batches"]),
             ("storage_location_id", ids["storage_locations"]),
             ("measurement_location_id", ids["measurement_locations"]),
+            ("ghg_statement_id", ids["ghg_statements"]),
+            ("ghg_entry_id", ids["ghg_entries"]),
         ):
             if _valid_id(body.get(field)):
                 body[field] = real
