@@ -20,6 +20,7 @@ from importer.failures import Failure, advice
 if TYPE_CHECKING:  # the planning package imports this module
     from importer.json_types import JSONObject
     from importer.planning.model import Plan
+    from importer.shared_emissions import SharedEmissions
 
 KINDS = (
     "source",
@@ -261,6 +262,9 @@ class RunResult:
     chain: ChainLineage | None = None
     #: every lab value of the workbook (`sample_values`), with its sample: the report's replicate charts
     samples: list[SampleValueLineage] = field(default_factory=list)
+    #: the project and statement components and each entry's share of them, estimated under the local sandbox's
+    #: rule (`importer.shared_emissions`); None without such components
+    shared: SharedEmissions | None = None
 
     @property
     def ok(self) -> bool:
@@ -293,6 +297,7 @@ class RunResult:
             "statement": self.statement,
             "lineage": [asdict(e) for e in self.lineage],
             "chain": asdict(self.chain) if self.chain is not None else None,
+            "shared": asdict(self.shared) if self.shared is not None else None,
             "warnings": self.warnings,
             "messages": self.messages,
             "source_descriptions": self.source_descriptions,

@@ -392,6 +392,7 @@ def finish_import(
                 "end_on": payload.end_on,
                 "submit": plan.submit,
             }
+        _shared(result, plan, wb, ctx)
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
     check_plan_is_safe(plan, options)
@@ -460,11 +461,24 @@ def finish_import(
             result.statement = listed.model_dump(mode="json")  # nothing was written: as the snapshot listed it
         else:
             result.statement = _statement_after_run(session.client, held, result)
+    _shared(result, plan, wb, ctx)
     result.finished_at = dt.datetime.now(dt.UTC)
     if history is not None:
         outcome = "interrupted" if result.interrupted else ("ok" if result.ok else "failed")
         history.finish_run(result.run_id, outcome=outcome, counts=result.counts(), finished_at=result.finished_at)
     return result
+
+
+def _shared(result: RunResult, plan: Plan, wb: Workbook, ctx: ProjectContext) -> None:
+    """The shared emissions the report splits the statement's total by (`importer.shared_emissions`: estimated under
+    the local sandbox's rule, a rehearsal assumption)."""
+    from importer.shared_emissions import shared_emissions
+
+    st = result.statement or {}
+    start = st.get("reporting_period_start_at") or st.get("start_on")
+    end = st.get("reporting_period_end_at") or st.get("end_on")
+    size = len(st.get("ghg_entry_ids") or []) or len(plan.statement_entries)
+    result.shared = shared_emissions(wb, ctx, (str(start), str(end)) if start and end else None, size)
 
 
 def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None) -> dict[str, RegistryObject]:

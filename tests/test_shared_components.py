@@ -188,6 +188,19 @@ def test_shared_components_are_imported_and_counted_in_each_entry_and_the_statem
     expected_total = sum(base[ref] - shares[ref] for ref in entries)
     assert abs(held["pending_total_co2e_removed_kg"] - expected_total) < 1e-6
 
+    # the report's estimate of each entry's share (the importer's own arithmetic, from the workbook) agrees with
+    # the figures computed here, and the report shows the split of the statement's total, flagged as the rule
+    estimate = second.json()["shared"]
+    by_entry: dict[str, float] = {}
+    for c in estimate["components"]:
+        for ref, value in c["shares"].items():
+            by_entry[ref] = by_entry.get(ref, 0.0) + value
+    assert by_entry.keys() == shares.keys()
+    for ref, value in by_entry.items():
+        assert abs(value + shares[ref]) < 1e-6, (ref, value, shares[ref])  # signed: an emission lowers the net
+    report = Path(second.json()["report"]).read_text(encoding="utf-8")
+    assert "co2e-split" in report and "rehearsal assumption" in report and "of which shared" in report
+
     before = len(_log(sandbox))
     third = run_cli(["run", str(workbook), "--json", "--quiet"], env)
     assert third.code == 0, third.stdout + third.stderr

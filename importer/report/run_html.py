@@ -523,6 +523,7 @@ def _entries(
                 "net": fmt_kg(value),
                 "negative": (value or 0) < 0,
                 "sd": fmt_kg(entry_sd(e)),
+                "shared": fmt_kg(result.shared.entry_share(e.ref)) if result.shared is not None else None,
                 "credit": credit,
                 "sense": sense,
                 "anchor": f"{prefix}entry-{_slug(e.ref)}",
@@ -845,6 +846,23 @@ def _statement(result: RunResult) -> StatementView | None:
         "total_display": fmt_co2e(total) if isinstance(total, (int, float)) else None,
         "entries": st.get("ghg_entry_ids") or [],
         **_held(result),
+        "split": _split(result, total),
+    }
+
+
+def _split(result: RunResult, total: object) -> dict[str, Any] | None:
+    """The statement's total split into its entries' own figures, the statement components and the project
+    components' share for the period (shared: `importer.shared_emissions`, the sandbox's rule, flagged as such)."""
+    shared = result.shared
+    if shared is None:
+        return None
+    statement, project = shared.total("statement"), shared.total("project")
+    own = float(total) - (statement or 0.0) - (project or 0.0) if isinstance(total, (int, float)) else None
+    return {
+        "entries": fmt_co2e(own) if own is not None else None,
+        "statement": fmt_co2e(statement) if statement is not None else "not estimated",
+        "project": fmt_co2e(project) if project is not None else "not estimated",
+        "rule": shared.rule,
     }
 
 
