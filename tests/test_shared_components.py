@@ -261,3 +261,63 @@ def test_a_component_moved_from_entry_to_statement_scope_leaves_an_orphan_pruned
     now = {c["supplier_reference_id"]: c for c in api_nodes(sandbox, "/components", project_id=PROJECT)}
     assert f"{prefix}:components:site-generator-2026-10" not in now
     assert now[f"{prefix}:statement_components:site-generator-2026-10"]["scope"] == "GHG_STATEMENT"
+
+
+def test_the_shared_component_checks_locate_each_mistake_to_its_cell(sandbox, tmp_path):
+    def mistakes(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        _shared(sheets)
+        rows = {r["ref"]: r for r in sheets["components"]}
+        rows["kiln-embodied"]["entry_ref"] = "batch-2026-10-a"  # a project component attributed to one entry
+        rows["office-electricity"]["allocation_strategy"] = "MANUAL"  # a statement component amortised
+        rows["plant-construction"].pop("allocation_strategy")  # a project component without a strategy
+        rows["site-generator-2026-10"].pop("entry_ref")  # an entry-scoped component without its entry
+        sheets["project_component_attributions"] += [
+            {"component": "kiln-embodied", "entry": "application-2026-10", "attribution_factor": 0.8},  # 0.1 + 0.8
+            {"component": "office-electricity", "entry": "batch-2026-10-a", "attribution_factor": 0.5},
+        ]
+
+    workbook = write(tmp_path / "wb", mistakes)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert result.code == 1, result.stdout + result.stderr
+    found = {(e["code"], e["sheet"], e["row"], e["column"]) for e in result.json()["errors"]}
+    assert found == {
+        ("not_for_scope", "components", 3, "entry_ref"),
+        ("not_for_scope", "components", 5, "allocation_strategy"),
+        ("required", "components", 4, "allocation_strategy"),
+        ("required", "components", 2, "entry_ref"),
+        ("duplicate_share", "project_component_attributions", 4, "entry"),
+        ("not_manual", "project_component_attributions", 5, "component"),
+    }, sorted(found)
+    assert all(e["cell"] for e in result.json()["errors"])
+    assert not _log(sandbox)
+
+
+def test_the_shares_of_a_component_sum_to_at_most_one_and_a_tonnage_strategy_fits_the_credit_type(sandbox, tmp_path):
+    def over(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        _shared(sheets)
+        sheets["project_component_attributions"][1]["attribution_factor"] = 0.8  # 0.25 + 0.8 = 1.05
+        rows = {r["ref"]: r for r in sheets["components"]}
+        rows["plant-construction"]["allocation_strategy"] = "ESTIMATED_PROJECT_REDUCTION_TONNAGE"
+
+    workbook = write(tmp_path / "wb", over)
+    env = cli_env(sandbox, tmp_path / "home")
+    offline = run_cli(["validate", str(workbook), "--json", "--no-report"], env)
+    assert offline.code == 1, offline.stdout + offline.stderr
+    errors = offline.json()["errors"]
+    assert [(e["code"], e["sheet"], e["row"], e["column"]) for e in errors] == [
+        ("shares_over_one", "project_component_attributions", 3, "attribution_factor")
+    ]
+    assert "1.05" in errors[0]["message"]
+
+    fixed = write(
+        tmp_path / "wb2",
+        lambda sheets, project: (over(sheets, project), sheets["project_component_attributions"].pop()),
+    )
+    online = run_cli(["validate", str(fixed), "--online", "--json", "--no-report"], env)
+    assert online.code == 1, online.stdout + online.stderr
+    errors = online.json()["errors"]
+    assert [(e["code"], e["sheet"], e["row"], e["column"]) for e in errors] == [
+        ("strategy_credit_type", "components", 4, "allocation_strategy")
+    ]
+    assert "ESTIMATED_PROJECT_REMOVAL_TONNAGE" in errors[0]["message"]
