@@ -50,6 +50,9 @@ LEVEL_TITLES = {
     "storage_location": "storage locations",
     "production_batch": "production batches",
     "biochar_application": "biochar applications",
+    "project_component": "project components",
+    "project_component_attribution": "project component shares",
+    "ghg_statement_component": "statement components",
 }
 HEARTBEAT_SECONDS = 10.0
 BAD = ("failed", "conflict")

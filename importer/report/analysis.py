@@ -26,6 +26,9 @@ KIND_LABELS = {
     "storage_location": "storage location",
     "production_batch": "production batch",
     "biochar_application": "biochar application",
+    "project_component": "project component",
+    "project_component_attribution": "project component share",
+    "ghg_statement_component": "statement component",
 }
 #: how internal field and setting names read to people
 FIELD_LABELS = {

@@ -87,6 +87,9 @@ KIND_PLURALS = {
     "biochar_application": "Biochar applications",
     "measurement_location": "Measurement locations",
     "measurement_sample": "Measurement samples",
+    "project_component": "Project components",
+    "project_component_attribution": "Project component shares",
+    "ghg_statement_component": "Statement components",
 }
 SHEET_LABELS = {
     "project": "Project sheet",
@@ -97,6 +100,7 @@ SHEET_LABELS = {
     "entry_inputs": "Entry inputs sheet",
     "components": "Components sheet",
     "component_inputs": "Component inputs sheet",
+    "project_component_attributions": "Project component attributions sheet",
     "storage_locations": "Storage locations sheet",
     "production_batches": "Production batches sheet",
     "biochar_applications": "Biochar applications sheet",
