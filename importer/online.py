@@ -480,11 +480,15 @@ _TONNAGE = {"ESTIMATED_PROJECT_REMOVAL_TONNAGE": "REMOVAL", "ESTIMATED_PROJECT_R
 def check_strategies(wb: Workbook, ctx: ProjectContext) -> list[Finding]:
     """A project component amortised over the project's estimated removal (or reduction) tonnage needs a project
     that credits removals (or reductions): the credit types of its GHG entry templates."""
-    credit_types = {str(getattr(t.credit_type, "value", t.credit_type)) for t in ctx.templates if t.credit_type}
+    tonnage = [r for r in wb.components if r.scope == "project" and (r.allocation_strategy or "") in _TONNAGE]
+    if not tonnage:
+        return []
+    held = [getattr(t, "credit_type", None) for t in ctx.templates]
+    credit_types = {str(getattr(c, "value", c)) for c in held if c}
     out: list[Finding] = []
-    for row in wb.components:
-        needed = _TONNAGE.get(row.allocation_strategy or "") if row.scope == "project" else None
-        if needed is None or not credit_types or needed in credit_types:
+    for row in tonnage:
+        needed = _TONNAGE[row.allocation_strategy or ""]
+        if not credit_types or needed in credit_types:
             continue
         fits = (
             next(k for k, v in _TONNAGE.items() if v in credit_types) if set(_TONNAGE.values()) & credit_types else None
