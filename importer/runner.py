@@ -477,7 +477,8 @@ def _shared(result: RunResult, plan: Plan, wb: Workbook, ctx: ProjectContext) ->
     st = result.statement or {}
     start = st.get("reporting_period_start_at") or st.get("start_on")
     end = st.get("reporting_period_end_at") or st.get("end_on")
-    size = len(st.get("ghg_entry_ids") or []) or len(plan.statement_entries)
+    held = st.get("ghg_entry_ids")
+    size = (len(held) if isinstance(held, list) else 0) or len(plan.statement_entries)
     result.shared = shared_emissions(wb, ctx, (str(start), str(end)) if start and end else None, size)
 
 

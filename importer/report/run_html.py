@@ -193,6 +193,7 @@ class EntryRow(TypedDict):
     anchor: str
     before: str | None
     delta: str | None
+    shared: str | None  # the entry's share of shared emissions (`importer.shared_emissions`), when estimated
 
 
 class Movement(TypedDict):
@@ -296,6 +297,16 @@ class StatementView(Held):
     total: object
     total_display: str | None
     entries: object
+    split: SharedSplit | None
+
+
+class SharedSplit(TypedDict):
+    """The statement's total split by where its CO2e comes from (`_split`), with the rule the split follows."""
+
+    entries: str | None
+    statement: str
+    project: str
+    rule: str
 
 
 class StatusCount(TypedDict):
@@ -854,7 +865,7 @@ def _statement(result: RunResult) -> StatementView | None:
     }
 
 
-def _split(result: RunResult, total: object) -> dict[str, Any] | None:
+def _split(result: RunResult, total: object) -> SharedSplit | None:
     """The statement's total split into its entries' own figures, the statement components and the project
     components' share for the period (shared: `importer.shared_emissions`, the sandbox's rule, flagged as such)."""
     shared = result.shared
