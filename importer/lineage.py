@@ -190,7 +190,9 @@ def chain_lineage(wb: Workbook, ids: Mapping[Key, str], statuses: Mapping[Key, s
         )
     for a in wb.biochar_applications:
         key = ("biochar_application", a.ref)
-        net = a.truck_mass_on_arrival - a.truck_mass_on_departure
+        net = round(
+            a.truck_mass_on_arrival - a.truck_mass_on_departure, 9
+        )  # 16.1 - 14.5 is 1.6, not 1.6000000000000014
         factor = kg_factor(a.truck_mass_unit)
         kg = net * factor if factor is not None else None
         chain.applications.append(
