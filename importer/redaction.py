@@ -36,6 +36,9 @@ MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 #: a run of this many characters of a secret (of any of its forms) is masked wherever it appears
 MIN_FRAGMENT = 10
+#: a fragment is masked only when it holds this many different characters: a run such as `0000000000` says
+#: nothing of a secret that ends in it, and masking it broke numbers in output (`1.6000000000000014`)
+MIN_DISTINCT = 4
 _GRAM = 5  # anchors searched for: every fragment of MIN_FRAGMENT characters holds one whole
 _STEP = MIN_FRAGMENT - _GRAM + 1  # ... when they start every _STEP characters of a form
 _secrets: set[str] = set()
@@ -121,7 +124,7 @@ def _fragments(text: str, anchors: dict[str, tuple[tuple[str, int], ...]], grams
                     and text[start + right] == form[offset + right]
                 ):
                     right += 1
-                if left + right >= MIN_FRAGMENT:
+                if left + right >= MIN_FRAGMENT and len(set(text[start - left : start + right])) >= MIN_DISTINCT:
                     spans.append((start - left, start + right))
             start = text.find(gram, start + 1)
     if not spans:

@@ -139,3 +139,17 @@ def test_error_texts_are_redacted_whatever_the_form():
     )
     for text in (str(exc), repr(exc), json.dumps(exc.detail), exc.url):
         assert not leaks(text, SECRET) and not leaks(text, TOKEN)
+
+
+def test_a_run_of_one_character_shared_with_a_secret_is_not_masked_but_the_secret_is():
+    """A token ending in ten zeros once masked every number of output with a run of zeros in it, leaving --json
+    unparseable (`1.6000000000000014`). Such a run says nothing of the secret; the secret itself, and any fragment
+    of it that holds several characters, is still masked."""
+    import json
+
+    secret = "eyJredact-run-test-token-0000000000"
+    register_secret(secret)
+    text = json.dumps({"net_mass": 1.6000000000000014, "token": secret, "cut": secret[3:20]})
+    out = redact(text)
+    assert json.loads(out.replace(MASK, "x"))["net_mass"] == 1.6000000000000014
+    assert secret not in out and secret[3:20] not in out
