@@ -184,6 +184,7 @@ SCANS = {
     "hidden parts": reader._hidden_parts,
     "formulas": reader._formula_detail,
     "extent": lambda xml: _refused_or(reader._extent, "s", xml),
+    "extent as inflated": lambda xml: _fed(xml, [2**20]),
 }
 
 
@@ -516,3 +517,149 @@ def test_the_fast_extent_test_tells_usual_cells_within_the_guess_from_all_others
             name = reader._letters(other)
             if len(name) == len(letters):
                 assert bool(within.match(name)) == bool(within.match(name.lower())) == (other <= column)
+
+
+# -- 8. large sheets: the extent told as the XML is inflated, never trusting more than the whole-XML test ------------
+FORMS = ["usual", "lower", "quotes", "spaced", "order", "prefixed", "leading_zero"]
+
+
+def _fed(xml: bytes, sizes: list[int]) -> int | None:
+    """What `_ExtentAsInflated` confirms of `xml` fed in chunks of `sizes` (in turn)."""
+    told = reader._ExtentAsInflated()
+    position = 0
+    for n in range(len(xml)):
+        if position >= len(xml):
+            break
+        size = sizes[n % len(sizes)]
+        told.feed(xml[position : position + size])
+        position += size
+    told.feed(b"", last=True)
+    return told.confirmed()
+
+
+def _sheets(tmp_path: Path) -> list[tuple[str, bytes]]:
+    books = [*_workbooks(), *(mk.far_cell_in_sample(tmp_path / f"far-{f}.xlsx", "XFD1048576", form=f) for f in FORMS)]
+    books.append(mk.far_cell_in_sample(tmp_path / "row.xlsx", "A454546"))  # 454,546 rows x 11 columns: too many
+    books.append(mk.far_cell_in_sample(tmp_path / "within.xlsx", "K454545"))  # just within the bound
+    out = []
+    for path in books:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                out += [
+                    (f"{path.name}:{n}", archive.read(n)) for n in archive.namelist() if n.startswith("xl/worksheets/")
+                ]
+        except (zipfile.BadZipFile, OSError, EOFError, Exception):
+            continue  # a deliberately damaged fixture
+    return out
+
+
+def test_the_extent_told_as_a_sheet_is_inflated_is_the_whole_tests_or_nothing(tmp_path):
+    """Fed in chunks of any size (seams inside tags, inside references, a byte at a time), the test run as the XML
+    arrives confirms exactly what `_extent` tells of the whole XML, or nothing (then `_extent` runs); it never
+    confirms a sheet `_extent` refuses; and it confirms every sheet written the usual way (the fast path is taken)."""
+    sheets = _sheets(tmp_path)
+    assert len(sheets) > 50
+    for name, xml in sheets:
+        try:
+            whole: int | None = reader._extent("s", xml)
+        except reader.WorkbookUnreadable:
+            whole = None
+        for sizes in ([1, 2, 3, 7], [255, 256, 257, 511, 513], [1000, 4096, 17], [len(xml)]):
+            told = _fed(xml, sizes)
+            assert told is None or told == whole, (name, sizes, told, whole)
+        usual = b"<sheetData" in xml and b"purl.oclc.org" not in xml[:4096] and reader._PREFIXED.search(xml) is None
+        if whole is not None and usual:
+            assert _fed(xml, [4096]) == whole, name
+
+
+def test_cells_each_beyond_the_guess_give_up_the_test_at_once():
+    """Each cell a row further than the one before and the last cell in row 1 (the guess): every cell is beyond the
+    guess, which a few may raise; then the test gives up (to `_extent`) rather than raise it 20,000 times (a regex
+    built each time)."""
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (n, n) for n in range(2, 20_002))
+    xml = b'<worksheet xmlns="' + mk.MAIN.encode() + b'"><sheetData>' + rows + b'<row r="1"><c r="A1"/></row>'
+    told = reader._ExtentAsInflated()
+    told.feed(xml + b"</sheetData></worksheet>", last=True)
+    assert told.confirmed() is None and told.raises <= reader._ExtentAsInflated._RAISES
+    assert reader._extent("s", xml) == 20_001
+
+
+def test_a_far_cell_on_a_seam_is_seen_wherever_the_seam_cuts_it():
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d"><v>1</v></c><c r="K%d"><v>2</v></c></row>' % (n, n, n) for n in range(1, 200)
+    )
+    far = b'<row r="200"><c r="XFD1048576"><v>1</v></c></row>'
+    xml = b'<worksheet xmlns="' + mk.MAIN.encode() + b'"><dimension ref="A1:K200"/><sheetData>' + rows
+    for cell in (far, far.replace(b'r="XFD1048576"', b's="1" r="A1"'), far.replace(b"<c ", b"<x:c ")):
+        whole = xml + cell + rows.replace(b'"1', b'"2') + b"</sheetData></worksheet>"
+        at = len(xml) + cell.index(b"<c" if b"<c" in cell else b"<x:c")
+        assert _fed(whole, [len(whole)]) is None
+        for cut in range(at - 300, at + 40):
+            told = reader._ExtentAsInflated()
+            for chunk in (whole[:cut], whole[cut:]):
+                told.feed(chunk)
+            told.feed(b"", last=True)
+            assert told.confirmed() is None, (cell, cut - at)
+
+
+@pytest.mark.parametrize(
+    "name", ["far_xfd1048576.xlsx", "far_cv1048576.xlsx", "far_lying_dimension.xlsx", "far_in_unread_sheet.xlsx"]
+)
+def test_the_streamed_vet_refuses_every_far_cell(monkeypatch, name):
+    """With every sheet inflated and vetted in chunks (as sheets over `_STREAMED` are), every far-cell fixture is
+    refused as before, naming the cell."""
+    monkeypatch.setattr(reader, "_STREAMED", 0)
+    cell = {"far_cv1048576.xlsx": "CV1048576", "far_lying_dimension.xlsx": "CV1048576"}.get(name, "XFD1048576")
+    with pytest.raises(reader.WorkbookUnreadable, match=cell):
+        reader.read_workbook(HOSTILE / name)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_the_streamed_vet_refuses_a_far_cell_however_spelled(monkeypatch, tmp_path, form):
+    monkeypatch.setattr(reader, "_STREAMED", 0)
+    path = mk.far_cell_in_sample(tmp_path / f"far-{form}.xlsx", "XFD1048576", form=form)
+    with pytest.raises(reader.WorkbookUnreadable, match="cells from A1"):
+        reader.read_workbook(path)
+
+
+def test_the_streamed_vet_reads_what_the_whole_one_reads(monkeypatch):
+    whole = reader.read_workbook(mk.SAMPLE)
+    monkeypatch.setattr(reader, "_STREAMED", 0)
+    streamed = reader.read_workbook(mk.SAMPLE)
+    assert {t: s.rows for t, s in streamed.sheets.items()} == {t: s.rows for t, s in whole.sheets.items()}
+
+
+@pytest.mark.parametrize("case", ["corrupt sheet", "lying bomb", "cut short"])
+def test_the_streamed_vet_refuses_a_broken_part_as_the_whole_one(monkeypatch, tmp_path, case):
+    """Inflated in a helper thread, a part that fails its checks is refused with the same message, naming it."""
+    if case == "corrupt sheet":
+        path = HOSTILE / "corrupt_sheet.xlsx"
+    elif case == "lying bomb":
+        path = mk.zip_bomb(tmp_path / "bomb.xlsx", lie=True, member="datapoints", inflated=64 * 2**20)
+    else:
+        path = tmp_path / "cut.xlsx"
+        data = mk.SAMPLE.read_bytes()
+        with zipfile.ZipFile(mk.SAMPLE) as archive:
+            info = archive.getinfo(mk.sheet_part(mk.SAMPLE, "datapoints"))
+        path.write_bytes(data[: info.header_offset + 200] + data[info.header_offset + 200 :].replace(b"\0", b"\1", 40))
+    messages = []
+    for streamed in (False, True):
+        if streamed:
+            monkeypatch.setattr(reader, "_STREAMED", 0)
+        with pytest.raises(reader.WorkbookUnreadable) as refused_:
+            reader.read_workbook(path)
+        messages.append(refused_.value.message)
+    assert messages[0] == messages[1] and "xl/worksheets/" in messages[1], messages
+
+
+def test_a_far_cell_in_the_middle_of_a_large_sheet_is_refused(tmp_path):
+    """A sheet over `_STREAMED` (10,000 datapoint rows, about 5 MB of XML) with one cell far to the right in its
+    middle: refused by the real command, naming the cell."""
+    from importer.workbook.synthetic import make_workbook
+
+    base = make_workbook(tmp_path, 10_000)
+    part = mk.sheet_part(base, "datapoints")
+    with zipfile.ZipFile(base) as archive:
+        assert archive.getinfo(part).file_size > reader._STREAMED
+    path = mk.rewrite(base, tmp_path / "far.xlsx", {part: lambda xml: xml.replace(b'<c r="F5000"', b'<c r="XFD5000"')})
+    refused(path, "sheet 'datapoints'", "XFD5000", "5,000,000")

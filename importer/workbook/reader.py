@@ -18,6 +18,7 @@ sheet XML here is linear: no pattern runs past a tag's end or a cell's `</c>`.
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
 import struct
 import threading
@@ -360,6 +361,155 @@ def _extent(title: str, xml: bytes) -> int:
     return rows * columns
 
 
+class _ExtentAsInflated:
+    """The fast test of `_extent`, run on a sheet's XML chunk by chunk as it is inflated (`_inflate_and_vet`), so
+    that telling the extent of a large sheet costs next to nothing after its last chunk. `confirmed()` is the
+    sheet's rows x columns when every cell was found written the usual way (`<c r="A1"`, no namespace prefix)
+    within the guess; None when this could not be told (a prefix, cells written otherwise, too many beyond the
+    guess, a guess past the bound...), and `_extent` then tells it from the whole XML as before. The guess is
+    `_extent`'s, made as the XML arrives: the `<dimension>`, and the last cell of each chunk (rows come in order
+    in what Excel, LibreOffice and openpyxl write); a few cells found beyond it raise it. Nothing is trusted that
+    `_extent` would not trust: the same patterns look at every position of the XML, each with at least `_TAIL`
+    bytes after it in view (a tag's test reads at most 30), the chunks' seams included."""
+
+    _TAIL = 256  # bytes kept from one chunk to the next, so a tag across a seam is looked at whole
+    _RAISES = 8  # cells beyond the guess that may raise it, as in `_extent`
+
+    def __init__(self) -> None:
+        self.carry = b""  # the end of the XML so far, not yet looked at
+        self.head = False  # the head (up to `<sheetData`) read
+        self.rows = self.columns = self.raises = 0
+        self.failed = False
+
+    def feed(self, chunk: bytes, *, last: bool = False) -> None:
+        """Looks at the positions of the XML so far that have `_TAIL` bytes after them (all of them when `last`);
+        a chunk is looked at where it lies (copying it would cost more than the look), its seam with the one before
+        through a copy of the few bytes on either side."""
+        if self.failed:
+            return
+        if not self.head:
+            chunk, self.carry = (self.carry + chunk if self.carry else chunk), b""
+            if not self._head(chunk, last):
+                return
+        carry, tail = self.carry, self._TAIL
+        if len(chunk) < 2 * tail:
+            text = carry + chunk
+            end = len(text) if last else len(text) - tail
+            looked = end <= 0 or self._scan(text, end)
+            rest = text[max(0, end) :]
+        else:
+            end = len(chunk) if last else len(chunk) - tail
+            looked = (not carry or self._scan(carry + chunk[:tail], len(carry))) and self._scan(chunk, end)
+            rest = chunk[end:]
+        if not looked:
+            self._fail()
+            return
+        self.carry = rest
+
+    def _fail(self) -> bool:
+        self.failed, self.carry = True, b""
+        return False
+
+    def _head(self, text: bytes, last: bool) -> bool:
+        """Whether the head is read (its `<dimension>` raising the guess); fails the test when it cannot be."""
+        sheet_data = text.find(b"<sheetData")
+        if sheet_data == -1 and not last and len(text) < 1 << 20:
+            self.carry = text  # the head is longer than this chunk: wait for more
+            return False
+        if sheet_data == -1 or _PREFIXED_ROOT.search(text, 0, 4096) or _STRICT in text[:4096]:
+            return self._fail()
+        dimension = _DIMENSION.search(text, 0, sheet_data)
+        if dimension:
+            self.rows, self.columns = int(dimension.group(2)), column_number(dimension.group(1).decode())
+        self.head = True
+        return True
+
+    def _raise(self, ref: re.Match[bytes]) -> None:
+        self.rows = max(self.rows, int(ref.group(2)))
+        self.columns = max(self.columns, column_number(ref.group(1).decode()))
+
+    def _scan(self, text: bytes, end: int) -> bool:
+        """No cell in `text[:end]` beyond the guess (a few raise it) and none written with a prefix."""
+        prefixed = _PREFIXED.search(text)
+        if prefixed is not None and prefixed.start() < end:
+            return False
+        position = text.rfind(b'<c r="', 0, end)
+        ref = _USUAL_REF.match(text, position) if position != -1 else None
+        if ref:
+            self._raise(ref)
+        position = 0
+        while True:
+            if self.rows * self.columns > MAX_SHEET_CELLS:  # `_extent` refuses it, naming the cell
+                return False
+            found = _beyond(max(self.rows, 1), max(self.columns, 1)).search(text, position)
+            if found is None or found.start() >= end:
+                return True
+            ref = _USUAL_REF.match(text, found.start())  # a cell beyond the guess, or one written otherwise
+            if ref is None or self.raises >= self._RAISES:
+                return False
+            self.raises += 1
+            self._raise(ref)
+            position = found.start()
+
+    def confirmed(self) -> int | None:
+        return None if self.failed or not self.head or self.carry else self.rows * self.columns
+
+
+_STREAMED = 4 << 20  # sheets declaring more XML than this are inflated in a thread of their own, their extent
+# told chunk by chunk meanwhile (`_inflate_and_vet`); smaller ones in one go
+
+
+def _inflate_and_vet(path: Path, info: zipfile.ZipInfo) -> tuple[list[bytes], int | None]:
+    """A sheet's XML (`_inflate`, with every check of it) in the chunks it was inflated in, and its extent when the
+    fast test could tell it as the XML was inflated (`_ExtentAsInflated`), else None. zlib releases the GIL while
+    it inflates: for a large sheet a helper thread inflates chunk after chunk while this one looks at each, so the
+    extent is known about when the last chunk is, not after a second pass over the whole XML."""
+    if info.file_size <= _STREAMED:
+        return [_inflate(path, info)], None
+    arrived: queue.SimpleQueue[bytes | BaseException | None] = queue.SimpleQueue()
+    abandoned = threading.Event()
+
+    def inflate() -> None:
+        try:
+            for chunk in _inflated_chunks(path, info):
+                if abandoned.is_set():
+                    return
+                arrived.put(chunk)
+        except BaseException as exc:
+            arrived.put(exc)
+        else:
+            arrived.put(None)
+
+    threading.Thread(target=inflate, name="read-workbook-inflate", daemon=True).start()
+    extent = _ExtentAsInflated()
+    chunks: list[bytes] = []
+    try:
+        while (item := arrived.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            chunks.append(item)
+            extent.feed(item)
+        extent.feed(b"", last=True)
+    except BaseException:
+        abandoned.set()
+        raise
+    return chunks, extent.confirmed()
+
+
+def _first_bytes(chunks: list[bytes], size: int) -> bytes:
+    """The first `size` bytes of the chunks together (without joining them all)."""
+    head = b""
+    for chunk in chunks:
+        if len(head) >= size:
+            break
+        head += chunk[: size - len(head)]
+    return head
+
+
+def _joined(chunks: list[bytes]) -> bytes:
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def _too_far(title: str, cell: str, rows: int, columns: int, how: str) -> str:
     return (
         f"sheet {title!r}: {how} {cell}, so reading it would take {rows:,} rows x {columns:,} columns = "
@@ -471,10 +621,21 @@ def _vet_container(path: Path) -> zipfile.ZipFile:
 
 
 def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
-    """A part's bytes (b"" unless `keep`), inflated from the file with a hard cap: never more than the size the
-    directory declares (vetted by `_vet_container`), 16 MiB at a time. A stream that gives more or less than it
-    declares, fails its CRC, or does not inflate is refused, naming the part: python-calamine inflates the
-    parts itself, trusting the stream, so each is checked before it reads it."""
+    """A part's bytes (b"" unless `keep`), inflated from the file with a hard cap (`_inflated_chunks`)."""
+    chunks = _inflated_chunks(path, info)
+    if keep:
+        return b"".join(chunks)
+    for _ in chunks:
+        pass
+    return b""
+
+
+def _inflated_chunks(path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's bytes as they are inflated from the file, with a hard cap: never more than the size the directory
+    declares (vetted by `_vet_container`), 16 MiB at a time. A stream that gives more or less than it declares,
+    fails its CRC, or does not inflate is refused, naming the part (raised by the iteration, once the chunks
+    before it were given): python-calamine inflates the parts itself, trusting the stream, so each is checked
+    before it reads it."""
     name = info.filename
 
     def broken(why: str) -> WorkbookUnreadable:
@@ -487,7 +648,6 @@ def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise broken(f"is compressed with method {info.compress_type}, which Excel does not use")
     declared, produced, crc = info.file_size, 0, 0
-    out: list[bytes] = []
     inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
     try:
         with path.open("rb") as handle:
@@ -510,8 +670,8 @@ def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
                     if produced > declared:
                         raise broken(f"inflates to more than the {declared:,} bytes it declares (a zip bomb?)")
                     crc = zlib.crc32(data, crc)
-                    if keep:
-                        out.append(data)
+                    if data:
+                        yield data
                     if inflater is not None and inflater.eof:
                         break
             if inflater is not None:
@@ -520,8 +680,8 @@ def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
                 if produced > declared:
                     raise broken(f"inflates to more than the {declared:,} bytes it declares (a zip bomb?)")
                 crc = zlib.crc32(data, crc)
-                if keep:
-                    out.append(data)
+                if data:
+                    yield data
                 if not inflater.eof:
                     raise broken("has a deflate stream that does not end")
     except zlib.error as exc:
@@ -532,7 +692,6 @@ def _inflate(path: Path, info: zipfile.ZipInfo, *, keep: bool = True) -> bytes:
         raise broken(f"inflates to {produced:,} bytes, not the {declared:,} it declares")
     if crc != info.CRC:
         raise broken("fails its checksum (CRC)")
-    return b"".join(out)
 
 
 def _parse_xml(archive: zipfile.ZipFile, name: str) -> Any:
@@ -675,8 +834,14 @@ class _Read:
         self.vetted = vetted
         stop = self.stop = threading.Event()
 
+        awaited: list[str | None] = [None]  # the sheet the values worker waits to be vetted
+        begun = {t: threading.Event() for t in order}  # python-calamine is about to parse the sheet
+
         def parse_values(title: str) -> tuple[list[list[Any]], list[tuple[int, int, int, int]]]:
+            awaited[0] = title
             vetted[title].result()
+            awaited[0] = None
+            begun[title].set()
             try:
                 sheet = book.get_sheet_by_name(title)
                 merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (sheet.merged_cell_ranges or [])]
@@ -688,28 +853,34 @@ class _Read:
 
         cells = [0]
 
-        def load_sheet(title: str) -> bytes:
-            """The sheet's XML, inflated with its cap, its namespace and extent checked."""
+        def load_sheet(title: str) -> list[bytes]:
+            """The sheet's XML (in the chunks it was inflated in), inflated with its cap, its namespace and extent
+            checked."""
             part = parts.get(title, "")
             if part not in infos:
                 raise WorkbookUnreadable(
                     f"{path.name} is damaged: sheet {title!r} points to {part or 'no part'}, "
                     "which the workbook does not hold; open it in Excel and save it again"
                 )
-            xml = _inflate(path, infos[part])
-            if _STRICT in xml[:4096]:
+            chunks, extent = _inflate_and_vet(path, infos[part])
+            head = _first_bytes(chunks, 4096)
+            if _STRICT in head:
                 raise WorkbookUnreadable(_foreign_namespace(part, _STRICT.decode()))
-            prefix = _PREFIXED_ROOT.search(xml, 0, 4096)
-            if prefix:  # `<x:worksheet>` (the Open XML SDK writes so): the tags are read unprefixed
-                xml = xml.replace(b"<" + prefix.group(1) + b":", b"<").replace(b"</" + prefix.group(1) + b":", b"</")
-            cells[0] += _extent(title, xml)
+            prefix = _PREFIXED_ROOT.search(head)
+            if prefix or extent is None:
+                xml = _joined(chunks)
+                if prefix:  # `<x:worksheet>` (the Open XML SDK writes so): the tags are read unprefixed
+                    start, end = b"<" + prefix.group(1) + b":", b"</" + prefix.group(1) + b":"
+                    xml = xml.replace(start, b"<").replace(end, b"</")
+                chunks, extent = [xml], _extent(title, xml)
+            cells[0] += extent
             if cells[0] > MAX_BOOK_CELLS:
                 raise WorkbookUnreadable(
                     f"sheet {title!r} takes the workbook past {MAX_BOOK_CELLS:,} cells (rows x "
                     "columns from A1, all sheets together); delete the empty rows and columns "
                     "far from the data, or split the workbook"
                 )
-            return xml
+            return chunks
 
         def scan_details(xml: bytes) -> tuple[Any, ...]:
             return (
@@ -746,8 +917,13 @@ class _Read:
                 for title in order:
                     if stop.is_set():
                         raise WorkbookUnreadable("reading stopped")
-                    xml = load_sheet(title)
+                    chunks = load_sheet(title)
+                    waited = awaited[0] == title
                     vetted[title].set_result(None)
+                    if waited:  # handed over: the values worker takes the GIL before the scans below hold it
+                        begun[title].wait(0.05)
+                    xml = _joined(chunks)
+                    del chunks
                     details[title].set_result(scan_details(xml))
                     del xml
             except BaseException as exc:
