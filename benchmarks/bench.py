@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench.py validate [--sizes 1000 10000 100000]
     .venv/bin/python benchmarks/bench.py upload [--objects 2000] [--latency-ms 50] [--concurrency 1 4 8 16 32]
     .venv/bin/python benchmarks/bench.py all --json
-    .venv/bin/python benchmarks/bench.py targets [--only validation] [--baseline REF]   # REF's validate beside ours
+    .venv/bin/python benchmarks/bench.py targets [--only validation|rate|depth] [--baseline REF]   # REF beside ours
 
 Validation: for each size, a synthetic workbook (importer.workbook.synthetic) is generated into a temporary
 folder; `isometric-import validate` runs as its own process (wall time and peak RSS of that whole process,
@@ -30,6 +30,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 _MEASURE = r"""
 import resource, subprocess, sys, time, json
@@ -387,6 +388,79 @@ def target_upload(objects: int, latency_ms: float, concurrency: int) -> dict:
     }
 
 
+def target_depth(objects: int = 2000, latency_ms: float = 200, concurrency: int = 32) -> dict:
+    """The sample scaled to about `objects` objects with every kind (`benchmarks/depth.py`) into a separate sandbox
+    process: the time against requests x latency / concurrency + critical path x latency + start-up, where the
+    start-up is the run's time before its first write (reading the project, the listings, planning) and the
+    critical path the longest chain of requests the plan's dependency graph forces one after another (each unit
+    weighed by the requests it sent)."""
+    from depth import critical_path, recording, scaled_sample
+
+    from importer.api import ClientConfig, IsometricClient
+    from importer.history import History
+    from importer.runner import ApiSession, ImportOptions, import_workbook
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+    from importer.workbook.validate import validate_workbook
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wb, held = scaled_sample(Path(tmp) / "wb", objects)
+        validation = validate_workbook(wb)
+        proc, url = _sandbox_process(Path(tmp) / "sb.sqlite3", latency_ms)
+        try:
+            config = ClientConfig(base_url=url, client_secret=DEMO_CLIENT_SECRET, access_token=DEMO_ACCESS_TOKEN)
+            history = History(Path(tmp) / "history.sqlite3")
+            with IsometricClient(config) as client, recording() as log:
+                session = ApiSession(client=client, url=url, embedded=False, environment="bench")
+                started = time.monotonic()
+                result = import_workbook(
+                    validation, session, ImportOptions(mode="run", concurrency=concurrency), history=history
+                )
+                wall = time.monotonic() - started
+                requests = client.request_count
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    latency = latency_ms / 1000
+    length, chain = critical_path(result.plan, log.per_unit())
+    first = log.first_write or started
+    writes = [(a, b) for a, b, method, *_ in log.sent if method != "GET"]
+    last = max((b for _, b in writes), default=first)
+    startup, readback = first - started, started + wall - last
+    floor = requests * latency / concurrency
+    bound = 1.1 * (floor + length * latency + startup)
+    applying = [(a, b) for a, b, *_ in log.sent if first <= a < last]
+    counts = result.counts()
+    return {
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        "objects": sum(v.get("created", 0) for v in counts.values()),
+        "objects_held": held,
+        "created_by_kind": {k: v.get("created", 0) for k, v in counts.items()},
+        "ok": result.ok,
+        "seconds": round(wall, 1),
+        "requests": requests,
+        "floor_s": round(floor, 1),
+        # the fixed part: before the first write (reading the project, the listings, planning), and after the
+        # last write's answer (what the run reads back for its report)
+        "startup_s": round(startup, 2),
+        "startup_requests": log.before_first_write(),
+        "readback_s": round(readback, 2),
+        "readback_requests": sum(1 for a, *_ in log.sent if a >= last),
+        "critical_path_requests": length,
+        "critical_path": [f"{kind} x{steps}" if steps > 1 else kind for kind, steps in chain],
+        "critical_path_s": round(length * latency, 1),
+        "bound_s": round(bound, 1),
+        "of_bound": round(wall / bound * 1.1, 2),  # time / (floor + critical path + start-up)
+        "met": wall <= bound,
+        "of_bound_fixed_both_ends": round(wall / (floor + length * latency + startup + readback), 2),
+        # where the rest goes: the writes' phase, the requests in flight on average during it (of `concurrency`),
+        # and a request's mean time from the client's send to its answer (the latency and everything else)
+        "writes_s": round(last - first, 2),
+        "in_flight_mean": round(sum(b - a for a, b in applying) / (last - first), 1) if last > first else 0,
+        "request_mean_ms": round(1000 * statistics.fmean(b - a for a, b, *_ in log.sent), 1) if log.sent else 0,
+    }
+
+
 def target_month_batch(months: int, objects: int) -> list[dict]:
     """`months` monthly workbooks of about `objects` objects each, imported in one batch (one library call, one
     session, the sandbox in its own process): per workbook its time, which must stay flat (no growth from
@@ -682,8 +756,15 @@ def targets(args: argparse.Namespace) -> dict:
         report["validation"] = []
         report["rate"] = target_rate()
         return report
+    if args.only == "depth":
+        report["validation"] = []
+        report["depth"] = target_depth(args.objects, 200, 32)
+        print(f"  {report['depth']}", file=sys.stderr, flush=True)
+        return report
     report["upload_200ms"] = target_upload(args.objects, 200, 32)
     print(f"  {report['upload_200ms']}", file=sys.stderr, flush=True)
+    report["depth"] = target_depth(args.objects, 200, 32)
+    print(f"  {report['depth']}", file=sys.stderr, flush=True)
     report["upload_50ms"] = target_upload(args.objects, 50, 32)
     print(f"  {report['upload_50ms']}", file=sys.stderr, flush=True)
     report["validation"] = target_validation(args.rows)
@@ -707,6 +788,8 @@ def print_targets(report: dict) -> None:
     lines = [("target", "figure", "ratio / verdict")]
     if "upload_200ms" in report:
         lines += _upload_lines(report)
+    if "depth" in report:
+        lines += _depth_lines(report)
     _validation_lines(report, lines)
     batch = report.get("month_batch")
     if batch:
@@ -724,6 +807,23 @@ def print_targets(report: dict) -> None:
     width = max(len(a) for a, _, _ in lines)
     for a, b, c in lines:
         print(f"{a:<{width}}  {b:<34}  {c}")
+
+
+def _depth_lines(report: dict) -> list[tuple[str, str, str]]:
+    d = report["depth"]
+    return [
+        (
+            f"depth, {d['latency_ms']:g} ms, c={d['concurrency']}, {d['objects']} objects of every kind: "
+            "<= 1.1 x (requests x latency / c + critical path x latency + start-up)",
+            f"{d['seconds']} s; {d['requests']} requests, floor {d['floor_s']} s; start-up {d['startup_s']} s "
+            f"({d['startup_requests']} requests); critical path {d['critical_path_requests']} requests "
+            f"({d['critical_path_s']} s: {' > '.join(d['critical_path'])})",
+            f"{d['of_bound']:.2f}x {'met' if d['met'] else 'NOT met'} (bound {d['bound_s']} s); "
+            f"{d['of_bound_fixed_both_ends']:.2f}x counting the read-back after the last write as fixed too "
+            f"({d['readback_s']} s, {d['readback_requests']} requests); writes {d['writes_s']} s with "
+            f"{d['in_flight_mean']} in flight, {d['request_mean_ms']} ms a request",
+        )
+    ]
 
 
 def _upload_lines(report: dict) -> list[tuple[str, str, str]]:
@@ -837,7 +937,7 @@ def main() -> None:
         help="also time this commit's validate, side by side (a git "
         "worktree run with this venv: the same dependencies, the previous code)",
     )
-    parser.add_argument("--only", choices=["validation", "rate"], help="targets: only these rows")
+    parser.add_argument("--only", choices=["validation", "rate", "depth"], help="targets: only these rows")
     args = parser.parse_args()
     if args.baseline:
         BASELINE["checkout"] = baseline_checkout(args.baseline, Path(tempfile.mkdtemp(prefix="bench-")))
