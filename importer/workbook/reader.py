@@ -26,6 +26,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -958,6 +959,13 @@ class _Read:
         except BaseException:
             stop.set()
             raise
+        # Nothing of the first large sheet can be parsed before it is vetted, and telling its extent holds the GIL
+        # while a helper inflates it: the caller waits for that (up to a second) rather than compete for the GIL,
+        # so that what it does next (the command line's imports, when the read was begun ahead) overlaps
+        # python-calamine's parse of the sheet, which needs no GIL, instead of delaying its start.
+        large = [t for t in order if parts.get(t) in infos and infos[parts[t]].file_size > _STREAMED]
+        if large:
+            wait_for([vetted[large[0]]], timeout=1.0)
         self.raw = RawBook(
             path=path, sha256=digest, sheets=sheets, has_macros=has_macros, application=application, arrival=arrival
         )
