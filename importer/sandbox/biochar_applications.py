@@ -19,10 +19,9 @@ from starlette.routing import Route
 
 from importer.sandbox import schemas as s
 from importer.sandbox.ids import new_id
-from importer.sandbox.logic import invalid, not_found, now_iso, render, unique_srid
+from importer.sandbox.logic import invalid, now_iso, render, unique_srid
 from importer.sandbox.production_batches import ScalarQuantity, quantity
-from importer.sandbox.resource import Kit
-from importer.sandbox.store import SandboxStore, paginate
+from importer.sandbox.resource import Kit, getter, held, listing
 
 KIND = "biochar_application"
 COLLECTION = "/biochar_applications"
@@ -40,24 +39,8 @@ class CreateBiocharApplication(s.Body):
     source_ids: list[s.IdStr] = []
 
 
-def _held(store: SandboxStore, id_: str) -> dict[str, Any]:
-    found = store.get(KIND, id_)
-    if found is None:
-        raise not_found("biochar application", id_)
-    return found
-
-
 def routes(kit: Kit) -> list[Route]:
     store = kit.store
-
-    async def list_applications(request: Request) -> Any:
-        query = kit.params(s.Query, request.query_params, "query")
-        with store.lock:
-            page = paginate(
-                store, store.all(KIND), first=query.first, last=query.last, after=query.after, before=query.before
-            )
-            page["nodes"] = [render(store, KIND, o) for o in page["nodes"]]
-        return page
 
     async def create(request: Request) -> Any:
         body, _ = await kit.body(request, CreateBiocharApplication)
@@ -99,18 +82,14 @@ def routes(kit: Kit) -> list[Route]:
             }
             return render(store, KIND, store.put(KIND, application))
 
-    async def get(request: Request) -> Any:
-        with store.lock:
-            return render(store, KIND, _held(store, request.path_params["id"]))
-
     async def delete(request: Request) -> Any:
         with store.lock:
-            store.delete(KIND, _held(store, request.path_params["id"])["id"])
+            store.delete(KIND, held(store, KIND, request.path_params["id"])["id"])
 
     collection, item = kit.prefix + COLLECTION, kit.prefix + COLLECTION + "/{id}"
     return [
-        Route(collection, kit.api(list_applications, path=None), methods=["GET"]),
+        Route(collection, kit.api(listing(kit, KIND), path=None), methods=["GET"]),
         Route(collection, kit.api(create, path=None), methods=["POST"]),
-        Route(item, kit.api(get), methods=["GET"]),
+        Route(item, kit.api(getter(kit, KIND)), methods=["GET"]),
         Route(item, kit.api(delete, status=204), methods=["DELETE"]),
     ]

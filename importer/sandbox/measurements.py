@@ -36,14 +36,13 @@ from importer.sandbox.logic import (
     datapoint_in_use,
     entry_locked,
     invalid,
-    not_found,
     now_iso,
     render,
     unique_srid,
 )
 from importer.sandbox.problems import Problem
-from importer.sandbox.resource import Kit
-from importer.sandbox.store import SandboxStore, paginate
+from importer.sandbox.resource import Kit, held, page_of
+from importer.sandbox.store import SandboxStore
 
 LOCATION = "measurement_location"
 SAMPLE = "measurement_sample"
@@ -89,13 +88,6 @@ class CreateMeasurementSample(s.Body):
     feedstock_batch_id: s.IdStr | None
 
 
-def _held(store: SandboxStore, kind: str, id_: str) -> dict[str, Any]:
-    found = store.get(kind, id_)
-    if found is None:
-        raise not_found(kind.replace("_", " "), id_)
-    return found
-
-
 def _check_targets(store: SandboxStore, body: CreateMeasurementSample) -> None:
     given = [name for name in TARGETS if getattr(body, name) is not None]
     if len(given) > 1:
@@ -132,11 +124,6 @@ def _frozen_by(store: SandboxStore, datapoint_ids: set[str]) -> list[str]:
 def routes(kit: Kit) -> list[Route]:
     store = kit.store
 
-    def page_of(kind: str, items: list[dict[str, Any]], query: s.Query) -> dict[str, Any]:
-        page = paginate(store, items, first=query.first, last=query.last, after=query.after, before=query.before)
-        page["nodes"] = [render(store, kind, o) for o in page["nodes"]]
-        return page
-
     async def list_locations(request: Request) -> Any:
         query = kit.params(s.SridQuery, request.query_params, "query")
         with store.lock:
@@ -145,7 +132,7 @@ def routes(kit: Kit) -> list[Route]:
                 for o in store.all(LOCATION)
                 if query.supplier_reference_id is None or o["supplier_reference_id"] == query.supplier_reference_id
             ]
-            return page_of(LOCATION, items, query)
+            return page_of(store, LOCATION, items, query)
 
     async def create_location(request: Request) -> Any:
         body, _ = await kit.body(request, CreateMeasurementLocation)
@@ -164,11 +151,11 @@ def routes(kit: Kit) -> list[Route]:
 
     async def get_location(request: Request) -> Any:
         with store.lock:
-            return render(store, LOCATION, _held(store, LOCATION, request.path_params["id"]))
+            return render(store, LOCATION, held(store, LOCATION, request.path_params["id"]))
 
     async def delete_location(request: Request) -> Any:
         with store.lock:
-            location = _held(store, LOCATION, request.path_params["id"])
+            location = held(store, LOCATION, request.path_params["id"])
             citing = [o["id"] for o in store.all(SAMPLE) if o.get("measurement_location_id") == location["id"]]
             if citing:
                 raise invalid(
@@ -181,7 +168,7 @@ def routes(kit: Kit) -> list[Route]:
     async def list_samples(request: Request) -> Any:
         query = kit.params(s.Query, request.query_params, "query")
         with store.lock:
-            return page_of(SAMPLE, store.all(SAMPLE), query)
+            return page_of(store, SAMPLE, store.all(SAMPLE), query)
 
     async def create_sample(request: Request) -> Any:
         body, _ = await kit.body(request, CreateMeasurementSample)
@@ -234,7 +221,7 @@ def routes(kit: Kit) -> list[Route]:
 
     async def delete_sample(request: Request) -> Any:
         with store.lock:
-            sample = _held(store, SAMPLE, request.path_params["id"])
+            sample = held(store, SAMPLE, request.path_params["id"])
             ids = {v["datapoint_id"] for v in sample["values"]}
             frozen = _frozen_by(store, ids)
             if frozen:

@@ -20,10 +20,9 @@ from starlette.routing import Route
 
 from importer.sandbox import schemas as s
 from importer.sandbox.ids import new_id
-from importer.sandbox.logic import invalid, not_found, now_iso, render, unique_srid
+from importer.sandbox.logic import invalid, now_iso, render, unique_srid
 from importer.sandbox.problems import Problem
-from importer.sandbox.resource import Kit
-from importer.sandbox.store import SandboxStore, paginate
+from importer.sandbox.resource import Kit, getter, held, listing
 
 KIND = "production_batch"
 COLLECTION = "/production_batches"
@@ -55,24 +54,8 @@ def iso(value: Any) -> str:
     return str(value.isoformat()).replace("+00:00", "Z")
 
 
-def _held(store: SandboxStore, id_: str) -> dict[str, Any]:
-    found = store.get(KIND, id_)
-    if found is None:
-        raise not_found("production batch", id_)
-    return found
-
-
 def routes(kit: Kit) -> list[Route]:
     store = kit.store
-
-    async def list_batches(request: Request) -> Any:
-        query = kit.params(s.Query, request.query_params, "query")
-        with store.lock:
-            page = paginate(
-                store, store.all(KIND), first=query.first, last=query.last, after=query.after, before=query.before
-            )
-            page["nodes"] = [render(store, KIND, o) for o in page["nodes"]]
-        return page
 
     async def create(request: Request) -> Any:
         body, _ = await kit.body(request, CreateProductionBatch)
@@ -99,13 +82,9 @@ def routes(kit: Kit) -> list[Route]:
             }
             return render(store, KIND, store.put(KIND, batch))
 
-    async def get(request: Request) -> Any:
-        with store.lock:
-            return render(store, KIND, _held(store, request.path_params["id"]))
-
     async def delete(request: Request) -> Any:
         with store.lock:
-            batch = _held(store, request.path_params["id"])
+            batch = held(store, KIND, request.path_params["id"])
             citing = [a["id"] for a in store.all("biochar_application") if a["production_batch_id"] == batch["id"]]
             if citing:
                 raise Problem(
@@ -124,8 +103,8 @@ def routes(kit: Kit) -> list[Route]:
 
     collection, item = kit.prefix + COLLECTION, kit.prefix + COLLECTION + "/{id}"
     return [
-        Route(collection, kit.api(list_batches, path=None), methods=["GET"]),
+        Route(collection, kit.api(listing(kit, KIND), path=None), methods=["GET"]),
         Route(collection, kit.api(create, path=None), methods=["POST"]),
-        Route(item, kit.api(get), methods=["GET"]),
+        Route(item, kit.api(getter(kit, KIND)), methods=["GET"]),
         Route(item, kit.api(delete, status=204), methods=["DELETE"]),
     ]

@@ -11,7 +11,9 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from importer.sandbox.store import SandboxStore
+from importer.sandbox import schemas as s
+from importer.sandbox.logic import not_found, render
+from importer.sandbox.store import SandboxStore, paginate
 
 
 @dataclass(frozen=True)
@@ -25,3 +27,39 @@ class Kit:
     api: Callable[..., Callable[[Request], Awaitable[Any]]]
     body: Callable[[Request, type[BaseModel]], Awaitable[tuple[Any, set[str]]]]
     params: Callable[[type[BaseModel], Any, str], Any]
+
+
+def held(store: SandboxStore, kind: str, id_: str) -> dict[str, Any]:
+    """The object of `kind` with that ID, or the 404 a real deployment answers (API-NOTES, Errors)."""
+    found = store.get(kind, id_)
+    if found is None:
+        raise not_found(kind.replace("_", " "), id_)
+    return found
+
+
+def page_of(store: SandboxStore, kind: str, items: list[dict[str, Any]], query: s.Query) -> dict[str, Any]:
+    """One page of `items` (Relay: first/after, last/before), each rendered as its kind is answered."""
+    page = paginate(store, items, first=query.first, last=query.last, after=query.after, before=query.before)
+    page["nodes"] = [render(store, kind, o) for o in page["nodes"]]
+    return page
+
+
+def listing(kit: Kit, kind: str) -> Callable[[Request], Awaitable[Any]]:
+    """`GET` of a collection the document gives no filter but the page's (the organisation's whole list)."""
+
+    async def handler(request: Request) -> Any:
+        query = kit.params(s.Query, request.query_params, "query")
+        with kit.store.lock:
+            return page_of(kit.store, kind, kit.store.all(kind), query)
+
+    return handler
+
+
+def getter(kit: Kit, kind: str) -> Callable[[Request], Awaitable[Any]]:
+    """`GET` of one object by its path's ID."""
+
+    async def handler(request: Request) -> Any:
+        with kit.store.lock:
+            return render(kit.store, kind, held(kit.store, kind, request.path_params["id"]))
+
+    return handler
