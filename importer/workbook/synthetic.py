@@ -5,9 +5,10 @@ A workbook of N datapoints holds N/8 production-batch entries; each entry binds 
 biochar mass, organic carbon fraction) to 8 datapoints of its own; one evidence file per 100 datapoints.
 Values vary deterministically with the row so re-generating gives the same bytes-for-bytes content.
 
-With `chain=True` it carries the chain of custody too: five storage locations (the same fields every month, by
-their own supplier_reference_id: registered once, unchanged after), and per entry one production batch of its
-biochar (the seeded facility, Sawmill offcuts) and one application of it on a field, named for the entry.
+With `chain=True` it carries the chain of custody too: five storage locations (under the workbook's prefix: a batch
+of workbooks may not share a supplier reference, and a generated workbook cannot know an earlier month's slc_ IDs),
+and per entry one production batch of its biochar (the seeded facility, Sawmill offcuts) and one application of it
+on a field, named for the entry.
 """
 
 from __future__ import annotations
@@ -142,7 +143,6 @@ def _chain(
             "latitude": round(59.80 + k * 0.013, 5),
             "longitude": round(17.60 + k * 0.021, 5),
             "storage_method": "biochar_field",
-            "supplier_reference_id": f"synthetic-field-{k}",
         }
         for k in range(FIELDS)
     ]
