@@ -258,6 +258,8 @@ class RunResult:
     settled_rates: dict[str, float] = field(default_factory=dict)
     rate_source: str | None = None
     throttled: int = 0  # requests answered 429 during the run
+    #: the CO2e the registry held when the run planned (statement_total_kg, entries by ref): how the run moved it
+    co2e_before: dict[str, object] | None = None
     #: the chain of custody (production batches -> applications -> storage locations); None without those sheets
     chain: ChainLineage | None = None
     #: every lab value of the workbook (`sample_values`), with its sample: the report's replicate charts
@@ -297,6 +299,7 @@ class RunResult:
             "statement": self.statement,
             "lineage": [asdict(e) for e in self.lineage],
             "chain": asdict(self.chain) if self.chain is not None else None,
+            "co2e_before": self.co2e_before,
             "shared": asdict(self.shared) if self.shared is not None else None,
             "warnings": self.warnings,
             "messages": self.messages,

@@ -375,6 +375,7 @@ def finish_import(
     result.messages += list(plan.messages)
     result.orphans = [dataclasses.asdict(o) for o in plan.orphans]
     result.statement_entries = [dataclasses.asdict(e) for e in plan.statement_entries]
+    result.co2e_before = _co2e_before(plan, state)
     statement = plan.action(STATEMENT_KEY)
     if options.mode == "plan":
         result.objects = [outcome_of(a) for a in plan.actions]
@@ -480,6 +481,25 @@ def _shared(result: RunResult, plan: Plan, wb: Workbook, ctx: ProjectContext) ->
     held = st.get("ghg_entry_ids")
     size = (len(held) if isinstance(held, list) else 0) or len(plan.statement_entries)
     result.shared = shared_emissions(wb, ctx, (str(start), str(end)) if start and end else None, size)
+
+
+def _co2e_before(plan: Plan, state: RegistryState | None) -> dict[str, object] | None:
+    """The CO2e the registry held when the run planned: the statement's pending total and each of the workbook's
+    existing GHG entries' (by ref), so the report can say how the run moved them. None without a snapshot."""
+    if state is None:
+        return None
+    entries: dict[str, object] = {}
+    by_id = {e.id: e for e in state.ghg_entries.values()}
+    for action in plan.of_kind("ghg_entry"):
+        held = by_id.get(action.existing_id or "")
+        if held is not None and held.co2e_net_removed_kg is not None:
+            entries[action.ref] = held.co2e_net_removed_kg
+    statement = plan.action(STATEMENT_KEY)
+    listed = next((st for st in state.statements if statement is not None and st.id == statement.existing_id), None)
+    total = listed.pending_total_co2e_removed_kg if listed is not None else None
+    if total is None and not entries:
+        return None
+    return {"statement_total_kg": total, "entries": entries}
 
 
 def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None) -> dict[str, RegistryObject]:

@@ -6,8 +6,10 @@ statement's total), the problems grouped by cause with what to do, the per-entry
 the evidence files, every row by sheet, the lineage both ways and the audit stamp. Everything is computed from
 the `RunResult` alone: the CO2e summary and the problems by cause in `analysis.py` (shared with the terminal
 and the CSV; a cause's HTTP status, request ID, field, attempts and time are its row's typed `Failure`, its
-advice the failure's category), the rest here. Fields the result may gain later (`RunResult.retries` and
-`.co2e_before`, `ObjectOutcome.co2e_before_kg`) are read with `getattr` and shown when present.
+advice the failure's category), the rest here. How the CO2e moved comes from `RunResult.co2e_before` (what the
+registry held when the run planned), else from the latest earlier run of the statement in the reports folder.
+Fields the result may gain later (`RunResult.retries`, `ObjectOutcome.co2e_before_kg`) are read with `getattr`
+and shown when present.
 """
 
 from __future__ import annotations
@@ -599,13 +601,15 @@ def _movement(result: RunResult, previous: JSONObject | None) -> Movement | None
     statement in this reports folder). None when nothing earlier is known (a first run)."""
     if result.mode == "plan":
         return None
-    recorded = getattr(result, "co2e_before", None)
+    recorded = result.co2e_before
     entries: dict[str, float] = {}
     was: object = None  # the statement's total before, as recorded
     source = None
     if isinstance(recorded, dict):
         was = recorded.get("statement_total_kg")
-        entries.update({k: v for k, v in (recorded.get("entries") or {}).items() if isinstance(v, (int, float))})
+        held = recorded.get("entries")
+        if isinstance(held, dict):
+            entries.update({str(k): float(v) for k, v in held.items() if isinstance(v, (int, float))})
         source = "the registry as this run found it"
     for x in result.statement_entries:  # as planned: the registry's figure, when given
         kg = x.get("co2e_net_removed_kg") if isinstance(x, dict) and x.get("group") == "workbook" else None
