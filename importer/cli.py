@@ -581,7 +581,9 @@ def run_command(
     )
 
 
-@app.command("apply")
+@app.command(
+    "apply", short_help="Carry out exactly a saved plan; refused, nothing sent, if anything it depends on changed."
+)
 def apply_command(
     saved: Path = typer.Argument(..., help="A plan saved by `isometric-import plan ... --out plan.json`."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
@@ -618,7 +620,7 @@ def apply_command(
     )
 
 
-@app.command("history")
+@app.command("history", short_help="List recorded runs and rollbacks, newest first, one block per run.")
 def history_command(
     json_out: bool = typer.Option(False, "--json", help="JSON on stdout."),
 ) -> None:
@@ -674,7 +676,9 @@ def _rows_created(counts: Mapping[str, object]) -> int:
     return sum(int(by.get("created", 0)) for by in counts.values() if isinstance(by, dict))
 
 
-@app.command("rollback")
+@app.command(
+    "rollback", short_help="Delete what a run created, as `terraform destroy` does: plan, confirm, total, report."
+)
 def rollback_command(
     run_id: str = typer.Argument(..., help="A run id from `isometric-import history`."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing, ask nothing."),
@@ -772,7 +776,7 @@ def _print_rollback_plan(out: Console, outcome: RollbackOutcome, *, dry_run: boo
     out.print(f"Plan: {pending} to delete{rest}.", markup=False)
 
 
-@app.command("template")
+@app.command("template", short_help="Generate the workbook a field team fills in, with explanations and dropdowns.")
 def template_command(
     out_path: Path = typer.Argument(..., help="Where to write the workbook (.xlsx)."),
     project_id: str | None = typer.Option(

@@ -135,3 +135,24 @@ def test_help_at_80_columns_cuts_no_url():
         ).stdout
         assert "\u2026" not in shown, shown  # rich cuts a word it cannot fit with an ellipsis
         assert all(len(line) <= 80 for line in shown.splitlines())
+
+
+def test_the_command_list_of_help_reads_whole_at_80_columns(tmp_path):
+    """Each command's line in `--help` at 80 columns: its summary in at most two rows, no row broken before the
+    box's edge by a line break of the docstring (a short help of its own where the docstring runs long)."""
+    from e2e_helpers import run_cli
+
+    out = run_cli(["--help"], {"COLUMNS": "80", "HOME": str(tmp_path)}).stdout
+    box = out.split("Commands", 1)[1].split("╰", 1)[0]
+    rows = [r[1:].rstrip().rstrip("│").rstrip() for r in box.splitlines()[1:] if r.startswith("│")]
+    blocks: list[list[str]] = []
+    for row in rows:
+        if row.startswith(" ") and not row.startswith("  "):  # " name  summary"
+            blocks.append([row.strip()])
+        elif row.strip() and blocks:  # "            continued"
+            blocks[-1].append(row.strip())
+    assert {b[0].split()[0] for b in blocks} >= {"validate", "plan", "run", "apply", "history", "rollback"}
+    for block in blocks:
+        assert len(block) <= 2, block
+        for first, _ in zip(block, block[1:], strict=False):  # a wrapped row fills the width first
+            assert len(first) >= 60, block
