@@ -281,7 +281,8 @@ def check_plan_is_safe(plan: Plan, options: ImportOptions) -> None:
     """Refusals before anything is sent: `--update-only` with creates, and submitting a statement whose
     period holds orphans of this workbook's prefix (unless pruned or declared meant)."""
     if options.update_only:
-        creates = [a for a in plan.actions if a.op == "create" and a.kind != "component_attribution"]
+        # a replace deletes the object and creates it anew (a new ID): a create too
+        creates = [a for a in plan.actions if a.op in ("create", "replace") and a.kind != "component_attribution"]
         if creates:
             listed = "; ".join(f"{a.where}: {a.kind.replace('_', ' ')}" for a in creates[:20])
             more = f" (and {len(creates) - 20} more)" if len(creates) > 20 else ""

@@ -474,3 +474,16 @@ def test_the_mass_and_area_factors_told_without_pint_are_pints():
         for unit in MASS_KG:
             assert measures(f"{unit}/{area}", "mass per area") and not measures(f"{unit}/{area}", "mass")
     assert not measures("km", "mass") and not measures("t", "mass per area")
+
+
+def test_update_only_refuses_a_replace_as_it_refuses_a_create(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", BATCHES, APPLICATIONS)
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(workbook), "--quiet"], env).code == 0
+    heavier = [dict(BATCHES[0], mass=4.35), BATCHES[1]]
+    workbook = _workbook(tmp_path / "wb", heavier, APPLICATIONS)
+    before = len(_log(sandbox))
+    refused = run_cli(["run", str(workbook), "--replace", "--update-only", "--quiet"], env)
+    assert refused.code == 1, refused.stdout + refused.stderr
+    assert "--update-only" in refused.stdout + refused.stderr and "production batch" in refused.stdout + refused.stderr
+    assert not [r for r in _log(sandbox)[before:] if r[0] != "GET"]  # nothing deleted, nothing created
