@@ -188,7 +188,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     )
     created = env.client.create_biochar_application(req)
     env.created(action, created.id)
-    return Applied(id=created.id, status="replaced" if action.op == "replace" else None, entity=created)
+    return Applied(id=created.id, entity=created)  # a replace's create ends "replaced" (the scheduler's default)
 
 
 SPEC = Kind(

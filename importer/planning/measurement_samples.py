@@ -265,7 +265,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         )
     for ref, datapoint_id in paired.items():
         env.part_created((SAMPLE_VALUE, ref), datapoint_id)
-    return Applied(id=created.id, status="replaced" if action.op == "replace" else None, entity=created)
+    return Applied(id=created.id, entity=created)  # a replace's create ends "replaced" (the scheduler's default)
 
 
 SPEC = Kind(
