@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.identity import COMPONENT_SHEETS
 from importer.planning.common import (
@@ -24,9 +24,13 @@ from importer.planning.common import (
     names_exactly,
     same_instant,
 )
-from importer.planning.env import ApplyEnv
+from importer.planning.env import Applied, ApplyEnv
 from importer.planning.model import Action, Change, Placed, Ref
 from importer.workbook.model import ComponentInputRow, ComponentRow
+
+if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
+    from importer.api.client import IsometricClient
 
 #: the API's ComponentScope of each scope the workbook names
 API_SCOPES = {"project": "PROJECT", "statement": "GHG_STATEMENT"}
@@ -165,3 +169,15 @@ def patch_body(action: Action, payload: SharedComponentPayload, env: ApplyEnv) -
     if "allocation_strategy" in fields:
         body["allocation_strategy"] = payload.allocation_strategy
     return body
+
+
+def patched(action: Action, payload: SharedComponentPayload, env: ApplyEnv) -> Applied:
+    """The update of a shared component of either scope: a PATCH of /components/{id}, as for any component."""
+    assert action.existing_id is not None
+    body = env.models.PatchComponentRequest.model_validate(patch_body(action, payload, env))
+    return Applied(id=action.existing_id, entity=env.client.patch_component(action.existing_id, body))
+
+
+def lookup(client: IsometricClient, project_id: str, srid: str) -> list[m.Component]:
+    """A rollback's look-up of an unconfirmed create of either scope: the components carrying the reference."""
+    return [c for c in client.list_components(supplier_reference_id=srid) if c.supplier_reference_id == srid]

@@ -17,8 +17,7 @@ from importer.planning.kind import Kind
 from importer.planning.model import STATEMENT_KEY, SUBMITTED_STATUSES, Action, IdRef, NewRef, Ref
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
-    from importer.api import models as m
-    from importer.api.client import IsometricClient
+    pass
 
 KIND: Final = "ghg_statement_component"
 
@@ -73,13 +72,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         created = env.client.create_ghg_statement_component(req)
         env.created(action, created.id)
         return Applied(id=created.id, entity=created)
-    assert action.existing_id is not None
-    body = env.models.PatchComponentRequest.model_validate(shared.patch_body(action, p, env))
-    return Applied(id=action.existing_id, entity=env.client.patch_component(action.existing_id, body))
-
-
-def lookup(client: IsometricClient, project_id: str, srid: str) -> list[m.Component]:
-    return [c for c in client.list_components(supplier_reference_id=srid) if c.supplier_reference_id == srid]
+    return shared.patched(action, p, env)
 
 
 SPEC = Kind(
@@ -91,6 +84,6 @@ SPEC = Kind(
     payloads=(shared.SharedComponentPayload,),
     depends_on=("datapoint", "ghg_statement"),
     registry="components",  # the project's components, all scopes: this kind claims its own references
-    lookup=lookup,
+    lookup=shared.lookup,
     reference_sheet="statement_components",
 )

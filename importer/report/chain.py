@@ -11,12 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from importer.results import ApplicationLineage, ChainLineage, EntryLineage, LocationLineage
+from importer.workbook.spec import holds_biochar_mass
 
 MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 640, 360, 40
 _SCALE_KM = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 KM_PER_DEGREE = 111.32  # of latitude (and of longitude at the equator, scaled by the cosine elsewhere)
-#: the words of an entry input that holds the biochar's mass (blueprints name it so; as the validator compares)
-_BIOCHAR_MASS_WORDS = frozenset({"biochar", "mass"})
 
 
 def anchor(kind: str, ref: str) -> str:
@@ -110,7 +109,7 @@ def _entry_biochar_kg(entry: EntryLineage) -> float | None:
     total, found = 0.0, False
     for component in entry.components:
         for item in component.inputs:
-            if not set(item.input_key.lower().replace("-", "_").split("_")) >= _BIOCHAR_MASS_WORDS:
+            if not holds_biochar_mass(item.input_key):
                 continue
             for dp in item.datapoints:
                 if dp.magnitude is None or not dp.unit:

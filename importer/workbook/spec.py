@@ -758,6 +758,16 @@ SAMPLE_VALUES = Sheet(
     unique=("ref",),
 )
 
+#: the words of an entry input key that holds the biochar's mass (blueprints name it so: `biochar_mass`)
+_BIOCHAR_MASS_WORDS = frozenset({"biochar", "mass"})
+
+
+def holds_biochar_mass(input_key: str) -> bool:
+    """Whether an entry input (entry_inputs.input_key) is the entry's biochar mass, which the chain of custody's
+    net applied mass is compared with (validation's warning, the report's chain section)."""
+    return set(input_key.lower().replace("-", "_").split("_")) >= _BIOCHAR_MASS_WORDS
+
+
 SHEETS: tuple[Sheet, ...] = (
     PROJECT,
     SOURCES,

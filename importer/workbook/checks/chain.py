@@ -13,6 +13,7 @@ from typing import Unpack
 from importer.ids import has_id_prefix, id_kind
 from importer.units import UnitError, canonical_unit, kg_factor, measures
 from importer.workbook.checks.base import Checks, Place
+from importer.workbook.spec import holds_biochar_mass
 
 #: what each unit column of the chain measures: the unit it must convert to, and how the finding says it
 _UNIT_COLUMNS: dict[tuple[str, str], tuple[str, str]] = {
@@ -20,8 +21,6 @@ _UNIT_COLUMNS: dict[tuple[str, str], tuple[str, str]] = {
     ("biochar_applications", "truck_mass_unit"): ("mass", "a unit of mass (t, kg, lb)"),
     ("biochar_applications", "application_rate_unit"): ("mass per area", "a unit of mass per area (t/ha, kg/m2)"),
 }
-#: the input keys of an entry that hold the biochar's mass (blueprints name it so; compared by words)
-_BIOCHAR_MASS_WORDS = frozenset({"biochar", "mass"})
 #: how far an entry's biochar mass may differ from its applications' net mass before a warning (rounding)
 _MASS_TOLERANCE = 0.005
 
@@ -218,7 +217,7 @@ class ChainChecks(Checks):
             entry, key = rec["entry_ref"], rec["input_key"]
             if entry not in net_by_entry or not isinstance(key, str):
                 continue
-            if not set(key.lower().replace("-", "_").split("_")) >= _BIOCHAR_MASS_WORDS:
+            if not holds_biochar_mass(key):
                 continue
             refs = rec["datapoint_refs"] or ()
             found = [datapoints.get(r) for r in refs]
