@@ -25,7 +25,7 @@ from importer import __version__
 from importer.context import ProjectContext
 from importer.findings import Finding
 from importer.planning.carried import CarriedListings
-from importer.planning.model import STATEMENT_KEY, Plan
+from importer.planning.model import STATEMENT_KEY, Action, Plan
 from importer.planning.registry import RegistryState
 from importer.results import RunResult
 from importer.settings import ApiTarget, environment_label, home, sandbox_db_path
@@ -506,26 +506,46 @@ def _co2e_before(plan: Plan, state: RegistryState | None) -> dict[str, object] |
 def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None) -> dict[str, RegistryObject]:
     """Objects known to be as the registry holds them after the run, without reading them again: the whole
     snapshot when the run wrote nothing; otherwise the datapoints of the snapshot this run did not write (the
-    templates' fixed ones, say), and the GHG entries it created that nothing later in the run touched (their
-    datapoints were written before them; no attribution changed after). The rest is read back."""
+    templates' fixed ones, say), and the GHG entries whose last write was this run's: a create that nothing later
+    in the run touched (its datapoints were written before it), or the PATCH of its attributions (the API answers
+    it with the entry). Not when the run wrote a shared component or a manual attribution of one: those move
+    every entry's share. The rest is read back."""
     if state is not None and all(o.status == "unchanged" for o in run_log.outcomes.values()):
         return state.by_id()
-    from importer.planning.attributions import AttributionPayload
-
     written = {a.existing_id for a in plan.actions if a.existing_id and run_log.outcomes[a.key].status != "unchanged"}
     current: dict[str, RegistryObject] = {
         d.id: d for d in (state.project_datapoints if state is not None else []) if d.id not in written
     }
-    touched_later = {
-        a.payload_of(AttributionPayload).entry_ref for a in plan.of_kind("component_attribution") if a.op != "unchanged"
-    }
-    created = [
-        cast("m.GhgEntry", entity)
-        for key, entity in run_log.entities.items()  # a GHG entry's answer
-        if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created" and key[1] not in touched_later
-    ]
-    current.update({entry.id: entry for entry in created if entry.co2e_net_removed_kg is not None})
+    if any(a.kind in _SHARING and run_log.outcomes[a.key].status != "unchanged" for a in plan.actions):
+        return current
+    from importer.planning.attributions import AttributionPayload
+
+    by_entry: dict[str, list[Action]] = {}
+    for action in plan.of_kind("component_attribution"):
+        by_entry.setdefault(action.payload_of(AttributionPayload).entry_ref, []).append(action)
+    answers: dict[str, object] = {}  # entry ref -> its last write's answer
+    for key, entity in run_log.entities.items():
+        if key[0] == "ghg_entry" and run_log.outcomes[key].status == "created":
+            answers[key[1]] = entity
+    for entry_ref, actions in by_entry.items():
+        sent = [a for a in actions if a.op != "unchanged"]
+        if not sent:
+            continue
+        answers.pop(entry_ref, None)  # its attributions changed after it was created
+        # a component of this entry rewritten while its attribution stood moves the entry's figures on its own
+        # time, perhaps after the PATCH answered
+        rewritten = [run_log.outcomes.get(("component", a.ref)) for a in actions if a.op == "unchanged"]
+        if not any(o is not None and o.status != "unchanged" for o in rewritten):
+            answers[entry_ref] = run_log.entities.get(sent[-1].key)
+    for answer in answers.values():
+        entry = cast("m.GhgEntry | None", answer)
+        if entry is not None and entry.co2e_net_removed_kg is not None:
+            current[entry.id] = entry
     return current
+
+
+#: kinds whose writes move the shares of shared emissions in every entry (`importer.sandbox.amortisation`)
+_SHARING = frozenset({"project_component", "project_component_attribution", "ghg_statement_component"})
 
 
 class HistoryRecorder:

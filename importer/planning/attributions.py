@@ -140,11 +140,14 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
             to_remove.append(comp.id)
             done[action.key] = Applied(id=comp.id)
     model = env.models.PatchComponentAttributionsRequest
+    answer = None  # the entry as the last PATCH left it (the API answers each with the GHG entry)
     if to_remove:
-        env.client.patch_component_attributions(entry_id, model.model_validate({"components_to_remove": to_remove}))
+        answer = env.client.patch_component_attributions(
+            entry_id, model.model_validate({"components_to_remove": to_remove})
+        )
     if to_add:
-        env.client.patch_component_attributions(entry_id, model.model_validate({"components_to_add": to_add}))
-    return done
+        answer = env.client.patch_component_attributions(entry_id, model.model_validate({"components_to_add": to_add}))
+    return {key: replace(applied, entity=answer) for key, applied in done.items()}
 
 
 SPEC = Kind(
