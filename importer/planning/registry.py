@@ -169,11 +169,13 @@ def fetch_state(
             return carried.read(client, "component", project_id)
         return client.list_components(project_id=project_id)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 4))) as pool:
+    listing = [k for k in kinds if k.listing is not None and k.registry]
+    # every listing at once (one round trip, not two, at the run's concurrency)
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 4 + len(listing)))) as pool:
         sources_f = pool.submit(lambda: client.list_sources(project_id=project_id))
         datapoints_f, entries_f = pool.submit(datapoints), pool.submit(ghg_entries)
         components_f = pool.submit(components)
-        own = [(k, pool.submit(k.listing, client, wb, carried)) for k in kinds if k.listing is not None and k.registry]
+        own = [(k, pool.submit(k.listing, client, wb, carried)) for k in listing if k.listing is not None]
         got_sources, got_datapoints = sources_f.result(), datapoints_f.result()
         got_entries, got_components = entries_f.result(), components_f.result()
         listed = [(k, f.result()) for k, f in own]
