@@ -39,21 +39,6 @@ if TYPE_CHECKING:  # rich's progress is imported when a bar is first shown
     from rich.console import Console
     from rich.progress import TaskID
 
-LEVEL_TITLES = {
-    "source": "sources",
-    "datapoint": "datapoints",
-    "feedstock_type": "feedstock types",
-    "ghg_entry": "GHG entries",
-    "component": "components",
-    "component_attribution": "attributions",
-    "ghg_statement": "GHG statement",
-    "storage_location": "storage locations",
-    "production_batch": "production batches",
-    "biochar_application": "biochar applications",
-    "project_component": "project components",
-    "project_component_attribution": "project component shares",
-    "ghg_statement_component": "statement components",
-}
 HEARTBEAT_SECONDS = 10.0
 BAD = ("failed", "conflict")
 
@@ -103,7 +88,7 @@ class _Phase:
 
 
 class QuietProgress:
-    def level_started(self, level: str, total: int) -> None:
+    def level_started(self, level: str, total: int, title: str | None = None) -> None:
         pass
 
     def object_done(self, outcome: ObjectOutcome) -> None:
@@ -137,6 +122,7 @@ class LineProgress:
         self._lock = threading.Lock()
         self._levels: dict[str, dict[str, int]] = {}  # open level -> status counts (levels run side by side)
         self._totals: dict[str, int] = {}
+        self._titles: dict[str, str] = {}  # level -> its title for people (the kind's label)
         self._retries = 0
         self._phase: _Phase | None = None
         self._heartbeat = heartbeat
@@ -172,7 +158,7 @@ class LineProgress:
             for level, counts in self._levels.items():
                 bad = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()) if s in (*BAD, "blocked"))
                 parts.append(
-                    f"{LEVEL_TITLES.get(level, level)} {sum(counts.values())}/{self._totals[level]}"
+                    f"{self._titles.get(level, level)} {sum(counts.values())}/{self._totals[level]}"
                     + (f" ({bad})" if bad else "")
                 )
             retries = f", {self._retries} retries" if self._retries else ""
@@ -180,12 +166,13 @@ class LineProgress:
         return "starting"
 
     # -- levels ------------------------------------------------------------------------------------------------
-    def level_started(self, level: str, total: int) -> None:
+    def level_started(self, level: str, total: int, title: str | None = None) -> None:
         self._finish_phase()  # the levels start once the reading before them is done
         with self._lock:
             self._ensure_heartbeat()
             self._levels[level], self._totals[level] = {}, total
-            self._print(f"[{LEVEL_TITLES.get(level, level)}] {total} object(s)")
+            self._titles[level] = title or level
+            self._print(f"[{self._titles[level]}] {total} object(s)")
 
     def object_done(self, outcome: ObjectOutcome) -> None:
         with self._lock:
@@ -205,7 +192,7 @@ class LineProgress:
                 if any(counts.get(s) for s in BAD)
                 else ("BLOCKED ROWS" if counts.get("blocked") else "done")
             )
-            self._print(f"[{LEVEL_TITLES.get(level, level)}] {mark}: {summary}")
+            self._print(f"[{self._titles.get(level, level)}] {mark}: {summary}")
 
     # -- phases and retries ------------------------------------------------------------------------------------
     def _finish_phase(self) -> None:
@@ -333,14 +320,12 @@ class RichProgress:
             return "bad"
         return "blocked" if counts.get("blocked") else "ok"
 
-    def level_started(self, level: str, total: int) -> None:
+    def level_started(self, level: str, total: int, title: str | None = None) -> None:
         self._finish_phases()
         with self._lock:
             self._start()
             self._levels[level] = {}
-            self._tasks[level] = self._progress.add_task(
-                LEVEL_TITLES.get(level, level), total=total, state="ok", note=""
-            )
+            self._tasks[level] = self._progress.add_task(title or level, total=total, state="ok", note="")
 
     def object_done(self, outcome: ObjectOutcome) -> None:
         with self._lock:

@@ -267,6 +267,18 @@ class RunResult:
     #: the project and statement components and each entry's share of them, estimated under the local sandbox's
     #: rule (`importer.shared_emissions`); None without such components
     shared: SharedEmissions | None = None
+    #: kind -> (one, many) for people ("storage location", "storage locations"): what each registered kind calls
+    #: itself (`Kind.noun`, `Kind.label`), so that the outputs name no kind of their own
+    kind_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def noun(self, kind: str) -> str:
+        """One object of `kind`, for people ("GHG entry")."""
+        return self.kind_names[kind][0] if kind in self.kind_names else kind.replace("_", " ")
+
+    def plural(self, kind: str) -> str:
+        """Objects of `kind`, for people, as a heading ("GHG entries", "Storage locations")."""
+        many = self.kind_names[kind][1] if kind in self.kind_names else kind.replace("_", " ") + "s"
+        return many[:1].upper() + many[1:]
 
     @property
     def ok(self) -> bool:

@@ -122,9 +122,12 @@ def _operator() -> str:
 
 
 def new_result(validation: ValidationResult, session: ApiSession, mode: str) -> RunResult:
+    from importer.planning import kinds
+
     wb = _workbook(validation)
     started = dt.datetime.now(dt.UTC)
     return RunResult(
+        kind_names={kind.name: (kind.noun, kind.label) for kind in kinds.REGISTERED},
         run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
         mode=mode,
         workbook_path=str(wb.path),

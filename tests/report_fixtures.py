@@ -25,6 +25,13 @@ IMG = '"><img src=x onerror="window.__pwned=2">'
 FORMULA = "=cmd|' /C calc'!A0"
 
 
+def _kind_names() -> dict[str, tuple[str, str]]:
+    """What the runner gives every result: the registered kinds' names for people."""
+    from importer.planning import kinds
+
+    return {kind.name: (kind.noun, kind.label) for kind in kinds.REGISTERED}
+
+
 def _failed(outcome: ObjectOutcome, exc: BaseException, *, elapsed: float | None = 0.4) -> ObjectOutcome:
     """`outcome` failed with `exc`, as importer.applying records it: the API's message as text and the typed
     failure the client's error carries (status, request id, the field a 422 names)."""
@@ -135,6 +142,7 @@ def hostile_result(*, embedded: bool = True) -> RunResult:
         ),
     ]
     return RunResult(
+        kind_names=_kind_names(),
         run_id="20261124T100000Z-abc123",
         mode="run",
         workbook_path=f"/data/{SCRIPT}.xlsx",
@@ -285,6 +293,7 @@ def _statement(total: float, n: int) -> dict:
 
 def _run(objects, lineage, statement, **kw) -> RunResult:
     return RunResult(
+        kind_names=_kind_names(),
         run_id="20261124T100000Z-c1ea70",
         mode="run",
         workbook_path="/data/acme-biochar-2026-10.xlsx",

@@ -246,7 +246,7 @@ def test_line_progress_marks_failed_levels_prints_phases_retries_and_a_heartbeat
     with progress.phase("reading the registry") as step:
         step.advance(3)
         time.sleep(0.8)  # silence: the heartbeat speaks
-    progress.level_started("datapoint", 2)
+    progress.level_started("datapoint", 2, "datapoints")
     progress.object_done(_outcome("created"))
     progress.retry("POST /datapoints", 1, wait=0.5, reason="HTTP 503")
     progress.object_done(_outcome("failed"))
@@ -264,12 +264,12 @@ def test_line_progress_marks_failed_levels_prints_phases_retries_and_a_heartbeat
 def test_rich_progress_bar_ends_red_with_failures_and_yellow_with_blocked_rows():
     out = io.StringIO()
     progress = RichProgress(console=Console(file=out, force_terminal=True, width=120, color_system="standard"))
-    progress.level_started("datapoint", 2)
+    progress.level_started("datapoint", 2, "datapoints")
     progress.object_done(_outcome("created"))
     progress.object_done(_outcome("failed"))
     progress.level_finished("datapoint")
     states = {t.description: t.fields["state"] for t in progress._progress.tasks}
-    progress.level_started("ghg_entry", 1)
+    progress.level_started("ghg_entry", 1, "GHG entries")
     progress.object_done(_outcome("blocked", "ghg_entry"))
     progress.level_finished("ghg_entry")
     with progress.phase("planning", total=None) as step:

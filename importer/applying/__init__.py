@@ -43,7 +43,7 @@ NOT_STARTED = "not started"  # a row's outcome when the run was interrupted or s
 
 
 class Progress(Protocol):
-    def level_started(self, level: str, total: int) -> None: ...
+    def level_started(self, level: str, total: int, title: str | None = None) -> None: ...
     def object_done(self, outcome: ObjectOutcome) -> None: ...
     def level_finished(self, level: str) -> None: ...
 
@@ -224,7 +224,7 @@ def apply_plan(
     for action in plan.actions:
         remaining[action.kind] += 1
     for kind, total in remaining.items():
-        progress.level_started(kind, total)
+        progress.level_started(kind, total, by_name[kind].label if kind in by_name else kind)
     lock = threading.Lock()
 
     def finish(action: Action) -> None:

@@ -153,7 +153,8 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
 SPEC = Kind(
     name=KIND,
     sheet="components",
-    label="attributions",
+    label="component attributions",
+    noun="component attribution",
     plan=plan,
     apply_group=apply_entry,
     group_of=lambda action: action.payload_of(AttributionPayload).entry_ref,

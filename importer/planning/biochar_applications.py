@@ -195,6 +195,7 @@ SPEC = Kind(
     name=KIND,
     sheet=SHEET,
     label="biochar applications",
+    noun="biochar application",
     plan=plan,
     apply=apply,
     payloads=(BiocharApplicationPayload,),

@@ -134,6 +134,7 @@ SPEC = Kind(
     name=KIND,
     sheet="components",
     label="components",
+    noun="component",
     plan=plan,
     apply=apply,
     payloads=(ComponentPayload,),

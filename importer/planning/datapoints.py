@@ -202,6 +202,7 @@ SPEC = Kind(
     name=KIND,
     sheet="datapoints",
     label="datapoints",
+    noun="datapoint",
     plan=plan,
     apply=apply,
     payloads=(DatapointPayload,),

@@ -84,6 +84,7 @@ SPEC = Kind(
     name=KIND,
     sheet="feedstock_types",
     label="feedstock types",
+    noun="feedstock type",
     plan=plan,
     apply=apply,
     payloads=(FeedstockTypePayload,),

@@ -316,6 +316,7 @@ SPEC = Kind(
     name=KIND,
     sheet="entries",
     label="GHG entries",
+    noun="GHG entry",
     plan=plan,
     apply=apply,
     payloads=(GhgEntryPayload, ComponentBinding, InputBinding, Rebinding),

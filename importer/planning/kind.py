@@ -43,7 +43,8 @@ class Kind:
 
     name: str  # the API kind ("source"): Action.kind, Key[0]
     sheet: str  # the workbook sheet its rows come from
-    label: str  # for people, plural ("feedstock types")
+    label: str  # for people, plural ("feedstock types"): the progress lines, the report's headings
+    noun: str  # for people, one of them ("feedstock type"): the report's tables and advice
     plan: Callable[[Planning], list[Action]]
     payloads: tuple[type, ...]  # the payload dataclasses of its actions (what a saved plan may decode)
     apply: ApplyOne | None = None

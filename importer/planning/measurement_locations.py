@@ -91,6 +91,7 @@ SPEC = Kind(
     name=KIND,
     sheet=SHEET,
     label="measurement locations",
+    noun="measurement location",
     plan=plan,
     apply=apply,
     payloads=(MeasurementLocationPayload,),

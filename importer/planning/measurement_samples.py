@@ -272,6 +272,7 @@ SPEC = Kind(
     name=KIND,
     sheet=SHEET,
     label="measurement samples",
+    noun="measurement sample",
     plan=plan,
     apply=apply,
     payloads=(MeasurementSamplePayload, SampleValuePayload),

@@ -139,6 +139,7 @@ SPEC = Kind(
     name=KIND,
     sheet=SHEET,
     label="production batches",
+    noun="production batch",
     plan=plan,
     apply=apply,
     payloads=(ProductionBatchPayload,),

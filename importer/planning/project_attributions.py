@@ -111,6 +111,7 @@ SPEC = Kind(
     name=KIND,
     sheet=SHEET,
     label="project component shares",
+    noun="project component share",
     plan=plan,
     apply=apply,
     payloads=(ProjectAttributionPayload,),

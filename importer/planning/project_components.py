@@ -46,6 +46,7 @@ SPEC = Kind(
     name=KIND,
     sheet="components",
     label="project components",
+    noun="project component",
     plan=plan,
     apply=apply,
     payloads=(shared.SharedComponentPayload,),

@@ -165,7 +165,8 @@ def lineage(ref: str, actions: dict[str, Action], ids: dict[tuple[str, str], str
 SPEC = Kind(
     name=KIND,
     sheet="sources",
-    label="sources",
+    label="evidence sources",
+    noun="evidence source",
     plan=plan,
     apply=apply,
     payloads=(SourcePayload,),

@@ -79,6 +79,7 @@ SPEC = Kind(
     name=KIND,
     sheet="components",
     label="statement components",
+    noun="statement component",
     plan=plan,
     apply=apply,
     payloads=(shared.SharedComponentPayload,),

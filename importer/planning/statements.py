@@ -190,6 +190,7 @@ SPEC = Kind(
     name=KIND,
     sheet="project",
     label="GHG statement",
+    noun="GHG statement",
     plan=plan,
     apply=apply,
     payloads=(StatementPayload,),

@@ -121,6 +121,7 @@ SPEC = Kind(
     name=KIND,
     sheet=SHEET,
     label="storage locations",
+    noun="storage location",
     plan=plan,
     apply=apply,
     payloads=(StorageLocationPayload,),

@@ -15,21 +15,6 @@ from typing import TypedDict
 from importer.failures import CATEGORY_LABELS, Failure, advice
 from importer.results import BAD_STATUSES, EntryLineage, ObjectOutcome, RunResult
 
-KIND_LABELS = {
-    "source": "evidence source",
-    "datapoint": "datapoint",
-    "feedstock_type": "feedstock type",
-    "ghg_entry": "GHG entry",
-    "component": "component",
-    "component_attribution": "component attribution",
-    "ghg_statement": "GHG statement",
-    "storage_location": "storage location",
-    "production_batch": "production batch",
-    "biochar_application": "biochar application",
-    "project_component": "project component",
-    "project_component_attribution": "project component share",
-    "ghg_statement_component": "statement component",
-}
 #: how internal field and setting names read to people
 FIELD_LABELS = {
     "statement_end_on": "statement end date",
@@ -304,7 +289,7 @@ def problems(result: RunResult, prefix: str) -> list[Cause]:
                 causes[key] = {
                     "status": cause_obj.status,
                     "where": where(cause_obj),
-                    "kind": KIND_LABELS.get(cause_obj.kind, cause_obj.kind),
+                    "kind": result.noun(cause_obj.kind),
                     "ref": cause_obj.ref,
                     "id": cause_obj.id,
                     "error": cause_obj.error or "",
@@ -346,7 +331,7 @@ def problems(result: RunResult, prefix: str) -> list[Cause]:
                 }
         entry: CauseRow = {
             "where": where(o),
-            "kind": KIND_LABELS.get(o.kind, o.kind),
+            "kind": result.noun(o.kind),
             "ref": o.ref,
             "status": o.status,
             "anchor": row_anchor(prefix, o),
@@ -365,7 +350,6 @@ def problems(result: RunResult, prefix: str) -> list[Cause]:
 
 __all__ = [
     "FIELD_LABELS",
-    "KIND_LABELS",
     "CO2eSummary",
     "Cause",
     "CauseFacts",

@@ -22,7 +22,6 @@ from urllib.parse import quote
 
 from importer.json_types import JSONObject, JSONValue
 from importer.report.analysis import (
-    KIND_LABELS,
     co2e_summary,
     entry_sd,
     fmt_co2e,
@@ -47,6 +46,7 @@ from importer.results import (
     RunResult,
     SampleValueLineage,
 )
+from importer.workbook import spec
 
 
 def _sample_cell(value: SampleValueLineage, prefix: str) -> dict[str, object]:
@@ -76,40 +76,8 @@ SHEET_ORDER = (
     "components",
 )
 
-KIND_PLURALS = {
-    "source": "Evidence sources",
-    "datapoint": "Datapoints",
-    "feedstock_type": "Feedstock types",
-    "ghg_entry": "GHG entries",
-    "component": "Components",
-    "component_attribution": "Component attributions",
-    "ghg_statement": "GHG statement",
-    "storage_location": "Storage locations",
-    "production_batch": "Production batches",
-    "biochar_application": "Biochar applications",
-    "measurement_location": "Measurement locations",
-    "measurement_sample": "Measurement samples",
-    "project_component": "Project components",
-    "project_component_attribution": "Project component shares",
-    "ghg_statement_component": "Statement components",
-}
-SHEET_LABELS = {
-    "project": "Project sheet",
-    "sources": "Sources sheet",
-    "datapoints": "Datapoints sheet",
-    "feedstock_types": "Feedstock types sheet",
-    "entries": "Entries sheet",
-    "entry_inputs": "Entry inputs sheet",
-    "components": "Components sheet",
-    "component_inputs": "Component inputs sheet",
-    "project_component_attributions": "Project component attributions sheet",
-    "storage_locations": "Storage locations sheet",
-    "production_batches": "Production batches sheet",
-    "biochar_applications": "Biochar applications sheet",
-    "measurement_locations": "Measurement locations sheet",
-    "samples": "Samples sheet",
-    "sample_values": "Sample values sheet",
-}
+#: "Storage locations sheet": every sheet of the workbook's format, named for people
+SHEET_LABELS = {sheet.name: sheet.name.replace("_", " ").capitalize() + " sheet" for sheet in spec.SHEETS}
 #: status -> (label, icon): the icon carries the meaning without colour
 STATUS_META = {
     "created": ("created", "\u2713"),
@@ -730,7 +698,7 @@ def _changes(result: RunResult, prefix: str, move: Movement | None = None) -> li
         rows.append(
             {
                 "where": where(o),
-                "kind": KIND_LABELS.get(o.kind, o.kind),
+                "kind": result.noun(o.kind),
                 "ref": o.ref,
                 "id": o.id,
                 "anchor": row_anchor(prefix, o),
@@ -1080,7 +1048,7 @@ def _view(
         "retries": retries if isinstance(retries, list) else None,
         "orphans": [
             {
-                "kind": KIND_LABELS.get(str(x.get("kind")), x.get("kind")),
+                "kind": result.noun(str(x.get("kind"))),
                 "id": x.get("id"),
                 "srid": x.get("supplier_reference_id"),
                 "co2e": _kg_text(x.get("co2e_net_removed_kg")),
@@ -1143,8 +1111,8 @@ def _render(
         columns=bad_first,
         grand_totals=grand,
         any_rehearsal=any(r.embedded_sandbox for r in results),
-        kind_labels=KIND_PLURALS,
-        kind_names=KIND_LABELS,
+        kind_labels={kind: r.plural(kind) for r in results for kind in {*r.kind_names, *r.counts()}},
+        kind_names={kind: r.noun(kind) for r in results for kind in {*r.kind_names, *r.counts()}},
         sheet_labels=SHEET_LABELS,
         status_meta=STATUS_META,
         humanize=humanize,
