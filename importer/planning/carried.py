@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias, cast, overload
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from importer.api.errors import ApiError, Cancelled, Unreachable
 from importer.planning.model import Action, Key, NewRef, Plan
@@ -39,13 +39,11 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.api.client import IsometricClient
     from importer.planning.env import Entity
+    from importer.planning.registry import RegistryObject
     from importer.results import ObjectOutcome
 
-#: what a carried listing holds
-Carried: TypeAlias = (
-    "m.Datapoint | m.Component | m.GhgEntry | m.ProductionBatch | m.BiocharApplication | m.MeasurementLocation"
-    " | m.MeasurementSample"
-)
+#: what a carried listing holds: objects of the kinds listed whole (`KINDS`)
+Carried: TypeAlias = "RegistryObject"
 
 KINDS = (
     "datapoint",
@@ -86,15 +84,7 @@ def _submits(action: Action) -> bool:
     return bool(getattr(action.payload, "submit", False))
 
 
-Listed: TypeAlias = (
-    "list[m.Datapoint] | list[m.Component] | list[m.GhgEntry] | list[m.ProductionBatch] | list[m.BiocharApplication]"
-    " | list[m.MeasurementLocation] | list[m.MeasurementSample]"
-)
-
-
-def _as_listed(items: list[Carried]) -> Listed:
-    """One kind's listing (each kept listing holds one kind: `read`'s overloads say which)."""
-    return cast("Listed", items)
+_T = TypeVar("_T", bound="RegistryObject")
 
 
 def _scope(kind: str, project_id: str) -> str:
@@ -116,32 +106,10 @@ class CarriedListings:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     reads: dict[str, int] = field(default_factory=lambda: {"whole": 0, "since": 0, "again": 0})
 
-    @overload
-    def read(self, client: IsometricClient, kind: Literal["datapoint"], project_id: str) -> list[m.Datapoint]: ...
-    @overload
-    def read(self, client: IsometricClient, kind: Literal["component"], project_id: str) -> list[m.Component]: ...
-    @overload
-    def read(self, client: IsometricClient, kind: Literal["ghg_entry"], project_id: str) -> list[m.GhgEntry]: ...
-    @overload
-    def read(
-        self, client: IsometricClient, kind: Literal["production_batch"], project_id: str
-    ) -> list[m.ProductionBatch]: ...
-    @overload
-    def read(
-        self, client: IsometricClient, kind: Literal["biochar_application"], project_id: str
-    ) -> list[m.BiocharApplication]: ...
-
-    @overload
-    def read(
-        self, client: IsometricClient, kind: Literal["measurement_location"], project_id: str
-    ) -> list[m.MeasurementLocation]: ...
-    @overload
-    def read(
-        self, client: IsometricClient, kind: Literal["measurement_sample"], project_id: str
-    ) -> list[m.MeasurementSample]: ...
-    def read(self, client: IsometricClient, kind: str, project_id: str) -> Listed:
-        """Every datapoint or component of the project, or GHG entry of the organisation, as a whole listing
-        would give them."""
+    def read(self, client: IsometricClient, kind: str, project_id: str, model: type[_T] | None = None) -> list[_T]:
+        """Every object of `kind` (one of `KINDS`) of the project, or of the organisation for those listed
+        organisation-wide, as a whole listing would give them: objects of `model`, its API model (the client
+        reads them as such: `IsometricClient.list_since`)."""
         scope = _scope(kind, project_id)
         listed_by = {"project_id": scope} if scope != ORGANISATION else {}
         with self._lock:
@@ -159,7 +127,7 @@ class CarriedListings:
                     kept.items.update((o.id, o) for o in fresh)
                     kept.end_cursor = new.end_cursor or kept.end_cursor
                     self._keep(kind, scope, kept, "since")
-                    return _as_listed(list(kept.items.values()))
+                    return cast("list[_T]", list(kept.items.values()))
         whole = client.list_since(kind, None, **listed_by)
         self._keep(
             kind,
@@ -167,7 +135,7 @@ class CarriedListings:
             _Kept({o.id: o for o in whole.items}, whole.end_cursor) if whole.end_cursor else None,
             "whole" if kept is None else "again",
         )
-        return _as_listed(list(whole.items))
+        return cast("list[_T]", list(whole.items))
 
     def _keep(self, kind: str, scope: str, kept: _Kept | None, how: str) -> None:
         with self._lock:

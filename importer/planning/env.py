@@ -5,7 +5,7 @@ create before and after it is sent (the run history). Kinds never see the schedu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol
 
 from importer.planning.known import Signature
 from importer.planning.model import Action, Key, Ref
@@ -14,11 +14,13 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.api.client import IsometricClient
 
-#: an API object an applied action returns (for the report, and what a batch carries)
-Entity: TypeAlias = (
-    "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.GhgStatement | m.StorageLocation"
-    " | m.ProductionBatch | m.BiocharApplication | m.MeasurementLocation | m.MeasurementSample"
-)
+
+class Entity(Protocol):
+    """An API object an applied action returns (for the report, and what a batch carries): each kind's own model
+    (`importer.api.models`), known here by its ID."""
+
+    @property
+    def id(self) -> str: ...
 
 
 class StepFailed(Exception):

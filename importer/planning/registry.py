@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from importer.planning.carried import CarriedListings
 from importer.workbook.model import Workbook
@@ -32,11 +32,14 @@ class _Referenced(Protocol):
 _R = TypeVar("_R", bound=_Referenced)
 
 
-#: any object a snapshot holds
-RegistryObject: TypeAlias = (
-    "m.Source | m.Datapoint | m.FeedstockType | m.GhgEntry | m.Component | m.StorageLocation | m.ProductionBatch"
-    " | m.BiocharApplication | m.MeasurementLocation | m.MeasurementSample"
-)
+class RegistryObject(Protocol):
+    """Any object a snapshot holds: an API object with its ID and, when it was made with one, its
+    supplier_reference_id (each kind's own model: `importer.api.models`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def supplier_reference_id(self) -> str | None: ...
 
 
 _TABLE_NAMES = ("sources", "datapoints", "feedstock_types", "ghg_entries", "components")
@@ -122,7 +125,7 @@ class RegistryState:
         return out
 
 
-def _digest(obj: m.Response | list[m.Component] | list[m.ComponentAttribution]) -> str:
+def _digest(obj: object) -> str:
     def plain(value: object) -> object:  # a stand-in without model_dump is digested as it is
         if hasattr(value, "model_dump"):
             return value.model_dump(mode="json")
@@ -154,19 +157,23 @@ def fetch_state(
     (one per batch), datapoints and components are read whole once and then only what is new
     (`importer.planning.carried`). Each of `kinds` that declares a `listing` is read beside them into its own
     table (`RegistryState.listed`), unless its listing says the workbook needs none."""
+    from importer.api import models
+
     project_id = wb.project.project_id
 
     def datapoints() -> list[m.Datapoint]:
         if carried is not None:
-            return carried.read(client, "datapoint", project_id)
+            return carried.read(client, "datapoint", project_id, models.Datapoint)
         return client.list_datapoints(project_id=project_id)
 
     def ghg_entries() -> list[m.GhgEntry]:
-        return carried.read(client, "ghg_entry", project_id) if carried is not None else client.list_ghg_entries()
+        if carried is not None:
+            return carried.read(client, "ghg_entry", project_id, models.GhgEntry)
+        return client.list_ghg_entries()
 
     def components() -> list[m.Component]:
         if carried is not None:
-            return carried.read(client, "component", project_id)
+            return carried.read(client, "component", project_id, models.Component)
         return client.list_components(project_id=project_id)
 
     listing = [k for k in kinds if k.listing is not None and k.registry]
