@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 from importer import __version__
 from importer.context import ProjectContext
 from importer.findings import Finding
+from importer.planning import kinds
 from importer.planning.carried import CarriedListings
 from importer.planning.model import STATEMENT_KEY, Action, Plan
 from importer.planning.registry import RegistryState
@@ -68,7 +69,7 @@ class ApiSession:
     environment: str
     sandbox_db: Path | None = None
     #: the project's datapoint and component listings, carried from one workbook of a batch to the next
-    listings: CarriedListings = field(default_factory=CarriedListings)
+    listings: CarriedListings = field(default_factory=lambda: CarriedListings(kinds.REGISTERED))
 
 
 @contextmanager

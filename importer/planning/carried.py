@@ -29,6 +29,7 @@ commands.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
@@ -39,44 +40,16 @@ if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.api.client import IsometricClient
     from importer.planning.env import Entity
+    from importer.planning.kind import Kind
     from importer.planning.registry import RegistryObject
     from importer.results import ObjectOutcome
 
-#: what a carried listing holds: objects of the kinds listed whole (`KINDS`)
+#: what a carried listing holds: objects of the kinds listed whole (`Kind.carried`)
 Carried: TypeAlias = "RegistryObject"
 
-KINDS = (
-    "datapoint",
-    "component",
-    "ghg_entry",
-    "production_batch",
-    "biochar_application",
-    "measurement_location",
-    "measurement_sample",
-)
-#: what the API lists for the whole organisation only (no project filter)
-_ORGANISATION_WIDE = frozenset(
-    {"ghg_entry", "production_batch", "biochar_application", "measurement_location", "measurement_sample"}
-)
-#: kinds whose kept listing a run's own creates and deletes keep current (nothing else of theirs changes); lab
-#: results too (a sample's new datapoints are new objects of the datapoints' listing)
-_CHAIN = ("production_batch", "biochar_application", "measurement_location", "measurement_sample")
-ORGANISATION = ""  # the scope of the GHG entries' listing: the API cannot list them by project
-#: writes after which every GHG entry listed before reads as it did (nothing of theirs refers to what changed)
-_ENTRIES_UNTOUCHED = {
-    "source": {"created", "updated"},
-    "feedstock_type": {"created", "updated"},
-    "datapoint": {"created"},
-    "component": {"created"},
-    "ghg_entry": {"created"},
-    # the chain of custody: Isometric links an application to an entry itself; nothing here writes an entry
-    "production_batch": {"created", "replaced", "deleted"},
-    "biochar_application": {"created", "replaced", "deleted"},
-    # lab results: a sample's new datapoints are new objects; entries re-bound to them are written by their own
-    # actions (which say so themselves)
-    "measurement_location": {"created", "replaced", "deleted"},
-    "measurement_sample": {"created", "replaced", "deleted"},
-}
+ORGANISATION = ""  # the scope of a listing the API cannot read by project (GHG entries, the chain of custody)
+#: the kinds with rules of their own below; every other carried kind is kept current by its creates and deletes
+_OWN_RULES = ("datapoint", "component", "ghg_entry")
 
 
 def _submits(action: Action) -> bool:
@@ -85,10 +58,6 @@ def _submits(action: Action) -> bool:
 
 
 _T = TypeVar("_T", bound="RegistryObject")
-
-
-def _scope(kind: str, project_id: str) -> str:
-    return ORGANISATION if kind in _ORGANISATION_WIDE else project_id
 
 
 @dataclass
@@ -102,15 +71,18 @@ class CarriedListings:
     """Per (kind, project; the organisation for GHG entries): the listing as last read, and how each read was
     made (for the run log)."""
 
+    #: the registered kinds: which are carried (`Kind.carried`: in which scope), and what their writes leave alone
+    #: or spoil (`Kind.leaves_entries`, `Kind.invalidates`)
+    kinds: Sequence[Kind] = ()
     _kept: dict[tuple[str, str], _Kept] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     reads: dict[str, int] = field(default_factory=lambda: {"whole": 0, "since": 0, "again": 0})
 
     def read(self, client: IsometricClient, kind: str, project_id: str, model: type[_T] | None = None) -> list[_T]:
-        """Every object of `kind` (one of `KINDS`) of the project, or of the organisation for those listed
+        """Every object of `kind` (a kind with `Kind.carried`) of the project, or of the organisation for those listed
         organisation-wide, as a whole listing would give them: objects of `model`, its API model (the client
         reads them as such: `IsometricClient.list_since`)."""
-        scope = _scope(kind, project_id)
+        scope = self._scope(kind, project_id)
         listed_by = {"project_id": scope} if scope != ORGANISATION else {}
         with self._lock:
             kept = self._kept.pop((kind, scope), None)
@@ -163,7 +135,7 @@ class CarriedListings:
         - a run that did not end cleanly: all are read whole next time."""
         with self._lock:
             if not clean:
-                self._forget(project_id, KINDS)
+                self._forget(project_id, self._carried)
                 return
             for action in plan.actions:
                 status = outcomes[action.key].status if action.key in outcomes else None
@@ -171,8 +143,11 @@ class CarriedListings:
                     continue
                 if not self._leaves_listed_entries(action, status, entities.get(action.key)):
                     self._forget(project_id, ("ghg_entry",))
-                if action.kind in _CHAIN:
-                    self._after_chain_write(project_id, action, status)
+                by_name = self._by_name.get(action.kind)
+                if by_name is not None and status in ("replaced", "deleted"):
+                    self._forget(project_id, by_name.invalidates)  # a sample takes its unused datapoints along
+                if action.kind not in _OWN_RULES:
+                    self._after_write(project_id, action, status)
                     continue
                 if action.kind == "ghg_entry" and status != "created":
                     self._forget(project_id, ("component",))
@@ -193,14 +168,13 @@ class CarriedListings:
                     else:
                         self._forget(project_id, (action.kind,))
 
-    def _after_chain_write(self, project_id: str, action: Action, status: str) -> None:
-        """A batch or application created (or the new half of a replace) is read as new; a deleted one (a prune,
-        the old half of a replace) is dropped; anything else makes the kind's next read a whole one."""
-        if action.kind == "measurement_sample" and status in ("replaced", "deleted"):
-            self._forget(project_id, ("datapoint",))  # a deleted sample takes its unused datapoints along
+    def _after_write(self, project_id: str, action: Action, status: str) -> None:
+        """An object of a kind without rules of its own (the chain of custody, lab results) created, or the new half
+        of a replace, is read as new; a deleted one (a prune, the old half of a replace) is dropped; anything else
+        makes the kind's next read a whole one."""
         if status in ("created", "replaced"):
             return
-        kept = self._kept.get((action.kind, _scope(action.kind, project_id)))
+        kept = self._kept.get((action.kind, self._scope(action.kind, project_id)))
         if status == "deleted" and kept is not None and action.existing_id is not None:
             kept.items.pop(action.existing_id, None)
         elif status != "deleted":
@@ -211,7 +185,8 @@ class CarriedListings:
         to, an attribution on an entry this run created, or a statement (not submitted) that files none of them:
         none in its answer's `ghg_entry_ids`, and none unfiled whose dates meet its period (in case the answer
         lists them later). Anything else may change an entry's figures or its statement."""
-        if status in _ENTRIES_UNTOUCHED.get(action.kind, ()):
+        kind = self._by_name.get(action.kind)
+        if kind is not None and status in kind.leaves_entries:
             return True
         if action.kind == "component_attribution":
             return isinstance(getattr(action.payload, "entry", None), NewRef)
@@ -232,11 +207,19 @@ class CarriedListings:
     def forget(self, project_id: str) -> None:
         """Drop what is kept for the project (a run that failed with writes of unknown outcome, say)."""
         with self._lock:
-            self._forget(project_id, KINDS)
+            self._forget(project_id, self._carried)
 
-    def _forget(self, project_id: str, kinds: tuple[str, ...]) -> None:
+    def _forget(self, project_id: str, kinds: Sequence[str]) -> None:
         for kind in kinds:
-            self._kept.pop((kind, _scope(kind, project_id)), None)
+            self._kept.pop((kind, self._scope(kind, project_id)), None)
+
+    def __post_init__(self) -> None:
+        self._by_name: dict[str, Kind] = {kind.name: kind for kind in self.kinds}
+        self._carried: tuple[str, ...] = tuple(kind.name for kind in self.kinds if kind.carried)
+
+    def _scope(self, kind: str, project_id: str) -> str:
+        known = self._by_name.get(kind)
+        return ORGANISATION if known is not None and known.carried == "organisation" else project_id
 
 
 __all__ = ["CarriedListings"]

@@ -85,6 +85,7 @@ SPEC = Kind(
     sheet="feedstock_types",
     label="feedstock types",
     noun="feedstock type",
+    leaves_entries=frozenset({"created", "updated"}),
     plan=plan,
     apply=apply,
     payloads=(FeedstockTypePayload,),

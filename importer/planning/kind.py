@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.model import Action
@@ -59,3 +59,11 @@ class Kind:
     #: the sheet segment of its derived supplier_reference_ids (`identity.owned_by`), when not `sheet`: shared
     #: components come from the components sheet but are other objects than its entry-scoped rows
     reference_sheet: str | None = None
+    #: listed whole once in a batch of workbooks, then from the cursor (`importer.planning.carried`), in the scope
+    #: its listing has: "project", or "organisation" where the API cannot list it by project
+    carried: Literal["project", "organisation"] | None = None
+    #: the statuses of its writes after which every GHG entry listed before reads as it did (nothing of theirs
+    #: refers to what changed): a batch keeps its listing of the entries through them
+    leaves_entries: frozenset[str] = frozenset()
+    #: kinds whose carried listing one of its objects replaced or deleted changes (a sample's datapoints)
+    invalidates: tuple[str, ...] = ()

@@ -167,6 +167,7 @@ SPEC = Kind(
     sheet="sources",
     label="evidence sources",
     noun="evidence source",
+    leaves_entries=frozenset({"created", "updated"}),
     plan=plan,
     apply=apply,
     payloads=(SourcePayload,),
