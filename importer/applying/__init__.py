@@ -131,10 +131,7 @@ class _Env:
     """The ApplyEnv the kinds' apply functions get."""
 
     def __init__(self, client: IsometricClient, project_id: str, log_: RunLog, recorder: Recorder) -> None:
-        from importer.api import models
-
         self.client = client
-        self.models = models
         self.project_id = project_id
         self._log = log_
         self._recorder = recorder

@@ -139,7 +139,9 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
                 raise StepFailed(f"entry {p.entry_ref!r} has no component {p.template_component!r} to remove")
             to_remove.append(comp.id)
             done[action.key] = Applied(id=comp.id)
-    model = env.models.PatchComponentAttributionsRequest
+    from importer.api import models as api_models
+
+    model = api_models.PatchComponentAttributionsRequest
     answer = None  # the entry as the last PATCH left it (the API answers each with the GHG entry)
     if to_remove:
         answer = env.client.patch_component_attributions(

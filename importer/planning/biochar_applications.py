@@ -173,7 +173,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return delete_replaced(action, env, noun=NOUN)
     p = action.payload_of(BiocharApplicationPayload)
     env.intend(action)
-    req = env.models.CreateBiocharApplicationRequest.model_validate(
+    from importer.api import models as api_models
+
+    req = api_models.CreateBiocharApplicationRequest.model_validate(
         {
             "project_id": env.project_id,
             "storage_site_id": env.resolve(p.storage_location),

@@ -102,7 +102,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     inputs = [input_body(i, env.resolve) for i in p.inputs]
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateComponentRequest.model_validate(
+        from importer.api import models as api_models
+
+        req = api_models.CreateComponentRequest.model_validate(
             {
                 "supplier_reference_id": action.supplier_reference_id,
                 "project_id": env.project_id,
@@ -126,7 +128,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         body["description"] = p.description or ""  # PatchComponentRequest: a string, never null
     if any(f.startswith("inputs.") for f in fields):
         body["inputs"] = inputs
-    entity = env.client.patch_component(action.existing_id, env.models.PatchComponentRequest.model_validate(body))
+    from importer.api import models as api_models
+
+    entity = env.client.patch_component(action.existing_id, api_models.PatchComponentRequest.model_validate(body))
     return Applied(id=action.existing_id, entity=entity)
 
 

@@ -129,7 +129,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     quantity = {"magnitude": p.magnitude, "unit": p.unit, "standard_deviation": p.standard_deviation}
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateDatapointRequest.model_validate(
+        from importer.api import models as api_models
+
+        req = api_models.CreateDatapointRequest.model_validate(
             {
                 "supplier_reference_id": action.supplier_reference_id,
                 "display_name": p.display_name,
@@ -160,7 +162,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         body["uncertainty_justification"] = p.uncertainty_justification or ""
     if "source_ids" in fields:
         body["source_ids"] = source_ids
-    entity = env.client.patch_datapoint(action.existing_id, env.models.PatchDatapointRequest.model_validate(body))
+    from importer.api import models as api_models
+
+    entity = env.client.patch_datapoint(action.existing_id, api_models.PatchDatapointRequest.model_validate(body))
     return Applied(id=action.existing_id, entity=entity)
 
 

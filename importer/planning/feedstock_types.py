@@ -76,7 +76,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     p = action.payload_of(FeedstockTypePayload)
     assert action.op == "update" and action.existing_id is not None, "feedstock types are never created"
     body = {k: v for k, v in (("name", p.name), ("supplier_reference_id", p.supplier_reference_id)) if v is not None}
-    req = env.models.PatchFeedstockTypeRequest.model_validate(body)
+    from importer.api import models as api_models
+
+    req = api_models.PatchFeedstockTypeRequest.model_validate(body)
     return Applied(id=action.existing_id, entity=env.client.patch_feedstock_type(action.existing_id, req))
 
 

@@ -196,7 +196,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
             }
             for c in p.components
         ]
-        req = env.models.CreateGhgEntryRequest.model_validate(
+        from importer.api import models as api_models
+
+        req = api_models.CreateGhgEntryRequest.model_validate(
             {
                 "supplier_reference_id": action.supplier_reference_id,
                 "project_id": env.project_id,
@@ -223,13 +225,17 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         body["feedstock_type_id"] = feedstock_id
     entity = None
     if body:
-        entity = env.client.patch_ghg_entry(action.existing_id, env.models.PatchGhgEntryRequest.model_validate(body))
+        from importer.api import models as api_models
+
+        entity = env.client.patch_ghg_entry(action.existing_id, api_models.PatchGhgEntryRequest.model_validate(body))
     wanted = {c.template_component_id: c for c in p.components}
     for comp in p.rebind:
         merged = {i.input_key: input_body(i, env.resolve) for i in comp.held}
         for item in wanted[comp.template_component_id].inputs:
             merged[item.input_key] = input_body(item, env.resolve)
-        rebound = env.models.PatchComponentRequest.model_validate({"inputs": list(merged.values())})
+        from importer.api import models as api_models
+
+        rebound = api_models.PatchComponentRequest.model_validate({"inputs": list(merged.values())})
         env.client.patch_component(comp.component_id, rebound)
     return Applied(id=action.existing_id, entity=entity)
 

@@ -74,7 +74,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return delete_replaced(action, env, noun=NOUN)
     p = action.payload_of(MeasurementLocationPayload)
     env.intend(action)
-    req = env.models.CreateMeasurementLocationRequest.model_validate(
+    from importer.api import models as api_models
+
+    req = api_models.CreateMeasurementLocationRequest.model_validate(
         {
             "supplier_reference_id": action.supplier_reference_id,
             "latitude": p.latitude,

@@ -236,7 +236,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     def target(ref: Ref | None) -> str | None:
         return env.resolve(ref) if ref is not None else None
 
-    req = env.models.CreateMeasurementSampleRequest.model_validate(
+    from importer.api import models as api_models
+
+    req = api_models.CreateMeasurementSampleRequest.model_validate(
         {
             "supplier_reference_id": action.supplier_reference_id,
             "measured_at": p.measured_at,

@@ -118,7 +118,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         return delete_replaced(action, env, noun=NOUN)
     p = action.payload_of(ProductionBatchPayload)
     env.intend(action)
-    req = env.models.CreateProductionBatchRequest.model_validate(
+    from importer.api import models as api_models
+
+    req = api_models.CreateProductionBatchRequest.model_validate(
         {
             "facility_id": p.facility_id,
             "feedstock_type_ids": [env.resolve(r) for r in p.feedstock_types],

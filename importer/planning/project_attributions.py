@@ -100,7 +100,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     if p.remove:
         env.client.remove_project_component_attribution(component_id, entry_id)
         return Applied(id=action.existing_id, status="deleted")
-    req = env.models.ProjectComponentAttributionRequest.model_validate(
+    from importer.api import models as api_models
+
+    req = api_models.ProjectComponentAttributionRequest.model_validate(
         {"ghg_entry_id": entry_id, "attribution_factor": p.attribution_factor}
     )
     entity = env.client.attribute_project_component(component_id, req)

@@ -33,7 +33,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     p = action.payload_of(shared.SharedComponentPayload)
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateProjectComponentRequest.model_validate(
+        from importer.api import models as api_models
+
+        req = api_models.CreateProjectComponentRequest.model_validate(
             {"allocation_strategy": p.allocation_strategy, "component_data": shared.component_data(action, p, env)}
         )
         created = env.client.create_project_component(req)

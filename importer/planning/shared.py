@@ -174,7 +174,9 @@ def patch_body(action: Action, payload: SharedComponentPayload, env: ApplyEnv) -
 def patched(action: Action, payload: SharedComponentPayload, env: ApplyEnv) -> Applied:
     """The update of a shared component of either scope: a PATCH of /components/{id}, as for any component."""
     assert action.existing_id is not None
-    body = env.models.PatchComponentRequest.model_validate(patch_body(action, payload, env))
+    from importer.api import models as api_models
+
+    body = api_models.PatchComponentRequest.model_validate(patch_body(action, payload, env))
     return Applied(id=action.existing_id, entity=env.client.patch_component(action.existing_id, body))
 
 

@@ -101,7 +101,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         raise StepFailed(str(exc)) from None
     if action.op == "create":
         env.intend(action)
-        req = env.models.CreateSourceRequest.model_validate(
+        from importer.api import models as api_models
+
+        req = api_models.CreateSourceRequest.model_validate(
             {
                 "__typename": "CreateDocumentSourceRequest",
                 "supplier_reference_id": action.supplier_reference_id,
@@ -126,7 +128,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     entity = None
     if action.changes:
         body = {c.field: c.after for c in action.changes}
-        entity = env.client.patch_source(action.existing_id, env.models.PatchSourceRequest.model_validate(body))
+        from importer.api import models as api_models
+
+        entity = env.client.patch_source(action.existing_id, api_models.PatchSourceRequest.model_validate(body))
     if not p.resume_upload:
         return Applied(id=action.existing_id, entity=entity)
     uploaded = env.client.upload_and_confirm(action.existing_id, None, data, p.content_type)

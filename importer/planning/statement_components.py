@@ -66,7 +66,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         if p.statement is None:
             raise StepFailed("a statement component needs this workbook's statement (statement_end_on)")
         env.intend(action)
-        req = env.models.CreateGhgStatementComponentRequest.model_validate(
+        from importer.api import models as api_models
+
+        req = api_models.CreateGhgStatementComponentRequest.model_validate(
             {"ghg_statement_id": env.resolve(p.statement), "component_data": shared.component_data(action, p, env)}
         )
         created = env.client.create_ghg_statement_component(req)

@@ -172,7 +172,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     if p.statement is not None:  # the submission of its own, after the statement components
         statement = env.client.get_ghg_statement(env.resolve(p.statement))
     elif action.op == "create":
-        req = env.models.CreateGhgStatementRequest.model_validate({"project_id": env.project_id, "end_on": p.end_on})
+        from importer.api import models as api_models
+
+        req = api_models.CreateGhgStatementRequest.model_validate({"project_id": env.project_id, "end_on": p.end_on})
         statement = env.client.create_ghg_statement(req)
         env.created(action, statement.id)
     else:
@@ -181,7 +183,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     if p.submit and not p.submit_later and enum_text(statement.status) == "DRAFT":
         if not p.report_url:
             raise StepFailed("submitting needs ghg_statement_report_url on the project sheet")
-        submission = env.models.SubmitGhgStatementRequest.model_validate({"ghg_statement_report_url": p.report_url})
+        from importer.api import models as api_models
+
+        submission = api_models.SubmitGhgStatementRequest.model_validate({"ghg_statement_report_url": p.report_url})
         statement = env.client.submit_ghg_statement(statement.id, submission)
     return Applied(id=statement.id, entity=statement)
 

@@ -97,7 +97,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
             "storage_method": p.storage_method,
             "description": p.description,
         }
-        created = env.client.create_storage_location(env.models.CreateStorageLocationRequest.model_validate(body))
+        from importer.api import models as api_models
+
+        created = env.client.create_storage_location(api_models.CreateStorageLocationRequest.model_validate(body))
         env.created(action, created.id)
         return Applied(id=created.id, entity=created)
     assert action.existing_id is not None
@@ -111,7 +113,9 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
     patch = {name: value for name, value in wanted.items() if name in fields}
     if "description" in fields:  # the API takes no null: an emptied description is sent as ""
         patch["description"] = p.description or ""
-    req = env.models.PatchStorageLocationRequest.model_validate(patch)
+    from importer.api import models as api_models
+
+    req = api_models.PatchStorageLocationRequest.model_validate(patch)
     return Applied(
         id=action.existing_id, entity=env.client.patch_storage_location(env.project_id, action.existing_id, req)
     )
