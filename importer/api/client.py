@@ -757,7 +757,20 @@ class IsometricClient:
             if slot > now:
                 self._sleep(slot - now)
             if done:
+                self._await_holds(route, to_api)
                 return
+
+    def _await_holds(self, route: str, to_api: bool) -> None:
+        """After waiting for its turn, wait out a hold that an answer set meanwhile (a policy's window spent, a
+        429): the turn was given before that answer came, and going now would draw a 429."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                names = self._scope_names(route, to_api)
+                hold = max((self._scopes[n].held_until for n in names if n in self._scopes), default=now)
+            if hold <= now:
+                return
+            self._sleep(hold - now)
 
     def _observe(self, route: str, to_api: bool, response: httpx.Response | None) -> None:
         """Learn the budget from an answer (None: no answer). RateLimit headers, when present, say it: the quota
