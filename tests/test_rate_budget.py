@@ -253,3 +253,25 @@ def test_a_turn_given_before_an_answer_spent_the_window_waits_for_the_next_windo
     for round_ in range(4):
         for i in "abc":
             assert held(sandbox, f"turn-{round_}-{i}-") == [f"turn-{round_}-{i}-000"]
+
+
+def test_a_probe_past_a_budget_that_holds_is_made_less_and_less_often():
+    """Without headers the client probes a learned ceiling higher after a quiet spell (a budget may be raised). A
+    probe that draws a 429 doubles the quiet spell before the next, so a budget that holds costs a 429 now and then,
+    not every few seconds; and the pace that drew it is lowered to what was answered, not kept above the budget."""
+    from importer.api.client import CEILING_QUIET, CEILING_QUIET_MAX, IsometricClient, _Scope
+
+    scope = _Scope(rate=1.96, ceiling=2.0, lowered_at=0.0, raised_at=0.0)
+    now, lifts, quiet = 0.0, [], []
+    for _ in range(8):  # each round: wait for the next lift, then the budget of 2 answers a 429 at 2 answered
+        before = scope.ceiling
+        while scope.ceiling == before:
+            now += 1.0
+            scope.probe(now)
+        lifts.append(now)
+        IsometricClient._learn(scope, 2, now + 1.0)
+        quiet.append(scope.quiet)
+        assert scope.rate is not None and scope.rate <= 2.0
+    gaps = [b - a for a, b in zip(lifts, lifts[1:], strict=False)]
+    assert quiet == [min(CEILING_QUIET_MAX, CEILING_QUIET * 2**k) for k in range(1, 9)]
+    assert all(later > earlier for earlier, later in zip(gaps, gaps[1:], strict=False) if later < CEILING_QUIET_MAX)

@@ -369,8 +369,11 @@ def _storage_error(exc: ApiError, url: str) -> ApiError:
 RATE_MARGIN = 0.98
 #: a rate learned from 429s is raised by this share each quiet second, up to just under the rate that drew the 429
 PROBE_STEP = 0.02
-#: after this many seconds without a 429, that ceiling is probed higher by CEILING_STEP (a budget may be raised)
+#: after this many seconds without a 429, that ceiling is probed higher by CEILING_STEP (a budget may be raised);
+#: each probe that draws a 429 doubles the quiet time before the next one, up to CEILING_QUIET_MAX (a budget that
+#: holds is not probed every few seconds: each probe past it costs a 429)
 CEILING_QUIET = 5.0
+CEILING_QUIET_MAX = 300.0
 CEILING_STEP = 0.03
 #: once a server sent RateLimit headers, a route's first request goes alone (its answer names the route's
 #: policy) and the route's other requests wait for it, at most this long
@@ -515,6 +518,7 @@ class _Scope:
     lifted_at: float = 0.0
     from_headers: bool = False
     counted: bool = False  # the last lowering took the answers counted in the last second (not the pace)
+    quiet: float = CEILING_QUIET  # seconds without a 429 before the ceiling is probed higher
     answered: collections.deque[float] = field(default_factory=collections.deque)  # successes, last second
 
     def seen(self, now: float) -> int:
@@ -529,7 +533,7 @@ class _Scope:
         if self.rate is None or self.from_headers or now - self.raised_at < 1.0 or now - self.lowered_at < 1.0:
             return
         self.raised_at = now
-        if self.ceiling is not None and now - max(self.lowered_at, self.lifted_at) >= CEILING_QUIET:
+        if self.ceiling is not None and now - max(self.lowered_at, self.lifted_at) >= self.quiet:
             self.ceiling *= 1 + CEILING_STEP
             self.lifted_at = now
         if self.ceiling is None:  # nothing drew a 429 at this pace: probe faster
@@ -873,8 +877,10 @@ class IsometricClient:
             drew = float(seen)  # what the server answered (far below the pace: the budget is clearly lower)
             scope.counted = True
         else:
-            drew = scope.rate  # the pace itself drew it
+            drew = min(scope.rate, float(seen))  # the pace drew it: what was answered, when a little under it
             scope.counted = False
+        if scope.lifted_at > scope.lowered_at:  # a probe past the ceiling drew it: probe less often
+            scope.quiet = min(CEILING_QUIET_MAX, 2 * scope.quiet)
         scope.ceiling = drew
         scope.rate = max(0.1, RATE_MARGIN * drew)
         scope.lowered_at = now
