@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
+
+from importer.workbook import spec
 
 if TYPE_CHECKING:
     from importer.workbook.model import Workbook
@@ -50,6 +52,17 @@ SHEET_OF_KIND: dict[str, str] = {
     "ghg_entry": "entries",
     "component": "components",
 }
+
+
+class _Row(Protocol):
+    """A row of a sheet that makes objects."""
+
+    @property
+    def row(self) -> int: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def supplier_reference_id(self) -> str | None: ...
 
 
 def register_sheets(sheets: dict[str, str]) -> None:
@@ -114,16 +127,12 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
         for r in wb.sources
     ]
     # feedstock_types rows name existing types (the API creates none): they define no object
-    for sheet, rows in (
-        ("datapoints", wb.datapoints),
-        ("entries", wb.entries),
-        ("storage_locations", wb.storage_locations),
-        ("production_batches", wb.production_batches),
-        ("biochar_applications", wb.biochar_applications),
-        ("measurement_locations", wb.measurement_locations),
-        ("samples", wb.samples),
-    ):
-        out += [(sheet, r.row, reference_for(r.supplier_reference_id, prefix, sheet, r.ref)) for r in rows]
+    for sheet in spec.SHEETS:
+        if sheet.makes_objects:
+            rows = cast("list[_Row]", getattr(wb, sheet.name))
+            out += [
+                (sheet.name, r.row, reference_for(r.supplier_reference_id, prefix, sheet.name, r.ref)) for r in rows
+            ]
     out += [
         ("components", c.row, reference_for(c.supplier_reference_id, prefix, COMPONENT_SHEETS[c.scope], c.ref))
         for c in wb.components

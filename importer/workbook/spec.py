@@ -82,6 +82,10 @@ class Sheet:
     key_value: bool = False  # the `project` sheet: one setting per row (key, value)
     has_ref: bool = True
     unique: tuple[str, ...] = field(default=("ref", "supplier_reference_id"))
+    #: each row is one object the import makes, under the derived reference `<prefix>:<sheet>:<ref>` unless the
+    #: row gives its own (`identity.workbook_references`); sources (whose reference carries the file's hash) and
+    #: components (whose scope names the segment) say theirs themselves
+    makes_objects: bool = False
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -215,6 +219,7 @@ DATAPOINTS = Sheet(
         Column("uncertainty_justification", "str", example="Scale calibrated to +/-1%"),
         _srid(),
     ),
+    makes_objects=True,
 )
 
 FEEDSTOCK_TYPES = Sheet(
@@ -276,6 +281,7 @@ ENTRIES = Sheet(
         ),
         _srid(),
     ),
+    makes_objects=True,
 )
 
 ENTRY_INPUTS = Sheet(
@@ -499,6 +505,7 @@ STORAGE_LOCATIONS = Sheet(
         _srid(),
     ),
     required=False,
+    makes_objects=True,
 )
 
 PRODUCTION_BATCHES = Sheet(
@@ -561,6 +568,7 @@ PRODUCTION_BATCHES = Sheet(
         _srid(),
     ),
     required=False,
+    makes_objects=True,
 )
 
 BIOCHAR_APPLICATIONS = Sheet(
@@ -628,6 +636,7 @@ BIOCHAR_APPLICATIONS = Sheet(
         _srid(),
     ),
     required=False,
+    makes_objects=True,
 )
 
 MEASUREMENT_LOCATIONS = Sheet(
@@ -648,6 +657,7 @@ MEASUREMENT_LOCATIONS = Sheet(
         _srid(),
     ),
     required=False,
+    makes_objects=True,
 )
 
 SAMPLE_TARGETS = ("production_batch", "storage_location", "measurement_location", "feedstock_batch")
@@ -717,6 +727,7 @@ SAMPLES = Sheet(
         _srid(),
     ),
     required=False,
+    makes_objects=True,
 )
 
 SAMPLE_VALUES = Sheet(
