@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench.py validate [--sizes 1000 10000 100000]
     .venv/bin/python benchmarks/bench.py upload [--objects 2000] [--latency-ms 50] [--concurrency 1 4 8 16 32]
     .venv/bin/python benchmarks/bench.py all --json
-    .venv/bin/python benchmarks/bench.py targets [--only validation|rate|depth] [--baseline REF]   # REF beside ours
+    .venv/bin/python benchmarks/bench.py targets [--only validation|rate|depth|month|year] [--baseline REF]
 
 Validation: for each size, a synthetic workbook (importer.workbook.synthetic) is generated into a temporary
 folder; `isometric-import validate` runs as its own process (wall time and peak RSS of that whole process,
@@ -554,6 +554,410 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
     return rows
 
 
+# -- the year of every kind (issue #30) ------------------------------------------------------------------------
+
+YEAR_REPEATS = 3  # years per `targets --only year` run (each month's time: the median of its runs), about 2.5 min each
+YEAR_REPEATS_BESIDE = 1  # years per side with --baseline, taken in turn (two sides of three would take 16 min)
+YEAR_PROJECT = "prj_1SBXBIOCHAR00001"  # the sample's project, seeded in the sandbox
+
+#: the importing part of the year, run as its own process (so its peak RSS is its own, from getrusage of a fresh
+#: wrapper: `_MEASURE`), with our code or a baseline checkout's first on PYTHONPATH: one batch call over the
+#: workbooks (one session, as `target_month_batch`), and per workbook its time, the requests it sent (all; the
+#: writes, every method but GET; the GETs of an entry's component attributions: counted at httpx's `Client.send`),
+#: the CPU seconds of this process and of the sandbox, and what its result counts; written as JSON to the file
+#: named last but the workbooks
+_YEAR_RUN = r"""
+import json, resource, sys, threading, time
+from pathlib import Path
+import httpx
+url, secret, token, sandbox_pid, out, *paths = sys.argv[1:]
+sent = {"all": 0, "writes": 0, "attributions": 0}
+lock = threading.Lock()
+send = httpx.Client.send
+
+def counted(self, request, *args, **kwargs):
+    with lock:
+        sent["all"] += 1
+        sent["writes"] += request.method != "GET"
+        sent["attributions"] += request.method == "GET" and request.url.path.endswith("/component_attributions")
+    return send(self, request, *args, **kwargs)
+
+httpx.Client.send = counted
+import psutil
+from importer import library
+from importer.api import ClientConfig, IsometricClient
+from importer.runner import ApiSession
+
+server = psutil.Process(int(sandbox_pid))
+marks = []
+
+def mark():
+    own, other = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
+    marks.append((sent["all"], sent["writes"], sent["attributions"], own.ru_utime + own.ru_stime,
+                  other.user + other.system))
+
+class Meter:  # `progress`: called as each workbook starts
+    def __call__(self):
+        mark()
+        return self
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+config = ClientConfig(base_url=url, client_secret=secret, access_token=token)
+t = time.perf_counter()
+with IsometricClient(config) as client:
+    session = ApiSession(client=client, url=url, embedded=False, environment="bench")
+    outcome = library._import("run", paths, where=None, submit=False, prune=False, replace=False, keep_orphans=False,
+                              update_only=False, concurrency=16, cancel=None, progress=Meter(), session=session)
+    mark()
+total = time.perf_counter() - t
+rows = []
+for result, (r0, w0, a0, c0, s0), (r1, w1, a1, c1, s1) in zip(outcome.results, marks, marks[1:]):
+    counts = result.counts()
+    rows.append({"workbook": Path(result.workbook_path).name, "seconds": round(result.duration_seconds or 0, 2),
+                 "requests": r1 - r0, "writes": w1 - w0, "attribution_gets": a1 - a0, "client_cpu_s": round(c1 - c0, 2),
+                 "sandbox_cpu_s": round(s1 - s0, 2), "ok": result.ok,
+                 **{status: sum(v.get(status, 0) for v in counts.values())
+                    for status in ("created", "updated", "replaced", "deleted", "unchanged", "failed")}})
+json.dump({"seconds": total, "verdict": outcome.verdict.value, "requests": sent["all"], "writes": sent["writes"],
+           "requests_before_first_workbook": marks[0][0] if marks else sent["all"], "workbooks": rows},
+          open(out, "w"))
+"""
+
+#: the listings read back after a year, each object counted under its supplier_reference_id's prefix and segment
+_YEAR_LISTINGS = (
+    "/sources",
+    "/datapoints",
+    "/ghg_entries",
+    "/components",
+    f"/projects/{YEAR_PROJECT}/storage_locations",
+    "/production_batches",
+    "/biochar_applications",
+    "/measurement_locations",
+    "/measurement_samples",
+)
+
+
+def _year_read_back(url: str, periods: dict[str, str]) -> dict:
+    """What the sandbox holds of each month, read over HTTP (every listing, paged): per month prefix (the values of
+    `periods`, a statement's 'YYYY-MM' -> the prefix of that month) the objects whose supplier_reference_id is
+    `<prefix>:<segment>:...`, per segment; the values of its samples (`sample_values`); its entries' attributions
+    of its extra components (`component_attributions`) and of its MANUAL project component
+    (`project_component_attributions`), one listing per entry; its statements (`ghg_statements`, by the month
+    of their end). Also every supplier_reference_id held more than once, and a digest of all of it (the IDs and
+    supplier_reference_ids of everything counted): a run that wrote nothing leaves it unchanged."""
+    import hashlib
+    from collections import Counter
+
+    import httpx
+
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+
+    auth = {"X-Client-Secret": DEMO_CLIENT_SECRET, "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
+    held: dict[str, Counter[str]] = {prefix: Counter() for prefix in periods.values()}
+    srids: Counter[str] = Counter()
+    digest = hashlib.sha256()
+    components: dict[str, tuple[str, str, str | None]] = {}  # id -> prefix, segment, allocation strategy
+    entries: list[tuple[str, str]] = []  # (prefix, id)
+    requests = 0
+    with httpx.Client(base_url=url, headers=auth, timeout=60) as http:
+
+        def listing(path: str, **params: Any) -> list[dict[str, Any]]:
+            nonlocal requests
+            nodes: list[dict[str, Any]] = []
+            after = None
+            while True:
+                page = http.get(path, params={**params, "first": 50, **({"after": after} if after else {})})
+                requests += 1
+                page.raise_for_status()
+                data = page.json()
+                nodes += data["nodes"]
+                if not data["page_info"]["has_next_page"]:
+                    return nodes
+                after = data["page_info"]["end_cursor"]
+
+        for path in _YEAR_LISTINGS:
+            for node in listing(path):
+                srid = node.get("supplier_reference_id") or ""
+                prefix, _, rest = srid.partition(":")
+                if prefix not in held:
+                    continue
+                segment = rest.partition(":")[0]
+                held[prefix][segment] += 1
+                srids[srid] += 1
+                digest.update(f"{node['id']} {srid}\n".encode())
+                if path == "/measurement_samples":
+                    held[prefix]["sample_values"] += len(node["values"])
+                elif path == "/components":
+                    components[node["id"]] = (prefix, segment, node.get("allocation_strategy"))
+                elif path == "/ghg_entries":
+                    entries.append((prefix, node["id"]))
+        for prefix, entry in entries:
+            for attribution in listing(f"/ghg_entries/{entry}/component_attributions"):
+                digest.update(f"{attribution['id']}\n".encode())
+                owner, segment, strategy = components.get(attribution["component_id"], ("", "", None))
+                if owner != prefix:
+                    continue
+                if segment == "components":
+                    held[prefix]["component_attributions"] += 1
+                elif segment == "project_components" and strategy == "MANUAL":
+                    held[prefix]["project_component_attributions"] += 1
+        for statement in listing("/ghg_statements", project_id=YEAR_PROJECT):
+            prefix = periods.get(str(statement["reporting_period_end_at"])[:7], "")
+            if prefix in held:
+                held[prefix]["ghg_statements"] += 1
+                digest.update(f"{statement['id']}\n".encode())
+    return {
+        "held": {prefix: dict(counts) for prefix, counts in held.items()},
+        "duplicated": sorted(s for s, n in srids.items() if n > 1),
+        "digest": digest.hexdigest(),
+        "requests": requests,
+    }
+
+
+def _year_import(paths: list[Path], url: str, sandbox_pid: int, home: Path, out: Path, checkout: Path | None) -> dict:
+    """One batch call over `paths` in a fresh process (our code, or the baseline checkout's first on sys.path):
+    its figures (`_YEAR_RUN`) with its wall time and peak RSS."""
+    from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISOMETRIC_")}
+    env.update({"PYTHONPATH": str(checkout or REPO), "ISOMETRIC_IMPORTER_HOME": str(home)})
+    cmd = [sys.executable, "-c", _YEAR_RUN, url, DEMO_CLIENT_SECRET, DEMO_ACCESS_TOKEN, str(sandbox_pid), str(out)]
+    got = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=checkout or REPO,  # `-c` puts the working folder first on sys.path
+        timeout=1800,
+    )
+    measured = json.loads(got.stdout)
+    if measured["code"] != 0 or not out.exists():
+        raise RuntimeError(f"the year's import exited {measured['code']}: {measured['err']}")
+    result: dict = json.loads(out.read_text())
+    result.update({"wall_s": round(measured["wall"], 1), "peak_rss_mib": round(measured["rss_kb"] / 1024)})
+    return result
+
+
+def _year_once(months: list[Any], folder: Path, checkout: Path | None) -> dict:
+    """One year into a fresh sandbox process (latency 0): the batch, the read-back, the no-op re-run of the
+    same batch (a fresh process, the same importer home), the read-back again."""
+    periods = {m.period: m.prefix for m in months}
+    paths = [m.path for m in months]
+    folder.mkdir(parents=True)
+    proc, url = _sandbox_process(folder / "sandbox.sqlite3", 0)
+    try:
+        run = _year_import(paths, url, proc.pid, folder / "home", folder / "run.json", checkout)
+        print(
+            f"  year run: {run['wall_s']} s, {run['peak_rss_mib']} MiB, {run['verdict']}", file=sys.stderr, flush=True
+        )
+        t = time.perf_counter()
+        after_run = _year_read_back(url, periods)
+        readback_s = time.perf_counter() - t
+        noop = _year_import(paths, url, proc.pid, folder / "home", folder / "noop.json", checkout)
+        print(f"  year no-op: {noop['wall_s']} s, {noop['requests']} requests", file=sys.stderr, flush=True)
+        after_noop = _year_read_back(url, periods)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return {
+        "run": run,
+        "noop": noop,
+        "held": after_run["held"],
+        "duplicated": after_run["duplicated"],
+        "readback_requests": after_run["requests"],
+        "readback_s": round(readback_s, 1),
+        "noop_changed_nothing": after_noop["digest"] == after_run["digest"] and after_noop["held"] == after_run["held"],
+    }
+
+
+def _year_side(months: list[Any], runs: list[dict]) -> dict:
+    """One side's year: per month its median time over the runs, its requests, its no-op requests (the most of
+    any run) beside the bound ceil(objects / 50) + 10, and the verdicts. `objects` are the objects the workbook's
+    run created, as its result counts them (the statement and the attributions included: every object a no-op
+    re-run has to find unchanged), checked against what the workbook holds (`year.Month.objects`)."""
+    rows = []
+    for i, month in enumerate(months):
+        mine = [r["run"]["workbooks"][i] for r in runs]
+        noops = [r["noop"]["workbooks"][i] for r in runs]
+        created = max(w["created"] for w in mine)
+        bound = -(-created // 50) + 10
+        rows.append(
+            {
+                "workbook": mine[0]["workbook"],
+                "objects": month.objects,
+                "created": created,
+                "seconds": statistics.median(w["seconds"] for w in mine),
+                "runs_seconds": [w["seconds"] for w in mine],
+                "requests": mine[0]["requests"],
+                "noop_requests": max(w["requests"] for w in noops),
+                "noop_attribution_gets": max(w["attribution_gets"] for w in noops),
+                "bound": bound,
+                "noop_writes": sum(w["writes"] for w in noops),
+                "client_cpu_s": statistics.median(w["client_cpu_s"] for w in mine),
+                "sandbox_cpu_s": statistics.median(w["sandbox_cpu_s"] for w in mine),
+            }
+        )
+    expected = {m.prefix: m.expected for m in months}
+    mismatches = [
+        f"{prefix} {kind}: wrote {n}, held {r['held'][prefix].get(kind, 0)}"
+        for r in runs
+        for prefix, counts in expected.items()
+        for kind, n in counts.items()
+        if r["held"][prefix].get(kind, 0) != n
+    ]
+    mismatches += [
+        f"{prefix} {kind}: held {n}, never written"
+        for r in runs
+        for prefix, counts in r["held"].items()
+        for kind, n in counts.items()
+        if kind not in expected[prefix]
+    ]
+    return {
+        "months": rows,
+        "runs": [[{"seconds": w["seconds"], "requests": w["requests"]} for w in r["run"]["workbooks"]] for r in runs],
+        "all_ok": all(r["run"]["verdict"] == "ok" and all(w["ok"] for w in r["run"]["workbooks"]) for r in runs),
+        "verdicts": [(r["run"]["verdict"], r["noop"]["verdict"]) for r in runs],
+        "run_wall_s": [r["run"]["wall_s"] for r in runs],
+        "noop_wall_s": [r["noop"]["wall_s"] for r in runs],
+        "peak_rss_mib": max(max(r["run"]["peak_rss_mib"], r["noop"]["peak_rss_mib"]) for r in runs),
+        "rss_runs_mib": [(r["run"]["peak_rss_mib"], r["noop"]["peak_rss_mib"]) for r in runs],
+        "noop_writes": sum(r["noop"]["writes"] for r in runs),
+        "noop_changed_nothing": all(r["noop_changed_nothing"] for r in runs),
+        "noop_changed_counts": sum(
+            w["updated"] + w["replaced"] + w["deleted"] + w["created"] for r in runs for w in r["noop"]["workbooks"]
+        ),
+        "readback_mismatches": mismatches,
+        "duplicated": sorted({s for r in runs for s in r["duplicated"]}),
+        "readback_requests": runs[0]["readback_requests"],
+        "readback_s": runs[0]["readback_s"],
+        "held_total": sum(sum(c.values()) for c in runs[0]["held"].values()),
+        "written_total": sum(sum(c.values()) for c in expected.values()),
+    }
+
+
+def target_year(months: int = 12, objects: int = 2000) -> dict:
+    """The year of every kind: `months` monthly workbooks of about `objects` objects with every sheet filled
+    (`benchmarks/year.py`), generated here first, then imported in one batch (one library call) into a sandbox in
+    its own process with no latency, by a fresh process whose peak RSS is measured (`_year_import`), then re-run
+    (a second batch call over the same workbooks, which must send only GETs and change nothing), everything read
+    back over HTTP after each (`_year_read_back`) and compared with what the workbooks were written to hold. The
+    year runs YEAR_REPEATS times, each into a fresh sandbox; with --baseline, YEAR_REPEATS_BESIDE times per side,
+    the baseline checkout's importer running the same workbooks in turn with ours, against our sandbox."""
+    from year import monthly_workbook
+
+    sides: list[tuple[str, Path | None]] = [("ours", None)]
+    if BASELINE.get("checkout") is not None:
+        sides.append(("before", BASELINE["checkout"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        made = [monthly_workbook(Path(tmp) / f"m{m:02d}", m, objects) for m in range(1, months + 1)]
+        generated = time.perf_counter() - t
+        print(f"  year: {months} workbooks generated in {generated:.1f} s", file=sys.stderr, flush=True)
+        runs: dict[str, list[dict]] = {side: [] for side, _ in sides}
+        for r in range(YEAR_REPEATS if len(sides) == 1 else YEAR_REPEATS_BESIDE):
+            for side, checkout in sides:
+                try:
+                    runs[side].append(_year_once(made, Path(tmp) / f"{side}-{r}", checkout))
+                except (RuntimeError, subprocess.SubprocessError) as exc:
+                    if side == "ours":
+                        raise
+                    print(f"  year, {side}: could not run ({exc})", file=sys.stderr, flush=True)
+        out: dict = {"months_generated_s": round(generated, 1)}
+        out.update(_year_side(made, runs["ours"]))
+        if runs.get("before"):
+            out["before"] = _year_side(made, runs["before"])
+    return out
+
+
+def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
+    """One side's year: per target its figure and verdict."""
+    months, runs = y["months"], y["runs"]
+    requests = [m["requests"] for m in months]
+    growth = _trend([float(r) for r in requests[1:]])
+    within = sum(1 for m in months if m["noop_requests"] <= m["bound"])
+    worst = max(months, key=lambda m: m["noop_requests"] / m["bound"])
+    noop_met = (
+        within == len(months) and y["noop_writes"] == 0 and y["noop_changed_nothing"] and not y["noop_changed_counts"]
+    )
+    lost = len(y["readback_mismatches"]) + len(y["duplicated"])
+    return {
+        "time": _flatness(months, runs),
+        "requests": (
+            f"first {requests[0]}, second {requests[1]}, last {requests[-1]}",
+            f"trend from month 2 {growth:+.0%} {'(flat: met)' if abs(growth) <= 0.10 else '(NOT flat)'}",
+        ),
+        "rss": (
+            f"{y['peak_rss_mib']} MiB (run, no-op of each year: {y['rss_runs_mib']})",
+            "met" if y["peak_rss_mib"] < 1024 else "NOT met",
+        ),
+        "noop": (
+            f"{min(m['noop_requests'] for m in months)}-{max(m['noop_requests'] for m in months)} requests a "
+            f"workbook, {within} of {len(months)} within the bound (worst {worst['workbook']}: "
+            f"{worst['noop_requests']} of {worst['bound']}); {y['noop_writes']} non-GET; "
+            f"{y['noop_changed_counts']} objects not unchanged; read back the same: {y['noop_changed_nothing']}",
+            "met" if noop_met else "NOT met",
+        ),
+        "readback": (
+            f"{y['held_total']} held of {y['written_total']} written ({y['readback_requests']} GETs, "
+            f"{y['readback_s']} s); {len(y['readback_mismatches'])} counts differ, {len(y['duplicated'])} "
+            f"supplier_reference_ids held twice; every workbook ok: {y['all_ok']}",
+            "met" if not lost and y["all_ok"] else "NOT met",
+        ),
+    }
+
+
+def _year_lines(report: dict) -> list[tuple[str, str, str]]:
+    y = report["year"]
+    months = y["months"]
+    ours = _year_figures(y)
+    before = _year_figures(y["before"]) if y.get("before") else None
+    targets = {
+        "time": f"year of every kind: {len(months)} workbooks of ~{months[0]['objects']} objects, every sheet, one "
+        f"batch, sandbox process at 0 ms, median of {len(y['runs'])} runs: time per workbook flat",
+        "requests": "year: requests per workbook flat (trend from month 2 within 10%)",
+        "rss": "year: peak RSS of the importing process < 1024 MiB",
+        "noop": "year: no-op re-run of the year: <= ceil(objects/50)+10 requests a workbook, only GETs, no change",
+        "readback": "year: nothing lost or duplicated (read back over HTTP per month and kind vs the rows written)",
+    }
+    lines = []
+    for key, target in targets.items():
+        figure, verdict = ours[key]
+        if before is not None:
+            verdict += f"; before ({len(y['before']['runs'])} run): {before[key][0]}: {before[key][1]}"
+        lines.append((target, figure, verdict))
+    if before is None:
+        lines.append(("year: side by side with the version before", "(not measured before)", ""))
+    return lines
+
+
+def _year_table(report: dict) -> str:
+    y = report["year"]
+    before = {m["workbook"]: m for m in y.get("before", {}).get("months", [])}
+    rows = []
+    for m in y["months"]:
+        row = {
+            "workbook": m["workbook"],
+            "written": m["objects"],
+            "objects": m["created"],
+            "seconds": m["seconds"],
+            "runs_s": " ".join(f"{s:.1f}" for s in m["runs_seconds"]),
+            "requests": m["requests"],
+            "noop_requests": m["noop_requests"],
+            "of_them_attributions": m["noop_attribution_gets"],
+            "bound": m["bound"],
+            "client_cpu_s": m["client_cpu_s"],
+            "sandbox_cpu_s": m["sandbox_cpu_s"],
+        }
+        if m["workbook"] in before:
+            b = before[m["workbook"]]
+            row.update({"before_s": b["seconds"], "before_requests": b["requests"], "before_noop": b["noop_requests"]})
+        rows.append(row)
+    return _table(rows)
+
+
 # -- under a rate budget (issue #30) -------------------------------------------------------------------------
 
 #: the load of the rate rows, run as its own process (our code, or a baseline checkout's first on PYTHONPATH):
@@ -769,6 +1173,10 @@ def targets(args: argparse.Namespace) -> dict:
         report["validation"] = []
         _month_batches(report, args)
         return report
+    if args.only == "year":
+        report["validation"] = []
+        report["year"] = target_year(args.months, args.objects)
+        return report
     report["upload_200ms"] = target_upload(args.objects, 200, 32)
     print(f"  {report['upload_200ms']}", file=sys.stderr, flush=True)
     report["depth"] = target_depth(args.objects, 200, 32)
@@ -777,6 +1185,7 @@ def targets(args: argparse.Namespace) -> dict:
     print(f"  {report['upload_50ms']}", file=sys.stderr, flush=True)
     report["validation"] = target_validation(args.rows)
     _month_batches(report, args)
+    report["year"] = target_year(args.months, args.objects)
     report["rate"] = target_rate()
     return report
 
@@ -812,6 +1221,8 @@ def print_targets(report: dict) -> None:
                 *_flatness(batch, runs),
             )
         )
+    if report.get("year"):
+        lines += _year_lines(report)
     if report.get("rate"):
         lines += _rate_lines(report)
     if report.get("baseline"):
@@ -819,6 +1230,13 @@ def print_targets(report: dict) -> None:
     width = max(len(a) for a, _, _ in lines)
     for a, b, c in lines:
         print(f"{a:<{width}}  {b:<34}  {c}")
+    if report.get("year"):
+        print(
+            "\nyear of every kind, per workbook (written: the objects its rows define; objects: those its run created;"
+            "\nseconds: the median of the runs; no-op requests: the most of any run, and of them the GETs of an"
+            "\nentry's component attributions; bound: ceil(objects / 50) + 10)"
+        )
+        print(_year_table(report))
 
 
 def _depth_lines(report: dict) -> list[tuple[str, str, str]]:
@@ -949,7 +1367,9 @@ def main() -> None:
         help="also time this commit's validate, side by side (a git "
         "worktree run with this venv: the same dependencies, the previous code)",
     )
-    parser.add_argument("--only", choices=["validation", "rate", "depth", "month"], help="targets: only these rows")
+    parser.add_argument(
+        "--only", choices=["validation", "rate", "depth", "month", "year"], help="targets: only these rows"
+    )
     args = parser.parse_args()
     if args.baseline:
         BASELINE["checkout"] = baseline_checkout(args.baseline, Path(tempfile.mkdtemp(prefix="bench-")))
