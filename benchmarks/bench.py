@@ -1225,7 +1225,7 @@ def print_targets(report: dict) -> None:
         lines += _year_lines(report)
     if report.get("rate"):
         lines += _rate_lines(report)
-    if report.get("baseline"):
+    if report.get("baseline") and report["validation"]:
         lines.append((f"side by side with {report['baseline']} (validation)", "", ""))
     width = max(len(a) for a, _, _ in lines)
     for a, b, c in lines:
