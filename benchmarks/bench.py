@@ -565,7 +565,7 @@ YEAR_PROJECT = "prj_1SBXBIOCHAR00001"  # the sample's project, seeded in the san
 #: workbooks (one session, as `target_month_batch`), and per workbook its time, the requests it sent (all; the
 #: writes, every method but GET; the GETs of an entry's component attributions: counted at httpx's `Client.send`),
 #: the CPU seconds of this process and of the sandbox, and what its result counts; written as JSON to the file
-#: named last but the workbooks
+#: its fifth argument names (the workbooks follow it)
 _YEAR_RUN = r"""
 import json, resource, sys, threading, time
 from pathlib import Path
@@ -879,9 +879,7 @@ def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
     growth = _trend([float(r) for r in requests[1:]])
     within = sum(1 for m in months if m["noop_requests"] <= m["bound"])
     worst = max(months, key=lambda m: m["noop_requests"] / m["bound"])
-    noop_met = (
-        within == len(months) and y["noop_writes"] == 0 and y["noop_changed_nothing"] and not y["noop_changed_counts"]
-    )
+    nothing_written = y["noop_writes"] == 0 and y["noop_changed_nothing"] and not y["noop_changed_counts"]
     lost = len(y["readback_mismatches"]) + len(y["duplicated"])
     return {
         "time": _flatness(months, runs),
@@ -896,9 +894,13 @@ def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
         "noop": (
             f"{min(m['noop_requests'] for m in months)}-{max(m['noop_requests'] for m in months)} requests a "
             f"workbook, {within} of {len(months)} within the bound (worst {worst['workbook']}: "
-            f"{worst['noop_requests']} of {worst['bound']}); {y['noop_writes']} non-GET; "
-            f"{y['noop_changed_counts']} objects not unchanged; read back the same: {y['noop_changed_nothing']}",
-            "met" if noop_met else "NOT met",
+            f"{worst['noop_requests']} of {worst['bound']})",
+            "met" if within == len(months) else "NOT met",
+        ),
+        "noop_gets": (
+            f"{y['noop_writes']} non-GET requests; {y['noop_changed_counts']} objects not unchanged; the registry "
+            f"read back the same: {y['noop_changed_nothing']}",
+            "met" if nothing_written else "NOT met",
         ),
         "readback": (
             f"{y['held_total']} held of {y['written_total']} written ({y['readback_requests']} GETs, "
@@ -919,7 +921,8 @@ def _year_lines(report: dict) -> list[tuple[str, str, str]]:
         f"batch, sandbox process at 0 ms, median of {len(y['runs'])} runs: time per workbook flat",
         "requests": "year: requests per workbook flat (trend from month 2 within 10%)",
         "rss": "year: peak RSS of the importing process < 1024 MiB",
-        "noop": "year: no-op re-run of the year: <= ceil(objects/50)+10 requests a workbook, only GETs, no change",
+        "noop": "year: no-op re-run of the year (a second batch call): <= ceil(objects/50)+10 requests a workbook",
+        "noop_gets": "year: the no-op re-run sends only GETs and changes nothing",
         "readback": "year: nothing lost or duplicated (read back over HTTP per month and kind vs the rows written)",
     }
     lines = []
