@@ -487,3 +487,35 @@ def test_update_only_refuses_a_replace_as_it_refuses_a_create(sandbox, tmp_path)
     assert refused.code == 1, refused.stdout + refused.stderr
     assert "--update-only" in refused.stdout + refused.stderr and "production batch" in refused.stdout + refused.stderr
     assert not [r for r in _log(sandbox)[before:] if r[0] != "GET"]  # nothing deleted, nothing created
+
+
+def test_a_batch_carries_the_projects_storage_locations_from_one_workbook_to_the_next(sandbox, tmp_path):
+    """Storage locations are registered once and cited for months, and the API lists them whole: within a batch the
+    second workbook reads only what is new since the first's listing (one page from the cursor), not every page
+    again; what it plans against is still what the server holds (its fields, read back over HTTP)."""
+
+    def month(folder: str, prefix: str, fields: int) -> Path:
+        def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+            project["facility_id"] = FACILITY
+            project["supplier_reference_prefix"] = prefix
+            project["statement_end_on"] = None  # two workbooks of one month: no statement between them
+            sheets["storage_locations"] = [
+                {"ref": f"field-{i}", "name": f"{prefix} field {i}", "latitude": 52 + i / 1000, "longitude": 5.1}
+                for i in range(fields)
+            ]
+            sheets["production_batches"], sheets["biochar_applications"] = [], []
+
+        return write(tmp_path / folder, mutate)
+
+    env = cli_env(sandbox, tmp_path / "home")
+    first, second = month("a", "carry-a", 120), month("b", "carry-b", 3)  # 120 fields: three pages of 50
+    assert run_cli(["run", str(first), "--quiet"], env).code == 0
+    before = len(_log(sandbox))
+    result = run_cli(["run", str(first), str(second), "--quiet"], env)  # a batch: one session for both
+    assert result.code == 0, result.stdout + result.stderr
+    listings = [p for m, p, _ in _log(sandbox)[before:] if m == "GET" and p.endswith("/storage_locations")]
+    assert len(listings) == 3 + 1  # the first workbook reads its three pages, the second one page from the cursor
+    held = {n["supplier_reference_id"]: n for n in api_nodes(sandbox, f"/projects/{PROJECT}/storage_locations")}
+    wanted = {f"carry-a:storage_locations:field-{i}" for i in range(120)}
+    wanted |= {f"carry-b:storage_locations:field-{i}" for i in range(3)}
+    assert {s for s in held if s.startswith("carry-")} == wanted

@@ -101,6 +101,7 @@ Listable: TypeAlias = (
     | m.BiocharApplication
     | m.MeasurementLocation
     | m.MeasurementSample
+    | m.StorageLocation
 )
 #: a request's query parameters (None: left out)
 Params: TypeAlias = Mapping[str, str | int | None]
@@ -1315,11 +1316,14 @@ class IsometricClient:
             "biochar_application": m.BiocharApplication,
             "measurement_location": m.MeasurementLocation,
             "measurement_sample": m.MeasurementSample,
+            "storage_location": m.StorageLocation,
         }
         model = models[kind]
-        params = {"project_id": project_id} if project_id is not None else None
-        nodes, total, cursor = self._pages(ep.COLLECTIONS[kind], params, after)
-        return Listed(self._models(model, nodes, ep.COLLECTIONS[kind]), total, cursor)
+        path = ep.collection(kind, project_id)
+        scoped = "{project_id}" in ep.COLLECTIONS[kind]  # the project is in the path, not a filter
+        params = {"project_id": project_id} if project_id is not None and not scoped else None
+        nodes, total, cursor = self._pages(path, params, after)
+        return Listed(self._models(model, nodes, path), total, cursor)
 
     def list_storage_locations(self, project_id: str) -> list[m.StorageLocation]:
         """Every storage location of the project, paginated. The listing takes no supplier_reference_id filter:

@@ -39,9 +39,15 @@ class StorageLocationPayload:
 def listing(
     client: IsometricClient, wb: Workbook, carried: CarriedListings | None = None
 ) -> Sequence[m.StorageLocation] | None:
-    """The project's storage locations, read whole; None (nothing asked) when the workbook has none."""
+    """The project's storage locations, read whole (within a batch, what is new since the last read: they are
+    registered once and cited for months, so a year's batch would list them all again each month); None (nothing
+    asked) when the workbook has none."""
     if not wb.storage_locations:
         return None
+    if carried is not None:
+        from importer.api import models as api_models
+
+        return carried.read(client, KIND, wb.project.project_id, api_models.StorageLocation)
     return client.list_storage_locations(wb.project.project_id)
 
 
@@ -126,6 +132,8 @@ SPEC = Kind(
     sheet=SHEET,
     label="storage locations",
     noun="storage location",
+    carried="project",
+    leaves_entries=frozenset({"created", "updated", "deleted"}),
     plan=plan,
     apply=apply,
     payloads=(StorageLocationPayload,),
