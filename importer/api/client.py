@@ -878,7 +878,7 @@ class IsometricClient:
             drew = float(seen)  # what the server answered (far below the pace: the budget is clearly lower)
             scope.counted = True
         else:
-            drew = min(scope.rate, float(seen))  # the pace drew it: what was answered, when a little under it
+            drew = scope.rate  # the pace itself drew it (what one scope saw answered may be a share of a budget)
             scope.counted = False
         if scope.lifted_at > scope.lowered_at:  # a probe past the ceiling drew it: probe less often
             scope.quiet = min(CEILING_QUIET_MAX, 2 * scope.quiet)
