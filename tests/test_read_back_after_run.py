@@ -75,3 +75,36 @@ def test_an_entry_whose_component_changed_under_a_standing_attribution_is_read_b
     after = _held(sandbox)
     assert _reported(more) == after
     assert abs((before["batch-2026-10-a"] - after["batch-2026-10-a"]) - 30 * 2.68 * 0.5) < 1e-6
+
+
+def test_after_writing_shared_components_the_entries_are_read_back_by_id_not_through_the_organisations_listing(
+    sandbox, tmp_path
+):
+    """A shared component moves every entry's share, so every entry is read back; by its ID, a few at a time, not
+    through the organisation's listing of entries (which grows with every month imported). The figures reported
+    are the server's."""
+    import test_shared_components
+
+    def more_entries(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        test_shared_components._shared(sheets)
+        for k in range(3):  # five entries in all: more than the few the old read-back took one by one
+            for entry in [e for e in sheets["entries"] if e["ref"] == "application-2026-10"]:
+                sheets["entries"].append(dict(entry, ref=f"{entry['ref']}-{k}"))
+                sheets["entry_inputs"] += [
+                    dict(i, entry_ref=f"{entry['ref']}-{k}")
+                    for i in list(sheets["entry_inputs"])
+                    if i["entry_ref"] == entry["ref"]
+                ]
+
+    env = cli_env(sandbox, tmp_path / "home")
+    log = sandbox.store.request_log
+    start = len(log)
+    result = run_cli(["run", str(write(tmp_path / "wb", more_entries)), "--json", "--quiet"], env)
+    assert result.code == 0, result.stdout + result.stderr
+    sent = [(method, path) for method, path, _ in list(log)[start:]]
+    last_write = max(i for i, (method, _) in enumerate(sent) if method != "GET")
+    after = [path for method, path in sent[last_write + 1 :] if method == "GET"]
+    assert not [p for p in after if p.endswith("/ghg_entries")], after
+    held = _held(sandbox)
+    assert len([p for p in after if "/ghg_entries/" in p]) == len(held)
+    assert _reported(result) == held
