@@ -25,6 +25,7 @@ Statement", and that a project component is distributed by its `allocation_strat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,16 +92,18 @@ def share(
     store: SandboxStore,
     component: dict[str, Any],
     entry: dict[str, Any],
-    value: float,
-    statement_entries: list[dict[str, Any]] | None,
+    value: Callable[[], float],
+    statement_size: int | None,
     gross: dict[str, float],
 ) -> float:
-    """The signed CO2e of `component` (worth `value` kg) that `entry` carries under the rule above. `gross`: the
-    entry's own CO2e by component type (SEQUESTRATION, REDUCTION), unsigned."""
+    """The signed CO2e of `component` (worth `value()` kg, asked only when the entry carries some of it) that
+    `entry` carries under the rule above. A statement component: `statement_size` is how many entries its statement
+    holds when `entry` is one of them, else None. `gross`: the entry's own CO2e by component type (SEQUESTRATION,
+    REDUCTION), unsigned."""
     if component.get("scope") == "GHG_STATEMENT":
-        if not statement_entries or all(e["id"] != entry["id"] for e in statement_entries):
+        if not statement_size:
             return 0.0
-        return _sign(store, component) * value / len(statement_entries)
+        return _sign(store, component) * value() / statement_size
     if component.get("project_id") != entry.get("_project_id"):
         return 0.0
     estimates = ESTIMATES.get(entry["_project_id"], DEFAULT)
@@ -117,4 +120,4 @@ def share(
         fraction = gross.get("REDUCTION", 0.0) / estimates.gross_reduction_kg
     else:
         return 0.0
-    return _sign(store, component) * value * fraction
+    return _sign(store, component) * value() * fraction if fraction else 0.0

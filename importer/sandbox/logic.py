@@ -203,12 +203,47 @@ def entry_co2e(store: SandboxStore, entry: dict[str, Any]) -> float:
         if component.get("scope") != "PROJECT":
             gross[kind] = gross.get(kind, 0.0) + value
     for component in amortisation.shared_components(store):
-        entries = None
+        size = None
         if component.get("scope") == "GHG_STATEMENT":
             statement = store.get("ghg_statement", component.get("_statement_id") or "")
-            entries = statement_entries(store, statement) if statement is not None else []
-        total += amortisation.share(store, component, entry, component_co2e(store, component), entries, gross)
+            if statement is None or not holds_entry(statement, entry):
+                continue  # another statement's: nothing of it here (and its entries are not counted)
+            size = statement_size(store, statement)
+
+        def worth(component: dict[str, Any] = component) -> float:
+            return component_co2e(store, component)
+
+        total += amortisation.share(store, component, entry, worth, size, gross)
     return round(total, 6)
+
+
+def holds_entry(statement: dict[str, Any], entry: dict[str, Any]) -> bool:
+    """Whether `statement` holds `entry`: filed in it, or (a draft) of its project, filed nowhere and completed in
+    its period: the rule `statement_entries` applies, asked of one entry."""
+    if statement["status"] != "DRAFT":
+        return entry["id"] in statement.get("_frozen_entry_ids", ())
+    return (
+        not entry.get("_statement_id")
+        and entry["_project_id"] == statement["project_id"]
+        and statement["reporting_period_start_at"] <= entry["completed_on"] <= statement["reporting_period_end_at"]
+    )
+
+
+def statement_size(store: SandboxStore, statement: dict[str, Any]) -> int:
+    """How many entries `statement` holds, counted once per change of entries or statements for that statement
+    alone (each entry written renders its figure, which asks this of its own statement only)."""
+    key, stamp = (
+        ("statement_size", statement["id"]),
+        (store.kind_stamps.get("ghg_entry"), store.kind_stamps.get("ghg_statement")),
+    )
+    kept = store.memo.get(key)
+    if kept is None or kept[0] != stamp:
+        if statement["status"] != "DRAFT":
+            size = len(statement_entries(store, statement))
+        else:
+            size = sum(1 for e in store.all("ghg_entry") if holds_entry(statement, e))
+        kept = store.memo[key] = (stamp, size)
+    return int(kept[1])
 
 
 def render(store: SandboxStore, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
