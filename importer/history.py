@@ -32,7 +32,7 @@ import json
 import shlex
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS known_membership (
     component_id TEXT NOT NULL,
     entry_id TEXT NOT NULL,
     PRIMARY KEY (api_url, component_id)
+);
+-- the GHG entries carrying a share of a MANUAL project component; entry_id '' marks a component whose shares
+-- were seen whole (every entry of a workbook read, or the component made here): only those are taken as known
+CREATE TABLE IF NOT EXISTS known_shares (
+    api_url TEXT NOT NULL,
+    component_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    PRIMARY KEY (api_url, component_id, entry_id)
 );
 """
 #: columns added after the first version: (table, column, declaration); added with ALTER TABLE when missing
@@ -395,6 +403,39 @@ class History:
             )
 
     @_guarded
+    def remember_shares(self, api_url: str, surveyed: Mapping[str, Iterable[str]]) -> None:
+        """MANUAL project components (ID -> the GHG entries carrying a share of it) whose shares were seen whole:
+        what was known of each is replaced, in one transaction."""
+        if not surveyed:
+            return
+
+        def write(db: sqlite3.Connection) -> None:
+            for component_id, entries in surveyed.items():
+                db.execute("DELETE FROM known_shares WHERE api_url = ? AND component_id = ?", (api_url, component_id))
+                db.executemany(
+                    "INSERT OR IGNORE INTO known_shares (api_url, component_id, entry_id) VALUES (?,?,?)",
+                    [(api_url, component_id, e) for e in ("", *entries)],
+                )
+
+        with self._lock:
+            self._transaction(write)
+
+    @_guarded
+    def share_changed(self, api_url: str, component_id: str, entry_id: str, *, held: bool) -> None:
+        """A share this machine's run set (`held`) or took away."""
+        with self._lock:
+            if held:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO known_shares (api_url, component_id, entry_id) VALUES (?,?,?)",
+                    (api_url, component_id, entry_id),
+                )
+            else:
+                self.db.execute(
+                    "DELETE FROM known_shares WHERE api_url = ? AND component_id = ? AND entry_id = ?",
+                    (api_url, component_id, entry_id),
+                )
+
+    @_guarded
     def record_prefix(self, run_id: str, prefix: str) -> None:
         """The supplier-reference prefix the run's workbook planned under (what its objects belong to)."""
         with self._lock:
@@ -436,9 +477,15 @@ class History:
                 (api_url,),
             )
         }
+        shares: dict[str, set[str]] = {}
+        for component_id, entry_id in self.db.execute(
+            "SELECT component_id, entry_id FROM known_shares WHERE api_url = ?", (api_url,)
+        ):
+            shares.setdefault(component_id, set()).add(entry_id)
         from importer.planning.known import Known
 
         return Known(
+            shares={c: frozenset(e for e in entries if e) for c, entries in shares.items() if "" in entries},
             uploaded_sources=uploaded,
             membership=membership,
             created_inputs=created,

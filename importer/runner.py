@@ -278,6 +278,7 @@ def take_snapshot(
     state = snapshot(session.client, listed, wb, ctx, concurrency=concurrency, known=known)
     if history is not None:
         history.remember_membership(session.url, state.learned_membership)
+        history.remember_shares(session.url, state.learned_shares)
     return state
 
 
@@ -436,6 +437,8 @@ def finish_import(
         plan.project_id, plan, run_log.outcomes, run_log.entities, clean=not (run_log.interrupted or run_log.stopped)
     )
     result.objects = run_log.outcome_list(plan)
+    if history is not None:
+        _remember_shares(history, session.url, plan, run_log)
     adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
     if adopted:
         result.messages.append(
@@ -546,6 +549,34 @@ def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None)
         if entry is not None and entry.co2e_net_removed_kg is not None:
             current[entry.id] = entry
     return current
+
+
+def _remember_shares(history: History, api_url: str, plan: Plan, run_log: RunLog) -> None:
+    """What the run did to the MANUAL project components' shares (`importer.planning.known`): each share it set or
+    took away; a component it created carries exactly the shares the run gave it (seen whole from the start)."""
+    from importer.planning.project_attributions import ProjectAttributionPayload
+
+    ids = {**{a.key: a.existing_id for a in plan.actions if a.existing_id}, **run_log.ids}
+    created = {
+        ids[a.key]
+        for a in plan.of_kind("project_component")
+        if a.key in ids and run_log.outcomes[a.key].status == "created"
+    }
+    fresh: dict[str, set[str]] = {cid: set() for cid in created}
+    for action in plan.of_kind("project_component_attribution"):
+        status = run_log.outcomes[action.key].status
+        if status not in ("created", "updated", "deleted"):
+            continue
+        p = action.payload_of(ProjectAttributionPayload)
+        component_id = ids.get(("project_component", p.component_ref))
+        entry_id = ids.get(("ghg_entry", p.entry_ref))
+        if component_id is None or entry_id is None:
+            continue
+        if component_id in fresh and status != "deleted":
+            fresh[component_id].add(entry_id)
+        else:
+            history.share_changed(api_url, component_id, entry_id, held=status != "deleted")
+    history.remember_shares(api_url, fresh)
 
 
 #: kinds whose writes move the shares of shared emissions in every entry (`importer.sandbox.amortisation`)

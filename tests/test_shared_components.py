@@ -321,3 +321,75 @@ def test_the_shares_of_a_component_sum_to_at_most_one_and_a_tonnage_strategy_fit
         ("strategy_credit_type", "components", 4, "allocation_strategy")
     ]
     assert "ESTIMATED_PROJECT_REMOVAL_TONNAGE" in errors[0]["message"]
+
+
+def _five_entries(drop: tuple[str, ...] = ()) -> Any:
+    """The sample with the shared components, three more field applications (five entries in all), and the MANUAL
+    component's shares but those of `drop`."""
+
+    def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        _shared(sheets)
+        for k in range(3):
+            for entry in [e for e in sheets["entries"] if e["ref"] == "application-2026-10"]:
+                sheets["entries"].append(dict(entry, ref=f"{entry['ref']}-{k}"))
+                sheets["entry_inputs"] += [
+                    dict(i, entry_ref=f"{entry['ref']}-{k}")
+                    for i in list(sheets["entry_inputs"])
+                    if i["entry_ref"] == entry["ref"]
+                ]
+        rows = sheets["project_component_attributions"]
+        sheets["project_component_attributions"] = [r for r in rows if r["entry"] not in drop]
+
+    return mutate
+
+
+def test_a_rerun_reads_the_attributions_of_the_entries_known_to_carry_a_share_not_of_every_entry(sandbox, tmp_path):
+    """The API lists attributions one entry at a time, and has no listing of a project component's shares. Once
+    this machine made a MANUAL component (or saw its shares whole), a re-run reads only the entries the sheet names
+    and those known to carry a share: a share dropped from the sheet is still found and taken away; another machine,
+    knowing nothing, reads every entry and finds the same. What the server holds is read over HTTP."""
+    env = cli_env(sandbox, tmp_path / "home")
+    workbook = write(tmp_path / "wb", _five_entries())
+    first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    entries = {e["supplier_reference_id"].rsplit(":", 1)[1]: e["id"] for e in api_nodes(sandbox, "/ghg_entries")}
+    assert len([r for r in entries if r.startswith(("batch-2026-10-a", "application-2026-10"))]) == 5
+
+    def attribution_reads(sent: list[tuple[str, str, int]]) -> set[str]:
+        by_id = {v: k for k, v in entries.items()}
+        return {by_id[p.split("/")[-2]] for m, p, _ in sent if m == "GET" and p.endswith("/component_attributions")}
+
+    before = len(_log(sandbox))
+    again = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert again.code == 0 and {o["status"] for o in again.json()["objects"]} == {"unchanged"}
+    # the two entries the sheet names (the batch's entry also has an extra component of its own), not all five
+    assert attribution_reads(_log(sandbox)[before:]) == set(SHARES)
+
+    kiln = next(
+        c["id"]
+        for c in api_nodes(sandbox, "/components", scope="PROJECT")
+        if c["supplier_reference_id"].endswith(":kiln-embodied")
+    )
+
+    def carrying() -> set[str]:
+        return {
+            ref
+            for ref, entry_id in entries.items()
+            if any(
+                a["component_id"] == kiln for a in api_nodes(sandbox, f"/ghg_entries/{entry_id}/component_attributions")
+            )
+        }
+
+    assert carrying() == set(SHARES)
+    dropped = write(tmp_path / "dropped", _five_entries(drop=("application-2026-10",)))
+    taken = run_cli(["run", str(dropped), "--json", "--quiet"], env)
+    assert taken.code == 0, taken.stdout + taken.stderr
+    statuses = {(o["kind"], o["ref"]): o["status"] for o in taken.json()["objects"]}
+    assert statuses[("project_component_attribution", "kiln-embodied@application-2026-10")] == "deleted"
+    assert carrying() == {"batch-2026-10-a"}
+
+    elsewhere = cli_env(sandbox, tmp_path / "other-home")  # another machine: nothing known, every entry read
+    before = len(_log(sandbox))
+    fresh = run_cli(["run", str(dropped), "--json", "--quiet"], elsewhere)
+    assert fresh.code == 0 and {o["status"] for o in fresh.json()["objects"]} == {"unchanged"}
+    assert attribution_reads(_log(sandbox)[before:]) == {r for r in entries if r.startswith(("batch", "application"))}

@@ -313,12 +313,39 @@ def fetch_state(
     return registry.fetch_state(client, wb, concurrency=concurrency, carried=carried, kinds=kinds.REGISTERED)
 
 
-def manual_entries(wb: Workbook) -> set[str]:
-    """The entries whose attributions a plan reads for the MANUAL project components' shares: every entry of a
-    workbook that has such components (a share taken off an entry is found there), else none."""
-    if not any(c.scope == "project" and c.allocation_strategy == "MANUAL" for c in wb.components):
-        return set()
-    return {e.ref for e in wb.entries}
+def manual_components(wb: Workbook, state: RegistryState) -> dict[str, str | None]:
+    """The workbook's MANUAL project components: ref -> the component's ID when the registry holds it."""
+    prefix = wb.project.supplier_reference_prefix or wb.project.project_id
+    out: dict[str, str | None] = {}
+    for c in wb.components:
+        if c.scope == "project" and c.allocation_strategy == "MANUAL":
+            held = state.components.get(reference_for(c.supplier_reference_id, prefix, "project_components", c.ref))
+            out[c.ref] = held.id if held is not None else None
+    return out
+
+
+def manual_entries(wb: Workbook, state: RegistryState, known: Known) -> tuple[set[str], bool]:
+    """The entries whose attributions a plan reads for the MANUAL project components' shares, and whether they are
+    all of the workbook's. Every entry, unless the shares of each such component the registry holds are known
+    (`Known.shares`): then the entries its sheet names and those known to carry a share (a share taken off an
+    entry is found there); none without such components."""
+    components = manual_components(wb, state)
+    if not components:
+        return set(), False
+    everyone = {e.ref for e in wb.entries}
+    held = [cid for cid in components.values() if cid is not None]
+    if any(cid not in known.shares for cid in held):
+        return everyone, True
+    carrying = set().union(*(known.shares[cid] for cid in held)) if held else set()
+    prefix = wb.project.supplier_reference_prefix or wb.project.project_id
+    ids = {
+        e.ref: entry.id
+        for e in wb.entries
+        for entry in [state.ghg_entries.get(reference_for(e.supplier_reference_id, prefix, "entries", e.ref))]
+        if entry is not None
+    }
+    named = {row.entry for row in wb.project_component_attributions}
+    return (named & everyone) | {ref for ref, entry_id in ids.items() if entry_id in carrying}, False
 
 
 def snapshot(
@@ -343,7 +370,8 @@ def snapshot(
     state.uploaded_sources = known.uploaded_sources
     state.__dict__[_MADE_UNDER] = known.made_under  # a reference only another prefix made: no orphan
     bound = ghg_entries.bindings(wb, ctx)
-    attached = {c.entry_ref for c in wb.components if c.entry_scoped} | manual_entries(wb)
+    sharing, surveying = manual_entries(wb, state, known)
+    attached = {c.entry_ref for c in wb.components if c.entry_scoped} | sharing
     wanted: dict[str, frozenset[str]] = {}
     with_attributions: set[str] = set()
     for entry in wb.entries:
@@ -364,6 +392,13 @@ def snapshot(
         state.entry_components[entry_id] = sorted(
             (c for c in held if template_component_of(c) in wanted[entry_id]), key=lambda c: c.id
         )
+    if surveying:  # every entry of the workbook read: its MANUAL components' shares seen whole
+        for cid in filter(None, manual_components(wb, state).values()):
+            state.learned_shares[cid] = {
+                entry_id
+                for entry_id, attributions in state.entry_attributions.items()
+                if any(a.component_id == cid for a in attributions)
+            }
     return state
 
 

@@ -16,6 +16,12 @@ before:
   inputs, and only when no other entry was created with the same inputs (otherwise it is listed). The match
   uses what was *sent*, never what the workbook wants now: a workbook that swaps two entries' datapoints is
   compared against each entry's own component, not against the other's.
+- `shares`: which GHG entries carry a share of a MANUAL project component. The API lists an entry's
+  attributions one entry at a time and has no listing of a project component's shares, so a workbook with such a
+  component would read every entry's attributions to find a share it no longer gives. Once this machine has seen
+  a component's shares whole (or made the component), it reads only the entries its sheet names and those known
+  to carry a share, and keeps the knowledge up with the shares its runs set or take away. A share someone else
+  sets in the Certify UI on an entry the workbook does not name is not seen (as with membership above).
 - `uploaded_sources`: sources whose document a signed-URL 409 (or a confirmed PUT) proved uploaded. A
   document once uploaded stays (the API has no way to remove it), so they are not asked again.
 
@@ -48,6 +54,9 @@ class Known:
     #: supplier_reference_id -> the prefixes of this machine's runs that made it (an orphan search never claims
     #: what only other prefixes' runs made)
     made_under: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: MANUAL project component ID -> the GHG entries carrying a share of it, for the components whose shares this
+    #: machine saw whole (every entry of a workbook read, or the component made here) and kept up with since
+    shares: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def signature_of(components: Iterable[SentComponent]) -> dict[str, dict[str, tuple[str, ...]]]:

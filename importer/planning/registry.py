@@ -67,6 +67,9 @@ class RegistryState:
     uploaded_sources: frozenset[str] = frozenset()
     #: component ID -> entry ID learned while taking this snapshot (for the caller to remember)
     learned_membership: dict[str, str] = field(default_factory=dict)
+    #: MANUAL project component ID -> the entries found carrying a share of it, where every entry of the workbook
+    #: was read (for the caller to remember: `importer.planning.known`)
+    learned_shares: dict[str, set[str]] = field(default_factory=dict)
     #: the tables of kinds that list themselves (`Kind.listing`), by their `Kind.registry` name, and which kind
     #: each table holds (kind name -> table name)
     listed: dict[str, dict[str, RegistryObject]] = field(default_factory=dict)
