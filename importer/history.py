@@ -32,7 +32,7 @@ import json
 import shlex
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 from importer.stops import ImporterError
 
 if TYPE_CHECKING:
+    from importer.api import models as m
     from importer.planning.known import Known, Signature
 
 _SCHEMA = """
@@ -94,6 +95,13 @@ CREATE TABLE IF NOT EXISTS known_membership (
 );
 -- the GHG entries carrying a share of a MANUAL project component; entry_id '' marks a component whose shares
 -- were seen whole (every entry of a workbook read, or the component made here): only those are taken as known
+-- a GHG entry's component attributions (JSON) as last read here, after which nothing of this machine changed them
+CREATE TABLE IF NOT EXISTS known_attributions (
+    api_url TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    attributions TEXT NOT NULL,
+    PRIMARY KEY (api_url, entry_id)
+);
 CREATE TABLE IF NOT EXISTS known_shares (
     api_url TEXT NOT NULL,
     component_id TEXT NOT NULL,
@@ -421,6 +429,30 @@ class History:
             self._transaction(write)
 
     @_guarded
+    def remember_attributions(self, api_url: str, held: Mapping[str, Sequence[m.ComponentAttribution]]) -> None:
+        """GHG entries' component attributions as just read (entry ID -> all of them), in one transaction."""
+        if not held:
+            return
+        rows = [
+            (api_url, entry_id, json.dumps([a.model_dump(mode="json") for a in attributions]))
+            for entry_id, attributions in held.items()
+        ]
+        with self._lock:
+            self._transaction(
+                lambda db: db.executemany(
+                    "INSERT OR REPLACE INTO known_attributions (api_url, entry_id, attributions) VALUES (?,?,?)", rows
+                )
+            )
+
+    @_guarded
+    def forget_attributions(self, api_url: str, entry_ids: Iterable[str]) -> None:
+        """Entries whose attributions changed without being read again: the next snapshot reads them."""
+        with self._lock:
+            self.db.executemany(
+                "DELETE FROM known_attributions WHERE api_url = ? AND entry_id = ?", [(api_url, e) for e in entry_ids]
+            )
+
+    @_guarded
     def share_changed(self, api_url: str, component_id: str, entry_id: str, *, held: bool) -> None:
         """A share this machine's run set (`held`) or took away."""
         with self._lock:
@@ -482,9 +514,17 @@ class History:
             "SELECT component_id, entry_id FROM known_shares WHERE api_url = ?", (api_url,)
         ):
             shares.setdefault(component_id, set()).add(entry_id)
+        from importer.api import models as api_models
         from importer.planning.known import Known
 
+        attributions = {
+            entry_id: tuple(api_models.ComponentAttribution.model_validate(a) for a in json.loads(text))
+            for entry_id, text in self.db.execute(
+                "SELECT entry_id, attributions FROM known_attributions WHERE api_url = ?", (api_url,)
+            )
+        }
         return Known(
+            attributions=attributions,
             shares={c: frozenset(e for e in entries if e) for c, entries in shares.items() if "" in entries},
             uploaded_sources=uploaded,
             membership=membership,

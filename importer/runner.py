@@ -279,6 +279,7 @@ def take_snapshot(
     if history is not None:
         history.remember_membership(session.url, state.learned_membership)
         history.remember_shares(session.url, state.learned_shares)
+        history.remember_attributions(session.url, state.learned_attributions)
     return state
 
 
@@ -577,6 +578,23 @@ def _remember_shares(history: History, api_url: str, plan: Plan, run_log: RunLog
         else:
             history.share_changed(api_url, component_id, entry_id, held=status != "deleted")
     history.remember_shares(api_url, fresh)
+    # an entry's attributions as read after its PATCH; those a share changed are read again next time
+    read = {entry_id: held for entry_id, held in run_log.attributions.items() if held is not None}
+    history.remember_attributions(api_url, read)
+    shared = {entry_id for entry_id, held in run_log.attributions.items() if held is None} | {
+        ids.get(("ghg_entry", action.payload_of(ProjectAttributionPayload).entry_ref))
+        for action in plan.of_kind("project_component_attribution")
+        if run_log.outcomes[action.key].status in ("created", "updated", "deleted")
+    }
+    # an attribution change that failed may have been half done (its removal sent, its addition not)
+    from importer.planning.attributions import AttributionPayload
+
+    shared |= {
+        ids.get(("ghg_entry", action.payload_of(AttributionPayload).entry_ref))
+        for action in plan.of_kind("component_attribution")
+        if action.op != "unchanged" and run_log.outcomes[action.key].status not in ("created", "updated", "unchanged")
+    }
+    history.forget_attributions(api_url, sorted(filter(None, shared)))
 
 
 #: kinds whose writes move the shares of shared emissions in every entry (`importer.sandbox.amortisation`)

@@ -160,6 +160,9 @@ def test_an_entry_starts_when_its_own_datapoints_exist_not_after_the_whole_level
         def patch_component_attributions(self, *a: Any) -> Any:
             return NS()
 
+        def list_component_attributions(self, entry_id: str) -> list[Any]:
+            return []  # read after the PATCH, for the run history
+
         def create_ghg_statement(self, req: Any) -> Any:
             return NS(id="ggs_1STATEMENT000000", status="DRAFT")
 

@@ -96,6 +96,8 @@ class RunLog:
     outcomes: dict[Key, ObjectOutcome] = field(default_factory=dict)
     ids: dict[Key, str] = field(default_factory=dict)  # every object's ID once known
     entities: dict[Key, Entity] = field(default_factory=dict)  # API objects returned, for the report
+    #: GHG entry ID -> its component attributions as read after the run changed them
+    attributions: dict[str, list[m.ComponentAttribution] | None] = field(default_factory=dict)  # None: not read
     statement: m.GhgStatement | None = None
     interrupted: bool = False
     stopped: str | None = None  # why the run stopped early (credentials refused, local state unwritable)
@@ -291,6 +293,9 @@ def apply_plan(
                 outcome.id = done.id
                 with lock:
                     run_log.ids.setdefault(action.key, done.id)
+            if done.attributions is not None:
+                entry_id, attributions = done.attributions
+                run_log.attributions[entry_id] = list(attributions) if attributions is not None else None
             if done.entity is not None:
                 run_log.entities[action.key] = done.entity
                 if action.kind == "ghg_statement":

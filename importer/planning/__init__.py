@@ -371,7 +371,17 @@ def snapshot(
     state.__dict__[_MADE_UNDER] = known.made_under  # a reference only another prefix made: no orphan
     bound = ghg_entries.bindings(wb, ctx)
     sharing, surveying = manual_entries(wb, state, known)
-    attached = {c.entry_ref for c in wb.components if c.entry_scoped} | sharing
+    extras = {c.entry_ref for c in wb.components if c.entry_scoped}
+    attached = extras | sharing
+    # entries whose attributions this machine knows and the plan may take from there: only extra components added
+    # (a template component removed, or a MANUAL share, is read), each of them known attached
+    removing = {c.entry_ref for c in wb.components if c.entry_scoped and c.action != "add"}
+    adding: dict[str, set[str]] = {}
+    for c in wb.components:
+        if c.entry_scoped and c.action == "add":
+            held_component = state.components.get(reference_for(c.supplier_reference_id, prefix, "components", c.ref))
+            adding.setdefault(c.entry_ref, set()).add(held_component.id if held_component is not None else "")
+    by_id = {c.id: c for c in state.project_components}
     wanted: dict[str, frozenset[str]] = {}
     with_attributions: set[str] = set()
     for entry in wb.entries:
@@ -379,6 +389,17 @@ def snapshot(
         if srid not in state.ghg_entries:
             continue
         entry_id = state.ghg_entries[srid].id
+        remembered = known.attributions.get(entry_id)
+        if (
+            entry.ref in extras
+            and entry.ref not in sharing | removing
+            and remembered is not None
+            and adding.get(entry.ref, set()) <= {a.component_id for a in remembered}
+            and all(a.component_id in by_id for a in remembered)
+        ):  # as fetch_entry_details would read them: the attributions, their components from the project's listing
+            state.entry_attributions[entry_id] = list(remembered)
+            state.entry_components[entry_id] = [by_id[a.component_id] for a in remembered]
+            continue
         if entry.ref in attached:
             with_attributions.add(entry_id)
         else:

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from importer.planning.common import Planning, template_component_of
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.model import Action, Change, Ref, Where
+
+if TYPE_CHECKING:
+    from importer.api import models as m
 
 KIND = "component_attribution"
 
@@ -149,7 +153,16 @@ def apply_entry(actions: list[Action], env: ApplyEnv) -> dict[tuple[str, str], A
         )
     if to_add:
         answer = env.client.patch_component_attributions(entry_id, model.model_validate({"components_to_add": to_add}))
-    return {key: replace(applied, entity=answer) for key, applied in done.items()}
+    # the answer is the entry, not its attributions: read them once, so a re-run knows them without reading (a
+    # read that fails fails nothing: the PATCH is done, and the next run reads them)
+    try:
+        held: tuple[str, tuple[m.ComponentAttribution, ...] | None] = (
+            entry_id,
+            tuple(env.client.list_component_attributions(entry_id)),
+        )
+    except Exception:
+        held = (entry_id, None)
+    return {key: replace(applied, entity=answer, attributions=held) for key, applied in done.items()}
 
 
 SPEC = Kind(

@@ -11,6 +11,7 @@ from importer.planning.known import Signature
 from importer.planning.model import Action, Key, Ref
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
+    from importer.api import models as m
     from importer.api.client import IsometricClient
 
 
@@ -35,6 +36,9 @@ class Applied:
     status: str | None = None
     entity: Entity | None = None
     notes: tuple[str, ...] = ()
+    #: a GHG entry's component attributions as read after the action (entry ID, what it holds): what the run
+    #: history remembers, so that a re-run need not read them again (`importer.planning.known`)
+    attributions: tuple[str, tuple[m.ComponentAttribution, ...] | None] | None = None  # None within: not read
 
 
 class ApplyEnv(Protocol):

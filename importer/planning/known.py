@@ -22,6 +22,11 @@ before:
   a component's shares whole (or made the component), it reads only the entries its sheet names and those known
   to carry a share, and keeps the knowledge up with the shares its runs set or take away. A share someone else
   sets in the Certify UI on an entry the workbook does not name is not seen (as with membership above).
+- `attributions`: an entry's component attributions (which extra components it counts, with what group and
+  factor), as last read here: after a run attaches components it reads them once, and a re-run takes them from
+  here instead of reading every such entry again (one request each), unless the workbook removes a template
+  component or the entry carries MANUAL shares (those are read). An attribution changed in the Certify UI since is
+  not seen (as with membership above).
 - `uploaded_sources`: sources whose document a signed-URL 409 (or a confirmed PUT) proved uploaded. A
   document once uploaded stays (the API has no way to remove it), so they are not asked again.
 
@@ -57,6 +62,9 @@ class Known:
     #: MANUAL project component ID -> the GHG entries carrying a share of it, for the components whose shares this
     #: machine saw whole (every entry of a workbook read, or the component made here) and kept up with since
     shares: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: GHG entry ID -> its component attributions as this machine last read them, nothing of its own runs having
+    #: changed them since
+    attributions: Mapping[str, tuple[m.ComponentAttribution, ...]] = field(default_factory=dict)
 
 
 def signature_of(components: Iterable[SentComponent]) -> dict[str, dict[str, tuple[str, ...]]]:

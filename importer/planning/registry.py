@@ -70,6 +70,8 @@ class RegistryState:
     #: MANUAL project component ID -> the entries found carrying a share of it, where every entry of the workbook
     #: was read (for the caller to remember: `importer.planning.known`)
     learned_shares: dict[str, set[str]] = field(default_factory=dict)
+    #: entry ID -> its component attributions, read while taking this snapshot (for the caller to remember)
+    learned_attributions: dict[str, list[m.ComponentAttribution]] = field(default_factory=dict)
     #: the tables of kinds that list themselves (`Kind.listing`), by their `Kind.registry` name, and which kind
     #: each table holds (kind name -> table name)
     listed: dict[str, dict[str, RegistryObject]] = field(default_factory=dict)
@@ -238,3 +240,4 @@ def fetch_entry_details(
             state.learned_membership.update({c.id: entry_id for c in comps})
             if attrs is not None:
                 state.entry_attributions[entry_id] = attrs
+                state.learned_attributions[entry_id] = attrs
