@@ -70,6 +70,18 @@ def objects_per_copy(rows: dict[str, list[dict[str, Any]]] | None = None) -> int
     )
 
 
+def renamed(value: Any, suffix: str) -> Any:
+    """A ref cell (one ref, or a comma-separated list of them) with `suffix` after each ref."""
+    if value is None or value == "":
+        return value
+    return ", ".join(v.strip() + suffix for v in str(value).split(","))
+
+
+def copied(row: dict[str, Any], ref_columns: Sequence[str], suffix: str) -> dict[str, Any]:
+    """A copy of `row` whose refs (the cells of `ref_columns`) carry `suffix`: one copy of the sample's rows."""
+    return {c: (renamed(v, suffix) if c in ref_columns else v) for c, v in row.items()}
+
+
 def scaled_sample(folder: Path, objects: int = 2000, *, prefix: str = "depth") -> tuple[Path, int]:
     """The sample copied until it holds about `objects` objects; returns the workbook (beside a copy of the sample's
     evidence files) and the objects it holds (those the run creates, the statement included)."""
@@ -82,14 +94,9 @@ def scaled_sample(folder: Path, objects: int = 2000, *, prefix: str = "depth") -
     for k in range(copies):
         suffix = f"-{k:03d}"
 
-        def renamed(value: Any, end: str = suffix) -> Any:
-            if value is None or value == "":
-                return value
-            return ", ".join(v.strip() + end for v in str(value).split(","))
-
         for sheet, columns in _REF_COLUMNS.items():
             for row in rows.get(sheet, []):
-                new = {c: (renamed(v) if c in columns else v) for c, v in row.items()}
+                new = copied(row, columns, suffix)
                 for text in ("display_name", "name"):
                     if isinstance(new.get(text), str):
                         new[text] = f"{new[text]} #{k}"

@@ -34,7 +34,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from depth import _REF_COLUMNS, _SHARED, SAMPLE, _sheet_rows
+from depth import _REF_COLUMNS, _SHARED, SAMPLE, _sheet_rows, copied
 
 YEAR = 2026
 LOCATION_EVERY = 4  # a measurement location and its soil sample every this many copies
@@ -168,14 +168,9 @@ def monthly_workbook(folder: Path, month_index: int, objects: int = 2000) -> Mon
     for k in range(copies):
         suffix = f"-{k:03d}"
 
-        def renamed(value: Any, end: str = suffix) -> Any:
-            if value is None or value == "":
-                return value
-            return ", ".join(v.strip() + end for v in str(value).split(","))
-
         for sheet, columns in _COPIED.items():
             for row in rows.get(sheet, []):
-                new = {c: (renamed(v) if c in columns else v) for c, v in row.items()}
+                new = copied(row, columns, suffix)
                 _texts(new, k, month_name, stamp)
                 if sheet == "storage_locations":  # a field of its own, a few hundred metres from the sample's
                     new["latitude"] = round(float(row["latitude"]) + 0.003 * k, 6)

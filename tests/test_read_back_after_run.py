@@ -85,21 +85,12 @@ def test_after_writing_shared_components_the_entries_are_read_back_by_id_not_thr
     are the server's."""
     import test_shared_components
 
-    def more_entries(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
-        test_shared_components._shared(sheets)
-        for k in range(3):  # five entries in all: more than the few the old read-back took one by one
-            for entry in [e for e in sheets["entries"] if e["ref"] == "application-2026-10"]:
-                sheets["entries"].append(dict(entry, ref=f"{entry['ref']}-{k}"))
-                sheets["entry_inputs"] += [
-                    dict(i, entry_ref=f"{entry['ref']}-{k}")
-                    for i in list(sheets["entry_inputs"])
-                    if i["entry_ref"] == entry["ref"]
-                ]
-
     env = cli_env(sandbox, tmp_path / "home")
     log = sandbox.store.request_log
     start = len(log)
-    result = run_cli(["run", str(write(tmp_path / "wb", more_entries)), "--json", "--quiet"], env)
+    result = run_cli(
+        ["run", str(write(tmp_path / "wb", test_shared_components._five_entries())), "--json", "--quiet"], env
+    )
     assert result.code == 0, result.stdout + result.stderr
     sent = [(method, path) for method, path, _ in list(log)[start:]]
     last_write = max(i for i, (method, _) in enumerate(sent) if method != "GET")
