@@ -453,6 +453,14 @@ class History:
             )
 
     @_guarded
+    def forget_shares(self, api_url: str, component_ids: Iterable[str]) -> None:
+        """Components whose shares a run may have changed without knowing how: the next snapshot reads them whole."""
+        with self._lock:
+            self.db.executemany(
+                "DELETE FROM known_shares WHERE api_url = ? AND component_id = ?", [(api_url, c) for c in component_ids]
+            )
+
+    @_guarded
     def share_changed(self, api_url: str, component_id: str, entry_id: str, *, held: bool) -> None:
         """A share this machine's run set (`held`) or took away."""
         with self._lock:

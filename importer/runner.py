@@ -26,7 +26,7 @@ from importer.context import ProjectContext
 from importer.findings import Finding
 from importer.planning import kinds
 from importer.planning.carried import CarriedListings
-from importer.planning.model import STATEMENT_KEY, Action, Plan
+from importer.planning.model import STATEMENT_KEY, Action, Key, Plan
 from importer.planning.registry import RegistryState
 from importer.results import RunResult
 from importer.settings import ApiTarget, environment_label, home, sandbox_db_path
@@ -439,7 +439,7 @@ def finish_import(
     )
     result.objects = run_log.outcome_list(plan)
     if history is not None:
-        _remember_shares(history, session.url, plan, run_log)
+        _remember_what_the_run_changed(history, session.url, plan, run_log)
     adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
     if adopted:
         result.messages.append(
@@ -552,49 +552,65 @@ def _current_after_run(plan: Plan, run_log: RunLog, state: RegistryState | None)
     return current
 
 
-def _remember_shares(history: History, api_url: str, plan: Plan, run_log: RunLog) -> None:
-    """What the run did to the MANUAL project components' shares (`importer.planning.known`): each share it set or
-    took away; a component it created carries exactly the shares the run gave it (seen whole from the start)."""
+def _remember_what_the_run_changed(history: History, api_url: str, plan: Plan, run_log: RunLog) -> None:
+    """What the run did to what the history knows of the registry (`importer.planning.known`): the MANUAL shares
+    and the entries' attributions."""
+    ids = {**{a.key: a.existing_id for a in plan.actions if a.existing_id}, **run_log.ids}
+    _remember_shares(history, api_url, plan, run_log, ids)
+    _remember_attributions(history, api_url, plan, run_log, ids)
+
+
+def _remember_shares(history: History, api_url: str, plan: Plan, run_log: RunLog, ids: dict[Key, str]) -> None:
+    """Each MANUAL share the run set or took away; a component it created carries exactly the shares the run gave
+    it (seen whole from the start); a component a share write of which failed (perhaps half done) is read whole
+    again next time."""
     from importer.planning.project_attributions import ProjectAttributionPayload
 
-    ids = {**{a.key: a.existing_id for a in plan.actions if a.existing_id}, **run_log.ids}
     created = {
         ids[a.key]
         for a in plan.of_kind("project_component")
         if a.key in ids and run_log.outcomes[a.key].status == "created"
     }
     fresh: dict[str, set[str]] = {cid: set() for cid in created}
+    unsure: set[str] = set()
     for action in plan.of_kind("project_component_attribution"):
         status = run_log.outcomes[action.key].status
-        if status not in ("created", "updated", "deleted"):
-            continue
         p = action.payload_of(ProjectAttributionPayload)
         component_id = ids.get(("project_component", p.component_ref))
         entry_id = ids.get(("ghg_entry", p.entry_ref))
-        if component_id is None or entry_id is None:
+        if component_id is None or entry_id is None or action.op == "unchanged":
             continue
-        if component_id in fresh and status != "deleted":
+        if status not in ("created", "updated", "deleted"):
+            unsure.add(component_id)
+        elif component_id in fresh and status != "deleted":
             fresh[component_id].add(entry_id)
         else:
             history.share_changed(api_url, component_id, entry_id, held=status != "deleted")
-    history.remember_shares(api_url, fresh)
-    # an entry's attributions as read after its PATCH; those a share changed are read again next time
-    read = {entry_id: held for entry_id, held in run_log.attributions.items() if held is not None}
-    history.remember_attributions(api_url, read)
-    shared = {entry_id for entry_id, held in run_log.attributions.items() if held is None} | {
+    history.remember_shares(api_url, {cid: entries for cid, entries in fresh.items() if cid not in unsure})
+    history.forget_shares(api_url, sorted(unsure))
+
+
+def _remember_attributions(history: History, api_url: str, plan: Plan, run_log: RunLog, ids: dict[Key, str]) -> None:
+    """Each entry's attributions as read after the run attached components; an entry whose attributions changed
+    without being read again (a MANUAL share written, a change that failed, perhaps half done) is forgotten."""
+    from importer.planning.attributions import AttributionPayload
+    from importer.planning.project_attributions import ProjectAttributionPayload
+
+    history.remember_attributions(
+        api_url, {entry_id: held for entry_id, held in run_log.attributions.items() if held is not None}
+    )
+    changed: set[str | None] = {entry_id for entry_id, held in run_log.attributions.items() if held is None}
+    changed |= {
         ids.get(("ghg_entry", action.payload_of(ProjectAttributionPayload).entry_ref))
         for action in plan.of_kind("project_component_attribution")
-        if run_log.outcomes[action.key].status in ("created", "updated", "deleted")
+        if action.op != "unchanged" and run_log.outcomes[action.key].status != "unchanged"
     }
-    # an attribution change that failed may have been half done (its removal sent, its addition not)
-    from importer.planning.attributions import AttributionPayload
-
-    shared |= {
+    changed |= {
         ids.get(("ghg_entry", action.payload_of(AttributionPayload).entry_ref))
         for action in plan.of_kind("component_attribution")
         if action.op != "unchanged" and run_log.outcomes[action.key].status not in ("created", "updated", "unchanged")
     }
-    history.forget_attributions(api_url, sorted(filter(None, shared)))
+    history.forget_attributions(api_url, sorted(filter(None, changed)))
 
 
 #: kinds whose writes move the shares of shared emissions in every entry (`importer.sandbox.amortisation`)
