@@ -55,7 +55,6 @@ TARGETS = {
 }
 
 MeasurementType = Literal[enums.MEASUREMENT_TYPES]  # type: ignore[valid-type]
-QuantityKind = Literal[enums.QUANTITY_KINDS]  # type: ignore[valid-type]
 Qualifier = Literal[enums.QUALIFIERS]  # type: ignore[valid-type]
 
 
@@ -67,7 +66,7 @@ class CreateMeasurementLocation(s.Body):
 
 
 class MeasurementProperty(s.Body):
-    quantity_kind: QuantityKind
+    quantity_kind: s.QuantityKind
     qualifier: Qualifier | None
 
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
+from importer.sandbox.measurement_enums import QUANTITY_KINDS
+
 IdStr = Annotated[str, Field(min_length=20, max_length=37)]
 Srid = Annotated[str, Field(min_length=1, max_length=100)]
 Name100 = Annotated[str, Field(min_length=1, max_length=100)]
@@ -30,75 +32,7 @@ AmortizationStrategy = Literal[
     "ESTIMATED_PROJECT_LIFETIME",
     "ESTIMATED_PROJECT_REDUCTION_TONNAGE",
 ]
-#: the document's QuantityKindType enum (the `quantity_kind` filter of GET /datapoints)
-QUANTITY_KINDS = (
-    "acidity",
-    "activity_concentration",
-    "amount_of_substance",
-    "amount_of_substance_concentration",
-    "amount_of_substance_per_mass",
-    "area",
-    "area_carbon_emission_factor",
-    "buffer_ph",
-    "bulk_density",
-    "count",
-    "currency",
-    "currency_carbon_emission_factor",
-    "depth",
-    "diameter",
-    "diameter_at_breast_height",
-    "dimensionless",
-    "dimensionless_ratio",
-    "distance",
-    "distance_carbon_emission_factor",
-    "dose_equivalent_rate",
-    "electric_current",
-    "elevation",
-    "energy",
-    "energy_carbon_emission_factor",
-    "energy_density",
-    "exchangeable_amount_of_substance_per_mass",
-    "fuel_economy",
-    "height",
-    "ionic_strength",
-    "latitude",
-    "longitude",
-    "mass",
-    "mass_carbon",
-    "mass_carbon_emission_factor",
-    "mass_cdr_potential",
-    "mass_concentration",
-    "mass_density",
-    "mass_distance",
-    "mass_distance_carbon_emission_factor",
-    "mass_energy_density",
-    "mass_flow_rate",
-    "mass_fraction",
-    "mass_fraction_dry_basis",
-    "mass_fraction_wet_basis",
-    "mass_per_area",
-    "mass_ratio",
-    "molality_of_solute",
-    "molar_mass",
-    "mole_fraction",
-    "partial_pressure",
-    "particle_diameter",
-    "particle_mass_density",
-    "power",
-    "pressure",
-    "specific_surface_area",
-    "specific_volume",
-    "temperature",
-    "time",
-    "time_emission_factor",
-    "voltage",
-    "volume",
-    "volume_carbon_emission_factor",
-    "volume_distance_carbon_emission_factor",
-    "volume_flow_rate",
-    "volume_fraction",
-    "volume_per_area",
-)
+#: the document's QuantityKindType enum (the `quantity_kind` filter of GET /datapoints; a sample value's kind)
 QuantityKind = Literal[QUANTITY_KINDS]  # type: ignore[valid-type]
 
 
