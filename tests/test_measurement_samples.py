@@ -544,3 +544,43 @@ def test_the_report_traces_each_input_to_its_sample_batch_and_certificate_and_ch
     anchors = set(re.findall(r'id="([^"]+)"', page))
     assert all(t in anchors for t in re.findall(rf'href="#({p}lab-[^"]+)"', page))
     assert "lab-certificate" in section  # the certificate recorded beside the values
+
+
+def test_a_project_component_binds_lab_values_as_an_extra_component_does(sandbox, tmp_path):
+    """A shared (project) component's inputs may cite sample_values refs like an entry's extra component: each
+    stands for the datapoint the sample made of it, read back over HTTP (a list input keeps the replicates' order)."""
+
+    def plant(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows + [
+            {
+                "ref": "lab-plant-share",
+                "action": "add",
+                "scope": "project",
+                "allocation_strategy": "CUSTOM_TIME_PERIOD",
+                "blueprint_key": "biochar-sequestration-replicates",
+                "display_name": "Lab-measured carbon, shared over the month",
+                "activity_started_at": dt.datetime(2026, 10, 1),
+                "activity_completed_at": dt.datetime(2026, 10, 31),
+            }
+        ]
+
+    def plant_inputs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows + [
+            {"component_ref": "lab-plant-share", "input_key": "biochar_mass", "datapoint_refs": "dry-mass"},
+            {
+                "component_ref": "lab-plant-share",
+                "input_key": "organic_carbon_fraction",
+                "datapoint_refs": ", ".join(REPLICATES),
+            },
+            {"component_ref": "lab-plant-share", "input_key": "permanence_factor", "datapoint_refs": "permanence"},
+        ]
+
+    workbook = _workbook(tmp_path / "wb", components=plant, component_inputs=plant_inputs)
+    result = run_cli(["run", str(workbook), "--json", "--quiet"], cli_env(sandbox, tmp_path / "home"))
+    assert result.code == 0, result.stdout + result.stderr
+    prefix = _prefix(workbook)
+    ids = _check_bound(sandbox, prefix, REPLICATES)
+    (shared,) = api_nodes(sandbox, "/components", supplier_reference_id=f"{prefix}:project_components:lab-plant-share")
+    inputs = {i["input_key"]: i for i in shared["inputs"]}
+    assert inputs["organic_carbon_fraction"]["datapoint_ids"] == [ids[r] for r in REPLICATES]
+    assert inputs["biochar_mass"]["datapoint_id"] == ids["dry-mass"]

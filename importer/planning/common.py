@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, NotRequired, Protocol, TypedDict, overload
 
@@ -33,6 +33,7 @@ from importer.workbook.model import Workbook
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
     from importer.planning.registry import RegistryObject
+    from importer.workbook.model import ComponentInputRow
 
 
 class Row(Protocol):
@@ -307,6 +308,20 @@ def input_shape(ctx: ProjectContext, blueprint_key: str, input_key: str) -> str:
     spec = ctx.blueprint_input(blueprint_key, input_key)
     shape = enum_text(spec.data_shape) if spec is not None else "SCALAR"
     return "LIST" if shape.upper().endswith("LIST") else "SCALAR"
+
+
+def input_bindings(p: Planning, blueprint_key: str, items: Sequence[ComponentInputRow]) -> tuple[InputBinding, ...]:
+    """An extra or shared component's inputs as its component_inputs rows bind them: each input's shape from the
+    blueprint, and what each datapoint_refs cell names (a datapoint, or a sample value's datapoint)."""
+    return tuple(
+        InputBinding(
+            ci.input_key,
+            input_shape(p.ctx, blueprint_key, ci.input_key),
+            tuple(p.datapoint_ref(r) for r in ci.datapoint_refs),
+            ci.datapoint_refs,
+        )
+        for ci in items
+    )
 
 
 #: the request body of one component input: a scalar names its datapoint, a list its datapoints

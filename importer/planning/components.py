@@ -12,9 +12,9 @@ from importer.planning.common import (
     InputBinding,
     Planning,
     classify,
+    input_bindings,
     input_body,
     input_ids,
-    input_shape,
     iso_z,
     names_exactly,
     same_instant,
@@ -53,15 +53,7 @@ def plan(p: Planning) -> list[Action]:
             description=row.description,
             activity_started_at=iso_z(row.activity_started_at),
             activity_completed_at=iso_z(row.activity_completed_at),
-            inputs=tuple(
-                InputBinding(
-                    ci.input_key,
-                    input_shape(p.ctx, key, ci.input_key),
-                    tuple(p.datapoint_ref(r) for r in ci.datapoint_refs),
-                    ci.datapoint_refs,
-                )
-                for ci in items
-            ),
+            inputs=input_bindings(p, key, items),
         )
         srid = p.srid(KIND, "components", row)
         base: Placed = dict(

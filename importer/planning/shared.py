@@ -6,7 +6,6 @@ object, and the old one an orphan). Not a kind: the kinds call it."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,16 +16,16 @@ from importer.planning.common import (
     Verdict,
     classify,
     enum_text,
+    input_bindings,
     input_body,
     input_ids,
-    input_shape,
     iso_z,
     names_exactly,
     same_instant,
 )
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.model import Action, Change, Placed, Ref
-from importer.workbook.model import ComponentInputRow, ComponentRow
+from importer.workbook.model import ComponentRow
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
@@ -57,11 +56,7 @@ def desired(
     p: Planning, kind: str, row: ComponentRow, *, statement: Ref | None = None, after: tuple[Any, ...] = ()
 ) -> tuple[SharedComponentPayload, Placed]:
     """The row's payload, and where its actions stand (its datapoints, and `after`, before it)."""
-    given: dict[str, list[ComponentInputRow]] = defaultdict(list)
-    for ci in p.wb.component_inputs:
-        if ci.component_ref == row.ref:
-            given[ci.component_ref].append(ci)
-    items = given.get(row.ref, [])
+    items = [ci for ci in p.wb.component_inputs if ci.component_ref == row.ref]
     key = row.blueprint_key or ""
     payload = SharedComponentPayload(
         scope=row.scope,
@@ -70,15 +65,7 @@ def desired(
         description=row.description,
         activity_started_at=iso_z(row.activity_started_at),
         activity_completed_at=iso_z(row.activity_completed_at),
-        inputs=tuple(
-            InputBinding(
-                ci.input_key,
-                input_shape(p.ctx, key, ci.input_key),
-                tuple(p.ref("datapoint", r) for r in ci.datapoint_refs),
-                ci.datapoint_refs,
-            )
-            for ci in items
-        ),
+        inputs=input_bindings(p, key, items),
         allocation_strategy=row.allocation_strategy if row.scope == "project" else None,
         statement=statement,
     )
@@ -89,7 +76,7 @@ def desired(
         sheet="components",
         row=row.row,
         supplier_reference_id=srid,
-        depends_on=p.deps("datapoint", [r for ci in items for r in ci.datapoint_refs]) + tuple(after),
+        depends_on=p.datapoint_deps([r for ci in items for r in ci.datapoint_refs]) + tuple(after),
     )
     return payload, base
 
