@@ -965,13 +965,15 @@ def _year_table(report: dict) -> str:
 
 #: the load of the rate rows, run as its own process (our code, or a baseline checkout's first on PYTHONPATH):
 #: `creates` datapoint creates (POST /datapoints) interleaved with `reads` listings of the feedstock types
-#: (GET /feedstock_types), over a pool of `concurrency` threads; prints time, requests, 429s and what was made
+#: (GET /feedstock_types), over a pool of `concurrency` threads; prints time, requests, 429s and what was made,
+#: and the budgets the client learned from 429s; with a JSON of such budgets, the client adopts them first (as a
+#: run does from the run history), when it can (a baseline's client may not)
 _RATE_LOAD = r"""
 import json, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from importer.api import ClientConfig, IsometricClient
 from importer.api import models as m
-url, secret, token, creates, reads, concurrency, tag = sys.argv[1:8]
+url, secret, token, creates, reads, concurrency, tag, learned = sys.argv[1:9]
 creates, reads, concurrency = int(creates), int(reads), int(concurrency)
 jobs = sorted([("c", i / creates, i) for i in range(creates)] + [("r", (i + 0.5) / reads, i) for i in range(reads)],
               key=lambda job: job[1])
@@ -987,6 +989,9 @@ def one(job):
         quantity=m.QuantityInput(magnitude=1.0 + i, unit="t"), source_ids=[], project_id="prj_1SBXBIOCHAR00001"))
 
 with IsometricClient(config) as client:
+    if learned and hasattr(client, "adopt_rates"):
+        from importer.api import LearnedRate
+        client.adopt_rates({k: LearnedRate(**v) for k, v in json.loads(learned).items()})
     t = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         done = list(pool.map(one, jobs))
@@ -994,7 +999,8 @@ with IsometricClient(config) as client:
     made = sorted(d.supplier_reference_id for d in done if hasattr(d, "supplier_reference_id"))
     print(json.dumps({"seconds": wall, "requests": client.request_count, "answered_429": client.throttled_count,
                       "made": made, "settled_rates": getattr(client, "settled_rates", None),
-                      "rate_source": getattr(client, "rate_source", None)}))
+                      "rate_source": getattr(client, "rate_source", None),
+                      "learned": {k: vars(v) for k, v in getattr(client, "learned_rates", {}).items()}}))
 """
 
 
@@ -1049,7 +1055,9 @@ def _datapoints_held(url: str) -> int:
     raise RuntimeError("the sandbox would not list its datapoints")
 
 
-def _rate_run(url: str, creates: int, reads: int, concurrency: int, tag: str, checkout: Path | None) -> dict:
+def _rate_run(
+    url: str, creates: int, reads: int, concurrency: int, tag: str, checkout: Path | None, learned: dict | None = None
+) -> dict:
     from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
 
     env = {**os.environ, "PYTHONPATH": str(checkout or REPO)}
@@ -1065,6 +1073,7 @@ def _rate_run(url: str, creates: int, reads: int, concurrency: int, tag: str, ch
             str(reads),
             str(concurrency),
             tag,
+            json.dumps(learned) if learned else "",
         ],
         capture_output=True,
         text=True,
@@ -1084,7 +1093,11 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
     busiest route's requests / budget, global all requests / budget. Time against the bound, the share of
     requests answered 429, the requests, the rate the client settled on, and whether every create landed once
     (read back from the server). With --baseline, the previous client runs the same load beside ours, each
-    against a fresh sandbox of ours (the old sandbox has neither a global budget nor headers)."""
+    against a fresh sandbox of ours (the old sandbox has neither a global budget nor headers).
+
+    Without headers each side then runs the load a second time against the same sandbox, as the next run does
+    (`next_*` figures): ours starts from the budgets the first load learned (a run takes them from the run
+    history), a client without that memory learns them again."""
     sides: list[tuple[str, Path | None]] = [("ours", None)]
     if BASELINE.get("checkout") is not None:
         sides.append(("before", BASELINE["checkout"]))
@@ -1114,6 +1127,14 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                             got = _rate_run(url, creates, reads, concurrency, name, checkout)
                             time.sleep(1.1)
                             made = _datapoints_held(url) - seeded
+                            again = None
+                            if not headers:  # the next run against the same API
+                                time.sleep(1.1)
+                                again = _rate_run(
+                                    url, creates, reads, concurrency, name + "-next", checkout, got["learned"]
+                                )
+                                time.sleep(1.1)
+                                made_again = _datapoints_held(url) - seeded - made
                         finally:
                             proc.terminate()
                             proc.wait(timeout=10)
@@ -1129,8 +1150,23 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                                 f"{prefix}exact": exact,
                             }
                         )
+                        if again is not None:
+                            row.update(
+                                {
+                                    f"{prefix}next_seconds": round(again["seconds"], 1),
+                                    f"{prefix}next_share_of_bound": round(bound / again["seconds"], 3),
+                                    f"{prefix}next_requests": again["requests"],
+                                    f"{prefix}next_answered_429": again["answered_429"],
+                                    f"{prefix}next_share_429": round(again["answered_429"] / again["requests"], 3),
+                                    f"{prefix}next_exact": again["made"]
+                                    == sorted(f"{name}-next-{i:05d}" for i in range(creates))
+                                    and made_again == creates,
+                                }
+                            )
                         if side == "ours":
                             row.update({"settled_rates": got["settled_rates"], "rate_source": got["rate_source"]})
+                            if again is not None:
+                                row.update({"next_rate_source": again["rate_source"]})
                     rows.append(row)
                     print(f"  rate: {row}", file=sys.stderr, flush=True)
     return rows
@@ -1155,6 +1191,23 @@ def _rate_lines(report: dict) -> list[tuple[str, str, str]]:
                 f"{'' if r['exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
             )
         )
+        if "next_seconds" in r:
+            met = r["next_share_of_bound"] >= 0.95 and r["next_share_429"] <= 0.02 and r["next_exact"]
+            before = (
+                f"; before {r['before_next_seconds']} s ({r['before_next_share_of_bound']:.0%}), "
+                f"{r['before_next_share_429']:.1%} 429 of {r['before_next_requests']}"
+                if "before_next_seconds" in r
+                else ""
+            )
+            lines.append(
+                (
+                    f"  the next run against the same API (ours from the budgets the first learned, "
+                    f"{r['next_rate_source']})",
+                    f"{r['next_seconds']} s, {r['next_answered_429']} of {r['next_requests']} answered 429",
+                    f"{r['next_share_of_bound']:.0%}, {r['next_share_429']:.1%} 429"
+                    f"{'' if r['next_exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
+                )
+            )
     return lines
 
 

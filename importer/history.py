@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 from importer.stops import ImporterError
 
 if TYPE_CHECKING:
+    from importer.api import LearnedRate
     from importer.api import models as m
     from importer.planning.known import Known, Signature
 
@@ -102,6 +103,17 @@ CREATE TABLE IF NOT EXISTS known_attributions (
     attributions TEXT NOT NULL,
     PRIMARY KEY (api_url, entry_id)
 );
+-- the rate budgets a run learned from the API's 429s (no RateLimit headers), per scope: the next run against the
+-- same API starts from them instead of drawing a 429 for every request in flight to learn them again
+CREATE TABLE IF NOT EXISTS learned_rates (
+    api_url TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    rate REAL NOT NULL,
+    ceiling REAL,
+    quiet REAL NOT NULL,
+    learned_at TEXT NOT NULL,
+    PRIMARY KEY (api_url, scope)
+);
 CREATE TABLE IF NOT EXISTS known_shares (
     api_url TEXT NOT NULL,
     component_id TEXT NOT NULL,
@@ -115,6 +127,10 @@ _ADDED_COLUMNS = (
     ("runs", "report", "TEXT"),
     ("created", "sent_inputs", "TEXT"),
 )
+
+#: how long the rate budgets a run learned are taken up by the next run against the same API: two monthly
+#: imports' spacing (a budget may have changed since; an older one is learned again, from 429s)
+RATES_KEPT = dt.timedelta(days=62)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -539,6 +555,41 @@ class History:
             created_inputs=created,
             made_under=self.made_under(api_url),
         )
+
+    @_guarded
+    def remember_rates(self, api_url: str, rates: Mapping[str, LearnedRate]) -> None:
+        """The budgets a client of `api_url` keeps to that it learned from 429s (`IsometricClient.learned_rates`):
+        they replace what was remembered of that API, in one transaction (none: the API limited nothing)."""
+        now = _now()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM learned_rates WHERE api_url = ?", (api_url,))
+            db.executemany(
+                "INSERT INTO learned_rates (api_url, scope, rate, ceiling, quiet, learned_at) VALUES (?,?,?,?,?,?)",
+                [(api_url, scope, r.rate, r.ceiling, r.quiet, now) for scope, r in rates.items()],
+            )
+
+        with self._lock:
+            self._transaction(write)
+
+    @_guarded
+    def learned_rates(self, api_url: str, *, now: dt.datetime | None = None) -> dict[str, LearnedRate]:
+        """The budgets the last run against `api_url` learned from 429s, when it ran less than RATES_KEPT ago (a
+        budget may change; an older one is learned again)."""
+        from importer.api import LearnedRate
+
+        since = (now or dt.datetime.now(dt.UTC)) - RATES_KEPT
+        out: dict[str, LearnedRate] = {}
+        for scope, rate, ceiling, quiet, learned_at in self.db.execute(
+            "SELECT scope, rate, ceiling, quiet, learned_at FROM learned_rates WHERE api_url = ?", (api_url,)
+        ):
+            try:
+                fresh = dt.datetime.fromisoformat(learned_at) >= since
+            except (TypeError, ValueError):
+                fresh = False
+            if fresh:
+                out[scope] = LearnedRate(rate, ceiling, quiet)
+        return out
 
     @_guarded
     def intended(self, run_id: str) -> list[IntendedCreate]:

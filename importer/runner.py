@@ -191,6 +191,8 @@ def plan_workbook(
         raise ImportAborted("submitting needs statement_end_on on the project sheet", verdict=Verdict.FAILED)
     if submit and not wb.project.ghg_statement_report_url:
         raise ImportAborted("submitting needs ghg_statement_report_url on the project sheet", verdict=Verdict.FAILED)
+    if history is not None:  # start from the budgets the last run against this API learned from 429s
+        session.client.adopt_rates(history.learned_rates(session.url))
     try:
         ctx, listed = read_project(session, wb, options.concurrency)
         online = check_against_project(wb, ctx) if saved is None else []
@@ -203,6 +205,8 @@ def plan_workbook(
                 validation=validation,
             )
         state = take_snapshot(session, listed, wb, ctx, options.concurrency, history)
+        if history is not None:
+            history.remember_rates(session.url, session.client.learned_rates)
         if saved is not None:  # planned as the saved plan was
             plan = build_plan(wb, ctx, state, submit=submit, prune=saved.prune, replace=saved.replace)
         else:
@@ -440,6 +444,7 @@ def finish_import(
     result.objects = run_log.outcome_list(plan)
     if history is not None:
         _remember_what_the_run_changed(history, session.url, plan, run_log)
+        history.remember_rates(session.url, session.client.learned_rates)
     adopted = [o for o in result.objects if "created by another run meanwhile; adopted" in o.changes]
     if adopted:
         result.messages.append(

@@ -275,3 +275,94 @@ def test_a_probe_past_a_budget_that_holds_is_made_less_and_less_often():
     gaps = [b - a for a, b in zip(lifts, lifts[1:], strict=False)]
     assert quiet == [min(CEILING_QUIET_MAX, CEILING_QUIET * 2**k) for k in range(1, 9)]
     assert all(later > earlier for earlier, later in zip(gaps, gaps[1:], strict=False) if later < CEILING_QUIET_MAX)
+
+
+# -- what a run learned, the next run starts from ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["endpoint", "global"])
+def test_a_client_that_adopts_what_another_learned_draws_no_volley_of_429s(sandbox, scope):
+    """Without headers, a client learns a budget from 429s: its first burst draws one for about every request in
+    flight. A second client that adopts the first's `learned_rates` keeps to them from its first request: far
+    fewer 429s (none, unless a ceiling probe draws one), and nothing lost or duplicated."""
+    sandbox.set_faults(FaultConfig(budget_per_second=8, budget_scope=scope, rate_headers=False))
+    try:
+        while time.monotonic() % 1.0 > 0.05:  # both loads start just after a window opened
+            time.sleep(0.002)
+        with client_for(sandbox) as first:
+            load(first, f"cold-{scope}", creates=24, reads=12)
+            learned, cold = first.learned_rates, first.throttled_count
+        time.sleep(1.0)
+        with client_for(sandbox) as second:
+            second.adopt_rates(learned)
+            assert second.rate_source == "429 answers of earlier runs"
+            made = load(second, f"warm-{scope}", creates=24, reads=12)
+            warm, source = second.throttled_count, second.rate_source
+    finally:
+        sandbox.set_faults(FaultConfig())
+    assert cold >= 1, cold  # the first burst over a budget no one has seen yet
+    assert learned and all(0 < r.rate <= 2 * 8 for r in learned.values()), learned  # two routes of 8 at most
+    assert warm <= 1 and warm < cold, (warm, cold)
+    assert source in ("429 answers of earlier runs", "429 answers"), source
+    assert sorted(d.supplier_reference_id for d in made) == [f"warm-{scope}-{i:03d}" for i in range(24)]
+    assert held(sandbox, f"warm-{scope}-") == [f"warm-{scope}-{i:03d}" for i in range(24)]
+
+
+def test_unusable_learned_rates_are_left_out(sandbox):
+    """What a history read back may hold (zero, negative, infinite, NaN, a quiet spell out of bounds) is not
+    adopted: the client learns those budgets again."""
+    from importer.api import LearnedRate
+
+    with client_for(sandbox) as client:
+        client.adopt_rates(
+            {
+                "POST /datapoints": LearnedRate(0.0, 1.0, 10.0),
+                "GET /feedstock_types": LearnedRate(float("inf"), None, 10.0),
+                ALL_REQUESTS: LearnedRate(float("nan"), 2.0, 10.0),
+                "GET /sources": LearnedRate(2.0, -1.0, 10.0),
+                "GET /datapoints": LearnedRate(2.0, 3.0, 1e9),
+            }
+        )
+        assert client.settled_rates == {} and client.rate_source is None
+        client.adopt_rates({"GET /datapoints": LearnedRate(2.0, 3.0, 10.0)})
+        assert client.settled_rates == {"GET /datapoints": 2.0}
+
+
+def test_the_next_run_starts_from_the_budgets_the_last_one_learned(sandbox, tmp_path):
+    """A run against an API that limits without headers keeps what it learned in the run history; the next run
+    from the same machine starts from it and draws no volley of 429s (the sandbox's own request log counts
+    them), and says where its rate came from. Another machine (a fresh history) learns it again. A budget
+    learned longer ago than RATES_KEPT is learned again too."""
+    import datetime as dt
+    import json
+
+    from importer.history import RATES_KEPT, History
+
+    workbook = copy_samples(tmp_path)
+    home = tmp_path / "home"
+    sandbox.set_faults(FaultConfig(budget_per_second=4, budget_scope="global", rate_headers=False))
+
+    def run(home_: object) -> tuple[int, dict]:
+        before = len(sandbox.store.request_log)
+        done = run_cli(["run", str(workbook), "--json", "--no-report"], cli_env(sandbox, home_), timeout=180)
+        assert done.code == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        log = sandbox.store.request_log[before:]
+        return sum(1 for _m, _p, status in log if status == 429), json.loads(done.stdout)["rate"]
+
+    try:
+        first, _ = run(home)
+        again, rate = run(home)
+        elsewhere, _ = run(tmp_path / "another-home")
+        history = History(home / "history.sqlite3")
+        kept = history.learned_rates(sandbox.base_url)
+        later = history.learned_rates(sandbox.base_url, now=dt.datetime.now(dt.UTC) + RATES_KEPT)
+    finally:
+        sandbox.set_faults(FaultConfig())
+    assert first >= 2, first  # the first volley over a budget of 4 a second
+    # none, or the one a pace creeping past an uncertain ceiling draws (see IsometricClient.adopt_rates)
+    assert again <= 1 and again < first, (again, first, rate)
+    assert rate["answered_429"] == again, rate
+    assert rate["source"] == ("429 answers of earlier runs" if again == 0 else "429 answers"), rate
+    assert elsewhere >= 2, elsewhere  # no memory: learned again
+    assert kept and all(0 < r.rate <= 4 for r in kept.values() if r.ceiling is not None), kept
+    assert later == {}

@@ -4,7 +4,7 @@ Stopping errors (catch them before ApiError: they end the run, not a row): Crede
 401/403; the client sends nothing more, exit 2) and Cancelled (`client.cancel()` / the cancel event).
 """
 
-from importer.api.client import ClientConfig, IsometricClient
+from importer.api.client import ClientConfig, IsometricClient, LearnedRate
 from importer.api.errors import (
     ApiError,
     AuthError,
@@ -43,6 +43,7 @@ __all__ = [
     "EndlessListing",
     "InsecureApiUrl",
     "IsometricClient",
+    "LearnedRate",
     "NotEnabled",
     "NotFound",
     "RateLimited",

@@ -24,6 +24,7 @@ What it guarantees:
 from __future__ import annotations
 
 import base64
+import bisect
 import collections
 import datetime as dt
 import email.utils
@@ -506,13 +507,35 @@ def _policies(headers: httpx.Headers) -> list[_Policy]:
     return policies
 
 
+@dataclass(frozen=True)
+class LearnedRate:
+    """A budget learned from 429s (the server sent no RateLimit headers), as a later client may start from it: the
+    pace kept, the rate that drew the last 429 (None: none bounds it), and the quiet spell before that ceiling is
+    probed higher."""
+
+    rate: float
+    ceiling: float | None
+    quiet: float
+
+    def usable(self) -> bool:
+        """Finite, positive figures within the client's own bounds (what a history read back may not hold)."""
+        figures = [self.rate, self.quiet, *([] if self.ceiling is None else [self.ceiling])]
+        return (
+            all(isinstance(f, float | int) and math.isfinite(f) and f > 0 for f in figures)
+            and CEILING_QUIET <= self.quiet <= CEILING_QUIET_MAX
+        )
+
+
 @dataclass
 class _Scope:
     """What requests share a budget: a route, every API request, or a policy a server named in its headers."""
 
     rate: float | None = None  # requests per second kept to (None: not paced)
     ceiling: float | None = None  # the rate that drew the last 429, or the policy's quota per second
-    next_slot: float = 0.0
+    #: the times given to its requests, recent and coming, sorted: each new request takes the first time spaced
+    #: 1/rate from all of them (and free in its other scopes), so a request that only this scope bounds fills a
+    #: gap that one held back by another scope left
+    slots: list[float] = field(default_factory=list)
     held_until: float = 0.0
     lowered_at: float = -math.inf
     raised_at: float = 0.0
@@ -521,6 +544,11 @@ class _Scope:
     counted: bool = False  # the last lowering took the answers counted in the last second (not the pace)
     quiet: float = CEILING_QUIET  # seconds without a 429 before the ceiling is probed higher
     answered: collections.deque[float] = field(default_factory=collections.deque)  # successes, last second
+    adopted: bool = False  # its pace came from an earlier client (`adopt_rates`) and no 429 lowered it since
+    #: the pace a 429 last set (or the one adopted), and the rate that drew that 429: what a later client may start
+    #: from (not the pace crept up since, which no 429 has confirmed)
+    confirmed: float | None = None
+    drew: float | None = None
 
     def seen(self, now: float) -> int:
         while self.answered and self.answered[0] < now - 1.0:
@@ -541,6 +569,25 @@ class _Scope:
             self.rate *= 1 + 5 * PROBE_STEP
             return
         self.rate = max(self.rate, min(self.rate * (1 + PROBE_STEP), self.ceiling * RATE_MARGIN))
+
+
+def _first_free_slot(earliest: float, now: float, scopes: list[_Scope]) -> float:
+    """The first time from `earliest` at least 1/rate away from every time each paced scope gave out (those
+    more than 1/rate in the past are dropped: they bound nothing any more). The latest such bound is always
+    free, so the search ends; a few dozen times at most, under the client's lock."""
+    paced = []
+    for scope in scopes:
+        if scope.rate:
+            gap = 1.0 / scope.rate
+            del scope.slots[: bisect.bisect_left(scope.slots, now - gap)]
+            paced.append((gap - 1e-9, scope.slots))
+    if not paced:
+        return earliest
+    candidates = sorted({earliest, *(t + gap for gap, slots in paced for t in slots if t + gap > earliest)})
+    for candidate in candidates:
+        if all(abs(candidate - t) >= gap for gap, slots in paced for t in slots):
+            return candidate
+    return candidates[-1]  # not reached: the latest candidate is spaced from every slot
 
 
 class _ThreadPool(threading.local):
@@ -718,12 +765,56 @@ class IsometricClient:
 
     @property
     def rate_source(self) -> str | None:
-        """Where the settled rates come from: "RateLimit headers", "429 answers", or None (never limited)."""
+        """Where the settled rates come from: "RateLimit headers", "429 answers", "429 answers of earlier runs"
+        (every pace was adopted, and no request of this client was answered 429), or None (never limited)."""
         with self._lock:
             paced = [scope for scope in self._scopes.values() if scope.rate is not None]
         if not paced:
             return None
-        return "RateLimit headers" if any(scope.from_headers for scope in paced) else "429 answers"
+        if any(scope.from_headers for scope in paced):
+            return "RateLimit headers"
+        adopted = all(scope.adopted for scope in paced) and not self.throttled_count
+        return "429 answers of earlier runs" if adopted else "429 answers"
+
+    @property
+    def learned_rates(self) -> dict[str, LearnedRate]:
+        """The budgets this client keeps to that it learned from 429s (or adopted), per scope: what a later
+        client of the same API may start from (`adopt_rates`) instead of learning them again, 429 by 429.
+        Budgets read from RateLimit headers are not among them: the first answer says those again."""
+        with self._lock:
+            return {
+                name: LearnedRate(
+                    scope.confirmed,
+                    # None: a route's own budget was found to explain the 429s (all requests together creep up)
+                    None if scope.ceiling is None else scope.drew,
+                    scope.quiet,
+                )
+                for name, scope in self._scopes.items()
+                if scope.confirmed is not None and not scope.from_headers
+            }
+
+    def adopt_rates(self, rates: Mapping[str, LearnedRate]) -> None:
+        """Start from budgets an earlier client learned from 429s (`learned_rates`), before learning any here: a
+        scope keeps to the adopted pace from its first request, and probes past its ceiling only after the
+        adopted quiet spell, as if it had just learned it. Without them the first burst over an unknown budget
+        draws a 429 for every request in flight. A scope this client already paces, and unusable figures, are
+        left out; a 429 lowers an adopted pace like any other, and RateLimit headers override it."""
+        now = time.monotonic()
+        with self._lock:
+            for name, learned in rates.items():
+                if not learned.usable() or (name in self._scopes and self._scopes[name].rate is not None):
+                    continue
+                ceiling = None if learned.ceiling is None else float(learned.ceiling)
+                self._scopes[name] = _Scope(
+                    rate=max(0.1, float(learned.rate)),
+                    confirmed=max(0.1, float(learned.rate)),
+                    drew=ceiling,
+                    ceiling=ceiling,
+                    quiet=float(learned.quiet),
+                    lowered_at=now - 1.0,  # a 429 in its first second is new evidence, not the same volley
+                    raised_at=now,
+                    adopted=True,
+                )
 
     def _scope_names(self, route: str, to_api: bool) -> list[str]:
         if not to_api:
@@ -752,10 +843,10 @@ class IsometricClient:
                     scopes = [self._scopes.setdefault(name, _Scope()) for name in self._scope_names(route, to_api)]
                     for scope in scopes:
                         scope.probe(now)
-                    slot = max([now, *(s.held_until for s in scopes), *(s.next_slot for s in scopes if s.rate)])
+                    slot = _first_free_slot(max([now, *(s.held_until for s in scopes)]), now, scopes)
                     for scope in scopes:
                         if scope.rate:
-                            scope.next_slot = slot + 1.0 / scope.rate
+                            bisect.insort(scope.slots, slot)
                     done = True
                 else:
                     done = False
@@ -867,8 +958,8 @@ class IsometricClient:
         drew it (what was answered, or the pace kept when lower). One volley counts once a second."""
         if now - scope.lowered_at < 1.0:  # the same volley: only more answers counted than when it was lowered
             if scope.counted and scope.ceiling is not None and seen > scope.ceiling:
-                scope.ceiling = float(seen)
-                scope.rate = RATE_MARGIN * seen
+                scope.ceiling = scope.drew = float(seen)
+                scope.rate = scope.confirmed = RATE_MARGIN * seen
             return
         if seen == 0:  # no evidence yet (the first answer is a 429): its Retry-After alone
             if scope.rate is None:
@@ -882,9 +973,10 @@ class IsometricClient:
             scope.counted = False
         if scope.lifted_at > scope.lowered_at:  # a probe past the ceiling drew it: probe less often
             scope.quiet = min(CEILING_QUIET_MAX, 2 * scope.quiet)
-        scope.ceiling = drew
-        scope.rate = max(0.1, RATE_MARGIN * drew)
+        scope.ceiling = scope.drew = drew
+        scope.rate = scope.confirmed = max(0.1, RATE_MARGIN * drew)
         scope.lowered_at = now
+        scope.adopted = False
 
     def _clamped(self, retry_after: float | None) -> float:
         """A Retry-After as a wait: at least the backoff floor (a date in the past, or 0, must not turn the retries
