@@ -994,6 +994,7 @@ def rollback(
                 "usage",
             )
             return outcome
+        session.client.adopt_rates(history.learned_rates(session.url))  # a rollback is paced as a run is
         try:
             outcome.items = plan_rollback(history, run_id, session.client)
         except RollbackRefused as exc:
@@ -1008,6 +1009,7 @@ def rollback(
         outcome.confirmed = True
         started = dt.datetime.now(dt.UTC)
         outcome.items = execute_rollback(history, run_id, session.client, outcome.items)
+        history.remember_rates(session.url, session.client.learned_rates)
     outcome.verdict = "failed" if any(i.status == "failed" for i in outcome.items) else "ok"
     outcome.rollback_id = f"{started.strftime('%Y%m%dT%H%M%SZ')}-rb{secrets.token_hex(2)}"
     history.start_run(

@@ -782,12 +782,20 @@ class IsometricClient:
         client of the same API may start from (`adopt_rates`) instead of learning them again, 429 by 429.
         Budgets read from RateLimit headers are not among them: the first answer says those again."""
         with self._lock:
+            everything = self._scopes.get(ALL_REQUESTS)
+            routes = [s.drew for n, s in self._scopes.items() if n != ALL_REQUESTS and s.drew and not s.from_headers]
+            # All requests together learn the first 429s (nothing else is known yet). A route that later drew 429s
+            # well below that rate has a budget of its own, and the early ceiling was most likely a share of the
+            # routes' budgets: paced as a ceiling it binds a mix of routes (the routes' gaps cannot interleave),
+            # so the next client does not keep to it, and creeps up from its pace (a true budget of all requests
+            # draws a 429 then, and is learned again).
+            released = everything is not None and (
+                everything.ceiling is None
+                or (everything.drew is not None and any(d < 0.9 * everything.drew for d in routes))
+            )
             return {
                 name: LearnedRate(
-                    scope.confirmed,
-                    # None: a route's own budget was found to explain the 429s (all requests together creep up)
-                    None if scope.ceiling is None else scope.drew,
-                    scope.quiet,
+                    scope.confirmed, None if name == ALL_REQUESTS and released else scope.drew, scope.quiet
                 )
                 for name, scope in self._scopes.items()
                 if scope.confirmed is not None and not scope.from_headers
