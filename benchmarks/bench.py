@@ -1138,30 +1138,11 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                         finally:
                             proc.terminate()
                             proc.wait(timeout=10)
-                        exact = got["made"] == sorted(f"{name}-{i:05d}" for i in range(creates)) and made == creates
                         prefix = "" if side == "ours" else "before_"
-                        row.update(
-                            {
-                                f"{prefix}seconds": round(got["seconds"], 1),
-                                f"{prefix}share_of_bound": round(bound / got["seconds"], 3),
-                                f"{prefix}requests": got["requests"],
-                                f"{prefix}answered_429": got["answered_429"],
-                                f"{prefix}share_429": round(got["answered_429"] / got["requests"], 3),
-                                f"{prefix}exact": exact,
-                            }
-                        )
+                        row.update(_rate_figures(got, bound, name, creates, made, prefix))
                         if again is not None:
                             row.update(
-                                {
-                                    f"{prefix}next_seconds": round(again["seconds"], 1),
-                                    f"{prefix}next_share_of_bound": round(bound / again["seconds"], 3),
-                                    f"{prefix}next_requests": again["requests"],
-                                    f"{prefix}next_answered_429": again["answered_429"],
-                                    f"{prefix}next_share_429": round(again["answered_429"] / again["requests"], 3),
-                                    f"{prefix}next_exact": again["made"]
-                                    == sorted(f"{name}-next-{i:05d}" for i in range(creates))
-                                    and made_again == creates,
-                                }
+                                _rate_figures(again, bound, name + "-next", creates, made_again, prefix + "next_")
                             )
                         if side == "ours":
                             row.update({"settled_rates": got["settled_rates"], "rate_source": got["rate_source"]})
@@ -1172,43 +1153,48 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
     return rows
 
 
+def _rate_figures(got: dict, bound: float, tag: str, creates: int, made: int, prefix: str) -> dict:
+    """One load's figures for its row, under `prefix`: time against the bound, 429s, and whether every create
+    landed once (`made`: what the server holds more after the load)."""
+    return {
+        f"{prefix}seconds": round(got["seconds"], 1),
+        f"{prefix}share_of_bound": round(bound / got["seconds"], 3),
+        f"{prefix}requests": got["requests"],
+        f"{prefix}answered_429": got["answered_429"],
+        f"{prefix}share_429": round(got["answered_429"] / got["requests"], 3),
+        f"{prefix}exact": got["made"] == sorted(f"{tag}-{i:05d}" for i in range(creates)) and made == creates,
+    }
+
+
 def _rate_lines(report: dict) -> list[tuple[str, str, str]]:
     lines: list[tuple[str, str, str]] = []
     for r in report["rate"]:
-        met = r["share_of_bound"] >= 0.95 and r["share_429"] <= 0.02 and r["exact"]
-        before = (
-            f"; before {r['before_seconds']} s ({r['before_share_of_bound']:.0%}), "
-            f"{r['before_share_429']:.1%} 429 of {r['before_requests']}"
-            if "before_seconds" in r
-            else ""
+        target = (
+            f"budget {r['budget']:g}/s {r['scope']}, {'headers' if r['headers'] else 'no headers'}: "
+            f">= 95% of the bound ({r['bound_s']} s), <= 2% 429"
         )
-        lines.append(
-            (
-                f"budget {r['budget']:g}/s {r['scope']}, {'headers' if r['headers'] else 'no headers'}: "
-                f">= 95% of the bound ({r['bound_s']} s), <= 2% 429",
-                f"{r['seconds']} s, {r['answered_429']} of {r['requests']} answered 429",
-                f"{r['share_of_bound']:.0%}, {r['share_429']:.1%} 429"
-                f"{'' if r['exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
-            )
-        )
+        lines.append(_rate_line(r, "", target))
         if "next_seconds" in r:
-            met = r["next_share_of_bound"] >= 0.95 and r["next_share_429"] <= 0.02 and r["next_exact"]
-            before = (
-                f"; before {r['before_next_seconds']} s ({r['before_next_share_of_bound']:.0%}), "
-                f"{r['before_next_share_429']:.1%} 429 of {r['before_next_requests']}"
-                if "before_next_seconds" in r
-                else ""
-            )
-            lines.append(
-                (
-                    f"  the next run against the same API (ours from the budgets the first learned, "
-                    f"{r['next_rate_source']})",
-                    f"{r['next_seconds']} s, {r['next_answered_429']} of {r['next_requests']} answered 429",
-                    f"{r['next_share_of_bound']:.0%}, {r['next_share_429']:.1%} 429"
-                    f"{'' if r['next_exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
-                )
-            )
+            target = f"  the next run against the same API (ours from what the first learned: {r['next_rate_source']})"
+            lines.append(_rate_line(r, "next_", target))
     return lines
+
+
+def _rate_line(r: dict, key: str, target: str) -> tuple[str, str, str]:
+    """A rate row's line for the load whose figures are under `key` (and `before_` + `key`)."""
+    met = r[f"{key}share_of_bound"] >= 0.95 and r[f"{key}share_429"] <= 0.02 and r[f"{key}exact"]
+    before = (
+        f"; before {r[f'before_{key}seconds']} s ({r[f'before_{key}share_of_bound']:.0%}), "
+        f"{r[f'before_{key}share_429']:.1%} 429 of {r[f'before_{key}requests']}"
+        if f"before_{key}seconds" in r
+        else ""
+    )
+    return (
+        target,
+        f"{r[f'{key}seconds']} s, {r[f'{key}answered_429']} of {r[f'{key}requests']} answered 429",
+        f"{r[f'{key}share_of_bound']:.0%}, {r[f'{key}share_429']:.1%} 429"
+        f"{'' if r[f'{key}exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
+    )
 
 
 def targets(args: argparse.Namespace) -> dict:
