@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from importer.findings import by_kind, severity_counts
-from importer.results import BAD_STATUSES, KINDS, RunResult
+from importer.results import BAD_STATUSES, RunResult
 from importer.terminal_text import SafeConsole
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         )
     if orphans:
         shown = ", ".join(
-            f"{o['kind'].replace('_', ' ')} {o['id']}"
+            f"{result.noun(o['kind'])} {o['id']}"
             + (f" ({o['co2e_net_removed_kg']:,.1f} kg CO2e)" if o.get("co2e_net_removed_kg") is not None else "")
             for o in orphans[:3]
         )
@@ -338,7 +338,7 @@ def change_lines(result: RunResult, *, verbose: bool = False) -> list[str]:
         where = f"{o.sheet} row {o.row}" if o.row else o.sheet
         name = o.ref or o.supplier_reference_id or ""
         ident = f" {o.id}" if o.id else ""
-        lines.append(f"  {sign} {o.status:<9} {o.kind.replace('_', ' ')} {name}{ident} ({where})")
+        lines.append(f"  {sign} {o.status:<9} {result.noun(o.kind)} {name}{ident} ({where})")
         for fld in o.changes:
             if fld in o.before or fld in o.after:
                 lines.append(f"      {fld}: {shown(o.before.get(fld))} -> {shown(o.after.get(fld))}")
@@ -398,15 +398,16 @@ def print_result(out: Console, result: RunResult, *, verbose: bool = False) -> N
             )
             why = o.error or (f"blocked by {o.blocked_by}" if o.blocked_by else "")
             out.print(
-                f"  {o.status:<9} {where} ({o.kind} {o.ref}): " + (f"[{facts}] " if facts else "") + why, markup=False
+                f"  {o.status:<9} {where} ({result.noun(o.kind)} {o.ref}): " + (f"[{facts}] " if facts else "") + why,
+                markup=False,
             )
     for message in result.messages:
         out.print(f"note: {message}", markup=False)
     counts = result.counts()
-    for kind in [*KINDS, *(k for k in counts if k not in KINDS)]:
+    for kind in [*(k for k in result.kind_names if k in counts), *(k for k in counts if k not in result.kind_names)]:
         row = {s: n for s, n in counts[kind].items() if n}
         if row:
-            out.print(f"  {kind}: " + ", ".join(f"{n} {s}" for s, n in row.items()), markup=False)
+            out.print(f"  {result.plural(kind)}: " + ", ".join(f"{n} {s}" for s, n in row.items()), markup=False)
     for entry in result.lineage:
         if entry.co2e_net_removed_kg is not None:
             sense = "net removal" if entry.co2e_net_removed_kg >= 0 else "net emission"

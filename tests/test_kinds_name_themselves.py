@@ -46,6 +46,17 @@ def test_a_kind_unknown_to_the_outputs_reads_as_its_own_words(tmp_path: Path):
     progress.close()
     assert "[soil cores] 1 object(s)" in stream.getvalue() and "[soil cores] FAILED ROWS" in stream.getvalue()
 
+    # the terminal: the change lines, the failed rows and the totals
+    from importer.output import change_lines, console, print_result
+
+    changes = "\n".join(change_lines(result, verbose=True))
+    assert "soil core core-7" in changes
+    out = io.StringIO()
+    print_result(console(out), result, verbose=True)
+    printed = out.getvalue()
+    assert "(soil core core-7)" in printed and "  Soil cores: 1 failed" in printed
+    assert not re.search(r"\bsoil_core\b", changes + printed)
+
 
 def test_the_sheets_that_make_objects_are_the_owned_kinds_sheets_and_the_workbook_holds_each():
     """`identity.workbook_references` walks the sheets the spec says make objects (a new kind's sheet says so
