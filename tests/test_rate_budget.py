@@ -366,3 +366,26 @@ def test_the_next_run_starts_from_the_budgets_the_last_one_learned(sandbox, tmp_
     assert elsewhere >= 2, elsewhere  # no memory: learned again
     assert kept and all(0 < r.rate <= 4 for r in kept.values() if r.ceiling is not None), kept
     assert later == {}
+
+
+def test_rate_headers_override_budgets_adopted_from_an_earlier_run(sandbox):
+    """A budget learned from 429s (a server without headers) and adopted by a later client yields to the budgets
+    the server names once it sends RateLimit headers: the client keeps to those, not to the stale slow pace, and
+    keeps nothing learned from 429s for the run after."""
+    from importer.api import LearnedRate
+
+    sandbox.set_faults(FaultConfig(budget_per_second=20, budget_scope="endpoint", rate_headers=True))
+    try:
+        with client_for(sandbox) as client:
+            client.adopt_rates(
+                {ALL_REQUESTS: LearnedRate(1.0, 1.0, 10.0), "POST /datapoints": LearnedRate(1.0, 1.0, 10.0)}
+            )
+            started = time.monotonic()
+            made = load(client, "headers-win", creates=30, reads=6)
+            took = time.monotonic() - started
+            learned, source, throttled = client.learned_rates, client.rate_source, client.throttled_count
+    finally:
+        sandbox.set_faults(FaultConfig())
+    assert len(made) == 30 and held(sandbox, "headers-win-") == [f"headers-win-{i:03d}" for i in range(30)]
+    assert took < 10, took  # at the adopted 1/s, 36 requests take 35 s; the policy of 20/s, about 2 s
+    assert learned == {} and source == "RateLimit headers" and throttled == 0, (learned, source, throttled)

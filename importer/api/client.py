@@ -806,7 +806,8 @@ class IsometricClient:
         scope keeps to the adopted pace from its first request, and probes past its ceiling only after the
         adopted quiet spell, as if it had just learned it. Without them the first burst over an unknown budget
         draws a 429 for every request in flight. A scope this client already paces, and unusable figures, are
-        left out; a 429 lowers an adopted pace like any other, and RateLimit headers override it."""
+        left out; a 429 lowers an adopted pace like any other, and the first answer with RateLimit headers drops
+        every adopted pace (the server says its budgets: those are kept to, and nothing learned is kept after)."""
         now = time.monotonic()
         with self._lock:
             for name, learned in rates.items():
@@ -894,8 +895,13 @@ class IsometricClient:
             policies = _policies(response.headers) if to_api else []
             if to_api:
                 self._policies_of[route] = tuple(p.scope for p in policies)
-            if policies:
+            if policies and not self._headers_seen:
                 self._headers_seen = True
+                for scope in self._scopes.values():  # the server says its budgets now: what was adopted yields
+                    if scope.adopted:
+                        scope.rate = scope.ceiling = scope.confirmed = scope.drew = None
+                        scope.adopted = False
+                        scope.slots.clear()
             for policy in policies:
                 if policy.shared:
                     self._shared_policies[policy.scope] = None
