@@ -389,3 +389,29 @@ def test_rate_headers_override_budgets_adopted_from_an_earlier_run(sandbox):
     assert len(made) == 30 and held(sandbox, "headers-win-") == [f"headers-win-{i:03d}" for i in range(30)]
     assert took < 10, took  # at the adopted 1/s, 36 requests take 35 s; the policy of 20/s, about 2 s
     assert learned == {} and source == "RateLimit headers" and throttled == 0, (learned, source, throttled)
+
+
+def test_an_adopted_ceiling_that_probes_go_through_is_lifted_faster_and_faster():
+    """A budget adopted from an earlier run may have been raised since. While no 429 confirms it, each probe past
+    its ceiling that goes through doubles the next step: a tenfold raise is reached within about seven quiet
+    spells. A ceiling learned in this run is probed 3% a spell, as before; the first 429 ends the doubling."""
+    from importer.api.client import CEILING_STEP, RATE_MARGIN, _Scope
+
+    def after(scope: _Scope, seconds: int) -> float:
+        for t in range(1, seconds + 1):
+            scope.probe(float(t))
+        return scope.rate or 0.0
+
+    adopted = _Scope(rate=RATE_MARGIN * 2, ceiling=2.0, quiet=10.0, lowered_at=-1.0, adopted=True)
+    learned = _Scope(rate=RATE_MARGIN * 2, ceiling=2.0, quiet=10.0, lowered_at=-1.0)
+    assert after(adopted, 90) >= 20 * RATE_MARGIN * 0.95, adopted  # about nine spells: 2/s -> 20/s
+    assert after(learned, 90) <= 2 * (1 + CEILING_STEP) ** 9, learned
+    confirmed = _Scope(rate=RATE_MARGIN * 2, ceiling=2.0, quiet=10.0, lowered_at=-1.0, adopted=True)
+    after(confirmed, 25)  # two lifts went through (3%, then 6%)
+    IsometricClient._learn(confirmed, 0, 26.0)  # then a 429 at the pace: confirmed, no longer adopted
+    assert not confirmed.adopted and confirmed.ceiling is not None
+    ceiling = confirmed.ceiling
+    after_429 = _Scope(**{**confirmed.__dict__})
+    for t in range(27, 27 + 60):
+        after_429.probe(float(t))
+    assert after_429.ceiling is not None and after_429.ceiling <= ceiling * (1 + CEILING_STEP) ** 6

@@ -382,6 +382,9 @@ CEILING_STEP = 0.03
 FIRST_CONTACT_WAIT = 2.0
 #: the scope of every API request together
 ALL_REQUESTS = "all API requests"
+#: a budget adopted from an earlier run (`IsometricClient.adopt_rates`) is first probed past after at most this
+#: many seconds (a budget raised since is not held to the old pace for a run's first five minutes)
+ADOPTED_QUIET_MAX = 30.0
 
 _PATH_WORDS = frozenset(
     part
@@ -545,6 +548,7 @@ class _Scope:
     quiet: float = CEILING_QUIET  # seconds without a 429 before the ceiling is probed higher
     answered: collections.deque[float] = field(default_factory=collections.deque)  # successes, last second
     adopted: bool = False  # its pace came from an earlier client (`adopt_rates`) and no 429 lowered it since
+    lift: float = CEILING_STEP  # the next probe past an adopted ceiling (doubles while they go through)
     #: the pace a 429 last set (or the one adopted), and the rate that drew that 429: what a later client may start
     #: from (not the pace crept up since, which no 429 has confirmed)
     confirmed: float | None = None
@@ -563,12 +567,17 @@ class _Scope:
             return
         self.raised_at = now
         if self.ceiling is not None and now - max(self.lowered_at, self.lifted_at) >= self.quiet:
-            self.ceiling *= 1 + CEILING_STEP
+            # an adopted ceiling no 429 has confirmed yet may be stale (a budget raised since the run that learned
+            # it): each probe past it that goes through doubles the next step, so a tenfold raise is found within
+            # about seven quiet spells instead of being kept to, run after run; the first 429 ends that
+            self.ceiling *= 1 + (self.lift if self.adopted else CEILING_STEP)
+            self.lift = min(1.0, 2 * self.lift) if self.adopted else CEILING_STEP
             self.lifted_at = now
         if self.ceiling is None:  # nothing drew a 429 at this pace: probe faster
             self.rate *= 1 + 5 * PROBE_STEP
             return
-        self.rate = max(self.rate, min(self.rate * (1 + PROBE_STEP), self.ceiling * RATE_MARGIN))
+        step = 5 * PROBE_STEP if self.adopted else PROBE_STEP  # an adopted pace catches up with its lifts
+        self.rate = max(self.rate, min(self.rate * (1 + step), self.ceiling * RATE_MARGIN))
 
 
 def _first_free_slot(earliest: float, now: float, scopes: list[_Scope]) -> float:
@@ -819,7 +828,7 @@ class IsometricClient:
                     confirmed=max(0.1, float(learned.rate)),
                     drew=ceiling,
                     ceiling=ceiling,
-                    quiet=float(learned.quiet),
+                    quiet=min(float(learned.quiet), ADOPTED_QUIET_MAX),
                     lowered_at=now - 1.0,  # a 429 in its first second is new evidence, not the same volley
                     raised_at=now,
                     adopted=True,
