@@ -19,6 +19,10 @@ so `known()` can tell, for every reference this machine's runs created, adopted 
 prefixes of the workbooks that made it (`Known.made_under`): an orphan search never claims what only
 another prefix's runs made (a row's own supplier_reference_id that merely looks like one of this prefix's).
 
+What earlier runs learned of an API, per API URL (`known()`, and `learned_rates()`): which component belongs to
+which entry, what each entry's create sent, which sources' documents are uploaded, entries' component
+attributions and MANUAL shares as last read, and the rate budgets its 429s taught (kept 62 days, `RATES_KEPT`).
+
 The schema is migration-safe: a database written by an earlier version opens (new columns are added with
 defaults, new tables created), and an earlier version can still read a migrated one.
 """
