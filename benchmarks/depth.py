@@ -103,16 +103,22 @@ def scaled_sample(folder: Path, objects: int = 2000, *, prefix: str = "depth") -
                 if sheet == "storage_locations":  # a field of its own, a few hundred metres from the sample's
                     new["latitude"] = round(float(row["latitude"]) + 0.003 * k, 6)
                 out.setdefault(sheet, []).append(new)
-    project["supplier_reference_prefix"] = prefix
+    path = write_scaled(folder / f"depth-{copies}.xlsx", out, project, prefix)
+    return path, shared + copies * per_copy
+
+
+def write_scaled(path: Path, rows: dict[str, list[dict[str, Any]]], project: dict[str, Any], prefix: str) -> Path:
+    """Rows made from the sample's, and its project sheet under `prefix`, written to `path` beside a copy of the
+    sample's evidence files (its sources' files). A project value at midnight is written as the date it is."""
+    project = {**project, "supplier_reference_prefix": prefix}
     for key, value in list(project.items()):
         if isinstance(value, dt.datetime) and value.time() == dt.time(0):
             project[key] = value.date()
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(SAMPLE.parent / "evidence", folder / "evidence", dirs_exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SAMPLE.parent / "evidence", path.parent / "evidence", dirs_exist_ok=True)
     from importer.workbook.writer import write_workbook
 
-    path = write_workbook(folder / f"depth-{copies}.xlsx", out, project=project)
-    return path, shared + copies * per_copy
+    return write_workbook(path, rows, project=project)
 
 
 # -- what a run sends, unit by unit ------------------------------------------------------------------------------

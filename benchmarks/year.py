@@ -30,11 +30,10 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
-from depth import _REF_COLUMNS, _SHARED, SAMPLE, _sheet_rows, copied
+from depth import _REF_COLUMNS, _SHARED, SAMPLE, _sheet_rows, copied, write_scaled
 
 YEAR = 2026
 LOCATION_EVERY = 4  # a measurement location and its soil sample every this many copies
@@ -205,16 +204,8 @@ def monthly_workbook(folder: Path, month_index: int, objects: int = 2000) -> Mon
             for column, value in row.items():
                 row[column] = shifted(value, year, month)
     project = {k: shifted(v, year, month) for k, v in project.items()}
-    project["supplier_reference_prefix"] = prefix
     project["statement_end_on"] = dt.date(year, month, _last_day(year, month))
-    for key, value in list(project.items()):
-        if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-            project[key] = value.date()
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(SAMPLE.parent / "evidence", folder / "evidence", dirs_exist_ok=True)
-    from importer.workbook.writer import write_workbook
-
-    path = write_workbook(folder / f"{stamp}.xlsx", out, project=project)
+    path = write_scaled(folder / f"{stamp}.xlsx", out, project, prefix)
     expected = _expected(out)
     objects_held = sum(n for kind, n in expected.items() if kind != "sample_values")
     return Month(path=path, prefix=prefix, period=stamp, copies=copies, objects=objects_held, expected=expected)
