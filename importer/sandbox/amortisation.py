@@ -67,17 +67,16 @@ def _overlap(a: tuple[str, str], b: tuple[str, str]) -> int:
 
 
 def shared_components(store: SandboxStore) -> list[dict[str, Any]]:
-    """The statement components and the automatically amortised project components (none, usually: then an
-    entry's figure costs nothing more)."""
+    """The statement components and the automatically amortised project components, in registry order (none,
+    usually: then an entry's figure costs nothing more). Found by scope (`store.referring`), not by walking every
+    component: a year's entries have tens of thousands, and each entry written asks again."""
     stamp = store.kind_stamps.get("component")
     kept = store.memo.get("shared_components")
     if kept is None or kept[0] != stamp:
-        found = [
-            c
-            for c in store.all("component")
-            if c.get("scope") == "GHG_STATEMENT"
-            or (c.get("scope") == "PROJECT" and c.get("allocation_strategy") in AUTOMATIC)
+        found = store.referring("component", "scope", "GHG_STATEMENT") + [
+            c for c in store.referring("component", "scope", "PROJECT") if c.get("allocation_strategy") in AUTOMATIC
         ]
+        found.sort(key=lambda c: store.seq(c["id"]))
         kept = store.memo["shared_components"] = (stamp, found)
     components: list[dict[str, Any]] = kept[1]
     return components
@@ -111,7 +110,8 @@ def share(
     period = (entry["started_on"], entry["completed_on"])
     if strategy == "CUSTOM_TIME_PERIOD":
         activity = (component["activity_started_at"], component["activity_completed_at"])
-        fraction = _overlap(period, activity) / _days(*activity)
+        overlap = _overlap(period, activity)  # mostly none: another month's component
+        fraction = overlap / _days(*activity) if overlap else 0.0
     elif strategy == "ESTIMATED_PROJECT_LIFETIME":
         fraction = _days(*period) / estimates.lifetime_days
     elif strategy == "ESTIMATED_PROJECT_REMOVAL_TONNAGE":

@@ -48,7 +48,9 @@ KINDS = (
 #: fields by which objects are looked up as well as by ID (`SandboxStore.referring`)
 REFERENCES: dict[str, tuple[str, ...]] = {
     "component_attribution": ("ghg_entry_id", "component_id"),
-    "component": ("_statement_id",),  # a statement component's statement
+    # a statement component's statement; the scope, so that the few shared components are found without walking
+    # a year's entry components
+    "component": ("_statement_id", "scope"),
 }
 
 _SCHEMA = """
