@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -558,6 +559,7 @@ def target_month_batch(months: int, objects: int) -> list[dict]:
 
 YEAR_REPEATS = 3  # years per `targets --only year` run (each month's time: the median of its runs), about 2.5 min each
 YEAR_REPEATS_BESIDE = 1  # years per side with --baseline, taken in turn (two sides of three would take 16 min)
+BASE_PATH = "/mrv/v0"  # the API's path on the sandbox, left out of the routes printed
 YEAR_PROJECT = "prj_1SBXBIOCHAR00001"  # the sample's project, seeded in the sandbox
 
 #: the importing part of the year, run as its own process (so its peak RSS is its own, from getrusage of a fresh
@@ -571,15 +573,20 @@ import json, resource, sys, threading, time
 from pathlib import Path
 import httpx
 url, secret, token, sandbox_pid, out, *paths = sys.argv[1:]
+import re
+from collections import Counter
 sent = {"all": 0, "writes": 0, "attributions": 0}
+routes = Counter()  # "GET /path" with IDs as {id}: the requests per route
 lock = threading.Lock()
 send = httpx.Client.send
+ID = re.compile(r"/[a-z]{3}_[0-9A-Z]{16,33}(?=/|$)")
 
 def counted(self, request, *args, **kwargs):
     with lock:
         sent["all"] += 1
         sent["writes"] += request.method != "GET"
         sent["attributions"] += request.method == "GET" and request.url.path.endswith("/component_attributions")
+        routes[request.method + " " + ID.sub("/{id}", request.url.path)] += 1
     return send(self, request, *args, **kwargs)
 
 httpx.Client.send = counted
@@ -594,7 +601,7 @@ marks = []
 def mark():
     own, other = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
     marks.append((sent["all"], sent["writes"], sent["attributions"], own.ru_utime + own.ru_stime,
-                  other.user + other.system))
+                  other.user + other.system, Counter(routes)))
 
 class Meter:  # `progress`: called as each workbook starts
     def __call__(self):
@@ -613,10 +620,11 @@ with IsometricClient(config) as client:
     mark()
 total = time.perf_counter() - t
 rows = []
-for result, (r0, w0, a0, c0, s0), (r1, w1, a1, c1, s1) in zip(outcome.results, marks, marks[1:]):
+for result, (r0, w0, a0, c0, s0, g0), (r1, w1, a1, c1, s1, g1) in zip(outcome.results, marks, marks[1:]):
     counts = result.counts()
     rows.append({"workbook": Path(result.workbook_path).name, "seconds": round(result.duration_seconds or 0, 2),
-                 "requests": r1 - r0, "writes": w1 - w0, "attribution_gets": a1 - a0, "client_cpu_s": round(c1 - c0, 2),
+                 "requests": r1 - r0, "routes": dict(g1 - g0), "writes": w1 - w0, "attribution_gets": a1 - a0,
+                 "client_cpu_s": round(c1 - c0, 2),
                  "sandbox_cpu_s": round(s1 - s0, 2), "ok": result.ok,
                  **{status: sum(v.get(status, 0) for v in counts.values())
                     for status in ("created", "updated", "replaced", "deleted", "unchanged", "failed")}})
@@ -648,7 +656,7 @@ def _year_read_back(url: str, periods: dict[str, str]) -> dict:
     of their end). Also every supplier_reference_id held more than once, and a digest of all of it (the IDs and
     supplier_reference_ids of everything counted): a run that wrote nothing leaves it unchanged."""
     import hashlib
-    from collections import Counter
+    from collections import Counter, defaultdict
 
     import httpx
 
@@ -660,6 +668,7 @@ def _year_read_back(url: str, periods: dict[str, str]) -> dict:
     digest = hashlib.sha256()
     components: dict[str, tuple[str, str, str | None]] = {}  # id -> prefix, segment, allocation strategy
     entries: list[tuple[str, str]] = []  # (prefix, id)
+    sizes: dict[str, Counter[str]] = defaultdict(Counter)  # listing -> its objects: "total", and per month prefix
     requests = 0
     with httpx.Client(base_url=url, headers=auth, timeout=60) as http:
 
@@ -681,8 +690,10 @@ def _year_read_back(url: str, periods: dict[str, str]) -> dict:
             for node in listing(path):
                 srid = node.get("supplier_reference_id") or ""
                 prefix, _, rest = srid.partition(":")
+                sizes[path]["total"] += 1
                 if prefix not in held:
                     continue
+                sizes[path][prefix] += 1
                 segment = rest.partition(":")[0]
                 held[prefix][segment] += 1
                 srids[srid] += 1
@@ -705,11 +716,14 @@ def _year_read_back(url: str, periods: dict[str, str]) -> dict:
                     held[prefix]["project_component_attributions"] += 1
         for statement in listing("/ghg_statements", project_id=YEAR_PROJECT):
             prefix = periods.get(str(statement["reporting_period_end_at"])[:7], "")
+            sizes["/ghg_statements"]["total"] += 1
+            sizes["/ghg_statements"][prefix] += 1
             if prefix in held:
                 held[prefix]["ghg_statements"] += 1
                 digest.update(f"{statement['id']}\n".encode())
     return {
         "held": {prefix: dict(counts) for prefix, counts in held.items()},
+        "sizes": {path: dict(counts) for path, counts in sizes.items()},
         "duplicated": sorted(s for s, n in srids.items() if n > 1),
         "digest": digest.hexdigest(),
         "requests": requests,
@@ -766,10 +780,44 @@ def _year_once(months: list[Any], folder: Path, checkout: Path | None) -> dict:
         "run": run,
         "noop": noop,
         "held": after_run["held"],
+        "sizes": after_run["sizes"],
         "duplicated": after_run["duplicated"],
         "readback_requests": after_run["requests"],
         "readback_s": round(readback_s, 1),
         "noop_changed_nothing": after_noop["digest"] == after_run["digest"] and after_noop["held"] == after_run["held"],
+    }
+
+
+def _unnarrowed(listings: Sequence[str]) -> list[str]:
+    """Of `listings` (paths as the read-back asks them), those the live document lets no client narrow to one
+    workbook's objects: a GET with no `supplier_reference_id` parameter (read from ../shared, never from the
+    importer). A fresh process finds its objects of these only by reading the listing whole, or by one GET per
+    object whose ID it already knows."""
+    document = REPO.parent / "shared" / "isometric" / "mrv.openapi.json"
+    if not document.exists():
+        raise SystemExit(f"year: the live document is not beside the checkout ({document})")
+    paths = json.loads(document.read_text())["paths"]
+    out = []
+    for listing in listings:
+        asked = listing.split("/")
+        for path, ops in paths.items():
+            parts = path.split("/")
+            if len(parts) == len(asked) and all(p == a or p.startswith("{") for p, a in zip(parts, asked, strict=True)):
+                names = {q.get("name") for q in ops.get("get", {}).get("parameters", [])}
+                if "get" in ops and "supplier_reference_id" not in names:
+                    out.append(listing)
+                break
+    return out
+
+
+def _noop_floor(sizes: dict[str, dict[str, int]], prefix: str, unnarrowed: Sequence[str]) -> dict[str, int]:
+    """Per listing no filter narrows (`_unnarrowed`), the fewest requests a fresh process spends finding one
+    workbook's objects in it: its pages read whole (50 a page), or one GET per object of the workbook, the
+    fewer."""
+    return {
+        path: min(-(-sizes[path]["total"] // 50), sizes[path].get(prefix, 0))
+        for path in unnarrowed
+        if sizes.get(path, {}).get("total")
     }
 
 
@@ -779,11 +827,14 @@ def _year_side(months: list[Any], runs: list[dict]) -> dict:
     run created, as its result counts them (the statement and the attributions included: every object a no-op
     re-run has to find unchanged), checked against what the workbook holds (`year.Month.objects`)."""
     rows = []
+    unnarrowed = _unnarrowed([*_YEAR_LISTINGS, "/ghg_statements"])
     for i, month in enumerate(months):
         mine = [r["run"]["workbooks"][i] for r in runs]
         noops = [r["noop"]["workbooks"][i] for r in runs]
         created = max(w["created"] for w in mine)
         bound = -(-created // 50) + 10
+        worst = max(noops, key=lambda w: w["requests"])
+        floor = _noop_floor(runs[0]["sizes"], month.prefix, unnarrowed)
         rows.append(
             {
                 "workbook": mine[0]["workbook"],
@@ -794,6 +845,8 @@ def _year_side(months: list[Any], runs: list[dict]) -> dict:
                 "requests": mine[0]["requests"],
                 "noop_requests": max(w["requests"] for w in noops),
                 "noop_attribution_gets": max(w["attribution_gets"] for w in noops),
+                "noop_routes": worst.get("routes", {}),
+                "noop_floor": floor,
                 "bound": bound,
                 "noop_writes": sum(w["writes"] for w in noops),
                 "client_cpu_s": statistics.median(w["client_cpu_s"] for w in mine),
@@ -848,6 +901,7 @@ def target_year(months: int = 12, objects: int = 2000) -> dict:
     the baseline checkout's importer running the same workbooks in turn with ours, against our sandbox."""
     from year import monthly_workbook
 
+    _unnarrowed(_YEAR_LISTINGS)  # the live document is read before the year is spent
     sides: list[tuple[str, Path | None]] = [("ours", None)]
     if BASELINE.get("checkout") is not None:
         sides.append(("before", BASELINE["checkout"]))
@@ -879,6 +933,17 @@ def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
     growth = _trend([float(r) for r in requests[1:]])
     within = sum(1 for m in months if m["noop_requests"] <= m["bound"])
     worst = max(months, key=lambda m: m["noop_requests"] / m["bound"])
+    floor = sum(worst.get("noop_floor", {}).values())
+    why = ""
+    if worst["noop_requests"] > worst["bound"] and worst.get("noop_routes"):
+        top = sorted(worst["noop_routes"].items(), key=lambda kv: -kv[1])[:6]
+        routes = ", ".join(f"{route.replace(BASE_PATH, '')} {n}" for route, n in top)
+        why = (
+            f"; its requests by route: {routes}; the listings the live "
+            f"document gives no filter alone take at least {floor} ("
+            + ", ".join(f"{path.rsplit('/', 1)[-1]} {n}" for path, n in worst["noop_floor"].items())
+            + f"){' > the bound: no client can meet it in a fresh process' if floor > worst['bound'] else ''}"
+        )
     nothing_written = y["noop_writes"] == 0 and y["noop_changed_nothing"] and not y["noop_changed_counts"]
     lost = len(y["readback_mismatches"]) + len(y["duplicated"])
     return {
@@ -894,7 +959,7 @@ def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
         "noop": (
             f"{min(m['noop_requests'] for m in months)}-{max(m['noop_requests'] for m in months)} requests a "
             f"workbook, {within} of {len(months)} within the bound (worst {worst['workbook']}: "
-            f"{worst['noop_requests']} of {worst['bound']})",
+            f"{worst['noop_requests']} of {worst['bound']}{why})",
             "met" if within == len(months) else "NOT met",
         ),
         "noop_gets": (
@@ -969,8 +1034,22 @@ def _year_table(report: dict) -> str:
 #: and the budgets the client learned from 429s; with a JSON of such budgets, the client adopts them first (as a
 #: run does from the run history), when it can (a baseline's client may not)
 _RATE_LOAD = r"""
-import json, sys, time
+import json, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
+import httpx
+throttled = []  # when each 429 was answered, from the load's start (the profile of a run's learning)
+lock = threading.Lock()
+send = httpx.Client.send
+t = time.perf_counter()
+
+def timed(self, request, *args, **kwargs):
+    answer = send(self, request, *args, **kwargs)
+    if answer.status_code == 429:
+        with lock:
+            throttled.append(round(time.perf_counter() - t, 2))
+    return answer
+
+httpx.Client.send = timed
 from importer.api import ClientConfig, IsometricClient
 from importer.api import models as m
 url, secret, token, creates, reads, concurrency, tag, learned = sys.argv[1:9]
@@ -999,7 +1078,7 @@ with IsometricClient(config) as client:
     made = sorted(d.supplier_reference_id for d in done if hasattr(d, "supplier_reference_id"))
     print(json.dumps({"seconds": wall, "requests": client.request_count, "answered_429": client.throttled_count,
                       "made": made, "settled_rates": getattr(client, "settled_rates", None),
-                      "rate_source": getattr(client, "rate_source", None),
+                      "rate_source": getattr(client, "rate_source", None), "throttled_at": sorted(throttled),
                       "learned": {k: vars(v) for k, v in getattr(client, "learned_rates", {}).items()}}))
 """
 
@@ -1163,6 +1242,7 @@ def _rate_figures(got: dict, bound: float, tag: str, creates: int, made: int, pr
         f"{prefix}answered_429": got["answered_429"],
         f"{prefix}share_429": round(got["answered_429"] / got["requests"], 3),
         f"{prefix}exact": got["made"] == sorted(f"{tag}-{i:05d}" for i in range(creates)) and made == creates,
+        f"{prefix}throttled_at": got.get("throttled_at", []),
     }
 
 
@@ -1189,9 +1269,15 @@ def _rate_line(r: dict, key: str, target: str) -> tuple[str, str, str]:
         if f"before_{key}seconds" in r
         else ""
     )
+    when = r.get(f"{key}throttled_at", [])
+    profile = (
+        f" (at {', '.join(f'{at:.1f}' for at in when[:12])}{' ...' if len(when) > 12 else ''} s)"
+        if when and r[f"{key}share_429"] > 0.02
+        else ""
+    )
     return (
         target,
-        f"{r[f'{key}seconds']} s, {r[f'{key}answered_429']} of {r[f'{key}requests']} answered 429",
+        f"{r[f'{key}seconds']} s, {r[f'{key}answered_429']} of {r[f'{key}requests']} answered 429{profile}",
         f"{r[f'{key}share_of_bound']:.0%}, {r[f'{key}share_429']:.1%} 429"
         f"{'' if r[f'{key}exact'] else ', LOST OR DUPLICATED'} {'met' if met else 'NOT met'}{before}",
     )
