@@ -579,7 +579,7 @@ sent = {"all": 0, "writes": 0, "attributions": 0}
 routes = Counter()  # "GET /path" with IDs as {id}: the requests per route
 lock = threading.Lock()
 send = httpx.Client.send
-ID = re.compile(r"/[a-z]{3}_[0-9A-Z]{16,33}(?=/|$)")
+ID = re.compile(r"/[a-z]{3}_[0-9A-Z]{16,33}(?=/|$)|(?<=/upload)/[^/]+")  # an object's ID, an upload's token
 
 def counted(self, request, *args, **kwargs):
     with lock:
@@ -845,6 +845,7 @@ def _year_side(months: list[Any], runs: list[dict]) -> dict:
                 "requests": mine[0]["requests"],
                 "noop_requests": max(w["requests"] for w in noops),
                 "noop_attribution_gets": max(w["attribution_gets"] for w in noops),
+                "routes": mine[0].get("routes", {}),
                 "noop_routes": worst.get("routes", {}),
                 "noop_floor": floor,
                 "bound": bound,
@@ -946,8 +947,18 @@ def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
         )
     nothing_written = y["noop_writes"] == 0 and y["noop_changed_nothing"] and not y["noop_changed_counts"]
     lost = len(y["readback_mismatches"]) + len(y["duplicated"])
+    figure, verdict = _flatness(months, runs)
+    cpu = {side: _trend([m[f"{side}_cpu_s"] for m in months][1:]) for side in ("client", "sandbox")}
+    # the profile of the time's trend: the importing process's own CPU and the sandbox's, per workbook
+    verdict += f"; CPU a workbook from month 2: importer {cpu['client']:+.0%}, sandbox {cpu['sandbox']:+.0%}"
+    second, last = months[1].get("routes", {}), months[-1].get("routes", {})
+    grew = sorted(((last.get(r, 0) - second.get(r, 0), r) for r in set(second) | set(last)), reverse=True)
+    if grew and grew[0][0] > 0:  # what the last month asks more than the second (a listing read whole, say)
+        verdict += "; requests grown from month 2: " + ", ".join(
+            f"{r.replace(BASE_PATH, '')} {n:+d}" for n, r in grew[:3] if n > 0
+        )
     return {
-        "time": _flatness(months, runs),
+        "time": (figure, verdict),
         "requests": (
             f"first {requests[0]}, second {requests[1]}, last {requests[-1]}",
             f"trend from month 2 {growth:+.0%} {'(flat: met)' if abs(growth) <= 0.10 else '(NOT flat)'}",

@@ -4,13 +4,10 @@ pandera only when that cannot promise a pass (`importer.workbook.schemas`); pand
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from importer.workbook import schemas
 from importer.workbook.checks.base import CheckedSheet, Checks
-
-if TYPE_CHECKING:
-    pass
 
 
 class FailureCase(Protocol):
