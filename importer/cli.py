@@ -315,6 +315,7 @@ def _import_command(
     concurrency: int,
     quiet: bool,
     verbose: bool = False,
+    max_rate: str | None = None,
     out_path: Path | None = None,
     prune: bool = False,
     replace: bool = False,
@@ -364,7 +365,7 @@ def _import_command(
             echo(json.dumps({"ok": False, "stopped": clash}))
         return EXIT_USAGE
     try:
-        where = library.target(api_url)
+        where = library.target(api_url, max_rate=max_rate)
     except library.ImporterError as exc:
         out.print(f"error: {exc}", markup=False)
         return _exit_code(exc.verdict)
@@ -472,6 +473,12 @@ _REPLACE = typer.Option(
     help="Replace (delete, then create anew) a changed production batch or biochar application: the API cannot "
     "update them. Without it, such a change is a conflict.",
 )
+_MAX_RATE = typer.Option(
+    None,
+    "--max-rate",
+    help="Never send more than this many API requests, all together: 2, 2/s, 120/min "
+    "(default $ISOMETRIC_MAX_RATE; else learned from the API's RateLimit headers or 429s).",
+)
 _VERBOSE = typer.Option(False, "--verbose", "-v", help="Every row and entry, not only the summary.")
 _KEEP_ORPHANS = typer.Option(
     False,
@@ -489,6 +496,7 @@ _UPDATE_ONLY = typer.Option(
 def plan_command(
     workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    max_rate: str | None = _MAX_RATE,
     submit: bool = typer.Option(False, "--submit", help="Plan the statement's submission too."),
     json_out: bool = _JSON,
     report: Path | None = typer.Option(None, "--report", help="Write the HTML plan report here."),
@@ -518,6 +526,7 @@ def plan_command(
             workbooks,
             mode="plan",
             api_url=api_url,
+            max_rate=max_rate,
             submit=submit,
             json_out=json_out,
             report=report,
@@ -536,6 +545,7 @@ def plan_command(
 def run_command(
     workbooks: list[Path] = typer.Argument(..., help="Workbook(s) or folder(s) of workbooks (processed in order)."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    max_rate: str | None = _MAX_RATE,
     submit: bool = typer.Option(False, "--submit", help="Submit the GHG statement for verification."),
     json_out: bool = _JSON,
     report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
@@ -566,6 +576,7 @@ def run_command(
             workbooks,
             mode="run",
             api_url=api_url,
+            max_rate=max_rate,
             submit=submit,
             json_out=json_out,
             report=report,
@@ -587,6 +598,7 @@ def run_command(
 def apply_command(
     saved: Path = typer.Argument(..., help="A plan saved by `isometric-import plan ... --out plan.json`."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    max_rate: str | None = _MAX_RATE,
     json_out: bool = _JSON,
     report: Path | None = typer.Option(None, "--report", help="HTML report path (default: reports/...)."),
     concurrency: int = typer.Option(8, "--concurrency", min=1, max=64, help="Parallel requests."),
@@ -606,6 +618,7 @@ def apply_command(
             [],
             mode="run",
             api_url=api_url,
+            max_rate=max_rate,
             submit=False,
             json_out=json_out,
             report=report,
@@ -685,6 +698,7 @@ def rollback_command(
     yes: bool = typer.Option(False, "--yes", help="Delete without asking (required when stdin is not a terminal)."),
     json_out: bool = typer.Option(False, "--json", help="JSON on stdout."),
     api_url: str | None = typer.Option(None, "--api-url", help=_API_URL_HELP),
+    max_rate: str | None = _MAX_RATE,
 ) -> None:
     """Delete the objects a run created, newest first, as `terraform destroy` does: the plan of deletions and
     its target first, then `yes` typed at the terminal (or --yes), then a total, an entry in the history and a
@@ -701,7 +715,7 @@ def rollback_command(
 
     out = console(sys.stderr if json_out else sys.stdout)
     try:
-        target = library.target(api_url)
+        target = library.target(api_url, max_rate=max_rate)
     except library.ImporterError as exc:
         out.print(f"error: {exc}", markup=False)
         raise typer.Exit(_exit_code(exc.verdict)) from exc

@@ -96,11 +96,17 @@ class BatchOutcome:
 
 
 def target(
-    api_url: str | None = None, *, client_secret: str | None = None, access_token: str | None = None
+    api_url: str | None = None,
+    *,
+    client_secret: str | None = None,
+    access_token: str | None = None,
+    max_rate: str | None = None,
 ) -> ApiTarget:
     """Where to send requests: given in code, else the environment (ISOMETRIC_API_URL and credentials), else
-    the embedded local sandbox. Raises SettingsError when a URL lacks credentials or carries `user:pass@`."""
-    from importer.settings import ApiTarget, SettingsError, api_target, url_credentials_problem
+    the embedded local sandbox; `max_rate` (else ISOMETRIC_MAX_RATE), the requests a second never exceeded
+    ("2", "120/min"). Raises SettingsError when a URL lacks credentials or carries `user:pass@`, or the rate is
+    not one."""
+    from importer.settings import ApiTarget, SettingsError, api_target, parse_rate, url_credentials_problem
 
     if client_secret or access_token:
         if not (api_url and client_secret and access_token):
@@ -108,8 +114,11 @@ def target(
         problem = url_credentials_problem(api_url)
         if problem:
             raise SettingsError(problem)
-        return ApiTarget(url=api_url.strip().rstrip("/"), client_secret=client_secret, access_token=access_token)
-    return api_target(api_url)
+        rate = None if max_rate is None else parse_rate(max_rate, "max_rate")
+        return ApiTarget(
+            url=api_url.strip().rstrip("/"), client_secret=client_secret, access_token=access_token, max_rate=rate
+        )
+    return api_target(api_url, max_rate)
 
 
 class UnreadableWorkbook(ImporterError, WorkbookUnreadable):

@@ -247,10 +247,13 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         )
     if result.settled_rates:
         slowest = min(result.settled_rates.items(), key=lambda kv: kv[1])
-        lines.append(
-            f"rate: the API limited requests ({result.throttled:,} answered 429); kept to {slowest[1]:g}/s "
-            f"for {slowest[0]}, from {result.rate_source}"
-        )
+        if result.rate_source == "the stated rate":  # told, and never answered 429
+            lines.append(f"rate: kept to {slowest[1]:g}/s as stated (--max-rate or ISOMETRIC_MAX_RATE); no 429")
+        else:
+            lines.append(
+                f"rate: the API limited requests ({result.throttled:,} answered 429); kept to {slowest[1]:g}/s "
+                f"for {slowest[0]}, from {result.rate_source}"
+            )
     rewrites = [r for r in (getattr(result, "readings", None) or []) if r.get("code") == "unit_rewritten"]
     if rewrites:
         lines.append(

@@ -254,8 +254,8 @@ class RunResult:
     #: completed_on, co2e_net_removed_kg)
     statement_entries: list[dict[str, object]] = field(default_factory=list)
     #: the rate the client kept to when the API limited it: scope -> requests per second, and where it came
-    #: from ("RateLimit headers", "429 answers", or "429 answers of earlier runs": the run history's, adopted and not
-    #: lowered since); empty / None when it was never limited
+    #: from ("RateLimit headers", "429 answers", "429 answers of earlier runs": the run history's, adopted and not
+    #: lowered since, or "the stated rate": --max-rate, and no 429); empty / None when it was never limited
     settled_rates: dict[str, float] = field(default_factory=dict)
     rate_source: str | None = None
     throttled: int = 0  # requests answered 429 during the run

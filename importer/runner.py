@@ -91,7 +91,12 @@ def api_session(
             assert target.url and target.client_secret and target.access_token
             url, secret, token, db = target.url, target.client_secret, target.access_token, None
         config = ClientConfig(
-            base_url=url, client_secret=secret, access_token=token, timeout=timeout, max_attempts=max_attempts
+            base_url=url,
+            client_secret=secret,
+            access_token=token,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_rate=target.max_rate,
         )
         client = stack.enter_context(IsometricClient(config, cancel=cancel))
         yield ApiSession(

@@ -18,9 +18,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,8 +59,10 @@ def sandbox_db_path() -> Path:
 @dataclass(frozen=True)
 class ApiTarget:
     url: str | None  # None: start the embedded sandbox
-    client_secret: str | None
-    access_token: str | None
+    client_secret: str | None = field(repr=False)
+    access_token: str | None = field(repr=False)
+    #: requests per second never exceeded, all API requests together (--max-rate / ISOMETRIC_MAX_RATE)
+    max_rate: float | None = None
 
     @property
     def embedded(self) -> bool:
@@ -116,9 +120,30 @@ def credential(name: str) -> str | None:
     return value
 
 
-def api_target(api_url: str | None) -> ApiTarget:
+#: how a rate is written: a number of requests, per second unless a unit follows ("2", "2/s", "120/min")
+_RATE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:/\s*(s|sec|second|min|minute|h|hour))?\s*", re.IGNORECASE)
+_PER_SECOND = {"s": 1.0, "sec": 1.0, "second": 1.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
+
+
+def parse_rate(text: str, source: str) -> float:
+    """A rate budget as requests per second, from "2", "2/s", "120/min" or "7200/h" (`source`: where it was
+    given, for the refusal). SettingsError when it is not such a rate, or not above 0."""
+    found = _RATE.fullmatch(text)
+    per_second = float(found.group(1)) / _PER_SECOND[(found.group(2) or "s").lower()] if found else 0.0
+    if not found or not per_second > 0 or not math.isfinite(per_second):
+        raise SettingsError(
+            f"{source}: found {text!r}; expected a number of requests above 0, per second unless a unit "
+            "follows: 2, 2/s, 120/min or 7200/h"
+        )
+    return per_second
+
+
+def api_target(api_url: str | None, max_rate: str | None = None) -> ApiTarget:
     """Resolve where to send requests. Credentials are required for any URL given explicitly; a URL with
-    `user:password@` is refused, as is an unusable ISOMETRIC_UPLOAD_HOSTS (SettingsError: a refusal)."""
+    `user:password@` is refused, as is an unusable ISOMETRIC_UPLOAD_HOSTS or rate (SettingsError: a refusal).
+    `max_rate` (else ISOMETRIC_MAX_RATE): the rate never exceeded, as `parse_rate` reads it."""
+    stated = max_rate or os.environ.get("ISOMETRIC_MAX_RATE") or None
+    rate = None if stated is None else parse_rate(stated, "--max-rate" if max_rate else "ISOMETRIC_MAX_RATE")
     url = api_url or os.environ.get("ISOMETRIC_API_URL") or None
     try:
         configured_upload_hosts()
@@ -143,4 +168,4 @@ def api_target(api_url: str | None) -> ApiTarget:
                 f"{' and '.join(missing)} must be set in the environment to talk to {url} "
                 "(credentials are never taken from the command line)"
             )
-    return ApiTarget(url=url, client_secret=secret, access_token=token)
+    return ApiTarget(url=url, client_secret=secret, access_token=token, max_rate=rate)

@@ -132,6 +132,10 @@ class ClientConfig:
     upload_hosts: tuple[str, ...] = field(default_factory=configured_upload_hosts)
     upload_timeout: float = 300.0
     max_rate_limited_attempts: int = 20  # attempts of a request answered 429 (each one waits its Retry-After)
+    #: requests per second the client never exceeds, all API requests together: a budget the analyst knows (the
+    #: document states none; Isometric's public integration notes about 120 a minute). None: learned, or told by
+    #: RateLimit headers. A server that limits lower still draws 429s, and is learned below it as without one.
+    max_rate: float | None = None
 
     def __repr__(self) -> str:  # never show the credentials
         return f"ClientConfig(base_url={self.base_url!r}, timeout={self.timeout}, max_attempts={self.max_attempts})"
@@ -382,6 +386,8 @@ CEILING_STEP = 0.03
 FIRST_CONTACT_WAIT = 2.0
 #: the scope of every API request together
 ALL_REQUESTS = "all API requests"
+#: the scope of the rate the client was told never to exceed (`ClientConfig.max_rate`)
+STATED_RATE = "the stated rate"
 #: a budget adopted from an earlier run (`IsometricClient.adopt_rates`) is first probed past after at most this
 #: many seconds (a budget raised since is not held to the old pace for a run's first five minutes)
 ADOPTED_QUIET_MAX = 30.0
@@ -553,6 +559,7 @@ class _Scope:
     #: from (not the pace crept up since, which no 429 has confirmed)
     confirmed: float | None = None
     drew: float | None = None
+    stated: bool = False  # `ClientConfig.max_rate`: kept to as given, never probed past nor learned from
 
     def seen(self, now: float) -> int:
         while self.answered and self.answered[0] < now - 1.0:
@@ -563,7 +570,9 @@ class _Scope:
         """A rate learned from 429s creeps up while no 429 comes: to just under the rate that drew the last one,
         and, after CEILING_QUIET seconds, past it; one that no 429 bounds (every request together, once a route
         showed a budget of its own) by 5 x PROBE_STEP a second."""
-        if self.rate is None or self.from_headers or now - self.raised_at < 1.0 or now - self.lowered_at < 1.0:
+        if self.rate is None or self.from_headers or self.stated:
+            return
+        if now - self.raised_at < 1.0 or now - self.lowered_at < 1.0:
             return
         self.raised_at = now
         if self.ceiling is not None and now - max(self.lowered_at, self.lifted_at) >= self.quiet:
@@ -690,6 +699,10 @@ class IsometricClient:
         self.throttled_count = 0
         #: scope name -> its pace: routes ("POST /datapoints"), ALL_REQUESTS, policies named by RateLimit headers
         self._scopes: dict[str, _Scope] = {}
+        if config.max_rate is not None:
+            if not (math.isfinite(config.max_rate) and config.max_rate > 0):
+                raise ValueError(f"max_rate must be a number of requests per second above 0, not {config.max_rate}")
+            self._scopes[STATED_RATE] = _Scope(rate=float(config.max_rate), stated=True)
         self._policies_of: dict[str, tuple[str, ...]] = {}  # route -> the policies its answers named
         self._headers_seen = False  # some answer carried RateLimit headers
         self._shared_policies: dict[str, None] = {}  # policies named without a partition key: every route's
@@ -775,14 +788,17 @@ class IsometricClient:
     @property
     def rate_source(self) -> str | None:
         """Where the settled rates come from: "RateLimit headers", "429 answers", "429 answers of earlier runs"
-        (every pace was adopted, and no request of this client was answered 429), or None (never limited)."""
+        (every pace was adopted, and no request of this client was answered 429), "the stated rate"
+        (`ClientConfig.max_rate` alone, and no 429), or None (never limited)."""
         with self._lock:
             paced = [scope for scope in self._scopes.values() if scope.rate is not None]
         if not paced:
             return None
         if any(scope.from_headers for scope in paced):
             return "RateLimit headers"
-        adopted = all(scope.adopted for scope in paced) and not self.throttled_count
+        if not self.throttled_count and all(scope.stated for scope in paced):
+            return "the stated rate"
+        adopted = all(scope.adopted or scope.stated for scope in paced) and not self.throttled_count
         return "429 answers of earlier runs" if adopted else "429 answers"
 
     @property
@@ -835,9 +851,17 @@ class IsometricClient:
                 )
 
     def _scope_names(self, route: str, to_api: bool) -> list[str]:
+        """The scopes a request belongs to: every API request together and its route first (what a 429 without
+        headers is put down to), then the policies its answers named, then the stated rate when one was given."""
         if not to_api:
             return [route]
-        return [ALL_REQUESTS, route, *dict.fromkeys([*self._shared_policies, *self._policies_of.get(route, ())])]
+        stated = [STATED_RATE] if STATED_RATE in self._scopes else []
+        return [
+            ALL_REQUESTS,
+            route,
+            *dict.fromkeys([*self._shared_policies, *self._policies_of.get(route, ())]),
+            *stated,
+        ]
 
     def _pace(self, route: str, to_api: bool) -> None:
         """Wait for this request's turn in every scope it belongs to: a scope held (a 429's Retry-After, a
