@@ -36,7 +36,7 @@ import json
 import shlex
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
@@ -138,6 +138,31 @@ RATES_KEPT = dt.timedelta(days=62)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+class _ParsedOnRead(Mapping[str, "tuple[m.ComponentAttribution, ...]"]):
+    """GHG entry ID -> its component attributions as kept (JSON), each entry's validated when first asked for: a
+    year's history keeps thousands of entries' and a workbook's plan asks for its own few, so validating them all
+    for every workbook grew with the year."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+        self._parsed: dict[str, tuple[m.ComponentAttribution, ...]] = {}
+
+    def __getitem__(self, entry_id: str) -> tuple[m.ComponentAttribution, ...]:
+        parsed = self._parsed.get(entry_id)
+        if parsed is None:
+            from importer.api.models import ComponentAttribution
+
+            parsed = tuple(ComponentAttribution.model_validate(a) for a in json.loads(self._texts[entry_id]))
+            self._parsed[entry_id] = parsed
+        return parsed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 class LocalStateError(ImporterError):
@@ -542,15 +567,11 @@ class History:
             "SELECT component_id, entry_id FROM known_shares WHERE api_url = ?", (api_url,)
         ):
             shares.setdefault(component_id, set()).add(entry_id)
-        from importer.api import models as api_models
         from importer.planning.known import Known
 
-        attributions = {
-            entry_id: tuple(api_models.ComponentAttribution.model_validate(a) for a in json.loads(text))
-            for entry_id, text in self.db.execute(
-                "SELECT entry_id, attributions FROM known_attributions WHERE api_url = ?", (api_url,)
-            )
-        }
+        attributions = _ParsedOnRead(
+            dict(self.db.execute("SELECT entry_id, attributions FROM known_attributions WHERE api_url = ?", (api_url,)))
+        )
         return Known(
             attributions=attributions,
             shares={c: frozenset(e for e in entries if e) for c, entries in shares.items() if "" in entries},
