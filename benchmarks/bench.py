@@ -598,10 +598,20 @@ from importer.runner import ApiSession
 server = psutil.Process(int(sandbox_pid))
 marks = []
 
+def speed():  # the machine's speed now: a fixed loop of pure Python, the median of five (seconds)
+    took = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        x = 0
+        for i in range(100_000):
+            x += i * i
+        took.append(time.perf_counter() - t0)
+    return sorted(took)[2]
+
 def mark():
     own, other = resource.getrusage(resource.RUSAGE_SELF), server.cpu_times()
     marks.append((sent["all"], sent["writes"], sent["attributions"], own.ru_utime + own.ru_stime,
-                  other.user + other.system, Counter(routes)))
+                  other.user + other.system, Counter(routes), speed()))
 
 class Meter:  # `progress`: called as each workbook starts
     def __call__(self):
@@ -620,9 +630,10 @@ with IsometricClient(config) as client:
     mark()
 total = time.perf_counter() - t
 rows = []
-for result, (r0, w0, a0, c0, s0, g0), (r1, w1, a1, c1, s1, g1) in zip(outcome.results, marks, marks[1:]):
+for result, (r0, w0, a0, c0, s0, g0, k0), (r1, w1, a1, c1, s1, g1, k1) in zip(outcome.results, marks, marks[1:]):
     counts = result.counts()
     rows.append({"workbook": Path(result.workbook_path).name, "seconds": round(result.duration_seconds or 0, 2),
+                 "loop_ms": round(500 * (k0 + k1), 2),
                  "requests": r1 - r0, "routes": dict(g1 - g0), "writes": w1 - w0, "attribution_gets": a1 - a0,
                  "client_cpu_s": round(c1 - c0, 2),
                  "sandbox_cpu_s": round(s1 - s0, 2), "ok": result.ok,
@@ -828,6 +839,9 @@ def _year_side(months: list[Any], runs: list[dict]) -> dict:
     re-run has to find unchanged), checked against what the workbook holds (`year.Month.objects`)."""
     rows = []
     unnarrowed = _unnarrowed([*_YEAR_LISTINGS, "/ghg_statements"])
+    # each run's workbooks at the machine's speed of that run (the loop's median time over its workbooks): the
+    # machine's speed drifts by up to 60% within the hour, and a slow spell that begins mid-year reads as growth
+    pace = [statistics.median(w.get("loop_ms", 1.0) for w in r["run"]["workbooks"]) for r in runs]
     for i, month in enumerate(months):
         mine = [r["run"]["workbooks"][i] for r in runs]
         noops = [r["noop"]["workbooks"][i] for r in runs]
@@ -842,6 +856,11 @@ def _year_side(months: list[Any], runs: list[dict]) -> dict:
                 "created": created,
                 "seconds": statistics.median(w["seconds"] for w in mine),
                 "runs_seconds": [w["seconds"] for w in mine],
+                "adjusted_seconds": round(
+                    statistics.median(w["seconds"] * p / w.get("loop_ms", p) for w, p in zip(mine, pace, strict=True)),
+                    2,
+                ),
+                "loop_ms": round(statistics.median(w.get("loop_ms", 0.0) for w in mine), 2),
                 "requests": mine[0]["requests"],
                 "noop_requests": max(w["requests"] for w in noops),
                 "noop_attribution_gets": max(w["attribution_gets"] for w in noops),
@@ -949,6 +968,13 @@ def _year_figures(y: dict) -> dict[str, tuple[str, str]]:
     lost = len(y["readback_mismatches"]) + len(y["duplicated"])
     figure, verdict = _flatness(months, runs)
     cpu = {side: _trend([m[f"{side}_cpu_s"] for m in months][1:]) for side in ("client", "sandbox")}
+    if all(m.get("loop_ms") for m in months):
+        adjusted = _trend([m["adjusted_seconds"] for m in months][1:])
+        verdict += (
+            f"; at the machine's speed of each run (a fixed loop timed as each workbook starts and ends, "
+            f"{min(m['loop_ms'] for m in months):g}-{max(m['loop_ms'] for m in months):g} ms) {adjusted:+.0%} "
+            f"{'(flat)' if abs(adjusted) <= 0.10 else '(NOT flat)'}"
+        )
     # the profile of the time's trend: the importing process's own CPU and the sandbox's, per workbook
     verdict += f"; CPU a workbook from month 2: importer {cpu['client']:+.0%}, sandbox {cpu['sandbox']:+.0%}"
     second, last = months[1].get("routes", {}), months[-1].get("routes", {})
@@ -1023,6 +1049,8 @@ def _year_table(report: dict) -> str:
             "objects": m["created"],
             "seconds": m["seconds"],
             "runs_s": " ".join(f"{s:.1f}" for s in m["runs_seconds"]),
+            "adjusted_s": m.get("adjusted_seconds", ""),
+            "loop_ms": m.get("loop_ms", ""),
             "requests": m["requests"],
             "noop_requests": m["noop_requests"],
             "of_them_attributions": m["noop_attribution_gets"],
