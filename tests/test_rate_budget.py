@@ -350,20 +350,25 @@ def test_the_next_run_starts_from_the_budgets_the_last_one_learned(sandbox, tmp_
         return sum(1 for _m, _p, status in log if status == 429), json.loads(done.stdout)["rate"]
 
     try:
-        first, _ = run(home)
+        first, learning = run(home)
         again, rate = run(home)
-        elsewhere, _ = run(tmp_path / "another-home")
+        elsewhere, relearning = run(tmp_path / "another-home")
         history = History(home / "history.sqlite3")
         kept = history.learned_rates(sandbox.base_url)
         later = history.learned_rates(sandbox.base_url, now=dt.datetime.now(dt.UTC) + RATES_KEPT)
     finally:
         sandbox.set_faults(FaultConfig())
-    assert first >= 2, first  # the first volley over a budget of 4 a second
-    # none, or the one a pace creeping past an uncertain ceiling draws (see IsometricClient.adopt_rates)
-    assert again <= 1 and again < first, (again, first, rate)
+    # A run without memory learns the budget from 429s: how many its first volley draws depends on how fast it
+    # sends before the first 429 holds it (a loaded machine sends fewer: as few as one was seen under CI's load)
+    assert first >= 1 and learning["source"] == "429 answers", (first, learning)
+    assert elsewhere >= 1 and relearning["source"] == "429 answers", (elsewhere, relearning)  # no memory there
+    # The next run from the same home starts from what was learned: none, or the one 429 a pace creeping past an
+    # uncertain ceiling draws (see IsometricClient.adopt_rates), and then fewer than the run that learned
     assert rate["answered_429"] == again, rate
-    assert rate["source"] == ("429 answers of earlier runs" if again == 0 else "429 answers"), rate
-    assert elsewhere >= 2, elsewhere  # no memory: learned again
+    if again == 0:
+        assert rate["source"] == "429 answers of earlier runs", rate
+    else:
+        assert again == 1 < first and rate["source"] == "429 answers", (again, first, rate)
     assert kept and all(0 < r.rate <= 4 for r in kept.values() if r.ceiling is not None), kept
     assert later == {}
 
