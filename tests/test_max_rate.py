@@ -13,24 +13,11 @@ import time
 import pytest
 
 from importer import library
-from importer.api import ClientConfig, IsometricClient
 from importer.sandbox import FaultConfig
 from importer.settings import SettingsError, parse_rate
 
 from e2e_helpers import cli_env, copy_samples, run_cli
-from test_rate_budget import held, load
-
-
-def stated_client(sandbox, max_rate: float | None) -> IsometricClient:
-    return IsometricClient(
-        ClientConfig(
-            base_url=sandbox.base_url,
-            client_secret=sandbox.client_secret,
-            access_token=sandbox.access_token,
-            max_rate_limited_attempts=60,
-            max_rate=max_rate,
-        )
-    )
+from test_rate_budget import client_for, held, load
 
 
 def answered_429(sandbox, since: int) -> int:
@@ -57,7 +44,7 @@ def test_what_is_not_a_rate_is_refused_with_what_was_found_and_expected(text):
 def test_a_client_given_an_unusable_rate_refuses_to_start(sandbox):
     for bad in (0.0, -2.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="max_rate"):
-            stated_client(sandbox, bad)
+            client_for(sandbox, bad)
 
 
 @pytest.mark.parametrize("scope", ["endpoint", "global"])
@@ -70,13 +57,13 @@ def test_a_stated_rate_draws_no_volley_of_429s_where_a_cold_client_does(sandbox,
         while time.monotonic() % 1.0 > 0.05:  # both loads start just after a window opened
             time.sleep(0.002)
         before = len(sandbox.store.request_log)
-        with stated_client(sandbox, None) as cold:
+        with client_for(sandbox, None) as cold:
             load(cold, f"cold-{scope}", creates=18, reads=9)
         cold_429 = answered_429(sandbox, before)
         time.sleep(1.0)
         before = len(sandbox.store.request_log)
         started = time.monotonic()
-        with stated_client(sandbox, 6.0) as told:
+        with client_for(sandbox, 6.0) as told:
             made = load(told, f"told-{scope}", creates=18, reads=9)
             source, settled, counted = told.rate_source, told.settled_rates, told.throttled_count
         took = time.monotonic() - started
@@ -97,7 +84,7 @@ def test_a_stated_rate_above_the_budget_is_learned_below_and_loses_nothing(sandb
     sandbox.set_faults(FaultConfig(budget_per_second=3, budget_scope="global", rate_headers=False))
     try:
         before = len(sandbox.store.request_log)
-        with stated_client(sandbox, 12.0) as told:
+        with client_for(sandbox, 12.0) as told:
             made = load(told, "over", creates=15, reads=6)
             source, settled = told.rate_source, told.settled_rates
         drew = answered_429(sandbox, before)

@@ -32,13 +32,14 @@ COLLECTIONS = {
 }
 
 
-def client_for(sandbox) -> IsometricClient:
+def client_for(sandbox, max_rate: float | None = None) -> IsometricClient:
     return IsometricClient(
         ClientConfig(
             base_url=sandbox.base_url,
             client_secret=sandbox.client_secret,
             access_token=sandbox.access_token,
             max_rate_limited_attempts=60,
+            max_rate=max_rate,
         )
     )
 
