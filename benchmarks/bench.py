@@ -1091,11 +1091,12 @@ def timed(self, request, *args, **kwargs):
 httpx.Client.send = timed
 from importer.api import ClientConfig, IsometricClient
 from importer.api import models as m
-url, secret, token, creates, reads, concurrency, tag, learned = sys.argv[1:9]
+url, secret, token, creates, reads, concurrency, tag, learned, stated = sys.argv[1:10]
 creates, reads, concurrency = int(creates), int(reads), int(concurrency)
 jobs = sorted([("c", i / creates, i) for i in range(creates)] + [("r", (i + 0.5) / reads, i) for i in range(reads)],
               key=lambda job: job[1])
-config = ClientConfig(base_url=url, client_secret=secret, access_token=token, max_rate_limited_attempts=200)
+config = ClientConfig(base_url=url, client_secret=secret, access_token=token, max_rate_limited_attempts=200,
+                      **({"max_rate": float(stated)} if stated else {}))
 
 def one(job):
     kind, _, i = job
@@ -1174,7 +1175,14 @@ def _datapoints_held(url: str) -> int:
 
 
 def _rate_run(
-    url: str, creates: int, reads: int, concurrency: int, tag: str, checkout: Path | None, learned: dict | None = None
+    url: str,
+    creates: int,
+    reads: int,
+    concurrency: int,
+    tag: str,
+    checkout: Path | None,
+    learned: dict | None = None,
+    stated: float | None = None,
 ) -> dict:
     from importer.sandbox import DEMO_ACCESS_TOKEN, DEMO_CLIENT_SECRET
 
@@ -1192,6 +1200,7 @@ def _rate_run(
             str(concurrency),
             tag,
             json.dumps(learned) if learned else "",
+            "" if stated is None else str(stated),
         ],
         capture_output=True,
         text=True,
@@ -1215,7 +1224,8 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
 
     Without headers each side then runs the load a second time against the same sandbox, as the next run does
     (`next_*` figures): ours starts from the budgets the first load learned (a run takes them from the run
-    history), a client without that memory learns them again."""
+    history), a client without that memory learns them again. Under a global budget without headers ours runs it
+    once more as a first run told the budget (`--max-rate`; `stated_*` figures)."""
     sides: list[tuple[str, Path | None]] = [("ours", None)]
     if BASELINE.get("checkout") is not None:
         sides.append(("before", BASELINE["checkout"]))
@@ -1253,6 +1263,15 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                                 )
                                 time.sleep(1.1)
                                 made_again = _datapoints_held(url) - seeded - made
+                            stated = None
+                            if not headers and scope == "global" and side == "ours":
+                                # a first run told the budget (--max-rate): a client without memory, kept to it
+                                time.sleep(1.1)
+                                stated = _rate_run(
+                                    url, creates, reads, concurrency, name + "-stated", checkout, None, budget
+                                )
+                                time.sleep(1.1)
+                                made_stated = _datapoints_held(url) - seeded - made - made_again
                         finally:
                             proc.terminate()
                             proc.wait(timeout=10)
@@ -1262,6 +1281,8 @@ def target_rate(budgets: tuple[float, ...] = (2, 20), seconds: float = 12, concu
                             row.update(
                                 _rate_figures(again, bound, name + "-next", creates, made_again, prefix + "next_")
                             )
+                        if stated is not None:
+                            row.update(_rate_figures(stated, bound, name + "-stated", creates, made_stated, "stated_"))
                         if side == "ours":
                             row.update({"settled_rates": got["settled_rates"], "rate_source": got["rate_source"]})
                             if again is not None:
@@ -1296,6 +1317,9 @@ def _rate_lines(report: dict) -> list[tuple[str, str, str]]:
         if "next_seconds" in r:
             target = f"  the next run against the same API (ours from what the first learned: {r['next_rate_source']})"
             lines.append(_rate_line(r, "next_", target))
+        if "stated_seconds" in r:
+            target = f"  a first run told the budget (--max-rate {r['budget']:g}; ours only)"
+            lines.append(_rate_line(r, "stated_", target))
     return lines
 
 
