@@ -10,6 +10,8 @@
   shown); a space, control character or non-ASCII character *inside* one is refused (SettingsError, exit 2)
   naming the variable and the character's position, since no header could carry it as meant. Both values
   are registered for redaction as read, before anything else can print them.
+- A rate budget known beforehand: `--max-rate` or `ISOMETRIC_MAX_RATE` ("2", "2/s", "120/min", "7200/h"; see
+  `parse_rate`), kept to by all API requests together; an unusable value is refused up front, with what was found.
 - Signed-upload hosts: `ISOMETRIC_UPLOAD_HOSTS` (comma-separated host names or `*.suffix` patterns) replaces
   the default allowlist (see importer.api.safety); `api_target` refuses an unusable value up front.
 - Local state (run history, locks, the embedded sandbox's database): `ISOMETRIC_IMPORTER_HOME`, else the
