@@ -832,13 +832,12 @@ def _noop_floor(sizes: dict[str, dict[str, int]], prefix: str, unnarrowed: Seque
     }
 
 
-def _year_side(months: list[Any], runs: list[dict]) -> dict:
+def _year_side(months: list[Any], runs: list[dict], unnarrowed: Sequence[str]) -> dict:
     """One side's year: per month its median time over the runs, its requests, its no-op requests (the most of
     any run) beside the bound ceil(objects / 50) + 10, and the verdicts. `objects` are the objects the workbook's
     run created, as its result counts them (the statement and the attributions included: every object a no-op
     re-run has to find unchanged), checked against what the workbook holds (`year.Month.objects`)."""
     rows = []
-    unnarrowed = _unnarrowed([*_YEAR_LISTINGS, "/ghg_statements"])
     # each run's workbooks at the machine's speed of that run (the loop's median time over its workbooks): the
     # machine's speed drifts by up to 60% within the hour, and a slow spell that begins mid-year reads as growth
     pace = [statistics.median(w.get("loop_ms", 1.0) for w in r["run"]["workbooks"]) for r in runs]
@@ -921,7 +920,7 @@ def target_year(months: int = 12, objects: int = 2000) -> dict:
     the baseline checkout's importer running the same workbooks in turn with ours, against our sandbox."""
     from year import monthly_workbook
 
-    _unnarrowed(_YEAR_LISTINGS)  # the live document is read before the year is spent
+    unnarrowed = _unnarrowed([*_YEAR_LISTINGS, "/ghg_statements"])  # read before the year is spent
     sides: list[tuple[str, Path | None]] = [("ours", None)]
     if BASELINE.get("checkout") is not None:
         sides.append(("before", BASELINE["checkout"]))
@@ -940,9 +939,9 @@ def target_year(months: int = 12, objects: int = 2000) -> dict:
                         raise
                     print(f"  year, {side}: could not run ({exc})", file=sys.stderr, flush=True)
         out: dict = {"months_generated_s": round(generated, 1)}
-        out.update(_year_side(made, runs["ours"]))
+        out.update(_year_side(made, runs["ours"], unnarrowed))
         if runs.get("before"):
-            out["before"] = _year_side(made, runs["before"])
+            out["before"] = _year_side(made, runs["before"], unnarrowed)
     return out
 
 

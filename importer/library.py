@@ -103,9 +103,9 @@ def target(
     max_rate: str | None = None,
 ) -> ApiTarget:
     """Where to send requests: given in code, else the environment (ISOMETRIC_API_URL and credentials), else
-    the embedded local sandbox; `max_rate` (else ISOMETRIC_MAX_RATE), the requests a second never exceeded
-    ("2", "120/min"). Raises SettingsError when a URL lacks credentials or carries `user:pass@`, or the rate is
-    not one."""
+    the embedded local sandbox; `max_rate`, the requests a second never exceeded ("2", "120/min"; else, when the
+    credentials are not given here either, ISOMETRIC_MAX_RATE). Raises SettingsError when a URL lacks credentials
+    or carries `user:pass@`, or the rate is not one."""
     from importer.settings import ApiTarget, SettingsError, api_target, parse_rate, url_credentials_problem
 
     if client_secret or access_token:

@@ -699,10 +699,12 @@ class IsometricClient:
         self.throttled_count = 0
         #: scope name -> its pace: routes ("POST /datapoints"), ALL_REQUESTS, policies named by RateLimit headers
         self._scopes: dict[str, _Scope] = {}
+        self._stated: tuple[str, ...] = ()  # the stated rate's scope, when one was given: every API request's last
         if config.max_rate is not None:
             if not (math.isfinite(config.max_rate) and config.max_rate > 0):
                 raise ValueError(f"max_rate must be a number of requests per second above 0, not {config.max_rate}")
             self._scopes[STATED_RATE] = _Scope(rate=float(config.max_rate), stated=True)
+            self._stated = (STATED_RATE,)
         self._policies_of: dict[str, tuple[str, ...]] = {}  # route -> the policies its answers named
         self._headers_seen = False  # some answer carried RateLimit headers
         self._shared_policies: dict[str, None] = {}  # policies named without a partition key: every route's
@@ -855,12 +857,11 @@ class IsometricClient:
         headers is put down to), then the policies its answers named, then the stated rate when one was given."""
         if not to_api:
             return [route]
-        stated = [STATED_RATE] if STATED_RATE in self._scopes else []
         return [
             ALL_REQUESTS,
             route,
             *dict.fromkeys([*self._shared_policies, *self._policies_of.get(route, ())]),
-            *stated,
+            *self._stated,
         ]
 
     def _pace(self, route: str, to_api: bool) -> None:
