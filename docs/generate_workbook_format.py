@@ -18,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the checkout's spec, installed or not
 
+import importer.planning.kinds  # noqa: E402, F401  (the sheets kinds declare themselves join the format)
 from importer.workbook import spec  # noqa: E402
 
 DOC = REPO / "docs" / "workbook-format.md"

@@ -46,6 +46,17 @@ _LAZY = {
 }
 
 
+def register_kinds() -> None:
+    """Register every kind (`importer.planning.kinds`), and with them the sheets and API resources kinds declare
+    themselves (`Kind.sheets`, `Kind.resources`). The workbook layer asks for it when it needs the whole format
+    (`importer.workbook.spec.plug_ins`): a workbook naming a sheet the format does not declare, the template.
+    Neither the workbook layer nor the API client knows a kind: this package's root, which knows every layer,
+    names the registry."""
+    import importlib
+
+    importlib.import_module("importer.planning.kinds")
+
+
 def __getattr__(name: str) -> object:  # the names above are typed by their imports
     module = _LAZY.get(name)
     if module is None:

@@ -129,7 +129,9 @@ def workbook_references(wb: Workbook) -> list[tuple[str, int, str]]:
     # feedstock_types rows name existing types (the API creates none): they define no object
     for sheet in spec.SHEETS:
         if sheet.makes_objects:
-            rows = cast("list[_Row]", getattr(wb, sheet.name))
+            # a kind's own sheet (`spec.register`) by its row type; the format's own by its field
+            found = wb.rows_of(sheet.row_type) if sheet.row_type is not None else getattr(wb, sheet.name)
+            rows = cast("list[_Row]", found)
             out += [
                 (sheet.name, r.row, reference_for(r.supplier_reference_id, prefix, sheet.name, r.ref)) for r in rows
             ]

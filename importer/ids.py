@@ -37,6 +37,18 @@ PREFIXES: dict[str, str] = {
 
 KIND_BY_PREFIX: dict[str, str] = {prefix: kind for kind, prefix in PREFIXES.items()}
 
+
+def register(kind: str, prefix: str) -> None:
+    """Add the prefix of a kind declared outside this module (`importer.api.endpoints.register`); the same pair
+    again is a no-op, a prefix or kind already taken otherwise is refused."""
+    if PREFIXES.get(kind) == prefix and KIND_BY_PREFIX.get(prefix) == kind:
+        return
+    if kind in PREFIXES or prefix in KIND_BY_PREFIX or not re.fullmatch(r"[a-z]{3}_", prefix):
+        raise ValueError(f"cannot give {kind!r} the ID prefix {prefix!r}: taken, or not three letters and '_'")
+    PREFIXES[kind] = prefix
+    KIND_BY_PREFIX[prefix] = kind
+
+
 _ID_BODY = re.compile(r"^[a-z]{3}_[0-9A-Za-z]+$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -207,13 +207,15 @@ def test_findings_order_is_the_plain_key_on_every_fixture() -> None:
     on the broken sample and every real-program fixture, whatever order the findings come in."""
     import random
 
+    from importer.workbook import spec
     from importer.workbook.checks.coordinator import Validator
-    from importer.workbook.checks.order import SEVERITY_ORDER, SHEET_ORDER, SHOWN_FIRST
+    from importer.workbook.checks.order import SEVERITY_ORDER, SHOWN_FIRST
     from importer.workbook.reader import read_workbook
 
     root = Path(__file__).resolve().parent.parent
     books = sorted([*root.glob("sample_workbooks/*.xlsx"), *root.glob("tests/fixtures/**/*.xlsx")])
     assert len(books) >= 5
+    sheet_order = {s.name: i for i, s in enumerate(spec.SHEETS)}
     kinds: set[tuple[object, ...]] = set()
     for book in books:
         try:
@@ -227,7 +229,7 @@ def test_findings_order_is_the_plain_key_on_every_fixture() -> None:
             return (
                 f.code not in SHOWN_FIRST,
                 SEVERITY_ORDER[f.severity],
-                SHEET_ORDER.get(f.sheet or "", 99),
+                sheet_order.get(f.sheet or "", 99),
                 f.row or 0,
                 sheet.columns.get(f.column or "", 0) if sheet else 0,
             )

@@ -256,6 +256,9 @@ def _expected(method: str, path: str) -> Callable[[JSONValue], object] | None:
     for kind, known in ep.COLLECTIONS.items():
         if known == collection and kind in _ITEM_MODELS:
             return _ITEM_MODELS[kind].model_validate
+    for resource in ep.RESOURCES.values():  # the resources kinds declare themselves
+        if resource.collection == collection:
+            return resource.model.model_validate
     return None
 
 
@@ -1318,7 +1321,8 @@ class IsometricClient:
             target = _target(kind, found)
             return found if target is not None and _same_object(target, srid, project_id) else None
 
-        model = _CREATED_MODELS.get(kind)
+        declared = ep.RESOURCES.get(kind)
+        model = _CREATED_MODELS.get(kind) or (declared.model if declared is not None else None)
         try:
             return self._request(
                 "POST",
@@ -1403,6 +1407,28 @@ class IsometricClient:
         if project_id is not None:
             found = [o for o in found if _field_of(o, "project_id") in (None, project_id)]
         return found
+
+    # -- the resources kinds declare themselves (`endpoints.register`) ----------------------------------
+    def list_objects(self, resource: ep.Resource[M], **within: str) -> list[M]:
+        """Every object of a declared resource, paginated, from its listing (its parents' IDs in `within`)."""
+        path = resource.listed_at(**within)
+        return self._models(resource.model, self._paginate(path), path)
+
+    def get_object(self, resource: ep.Resource[M], id: str) -> M:
+        """One object of a declared resource, by ID; NotFound when there is none."""
+        path = f"{resource.collection}/{id}"
+        return resource.model.model_validate(self._request("GET", path, expect=resource.model.model_validate))
+
+    def create_object(self, resource: ep.Resource[M], body: JSONObject, find: Callable[[], M | None]) -> M:
+        """Create one object of a declared resource. `find` looks it up by the body's supplier_reference_id: run
+        before a re-send that might duplicate (an answer lost) and when the API refuses a duplicate, as for every
+        create (`_create`)."""
+
+        def found() -> JSONObject | None:
+            held = find()
+            return held.model_dump(by_alias=True, mode="json") if held is not None else None
+
+        return resource.model.model_validate(self._create(resource.kind, body, found))
 
     def list_sources(
         self, *, project_id: str | None = None, supplier_reference_id: str | None = None

@@ -4,7 +4,15 @@ field names are partly inferred and may need correcting). Paths are relative to 
 
 from __future__ import annotations
 
-from importer import __version__
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from importer import __version__, ids
+
+if TYPE_CHECKING:
+    from importer.api.models import Response
+
+T = TypeVar("T", bound="Response", covariant=True)
 
 HEADER_CLIENT_SECRET = "X-Client-Secret"
 #: how the importer names itself to the API (its operators, a proxy's logs, and the test suite's contract check)
@@ -51,7 +59,7 @@ ALIASES: dict[str, str] = {"project_component": "component", "ghg_statement_comp
 OPT_IN: tuple[str, ...] = ("storage_location",)
 
 #: kinds `IsometricClient.delete` accepts (statements are never deleted through the API)
-DELETABLE: tuple[str, ...] = (
+DELETABLE: list[str] = [
     "source",
     "datapoint",
     "feedstock_type",
@@ -63,7 +71,47 @@ DELETABLE: tuple[str, ...] = (
     "measurement_location",
     "measurement_sample",
     *ALIASES,
-)
+]
+
+
+@dataclass(frozen=True)
+class Resource(Generic[T]):
+    """A kind of object the API serves, declared by the kind that imports it (`register`) rather than written into
+    this module and the client: its kind, its IDs' prefix, its collection (POST; `<collection>/{id}` for GET and
+    DELETE), the model of one object as the API answers (a GET, a create), and where it is listed when that is not
+    the collection (`/feedstock_types/{feedstock_type_id}/feedstock_batches`: the parent's ID in braces).
+    `IsometricClient.list_objects`, `.get_object` and `.create_object` serve it; `.delete` deletes it by kind."""
+
+    kind: str
+    prefix: str
+    collection: str
+    model: type[T]
+    listing: str | None = None
+    deletable: bool = True
+
+    def listed_at(self, **within: str) -> str:
+        """The path of its listing, the parents' IDs filled in (`within`); KeyError names a parent missing."""
+        return (self.listing or self.collection).format(**within)
+
+
+#: kind -> the resources kinds declared themselves (`register`)
+RESOURCES: dict[str, Resource[Response]] = {}
+
+
+def register(*resources: Resource[Response]) -> None:
+    """Serve the resources kinds declare: their paths join `COLLECTIONS` (and `DELETABLE`), their prefixes the
+    shared ID vocabulary (`importer.ids`). Registering one again is a no-op; another of a known kind is refused."""
+    for resource in resources:
+        held = RESOURCES.get(resource.kind)
+        if held == resource:
+            continue
+        if held is not None or resource.kind in COLLECTIONS:
+            raise ValueError(f"the API client already serves a {resource.kind!r}")
+        ids.register(resource.kind, resource.prefix)
+        RESOURCES[resource.kind] = resource
+        COLLECTIONS[resource.kind] = resource.collection
+        if resource.deletable:
+            DELETABLE.append(resource.kind)
 
 
 def collection(kind: str, project_id: str | None = None) -> str:

@@ -5,7 +5,9 @@ Each kind is one module of `importer.planning` exposing a `SPEC` (a `Kind`): its
 come from, the kinds its creates may need, how to plan its actions from the workbook and the registry snapshot,
 how to apply one action (or a group of them), the payload types a saved plan may hold, whether the importer
 owns (creates, prunes, rolls back) its objects, and, for kinds the snapshot does not list itself, how to list them
-and look one up by its supplier_reference_id. Kinds never import the scheduler; the scheduler receives them.
+and look one up by its supplier_reference_id. A kind may also declare its own sheets and API resources (`sheets`,
+`resources`): registering the kind adds them to the workbook format and to the API client, which know no kind.
+Kinds never import the scheduler; the scheduler receives them.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from importer.planning.model import Action
 
 if TYPE_CHECKING:
     from importer.api.client import IsometricClient
+    from importer.api.endpoints import Resource
+    from importer.api.models import Response
     from importer.planning.carried import CarriedListings
     from importer.planning.common import Planning
     from importer.planning.registry import RegistryObject
     from importer.workbook.model import Workbook
+    from importer.workbook.spec import Sheet
 
 #: one action applied alone
 ApplyOne = Callable[[Action, ApplyEnv], Applied]
@@ -67,3 +72,9 @@ class Kind:
     leaves_entries: frozenset[str] = frozenset()
     #: kinds whose carried listing one of its objects replaced or deleted changes (a sample's datapoints)
     invalidates: tuple[str, ...] = ()
+    #: the workbook sheets it declares itself (each with its `row_type`), added to the format when the kinds are
+    #: registered (`importer.workbook.spec.register`): read, checked, typed, in the template and its documentation
+    sheets: tuple[Sheet, ...] = ()
+    #: the API resources it declares itself (`importer.api.endpoints.register`): its paths, ID prefix and model,
+    #: served by the client's generic `list_objects`, `get_object`, `create_object` and `delete`
+    resources: tuple[Resource[Response], ...] = ()

@@ -1,11 +1,14 @@
 """The registered kinds, in dependency order (what a create may need is registered earlier), and what every
 generic stage derives from them: the planner's order, the scheduler's appliers, prune's order, the payload types
-a saved plan may decode, rollback's order and look-ups, and the sheets `importer.identity.owned_by` claims. Adding a
-kind means its module in `importer.planning` (with its `SPEC`), a line here, its sandbox resource, and tests."""
+a saved plan may decode, rollback's order and look-ups, the sheets `importer.identity.owned_by` claims, and the
+sheets and API resources kinds declare themselves (`Kind.sheets`, `Kind.resources`), which join the workbook format
+and the API client here. Adding a kind means its module in `importer.planning` (with its `SPEC`), a line here, its
+sandbox resource, and tests."""
 
 from __future__ import annotations
 
 from importer import identity
+from importer.api import endpoints
 from importer.planning import (
     attributions,
     biochar_applications,
@@ -24,6 +27,7 @@ from importer.planning import (
     storage_locations,
 )
 from importer.planning.kind import Kind
+from importer.workbook import spec
 
 REGISTERED: tuple[Kind, ...] = (
     sources.SPEC,
@@ -56,3 +60,8 @@ LOOKUPS = {kind.name: kind.lookup for kind in REGISTERED if kind.lookup is not N
 identity.register_sheets(
     {kind.name: kind.reference_sheet or kind.sheet for kind in REGISTERED if kind.owned and kind.registry}
 )
+
+# the sheets and API resources kinds declare themselves join the workbook format and the API client
+for _kind in REGISTERED:
+    spec.register(*_kind.sheets)
+    endpoints.register(*_kind.resources)

@@ -19,18 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from importer.sandbox import (
-    biochar_applications,
-    logic,
-    measurements,
-    production_batches,
-    shared_components,
-    storage_locations,
-)
+from importer.sandbox import logic
 from importer.sandbox import schemas as s
 from importer.sandbox.faults import FaultConfig, FaultInjector
 from importer.sandbox.logic import Problem, invalid, need, render
-from importer.sandbox.resource import Kit
+from importer.sandbox.resource import Kit, discover
 from importer.sandbox.store import SandboxStore, paginate
 
 PREFIX = "/mrv/v0"
@@ -41,8 +34,6 @@ DEMO_ACCESS_TOKEN = (
 )
 
 Handler = Callable[[Request], Awaitable[Response]]
-#: resources served from their own module (`routes(Kit)`): a new one is a module and a line here
-RESOURCES = (storage_locations, production_batches, biochar_applications, measurements, shared_components)
 
 
 class Sandbox:
@@ -483,7 +474,8 @@ def build_app(sandbox: Sandbox) -> Any:
         Route("/_sandbox/feedstock_types", api(add_feedstock_type, path=None, status=201), methods=["POST"]),
     ]
     kit = Kit(store=store, prefix=PREFIX, api=api, body=_body, params=_params)
-    routes += [route for resource in RESOURCES for route in resource.routes(kit)]
+    # resources served from their own module (`routes(kit)`), found in the package: a new one is a module
+    routes += [route for resource in discover() for route in resource.routes(kit)]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": "Not Found"}, status_code=404)

@@ -1,16 +1,21 @@
 """What a resource module of the sandbox (`storage_locations`, `production_batches`, `biochar_applications`,
-`measurements`) receives from the app: `Kit`. Each resource module exposes `routes(kit)`;
-`importer.sandbox.app.RESOURCES` lists them."""
+`measurements`, ...) receives from the app: `Kit`. Each resource module exposes `routes(kit)`, and `PREFIXES` when
+it mints IDs of a kind the sandbox's ID module does not name; the app finds them itself (`discover`): a new
+resource is a module of this package, nothing more."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from importer.sandbox import ids
 from importer.sandbox import schemas as s
 from importer.sandbox.logic import not_found, render
 from importer.sandbox.store import SandboxStore, paginate
@@ -63,3 +68,25 @@ def getter(kit: Kit, kind: str) -> Callable[[Request], Awaitable[Any]]:
             return render(kit.store, kind, held(kit.store, kind, request.path_params["id"]))
 
     return handler
+
+
+#: the package's modules that assemble the resources rather than serve one
+_ASSEMBLERS = frozenset({"app", "server", "resource"})
+
+
+def discover() -> tuple[ModuleType, ...]:
+    """Every resource module of the sandbox package (one exposing `routes(kit)`), by name; the prefixes a module
+    declares (`PREFIXES`: kind -> prefix) join the sandbox's IDs (`ids.PREFIXES`)."""
+    package = importlib.import_module("importer.sandbox")
+    found: list[ModuleType] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name in _ASSEMBLERS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if not callable(getattr(module, "routes", None)):
+            continue
+        for kind, prefix in getattr(module, "PREFIXES", {}).items():
+            if ids.PREFIXES.setdefault(kind, prefix) != prefix:
+                raise ValueError(f"sandbox resource {info.name}: {kind!r} already has the prefix {ids.PREFIXES[kind]}")
+        found.append(module)
+    return tuple(found)

@@ -49,6 +49,11 @@ CONTENT_TYPES: dict[str, str] = {
     ".parquet": "application/vnd.apache.parquet",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+#: what a `unit` column may be declared to measure (`Column.measures`), as its findings say it
+MEASURES: dict[str, str] = {
+    "mass": "a unit of mass (t, kg, lb)",
+    "mass per area": "a unit of mass per area (t/ha, kg/m2)",
+}
 MAX_SOURCE_BYTES = 50_000_000
 NAME_MAX = 100  # display_name, supplier_reference_id, feedstock type name
 DESCRIPTION_MAX = 500  # CreateDatapointRequest.description: "Must be at most 500 characters long."
@@ -71,6 +76,10 @@ class Column:
     exclusive_minimum: bool = False
     default: object = None
     also_sheets: tuple[str, ...] = ()  # a `ref`/`refs` column: further sheets whose refs it accepts
+    measures: str | None = None  # a `unit` column: what its unit must measure (a key of `MEASURES`)
+    #: the live document's field it is sent as ("Schema.property"), whose limits it must hold: declared by the
+    #: sheets kinds declare themselves (the format's own are mapped by the contract tests)
+    sent_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,9 @@ class Sheet:
     #: row gives its own (`identity.workbook_references`); sources (whose reference carries the file's hash) and
     #: components (whose scope names the segment) say theirs themselves
     makes_objects: bool = False
+    #: the typed row each of its rows becomes (a dataclass whose fields after `row` are the columns): a sheet a kind
+    #: declares itself (`register`), whose rows the planner reads with `Workbook.rows_of(row_type)`
+    row_type: type | None = None
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -94,7 +106,7 @@ class Sheet:
         raise KeyError(name)
 
 
-def _srid() -> Column:
+def srid_column(sent_as: str | None = None) -> Column:
     return Column(
         "supplier_reference_id",
         "str",
@@ -102,6 +114,7 @@ def _srid() -> Column:
         description="Your own unique key for this object in Isometric. Leave empty to have one derived "
         "from the prefix, sheet and ref (stable across runs).",
         example="acme-2026-10-dp-moisture",
+        sent_as=sent_as,
     )
 
 
@@ -186,7 +199,7 @@ SOURCES = Sheet(
             description="Sent as the source's description; a changed one is updated, an emptied one cleared.",
         ),
         Column("is_public", "bool", default=False, example="FALSE"),
-        _srid(),
+        srid_column(),
     ),
 )
 
@@ -217,7 +230,7 @@ DATAPOINTS = Sheet(
             description="Comma-separated refs of the sources sheet or existing src_ IDs.",
         ),
         Column("uncertainty_justification", "str", example="Scale calibrated to +/-1%"),
-        _srid(),
+        srid_column(),
     ),
     makes_objects=True,
 )
@@ -279,7 +292,7 @@ ENTRIES = Sheet(
         Column(
             "feedstock_type", "ref", ref_sheet="feedstock_types", id_kind="feedstock_type", example="sawmill-offcuts"
         ),
-        _srid(),
+        srid_column(),
     ),
     makes_objects=True,
 )
@@ -365,7 +378,7 @@ COMPONENTS = Sheet(
             description="For action remove: the entry's template component to drop (rtc_ ID, display "
             "name or blueprint key).",
         ),
-        _srid(),
+        srid_column(),
         Column(
             "scope",
             "enum",
@@ -502,7 +515,7 @@ STORAGE_LOCATIONS = Sheet(
             description="How the carbon is stored there; empty: left to Isometric.",
         ),
         Column("description", "str", example="Arable field north of the plant"),
-        _srid(),
+        srid_column(),
     ),
     required=False,
     makes_objects=True,
@@ -563,9 +576,9 @@ PRODUCTION_BATCHES = Sheet(
             example="12.5",
             description="The batch's biochar mass (the document does not say dry or wet: follow your methodology).",
         ),
-        Column("unit", "unit", required=True, example="t", description="A unit of mass: t, kg, lb..."),
+        Column("unit", "unit", required=True, example="t", description="A unit of mass: t, kg, lb...", measures="mass"),
         Column("standard_deviation", "number", minimum=0, example="0.1", description="In the mass's unit."),
-        _srid(),
+        srid_column(),
     ),
     required=False,
     makes_objects=True,
@@ -605,7 +618,14 @@ BIOCHAR_APPLICATIONS = Sheet(
             description="Not before its batch's production ended.",
         ),
         Column("application_rate", "number", required=True, minimum=0, example="10"),
-        Column("application_rate_unit", "unit", required=True, example="t/ha", description="Mass per area."),
+        Column(
+            "application_rate_unit",
+            "unit",
+            required=True,
+            example="t/ha",
+            description="Mass per area.",
+            measures="mass per area",
+        ),
         Column("truck_mass_on_arrival", "number", required=True, minimum=0, example="18.4"),
         Column(
             "truck_mass_on_departure",
@@ -616,7 +636,7 @@ BIOCHAR_APPLICATIONS = Sheet(
             description="At most the arrival mass. Without a weighbridge, give the net mass as the arrival mass and "
             "0 here (a convention Isometric support confirmed to an integrator; not in the document).",
         ),
-        Column("truck_mass_unit", "unit", required=True, example="t", description="A unit of mass."),
+        Column("truck_mass_unit", "unit", required=True, example="t", description="A unit of mass.", measures="mass"),
         Column(
             "source_refs",
             "refs",
@@ -633,7 +653,7 @@ BIOCHAR_APPLICATIONS = Sheet(
             description="Optional: the ref of the GHG entry this spreading belongs to. Kept in the report's lineage "
             "only (Isometric sets that link itself).",
         ),
-        _srid(),
+        srid_column(),
     ),
     required=False,
     makes_objects=True,
@@ -654,7 +674,7 @@ MEASUREMENT_LOCATIONS = Sheet(
         ),
         Column("latitude", "number", required=True, minimum=-90, maximum=90, example="57.7089"),
         Column("longitude", "number", required=True, minimum=-180, maximum=180, example="11.9746"),
-        _srid(),
+        srid_column(),
     ),
     required=False,
     makes_objects=True,
@@ -724,7 +744,7 @@ SAMPLES = Sheet(
             "a sample: the importer shows it in the report's lineage and attaches it to the entries using the "
             "sample's values (see 'Lab results' in this document).",
         ),
-        _srid(),
+        srid_column(),
     ),
     required=False,
     makes_objects=True,
@@ -779,7 +799,9 @@ def holds_biochar_mass(input_key: str) -> bool:
     return set(input_key.lower().replace("-", "_").split("_")) >= _BIOCHAR_MASS_WORDS
 
 
-SHEETS: tuple[Sheet, ...] = (
+#: the format's sheets, in the order they are read and checked: the ones declared here, then those kinds declare
+#: themselves (`register`); grows only through `register`
+SHEETS: list[Sheet] = [
     PROJECT,
     SOURCES,
     DATAPOINTS,
@@ -795,8 +817,33 @@ SHEETS: tuple[Sheet, ...] = (
     MEASUREMENT_LOCATIONS,
     SAMPLES,
     SAMPLE_VALUES,
-)
+]
 SHEETS_BY_NAME: dict[str, Sheet] = {s.name: s for s in SHEETS}
+
+
+def register(*sheets: Sheet) -> None:
+    """Add the sheets a kind declares itself (each with its `row_type`) to the format: read, checked, typed,
+    written into the template and described like the sheets declared here. Registering a sheet again is a no-op;
+    another sheet of the same name is refused."""
+    for sheet in sheets:
+        held = SHEETS_BY_NAME.get(sheet.name)
+        if held is sheet:
+            continue
+        if held is not None:
+            raise ValueError(f"the workbook format already has a sheet named {sheet.name!r}")
+        if sheet.row_type is None:
+            raise ValueError(f"sheet {sheet.name!r} declares no row_type: its rows would have no typed form")
+        SHEETS.append(sheet)
+        SHEETS_BY_NAME[sheet.name] = sheet
+
+
+def plug_ins() -> None:
+    """Load the sheets kinds declare themselves (`importer.register_kinds`: the kinds register them here), when
+    the whole format is needed: a workbook naming a sheet not declared here, the template, a writer of such a
+    sheet. Validating a workbook of the sheets declared here never imports the planner."""
+    import importer
+
+    importer.register_kinds()
 
 
 def normalise_header(text: object) -> str:

@@ -113,6 +113,17 @@ README_TEXT = [
 ]
 
 
+def readme_text() -> list[tuple[str, bool]]:
+    """The README sheet's lines: `README_TEXT`, with one numbered line for each sheet a kind declares itself
+    (`spec.register`), in its own words (its `description`), after the sheets above."""
+    spec.plug_ins()
+    blank = len(README_TEXT) - 1 - README_TEXT[::-1].index(("", False))  # the line after the numbered sheets
+    numbered = sum(1 for text, _ in README_TEXT if re.match(r"\d+\. ", text))
+    declared = [s for s in spec.SHEETS if s.row_type is not None]
+    lines = [(f"{numbered + i}. {s.name}: {s.description}", False) for i, s in enumerate(declared, start=1)]
+    return README_TEXT[:blank] + lines + README_TEXT[blank:]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "entry"
 
@@ -160,10 +171,11 @@ def build_template(
 ) -> Path:
     """Write the fill-in workbook for `templates` of `project_id` to `path`; `feedstock_types` (the
     organisation's, as listed) fill the feedstock_types sheet's dropdowns of names and IDs."""
+    spec.plug_ins()  # the sheets kinds declare themselves are part of the template too
     book = XlWorkbook()
     readme = book.active
     readme.title = "README"
-    for i, (text, bold) in enumerate(README_TEXT, start=1):
+    for i, (text, bold) in enumerate(readme_text(), start=1):
         cell = readme.cell(row=i, column=1, value=text)
         cell.font = Font(bold=bold, size=14 if bold else 11)
         cell.alignment = Alignment(wrap_text=True, vertical="top")

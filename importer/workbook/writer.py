@@ -18,6 +18,11 @@ def write_workbook(
     path: Path, sheets: Mapping[str, Sequence[Mapping[str, object]]], *, project: Mapping[str, object]
 ) -> Path:
     """Write `sheets` (sheet name -> rows as dicts keyed by column name) and `project` settings to `path`."""
+    if set(sheets) - set(spec.SHEETS_BY_NAME):
+        spec.plug_ins()  # a sheet a kind declares itself, perhaps
+    unknown_sheets = set(sheets) - set(spec.SHEETS_BY_NAME)
+    if unknown_sheets:
+        raise KeyError(f"not sheets of the workbook format: {sorted(unknown_sheets)}")
     book = XlWorkbook(write_only=True)
     ws = book.create_sheet("project")
     ws.append(["key", "value"])

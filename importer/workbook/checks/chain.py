@@ -12,15 +12,10 @@ from typing import Unpack
 
 from importer.ids import has_id_prefix, id_kind
 from importer.units import UnitError, canonical_unit, kg_factor, measures
+from importer.workbook import spec
 from importer.workbook.checks.base import Checks, Place
 from importer.workbook.spec import holds_biochar_mass
 
-#: what each unit column of the chain measures: the unit it must convert to, and how the finding says it
-_UNIT_COLUMNS: dict[tuple[str, str], tuple[str, str]] = {
-    ("production_batches", "unit"): ("mass", "a unit of mass (t, kg, lb)"),
-    ("biochar_applications", "truck_mass_unit"): ("mass", "a unit of mass (t, kg, lb)"),
-    ("biochar_applications", "application_rate_unit"): ("mass per area", "a unit of mass per area (t/ha, kg/m2)"),
-}
 #: how far an entry's biochar mass may differ from its applications' net mass before a warning (rounding)
 _MASS_TOLERANCE = 0.005
 
@@ -42,7 +37,6 @@ class ChainChecks(Checks):
     def check_chain(self) -> None:
         if not self._has_rows("production_batches") and not self._has_rows("biochar_applications"):
             return
-        self._check_units()
         self._check_batches()
         self._check_applications()
 
@@ -53,32 +47,39 @@ class ChainChecks(Checks):
     def _fine(self, sheet: str, row: int, *columns: str) -> bool:
         return not any((sheet, row, c) in self.bad_cells for c in columns)
 
-    def _check_units(self) -> None:
-        """Each unit cell parses and measures what its column holds; accepted spellings become canonical."""
-        for (name, column), (base, expected) in _UNIT_COLUMNS.items():
-            sheet = self.sheets.get(name)
-            if sheet is None or not sheet.rows or column not in sheet.records:
+    def check_unit_measures(self) -> None:
+        """Each cell of a unit column declared to measure something (`Column.measures`: a batch's mass, an
+        application's rate) parses and measures it; accepted spellings become canonical."""
+        for name, sheet in self.sheets.items():
+            if not sheet.rows:
                 continue
-            values = sheet.records[column]
-            for i, (row, unit) in enumerate(zip(sheet.rows, values, strict=True)):
-                if not isinstance(unit, str) or not self._fine(name, row, column):
-                    continue
-                try:
-                    canonical = canonical_unit(unit).canonical
-                except UnitError as exc:
-                    self.error(exc.code, f"{exc}; expected {expected}", sheet=name, row=row, column=column, value=unit)
-                    continue
-                if not measures(canonical, base):
-                    self.error(
-                        "incompatible_unit",
-                        f"found {unit!r}, expected {expected}",
-                        sheet=name,
-                        row=row,
-                        column=column,
-                        value=unit,
-                    )
-                    continue
-                values[i] = canonical
+            for col in sheet.spec.columns:
+                if col.measures is not None and col.name in sheet.records:
+                    self._check_measures(name, col.name, col.measures)
+
+    def _check_measures(self, name: str, column: str, base: str) -> None:
+        expected = spec.MEASURES[base]
+        sheet = self.sheets[name]
+        values = sheet.records[column]
+        for i, (row, unit) in enumerate(zip(sheet.rows, values, strict=True)):
+            if not isinstance(unit, str) or not self._fine(name, row, column):
+                continue
+            try:
+                canonical = canonical_unit(unit).canonical
+            except UnitError as exc:
+                self.error(exc.code, f"{exc}; expected {expected}", sheet=name, row=row, column=column, value=unit)
+                continue
+            if not measures(canonical, base):
+                self.error(
+                    "incompatible_unit",
+                    f"found {unit!r}, expected {expected}",
+                    sheet=name,
+                    row=row,
+                    column=column,
+                    value=unit,
+                )
+                continue
+            values[i] = canonical
 
     def _facility_ok(self, value: object, **where: Unpack[Place]) -> bool:
         if not isinstance(value, str) or id_kind(value) == "facility":

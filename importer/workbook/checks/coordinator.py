@@ -58,12 +58,14 @@ class Validator(
                     self.check_evidence()
         self.check_signs()
         for sheet_spec in spec.SHEETS:  # optional sheets that are absent are empty
-            if sheet_spec.name not in self.sheets and not sheet_spec.key_value:
+            # (a kind's own sheet, when absent, is not: whether the kinds were loaded changes nothing)
+            if sheet_spec.name not in self.sheets and not sheet_spec.key_value and sheet_spec.row_type is None:
                 self.sheets[sheet_spec.name] = CheckedSheet(sheet_spec, sheet_spec.name, {})
         used = self.check_references()
         self.check_list_duplicates()
         self.check_components()
         self.check_feedstock_types()
+        self.check_unit_measures()
         self.check_chain()
         self.check_samples()
         self.check_shared_components()

@@ -14,7 +14,6 @@ from importer.workbook.checks.base import Checks
 if TYPE_CHECKING:
     pass
 
-SHEET_ORDER = {s.name: i for i, s in enumerate(spec.SHEETS)}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 #: hidden data is named before everything else: a reviewer must know the workbook holds more than it shows
 SHOWN_FIRST = frozenset({"hidden_column", "hidden_row", "filtered_row", "struck_row", "hidden_sheet"})
@@ -29,13 +28,14 @@ class FindingOrder(Checks):
         few findings differ in: that part is computed once per combination, not once per finding (100,000
         findings of one kind are common)."""
         ranks: dict[tuple[str, str, str | None, str | None], tuple[tuple[bool, int, int], int]] = {}
+        sheet_order = {s.name: i for i, s in enumerate(spec.SHEETS)}  # the format's, with the kinds' own sheets
         fields = attrgetter("code", "severity", "sheet", "column")
 
         def rank(kind: tuple[str, str, str | None, str | None]) -> tuple[tuple[bool, int, int], int]:
             code, severity, sheet_name, column = kind
             sheet = self.sheets.get(sheet_name or "")
             found = ranks[kind] = (
-                (code not in SHOWN_FIRST, SEVERITY_ORDER[severity], SHEET_ORDER.get(sheet_name or "", 99)),
+                (code not in SHOWN_FIRST, SEVERITY_ORDER[severity], sheet_order.get(sheet_name or "", 99)),
                 sheet.columns.get(column or "", 0) if sheet else 0,
             )
             return found
@@ -48,4 +48,4 @@ class FindingOrder(Checks):
         return key
 
 
-__all__ = ["FindingOrder", "SEVERITY_ORDER", "SHEET_ORDER", "SHOWN_FIRST"]
+__all__ = ["FindingOrder", "SEVERITY_ORDER", "SHOWN_FIRST"]

@@ -17,11 +17,19 @@ if TYPE_CHECKING:
 IGNORED_SHEETS = {"readme", "_lists"}  # the template's own README and hidden dropdown-lists sheets, as titled
 
 
+def _ignored(title: str) -> bool:
+    return spec.normalise_header(title) in IGNORED_SHEETS or title.strip().lower() in IGNORED_SHEETS
+
+
 class ProjectChecks(Checks):
     """The first stage: the sheets found, then the project sheet read."""
 
     def find_sheets(self) -> dict[str, RawSheet]:
         by_norm: dict[str, RawSheet] = {}
+        if any(
+            spec.normalise_header(title) not in spec.SHEETS_BY_NAME and not _ignored(title) for title in self.raw.sheets
+        ):
+            spec.plug_ins()  # a sheet a kind declares itself, perhaps: the whole format is loaded before it is judged
         for title, sheet in self.raw.sheets.items():
             norm = spec.normalise_header(title)
             if norm in spec.SHEETS_BY_NAME:
@@ -54,7 +62,7 @@ class ProjectChecks(Checks):
                         "meant to be imported, or delete it"
                     )
                     self.error("hidden_sheet", f"sheet {title!r} is hidden{beside}", sheet=title)
-            elif norm not in IGNORED_SHEETS and title.strip().lower() not in IGNORED_SHEETS:
+            elif not _ignored(title):
                 close = difflib.get_close_matches(norm, list(spec.SHEETS_BY_NAME), n=1, cutoff=0.75)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 self.warn(

@@ -7,6 +7,7 @@ import dataclasses
 from typing import TYPE_CHECKING, TypeVar
 
 from importer.identity import workbook_references
+from importer.workbook import spec
 from importer.workbook.checks.base import Checks
 from importer.workbook.model import (
     BiocharApplicationRow,
@@ -52,6 +53,9 @@ class TypedRows(Checks):
         return [cls(*values) for values in zip(*lists, strict=True)]  # raises as it always did
 
     def build(self) -> Workbook:
+        declared = {  # a kind's own sheets (`spec.register`), by their row type
+            sheet.row_type: sheet for sheet in spec.SHEETS if sheet.row_type is not None and sheet.name in self.sheets
+        }
         sources = []
         for rec in self.rows("sources"):
             ev = self.evidence[rec["row"]]
@@ -123,27 +127,33 @@ class TypedRows(Checks):
             sample_values=self.typed("sample_values", SampleValueRow),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
             project_rows=dict(self.project_rows),
+            declared={row_type: self.declared_rows(sheet) for row_type, sheet in declared.items()},
+            declared_sheets={row_type: sheet.name for row_type, sheet in declared.items()},
         )
+
+    def declared_rows(self, sheet: spec.Sheet) -> list[object]:
+        """The typed rows of a sheet a kind declared itself (`spec.register`): an empty list cell is `()`, an
+        empty cell of a column with a default is that default."""
+        assert sheet.row_type is not None
+        records = self.sheets[sheet.name].records if sheet.name in self.sheets else {}
+        filled: dict[str, list[object]] = {}
+        for col in sheet.columns:
+            if col.name not in records:
+                continue
+            if col.type == "refs":
+                filled[col.name] = [v or () for v in records[col.name]]
+            elif col.default is not None:
+                filled[col.name] = [col.default if v is None else v for v in records[col.name]]
+        return list(self.typed(sheet.name, sheet.row_type, **filled))
 
     def supplier_references_given(self) -> bool:
         """Whether some row gives its own supplier_reference_id. When none does, every ID is derived
         (`<prefix>:<sheet>:<ref>`, sources adding their file's hash, long ones hashed): distinct, since refs are
         unique within a sheet (checked before) and sheets are named apart."""
         given = [
-            self.sheets[name].records.get("supplier_reference_id", [])
-            for name in (
-                "sources",
-                "datapoints",
-                "feedstock_types",
-                "entries",
-                "components",
-                "storage_locations",
-                "production_batches",
-                "biochar_applications",
-                "measurement_locations",
-                "samples",
-            )
-            if name in self.sheets
+            self.sheets[sheet.name].records.get("supplier_reference_id", [])
+            for sheet in spec.SHEETS
+            if sheet.name in self.sheets and any(col.name == "supplier_reference_id" for col in sheet.columns)
         ]
         return not all(column.count(None) == len(column) for column in given)
 
