@@ -60,8 +60,9 @@ def test_a_kind_unknown_to_the_outputs_reads_as_its_own_words(tmp_path: Path):
 
 def test_the_sheets_that_make_objects_are_the_owned_kinds_sheets_and_the_workbook_holds_each():
     """`identity.workbook_references` walks the sheets the spec says make objects (a new kind's sheet says so
-    itself); each must be a kind the importer owns, held by the Workbook under the sheet's name. Sources and
-    components name their references themselves (a file's hash; a scope's segment)."""
+    itself); each must be a kind the importer owns, held by the Workbook under the sheet's name, or by its row type
+    when a kind declares the sheet itself (`spec.register`). Sources and components name their references themselves
+    (a file's hash; a scope's segment)."""
     import dataclasses
 
     from importer.workbook import spec
@@ -71,4 +72,6 @@ def test_the_sheets_that_make_objects_are_the_owned_kinds_sheets_and_the_workboo
     making = {sheet.name for sheet in spec.SHEETS if sheet.makes_objects}
     assert making == owned - {"sources", "components", "project_components", "statement_components"}
     fields = {f.name for f in dataclasses.fields(Workbook)}
-    assert making <= fields
+    declared = {sheet.name for sheet in spec.SHEETS if sheet.row_type is not None}
+    assert declared and not declared & fields
+    assert making <= fields | declared

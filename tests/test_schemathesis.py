@@ -122,6 +122,10 @@ SERVED = {
     "POST /project_components/{id}/ghg_entry_attributions",
     "DELETE /project_components/{component_id}/ghg_entry_attributions/{ghg_entry_id}",
     "POST /ghg_statement_components",
+    "POST /feedstock_batches",
+    "GET /feedstock_batches/{id}",
+    "DELETE /feedstock_batches/{id}",
+    "GET /feedstock_types/{feedstock_type_id}/feedstock_batches",
 }
 #: operations of the document the sandbox does not implement (skipped), with the reason
 NOT_SERVED = {
@@ -138,7 +142,6 @@ NOT_SERVED = {
 }
 _OTHER_RESOURCES = (
     "data-upload-submissions",
-    "feedstock_batches",
     "file-uploads",
     "monitoring_requirements",
     "monitoring_submissions",
@@ -146,8 +149,7 @@ _OTHER_RESOURCES = (
     "storage_units",
 )
 NOT_SERVED_REASON_OTHER = (
-    "a resource outside the importer's flow (feedstock batches, storage units, "
-    "sensors, monitoring): not implemented by the sandbox"
+    "a resource outside the importer's flow (storage units, sensors, monitoring): not implemented by the sandbox"
 )
 
 
@@ -253,7 +255,7 @@ EXCLUSIONS = [
         "project and template (API-NOTES step 6)",
     ),
     Exclusion(
-        frozenset({"POST /production_batches", "POST /biochar_applications"}),
+        frozenset({"POST /production_batches", "POST /biochar_applications", "POST /feedstock_batches"}),
         "positive_data_acceptance",
         422,
         r"not found|already exists",
@@ -261,10 +263,10 @@ EXCLUSIONS = [
         "sources named must exist; supplier_reference_id is unique per supplier (the document's description)",
     ),
     Exclusion(
-        frozenset({"DELETE /production_batches/{id}"}),
+        frozenset({"DELETE /production_batches/{id}", "DELETE /feedstock_batches/{id}"}),
         "positive_data_acceptance",
         422,
-        r"is cited by biochar applications",
+        r"is cited by (biochar applications|samples)",
         "the sandbox's reading of what the document leaves open: a batch that applications still cite is kept "
         "(its 422 is a documented answer of the DELETE); the importer deletes the applications first",
     ),
@@ -274,7 +276,7 @@ EXCLUSIONS = [
         422,
         r"not found|already exists|at most one of|unknown unit",
         "business rules: the project and the sample's target (batch, storage location, measurement location, "
-        "feedstock batch: the sandbox has none) must exist, supplier_reference_id is unique per supplier, a unit is "
+        "feedstock batch) must exist, supplier_reference_id is unique per supplier, a unit is "
         "a unit; the sandbox's reading of 'at most one' target (API-NOTES: measurement samples)",
     ),
     Exclusion(
@@ -454,6 +456,16 @@ def _objects(api: httpx.Client) -> dict[str, str]:
             ],
         },
     ).json()
+    delivery = api.post(
+        "/feedstock_batches",
+        json={
+            "feedstock_type_id": feedstock["id"],
+            "supplier_reference_id": "st-ftb",
+            "display_name": "Offcuts, 3 October",
+            "delivery_date": "2026-10-03",
+            "mass": quantity,
+        },
+    ).json()
     project_component = api.post(
         "/project_components",
         json={
@@ -473,6 +485,7 @@ def _objects(api: httpx.Client) -> dict[str, str]:
         },
     ).json()
     return {
+        "feedstock_batches": delivery["id"],
         "measurement_locations": spot["id"],
         "measurement_samples": sample["id"],
         "project_components": project_component["id"],
@@ -510,6 +523,8 @@ def _prepare(case: Any, ids: dict[str, str]) -> None:
         params["component_id"] = ids["project_components"]
     if _valid_id(params.get("ghg_entry_id")):
         params["ghg_entry_id"] = ids["ghg_entries"]
+    if _valid_id(params.get("feedstock_type_id")):
+        params["feedstock_type_id"] = ids["feedstock_types"]
     bodies = [case.body] if isinstance(case.body, dict) else []
     if bodies and isinstance(bodies[0].get("component_data"), dict):  # a shared component's whole component create
         bodies.append(bodies[0]["component_data"])

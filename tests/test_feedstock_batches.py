@@ -1,0 +1,251 @@
+"""Feedstock batches, the first kind that declares its own sheet and API resource (#25): `importer/planning/
+feedstock_batches.py`, `importer/sandbox/feedstock_batches.py` and this file are all it took. End to end with the
+real CLI against the loopback sandbox: every batch read back over HTTP (each feedstock type's listing, and each batch
+by its own path) and compared with figures this test computes itself; a re-run sends only GETs; a changed mass is
+refused without --replace and replaced with it (DELETE, then POST); a removed row is an orphan that --prune deletes,
+alone; a rollback deletes what the run made. The sheet's refusals are located to their cell by `validate` in a fresh
+interpreter, which loads the kind's sheet only because the workbook names it; the template carries the sheet; the
+request model is the live document's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from e2e_helpers import REPO, api_get, api_nodes, cli_env, run_cli
+from workbooks import write
+
+SAWMILL = "ftt_1SBXSAWMILLOFF01"  # the seeded type the sample's feedstock_types sheet names ("Sawmill offcuts")
+FOREST = "ftt_1SBXFORESTRES001"  # another seeded type, given here by its ID
+TYPES = (SAWMILL, FOREST)
+
+BATCHES = [
+    {
+        "ref": "offcuts-10-03",
+        "feedstock_type": "sawmill-offcuts",  # a ref of the feedstock_types sheet
+        "display_name": "Offcuts, 3 October",
+        "delivery_date": "2026-10-03",
+        "mass": 22.5,
+        "unit": "t",
+        "standard_deviation": 0.2,
+    },
+    {
+        "ref": "residue-10-17",
+        "feedstock_type": FOREST,
+        "display_name": "Forest residue, 17 October",
+        "delivery_date": "2026-10-17",
+        "mass": 9800,
+        "unit": "kg",
+        "standard_deviation": None,
+        "supplier_reference_id": "acme-ftb-residue-17",
+    },
+]
+
+
+def _workbook(folder: Path, rows: list[dict[str, Any]], *, name: str = "wb.xlsx") -> Path:
+    def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        sheets["feedstock_batches"] = [dict(r) for r in rows]
+
+    return write(folder, mutate, name=name)
+
+
+def _expected(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """supplier_reference_id -> the batch the server must hold, computed here: the derived reference by the rule
+    the README states (`<prefix>:<sheet>:<ref>`, the sample's prefix), the type resolved by hand."""
+    out = {}
+    for r in rows:
+        srid = r.get("supplier_reference_id") or f"demo-2026-10:feedstock_batches:{r['ref']}"
+        out[srid] = {
+            "feedstock_type_id": SAWMILL if r["feedstock_type"] == "sawmill-offcuts" else r["feedstock_type"],
+            "display_name": r["display_name"],
+            "delivery_date": r["delivery_date"],
+            "mass": {"magnitude": float(r["mass"]), "unit": r["unit"], "standard_deviation": r["standard_deviation"]},
+        }
+    return out
+
+
+def _held(sandbox: Any) -> dict[str, dict[str, Any]]:
+    """What the server holds, over HTTP: each type's listing, and each batch again by its own path."""
+    out = {}
+    for ftt in TYPES:
+        for node in api_nodes(sandbox, f"/feedstock_types/{ftt}/feedstock_batches"):
+            assert node["id"].startswith("ftb_") and node["feedstock_type_id"] == ftt
+            assert api_get(sandbox, f"/feedstock_batches/{node['id']}") == node
+            out[node["supplier_reference_id"]] = {
+                k: node[k] for k in ("feedstock_type_id", "display_name", "delivery_date", "mass")
+            }
+    return out
+
+
+def _ids(sandbox: Any) -> dict[str, str]:
+    return {
+        n["supplier_reference_id"]: n["id"]
+        for ftt in TYPES
+        for n in api_nodes(sandbox, f"/feedstock_types/{ftt}/feedstock_batches")
+    }
+
+
+def _writes(sandbox: Any, since: int) -> list[tuple[str, str, int]]:
+    return [r for r in list(sandbox.store.request_log)[since:] if r[0] != "GET"]
+
+
+def test_import_reads_back_every_field_and_a_rerun_sends_only_gets(sandbox, tmp_path):
+    workbook = _workbook(tmp_path / "wb", BATCHES)
+    env = cli_env(sandbox, tmp_path / "home")
+    first = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert first.code == 0, first.stdout + first.stderr
+    assert first.json()["counts"]["feedstock_batch"]["created"] == 2
+    assert _held(sandbox) == _expected(BATCHES)
+
+    before = len(sandbox.store.request_log)
+    second = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert second.code == 0, second.stdout + second.stderr
+    assert not _writes(sandbox, before)
+    assert {o["status"] for o in second.json()["objects"] if o["kind"] == "feedstock_batch"} == {"unchanged"}
+
+
+def test_a_changed_mass_asks_for_replace_then_is_replaced_and_a_removed_row_is_pruned_alone(sandbox, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(_workbook(tmp_path / "wb", BATCHES)), "--quiet"], env).code == 0
+    ids = _ids(sandbox)
+    residue = ids["acme-ftb-residue-17"]
+
+    heavier = [BATCHES[0], dict(BATCHES[1], mass=10250)]
+    workbook = _workbook(tmp_path / "wb", heavier)
+    before = len(sandbox.store.request_log)
+    refused = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert refused.code != 0, refused.stdout
+    row = next(o for o in refused.json()["objects"] if o["kind"] == "feedstock_batch" and o["ref"] == "residue-10-17")
+    assert row["status"] == "conflict" and "--replace" in json.dumps(row), row
+    assert not _writes(sandbox, before)  # nothing sent for a conflict
+    assert _held(sandbox) == _expected(BATCHES)
+
+    replaced = run_cli(["run", str(workbook), "--replace", "--json", "--quiet"], env)
+    assert replaced.code == 0, replaced.stdout + replaced.stderr
+    writes = _writes(sandbox, before)
+    assert [(m, p.rsplit("/", 1)[0] if m == "DELETE" else p) for m, p, _ in writes] == [
+        ("DELETE", "/mrv/v0/feedstock_batches"),
+        ("POST", "/mrv/v0/feedstock_batches"),
+    ]
+    assert writes[0][1].endswith("/" + residue)
+    assert _held(sandbox) == _expected(heavier)
+
+    kept = heavier[1:]
+    workbook = _workbook(tmp_path / "wb", kept)
+    plan = run_cli(["plan", str(workbook), "--json", "--quiet"], env)
+    assert plan.code == 0, plan.stdout + plan.stderr
+    offcuts = "demo-2026-10:feedstock_batches:offcuts-10-03"
+    assert [(o["kind"], o["supplier_reference_id"]) for o in plan.json()["orphans"]] == [("feedstock_batch", offcuts)]
+    before = len(sandbox.store.request_log)
+    pruned = run_cli(["run", str(workbook), "--prune", "--json", "--quiet"], env)
+    assert pruned.code == 0, pruned.stdout + pruned.stderr
+    assert _writes(sandbox, before) == [("DELETE", f"/mrv/v0/feedstock_batches/{ids[offcuts]}", 204)]
+    assert _held(sandbox) == _expected(kept)
+
+
+def test_a_rollback_deletes_the_batches_the_run_made(sandbox, tmp_path):
+    env = cli_env(sandbox, tmp_path / "home")
+    run = run_cli(["run", str(_workbook(tmp_path / "wb", BATCHES)), "--json", "--quiet"], env)
+    assert run.code == 0, run.stdout + run.stderr
+    made = set(_ids(sandbox).values())
+    assert len(made) == 2
+    back = run_cli(["rollback", run.json()["run_id"], "--yes"], env)
+    assert back.code == 0, back.stdout + back.stderr
+    assert not _held(sandbox)
+    deleted = {
+        p.rsplit("/", 1)[1] for m, p, _ in sandbox.store.request_log if m == "DELETE" and "/feedstock_batches/" in p
+    }
+    assert deleted == made
+
+
+def test_a_workbook_without_the_sheet_never_asks_for_feedstock_batches(sandbox, tmp_path):
+    workbook = write(tmp_path / "wb")
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "feedstock_batch" not in result.json()["counts"]
+    assert not [r for r in sandbox.store.request_log if "feedstock_batches" in r[1]]
+
+
+def _validate_fresh(workbook: Path) -> tuple[int, dict[str, Any], bool]:
+    """`validate --json` in a fresh interpreter through the library, and whether it imported the planner."""
+    code = (
+        "import json, sys\n"
+        "from importer import library\n"
+        f"result = library.validate({str(workbook)!r})\n"
+        "print(json.dumps({'errors': [f.to_json() for f in result.errors()], 'counts': result.counts, "
+        "'planner': 'importer.planning' in sys.modules}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    return len(data["errors"]), data, data["planner"]
+
+
+def test_the_sheets_refusals_are_located_to_their_cells_in_a_fresh_interpreter(tmp_path):
+    rows = [
+        dict(BATCHES[0], unit="m"),  # not a mass
+        dict(BATCHES[1], feedstock_type="sawmil-offcuts", mass=-3),  # a ref of no row, a mass below zero
+    ]
+    count, data, planner = _validate_fresh(_workbook(tmp_path / "wb", rows))
+    found = {(e["sheet"], e["cell"], e["code"]) for e in data["errors"]}
+    assert found == {
+        ("feedstock_batches", "F2", "incompatible_unit"),
+        ("feedstock_batches", "B3", "unknown_ref"),
+        ("feedstock_batches", "E3", "out_of_range"),
+    }, data["errors"]
+    unit = next(e for e in data["errors"] if e["code"] == "incompatible_unit")
+    assert "'m'" in unit["message"] and "a unit of mass" in unit["message"]
+    assert planner  # the sheet is the kind's: validation loaded it
+
+    plain = write(tmp_path / "plain")
+    clean, data, planner = _validate_fresh(plain)
+    assert clean == 0, data
+    assert not planner  # a workbook of the format's own sheets never imports the planner
+
+    import importer
+    from importer import library
+
+    importer.register_kinds()  # here the kinds are loaded: the result is the same, no empty sheet of theirs added
+    assert library.validate(plain).counts == data["counts"]
+    assert "feedstock_batches" not in data["counts"]
+
+
+def test_the_template_carries_the_sheet_and_says_what_it_is_for(sandbox, tmp_path):
+    from openpyxl import load_workbook
+
+    env = cli_env(sandbox, tmp_path / "home")
+    out = tmp_path / "template.xlsx"
+    result = run_cli(["template", str(out), "--project-id", "prj_1SBXBIOCHAR00001"], env)
+    assert result.code == 0, result.stdout + result.stderr
+    book = load_workbook(out)
+    assert [c.value for c in book["feedstock_batches"][1]] == [
+        "ref",
+        "feedstock_type",
+        "display_name",
+        "delivery_date",
+        "mass",
+        "unit",
+        "standard_deviation",
+        "supplier_reference_id",
+    ]
+    readme = [row[0] for row in book["README"].iter_rows(values_only=True) if row[0]]
+    assert any(str(line).startswith("10. feedstock_batches: Feedstock batches") for line in readme), readme
+
+
+def test_the_request_and_answer_are_the_live_documents():
+    from importer.planning.feedstock_batches import CreateFeedstockBatchRequest, FeedstockBatch
+
+    document = json.loads((REPO.parent / "shared" / "isometric" / "mrv.openapi.json").read_text(encoding="utf-8"))
+    schemas = document["components"]["schemas"]
+    create = schemas["CreateFeedstockBatchRequest"]
+    fields = CreateFeedstockBatchRequest.model_fields
+    assert set(fields) == set(create["properties"])
+    assert {n for n, f in fields.items() if f.is_required()} == set(create["required"])
+    assert set(FeedstockBatch.model_fields) - {"created_at"} <= set(schemas["FeedstockBatch"]["properties"])
+    paths = document["paths"]
+    assert "post" in paths["/feedstock_batches"] and {"get", "delete"} <= set(paths["/feedstock_batches/{id}"])
+    assert "get" in paths["/feedstock_types/{feedstock_type_id}/feedstock_batches"]
