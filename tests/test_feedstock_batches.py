@@ -249,3 +249,65 @@ def test_the_request_and_answer_are_the_live_documents():
     paths = document["paths"]
     assert "post" in paths["/feedstock_batches"] and {"get", "delete"} <= set(paths["/feedstock_batches/{id}"])
     assert "get" in paths["/feedstock_types/{feedstock_type_id}/feedstock_batches"]
+
+
+def test_a_sample_taken_from_a_batch_by_its_ref_is_sent_with_the_batch_the_run_made(sandbox, tmp_path):
+    """The samples sheet names a feedstock batch by its ref: the batch is created first, the sample is sent with the
+    batch's new ID (read from the server's own record: the API's answer carries no feedstock_batch_id), and the
+    batch cannot be pruned before the sample that cites it."""
+    import datetime as dt
+
+    def mutate(sheets: dict[str, list[dict[str, Any]]], project: dict[str, Any]) -> None:
+        sheets["feedstock_batches"] = [dict(r) for r in BATCHES]
+        sheets["samples"] = [
+            {
+                "ref": "feed-1",
+                "measurement_type": "ew_mineral_feedstock",
+                "measured_at": dt.datetime(2026, 10, 4, 9, 30),
+                "feedstock_batch": "offcuts-10-03",
+            }
+        ]
+        sheets["sample_values"] = [
+            {
+                "ref": "feed-moisture",
+                "sample": "feed-1",
+                "quantity_kind": "mass_fraction",
+                "qualifier": None,
+                "magnitude": 0.31,
+                "unit": "dimensionless",
+            }
+        ]
+
+    workbook = write(tmp_path / "wb", mutate)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert result.code == 0, result.stdout + result.stderr
+    batch = _ids(sandbox)["demo-2026-10:feedstock_batches:offcuts-10-03"]
+    samples = [s for s in sandbox.store.all("measurement_sample") if s["supplier_reference_id"].endswith(":feed-1")]
+    assert [s["_feedstock_batch_id"] for s in samples] == [batch]
+    posts = [p for m, p, _ in sandbox.store.request_log if m == "POST"]
+    assert posts.index("/mrv/v0/feedstock_batches") < posts.index("/mrv/v0/measurement_samples")
+    listed = api_nodes(sandbox, "/measurement_samples")
+    assert [n["id"] for n in listed if n["supplier_reference_id"].endswith(":feed-1")] == [samples[0]["id"]]
+
+
+def test_a_plan_saved_when_samples_took_a_batch_by_its_id_alone_still_decodes_to_that_id():
+    from importer.planning import saved
+    from importer.planning.measurement_samples import MeasurementSamplePayload
+    from importer.planning.model import IdRef
+
+    written = {  # as `plan --out` wrote a sample's payload before samples took batches by ref
+        "__type__": "MeasurementSamplePayload",
+        "measurement_type": "ew_mineral_feedstock",
+        "measured_at": "2026-10-04T09:30:00Z",
+        "production_batch": None,
+        "storage_location": None,
+        "measurement_location": None,
+        "feedstock_batch": "ftb_1SBXOLDPLANBATCH1",
+        "values": [],
+        "sources": [],
+    }
+    payload = saved.decode(written)
+    assert isinstance(payload, MeasurementSamplePayload)
+    assert payload.feedstock_batch == IdRef("ftb_1SBXOLDPLANBATCH1")
+    assert saved.decode(saved.encode(payload)) == payload

@@ -60,9 +60,14 @@ class MeasurementSamplePayload:
     production_batch: Ref | None
     storage_location: Ref | None
     measurement_location: Ref | None
-    feedstock_batch: str | None  # an ftb_ ID
+    feedstock_batch: Ref | None
     values: tuple[SampleValuePayload, ...]
     sources: tuple[str, ...] = ()  # the lab certificate, as written: lineage only (the API takes none)
+
+    def __post_init__(self) -> None:
+        held: object = self.feedstock_batch
+        if isinstance(held, str):  # a plan saved when samples took a feedstock batch by its ftb_ ID alone
+            object.__setattr__(self, "feedstock_batch", IdRef(held))
 
 
 def listing(
@@ -151,7 +156,7 @@ def plan(p: Planning) -> list[Action]:
             measurement_location=(
                 p.ref("measurement_location", row.measurement_location) if row.measurement_location else None
             ),
-            feedstock_batch=row.feedstock_batch,
+            feedstock_batch=p.ref("feedstock_batch", row.feedstock_batch) if row.feedstock_batch else None,
             values=tuple(values_of.get(row.ref, ())),
             sources=row.source_refs,
         )
@@ -159,6 +164,7 @@ def plan(p: Planning) -> list[Action]:
             *p.deps("production_batch", [row.production_batch] if row.production_batch else []),
             *p.deps("storage_location", [row.storage_location] if row.storage_location else []),
             *p.deps("measurement_location", [row.measurement_location] if row.measurement_location else []),
+            *p.deps("feedstock_batch", [row.feedstock_batch] if row.feedstock_batch else []),
         ]
         base: Placed = dict(
             kind=KIND, ref=row.ref, sheet=SHEET, row=row.row, supplier_reference_id=srid, depends_on=tuple(deps)
@@ -247,7 +253,7 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
             "production_batch_id": target(p.production_batch),
             "storage_location_id": target(p.storage_location),
             "measurement_location_id": target(p.measurement_location),
-            "feedstock_batch_id": p.feedstock_batch,
+            "feedstock_batch_id": target(p.feedstock_batch),
             "values": [
                 {
                     "measurement_property": {"quantity_kind": v.quantity_kind, "qualifier": v.qualifier},
@@ -281,7 +287,7 @@ SPEC = Kind(
     plan=plan,
     apply=apply,
     payloads=(MeasurementSamplePayload, SampleValuePayload),
-    depends_on=("production_batch", "storage_location", "measurement_location"),
+    depends_on=("production_batch", "storage_location", "measurement_location", "feedstock_batch"),
     registry=SHEET,
     listing=listing,
     lookup=lookup,

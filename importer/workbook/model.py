@@ -192,7 +192,7 @@ class SampleRow:
     production_batch: str | None  # ref of production_batches or ptb_ ID
     storage_location: str | None  # ref of storage_locations or slc_ ID
     measurement_location: str | None  # ref of measurement_locations or mlc_ ID
-    feedstock_batch: str | None  # ftb_ ID
+    feedstock_batch: str | None  # ref of feedstock_batches or ftb_ ID
     source_refs: tuple[str, ...]  # the lab certificate: lineage only (the API takes no sources for a sample)
     supplier_reference_id: str | None
 

@@ -731,8 +731,10 @@ SAMPLES = Sheet(
         Column(
             "feedstock_batch",
             "ref",
+            ref_sheet="feedstock_batches",
             id_kind="feedstock_batch",
-            description="Or the feedstock batch sampled: its ftb_ ID (from the Certify UI). At most one of the four.",
+            description="Or the feedstock batch sampled: a ref of the feedstock_batches sheet or an ftb_ ID. At most "
+            "one of the four.",
         ),
         Column(
             "source_refs",

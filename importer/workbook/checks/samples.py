@@ -1,6 +1,6 @@
 """Lab results checked within and across their sheets (`measurement_locations`, `samples`, `sample_values`; the
 coordinates, enums and units are checked by the schema): a sample taken from at most one production batch, storage
-location, measurement location or feedstock batch; a feedstock batch given by its ftb_ ID (no sheet lists them); a
+location, measurement location or feedstock batch (each a ref of its sheet or an ID, checked with every reference); a
 sample with no values (a warning: nothing would bind to it); a production-batch sample that names no batch (a
 warning). Binding a sample's replicates to a scalar input is refused online (`importer.online`), where the
 blueprint's shape is known."""
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from importer.ids import id_kind
 from importer.workbook import spec
 from importer.workbook.checks.base import Checks
 
@@ -33,21 +32,6 @@ class SampleChecks(Checks):
                     row=row,
                     column=extra,
                     value=rec.get(extra),
-                )
-            batch = rec.get("feedstock_batch")
-            if (
-                isinstance(batch, str)
-                and id_kind(batch) != "feedstock_batch"
-                and ("samples", row, "feedstock_batch") not in self.bad_cells
-            ):
-                self.error(
-                    "bad_id",
-                    f"found {batch!r}, expected a feedstock batch ID: ftb_ and 16-33 letters or digits, copied from "
-                    "the Certify UI (no sheet lists feedstock batches)",
-                    sheet="samples",
-                    row=row,
-                    column="feedstock_batch",
-                    value=batch,
                 )
             if rec.get("measurement_type") == "biochar_production_batch" and not given:
                 self.warn(
