@@ -3,9 +3,12 @@ kind, so a new kind needs no table of its own in either (#25). Checked with a ki
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
+
+import pytest
 
 from importer.planning import kinds
 from importer.progress import LineProgress
@@ -75,3 +78,31 @@ def test_the_sheets_that_make_objects_are_the_owned_kinds_sheets_and_the_workboo
     declared = {sheet.name for sheet in spec.SHEETS if sheet.row_type is not None}
     assert declared and not declared & fields
     assert making <= fields | declared
+
+
+def test_a_kind_cannot_declare_a_sheet_kind_or_prefix_already_taken():
+    """What a kind declares itself (`Kind.sheets`, `Kind.resources`) joins the format and the client only when it
+    takes nothing already there: the same declaration again is a no-op, a clash is refused before anything changes."""
+    import importer
+    from importer import ids
+    from importer.api import endpoints
+    from importer.planning.feedstock_batches import RESOURCE, SHEET_SPEC
+    from importer.workbook import spec
+
+    importer.register_kinds()
+    sheets, collections, prefixes = list(spec.SHEETS), dict(endpoints.COLLECTIONS), dict(ids.PREFIXES)
+    spec.register(SHEET_SPEC)
+    endpoints.register(RESOURCE)
+    assert (list(spec.SHEETS), dict(endpoints.COLLECTIONS), dict(ids.PREFIXES)) == (sheets, collections, prefixes)
+
+    with pytest.raises(ValueError, match="already has a sheet named 'samples'"):
+        spec.register(dataclasses.replace(SHEET_SPEC, name="samples"))
+    with pytest.raises(ValueError, match="declares no row_type"):
+        spec.register(dataclasses.replace(SHEET_SPEC, name="deliveries", row_type=None))
+    with pytest.raises(ValueError, match="already serves a 'production_batch'"):
+        endpoints.register(dataclasses.replace(RESOURCE, kind="production_batch"))
+    with pytest.raises(ValueError, match="ID prefix 'src_'"):
+        endpoints.register(dataclasses.replace(RESOURCE, kind="delivery", prefix="src_"))
+    with pytest.raises(ValueError, match="ID prefix 'dlv'"):
+        endpoints.register(dataclasses.replace(RESOURCE, kind="delivery", prefix="dlv"))
+    assert (list(spec.SHEETS), dict(endpoints.COLLECTIONS), dict(ids.PREFIXES)) == (sheets, collections, prefixes)

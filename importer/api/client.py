@@ -1414,11 +1414,6 @@ class IsometricClient:
         path = resource.listed_at(**within)
         return self._models(resource.model, self._paginate(path), path)
 
-    def get_object(self, resource: ep.Resource[M], id: str) -> M:
-        """One object of a declared resource, by ID; NotFound when there is none."""
-        path = f"{resource.collection}/{id}"
-        return resource.model.model_validate(self._request("GET", path, expect=resource.model.model_validate))
-
     def create_object(self, resource: ep.Resource[M], body: JSONObject, find: Callable[[], M | None]) -> M:
         """Create one object of a declared resource. `find` looks it up by the body's supplier_reference_id: run
         before a re-send that might duplicate (an answer lost) and when the API refuses a duplicate, as for every

@@ -80,7 +80,8 @@ class Resource(Generic[T]):
     this module and the client: its kind, its IDs' prefix, its collection (POST; `<collection>/{id}` for GET and
     DELETE), the model of one object as the API answers (a GET, a create), and where it is listed when that is not
     the collection (`/feedstock_types/{feedstock_type_id}/feedstock_batches`: the parent's ID in braces).
-    `IsometricClient.list_objects`, `.get_object` and `.create_object` serve it; `.delete` deletes it by kind."""
+    `IsometricClient.list_objects` and `.create_object` serve it, its GET answers are checked against its model,
+    and `.delete` deletes it by kind."""
 
     kind: str
     prefix: str

@@ -76,5 +76,5 @@ class Kind:
     #: registered (`importer.workbook.spec.register`): read, checked, typed, in the template and its documentation
     sheets: tuple[Sheet, ...] = ()
     #: the API resources it declares itself (`importer.api.endpoints.register`): its paths, ID prefix and model,
-    #: served by the client's generic `list_objects`, `get_object`, `create_object` and `delete`
+    #: served by the client's generic `list_objects`, `create_object` and `delete`
     resources: tuple[Resource[Response], ...] = ()
