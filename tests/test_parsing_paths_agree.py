@@ -11,10 +11,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import importer
 from importer.workbook import spec
 from importer.workbook.checks.coordinator import Validator
 from importer.workbook.reader import RawBook, RawSheet
 
+importer.register_kinds()  # the whole format, whatever ran before in this process: the draws do not depend on it
 COLUMNS = {col.type: col for sheet in spec.SHEETS for col in sheet.columns}
 COLUMNS["enum_lower"] = spec.COMPONENTS.column("action")
 COLUMNS["enum"] = spec.DATAPOINTS.column("type")
