@@ -674,3 +674,95 @@ def _fuel_component(srid: str, fuel: str, factor: str) -> dict:
             {"__typename": "CreateComponentScalarInput", "input_key": "fuel_emission_factor", "datapoint_id": factor},
         ],
     }
+
+
+#: one refusal of each resource module of the sandbox, of a body's field: (method, path, body, the field)
+_MISSING = "ftt_1SBXNOSUCHTYPE001"
+_REFUSED_FIELDS = [
+    (
+        "POST",
+        "/production_batches",
+        {
+            "facility_id": "fcl_1SBXNOSUCHFACIL01",
+            "feedstock_type_ids": ["ftt_1SBXSAWMILLOFF01"],
+            "supplier_reference_id": "loc-ptb",
+            "kind": "biochar",
+            "started_at": "2026-10-01T06:00:00Z",
+            "ended_at": "2026-10-02T06:00:00Z",
+            "mass": {"magnitude": 1, "unit": "t"},
+        },
+        ["body", "facility_id"],
+    ),
+    (
+        "POST",
+        "/feedstock_batches",
+        {
+            "feedstock_type_id": _MISSING,
+            "supplier_reference_id": "loc-ftb",
+            "display_name": "Offcuts",
+            "delivery_date": "2026-10-03",
+            "mass": {"magnitude": 1, "unit": "t"},
+        },
+        ["body", "feedstock_type_id"],
+    ),
+    (
+        "POST",
+        "/biochar_applications",
+        {
+            "project_id": "prj_1SBXNOSUCHPROJ001",
+            "storage_site_id": "slc_1SBXNOSUCHSITE001",
+            "production_batch_id": "ptb_1SBXNOSUCHBATCH01",
+            "average_application_rate": {"magnitude": 10, "unit": "t/ha"},
+            "application_date": "2026-10-20",
+            "truck_mass_on_arrival": {"magnitude": 1, "unit": "t"},
+            "truck_mass_on_departure": {"magnitude": 0, "unit": "t"},
+            "supplier_reference_id": "loc-bse",
+        },
+        ["body", "project_id"],
+    ),
+    (
+        "POST",
+        "/measurement_samples",
+        {
+            "project_id": PROJECT,
+            "supplier_reference_id": "loc-mts",
+            "measured_at": "2026-10-15T00:00:00Z",
+            "measurement_type": "biochar_production_batch",
+            "production_batch_id": "ptb_1SBXNOSUCHBATCH01",
+            "storage_location_id": None,
+            "measurement_location_id": None,
+            "feedstock_batch_id": None,
+            "values": [],
+        },
+        ["body", "production_batch_id"],
+    ),
+    (
+        "POST",
+        "/ghg_statement_components",
+        lambda api: {
+            "ghg_statement_id": "ggs_1SBXNOSUCHSTATE01",
+            "component_data": {
+                "supplier_reference_id": "loc-stc",
+                "project_id": PROJECT,
+                "component_blueprint_key": "fuel-combustion",
+                "display_name": "Staff travel",
+                "activity_started_at": "2026-10-01T00:00:00Z",
+                "activity_completed_at": "2026-10-31T00:00:00Z",
+                "inputs": [
+                    {"input_key": "fuel_volume", "datapoint_id": dp(api, "loc-fuel", 10, "L")["id"]},
+                    {"input_key": "fuel_emission_factor", "datapoint_id": dp(api, "loc-ef", 2.68, "kgCO2e/L")["id"]},
+                ],
+            },
+        },
+        ["body", "ghg_statement_id"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "loc"), _REFUSED_FIELDS, ids=[r[1] for r in _REFUSED_FIELDS])
+def test_each_resource_modules_refusal_names_the_field_as_the_api_does(api, method, path, body, loc):
+    """A 422 names the refused field as FastAPI does: `loc` is ["body", field], never "body" twice (the clients
+    that read the field from `loc`, this importer among them, would name a field "body")."""
+    answer = api.request(method, path, json=body(api) if callable(body) else body)
+    assert answer.status_code == 422, answer.text
+    assert [d["loc"] for d in answer.json()["detail"]] == [loc], answer.text

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from importer.planning.common import Planning
+from importer.planning.common import Planning, placed
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, IdRef, Placed, Ref
+from importer.planning.model import Action, Change, IdRef, Ref
 from importer.planning.replacing import delete_replaced, same_quantity
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -85,13 +85,12 @@ def plan(p: Planning) -> list[Action]:
             sources=tuple(p.ref("source", r) for r in row.source_refs),
             entry=row.entry,
         )
-        base: Placed = dict(
-            kind=KIND,
-            ref=row.ref,
-            sheet=SHEET,
-            row=row.row,
-            supplier_reference_id=srid,
-            depends_on=(
+        base = placed(
+            KIND,
+            SHEET,
+            row,
+            srid,
+            (
                 *p.deps(BATCH, [row.production_batch]),
                 *p.deps("storage_location", [row.storage_location]),
                 *p.deps("source", row.source_refs),

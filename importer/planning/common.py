@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, NotRequired, Protocol, TypedDict, overload
 
@@ -44,6 +44,21 @@ class Row(Protocol):
 
     @property
     def supplier_reference_id(self) -> str | None: ...
+
+
+class SheetRow(Row, Protocol):
+    """Such a row with its Excel row number."""
+
+    @property
+    def row(self) -> int: ...
+
+
+def placed(kind: str, sheet: str, row: SheetRow, srid: str, depends_on: Iterable[Key] = ()) -> Placed:
+    """What every action of one object's row shares: its kind, ref, sheet and Excel row, its supplier_reference_id,
+    and what its actions wait for."""
+    return Placed(
+        kind=kind, ref=row.ref, sheet=sheet, row=row.row, supplier_reference_id=srid, depends_on=tuple(depends_on)
+    )
 
 
 SAMPLE = "measurement_sample"

@@ -17,11 +17,12 @@ from importer.planning.common import (
     input_ids,
     iso_z,
     names_exactly,
+    placed,
     same_instant,
 )
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Placed
+from importer.planning.model import Action, Change
 from importer.workbook.model import ComponentInputRow
 
 KIND: Final = "component"
@@ -56,14 +57,7 @@ def plan(p: Planning) -> list[Action]:
             inputs=input_bindings(p, key, items),
         )
         srid = p.srid(KIND, "components", row)
-        base: Placed = dict(
-            kind=KIND,
-            ref=row.ref,
-            sheet="components",
-            row=row.row,
-            supplier_reference_id=srid,
-            depends_on=p.datapoint_deps([r for ci in items for r in ci.datapoint_refs]),
-        )
+        base = placed(KIND, "components", row, srid, p.datapoint_deps([r for ci in items for r in ci.datapoint_refs]))
         existing = p.existing(KIND, srid)
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

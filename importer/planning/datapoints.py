@@ -15,13 +15,14 @@ from importer.planning.common import (
     enum_text,
     iso_z,
     names_exactly,
+    placed,
     same_float,
     same_instant,
     same_project,
 )
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Placed, Ref
+from importer.planning.model import Action, Change, Ref
 from importer.results import DatapointLineage, SourceLineage
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -60,14 +61,7 @@ def plan(p: Planning) -> list[Action]:
             source_refs=row.source_refs,
             uncertainty_justification=row.uncertainty_justification,
         )
-        base: Placed = dict(
-            kind=KIND,
-            ref=row.ref,
-            sheet="datapoints",
-            row=row.row,
-            supplier_reference_id=srid,
-            depends_on=p.deps("source", row.source_refs),
-        )
+        base = placed(KIND, "datapoints", row, srid, p.deps("source", row.source_refs))
         existing = p.existing(KIND, srid)
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

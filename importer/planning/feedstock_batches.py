@@ -22,12 +22,12 @@ from pydantic import Field
 from importer.api.endpoints import Resource
 from importer.api.models import Quantity, Request, ScalarQuantityInput
 from importer.api.models import Response as ApiResponse
-from importer.planning.common import Planning
+from importer.planning.common import Planning, placed
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, IdRef, Placed, Ref
+from importer.planning.model import Action, Change, IdRef, Ref
 from importer.planning.replacing import delete_replaced, same_quantity
-from importer.workbook.spec import NAME_MAX, Column, Sheet, srid_column
+from importer.workbook.spec import NAME_MAX, Column, Sheet, mass_columns, srid_column
 
 if TYPE_CHECKING:
     from importer.api.client import IsometricClient
@@ -124,17 +124,7 @@ SHEET_SPEC: Final = Sheet(
             example="2026-10-03",
             description="The day it was delivered to the site.",
         ),
-        Column(
-            "mass",
-            "number",
-            required=True,
-            minimum=0,
-            exclusive_minimum=True,
-            example="22.5",
-            description="The delivered mass.",
-        ),
-        Column("unit", "unit", required=True, example="t", description="A unit of mass: t, kg, lb...", measures="mass"),
-        Column("standard_deviation", "number", minimum=0, example="0.2", description="In the mass's unit."),
+        *mass_columns("The delivered mass.", example="22.5", deviation="0.2"),
         srid_column(sent_as="CreateFeedstockBatchRequest.supplier_reference_id"),
     ),
     required=False,
@@ -189,14 +179,7 @@ def plan(p: Planning) -> list[Action]:
             unit=row.unit,
             standard_deviation=row.standard_deviation,
         )
-        base: Placed = dict(
-            kind=KIND,
-            ref=row.ref,
-            sheet=SHEET,
-            row=row.row,
-            supplier_reference_id=srid,
-            depends_on=p.deps("feedstock_type", [row.feedstock_type]),
-        )
+        base = placed(KIND, SHEET, row, srid, p.deps("feedstock_type", [row.feedstock_type]))
         existing = cast("FeedstockBatch | None", held.get(srid))
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

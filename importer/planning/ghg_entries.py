@@ -21,12 +21,13 @@ from importer.planning.common import (
     input_ids,
     input_shape,
     names_exactly,
+    placed,
     template_component_of,
 )
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
 from importer.planning.known import signature_of
-from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Placed, Ref
+from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
 from importer.results import ComponentLineage, DatapointLineage, EntryLineage, InputLineage
 from importer.workbook.model import ComponentInputRow, ComponentRow, Workbook
 
@@ -116,9 +117,7 @@ def plan(p: Planning) -> list[Action]:
             feedstock_ref=row.feedstock_type,
             components=components,
         )
-        base: Placed = dict(
-            kind=KIND, ref=row.ref, sheet="entries", row=row.row, supplier_reference_id=srid, depends_on=deps
-        )
+        base = placed(KIND, "entries", row, srid, deps)
         existing = p.existing(KIND, srid)
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from importer.planning.common import Planning, same_float
+from importer.planning.common import Planning, placed, same_float
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Placed
+from importer.planning.model import Action, Change
 from importer.planning.replacing import delete_replaced
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -55,7 +55,7 @@ def plan(p: Planning) -> list[Action]:
     for row in p.wb.measurement_locations:
         srid = p.srid(KIND, SHEET, row)
         payload = MeasurementLocationPayload(latitude=float(row.latitude), longitude=float(row.longitude))
-        base: Placed = dict(kind=KIND, ref=row.ref, sheet=SHEET, row=row.row, supplier_reference_id=srid, depends_on=())
+        base = placed(KIND, SHEET, row, srid)
         existing = cast("m.MeasurementLocation | None", held.get(srid))
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

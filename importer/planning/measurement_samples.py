@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from importer.planning.common import SAMPLE_VALUE, Planning, Verdict, enum_text, input_ids, iso_z
+from importer.planning.common import SAMPLE_VALUE, Planning, Verdict, enum_text, input_ids, iso_z, placed
 from importer.planning.env import Applied, ApplyEnv, StepFailed
 from importer.planning.kind import Kind
-from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Placed, Ref
+from importer.planning.model import SUBMITTED_STATUSES, Action, Change, IdRef, Ref
 from importer.planning.replacing import delete_replaced, same_quantity
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -166,9 +166,7 @@ def plan(p: Planning) -> list[Action]:
             *p.deps("measurement_location", [row.measurement_location] if row.measurement_location else []),
             *p.deps("feedstock_batch", [row.feedstock_batch] if row.feedstock_batch else []),
         ]
-        base: Placed = dict(
-            kind=KIND, ref=row.ref, sheet=SHEET, row=row.row, supplier_reference_id=srid, depends_on=tuple(deps)
-        )
+        base = placed(KIND, SHEET, row, srid, deps)
         existing = cast("m.MeasurementSample | None", held_samples.get(srid))
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from importer.planning.common import Planning, enum_text, iso_z, same_instant
+from importer.planning.common import Planning, enum_text, iso_z, placed, same_instant
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, IdRef, Placed, Ref
+from importer.planning.model import Action, Change, IdRef, Ref
 from importer.planning.replacing import delete_replaced, same_quantity
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
@@ -80,14 +80,7 @@ def plan(p: Planning) -> list[Action]:
             unit=row.unit,
             standard_deviation=row.standard_deviation,
         )
-        base: Placed = dict(
-            kind=KIND,
-            ref=row.ref,
-            sheet=SHEET,
-            row=row.row,
-            supplier_reference_id=srid,
-            depends_on=p.deps("feedstock_type", row.feedstock_types),
-        )
+        base = placed(KIND, SHEET, row, srid, p.deps("feedstock_type", row.feedstock_types))
         existing = cast("m.ProductionBatch | None", held.get(srid))
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

@@ -21,6 +21,7 @@ from importer.planning.common import (
     input_ids,
     iso_z,
     names_exactly,
+    placed,
     same_instant,
 )
 from importer.planning.env import Applied, ApplyEnv
@@ -70,13 +71,8 @@ def desired(
         statement=statement,
     )
     srid = p.srid(kind, COMPONENT_SHEETS[row.scope], row)
-    base: Placed = dict(
-        kind=kind,
-        ref=row.ref,
-        sheet="components",
-        row=row.row,
-        supplier_reference_id=srid,
-        depends_on=p.datapoint_deps([r for ci in items for r in ci.datapoint_refs]) + tuple(after),
+    base = placed(
+        kind, "components", row, srid, p.datapoint_deps([r for ci in items for r in ci.datapoint_refs]) + tuple(after)
     )
     return payload, base
 

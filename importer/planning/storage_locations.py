@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, cast
 
-from importer.planning.common import Planning, classify, enum_text, same_float
+from importer.planning.common import Planning, classify, enum_text, placed, same_float
 from importer.planning.env import Applied, ApplyEnv
 from importer.planning.kind import Kind
-from importer.planning.model import Action, Change, Placed
+from importer.planning.model import Action, Change
 
 if TYPE_CHECKING:  # the API client loads lazily (the CLI starts fast)
     from importer.api import models as m
@@ -67,7 +67,7 @@ def plan(p: Planning) -> list[Action]:
             storage_method=row.storage_method,
             description=row.description or None,
         )
-        base: Placed = dict(kind=KIND, ref=row.ref, sheet=SHEET, row=row.row, supplier_reference_id=srid, depends_on=())
+        base = placed(KIND, SHEET, row, srid)
         existing = cast("m.StorageLocation | None", held.get(srid))
         if existing is None:
             out.append(p.record(Action(op="create", payload=payload, **base)))

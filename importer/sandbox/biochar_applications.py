@@ -46,24 +46,24 @@ def routes(kit: Kit) -> list[Route]:
         body, _ = await kit.body(request, CreateBiocharApplication)
         with store.lock:
             if store.get("project", body.project_id) is None:
-                raise invalid(["body", "project_id"], f"project {body.project_id} not found", body.project_id)
+                raise invalid(["project_id"], f"project {body.project_id} not found", body.project_id)
             location = store.get("storage_location", body.storage_site_id)
             if location is None or location["project_id"] != body.project_id:
                 raise invalid(
-                    ["body", "storage_site_id"],
+                    ["storage_site_id"],
                     f"storage location {body.storage_site_id} not found in project {body.project_id}",
                     body.storage_site_id,
                 )
             if store.get("production_batch", body.production_batch_id) is None:
                 raise invalid(
-                    ["body", "production_batch_id"],
+                    ["production_batch_id"],
                     f"production batch {body.production_batch_id} not found",
                     body.production_batch_id,
                 )
             for i, src in enumerate(body.source_ids):
                 source = store.get("source", src)
                 if source is None or source.get("project_id") != body.project_id:
-                    raise invalid(["body", "source_ids", i], f"source {src} not found in project", src)
+                    raise invalid(["source_ids", i], f"source {src} not found in project", src)
             unique_srid(store, KIND, body.supplier_reference_id)
             application = {
                 "id": new_id(KIND),

@@ -20,9 +20,8 @@ from starlette.routing import Route
 from importer.sandbox import schemas as s
 from importer.sandbox.ids import new_id
 from importer.sandbox.logic import invalid, not_found, now_iso, render, unique_srid
-from importer.sandbox.problems import Problem
 from importer.sandbox.production_batches import ScalarQuantity, quantity
-from importer.sandbox.resource import Kit, getter, held, page_of
+from importer.sandbox.resource import Kit, getter, held, page_of, refuse_if_cited
 
 KIND = "feedstock_batch"
 #: the IDs this resource mints (`importer.sandbox.resource.discover`)
@@ -51,7 +50,7 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             if store.get("feedstock_type", body.feedstock_type_id) is None:
                 raise invalid(
-                    ["body", "feedstock_type_id"],
+                    ["feedstock_type_id"],
                     f"feedstock type {body.feedstock_type_id} not found",
                     body.feedstock_type_id,
                 )
@@ -80,19 +79,7 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             batch = held(store, KIND, request.path_params["id"])
             citing = [o["id"] for o in store.all("measurement_sample") if o.get("_feedstock_batch_id") == batch["id"]]
-            if citing:
-                raise Problem(
-                    422,
-                    [
-                        {
-                            "type": "value_error",
-                            "loc": ["path", "id"],
-                            "msg": f"feedstock batch {batch['id']} is cited by samples {', '.join(citing)}: "
-                            "delete them first",
-                            "input": batch["id"],
-                        }
-                    ],
-                )
+            refuse_if_cited("feedstock batch", batch["id"], "samples", citing)
             store.delete(KIND, batch["id"])
 
     collection, item = kit.prefix + COLLECTION, kit.prefix + COLLECTION + "/{id}"

@@ -41,7 +41,7 @@ from importer.sandbox.logic import (
     unique_srid,
 )
 from importer.sandbox.problems import Problem
-from importer.sandbox.resource import Kit, held, page_of
+from importer.sandbox.resource import Kit, held, page_of, refuse_if_cited
 from importer.sandbox.store import SandboxStore
 
 LOCATION = "measurement_location"
@@ -90,13 +90,13 @@ class CreateMeasurementSample(s.Body):
 def _check_targets(store: SandboxStore, body: CreateMeasurementSample) -> None:
     given = [name for name in TARGETS if getattr(body, name) is not None]
     if len(given) > 1:
-        raise invalid(["body", given[1]], f"a sample is taken from at most one of {', '.join(given)}", None)
+        raise invalid([given[1]], f"a sample is taken from at most one of {', '.join(given)}", None)
     for name in given:
         target = store.get(TARGETS[name], getattr(body, name))
         project = (target or {}).get("project_id") or (target or {}).get("_project_id")
         if target is None or project not in (None, body.project_id):
             what = TARGETS[name].replace("_", " ")
-            raise invalid(["body", name], f"{what} {getattr(body, name)} not found", getattr(body, name))
+            raise invalid([name], f"{what} {getattr(body, name)} not found", getattr(body, name))
 
 
 def _label(prop: MeasurementProperty) -> str:
@@ -137,7 +137,7 @@ def routes(kit: Kit) -> list[Route]:
         body, _ = await kit.body(request, CreateMeasurementLocation)
         with store.lock:
             if store.get("project", body.project_id) is None:
-                raise invalid(["body", "project_id"], f"project {body.project_id} not found", body.project_id)
+                raise invalid(["project_id"], f"project {body.project_id} not found", body.project_id)
             unique_srid(store, LOCATION, body.supplier_reference_id)
             location = {
                 "id": new_id(LOCATION),
@@ -156,12 +156,7 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             location = held(store, LOCATION, request.path_params["id"])
             citing = [o["id"] for o in store.all(SAMPLE) if o.get("measurement_location_id") == location["id"]]
-            if citing:
-                raise invalid(
-                    ["path", "id"],
-                    f"measurement location {location['id']} is cited by samples {', '.join(citing)}: delete them first",
-                    location["id"],
-                )
+            refuse_if_cited("measurement location", location["id"], "samples", citing)
             store.delete(LOCATION, location["id"])
 
     async def list_samples(request: Request) -> Any:
@@ -173,10 +168,10 @@ def routes(kit: Kit) -> list[Route]:
         body, _ = await kit.body(request, CreateMeasurementSample)
         with store.lock:
             if store.get("project", body.project_id) is None:
-                raise invalid(["body", "project_id"], f"project {body.project_id} not found", body.project_id)
+                raise invalid(["project_id"], f"project {body.project_id} not found", body.project_id)
             _check_targets(store, body)
             unique_srid(store, SAMPLE, body.supplier_reference_id)
-            quantities = [_quantity(v.value, ["body", "values", i, "value"]) for i, v in enumerate(body.values)]
+            quantities = [_quantity(v.value, ["values", i, "value"]) for i, v in enumerate(body.values)]
             sample_id = new_id(SAMPLE)
             measured = body.measured_at.astimezone(dt.UTC)
             values = []

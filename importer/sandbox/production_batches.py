@@ -21,8 +21,7 @@ from starlette.routing import Route
 from importer.sandbox import schemas as s
 from importer.sandbox.ids import new_id
 from importer.sandbox.logic import invalid, now_iso, render, unique_srid
-from importer.sandbox.problems import Problem
-from importer.sandbox.resource import Kit, getter, held, listing
+from importer.sandbox.resource import Kit, getter, held, listing, refuse_if_cited
 
 KIND = "production_batch"
 COLLECTION = "/production_batches"
@@ -62,10 +61,10 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             facility = store.get("facility", body.facility_id)
             if facility is None:
-                raise invalid(["body", "facility_id"], f"facility {body.facility_id} not found", body.facility_id)
+                raise invalid(["facility_id"], f"facility {body.facility_id} not found", body.facility_id)
             for i, ftt in enumerate(body.feedstock_type_ids):
                 if store.get("feedstock_type", ftt) is None:
-                    raise invalid(["body", "feedstock_type_ids", i], f"feedstock type {ftt} not found", ftt)
+                    raise invalid(["feedstock_type_ids", i], f"feedstock type {ftt} not found", ftt)
             unique_srid(store, KIND, body.supplier_reference_id)
             count = sum(1 for o in store.all(KIND) if o["facility_id"] == facility["id"]) + 1
             batch = {
@@ -86,19 +85,7 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             batch = held(store, KIND, request.path_params["id"])
             citing = [a["id"] for a in store.all("biochar_application") if a["production_batch_id"] == batch["id"]]
-            if citing:
-                raise Problem(
-                    422,
-                    [
-                        {
-                            "type": "value_error",
-                            "loc": ["path", "id"],
-                            "msg": f"production batch {batch['id']} is cited by biochar applications "
-                            f"{', '.join(citing)}: delete them first",
-                            "input": batch["id"],
-                        }
-                    ],
-                )
+            refuse_if_cited("production batch", batch["id"], "biochar applications", citing)
             store.delete(KIND, batch["id"])
 
     collection, item = kit.prefix + COLLECTION, kit.prefix + COLLECTION + "/{id}"

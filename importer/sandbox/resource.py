@@ -18,6 +18,7 @@ from starlette.requests import Request
 from importer.sandbox import ids
 from importer.sandbox import schemas as s
 from importer.sandbox.logic import not_found, render
+from importer.sandbox.problems import Problem
 from importer.sandbox.store import SandboxStore, paginate
 
 
@@ -40,6 +41,14 @@ def held(store: SandboxStore, kind: str, id_: str) -> dict[str, Any]:
     if found is None:
         raise not_found(kind.replace("_", " "), id_)
     return found
+
+
+def refuse_if_cited(what: str, id_: str, citing_noun: str, citing: list[str]) -> None:
+    """The 422 a DELETE answers for an object others still cite (a batch its applications, a location its samples):
+    nothing is deleted, and the answer names what to delete first."""
+    if citing:
+        msg = f"{what} {id_} is cited by {citing_noun} {', '.join(citing)}: delete them first"
+        raise Problem(422, [{"type": "value_error", "loc": ["path", "id"], "msg": msg, "input": id_}])
 
 
 def page_of(store: SandboxStore, kind: str, items: list[dict[str, Any]], query: s.Query) -> dict[str, Any]:

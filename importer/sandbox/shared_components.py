@@ -83,12 +83,12 @@ def routes(kit: Kit) -> list[Route]:
         with store.lock:
             statement = store.get("ghg_statement", body.ghg_statement_id)
             if statement is None:
-                raise invalid(["body", "ghg_statement_id"], "statement not found", body.ghg_statement_id)
+                raise invalid(["ghg_statement_id"], "statement not found", body.ghg_statement_id)
             if statement["project_id"] != body.component_data.project_id:
-                raise invalid(["body", "ghg_statement_id"], "the statement is of another project", statement["id"])
+                raise invalid(["ghg_statement_id"], "the statement is of another project", statement["id"])
             if statement["status"] != "DRAFT":
                 raise invalid(
-                    ["body", "ghg_statement_id"],
+                    ["ghg_statement_id"],
                     f"statement {statement['id']} is {statement['status']}: components are added to a DRAFT "
                     "statement only (after submission, changes need a resubmission)",
                     statement["id"],
@@ -100,17 +100,17 @@ def routes(kit: Kit) -> list[Route]:
         body, _ = await kit.body(request, ProjectAttribution)
         with store.lock:
             component = _manual(store, request.path_params["id"])
-            entry = logic.ref(store, "ghg_entry", body.ghg_entry_id, ["body", "ghg_entry_id"], None)
+            entry = logic.ref(store, "ghg_entry", body.ghg_entry_id, ["ghg_entry_id"], None)
             if entry["_project_id"] != component.get("project_id"):
-                raise invalid(["body", "ghg_entry_id"], "the GHG entry is of another project", entry["id"])
+                raise invalid(["ghg_entry_id"], "the GHG entry is of another project", entry["id"])
             if logic.entry_locked(store, entry):
-                raise invalid(["body", "ghg_entry_id"], "the GHG entry is in a submitted statement", entry["id"])
+                raise invalid(["ghg_entry_id"], "the GHG entry is in a submitted statement", entry["id"])
             held = store.referring("component_attribution", "component_id", component["id"])
             current = next((a for a in held if a["ghg_entry_id"] == entry["id"]), None)
             others = sum(float(a["attribution_factor"]) for a in held if a is not current)
             if others + body.attribution_factor > 1 + 1e-9:
                 raise invalid(
-                    ["body", "attribution_factor"],
+                    ["attribution_factor"],
                     f"the component's factors would sum to {others + body.attribution_factor:g}; at most 1",
                     body.attribution_factor,
                 )

@@ -118,6 +118,18 @@ def srid_column(sent_as: str | None = None) -> Column:
     )
 
 
+def mass_columns(description: str, *, example: str, deviation: str) -> tuple[Column, Column, Column]:
+    """A mass as three columns, sent as the document's ScalarQuantity: `mass` (above zero), its `unit` (a unit of
+    mass) and its `standard_deviation` (optional, in that unit)."""
+    return (
+        Column(
+            "mass", "number", required=True, minimum=0, exclusive_minimum=True, example=example, description=description
+        ),
+        Column("unit", "unit", required=True, example="t", description="A unit of mass: t, kg, lb...", measures="mass"),
+        Column("standard_deviation", "number", minimum=0, example=deviation, description="In the mass's unit."),
+    )
+
+
 PROJECT = Sheet(
     "project",
     "Key/value settings of this import: column A the key, column B the value.",
@@ -567,17 +579,11 @@ PRODUCTION_BATCHES = Sheet(
             example="2026-10-14 18:00",
             description="After started_at, and less than a month later (Isometric's biochar requirements).",
         ),
-        Column(
-            "mass",
-            "number",
-            required=True,
-            minimum=0,
-            exclusive_minimum=True,
+        *mass_columns(
+            "The batch's biochar mass (the document does not say dry or wet: follow your methodology).",
             example="12.5",
-            description="The batch's biochar mass (the document does not say dry or wet: follow your methodology).",
+            deviation="0.1",
         ),
-        Column("unit", "unit", required=True, example="t", description="A unit of mass: t, kg, lb...", measures="mass"),
-        Column("standard_deviation", "number", minimum=0, example="0.1", description="In the mass's unit."),
         srid_column(),
     ),
     required=False,
