@@ -10,10 +10,13 @@ request model is the live document's."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from e2e_helpers import REPO, api_get, api_nodes, cli_env, run_cli
 from workbooks import write
@@ -311,3 +314,44 @@ def test_a_plan_saved_when_samples_took_a_batch_by_its_id_alone_still_decodes_to
     assert isinstance(payload, MeasurementSamplePayload)
     assert payload.feedstock_batch == IdRef("ftb_1SBXOLDPLANBATCH1")
     assert saved.decode(saved.encode(payload)) == payload
+
+
+FIXTURES = REPO / "tests" / "fixtures" / "feedstock_batches"
+#: what the field team typed into the fixtures (tests/fixtures/feedstock_batches/make_fixtures.py), as it must land
+TYPED = [
+    {
+        "ref": "offcuts-10-03",
+        "feedstock_type": "sawmill-offcuts",
+        "display_name": "Offcuts, 3 October",
+        "delivery_date": "2026-10-03",
+        "mass": 22.5,
+        "unit": "t",
+        "standard_deviation": 0.2,
+    },
+    {
+        "ref": "residue-10-17",
+        "feedstock_type": FOREST,
+        "display_name": "Forest residue, 17 October",
+        "delivery_date": "2026-10-17",
+        "mass": 9800,
+        "unit": "kg",
+        "standard_deviation": None,
+    },
+]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["lo-de-DE-feedstock-batches.xlsx", "lo-en-US-feedstock-batches.xlsx", "gnumeric-de-DE-feedstock-batches.xlsx"],
+)
+def test_the_sheet_as_libreoffice_and_gnumeric_store_it_lands_as_typed(sandbox, tmp_path, name):
+    """The sheet added and typed in LibreOffice (German dates `3.10.2026` and thousands `9.800`; US dates
+    `10/3/2026` and thousands `9,800`), and the German file saved again by Gnumeric: each lands as typed."""
+    folder = tmp_path / "wb"
+    shutil.copytree(FIXTURES / "evidence", folder / "evidence")
+    workbook = folder / name
+    shutil.copyfile(FIXTURES / name, workbook)
+    env = cli_env(sandbox, tmp_path / "home")
+    result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    assert result.code == 0, result.stdout + result.stderr
+    assert _held(sandbox) == _expected(TYPED)
