@@ -247,7 +247,7 @@ def summary_lines(result: RunResult, *, max_causes: int = 2) -> list[str]:
         )
     if result.settled_rates:
         slowest = min(result.settled_rates.items(), key=lambda kv: kv[1])
-        if result.rate_source == "the stated rate":  # told, and never answered 429
+        if result.rate_stated:  # told, and never answered 429
             lines.append(f"rate: kept to {slowest[1]:g}/s as stated (--max-rate or ISOMETRIC_MAX_RATE); no 429")
         else:
             lines.append(

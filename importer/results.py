@@ -258,6 +258,7 @@ class RunResult:
     #: lowered since, or "the stated rate": --max-rate, and no 429); empty / None when it was never limited
     settled_rates: dict[str, float] = field(default_factory=dict)
     rate_source: str | None = None
+    rate_stated: bool = False  # the stated rate alone paced the run, and no 429 (the outputs word it so)
     throttled: int = 0  # requests answered 429 during the run
     #: the CO2e the registry held when the run planned (statement_total_kg, entries by ref): how the run moved it
     co2e_before: dict[str, object] | None = None

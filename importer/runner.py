@@ -460,6 +460,7 @@ def finish_import(
     result.interrupted = run_log.interrupted
     result.stopped = run_log.stopped
     result.settled_rates, result.rate_source = session.client.settled_rates, session.client.rate_source
+    result.rate_stated = session.client.rate_stated
     result.throttled = session.client.throttled_count
     if run_log.stopped:
         result.messages.append(f"the run stopped: {run_log.stopped}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +101,7 @@ def test_a_stated_rate_above_the_budget_is_learned_below_and_loses_nothing(sandb
 
 def test_the_cli_keeps_to_a_stated_rate_and_says_so(sandbox, tmp_path):
     """`run --max-rate` against a global budget without headers: the sample lands with no 429 in the sandbox's
-    log, and the run's JSON and terminal name the stated rate. ISOMETRIC_MAX_RATE serves when the option is
+    log, and the run's JSON, terminal and report name the stated rate. ISOMETRIC_MAX_RATE serves when the option is
     absent; a rate that is not one is refused before anything is sent (exit 2, the value found, the forms
     expected)."""
     workbook = copy_samples(tmp_path)
@@ -114,7 +116,7 @@ def test_the_cli_keeps_to_a_stated_rate_and_says_so(sandbox, tmp_path):
         drew = answered_429(sandbox, before)
         sent = len(sandbox.store.request_log) - before
         env = {**cli_env(sandbox, tmp_path / "home2"), "ISOMETRIC_MAX_RATE": "18"}
-        again = run_cli(["run", str(workbook), "--no-report"], env, timeout=180)
+        again = run_cli(["run", str(workbook)], env, timeout=180)
         before = len(sandbox.store.request_log)
         refused = run_cli(["run", str(workbook), "--no-report"], {**env, "ISOMETRIC_MAX_RATE": "fast"}, timeout=60)
         flag = run_cli(["plan", str(workbook), "--no-report", "--max-rate", "0"], env, timeout=60)
@@ -128,6 +130,10 @@ def test_the_cli_keeps_to_a_stated_rate_and_says_so(sandbox, tmp_path):
     assert again.code == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert "rate: kept to 18/s as stated (--max-rate or ISOMETRIC_MAX_RATE); no 429" in again.stdout, again.stdout
     assert "the API limited" not in again.stdout
+    report = next(line.split("report: ", 1)[1].strip() for line in again.stdout.splitlines() if "report: " in line)
+    html = re.sub(r"\s+", " ", Path(report).read_text(encoding="utf-8"))
+    assert "kept to 18/s as stated (--max-rate or ISOMETRIC_MAX_RATE); no request answered 429" in html
+    assert "the API limited requests" not in html
     assert refused.code == 2 and "ISOMETRIC_MAX_RATE: found 'fast'; expected" in refused.stdout + refused.stderr
     assert flag.code == 2 and "--max-rate: found '0'; expected" in flag.stdout + flag.stderr
     assert sent_refused == 0

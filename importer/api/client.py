@@ -791,6 +791,12 @@ class IsometricClient:
             return {name: round(scope.rate, 2) for name, scope in self._scopes.items() if scope.rate is not None}
 
     @property
+    def rate_stated(self) -> bool:
+        """Whether the stated rate (`ClientConfig.max_rate`) alone paced this client, and no request was answered
+        429: what the outputs word as "kept to ... as stated"."""
+        return self.rate_source == STATED_RATE
+
+    @property
     def rate_source(self) -> str | None:
         """Where the settled rates come from: "RateLimit headers", "429 answers", "429 answers of earlier runs"
         (every pace was adopted, and no request of this client was answered 429), "the stated rate"
@@ -802,7 +808,7 @@ class IsometricClient:
         if any(scope.from_headers for scope in paced):
             return "RateLimit headers"
         if not self.throttled_count and all(scope.stated for scope in paced):
-            return "the stated rate"
+            return STATED_RATE
         adopted = all(scope.adopted or scope.stated for scope in paced) and not self.throttled_count
         return "429 answers of earlier runs" if adopted else "429 answers"
 

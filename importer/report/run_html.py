@@ -1018,6 +1018,7 @@ def _view(
         "duration_short": _duration(result).split(" (")[0],
         "settled_rates": result.settled_rates,
         "rate_source": result.rate_source,
+        "rate_stated": result.rate_stated,
         "throttled": result.throttled,
         "counts": result.counts(),
         "ok": result.ok,
