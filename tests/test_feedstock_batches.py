@@ -317,27 +317,9 @@ def test_a_plan_saved_when_samples_took_a_batch_by_its_id_alone_still_decodes_to
 
 
 FIXTURES = REPO / "tests" / "fixtures" / "feedstock_batches"
-#: what the field team typed into the fixtures (tests/fixtures/feedstock_batches/make_fixtures.py), as it must land
-TYPED = [
-    {
-        "ref": "offcuts-10-03",
-        "feedstock_type": "sawmill-offcuts",
-        "display_name": "Offcuts, 3 October",
-        "delivery_date": "2026-10-03",
-        "mass": 22.5,
-        "unit": "t",
-        "standard_deviation": 0.2,
-    },
-    {
-        "ref": "residue-10-17",
-        "feedstock_type": FOREST,
-        "display_name": "Forest residue, 17 October",
-        "delivery_date": "2026-10-17",
-        "mass": 9800,
-        "unit": "kg",
-        "standard_deviation": None,
-    },
-]
+#: what the field team typed into the fixtures (tests/fixtures/feedstock_batches/make_fixtures.py), as it must land:
+#: the batches above, the second without its own supplier_reference_id
+TYPED = [BATCHES[0], {k: v for k, v in BATCHES[1].items() if k != "supplier_reference_id"}]
 
 
 @pytest.mark.parametrize(
