@@ -79,6 +79,7 @@ __all__ = [
     "__version__",
     "apply",
     "plan",
+    "register_kinds",
     "rollback",
     "run",
     "target",

@@ -337,3 +337,35 @@ def test_the_sheet_as_libreoffice_and_gnumeric_store_it_lands_as_typed(sandbox, 
     result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
     assert result.code == 0, result.stdout + result.stderr
     assert _held(sandbox) == _expected(TYPED)
+
+
+def test_a_saved_plan_of_batches_applies_exactly_in_a_fresh_process_and_an_edited_one_is_refused(sandbox, tmp_path):
+    """`plan --out` then `apply` in a fresh interpreter: the saved plan's batch payloads decode (the kind registers
+    its payload type like every kind) and land as planned; the same file with a batch's mass edited is refused
+    before anything is sent."""
+    workbook = _workbook(tmp_path / "wb", BATCHES)
+    env = cli_env(sandbox, tmp_path / "home")
+    out = tmp_path / "plan.json"
+    made = run_cli(["plan", str(workbook), "--out", str(out), "--quiet"], env)
+    assert made.code == 0, made.stdout + made.stderr
+
+    edited = tmp_path / "edited.json"
+    body = json.loads(out.read_text(encoding="utf-8"))
+    payloads = [
+        a["payload"]
+        for plan in body["plans"]
+        for a in plan["actions"]
+        if a["kind"] == "feedstock_batch" and a["ref"] == "offcuts-10-03"
+    ]
+    assert len(payloads) == 1 and payloads[0]["mass"] == 22.5, payloads
+    payloads[0]["mass"] = 225.0
+    edited.write_text(json.dumps(body), encoding="utf-8")
+    before = len(sandbox.store.request_log)
+    refused = run_cli(["apply", str(edited), "--json", "--quiet"], env, subprocess_=True)
+    assert refused.code == 1, refused.stdout + refused.stderr
+    assert "nothing was sent" in refused.stdout and "offcuts-10-03" in refused.stdout
+    assert not _writes(sandbox, before)
+
+    applied = run_cli(["apply", str(out), "--json", "--quiet"], env, subprocess_=True)
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert _held(sandbox) == _expected(BATCHES)
