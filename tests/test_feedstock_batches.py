@@ -369,3 +369,27 @@ def test_a_saved_plan_of_batches_applies_exactly_in_a_fresh_process_and_an_edite
     applied = run_cli(["apply", str(out), "--json", "--quiet"], env, subprocess_=True)
     assert applied.code == 0, applied.stdout + applied.stderr
     assert _held(sandbox) == _expected(BATCHES)
+
+
+def test_a_create_whose_answer_was_lost_is_found_not_sent_again(sandbox, tmp_path):
+    """Every POST's answer lost after the server made the batch (a network fault): the client looks each batch up
+    by its supplier_reference_id among its type's batches before sending again, so each is held once."""
+    from importer.sandbox import FaultConfig
+
+    env = cli_env(sandbox, tmp_path / "home")
+    assert run_cli(["run", str(write(tmp_path / "plain")), "--quiet"], env).code == 0  # the rest exists already
+    workbook = _workbook(tmp_path / "wb", BATCHES)
+    before = len(sandbox.store.request_log)
+    sandbox.set_faults(FaultConfig(seed=1, rate_lost_response=1.0, methods=["POST"]))
+    try:
+        result = run_cli(["run", str(workbook), "--json", "--quiet"], env)
+    finally:
+        sandbox.set_faults(FaultConfig())
+    assert result.code == 0, result.stdout + result.stderr
+    posts = [p for m, p, _ in list(sandbox.store.request_log)[before:] if m == "POST"]
+    assert posts == ["/mrv/v0/feedstock_batches"] * 2, posts  # each sent once: found before a second send
+    listed = [n for ftt in TYPES for n in api_nodes(sandbox, f"/feedstock_types/{ftt}/feedstock_batches")]
+    assert sorted(n["supplier_reference_id"] for n in listed) == sorted(_expected(BATCHES))
+    assert _held(sandbox) == _expected(BATCHES)
+    statuses = {o["ref"]: o["status"] for o in result.json()["objects"] if o["kind"] == "feedstock_batch"}
+    assert statuses == {"offcuts-10-03": "created", "residue-10-17": "created"}, statuses

@@ -1420,13 +1420,15 @@ class IsometricClient:
         path = resource.listed_at(**within)
         return self._models(resource.model, self._paginate(path), path)
 
-    def create_object(self, resource: ep.Resource[M], body: JSONObject, find: Callable[[], M | None]) -> M:
-        """Create one object of a declared resource. `find` looks it up by the body's supplier_reference_id: run
-        before a re-send that might duplicate (an answer lost) and when the API refuses a duplicate, as for every
-        create (`_create`)."""
+    def create_object(self, resource: ep.Resource[M], body: JSONObject, listed: Callable[[], list[M]]) -> M:
+        """Create one object of a declared resource. `listed` lists the objects it would be among once created; the
+        one with the body's supplier_reference_id (and project, where both have one) is looked for there before a
+        re-send that might duplicate (an answer lost) and when the API refuses a duplicate, as for every create
+        (`_create`)."""
+        srid, project_id = _text(body.get("supplier_reference_id")), _text(body.get("project_id"))
 
         def found() -> JSONObject | None:
-            held = find()
+            held = _matching(listed(), srid, project_id)
             return held.model_dump(by_alias=True, mode="json") if held is not None else None
 
         return resource.model.model_validate(self._create(resource.kind, body, found))

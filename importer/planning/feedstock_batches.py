@@ -217,11 +217,10 @@ def apply(action: Action, env: ApplyEnv) -> Applied:
         }
     )
 
-    def find() -> FeedstockBatch | None:
-        listed = env.client.list_objects(RESOURCE, feedstock_type_id=feedstock_type)
-        return next((b for b in listed if b.supplier_reference_id == action.supplier_reference_id), None)
+    def of_its_type() -> list[FeedstockBatch]:
+        return env.client.list_objects(RESOURCE, feedstock_type_id=feedstock_type)
 
-    created = env.client.create_object(RESOURCE, req.body(), find)
+    created = env.client.create_object(RESOURCE, req.body(), of_its_type)
     env.created(action, created.id)
     return Applied(id=created.id, entity=created)  # a replace's create ends "replaced" (the scheduler's default)
 

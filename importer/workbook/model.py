@@ -240,13 +240,14 @@ class Workbook:
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
     #: project-sheet setting -> its Excel row (the value is in column B)
     project_rows: dict[str, int] = field(default_factory=dict)
-    #: the rows of the sheets kinds declare themselves (`spec.register`), by the sheet's `row_type` and then name
-    declared: dict[type, list[object]] = field(default_factory=dict)
-    declared_sheets: dict[type, str] = field(default_factory=dict)
+    #: the sheets kinds declare themselves (`spec.register`) that the workbook has: the sheet's `row_type` -> its
+    #: name and its typed rows
+    declared: dict[type, tuple[str, list[object]]] = field(default_factory=dict)
 
     def rows_of(self, row_type: type[R]) -> list[R]:
         """The typed rows of the sheet a kind declared with this `row_type` (empty when the workbook has none)."""
-        return cast("list[R]", self.declared.get(row_type, []))
+        found = self.declared.get(row_type)
+        return cast("list[R]", found[1] if found is not None else [])
 
     def cell(self, sheet: str, row: int, column: str) -> str | None:
         """A1 name of `column` in Excel `row` of `sheet` (None when the column is absent)."""
@@ -263,7 +264,7 @@ class Workbook:
             "measurement_locations": len(self.measurement_locations),
             "samples": len(self.samples),
             "sample_values": len(self.sample_values),
-            **{self.declared_sheets[t]: len(rows) for t, rows in self.declared.items()},
+            **{sheet: len(rows) for sheet, rows in self.declared.values()},
         }  # new sheets: said only when used
         return {
             "sources": len(self.sources),

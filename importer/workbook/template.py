@@ -113,10 +113,9 @@ README_TEXT = [
 ]
 
 
-def readme_text() -> list[tuple[str, bool]]:
+def _readme_text() -> list[tuple[str, bool]]:
     """The README sheet's lines: `README_TEXT`, with one numbered line for each sheet a kind declares itself
-    (`spec.register`), in its own words (its `description`), after the sheets above."""
-    spec.plug_ins()
+    (`spec.register`, loaded by the caller), in its own words (its `description`), after the sheets above."""
     blank = len(README_TEXT) - 1 - README_TEXT[::-1].index(("", False))  # the line after the numbered sheets
     numbered = sum(1 for text, _ in README_TEXT if re.match(r"\d+\. ", text))
     declared = [s for s in spec.SHEETS if s.row_type is not None]
@@ -175,7 +174,7 @@ def build_template(
     book = XlWorkbook()
     readme = book.active
     readme.title = "README"
-    for i, (text, bold) in enumerate(readme_text(), start=1):
+    for i, (text, bold) in enumerate(_readme_text(), start=1):
         cell = readme.cell(row=i, column=1, value=text)
         cell.font = Font(bold=bold, size=14 if bold else 11)
         cell.alignment = Alignment(wrap_text=True, vertical="top")

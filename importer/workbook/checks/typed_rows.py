@@ -127,15 +127,14 @@ class TypedRows(Checks):
             sample_values=self.typed("sample_values", SampleValueRow),
             columns={name: dict(s.columns) for name, s in self.sheets.items()},
             project_rows=dict(self.project_rows),
-            declared={row_type: self.declared_rows(sheet) for row_type, sheet in declared.items()},
-            declared_sheets={row_type: sheet.name for row_type, sheet in declared.items()},
+            declared={row_type: (sheet.name, self.declared_rows(sheet)) for row_type, sheet in declared.items()},
         )
 
     def declared_rows(self, sheet: spec.Sheet) -> list[object]:
         """The typed rows of a sheet a kind declared itself (`spec.register`): an empty list cell is `()`, an
         empty cell of a column with a default is that default."""
         assert sheet.row_type is not None
-        records = self.sheets[sheet.name].records if sheet.name in self.sheets else {}
+        records = self.sheets[sheet.name].records
         filled: dict[str, list[object]] = {}
         for col in sheet.columns:
             if col.name not in records:
